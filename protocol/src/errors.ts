@@ -1,0 +1,128 @@
+/**
+ * The error-code catalogue shared by every posbridge part.
+ *
+ * Codes are SCREAMING_SNAKE with a domain prefix (`PPP_`, `WS_`, `TERM_`, `STORE_`, `CFG_`,
+ * `MONEY_`). Each entry has a message, a `retryable` flag (may the same call succeed later
+ * unchanged?) and, where the code can reach an HTTP client, the status to answer with.
+ * Retired codes are never reused. `docs/errors.md` lists every code; a test keeps the two in
+ * step in both directions.
+ *
+ * Business results ("declined") are values, never errors: a `CodedError` means the operation
+ * itself failed.
+ *
+ * @see ../../shared/STYLE.md b.5
+ */
+export const ERROR_CODES = {
+  CFG_INVALID: { message: 'configuration is invalid', retryable: false },
+
+  MONEY_UNKNOWN_CURRENCY: { message: 'currency is not a known ISO 4217 code', retryable: false, httpStatus: 400 },
+  MONEY_INVALID_AMOUNT: {
+    message: 'amount is not a non-negative value with at most the currency’s minor digits',
+    retryable: false,
+    httpStatus: 400,
+  },
+
+  PPP_UNAUTHORIZED: { message: 'missing or wrong appKey/appToken', retryable: false, httpStatus: 401 },
+  PPP_INVALID_REQUEST: { message: 'request body does not match the PPP schema', retryable: false, httpStatus: 400 },
+  PPP_MALFORMED_JSON: { message: 'request body is not valid JSON', retryable: false, httpStatus: 400 },
+  PPP_NOT_FOUND: { message: 'no such route', retryable: false, httpStatus: 404 },
+  PPP_PAYMENT_MISMATCH: {
+    message: 'a payment with this paymentId exists with different amount, currency or method',
+    retryable: false,
+    httpStatus: 400,
+  },
+  PPP_INTERNAL: { message: 'internal error', retryable: true, httpStatus: 500 },
+
+  POS_SUBMIT_NOT_FOUND: { message: 'this submitUrl is not valid', retryable: false, httpStatus: 404 },
+  POS_INVALID_SERIAL: { message: 'serialNumber is missing or malformed', retryable: false, httpStatus: 400 },
+  POS_TERMINAL_UNKNOWN: {
+    message: 'no connected terminal agent drives a terminal with this serial number',
+    retryable: true,
+    httpStatus: 404,
+  },
+  POS_TERMINAL_OFFLINE: { message: 'the agent driving this terminal is not connected', retryable: true, httpStatus: 503 },
+  POS_ALREADY_BOUND: {
+    message: 'this payment is already bound to another terminal',
+    retryable: false,
+    httpStatus: 409,
+  },
+  POS_PAYMENT_FINAL: { message: 'this payment is already finished', retryable: false, httpStatus: 410 },
+
+  WS_UNAUTHORIZED: { message: 'agent token missing or not recognised', retryable: false },
+  WS_BAD_MESSAGE: { message: 'message does not match the agent protocol', retryable: false },
+  WS_UNSUPPORTED_VERSION: { message: 'agent protocol version not supported', retryable: false },
+  WS_SERIAL_CLAIMED: { message: 'another agent already drives a terminal with this serial number', retryable: true },
+
+  TERM_BAD_LINE: { message: 'terminal line does not match the line dialect', retryable: false },
+  TERM_BAD_CHECKSUM: { message: 'terminal line checksum mismatch', retryable: true },
+  TERM_TIMEOUT: { message: 'terminal did not answer in time', retryable: true },
+  TERM_DISCONNECTED: { message: 'terminal link is closed', retryable: true },
+  TERM_BUSY: { message: 'terminal is busy with another transaction', retryable: true },
+  TERM_MISMATCH: { message: 'terminal answer does not match the request', retryable: false },
+  TERM_PORT_OPEN_FAILED: { message: 'could not open the terminal port', retryable: true },
+
+  STORE_FAILED: { message: 'payment store operation failed', retryable: true },
+} as const satisfies Record<string, { message: string; retryable: boolean; httpStatus?: number }>;
+
+/** Every error code posbridge can produce. */
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** The wire shape of an error (HTTP bodies, WebSocket error messages): never a stack trace. */
+export interface WireError {
+  code: ErrorCode;
+  message: string;
+  retryable: boolean;
+}
+
+/**
+ * The one error class of posbridge. Match on `code`, never on `instanceof`: code is bundled
+ * across React Native, Node and tests, where `instanceof` is fragile.
+ *
+ * @param code - catalogue entry; its message is used unless `message` is given.
+ * @param options.cause - the underlying failure (normalised with {@link toError}).
+ * @param options.details - structured, loggable context (never card data or secrets).
+ */
+export class CodedError extends Error {
+  readonly code: ErrorCode;
+  readonly retryable: boolean;
+  readonly details: Readonly<Record<string, unknown>> | undefined;
+
+  constructor(
+    code: ErrorCode,
+    message?: string,
+    options: { cause?: unknown; details?: Record<string, unknown> } = {},
+  ) {
+    super(message ?? ERROR_CODES[code].message, options.cause === undefined ? {} : { cause: toError(options.cause) });
+    this.name = 'CodedError';
+    this.code = code;
+    this.retryable = ERROR_CODES[code].retryable;
+    this.details = options.details;
+  }
+
+  /** The wire shape: `{ code, message, retryable }`. */
+  toWire(): WireError {
+    return { code: this.code, message: this.message, retryable: this.retryable };
+  }
+}
+
+/** True when `value` carries a posbridge error `code` (structural, not `instanceof`). */
+export function isCodedError(value: unknown): value is CodedError {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    'code' in value &&
+    typeof (value as { code: unknown }).code === 'string' &&
+    (value as { code: string }).code in ERROR_CODES
+  );
+}
+
+/** Normalises anything thrown into an `Error` (strings and plain objects included). */
+export function toError(value: unknown): Error {
+  if (value instanceof Error) return value;
+  if (typeof value === 'string') return new Error(value);
+  try {
+    return new Error(JSON.stringify(value));
+  } catch {
+    return new Error(String(value));
+  }
+}

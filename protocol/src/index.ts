@@ -1,0 +1,9 @@
+/**
+ * @posbridge/protocol — I/O-free types, schemas and codecs shared by every posbridge part.
+ * Subpaths keep consumers small: `@posbridge/protocol/ws`, `/terminal`, `/ppp`, `/money`, `/errors`.
+ */
+export * from './errors.ts';
+export * from './money.ts';
+export * from './ppp/index.ts';
+export * from './terminal/index.ts';
+export * from './ws/index.ts';

@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { currencyInfo, formatMoney, money, moneyFromDecimal, moneyToDecimal } from './money.ts';
+
+describe('moneyFromDecimal (the PPP edge)', () => {
+  it.each([
+    [31.9, 'BRL', 3190],
+    [16.6, 'BRL', 1660],
+    [4.35, 'BRL', 435], // 4.35 * 100 === 434.99999999999994 in float arithmetic
+    [1.1, 'USD', 110],
+    [0.05, 'BRL', 5],
+    [0, 'BRL', 0],
+    [1234, 'CLP', 1234],
+    [1.234, 'KWD', 1234],
+    [9007199254740.99, 'BRL', 900719925474099],
+  ])('%s %s → %s minor units', (value, currency, expected) => {
+    expect(moneyFromDecimal(value, currency)).toEqual({ amountMinor: expected, currency });
+  });
+
+  it('accepts a lower-case currency and normalises it', () => {
+    expect(moneyFromDecimal(10, 'brl')).toEqual({ amountMinor: 1000, currency: 'BRL' });
+  });
+
+  it.each([
+    [1.005, 'BRL'],
+    [12.5, 'CLP'],
+    [-1, 'BRL'],
+    [Number.NaN, 'BRL'],
+    [Number.POSITIVE_INFINITY, 'BRL'],
+    [1e-7, 'BRL'],
+    [1e21, 'BRL'],
+    [90071992547409.93, 'BRL'],
+  ])('rejects %s %s with MONEY_INVALID_AMOUNT', (value, currency) => {
+    expect(() => moneyFromDecimal(value, currency)).toThrow(expect.objectContaining({ code: 'MONEY_INVALID_AMOUNT' }));
+  });
+
+  it('rejects an unknown currency instead of guessing one', () => {
+    expect(() => moneyFromDecimal(1, 'XYZ')).toThrow(expect.objectContaining({ code: 'MONEY_UNKNOWN_CURRENCY' }));
+  });
+});
+
+describe('moneyToDecimal and formatting', () => {
+  it.each([
+    [3190, 'BRL', 31.9, 'BRL 31.90'],
+    [5, 'BRL', 0.05, 'BRL 0.05'],
+    [0, 'USD', 0, 'USD 0.00'],
+    [1234, 'CLP', 1234, 'CLP 1234'],
+    [1234, 'KWD', 1.234, 'KWD 1.234'],
+  ])('%s %s ⇄ %s', (minor, currency, decimal, text) => {
+    const m = money(minor, currency);
+    expect(moneyToDecimal(m)).toBe(decimal);
+    expect(formatMoney(m)).toBe(text);
+    expect(moneyFromDecimal(decimal, currency)).toEqual(m);
+  });
+
+  it('money() refuses fractional or negative minor units', () => {
+    expect(() => money(1.5, 'BRL')).toThrow(expect.objectContaining({ code: 'MONEY_INVALID_AMOUNT' }));
+    expect(() => money(-1, 'BRL')).toThrow(expect.objectContaining({ code: 'MONEY_INVALID_AMOUNT' }));
+  });
+
+  it('maps alphabetic and numeric ISO 4217 codes both ways', () => {
+    expect(currencyInfo('BRL')).toEqual({ alpha: 'BRL', numeric: '986', exponent: 2 });
+    expect(currencyInfo('840').alpha).toBe('USD');
+  });
+});

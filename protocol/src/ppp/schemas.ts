@@ -1,0 +1,155 @@
+/**
+ * VTEX Payment Provider Protocol (PPP) bodies used by posbridge's POS connector: runtime
+ * schemas for what VTEX sends, and types for what posbridge answers.
+ *
+ * Request schemas accept unknown keys (VTEX adds fields over time) but check the type of every
+ * field posbridge reads and every field the OpenAPI marks required.
+ *
+ * @see ../../shared/spec/ppp-pos.md §4 (endpoints), §5 (POS rules), §6 (callbacks)
+ * @see ../../shared/spec/ppp-openapi.yml (`/payments` requestBody, `Success-Approved`)
+ */
+import { z } from 'zod';
+
+/** PPP method names of in-store card payments (exact ASCII spelling required by VTEX). @see ppp-pos.md §4.1, §5.1 */
+export const POS_PAYMENT_METHODS = {
+  credit: 'Venda Direta Credito',
+  debit: 'Venda Direta Debito',
+} as const;
+
+/** Payment App that identifies the terminal. @see ppp-pos.md §5.4 */
+export const TERMINAL_CONNECTOR_APP = 'vtex.terminal-connector-app';
+/** Payment App that waits for the terminal's result. @see ppp-pos.md §5.4 */
+export const WAIT_FOR_CONFIRMATION_APP = 'vtex.challenge-wait-for-confirmation';
+
+const nullableString = z.string().nullable();
+
+/** Card block of Create Payment; for POS every field arrives null (ppp-pos.md §5.2). */
+const CardSchema = z.looseObject({
+  holder: nullableString.optional(),
+  number: nullableString.optional(),
+  csc: nullableString.optional(),
+  document: nullableString.optional(),
+  token: nullableString.optional(),
+  expiration: z.looseObject({ month: nullableString.optional(), year: nullableString.optional() }).nullable().optional(),
+});
+
+const AddressSchema = z.looseObject({
+  country: nullableString.optional(),
+  street: nullableString.optional(),
+  number: nullableString.optional(),
+  neighborhood: nullableString.optional(),
+  postalCode: nullableString.optional(),
+  city: nullableString.optional(),
+  state: nullableString.optional(),
+});
+
+const MiniCartSchema = z.looseObject({
+  shippingValue: z.number().optional(),
+  taxValue: z.number().optional(),
+  buyer: z.looseObject({}).optional(),
+  shippingAddress: AddressSchema.nullable().optional(),
+  billingAddress: AddressSchema.nullable().optional(),
+  items: z.array(z.looseObject({})).optional(),
+});
+
+/**
+ * `POST /payments` request (Create Payment). Required fields follow the OpenAPI `required`
+ * list; `value` is the PPP decimal, converted to minor units once at the edge.
+ * @see ppp-pos.md §4.2
+ */
+export const CreatePaymentRequestSchema = z.looseObject({
+  reference: z.string(),
+  orderId: z.string(),
+  shopperInteraction: z.string(),
+  transactionId: z.string().min(1),
+  paymentId: z.string().min(1).max(128),
+  paymentMethod: z.string().min(1),
+  paymentMethodCustomCode: z.string().nullable(),
+  merchantName: z.string().min(1),
+  value: z.number().nonnegative(),
+  currency: z.string().regex(/^[A-Za-z]{3}$/, 'must be an ISO 4217 alphabetic code'),
+  installments: z.number().int().min(1).max(99),
+  deviceFingerprint: z.string().nullable(),
+  miniCart: MiniCartSchema,
+  url: z.string(),
+  callbackUrl: z.url({ protocol: /^https?$/ }),
+  returnUrl: z.string().nullable(),
+  card: CardSchema.nullable().optional(),
+  sandBoxMode: z.boolean().optional(),
+  inboundRequestsUrl: z.string().nullable().optional(),
+});
+export type CreatePaymentRequest = z.infer<typeof CreatePaymentRequestSchema>;
+
+/** `paymentAppData` of an `undefined` answer: `payload` is a JSON *string*. @see ppp-pos.md §5.4 */
+export interface PaymentAppData {
+  appName: string;
+  payload: string;
+}
+
+/** PPP status of a payment as VTEX sees it. */
+export type PppStatus = 'approved' | 'denied' | 'undefined';
+
+/**
+ * `POST /payments` answer (OpenAPI `Success-Approved`), plus the POS card fields
+ * (`cardBrand`, `firstDigits`, `lastDigits`) once the terminal has answered.
+ * @see ppp-pos.md §4.2, §5.7
+ */
+export interface CreatePaymentResponse {
+  paymentId: string;
+  status: PppStatus;
+  authorizationId: string | null;
+  tid: string | null;
+  nsu: string | null;
+  acquirer: string | null;
+  code: string | null;
+  message: string | null;
+  /** Seconds. */
+  delayToAutoSettle: number;
+  /** Seconds. */
+  delayToAutoSettleAfterAntifraud: number;
+  /** Seconds VTEX tolerates `undefined` before calling `/cancellations`; ≥ 600. */
+  delayToCancel: number;
+  paymentAppData?: PaymentAppData;
+  cardBrand?: string | null;
+  firstDigits?: string | null;
+  lastDigits?: string | null;
+  /** PPP decimal: the most VTEX may settle. */
+  maxValue?: number;
+}
+
+/**
+ * Notification callback body POSTed to `callbackUrl`: the Create Payment answer with the
+ * final status and the POS card fields. @see ppp-pos.md §6.2
+ */
+export type CallbackBody = CreatePaymentResponse & { status: 'approved' | 'denied' };
+
+/** PPP error body for 4xx/5xx answers. @see ppp-pos.md §4.2 "Errors", §7 */
+export interface PppErrorBody {
+  status: 'error';
+  code: string;
+  message: string;
+}
+
+/** `GET /manifest` answer. @see ppp-pos.md §4.1 */
+export interface Manifest {
+  paymentMethods: { name: string; allowsSplit: 'onAuthorize' | 'onCapture' | 'disabled' }[];
+  customFields?: { name: string; type: 'text' | 'password' | 'select'; options?: { text: string; value: string }[] }[];
+  autoSettleDelay?: { minimum: string; maximum: string };
+}
+
+/** Body the terminal-connector app POSTs to `submitUrl`. @see ppp-pos.md §2 step 6, §5.4 */
+export const SubmitTerminalRequestSchema = z.looseObject({
+  serialNumber: z.string().trim().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1–64 of A-Z a-z 0-9 . _ -'),
+});
+export type SubmitTerminalRequest = z.infer<typeof SubmitTerminalRequestSchema>;
+
+/** Payload of the terminal-connector app (serialised into `paymentAppData.payload`). */
+export interface TerminalConnectorPayload {
+  submitUrl: string;
+}
+
+/** Payload of the wait-for-confirmation app (serialised into `paymentAppData.payload`). */
+export interface WaitForConfirmationPayload {
+  /** Integer seconds the app keeps polling. */
+  secondsWaiting: number;
+}

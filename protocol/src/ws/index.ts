@@ -1,0 +1,3 @@
+/** Hub⇄agent WebSocket messages: schemas, types and codec. @see docs/protocol/ws.md */
+export * from './messages.ts';
+export * from './codec.ts';

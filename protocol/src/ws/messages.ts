@@ -1,0 +1,178 @@
+/**
+ * Messages between the posbridge server's hub and terminal agents, over one WebSocket per
+ * agent (`/agent/v1`). Declared once as zod schemas; the TypeScript types are derived from
+ * them. Full description, sequence diagrams and the acknowledgement rules:
+ * docs/protocol/ws.md.
+ *
+ * Every message is a JSON object `{ v, id, type, … }`:
+ * - `v`  protocol version ({@link PROTOCOL_VERSION});
+ * - `id` unique per sender and message, used to acknowledge it;
+ * - `type` `noun.verb`, lower case.
+ *
+ * Delivery rule: `payment.start` (server → agent) and `payment.result` (agent → server) are
+ * repeated by their sender until the peer answers `ack` with `ackOf` = their `id`; receivers
+ * are idempotent by `paymentId`, so a repeat never starts a second charge nor records a result twice.
+ */
+import { z } from 'zod';
+
+/** Version of this message set. A peer speaking another version is refused with `WS_UNSUPPORTED_VERSION`. */
+export const PROTOCOL_VERSION = 1;
+
+/** Money on the wire: integer minor units + ISO 4217 alphabetic code. @see ../money.ts */
+export const MoneySchema = z.strictObject({
+  amountMinor: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+  currency: z.string().regex(/^[A-Z]{3}$/),
+});
+
+/** A terminal serial number as printed on its label and read by the Payment App. */
+export const SerialNumberSchema = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/);
+
+/** Card method of a POS payment: `Venda Direta Credito` → credit, `Venda Direta Debito` → debit. */
+export const PaymentMethodKindSchema = z.enum(['credit', 'debit']);
+
+/** Progress stages shown to the clerk while the terminal works. */
+export const ProgressStageSchema = z.enum(['waiting_card', 'reading_card', 'pin', 'processing', 'printing']);
+
+/** What the terminal did: `unknown` means the outcome could not be learned (never guessed as denied). */
+export const OutcomeSchema = z.enum(['approved', 'denied', 'unknown']);
+
+/** The only card data posbridge ever carries: brand, first 6 and last 4 digits. */
+export const CardSummarySchema = z.strictObject({
+  brand: z.string().min(1).max(40),
+  firstDigits: z.string().regex(/^\d{6}$/),
+  lastDigits: z.string().regex(/^\d{4}$/),
+});
+
+const envelope = {
+  v: z.literal(PROTOCOL_VERSION),
+  id: z.string().min(1).max(64),
+};
+
+/** A terminal an agent drives, announced in `agent.hello`. */
+export const AnnouncedTerminalSchema = z.strictObject({
+  serialNumber: SerialNumberSchema,
+  /** Wire dialect the agent speaks to it (`PBL/1`, `concert-e+`). */
+  dialect: z.string().min(1).max(32),
+  model: z.string().max(64).optional(),
+  vendor: z.string().max(64).optional(),
+});
+
+/** Agent → server, first message after the upgrade: who I am and which terminals I drive. */
+export const AgentHelloSchema = z.strictObject({
+  ...envelope,
+  type: z.literal('agent.hello'),
+  agentVersion: z.string().max(64),
+  terminals: z.array(AnnouncedTerminalSchema).max(64),
+});
+
+/** Agent → server: customer-facing progress of a payment on the terminal. Not acknowledged. */
+export const PaymentProgressSchema = z.strictObject({
+  ...envelope,
+  type: z.literal('payment.progress'),
+  paymentId: z.string().min(1).max(128),
+  stage: ProgressStageSchema,
+});
+
+/**
+ * Agent → server: the terminal refused to start the payment (busy, unknown terminal). Nothing
+ * was charged; the payment may be sent to another terminal. Acknowledged and repeated like a result.
+ */
+export const PaymentRejectedSchema = z.strictObject({
+  ...envelope,
+  type: z.literal('payment.rejected'),
+  paymentId: z.string().min(1).max(128),
+  code: z.enum(['TERM_BUSY', 'TERM_UNKNOWN', 'TERM_DISCONNECTED']),
+  message: z.string().max(500),
+});
+
+/** Agent → server: the outcome of a payment on the terminal. Repeated until acknowledged. */
+export const PaymentResultSchema = z.strictObject({
+  ...envelope,
+  type: z.literal('payment.result'),
+  paymentId: z.string().min(1).max(128),
+  outcome: OutcomeSchema,
+  /** Amount the terminal processed. */
+  amount: MoneySchema,
+  /** The agent's transaction reference on the terminal wire (line dialect `rid`). */
+  terminalRef: z.string().max(64),
+  authorizationId: z.string().max(64).optional(),
+  nsu: z.string().max(64).optional(),
+  tid: z.string().max(64).optional(),
+  /** Issuer/acquirer response code (`00`, `51`, …). */
+  responseCode: z.string().max(16).optional(),
+  message: z.string().max(500).optional(),
+  card: CardSummarySchema.optional(),
+});
+
+/** Either side: "I have durably taken message `ackOf`; stop repeating it." */
+export const AckSchema = z.strictObject({
+  ...envelope,
+  type: z.literal('ack'),
+  ackOf: z.string().min(1).max(64),
+});
+
+/** Either side: a message could not be handled. `ref` is the `id` of the offending message if known. */
+export const ErrorMessageSchema = z.strictObject({
+  ...envelope,
+  type: z.literal('error'),
+  code: z.string().max(64),
+  message: z.string().max(500),
+  retryable: z.boolean(),
+  ref: z.string().max(64).optional(),
+});
+
+/** Server → agent, answer to `agent.hello`: which announced terminals are now routed to this agent. */
+export const HubWelcomeSchema = z.strictObject({
+  ...envelope,
+  type: z.literal('hub.welcome'),
+  agentId: z.string().max(64),
+  /** Interval of the server's WebSocket pings; the agent treats 2× this without a ping as a dead link. */
+  heartbeatIntervalMs: z.number().int().positive(),
+  accepted: z.array(SerialNumberSchema),
+  refused: z.array(z.strictObject({ serialNumber: SerialNumberSchema, code: z.string(), message: z.string() })),
+});
+
+/** Server → agent: charge this payment on terminal `serialNumber`. Repeated until acknowledged. */
+export const PaymentStartSchema = z.strictObject({
+  ...envelope,
+  type: z.literal('payment.start'),
+  paymentId: z.string().min(1).max(128),
+  serialNumber: SerialNumberSchema,
+  amount: MoneySchema,
+  method: PaymentMethodKindSchema,
+  installments: z.number().int().min(1).max(99),
+});
+
+/** Everything an agent may send. */
+export const AgentMessageSchema = z.discriminatedUnion('type', [
+  AgentHelloSchema,
+  PaymentProgressSchema,
+  PaymentRejectedSchema,
+  PaymentResultSchema,
+  AckSchema,
+  ErrorMessageSchema,
+]);
+
+/** Everything the server may send to an agent. */
+export const ServerMessageSchema = z.discriminatedUnion('type', [
+  HubWelcomeSchema,
+  PaymentStartSchema,
+  AckSchema,
+  ErrorMessageSchema,
+]);
+
+export type PaymentMethodKind = z.infer<typeof PaymentMethodKindSchema>;
+export type ProgressStage = z.infer<typeof ProgressStageSchema>;
+export type Outcome = z.infer<typeof OutcomeSchema>;
+export type CardSummary = z.infer<typeof CardSummarySchema>;
+export type AnnouncedTerminal = z.infer<typeof AnnouncedTerminalSchema>;
+export type AgentHello = z.infer<typeof AgentHelloSchema>;
+export type PaymentProgress = z.infer<typeof PaymentProgressSchema>;
+export type PaymentRejected = z.infer<typeof PaymentRejectedSchema>;
+export type PaymentResult = z.infer<typeof PaymentResultSchema>;
+export type Ack = z.infer<typeof AckSchema>;
+export type ErrorMessage = z.infer<typeof ErrorMessageSchema>;
+export type HubWelcome = z.infer<typeof HubWelcomeSchema>;
+export type PaymentStart = z.infer<typeof PaymentStartSchema>;
+export type AgentMessage = z.infer<typeof AgentMessageSchema>;
+export type ServerMessage = z.infer<typeof ServerMessageSchema>;

@@ -1,0 +1,16 @@
+// Type-checks every workspace against the TypeScript sources of its dependencies (no build,
+// docs/adr/0001). One `tsc --noEmit -p <dir>` per project; exits non-zero if any fails.
+import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+
+const projects = ['protocol', 'server', 'terminal-agent', 'hardware-sim', 'test', 'scripts'];
+const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+let failed = 0;
+for (const project of projects) {
+  const started = Date.now();
+  const run = spawnSync(process.execPath, [tsc, '--noEmit', '-p', project], { stdio: 'inherit' });
+  const ok = run.status === 0;
+  if (!ok) failed++;
+  process.stdout.write(`typecheck ${project}: ${ok ? 'ok' : 'FAILED'} (${Date.now() - started} ms)\n`);
+}
+process.exit(failed ? 1 : 0);
