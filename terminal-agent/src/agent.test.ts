@@ -1,0 +1,325 @@
+/**
+ * The agent end to end against a fake hub (a real `ws` WebSocketServer on 127.0.0.1:0) and
+ * scripted fake terminals on in-memory byte pairs.
+ */
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import type { IncomingMessage } from 'node:http';
+import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { loadAgentConfig, type AgentConfig } from './config.ts';
+import { startAgent, type RunningAgent } from './agent.ts';
+import { MemoryJournal } from './session/journal.ts';
+import type { Transaction } from './session/transaction-machine.ts';
+import { createMemoryPair } from './transports/memory-pair.ts';
+import { FakeLineTerminal, type FakeTerminalScript } from './testing/fake-line-terminal.ts';
+import { createLogSink } from './testing/log-sink.ts';
+
+type Msg = Record<string, unknown> & { type: string; id: string };
+
+interface HubOptions {
+  /** Answer the upgrade with this HTTP status instead of accepting it. */
+  refuseStatus?: number;
+  /** Whether to ack a report; `copy` counts copies of this message id received so far (1-based). */
+  ackReport?: (msg: Msg, copy: number) => boolean;
+  heartbeatIntervalMs?: number;
+}
+
+/** A fake posbridge hub. */
+async function startHub(opts: HubOptions = {}) {
+  const messages: Msg[] = [];
+  const upgrades: IncomingMessage[] = [];
+  const sockets: WebSocket[] = [];
+  const copies = new Map<string, number>();
+  const wss = new WebSocketServer({
+    host: '127.0.0.1',
+    port: 0,
+    verifyClient: (_info, cb) => (opts.refuseStatus ? cb(false, opts.refuseStatus, 'Unauthorized') : cb(true)),
+  });
+  await once(wss, 'listening');
+  wss.on('connection', (ws, req) => {
+    upgrades.push(req);
+    sockets.push(ws);
+    ws.on('message', (data) => {
+      const msg = JSON.parse(data.toString()) as Msg;
+      messages.push(msg);
+      if (msg.type === 'agent.hello') {
+        const serials = (msg['terminals'] as { serialNumber: string }[]).map((t) => t.serialNumber);
+        ws.send(
+          JSON.stringify({
+            v: 1,
+            id: `w${messages.length}`,
+            type: 'hub.welcome',
+            agentId: 'agent-1',
+            heartbeatIntervalMs: opts.heartbeatIntervalMs ?? 30_000,
+            accepted: serials,
+            refused: [],
+          }),
+        );
+      }
+      if (msg.type === 'payment.result' || msg.type === 'payment.rejected') {
+        const copy = (copies.get(msg.id) ?? 0) + 1;
+        copies.set(msg.id, copy);
+        if ((opts.ackReport ?? (() => true))(msg, copy)) ws.send(JSON.stringify({ v: 1, id: `a-${msg.id}-${copy}`, type: 'ack', ackOf: msg.id }));
+      }
+    });
+  });
+  const port = (wss.address() as AddressInfo).port;
+  return {
+    url: `ws://127.0.0.1:${port}/agent/v1`,
+    messages,
+    upgrades,
+    sockets,
+    of: (type: string) => messages.filter((m) => m.type === type),
+    send: (msg: object) => sockets.at(-1)!.send(JSON.stringify(msg)),
+    close: async () => {
+      for (const s of wss.clients) s.terminate();
+      await new Promise<void>((r) => wss.close(() => r()));
+    },
+  };
+}
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function setup(opts: { hub?: HubOptions; script?: Partial<FakeTerminalScript>; config?: Partial<AgentConfig>; journal?: MemoryJournal } = {}) {
+  const hub = await startHub(opts.hub);
+  cleanups.push(hub.close);
+  const base = loadAgentConfig({
+    POSBRIDGE_SERVER_URL: hub.url,
+    POSBRIDGE_AGENT_TOKEN: 'tok-123',
+    POSBRIDGE_TERMINAL_PORT: '/dev/fake0',
+  });
+  const config: AgentConfig = {
+    ...base,
+    reconnectBaseMs: 10,
+    reconnectCapMs: 50,
+    resendIntervalMs: 60,
+    identTimeoutMs: 200,
+    ackTimeoutMs: 80,
+    resultTimeoutMs: 500,
+    statusTimeoutMs: 80,
+    statusAttempts: 2,
+    statusBackoffMs: 10,
+    recoveryIntervalMs: 50,
+    ...opts.config,
+  };
+  const terminals: FakeLineTerminal[] = [];
+  let script: FakeTerminalScript = { serial: 'SN-1', ...opts.script };
+  const sink = createLogSink('debug');
+  const journal = opts.journal ?? new MemoryJournal();
+  const agent: RunningAgent = await startAgent({
+    config,
+    logger: sink.logger,
+    journal,
+    openPort: async () => {
+      const { a, b } = createMemoryPair();
+      const t = new FakeLineTerminal(b, script);
+      const prev = terminals.at(-1);
+      if (prev) for (const [k, v] of prev.sales) t.sales.set(k, v);
+      terminals.push(t);
+      return a;
+    },
+  });
+  cleanups.push(() => agent.close());
+  return {
+    hub,
+    agent,
+    sink,
+    journal,
+    terminal: () => terminals.at(-1)!,
+    setScript: (s: Partial<FakeTerminalScript>) => {
+      script = { ...script, ...s };
+      for (const t of terminals) t.script = script;
+    },
+  };
+}
+
+let seq = 0;
+const start = (paymentId: string, id = `s-${++seq}`) => ({
+  v: 1,
+  id,
+  type: 'payment.start',
+  paymentId,
+  serialNumber: 'SN-1',
+  amount: { amountMinor: 3190, currency: 'BRL' },
+  method: 'credit',
+  installments: 1,
+});
+
+async function until<T>(get: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 3000): Promise<T> {
+  const t0 = Date.now();
+  for (;;) {
+    let v: T | undefined | false;
+    try {
+      v = await get();
+    } catch {
+      v = undefined;
+    }
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() - t0 > timeoutMs) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+const agentPhase = async (journal: MemoryJournal, paymentId: string, phase: string) =>
+  (await journal.get(paymentId))?.phase === phase;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('agent ⇄ hub', () => {
+  it('authenticates with the bearer token and announces the identified terminal', async () => {
+    const { hub, agent, sink } = await setup();
+    await agent.ready;
+    expect(hub.upgrades[0]?.headers.authorization).toBe('Bearer tok-123');
+    expect(hub.upgrades[0]?.url).toBe('/agent/v1');
+    const [hello] = hub.of('agent.hello');
+    expect(hello).toMatchObject({
+      v: 1,
+      agentVersion: '0.1.0',
+      terminals: [{ serialNumber: 'SN-1', dialect: 'PBL/1', model: 'FAKE-1', vendor: 'posbridge' }],
+    });
+    expect(sink.find('connected to server')[0]).toMatchObject({ component: 'link', accepted: ['SN-1'] });
+    expect(JSON.stringify(sink.records)).not.toContain('tok-123');
+  });
+
+  it('journals, acks, sends the SALE and reports the result until acked', async () => {
+    const journal = new MemoryJournal();
+    const { hub, agent, terminal, sink } = await setup({ journal });
+    await agent.ready;
+    // Journal first: at put() time, neither the ack nor the SALE may have left.
+    const seen: { acksAtPut: number; salesAtPut: number }[] = [];
+    const put = journal.put.bind(journal);
+    journal.put = async (tx: Transaction) => {
+      seen.push({ acksAtPut: hub.of('ack').length, salesAtPut: terminal().count('SALE') });
+      await put(tx);
+    };
+    hub.send(start('pay-1', 'start-1'));
+    const result = await until(() => hub.of('payment.result')[0]);
+    expect(seen).toEqual([{ acksAtPut: 0, salesAtPut: 0 }]);
+    expect(hub.of('ack')[0]).toMatchObject({ ackOf: 'start-1' });
+    const tx = await journal.get('pay-1');
+    expect(terminal().received.find((l) => l.verb === 'SALE')).toMatchObject({ verb: 'SALE', rid: tx?.rid, amountMinor: 3190, currency: '986' });
+    expect(tx?.rid).toMatch(/^p[a-z2-7]{16}$/);
+    expect(result).toEqual({
+      v: 1,
+      id: expect.any(String),
+      type: 'payment.result',
+      paymentId: 'pay-1',
+      outcome: 'approved',
+      amount: { amountMinor: 3190, currency: 'BRL' },
+      terminalRef: tx?.rid,
+      authorizationId: 'A1B2C3',
+      nsu: '000123',
+      tid: 'T-9',
+      responseCode: '00',
+      card: { brand: 'visa', firstDigits: '411111', lastDigits: '1111' },
+    });
+    expect(hub.of('payment.progress')).toContainEqual(expect.objectContaining({ paymentId: 'pay-1', stage: 'waiting_card' }));
+    await until(() => sink.find('result acknowledged by server')[0]);
+    expect(sink.find('payment received')[0]).toMatchObject({ paymentId: 'pay-1', serialNumber: 'SN-1' });
+    expect(sink.find('terminal result')[0]).toMatchObject({ paymentId: 'pay-1', outcome: 'approved' });
+    await until(() => agentPhase(journal, 'pay-1', 'reported'));
+  }, 10_000);
+
+  it('repeats payment.result until the server acks it, then stops', async () => {
+    const { hub, agent } = await setup({ hub: { ackReport: (_m, copy) => copy >= 3 } });
+    await agent.ready;
+    hub.send(start('pay-2'));
+    await until(() => hub.of('payment.result').length >= 3);
+    await sleep(300);
+    const results = hub.of('payment.result');
+    expect(results).toHaveLength(3);
+    expect(new Set(results.map((r) => r.id)).size).toBe(1);
+  });
+
+  it('reconnects after the server drops the socket, says hello again and resends the outbox', async () => {
+    let acking = false;
+    const { hub, agent } = await setup({ hub: { ackReport: () => acking } });
+    await agent.ready;
+    hub.send(start('pay-3'));
+    const first = await until(() => hub.of('payment.result')[0]);
+    hub.sockets[0]!.terminate();
+    acking = true;
+    await until(() => hub.of('agent.hello').length === 2);
+    await until(() => hub.sockets.length === 2 && hub.messages.filter((m) => m.type === 'payment.result' && m.id === first.id).length >= 2);
+    expect(hub.upgrades[1]?.headers.authorization).toBe('Bearer tok-123');
+    const countAfterAck = hub.of('payment.result').length;
+    await sleep(250);
+    expect(hub.of('payment.result').length).toBe(countAfterAck);
+  });
+
+  it('treats a duplicate payment.start as already taken: re-ack, no second SALE', async () => {
+    const { hub, agent, terminal } = await setup();
+    await agent.ready;
+    hub.send(start('pay-4', 'dup-1'));
+    hub.send(start('pay-4', 'dup-1'));
+    hub.send(start('pay-4', 'dup-2'));
+    await until(() => hub.of('payment.result')[0]);
+    await until(() => hub.of('ack').length >= 3);
+    expect(hub.of('ack').map((a) => a['ackOf'])).toEqual(['dup-1', 'dup-1', 'dup-2']);
+    expect(terminal().count('SALE')).toBe(1);
+    // Once finished, a repeat re-sends the same report.
+    const firstId = hub.of('payment.result')[0]!.id;
+    hub.send(start('pay-4', 'dup-3'));
+    await until(() => hub.of('payment.result').length === 2);
+    expect(hub.of('payment.result')[1]!.id).toBe(firstId);
+    expect(terminal().count('SALE')).toBe(1);
+  });
+
+  it('rejects a second payment for a busy terminal with TERM_BUSY', async () => {
+    const { hub, agent, terminal } = await setup({ script: { hold: true } });
+    await agent.ready;
+    hub.send(start('pay-5'));
+    await until(() => terminal().sales.size === 1);
+    hub.send(start('pay-6'));
+    const rejected = await until(() => hub.of('payment.rejected')[0]);
+    expect(rejected).toMatchObject({ paymentId: 'pay-6', code: 'TERM_BUSY' });
+    terminal().finish([...terminal().sales.keys()][0]!);
+    await until(() => hub.of('payment.result')[0]);
+    expect(terminal().count('SALE')).toBe(1);
+  });
+
+  it('rejects a payment for a terminal it does not drive with TERM_UNKNOWN', async () => {
+    const { hub, agent } = await setup();
+    await agent.ready;
+    hub.send({ ...start('pay-7'), serialNumber: 'SN-OTHER' });
+    await expect(until(() => hub.of('payment.rejected')[0])).resolves.toMatchObject({ paymentId: 'pay-7', code: 'TERM_UNKNOWN' });
+  });
+
+  it('reports unknown when the terminal goes silent, then resolves it in the background', async () => {
+    // The terminal answers IDENT, then every answer to the sale is lost.
+    const { hub, agent, setScript, sink } = await setup({ script: { drop: (l) => l.verb !== 'IDENT' } });
+    await agent.ready;
+    hub.send(start('pay-8'));
+    const unknown = await until(() => hub.of('payment.result')[0]);
+    expect(unknown).toMatchObject({ outcome: 'unknown', paymentId: 'pay-8' });
+    expect(sink.find('payment outcome unknown')[0]).toMatchObject({ level: 40, paymentId: 'pay-8' });
+    setScript({ drop: () => false });
+    const resolved = await until(() => hub.of('payment.result').find((m) => m['outcome'] === 'approved'));
+    expect(resolved.id).not.toBe(unknown.id);
+    expect(sink.find('unknown outcome resolved')[0]).toMatchObject({ paymentId: 'pay-8', outcome: 'approved' });
+  }, 10_000);
+
+  it('rejects ready clearly when the server refuses the token', async () => {
+    const { agent, sink } = await setup({ hub: { refuseStatus: 401 } });
+    await expect(agent.ready).rejects.toMatchObject({ code: 'WS_UNAUTHORIZED', message: expect.stringContaining('agent token rejected by server') });
+    expect(sink.find('agent token rejected by server')[0]).toMatchObject({ level: 50, httpStatus: 401 });
+  });
+
+  it('refuses a terminal whose serial differs from the configured one', async () => {
+    const { agent, hub } = await setup({
+      script: { serial: 'SN-WRONG' },
+      config: { terminals: [{ path: '/dev/fake0', baudRate: 9600, dialect: 'PBL/1', serialNumber: 'SN-1' }] },
+    });
+    await expect(agent.ready).rejects.toMatchObject({ code: 'TERM_MISMATCH', message: expect.stringContaining('SN-WRONG') });
+    await until(() => hub.of('agent.hello')[0]);
+    expect(hub.of('agent.hello')[0]).toMatchObject({ terminals: [] });
+  });
+
+  it('reconnects when the server stops pinging', async () => {
+    const { hub, agent } = await setup({ hub: { heartbeatIntervalMs: 40 } });
+    await agent.ready;
+    await until(() => hub.of('agent.hello').length >= 2, 2000);
+  });
+});

@@ -1,0 +1,210 @@
+/**
+ * `startAgent`: wires terminals, drivers, the payment runner and the server link together.
+ *
+ * Startup order (docs/protocol/CONTRACTS-DRAFT.md): open every terminal and read its serial
+ * number with IDENT (a terminal answering another serial than configured is refused), then
+ * connect to the hub, say hello with the identified terminals and wait for `hub.welcome`.
+ * `ready` resolves once welcomed with every configured terminal identified and accepted, and
+ * rejects with a CodedError explaining what is wrong otherwise (the agent keeps running with
+ * the terminals that work until closed).
+ */
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import { CodedError, ERROR_CODES, toError, type ErrorCode } from '@posbridge/protocol/errors';
+import type { HubWelcome } from '@posbridge/protocol/ws';
+import type { AgentConfig, AgentTerminalConfig } from './config.ts';
+import { LineDriver } from './drivers/line/line-driver.ts';
+import type { TerminalDriver, TerminalIdentity } from './drivers/terminal-driver.ts';
+import { AgentLink } from './link/link.ts';
+import { MemoryJournal, type Journal } from './session/journal.ts';
+import { PaymentRunner } from './session/payment-runner.ts';
+import { openSerialPort } from './transports/serial.ts';
+import type { OpenPort } from './transports/byte-transport.ts';
+
+/** Version announced in `agent.hello`. Keep in step with terminal-agent/package.json. */
+export const AGENT_VERSION = '0.1.0';
+
+/** Options of {@link startAgent}. */
+export interface StartAgentOptions {
+  config: AgentConfig;
+  /** Root logger; the agent logs through children (`component`: link, driver, session, agent). */
+  logger: Logger;
+  /** Opens the byte stream of one terminal; default opens a SerialPort on `terminal.path`. */
+  openPort?: (terminal: AgentTerminalConfig) => Promise<Duplex>;
+  /** Where payments are journaled. @default a new {@link MemoryJournal} */
+  journal?: Journal;
+}
+
+/** A started agent. */
+export interface RunningAgent {
+  /** Resolves once connected, welcomed, and every terminal identified and accepted. */
+  ready: Promise<void>;
+  /** Closes the link, stops recovery and closes the terminal ports. Idempotent. */
+  close(): Promise<void>;
+}
+
+interface Problem {
+  code: ErrorCode;
+  message: string;
+}
+
+function notReady(problems: Problem[]): CodedError {
+  const code = problems[0]?.code ?? 'TERM_DISCONNECTED';
+  return new CodedError(code, `agent not ready: ${problems.map((p) => p.message).join('; ')}`, { details: { problems } });
+}
+
+/** Starts the agent. Resolves at once; await `ready` for the connection and terminal checks. */
+export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent> {
+  const { config, logger } = opts;
+  const log = logger.child({ component: 'agent' });
+  const openPort: OpenPort = opts.openPort ?? ((t) => openSerialPort({ path: t.path, baudRate: t.baudRate }));
+  const journal = opts.journal ?? new MemoryJournal();
+  const drivers: LineDriver[] = [];
+  const bySerial = new Map<string, { driver: TerminalDriver; identity: TerminalIdentity }>();
+  let closed = false;
+
+  let settleWelcome: { resolve: (w: HubWelcome) => void; reject: (e: Error) => void } | undefined;
+  const firstWelcome = new Promise<HubWelcome>((resolve, reject) => {
+    settleWelcome = { resolve, reject };
+  });
+  firstWelcome.catch(() => undefined);
+
+  const runner = new PaymentRunner({
+    journal,
+    logger,
+    driverFor: (serial) => bySerial.get(serial)?.driver,
+    recoveryIntervalMs: config.recoveryIntervalMs,
+    link: {
+      sendAck: (ackOf) => link.sendAck(ackOf),
+      sendProgress: (paymentId, stage) => link.sendProgress(paymentId, stage),
+      enqueue: (report) => link.enqueue(report),
+    },
+  });
+
+  const link: AgentLink = new AgentLink({
+    serverUrl: config.serverUrl,
+    token: config.token,
+    logger,
+    reconnectBaseMs: config.reconnectBaseMs,
+    reconnectCapMs: config.reconnectCapMs,
+    resendIntervalMs: config.resendIntervalMs,
+    helloTimeoutMs: config.helloTimeoutMs,
+    hello: () => ({
+      agentVersion: AGENT_VERSION,
+      terminals: [...bySerial.values()].map(({ identity }) => ({
+        serialNumber: identity.serialNumber,
+        dialect: identity.dialect,
+        ...(identity.model !== undefined ? { model: identity.model.slice(0, 64) } : {}),
+        ...(identity.vendor !== undefined ? { vendor: identity.vendor.slice(0, 64) } : {}),
+      })),
+    }),
+    onWelcome: (welcome) => {
+      for (const r of welcome.refused) {
+        log.error({ serialNumber: r.serialNumber, code: r.code, detail: r.message }, 'terminal refused by server');
+      }
+      settleWelcome?.resolve(welcome);
+    },
+    onPaymentStart: (message) => {
+      logger.child({ component: 'link' }).info({ paymentId: message.paymentId, serialNumber: message.serialNumber }, 'payment received');
+      void runner.handleStart(message);
+    },
+    onReportAcked: (message) => void runner.handleReportAcked(message),
+    onRefused: (httpStatus) => {
+      const code: ErrorCode = httpStatus === 401 || httpStatus === 403 ? 'WS_UNAUTHORIZED' : 'WS_BAD_MESSAGE';
+      const message =
+        code === 'WS_UNAUTHORIZED'
+          ? `agent token rejected by server (HTTP ${httpStatus})`
+          : `server refused the WebSocket upgrade (HTTP ${httpStatus})`;
+      settleWelcome?.reject(new CodedError(code, message, { details: { httpStatus } }));
+    },
+  });
+
+  const identifyAll = async (): Promise<Problem[]> => {
+    const problems: Problem[] = [];
+    const found = await Promise.all(
+      config.terminals.map(async (terminal) => {
+        const driver = new LineDriver({
+          open: () => openPort(terminal),
+          logger,
+          timings: config,
+          ...(terminal.serialNumber !== undefined ? { serialNumber: terminal.serialNumber } : {}),
+        });
+        drivers.push(driver);
+        try {
+          return { terminal, driver, identity: await driver.identify() };
+        } catch (err) {
+          const e = toError(err);
+          const code = (err as { code?: unknown }).code;
+          problems.push({
+            code: typeof code === 'string' && code in ERROR_CODES ? (code as ErrorCode) : 'TERM_PORT_OPEN_FAILED',
+            message: `terminal on ${terminal.path}: ${e.message}`,
+          });
+          log.error({ path: terminal.path, err: e }, 'terminal identification failed');
+          return undefined;
+        }
+      }),
+    );
+    for (const entry of found) {
+      if (!entry) continue;
+      const { terminal, driver, identity } = entry;
+      if (terminal.serialNumber !== undefined && identity.serialNumber !== terminal.serialNumber) {
+        const message = `terminal on ${terminal.path} answered serial ${identity.serialNumber}, but the config expects ${terminal.serialNumber}: refused`;
+        problems.push({ code: 'TERM_MISMATCH', message });
+        log.error({ path: terminal.path, expected: terminal.serialNumber, serialNumber: identity.serialNumber }, 'terminal refused: serial number mismatch');
+        await driver.close();
+        continue;
+      }
+      if (bySerial.has(identity.serialNumber)) {
+        problems.push({ code: 'TERM_MISMATCH', message: `two ports answer serial ${identity.serialNumber}; ${terminal.path} ignored` });
+        log.error({ path: terminal.path, serialNumber: identity.serialNumber }, 'terminal refused: duplicate serial number');
+        await driver.close();
+        continue;
+      }
+      bySerial.set(identity.serialNumber, { driver, identity });
+      log.info(
+        { path: terminal.path, serialNumber: identity.serialNumber, model: identity.model, vendor: identity.vendor, firmware: identity.firmware },
+        'terminal identified',
+      );
+    }
+    return problems;
+  };
+
+  const ready = (async () => {
+    const problems = await identifyAll();
+    if (closed) throw new CodedError('TERM_DISCONNECTED', 'agent closed before it was ready');
+    await runner.resume();
+    link.start();
+    // A terminal that failed identification is reported at once; the others keep working.
+    if (problems.length > 0) throw notReady(problems);
+    const welcome = await firstWelcome;
+    for (const r of welcome.refused) {
+      problems.push({
+        code: r.code in ERROR_CODES ? (r.code as ErrorCode) : 'WS_SERIAL_CLAIMED',
+        message: `server refused terminal ${r.serialNumber}: ${r.code} ${r.message}`,
+      });
+    }
+    for (const serial of bySerial.keys()) {
+      if (!welcome.accepted.includes(serial) && !welcome.refused.some((r) => r.serialNumber === serial)) {
+        problems.push({ code: 'WS_SERIAL_CLAIMED', message: `server did not accept terminal ${serial}` });
+      }
+    }
+    if (problems.length > 0) throw notReady(problems);
+    log.info({ terminals: [...bySerial.keys()] }, 'agent ready');
+  })();
+  ready.catch(() => undefined);
+
+  let closing: Promise<void> | undefined;
+  return {
+    ready,
+    close: () => {
+      closing ??= (async () => {
+        closed = true;
+        settleWelcome?.reject(new CodedError('TERM_DISCONNECTED', 'agent closed before it was ready'));
+        await link.close();
+        await Promise.all(drivers.map((d) => d.close()));
+        await runner.close();
+      })();
+      return closing;
+    },
+  };
+}

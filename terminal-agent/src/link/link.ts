@@ -1,0 +1,304 @@
+/**
+ * The agent's one WebSocket to the server's hub (`/agent/v1`):
+ *
+ *   connecting ──open──▶ hello sent ──hub.welcome──▶ live ──(no ping for 2×heartbeat)──▶ terminate
+ *       ▲                    │ (no welcome in helloTimeoutMs: terminate)                │
+ *       └──── backoff (full jitter, base·2^n capped) ◀──── close / error ◀──────────────┘
+ *
+ * - authenticates with `Authorization: Bearer <token>` on the upgrade; a 401/403 answer is
+ *   logged as "agent token rejected by server" and retried at the backoff pace;
+ * - sends `agent.hello` on every (re)connect and waits for `hub.welcome`;
+ * - keeps an {@link Outbox} of payment.result / payment.rejected, sent on welcome and again
+ *   every `resendIntervalMs` until the server acks them;
+ * - treats 2× the server's heartbeat interval without a ping (or any frame) as a dead link.
+ *
+ * Incoming frames are decoded with `decodeServerMessage`; nothing here sees raw JSON.
+ */
+import WebSocket from 'ws';
+import type { Logger } from 'pino';
+import { toError } from '@posbridge/protocol/errors';
+import {
+  MAX_FRAME_BYTES,
+  PROTOCOL_VERSION,
+  decodeServerMessage,
+  encodeMessage,
+  type AgentHello,
+  type AgentMessage,
+  type HubWelcome,
+  type PaymentStart,
+  type ProgressStage,
+} from '@posbridge/protocol/ws';
+import { newMessageId } from '../session/ids.ts';
+import { fullJitterDelayMs } from './backoff.ts';
+import { Outbox, type ReliableMessage } from './outbox.ts';
+
+/** Content of `agent.hello` (the envelope is added by the link). */
+export type HelloContent = Pick<AgentHello, 'agentVersion' | 'terminals'>;
+
+/** Options of {@link AgentLink}. */
+export interface AgentLinkOptions {
+  /** `ws://host:port/agent/v1`. */
+  serverUrl: string;
+  /** Agent token (secret; never logged). */
+  token: string;
+  logger: Logger;
+  /** Ceiling of the first reconnect delay, ms. */
+  reconnectBaseMs: number;
+  /** Largest reconnect delay, ms. */
+  reconnectCapMs: number;
+  /** Resend interval of unacknowledged reports, ms. */
+  resendIntervalMs: number;
+  /** Wait for hub.welcome after hello, ms. */
+  helloTimeoutMs: number;
+  /** Builds the hello content at each connect. */
+  hello: () => HelloContent;
+  /** Called on every hub.welcome. */
+  onWelcome: (welcome: HubWelcome) => void;
+  /** Called for every payment.start (including repeats). */
+  onPaymentStart: (message: PaymentStart) => void;
+  /** Called when the server acknowledged a report of the outbox. */
+  onReportAcked: (message: ReliableMessage) => void;
+  /** Called when the server refuses the upgrade (401/403: token rejected). */
+  onRefused: (httpStatus: number) => void;
+  /** Uniform random source for jitter. @default Math.random */
+  random?: () => number;
+}
+
+/** The WebSocket client of the agent. */
+export class AgentLink {
+  readonly #o: AgentLinkOptions;
+  readonly #log: Logger;
+  readonly #outbox = new Outbox();
+  #ws: WebSocket | undefined;
+  #welcomed = false;
+  #attempt = 0;
+  #closing = false;
+  #helloId: string | undefined;
+  #reconnectTimer: NodeJS.Timeout | undefined;
+  #helloTimer: NodeJS.Timeout | undefined;
+  #deadTimer: NodeJS.Timeout | undefined;
+  #heartbeatMs = 0;
+  readonly #resendTimer: NodeJS.Timeout;
+
+  constructor(opts: AgentLinkOptions) {
+    this.#o = opts;
+    this.#log = opts.logger.child({ component: 'link' });
+    this.#resendTimer = setInterval(() => this.#flush(false), Math.max(10, Math.floor(opts.resendIntervalMs / 2)));
+    this.#resendTimer.unref();
+  }
+
+  /** True while connected and welcomed. */
+  get isLive(): boolean {
+    return this.#welcomed && this.#ws?.readyState === WebSocket.OPEN;
+  }
+
+  /** Number of reports waiting for an ack. */
+  get pendingReports(): number {
+    return this.#outbox.size;
+  }
+
+  /** True when a report for `paymentId` waits for its ack. */
+  hasPendingReport(paymentId: string): boolean {
+    return this.#outbox.has(paymentId);
+  }
+
+  /** Starts connecting (and reconnecting until {@link close}). */
+  start(): void {
+    if (!this.#ws && !this.#reconnectTimer && !this.#closing) this.#connect();
+  }
+
+  /** Acknowledges server message `ackOf` (best effort: the server repeats what it does not see acked). */
+  sendAck(ackOf: string): void {
+    this.#send({ v: PROTOCOL_VERSION, id: newMessageId(), type: 'ack', ackOf });
+  }
+
+  /** Sends payment.progress if the link is up (not repeated). */
+  sendProgress(paymentId: string, stage: ProgressStage): void {
+    this.#send({ v: PROTOCOL_VERSION, id: newMessageId(), type: 'payment.progress', paymentId, stage });
+  }
+
+  /** Queues a report; it is sent now if live, and repeated until acknowledged. */
+  enqueue(report: ReliableMessage): void {
+    const replaced = this.#outbox.put(report);
+    if (replaced) this.#log.debug({ paymentId: report.paymentId, replaced: replaced.id }, 'report superseded');
+    if (this.isLive && this.#send(report)) this.#outbox.markSent(report.id, Date.now());
+  }
+
+  /** Closes the socket and stops reconnecting. Unacknowledged reports are dropped (the journal keeps them). */
+  async close(): Promise<void> {
+    this.#closing = true;
+    clearInterval(this.#resendTimer);
+    clearTimeout(this.#reconnectTimer);
+    this.#clearConnTimers();
+    const ws = this.#ws;
+    if (!ws || ws.readyState === WebSocket.CLOSED) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        ws.terminate();
+        resolve();
+      }, 1000);
+      ws.once('close', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      if (ws.readyState === WebSocket.CONNECTING) ws.terminate();
+      else ws.close(1000, 'agent stopping');
+    });
+  }
+
+  // ─── connection ────────────────────────────────────────────────────────────────────────
+
+  #connect(): void {
+    this.#reconnectTimer = undefined;
+    if (this.#closing) return;
+    const url = this.#o.serverUrl;
+    const ws = new WebSocket(url, {
+      headers: { Authorization: `Bearer ${this.#o.token}` },
+      handshakeTimeout: this.#o.helloTimeoutMs,
+      maxPayload: MAX_FRAME_BYTES,
+    });
+    this.#ws = ws;
+    this.#welcomed = false;
+
+    ws.on('unexpected-response', (_req, res) => {
+      const status = res.statusCode ?? 0;
+      res.resume();
+      if (status === 401 || status === 403) {
+        this.#log.error({ serverUrl: url, httpStatus: status }, 'agent token rejected by server');
+      } else {
+        this.#log.warn({ serverUrl: url, httpStatus: status }, 'server refused the connection');
+      }
+      this.#o.onRefused(status);
+      ws.terminate();
+    });
+    ws.on('open', () => {
+      this.#helloId = newMessageId();
+      const hello: AgentHello = { v: PROTOCOL_VERSION, id: this.#helloId, type: 'agent.hello', ...this.#o.hello() };
+      this.#send(hello);
+      this.#helloTimer = setTimeout(() => {
+        this.#log.warn({ serverUrl: url, helloTimeoutMs: this.#o.helloTimeoutMs }, 'no welcome from server, reconnecting');
+        ws.terminate();
+      }, this.#o.helloTimeoutMs);
+    });
+    ws.on('ping', () => this.#alive());
+    ws.on('message', (data, isBinary) => {
+      this.#alive();
+      if (isBinary) {
+        this.#log.warn('binary frame from server ignored');
+        return;
+      }
+      this.#onFrame(Buffer.isBuffer(data) ? data.toString('utf8') : Buffer.concat(data as Buffer[]).toString('utf8'));
+    });
+    ws.on('error', (err) => {
+      if (!this.#closing) this.#log.warn({ serverUrl: url, err: toError(err) }, 'link error');
+    });
+    ws.on('close', (code, reason) => {
+      if (this.#ws !== ws) return;
+      this.#clearConnTimers();
+      const wasLive = this.#welcomed;
+      this.#welcomed = false;
+      this.#ws = undefined;
+      if (this.#closing) return;
+      const delayMs = fullJitterDelayMs(this.#attempt, { baseMs: this.#o.reconnectBaseMs, capMs: this.#o.reconnectCapMs }, this.#o.random);
+      this.#attempt += 1;
+      this.#log[wasLive ? 'warn' : 'debug'](
+        { serverUrl: url, code, reason: reason.toString('utf8'), reconnectInMs: delayMs },
+        'disconnected from server',
+      );
+      this.#reconnectTimer = setTimeout(() => this.#connect(), delayMs);
+    });
+  }
+
+  #clearConnTimers(): void {
+    clearTimeout(this.#helloTimer);
+    clearTimeout(this.#deadTimer);
+    this.#helloTimer = undefined;
+    this.#deadTimer = undefined;
+  }
+
+  /** A ping or frame arrived: re-arm the dead-link timer. */
+  #alive(): void {
+    if (!this.#welcomed || this.#heartbeatMs <= 0) return;
+    clearTimeout(this.#deadTimer);
+    const ws = this.#ws;
+    this.#deadTimer = setTimeout(() => {
+      this.#log.warn({ serverUrl: this.#o.serverUrl, heartbeatIntervalMs: this.#heartbeatMs }, 'no ping from server, reconnecting');
+      ws?.terminate();
+    }, 2 * this.#heartbeatMs);
+  }
+
+  #onFrame(text: string): void {
+    const decoded = decodeServerMessage(text);
+    if (!decoded.ok) {
+      this.#log.warn({ code: decoded.error.code, detail: decoded.error.message, ref: decoded.ref }, 'bad message from server');
+      this.#send({
+        v: PROTOCOL_VERSION,
+        id: newMessageId(),
+        type: 'error',
+        ...decoded.error,
+        ...(decoded.ref !== undefined ? { ref: decoded.ref.slice(0, 64) } : {}),
+      });
+      return;
+    }
+    const msg = decoded.value;
+    switch (msg.type) {
+      case 'hub.welcome':
+        clearTimeout(this.#helloTimer);
+        this.#welcomed = true;
+        this.#attempt = 0;
+        this.#heartbeatMs = msg.heartbeatIntervalMs;
+        this.#alive();
+        this.#log.info({ serverUrl: this.#o.serverUrl, agentId: msg.agentId, accepted: msg.accepted }, 'connected to server');
+        this.#o.onWelcome(msg);
+        this.#flush(true);
+        return;
+      case 'payment.start':
+        this.#o.onPaymentStart(msg);
+        return;
+      case 'ack': {
+        const acked = this.#outbox.ack(msg.ackOf);
+        if (acked) {
+          this.#log.info({ paymentId: acked.paymentId, type: acked.type }, 'result acknowledged by server');
+          this.#o.onReportAcked(acked);
+        } else {
+          this.#log.debug({ ackOf: msg.ackOf }, 'ack for nothing pending');
+        }
+        return;
+      }
+      case 'error': {
+        const level = msg.ref !== undefined && msg.ref === this.#helloId ? 'error' : 'warn';
+        this.#log[level]({ code: msg.code, detail: msg.message, retryable: msg.retryable, ref: msg.ref }, 'server reported an error');
+        return;
+      }
+      default: {
+        const never: never = msg;
+        this.#log.warn({ type: (never as { type: string }).type }, 'unhandled message type');
+      }
+    }
+  }
+
+  /** Sends due reports; `all` after a (re)connect. */
+  #flush(all: boolean): void {
+    if (!this.isLive) return;
+    const now = Date.now();
+    // Resend when at least ~resendIntervalMs passed (the tick runs at half the interval).
+    for (const report of this.#outbox.due(now, all ? 0 : this.#o.resendIntervalMs - 5)) {
+      if (!this.#send(report)) return;
+      this.#outbox.markSent(report.id, now);
+    }
+  }
+
+  #send(message: AgentMessage): boolean {
+    const ws = this.#ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN) return false;
+    let text: string;
+    try {
+      text = encodeMessage(message);
+    } catch (err) {
+      this.#log.error({ type: message.type, err: toError(err) }, 'refusing to send an invalid message');
+      return false;
+    }
+    ws.send(text);
+    return true;
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * Composition root of the agent process: load config, build the logger, start the agent,
+ * handle signals. The only place that creates the root logger and installs signal handlers.
+ */
+import { pino, type Logger } from 'pino';
+import { isCodedError, toError } from '@posbridge/protocol/errors';
+import { startAgent } from './agent.ts';
+import { loadAgentConfig, readProcessEnv, redactConfig } from './config.ts';
+
+/** Paths pino redacts in every log line (secrets and anything card-like beyond the summary). */
+export const REDACT_PATHS = [
+  'token',
+  '*.token',
+  'config.token',
+  'headers.authorization',
+  '*.headers.authorization',
+  'pan',
+  '*.pan',
+  'track2',
+  '*.track2',
+];
+
+/**
+ * Runs the agent until SIGINT/SIGTERM. Sets `process.exitCode`: 0 after a signal, 1 when the
+ * agent cannot become ready (token rejected, terminal missing or mismatching), 2 on bad config.
+ * @param argv - arguments after the command (`--config <file>`).
+ */
+export async function main(argv: readonly string[]): Promise<void> {
+  let config;
+  try {
+    config = loadAgentConfig(readProcessEnv(), argv);
+  } catch (err) {
+    if (isCodedError(err) && err.code === 'CFG_INVALID') {
+      process.stderr.write(`posbridge-agent: ${err.message}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    throw err;
+  }
+  const logger: Logger = pino({
+    level: config.logLevel,
+    base: { service: 'posbridge-agent', pid: process.pid },
+    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+  });
+  logger.info({ config: redactConfig(config) }, 'agent starting');
+
+  const agent = await startAgent({ config, logger });
+  let stopping = false;
+  const stop = async (signal: string, exitCode: number) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'agent stopping');
+    try {
+      await agent.close();
+    } catch (err) {
+      logger.error({ err: toError(err) }, 'error while stopping');
+    }
+    logger.flush();
+    process.exitCode = exitCode;
+    // Nothing else should keep the loop alive; exit explicitly in case a native handle lingers.
+    setTimeout(() => process.exit(exitCode), 200).unref();
+  };
+  process.once('SIGINT', () => void stop('SIGINT', 0));
+  process.once('SIGTERM', () => void stop('SIGTERM', 0));
+  agent.ready.catch((err: unknown) => {
+    const e = toError(err);
+    logger.fatal({ err: e, code: isCodedError(err) ? err.code : undefined }, 'agent not ready');
+    process.stderr.write(`posbridge-agent: ${e.message}\n`);
+    void stop('not-ready', 1);
+  });
+}

@@ -1,0 +1,314 @@
+/**
+ * The interpreter of the transaction machine: takes `payment.start`s from the link, keeps one
+ * {@link Transaction} per paymentId (cached in memory, written through to the journal), runs
+ * sales on the terminal drivers and performs the machine's effects.
+ *
+ * Rules it enforces:
+ * - idempotent by paymentId: a known payment is only re-acknowledged (and its report re-sent
+ *   when finished), never started twice;
+ * - journal first: `persist` runs (and must succeed) before `ack_start` and `run_sale`;
+ * - one transaction per terminal: a start for a busy terminal is refused with TERM_BUSY;
+ * - an `unknown` outcome is reported as such and then resolved in the background with STATUS.
+ *
+ * All state changes run one at a time through a single queue, so events from the link and
+ * from drivers never interleave.
+ */
+import type { Logger } from 'pino';
+import { toError } from '@posbridge/protocol/errors';
+import type { PaymentStart, ProgressStage } from '@posbridge/protocol/ws';
+import type { ReliableMessage } from '../link/outbox.ts';
+import type { SaleOutcome, SaleRequest, TerminalDriver } from '../drivers/terminal-driver.ts';
+import { newMessageId, newRid } from './ids.ts';
+import type { Journal } from './journal.ts';
+import { buildReport } from './report.ts';
+import { newTransaction, transition, type Transaction, type TxEffect, type TxEvent } from './transaction-machine.ts';
+
+/** What the runner needs from the server link. */
+export interface RunnerLink {
+  /** Sends `ack` for message `ackOf` (best effort; the server repeats unacked starts). */
+  sendAck(ackOf: string): void;
+  /** Sends payment.progress (best effort, not acknowledged). */
+  sendProgress(paymentId: string, stage: ProgressStage): void;
+  /** Queues a report in the outbox; it is repeated until the server acknowledges it. */
+  enqueue(report: ReliableMessage): void;
+}
+
+/** Options of {@link PaymentRunner}. */
+export interface PaymentRunnerOptions {
+  journal: Journal;
+  link: RunnerLink;
+  logger: Logger;
+  /** Driver of the terminal with this serial number, or undefined when the agent does not drive it. */
+  driverFor: (serialNumber: string) => TerminalDriver | undefined;
+  /** Interval of background STATUS checks for unknown outcomes, ms. */
+  recoveryIntervalMs: number;
+  /** Clock, epoch ms. @default Date.now */
+  now?: () => number;
+}
+
+/** Runs payments on the terminals and keeps the journal. */
+export class PaymentRunner {
+  readonly #o: PaymentRunnerOptions;
+  readonly #log: Logger;
+  readonly #now: () => number;
+  readonly #txs = new Map<string, Transaction>();
+  readonly #busy = new Set<string>();
+  readonly #resolvers = new Map<string, NodeJS.Timeout>();
+  readonly #sales = new Set<Promise<void>>();
+  #queue: Promise<unknown> = Promise.resolve();
+  #closed = false;
+
+  constructor(opts: PaymentRunnerOptions) {
+    this.#o = opts;
+    this.#log = opts.logger.child({ component: 'session' });
+    this.#now = opts.now ?? Date.now;
+  }
+
+  /** Handles a payment.start from the server (idempotent by paymentId). */
+  handleStart(msg: PaymentStart): Promise<void> {
+    return this.#serial(async () => {
+      const known = this.#txs.get(msg.paymentId) ?? (await this.#o.journal.get(msg.paymentId));
+      if (known) {
+        this.#txs.set(known.paymentId, known);
+        this.#log.info({ paymentId: msg.paymentId, phase: known.phase }, 'payment already known, acknowledging again');
+        await this.#apply(known, { type: 'redeliver', startMessageId: msg.id });
+        return;
+      }
+      const tx = newTransaction(
+        {
+          paymentId: msg.paymentId,
+          serialNumber: msg.serialNumber,
+          rid: newRid(),
+          amount: msg.amount,
+          method: msg.method,
+          installments: msg.installments,
+          startMessageId: msg.id,
+        },
+        this.#now(),
+      );
+      if (!this.#o.driverFor(msg.serialNumber)) {
+        await this.#apply(tx, {
+          type: 'refuse',
+          code: 'TERM_UNKNOWN',
+          message: `this agent does not drive a terminal with serial number ${msg.serialNumber}`,
+          reportId: newMessageId(),
+        });
+      } else if (this.#busy.has(msg.serialNumber)) {
+        await this.#apply(tx, {
+          type: 'refuse',
+          code: 'TERM_BUSY',
+          message: 'terminal is busy with another transaction',
+          reportId: newMessageId(),
+        });
+      } else {
+        await this.#apply(tx, { type: 'start' });
+      }
+    });
+  }
+
+  /** The server acknowledged a report. */
+  handleReportAcked(msg: ReliableMessage): Promise<void> {
+    return this.#serial(async () => {
+      const tx = this.#txs.get(msg.paymentId) ?? (await this.#o.journal.get(msg.paymentId));
+      if (tx) await this.#apply(tx, { type: 'report_acked', messageId: msg.id });
+    });
+  }
+
+  /** Picks up what the journal holds unsettled (after a restart): re-queues reports, recovers sales. */
+  resume(): Promise<void> {
+    return this.#serial(async () => {
+      for (const tx of await this.#o.journal.listUnreported()) {
+        if (this.#txs.has(tx.paymentId)) continue;
+        this.#txs.set(tx.paymentId, tx);
+        await this.#apply(tx, { type: 'resume', reportId: newMessageId() });
+      }
+    });
+  }
+
+  /** The current state of `paymentId` (for tests and diagnostics). */
+  get(paymentId: string): Transaction | undefined {
+    const tx = this.#txs.get(paymentId);
+    return tx ? structuredClone(tx) : undefined;
+  }
+
+  /** Stops background recovery and waits for running sales to return (drivers must be closing). */
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const timer of this.#resolvers.values()) clearTimeout(timer);
+    this.#resolvers.clear();
+    await Promise.allSettled([...this.#sales]);
+    await this.#queue.catch(() => undefined);
+  }
+
+  // ─── interpreter ───────────────────────────────────────────────────────────────────────
+
+  #serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(fn, fn);
+    this.#queue = run.catch((err: unknown) => {
+      this.#log.error({ err: toError(err) }, 'payment session step failed');
+    });
+    return run;
+  }
+
+  /** Applies an event from outside the queue (driver hooks, background checks). */
+  #applyLater(paymentId: string, event: TxEvent): Promise<void> {
+    return this.#serial(async () => {
+      const tx = this.#txs.get(paymentId);
+      if (tx) await this.#apply(tx, event);
+    });
+  }
+
+  async #apply(tx: Transaction, event: TxEvent): Promise<void> {
+    const { state, effects, ignored } = transition(tx, event, this.#now());
+    if (ignored !== undefined) {
+      this.#log.debug({ paymentId: tx.paymentId, event: event.type, why: ignored }, 'transaction event ignored');
+      return;
+    }
+    if (state.phase !== tx.phase) {
+      this.#log.debug({ paymentId: tx.paymentId, from: tx.phase, to: state.phase, event: event.type }, 'transaction state');
+    }
+    this.#txs.set(state.paymentId, state);
+    for (const effect of effects) {
+      const ok = await this.#perform(tx, state, effect);
+      if (!ok) return;
+    }
+  }
+
+  /** Performs one effect; false stops the remaining effects of this transition. */
+  async #perform(before: Transaction, tx: Transaction, effect: TxEffect): Promise<boolean> {
+    switch (effect.type) {
+      case 'persist':
+        try {
+          if (before.phase === 'idle') await this.#o.journal.put(tx);
+          else await this.#o.journal.update(tx);
+          return true;
+        } catch (err) {
+          this.#log.error({ paymentId: tx.paymentId, err: toError(err) }, 'journal write failed');
+          if (before.phase === 'idle') {
+            // Not journaled: forget it, do not ack. The server repeats payment.start.
+            this.#txs.delete(tx.paymentId);
+            return false;
+          }
+          return true;
+        }
+      case 'ack_start':
+        this.#o.link.sendAck(effect.messageId);
+        return true;
+      case 'run_sale':
+        this.#startSale(tx);
+        return true;
+      case 'report':
+        this.#o.link.enqueue(buildReport(tx));
+        return true;
+      case 'progress':
+        this.#o.link.sendProgress(tx.paymentId, effect.stage);
+        return true;
+      case 'resolve_later':
+        this.#scheduleResolve(tx.paymentId);
+        return true;
+      default: {
+        const never: never = effect;
+        throw new TypeError(`unknown effect ${JSON.stringify(never)}`);
+      }
+    }
+  }
+
+  #startSale(tx: Transaction): void {
+    const driver = this.#o.driverFor(tx.serialNumber);
+    const request = saleRequestOf(tx);
+    this.#busy.add(tx.serialNumber);
+    const run = (async () => {
+      let outcome: SaleOutcome;
+      try {
+        if (!driver) throw new Error(`no driver for ${tx.serialNumber}`);
+        outcome = await driver.sale(request, {
+          onSent: () => void this.#applyLater(tx.paymentId, { type: 'sent' }),
+          onAcked: () => void this.#applyLater(tx.paymentId, { type: 'acked' }),
+          onProgress: (stage) => void this.#applyLater(tx.paymentId, { type: 'progress', stage }),
+          onRecovering: (reason) => void this.#applyLater(tx.paymentId, { type: 'recovering', reason }),
+        });
+      } catch (err) {
+        // A driver bug must not turn into a guess: the terminal may have charged.
+        this.#log.error({ paymentId: tx.paymentId, err: toError(err) }, 'sale failed unexpectedly');
+        outcome = { kind: 'unknown', reason: `agent error: ${toError(err).message}` };
+      } finally {
+        this.#busy.delete(tx.serialNumber);
+      }
+      if (outcome.kind === 'unknown') {
+        this.#log.warn({ paymentId: tx.paymentId, rid: tx.rid, reason: outcome.reason }, 'payment outcome unknown');
+      }
+      await this.#applyLater(tx.paymentId, { type: 'outcome', outcome, reportId: newMessageId() });
+    })();
+    this.#sales.add(run);
+    void run.finally(() => this.#sales.delete(run));
+  }
+
+  #scheduleResolve(paymentId: string): void {
+    if (this.#closed || this.#resolvers.has(paymentId)) return;
+    const timer = setTimeout(() => {
+      this.#resolvers.delete(paymentId);
+      void this.#resolveOnce(paymentId);
+    }, this.#o.recoveryIntervalMs);
+    timer.unref();
+    this.#resolvers.set(paymentId, timer);
+  }
+
+  async #resolveOnce(paymentId: string): Promise<void> {
+    const tx = this.#txs.get(paymentId);
+    if (this.#closed || !tx || tx.phase !== 'unknown') return;
+    const driver = this.#o.driverFor(tx.serialNumber);
+    if (!driver) {
+      this.#scheduleResolve(paymentId);
+      return;
+    }
+    const check = await driver.checkStatus(saleRequestOf(tx));
+    switch (check.kind) {
+      case 'result':
+        this.#log.info({ paymentId, rid: tx.rid, outcome: check.result.outcome }, 'unknown outcome resolved');
+        await this.#applyLater(paymentId, { type: 'outcome', outcome: check, reportId: newMessageId() });
+        return;
+      case 'not_found':
+        if (!tx.acked) {
+          // The terminal never took this rid: nothing was charged.
+          this.#log.info({ paymentId, rid: tx.rid, outcome: 'denied' }, 'unknown outcome resolved');
+          await this.#applyLater(paymentId, {
+            type: 'outcome',
+            outcome: {
+              kind: 'result',
+              result: {
+                outcome: 'denied',
+                terminalStatus: 'not_found',
+                amount: tx.amount,
+                tid: tx.rid,
+                message: 'terminal has no record of the sale; nothing was charged',
+              },
+            },
+            reportId: newMessageId(),
+          });
+          return;
+        }
+        this.#log.warn({ paymentId, rid: tx.rid }, 'terminal says NOT_FOUND for a sale it acknowledged; outcome stays unknown');
+        break;
+      case 'running':
+      case 'no_answer':
+        this.#log.debug({ paymentId, rid: tx.rid, check: check.kind }, 'unknown outcome not resolved yet');
+        break;
+      default: {
+        const never: never = check;
+        throw new TypeError(`unknown check ${JSON.stringify(never)}`);
+      }
+    }
+    this.#scheduleResolve(paymentId);
+  }
+}
+
+/** The driver request of a transaction. */
+function saleRequestOf(tx: Transaction): SaleRequest {
+  return {
+    paymentId: tx.paymentId,
+    rid: tx.rid,
+    amount: tx.amount,
+    method: tx.method,
+    installments: tx.installments,
+  };
+}

@@ -1,0 +1,142 @@
+import { describe, expect, it } from 'vitest';
+import type { SaleOutcome } from '../drivers/terminal-driver.ts';
+import { newTransaction, transition, type Transaction, type TxEvent } from './transaction-machine.ts';
+
+const T0 = 1_700_000_000_000;
+const fresh = (): Transaction =>
+  newTransaction(
+    {
+      paymentId: 'pay-1',
+      serialNumber: 'SN-1',
+      rid: 'pabc',
+      amount: { amountMinor: 1250, currency: 'BRL' },
+      method: 'debit',
+      installments: 1,
+      startMessageId: 'm-start',
+    },
+    T0,
+  );
+
+const approved: SaleOutcome = {
+  kind: 'result',
+  result: { outcome: 'approved', terminalStatus: 'approved', amount: { amountMinor: 1250, currency: 'BRL' }, responseCode: '00' },
+};
+
+/** Applies events in order and returns the final transition. */
+function run(events: TxEvent[], from = fresh()) {
+  let state = from;
+  let last = transition(state, events[0]!, T0);
+  state = last.state;
+  for (const [i, e] of events.slice(1).entries()) {
+    last = transition(state, e, T0 + i + 1);
+    state = last.state;
+  }
+  return last;
+}
+
+describe('transaction machine', () => {
+  it('journals before acking and before running the sale', () => {
+    const t = transition(fresh(), { type: 'start' }, T0);
+    expect(t.state.phase).toBe('requested');
+    expect(t.effects.map((e) => e.type)).toEqual(['persist', 'ack_start', 'run_sale']);
+    expect(t.effects[1]).toEqual({ type: 'ack_start', messageId: 'm-start' });
+  });
+
+  it('walks the happy path to reported', () => {
+    let s = fresh();
+    const phases: string[] = [];
+    const events: TxEvent[] = [
+      { type: 'start' },
+      { type: 'sent' },
+      { type: 'acked' },
+      { type: 'progress', stage: 'pin' },
+      { type: 'outcome', outcome: approved, reportId: 'r1' },
+      { type: 'report_acked', messageId: 'r1' },
+    ];
+    for (const [i, e] of events.entries()) {
+      const t = transition(s, e, T0 + i);
+      expect(t.ignored).toBeUndefined();
+      s = t.state;
+      phases.push(s.phase);
+    }
+    expect(phases).toEqual(['requested', 'sent', 'acked', 'acked', 'result', 'reported']);
+    expect(s).toMatchObject({ acked: true, stage: 'pin', reportId: 'r1', reportAcked: true, updatedAt: T0 + 5, createdAt: T0 });
+  });
+
+  it('emits progress and report effects', () => {
+    const acked = run([{ type: 'start' }, { type: 'sent' }, { type: 'acked' }]).state;
+    expect(transition(acked, { type: 'progress', stage: 'waiting_card' }, T0).effects).toEqual([
+      { type: 'progress', stage: 'waiting_card' },
+    ]);
+    expect(transition(acked, { type: 'outcome', outcome: approved, reportId: 'r1' }, T0).effects.map((e) => e.type)).toEqual([
+      'persist',
+      'report',
+    ]);
+  });
+
+  it('refuses before anything reaches the terminal', () => {
+    const t = transition(fresh(), { type: 'refuse', code: 'TERM_BUSY', message: 'busy', reportId: 'r0' }, T0);
+    expect(t.state.phase).toBe('rejected');
+    expect(t.effects.map((e) => e.type)).toEqual(['persist', 'ack_start', 'report']);
+    expect(t.effects).not.toContainEqual({ type: 'run_sale' });
+  });
+
+  it('goes through recovering and keeps unknown until a terminal result resolves it', () => {
+    const unknown = run([
+      { type: 'start' },
+      { type: 'sent' },
+      { type: 'acked' },
+      { type: 'recovering', reason: 'no RESULT' },
+      { type: 'outcome', outcome: { kind: 'unknown', reason: 'no answer' }, reportId: 'r1' },
+    ]);
+    expect(unknown.state.phase).toBe('unknown');
+    expect(unknown.effects.map((e) => e.type)).toEqual(['persist', 'report', 'resolve_later']);
+
+    const ackedUnknown = transition(unknown.state, { type: 'report_acked', messageId: 'r1' }, T0);
+    expect(ackedUnknown.state).toMatchObject({ phase: 'unknown', reportAcked: true });
+
+    // Never folded into a refusal or a guess:
+    const refused = transition(ackedUnknown.state, { type: 'outcome', outcome: { kind: 'rejected', code: 'TERM_BUSY', message: 'x' }, reportId: 'r2' }, T0);
+    expect(refused.ignored).toBeDefined();
+    expect(refused.state.phase).toBe('unknown');
+
+    const resolved = transition(ackedUnknown.state, { type: 'outcome', outcome: approved, reportId: 'r2' }, T0);
+    expect(resolved.state).toMatchObject({ phase: 'result', reportId: 'r2', reportAcked: false });
+    expect(resolved.effects.map((e) => e.type)).toEqual(['persist', 'report']);
+  });
+
+  it('ignores an ack of a superseded report', () => {
+    const s = run([{ type: 'start' }, { type: 'outcome', outcome: approved, reportId: 'r2' }]).state;
+    expect(transition(s, { type: 'report_acked', messageId: 'r1' }, T0).ignored).toBeDefined();
+  });
+
+  it('re-acks a duplicate start, re-reporting only when finished', () => {
+    const running = run([{ type: 'start' }, { type: 'sent' }]).state;
+    expect(transition(running, { type: 'redeliver', startMessageId: 'm2' }, T0).effects).toEqual([
+      { type: 'ack_start', messageId: 'm2' },
+    ]);
+    const reported = run([{ type: 'outcome', outcome: approved, reportId: 'r1' }, { type: 'report_acked', messageId: 'r1' }], running).state;
+    const again = transition(reported, { type: 'redeliver', startMessageId: 'm3' }, T0);
+    expect(again.state.phase).toBe('result');
+    expect(again.effects.map((e) => e.type)).toEqual(['persist', 'ack_start', 'report']);
+  });
+
+  it('never starts twice', () => {
+    const s = run([{ type: 'start' }]).state;
+    expect(transition(s, { type: 'start' }, T0)).toMatchObject({ effects: [], ignored: expect.any(String) });
+  });
+
+  it('turns an in-flight sale found after a restart into unknown and recovers it', () => {
+    const s = run([{ type: 'start' }, { type: 'sent' }, { type: 'acked' }]).state;
+    const t = transition(s, { type: 'resume', reportId: 'r9' }, T0);
+    expect(t.state).toMatchObject({ phase: 'unknown', reportId: 'r9', outcome: { kind: 'unknown' } });
+    expect(t.effects.map((e) => e.type)).toEqual(['persist', 'report', 'resolve_later']);
+  });
+
+  it('ignores terminal events after the sale is over', () => {
+    const s = run([{ type: 'start' }, { type: 'outcome', outcome: approved, reportId: 'r1' }]).state;
+    for (const e of [{ type: 'acked' }, { type: 'progress', stage: 'pin' }, { type: 'sent' }] as TxEvent[]) {
+      expect(transition(s, e, T0).ignored).toBeDefined();
+    }
+  });
+});

@@ -1,0 +1,269 @@
+/**
+ * The life of one payment on one terminal, as a pure state machine:
+ * `transition(state, event, now) → { state, effects }`. Effects are data; the payment runner
+ * (session/payment-runner.ts) performs them in order. Effect order carries the safety rules:
+ * `persist` comes before `ack_start` and `run_sale`, so a payment is journaled before the
+ * server is told it was taken and before any byte goes to the terminal.
+ *
+ *            start                sent              acked / progress
+ *   idle ───────────▶ requested ───────▶ sent ──────────────────────▶ acked ◀─┐ progress
+ *    │                   │                │  │                         │  └───┘
+ *    │ refuse            │                │  └──recovering──┐          │ recovering
+ *    ▼                   │                │                 ▼          ▼
+ *  rejected ◀────────────┴──── outcome ───┴──────────── recovering ◀───┘
+ *    │       (rejected)    │                     │ acked/progress ──▶ acked
+ *    │                     │ outcome (result)    │ outcome
+ *    │                     ▼                     ▼
+ *    │                  result ◀──── outcome ── unknown ──(report_acked: stays unknown,
+ *    │                     │        (resolved)    ▲        resolved in the background)
+ *    │ report_acked        │ report_acked         └──── outcome (unknown) from sent/acked/recovering
+ *    ▼                     ▼
+ *   reported ◀─────────────┘          redeliver (duplicate payment.start): re-ack; a finished
+ *                                     payment's report goes back into the outbox.
+ *
+ * `unknown` is never folded into "denied": it stays until a terminal answer resolves it.
+ */
+import type { Money } from '@posbridge/protocol/money';
+import type { PaymentMethodKind, ProgressStage } from '@posbridge/protocol/ws';
+import type { SaleOutcome, SaleRejectionCode } from '../drivers/terminal-driver.ts';
+
+/** Phases of a transaction. */
+export type TxPhase = 'idle' | 'requested' | 'sent' | 'acked' | 'recovering' | 'result' | 'rejected' | 'unknown' | 'reported';
+
+/** One payment on one terminal: what the journal stores. Card data is summary only. */
+export interface Transaction {
+  paymentId: string;
+  serialNumber: string;
+  /** Terminal request id of this payment (fresh per payment). */
+  rid: string;
+  amount: Money;
+  method: PaymentMethodKind;
+  installments: number;
+  /** `id` of the payment.start that created it. */
+  startMessageId: string;
+  phase: TxPhase;
+  /** The terminal acknowledged the sale at least once (it may have charged). */
+  acked: boolean;
+  /** Last progress stage reported. */
+  stage?: ProgressStage;
+  /** How the sale ended (set in result, rejected, unknown, reported). */
+  outcome?: SaleOutcome;
+  /** `id` of the report (payment.result / payment.rejected) owed to the server. */
+  reportId?: string;
+  /** The server acknowledged `reportId`. */
+  reportAcked: boolean;
+  /** Epoch ms. */
+  createdAt: number;
+  /** Epoch ms of the last transition. */
+  updatedAt: number;
+}
+
+/** What happens to a transaction. */
+export type TxEvent =
+  /** Take the payment: journal it, ack it, run the sale. */
+  | { type: 'start' }
+  /** Refuse the payment before anything reaches the terminal (busy, unknown terminal). */
+  | { type: 'refuse'; code: SaleRejectionCode; message: string; reportId: string }
+  /** The server sent the same payment.start again (message `startMessageId`). */
+  | { type: 'redeliver'; startMessageId: string }
+  /** The sale was written to the terminal. */
+  | { type: 'sent' }
+  /** The terminal acknowledged the sale. */
+  | { type: 'acked' }
+  /** Customer-facing progress. */
+  | { type: 'progress'; stage: ProgressStage }
+  /** The answer was lost; the driver is asking the terminal with STATUS. */
+  | { type: 'recovering'; reason: string }
+  /** The sale ended (or an unknown outcome was resolved); `reportId` is the id of the report to send. */
+  | { type: 'outcome'; outcome: SaleOutcome; reportId: string }
+  /** The server acknowledged report `messageId`. */
+  | { type: 'report_acked'; messageId: string }
+  /** The agent restarted with this transaction in the journal. */
+  | { type: 'resume'; reportId: string };
+
+/** Work the interpreter does after a transition, in order. */
+export type TxEffect =
+  /** Write the new state to the journal (insert when coming from idle). */
+  | { type: 'persist' }
+  /** Send `ack` for payment.start `messageId`. */
+  | { type: 'ack_start'; messageId: string }
+  /** Run the sale on the terminal. */
+  | { type: 'run_sale' }
+  /** Put the report for the current outcome into the outbox. */
+  | { type: 'report' }
+  /** Send payment.progress. */
+  | { type: 'progress'; stage: ProgressStage }
+  /** Keep asking the terminal (STATUS) until the unknown outcome is resolved. */
+  | { type: 'resolve_later' };
+
+/** Result of {@link transition}. `ignored` explains a no-op (event not valid in this phase). */
+export interface TxTransition {
+  state: Transaction;
+  effects: TxEffect[];
+  ignored?: string;
+}
+
+/** Fields of a new transaction, before `start`/`refuse`. */
+export type NewTransaction = Pick<
+  Transaction,
+  'paymentId' | 'serialNumber' | 'rid' | 'amount' | 'method' | 'installments' | 'startMessageId'
+>;
+
+/** A transaction in phase `idle`. */
+export function newTransaction(fields: NewTransaction, now: number): Transaction {
+  return { ...fields, phase: 'idle', acked: false, reportAcked: false, createdAt: now, updatedAt: now };
+}
+
+/** True when the sale is over on the terminal side (whatever the report state). */
+export function isFinished(phase: TxPhase): boolean {
+  return phase === 'result' || phase === 'rejected' || phase === 'unknown' || phase === 'reported';
+}
+
+const IN_FLIGHT: readonly TxPhase[] = ['requested', 'sent', 'acked', 'recovering'];
+
+function phaseOfOutcome(outcome: SaleOutcome): TxPhase {
+  switch (outcome.kind) {
+    case 'result':
+      return 'result';
+    case 'rejected':
+      return 'rejected';
+    case 'unknown':
+      return 'unknown';
+    default: {
+      const never: never = outcome;
+      throw new TypeError(`unknown outcome ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+/** Applies `event` to `state` at time `now` (epoch ms). Pure. */
+export function transition(state: Transaction, event: TxEvent, now: number): TxTransition {
+  const to = (patch: Partial<Transaction>, effects: TxEffect[]): TxTransition => ({
+    state: { ...state, ...patch, updatedAt: now },
+    effects,
+  });
+  const ignore = (why: string): TxTransition => ({ state, effects: [], ignored: `${event.type} in ${state.phase}: ${why}` });
+  const inFlight = IN_FLIGHT.includes(state.phase);
+
+  switch (event.type) {
+    case 'start':
+      if (state.phase !== 'idle') return ignore('already started');
+      return to({ phase: 'requested' }, [
+        { type: 'persist' },
+        { type: 'ack_start', messageId: state.startMessageId },
+        { type: 'run_sale' },
+      ]);
+
+    case 'refuse':
+      if (state.phase !== 'idle') return ignore('already started');
+      return to(
+        {
+          phase: 'rejected',
+          outcome: { kind: 'rejected', code: event.code, message: event.message },
+          reportId: event.reportId,
+        },
+        [{ type: 'persist' }, { type: 'ack_start', messageId: state.startMessageId }, { type: 'report' }],
+      );
+
+    case 'redeliver':
+      if (state.phase === 'idle') return ignore('not started');
+      if (state.phase === 'reported') {
+        // The server asks again for a payment it acknowledged: it lost its copy; send it again.
+        const phase = state.outcome ? phaseOfOutcome(state.outcome) : 'result';
+        return to({ phase, reportAcked: false }, [
+          { type: 'persist' },
+          { type: 'ack_start', messageId: event.startMessageId },
+          { type: 'report' },
+        ]);
+      }
+      if (state.phase === 'unknown' && state.reportAcked) {
+        return to({ reportAcked: false }, [
+          { type: 'persist' },
+          { type: 'ack_start', messageId: event.startMessageId },
+          { type: 'report' },
+        ]);
+      }
+      if (isFinished(state.phase)) {
+        return { state, effects: [{ type: 'ack_start', messageId: event.startMessageId }, { type: 'report' }] };
+      }
+      return { state, effects: [{ type: 'ack_start', messageId: event.startMessageId }] };
+
+    case 'sent':
+      if (state.phase === 'requested') return to({ phase: 'sent' }, [{ type: 'persist' }]);
+      if (inFlight) return { state, effects: [] };
+      return ignore('sale is over');
+
+    case 'acked':
+      if (state.phase === 'requested' || state.phase === 'sent' || state.phase === 'recovering') {
+        return to({ phase: 'acked', acked: true }, [{ type: 'persist' }]);
+      }
+      if (state.phase === 'acked') return { state, effects: [] };
+      return ignore('sale is over');
+
+    case 'progress':
+      if (!inFlight) return ignore('sale is over');
+      return to({ phase: 'acked', acked: true, stage: event.stage }, [
+        ...(state.phase === 'acked' && state.acked ? [] : [{ type: 'persist' } as const]),
+        { type: 'progress', stage: event.stage },
+      ]);
+
+    case 'recovering':
+      if (state.phase === 'sent' || state.phase === 'acked' || state.phase === 'requested') {
+        return to({ phase: 'recovering' }, [{ type: 'persist' }]);
+      }
+      if (state.phase === 'recovering') return { state, effects: [] };
+      return ignore('sale is over');
+
+    case 'outcome': {
+      const phase = phaseOfOutcome(event.outcome);
+      if (inFlight) {
+        return to({ phase, outcome: event.outcome, reportId: event.reportId, reportAcked: false }, [
+          { type: 'persist' },
+          { type: 'report' },
+          ...(phase === 'unknown' ? [{ type: 'resolve_later' } as const] : []),
+        ]);
+      }
+      if (state.phase === 'unknown') {
+        // Only a terminal answer resolves an unknown outcome.
+        if (event.outcome.kind !== 'result') return ignore('an unknown outcome is resolved only by a result');
+        return to({ phase: 'result', outcome: event.outcome, reportId: event.reportId, reportAcked: false }, [
+          { type: 'persist' },
+          { type: 'report' },
+        ]);
+      }
+      return ignore('sale already has an outcome');
+    }
+
+    case 'report_acked':
+      if (event.messageId !== state.reportId) return ignore('not the current report');
+      if (state.phase === 'result' || state.phase === 'rejected') {
+        return to({ phase: 'reported', reportAcked: true }, [{ type: 'persist' }]);
+      }
+      if (state.phase === 'unknown') return to({ reportAcked: true }, [{ type: 'persist' }]);
+      return ignore('nothing to acknowledge');
+
+    case 'resume':
+      if (inFlight) {
+        // The agent stopped mid-sale: the terminal may have charged. Report unknown, then ask it.
+        return to(
+          {
+            phase: 'unknown',
+            outcome: { kind: 'unknown', reason: 'agent restarted during the sale' },
+            reportId: event.reportId,
+            reportAcked: false,
+          },
+          [{ type: 'persist' }, { type: 'report' }, { type: 'resolve_later' }],
+        );
+      }
+      if (state.phase === 'unknown') {
+        return { state, effects: [...(state.reportAcked ? [] : [{ type: 'report' } as const]), { type: 'resolve_later' }] };
+      }
+      if (state.phase === 'result' || state.phase === 'rejected') return { state, effects: [{ type: 'report' }] };
+      return ignore('nothing to resume');
+
+    default: {
+      const never: never = event;
+      throw new TypeError(`unknown event ${JSON.stringify(never)}`);
+    }
+  }
+}

@@ -1,0 +1,16 @@
+/**
+ * The transport contract: how a driver gets the byte stream of one terminal.
+ *
+ * A transport is a function that opens the terminal's link and resolves to a Node `Duplex`
+ * carrying raw bytes (a `SerialPort` is one). The stream ends or is destroyed when the link
+ * drops; drivers reopen by calling the function again. Implementations: `serial.ts`
+ * (serialport, the default), `memory-pair.ts` (tests, in-process simulator). A later issue
+ * adds HID behind the same contract.
+ *
+ * @see ../../../shared/STYLE.md b.4
+ */
+import type { Duplex } from 'node:stream';
+import type { AgentTerminalConfig } from '../config.ts';
+
+/** Opens the byte stream of one terminal. Rejects with a `TERM_PORT_OPEN_FAILED` CodedError on failure. */
+export type OpenPort = (terminal: AgentTerminalConfig) => Promise<Duplex>;

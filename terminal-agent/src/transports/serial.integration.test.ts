@@ -1,0 +1,87 @@
+/**
+ * One approved sale over a REAL pseudo-terminal pair made by socat: the agent's serial
+ * transport + line driver on end `a`, a scripted fake terminal opened with serialport on `b`.
+ * Skipped (with a message) only when socat is not on PATH.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LineDriver } from '../drivers/line/line-driver.ts';
+import { FakeLineTerminal } from '../testing/fake-line-terminal.ts';
+import { createLogSink } from '../testing/log-sink.ts';
+import { openSerialPort } from './serial.ts';
+
+const hasSocat = spawnSync('sh', ['-c', 'command -v socat']).status === 0;
+if (!hasSocat) {
+  process.stderr.write('[terminal-agent] socat is not on PATH: skipping the real pseudo-terminal test (apt-get install socat)\n');
+}
+
+describe.skipIf(!hasSocat)('serial transport over a real pty (socat)', () => {
+  let dir: string;
+  let socat: ChildProcess;
+  let deviceEnd: Duplex | undefined;
+  let driver: LineDriver | undefined;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'posbridge-pty-'));
+    socat = spawn('socat', ['-d', '-d', `pty,raw,echo=0,link=${dir}/a`, `pty,raw,echo=0,link=${dir}/b`], { stdio: 'ignore' });
+    const t0 = Date.now();
+    while (!(existsSync(join(dir, 'a')) && existsSync(join(dir, 'b')))) {
+      if (Date.now() - t0 > 5000) throw new Error('socat did not create the pty pair');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  });
+
+  afterAll(async () => {
+    await driver?.close();
+    if (deviceEnd && !deviceEnd.destroyed) {
+      await new Promise<void>((r) => {
+        deviceEnd!.once('close', () => r());
+        deviceEnd!.destroy();
+      });
+    }
+    socat?.kill('SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('runs one approved sale', async () => {
+    deviceEnd = await openSerialPort({ path: join(dir, 'b'), baudRate: 9600 });
+    const terminal = new FakeLineTerminal(deviceEnd, { serial: 'PTY-1' });
+    const sink = createLogSink('debug');
+    driver = new LineDriver({
+      open: () => openSerialPort({ path: join(dir, 'a'), baudRate: 9600 }),
+      logger: sink.logger,
+      timings: {
+        identTimeoutMs: 1000,
+        ackTimeoutMs: 1000,
+        saleAttempts: 3,
+        resultTimeoutMs: 3000,
+        statusTimeoutMs: 1000,
+        statusAttempts: 3,
+        statusBackoffMs: 50,
+      },
+    });
+    await expect(driver.identify()).resolves.toMatchObject({ serialNumber: 'PTY-1', dialect: 'PBL/1' });
+    const outcome = await driver.sale({
+      paymentId: 'pay-pty',
+      rid: 'ppty0001',
+      amount: { amountMinor: 1250, currency: 'BRL' },
+      method: 'debit',
+      installments: 1,
+    });
+    expect(outcome).toMatchObject({
+      kind: 'result',
+      result: { outcome: 'approved', amount: { amountMinor: 1250, currency: 'BRL' }, card: { lastDigits: '1111' } },
+    });
+    expect(terminal.sales.size).toBe(1);
+    expect(terminal.saleLinesFor('ppty0001')).toBe(1);
+    expect(sink.find('line received').some((r) => String(r['line']).startsWith('RESULT ppty0001'))).toBe(true);
+  }, 15_000);
+
+  it('reports TERM_PORT_OPEN_FAILED for a missing port', async () => {
+    await expect(openSerialPort({ path: join(dir, 'nope'), baudRate: 9600 })).rejects.toMatchObject({ code: 'TERM_PORT_OPEN_FAILED' });
+  });
+});
