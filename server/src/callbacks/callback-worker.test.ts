@@ -1,0 +1,138 @@
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { CallbackConfig } from '../config.ts';
+import { loadServerConfig } from '../config.ts';
+import { startServer } from '../main.ts';
+import { transition, type PaymentEvent } from '../payments/payment-machine.ts';
+import { openSqliteStore } from '../store/sqlite-store.ts';
+import type { PaymentStore } from '../store/store.ts';
+import { sinkLogger, startCallbackReceiver, tempDir, testEnv, waitFor } from '../testing/helpers.ts';
+import { CallbackWorker, backoffDelayMs } from './callback-worker.ts';
+
+const config: CallbackConfig = { timeoutMs: 1000, baseDelayMs: 10, maxDelayMs: 40, maxAttempts: 3, pollIntervalMs: 20 };
+const credentials = { appKey: 'partner-key', appToken: 'partner-token' };
+
+let tmp: ReturnType<typeof tempDir>;
+let store: PaymentStore;
+beforeEach(async () => {
+  tmp = tempDir();
+  store = await openSqliteStore({ filename: join(tmp.dir, 'cb.sqlite') });
+});
+afterEach(async () => {
+  await store.close().catch(() => undefined);
+  tmp.cleanup();
+});
+
+/** Stores an approved payment whose callback is pending, through the real store API. */
+async function approvedPayment(s: PaymentStore, paymentId: string, callbackUrl: string): Promise<void> {
+  const { payment } = await s.createPayment({
+    paymentId,
+    id: `pb_${paymentId}`,
+    transactionId: 'TX',
+    orderId: 'O',
+    reference: 'R',
+    merchantName: 'M',
+    method: 'debit',
+    installments: 1,
+    amount: { amountMinor: 1000, currency: 'BRL' },
+    callbackUrl,
+    createdAt: 1,
+  });
+  const bind: PaymentEvent = { type: 'terminal.bound', binding: { serialNumber: 'SN', agentId: 'ag', startId: 'st' } };
+  const bound = await s.applyTransition({
+    paymentId, expectedVersion: payment.version, expectedStatus: payment.status, next: transition(payment, bind, 2).state, event: bind, at: 2,
+  });
+  const res: PaymentEvent = {
+    type: 'result.received',
+    outcome: { outcome: 'approved', terminalRef: 'r', authorizationId: 'A', nsu: null, tid: null, responseCode: '00', message: null, card: null, amountMinor: 1000 },
+  };
+  await s.applyTransition({
+    paymentId, expectedVersion: bound!.version, expectedStatus: bound!.status, next: transition(bound!, res, 3).state, event: res, at: 3,
+    callback: { url: callbackUrl, body: JSON.stringify({ paymentId, status: 'approved' }), status: 'approved' },
+  });
+}
+
+describe('backoffDelayMs', () => {
+  it('grows exponentially, is capped, and jitters within [10%, 100%] of the ceiling', () => {
+    const c = { baseDelayMs: 1000, maxDelayMs: 60_000 };
+    expect(backoffDelayMs(1, c, 1 - 1e-9)).toBeCloseTo(1000, -1);
+    expect(backoffDelayMs(3, c, 1 - 1e-9)).toBeCloseTo(4000, -1);
+    expect(backoffDelayMs(20, c, 1 - 1e-9)).toBeCloseTo(60_000, -1);
+    expect(backoffDelayMs(3, c, 0)).toBe(400);
+  });
+});
+
+describe('CallbackWorker', () => {
+  it('retries 5xx with backoff, then delivers', async () => {
+    const receiver = await startCallbackReceiver([503, 500]);
+    const { logger, lines } = sinkLogger();
+    const worker = new CallbackWorker({ store, logger, credentials, config });
+    try {
+      await approvedPayment(store, 'R1', `${receiver.url}/notify?sig=1`);
+      worker.start();
+      await waitFor(async () => (await store.listCallbacks('R1'))[0]?.status === 'delivered', 4000, 'delivered');
+      expect(receiver.received.map((r) => r.url)).toEqual(['/notify?sig=1', '/notify?sig=1', '/notify?sig=1']);
+      expect((await store.listCallbacks('R1'))[0]).toMatchObject({ attempts: 3, lastHttpStatus: 200 });
+      expect(lines.filter((l) => l['msg'] === 'callback attempt failed').map((l) => [l['attempt'], l['httpStatus'], l['level']])).toEqual([
+        [1, 503, 40],
+        [2, 500, 40],
+      ]);
+      expect(lines.find((l) => l['msg'] === 'callback delivered')).toMatchObject({ paymentId: 'R1', status: 'approved', httpStatus: 200, attempt: 3 });
+    } finally {
+      await worker.stop();
+      await receiver.close();
+    }
+  });
+
+  it('gives up at once on a 4xx', async () => {
+    const receiver = await startCallbackReceiver([400]);
+    const { logger, lines } = sinkLogger();
+    const worker = new CallbackWorker({ store, logger, credentials, config });
+    try {
+      await approvedPayment(store, 'R2', `${receiver.url}/x`);
+      worker.start();
+      await waitFor(async () => (await store.listCallbacks('R2'))[0]?.status === 'failed', 4000, 'failed');
+      await new Promise((r) => setTimeout(r, 100));
+      expect(receiver.received).toHaveLength(1);
+      expect(lines.some((l) => l['level'] === 50 && l['paymentId'] === 'R2')).toBe(true);
+    } finally {
+      await worker.stop();
+      await receiver.close();
+    }
+  });
+
+  it('retries network errors and gives up after maxAttempts', async () => {
+    const receiver = await startCallbackReceiver();
+    const deadUrl = `${receiver.url}/gone`;
+    await receiver.close(); // nothing listens there any more
+    const { logger, lines } = sinkLogger();
+    const worker = new CallbackWorker({ store, logger, credentials, config });
+    try {
+      await approvedPayment(store, 'R3', deadUrl);
+      worker.start();
+      await waitFor(async () => (await store.listCallbacks('R3'))[0]?.status === 'failed', 4000, 'failed');
+      expect((await store.listCallbacks('R3'))[0]?.attempts).toBe(3);
+      expect(lines.filter((l) => l['msg'] === 'callback attempt failed' && l['err'])).toHaveLength(3);
+    } finally {
+      await worker.stop();
+    }
+  });
+
+  it('the server delivers callbacks left pending by a previous run at startup', async () => {
+    const receiver = await startCallbackReceiver();
+    const dbPath = join(tmp.dir, 'restart.sqlite');
+    const previous = await openSqliteStore({ filename: dbPath });
+    await approvedPayment(previous, 'R4', `${receiver.url}/cb?a=1`);
+    await previous.close();
+    const { logger } = sinkLogger();
+    const server = await startServer({ config: loadServerConfig(testEnv(dbPath)), logger });
+    try {
+      const cb = await waitFor(() => receiver.received[0], 4000, 'callback');
+      expect(cb.url).toBe('/cb?a=1');
+      expect(cb.headers['x-vtex-api-appkey']).toBe('partner-key');
+    } finally {
+      await server.close();
+      await receiver.close();
+    }
+  });
+});

@@ -1,0 +1,182 @@
+/**
+ * Durable delivery of the mandatory PPP notification callback.
+ *
+ * Rows are enqueued in `callback_outbox` in the same transaction that makes a payment final;
+ * this worker leases due rows, POSTs each to its `callbackUrl` exactly as received (query
+ * string included) with the partner credentials, and records the outcome:
+ * - 2xx → delivered (`callback delivered`, info);
+ * - network error, timeout, 408, 429, 5xx → retried with exponential backoff and full jitter
+ *   (`callback attempt failed`, warn) until `maxAttempts`, then given up (error);
+ * - other 4xx → given up at once (error): repeating the same request cannot succeed.
+ * Pending rows are picked up at startup too, so deliveries survive a restart.
+ *
+ * @see ../../../../shared/spec/ppp-pos.md §6.1, §6.2
+ */
+import type { Logger } from 'pino';
+import type { AppCredentials, CallbackConfig } from '../config.ts';
+import type { CallbackEntry, PaymentStore } from '../store/store.ts';
+
+/** Options of {@link CallbackWorker}. */
+export interface CallbackWorkerOptions {
+  readonly store: PaymentStore;
+  readonly logger: Logger;
+  /** Partner credentials sent as `X-VTEX-API-AppKey` / `X-VTEX-API-AppToken`. */
+  readonly credentials: AppCredentials;
+  readonly config: CallbackConfig;
+  /** Clock, ms since epoch. @default Date.now */
+  readonly now?: () => number;
+  /** Uniform [0, 1) source for jitter. @default Math.random */
+  readonly random?: () => number;
+  /** HTTP client. @default globalThis.fetch */
+  readonly fetch?: typeof fetch;
+}
+
+/**
+ * Delay before attempt `attempt + 1`, after `attempt` failed attempts (≥ 1): full jitter over
+ * `min(maxDelayMs, baseDelayMs × 2^(attempt-1))`, never below 10% of that ceiling.
+ */
+export function backoffDelayMs(attempt: number, config: Pick<CallbackConfig, 'baseDelayMs' | 'maxDelayMs'>, random: number): number {
+  const ceiling = Math.min(config.maxDelayMs, config.baseDelayMs * 2 ** Math.max(0, attempt - 1));
+  return Math.round(ceiling * (0.1 + 0.9 * random));
+}
+
+/** True for HTTP statuses worth repeating the same request for. */
+function isRetryableStatus(status: number): boolean {
+  return status >= 500 || status === 408 || status === 429;
+}
+
+const BATCH = 20;
+
+/** Polls the outbox and delivers callbacks. */
+export class CallbackWorker {
+  readonly #store: PaymentStore;
+  readonly #log: Logger;
+  readonly #credentials: AppCredentials;
+  readonly #config: CallbackConfig;
+  readonly #now: () => number;
+  readonly #random: () => number;
+  readonly #fetch: typeof fetch;
+  #timer: NodeJS.Timeout | undefined;
+  #running = false;
+  #stopped = true;
+  #again = false;
+  #loop: Promise<void> = Promise.resolve();
+
+  constructor(options: CallbackWorkerOptions) {
+    this.#store = options.store;
+    this.#log = options.logger.child({ component: 'callback' });
+    this.#credentials = options.credentials;
+    this.#config = options.config;
+    this.#now = options.now ?? Date.now;
+    this.#random = options.random ?? Math.random;
+    this.#fetch = options.fetch ?? globalThis.fetch;
+  }
+
+  /** Starts polling (and immediately delivers whatever is due, e.g. left over from a previous run). */
+  start(): void {
+    if (!this.#stopped) return;
+    this.#stopped = false;
+    this.#timer = setInterval(() => this.notify(), this.#config.pollIntervalMs);
+    this.#timer.unref();
+    this.notify();
+  }
+
+  /** Wakes the worker now (a callback was just enqueued). */
+  notify(): void {
+    if (this.#stopped) return;
+    if (this.#running) {
+      this.#again = true;
+      return;
+    }
+    this.#running = true;
+    this.#loop = this.#drain().finally(() => {
+      this.#running = false;
+    });
+  }
+
+  /** Stops polling and waits for in-flight deliveries (each bounded by `timeoutMs`). */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearInterval(this.#timer);
+    await this.#loop;
+  }
+
+  async #drain(): Promise<void> {
+    do {
+      this.#again = false;
+      let batch: CallbackEntry[];
+      try {
+        // Lease long enough to cover one attempt, so a crash mid-POST retries after the lease.
+        batch = await this.#store.claimDueCallbacks(this.#now(), this.#config.timeoutMs * 2, BATCH);
+      } catch (err) {
+        this.#log.error({ err }, 'could not read the callback outbox');
+        return;
+      }
+      await Promise.all(batch.map((entry) => this.#deliver(entry)));
+      if (batch.length === BATCH) this.#again = true;
+    } while (this.#again && !this.#stopped);
+  }
+
+  async #deliver(entry: CallbackEntry): Promise<void> {
+    const attempt = entry.attempts + 1;
+    const status = statusOf(entry.body);
+    const ctx = { paymentId: entry.paymentId, attempt };
+    let httpStatus: number | null = null;
+    let failure: string;
+    try {
+      const res = await this.#fetch(entry.url, {
+        method: 'POST',
+        headers: {
+          'Content-Type': 'application/json',
+          Accept: 'application/json',
+          'X-VTEX-API-AppKey': this.#credentials.appKey,
+          'X-VTEX-API-AppToken': this.#credentials.appToken,
+        },
+        body: entry.body,
+        signal: AbortSignal.timeout(this.#config.timeoutMs),
+        redirect: 'manual',
+      });
+      httpStatus = res.status;
+      await res.arrayBuffer().catch(() => undefined);
+      if (res.status >= 200 && res.status < 300) {
+        await this.#store.markCallbackDelivered(entry.id, attempt, res.status, this.#now());
+        this.#log.info({ ...ctx, status, httpStatus }, 'callback delivered');
+        return;
+      }
+      failure = `HTTP ${res.status}`;
+      if (!isRetryableStatus(res.status)) {
+        await this.#store.markCallbackFailed(entry.id, attempt, failure, res.status, this.#now());
+        this.#log.error({ ...ctx, status, httpStatus }, 'callback refused; giving up');
+        return;
+      }
+      this.#log.warn({ ...ctx, httpStatus }, 'callback attempt failed');
+    } catch (err) {
+      failure = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+      this.#log.warn({ ...ctx, err }, 'callback attempt failed');
+    }
+    try {
+      if (attempt >= this.#config.maxAttempts) {
+        await this.#store.markCallbackFailed(entry.id, attempt, failure, httpStatus, this.#now());
+        this.#log.error({ ...ctx, status, httpStatus, reason: failure }, 'callback attempts exhausted; giving up');
+        return;
+      }
+      const delayMs = backoffDelayMs(attempt, this.#config, this.#random());
+      await this.#store.scheduleCallbackRetry(entry.id, attempt, this.#now() + delayMs, failure, httpStatus, this.#now());
+      this.#log.debug({ ...ctx, delayMs }, 'callback retry scheduled');
+      if (delayMs < this.#config.pollIntervalMs && !this.#stopped) {
+        setTimeout(() => this.notify(), delayMs).unref();
+      }
+    } catch (err) {
+      this.#log.error({ err, ...ctx }, 'could not record the callback attempt');
+    }
+  }
+}
+
+function statusOf(body: string): string | undefined {
+  try {
+    const parsed = JSON.parse(body) as { status?: unknown };
+    return typeof parsed.status === 'string' ? parsed.status : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest';
+import { loadServerConfig, redactConfig } from './config.ts';
+import { testEnv } from './testing/helpers.ts';
+
+describe('loadServerConfig', () => {
+  const required = {
+    POSBRIDGE_APP_KEY: 'k',
+    POSBRIDGE_APP_TOKEN: 't',
+    POSBRIDGE_CALLBACK_APP_KEY: 'ck',
+    POSBRIDGE_CALLBACK_APP_TOKEN: 'ct',
+  };
+
+  it('applies defaults and deep-freezes', () => {
+    const c = loadServerConfig(required);
+    expect(c).toMatchObject({
+      port: 8080,
+      host: '0.0.0.0',
+      dbPath: './posbridge.sqlite',
+      publicUrl: undefined,
+      secondsWaiting: 300,
+      delayToCancelSeconds: 900,
+      delayToAutoSettleSeconds: 1200,
+      acquirer: 'posbridge',
+      submitSecret: undefined,
+      heartbeatIntervalMs: 15000,
+      dispatchResendMs: 3000,
+    });
+    expect(Object.isFrozen(c)).toBe(true);
+    expect(Object.isFrozen(c.merchantCredentials)).toBe(true);
+    expect(Object.isFrozen(c.callback)).toBe(true);
+  });
+
+  it('throws ONE CFG_INVALID listing every problem', () => {
+    let error: unknown;
+    try {
+      loadServerConfig({ PORT: 'abc', POSBRIDGE_DELAY_TO_CANCEL: '500', POSBRIDGE_PUBLIC_URL: 'ftp://x' });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toMatchObject({ code: 'CFG_INVALID' });
+    const problems = (error as { details: { problems: string[] } }).details.problems;
+    for (const key of [
+      'PORT',
+      'POSBRIDGE_DELAY_TO_CANCEL',
+      'POSBRIDGE_PUBLIC_URL',
+      'POSBRIDGE_APP_KEY',
+      'POSBRIDGE_APP_TOKEN',
+      'POSBRIDGE_CALLBACK_APP_KEY',
+      'POSBRIDGE_CALLBACK_APP_TOKEN',
+    ]) {
+      expect(problems.some((p) => p.startsWith(`${key}:`))).toBe(true);
+    }
+  });
+
+  it('requires delayToCancel ≥ secondsWaiting + 60', () => {
+    expect(() => loadServerConfig({ ...required, POSBRIDGE_SECONDS_WAITING: '900', POSBRIDGE_DELAY_TO_CANCEL: '900' })).toThrow(
+      /POSBRIDGE_DELAY_TO_CANCEL/,
+    );
+    expect(loadServerConfig({ ...required, POSBRIDGE_SECONDS_WAITING: '840', POSBRIDGE_DELAY_TO_CANCEL: '900' }).secondsWaiting).toBe(840);
+  });
+
+  it('argv flags override env; trailing slash of publicUrl is dropped', () => {
+    const c = loadServerConfig({ ...required, PORT: '1' }, ['--port', '0', '--public-url', 'https://pb.example/']);
+    expect(c.port).toBe(0);
+    expect(c.publicUrl).toBe('https://pb.example');
+  });
+
+  it('redacts secrets for the startup log', () => {
+    const c = loadServerConfig({ ...testEnv('/tmp/x.sqlite'), POSBRIDGE_SUBMIT_SECRET: '0123456789abcdef0123' });
+    const text = JSON.stringify(redactConfig(c));
+    expect(text).not.toContain('merchant-token');
+    expect(text).not.toContain('partner-token');
+    expect(text).not.toContain('0123456789abcdef0123');
+  });
+});

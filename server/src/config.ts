@@ -1,0 +1,249 @@
+/**
+ * Server configuration: the only module that looks at environment variables.
+ *
+ * `loadServerConfig(env, argv)` validates every knob with zod, fills defaults, and returns a
+ * deep-frozen {@link ServerConfig}. Every problem is collected and reported at once in a single
+ * `CFG_INVALID` error, so an operator fixes a bad deployment in one pass.
+ *
+ * The knobs and their env names are listed in server/README.md.
+ *
+ * @see ../../../shared/STYLE.md b.6
+ * @see ../../../shared/spec/ppp-pos.md §4.2 (delays), §5.5 (two independent timeouts)
+ */
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { CodedError } from '@posbridge/protocol/errors';
+
+/** Merchant or partner appKey/appToken pair. */
+export interface AppCredentials {
+  readonly appKey: string;
+  readonly appToken: string;
+}
+
+/** Tuning of the durable callback worker. @see ./callbacks/callback-worker.ts */
+export interface CallbackConfig {
+  /** Per-attempt HTTP timeout. @default 10000 */
+  readonly timeoutMs: number;
+  /** First retry delay; doubles per attempt (with jitter). @default 1000 */
+  readonly baseDelayMs: number;
+  /** Longest delay between two attempts. @default 60000 */
+  readonly maxDelayMs: number;
+  /** Attempts before a callback is given up (logged at error). @default 12 */
+  readonly maxAttempts: number;
+  /** How often the worker looks for due callbacks when nothing wakes it. @default 1000 */
+  readonly pollIntervalMs: number;
+}
+
+/** The validated, deep-frozen server configuration. */
+export interface ServerConfig {
+  /** TCP port; 0 picks any free port. @default 8080 */
+  readonly port: number;
+  /** Interface to bind. @default "0.0.0.0" */
+  readonly host: string;
+  /** SQLite database file path (`:memory:` allowed for throwaway runs). @default "./posbridge.sqlite" */
+  readonly dbPath: string;
+  /** Public base URL used to build `submitUrl`, without trailing slash; `undefined` = `http://127.0.0.1:<actual port>`. */
+  readonly publicUrl: string | undefined;
+  /** Credentials VTEX sends on every PPP call (merchant affiliation). */
+  readonly merchantCredentials: AppCredentials;
+  /** Partner credentials posbridge sends on callbacks. @see ppp-pos.md §3 */
+  readonly callbackCredentials: AppCredentials;
+  /** Seconds the wait-for-confirmation app keeps polling. @default 300 */
+  readonly secondsWaiting: number;
+  /** Seconds VTEX tolerates `undefined` before cancelling; ≥ 600 and ≥ secondsWaiting + 60. @default 900 */
+  readonly delayToCancelSeconds: number;
+  /** Seconds until VTEX auto-settles (both auto-settle delays). @default 1200 */
+  readonly delayToAutoSettleSeconds: number;
+  /** `acquirer` reported to VTEX. @default "posbridge" */
+  readonly acquirer: string;
+  /** HMAC key for submit tokens; `undefined` = generated once and persisted in the database. */
+  readonly submitSecret: string | undefined;
+  /** pino level. @default "info" */
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Interval of WebSocket pings to agents; a session missing one pong is terminated. @default 15000 */
+  readonly heartbeatIntervalMs: number;
+  /** Interval at which an unacknowledged `payment.start` is repeated. @default 3000 */
+  readonly dispatchResendMs: number;
+  /** Largest accepted HTTP body. @default 262144 */
+  readonly bodyLimitBytes: number;
+  /** Callback worker tuning. */
+  readonly callback: CallbackConfig;
+}
+
+const intFromEnv = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const EnvSchema = z
+  .object({
+    PORT: intFromEnv(0, 65535).default(8080),
+    HOST: z.string().min(1).default('0.0.0.0'),
+    POSBRIDGE_DB: z.string().min(1).default('./posbridge.sqlite'),
+    POSBRIDGE_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
+    POSBRIDGE_APP_KEY: z.string({ error: 'is required' }).min(1, 'is required'),
+    POSBRIDGE_APP_TOKEN: z.string({ error: 'is required' }).min(1, 'is required'),
+    POSBRIDGE_CALLBACK_APP_KEY: z.string({ error: 'is required' }).min(1, 'is required'),
+    POSBRIDGE_CALLBACK_APP_TOKEN: z.string({ error: 'is required' }).min(1, 'is required'),
+    POSBRIDGE_SECONDS_WAITING: intFromEnv(1, 86_400).default(300),
+    POSBRIDGE_DELAY_TO_CANCEL: intFromEnv(600, 2_592_000).default(900),
+    POSBRIDGE_DELAY_TO_AUTO_SETTLE: intFromEnv(0, 604_800).default(1200),
+    POSBRIDGE_ACQUIRER: z.string().min(1).max(64).default('posbridge'),
+    POSBRIDGE_SUBMIT_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    POSBRIDGE_HEARTBEAT_INTERVAL_MS: intFromEnv(50, 600_000).default(15_000),
+    POSBRIDGE_DISPATCH_RESEND_MS: intFromEnv(20, 600_000).default(3000),
+    POSBRIDGE_BODY_LIMIT_BYTES: intFromEnv(1024, 10_485_760).default(262_144),
+    POSBRIDGE_CALLBACK_TIMEOUT_MS: intFromEnv(100, 120_000).default(10_000),
+    POSBRIDGE_CALLBACK_BASE_DELAY_MS: intFromEnv(1, 3_600_000).default(1000),
+    POSBRIDGE_CALLBACK_MAX_DELAY_MS: intFromEnv(1, 86_400_000).default(60_000),
+    POSBRIDGE_CALLBACK_MAX_ATTEMPTS: intFromEnv(1, 1000).default(12),
+    POSBRIDGE_CALLBACK_POLL_MS: intFromEnv(10, 600_000).default(1000),
+  })
+  .superRefine((c, ctx) => {
+    if (c.POSBRIDGE_DELAY_TO_CANCEL < c.POSBRIDGE_SECONDS_WAITING + 60) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['POSBRIDGE_DELAY_TO_CANCEL'],
+        message: `must be ≥ POSBRIDGE_SECONDS_WAITING + 60 (${c.POSBRIDGE_SECONDS_WAITING + 60})`,
+      });
+    }
+    if (c.POSBRIDGE_CALLBACK_MAX_DELAY_MS < c.POSBRIDGE_CALLBACK_BASE_DELAY_MS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['POSBRIDGE_CALLBACK_MAX_DELAY_MS'],
+        message: 'must be ≥ POSBRIDGE_CALLBACK_BASE_DELAY_MS',
+      });
+    }
+  });
+
+/** Command-line flags accepted by {@link loadServerConfig}; each overrides its env variable. */
+const ARGV_FLAGS = {
+  port: 'PORT',
+  host: 'HOST',
+  db: 'POSBRIDGE_DB',
+  'public-url': 'POSBRIDGE_PUBLIC_URL',
+  'log-level': 'LOG_LEVEL',
+} as const;
+
+/** Recursively freezes plain objects and arrays. */
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/**
+ * Builds the server configuration from environment variables (and optional `--flag value`
+ * overrides: `--port`, `--host`, `--db`, `--public-url`, `--log-level`).
+ *
+ * Empty strings count as unset. The environment is shared with the other posbridge programs,
+ * so unknown variables are not errors here; {@link unknownServerSettings} lists likely typos.
+ *
+ * @param env - usually `process.env` (read by the caller: main.ts / cli.ts).
+ * @param argv - extra CLI arguments, without the node/script prefix.
+ * @returns a deep-frozen {@link ServerConfig}.
+ * @throws CodedError `CFG_INVALID` listing every problem (in `message` and `details.problems`).
+ */
+export function loadServerConfig(env: Record<string, string | undefined>, argv: readonly string[] = []): ServerConfig {
+  const problems: string[] = [];
+  const raw: Record<string, string> = {};
+  const known = new Set<string>(Object.keys(EnvSchema.shape));
+  for (const [key, value] of Object.entries(env)) {
+    if (value === undefined || value === '') continue;
+    if (known.has(key)) raw[key] = value;
+  }
+
+  try {
+    const { values } = parseArgs({
+      args: [...argv],
+      options: Object.fromEntries(Object.keys(ARGV_FLAGS).map((flag) => [flag, { type: 'string' as const }])),
+      strict: true,
+      allowPositionals: false,
+    });
+    for (const [flag, envName] of Object.entries(ARGV_FLAGS)) {
+      const v = values[flag];
+      if (typeof v === 'string' && v !== '') raw[envName] = v;
+    }
+  } catch (err) {
+    problems.push(`argv: ${(err as Error).message}`);
+  }
+
+  const parsed = EnvSchema.safeParse(raw);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) problems.push(`${issue.path.join('.') || '(env)'}: ${issue.message}`);
+  }
+  if (problems.length > 0 || !parsed.success) {
+    throw new CodedError('CFG_INVALID', `configuration is invalid:\n  - ${problems.join('\n  - ')}`, {
+      details: { problems },
+    });
+  }
+  const c = parsed.data;
+  const config: ServerConfig = {
+    port: c.PORT,
+    host: c.HOST,
+    dbPath: c.POSBRIDGE_DB,
+    publicUrl: c.POSBRIDGE_PUBLIC_URL?.replace(/\/+$/, ''),
+    merchantCredentials: { appKey: c.POSBRIDGE_APP_KEY, appToken: c.POSBRIDGE_APP_TOKEN },
+    callbackCredentials: { appKey: c.POSBRIDGE_CALLBACK_APP_KEY, appToken: c.POSBRIDGE_CALLBACK_APP_TOKEN },
+    secondsWaiting: c.POSBRIDGE_SECONDS_WAITING,
+    delayToCancelSeconds: c.POSBRIDGE_DELAY_TO_CANCEL,
+    delayToAutoSettleSeconds: c.POSBRIDGE_DELAY_TO_AUTO_SETTLE,
+    acquirer: c.POSBRIDGE_ACQUIRER,
+    submitSecret: c.POSBRIDGE_SUBMIT_SECRET,
+    logLevel: c.LOG_LEVEL,
+    heartbeatIntervalMs: c.POSBRIDGE_HEARTBEAT_INTERVAL_MS,
+    dispatchResendMs: c.POSBRIDGE_DISPATCH_RESEND_MS,
+    bodyLimitBytes: c.POSBRIDGE_BODY_LIMIT_BYTES,
+    callback: {
+      timeoutMs: c.POSBRIDGE_CALLBACK_TIMEOUT_MS,
+      baseDelayMs: c.POSBRIDGE_CALLBACK_BASE_DELAY_MS,
+      maxDelayMs: c.POSBRIDGE_CALLBACK_MAX_DELAY_MS,
+      maxAttempts: c.POSBRIDGE_CALLBACK_MAX_ATTEMPTS,
+      pollIntervalMs: c.POSBRIDGE_CALLBACK_POLL_MS,
+    },
+  };
+  return deepFreeze(config);
+}
+
+/** Other posbridge programs' env prefixes, which the server ignores silently. */
+const FOREIGN_PREFIXES = ['POSBRIDGE_AGENT_', 'POSBRIDGE_SIM_', 'POSBRIDGE_DEMO_', 'POSBRIDGE_E2E_'];
+
+/**
+ * `POSBRIDGE_*` variables the server does not know (likely typos), for a startup warning.
+ */
+export function unknownServerSettings(env: Record<string, string | undefined>): string[] {
+  const known = new Set<string>(Object.keys(EnvSchema.shape));
+  return Object.keys(env).filter(
+    (k) => k.startsWith('POSBRIDGE_') && !known.has(k) && !FOREIGN_PREFIXES.some((p) => k.startsWith(p)),
+  );
+}
+
+/**
+ * The config with secrets replaced by `"[redacted]"`, for the one startup log line.
+ */
+export function redactConfig(config: ServerConfig): Record<string, unknown> {
+  return {
+    ...config,
+    merchantCredentials: { appKey: config.merchantCredentials.appKey, appToken: '[redacted]' },
+    callbackCredentials: { appKey: config.callbackCredentials.appKey, appToken: '[redacted]' },
+    submitSecret: config.submitSecret === undefined ? undefined : '[redacted]',
+  };
+}
+
+/**
+ * The process environment. The one sanctioned read of `process.env` (STYLE b.6): entry points
+ * call this and pass the result down.
+ */
+export function readProcessEnv(): Record<string, string | undefined> {
+  return process.env;
+}
+
+/**
+ * The SQLite path alone (for CLI commands that need no credentials, e.g. `agent add`).
+ * @param override - `--db` value, wins over `POSBRIDGE_DB`.
+ */
+export function resolveDbPath(env: Record<string, string | undefined>, override?: string): string {
+  if (override !== undefined && override !== '') return override;
+  const fromEnv = env['POSBRIDGE_DB'];
+  return fromEnv !== undefined && fromEnv !== '' ? fromEnv : './posbridge.sqlite';
+}

@@ -1,0 +1,78 @@
+/**
+ * Error → HTTP mapping, at the edge only. Two body shapes:
+ * - PPP routes: `{ status: "error", code, message }` (ppp-pos.md §4.2 "Errors", §7);
+ * - the submit route (called by the Payment App): `{ code, message, retryable }` (STYLE b.5).
+ * Never a stack trace. Unexpected errors are logged with `err` and answered 500.
+ */
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import type { Logger } from 'pino';
+import { CodedError, ERROR_CODES, isCodedError, type ErrorCode } from '@posbridge/protocol/errors';
+import type { PppErrorBody } from '@posbridge/protocol/ppp';
+
+/** HTTP status of a catalogue code (500 when the code has none). */
+export function httpStatusOf(code: ErrorCode): number {
+  const entry = ERROR_CODES[code] as { readonly httpStatus?: number };
+  return entry.httpStatus ?? 500;
+}
+
+/** body-parser errors carry `type` and `status`. */
+function bodyParserError(err: unknown): { type: string; status: number } | null {
+  if (typeof err !== 'object' || err === null) return null;
+  const { type, status } = err as { type?: unknown; status?: unknown };
+  return typeof type === 'string' && typeof status === 'number' ? { type, status } : null;
+}
+
+/** Normalises anything thrown in a request into a status + coded error. */
+export function toHttpError(err: unknown, malformedCode: ErrorCode): { status: number; error: CodedError; unexpected: boolean } {
+  if (isCodedError(err)) {
+    const coded: { code: ErrorCode; message: string } = err;
+    const error = err instanceof CodedError ? err : new CodedError(coded.code, coded.message);
+    return { status: httpStatusOf(error.code), error, unexpected: false };
+  }
+  const bp = bodyParserError(err);
+  if (bp?.type === 'entity.parse.failed') {
+    const code = malformedCode;
+    return { status: 400, error: new CodedError(code, 'request body is not valid JSON'), unexpected: false };
+  }
+  if (bp?.type === 'entity.too.large') {
+    return { status: 413, error: new CodedError('PPP_INVALID_REQUEST', 'request body is too large'), unexpected: false };
+  }
+  if (bp && bp.status >= 400 && bp.status < 500) {
+    return { status: bp.status, error: new CodedError('PPP_INVALID_REQUEST', 'request body could not be read'), unexpected: false };
+  }
+  return { status: 500, error: new CodedError('PPP_INTERNAL', undefined, { cause: err }), unexpected: true };
+}
+
+/** Sends a PPP error body. */
+export function sendPppError(res: Parameters<RequestHandler>[1], status: number, code: string, message: string): void {
+  const body: PppErrorBody = { status: 'error', code, message };
+  res.status(status).json(body);
+}
+
+/** Express error middleware for PPP routes. */
+export function pppErrorHandler(logger: Logger): ErrorRequestHandler {
+  return (err: unknown, req, res, next) => {
+    if (res.headersSent) {
+      next(err);
+      return;
+    }
+    const { status, error, unexpected } = toHttpError(err, 'PPP_MALFORMED_JSON');
+    if (unexpected) logger.error({ err, method: req.method, path: req.originalUrl.split('?')[0] }, 'request failed');
+    else logger.debug({ code: error.code, status, path: req.originalUrl.split('?')[0] }, 'request refused');
+    sendPppError(res, status, error.code, error.message);
+  };
+}
+
+/** Express error middleware for the submit route: `{ code, message, retryable }`. */
+export function wireErrorHandler(logger: Logger): ErrorRequestHandler {
+  return (err: unknown, req, res, next) => {
+    if (res.headersSent) {
+      next(err);
+      return;
+    }
+    const { status, error, unexpected } = toHttpError(err, 'POS_INVALID_SERIAL');
+    if (unexpected) logger.error({ err, method: req.method }, 'submit request failed');
+    else logger.info({ code: error.code, status, ...(error.details ?? {}) }, 'submit refused');
+    res.status(status).json(error.toWire());
+  };
+}

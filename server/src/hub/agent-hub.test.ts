@@ -1,0 +1,325 @@
+import WebSocket from 'ws';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { PROTOCOL_VERSION, type PaymentResult, type ServerMessage } from '@posbridge/protocol/ws';
+import {
+  connectAgent,
+  createPaymentBody,
+  nextId,
+  startCallbackReceiver,
+  startTestServer,
+  waitFor,
+  type TestAgent,
+  type TestServer,
+} from '../testing/helpers.ts';
+
+type Start = Extract<ServerMessage, { type: 'payment.start' }>;
+type Ack = Extract<ServerMessage, { type: 'ack' }>;
+const isStart = (m: ServerMessage): m is Start => m.type === 'payment.start';
+const isAck = (m: ServerMessage): m is Ack => m.type === 'ack';
+const isError = (m: ServerMessage): m is Extract<ServerMessage, { type: 'error' }> => m.type === 'error';
+
+let t: TestServer;
+let receiver: Awaited<ReturnType<typeof startCallbackReceiver>>;
+const agents: TestAgent[] = [];
+
+beforeEach(async () => {
+  t = await startTestServer();
+  receiver = await startCallbackReceiver();
+});
+afterEach(async () => {
+  await Promise.all(agents.splice(0).map((a) => a.close()));
+  await t.close();
+  await receiver.close();
+});
+
+async function agent(token: string): Promise<TestAgent> {
+  const a = await connectAgent(t.server.url, token);
+  agents.push(a);
+  return a;
+}
+
+/** Creates a payment and returns its submitUrl. */
+async function createPayment(paymentId: string): Promise<string> {
+  const res = await t.createPayment(
+    createPaymentBody({ paymentId, callbackUrl: `${receiver.url}/cb/${paymentId}?accountName=shop&X-VTEX-signature=s1g` }),
+  );
+  expect(res.status).toBe(200);
+  return (JSON.parse((res.json['paymentAppData'] as { payload: string }).payload) as { submitUrl: string }).submitUrl;
+}
+
+async function submit(submitUrl: string, serialNumber: string) {
+  const res = await fetch(submitUrl, { method: 'POST', body: JSON.stringify({ serialNumber }), headers: { 'Content-Type': 'application/json' } });
+  return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+}
+
+function result(start: Start, overrides: Partial<PaymentResult> = {}): PaymentResult {
+  return {
+    v: PROTOCOL_VERSION,
+    id: nextId(),
+    type: 'payment.result',
+    paymentId: start.paymentId,
+    outcome: 'approved',
+    amount: start.amount,
+    terminalRef: 'rid-1',
+    authorizationId: 'AUTH-9',
+    nsu: 'NSU-7',
+    tid: 'TID-5',
+    responseCode: '00',
+    message: 'APROVADA',
+    card: { brand: 'Mastercard', firstDigits: '534696', lastDigits: '6921' },
+    ...overrides,
+  };
+}
+
+describe('agent upgrade', () => {
+  it('refuses a missing or wrong token with HTTP 401 before upgrading', async () => {
+    await expect(connectAgent(t.server.url, 'not-a-real-token-at-all-xxxxxxxx')).rejects.toThrow('HTTP 401');
+    const ws = new WebSocket(`${t.server.url.replace('http', 'ws')}/agent/v1`);
+    const status = await new Promise<number | undefined>((resolve) => {
+      ws.once('unexpected-response', (_req, res) => resolve(res.statusCode));
+      ws.once('error', () => resolve(undefined));
+    });
+    expect(status).toBe(401);
+  });
+
+  it('hello → welcome; a serial live on another agent is refused', async () => {
+    const one = await t.server.issueAgentToken('one');
+    const two = await t.server.issueAgentToken('two');
+    const a = await agent(one.token);
+    const welcome = await a.hello(['SN1', 'SN2']);
+    expect(welcome).toMatchObject({ agentId: one.agentId, accepted: ['SN1', 'SN2'], refused: [], heartbeatIntervalMs: 5000 });
+    const b = await agent(two.token);
+    const welcome2 = await b.hello(['SN2', 'SN3']);
+    expect(welcome2.accepted).toEqual(['SN3']);
+    expect(welcome2.refused).toEqual([{ serialNumber: 'SN2', code: 'WS_SERIAL_CLAIMED', message: expect.any(String) }]);
+    expect(t.lines.find((l) => l['msg'] === 'agent connected' && l['agentId'] === one.agentId)).toMatchObject({
+      component: 'hub',
+      agentName: 'one',
+      terminals: ['SN1', 'SN2'],
+    });
+  });
+
+  it('answers bad frames with error messages and closes on repeated abuse', async () => {
+    const { token } = await t.server.issueAgentToken('bad');
+    const a = await agent(token);
+    a.sendRaw('not json');
+    const err = await a.waitForMessage(isError);
+    expect(err.code).toBe('WS_BAD_MESSAGE');
+    a.send({ v: PROTOCOL_VERSION, id: 'x1', type: 'ack', ackOf: 'y' });
+    expect((await a.waitForMessage(isError, 2)).message).toMatch(/agent\.hello/);
+    const closed = new Promise<number>((resolve) => a.ws.once('close', (code) => resolve(code)));
+    for (let i = 0; i < 5; i++) a.sendRaw('{}');
+    expect(await closed).toBe(1008);
+  });
+
+  it('terminates a session that stops answering pings', async () => {
+    await t.close();
+    t = await startTestServer({ POSBRIDGE_HEARTBEAT_INTERVAL_MS: '60' });
+    const { token } = await t.server.issueAgentToken('silent');
+    const ws = new WebSocket(`${t.server.url.replace('http', 'ws')}/agent/v1`, {
+      headers: { Authorization: `Bearer ${token}` },
+      autoPong: false,
+    });
+    await new Promise((resolve) => ws.once('open', resolve));
+    const code = await new Promise<number>((resolve) => ws.once('close', (c) => resolve(c)));
+    expect(code).toBe(1006);
+  });
+});
+
+describe('payment flow through the hub', () => {
+  it('submit → start (re-sent until ack) → result → ack, approved, one callback', async () => {
+    const { token, agentId } = await t.server.issueAgentToken('store-1');
+    const a = await agent(token);
+    await a.hello(['SN1']);
+    const submitUrl = await createPayment('PAY1');
+
+    const bound = await submit(submitUrl, 'SN1');
+    expect(bound).toEqual({ status: 200, json: { paymentId: 'PAY1', serialNumber: 'SN1', state: 'dispatched' } });
+
+    const start = await a.waitForMessage(isStart);
+    expect(start).toMatchObject({
+      paymentId: 'PAY1',
+      serialNumber: 'SN1',
+      amount: { amountMinor: 3190, currency: 'BRL' },
+      method: 'credit',
+      installments: 1,
+    });
+    // Not acknowledged: the same start comes again, with the same id.
+    const repeat = await a.waitForMessage(isStart, 2);
+    expect(repeat.id).toBe(start.id);
+
+    // Idempotent submit; the wait app is answered from now on.
+    expect((await submit(submitUrl, 'SN1')).status).toBe(200);
+    const polled = await t.createPayment(createPaymentBody({ paymentId: 'PAY1', callbackUrl: 'https://ignored.example/' }));
+    expect(polled.json).toMatchObject({
+      status: 'undefined',
+      paymentAppData: { appName: 'vtex.challenge-wait-for-confirmation', payload: JSON.stringify({ secondsWaiting: 300 }) },
+    });
+
+    a.send({ v: PROTOCOL_VERSION, id: nextId(), type: 'ack', ackOf: start.id });
+    await waitFor(async () => (await t.server.store.getPayment('PAY1'))?.status === 'accepted', 2000, 'accepted');
+    const startsAtAck = a.messages.filter(isStart).length;
+    await new Promise((r) => setTimeout(r, 350)); // > 3 resend intervals
+    expect(a.messages.filter(isStart).length).toBe(startsAtAck);
+
+    a.send({ v: PROTOCOL_VERSION, id: nextId(), type: 'payment.progress', paymentId: 'PAY1', stage: 'pin' });
+    await waitFor(async () => (await t.server.store.getPayment('PAY1'))?.progressStage === 'pin', 2000, 'progress');
+
+    const res = result(start);
+    a.send(res);
+    const ack = await a.waitForMessage((m): m is Ack => isAck(m) && m.ackOf === res.id);
+    expect(ack.ackOf).toBe(res.id);
+    expect((await t.server.store.getPayment('PAY1'))?.status).toBe('approved');
+
+    const cb = await waitFor(() => receiver.received[0], 4000, 'callback');
+    expect(cb.method).toBe('POST');
+    expect(cb.url).toBe('/cb/PAY1?accountName=shop&X-VTEX-signature=s1g');
+    expect(cb.headers['content-type']).toBe('application/json');
+    expect(cb.headers['x-vtex-api-appkey']).toBe('partner-key');
+    expect(cb.headers['x-vtex-api-apptoken']).toBe('partner-token');
+    const body = JSON.parse(cb.body) as Record<string, unknown>;
+    expect(body).toEqual({
+      paymentId: 'PAY1',
+      status: 'approved',
+      authorizationId: 'AUTH-9',
+      nsu: 'NSU-7',
+      tid: 'TID-5',
+      acquirer: 'posbridge',
+      code: '00',
+      message: 'APROVADA',
+      delayToAutoSettle: 1200,
+      delayToAutoSettleAfterAntifraud: 1200,
+      delayToCancel: 900,
+      cardBrand: 'Mastercard',
+      firstDigits: '534696',
+      lastDigits: '6921',
+      maxValue: 31.9,
+    });
+
+    // The agent repeats the result (its ack was "lost"): acknowledged again, applied once.
+    a.send(res);
+    await a.waitForMessage((m): m is Ack => isAck(m) && m.ackOf === res.id, 2);
+    await waitFor(() => t.lines.some((l) => l['msg'] === 'callback delivered' && l['paymentId'] === 'PAY1'), 4000, 'delivered log');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(receiver.received).toHaveLength(1);
+    const events = await t.server.store.listPaymentEvents('PAY1');
+    expect(events.filter((e) => e.type === 'result.received')).toHaveLength(1);
+    expect((await t.server.store.listCallbacks('PAY1')).map((c) => c.status)).toEqual(['delivered']);
+
+    // Create Payment now answers the final status with the card fields.
+    const final = await t.createPayment(createPaymentBody({ paymentId: 'PAY1' }));
+    expect(final.json).toMatchObject({ status: 'approved', authorizationId: 'AUTH-9', cardBrand: 'Mastercard', maxValue: 31.9 });
+    expect(final.json['paymentAppData']).toBeUndefined();
+
+    // Submit after the end: 410.
+    expect((await submit(submitUrl, 'SN1')).json['code']).toBe('POS_PAYMENT_FINAL');
+
+    // The demo timeline's hop events, in order, with paymentId.
+    const hops = t.lines
+      .filter((l) => l['paymentId'] === 'PAY1' && l['level'] === 30)
+      .map((l) => l['msg'])
+      .filter((m) =>
+        ['payment created', 'terminal bound', 'payment dispatched', 'payment accepted by agent', 'payment result received', 'callback delivered'].includes(
+          String(m),
+        ),
+      );
+    expect(hops.slice(0, 6)).toEqual([
+      'payment created',
+      'terminal bound',
+      'payment dispatched',
+      'payment accepted by agent',
+      'payment result received',
+      'callback delivered',
+    ]);
+    expect(t.lines.find((l) => l['msg'] === 'payment dispatched')).toMatchObject({ component: 'hub', serialNumber: 'SN1', agentId });
+    expect(t.lines.find((l) => l['msg'] === 'callback delivered')).toMatchObject({ component: 'callback', status: 'approved', httpStatus: 200, attempt: 1 });
+  });
+
+  it('409 when bound to another serial; 503 when the terminal agent is gone', async () => {
+    const { token } = await t.server.issueAgentToken('store-1');
+    const a = await agent(token);
+    await a.hello(['SN1', 'SN2']);
+    const submitUrl = await createPayment('PAY2');
+    expect((await submit(submitUrl, 'SN1')).status).toBe(200);
+    const other = await submit(submitUrl, 'SN2');
+    expect(other).toEqual({ status: 409, json: { code: 'POS_ALREADY_BOUND', message: expect.any(String), retryable: false } });
+
+    await a.close();
+    await waitFor(() => t.lines.some((l) => l['msg'] === 'agent disconnected'), 2000, 'disconnect');
+    const offline = await submit(await createPayment('PAY3'), 'SN2');
+    expect(offline).toEqual({ status: 503, json: { code: 'POS_TERMINAL_OFFLINE', message: expect.any(String), retryable: true } });
+  });
+
+  it('re-sends unacknowledged starts when the agent reconnects', async () => {
+    const { token } = await t.server.issueAgentToken('store-1');
+    const a = await agent(token);
+    await a.hello(['SN1']);
+    await submit(await createPayment('PAY4'), 'SN1');
+    const first = await a.waitForMessage(isStart);
+    await a.close();
+
+    const b = await agent(token);
+    await b.hello(['SN1']);
+    const again = await b.waitForMessage(isStart);
+    expect(again.id).toBe(first.id);
+    expect(again.paymentId).toBe('PAY4');
+  });
+
+  it('a second connection of the same agent replaces the first', async () => {
+    const { token } = await t.server.issueAgentToken('store-1');
+    const a = await agent(token);
+    await a.hello(['SN1']);
+    const closed = new Promise<number>((resolve) => a.ws.once('close', (code) => resolve(code)));
+    const b = await agent(token);
+    expect((await b.hello(['SN1'])).accepted).toEqual(['SN1']);
+    expect(await closed).toBe(4000);
+    await submit(await createPayment('PAY5'), 'SN1');
+    expect((await b.waitForMessage(isStart)).paymentId).toBe('PAY5');
+  });
+
+  it('payment.rejected unbinds the payment so another terminal can be chosen', async () => {
+    const { token } = await t.server.issueAgentToken('store-1');
+    const a = await agent(token);
+    await a.hello(['SN1', 'SN2']);
+    const submitUrl = await createPayment('PAY6');
+    await submit(submitUrl, 'SN1');
+    const start = await a.waitForMessage(isStart);
+    const rejected = { v: PROTOCOL_VERSION, id: nextId(), type: 'payment.rejected', paymentId: 'PAY6', code: 'TERM_BUSY', message: 'busy' } as const;
+    a.send(rejected);
+    await a.waitForMessage((m): m is Ack => isAck(m) && m.ackOf === rejected.id);
+    expect((await t.server.store.getPayment('PAY6'))?.status).toBe('awaiting_terminal');
+    const startsAfter = a.messages.filter(isStart).length;
+    await new Promise((r) => setTimeout(r, 250));
+    expect(a.messages.filter(isStart).length).toBe(startsAfter); // resend stopped
+
+    const answer = await t.createPayment(createPaymentBody({ paymentId: 'PAY6' }));
+    expect((answer.json['paymentAppData'] as { appName: string }).appName).toBe('vtex.terminal-connector-app');
+    expect((await submit(submitUrl, 'SN2')).status).toBe(200);
+    const restart = await a.waitForMessage((m): m is Start => isStart(m) && m.serialNumber === 'SN2');
+    expect(restart.id).not.toBe(start.id);
+  });
+
+  it('unknown outcome stays undefined until a later result resolves it', async () => {
+    const { token } = await t.server.issueAgentToken('store-1');
+    const a = await agent(token);
+    await a.hello(['SN1']);
+    await submit(await createPayment('PAY7'), 'SN1');
+    const start = await a.waitForMessage(isStart);
+    const unknown = result(start, { outcome: 'unknown' });
+    a.send(unknown);
+    await a.waitForMessage((m): m is Ack => isAck(m) && m.ackOf === unknown.id);
+    const pending = await t.createPayment(createPaymentBody({ paymentId: 'PAY7' }));
+    expect(pending.json['status']).toBe('undefined');
+    expect(t.lines.some((l) => l['level'] === 40 && l['paymentId'] === 'PAY7' && String(l['msg']).includes('unknown'))).toBe(true);
+    expect(receiver.received).toHaveLength(0);
+
+    const denied = result(start, { outcome: 'denied', responseCode: '51', authorizationId: undefined });
+    delete (denied as Partial<PaymentResult>).authorizationId;
+    a.send(denied);
+    await a.waitForMessage((m): m is Ack => isAck(m) && m.ackOf === denied.id);
+    const final = await t.createPayment(createPaymentBody({ paymentId: 'PAY7' }));
+    expect(final.json).toMatchObject({ status: 'denied', authorizationId: null, code: '51' });
+    const cb = await waitFor(() => receiver.received[0], 4000, 'callback');
+    expect(JSON.parse(cb.body)).toMatchObject({ paymentId: 'PAY7', status: 'denied', authorizationId: null });
+  });
+});

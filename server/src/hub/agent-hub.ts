@@ -1,0 +1,374 @@
+/**
+ * The WebSocket hub terminal agents connect to (`/agent/v1` on the HTTP server), and the
+ * single-instance {@link AgentDispatcher}.
+ *
+ * - Upgrade: `Authorization: Bearer <token>` → sha256 → `agents` table; refused with HTTP 401
+ *   before upgrading.
+ * - Routing: serial → the session of the agent that announced it. A serial live on another
+ *   agent is refused (`WS_SERIAL_CLAIMED`); the same agent reconnecting replaces its old session.
+ * - Delivery: `payment.start` is repeated every `dispatchResendMs` until acknowledged; on agent
+ *   (re)connect, unacknowledged starts for its serials are re-sent from the store.
+ *   `payment.result` / `payment.rejected` are acknowledged only after the service committed.
+ *
+ * @see docs/protocol/ws.md (message set), ../../../../shared/STYLE.md b.7 (log messages)
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { MAX_FRAME_BYTES, PROTOCOL_VERSION, type AgentMessage, type AgentHello } from '@posbridge/protocol/ws';
+import type { AgentRecord, PaymentStore } from '../store/store.ts';
+import type {
+  AgentDispatcher,
+  AgentEventHandler,
+  DispatchOutcome,
+  StartOrder,
+  TerminalLookup,
+} from './agent-dispatcher.ts';
+import { AgentSession, newMessageId } from './agent-session.ts';
+import { hashAgentToken, parseBearer } from './agent-tokens.ts';
+
+/** The hub's WebSocket path. */
+export const AGENT_WS_PATH = '/agent/v1';
+
+/** Options of {@link AgentHub}. */
+export interface AgentHubOptions {
+  readonly store: PaymentStore;
+  readonly logger: Logger;
+  /** Ping interval to agents. */
+  readonly heartbeatIntervalMs: number;
+  /** Repeat interval of an unacknowledged `payment.start`. */
+  readonly dispatchResendMs: number;
+  /** Time allowed for `agent.hello` after the upgrade. @default 10000 */
+  readonly helloTimeoutMs?: number;
+  /** Invalid frames tolerated per connection. @default 5 */
+  readonly maxBadFrames?: number;
+  /** Clock, ms since epoch. @default Date.now */
+  readonly now?: () => number;
+}
+
+interface PendingStart {
+  readonly order: StartOrder;
+  readonly session: AgentSession;
+  readonly timer: NodeJS.Timeout;
+}
+
+/** WebSocket hub + single-instance dispatcher. */
+export class AgentHub implements AgentDispatcher {
+  readonly #store: PaymentStore;
+  readonly #log: Logger;
+  readonly #opts: Required<Omit<AgentHubOptions, 'store' | 'logger'>>;
+  readonly #wss: WebSocketServer;
+  readonly #sessions = new Map<string, AgentSession>();
+  readonly #routes = new Map<string, AgentSession>();
+  readonly #pending = new Map<string, PendingStart>();
+  readonly #all = new Set<AgentSession>();
+  #handler: AgentEventHandler | undefined;
+  #closing = false;
+
+  constructor(options: AgentHubOptions) {
+    this.#store = options.store;
+    this.#log = options.logger.child({ component: 'hub' });
+    this.#opts = {
+      heartbeatIntervalMs: options.heartbeatIntervalMs,
+      dispatchResendMs: options.dispatchResendMs,
+      helloTimeoutMs: options.helloTimeoutMs ?? 10_000,
+      maxBadFrames: options.maxBadFrames ?? 5,
+      now: options.now ?? Date.now,
+    };
+    this.#wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
+  }
+
+  /** Connects the payment service that receives agent reports. */
+  setHandler(handler: AgentEventHandler): void {
+    this.#handler = handler;
+  }
+
+  #requireHandler(): AgentEventHandler {
+    if (!this.#handler) throw new Error('AgentHub used before setHandler()');
+    return this.#handler;
+  }
+
+  /**
+   * The HTTP server's `upgrade` listener. Answers 404 for other paths, 401 without a valid
+   * agent token, 503 while closing; otherwise completes the WebSocket handshake.
+   */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', (err) => this.#log.debug({ err }, 'upgrade socket error'));
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    if (path !== AGENT_WS_PATH) return rejectUpgrade(socket, 404, 'WS_BAD_MESSAGE', 'no such WebSocket endpoint');
+    if (this.#closing) return rejectUpgrade(socket, 503, 'WS_UNAUTHORIZED', 'server is shutting down');
+    const token = parseBearer(req.headers.authorization);
+    if (!token) {
+      this.#log.warn({ remoteAddress: req.socket.remoteAddress }, 'agent upgrade without bearer token');
+      return rejectUpgrade(socket, 401, 'WS_UNAUTHORIZED', 'agent token missing or not recognised');
+    }
+    this.#store
+      .findAgentByTokenHash(hashAgentToken(token))
+      .then((agent) => {
+        if (!agent) {
+          this.#log.warn({ remoteAddress: req.socket.remoteAddress }, 'agent upgrade with unknown token');
+          rejectUpgrade(socket, 401, 'WS_UNAUTHORIZED', 'agent token missing or not recognised');
+          return;
+        }
+        if (this.#closing || socket.destroyed) {
+          rejectUpgrade(socket, 503, 'WS_UNAUTHORIZED', 'server is shutting down');
+          return;
+        }
+        this.#wss.handleUpgrade(req, socket, head, (ws) => this.#onConnection(ws, agent));
+      })
+      .catch((err: unknown) => {
+        this.#log.error({ err }, 'agent authentication failed');
+        rejectUpgrade(socket, 500, 'WS_UNAUTHORIZED', 'internal error');
+      });
+  }
+
+  #onConnection(ws: WebSocket, agent: AgentRecord): void {
+    const session = new AgentSession({
+      ws,
+      agent,
+      logger: this.#log,
+      heartbeatIntervalMs: this.#opts.heartbeatIntervalMs,
+      helloTimeoutMs: this.#opts.helloTimeoutMs,
+      maxBadFrames: this.#opts.maxBadFrames,
+      hooks: {
+        onHello: (s, hello) => this.#onHello(s, hello),
+        onMessage: (s, message) => this.#onMessage(s, message),
+        onClose: (s) => this.#onClose(s),
+      },
+    });
+    this.#all.add(session);
+  }
+
+  async #onHello(session: AgentSession, hello: AgentHello): Promise<void> {
+    const previous = this.#sessions.get(session.agentId);
+    if (previous && previous !== session) {
+      this.#log.info({ agentId: session.agentId }, 'agent reconnected; replacing its previous session');
+      this.#detach(previous);
+      previous.close(4000, 'replaced by a newer connection');
+    }
+    this.#sessions.set(session.agentId, session);
+
+    const accepted: string[] = [];
+    const refused: { serialNumber: string; code: string; message: string }[] = [];
+    const now = this.#opts.now();
+    for (const { serialNumber } of hello.terminals) {
+      if (accepted.includes(serialNumber) || refused.some((r) => r.serialNumber === serialNumber)) continue;
+      const owner = this.#routes.get(serialNumber);
+      if (owner && owner !== session && owner.agentId !== session.agentId && owner.isOpen) {
+        refused.push({
+          serialNumber,
+          code: 'WS_SERIAL_CLAIMED',
+          message: 'another agent already drives a terminal with this serial number',
+        });
+        continue;
+      }
+      this.#routes.set(serialNumber, session);
+      accepted.push(serialNumber);
+      await this.#store.upsertTerminal({ serialNumber, agentId: session.agentId, lastSeenAt: now });
+    }
+    session.serials = accepted;
+    session.send({
+      v: PROTOCOL_VERSION,
+      id: newMessageId(),
+      type: 'hub.welcome',
+      agentId: session.agentId,
+      heartbeatIntervalMs: this.#opts.heartbeatIntervalMs,
+      accepted,
+      refused,
+    });
+    this.#log.info(
+      {
+        agentId: session.agentId,
+        agentName: session.agentName,
+        agentVersion: hello.agentVersion,
+        terminals: accepted,
+        ...(refused.length > 0 ? { refused: refused.map((r) => r.serialNumber) } : {}),
+      },
+      'agent connected',
+    );
+    if (refused.length > 0) {
+      this.#log.warn({ agentId: session.agentId, refused: refused.map((r) => r.serialNumber) }, 'terminal serials refused');
+    }
+
+    const starts = await this.#requireHandler().pendingStarts(accepted);
+    for (const order of starts) await this.dispatch(order);
+  }
+
+  async #onMessage(session: AgentSession, message: Exclude<AgentMessage, AgentHello>): Promise<void> {
+    const handler = this.#requireHandler();
+    const ack = () =>
+      session.send({ v: PROTOCOL_VERSION, id: newMessageId(), type: 'ack', ackOf: message.id });
+    switch (message.type) {
+      case 'ack': {
+        const pending = this.#pending.get(message.ackOf);
+        if (!pending) {
+          this.#log.debug({ agentId: session.agentId, ackOf: message.ackOf }, 'ack of no pending message');
+          return;
+        }
+        const { paymentId } = pending.order;
+        const outcome = await handler.onStartAcked(session.agentId, paymentId, message.ackOf);
+        this.cancelResend(message.ackOf);
+        if (outcome === 'applied') this.#log.info({ paymentId, agentId: session.agentId }, 'payment accepted by agent');
+        return;
+      }
+      case 'payment.result': {
+        this.#log.info(
+          { paymentId: message.paymentId, outcome: message.outcome, agentId: session.agentId },
+          'payment result received',
+        );
+        try {
+          await handler.onResult(session.agentId, message);
+        } catch (err) {
+          this.#log.error({ err, paymentId: message.paymentId }, 'could not record payment result; not acknowledged');
+          session.sendError('STORE_FAILED', 'result not recorded; repeat it', true, message.id);
+          return;
+        }
+        ack();
+        return;
+      }
+      case 'payment.rejected': {
+        this.#log.info(
+          { paymentId: message.paymentId, code: message.code, agentId: session.agentId },
+          'payment rejected by agent',
+        );
+        try {
+          await handler.onRejected(session.agentId, message);
+        } catch (err) {
+          this.#log.error({ err, paymentId: message.paymentId }, 'could not record payment rejection; not acknowledged');
+          session.sendError('STORE_FAILED', 'rejection not recorded; repeat it', true, message.id);
+          return;
+        }
+        ack();
+        return;
+      }
+      case 'payment.progress':
+        this.#log.debug({ paymentId: message.paymentId, stage: message.stage }, 'payment progress');
+        await handler.onProgress(session.agentId, message);
+        return;
+      case 'error':
+        this.#log.warn(
+          { agentId: session.agentId, code: message.code, reason: message.message, ref: message.ref },
+          'agent reported an error',
+        );
+        return;
+      default: {
+        const never: never = message;
+        this.#log.warn({ message: never }, 'unhandled agent message');
+      }
+    }
+  }
+
+  /** Removes a session's routes and pending starts (the store keeps them for the next connect). */
+  #detach(session: AgentSession): void {
+    for (const serial of session.serials) {
+      if (this.#routes.get(serial) === session) this.#routes.delete(serial);
+    }
+    if (this.#sessions.get(session.agentId) === session) this.#sessions.delete(session.agentId);
+    for (const [startId, pending] of this.#pending) {
+      if (pending.session === session) {
+        clearInterval(pending.timer);
+        this.#pending.delete(startId);
+      }
+    }
+  }
+
+  #onClose(session: AgentSession): void {
+    this.#all.delete(session);
+    const wasCurrent = this.#sessions.get(session.agentId) === session;
+    this.#detach(session);
+    if (wasCurrent) this.#log.info({ agentId: session.agentId }, 'agent disconnected');
+  }
+
+  /** @inheritdoc */
+  async lookupTerminal(serialNumber: string): Promise<TerminalLookup> {
+    const session = this.#routes.get(serialNumber);
+    if (session?.isOpen) return { status: 'online', agentId: session.agentId };
+    const known = await this.#store.findTerminal(serialNumber);
+    return known ? { status: 'offline', agentId: known.agentId } : { status: 'unknown' };
+  }
+
+  /** @inheritdoc */
+  async dispatch(order: StartOrder): Promise<DispatchOutcome> {
+    const session = this.#routes.get(order.serialNumber);
+    if (!session?.isOpen) {
+      const known = await this.#store.findTerminal(order.serialNumber);
+      return known ? 'offline' : 'unknown_terminal';
+    }
+    const message = {
+      v: PROTOCOL_VERSION,
+      id: order.startId,
+      type: 'payment.start',
+      paymentId: order.paymentId,
+      serialNumber: order.serialNumber,
+      amount: { amountMinor: order.amount.amountMinor, currency: order.amount.currency },
+      method: order.method,
+      installments: order.installments,
+    } as const;
+    this.cancelResend(order.startId);
+    session.send(message);
+    const timer = setInterval(() => {
+      if (!session.isOpen) return;
+      this.#log.debug({ paymentId: order.paymentId, startId: order.startId }, 'payment start re-sent');
+      session.send(message);
+    }, this.#opts.dispatchResendMs);
+    timer.unref();
+    this.#pending.set(order.startId, { order, session, timer });
+    this.#log.info(
+      { paymentId: order.paymentId, serialNumber: order.serialNumber, agentId: session.agentId },
+      'payment dispatched',
+    );
+    return 'sent';
+  }
+
+  /** @inheritdoc */
+  cancelResend(startId: string): void {
+    const pending = this.#pending.get(startId);
+    if (!pending) return;
+    clearInterval(pending.timer);
+    this.#pending.delete(startId);
+  }
+
+  /** Number of open agent sessions (tests, status). */
+  get sessionCount(): number {
+    return this.#sessions.size;
+  }
+
+  /**
+   * Closes every agent connection (1001, then terminate after `graceMs`) and stops resending.
+   */
+  async close(graceMs = 2000): Promise<void> {
+    this.#closing = true;
+    for (const pending of this.#pending.values()) clearInterval(pending.timer);
+    this.#pending.clear();
+    const sessions = [...this.#all];
+    for (const s of sessions) s.close(1001, 'server shutting down');
+    const timer = setTimeout(() => {
+      for (const s of sessions) s.terminate();
+    }, graceMs);
+    timer.unref();
+    await Promise.all(sessions.map((s) => s.closed()));
+    clearTimeout(timer);
+    await new Promise<void>((resolve) => this.#wss.close(() => resolve()));
+  }
+}
+
+const STATUS_TEXT: Record<number, string> = {
+  401: 'Unauthorized',
+  404: 'Not Found',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
+/** Answers an upgrade request with a plain HTTP error and closes the socket. */
+function rejectUpgrade(socket: Duplex, status: number, code: string, message: string): void {
+  if (socket.destroyed) return;
+  const body = JSON.stringify({ code, message, retryable: status >= 500 });
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\n` +
+      'Connection: close\r\n' +
+      'Content-Type: application/json\r\n' +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n` +
+      body,
+  );
+}

@@ -1,0 +1,25 @@
+/**
+ * @posbridge/server — the VTEX PPP connector for Venda Direta (in-store) card payments and the
+ * WebSocket hub terminal agents connect to.
+ *
+ * @see ../README.md, ../../docs/protocol/CONTRACTS-DRAFT.md
+ */
+export { loadServerConfig, type ServerConfig, type AppCredentials, type CallbackConfig } from './config.ts';
+export { startServer, type RunningServer, type StartServerOptions } from './main.ts';
+export { createRootLogger, REDACT_PATHS } from './logger.ts';
+export type {
+  PaymentStore,
+  Payment,
+  NewPayment,
+  PaymentChange,
+  CreatePaymentResult,
+  CallbackEntry,
+  CallbackStatus,
+  PaymentEventRecord,
+  AgentRecord,
+  TerminalRecord,
+  NewCallback,
+} from './store/store.ts';
+export type { PaymentStatus, PaymentMachineState, TerminalBinding, TerminalOutcome } from './payments/payment-machine.ts';
+export type { AgentDispatcher, AgentEventHandler, StartOrder, TerminalLookup, DispatchOutcome } from './hub/agent-dispatcher.ts';
+export type { IssuedAgentToken } from './hub/agent-tokens.ts';

@@ -1,0 +1,219 @@
+/**
+ * Composition root: {@link startServer} wires store, payment service, hub, callback worker and
+ * the express app onto one HTTP server and listens; {@link runServerProcess} adds the process
+ * concerns (root logger, signals, exit codes). This is the only module that listens or handles
+ * signals.
+ *
+ * @see ../../docs/protocol/CONTRACTS-DRAFT.md "@posbridge/server"
+ */
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { isCodedError } from '@posbridge/protocol/errors';
+import { createApp } from './app.ts';
+import { CallbackWorker } from './callbacks/callback-worker.ts';
+import { loadServerConfig, redactConfig, unknownServerSettings, type ServerConfig } from './config.ts';
+import { AgentHub } from './hub/agent-hub.ts';
+import { issueAgentToken, type IssuedAgentToken } from './hub/agent-tokens.ts';
+import { createRootLogger } from './logger.ts';
+import { PaymentService } from './payments/payment-service.ts';
+import { submitUrlFor } from './pos/submit-token.ts';
+import type { PppAnswerSettings } from './ppp/mappers.ts';
+import { openSqliteStore } from './store/sqlite-store.ts';
+import type { PaymentStore } from './store/store.ts';
+
+/** A started server. */
+export interface RunningServer {
+  /** `http://127.0.0.1:<port>` (or `http://<host>:<port>` for a specific host), actual port when config.port = 0. */
+  readonly url: string;
+  /** The port actually bound. */
+  readonly port: number;
+  /** Base of submitUrls (config.publicUrl, or `url`). */
+  readonly publicUrl: string;
+  /** Creates an agent, stores only sha256(token), returns the token once. */
+  issueAgentToken(agentName: string): Promise<IssuedAgentToken>;
+  /** The store (tests, later admin endpoints). */
+  readonly store: PaymentStore;
+  /** Stops HTTP, closes agent sockets, drains the callback worker, closes SQLite. Idempotent. */
+  close(): Promise<void>;
+  /** Same as {@link close}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** Options of {@link startServer}. */
+export interface StartServerOptions {
+  readonly config: ServerConfig;
+  readonly logger: Logger;
+}
+
+/** Meta key of the generated submit secret. */
+const SUBMIT_SECRET_META = 'submit_secret';
+
+function listen(server: Server, port: number, host: string): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error) => reject(err);
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve(server.address() as AddressInfo);
+    });
+  });
+}
+
+/**
+ * Opens the database (migrating it), wires every component and listens on `config.host:config.port`.
+ *
+ * @throws CodedError `STORE_FAILED` when the database cannot be opened; the listen error
+ *   (e.g. `EADDRINUSE`) when the port is taken.
+ */
+export async function startServer(options: StartServerOptions): Promise<RunningServer> {
+  const { config, logger } = options;
+  const log = logger.child({ component: 'server' });
+  const store = await openSqliteStore({ filename: config.dbPath });
+  try {
+    const submitSecret =
+      config.submitSecret ?? (await store.getOrSetMeta(SUBMIT_SECRET_META, randomBytes(32).toString('base64url')));
+    const settings: PppAnswerSettings = {
+      acquirer: config.acquirer,
+      secondsWaiting: config.secondsWaiting,
+      delayToCancelSeconds: config.delayToCancelSeconds,
+      delayToAutoSettleSeconds: config.delayToAutoSettleSeconds,
+    };
+    const worker = new CallbackWorker({
+      store,
+      logger,
+      credentials: config.callbackCredentials,
+      config: config.callback,
+    });
+    const service = new PaymentService({ store, logger, settings, onCallbackEnqueued: () => worker.notify() });
+    const hub = new AgentHub({
+      store,
+      logger,
+      heartbeatIntervalMs: config.heartbeatIntervalMs,
+      dispatchResendMs: config.dispatchResendMs,
+    });
+    service.setDispatcher(hub);
+    hub.setHandler(service);
+
+    let publicUrl = config.publicUrl ?? '';
+    const app = createApp({
+      service,
+      logger,
+      settings,
+      credentials: config.merchantCredentials,
+      submitSecret,
+      submitUrlFor: (paymentId) => submitUrlFor(publicUrl, submitSecret, paymentId),
+      bodyLimitBytes: config.bodyLimitBytes,
+    });
+    const server = createServer(app);
+    server.headersTimeout = 20_000;
+    server.requestTimeout = 30_000;
+    server.on('upgrade', (req, socket, head) => hub.handleUpgrade(req, socket, head));
+
+    let address: AddressInfo;
+    try {
+      address = await listen(server, config.port, config.host);
+    } catch (err) {
+      await hub.close(0);
+      throw err;
+    }
+    const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+    const url = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
+    publicUrl = config.publicUrl ?? `http://127.0.0.1:${address.port}`;
+    worker.start();
+    log.info({ url, publicUrl, db: config.dbPath }, 'server listening');
+
+    let closing: Promise<void> | undefined;
+    const close = (): Promise<void> => {
+      closing ??= (async () => {
+        log.info('server closing');
+        const httpClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        await hub.close();
+        server.closeAllConnections();
+        await httpClosed;
+        await worker.stop();
+        await store.close();
+        log.info('server closed');
+      })();
+      return closing;
+    };
+    return {
+      url,
+      port: address.port,
+      publicUrl,
+      store,
+      issueAgentToken: (agentName) => issueAgentToken(store, agentName, Date.now()),
+      close,
+      [Symbol.asyncDispose]: close,
+    };
+  } catch (err) {
+    await store.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+/** Streams the process entry writes to (injectable for tests). */
+export interface ProcessIo {
+  readonly stderr: { write(text: string): unknown };
+}
+
+/**
+ * Runs the server as a process: loads config, creates the root logger, starts, and closes on
+ * SIGTERM/SIGINT (a second signal exits at once).
+ *
+ * @returns the running server (the process stays alive on its sockets).
+ * @throws nothing: configuration and startup failures are reported and `process.exitCode` set to 1.
+ */
+export async function runServerProcess(
+  env: Record<string, string | undefined>,
+  argv: readonly string[],
+  io: ProcessIo = { stderr: process.stderr },
+): Promise<RunningServer | undefined> {
+  let config: ServerConfig;
+  try {
+    config = loadServerConfig(env, argv);
+  } catch (err) {
+    io.stderr.write(`${isCodedError(err) ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+    return undefined;
+  }
+  const logger = createRootLogger({ level: config.logLevel });
+  logger.info({ config: redactConfig(config) }, 'configuration loaded');
+  const unknown = unknownServerSettings(env);
+  if (unknown.length > 0) logger.warn({ settings: unknown }, 'unknown POSBRIDGE_ settings ignored');
+  let running: RunningServer;
+  try {
+    running = await startServer({ config, logger });
+  } catch (err) {
+    logger.fatal({ err }, 'server failed to start');
+    logger.flush();
+    process.exitCode = 1;
+    return undefined;
+  }
+  let signalled = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (signalled) {
+      logger.warn({ signal }, 'second signal; exiting now');
+      logger.flush();
+      process.exit(1);
+    }
+    signalled = true;
+    logger.info({ signal }, 'shutting down');
+    running.close().then(
+      () => {
+        logger.flush();
+        process.exit(0);
+      },
+      (err: unknown) => {
+        logger.fatal({ err }, 'shutdown failed');
+        logger.flush();
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  return running;
+}

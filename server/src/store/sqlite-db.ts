@@ -1,0 +1,120 @@
+/**
+ * Small promise wrappers around the `sqlite3` callback API, plus a FIFO lock.
+ *
+ * One `sqlite3.Database` is one connection: statements from two concurrent async operations
+ * would interleave inside each other's `BEGIN … COMMIT`. {@link SqliteDb.exclusive} therefore
+ * runs every store operation one at a time.
+ */
+import sqlite3 from 'sqlite3';
+
+/** Values SQLite accepts as bound parameters. */
+export type SqlParam = string | number | bigint | null | Buffer;
+
+/** Result of a write statement. */
+export interface RunInfo {
+  /** Rows changed by the statement. */
+  changes: number;
+  /** Rowid of the last inserted row. */
+  lastId: number;
+}
+
+/** A promisified sqlite3 connection. */
+export class SqliteDb {
+  readonly #db: sqlite3.Database;
+  #queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(db: sqlite3.Database) {
+    this.#db = db;
+  }
+
+  /**
+   * Opens (creating if needed) the database file.
+   * @throws the sqlite3 error when the file cannot be opened.
+   */
+  static open(filename: string): Promise<SqliteDb> {
+    return new Promise((resolve, reject) => {
+      const db = new sqlite3.Database(filename, (err) => {
+        if (err) reject(err);
+        else resolve(new SqliteDb(db));
+      });
+    });
+  }
+
+  /** Runs a write statement. */
+  run(sql: string, params: readonly SqlParam[] = []): Promise<RunInfo> {
+    return new Promise((resolve, reject) => {
+      this.#db.run(sql, params, function (this: sqlite3.RunResult, err: Error | null) {
+        if (err) reject(err);
+        else resolve({ changes: this.changes, lastId: this.lastID });
+      });
+    });
+  }
+
+  /** First row of a query, or undefined. */
+  get<T>(sql: string, params: readonly SqlParam[] = []): Promise<T | undefined> {
+    return new Promise((resolve, reject) => {
+      this.#db.get<T>(sql, params, (err: Error | null, row: T | undefined) => {
+        if (err) reject(err);
+        else resolve(row);
+      });
+    });
+  }
+
+  /** All rows of a query. */
+  all<T>(sql: string, params: readonly SqlParam[] = []): Promise<T[]> {
+    return new Promise((resolve, reject) => {
+      this.#db.all<T>(sql, params, (err: Error | null, rows: T[]) => {
+        if (err) reject(err);
+        else resolve(rows);
+      });
+    });
+  }
+
+  /** Runs one or more statements without parameters. */
+  exec(sql: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#db.exec(sql, (err: Error | null) => {
+        if (err) reject(err);
+        else resolve();
+      });
+    });
+  }
+
+  /** Sets sqlite3's busy timeout in ms. */
+  setBusyTimeout(ms: number): void {
+    this.#db.configure('busyTimeout', ms);
+  }
+
+  /** Runs `fn` after every previously queued operation finished (FIFO mutual exclusion). */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const result = this.#queue.then(fn, fn);
+    this.#queue = result.catch(() => undefined);
+    return result;
+  }
+
+  /** Runs `fn` inside `BEGIN IMMEDIATE … COMMIT` (rolled back if it throws). Call inside {@link exclusive}. */
+  async transaction<T>(fn: () => Promise<T>): Promise<T> {
+    await this.exec('BEGIN IMMEDIATE');
+    try {
+      const value = await fn();
+      await this.exec('COMMIT');
+      return value;
+    } catch (err) {
+      await this.exec('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** Closes the connection (after queued operations). */
+  close(): Promise<void> {
+    return this.exclusive(
+      () =>
+        new Promise<void>((resolve, reject) => {
+          this.#db.close((err) => {
+            if (err) reject(err);
+            else resolve();
+          });
+        }),
+    );
+  }
+}

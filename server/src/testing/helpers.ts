@@ -1,0 +1,244 @@
+/**
+ * Test helpers (real parts only): temp SQLite files, a log sink, a callback receiver on port 0,
+ * a WebSocket agent client and a started server. Used by `*.test.ts` files; not exported by
+ * the package.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import pino, { type Logger } from 'pino';
+import WebSocket from 'ws';
+import {
+  PROTOCOL_VERSION,
+  decodeServerMessage,
+  type AgentMessage,
+  type ServerMessage,
+} from '@posbridge/protocol/ws';
+import { loadServerConfig } from '../config.ts';
+import { REDACT_PATHS } from '../logger.ts';
+import { startServer, type RunningServer } from '../main.ts';
+
+/** A temp directory removed by `cleanup()`. */
+export function tempDir(): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), 'posbridge-server-test-'));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** A pino logger whose lines are collected as objects (level `trace`). */
+export function sinkLogger(): { logger: Logger; lines: Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      for (const text of chunk.toString('utf8').split('\n')) {
+        if (text.trim()) lines.push(JSON.parse(text) as Record<string, unknown>);
+      }
+      cb();
+    },
+  });
+  const logger = pino({ level: 'trace', redact: { paths: [...REDACT_PATHS], censor: '[redacted]' } }, stream);
+  return { logger, lines };
+}
+
+/** Polls `check` until it returns a value other than undefined/false, or fails after `timeoutMs`. */
+export async function waitFor<T>(check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 4000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** Base env of a test server. */
+export function testEnv(dbPath: string, overrides: Record<string, string> = {}): Record<string, string> {
+  return {
+    PORT: '0',
+    HOST: '127.0.0.1',
+    POSBRIDGE_DB: dbPath,
+    POSBRIDGE_APP_KEY: 'merchant-key',
+    POSBRIDGE_APP_TOKEN: 'merchant-token',
+    POSBRIDGE_CALLBACK_APP_KEY: 'partner-key',
+    POSBRIDGE_CALLBACK_APP_TOKEN: 'partner-token',
+    POSBRIDGE_DISPATCH_RESEND_MS: '100',
+    POSBRIDGE_HEARTBEAT_INTERVAL_MS: '5000',
+    POSBRIDGE_CALLBACK_BASE_DELAY_MS: '20',
+    POSBRIDGE_CALLBACK_MAX_DELAY_MS: '100',
+    POSBRIDGE_CALLBACK_POLL_MS: '50',
+    POSBRIDGE_CALLBACK_TIMEOUT_MS: '2000',
+    ...overrides,
+  };
+}
+
+/** Merchant auth headers of {@link testEnv}. */
+export const AUTH_HEADERS = {
+  'X-VTEX-API-AppKey': 'merchant-key',
+  'X-VTEX-API-AppToken': 'merchant-token',
+} as const;
+
+/** A valid Create Payment body (POS credit, BRL 31.90). */
+export function createPaymentBody(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    reference: 'ref-1',
+    orderId: 'order-1',
+    shopperInteraction: 'instore',
+    transactionId: 'TX1',
+    paymentId: 'P1',
+    paymentMethod: 'Venda Direta Credito',
+    paymentMethodCustomCode: null,
+    merchantName: 'store',
+    value: 31.9,
+    currency: 'BRL',
+    installments: 1,
+    deviceFingerprint: null,
+    card: { holder: null, number: null, csc: null, expiration: { month: null, year: null }, document: null, token: null },
+    miniCart: { buyer: {}, items: [] },
+    url: 'https://store.example/checkout',
+    callbackUrl: 'https://gateway.example/cb',
+    returnUrl: null,
+    ...overrides,
+  };
+}
+
+/** A started server plus its log lines. */
+export interface TestServer {
+  server: RunningServer;
+  lines: Record<string, unknown>[];
+  /** POST /payments with merchant auth. */
+  createPayment(body: Record<string, unknown>): Promise<{ status: number; json: Record<string, unknown> }>;
+  close(): Promise<void>;
+}
+
+/** Starts the real server on 127.0.0.1:0 with a temp database. */
+export async function startTestServer(
+  overrides: Record<string, string> = {},
+  dir?: string,
+): Promise<TestServer & { dir: string }> {
+  const tmp = dir === undefined ? tempDir() : { dir, cleanup: () => undefined };
+  const { logger, lines } = sinkLogger();
+  const config = loadServerConfig(testEnv(join(tmp.dir, 'db.sqlite'), overrides));
+  const server = await startServer({ config, logger });
+  return {
+    server,
+    lines,
+    dir: tmp.dir,
+    async createPayment(body) {
+      const res = await fetch(`${server.url}/payments`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', ...AUTH_HEADERS },
+        body: JSON.stringify(body),
+      });
+      return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+    },
+    async close() {
+      await server.close();
+      tmp.cleanup();
+    },
+  };
+}
+
+/** One request seen by {@link startCallbackReceiver}. */
+export interface ReceivedCallback {
+  method: string;
+  url: string;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+/** An HTTP server on 127.0.0.1:0 recording every request; answers with `statuses` in turn, then 200. */
+export async function startCallbackReceiver(statuses: number[] = []): Promise<{
+  url: string;
+  received: ReceivedCallback[];
+  close: () => Promise<void>;
+}> {
+  const received: ReceivedCallback[] = [];
+  const queue = [...statuses];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      received.push({
+        method: req.method ?? '',
+        url: req.url ?? '',
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+      });
+      res.statusCode = queue.shift() ?? 200;
+      res.end('{}');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    received,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** A test agent over a real WebSocket. */
+export interface TestAgent {
+  ws: WebSocket;
+  messages: ServerMessage[];
+  send(message: AgentMessage): void;
+  sendRaw(text: string): void;
+  /** Waits for the `n`-th (1-based) message matching `pred`. */
+  waitForMessage<T extends ServerMessage>(pred: (m: ServerMessage) => m is T, n?: number, timeoutMs?: number): Promise<T>;
+  hello(serials: string[]): Promise<Extract<ServerMessage, { type: 'hub.welcome' }>>;
+  close(): Promise<void>;
+}
+
+let msgCounter = 0;
+/** A fresh message id for agent messages. */
+export function nextId(): string {
+  msgCounter += 1;
+  return `a${msgCounter}`;
+}
+
+/** Connects a WebSocket agent with `token`; rejects with the HTTP status on a refused upgrade. */
+export function connectAgent(serverUrl: string, token: string): Promise<TestAgent> {
+  const ws = new WebSocket(`${serverUrl.replace(/^http/, 'ws')}/agent/v1`, {
+    headers: { Authorization: `Bearer ${token}` },
+  });
+  const messages: ServerMessage[] = [];
+  ws.on('message', (data) => {
+    const decoded = decodeServerMessage(String(data));
+    if (decoded.ok) messages.push(decoded.value);
+  });
+  const agent: TestAgent = {
+    ws,
+    messages,
+    send: (m) => ws.send(JSON.stringify(m)),
+    sendRaw: (t) => ws.send(t),
+    waitForMessage: (pred, n = 1, timeoutMs = 4000) =>
+      waitFor(() => messages.filter(pred)[n - 1], timeoutMs, `server message #${n}`),
+    async hello(serials) {
+      agent.send({
+        v: PROTOCOL_VERSION,
+        id: nextId(),
+        type: 'agent.hello',
+        agentVersion: 'test/1',
+        terminals: serials.map((serialNumber) => ({ serialNumber, dialect: 'PBL/1' })),
+      });
+      return agent.waitForMessage((m): m is Extract<ServerMessage, { type: 'hub.welcome' }> => m.type === 'hub.welcome');
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        if (ws.readyState === WebSocket.CLOSED) return resolve();
+        ws.once('close', () => resolve());
+        ws.close();
+      }),
+  };
+  return new Promise((resolve, reject) => {
+    ws.once('open', () => resolve(agent));
+    ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
+    ws.once('error', reject);
+  });
+}
