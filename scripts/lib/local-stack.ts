@@ -1,0 +1,131 @@
+/**
+ * The embedded posbridge stack on one machine: server (SQLite in a temporary folder), simulated
+ * terminal(s) on real pseudo-terminals, and a terminal agent connected to the server with a
+ * freshly issued token. Used by `npm run demo`, `npm run stack` and the end-to-end tests, so all
+ * three run the same composition.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { startSim, type RunningSim } from '@posbridge/hardware-sim';
+import { loadServerConfig, startServer, type RunningServer } from '@posbridge/server';
+import { loadAgentConfig, startAgent, type RunningAgent } from '@posbridge/terminal-agent';
+
+/** Options of {@link startLocalStack}. */
+export interface LocalStackOptions {
+  logger: Logger;
+  /** HTTP port of the server; 0 = any free port. @default 0 */
+  port?: number;
+  /** Serial number of the simulated terminal. @default "SIM0001" */
+  serialNumber?: string;
+  /** Simulator think time between terminal stages, ms. @default 250 */
+  stepDelayMs?: number;
+  /** How the simulator is linked to the agent. @default "auto" (a pty through socat when installed) */
+  link?: 'auto' | 'pty' | 'in-process';
+  /** Partner credentials the server sends on VTEX callbacks. Default: random demo values. */
+  callbackAppKey?: string;
+  callbackAppToken?: string;
+}
+
+/** A running local stack. `close()` stops everything and removes the temporary folder. */
+export interface LocalStack {
+  /** Base URL of the PPP connector, e.g. `http://127.0.0.1:43117`. */
+  pppBaseUrl: string;
+  /** Merchant credentials VTEX must send (`X-VTEX-API-AppKey` / `X-VTEX-API-AppToken`). */
+  appKey: string;
+  appToken: string;
+  /** Partner credentials the server puts on callbacks. */
+  callbackAppKey: string;
+  callbackAppToken: string;
+  terminals: { serialNumber: string; path?: string }[];
+  /** Temporary folder holding the SQLite file and the pty links. */
+  dir: string;
+  server: RunningServer;
+  sim: RunningSim;
+  agent: RunningAgent;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts server, simulator and agent, and resolves once the agent is connected and its terminal
+ * accepted by the server.
+ * @throws whatever a component throws on start-up (e.g. CFG_INVALID); anything already started is stopped first.
+ */
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  const { logger } = options;
+  const dir = await mkdtemp(join(tmpdir(), 'posbridge-'));
+  const serialNumber = options.serialNumber ?? 'SIM0001';
+  const appKey = 'vtexappkey-posbridge-local';
+  const appToken = randomBytes(24).toString('base64url');
+  const callbackAppKey = options.callbackAppKey ?? 'vtexappkey-partner-local';
+  const callbackAppToken = options.callbackAppToken ?? randomBytes(24).toString('base64url');
+
+  const cleanups: (() => Promise<void>)[] = [() => rm(dir, { recursive: true, force: true })];
+  const close = async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) {
+      try {
+        await cleanup();
+      } catch (err) {
+        logger.warn({ err }, 'local stack: cleanup step failed');
+      }
+    }
+  };
+
+  try {
+    const config = loadServerConfig({
+      PORT: String(options.port ?? 0),
+      HOST: '127.0.0.1',
+      POSBRIDGE_DB: join(dir, 'posbridge.sqlite'),
+      POSBRIDGE_APP_KEY: appKey,
+      POSBRIDGE_APP_TOKEN: appToken,
+      POSBRIDGE_CALLBACK_APP_KEY: callbackAppKey,
+      POSBRIDGE_CALLBACK_APP_TOKEN: callbackAppToken,
+    });
+    const server = await startServer({ config, logger });
+    cleanups.push(() => server.close());
+
+    const sim = await startSim({
+      terminals: [{ serialNumber }],
+      logger,
+      dir,
+      link: options.link ?? 'auto',
+      stepDelayMs: options.stepDelayMs ?? 250,
+    });
+    cleanups.push(() => sim.close());
+    const terminal = sim.terminals[0];
+    if (!terminal) throw new Error('simulator started no terminal');
+
+    const { token } = await server.issueAgentToken('local-stack');
+    const agentConfig = loadAgentConfig({
+      POSBRIDGE_SERVER_URL: `${server.url.replace(/^http/, 'ws')}/agent/v1`,
+      POSBRIDGE_AGENT_TOKEN: token,
+      POSBRIDGE_TERMINAL_PORT: terminal.link === 'pty' ? terminal.path : `in-process:${serialNumber}`,
+    });
+    const agent = await startAgent({
+      config: agentConfig,
+      logger,
+      ...(terminal.link === 'in-process' ? { openPort: async () => terminal.connect() } : {}),
+    });
+    cleanups.push(() => agent.close());
+    await agent.ready;
+
+    return {
+      pppBaseUrl: server.url,
+      appKey,
+      appToken,
+      callbackAppKey,
+      callbackAppToken,
+      terminals: [{ serialNumber, ...(terminal.link === 'pty' ? { path: terminal.path } : {}) }],
+      dir,
+      server,
+      sim,
+      agent,
+      close,
+    };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}

@@ -1,0 +1,141 @@
+/**
+ * `npm run stack` as another tool sees it: a child process that prints one JSON "ready" line,
+ * serves PPP on the announced URL with the announced credentials, and stops cleanly on SIGTERM.
+ * The client below knows only ../shared/spec/ppp-pos.md and that contract (plain fetch).
+ */
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCallbackReceiver, type CallbackReceiver } from '../../scripts/lib/vtex-gateway.ts';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+interface Ready {
+  event: 'ready';
+  pppBaseUrl: string;
+  appKey: string;
+  appToken: string;
+  terminals: { serialNumber: string }[];
+}
+
+describe('npm run stack contract', () => {
+  let child: ChildProcessWithoutNullStreams;
+  let ready: Ready;
+  const stdoutLines: string[] = [];
+  const stderrLines: string[] = [];
+  let receiver: CallbackReceiver;
+
+  beforeAll(async () => {
+    receiver = await startCallbackReceiver();
+    child = spawn(process.execPath, ['--import', 'tsx', 'scripts/stack.ts', '--step-delay-ms', '5'], {
+      cwd: ROOT,
+      env: { ...process.env, PORT: '0', LOG_LEVEL: 'info' },
+    });
+    createInterface({ input: child.stderr }).on('line', (line) => stderrLines.push(line));
+    ready = await new Promise<Ready>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no ready line; stderr:\n${stderrLines.join('\n')}`)), 45_000);
+      child.once('exit', (code) => reject(new Error(`stack exited with ${code}; stderr:\n${stderrLines.join('\n')}`)));
+      createInterface({ input: child.stdout }).on('line', (line) => {
+        stdoutLines.push(line);
+        const parsed = JSON.parse(line) as Ready; // every stdout line must be JSON
+        if (parsed.event === 'ready') {
+          clearTimeout(timer);
+          resolve(parsed);
+        }
+      });
+    });
+  });
+
+  afterAll(async () => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    await receiver.close();
+  });
+
+  it('prints exactly one ready line with the PPP base URL, credentials and terminals', () => {
+    expect(stdoutLines).toHaveLength(1);
+    expect(Object.keys(ready).sort()).toEqual(['appKey', 'appToken', 'event', 'pppBaseUrl', 'terminals']);
+    expect(ready.pppBaseUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(ready.pppBaseUrl).not.toMatch(/:0$/);
+    expect(ready.terminals).toEqual([{ serialNumber: 'SIM0001' }]);
+    for (const line of stderrLines) expect(JSON.parse(line)).not.toHaveProperty('event', 'ready');
+  });
+
+  it('serves an approved debit payment to a client that knows only the spec', async () => {
+    const headers = {
+      'content-type': 'application/json',
+      'x-vtex-api-appkey': ready.appKey,
+      'x-vtex-api-apptoken': ready.appToken,
+    };
+    const paymentId = 'B0C1D2E3F4A5B6C7D8E9F0A1B2C3D4E5';
+    const transactionId = 'A0B1C2D3E4F5A6B7C8D9E0F1A2B3C4D5';
+    const body = {
+      reference: '1',
+      orderId: '1',
+      shopperInteraction: 'instore',
+      transactionId,
+      paymentId,
+      paymentMethod: 'Venda Direta Debito',
+      paymentMethodCustomCode: null,
+      merchantName: 'mystore',
+      card: { holder: null, number: null, csc: null, expiration: { month: null, year: null }, document: null, token: null },
+      value: 10.5,
+      currency: 'BRL',
+      installments: 1,
+      deviceFingerprint: '1',
+      miniCart: { shippingValue: 0, taxValue: 0, items: [] },
+      url: 'https://admin.example.com',
+      callbackUrl: receiver.callbackUrlFor(transactionId, paymentId),
+      returnUrl: 'https://example.com',
+    };
+    const post = async (url: string, payload: unknown, h: Record<string, string> = headers) => {
+      const res = await fetch(url, { method: 'POST', headers: h, body: JSON.stringify(payload) });
+      return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+    };
+
+    const unauthorised = await post(`${ready.pppBaseUrl}/payments`, body, { 'content-type': 'application/json' });
+    expect(unauthorised.status).toBe(401);
+
+    const first = await post(`${ready.pppBaseUrl}/payments`, body);
+    expect(first.json['status']).toBe('undefined');
+    const appData = first.json['paymentAppData'] as { appName: string; payload: string };
+    expect(appData.appName).toBe('vtex.terminal-connector-app');
+    const { submitUrl } = JSON.parse(appData.payload) as { submitUrl: string };
+
+    expect((await post(submitUrl, { serialNumber: 'NOPE-0000' }, { 'content-type': 'application/json' })).status).toBe(404);
+    expect((await post(submitUrl, { serialNumber: ready.terminals[0]!.serialNumber }, { 'content-type': 'application/json' })).status).toBe(200);
+
+    const callback = await receiver.waitFor(paymentId, 20_000);
+    expect(callback.body).toMatchObject({ paymentId, status: 'approved', cardBrand: expect.any(String) });
+    expect(callback.body['firstDigits']).toMatch(/^\d{6}$/);
+    expect(callback.body['lastDigits']).toMatch(/^\d{4}$/);
+    expect((await post(`${ready.pppBaseUrl}/payments`, body)).json['status']).toBe('approved');
+  });
+
+  it('stops cleanly on SIGTERM and removes its temporary folder', async () => {
+    const readyLog = stderrLines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l['msg'] === 'local stack ready');
+    const dir = readyLog?.['dir'] as string;
+    expect(existsSync(dir)).toBe(true);
+    expect(processesMentioning(dir).length).toBeGreaterThan(0); // socat holds the pty pair in dir
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(existsSync(dir)).toBe(false);
+    expect(processesMentioning(dir)).toEqual([]); // socat (the pty pair) stopped with it
+  });
+});
+
+/** Command lines of running processes that mention `text` (Linux /proc). */
+function processesMentioning(text: string): string[] {
+  const found: string[] = [];
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+      if (cmdline.includes(text)) found.push(`${pid}: ${cmdline}`);
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return found;
+}
