@@ -32,6 +32,26 @@ export const ERROR_CODES = {
     httpStatus: 400,
   },
   PPP_INTERNAL: { message: 'internal error', retryable: true, httpStatus: 500 },
+  PPP_BODY_TOO_LARGE: { message: 'request body is larger than the configured limit', retryable: false, httpStatus: 413 },
+  PPP_MERCHANT_MISMATCH: {
+    message: 'these credentials do not belong to the merchantName of the request',
+    retryable: false,
+    httpStatus: 403,
+  },
+  PPP_PAYMENT_NOT_FOUND: { message: 'no payment with this paymentId for this merchant', retryable: false, httpStatus: 404 },
+  PPP_NOT_APPROVED: { message: 'the payment is not approved, so it cannot be settled or refunded', retryable: true, httpStatus: 500 },
+  PPP_AMOUNT_EXCEEDED: {
+    message: 'the amount is more than what remains to settle or refund',
+    retryable: false,
+    httpStatus: 500,
+  },
+  PPP_OPERATION_PENDING: {
+    message: 'the terminal has not confirmed the operation yet; repeat the same request',
+    retryable: true,
+    httpStatus: 500,
+  },
+  PPP_TOO_MANY_ATTEMPTS: { message: 'too many failed authentications from this source', retryable: true, httpStatus: 429 },
+  PPP_ONBOARDING_INVALID: { message: 'unknown, expired or used onboarding token or code', retryable: false, httpStatus: 400 },
 
   POS_SUBMIT_NOT_FOUND: { message: 'this submitUrl is not valid', retryable: false, httpStatus: 404 },
   POS_INVALID_SERIAL: { message: 'serialNumber is missing or malformed', retryable: false, httpStatus: 400 },
@@ -60,8 +80,12 @@ export const ERROR_CODES = {
   TERM_BUSY: { message: 'terminal is busy with another transaction', retryable: true },
   TERM_MISMATCH: { message: 'terminal answer does not match the request', retryable: false },
   TERM_PORT_OPEN_FAILED: { message: 'could not open the terminal port', retryable: true },
+  TERM_HID_UNAVAILABLE: { message: 'the HID library (node-hid / libusb) could not be loaded', retryable: false },
 
   STORE_FAILED: { message: 'payment store operation failed', retryable: true },
+
+  SIM_NOT_FOUND: { message: 'no such simulated terminal or control route', retryable: false, httpStatus: 404 },
+  SIM_BAD_REQUEST: { message: 'the simulator control request is not valid', retryable: false, httpStatus: 400 },
 } as const satisfies Record<string, { message: string; retryable: boolean; httpStatus?: number }>;
 
 /** Every error code posbridge can produce. */

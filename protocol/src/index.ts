@@ -4,6 +4,7 @@
  */
 export * from './errors.ts';
 export * from './money.ts';
+export * from './pos/index.ts';
 export * from './ppp/index.ts';
 export * from './terminal/index.ts';
 export * from './ws/index.ts';

@@ -153,3 +153,121 @@ export interface WaitForConfirmationPayload {
   /** Integer seconds the app keeps polling. */
   secondsWaiting: number;
 }
+
+/** `{name, value}` pairs VTEX may add to follow-up requests (not used by posbridge). */
+const NameValueListSchema = z.array(z.looseObject({ name: z.string(), value: z.string().nullable() }));
+
+/**
+ * `POST /payments/{paymentId}/cancellations` request. Idempotency key: `requestId`.
+ * @see ppp-pos.md §4.3, ppp-openapi.yml `CancelPaymentRequest`
+ */
+export const CancelPaymentRequestSchema = z.looseObject({
+  paymentId: z.string().min(1).max(128),
+  requestId: z.string().min(1).max(128),
+  authorizationId: z.string().nullable(),
+  tid: z.string().nullable().optional(),
+  transactionId: z.string().nullable().optional(),
+  nsu: z.string().nullable().optional(),
+  sandboxMode: z.boolean().optional(),
+  merchantSettings: NameValueListSchema.nullable().optional(),
+  connectorMetadata: NameValueListSchema.nullable().optional(),
+});
+export type CancelPaymentRequest = z.infer<typeof CancelPaymentRequestSchema>;
+
+/**
+ * `POST /payments/{paymentId}/settlements` request; `value` is the PPP decimal to capture.
+ * Idempotency key: `requestId`. @see ppp-pos.md §4.4, ppp-openapi.yml `SettlePayment`
+ */
+export const SettlePaymentRequestSchema = z.looseObject({
+  transactionId: z.string(),
+  requestId: z.string().min(1).max(128),
+  paymentId: z.string().min(1).max(128),
+  value: z.number().nonnegative(),
+  authorizationId: z.string().nullable(),
+  tid: z.string().nullable().optional(),
+  nsu: z.string().nullable().optional(),
+  recipients: z.array(z.looseObject({})).nullable().optional(),
+  sandboxMode: z.boolean().optional(),
+  merchantSettings: NameValueListSchema.nullable().optional(),
+  connectorMetadata: NameValueListSchema.nullable().optional(),
+});
+export type SettlePaymentRequest = z.infer<typeof SettlePaymentRequestSchema>;
+
+/**
+ * `POST /payments/{paymentId}/refunds` request; `value` is the PPP decimal to refund (partial
+ * allowed). Idempotency key: `requestId`. @see ppp-pos.md §4.5, ppp-openapi.yml `RefundPayment`
+ */
+export const RefundPaymentRequestSchema = z.looseObject({
+  requestId: z.string().min(1).max(128),
+  settleId: z.string().nullable(),
+  paymentId: z.string().min(1).max(128),
+  tid: z.string().nullable(),
+  value: z.number().nonnegative(),
+  transactionId: z.string(),
+  authorizationId: z.string().nullable().optional(),
+  nsu: z.string().nullable().optional(),
+  recipients: z.array(z.looseObject({})).nullable().optional(),
+  sandboxMode: z.boolean().optional(),
+  merchantSettings: NameValueListSchema.nullable().optional(),
+  connectorMetadata: NameValueListSchema.nullable().optional(),
+});
+export type RefundPaymentRequest = z.infer<typeof RefundPaymentRequestSchema>;
+
+/**
+ * `POST /payments/{paymentId}/inbound/{action}` request (beta). @see ppp-pos.md §4.6
+ */
+export const InboundRequestSchema = z.looseObject({
+  requestId: z.string().min(1).max(128),
+  transactionId: z.string(),
+  paymentId: z.string().min(1).max(128),
+  authorizationId: z.string().nullable(),
+  tid: z.string().nullable(),
+  nsu: z.string().nullable(),
+  requestData: z.looseObject({ body: z.string().nullable() }),
+});
+export type InboundRequest = z.infer<typeof InboundRequestSchema>;
+
+/** `POST /authorization/token` request (configuration flow). @see ppp-pos.md §8 */
+export const AuthorizationTokenRequestSchema = z.looseObject({
+  applicationId: z.literal('vtex'),
+  returnUrl: z.url({ protocol: /^https?$/ }),
+});
+export type AuthorizationTokenRequest = z.infer<typeof AuthorizationTokenRequestSchema>;
+
+/** Cancellation answer (200 `Success1`; 500/501 `Fail-GenericError1` with `cancellationId: null`). @see ppp-pos.md §4.3 */
+export interface CancellationResponse {
+  paymentId: string;
+  cancellationId: string | null;
+  code: string | null;
+  message: string;
+  requestId: string;
+}
+
+/** Settlement answer (200 `Success2`; 500 with `settleId: null`, `value: 0`). @see ppp-pos.md §4.4 */
+export interface SettlementResponse {
+  paymentId: string;
+  settleId: string | null;
+  /** PPP decimal actually settled. */
+  value: number;
+  code: string | null;
+  message: string;
+  requestId: string;
+}
+
+/** Refund answer (200 `Success3`; 500/501 with `refundId: null`, `value: 0`). @see ppp-pos.md §4.5 */
+export interface RefundResponse {
+  paymentId: string;
+  refundId: string | null;
+  /** PPP decimal actually refunded. */
+  value: number;
+  code: string | null;
+  message: string;
+  requestId: string;
+}
+
+/** Inbound request answer (`Success4`). @see ppp-pos.md §4.6 */
+export interface InboundResponse {
+  requestId: string;
+  paymentId: string;
+  responseData: { statusCode: number; contentType: string; content: string };
+}

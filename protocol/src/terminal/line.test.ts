@@ -13,6 +13,16 @@ const GOLDEN: { line: string; value: HostLine | TerminalLine; direction: 'host' 
   },
   { direction: 'host', line: 'STATUS p7Q2*8A78\n', value: { verb: 'STATUS', rid: 'p7Q2' } },
   {
+    direction: 'host',
+    line: 'VOID v1 ref=p7Q2 amount=3190 currency=986*ADFD\n',
+    value: { verb: 'VOID', rid: 'v1', ref: 'p7Q2', amountMinor: 3190, currency: '986' },
+  },
+  {
+    direction: 'host',
+    line: 'REFUND f1 ref=p7Q2 amount=1000 currency=986*0014\n',
+    value: { verb: 'REFUND', rid: 'f1', ref: 'p7Q2', amountMinor: 1000, currency: '986' },
+  },
+  {
     direction: 'terminal',
     line:
       'RESULT p7Q2 status=approved amount=3190 currency=986 rc=00 brand=Mastercard bin=545454 last4=5454 auth=184520 nsu=000000042 tid=T0001 msg=Approved*1DF2\n',
@@ -131,7 +141,7 @@ describe('PBL/1 decoding errors', () => {
   });
 
   it('refuses verbs from the other direction', () => {
-    expect(decodeHostLine(GOLDEN[6]!.line)).toMatchObject({ ok: false, reason: 'unknown_verb', rid: 'p7Q2' });
+    expect(decodeHostLine(GOLDEN.find((g) => g.value.verb === 'ERR')!.line)).toMatchObject({ ok: false, reason: 'unknown_verb', rid: 'p8' });
     expect(decodeTerminalLine(GOLDEN[0]!.line)).toMatchObject({ ok: false, reason: 'unknown_verb' });
   });
 

@@ -10,7 +10,7 @@
  *   value  = *(ALPHA / DIGIT / "-" / "." / "_" / "~" / ":" / "/" / "%" HEXDIG HEXDIG)  (UTF-8 percent-encoding)
  *   crc    = 4(%x30-39 / %x41-46)    CRC-16/CCITT-FALSE of every byte before "*"
  *
- * Host (agent) → terminal: SALE, STATUS, ABORT, IDENT.
+ * Host (agent) → terminal: SALE, VOID, REFUND, STATUS, ABORT, IDENT.
  * Terminal → host: ACK, NAK, ERR, PROGRESS, RESULT, IDENT.
  *
  * The dialect's safety rule: the terminal keys transactions by `rid`. A SALE repeated with a
@@ -66,13 +66,29 @@ export interface AbortLine {
   verb: 'ABORT';
   rid: string;
 }
+/**
+ * Reverse an approved sale: `VOID` cancels it in full (before settlement), `REFUND` returns
+ * `amountMinor` of it (partial allowed). `ref` is the original sale's `rid`. Keyed by its own
+ * `rid` like a SALE: a repeat never reverses twice. Answered with ACK then RESULT
+ * (`approved` = reversed, `declined` = refused).
+ */
+export interface ReverseLine {
+  verb: 'VOID' | 'REFUND';
+  rid: string;
+  /** `rid` of the original SALE. */
+  ref: string;
+  /** Integer minor units to reverse. */
+  amountMinor: number;
+  /** ISO 4217 numeric code. */
+  currency: string;
+}
 /** Ask the terminal who it is (request direction). */
 export interface IdentRequestLine {
   verb: 'IDENT';
   rid: string;
 }
 /** A line the host (agent) sends. */
-export type HostLine = SaleLine | StatusLine | AbortLine | IdentRequestLine;
+export type HostLine = SaleLine | StatusLine | AbortLine | IdentRequestLine | ReverseLine;
 
 /** The request `rid` was received and accepted (for SALE: the transaction started). */
 export interface AckLine {
@@ -168,6 +184,13 @@ function fieldsOf(line: HostLine | TerminalLine): [string, string | number | und
         ['currency', line.currency],
         ['method', line.method],
         ['installments', line.installments],
+      ];
+    case 'VOID':
+    case 'REFUND':
+      return [
+        ['ref', line.ref],
+        ['amount', line.amountMinor],
+        ['currency', line.currency],
       ];
     case 'STATUS':
     case 'ABORT':
@@ -347,6 +370,15 @@ export function decodeHostLine(input: string): LineDecodeResult<HostLine> {
           currency: r.pattern('currency', CURRENCY_NUMERIC_RE),
           method: r.oneOf('method', METHODS),
           installments: r.int('installments', 1, 99),
+        };
+      case 'VOID':
+      case 'REFUND':
+        return {
+          verb: raw.verb,
+          rid: raw.rid,
+          ref: r.pattern('ref', RID_RE),
+          amountMinor: r.int('amount', 1, MAX_AMOUNT_MINOR),
+          currency: r.pattern('currency', CURRENCY_NUMERIC_RE),
         };
       case 'STATUS':
       case 'ABORT':

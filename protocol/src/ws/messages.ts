@@ -143,12 +143,64 @@ export const PaymentStartSchema = z.strictObject({
   installments: z.number().int().min(1).max(99),
 });
 
+/**
+ * Server → agent: stop payment `paymentId` on the terminal if it is still running (VTEX cancelled
+ * it, or its deadline passed). Repeated until acknowledged. The agent answers through the usual
+ * `payment.result`: `denied` when the terminal aborted, `approved` when the terminal had already
+ * approved (the server then reverses it with an `operation.start` of kind `void`).
+ */
+export const PaymentAbortSchema = z.strictObject({
+  ...envelope,
+  type: z.literal('payment.abort'),
+  paymentId: z.string().min(1).max(128),
+  reason: z.enum(['cancelled', 'expired']),
+});
+
+/** Kind of a follow-up operation on an approved payment: `void` (reversal, full amount) or `refund` (partial allowed). */
+export const OperationKindSchema = z.enum(['void', 'refund']);
+
+/**
+ * Server → agent: reverse (void) or refund an approved payment on the terminal that charged it.
+ * Repeated until acknowledged; idempotent by `operationId` on the agent (a repeat never runs a
+ * second reversal on the terminal).
+ */
+export const OperationStartSchema = z.strictObject({
+  ...envelope,
+  type: z.literal('operation.start'),
+  operationId: z.string().min(1).max(128),
+  paymentId: z.string().min(1).max(128),
+  kind: OperationKindSchema,
+  serialNumber: SerialNumberSchema,
+  /** Amount to void or refund (a void is always the full processed amount). */
+  amount: MoneySchema,
+  /** The original sale's reference on the terminal wire (`payment.result.terminalRef`). */
+  originalTerminalRef: z.string().min(1).max(64),
+});
+
+/** Agent → server: the outcome of an `operation.start`. Repeated until acknowledged. */
+export const OperationResultSchema = z.strictObject({
+  ...envelope,
+  type: z.literal('operation.result'),
+  operationId: z.string().min(1).max(128),
+  paymentId: z.string().min(1).max(128),
+  kind: OperationKindSchema,
+  /** `unknown`: the terminal was asked and the answer was lost; resolved later, never guessed. */
+  outcome: OutcomeSchema,
+  amount: MoneySchema,
+  terminalRef: z.string().max(64),
+  authorizationId: z.string().max(64).optional(),
+  nsu: z.string().max(64).optional(),
+  responseCode: z.string().max(16).optional(),
+  message: z.string().max(500).optional(),
+});
+
 /** Everything an agent may send. */
 export const AgentMessageSchema = z.discriminatedUnion('type', [
   AgentHelloSchema,
   PaymentProgressSchema,
   PaymentRejectedSchema,
   PaymentResultSchema,
+  OperationResultSchema,
   AckSchema,
   ErrorMessageSchema,
 ]);
@@ -157,6 +209,8 @@ export const AgentMessageSchema = z.discriminatedUnion('type', [
 export const ServerMessageSchema = z.discriminatedUnion('type', [
   HubWelcomeSchema,
   PaymentStartSchema,
+  PaymentAbortSchema,
+  OperationStartSchema,
   AckSchema,
   ErrorMessageSchema,
 ]);
@@ -174,5 +228,9 @@ export type Ack = z.infer<typeof AckSchema>;
 export type ErrorMessage = z.infer<typeof ErrorMessageSchema>;
 export type HubWelcome = z.infer<typeof HubWelcomeSchema>;
 export type PaymentStart = z.infer<typeof PaymentStartSchema>;
+export type PaymentAbort = z.infer<typeof PaymentAbortSchema>;
+export type OperationKind = z.infer<typeof OperationKindSchema>;
+export type OperationStart = z.infer<typeof OperationStartSchema>;
+export type OperationResult = z.infer<typeof OperationResultSchema>;
 export type AgentMessage = z.infer<typeof AgentMessageSchema>;
 export type ServerMessage = z.infer<typeof ServerMessageSchema>;

@@ -1,0 +1,2 @@
+/** Payment App ⇄ server API schemas (submitUrl, status, terminals). */
+export * from './status.ts';
