@@ -1,37 +1,73 @@
 /**
- * The express application: PPP routes, the submitUrl route, JSON 404 and error mapping.
- * Pure wiring; no listening here (see main.ts).
+ * The express application: security headers, request metrics and logs, health and metrics
+ * routes, PPP routes (authenticated per merchant), the configuration flow, the Payment App
+ * routes, JSON 404 and error mapping. Pure wiring; no listening here (see main.ts).
  *
- * @see ../../../shared/spec/ppp-pos.md §4 (PPP routes), §5.4 (submitUrl)
+ * @see ../../../shared/spec/ppp-pos.md §4 (PPP routes), §5.4 (submitUrl), §8 (configuration flow)
  */
-import express, { type Express } from 'express';
+import { existsSync } from 'node:fs';
+import express, { type Express, type RequestHandler } from 'express';
+import { rateLimit } from 'express-rate-limit';
+import helmet from 'helmet';
 import type { Logger } from 'pino';
-import type { AppCredentials } from './config.ts';
+import { ERROR_CODES } from '@posbridge/protocol/errors';
 import { pppErrorHandler, sendPppError } from './errors/http-errors.ts';
+import type { ServerMetrics } from './observability/metrics.ts';
+import type { OperationService } from './payments/operation-service.ts';
 import type { PaymentService } from './payments/payment-service.ts';
-import { createSubmitRouter } from './pos/submit-router.ts';
+import { createPosRouter } from './pos/pos-router.ts';
+import { isTestSuite, pppAuth } from './ppp/auth.ts';
+import { createAuthorizationRouter } from './ppp/authorization-router.ts';
 import { MANIFEST } from './ppp/manifest.ts';
-import type { PppAnswerSettings } from './ppp/mappers.ts';
+import type { PaymentAppUrls, PppAnswerSettings } from './ppp/mappers.ts';
 import { createPaymentsRouter } from './ppp/payments-router.ts';
+import type { CallbackMode, PaymentStore } from './store/store.ts';
 
 /** Dependencies of {@link createApp}. */
 export interface AppDeps {
   readonly service: PaymentService;
+  readonly operations: OperationService;
+  readonly store: PaymentStore;
   readonly logger: Logger;
+  readonly metrics: ServerMetrics;
   readonly settings: PppAnswerSettings;
-  /** Merchant credentials VTEX sends on PPP calls. */
-  readonly credentials: AppCredentials;
   /** HMAC key of submit tokens. */
   readonly submitSecret: string;
-  /** submitUrl of a payment. */
-  readonly submitUrlFor: (paymentId: string) => string;
+  /** Payment App URLs of a payment. */
+  readonly appUrlsFor: (paymentId: string) => PaymentAppUrls;
   /** Largest accepted PPP body in bytes. */
   readonly bodyLimitBytes: number;
+  /** express `trust proxy` setting (false: use the socket address). */
+  readonly trustProxy: boolean | number | string;
+  /** Failed authentications allowed per source and window before 429. */
+  readonly authFailureLimit: number;
+  /** Window of {@link authFailureLimit}, ms. */
+  readonly authFailureWindowMs: number;
+  /** Callback mode of merchants onboarded through the configuration flow. */
+  readonly onboardingCallbackMode: CallbackMode;
+  /** Bearer token required on `/metrics`; undefined = open. */
+  readonly metricsToken: string | undefined;
+  /** Folder of the Payment App's web build, served at `/pos/app/` (a missing folder answers 404 with a hint). */
+  readonly paymentAppDir: string;
+  /** True once the server is ready for traffic (listening, database open, not closing). */
+  readonly isReady: () => boolean;
 }
 
-/** Masks the token of a submitUrl path for logs. */
-function loggablePath(path: string): string {
-  return path.startsWith('/pos/v1/submit/') ? '/pos/v1/submit/[token]' : path;
+/** Where the Payment App's web build is served. */
+export const PAYMENT_APP_PATH = '/pos/app';
+
+/** Masks per-payment tokens in a path for logs and metric labels. */
+export function loggablePath(path: string): string {
+  return path.replace(/^\/pos\/v1\/(submit|status|terminals)\/[^/]+/, '/pos/v1/$1/[token]');
+}
+
+/** A low-cardinality route label for metrics. */
+function routeLabel(req: Parameters<RequestHandler>[0]): string {
+  const path = loggablePath(req.originalUrl.split('?')[0] ?? '');
+  return path
+    .replace(/^\/payments\/[^/]+\/inbound\/[^/]+$/, '/payments/:paymentId/inbound/:action')
+    .replace(/^\/payments\/[^/]+\/(cancellations|settlements|refunds)$/, '/payments/:paymentId/$1')
+    .replace(/^(?!\/(payments|pos|manifest|authorization|healthz|readyz|metrics)\b).*$/, '(other)');
 }
 
 /** Builds the express app. */
@@ -39,17 +75,64 @@ export function createApp(deps: AppDeps): Express {
   const log = deps.logger.child({ component: 'http' });
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', false);
+  app.set('trust proxy', deps.trustProxy);
+  app.set('query parser', 'simple');
+
+  // The Payment App's web build (docs/ppp.md "Payment App"): its own CSP, since it runs scripts and
+  // may be framed by a web host on the same origin; everything else keeps the strict API policy.
+  app.use(
+    PAYMENT_APP_PATH,
+    helmet({
+      contentSecurityPolicy: {
+        directives: {
+          defaultSrc: ["'self'"],
+          styleSrc: ["'self'", "'unsafe-inline'"],
+          imgSrc: ["'self'", 'data:'],
+          frameSrc: ["'self'"],
+          frameAncestors: ["'self'"],
+        },
+      },
+      frameguard: false,
+    }),
+    express.static(deps.paymentAppDir, {
+      index: 'index.html',
+      fallthrough: false,
+      setHeaders: (res, path) => {
+        res.setHeader('Cache-Control', path.includes('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache');
+      },
+    }),
+    ((err, _req, res, _next) => {
+      const status = (err as { status?: number }).status ?? 500;
+      const hint = existsSync(deps.paymentAppDir) ? '' : ' (the Payment App is not built: run `npm run app:build`)';
+      sendPppError(res, status === 404 ? 404 : 500, 'PPP_NOT_FOUND', `no such Payment App file${hint}`);
+    }) as express.ErrorRequestHandler,
+  );
+
+  // Security headers; the API serves JSON only, so the strictest CSP costs nothing.
+  app.use(
+    helmet({
+      contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+      crossOriginResourcePolicy: { policy: 'cross-origin' },
+    }),
+  );
 
   app.use((req, res, next) => {
     const started = process.hrtime.bigint();
     res.on('finish', () => {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      deps.metrics.httpDuration.observe(
+        { method: req.method, route: routeLabel(req), status_code: String(res.statusCode) },
+        seconds,
+      );
+      const paymentId = res.locals['paymentId'] as string | undefined;
       log.debug(
         {
           method: req.method,
           path: loggablePath(req.originalUrl.split('?')[0] ?? ''),
           statusCode: res.statusCode,
-          durationMs: Number(process.hrtime.bigint() - started) / 1e6,
+          durationMs: seconds * 1000,
+          ...(paymentId === undefined ? {} : { paymentId }),
+          ...(isTestSuite(req) ? { testSuite: true } : {}),
         },
         'request completed',
       );
@@ -57,11 +140,73 @@ export function createApp(deps: AppDeps): Express {
     next();
   });
 
+  // Failed authentications (401/403, forged Payment App tokens) count per source; successes do not.
+  const limiter = rateLimit({
+    windowMs: deps.authFailureWindowMs,
+    limit: deps.authFailureLimit,
+    standardHeaders: 'draft-7',
+    legacyHeaders: false,
+    requestWasSuccessful: (_req, res) => res.statusCode !== 401 && res.statusCode !== 403 && !res.locals['badToken'],
+    skipSuccessfulRequests: true,
+    handler: (req, res) => {
+      log.warn({ remoteAddress: req.ip, path: loggablePath(req.path) }, 'too many failed authentications; refused');
+      if (req.originalUrl.startsWith('/pos/')) {
+        res.status(429).json({ code: 'PPP_TOO_MANY_ATTEMPTS', message: ERROR_CODES.PPP_TOO_MANY_ATTEMPTS.message, retryable: true });
+      } else {
+        sendPppError(res, 429, 'PPP_TOO_MANY_ATTEMPTS', ERROR_CODES.PPP_TOO_MANY_ATTEMPTS.message);
+      }
+    },
+  });
+
+  app.get('/healthz', (_req, res) => {
+    res.status(200).json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    let storeOk = true;
+    try {
+      await deps.store.countPaymentsByStatus();
+    } catch {
+      storeOk = false;
+    }
+    const ready = storeOk && deps.isReady();
+    res.status(ready ? 200 : 503).json({
+      status: ready ? 'ready' : 'not_ready',
+      store: storeOk ? 'ok' : 'failed',
+      agentsConnected: deps.service.dispatcher.sessionCount,
+    });
+  });
+  app.get('/metrics', async (req, res) => {
+    if (deps.metricsToken !== undefined && req.headers.authorization !== `Bearer ${deps.metricsToken}`) {
+      sendPppError(res, 401, 'PPP_UNAUTHORIZED', 'metrics need the configured bearer token');
+      return;
+    }
+    res.status(200).setHeader('Content-Type', deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+  });
+
   app.get('/manifest', (_req, res) => {
     res.status(200).json(MANIFEST);
   });
-  app.use('/payments', createPaymentsRouter({ ...deps, logger: deps.logger }));
-  app.use('/pos/v1', createSubmitRouter(deps));
+
+  const json = express.json({ limit: deps.bodyLimitBytes, type: () => true });
+  app.use('/authorization', limiter, json, createAuthorizationRouter({ store: deps.store, logger: deps.logger, callbackMode: deps.onboardingCallbackMode }));
+  app.use(
+    '/payments',
+    limiter,
+    pppAuth(deps.store, log, () => deps.metrics.authFailures.inc({ surface: 'ppp' })),
+    json,
+    createPaymentsRouter(deps),
+  );
+  app.use(
+    '/pos/v1',
+    limiter,
+    createPosRouter({
+      service: deps.service,
+      store: deps.store,
+      logger: deps.logger,
+      submitSecret: deps.submitSecret,
+      onBadToken: () => deps.metrics.authFailures.inc({ surface: 'pos' }),
+    }),
+  );
 
   app.use((req, res) => {
     sendPppError(res, 404, 'PPP_NOT_FOUND', `no route ${req.method} ${loggablePath(req.path)}`);

@@ -38,6 +38,31 @@ describe('posbridge-server CLI', () => {
     }
   }, 20_000);
 
+  it('merchant add / store add / agent add --merchant / terminal list', async () => {
+    const db = join(tmp.dir, 'admin.sqlite');
+    const merchant = await run(BIN, ['merchant', 'add', '--name', 'acme', '--callback-mode', 'retry', '--db', db]);
+    const appKey = /appKey:\s+(\S+)/.exec(merchant.stdout)?.[1];
+    const appToken = /appToken:\s+(\S+)/.exec(merchant.stdout)?.[1];
+    expect(appKey).toMatch(/^pbk_/);
+    expect(appToken).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    await run(BIN, ['store', 'add', '--merchant', 'acme', '--name', 'downtown', '--db', db]);
+    const agent = await run(BIN, ['agent', 'add', '--name', 'till-1', '--merchant', 'acme', '--store', 'downtown', '--db', db]);
+    const agentId = /agentId:\s+(\S+)/.exec(agent.stdout)?.[1];
+    const store = await openSqliteStore({ filename: db });
+    try {
+      const m = await store.findMerchantByName('acme');
+      expect(m).toMatchObject({ appKey, callbackMode: 'retry' });
+      expect(JSON.stringify(m)).not.toContain(appToken!);
+      expect(await store.agentOwner(agentId!)).toEqual({ merchantId: m!.merchantId, storeId: expect.stringMatching(/^sto_/) });
+      await store.upsertTerminal({ serialNumber: 'T-1', agentId: agentId!, lastSeenAt: 1 });
+    } finally {
+      await store.close();
+    }
+    const list = await run(BIN, ['terminal', 'list', '--merchant', 'acme', '--db', db]);
+    expect(list.stdout).toMatch(/T-1\tacme\tdowntown\ttill-1\t/);
+    await expect(run(BIN, ['store', 'add', '--merchant', 'nobody', '--name', 'x', '--db', db])).rejects.toMatchObject({ code: 1 });
+  }, 30_000);
+
   it('run with bad config exits 1 listing every problem', async () => {
     const err = await run(BIN, ['run'], { env: { PATH: process.env['PATH'] ?? '' } }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 1 });

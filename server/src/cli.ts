@@ -3,7 +3,11 @@
  *
  * ```
  * posbridge-server [run] [--port N] [--host H] [--db PATH] [--public-url URL] [--log-level L]
- * posbridge-server agent add --name NAME [--db PATH]
+ * posbridge-server agent add --name NAME [--merchant M --store S] [--db PATH]
+ * posbridge-server merchant add --name NAME [--callback-mode notification|retry] [--db PATH]
+ * posbridge-server merchant list [--db PATH]
+ * posbridge-server store add --merchant M --name NAME [--db PATH]
+ * posbridge-server terminal list [--merchant M] [--db PATH]
  * posbridge-server --help
  * ```
  * Exit codes: 0 ok, 1 runtime/config failure, 2 usage error.
@@ -11,16 +15,30 @@
 import { parseArgs } from 'node:util';
 import { isCodedError } from '@posbridge/protocol/errors';
 import { readProcessEnv, resolveDbPath } from './config.ts';
+import { randomUUID } from 'node:crypto';
 import { issueAgentToken } from './hub/agent-tokens.ts';
 import { runServerProcess } from './main.ts';
+import { hashAppToken } from './ppp/auth.ts';
+import { newMerchantCredentials } from './ppp/authorization-router.ts';
 import { openSqliteStore } from './store/sqlite-store.ts';
+import type { PaymentStore } from './store/store.ts';
 
 /** Text of `--help`. */
 export const HELP = `posbridge-server — VTEX PPP connector for in-store POS payments + terminal-agent hub
 
 Usage:
   posbridge-server [run] [options]        start the server (default command)
-  posbridge-server agent add --name NAME  create a terminal agent and print its token (shown once)
+  posbridge-server agent add --name NAME [--merchant M --store S]
+                                          create a terminal agent and print its token (shown once);
+                                          without --merchant it serves the env-configured merchant
+  posbridge-server merchant add --name NAME [--callback-mode notification|retry]
+                                          create a merchant (VTEX merchantName) and print its
+                                          appKey/appToken (the token is shown once)
+  posbridge-server merchant list          list merchants (no secrets)
+  posbridge-server store add --merchant M --name NAME
+                                          create a store of merchant M
+  posbridge-server terminal list [--merchant M]
+                                          list terminals with their agent, store and merchant
   posbridge-server --help                 show this help
 
 Options (each overrides its environment variable):
@@ -29,7 +47,10 @@ Options (each overrides its environment variable):
   --db PATH         POSBRIDGE_DB (default ./posbridge.sqlite)
   --public-url URL  POSBRIDGE_PUBLIC_URL (base of submitUrl)
   --log-level L     LOG_LEVEL (fatal|error|warn|info|debug|trace|silent)
-  --name NAME       agent name (agent add)
+  --name NAME       name of the agent, merchant or store to add
+  --merchant M      merchant name (agent add, store add, terminal list)
+  --store S         store name (agent add)
+  --callback-mode   notification (default) or retry (merchant add)
 
 Required environment: POSBRIDGE_APP_KEY, POSBRIDGE_APP_TOKEN, POSBRIDGE_CALLBACK_APP_KEY,
 POSBRIDGE_CALLBACK_APP_TOKEN. See server/README.md for every setting.
@@ -51,6 +72,9 @@ export async function runCli(args: readonly string[], env: Record<string, string
       options: {
         help: { type: 'boolean', short: 'h' },
         name: { type: 'string' },
+        merchant: { type: 'string' },
+        store: { type: 'string' },
+        'callback-mode': { type: 'string' },
         port: { type: 'string' },
         host: { type: 'string' },
         db: { type: 'string' },
@@ -79,27 +103,119 @@ export async function runCli(args: readonly string[], env: Record<string, string
     return running ? undefined : 1;
   }
 
-  if (command === 'agent' && sub === 'add' && rest.length === 0) {
-    if (values.name === undefined || values.name.trim() === '') {
-      process.stderr.write('agent add: --name is required\n');
-      return 2;
-    }
+  const admin = async (what: string, fn: (store: PaymentStore) => Promise<void>): Promise<number> => {
     try {
       const store = await openSqliteStore({ filename: resolveDbPath(env, values.db) });
       try {
-        const { agentId, token } = await issueAgentToken(store, values.name, Date.now());
-        process.stdout.write(
-          `agent created\n  name:    ${values.name.trim()}\n  agentId: ${agentId}\n  token:   ${token}\n` +
-            'Store the token now: only its hash is kept, it cannot be shown again.\n',
-        );
+        await fn(store);
       } finally {
         await store.close();
       }
       return 0;
     } catch (err) {
-      process.stderr.write(`agent add failed: ${isCodedError(err) ? `${err.code}: ${err.message}` : String(err)}\n`);
+      process.stderr.write(`${what} failed: ${isCodedError(err) ? `${err.code}: ${err.message}` : String(err)}\n`);
       return 1;
     }
+  };
+  const requireName = (what: string): string | undefined => {
+    const name = values.name?.trim();
+    if (name === undefined || name === '') process.stderr.write(`${what}: --name is required\n`);
+    return name === '' ? undefined : name;
+  };
+  /** Resolves --merchant (and --store) to ids; throws a usage message. */
+  const storeOf = async (store: PaymentStore): Promise<string | undefined> => {
+    if (values.merchant === undefined) {
+      if (values.store !== undefined) throw new Error('--store needs --merchant');
+      return undefined;
+    }
+    const merchant = await store.findMerchantByName(values.merchant);
+    if (!merchant) throw new Error(`no merchant named ${JSON.stringify(values.merchant)}`);
+    const s = await store.findStore(merchant.merchantId, values.store ?? 'default');
+    if (!s) throw new Error(`merchant ${values.merchant} has no store named ${JSON.stringify(values.store ?? 'default')}`);
+    return s.storeId;
+  };
+
+  if (command === 'agent' && sub === 'add' && rest.length === 0) {
+    const name = requireName('agent add');
+    if (name === undefined) return 2;
+    return admin('agent add', async (store) => {
+      const storeId = await storeOf(store);
+      const { agentId, token } = await issueAgentToken(store, name, Date.now(), storeId);
+      process.stdout.write(
+        `agent created\n  name:    ${name}\n  agentId: ${agentId}\n  token:   ${token}\n` +
+          'Store the token now: only its hash is kept, it cannot be shown again.\n',
+      );
+    });
+  }
+
+  if (command === 'merchant' && sub === 'add' && rest.length === 0) {
+    const name = requireName('merchant add');
+    if (name === undefined) return 2;
+    const mode = values['callback-mode'] ?? 'notification';
+    if (mode !== 'notification' && mode !== 'retry') {
+      process.stderr.write('merchant add: --callback-mode must be notification or retry\n');
+      return 2;
+    }
+    return admin('merchant add', async (store) => {
+      const issued = newMerchantCredentials();
+      const now = Date.now();
+      await store.createMerchant({
+        merchantId: issued.merchantId,
+        name,
+        appKey: issued.appKey,
+        appTokenSha256: hashAppToken(issued.appToken),
+        callbackMode: mode,
+        createdAt: now,
+      });
+      await store.createStore({ storeId: `sto_${randomUUID().replaceAll('-', '')}`, merchantId: issued.merchantId, name: 'default', createdAt: now });
+      process.stdout.write(
+        `merchant created\n  name:       ${name}\n  merchantId: ${issued.merchantId}\n  appKey:     ${issued.appKey}\n` +
+          `  appToken:   ${issued.appToken}\n  callbacks:  ${mode}\n  store:      default\n` +
+          'Enter appKey/appToken in the VTEX affiliation now: only the token\'s hash is kept.\n',
+      );
+    });
+  }
+
+  if (command === 'merchant' && sub === 'list' && rest.length === 0) {
+    return admin('merchant list', async (store) => {
+      for (const m of await store.listMerchants()) {
+        process.stdout.write(`${m.merchantId}\t${m.name ?? '(any name)'}\t${m.appKey}\t${m.callbackMode}\n`);
+      }
+    });
+  }
+
+  if (command === 'store' && sub === 'add' && rest.length === 0) {
+    const name = requireName('store add');
+    if (name === undefined) return 2;
+    if (values.merchant === undefined) {
+      process.stderr.write('store add: --merchant is required\n');
+      return 2;
+    }
+    const merchantName = values.merchant;
+    return admin('store add', async (store) => {
+      const merchant = await store.findMerchantByName(merchantName);
+      if (!merchant) throw new Error(`no merchant named ${JSON.stringify(merchantName)}`);
+      const storeId = `sto_${randomUUID().replaceAll('-', '')}`;
+      await store.createStore({ storeId, merchantId: merchant.merchantId, name, createdAt: Date.now() });
+      process.stdout.write(`store created\n  merchant: ${merchantName}\n  name:     ${name}\n  storeId:  ${storeId}\n`);
+    });
+  }
+
+  if (command === 'terminal' && sub === 'list' && rest.length === 0) {
+    return admin('terminal list', async (store) => {
+      let merchantId: string | undefined;
+      if (values.merchant !== undefined) {
+        const merchant = await store.findMerchantByName(values.merchant);
+        if (!merchant) throw new Error(`no merchant named ${JSON.stringify(values.merchant)}`);
+        merchantId = merchant.merchantId;
+      }
+      process.stdout.write('serialNumber\tmerchant\tstore\tagent\tlastSeen\n');
+      for (const t of await store.listTerminals(merchantId)) {
+        process.stdout.write(
+          `${t.serialNumber}\t${t.merchantName ?? t.merchantId}\t${t.storeName}\t${t.agentName}\t${new Date(t.lastSeenAt).toISOString()}\n`,
+        );
+      }
+    });
   }
 
   process.stderr.write(`unknown command: ${positionals.join(' ')}\n\n${HELP}`);

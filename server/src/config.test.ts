@@ -52,11 +52,18 @@ describe('loadServerConfig', () => {
     }
   });
 
-  it('requires delayToCancel ≥ secondsWaiting + 60', () => {
+  it('requires delayToCancel ≥ secondsWaiting + deadline grace + 60', () => {
     expect(() => loadServerConfig({ ...required, POSBRIDGE_SECONDS_WAITING: '900', POSBRIDGE_DELAY_TO_CANCEL: '900' })).toThrow(
       /POSBRIDGE_DELAY_TO_CANCEL/,
     );
-    expect(loadServerConfig({ ...required, POSBRIDGE_SECONDS_WAITING: '840', POSBRIDGE_DELAY_TO_CANCEL: '900' }).secondsWaiting).toBe(840);
+    expect(() => loadServerConfig({ ...required, POSBRIDGE_SECONDS_WAITING: '840', POSBRIDGE_DELAY_TO_CANCEL: '900' })).toThrow(
+      /POSBRIDGE_DEADLINE_GRACE_SECONDS \+ 60 \(930\)/,
+    );
+    expect(loadServerConfig({ ...required, POSBRIDGE_SECONDS_WAITING: '810', POSBRIDGE_DELAY_TO_CANCEL: '900' }).secondsWaiting).toBe(810);
+    expect(
+      loadServerConfig({ ...required, POSBRIDGE_SECONDS_WAITING: '840', POSBRIDGE_DEADLINE_GRACE_SECONDS: '0', POSBRIDGE_DELAY_TO_CANCEL: '900' })
+        .deadlineGraceSeconds,
+    ).toBe(0);
   });
 
   it('argv flags override env; trailing slash of publicUrl is dropped', () => {

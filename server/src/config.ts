@@ -11,6 +11,7 @@
  * @see ../../../shared/spec/ppp-pos.md §4.2 (delays), §5.5 (two independent timeouts)
  */
 import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { CodedError } from '@posbridge/protocol/errors';
 
@@ -68,6 +69,44 @@ export interface ServerConfig {
   readonly bodyLimitBytes: number;
   /** Callback worker tuning. */
   readonly callback: CallbackConfig;
+  /** VTEX `merchantName` of the bootstrap merchant (env credentials); undefined = any name. */
+  readonly merchantName: string | undefined;
+  /** Callback mode of the bootstrap merchant and of onboarded merchants. @default "notification" */
+  readonly callbackMode: 'notification' | 'retry';
+  /** Seconds added to `secondsWaiting` for each payment's server-side deadline. @default 30 */
+  readonly deadlineGraceSeconds: number;
+  /** How often due deadlines are checked. @default 1000 */
+  readonly deadlinePollMs: number;
+  /** Longest a PPP handler waits for a terminal before answering (keeps every answer < 5 s). @default 4000 */
+  readonly answerBudgetMs: number;
+  /** express `trust proxy`: false, true, a hop count, or addresses/subnets (comma-separated). @default false */
+  readonly trustProxy: boolean | number | string;
+  /** PEM certificate chain file; with `tlsKeyFile`, the server speaks HTTPS (TLS ≥ 1.2) itself. */
+  readonly tlsCertFile: string | undefined;
+  /** PEM private key file. */
+  readonly tlsKeyFile: string | undefined;
+  /** Failed authentications per source and window before 429. @default 20 */
+  readonly authFailureLimit: number;
+  /** Window of `authFailureLimit`. @default 60000 */
+  readonly authFailureWindowMs: number;
+  /** Bearer token required on `/metrics`; undefined = open (restrict at the proxy). */
+  readonly metricsToken: string | undefined;
+  /**
+   * Folder of the Payment App's web build, served at `/pos/app/`.
+   * @default `<repository>/payment-app/dist` (built by `npm run app:build`)
+   */
+  readonly paymentAppDir: string;
+}
+
+/** Where `npm run app:build` writes the Payment App in a checkout of this repository. */
+const DEFAULT_PAYMENT_APP_DIR = fileURLToPath(new URL('../../payment-app/dist', import.meta.url));
+
+/** Parses `POSBRIDGE_TRUST_PROXY` into an express `trust proxy` value. */
+function trustProxyOf(raw: string | undefined): boolean | number | string {
+  if (raw === undefined || raw === 'false') return false;
+  if (raw === 'true') return true;
+  if (/^\d+$/.test(raw)) return Number(raw);
+  return raw;
 }
 
 const intFromEnv = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -94,15 +133,39 @@ const EnvSchema = z
     POSBRIDGE_CALLBACK_TIMEOUT_MS: intFromEnv(100, 120_000).default(10_000),
     POSBRIDGE_CALLBACK_BASE_DELAY_MS: intFromEnv(1, 3_600_000).default(1000),
     POSBRIDGE_CALLBACK_MAX_DELAY_MS: intFromEnv(1, 86_400_000).default(60_000),
-    POSBRIDGE_CALLBACK_MAX_ATTEMPTS: intFromEnv(1, 1000).default(12),
+    POSBRIDGE_CALLBACK_MAX_ATTEMPTS: intFromEnv(1, 100_000).default(10_000),
     POSBRIDGE_CALLBACK_POLL_MS: intFromEnv(10, 600_000).default(1000),
+    POSBRIDGE_MERCHANT_NAME: z.string().min(1).max(128).optional(),
+    POSBRIDGE_CALLBACK_MODE: z.enum(['notification', 'retry']).default('notification'),
+    POSBRIDGE_DEADLINE_GRACE_SECONDS: intFromEnv(0, 3600).default(30),
+    POSBRIDGE_DEADLINE_POLL_MS: intFromEnv(10, 600_000).default(1000),
+    POSBRIDGE_ANSWER_BUDGET_MS: intFromEnv(0, 4500).default(4000),
+    POSBRIDGE_TRUST_PROXY: z
+      .string()
+      .regex(/^(true|false|\d+|[0-9a-fA-F.:/,\s]+|loopback|linklocal|uniquelocal)$/, 'must be true, false, a hop count or addresses/subnets')
+      .optional(),
+    POSBRIDGE_TLS_CERT_FILE: z.string().min(1).optional(),
+    POSBRIDGE_TLS_KEY_FILE: z.string().min(1).optional(),
+    POSBRIDGE_AUTH_FAILURE_LIMIT: intFromEnv(1, 100_000).default(20),
+    POSBRIDGE_AUTH_FAILURE_WINDOW_MS: intFromEnv(1000, 86_400_000).default(60_000),
+    POSBRIDGE_METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+    POSBRIDGE_PAYMENT_APP_DIR: z.string().min(1).optional(),
   })
   .superRefine((c, ctx) => {
-    if (c.POSBRIDGE_DELAY_TO_CANCEL < c.POSBRIDGE_SECONDS_WAITING + 60) {
+    // The server's deadline (secondsWaiting + grace) must pass a minute before VTEX cancels.
+    const minimum = c.POSBRIDGE_SECONDS_WAITING + c.POSBRIDGE_DEADLINE_GRACE_SECONDS + 60;
+    if (c.POSBRIDGE_DELAY_TO_CANCEL < minimum) {
       ctx.addIssue({
         code: 'custom',
         path: ['POSBRIDGE_DELAY_TO_CANCEL'],
-        message: `must be ≥ POSBRIDGE_SECONDS_WAITING + 60 (${c.POSBRIDGE_SECONDS_WAITING + 60})`,
+        message: `must be ≥ POSBRIDGE_SECONDS_WAITING + POSBRIDGE_DEADLINE_GRACE_SECONDS + 60 (${minimum})`,
+      });
+    }
+    if ((c.POSBRIDGE_TLS_CERT_FILE === undefined) !== (c.POSBRIDGE_TLS_KEY_FILE === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['POSBRIDGE_TLS_CERT_FILE'],
+        message: 'POSBRIDGE_TLS_CERT_FILE and POSBRIDGE_TLS_KEY_FILE go together',
       });
     }
     if (c.POSBRIDGE_CALLBACK_MAX_DELAY_MS < c.POSBRIDGE_CALLBACK_BASE_DELAY_MS) {
@@ -201,6 +264,18 @@ export function loadServerConfig(env: Record<string, string | undefined>, argv: 
       maxAttempts: c.POSBRIDGE_CALLBACK_MAX_ATTEMPTS,
       pollIntervalMs: c.POSBRIDGE_CALLBACK_POLL_MS,
     },
+    merchantName: c.POSBRIDGE_MERCHANT_NAME,
+    callbackMode: c.POSBRIDGE_CALLBACK_MODE,
+    deadlineGraceSeconds: c.POSBRIDGE_DEADLINE_GRACE_SECONDS,
+    deadlinePollMs: c.POSBRIDGE_DEADLINE_POLL_MS,
+    answerBudgetMs: c.POSBRIDGE_ANSWER_BUDGET_MS,
+    trustProxy: trustProxyOf(c.POSBRIDGE_TRUST_PROXY),
+    tlsCertFile: c.POSBRIDGE_TLS_CERT_FILE,
+    tlsKeyFile: c.POSBRIDGE_TLS_KEY_FILE,
+    authFailureLimit: c.POSBRIDGE_AUTH_FAILURE_LIMIT,
+    authFailureWindowMs: c.POSBRIDGE_AUTH_FAILURE_WINDOW_MS,
+    metricsToken: c.POSBRIDGE_METRICS_TOKEN,
+    paymentAppDir: c.POSBRIDGE_PAYMENT_APP_DIR ?? DEFAULT_PAYMENT_APP_DIR,
   };
   return deepFreeze(config);
 }
@@ -227,6 +302,7 @@ export function redactConfig(config: ServerConfig): Record<string, unknown> {
     merchantCredentials: { appKey: config.merchantCredentials.appKey, appToken: '[redacted]' },
     callbackCredentials: { appKey: config.callbackCredentials.appKey, appToken: '[redacted]' },
     submitSecret: config.submitSecret === undefined ? undefined : '[redacted]',
+    metricsToken: config.metricsToken === undefined ? undefined : '[redacted]',
   };
 }
 

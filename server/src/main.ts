@@ -7,7 +7,9 @@
  * @see ../../docs/protocol/CONTRACTS-DRAFT.md "@posbridge/server"
  */
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { isCodedError } from '@posbridge/protocol/errors';
@@ -17,11 +19,15 @@ import { loadServerConfig, redactConfig, unknownServerSettings, type ServerConfi
 import { AgentHub } from './hub/agent-hub.ts';
 import { issueAgentToken, type IssuedAgentToken } from './hub/agent-tokens.ts';
 import { createRootLogger } from './logger.ts';
+import { ServerMetrics } from './observability/metrics.ts';
+import { DeadlineWorker } from './payments/deadline-worker.ts';
+import { OperationService } from './payments/operation-service.ts';
 import { PaymentService } from './payments/payment-service.ts';
-import { submitUrlFor } from './pos/submit-token.ts';
+import { appUrlsFor } from './pos/submit-token.ts';
+import { hashAppToken } from './ppp/auth.ts';
 import type { PppAnswerSettings } from './ppp/mappers.ts';
 import { openSqliteStore } from './store/sqlite-store.ts';
-import type { PaymentStore } from './store/store.ts';
+import { BOOTSTRAP_MERCHANT_ID, type PaymentStore } from './store/store.ts';
 
 /** A started server. */
 export interface RunningServer {
@@ -31,8 +37,10 @@ export interface RunningServer {
   readonly port: number;
   /** Base of submitUrls (config.publicUrl, or `url`). */
   readonly publicUrl: string;
-  /** Creates an agent, stores only sha256(token), returns the token once. */
-  issueAgentToken(agentName: string): Promise<IssuedAgentToken>;
+  /** Creates an agent (of the bootstrap merchant's default store unless `storeId`), stores only sha256(token), returns the token once. */
+  issueAgentToken(agentName: string, storeId?: string): Promise<IssuedAgentToken>;
+  /** The payment use cases (tests drive deadlines through `expireDue`). */
+  readonly service: PaymentService;
   /** The store (tests, later admin endpoints). */
   readonly store: PaymentStore;
   /** Stops HTTP, closes agent sockets, drains the callback worker, closes SQLite. Idempotent. */
@@ -45,6 +53,10 @@ export interface RunningServer {
 export interface StartServerOptions {
   readonly config: ServerConfig;
   readonly logger: Logger;
+  /** Clock of payments, deadlines and callbacks, ms since epoch (tests inject one). @default Date.now */
+  readonly now?: () => number;
+  /** Don't poll deadlines (tests call `service.expireDue` with their clock). @default false */
+  readonly manualDeadlines?: boolean;
 }
 
 /** Meta key of the generated submit secret. */
@@ -69,11 +81,25 @@ function listen(server: Server, port: number, host: string): Promise<AddressInfo
  */
 export async function startServer(options: StartServerOptions): Promise<RunningServer> {
   const { config, logger } = options;
+  const now = options.now ?? Date.now;
   const log = logger.child({ component: 'server' });
+  const tls =
+    config.tlsCertFile !== undefined && config.tlsKeyFile !== undefined
+      ? { cert: readFileSync(config.tlsCertFile), key: readFileSync(config.tlsKeyFile) }
+      : undefined;
   const store = await openSqliteStore({ filename: config.dbPath });
   try {
+    await store.upsertBootstrapMerchant({
+      merchantId: BOOTSTRAP_MERCHANT_ID,
+      name: config.merchantName ?? null,
+      appKey: config.merchantCredentials.appKey,
+      appTokenSha256: hashAppToken(config.merchantCredentials.appToken),
+      callbackMode: config.callbackMode,
+      createdAt: now(),
+    });
     const submitSecret =
       config.submitSecret ?? (await store.getOrSetMeta(SUBMIT_SECRET_META, randomBytes(32).toString('base64url')));
+    const metrics = new ServerMetrics(() => store.countPaymentsByStatus());
     const settings: PppAnswerSettings = {
       acquirer: config.acquirer,
       secondsWaiting: config.secondsWaiting,
@@ -85,28 +111,60 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       logger,
       credentials: config.callbackCredentials,
       config: config.callback,
+      now,
+      onAttempt: (outcome, reason) => {
+        metrics.callbackAttempts.inc({ outcome });
+        if (reason !== null) metrics.callbackFailures.inc({ reason });
+      },
     });
-    const service = new PaymentService({ store, logger, settings, onCallbackEnqueued: () => worker.notify() });
+    const service = new PaymentService({
+      store,
+      logger,
+      settings,
+      now,
+      deadlines: {
+        secondsWaiting: config.secondsWaiting,
+        delayToCancelSeconds: config.delayToCancelSeconds,
+        graceSeconds: config.deadlineGraceSeconds,
+      },
+      onCallbackEnqueued: () => worker.notify(),
+      onStatusChanged: (from, to) => metrics.transitions.inc({ from: from ?? 'none', to }),
+    });
+    const operations = new OperationService({ store, payments: service, logger, answerBudgetMs: config.answerBudgetMs });
     const hub = new AgentHub({
       store,
       logger,
       heartbeatIntervalMs: config.heartbeatIntervalMs,
       dispatchResendMs: config.dispatchResendMs,
+      now,
     });
+    hub.onSessionsChanged = (count) => metrics.agentsConnected.set(count);
     service.setDispatcher(hub);
     hub.setHandler(service);
+    const deadlines = new DeadlineWorker({ service, logger, pollMs: config.deadlinePollMs });
 
     let publicUrl = config.publicUrl ?? '';
+    let ready = false;
     const app = createApp({
       service,
+      operations,
+      store,
       logger,
+      metrics,
       settings,
-      credentials: config.merchantCredentials,
       submitSecret,
-      submitUrlFor: (paymentId) => submitUrlFor(publicUrl, submitSecret, paymentId),
+      appUrlsFor: (paymentId) => appUrlsFor(publicUrl, submitSecret, paymentId),
       bodyLimitBytes: config.bodyLimitBytes,
+      trustProxy: config.trustProxy,
+      authFailureLimit: config.authFailureLimit,
+      authFailureWindowMs: config.authFailureWindowMs,
+      onboardingCallbackMode: config.callbackMode,
+      metricsToken: config.metricsToken,
+      paymentAppDir: config.paymentAppDir,
+      isReady: () => ready,
     });
-    const server = createServer(app);
+    // HTTPS when given a certificate: TLS 1.2 or newer only (VTEX calls HTTPS on 443).
+    const server: Server = tls ? createHttpsServer({ ...tls, minVersion: 'TLSv1.2' }, app) : createServer(app);
     server.headersTimeout = 20_000;
     server.requestTimeout = 30_000;
     server.on('upgrade', (req, socket, head) => hub.handleUpgrade(req, socket, head));
@@ -119,15 +177,20 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       throw err;
     }
     const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
-    const url = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
-    publicUrl = config.publicUrl ?? `http://127.0.0.1:${address.port}`;
+    const scheme = tls ? 'https' : 'http';
+    const url = `${scheme}://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
+    publicUrl = config.publicUrl ?? `${scheme}://127.0.0.1:${address.port}`;
     worker.start();
+    if (options.manualDeadlines !== true) deadlines.start();
+    ready = true;
     log.info({ url, publicUrl, db: config.dbPath }, 'server listening');
 
     let closing: Promise<void> | undefined;
     const close = (): Promise<void> => {
       closing ??= (async () => {
         log.info('server closing');
+        ready = false;
+        await deadlines.stop();
         const httpClosed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
         await hub.close();
@@ -144,7 +207,8 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       port: address.port,
       publicUrl,
       store,
-      issueAgentToken: (agentName) => issueAgentToken(store, agentName, Date.now()),
+      service,
+      issueAgentToken: (agentName, storeId) => issueAgentToken(store, agentName, Date.now(), storeId),
       close,
       [Symbol.asyncDispose]: close,
     };

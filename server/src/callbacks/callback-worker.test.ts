@@ -24,7 +24,7 @@ afterEach(async () => {
 });
 
 /** Stores an approved payment whose callback is pending, through the real store API. */
-async function approvedPayment(s: PaymentStore, paymentId: string, callbackUrl: string): Promise<void> {
+async function approvedPayment(s: PaymentStore, paymentId: string, callbackUrl: string, expiresAt?: number): Promise<void> {
   const { payment } = await s.createPayment({
     paymentId,
     id: `pb_${paymentId}`,
@@ -48,7 +48,12 @@ async function approvedPayment(s: PaymentStore, paymentId: string, callbackUrl: 
   };
   await s.applyTransition({
     paymentId, expectedVersion: bound!.version, expectedStatus: bound!.status, next: transition(bound!, res, 3).state, event: res, at: 3,
-    callback: { url: callbackUrl, body: JSON.stringify({ paymentId, status: 'approved' }), status: 'approved' },
+    callback: {
+      url: callbackUrl,
+      body: JSON.stringify({ paymentId, status: 'approved' }),
+      status: 'approved',
+      ...(expiresAt === undefined ? {} : { expiresAt }),
+    },
   });
 }
 
@@ -115,6 +120,38 @@ describe('CallbackWorker', () => {
       expect(lines.filter((l) => l['msg'] === 'callback attempt failed' && l['err'])).toHaveLength(3);
     } finally {
       await worker.stop();
+    }
+  });
+
+  it('keeps retrying (no attempt cap) until the payment window closes, then gives up', async () => {
+    const receiver = await startCallbackReceiver(Array.from({ length: 100 }, () => 503));
+    let clock = 1_000_000;
+    const { logger, lines } = sinkLogger();
+    const outcomes: string[] = [];
+    const worker = new CallbackWorker({
+      store,
+      logger,
+      credentials,
+      config: { ...config, maxAttempts: 10_000 },
+      now: () => clock,
+      random: () => 0,
+      onAttempt: (outcome) => outcomes.push(outcome),
+    });
+    try {
+      await approvedPayment(store, 'R4', `${receiver.url}/cb`, clock + 60_000);
+      worker.start();
+      await waitFor(() => {
+        clock += 50; // time moves on between polls; the backoff delays are ≤ 40 ms
+        return receiver.received.length >= 3;
+      }, 4000, 'three attempts');
+      expect((await store.listCallbacks('R4'))[0]?.status).toBe('pending');
+      clock += 60_000; // the payment's window (delayToCancel) closes
+      await waitFor(async () => (await store.listCallbacks('R4'))[0]?.status === 'failed', 4000, 'failed');
+      expect(lines.some((l) => l['paymentId'] === 'R4' && String(l['msg']).includes('giving up'))).toBe(true);
+      expect(outcomes).toContain('failed');
+    } finally {
+      await worker.stop();
+      await receiver.close();
     }
   });
 

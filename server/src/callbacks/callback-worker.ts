@@ -6,9 +6,12 @@
  * string included) with the partner credentials, and records the outcome:
  * - 2xx → delivered (`callback delivered`, info);
  * - network error, timeout, 408, 429, 5xx → retried with exponential backoff and full jitter
- *   (`callback attempt failed`, warn) until `maxAttempts`, then given up (error);
+ *   (`callback attempt failed`, warn) until the payment's window closes (`expiresAt`, VTEX's
+ *   `delayToCancel`) or `maxAttempts`, then given up (error);
  * - other 4xx → given up at once (error): repeating the same request cannot succeed.
  * Pending rows are picked up at startup too, so deliveries survive a restart.
+ * A row with an empty body is a retry-mode callback (ppp-pos.md §6.3): an empty POST after
+ * which VTEX calls Create Payment again and reads the final status there.
  *
  * @see ../../../../shared/spec/ppp-pos.md §6.1, §6.2
  */
@@ -29,6 +32,8 @@ export interface CallbackWorkerOptions {
   readonly random?: () => number;
   /** HTTP client. @default globalThis.fetch */
   readonly fetch?: typeof fetch;
+  /** Called after each attempt (metrics). */
+  readonly onAttempt?: (outcome: 'delivered' | 'retry' | 'failed', reason: 'http' | 'network' | 'expired' | null) => void;
 }
 
 /**
@@ -56,6 +61,7 @@ export class CallbackWorker {
   readonly #now: () => number;
   readonly #random: () => number;
   readonly #fetch: typeof fetch;
+  readonly #onAttempt: NonNullable<CallbackWorkerOptions['onAttempt']>;
   #timer: NodeJS.Timeout | undefined;
   #running = false;
   #stopped = true;
@@ -70,6 +76,7 @@ export class CallbackWorker {
     this.#now = options.now ?? Date.now;
     this.#random = options.random ?? Math.random;
     this.#fetch = options.fetch ?? globalThis.fetch;
+    this.#onAttempt = options.onAttempt ?? (() => undefined);
   }
 
   /** Starts polling (and immediately delivers whatever is due, e.g. left over from a previous run). */
@@ -120,14 +127,20 @@ export class CallbackWorker {
   async #deliver(entry: CallbackEntry): Promise<void> {
     const attempt = entry.attempts + 1;
     const status = statusOf(entry.body);
-    const ctx = { paymentId: entry.paymentId, attempt };
+    const ctx = { paymentId: entry.paymentId, attempt, mode: entry.body === '' ? 'retry' : 'notification' };
     let httpStatus: number | null = null;
     let failure: string;
+    if (entry.expiresAt !== null && this.#now() >= entry.expiresAt) {
+      await this.#store.markCallbackFailed(entry.id, entry.attempts, 'payment window closed', entry.lastHttpStatus, this.#now());
+      this.#onAttempt('failed', 'expired');
+      this.#log.error({ ...ctx, status }, 'callback window closed before delivery; giving up');
+      return;
+    }
     try {
       const res = await this.#fetch(entry.url, {
         method: 'POST',
         headers: {
-          'Content-Type': 'application/json',
+          ...(entry.body === '' ? {} : { 'Content-Type': 'application/json' }),
           Accept: 'application/json',
           'X-VTEX-API-AppKey': this.#credentials.appKey,
           'X-VTEX-API-AppToken': this.#credentials.appToken,
@@ -140,12 +153,14 @@ export class CallbackWorker {
       await res.arrayBuffer().catch(() => undefined);
       if (res.status >= 200 && res.status < 300) {
         await this.#store.markCallbackDelivered(entry.id, attempt, res.status, this.#now());
+        this.#onAttempt('delivered', null);
         this.#log.info({ ...ctx, status, httpStatus }, 'callback delivered');
         return;
       }
       failure = `HTTP ${res.status}`;
       if (!isRetryableStatus(res.status)) {
         await this.#store.markCallbackFailed(entry.id, attempt, failure, res.status, this.#now());
+        this.#onAttempt('failed', 'http');
         this.#log.error({ ...ctx, status, httpStatus }, 'callback refused; giving up');
         return;
       }
@@ -154,13 +169,17 @@ export class CallbackWorker {
       failure = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
       this.#log.warn({ ...ctx, err }, 'callback attempt failed');
     }
+    const reason = httpStatus === null ? 'network' : 'http';
     try {
-      if (attempt >= this.#config.maxAttempts) {
+      const delayMs = backoffDelayMs(attempt, this.#config, this.#random());
+      const windowClosed = entry.expiresAt !== null && this.#now() + delayMs >= entry.expiresAt;
+      if (attempt >= this.#config.maxAttempts || windowClosed) {
         await this.#store.markCallbackFailed(entry.id, attempt, failure, httpStatus, this.#now());
+        this.#onAttempt('failed', windowClosed ? 'expired' : reason);
         this.#log.error({ ...ctx, status, httpStatus, reason: failure }, 'callback attempts exhausted; giving up');
         return;
       }
-      const delayMs = backoffDelayMs(attempt, this.#config, this.#random());
+      this.#onAttempt('retry', reason);
       await this.#store.scheduleCallbackRetry(entry.id, attempt, this.#now() + delayMs, failure, httpStatus, this.#now());
       this.#log.debug({ ...ctx, delayMs }, 'callback retry scheduled');
       if (delayMs < this.#config.pollIntervalMs && !this.#stopped) {

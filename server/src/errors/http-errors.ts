@@ -35,7 +35,7 @@ export function toHttpError(err: unknown, malformedCode: ErrorCode): { status: n
     return { status: 400, error: new CodedError(code, 'request body is not valid JSON'), unexpected: false };
   }
   if (bp?.type === 'entity.too.large') {
-    return { status: 413, error: new CodedError('PPP_INVALID_REQUEST', 'request body is too large'), unexpected: false };
+    return { status: 413, error: new CodedError('PPP_BODY_TOO_LARGE'), unexpected: false };
   }
   if (bp && bp.status >= 400 && bp.status < 500) {
     return { status: bp.status, error: new CodedError('PPP_INVALID_REQUEST', 'request body could not be read'), unexpected: false };

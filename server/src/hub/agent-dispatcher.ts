@@ -6,7 +6,14 @@
  * - {@link AgentEventHandler}: what the hub reports back to the payment service.
  */
 import type { Money } from '@posbridge/protocol/money';
-import type { PaymentMethodKind, PaymentProgress, PaymentRejected, PaymentResult } from '@posbridge/protocol/ws';
+import type {
+  OperationKind,
+  OperationResult,
+  PaymentMethodKind,
+  PaymentProgress,
+  PaymentRejected,
+  PaymentResult,
+} from '@posbridge/protocol/ws';
 
 /** A `payment.start` to deliver (the hub adds the envelope; `startId` becomes the message `id`). */
 export interface StartOrder {
@@ -17,6 +24,32 @@ export interface StartOrder {
   readonly amount: Money;
   readonly method: PaymentMethodKind;
   readonly installments: number;
+}
+
+/** A `payment.abort` to deliver (repeated until acknowledged). */
+export interface AbortOrder {
+  readonly paymentId: string;
+  /** Message id; stable per payment so any copy's `ack` counts. */
+  readonly abortId: string;
+  readonly serialNumber: string;
+  readonly reason: 'cancelled' | 'expired';
+}
+
+/** An `operation.start` (void or refund) to deliver; its message id is `operationId`. */
+export interface OperationOrder {
+  readonly operationId: string;
+  readonly paymentId: string;
+  readonly kind: OperationKind;
+  readonly serialNumber: string;
+  readonly amount: Money;
+  readonly originalTerminalRef: string;
+}
+
+/** Everything still owed to the agent driving some serials (re-sent when it (re)connects). */
+export interface PendingOrders {
+  readonly starts: readonly StartOrder[];
+  readonly aborts: readonly AbortOrder[];
+  readonly operations: readonly OperationOrder[];
 }
 
 /** Where a terminal serial stands. */
@@ -41,8 +74,16 @@ export interface AgentDispatcher {
    * `offline` / `unknown_terminal` instead.
    */
   dispatch(order: StartOrder): Promise<DispatchOutcome>;
-  /** Stops repeating the start with this id (acknowledged, answered, or rejected). */
-  cancelResend(startId: string): void;
+  /** Stops repeating the message with this id (acknowledged, answered, or rejected). */
+  cancelResend(messageId: string): void;
+  /** Sends `payment.abort`, repeated until acknowledged. Same outcomes as {@link dispatch}. */
+  abort(order: AbortOrder): Promise<DispatchOutcome>;
+  /** Sends `operation.start`, repeated until acknowledged. Same outcomes as {@link dispatch}. */
+  startOperation(order: OperationOrder): Promise<DispatchOutcome>;
+  /** Serials whose agent is connected right now. */
+  onlineSerials(): ReadonlySet<string>;
+  /** Number of connected agents (metrics, readiness). */
+  readonly sessionCount: number;
 }
 
 /** Outcome of handing an agent report to the payment service. */
@@ -61,6 +102,8 @@ export interface AgentEventHandler {
   onRejected(agentId: string, rejected: PaymentRejected): Promise<AgentReportOutcome>;
   /** Progress stage (stored for the status endpoint; not acknowledged). */
   onProgress(agentId: string, progress: PaymentProgress): Promise<void>;
-  /** Starts still unacknowledged for these serials (re-sent on agent (re)connect). */
-  pendingStarts(serialNumbers: readonly string[]): Promise<StartOrder[]>;
+  /** The agent reported the outcome of an `operation.start` (void or refund). */
+  onOperationResult(agentId: string, result: OperationResult): Promise<AgentReportOutcome>;
+  /** Starts, aborts and operations still owed for these serials (re-sent on agent (re)connect). */
+  pendingOrders(serialNumbers: readonly string[]): Promise<PendingOrders>;
 }

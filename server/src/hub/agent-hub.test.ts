@@ -153,17 +153,17 @@ describe('payment flow through the hub', () => {
     const polled = await t.createPayment(createPaymentBody({ paymentId: 'PAY1', callbackUrl: 'https://ignored.example/' }));
     expect(polled.json).toMatchObject({
       status: 'undefined',
-      paymentAppData: { appName: 'vtex.challenge-wait-for-confirmation', payload: JSON.stringify({ secondsWaiting: 300 }) },
+      paymentAppData: { appName: 'vtex.challenge-wait-for-confirmation', payload: expect.stringMatching(/^\{"secondsWaiting":300,"statusUrl":"http:[^"]+\/pos\/v1\/status\/[^"]+"\}$/) },
     });
 
     a.send({ v: PROTOCOL_VERSION, id: nextId(), type: 'ack', ackOf: start.id });
-    await waitFor(async () => (await t.server.store.getPayment('PAY1'))?.status === 'accepted', 2000, 'accepted');
+    await waitFor(async () => (await t.server.store.getPayment('PAY1'))?.status === 'accepted', 5000, 'accepted');
     const startsAtAck = a.messages.filter(isStart).length;
     await new Promise((r) => setTimeout(r, 350)); // > 3 resend intervals
     expect(a.messages.filter(isStart).length).toBe(startsAtAck);
 
     a.send({ v: PROTOCOL_VERSION, id: nextId(), type: 'payment.progress', paymentId: 'PAY1', stage: 'pin' });
-    await waitFor(async () => (await t.server.store.getPayment('PAY1'))?.progressStage === 'pin', 2000, 'progress');
+    await waitFor(async () => (await t.server.store.getPayment('PAY1'))?.progressStage === 'pin', 5000, 'progress');
 
     const res = result(start);
     a.send(res);
@@ -245,7 +245,7 @@ describe('payment flow through the hub', () => {
     expect(other).toEqual({ status: 409, json: { code: 'POS_ALREADY_BOUND', message: expect.any(String), retryable: false } });
 
     await a.close();
-    await waitFor(() => t.lines.some((l) => l['msg'] === 'agent disconnected'), 2000, 'disconnect');
+    await waitFor(() => t.lines.some((l) => l['msg'] === 'agent disconnected'), 5000, 'disconnect');
     const offline = await submit(await createPayment('PAY3'), 'SN2');
     expect(offline).toEqual({ status: 503, json: { code: 'POS_TERMINAL_OFFLINE', message: expect.any(String), retryable: true } });
   });

@@ -16,12 +16,20 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { MAX_FRAME_BYTES, PROTOCOL_VERSION, type AgentMessage, type AgentHello } from '@posbridge/protocol/ws';
+import {
+  MAX_FRAME_BYTES,
+  PROTOCOL_VERSION,
+  type AgentMessage,
+  type AgentHello,
+  type ServerMessage,
+} from '@posbridge/protocol/ws';
 import type { AgentRecord, PaymentStore } from '../store/store.ts';
 import type {
+  AbortOrder,
   AgentDispatcher,
   AgentEventHandler,
   DispatchOutcome,
+  OperationOrder,
   StartOrder,
   TerminalLookup,
 } from './agent-dispatcher.ts';
@@ -47,8 +55,11 @@ export interface AgentHubOptions {
   readonly now?: () => number;
 }
 
-interface PendingStart {
-  readonly order: StartOrder;
+/** A server → agent message repeated until acknowledged. */
+interface PendingSend {
+  /** What it is; a start's ack moves the payment on, the others only stop the repeats. */
+  readonly kind: 'start' | 'abort' | 'operation';
+  readonly paymentId: string;
   readonly session: AgentSession;
   readonly timer: NodeJS.Timeout;
 }
@@ -61,7 +72,9 @@ export class AgentHub implements AgentDispatcher {
   readonly #wss: WebSocketServer;
   readonly #sessions = new Map<string, AgentSession>();
   readonly #routes = new Map<string, AgentSession>();
-  readonly #pending = new Map<string, PendingStart>();
+  readonly #pending = new Map<string, PendingSend>();
+  /** Called when the number of connected agents changes (metrics). */
+  onSessionsChanged: (count: number) => void = () => undefined;
   readonly #all = new Set<AgentSession>();
   #handler: AgentEventHandler | undefined;
   #closing = false;
@@ -191,8 +204,11 @@ export class AgentHub implements AgentDispatcher {
       this.#log.warn({ agentId: session.agentId, refused: refused.map((r) => r.serialNumber) }, 'terminal serials refused');
     }
 
-    const starts = await this.#requireHandler().pendingStarts(accepted);
-    for (const order of starts) await this.dispatch(order);
+    this.onSessionsChanged(this.#sessions.size);
+    const pending = await this.#requireHandler().pendingOrders(accepted);
+    for (const order of pending.starts) await this.dispatch(order);
+    for (const order of pending.aborts) await this.abort(order);
+    for (const order of pending.operations) await this.startOperation(order);
   }
 
   async #onMessage(session: AgentSession, message: Exclude<AgentMessage, AgentHello>): Promise<void> {
@@ -206,10 +222,37 @@ export class AgentHub implements AgentDispatcher {
           this.#log.debug({ agentId: session.agentId, ackOf: message.ackOf }, 'ack of no pending message');
           return;
         }
-        const { paymentId } = pending.order;
+        const { paymentId } = pending;
+        if (pending.kind !== 'start') {
+          this.cancelResend(message.ackOf);
+          this.#log.info({ paymentId, agentId: session.agentId, kind: pending.kind }, `${pending.kind} accepted by agent`);
+          return;
+        }
         const outcome = await handler.onStartAcked(session.agentId, paymentId, message.ackOf);
         this.cancelResend(message.ackOf);
         if (outcome === 'applied') this.#log.info({ paymentId, agentId: session.agentId }, 'payment accepted by agent');
+        return;
+      }
+      case 'operation.result': {
+        this.#log.info(
+          {
+            paymentId: message.paymentId,
+            operationId: message.operationId,
+            kind: message.kind,
+            outcome: message.outcome,
+            agentId: session.agentId,
+          },
+          'operation result received',
+        );
+        try {
+          await handler.onOperationResult(session.agentId, message);
+        } catch (err) {
+          this.#log.error({ err, paymentId: message.paymentId }, 'could not record operation result; not acknowledged');
+          session.sendError('STORE_FAILED', 'operation result not recorded; repeat it', true, message.id);
+          return;
+        }
+        this.cancelResend(message.operationId);
+        ack();
         return;
       }
       case 'payment.result': {
@@ -277,7 +320,78 @@ export class AgentHub implements AgentDispatcher {
     this.#all.delete(session);
     const wasCurrent = this.#sessions.get(session.agentId) === session;
     this.#detach(session);
-    if (wasCurrent) this.#log.info({ agentId: session.agentId }, 'agent disconnected');
+    if (wasCurrent) {
+      this.#log.info({ agentId: session.agentId }, 'agent disconnected');
+      this.onSessionsChanged(this.#sessions.size);
+    }
+  }
+
+  /** Sends `message` now and every `dispatchResendMs` until {@link cancelResend}(`id`). */
+  #sendRepeated(session: AgentSession, message: ServerMessage, kind: PendingSend['kind'], paymentId: string): void {
+    this.cancelResend(message.id);
+    session.send(message);
+    const timer = setInterval(() => {
+      if (!session.isOpen) return;
+      this.#log.debug({ paymentId, messageId: message.id, type: message.type }, 'message re-sent to agent');
+      session.send(message);
+    }, this.#opts.dispatchResendMs);
+    timer.unref();
+    this.#pending.set(message.id, { kind, paymentId, session, timer });
+  }
+
+  async #routeOrOffline(serialNumber: string): Promise<AgentSession | DispatchOutcome> {
+    const session = this.#routes.get(serialNumber);
+    if (session?.isOpen) return session;
+    const known = await this.#store.findTerminal(serialNumber);
+    return known ? 'offline' : 'unknown_terminal';
+  }
+
+  /** @inheritdoc */
+  async abort(order: AbortOrder): Promise<DispatchOutcome> {
+    const session = await this.#routeOrOffline(order.serialNumber);
+    if (typeof session === 'string') return session;
+    this.#sendRepeated(
+      session,
+      { v: PROTOCOL_VERSION, id: order.abortId, type: 'payment.abort', paymentId: order.paymentId, reason: order.reason },
+      'abort',
+      order.paymentId,
+    );
+    this.#log.info({ paymentId: order.paymentId, serialNumber: order.serialNumber, reason: order.reason }, 'payment abort sent');
+    return 'sent';
+  }
+
+  /** @inheritdoc */
+  async startOperation(order: OperationOrder): Promise<DispatchOutcome> {
+    const session = await this.#routeOrOffline(order.serialNumber);
+    if (typeof session === 'string') return session;
+    this.#sendRepeated(
+      session,
+      {
+        v: PROTOCOL_VERSION,
+        id: order.operationId,
+        type: 'operation.start',
+        operationId: order.operationId,
+        paymentId: order.paymentId,
+        kind: order.kind,
+        serialNumber: order.serialNumber,
+        amount: { amountMinor: order.amount.amountMinor, currency: order.amount.currency },
+        originalTerminalRef: order.originalTerminalRef,
+      },
+      'operation',
+      order.paymentId,
+    );
+    this.#log.info(
+      { paymentId: order.paymentId, operationId: order.operationId, kind: order.kind, serialNumber: order.serialNumber },
+      'operation dispatched',
+    );
+    return 'sent';
+  }
+
+  /** @inheritdoc */
+  onlineSerials(): ReadonlySet<string> {
+    const online = new Set<string>();
+    for (const [serial, session] of this.#routes) if (session.isOpen) online.add(serial);
+    return online;
   }
 
   /** @inheritdoc */
@@ -305,15 +419,7 @@ export class AgentHub implements AgentDispatcher {
       method: order.method,
       installments: order.installments,
     } as const;
-    this.cancelResend(order.startId);
-    session.send(message);
-    const timer = setInterval(() => {
-      if (!session.isOpen) return;
-      this.#log.debug({ paymentId: order.paymentId, startId: order.startId }, 'payment start re-sent');
-      session.send(message);
-    }, this.#opts.dispatchResendMs);
-    timer.unref();
-    this.#pending.set(order.startId, { order, session, timer });
+    this.#sendRepeated(session, message, 'start', order.paymentId);
     this.#log.info(
       { paymentId: order.paymentId, serialNumber: order.serialNumber, agentId: session.agentId },
       'payment dispatched',
@@ -322,11 +428,11 @@ export class AgentHub implements AgentDispatcher {
   }
 
   /** @inheritdoc */
-  cancelResend(startId: string): void {
-    const pending = this.#pending.get(startId);
+  cancelResend(messageId: string): void {
+    const pending = this.#pending.get(messageId);
     if (!pending) return;
     clearInterval(pending.timer);
-    this.#pending.delete(startId);
+    this.#pending.delete(messageId);
   }
 
   /** Number of open agent sessions (tests, status). */

@@ -25,16 +25,22 @@ export function parseBearer(header: string | undefined): string | null {
 }
 
 /**
- * Creates an agent named `agentName` with a fresh token.
+ * Creates an agent named `agentName` with a fresh token, serving `storeId` (default: the
+ * bootstrap merchant's default store).
  * @throws CodedError `CFG_INVALID` for an empty or over-long name; `STORE_FAILED`.
  */
-export async function issueAgentToken(store: PaymentStore, agentName: string, now: number): Promise<IssuedAgentToken> {
+export async function issueAgentToken(
+  store: PaymentStore,
+  agentName: string,
+  now: number,
+  storeId?: string,
+): Promise<IssuedAgentToken> {
   const name = agentName.trim();
   if (name.length === 0 || name.length > 100) {
     throw new CodedError('CFG_INVALID', 'agent name must be 1–100 characters');
   }
   const agentId = `ag_${randomUUID().replaceAll('-', '')}`;
   const token = randomBytes(32).toString('base64url');
-  await store.createAgent({ agentId, name, createdAt: now }, hashAgentToken(token));
+  await store.createAgent({ agentId, name, createdAt: now, storeId: storeId ?? null }, hashAgentToken(token));
   return { agentId, token };
 }

@@ -27,8 +27,12 @@ function stateIn(status: PaymentStatus): PaymentMachineState {
   return {
     status,
     binding: status === 'awaiting_terminal' ? null : binding,
+    ...(status === 'aborting' || status === 'reversing' ? { endReason: 'cancelled' as const } : {}),
     outcome: status === 'approved' || status === 'denied' || status === 'unknown' ? outcome(status) : null,
+    endReason: null,
+    deadlineAt: null,
     changedAt: 1,
+    ...(status === 'aborting' || status === 'reversing' ? { endReason: 'cancelled' as const } : {}),
   };
 }
 
@@ -43,12 +47,12 @@ const events = {
 
 describe('payment machine', () => {
   it('starts awaiting a terminal', () => {
-    expect(initialPaymentState(5)).toEqual({ status: 'awaiting_terminal', binding: null, outcome: null, changedAt: 5 });
+    expect(initialPaymentState(5)).toEqual({ status: 'awaiting_terminal', binding: null, outcome: null, endReason: null, deadlineAt: null, changedAt: 5 });
   });
 
   it('binds a terminal: awaiting_terminal → dispatched, sends the start', () => {
     const r = transition(stateIn('awaiting_terminal'), events.bound, 10);
-    expect(r.state).toEqual({ status: 'dispatched', binding, outcome: null, changedAt: 10 });
+    expect(r.state).toEqual({ status: 'dispatched', binding, outcome: null, endReason: null, deadlineAt: null, changedAt: 10 });
     expect(r.effects).toEqual([{ type: 'send_start', binding }]);
   });
 
@@ -101,7 +105,7 @@ describe('payment machine', () => {
 
   it.each(['dispatched', 'accepted'] as const)('rejection from %s unbinds back to awaiting_terminal', (from) => {
     const r = transition(stateIn(from), events.rejected, 15);
-    expect(r.state).toEqual({ status: 'awaiting_terminal', binding: null, outcome: null, changedAt: 15 });
+    expect(r.state).toEqual({ status: 'awaiting_terminal', binding: null, outcome: null, endReason: null, deadlineAt: null, changedAt: 15 });
     expect(r.effects).toEqual([{ type: 'stop_resend', startId: 'st1' }]);
   });
 
@@ -119,6 +123,13 @@ describe('payment machine', () => {
     'accepted:unknown',
     'unknown:approved',
     'unknown:denied',
+    // while aborting, the terminal's answer ends the abort (approved → reversal, unknown → keep asking)
+    'aborting:approved',
+    'aborting:denied',
+    'aborting:unknown',
+    // a late approval after the payment ended is reversed
+    'cancelled:approved',
+    'expired:approved',
   ]);
   for (const status of PAYMENT_STATUSES) {
     for (const [name, event] of Object.entries(events)) {
@@ -133,8 +144,8 @@ describe('payment machine', () => {
     }
   }
 
-  it('final statuses are approved and denied only', () => {
-    expect(PAYMENT_STATUSES.filter(isFinalStatus)).toEqual(['approved', 'denied']);
+  it('final statuses are approved, denied, cancelled and expired', () => {
+    expect(PAYMENT_STATUSES.filter(isFinalStatus)).toEqual(['approved', 'denied', 'cancelled', 'expired']);
   });
 
   it('a final payment never enqueues a second callback', () => {
@@ -144,5 +155,93 @@ describe('payment machine', () => {
       expect(r.state).toBe(approved);
       expect(r.effects.some((x) => x.type === 'enqueue_callback')).toBe(false);
     }
+  });
+});
+
+describe('cancellations, deadlines and reversals', () => {
+  const cancel = (canReverse: boolean): PaymentEvent => ({ type: 'cancel.requested', canReverse });
+  const deadline: PaymentEvent = { type: 'deadline.passed' };
+  const voidResult = (o: TerminalOutcome['outcome']): PaymentEvent => ({ type: 'void.result', outcome: o, message: o === 'denied' ? 'too late' : null });
+
+  it('cancel before a terminal was chosen: cancelled at once, no callback', () => {
+    const r = transition({ ...stateIn('awaiting_terminal'), deadlineAt: 500 }, cancel(false), 20);
+    expect(r.state).toMatchObject({ status: 'cancelled', endReason: 'cancelled', deadlineAt: null, changedAt: 20 });
+    expect(r.effects).toEqual([]);
+  });
+
+  it.each(['dispatched', 'accepted', 'unknown'] as const)('cancel while the terminal works (%s): abort on the terminal', (from) => {
+    const r = transition(stateIn(from), cancel(true), 21);
+    expect(r.state).toMatchObject({ status: 'aborting', endReason: 'cancelled' });
+    expect(r.effects).toContainEqual({ type: 'send_abort', reason: 'cancelled' });
+    if (from === 'dispatched') expect(r.effects).toContainEqual({ type: 'stop_resend', startId: 'st1' });
+  });
+
+  it('aborting + denied → cancelled without callback; + unknown keeps aborting', () => {
+    const aborting = transition(stateIn('accepted'), cancel(true), 1).state;
+    expect(transition(aborting, events.denied, 2)).toMatchObject({ state: { status: 'cancelled' }, effects: [] });
+    const stillAborting = transition(aborting, events.unknown, 2);
+    expect(stillAborting.state.status).toBe('aborting');
+    expect(stillAborting.effects).toEqual([{ type: 'outcome_unknown' }]);
+  });
+
+  it('aborting + approved (the terminal charged anyway) → reversing with a late void', () => {
+    const aborting = transition(stateIn('accepted'), cancel(true), 1).state;
+    const r = transition(aborting, events.approved, 2);
+    expect(r.state).toMatchObject({ status: 'reversing', endReason: 'cancelled', outcome: { outcome: 'approved' } });
+    expect(r.effects).toEqual([{ type: 'start_void', late: true }]);
+    expect(transition(r.state, voidResult('approved'), 3)).toMatchObject({ state: { status: 'cancelled' }, effects: [] });
+  });
+
+  it('cancel after approval: void when the agent can, otherwise ignored (cancel-manually)', () => {
+    const approved = transition(stateIn('accepted'), events.approved, 1).state;
+    expect(transition(approved, cancel(false), 2).effects[0]?.type).toBe('ignored');
+    const r = transition(approved, cancel(true), 2);
+    expect(r.state).toMatchObject({ status: 'reversing', endReason: 'cancelled' });
+    expect(r.effects).toEqual([{ type: 'start_void', late: false }]);
+  });
+
+  it('a void the terminal refuses leaves the payment approved and flags it', () => {
+    const reversing = transition(transition(stateIn('accepted'), events.approved, 1).state, cancel(true), 2).state;
+    const r = transition(reversing, voidResult('denied'), 3);
+    expect(r.state.status).toBe('approved');
+    expect(r.effects).toEqual([{ type: 'reversal_failed' }]);
+    expect(transition(reversing, voidResult('unknown'), 3).state.status).toBe('reversing');
+  });
+
+  it('deadline before a terminal: expired, reported denied', () => {
+    const r = transition(stateIn('awaiting_terminal'), deadline, 30);
+    expect(r.state).toMatchObject({ status: 'expired', endReason: 'expired', deadlineAt: null });
+    expect(r.effects).toEqual([{ type: 'enqueue_callback', status: 'denied' }]);
+  });
+
+  it('deadline while the terminal works: abort, then expired + denied callback', () => {
+    const r = transition(stateIn('accepted'), deadline, 30);
+    expect(r.state).toMatchObject({ status: 'aborting', endReason: 'expired' });
+    expect(r.effects).toEqual([{ type: 'send_abort', reason: 'expired' }]);
+    expect(transition(r.state, events.denied, 31).effects).toEqual([{ type: 'enqueue_callback', status: 'denied' }]);
+  });
+
+  it('late approval after expiry: reversed, then reported denied; if it cannot be reversed, approved', () => {
+    const expired = transition(transition(stateIn('accepted'), deadline, 30).state, events.denied, 31).state;
+    const late = transition(expired, events.approved, 40);
+    expect(late.state).toMatchObject({ status: 'reversing', endReason: 'expired' });
+    expect(late.effects).toEqual([{ type: 'start_void', late: true }]);
+    expect(transition(late.state, voidResult('approved'), 41).effects).toEqual([{ type: 'enqueue_callback', status: 'denied' }]);
+    expect(transition(late.state, voidResult('denied'), 41).effects).toEqual([
+      { type: 'reversal_failed' },
+      { type: 'enqueue_callback', status: 'approved' },
+    ]);
+  });
+
+  it.each(['approved', 'denied', 'aborting', 'reversing', 'cancelled', 'expired'] as const)('deadline is ignored in %s', (status) => {
+    expect(transition(stateIn(status), deadline, 50).effects[0]?.type).toBe('ignored');
+  });
+
+  it.each(['aborting', 'reversing', 'denied', 'cancelled', 'expired'] as const)('cancel is ignored in %s', (status) => {
+    expect(transition(stateIn(status), cancel(true), 50).effects[0]?.type).toBe('ignored');
+  });
+
+  it('binding sets the deadline counted from the bind', () => {
+    expect(transition(stateIn('awaiting_terminal'), { ...events.bound, deadlineAt: 999 }, 10).state.deadlineAt).toBe(999);
   });
 });

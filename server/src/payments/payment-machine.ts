@@ -9,31 +9,55 @@
  *  ┌───────────────────┐ ───────────────────────► ┌────────────┐  agent.acked  ┌──────────┐
  *  │ awaiting_terminal │                          │ dispatched │ ────────────► │ accepted │
  *  └───────────────────┘ ◄─────────────────────── └────────────┘               └──────────┘
- *            ▲              start.rejected               │ result.received           │
- *            │          (busy / unknown terminal,        │ (ack may be lost)         │
- *            │           nothing charged: unbind)        ▼                           ▼
- *            └──────────────────────────────────── ┌───────────────────────────────────────┐
- *                    start.rejected (from accepted) │ approved │ denied │ unknown           │
- *                                                   └───────────────────────────────────────┘
- *                                                   unknown ──result.received──► approved | denied
+ *     │  │                    start.rejected             │ result.received           │
+ *     │  │                                               ▼                           ▼
+ *     │  │                                  ┌───────────────────────────────────────────┐
+ *     │  │                                  │ approved │ denied │ unknown ──result──►    │
+ *     │  │                                  └───────────────────────────────────────────┘
+ *     │  │ cancel.requested     cancel.requested /      │ cancel.requested (agent online)
+ *     │  │ deadline.passed      deadline.passed         │ (from approved only)
+ *     │  ▼                      (dispatched, accepted,  ▼
+ *     │ ┌───────────┐           unknown)            ┌───────────┐ void.result approved ┌───────────┐
+ *     │ │ cancelled │ ◄──────────┐                  │ reversing │ ───────────────────► │ cancelled │
+ *     │ └───────────┘            │                  └───────────┘                      │ / expired │
+ *     ▼                    ┌──────────┐  result approved ▲  │ void.result denied       └───────────┘
+ *  ┌─────────┐  ◄───────── │ aborting │ ─────────────────┘  ▼ (cannot reverse)
+ *  │ expired │ result      └──────────┘                  approved (logged at error)
+ *  └─────────┘ denied
  * ```
  *
+ * `aborting` and `reversing` remember why (`endReason`: `cancelled` by VTEX, or `expired` at the
+ * server-side deadline) and end in the matching state. `expired` is reported to VTEX as `denied`
+ * (callback enqueued); `cancelled` needs no callback (VTEX asked for it).
+ *
  * Rules:
- * - `approved` and `denied` are final: a later result is ignored (and acknowledged by the hub),
- *   so the callback is enqueued exactly once.
+ * - `approved`, `denied`, `cancelled` and `expired` are final for the authorization; only a
+ *   cancellation (→ `reversing`) or a late approval (→ `reversing`) moves them on.
  * - `unknown` is never folded into `denied`; a later result resolves it.
+ * - An approval that arrives while aborting, or after `cancelled`/`expired`, is a late approval:
+ *   it is reversed automatically (`start_void`) and logged.
  * - `start.rejected` means the terminal refused before charging, so the payment goes back to
  *   `awaiting_terminal` and the Payment App can bind another terminal.
  * - Events that make no sense in the current state produce an `ignored` effect and leave the
  *   state untouched.
  *
- * @see ../../../../shared/spec/ppp-pos.md §2 (flow), §5.3, §5.6
+ * @see ../../../../shared/spec/ppp-pos.md §2 (flow), §4.3 (cancellations), §5.3, §5.5, §5.6
  * @see ../../../../shared/STYLE.md b.3
  */
 import type { CardSummary, Outcome } from '@posbridge/protocol/ws';
 
 /** Persisted state name of a payment. */
-export type PaymentStatus = 'awaiting_terminal' | 'dispatched' | 'accepted' | 'approved' | 'denied' | 'unknown';
+export type PaymentStatus =
+  | 'awaiting_terminal'
+  | 'dispatched'
+  | 'accepted'
+  | 'approved'
+  | 'denied'
+  | 'unknown'
+  | 'aborting'
+  | 'reversing'
+  | 'cancelled'
+  | 'expired';
 
 /** Every status, in lifecycle order. */
 export const PAYMENT_STATUSES: readonly PaymentStatus[] = [
@@ -43,7 +67,14 @@ export const PAYMENT_STATUSES: readonly PaymentStatus[] = [
   'approved',
   'denied',
   'unknown',
+  'aborting',
+  'reversing',
+  'cancelled',
+  'expired',
 ];
+
+/** Why a payment is being stopped: VTEX cancelled it, or its server-side deadline passed. */
+export type EndReason = 'cancelled' | 'expired';
 
 /** Which terminal (and agent) a payment is bound to, and the id of the `payment.start` message sent there. */
 export interface TerminalBinding {
@@ -74,16 +105,27 @@ export interface PaymentMachineState {
   readonly status: PaymentStatus;
   readonly binding: TerminalBinding | null;
   readonly outcome: TerminalOutcome | null;
+  /** Why the payment is aborting / reversing / ended early; null otherwise. */
+  readonly endReason: EndReason | null;
+  /** ms since epoch after which the server gives up on the payment (null once nothing is pending). */
+  readonly deadlineAt: number | null;
   /** ms since epoch of the last status change. */
   readonly changedAt: number;
 }
 
 /** Inputs of the machine. */
 export type PaymentEvent =
-  | { readonly type: 'terminal.bound'; readonly binding: TerminalBinding }
+  /** `deadlineAt`: the payment's new deadline, counted from the bind (absent: unchanged). */
+  | { readonly type: 'terminal.bound'; readonly binding: TerminalBinding; readonly deadlineAt?: number }
   | { readonly type: 'agent.acked'; readonly startId: string }
   | { readonly type: 'start.rejected'; readonly code: string; readonly message: string }
-  | { readonly type: 'result.received'; readonly outcome: TerminalOutcome };
+  | { readonly type: 'result.received'; readonly outcome: TerminalOutcome }
+  /** VTEX called `/cancellations`. `canReverse`: the terminal's agent is online to void an approval. */
+  | { readonly type: 'cancel.requested'; readonly canReverse: boolean }
+  /** The server-side deadline passed while the payment was not final. */
+  | { readonly type: 'deadline.passed' }
+  /** The terminal answered the reversal (void) of an approval. */
+  | { readonly type: 'void.result'; readonly outcome: Outcome; readonly message: string | null };
 
 /** What the caller must do after persisting the new state. */
 export type PaymentEffect =
@@ -91,10 +133,16 @@ export type PaymentEffect =
   | { readonly type: 'send_start'; readonly binding: TerminalBinding }
   /** Stop repeating `payment.start` with this id. */
   | { readonly type: 'stop_resend'; readonly startId: string }
+  /** Send `payment.abort` to the bound agent (repeated until acknowledged). */
+  | { readonly type: 'send_abort'; readonly reason: EndReason }
+  /** Send `operation.start` kind `void` for the approved amount (repeated until acknowledged). */
+  | { readonly type: 'start_void'; readonly late: boolean }
   /** Enqueue the mandatory callback (in the same transaction as the state change). */
   | { readonly type: 'enqueue_callback'; readonly status: 'approved' | 'denied' }
   /** The terminal could not tell what happened; log at warn, wait for reconciliation. */
   | { readonly type: 'outcome_unknown' }
+  /** An approval could not be reversed: money was taken; log at error, needs a person. */
+  | { readonly type: 'reversal_failed' }
   /** The event was not applied; the state is unchanged. */
   | { readonly type: 'ignored'; readonly reason: string };
 
@@ -104,28 +152,47 @@ export interface TransitionResult {
   readonly effects: readonly PaymentEffect[];
 }
 
-/** Initial state of a freshly created payment. */
-export function initialPaymentState(now: number): PaymentMachineState {
-  return { status: 'awaiting_terminal', binding: null, outcome: null, changedAt: now };
+/**
+ * Initial state of a freshly created payment.
+ * @param deadlineAt - ms since epoch when the server gives up waiting for a terminal (null: never).
+ */
+export function initialPaymentState(now: number, deadlineAt: number | null = null): PaymentMachineState {
+  return { status: 'awaiting_terminal', binding: null, outcome: null, endReason: null, deadlineAt, changedAt: now };
 }
 
-/** True for `approved` and `denied`: nothing can change them any more (in this issue's scope). */
-export function isFinalStatus(status: PaymentStatus): status is 'approved' | 'denied' {
-  return status === 'approved' || status === 'denied';
+/** True for the statuses VTEX sees as final (`approved`, and everything reported `denied`). */
+export function isFinalStatus(status: PaymentStatus): status is 'approved' | 'denied' | 'cancelled' | 'expired' {
+  return status === 'approved' || status === 'denied' || status === 'cancelled' || status === 'expired';
+}
+
+/** True while the terminal may still be working on the sale. */
+export function isTerminalWorking(status: PaymentStatus): status is 'dispatched' | 'accepted' | 'unknown' {
+  return status === 'dispatched' || status === 'accepted' || status === 'unknown';
 }
 
 function ignore(state: PaymentMachineState, reason: string): TransitionResult {
   return { state, effects: [{ type: 'ignored', reason }] };
 }
 
+function stopStart(state: PaymentMachineState): PaymentEffect[] {
+  return state.binding && state.status === 'dispatched' ? [{ type: 'stop_resend', startId: state.binding.startId }] : [];
+}
+
+/** The end of an abort or reversal: `cancelled` silently, `expired` reported denied. */
+function ended(state: PaymentMachineState, reason: EndReason, now: number, extra: Partial<PaymentMachineState> = {}): TransitionResult {
+  return {
+    state: { ...state, ...extra, status: reason, deadlineAt: null, changedAt: now },
+    effects: reason === 'expired' ? [{ type: 'enqueue_callback', status: 'denied' }] : [],
+  };
+}
+
 function applyOutcome(state: PaymentMachineState, outcome: TerminalOutcome, now: number): TransitionResult {
-  const stop: PaymentEffect[] =
-    state.binding && state.status === 'dispatched' ? [{ type: 'stop_resend', startId: state.binding.startId }] : [];
+  const stop = stopStart(state);
   switch (outcome.outcome) {
     case 'approved':
     case 'denied':
       return {
-        state: { ...state, status: outcome.outcome, outcome, changedAt: now },
+        state: { ...state, status: outcome.outcome, outcome, deadlineAt: null, changedAt: now },
         effects: [...stop, { type: 'enqueue_callback', status: outcome.outcome }],
       };
     case 'unknown':
@@ -134,6 +201,28 @@ function applyOutcome(state: PaymentMachineState, outcome: TerminalOutcome, now:
         state: { ...state, status: 'unknown', outcome, changedAt: now },
         effects: [...stop, { type: 'outcome_unknown' }],
       };
+    default: {
+      const never: never = outcome.outcome;
+      throw new Error(`unhandled outcome ${String(never)}`);
+    }
+  }
+}
+
+/** A result while aborting, or after the payment ended early. */
+function lateResult(state: PaymentMachineState, reason: EndReason, outcome: TerminalOutcome, now: number): TransitionResult {
+  switch (outcome.outcome) {
+    case 'approved':
+      // The terminal charged after all: reverse it, and report the payment as the reason says.
+      return {
+        state: { ...state, status: 'reversing', endReason: reason, outcome, changedAt: now },
+        effects: [{ type: 'start_void', late: true }],
+      };
+    case 'denied':
+      if (state.status !== 'aborting') return ignore(state, `payment already ${state.status}`);
+      return ended(state, reason, now, { outcome });
+    case 'unknown':
+      if (state.status !== 'aborting') return ignore(state, `payment already ${state.status}`);
+      return { state: { ...state, outcome }, effects: [{ type: 'outcome_unknown' }] };
     default: {
       const never: never = outcome.outcome;
       throw new Error(`unhandled outcome ${String(never)}`);
@@ -155,7 +244,13 @@ export function transition(state: PaymentMachineState, event: PaymentEvent, now:
     case 'terminal.bound':
       if (status !== 'awaiting_terminal') return ignore(state, `cannot bind a terminal in state ${status}`);
       return {
-        state: { ...state, status: 'dispatched', binding: event.binding, changedAt: now },
+        state: {
+          ...state,
+          status: 'dispatched',
+          binding: event.binding,
+          deadlineAt: event.deadlineAt ?? state.deadlineAt,
+          changedAt: now,
+        },
         effects: [{ type: 'send_start', binding: event.binding }],
       };
 
@@ -180,8 +275,14 @@ export function transition(state: PaymentMachineState, event: PaymentEvent, now:
         case 'accepted':
         case 'unknown':
           return applyOutcome(state, event.outcome, now);
+        case 'aborting':
+        case 'cancelled':
+        case 'expired':
+          if (state.binding === null) return ignore(state, 'result for a payment never bound to a terminal');
+          return lateResult(state, state.endReason ?? (status === 'expired' ? 'expired' : 'cancelled'), event.outcome, now);
         case 'approved':
         case 'denied':
+        case 'reversing':
           return ignore(state, `payment already ${status}`);
         case 'awaiting_terminal':
           return ignore(state, 'result for a payment not bound to a terminal');
@@ -190,6 +291,85 @@ export function transition(state: PaymentMachineState, event: PaymentEvent, now:
           throw new Error(`unhandled status ${String(never)}`);
         }
       }
+
+    case 'cancel.requested':
+      switch (status) {
+        case 'awaiting_terminal':
+          return { state: { ...state, status: 'cancelled', endReason: 'cancelled', deadlineAt: null, changedAt: now }, effects: [] };
+        case 'dispatched':
+        case 'accepted':
+        case 'unknown':
+          return {
+            state: { ...state, status: 'aborting', endReason: 'cancelled', changedAt: now },
+            effects: [...stopStart(state), { type: 'send_abort', reason: 'cancelled' }],
+          };
+        case 'approved':
+          if (!event.canReverse) return ignore(state, 'approved and the terminal cannot reverse it now');
+          return {
+            state: { ...state, status: 'reversing', endReason: 'cancelled', changedAt: now },
+            effects: [{ type: 'start_void', late: false }],
+          };
+        case 'aborting':
+        case 'reversing':
+        case 'denied':
+        case 'cancelled':
+        case 'expired':
+          return ignore(state, `cancellation in state ${status}`);
+        default: {
+          const never: never = status;
+          throw new Error(`unhandled status ${String(never)}`);
+        }
+      }
+
+    case 'deadline.passed':
+      switch (status) {
+        case 'awaiting_terminal':
+          return ended(state, 'expired', now, { endReason: 'expired' });
+        case 'dispatched':
+        case 'accepted':
+        case 'unknown':
+          return {
+            state: { ...state, status: 'aborting', endReason: 'expired', deadlineAt: null, changedAt: now },
+            effects: [...stopStart(state), { type: 'send_abort', reason: 'expired' }],
+          };
+        case 'approved':
+        case 'denied':
+        case 'aborting':
+        case 'reversing':
+        case 'cancelled':
+        case 'expired':
+          return ignore(state, `deadline in state ${status}`);
+        default: {
+          const never: never = status;
+          throw new Error(`unhandled status ${String(never)}`);
+        }
+      }
+
+    case 'void.result': {
+      if (status !== 'reversing') return ignore(state, `void result in state ${status}`);
+      const reason = state.endReason ?? 'cancelled';
+      const voidOutcome = event.outcome;
+      switch (voidOutcome) {
+        case 'approved':
+          return ended(state, reason, now);
+        case 'denied':
+          // Money stays taken: the payment is approved after all (and VTEX is told so when it
+          // was waiting on an expiry).
+          return {
+            state: { ...state, status: 'approved', deadlineAt: null, changedAt: now },
+            effects: [
+              { type: 'reversal_failed' },
+              ...(reason === 'expired' ? [{ type: 'enqueue_callback', status: 'approved' } as const] : []),
+            ],
+          };
+        case 'unknown':
+          return { state, effects: [{ type: 'outcome_unknown' }] };
+        default: {
+          const never: never = voidOutcome;
+          throw new Error(`unhandled outcome ${String(never)}`);
+        }
+      }
+    }
 
     default: {
       const never: never = event;

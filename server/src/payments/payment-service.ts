@@ -1,8 +1,11 @@
 /**
- * The payment use cases: create (idempotent by paymentId), bind a terminal (submitUrl), and
- * apply what agents report. Every state change goes through the pure machine
- * (./payment-machine.ts) and is persisted with a compare-and-set; effects run only after the
- * store committed.
+ * The payment use cases: create (idempotent by paymentId, per merchant), bind a terminal
+ * (submitUrl), expire payments at their deadline, and apply what agents report. Every state
+ * change goes through the pure machine (./payment-machine.ts) and is persisted with a
+ * compare-and-set; effects run only after the store committed.
+ *
+ * Follow-up requests (cancellations, settlements, refunds) live in ./operation-service.ts and
+ * change payments through {@link PaymentService.applyEvent}.
  *
  * @see ../../../../shared/spec/ppp-pos.md §2, §4.2 (idempotency), §5
  */
@@ -11,26 +14,57 @@ import type { Logger } from 'pino';
 import { CodedError } from '@posbridge/protocol/errors';
 import { formatMoney, moneyFromDecimal } from '@posbridge/protocol/money';
 import type { CreatePaymentRequest } from '@posbridge/protocol/ppp';
-import type { PaymentProgress, PaymentRejected, PaymentResult } from '@posbridge/protocol/ws';
+import type { OperationResult, PaymentProgress, PaymentRejected, PaymentResult } from '@posbridge/protocol/ws';
 import type {
+  AbortOrder,
   AgentDispatcher,
   AgentEventHandler,
   AgentReportOutcome,
+  OperationOrder,
+  PendingOrders,
   StartOrder,
 } from '../hub/agent-dispatcher.ts';
 import { callbackBody, methodKindOf, type PppAnswerSettings } from '../ppp/mappers.ts';
-import type { Payment, PaymentStore } from '../store/store.ts';
-import { transition, type PaymentEffect, type PaymentEvent, type TerminalOutcome } from './payment-machine.ts';
+import type { CallbackMode, Payment, PaymentStore } from '../store/store.ts';
+import { ChangeNotifier } from './change-notifier.ts';
+import {
+  transition,
+  type PaymentEffect,
+  type PaymentEvent,
+  type PaymentStatus,
+  type TerminalOutcome,
+} from './payment-machine.ts';
+
+/** Deadlines and callback windows, seconds. */
+export interface DeadlineSettings {
+  /** `secondsWaiting` of the wait app. */
+  readonly secondsWaiting: number;
+  /** `delayToCancel` reported to VTEX. */
+  readonly delayToCancelSeconds: number;
+  /** Added to `secondsWaiting` for the server-side deadline (the app's last poll must see the result). */
+  readonly graceSeconds: number;
+}
 
 /** Options of {@link PaymentService}. */
 export interface PaymentServiceOptions {
   readonly store: PaymentStore;
   readonly logger: Logger;
   readonly settings: PppAnswerSettings;
+  readonly deadlines: DeadlineSettings;
   /** Clock, ms since epoch. @default Date.now */
   readonly now?: () => number;
   /** Called after a callback was enqueued (wakes the callback worker). */
   readonly onCallbackEnqueued?: () => void;
+  /** Called after every committed payment change (metrics). */
+  readonly onStatusChanged?: (from: PaymentStatus | null, to: PaymentStatus) => void;
+}
+
+/** Who calls Create Payment. */
+export interface CreateContext {
+  /** Authenticated merchant. */
+  readonly merchantId: string;
+  /** `X-VTEX-API-Is-TestSuite: true` was sent. */
+  readonly testSuite: boolean;
 }
 
 /** Answer of {@link PaymentService.createPayment}. */
@@ -45,13 +79,16 @@ export interface BindOutcome {
   readonly bound: boolean;
 }
 
-interface ApplyOutcome {
+/** Answer of {@link PaymentService.applyEvent}. */
+export interface ApplyOutcome {
   readonly payment: Payment | null;
   readonly applied: boolean;
   readonly reason?: string;
 }
 
 const MAX_CAS_ATTEMPTS = 8;
+/** Statuses in which the terminal may be working on the payment (a terminal is busy). */
+export const BUSY_STATUSES: readonly PaymentStatus[] = ['dispatched', 'accepted', 'unknown', 'aborting', 'reversing'];
 
 /** posbridge's own id of a payment, reported as `tid`. */
 function newPaymentId(): string {
@@ -63,14 +100,28 @@ function newStartId(): string {
   return `st_${randomUUID().replaceAll('-', '')}`;
 }
 
+/** Message id of the `payment.abort` of a payment (stable: one abort per payment). */
+export function abortIdOf(p: Pick<Payment, 'id'>): string {
+  return `ab_${p.id}`;
+}
+
+/** `operationId` of the reversal (void) of a payment (stable: one reversal per payment). */
+export function voidIdOf(p: Pick<Payment, 'id'>): string {
+  return `vd_${p.id}`;
+}
+
 /** Payment use cases. Also the hub's {@link AgentEventHandler}. */
 export class PaymentService implements AgentEventHandler {
   readonly #store: PaymentStore;
   readonly #log: Logger;
   readonly #posLog: Logger;
   readonly #settings: PppAnswerSettings;
+  readonly #deadlines: DeadlineSettings;
   readonly #now: () => number;
   readonly #onCallbackEnqueued: () => void;
+  readonly #onStatusChanged: (from: PaymentStatus | null, to: PaymentStatus) => void;
+  /** Wakes request handlers waiting on a payment (key: paymentId) or an operation (key: operationId). */
+  readonly changes = new ChangeNotifier();
   #dispatcher: AgentDispatcher | undefined;
 
   constructor(options: PaymentServiceOptions) {
@@ -78,8 +129,10 @@ export class PaymentService implements AgentEventHandler {
     this.#log = options.logger.child({ component: 'payments' });
     this.#posLog = options.logger.child({ component: 'pos' });
     this.#settings = options.settings;
+    this.#deadlines = options.deadlines;
     this.#now = options.now ?? Date.now;
     this.#onCallbackEnqueued = options.onCallbackEnqueued ?? (() => undefined);
+    this.#onStatusChanged = options.onStatusChanged ?? (() => undefined);
   }
 
   /** Connects the dispatcher (the hub is built after the service, since each refers to the other). */
@@ -87,9 +140,15 @@ export class PaymentService implements AgentEventHandler {
     this.#dispatcher = dispatcher;
   }
 
-  #requireDispatcher(): AgentDispatcher {
+  /** The connected dispatcher. @throws Error before {@link setDispatcher}. */
+  get dispatcher(): AgentDispatcher {
     if (!this.#dispatcher) throw new Error('PaymentService used before setDispatcher()');
     return this.#dispatcher;
+  }
+
+  /** The service clock, ms since epoch. */
+  now(): number {
+    return this.#now();
   }
 
   /**
@@ -97,14 +156,15 @@ export class PaymentService implements AgentEventHandler {
    * A method other than Venda Direta is not stored (`unsupported_method`, answered `denied`).
    *
    * @throws CodedError `MONEY_UNKNOWN_CURRENCY` / `MONEY_INVALID_AMOUNT` (400);
-   *   `PPP_PAYMENT_MISMATCH` when the paymentId exists with another amount, currency or method;
-   *   `STORE_FAILED`.
+   *   `PPP_PAYMENT_MISMATCH` when the paymentId exists with another amount, currency, method or
+   *   merchant; `STORE_FAILED`.
    * @see ppp-pos.md §4.2 "Idempotency"
    */
-  async createPayment(req: CreatePaymentRequest): Promise<CreatePaymentOutcome> {
+  async createPayment(req: CreatePaymentRequest, ctx: CreateContext): Promise<CreatePaymentOutcome> {
     const method = methodKindOf(req.paymentMethod);
     if (!method) return { kind: 'unsupported_method' };
     const amount = moneyFromDecimal(req.value, req.currency);
+    const now = this.#now();
     const { payment, created } = await this.#store.createPayment({
       paymentId: req.paymentId,
       id: newPaymentId(),
@@ -112,41 +172,51 @@ export class PaymentService implements AgentEventHandler {
       orderId: req.orderId,
       reference: req.reference,
       merchantName: req.merchantName,
+      merchantId: ctx.merchantId,
       method,
       installments: req.installments,
       amount,
       callbackUrl: req.callbackUrl,
-      createdAt: this.#now(),
+      createdAt: now,
+      deadlineAt: now + (this.#deadlines.secondsWaiting + this.#deadlines.graceSeconds) * 1000,
+      testSuite: ctx.testSuite,
     });
-    if (!created) {
-      if (
-        payment.amount.amountMinor !== amount.amountMinor ||
-        payment.amount.currency !== amount.currency ||
-        payment.method !== method
-      ) {
-        throw new CodedError('PPP_PAYMENT_MISMATCH', undefined, {
-          details: { paymentId: req.paymentId, stored: formatMoney(payment.amount), given: formatMoney(amount) },
-        });
-      }
+    if (created) {
+      this.#onStatusChanged(null, payment.status);
+    } else if (
+      payment.merchantId !== ctx.merchantId ||
+      payment.amount.amountMinor !== amount.amountMinor ||
+      payment.amount.currency !== amount.currency ||
+      payment.method !== method
+    ) {
+      throw new CodedError('PPP_PAYMENT_MISMATCH', undefined, {
+        details: { paymentId: req.paymentId, stored: formatMoney(payment.amount), given: formatMoney(amount) },
+      });
     }
     return { kind: 'payment', payment, created };
   }
 
   /**
-   * Binds a terminal to an awaiting payment (submitUrl) and dispatches `payment.start`.
-   * Idempotent: the same serial again answers the bound payment.
+   * Binds a terminal of the payment's merchant to an awaiting payment (submitUrl) and
+   * dispatches `payment.start`. Idempotent: the same serial again answers the bound payment.
+   * A terminal of another merchant is answered exactly like an unknown one.
    *
-   * @throws CodedError `POS_SUBMIT_NOT_FOUND` (no such payment), `POS_PAYMENT_FINAL`,
-   *   `POS_ALREADY_BOUND`, `POS_TERMINAL_UNKNOWN`, `POS_TERMINAL_OFFLINE`, `STORE_FAILED`.
+   * @throws CodedError `POS_SUBMIT_NOT_FOUND` (no such payment), `POS_PAYMENT_FINAL` (final,
+   *   cancelled or expired: the submitUrl no longer works), `POS_ALREADY_BOUND`,
+   *   `POS_TERMINAL_UNKNOWN`, `POS_TERMINAL_OFFLINE`, `STORE_FAILED`.
    */
   async bindTerminal(paymentId: string, serialNumber: string): Promise<BindOutcome> {
-    const dispatcher = this.#requireDispatcher();
+    const dispatcher = this.dispatcher;
     for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
       const p = await this.#store.getPayment(paymentId);
       if (!p) throw new CodedError('POS_SUBMIT_NOT_FOUND');
       switch (p.status) {
         case 'approved':
         case 'denied':
+        case 'cancelled':
+        case 'expired':
+        case 'aborting':
+        case 'reversing':
           throw new CodedError('POS_PAYMENT_FINAL', undefined, { details: { paymentId, status: p.status } });
         case 'dispatched':
         case 'accepted':
@@ -161,11 +231,25 @@ export class PaymentService implements AgentEventHandler {
         }
       }
       const where = await dispatcher.lookupTerminal(serialNumber);
-      if (where.status === 'unknown') throw new CodedError('POS_TERMINAL_UNKNOWN', undefined, { details: { serialNumber } });
+      const owner = where.status === 'unknown' ? null : await this.#store.agentOwner(where.agentId);
+      if (where.status === 'unknown' || owner?.merchantId !== p.merchantId) {
+        if (owner && owner.merchantId !== p.merchantId) {
+          this.#posLog.warn({ paymentId, serialNumber }, 'terminal of another merchant refused');
+        }
+        throw new CodedError('POS_TERMINAL_UNKNOWN', undefined, { details: { serialNumber } });
+      }
       if (where.status === 'offline') throw new CodedError('POS_TERMINAL_OFFLINE', undefined, { details: { serialNumber } });
+      const now = this.#now();
+      // The wait app starts counting `secondsWaiting` once the terminal is chosen; VTEX itself
+      // cancels at `delayToCancel`, so the server must give up a minute before that.
+      const deadlineAt = Math.min(
+        now + (this.#deadlines.secondsWaiting + this.#deadlines.graceSeconds) * 1000,
+        p.createdAt + (this.#deadlines.delayToCancelSeconds - 60) * 1000,
+      );
       const event: PaymentEvent = {
         type: 'terminal.bound',
         binding: { serialNumber, agentId: where.agentId, startId: newStartId() },
+        deadlineAt,
       };
       // Logged between commit and dispatch so the timeline reads bound → dispatched.
       const result = await this.#tryApply(p, event, () =>
@@ -181,16 +265,39 @@ export class PaymentService implements AgentEventHandler {
     return this.#store.getPayment(paymentId);
   }
 
+  /**
+   * Expires every payment whose deadline passed at `now`: one still waiting for a terminal ends
+   * `expired` (VTEX is told `denied`); one the terminal works on is aborted there first.
+   * @returns how many payments were expired.
+   */
+  async expireDue(now: number = this.#now()): Promise<number> {
+    let count = 0;
+    for (;;) {
+      const due = await this.#store.listDuePayments(now, 50);
+      if (due.length === 0) return count;
+      for (const p of due) {
+        const r = await this.applyEvent(p.paymentId, (q) =>
+          q.deadlineAt !== null && q.deadlineAt <= now ? { type: 'deadline.passed' } : null,
+        );
+        if (r.applied && r.payment) {
+          count++;
+          this.#log.info({ paymentId: p.paymentId, from: p.status, status: r.payment.status }, 'payment deadline passed');
+        }
+      }
+      if (due.length < 50) return count;
+    }
+  }
+
   /** @inheritdoc */
   async onStartAcked(agentId: string, paymentId: string, startId: string): Promise<AgentReportOutcome> {
-    const r = await this.#apply(paymentId, () => ({ type: 'agent.acked', startId }));
+    const r = await this.applyEvent(paymentId, () => ({ type: 'agent.acked', startId }));
     return this.#report(r, { agentId, paymentId, report: 'ack' });
   }
 
   /** @inheritdoc */
   async onResult(agentId: string, result: PaymentResult): Promise<AgentReportOutcome> {
     const { paymentId } = result;
-    const r = await this.#apply(paymentId, (p) => {
+    const r = await this.applyEvent(paymentId, (p) => {
       if (p.binding && p.binding.agentId !== agentId) {
         // A result from an agent the payment is not bound to: the terminal may have charged anyway.
         this.#log.error(
@@ -227,7 +334,7 @@ export class PaymentService implements AgentEventHandler {
   /** @inheritdoc */
   async onRejected(agentId: string, rejected: PaymentRejected): Promise<AgentReportOutcome> {
     const { paymentId } = rejected;
-    const r = await this.#apply(paymentId, (p) =>
+    const r = await this.applyEvent(paymentId, (p) =>
       p.binding && p.binding.agentId !== agentId
         ? null
         : { type: 'start.rejected', code: rejected.code, message: rejected.message },
@@ -239,15 +346,69 @@ export class PaymentService implements AgentEventHandler {
   }
 
   /** @inheritdoc */
-  async onProgress(agentId: string, progress: PaymentProgress): Promise<void> {
-    const found = await this.#store.setProgressStage(progress.paymentId, progress.stage, this.#now());
-    if (!found) this.#log.warn({ paymentId: progress.paymentId, agentId }, 'progress for an unknown payment');
+  async onOperationResult(agentId: string, result: OperationResult): Promise<AgentReportOutcome> {
+    const { paymentId, operationId } = result;
+    switch (result.kind) {
+      case 'void': {
+        const r = await this.applyEvent(paymentId, (p) =>
+          voidIdOf(p) === operationId ? { type: 'void.result', outcome: result.outcome, message: result.message ?? null } : null,
+        );
+        if (r.applied && r.payment) {
+          this.#log.info({ paymentId, operationId, outcome: result.outcome, status: r.payment.status }, 'reversal outcome recorded');
+        }
+        return this.#report(r, { agentId, paymentId, report: 'void' });
+      }
+      case 'refund': {
+        const op = await this.#store.setOperationOutcome(operationId, {
+          status: result.outcome,
+          terminalRef: result.terminalRef,
+          authorizationId: result.authorizationId ?? null,
+          nsu: result.nsu ?? null,
+          responseCode: result.responseCode ?? null,
+          message: result.message ?? null,
+          at: this.#now(),
+        });
+        this.changes.notify(operationId);
+        if (!op) {
+          const known = await this.#store.getOperation(operationId);
+          this.#log.info({ paymentId, operationId, agentId, status: known?.status }, 'refund result ignored');
+          return known ? 'ignored' : 'unknown_payment';
+        }
+        const level = result.outcome === 'unknown' ? 'warn' : 'info';
+        this.#log[level]({ paymentId, operationId, outcome: result.outcome }, 'refund outcome recorded');
+        return 'applied';
+      }
+      default: {
+        const never: never = result.kind;
+        throw new Error(`unhandled operation kind ${String(never)}`);
+      }
+    }
   }
 
   /** @inheritdoc */
-  async pendingStarts(serialNumbers: readonly string[]): Promise<StartOrder[]> {
-    const payments = await this.#store.listBoundPayments('dispatched', serialNumbers);
-    return payments.flatMap((p) => (p.binding ? [startOrderOf(p)] : []));
+  async onProgress(agentId: string, progress: PaymentProgress): Promise<void> {
+    const found = await this.#store.setProgressStage(progress.paymentId, progress.stage, this.#now());
+    if (!found) this.#log.warn({ paymentId: progress.paymentId, agentId }, 'progress for an unknown payment');
+    else this.changes.notify(progress.paymentId);
+  }
+
+  /** @inheritdoc */
+  async pendingOrders(serialNumbers: readonly string[]): Promise<PendingOrders> {
+    const [dispatched, stopping, refunds] = await Promise.all([
+      this.#store.listBoundPayments('dispatched', serialNumbers),
+      this.#store.listPaymentsIn(['aborting', 'reversing'], serialNumbers),
+      this.#store.listOpenRefunds(serialNumbers),
+    ]);
+    const refundOrders: OperationOrder[] = [];
+    for (const op of refunds) {
+      const p = await this.#store.getPayment(op.paymentId);
+      if (p && op.serialNumber !== null) refundOrders.push(refundOrderOf(p, op.operationId, op.amountMinor));
+    }
+    return {
+      starts: dispatched.flatMap((p) => (p.binding ? [startOrderOf(p)] : [])),
+      aborts: stopping.flatMap((p) => (p.status === 'aborting' ? [abortOrderOf(p)] : [])),
+      operations: [...stopping.flatMap((p) => (p.status === 'reversing' ? [voidOrderOf(p)] : [])), ...refundOrders],
+    };
   }
 
   #report(r: ApplyOutcome, ctx: { agentId: string; paymentId: string; report: string }): AgentReportOutcome {
@@ -262,13 +423,17 @@ export class PaymentService implements AgentEventHandler {
     return 'applied';
   }
 
-  /** Re-reads and applies `makeEvent` until the compare-and-set succeeds. `null` event = ignore. */
-  async #apply(paymentId: string, makeEvent: (p: Payment) => PaymentEvent | null): Promise<ApplyOutcome> {
+  /**
+   * Re-reads the payment and applies `makeEvent` until the compare-and-set succeeds.
+   * `makeEvent` returning null ignores the call.
+   * @throws CodedError `STORE_FAILED` when the payment keeps changing underneath.
+   */
+  async applyEvent(paymentId: string, makeEvent: (p: Payment) => PaymentEvent | null): Promise<ApplyOutcome> {
     for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
       const p = await this.#store.getPayment(paymentId);
       if (!p) return { payment: null, applied: false };
       const event = makeEvent(p);
-      if (!event) return { payment: p, applied: false, reason: 'report from another agent' };
+      if (!event) return { payment: p, applied: false, reason: 'not applicable' };
       const { effects } = transition(p, event, this.#now());
       const ignored = effects.find((e) => e.type === 'ignored');
       if (ignored) return { payment: p, applied: false, reason: ignored.reason };
@@ -276,6 +441,10 @@ export class PaymentService implements AgentEventHandler {
       if (updated) return { payment: updated, applied: true };
     }
     throw new CodedError('STORE_FAILED', 'payment changed concurrently too many times', { details: { paymentId } });
+  }
+
+  async #callbackModeOf(merchantId: string): Promise<CallbackMode> {
+    return (await this.#store.getMerchant(merchantId))?.callbackMode ?? 'notification';
   }
 
   /**
@@ -288,6 +457,7 @@ export class PaymentService implements AgentEventHandler {
     if (effects.some((e) => e.type === 'ignored')) return null;
     const enqueue = effects.find((e) => e.type === 'enqueue_callback');
     const prospective: Payment = { ...p, ...state };
+    const mode = enqueue ? await this.#callbackModeOf(p.merchantId) : 'notification';
     const updated = await this.#store.applyTransition({
       paymentId: p.paymentId,
       expectedVersion: p.version,
@@ -299,16 +469,21 @@ export class PaymentService implements AgentEventHandler {
         ? {
             callback: {
               url: p.callbackUrl,
-              body: JSON.stringify(callbackBody(prospective, this.#settings)),
+              // Retry mode: an empty POST makes VTEX call Create Payment again (ppp-pos.md §6.3).
+              body: mode === 'retry' ? '' : JSON.stringify(callbackBody(prospective, this.#settings)),
               status: enqueue.status,
+              // Retried until VTEX stops waiting for this payment (its delayToCancel), at least a minute.
+              expiresAt: Math.max(p.createdAt + this.#deadlines.delayToCancelSeconds * 1000, now + 60_000),
             },
           }
         : {}),
     });
     if (!updated) return null;
     this.#log.debug({ paymentId: p.paymentId, from: p.status, to: updated.status, event: event.type }, 'payment state changed');
+    if (p.status !== updated.status) this.#onStatusChanged(p.status, updated.status);
     onCommitted?.(updated);
     await this.#runEffects(updated, effects);
+    this.changes.notify(p.paymentId);
     return updated;
   }
 
@@ -316,7 +491,7 @@ export class PaymentService implements AgentEventHandler {
     for (const effect of effects) {
       switch (effect.type) {
         case 'send_start': {
-          const outcome = await this.#requireDispatcher().dispatch(startOrderOf(p));
+          const outcome = await this.dispatcher.dispatch(startOrderOf(p));
           if (outcome !== 'sent') {
             this.#log.warn(
               { paymentId: p.paymentId, serialNumber: effect.binding.serialNumber, outcome },
@@ -328,13 +503,42 @@ export class PaymentService implements AgentEventHandler {
         case 'stop_resend':
           this.#dispatcher?.cancelResend(effect.startId);
           break;
+        case 'send_abort': {
+          this.#log.info({ paymentId: p.paymentId, reason: effect.reason }, 'aborting the payment on the terminal');
+          const outcome = await this.dispatcher.abort(abortOrderOf(p));
+          if (outcome !== 'sent') {
+            this.#log.warn({ paymentId: p.paymentId, outcome }, 'payment abort deferred until the agent reconnects');
+          }
+          break;
+        }
+        case 'start_void': {
+          if (effect.late) {
+            this.#log.warn(
+              { paymentId: p.paymentId, reason: p.endReason, authorizationId: p.outcome?.authorizationId },
+              'late approval after cancellation or expiry; reversing it on the terminal',
+            );
+          } else {
+            this.#log.info({ paymentId: p.paymentId }, 'reversing the approval on the terminal');
+          }
+          const outcome = await this.dispatcher.startOperation(voidOrderOf(p));
+          if (outcome !== 'sent') {
+            this.#log.warn({ paymentId: p.paymentId, outcome }, 'reversal deferred until the agent reconnects');
+          }
+          break;
+        }
         case 'enqueue_callback':
           this.#onCallbackEnqueued();
           break;
         case 'outcome_unknown':
           this.#log.warn(
-            { paymentId: p.paymentId, serialNumber: p.binding?.serialNumber },
-            'terminal outcome unknown; payment stays undefined until resolved',
+            { paymentId: p.paymentId, serialNumber: p.binding?.serialNumber, status: p.status },
+            'terminal outcome unknown; waiting for the terminal to resolve it',
+          );
+          break;
+        case 'reversal_failed':
+          this.#log.error(
+            { paymentId: p.paymentId, serialNumber: p.binding?.serialNumber, reason: p.endReason },
+            'the terminal could not reverse the approval; the payment stays approved and needs a person',
           );
           break;
         case 'ignored':
@@ -358,5 +562,37 @@ function startOrderOf(p: Payment): StartOrder {
     amount: p.amount,
     method: p.method,
     installments: p.installments,
+  };
+}
+
+/** The `payment.abort` order of a bound payment. */
+function abortOrderOf(p: Payment): AbortOrder {
+  if (!p.binding) throw new Error(`payment ${p.paymentId} is not bound`);
+  return { paymentId: p.paymentId, abortId: abortIdOf(p), serialNumber: p.binding.serialNumber, reason: p.endReason ?? 'cancelled' };
+}
+
+/** The `operation.start` void of an approved payment (full processed amount). */
+function voidOrderOf(p: Payment): OperationOrder {
+  if (!p.binding) throw new Error(`payment ${p.paymentId} is not bound`);
+  return {
+    operationId: voidIdOf(p),
+    paymentId: p.paymentId,
+    kind: 'void',
+    serialNumber: p.binding.serialNumber,
+    amount: { amountMinor: p.outcome?.amountMinor ?? p.amount.amountMinor, currency: p.amount.currency },
+    originalTerminalRef: p.outcome?.terminalRef || p.paymentId,
+  };
+}
+
+/** The `operation.start` refund of `amountMinor` of an approved payment. */
+export function refundOrderOf(p: Payment, operationId: string, amountMinor: number): OperationOrder {
+  if (!p.binding) throw new Error(`payment ${p.paymentId} is not bound`);
+  return {
+    operationId,
+    paymentId: p.paymentId,
+    kind: 'refund',
+    serialNumber: p.binding.serialNumber,
+    amount: { amountMinor, currency: p.amount.currency },
+    originalTerminalRef: p.outcome?.terminalRef || p.paymentId,
   };
 }

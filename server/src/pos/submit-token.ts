@@ -44,3 +44,17 @@ export function verifySubmitToken(secret: string, token: string): string | null 
 export function submitUrlFor(publicUrl: string, secret: string, paymentId: string): string {
   return `${publicUrl}/pos/v1/submit/${createSubmitToken(secret, paymentId)}`;
 }
+
+/** The Payment App URLs of `paymentId` (submit, status, terminals), all carrying the same token. */
+export function appUrlsFor(
+  publicUrl: string,
+  secret: string,
+  paymentId: string,
+): { submitUrl: string; statusUrl: string; terminalsUrl: string } {
+  const token = createSubmitToken(secret, paymentId);
+  return {
+    submitUrl: `${publicUrl}/pos/v1/submit/${token}`,
+    statusUrl: `${publicUrl}/pos/v1/status/${token}`,
+    terminalsUrl: `${publicUrl}/pos/v1/terminals/${token}`,
+  };
+}

@@ -1,53 +1,90 @@
 /**
- * PPP request authentication: VTEX sends the merchant's appKey/appToken as
+ * PPP request authentication. VTEX sends the merchant's appKey/appToken as
  * `X-VTEX-API-AppKey`/`X-VTEX-API-AppToken`, or as `X-PROVIDER-API-AppKey`/`X-PROVIDER-API-AppToken`
- * when the connector uses provider header names. Both spellings are accepted; comparison is
- * constant-time over sha256 digests (equal lengths, no early exit).
+ * when the connector uses provider header names. Both spellings are accepted (Node lower-cases
+ * header names, so any case works); a pair must come from one spelling.
+ *
+ * The appKey finds the merchant; the appToken is compared constant-time over sha256 digests
+ * (only the digest is stored). A failed attempt is logged without the credentials and counted
+ * by the per-source rate limiter (./rate-limit.ts). `X-VTEX-API-Is-TestSuite: true` is
+ * recognised and recorded on the request.
  *
  * @see ../../../../shared/spec/ppp-pos.md §3
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler } from 'express';
 import type { Logger } from 'pino';
-import type { AppCredentials } from '../config.ts';
-import { sendPppError } from '../errors/http-errors.ts';
+import { CodedError } from '@posbridge/protocol/errors';
+import type { MerchantRecord, PaymentStore } from '../store/store.ts';
 
-function digest(value: string): Buffer {
-  return createHash('sha256').update(value, 'utf8').digest();
+/** sha256 hex of a merchant appToken (the only form that is stored). */
+export function hashAppToken(token: string): string {
+  return createHash('sha256').update(token, 'utf8').digest('hex');
 }
 
 /** Constant-time string equality (via sha256 digests, so lengths never leak). */
 export function safeEqual(a: string, b: string): boolean {
-  return timingSafeEqual(digest(a), digest(b));
+  return timingSafeEqual(createHash('sha256').update(a).digest(), createHash('sha256').update(b).digest());
 }
 
 function header(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
+/** What authentication attached to a PPP request (`res.locals.ppp`). */
+export interface PppRequestContext {
+  readonly merchant: MerchantRecord;
+  /** `X-VTEX-API-Is-TestSuite: true` was sent. */
+  readonly testSuite: boolean;
+}
+
+/** True when the request comes from VTEX's Test Suite. @see ppp-pos.md §3 */
+export function isTestSuite(req: Request): boolean {
+  return header(req.headers['x-vtex-api-is-testsuite'])?.trim().toLowerCase() === 'true';
+}
+
+const DUMMY_HASH = hashAppToken('posbridge-no-such-merchant');
+
 /**
- * Middleware answering 401 `{status:"error", code:"PPP_UNAUTHORIZED", message}` unless the
- * request carries the configured credentials under either header spelling.
+ * Middleware that resolves the merchant from the credentials (either spelling) into
+ * `res.locals.ppp`, or fails with `PPP_UNAUTHORIZED` (401).
  */
-export function pppAuth(credentials: AppCredentials, logger: Logger): RequestHandler {
-  const expectedKey = digest(credentials.appKey);
-  const expectedToken = digest(credentials.appToken);
-  const matches = (key: string | undefined, token: string | undefined): boolean => {
-    if (key === undefined || token === undefined) return false;
-    // Both comparisons always run, so timing does not reveal which one failed.
-    const keyOk = timingSafeEqual(digest(key), expectedKey);
-    const tokenOk = timingSafeEqual(digest(token), expectedToken);
-    return keyOk && tokenOk;
+export function pppAuth(store: PaymentStore, logger: Logger, onFailure: () => void = () => undefined): RequestHandler {
+  const check = async (key: string | undefined, token: string | undefined): Promise<MerchantRecord | null> => {
+    if (key === undefined || token === undefined || key === '' || token === '') return null;
+    const merchant = await store.findMerchantByAppKey(key);
+    // Compare even for an unknown key, so timing does not reveal which keys exist.
+    const given = Buffer.from(hashAppToken(token), 'hex');
+    const expected = Buffer.from(merchant?.appTokenSha256 ?? DUMMY_HASH, 'hex');
+    const ok = given.length === expected.length && timingSafeEqual(given, expected);
+    return ok && merchant ? merchant : null;
   };
   return (req, res, next) => {
     const h = req.headers;
-    const vtexOk = matches(header(h['x-vtex-api-appkey']), header(h['x-vtex-api-apptoken']));
-    const providerOk = matches(header(h['x-provider-api-appkey']), header(h['x-provider-api-apptoken']));
-    if (vtexOk || providerOk) {
-      next();
-      return;
-    }
-    logger.warn({ method: req.method, path: req.originalUrl.split('?')[0], remoteAddress: req.socket.remoteAddress }, 'PPP request unauthorized');
-    sendPppError(res, 401, 'PPP_UNAUTHORIZED', 'missing or wrong appKey/appToken');
+    const testSuite = isTestSuite(req);
+    void (async () => {
+      const merchant =
+        (await check(header(h['x-vtex-api-appkey']), header(h['x-vtex-api-apptoken']))) ??
+        (await check(header(h['x-provider-api-appkey']), header(h['x-provider-api-apptoken'])));
+      if (merchant) {
+        const context: PppRequestContext = { merchant, testSuite };
+        res.locals['ppp'] = context;
+        next();
+        return;
+      }
+      onFailure();
+      logger.warn(
+        { method: req.method, path: req.originalUrl.split('?')[0], remoteAddress: req.ip, testSuite },
+        'PPP request unauthorized',
+      );
+      next(new CodedError('PPP_UNAUTHORIZED'));
+    })().catch(next);
   };
+}
+
+/** The authenticated context of a PPP request. @throws Error when {@link pppAuth} did not run. */
+export function pppContext(res: { locals: Record<string, unknown> }): PppRequestContext {
+  const ctx = res.locals['ppp'] as PppRequestContext | undefined;
+  if (!ctx) throw new Error('pppAuth did not run');
+  return ctx;
 }

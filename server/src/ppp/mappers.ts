@@ -10,12 +10,18 @@ import {
   WAIT_FOR_CONFIRMATION_APP,
   type CallbackBody,
   type CreatePaymentResponse,
-  type TerminalConnectorPayload,
-  type WaitForConfirmationPayload,
 } from '@posbridge/protocol/ppp';
+import type { TerminalConnectorPayloadWire, WaitForConfirmationPayloadWire } from '@posbridge/protocol/pos';
 import type { PaymentMethodKind } from '@posbridge/protocol/ws';
 import { POS_PAYMENT_METHODS } from '@posbridge/protocol/ppp';
 import type { Payment } from '../store/store.ts';
+
+/** The Payment App routes of one payment, all authenticated by the same per-payment token. */
+export interface PaymentAppUrls {
+  readonly submitUrl: string;
+  readonly statusUrl: string;
+  readonly terminalsUrl: string;
+}
 
 /** The config values every PPP answer carries. */
 export interface PppAnswerSettings {
@@ -50,7 +56,8 @@ export function unsupportedMethodAnswer(paymentId: string, paymentMethod: string
     paymentId,
     status: 'denied',
     authorizationId: null,
-    tid: null,
+    // `tid` is a required string (OpenAPI); nothing was created, so it echoes the paymentId.
+    tid: paymentId,
     nsu: null,
     acquirer: s.acquirer,
     code: 'UNSUPPORTED_METHOD',
@@ -59,9 +66,39 @@ export function unsupportedMethodAnswer(paymentId: string, paymentMethod: string
   };
 }
 
+/** What VTEX is told about a payment that ended without a charge (or whose charge was reversed). */
+function endedFields(p: Payment, reason: 'cancelled' | 'expired'): { code: string; message: string } {
+  const reversed = p.outcome?.outcome === 'approved';
+  if (reason === 'cancelled') {
+    return { code: 'cancelled', message: reversed ? 'cancelled; the approval was reversed on the terminal' : 'cancelled before the terminal charged' };
+  }
+  return {
+    code: 'expired',
+    message: reversed
+      ? 'no confirmation in time; the late approval was reversed on the terminal'
+      : 'no terminal result before the payment deadline; nothing was charged',
+  };
+}
+
 /** Final fields shared by a final Create Payment answer and the callback. */
 function finalFields(p: Payment, status: 'approved' | 'denied', s: PppAnswerSettings): CallbackBody {
   const o = p.outcome;
+  if (status === 'denied' && (p.status === 'cancelled' || p.status === 'expired')) {
+    return {
+      paymentId: p.paymentId,
+      status,
+      authorizationId: null,
+      nsu: o?.nsu ?? null,
+      tid: o?.tid ?? p.id,
+      acquirer: s.acquirer,
+      ...endedFields(p, p.status),
+      ...delays(s),
+      cardBrand: null,
+      firstDigits: null,
+      lastDigits: null,
+      maxValue: moneyToDecimal(p.amount),
+    };
+  }
   return {
     paymentId: p.paymentId,
     status,
@@ -81,9 +118,9 @@ function finalFields(p: Payment, status: 'approved' | 'denied', s: PppAnswerSett
 
 /**
  * The Create Payment answer for `payment` in its current state.
- * @param submitUrl - the payment's submitUrl (only used while awaiting a terminal).
+ * @param urls - the payment's Payment App URLs (submitUrl, statusUrl, terminalsUrl).
  */
-export function paymentAnswer(p: Payment, submitUrl: string, s: PppAnswerSettings): CreatePaymentResponse {
+export function paymentAnswer(p: Payment, urls: PaymentAppUrls, s: PppAnswerSettings): CreatePaymentResponse {
   const pending = (appName: string, payload: string, message: string): CreatePaymentResponse => ({
     paymentId: p.paymentId,
     status: 'undefined',
@@ -98,13 +135,17 @@ export function paymentAnswer(p: Payment, submitUrl: string, s: PppAnswerSetting
   });
   switch (p.status) {
     case 'awaiting_terminal': {
-      const payload: TerminalConnectorPayload = { submitUrl };
+      const payload: TerminalConnectorPayloadWire = {
+        submitUrl: urls.submitUrl,
+        statusUrl: urls.statusUrl,
+        terminalsUrl: urls.terminalsUrl,
+      };
       return pending(TERMINAL_CONNECTOR_APP, JSON.stringify(payload), 'waiting for the terminal to be identified');
     }
     case 'dispatched':
     case 'accepted':
     case 'unknown': {
-      const payload: WaitForConfirmationPayload = { secondsWaiting: s.secondsWaiting };
+      const payload: WaitForConfirmationPayloadWire = { secondsWaiting: s.secondsWaiting, statusUrl: urls.statusUrl };
       const message =
         p.status === 'unknown' ? 'terminal outcome unknown; awaiting reconciliation' : 'waiting for the terminal';
       return pending(WAIT_FOR_CONFIRMATION_APP, JSON.stringify(payload), message);
@@ -112,6 +153,15 @@ export function paymentAnswer(p: Payment, submitUrl: string, s: PppAnswerSetting
     case 'approved':
     case 'denied':
       return finalFields(p, p.status, s);
+    case 'cancelled':
+    case 'expired':
+      return finalFields(p, 'denied', s);
+    case 'aborting':
+    case 'reversing': {
+      if (p.endReason === 'cancelled') return { ...finalFields({ ...p, status: 'cancelled' }, 'denied', s) };
+      const payload: WaitForConfirmationPayloadWire = { secondsWaiting: s.secondsWaiting, statusUrl: urls.statusUrl };
+      return pending(WAIT_FOR_CONFIRMATION_APP, JSON.stringify(payload), 'payment expired; stopping the terminal');
+    }
     default: {
       const never: never = p.status;
       throw new Error(`unhandled status ${String(never)}`);
@@ -124,8 +174,14 @@ export function paymentAnswer(p: Payment, submitUrl: string, s: PppAnswerSetting
  * @see ppp-pos.md §6.2
  */
 export function callbackBody(p: Payment, s: PppAnswerSettings): CallbackBody {
-  if (p.status !== 'approved' && p.status !== 'denied') {
-    throw new Error(`callback body requested for a payment in state ${p.status}`);
+  switch (p.status) {
+    case 'approved':
+    case 'denied':
+      return finalFields(p, p.status, s);
+    case 'cancelled':
+    case 'expired':
+      return finalFields(p, 'denied', s);
+    default:
+      throw new Error(`callback body requested for a payment in state ${p.status}`);
   }
-  return finalFields(p, p.status, s);
 }

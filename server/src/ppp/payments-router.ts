@@ -1,32 +1,44 @@
 /**
- * PPP routes called by the VTEX gateway (all authenticated): `POST /payments` (Create Payment).
- * Cancellations, settlements and refunds come in later issues.
+ * PPP routes called by the VTEX gateway, all authenticated by the merchant's appKey/appToken:
  *
- * Create Payment never waits for the terminal (20 s rule): it answers from the stored state.
+ * - `POST /payments` — Create Payment (idempotent by `paymentId`; never waits for the terminal);
+ * - `POST /payments/:paymentId/cancellations` — idempotent by `requestId`;
+ * - `POST /payments/:paymentId/settlements` — idempotent by `requestId`, partial allowed;
+ * - `POST /payments/:paymentId/refunds` — idempotent by `requestId`, partial allowed;
+ * - `POST /payments/:paymentId/inbound/:action` — inbound request (beta); action `status`.
  *
- * @see ../../../../shared/spec/ppp-pos.md §4.2, §5
+ * Every body is validated against its PPP schema; a 400 names every offending field. A
+ * payment of another merchant is never visible. Behaviour per state: docs/ppp.md.
+ *
+ * @see ../../../../shared/spec/ppp-pos.md §4, §5, §7
  */
 import express, { type Router } from 'express';
 import type { Logger } from 'pino';
+import type { z } from 'zod';
 import { CodedError } from '@posbridge/protocol/errors';
 import { formatMoney } from '@posbridge/protocol/money';
-import { CreatePaymentRequestSchema, type CreatePaymentResponse } from '@posbridge/protocol/ppp';
-import type { AppCredentials } from '../config.ts';
+import {
+  CancelPaymentRequestSchema,
+  CreatePaymentRequestSchema,
+  InboundRequestSchema,
+  RefundPaymentRequestSchema,
+  SettlePaymentRequestSchema,
+  type CreatePaymentResponse,
+  type InboundResponse,
+} from '@posbridge/protocol/ppp';
+import type { OperationService } from '../payments/operation-service.ts';
 import type { PaymentService } from '../payments/payment-service.ts';
-import { pppAuth } from './auth.ts';
-import { paymentAnswer, unsupportedMethodAnswer, type PppAnswerSettings } from './mappers.ts';
+import { pppContext } from './auth.ts';
+import { paymentAnswer, unsupportedMethodAnswer, type PaymentAppUrls, type PppAnswerSettings } from './mappers.ts';
 
 /** Dependencies of {@link createPaymentsRouter}. */
 export interface PaymentsRouterDeps {
   readonly service: PaymentService;
+  readonly operations: OperationService;
   readonly logger: Logger;
   readonly settings: PppAnswerSettings;
-  /** Merchant credentials VTEX must send. */
-  readonly credentials: AppCredentials;
-  /** submitUrl of a payment. */
-  readonly submitUrlFor: (paymentId: string) => string;
-  /** Largest accepted body. */
-  readonly bodyLimitBytes: number;
+  /** Payment App URLs of a payment. */
+  readonly appUrlsFor: (paymentId: string) => PaymentAppUrls;
 }
 
 /** Turns zod issues into one message naming every offending field. */
@@ -34,20 +46,36 @@ export function describeIssues(issues: readonly { path: readonly PropertyKey[]; 
   return issues.map((i) => `${i.path.map(String).join('.') || '(body)'}: ${i.message}`).join('; ');
 }
 
-/** Router mounted at `/payments`. */
+/** Parses `body` with `schema`, or throws `PPP_INVALID_REQUEST` naming every offending field. */
+export function parseBody<TSchema extends z.ZodType>(schema: TSchema, body: unknown, what: string): z.infer<TSchema> {
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) {
+    throw new CodedError('PPP_INVALID_REQUEST', `invalid ${what} request: ${describeIssues(parsed.error.issues)}`);
+  }
+  return parsed.data;
+}
+
+/** The path's paymentId must match the body's (VTEX sends both). */
+function checkSamePayment(pathId: string | undefined, bodyId: string): string {
+  if (pathId !== bodyId) {
+    throw new CodedError('PPP_INVALID_REQUEST', `invalid request: paymentId: ${JSON.stringify(bodyId)} does not match the URL`);
+  }
+  return bodyId;
+}
+
+/** Router mounted at `/payments`, after authentication. */
 export function createPaymentsRouter(deps: PaymentsRouterDeps): Router {
   const log = deps.logger.child({ component: 'ppp' });
   const router = express.Router();
-  router.use(pppAuth(deps.credentials, log));
-  router.use(express.json({ limit: deps.bodyLimitBytes, type: () => true }));
 
   router.post('/', async (req, res) => {
-    const parsed = CreatePaymentRequestSchema.safeParse(req.body);
-    if (!parsed.success) {
-      throw new CodedError('PPP_INVALID_REQUEST', `invalid Create Payment request: ${describeIssues(parsed.error.issues)}`);
+    const body = parseBody(CreatePaymentRequestSchema, req.body, 'Create Payment');
+    const { merchant, testSuite } = pppContext(res);
+    res.locals['paymentId'] = body.paymentId;
+    if (merchant.name !== null && body.merchantName !== merchant.name) {
+      throw new CodedError('PPP_MERCHANT_MISMATCH', undefined, { details: { paymentId: body.paymentId } });
     }
-    const body = parsed.data;
-    const outcome = await deps.service.createPayment(body);
+    const outcome = await deps.service.createPayment(body, { merchantId: merchant.merchantId, testSuite });
     let answer: CreatePaymentResponse;
     if (outcome.kind === 'unsupported_method') {
       log.info({ paymentId: body.paymentId, method: body.paymentMethod }, 'payment method not supported; denied');
@@ -56,17 +84,79 @@ export function createPaymentsRouter(deps: PaymentsRouterDeps): Router {
       const { payment, created } = outcome;
       if (created) {
         log.info(
-          { paymentId: payment.paymentId, amount: formatMoney(payment.amount), method: body.paymentMethod },
+          {
+            paymentId: payment.paymentId,
+            merchantId: merchant.merchantId,
+            amount: formatMoney(payment.amount),
+            method: body.paymentMethod,
+            ...(testSuite ? { testSuite } : {}),
+          },
           'payment created',
         );
       }
-      answer = paymentAnswer(payment, deps.submitUrlFor(payment.paymentId), deps.settings);
+      answer = paymentAnswer(payment, deps.appUrlsFor(payment.paymentId), deps.settings);
     }
-    log.debug(
-      { paymentId: answer.paymentId, status: answer.status, appName: answer.paymentAppData?.appName },
-      'payment answered',
-    );
+    log.debug({ paymentId: answer.paymentId, status: answer.status, appName: answer.paymentAppData?.appName }, 'payment answered');
     res.status(200).json(answer);
+  });
+
+  router.post('/:paymentId/cancellations', async (req, res) => {
+    const body = parseBody(CancelPaymentRequestSchema, req.body, 'Cancel Payment');
+    const paymentId = checkSamePayment(req.params['paymentId'], body.paymentId);
+    res.locals['paymentId'] = paymentId;
+    const reply = await deps.operations.cancel(pppContext(res).merchant.merchantId, paymentId, body);
+    res.status(reply.httpStatus).json(reply.body);
+  });
+
+  router.post('/:paymentId/settlements', async (req, res) => {
+    const body = parseBody(SettlePaymentRequestSchema, req.body, 'Settle Payment');
+    const paymentId = checkSamePayment(req.params['paymentId'], body.paymentId);
+    res.locals['paymentId'] = paymentId;
+    const reply = await deps.operations.settle(pppContext(res).merchant.merchantId, paymentId, body);
+    res.status(reply.httpStatus).json(reply.body);
+  });
+
+  router.post('/:paymentId/refunds', async (req, res) => {
+    const body = parseBody(RefundPaymentRequestSchema, req.body, 'Refund Payment');
+    const paymentId = checkSamePayment(req.params['paymentId'], body.paymentId);
+    res.locals['paymentId'] = paymentId;
+    const reply = await deps.operations.refund(pppContext(res).merchant.merchantId, paymentId, body);
+    res.status(reply.httpStatus).json(reply.body);
+  });
+
+  router.post('/:paymentId/inbound/:action', async (req, res) => {
+    const body = parseBody(InboundRequestSchema, req.body, 'Inbound');
+    const paymentId = checkSamePayment(req.params['paymentId'], body.paymentId);
+    res.locals['paymentId'] = paymentId;
+    const action = req.params['action'] ?? '';
+    const p = await deps.service.getPayment(paymentId);
+    const own = p !== null && p.merchantId === pppContext(res).merchant.merchantId;
+    const relay = (statusCode: number, content: unknown): InboundResponse => ({
+      requestId: body.requestId,
+      paymentId,
+      responseData: { statusCode, contentType: 'application/json', content: JSON.stringify(content) },
+    });
+    if (action !== 'status') {
+      res.status(200).json(relay(404, { code: 'PPP_NOT_FOUND', message: `no inbound action ${JSON.stringify(action)}; posbridge supports "status"` }));
+      return;
+    }
+    if (!own || !p) {
+      res.status(200).json(relay(404, { code: 'PPP_PAYMENT_NOT_FOUND', message: 'no payment with this paymentId for this merchant' }));
+      return;
+    }
+    const answer = paymentAnswer(p, deps.appUrlsFor(paymentId), deps.settings);
+    res.status(200).json(
+      relay(200, {
+        paymentId,
+        status: answer.status,
+        posState: p.status,
+        serialNumber: p.binding?.serialNumber ?? null,
+        stage: p.progressStage,
+        authorizationId: answer.authorizationId,
+        code: answer.code,
+        message: answer.message,
+      }),
+    );
   });
 
   return router;

@@ -88,4 +88,54 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX callback_outbox_due ON callback_outbox(status, next_attempt_at);
   `,
+  // 2: merchants and stores, operations (cancel/settle/refund), deadlines, callback windows.
+  `
+  CREATE TABLE merchants (
+    merchant_id      TEXT PRIMARY KEY,
+    name             TEXT UNIQUE,
+    app_key          TEXT NOT NULL UNIQUE,
+    app_token_sha256 TEXT NOT NULL,
+    callback_mode    TEXT NOT NULL DEFAULT 'notification' CHECK (callback_mode IN ('notification', 'retry')),
+    created_at       INTEGER NOT NULL
+  );
+
+  CREATE TABLE stores (
+    store_id    TEXT PRIMARY KEY,
+    merchant_id TEXT NOT NULL REFERENCES merchants(merchant_id),
+    name        TEXT NOT NULL,
+    created_at  INTEGER NOT NULL,
+    UNIQUE (merchant_id, name)
+  );
+
+  ALTER TABLE agents ADD COLUMN store_id TEXT REFERENCES stores(store_id);
+
+  ALTER TABLE payments ADD COLUMN merchant_id TEXT NOT NULL DEFAULT 'mch_bootstrap';
+  ALTER TABLE payments ADD COLUMN end_reason TEXT CHECK (end_reason IN ('cancelled', 'expired'));
+  ALTER TABLE payments ADD COLUMN deadline_at INTEGER;
+  ALTER TABLE payments ADD COLUMN test_suite INTEGER NOT NULL DEFAULT 0;
+  CREATE INDEX payments_deadline ON payments(deadline_at) WHERE deadline_at IS NOT NULL;
+
+  ALTER TABLE callback_outbox ADD COLUMN expires_at INTEGER;
+
+  CREATE TABLE operations (
+    operation_id     TEXT PRIMARY KEY,
+    payment_id       TEXT NOT NULL REFERENCES payments(payment_id),
+    kind             TEXT NOT NULL CHECK (kind IN ('cancel', 'settle', 'refund')),
+    request_id       TEXT NOT NULL,
+    amount_minor     INTEGER NOT NULL CHECK (amount_minor >= 0),
+    status           TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'denied', 'unknown')),
+    serial_number    TEXT,
+    terminal_ref     TEXT,
+    authorization_id TEXT,
+    nsu              TEXT,
+    response_code    TEXT,
+    message          TEXT,
+    answer_status    INTEGER,
+    answer           TEXT,
+    created_at       INTEGER NOT NULL,
+    updated_at       INTEGER NOT NULL,
+    UNIQUE (payment_id, kind, request_id)
+  );
+  CREATE INDEX operations_open ON operations(kind, status, serial_number);
+  `,
 ];

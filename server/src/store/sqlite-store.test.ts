@@ -167,7 +167,7 @@ describe('SqlitePaymentStore', () => {
 
   it('stores agents by token hash, terminals and meta', async () => {
     await store.createAgent({ agentId: 'ag1', name: 'shop', createdAt: 1 }, 'hash1');
-    expect(await store.findAgentByTokenHash('hash1')).toEqual({ agentId: 'ag1', name: 'shop', createdAt: 1 });
+    expect(await store.findAgentByTokenHash('hash1')).toEqual({ agentId: 'ag1', name: 'shop', createdAt: 1, storeId: null });
     expect(await store.findAgentByTokenHash('nope')).toBeNull();
     await store.upsertTerminal({ serialNumber: 'SN1', agentId: 'ag1', lastSeenAt: 5 });
     await store.upsertTerminal({ serialNumber: 'SN1', agentId: 'ag1', lastSeenAt: 6 });

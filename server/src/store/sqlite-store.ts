@@ -7,9 +7,24 @@
  */
 import { CodedError, isCodedError } from '@posbridge/protocol/errors';
 import type { PaymentMethodKind, ProgressStage } from '@posbridge/protocol/ws';
-import type { PaymentEvent, PaymentStatus, TerminalOutcome } from '../payments/payment-machine.ts';
+import type { EndReason, PaymentEvent, PaymentStatus, TerminalOutcome } from '../payments/payment-machine.ts';
 import { MIGRATIONS } from './migrations.ts';
 import { SqliteDb, type SqlParam } from './sqlite-db.ts';
+import {
+  BOOTSTRAP_MERCHANT_ID,
+  BOOTSTRAP_STORE_ID,
+  type CallbackMode,
+  type MerchantRecord,
+  type NewOperation,
+  type OperationKind,
+  type OperationOutcomeChange,
+  type OperationRecord,
+  type OperationStatus,
+  type OperationTotals,
+  type RecordOperationResult,
+  type StoreRecord,
+  type TerminalListing,
+} from './store.ts';
 import type {
   AgentRecord,
   CallbackEntry,
@@ -60,6 +75,10 @@ interface PaymentRow {
   card_first_digits: string | null;
   card_last_digits: string | null;
   result_amount_minor: number | null;
+  merchant_id: string;
+  end_reason: string | null;
+  deadline_at: number | null;
+  test_suite: number;
   created_at: number;
   changed_at: number;
   updated_at: number;
@@ -75,6 +94,74 @@ interface CallbackRow {
   next_attempt_at: number;
   last_error: string | null;
   last_http_status: number | null;
+  expires_at: number | null;
+}
+
+interface OperationRow {
+  operation_id: string;
+  payment_id: string;
+  kind: string;
+  request_id: string;
+  amount_minor: number;
+  status: string;
+  serial_number: string | null;
+  terminal_ref: string | null;
+  authorization_id: string | null;
+  nsu: string | null;
+  response_code: string | null;
+  message: string | null;
+  answer_status: number | null;
+  answer: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+interface MerchantRow {
+  merchant_id: string;
+  name: string | null;
+  app_key: string;
+  app_token_sha256: string;
+  callback_mode: string;
+  created_at: number;
+}
+
+function rowToMerchant(r: MerchantRow): MerchantRecord {
+  return {
+    merchantId: r.merchant_id,
+    name: r.name,
+    appKey: r.app_key,
+    appTokenSha256: r.app_token_sha256,
+    callbackMode: r.callback_mode as CallbackMode,
+    createdAt: r.created_at,
+  };
+}
+
+function rowToOperation(r: OperationRow): OperationRecord {
+  return {
+    operationId: r.operation_id,
+    paymentId: r.payment_id,
+    kind: r.kind as OperationKind,
+    requestId: r.request_id,
+    amountMinor: r.amount_minor,
+    status: r.status as OperationStatus,
+    serialNumber: r.serial_number,
+    terminalRef: r.terminal_ref,
+    authorizationId: r.authorization_id,
+    nsu: r.nsu,
+    responseCode: r.response_code,
+    message: r.message,
+    answer:
+      r.answer_status === null || r.answer === null
+        ? null
+        : { httpStatus: r.answer_status, body: JSON.parse(r.answer) as unknown },
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+/** True for a UNIQUE constraint failure from sqlite3. */
+function isUniqueViolation(err: unknown): boolean {
+  return err instanceof Error && /UNIQUE constraint failed/.test(err.message);
 }
 
 function rowToPayment(r: PaymentRow): Payment {
@@ -102,6 +189,8 @@ function rowToPayment(r: PaymentRow): Payment {
     orderId: r.order_id,
     reference: r.reference,
     merchantName: r.merchant_name,
+    merchantId: r.merchant_id,
+    testSuite: r.test_suite === 1,
     method: r.method as PaymentMethodKind,
     installments: r.installments,
     amount: { amountMinor: r.amount_minor, currency: r.currency },
@@ -113,6 +202,8 @@ function rowToPayment(r: PaymentRow): Payment {
         ? { serialNumber: r.serial_number, agentId: r.agent_id, startId: r.start_id }
         : null,
     outcome,
+    endReason: r.end_reason as EndReason | null,
+    deadlineAt: r.deadline_at,
     changedAt: r.changed_at,
     version: r.version,
     progressStage: r.progress_stage as ProgressStage | null,
@@ -131,6 +222,7 @@ function rowToCallback(r: CallbackRow): CallbackEntry {
     nextAttemptAt: r.next_attempt_at,
     lastError: r.last_error,
     lastHttpStatus: r.last_http_status,
+    expiresAt: r.expires_at,
   };
 }
 
@@ -138,7 +230,7 @@ function rowToCallback(r: CallbackRow): CallbackEntry {
 function eventData(event: PaymentEvent): unknown {
   switch (event.type) {
     case 'terminal.bound':
-      return event.binding;
+      return { ...event.binding, deadlineAt: event.deadlineAt };
     case 'agent.acked':
       return { startId: event.startId };
     case 'start.rejected':
@@ -150,6 +242,12 @@ function eventData(event: PaymentEvent): unknown {
         responseCode: event.outcome.responseCode,
         amountMinor: event.outcome.amountMinor,
       };
+    case 'cancel.requested':
+      return { canReverse: event.canReverse };
+    case 'deadline.passed':
+      return {};
+    case 'void.result':
+      return { outcome: event.outcome, message: event.message };
     default: {
       const never: never = event;
       return never;
@@ -186,8 +284,9 @@ class SqlitePaymentStore implements PaymentStore {
       this.#db.transaction(async () => {
         const info = await this.#db.run(
           `INSERT OR IGNORE INTO payments (payment_id, id, transaction_id, order_id, reference, merchant_name, method,
-             installments, amount_minor, currency, callback_url, state, version, created_at, changed_at, updated_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'awaiting_terminal', 0, ?, ?, ?)`,
+             installments, amount_minor, currency, callback_url, state, version, created_at, changed_at, updated_at,
+             merchant_id, deadline_at, test_suite)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'awaiting_terminal', 0, ?, ?, ?, ?, ?, ?)`,
           [
             input.paymentId,
             input.id,
@@ -203,6 +302,9 @@ class SqlitePaymentStore implements PaymentStore {
             input.createdAt,
             input.createdAt,
             input.createdAt,
+            input.merchantId ?? BOOTSTRAP_MERCHANT_ID,
+            input.deadlineAt ?? null,
+            input.testSuite === true ? 1 : 0,
           ],
         );
         const created = info.changes === 1;
@@ -248,6 +350,8 @@ class SqlitePaymentStore implements PaymentStore {
           o?.card?.firstDigits ?? null,
           o?.card?.lastDigits ?? null,
           o?.amountMinor ?? null,
+          next.endReason,
+          next.deadlineAt,
           next.changedAt,
           change.at,
           change.paymentId,
@@ -258,7 +362,7 @@ class SqlitePaymentStore implements PaymentStore {
           `UPDATE payments SET state = ?, serial_number = ?, agent_id = ?, start_id = ?,
              outcome = ?, terminal_ref = ?, authorization_id = ?, nsu = ?, result_tid = ?, response_code = ?,
              result_message = ?, card_brand = ?, card_first_digits = ?, card_last_digits = ?, result_amount_minor = ?,
-             changed_at = ?, updated_at = ?, version = version + 1
+             end_reason = ?, deadline_at = ?, changed_at = ?, updated_at = ?, version = version + 1
            WHERE payment_id = ? AND version = ? AND state = ?`,
           params,
         );
@@ -276,9 +380,18 @@ class SqlitePaymentStore implements PaymentStore {
         );
         if (change.callback) {
           await this.#db.run(
-            `INSERT OR IGNORE INTO callback_outbox (payment_id, kind, url, body, status, attempts, next_attempt_at, created_at, updated_at)
-             VALUES (?, 'final', ?, ?, 'pending', 0, ?, ?, ?)`,
-            [change.paymentId, change.callback.url, change.callback.body, change.at, change.at, change.at],
+            `INSERT OR IGNORE INTO callback_outbox (payment_id, kind, url, body, status, attempts, next_attempt_at, created_at, updated_at, expires_at)
+             VALUES (?, ?, ?, ?, 'pending', 0, ?, ?, ?, ?)`,
+            [
+              change.paymentId,
+              `final:${change.callback.status}`,
+              change.callback.url,
+              change.callback.body,
+              change.at,
+              change.at,
+              change.at,
+              change.callback.expiresAt ?? null,
+            ],
           );
         }
         return this.#readPayment(change.paymentId);
@@ -396,22 +509,23 @@ class SqlitePaymentStore implements PaymentStore {
 
   createAgent(agent: AgentRecord, tokenSha256: string): Promise<void> {
     return this.#op('createAgent', async () => {
-      await this.#db.run('INSERT INTO agents (agent_id, name, token_sha256, created_at) VALUES (?, ?, ?, ?)', [
+      await this.#db.run('INSERT INTO agents (agent_id, name, token_sha256, created_at, store_id) VALUES (?, ?, ?, ?, ?)', [
         agent.agentId,
         agent.name,
         tokenSha256,
         agent.createdAt,
+        agent.storeId ?? null,
       ]);
     });
   }
 
   findAgentByTokenHash(tokenSha256: string): Promise<AgentRecord | null> {
     return this.#op('findAgentByTokenHash', async () => {
-      const row = await this.#db.get<{ agent_id: string; name: string; created_at: number }>(
-        'SELECT agent_id, name, created_at FROM agents WHERE token_sha256 = ?',
+      const row = await this.#db.get<{ agent_id: string; name: string; created_at: number; store_id: string | null }>(
+        'SELECT agent_id, name, created_at, store_id FROM agents WHERE token_sha256 = ?',
         [tokenSha256],
       );
-      return row ? { agentId: row.agent_id, name: row.name, createdAt: row.created_at } : null;
+      return row ? { agentId: row.agent_id, name: row.name, createdAt: row.created_at, storeId: row.store_id } : null;
     });
   }
 
@@ -432,6 +546,295 @@ class SqlitePaymentStore implements PaymentStore {
         [serialNumber],
       );
       return row ? { serialNumber: row.serial_number, agentId: row.agent_id, lastSeenAt: row.last_seen_at } : null;
+    });
+  }
+
+  listDuePayments(now: number, limit: number): Promise<Payment[]> {
+    return this.#op('listDuePayments', async () => {
+      const rows = await this.#db.all<PaymentRow>(
+        `SELECT * FROM payments WHERE deadline_at IS NOT NULL AND deadline_at <= ?
+           AND state IN ('awaiting_terminal', 'dispatched', 'accepted', 'unknown')
+         ORDER BY deadline_at, payment_id LIMIT ?`,
+        [now, limit],
+      );
+      return rows.map(rowToPayment);
+    });
+  }
+
+  listPaymentsIn(statuses: readonly PaymentStatus[], serialNumbers: readonly string[]): Promise<Payment[]> {
+    if (statuses.length === 0 || serialNumbers.length === 0) return Promise.resolve([]);
+    return this.#op('listPaymentsIn', async () => {
+      const rows = await this.#db.all<PaymentRow>(
+        `SELECT * FROM payments WHERE state IN (${statuses.map(() => '?').join(', ')})
+           AND serial_number IN (${serialNumbers.map(() => '?').join(', ')}) ORDER BY changed_at, payment_id`,
+        [...statuses, ...serialNumbers],
+      );
+      return rows.map(rowToPayment);
+    });
+  }
+
+  countPaymentsByStatus(): Promise<Partial<Record<PaymentStatus, number>>> {
+    return this.#op('countPaymentsByStatus', async () => {
+      const rows = await this.#db.all<{ state: string; n: number }>('SELECT state, COUNT(*) AS n FROM payments GROUP BY state');
+      return Object.fromEntries(rows.map((r) => [r.state, r.n])) as Partial<Record<PaymentStatus, number>>;
+    });
+  }
+
+  async #readOperation(operationId: string): Promise<OperationRecord | null> {
+    const row = await this.#db.get<OperationRow>('SELECT * FROM operations WHERE operation_id = ?', [operationId]);
+    return row ? rowToOperation(row) : null;
+  }
+
+  async #totals(paymentId: string): Promise<OperationTotals> {
+    const row = await this.#db.get<{ settled: number | null; refunded: number | null; refunding: number | null }>(
+      `SELECT
+         SUM(CASE WHEN kind = 'settle' AND status = 'approved' THEN amount_minor END) AS settled,
+         SUM(CASE WHEN kind = 'refund' AND status = 'approved' THEN amount_minor END) AS refunded,
+         SUM(CASE WHEN kind = 'refund' AND status IN ('pending', 'unknown') THEN amount_minor END) AS refunding
+       FROM operations WHERE payment_id = ?`,
+      [paymentId],
+    );
+    return { settledMinor: row?.settled ?? 0, refundedMinor: row?.refunded ?? 0, refundingMinor: row?.refunding ?? 0 };
+  }
+
+  recordOperation(input: NewOperation): Promise<RecordOperationResult> {
+    return this.#op('recordOperation', () =>
+      this.#db.transaction(async (): Promise<RecordOperationResult> => {
+        const existing = await this.#db.get<OperationRow>(
+          'SELECT * FROM operations WHERE payment_id = ? AND kind = ? AND request_id = ?',
+          [input.paymentId, input.kind, input.requestId],
+        );
+        if (existing) return { kind: 'existing', operation: rowToOperation(existing) };
+        if (input.kind !== 'cancel') {
+          const payment = await this.#readPayment(input.paymentId);
+          if (payment?.status !== 'approved') return { kind: 'refused', reason: 'not_approved', limitMinor: 0 };
+          const totals = await this.#totals(input.paymentId);
+          const authorized = payment.outcome?.amountMinor ?? payment.amount.amountMinor;
+          const limitMinor =
+            input.kind === 'settle'
+              ? authorized - totals.settledMinor
+              : totals.settledMinor - totals.refundedMinor - totals.refundingMinor;
+          if (input.amountMinor > limitMinor) return { kind: 'refused', reason: 'exceeds', limitMinor: Math.max(0, limitMinor) };
+        }
+        await this.#db.run(
+          `INSERT INTO operations (operation_id, payment_id, kind, request_id, amount_minor, status, serial_number, created_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          [
+            input.operationId,
+            input.paymentId,
+            input.kind,
+            input.requestId,
+            input.amountMinor,
+            input.status,
+            input.serialNumber ?? null,
+            input.at,
+            input.at,
+          ],
+        );
+        const created = await this.#readOperation(input.operationId);
+        if (!created) throw new Error('operation vanished after insert');
+        return { kind: 'created', operation: created };
+      }),
+    );
+  }
+
+  getOperation(operationId: string): Promise<OperationRecord | null> {
+    return this.#op('getOperation', () => this.#readOperation(operationId));
+  }
+
+  findOperation(paymentId: string, kind: OperationKind, requestId: string): Promise<OperationRecord | null> {
+    return this.#op('findOperation', async () => {
+      const row = await this.#db.get<OperationRow>(
+        'SELECT * FROM operations WHERE payment_id = ? AND kind = ? AND request_id = ?',
+        [paymentId, kind, requestId],
+      );
+      return row ? rowToOperation(row) : null;
+    });
+  }
+
+  setOperationOutcome(operationId: string, change: OperationOutcomeChange): Promise<OperationRecord | null> {
+    return this.#op('setOperationOutcome', async () => {
+      const info = await this.#db.run(
+        `UPDATE operations SET status = ?, terminal_ref = COALESCE(?, terminal_ref), authorization_id = COALESCE(?, authorization_id),
+           nsu = COALESCE(?, nsu), response_code = COALESCE(?, response_code), message = COALESCE(?, message), updated_at = ?
+         WHERE operation_id = ? AND status IN ('pending', 'unknown')`,
+        [
+          change.status,
+          change.terminalRef ?? null,
+          change.authorizationId ?? null,
+          change.nsu ?? null,
+          change.responseCode ?? null,
+          change.message ?? null,
+          change.at,
+          operationId,
+        ],
+      );
+      return info.changes === 1 ? this.#readOperation(operationId) : null;
+    });
+  }
+
+  setOperationAnswer(operationId: string, httpStatus: number, body: unknown, at: number): Promise<OperationRecord> {
+    return this.#op('setOperationAnswer', async () => {
+      await this.#db.run(
+        'UPDATE operations SET answer_status = ?, answer = ?, updated_at = ? WHERE operation_id = ? AND answer IS NULL',
+        [httpStatus, JSON.stringify(body), at, operationId],
+      );
+      const op = await this.#readOperation(operationId);
+      if (!op) throw new Error(`operation ${operationId} does not exist`);
+      return op;
+    });
+  }
+
+  listOpenRefunds(serialNumbers: readonly string[]): Promise<OperationRecord[]> {
+    if (serialNumbers.length === 0) return Promise.resolve([]);
+    return this.#op('listOpenRefunds', async () => {
+      const rows = await this.#db.all<OperationRow>(
+        `SELECT * FROM operations WHERE kind = 'refund' AND status IN ('pending', 'unknown')
+           AND serial_number IN (${serialNumbers.map(() => '?').join(', ')}) ORDER BY created_at, operation_id`,
+        [...serialNumbers],
+      );
+      return rows.map(rowToOperation);
+    });
+  }
+
+  operationTotals(paymentId: string): Promise<OperationTotals> {
+    return this.#op('operationTotals', () => this.#totals(paymentId));
+  }
+
+  upsertBootstrapMerchant(merchant: MerchantRecord): Promise<void> {
+    return this.#op('upsertBootstrapMerchant', () =>
+      this.#db.transaction(async () => {
+        // Another merchant may have been given the env appKey or name by the CLI: that is a
+        // configuration error, reported by the UNIQUE constraint.
+        await this.#db.run(
+          `INSERT INTO merchants (merchant_id, name, app_key, app_token_sha256, callback_mode, created_at) VALUES (?, ?, ?, ?, ?, ?)
+           ON CONFLICT (merchant_id) DO UPDATE SET name = excluded.name, app_key = excluded.app_key,
+             app_token_sha256 = excluded.app_token_sha256, callback_mode = excluded.callback_mode`,
+          [merchant.merchantId, merchant.name, merchant.appKey, merchant.appTokenSha256, merchant.callbackMode, merchant.createdAt],
+        );
+        await this.#db.run(
+          `INSERT OR IGNORE INTO stores (store_id, merchant_id, name, created_at) VALUES (?, ?, 'default', ?)`,
+          [BOOTSTRAP_STORE_ID, merchant.merchantId, merchant.createdAt],
+        );
+      }),
+    ).catch((err: unknown) => {
+      if (isUniqueViolation((err as { cause?: unknown }).cause ?? err)) {
+        throw new CodedError('CFG_INVALID', 'the bootstrap merchant\'s appKey or name belongs to another merchant', { cause: err });
+      }
+      throw err;
+    });
+  }
+
+  createMerchant(merchant: MerchantRecord): Promise<void> {
+    return this.#op('createMerchant', async () => {
+      try {
+        await this.#db.run(
+          'INSERT INTO merchants (merchant_id, name, app_key, app_token_sha256, callback_mode, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+          [merchant.merchantId, merchant.name, merchant.appKey, merchant.appTokenSha256, merchant.callbackMode, merchant.createdAt],
+        );
+      } catch (err) {
+        if (isUniqueViolation(err)) throw new CodedError('CFG_INVALID', `a merchant named ${JSON.stringify(merchant.name)} already exists`);
+        throw err;
+      }
+    });
+  }
+
+  #merchantBy(column: 'app_key' | 'name' | 'merchant_id', value: string, operation: string): Promise<MerchantRecord | null> {
+    return this.#op(operation, async () => {
+      const row = await this.#db.get<MerchantRow>(`SELECT * FROM merchants WHERE ${column} = ?`, [value]);
+      return row ? rowToMerchant(row) : null;
+    });
+  }
+
+  findMerchantByAppKey(appKey: string): Promise<MerchantRecord | null> {
+    return this.#merchantBy('app_key', appKey, 'findMerchantByAppKey');
+  }
+
+  findMerchantByName(name: string): Promise<MerchantRecord | null> {
+    return this.#merchantBy('name', name, 'findMerchantByName');
+  }
+
+  getMerchant(merchantId: string): Promise<MerchantRecord | null> {
+    return this.#merchantBy('merchant_id', merchantId, 'getMerchant');
+  }
+
+  listMerchants(): Promise<MerchantRecord[]> {
+    return this.#op('listMerchants', async () => {
+      const rows = await this.#db.all<MerchantRow>('SELECT * FROM merchants ORDER BY created_at, merchant_id');
+      return rows.map(rowToMerchant);
+    });
+  }
+
+  createStore(store: StoreRecord): Promise<void> {
+    return this.#op('createStore', async () => {
+      try {
+        await this.#db.run('INSERT INTO stores (store_id, merchant_id, name, created_at) VALUES (?, ?, ?, ?)', [
+          store.storeId,
+          store.merchantId,
+          store.name,
+          store.createdAt,
+        ]);
+      } catch (err) {
+        if (isUniqueViolation(err)) throw new CodedError('CFG_INVALID', `the merchant already has a store named ${JSON.stringify(store.name)}`);
+        throw err;
+      }
+    });
+  }
+
+  findStore(merchantId: string, name: string): Promise<StoreRecord | null> {
+    return this.#op('findStore', async () => {
+      const row = await this.#db.get<{ store_id: string; merchant_id: string; name: string; created_at: number }>(
+        'SELECT * FROM stores WHERE merchant_id = ? AND name = ?',
+        [merchantId, name],
+      );
+      return row ? { storeId: row.store_id, merchantId: row.merchant_id, name: row.name, createdAt: row.created_at } : null;
+    });
+  }
+
+  agentOwner(agentId: string): Promise<{ merchantId: string; storeId: string } | null> {
+    return this.#op('agentOwner', async () => {
+      const row = await this.#db.get<{ store_id: string | null; merchant_id: string | null }>(
+        'SELECT a.store_id AS store_id, s.merchant_id AS merchant_id FROM agents a LEFT JOIN stores s ON s.store_id = a.store_id WHERE a.agent_id = ?',
+        [agentId],
+      );
+      if (!row) return null;
+      if (row.store_id === null) return { merchantId: BOOTSTRAP_MERCHANT_ID, storeId: BOOTSTRAP_STORE_ID };
+      return row.merchant_id === null ? null : { merchantId: row.merchant_id, storeId: row.store_id };
+    });
+  }
+
+  listTerminals(merchantId?: string): Promise<TerminalListing[]> {
+    return this.#op('listTerminals', async () => {
+      const rows = await this.#db.all<{
+        serial_number: string;
+        agent_id: string;
+        last_seen_at: number;
+        agent_name: string;
+        store_id: string;
+        store_name: string | null;
+        merchant_id: string;
+        merchant_name: string | null;
+      }>(
+        `SELECT t.serial_number, t.agent_id, t.last_seen_at, a.name AS agent_name,
+                COALESCE(a.store_id, '${BOOTSTRAP_STORE_ID}') AS store_id, s.name AS store_name,
+                COALESCE(s.merchant_id, '${BOOTSTRAP_MERCHANT_ID}') AS merchant_id, m.name AS merchant_name
+           FROM terminals t JOIN agents a ON a.agent_id = t.agent_id
+           LEFT JOIN stores s ON s.store_id = COALESCE(a.store_id, '${BOOTSTRAP_STORE_ID}')
+           LEFT JOIN merchants m ON m.merchant_id = COALESCE(s.merchant_id, '${BOOTSTRAP_MERCHANT_ID}')
+          ORDER BY t.serial_number`,
+      );
+      return rows
+        .map((r) => ({
+          serialNumber: r.serial_number,
+          agentId: r.agent_id,
+          lastSeenAt: r.last_seen_at,
+          agentName: r.agent_name,
+          storeId: r.store_id,
+          storeName: r.store_name ?? 'default',
+          merchantId: r.merchant_id,
+          merchantName: r.merchant_name,
+        }))
+        .filter((t) => merchantId === undefined || t.merchantId === merchantId);
     });
   }
 

@@ -31,10 +31,18 @@ export interface NewPayment {
   /** Where to POST the final result, exactly as received. */
   readonly callbackUrl: string;
   readonly createdAt: number;
+  /** Merchant that owns the payment (authenticated by its credentials). @default BOOTSTRAP_MERCHANT_ID */
+  readonly merchantId?: string;
+  /** ms since epoch when the server gives up waiting for a terminal; null/absent: never. */
+  readonly deadlineAt?: number | null;
+  /** Created by the VTEX Test Suite (`X-VTEX-API-Is-TestSuite: true`). @default false */
+  readonly testSuite?: boolean;
 }
 
 /** A stored payment. */
-export interface Payment extends NewPayment, PaymentMachineState {
+export interface Payment extends Omit<NewPayment, 'merchantId' | 'deadlineAt' | 'testSuite'>, PaymentMachineState {
+  readonly merchantId: string;
+  readonly testSuite: boolean;
   /** Incremented on every state write; used for compare-and-set. */
   readonly version: number;
   /** Latest progress stage the agent reported, if any. */
@@ -57,6 +65,8 @@ export interface NewCallback {
   readonly body: string;
   /** Final status it announces. */
   readonly status: 'approved' | 'denied';
+  /** ms since epoch after which the outbox stops retrying (the payment's window closed); absent: only `maxAttempts` bounds it. */
+  readonly expiresAt?: number;
 }
 
 /** A compare-and-set state change. */
@@ -100,6 +110,8 @@ export interface CallbackEntry {
   readonly nextAttemptAt: number;
   readonly lastError: string | null;
   readonly lastHttpStatus: number | null;
+  /** ms since epoch after which no more attempts are made; null: only `maxAttempts` bounds it. */
+  readonly expiresAt: number | null;
 }
 
 /** A terminal agent (tokens are stored only as sha256 hashes). */
@@ -107,6 +119,113 @@ export interface AgentRecord {
   readonly agentId: string;
   readonly name: string;
   readonly createdAt: number;
+  /** Store the agent serves; null = the bootstrap merchant's default store. */
+  readonly storeId?: string | null;
+}
+
+/** Id of the merchant configured by environment variables (single-merchant deployments). */
+export const BOOTSTRAP_MERCHANT_ID = 'mch_bootstrap';
+/** Default store of the bootstrap merchant (agents created without `--store`). */
+export const BOOTSTRAP_STORE_ID = 'sto_bootstrap';
+
+/** How a merchant wants to be told that a payment became final. @see ppp-pos.md §6 */
+export type CallbackMode = 'notification' | 'retry';
+
+/** A merchant (a VTEX account): its own credentials, stores and terminals. */
+export interface MerchantRecord {
+  readonly merchantId: string;
+  /** VTEX `merchantName` the credentials belong to; null = any (bootstrap merchant without a name). */
+  readonly name: string | null;
+  readonly appKey: string;
+  /** sha256 hex of the appToken (the token itself is never stored). */
+  readonly appTokenSha256: string;
+  readonly callbackMode: CallbackMode;
+  readonly createdAt: number;
+}
+
+/** A physical store of a merchant; agents (and so terminals) belong to one. */
+export interface StoreRecord {
+  readonly storeId: string;
+  readonly merchantId: string;
+  readonly name: string;
+  readonly createdAt: number;
+}
+
+/** A terminal with where it belongs, for listings. */
+export interface TerminalListing extends TerminalRecord {
+  readonly agentName: string;
+  readonly storeId: string;
+  readonly storeName: string;
+  readonly merchantId: string;
+  readonly merchantName: string | null;
+}
+
+/** Kind of a VTEX follow-up request. */
+export type OperationKind = 'cancel' | 'settle' | 'refund';
+
+/** Progress of an operation: `pending` (terminal working / not answered), then a terminal outcome. */
+export type OperationStatus = 'pending' | 'approved' | 'denied' | 'unknown';
+
+/** A cancellation, settlement or refund, idempotent by (`paymentId`, `kind`, `requestId`). */
+export interface OperationRecord {
+  /** posbridge's id (`cancellationId` / `settleId` / `refundId`, and the agent's `operationId`). */
+  readonly operationId: string;
+  readonly paymentId: string;
+  readonly kind: OperationKind;
+  readonly requestId: string;
+  /** Minor units (0 for cancellations). */
+  readonly amountMinor: number;
+  readonly status: OperationStatus;
+  /** Terminal that runs it (refunds). */
+  readonly serialNumber: string | null;
+  readonly terminalRef: string | null;
+  readonly authorizationId: string | null;
+  readonly nsu: string | null;
+  readonly responseCode: string | null;
+  readonly message: string | null;
+  /** The final HTTP answer given to VTEX, repeated verbatim to a repeated `requestId`. */
+  readonly answer: { readonly httpStatus: number; readonly body: unknown } | null;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+}
+
+/** A new operation. */
+export interface NewOperation {
+  readonly operationId: string;
+  readonly paymentId: string;
+  readonly kind: OperationKind;
+  readonly requestId: string;
+  readonly amountMinor: number;
+  readonly status: OperationStatus;
+  readonly serialNumber?: string | null;
+  readonly at: number;
+}
+
+/** Answer of {@link PaymentStore.recordOperation}. */
+export type RecordOperationResult =
+  | { readonly kind: 'existing'; readonly operation: OperationRecord }
+  | { readonly kind: 'created'; readonly operation: OperationRecord }
+  /** Refused by the store invariant (nothing written): the payment is not in a state that allows it, or the amount is over the limit. */
+  | { readonly kind: 'refused'; readonly reason: 'not_approved' | 'exceeds'; readonly limitMinor: number };
+
+/** Sums of a payment's operations, minor units. */
+export interface OperationTotals {
+  readonly settledMinor: number;
+  /** Approved refunds. */
+  readonly refundedMinor: number;
+  /** Refunds still pending or unknown (reserved against the settled amount). */
+  readonly refundingMinor: number;
+}
+
+/** Terminal fields of an operation outcome. */
+export interface OperationOutcomeChange {
+  readonly status: OperationStatus;
+  readonly terminalRef?: string | null;
+  readonly authorizationId?: string | null;
+  readonly nsu?: string | null;
+  readonly responseCode?: string | null;
+  readonly message?: string | null;
+  readonly at: number;
 }
 
 /** A terminal serial and the agent that last announced it. */
@@ -168,6 +287,54 @@ export interface PaymentStore {
   upsertTerminal(terminal: TerminalRecord): Promise<void>;
   /** The last agent that announced `serialNumber`, or null. */
   findTerminal(serialNumber: string): Promise<TerminalRecord | null>;
+
+  /** Payments whose `deadlineAt` is ≤ `now` and that still wait for a terminal, oldest first. */
+  listDuePayments(now: number, limit: number): Promise<Payment[]>;
+  /** Payments in any of `statuses` bound to one of `serialNumbers` (re-sends after a reconnect). */
+  listPaymentsIn(statuses: readonly PaymentStatus[], serialNumbers: readonly string[]): Promise<Payment[]>;
+  /** Number of payments per status (metrics). */
+  countPaymentsByStatus(): Promise<Partial<Record<PaymentStatus, number>>>;
+
+  /**
+   * Records an operation once per (`paymentId`, `kind`, `requestId`), atomically with the
+   * amount invariants: settlements need an `approved` payment and keep Σ settled ≤ authorized;
+   * refunds keep Σ refunds (approved + pending + unknown) ≤ Σ settled. Cancellations are
+   * recorded unconditionally. A repeat returns the existing row (`existing`) whatever its amount.
+   */
+  recordOperation(input: NewOperation): Promise<RecordOperationResult>;
+  /** The operation with this id, or null. */
+  getOperation(operationId: string): Promise<OperationRecord | null>;
+  /** The operation of (`paymentId`, `kind`, `requestId`), or null. */
+  findOperation(paymentId: string, kind: OperationKind, requestId: string): Promise<OperationRecord | null>;
+  /** Sets the terminal outcome of a `pending`/`unknown` operation. @returns the row, or null when it was already final. */
+  setOperationOutcome(operationId: string, change: OperationOutcomeChange): Promise<OperationRecord | null>;
+  /** Stores the final answer once (first writer wins). @returns the row with the stored answer. */
+  setOperationAnswer(operationId: string, httpStatus: number, body: unknown, at: number): Promise<OperationRecord>;
+  /** Refunds still `pending`/`unknown` on one of `serialNumbers` (re-sent after a reconnect). */
+  listOpenRefunds(serialNumbers: readonly string[]): Promise<OperationRecord[]>;
+  /** Σ of a payment's settlements and refunds. */
+  operationTotals(paymentId: string): Promise<OperationTotals>;
+
+  /** Creates or updates the bootstrap merchant (env credentials) and its default store. */
+  upsertBootstrapMerchant(merchant: MerchantRecord): Promise<void>;
+  /** Creates a merchant. @throws CodedError `CFG_INVALID` when the name or appKey is taken. */
+  createMerchant(merchant: MerchantRecord): Promise<void>;
+  /** The merchant with this appKey, or null. */
+  findMerchantByAppKey(appKey: string): Promise<MerchantRecord | null>;
+  /** The merchant with this name, or null. */
+  findMerchantByName(name: string): Promise<MerchantRecord | null>;
+  /** The merchant, or null. */
+  getMerchant(merchantId: string): Promise<MerchantRecord | null>;
+  /** Every merchant, oldest first. */
+  listMerchants(): Promise<MerchantRecord[]>;
+  /** Creates a store. @throws CodedError `CFG_INVALID` when the merchant already has one of that name. */
+  createStore(store: StoreRecord): Promise<void>;
+  /** The store of a merchant by name, or null. */
+  findStore(merchantId: string, name: string): Promise<StoreRecord | null>;
+  /** The merchant and store an agent serves, or null for an unknown agent. */
+  agentOwner(agentId: string): Promise<{ merchantId: string; storeId: string } | null>;
+  /** Terminals with their agent, store and merchant; only `merchantId`'s when given. */
+  listTerminals(merchantId?: string): Promise<TerminalListing[]>;
 
   /** Returns the value stored under `key`, storing `value` first when there is none (race-safe). */
   getOrSetMeta(key: string, value: string): Promise<string>;

@@ -69,6 +69,7 @@ export function testEnv(dbPath: string, overrides: Record<string, string> = {}):
     POSBRIDGE_CALLBACK_MAX_DELAY_MS: '100',
     POSBRIDGE_CALLBACK_POLL_MS: '50',
     POSBRIDGE_CALLBACK_TIMEOUT_MS: '2000',
+    POSBRIDGE_ANSWER_BUDGET_MS: '1500',
     ...overrides,
   };
 }
@@ -116,11 +117,17 @@ export interface TestServer {
 export async function startTestServer(
   overrides: Record<string, string> = {},
   dir?: string,
+  options: { now?: () => number; manualDeadlines?: boolean } = {},
 ): Promise<TestServer & { dir: string }> {
   const tmp = dir === undefined ? tempDir() : { dir, cleanup: () => undefined };
   const { logger, lines } = sinkLogger();
   const config = loadServerConfig(testEnv(join(tmp.dir, 'db.sqlite'), overrides));
-  const server = await startServer({ config, logger });
+  const server = await startServer({
+    config,
+    logger,
+    ...(options.now ? { now: options.now } : {}),
+    ...(options.manualDeadlines === undefined ? {} : { manualDeadlines: options.manualDeadlines }),
+  });
   return {
     server,
     lines,

@@ -1,0 +1,79 @@
+/**
+ * Prometheus metrics (prom-client), on a registry per server instance (several servers may run
+ * in one process in tests). Exposed on `GET /metrics` in the text exposition format.
+ *
+ * | metric | type | labels |
+ * |---|---|---|
+ * | `posbridge_payments` | gauge (read from the store on scrape) | `status` |
+ * | `posbridge_payment_transitions_total` | counter | `from`, `to` |
+ * | `posbridge_callback_attempts_total` | counter | `outcome` = delivered \| retry \| failed |
+ * | `posbridge_callback_failures_total` | counter | `reason` = http \| network \| expired |
+ * | `posbridge_agents_connected` | gauge | — |
+ * | `posbridge_http_request_duration_seconds` | histogram | `method`, `route`, `status_code` |
+ * | `posbridge_auth_failures_total` | counter | `surface` = ppp \| pos \| agent |
+ * | default Node.js process metrics | | prefixed `posbridge_` |
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { PAYMENT_STATUSES, type PaymentStatus } from '../payments/payment-machine.ts';
+
+/** The metrics of one server. */
+export class ServerMetrics {
+  /** The registry served on `/metrics`. */
+  readonly registry = new Registry();
+  readonly transitions: Counter<'from' | 'to'>;
+  readonly callbackAttempts: Counter<'outcome'>;
+  readonly callbackFailures: Counter<'reason'>;
+  readonly agentsConnected: Gauge;
+  readonly httpDuration: Histogram<'method' | 'route' | 'status_code'>;
+  readonly authFailures: Counter<'surface'>;
+
+  /**
+   * @param countPayments - reads the number of payments per status (called on each scrape).
+   */
+  constructor(countPayments: () => Promise<Partial<Record<PaymentStatus, number>>>) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry, prefix: 'posbridge_' });
+    new Gauge({
+      name: 'posbridge_payments',
+      help: 'Payments by status (from the store).',
+      labelNames: ['status'],
+      registers,
+      async collect() {
+        const counts = await countPayments();
+        for (const status of PAYMENT_STATUSES) this.set({ status }, counts[status] ?? 0);
+      },
+    });
+    this.transitions = new Counter({
+      name: 'posbridge_payment_transitions_total',
+      help: 'Payment status changes (from "none" for a created payment).',
+      labelNames: ['from', 'to'],
+      registers,
+    });
+    this.callbackAttempts = new Counter({
+      name: 'posbridge_callback_attempts_total',
+      help: 'Callback deliveries attempted, by outcome.',
+      labelNames: ['outcome'],
+      registers,
+    });
+    this.callbackFailures = new Counter({
+      name: 'posbridge_callback_failures_total',
+      help: 'Failed callback attempts, by reason.',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.agentsConnected = new Gauge({ name: 'posbridge_agents_connected', help: 'Terminal agents connected now.', registers });
+    this.httpDuration = new Histogram({
+      name: 'posbridge_http_request_duration_seconds',
+      help: 'HTTP request latency by route.',
+      labelNames: ['method', 'route', 'status_code'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 4, 5, 10],
+      registers,
+    });
+    this.authFailures = new Counter({
+      name: 'posbridge_auth_failures_total',
+      help: 'Failed authentications, by surface.',
+      labelNames: ['surface'],
+      registers,
+    });
+  }
+}

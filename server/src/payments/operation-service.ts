@@ -1,0 +1,311 @@
+/**
+ * VTEX follow-up requests on a payment: cancellations, settlements and refunds.
+ *
+ * Idempotency is a store invariant: each request is recorded once per
+ * (`paymentId`, kind, `requestId`) and its final answer is stored with it, so a repeat (or a
+ * concurrent duplicate) gets the same answer. Amount rules are enforced inside the same store
+ * transaction: Σ settled ≤ authorized, Σ refunds ≤ Σ settled.
+ *
+ * No handler waits on a terminal longer than `answerBudgetMs`: when the terminal has not
+ * answered by then, the request is answered 500 `PPP_OPERATION_PENDING` (nothing stored), and
+ * VTEX's retry with the same `requestId` picks up the outcome.
+ *
+ * | request | payment state | what happens | answer |
+ * |---|---|---|---|
+ * | cancel | awaiting_terminal | `cancelled` at once; the submitUrl stops working | 200 |
+ * | cancel | dispatched / accepted / unknown | `payment.abort` to the agent; an approval anyway is voided | 200 once stopped |
+ * | cancel | approved, not settled, agent online | `operation.start` void | 200 once voided |
+ * | cancel | approved, agent offline or settled, or the void denied | nothing | 501 `cancel-manually` |
+ * | cancel | denied / cancelled / expired | nothing (nothing was charged) | 200 |
+ * | settle | approved | recorded (partial allowed) | 200 |
+ * | refund | approved + settled, agent online | `operation.start` refund | 200 once refunded |
+ * | refund | agent offline, or refund denied on the terminal | nothing | 501 `refund-manually` |
+ *
+ * @see ../../../../shared/spec/ppp-pos.md §4.3–4.5, §7
+ */
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import { ERROR_CODES } from '@posbridge/protocol/errors';
+import { moneyFromDecimal, moneyToDecimal } from '@posbridge/protocol/money';
+import type {
+  CancellationResponse,
+  CancelPaymentRequest,
+  RefundPaymentRequest,
+  RefundResponse,
+  SettlementResponse,
+  SettlePaymentRequest,
+} from '@posbridge/protocol/ppp';
+import type { OperationRecord, Payment, PaymentStore } from '../store/store.ts';
+import { refundOrderOf, type PaymentService } from './payment-service.ts';
+
+/** An HTTP answer to VTEX. */
+export interface PppReply<TBody> {
+  readonly httpStatus: number;
+  readonly body: TBody;
+}
+
+/** Options of {@link OperationService}. */
+export interface OperationServiceOptions {
+  readonly store: PaymentStore;
+  readonly payments: PaymentService;
+  readonly logger: Logger;
+  /** Longest a request waits for the terminal before answering 500 `PPP_OPERATION_PENDING`. @default 4000 */
+  readonly answerBudgetMs: number;
+}
+
+function newOperationId(prefix: 'cn' | 'se' | 'rf'): string {
+  return `${prefix}_${randomUUID().replaceAll('-', '')}`;
+}
+
+/** Cancellations, settlements and refunds. */
+export class OperationService {
+  readonly #store: PaymentStore;
+  readonly #payments: PaymentService;
+  readonly #log: Logger;
+  readonly #budgetMs: number;
+
+  constructor(options: OperationServiceOptions) {
+    this.#store = options.store;
+    this.#payments = options.payments;
+    this.#log = options.logger.child({ component: 'ppp' });
+    this.#budgetMs = options.answerBudgetMs;
+  }
+
+  /** The payment if it exists and belongs to `merchantId`. */
+  async #ownPayment(paymentId: string, merchantId: string): Promise<Payment | null> {
+    const p = await this.#store.getPayment(paymentId);
+    return p && p.merchantId === merchantId ? p : null;
+  }
+
+  /** Stores a final answer once and returns the stored one (a concurrent duplicate may have won). */
+  async #final<TBody>(op: OperationRecord, httpStatus: number, body: TBody): Promise<PppReply<TBody>> {
+    const stored = await this.#store.setOperationAnswer(op.operationId, httpStatus, body, this.#payments.now());
+    const answer = stored.answer ?? { httpStatus, body };
+    return { httpStatus: answer.httpStatus, body: answer.body as TBody };
+  }
+
+  /**
+   * `POST /payments/{paymentId}/cancellations`.
+   * @throws CodedError `PPP_PAYMENT_NOT_FOUND` (404) for a payment this merchant does not have; `STORE_FAILED`.
+   */
+  async cancel(merchantId: string, paymentId: string, req: CancelPaymentRequest): Promise<PppReply<CancellationResponse>> {
+    const started = Date.now();
+    const p = await this.#ownPayment(paymentId, merchantId);
+    if (!p) return notFound({ paymentId, cancellationId: null, requestId: req.requestId });
+    const recorded = await this.#store.recordOperation({
+      operationId: newOperationId('cn'),
+      paymentId,
+      kind: 'cancel',
+      requestId: req.requestId,
+      amountMinor: 0,
+      status: 'pending',
+      at: this.#payments.now(),
+    });
+    if (recorded.kind === 'refused') throw new Error('cancellations are never refused by the store');
+    const op = recorded.operation;
+    if (op.answer) return { httpStatus: op.answer.httpStatus, body: op.answer.body as CancellationResponse };
+    const reply = (httpStatus: number, code: string | null, message: string): CancellationResponse => ({
+      paymentId,
+      cancellationId: httpStatus === 200 ? op.operationId : null,
+      code,
+      message,
+      requestId: req.requestId,
+    });
+
+    // Ask for the cancellation (the machine ignores it where it makes no sense).
+    const totals = await this.#store.operationTotals(paymentId);
+    const online = this.#payments.dispatcher.onlineSerials();
+    const result = await this.#payments.applyEvent(paymentId, (q) => ({
+      type: 'cancel.requested',
+      canReverse: q.binding !== null && online.has(q.binding.serialNumber) && totals.settledMinor === 0,
+    }));
+    if (result.applied) this.#log.info({ paymentId, requestId: req.requestId, status: result.payment?.status }, 'cancellation requested');
+
+    for (;;) {
+      const q = await this.#store.getPayment(paymentId);
+      if (!q) throw new Error(`payment ${paymentId} vanished`);
+      switch (q.status) {
+        case 'cancelled':
+        case 'denied':
+        case 'expired': {
+          const message =
+            q.status === 'denied'
+              ? 'nothing to cancel: the terminal denied the payment'
+              : q.outcome?.outcome === 'approved'
+                ? 'cancelled; the approval was reversed on the terminal'
+                : 'cancelled; nothing was charged';
+          this.#log.info({ paymentId, requestId: req.requestId, status: q.status }, 'cancellation answered');
+          return this.#final(op, 200, reply(200, null, message));
+        }
+        case 'approved': {
+          const reason =
+            q.endReason === 'cancelled'
+              ? `the terminal could not reverse the approval${q.outcome?.message ? ` (${q.outcome.message})` : ''}; reverse it by hand`
+              : totals.settledMinor > 0
+                ? 'the payment is settled; refund it instead'
+                : 'the terminal that approved it is offline; reverse the payment on the terminal by hand';
+          this.#log.warn({ paymentId, requestId: req.requestId, reason }, 'cancellation needs a person');
+          return this.#final(op, 501, reply(501, 'cancel-manually', reason));
+        }
+        case 'awaiting_terminal':
+        case 'dispatched':
+        case 'accepted':
+        case 'unknown':
+        case 'aborting':
+        case 'reversing': {
+          const leftMs = this.#budgetMs - (Date.now() - started);
+          if (leftMs <= 0 || !(await this.#payments.changes.wait(paymentId, leftMs))) {
+            const again = await this.#store.getPayment(paymentId);
+            if (again && again.version !== q.version) continue;
+            this.#log.info({ paymentId, requestId: req.requestId, status: q.status }, 'cancellation pending on the terminal');
+            return {
+              httpStatus: 500,
+              body: reply(500, 'PPP_OPERATION_PENDING', ERROR_CODES.PPP_OPERATION_PENDING.message),
+            };
+          }
+          continue;
+        }
+        default: {
+          const never: never = q.status;
+          throw new Error(`unhandled status ${String(never)}`);
+        }
+      }
+    }
+  }
+
+  /**
+   * `POST /payments/{paymentId}/settlements`: records the capture of `value` (partial allowed).
+   * @throws CodedError `MONEY_INVALID_AMOUNT` (400) for a value with too many decimals; `STORE_FAILED`.
+   */
+  async settle(merchantId: string, paymentId: string, req: SettlePaymentRequest): Promise<PppReply<SettlementResponse>> {
+    const p = await this.#ownPayment(paymentId, merchantId);
+    if (!p) return notFound({ paymentId, settleId: null, value: 0, requestId: req.requestId });
+    const amount = moneyFromDecimal(req.value, p.amount.currency);
+    const recorded = await this.#store.recordOperation({
+      operationId: newOperationId('se'),
+      paymentId,
+      kind: 'settle',
+      requestId: req.requestId,
+      amountMinor: amount.amountMinor,
+      status: 'approved',
+      at: this.#payments.now(),
+    });
+    const fail = (code: 'PPP_NOT_APPROVED' | 'PPP_AMOUNT_EXCEEDED', message: string): PppReply<SettlementResponse> => ({
+      httpStatus: 500,
+      body: { paymentId, settleId: null, value: 0, code, message, requestId: req.requestId },
+    });
+    switch (recorded.kind) {
+      case 'refused':
+        this.#log.info({ paymentId, requestId: req.requestId, reason: recorded.reason, status: p.status }, 'settlement refused');
+        return recorded.reason === 'not_approved'
+          ? fail('PPP_NOT_APPROVED', `the payment is ${p.status}; only an approved payment can be settled`)
+          : fail(
+              'PPP_AMOUNT_EXCEEDED',
+              `at most ${moneyToDecimal({ amountMinor: recorded.limitMinor, currency: p.amount.currency })} remains to settle`,
+            );
+      case 'existing':
+      case 'created': {
+        const op = recorded.operation;
+        if (op.answer) return { httpStatus: op.answer.httpStatus, body: op.answer.body as SettlementResponse };
+        this.#log.info({ paymentId, requestId: req.requestId, amountMinor: op.amountMinor }, 'payment settled');
+        return this.#final(op, 200, {
+          paymentId,
+          settleId: op.operationId,
+          value: moneyToDecimal({ amountMinor: op.amountMinor, currency: p.amount.currency }),
+          code: null,
+          message: 'settled',
+          requestId: req.requestId,
+        });
+      }
+      default: {
+        const never: never = recorded;
+        throw new Error(`unhandled ${JSON.stringify(never)}`);
+      }
+    }
+  }
+
+  /**
+   * `POST /payments/{paymentId}/refunds`: refunds `value` on the terminal that charged it
+   * (partial allowed), or answers 501 `refund-manually` when its agent is offline.
+   * @throws CodedError `MONEY_INVALID_AMOUNT` (400); `STORE_FAILED`.
+   */
+  async refund(merchantId: string, paymentId: string, req: RefundPaymentRequest): Promise<PppReply<RefundResponse>> {
+    const started = Date.now();
+    const p = await this.#ownPayment(paymentId, merchantId);
+    if (!p) return notFound({ paymentId, refundId: null, value: 0, requestId: req.requestId });
+    const amount = moneyFromDecimal(req.value, p.amount.currency);
+    const serial = p.binding?.serialNumber ?? null;
+    const online = serial !== null && this.#payments.dispatcher.onlineSerials().has(serial);
+    const recorded = await this.#store.recordOperation({
+      operationId: newOperationId('rf'),
+      paymentId,
+      kind: 'refund',
+      requestId: req.requestId,
+      amountMinor: amount.amountMinor,
+      // Offline: recorded as denied (not counted) with its 501 answer, so a repeat gets the same.
+      status: online ? 'pending' : 'denied',
+      serialNumber: serial,
+      at: this.#payments.now(),
+    });
+    const decimal = (minor: number) => moneyToDecimal({ amountMinor: minor, currency: p.amount.currency });
+    const reply = (httpStatus: number, op: OperationRecord | null, code: string | null, message: string): RefundResponse => ({
+      paymentId,
+      refundId: httpStatus === 200 && op ? op.operationId : null,
+      value: httpStatus === 200 && op ? decimal(op.amountMinor) : 0,
+      code,
+      message,
+      requestId: req.requestId,
+    });
+    if (recorded.kind === 'refused') {
+      this.#log.info({ paymentId, requestId: req.requestId, reason: recorded.reason }, 'refund refused');
+      return recorded.reason === 'not_approved'
+        ? { httpStatus: 500, body: reply(500, null, 'PPP_NOT_APPROVED', `the payment is ${p.status}; only an approved payment can be refunded`) }
+        : { httpStatus: 500, body: reply(500, null, 'PPP_AMOUNT_EXCEEDED', `at most ${decimal(recorded.limitMinor)} remains to refund`) };
+    }
+    let op = recorded.operation;
+    if (op.answer) return { httpStatus: op.answer.httpStatus, body: op.answer.body as RefundResponse };
+    if (recorded.kind === 'created') {
+      if (!online) {
+        this.#log.warn({ paymentId, requestId: req.requestId, serialNumber: serial }, 'refund needs a person: terminal offline');
+        return this.#final(op, 501, reply(501, null, 'refund-manually', 'the terminal that charged this payment is offline; refund it by hand'));
+      }
+      this.#log.info({ paymentId, requestId: req.requestId, operationId: op.operationId, amountMinor: op.amountMinor }, 'refund requested');
+      await this.#payments.dispatcher.startOperation(refundOrderOf(p, op.operationId, op.amountMinor));
+    }
+    for (;;) {
+      switch (op.status) {
+        case 'approved':
+          this.#log.info({ paymentId, requestId: req.requestId, operationId: op.operationId }, 'refund approved');
+          return this.#final(op, 200, reply(200, op, null, 'refunded on the terminal'));
+        case 'denied':
+          return this.#final(
+            op,
+            501,
+            reply(501, null, 'refund-manually', `the terminal refused the refund${op.message ? ` (${op.message})` : ''}; refund it by hand`),
+          );
+        case 'pending':
+        case 'unknown': {
+          const leftMs = this.#budgetMs - (Date.now() - started);
+          const woken = leftMs > 0 && (await this.#payments.changes.wait(op.operationId, leftMs));
+          const again = await this.#store.getOperation(op.operationId);
+          if (!again) throw new Error(`operation ${op.operationId} vanished`);
+          if (!woken && again.status === op.status) {
+            this.#log.info({ paymentId, requestId: req.requestId, status: again.status }, 'refund pending on the terminal');
+            return { httpStatus: 500, body: reply(500, null, 'PPP_OPERATION_PENDING', ERROR_CODES.PPP_OPERATION_PENDING.message) };
+          }
+          op = again;
+          continue;
+        }
+        default: {
+          const never: never = op.status;
+          throw new Error(`unhandled status ${String(never)}`);
+        }
+      }
+    }
+  }
+}
+
+/** 500 body for a payment this merchant does not have (the PPP failure shape of each route). */
+function notFound<TBody extends { paymentId: string; requestId: string }>(fields: TBody): PppReply<TBody & { code: string; message: string }> {
+  return { httpStatus: 500, body: { ...fields, code: 'PPP_PAYMENT_NOT_FOUND', message: ERROR_CODES.PPP_PAYMENT_NOT_FOUND.message } };
+}
