@@ -57,7 +57,7 @@ async function startHub(opts: HubOptions = {}) {
           }),
         );
       }
-      if (msg.type === 'payment.result' || msg.type === 'payment.rejected') {
+      if (msg.type === 'payment.result' || msg.type === 'payment.rejected' || msg.type === 'operation.result') {
         const copy = (copies.get(msg.id) ?? 0) + 1;
         copies.set(msg.id, copy);
         if ((opts.ackReport ?? (() => true))(msg, copy)) ws.send(JSON.stringify({ v: 1, id: `a-${msg.id}-${copy}`, type: 'ack', ackOf: msg.id }));
@@ -310,7 +310,7 @@ describe('agent ⇄ hub', () => {
   it('refuses a terminal whose serial differs from the configured one', async () => {
     const { agent, hub } = await setup({
       script: { serial: 'SN-WRONG' },
-      config: { terminals: [{ path: '/dev/fake0', baudRate: 9600, dialect: 'PBL/1', serialNumber: 'SN-1' }] },
+      config: { terminals: [{ path: '/dev/fake0', baudRate: 9600, dialect: 'PBL/1', driver: 'pbl1-serial', dataBits: 8, parity: 'none', posNumber: 1, serialNumber: 'SN-1' }] },
     });
     await expect(agent.ready).rejects.toMatchObject({ code: 'TERM_MISMATCH', message: expect.stringContaining('SN-WRONG') });
     await until(() => hub.of('agent.hello')[0]);
@@ -321,5 +321,80 @@ describe('agent ⇄ hub', () => {
     const { hub, agent } = await setup({ hub: { heartbeatIntervalMs: 40 } });
     await agent.ready;
     await until(() => hub.of('agent.hello').length >= 2, 2000);
+  });
+});
+
+describe('agent: payment.abort and operation.start', () => {
+  it('acks payment.abort, sends ABORT to the running sale and reports the aborted sale as denied', async () => {
+    const { hub, agent, journal, terminal } = await setup({ script: { hold: true } });
+    await agent.ready;
+    hub.send(start('pay-ab'));
+    await until(() => agentPhase(journal, 'pay-ab', 'acked'));
+    hub.send({ v: 1, id: 'abort-1', type: 'payment.abort', paymentId: 'pay-ab', reason: 'cancelled' });
+    await until(() => hub.of('ack').find((m) => m['ackOf'] === 'abort-1'));
+    const result = await until(() => hub.of('payment.result').find((m) => m['paymentId'] === 'pay-ab'));
+    expect(result).toMatchObject({ outcome: 'denied' });
+    expect(terminal().count('ABORT')).toBe(1);
+    expect((await journal.get('pay-ab'))?.abortRequested).toBe(true);
+  });
+
+  it('answers payment.abort of a finished payment by sending its result again (approved: the server voids it)', async () => {
+    const { hub, agent, journal } = await setup();
+    await agent.ready;
+    hub.send(start('pay-done'));
+    await until(() => agentPhase(journal, 'pay-done', 'reported'));
+    const before = hub.of('payment.result').length;
+    hub.send({ v: 1, id: 'abort-2', type: 'payment.abort', paymentId: 'pay-done', reason: 'expired' });
+    await until(() => hub.of('payment.result').length > before);
+    expect(hub.of('payment.result').at(-1)).toMatchObject({ paymentId: 'pay-done', outcome: 'approved' });
+    expect(hub.of('ack').some((m) => m['ackOf'] === 'abort-2')).toBe(true);
+  });
+
+  it('acks an abort for a payment it never took, and starts nothing', async () => {
+    const { hub, agent, terminal } = await setup();
+    await agent.ready;
+    hub.send({ v: 1, id: 'abort-3', type: 'payment.abort', paymentId: 'never', reason: 'cancelled' });
+    await until(() => hub.of('ack').find((m) => m['ackOf'] === 'abort-3'));
+    expect(terminal().count('ABORT')).toBe(0);
+  });
+
+  it('runs a void once per operationId (journal first, ack, VOID with ref), repeated until acked', async () => {
+    const { hub, agent, journal, terminal } = await setup();
+    await agent.ready;
+    hub.send(start('pay-v'));
+    await until(() => agentPhase(journal, 'pay-v', 'reported'));
+    const sale = await journal.get('pay-v');
+    const op = {
+      v: 1,
+      type: 'operation.start',
+      operationId: 'op-1',
+      paymentId: 'pay-v',
+      kind: 'void',
+      serialNumber: 'SN-1',
+      amount: { amountMinor: 3190, currency: 'BRL' },
+      originalTerminalRef: sale!.rid,
+    };
+    hub.send({ ...op, id: 'op-msg-1' });
+    const result = await until(() => hub.of('operation.result').find((m) => m['operationId'] === 'op-1'));
+    expect(result).toMatchObject({ paymentId: 'pay-v', kind: 'void', outcome: 'approved', amount: { amountMinor: 3190, currency: 'BRL' } });
+    expect(hub.of('ack').some((m) => m['ackOf'] === 'op-msg-1')).toBe(true);
+    await until(() => agentPhase(journal, 'op:op-1', 'reported'));
+    // A repeat never reverses twice: re-acked, result sent again.
+    hub.send({ ...op, id: 'op-msg-2' });
+    await until(() => hub.of('ack').find((m) => m['ackOf'] === 'op-msg-2'));
+    await until(() => hub.of('operation.result').filter((m) => m['operationId'] === 'op-1').length >= 2);
+    expect(terminal().received.filter((l) => l.verb === 'VOID')).toEqual([
+      expect.objectContaining({ verb: 'VOID', ref: sale!.rid, amountMinor: 3190, currency: '986' }),
+    ]);
+  });
+
+  it('answers a second transaction on a busy terminal with payment.rejected TERM_BUSY', async () => {
+    const { hub, agent, journal } = await setup({ script: { hold: true } });
+    await agent.ready;
+    hub.send(start('pay-1st'));
+    await until(() => agentPhase(journal, 'pay-1st', 'acked'));
+    hub.send(start('pay-2nd'));
+    const rejected = await until(() => hub.of('payment.rejected').find((m) => m['paymentId'] === 'pay-2nd'));
+    expect(rejected).toMatchObject({ code: 'TERM_BUSY' });
   });
 });

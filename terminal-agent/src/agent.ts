@@ -13,13 +13,11 @@ import type { Logger } from 'pino';
 import { CodedError, ERROR_CODES, toError, type ErrorCode } from '@posbridge/protocol/errors';
 import type { HubWelcome } from '@posbridge/protocol/ws';
 import type { AgentConfig, AgentTerminalConfig } from './config.ts';
-import { LineDriver } from './drivers/line/line-driver.ts';
+import { createDriver } from './drivers/registry.ts';
 import type { TerminalDriver, TerminalIdentity } from './drivers/terminal-driver.ts';
 import { AgentLink } from './link/link.ts';
 import { MemoryJournal, type Journal } from './session/journal.ts';
 import { PaymentRunner } from './session/payment-runner.ts';
-import { openSerialPort } from './transports/serial.ts';
-import type { OpenPort } from './transports/byte-transport.ts';
 
 /** Version announced in `agent.hello`. Keep in step with terminal-agent/package.json. */
 export const AGENT_VERSION = '0.1.0';
@@ -29,7 +27,7 @@ export interface StartAgentOptions {
   config: AgentConfig;
   /** Root logger; the agent logs through children (`component`: link, driver, session, agent). */
   logger: Logger;
-  /** Opens the byte stream of one terminal; default opens a SerialPort on `terminal.path`. */
+  /** Opens the byte stream of one terminal, replacing the driver's transport (serial/HID); for tests and in-process simulators. */
   openPort?: (terminal: AgentTerminalConfig) => Promise<Duplex>;
   /** Where payments are journaled. @default a new {@link MemoryJournal} */
   journal?: Journal;
@@ -57,9 +55,8 @@ function notReady(problems: Problem[]): CodedError {
 export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent> {
   const { config, logger } = opts;
   const log = logger.child({ component: 'agent' });
-  const openPort: OpenPort = opts.openPort ?? ((t) => openSerialPort({ path: t.path, baudRate: t.baudRate }));
   const journal = opts.journal ?? new MemoryJournal();
-  const drivers: LineDriver[] = [];
+  const drivers: TerminalDriver[] = [];
   const bySerial = new Map<string, { driver: TerminalDriver; identity: TerminalIdentity }>();
   let closed = false;
 
@@ -108,6 +105,16 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
       logger.child({ component: 'link' }).info({ paymentId: message.paymentId, serialNumber: message.serialNumber }, 'payment received');
       void runner.handleStart(message);
     },
+    onPaymentAbort: (message) => {
+      logger.child({ component: 'link' }).info({ paymentId: message.paymentId, reason: message.reason }, 'payment abort received');
+      void runner.handleAbort(message);
+    },
+    onOperationStart: (message) => {
+      logger
+        .child({ component: 'link' })
+        .info({ paymentId: message.paymentId, operationId: message.operationId, kind: message.kind }, 'operation received');
+      void runner.handleOperation(message);
+    },
     onReportAcked: (message) => void runner.handleReportAcked(message),
     onRefused: (httpStatus) => {
       const code: ErrorCode = httpStatus === 401 || httpStatus === 403 ? 'WS_UNAUTHORIZED' : 'WS_BAD_MESSAGE';
@@ -123,12 +130,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
     const problems: Problem[] = [];
     const found = await Promise.all(
       config.terminals.map(async (terminal) => {
-        const driver = new LineDriver({
-          open: () => openPort(terminal),
-          logger,
-          timings: config,
-          ...(terminal.serialNumber !== undefined ? { serialNumber: terminal.serialNumber } : {}),
-        });
+        const driver = createDriver({ terminal, config, logger, ...(opts.openPort ? { openPort: opts.openPort } : {}) });
         drivers.push(driver);
         try {
           return { terminal, driver, identity: await driver.identify() };

@@ -1,53 +1,90 @@
 /**
- * `posbridge-agent` command line: `posbridge-agent [run] [--config <file.json>]`, `--help`.
- * Writes only usage text itself; everything else is logged by the agent (pino, stdout).
+ * `posbridge-agent` command line: `run | ports | hid | identify | doctor`, `--help`.
+ * Writes only usage text and command output itself; `run` logs through pino (stdout).
  */
 import { parseArgs } from 'node:util';
+import { AGENT_FLAG_OPTIONS, readProcessEnv } from './config.ts';
+import { doctorCommand, hidCommand, identifyCommand, portsCommand, type CommandIo } from './commands.ts';
 import { main } from './main.ts';
 
-const USAGE = `Usage: posbridge-agent [run] [--config <file.json>]
+const USAGE = `Usage: posbridge-agent <command> [options]
 
-Runs the posbridge terminal agent: keeps one WebSocket to the posbridge server and drives
-the payment terminal(s) on serial ports (PBL/1 line dialect).
+Runs the posbridge terminal agent: keeps one WebSocket to the posbridge server and drives the
+payment terminal(s) on serial ports or USB HID (PBL/1 line dialect, Ingenico Concert E+).
 
 Commands:
   run                 run the agent (default)
+  ports               list serial ports with their stable /dev/serial/by-id links and USB ids
+  hid                 list USB HID devices (vendor/product id, serial, manufacturer, product)
+  identify            open each configured terminal and print its identity
+  doctor              check port, permissions, libusb, journal, server, token, clock: pass/fail table
 
 Options:
-  -c, --config <file> JSON config file (keys as in terminal-agent/README.md); env wins over it
+  -c, --config <file> JSON config file (keys as in terminal-agent/README.md)
+      --server-url <u>  hub URL, ws(s)://host:port/agent/v1
+      --port <path>       terminal serial port (prefer /dev/serial/by-id/…)
+      --baud <n>          baud rate (default 9600)
+      --serial <sn>       terminal serial number (required for Concert E+)
+      --driver <name>     pbl1-serial (default) | concert-serial | pbl1-hid
+      --pos-number <n>    Concert cash-register number (default 1)
+      --journal <file>    SQLite journal (default ./posbridge-agent-journal.sqlite)
+      --log-level <lvl>   fatal|error|warn|info|debug|trace|silent
+      --json              machine-readable output (ports, hid, identify, doctor)
   -h, --help          show this help
 
-Environment:
-  POSBRIDGE_SERVER_URL       hub URL, ws://host:port/agent/v1                (required)
-  POSBRIDGE_AGENT_TOKEN      agent token issued by the server                (required)
-  POSBRIDGE_TERMINAL_PORT    serial port of the terminal, e.g. /dev/ttyACM0  (required unless in --config)
-  POSBRIDGE_TERMINAL_BAUD    baud rate (default 9600)
-  POSBRIDGE_TERMINAL_SERIAL  expected serial number (default: read with IDENT)
-  LOG_LEVEL                  fatal|error|warn|info|debug|trace|silent (default info)
-  POSBRIDGE_<KNOB>           timing knobs, e.g. POSBRIDGE_RESULT_TIMEOUT_MS (see README)
+Sources, later wins: defaults < --config file < environment < flags. The token comes only from
+the environment (POSBRIDGE_AGENT_TOKEN) or the file.
 
-Exit codes: 0 stopped by SIGINT/SIGTERM, 1 agent could not become ready, 2 invalid configuration.
+Environment:
+  POSBRIDGE_SERVER_URL, POSBRIDGE_AGENT_TOKEN (required), POSBRIDGE_TERMINAL_PORT,
+  POSBRIDGE_TERMINAL_BAUD, POSBRIDGE_TERMINAL_SERIAL, POSBRIDGE_TERMINAL_DRIVER,
+  POSBRIDGE_TERMINAL_POS_NUMBER, POSBRIDGE_JOURNAL, LOG_LEVEL,
+  POSBRIDGE_<KNOB> timing knobs, e.g. POSBRIDGE_RESULT_TIMEOUT_MS (see README)
+
+Exit codes: 0 ok / stopped by SIGINT or SIGTERM; 1 agent not ready, or a doctor/identify check
+failed; 2 invalid configuration or usage.
 `;
 
 const args = process.argv.slice(2);
 let parsed;
 try {
-  parsed = parseArgs({
-    args,
-    options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } },
-    allowPositionals: true,
-    strict: true,
-  });
+  parsed = parseArgs({ args, options: AGENT_FLAG_OPTIONS, allowPositionals: true, strict: true });
 } catch (err) {
   process.stderr.write(`posbridge-agent: ${(err as Error).message}\n\n${USAGE}`);
   process.exit(2);
 }
 const [command = 'run', ...extra] = parsed.positionals;
+const io: CommandIo = {
+  out: (t) => process.stdout.write(t),
+  err: (t) => process.stderr.write(t),
+  env: readProcessEnv(),
+  argv: args,
+  json: parsed.values.json === true,
+};
 if (parsed.values.help === true) {
   process.stdout.write(USAGE);
-} else if (command !== 'run' || extra.length > 0) {
-  process.stderr.write(`posbridge-agent: unknown command ${JSON.stringify([command, ...extra].join(' '))}\n\n${USAGE}`);
+} else if (extra.length > 0) {
+  process.stderr.write(`posbridge-agent: unexpected argument ${JSON.stringify(extra.join(' '))}\n\n${USAGE}`);
   process.exitCode = 2;
 } else {
-  await main(args);
+  switch (command) {
+    case 'run':
+      await main(args);
+      break;
+    case 'ports':
+      process.exitCode = await portsCommand(io);
+      break;
+    case 'hid':
+      process.exitCode = await hidCommand(io);
+      break;
+    case 'identify':
+      process.exitCode = await identifyCommand(io);
+      break;
+    case 'doctor':
+      process.exitCode = await doctorCommand(io);
+      break;
+    default:
+      process.stderr.write(`posbridge-agent: unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
+      process.exitCode = 2;
+  }
 }

@@ -1,7 +1,9 @@
 /**
  * Configuration of the terminal agent: one zod schema, one defaults object, one loader.
  *
- * Sources, later wins: built-in defaults < JSON file given by `--config <file>` < environment.
+ * Sources, later wins: built-in defaults < JSON file given by `--config <file>` < environment
+ * < flags (`--server-url`, `--port`, `--baud`, `--serial`, `--driver`, `--pos-number`,
+ * `--journal`, `--log-level`). The token comes only from the environment or the file.
  * The loader reports every problem at once in a single `CFG_INVALID` error, and returns a
  * deep-frozen {@link AgentConfig}. This is the only module that reads `process.env` (and only
  * through the `env` argument the caller passes in).
@@ -14,17 +16,50 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { CodedError } from '@posbridge/protocol/errors';
 
-/** Terminal dialects this agent can drive. Issue 2 ships only the PBL/1 line dialect. */
-export const TERMINAL_DIALECTS = ['PBL/1'] as const;
+/** Terminal dialects this agent can drive: the PBL/1 line dialect and Ingenico Concert E+. */
+export const TERMINAL_DIALECTS = ['PBL/1', 'concert-e+'] as const;
+
+/**
+ * Driver names of the registry (drivers/registry.ts): `<dialect>-<transport>`.
+ * `pbl1-serial` is the default; `concert-serial` needs `serialNumber` (Concert cannot tell it).
+ */
+export const DRIVER_NAMES = ['pbl1-serial', 'concert-serial', 'pbl1-hid'] as const;
+
+/** A driver name of the registry. */
+export type DriverName = (typeof DRIVER_NAMES)[number];
+
+/** A USB HID device selector: vendor/product id (decimal or 0x-hex in the file), optional serial. */
+export interface HidSelector {
+  readonly vendorId: number;
+  readonly productId: number;
+  /** USB serial number string, to tell two identical devices apart. */
+  readonly serialNumber?: string;
+  /** Size of one HID report in bytes (without the report id). @default 64 */
+  readonly reportBytes: number;
+}
 
 /** One terminal the agent drives. */
 export interface AgentTerminalConfig {
-  /** Device path of the terminal's serial port (`/dev/ttyACM0`, `COM3`, a pty symlink). */
+  /**
+   * Device path of the terminal's serial port. Prefer the stable `/dev/serial/by-id/usb-…`
+   * link over `/dev/ttyACM0`, whose number can change when USB re-enumerates. For `*-hid`
+   * drivers, a label only (the device is found by {@link hid}).
+   */
   readonly path: string;
   /** Line speed in baud. @default 9600 */
   readonly baudRate: number;
-  /** Wire dialect. @default 'PBL/1' */
+  /** Data bits (some RS-232 Concert installs are 7E1). @default 8 */
+  readonly dataBits: 7 | 8;
+  /** Parity. @default 'none' */
+  readonly parity: 'none' | 'even' | 'odd';
+  /** Wire dialect. @default 'PBL/1' (or the driver's) */
   readonly dialect: (typeof TERMINAL_DIALECTS)[number];
+  /** Registry name of the driver. @default from `dialect`: `pbl1-serial` or `concert-serial` */
+  readonly driver: DriverName;
+  /** Concert: cash-register number sent in requests, 1..99. @default 1 */
+  readonly posNumber: number;
+  /** HID device selector (`*-hid` drivers). */
+  readonly hid?: HidSelector;
   /** Expected serial number; when set, a terminal answering IDENT with another serial is refused. */
   readonly serialNumber?: string;
 }
@@ -55,6 +90,8 @@ export interface AgentTimingConfig {
   readonly statusBackoffMs: number;
   /** Interval of the background STATUS that keeps trying to resolve an `unknown` outcome. @default 30000 */
   readonly recoveryIntervalMs: number;
+  /** Concert E+: wait for the terminal's answer ENQ; must exceed its card/PIN time-outs. @default 120000 */
+  readonly concertAnswerTimeoutMs: number;
 }
 
 /** The validated, deep-frozen agent configuration. */
@@ -67,6 +104,8 @@ export interface AgentConfig extends AgentTimingConfig {
   readonly terminals: readonly AgentTerminalConfig[];
   /** pino level. @default 'info' */
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** SQLite file of the crash-safe journal. @default './posbridge-agent-journal.sqlite' */
+  readonly journalPath: string;
 }
 
 /** Defaults of every optional knob. */
@@ -83,8 +122,12 @@ export const AGENT_CONFIG_DEFAULTS: Readonly<AgentTimingConfig & { logLevel: Age
   statusAttempts: 5,
   statusBackoffMs: 1_000,
   recoveryIntervalMs: 30_000,
+  concertAnswerTimeoutMs: 120_000,
   logLevel: 'info',
 });
+
+/** Default journal file, relative to the working directory. */
+export const DEFAULT_JOURNAL_PATH = './posbridge-agent-journal.sqlite';
 
 /** Default baud rate of a terminal port. */
 export const DEFAULT_BAUD_RATE = 9600;
@@ -102,6 +145,7 @@ const TIMING_KEYS = [
   'statusAttempts',
   'statusBackoffMs',
   'recoveryIntervalMs',
+  'concertAnswerTimeoutMs',
 ] as const satisfies readonly (keyof AgentTimingConfig)[];
 
 /** Environment variable of a timing knob: `ackTimeoutMs` → `POSBRIDGE_ACK_TIMEOUT_MS`. */
@@ -115,15 +159,51 @@ const intFromText = (schema: z.ZodNumber) =>
 
 const positiveInt = intFromText(z.number().int().positive());
 
-const TerminalSchema = z.strictObject({
-  path: z.string().min(1, 'must not be empty'),
-  baudRate: intFromText(z.number().int().min(50).max(4_000_000)).default(DEFAULT_BAUD_RATE),
-  dialect: z.enum(TERMINAL_DIALECTS).default('PBL/1'),
-  serialNumber: z
-    .string()
-    .regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 of A-Z a-z 0-9 . _ -')
-    .optional(),
+const usbId = z.preprocess(
+  (v) => (typeof v === 'string' && /^(0x[0-9a-fA-F]{1,4}|\d{1,5})$/.test(v.trim()) ? Number(v.trim()) : v),
+  z.number().int().min(0).max(0xffff),
+);
+
+const HidSchema = z.strictObject({
+  vendorId: usbId,
+  productId: usbId,
+  serialNumber: z.string().min(1).max(128).optional(),
+  reportBytes: intFromText(z.number().int().min(8).max(1024)).default(64),
 });
+
+const TerminalSchema = z
+  .strictObject({
+    path: z.string().min(1, 'must not be empty'),
+    baudRate: intFromText(z.number().int().min(50).max(4_000_000)).default(DEFAULT_BAUD_RATE),
+    dataBits: z.preprocess((v) => (v === '7' ? 7 : v === '8' ? 8 : v), z.union([z.literal(7), z.literal(8)])).default(8),
+    parity: z.enum(['none', 'even', 'odd']).default('none'),
+    dialect: z.enum(TERMINAL_DIALECTS).optional(),
+    driver: z.enum(DRIVER_NAMES).optional(),
+    posNumber: intFromText(z.number().int().min(1).max(99)).default(1),
+    hid: HidSchema.optional(),
+    serialNumber: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 of A-Z a-z 0-9 . _ -')
+      .optional(),
+  })
+  .transform((t, ctx) => {
+    const driver: DriverName = t.driver ?? (t.dialect === 'concert-e+' ? 'concert-serial' : 'pbl1-serial');
+    const dialect = driver.startsWith('concert') ? ('concert-e+' as const) : ('PBL/1' as const);
+    if (t.dialect !== undefined && t.dialect !== dialect) {
+      ctx.addIssue({ code: 'custom', path: ['dialect'], message: `dialect ${t.dialect} does not match driver ${driver}` });
+    }
+    if (dialect === 'concert-e+' && t.serialNumber === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['serialNumber'],
+        message: 'is required for Concert E+ terminals (the protocol cannot read it): copy it from the terminal label',
+      });
+    }
+    if (driver.endsWith('-hid') && t.hid === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['hid'], message: `is required for driver ${driver} ({ vendorId, productId, serialNumber? })` });
+    }
+    return { ...t, driver, dialect };
+  });
 
 const ConfigSchema = z
   .strictObject({
@@ -133,6 +213,7 @@ const ConfigSchema = z
     token: z.string({ error: 'is required' }).min(1, 'is required'),
     terminals: z.array(TerminalSchema, { error: 'is required' }).min(1, 'at least one terminal is required'),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    journalPath: z.string().min(1).default(DEFAULT_JOURNAL_PATH),
     ...Object.fromEntries(TIMING_KEYS.map((k) => [k, positiveInt.default(AGENT_CONFIG_DEFAULTS[k])])),
   })
   .superRefine((cfg, ctx) => {
@@ -158,6 +239,24 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
+/** Flags every command accepts (values win over the environment and the file). */
+const FLAG_NAMES = ['config', 'server-url', 'port', 'baud', 'serial', 'driver', 'pos-number', 'journal', 'log-level'] as const;
+
+/** `parseArgs` options of the agent's flags (shared with the CLI). */
+export const AGENT_FLAG_OPTIONS = {
+  config: { type: 'string', short: 'c' },
+  'server-url': { type: 'string' },
+  port: { type: 'string' },
+  baud: { type: 'string' },
+  serial: { type: 'string' },
+  driver: { type: 'string' },
+  'pos-number': { type: 'string' },
+  journal: { type: 'string' },
+  'log-level': { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
 /**
  * Builds the agent configuration from the environment and command-line arguments.
  *
@@ -175,14 +274,11 @@ export function loadAgentConfig(env: Record<string, string | undefined>, argv: r
   const source = new Map<string, string>();
 
   let configFile: string | undefined;
+  let flags: Partial<Record<(typeof FLAG_NAMES)[number], string>> = {};
   try {
-    const { values } = parseArgs({
-      args: [...argv],
-      options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } },
-      allowPositionals: true,
-      strict: true,
-    });
+    const { values } = parseArgs({ args: [...argv], options: AGENT_FLAG_OPTIONS, allowPositionals: true, strict: true });
     configFile = values.config;
+    flags = Object.fromEntries(FLAG_NAMES.flatMap((k) => (typeof values[k] === 'string' ? [[k, values[k]]] : [])));
   } catch (err) {
     problems.push(`command line: ${(err as Error).message}`);
   }
@@ -212,23 +308,43 @@ export function loadAgentConfig(env: Record<string, string | undefined>, argv: r
   fromEnv('serverUrl', 'POSBRIDGE_SERVER_URL');
   fromEnv('token', 'POSBRIDGE_AGENT_TOKEN');
   fromEnv('logLevel', 'LOG_LEVEL');
+  fromEnv('journalPath', 'POSBRIDGE_JOURNAL');
   for (const key of TIMING_KEYS) fromEnv(key, envNameOf(key));
 
-  const port = env['POSBRIDGE_TERMINAL_PORT'];
-  const baud = env['POSBRIDGE_TERMINAL_BAUD'];
-  const serial = env['POSBRIDGE_TERMINAL_SERIAL'];
-  if (port !== undefined && port !== '') {
-    // The env describes the one terminal of a single-terminal install and replaces the file's list.
+  // Flags win over the environment.
+  const fromFlag = (key: string, flag: (typeof FLAG_NAMES)[number]): void => {
+    const v = flags[flag];
+    if (v === undefined) return;
+    raw[key] = v;
+    source.set(key, `--${flag}`);
+  };
+  fromFlag('serverUrl', 'server-url');
+  fromFlag('logLevel', 'log-level');
+  fromFlag('journalPath', 'journal');
+
+  const pick = (flag: (typeof FLAG_NAMES)[number], name: string): string | undefined => {
+    const v = flags[flag] ?? env[name];
+    return v === undefined || v === '' ? undefined : v;
+  };
+  const port = pick('port', 'POSBRIDGE_TERMINAL_PORT');
+  const baud = pick('baud', 'POSBRIDGE_TERMINAL_BAUD');
+  const serial = pick('serial', 'POSBRIDGE_TERMINAL_SERIAL');
+  const driver = pick('driver', 'POSBRIDGE_TERMINAL_DRIVER');
+  const posNumber = pick('pos-number', 'POSBRIDGE_TERMINAL_POS_NUMBER');
+  if (port !== undefined) {
+    // The env/flags describe the one terminal of a single-terminal install and replace the file's list.
     raw['terminals'] = [
       {
         path: port,
-        ...(baud !== undefined && baud !== '' ? { baudRate: baud } : {}),
-        ...(serial !== undefined && serial !== '' ? { serialNumber: serial } : {}),
+        ...(baud !== undefined ? { baudRate: baud } : {}),
+        ...(serial !== undefined ? { serialNumber: serial } : {}),
+        ...(driver !== undefined ? { driver } : {}),
+        ...(posNumber !== undefined ? { posNumber } : {}),
       },
     ];
-    source.set('terminals', 'POSBRIDGE_TERMINAL_PORT/_BAUD/_SERIAL');
-  } else if ((baud ?? '') !== '' || (serial ?? '') !== '') {
-    problems.push('POSBRIDGE_TERMINAL_BAUD / POSBRIDGE_TERMINAL_SERIAL are set but POSBRIDGE_TERMINAL_PORT is not');
+    source.set('terminals', flags.port !== undefined ? '--port/--baud/--serial/--driver' : 'POSBRIDGE_TERMINAL_PORT/_BAUD/_SERIAL/_DRIVER');
+  } else if (baud !== undefined || serial !== undefined || driver !== undefined) {
+    problems.push('a terminal baud rate, serial or driver is set (env or flag) but POSBRIDGE_TERMINAL_PORT / --port is not');
   }
   if (!source.has('serverUrl')) source.set('serverUrl', 'serverUrl (POSBRIDGE_SERVER_URL)');
   if (!source.has('token')) source.set('token', 'token (POSBRIDGE_AGENT_TOKEN)');

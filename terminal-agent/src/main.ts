@@ -6,6 +6,7 @@ import { pino, type Logger } from 'pino';
 import { isCodedError, toError } from '@posbridge/protocol/errors';
 import { startAgent } from './agent.ts';
 import { loadAgentConfig, readProcessEnv, redactConfig } from './config.ts';
+import { SqliteJournal } from './session/sqlite-journal.ts';
 
 /** Paths pino redacts in every log line (secrets and anything card-like beyond the summary). */
 export const REDACT_PATHS = [
@@ -44,7 +45,19 @@ export async function main(argv: readonly string[]): Promise<void> {
   });
   logger.info({ config: redactConfig(config) }, 'agent starting');
 
-  const agent = await startAgent({ config, logger });
+  let journal: SqliteJournal;
+  try {
+    journal = await SqliteJournal.open(config.journalPath);
+  } catch (err) {
+    const e = toError(err);
+    logger.fatal({ err: e, journalPath: config.journalPath }, 'journal could not be opened');
+    process.stderr.write(`posbridge-agent: ${e.message} (journalPath ${config.journalPath})\n`);
+    logger.flush();
+    process.exitCode = 1;
+    return;
+  }
+  logger.info({ journalPath: journal.path }, 'journal opened');
+  const agent = await startAgent({ config, logger, journal });
   let stopping = false;
   const stop = async (signal: string, exitCode: number) => {
     if (stopping) return;
@@ -52,6 +65,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     logger.info({ signal }, 'agent stopping');
     try {
       await agent.close();
+      await journal.close();
     } catch (err) {
       logger.error({ err: toError(err) }, 'error while stopping');
     }

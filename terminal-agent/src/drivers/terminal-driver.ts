@@ -22,11 +22,18 @@ export interface TerminalIdentity {
   firmware?: string;
 }
 
-/** One sale to run on the terminal. */
+/** One transaction to run on the terminal: a sale, or the void/refund of an earlier sale. */
 export interface SaleRequest {
   paymentId: string;
-  /** The transaction reference on the terminal wire (PBL/1 `rid`), unique per payment. */
+  /**
+   * The transaction reference on the terminal wire (PBL/1 `rid`, Concert private field),
+   * unique per transaction; minted by {@link TerminalDriver.newReference}.
+   */
   rid: string;
+  /** @default 'sale' */
+  kind?: 'sale' | 'void' | 'refund';
+  /** Void/refund: the original sale's reference on the terminal wire. */
+  originalRef?: string;
   amount: Money;
   method: PaymentMethodKind;
   /** Number of installments, 1 for a single payment. */
@@ -81,10 +88,40 @@ export interface SaleHooks {
   onRecovering?(reason: string): void;
 }
 
+/** What {@link TerminalDriver.abort} achieved. */
+export type AbortAttempt =
+  /** The abort request reached the terminal; the sale's outcome follows as usual. */
+  | 'sent'
+  /** The dialect has no abort from the POS side (Concert E+): the sale runs to its end. */
+  | 'unsupported'
+  /** The abort could not be written (link down). */
+  | 'failed';
+
+/** Events a driver emits for tracing and the clerk's display. */
+export interface DriverEvents {
+  /** Bytes written/read, as hex (card data redacted), for `trace` logs. */
+  wire?(direction: 'sent' | 'received', hex: string): void;
+  /** Text the terminal shows (when the dialect reports it). */
+  display?(text: string): void;
+}
+
 /** A terminal driver. One instance drives one terminal; its operations run one at a time. */
 export interface TerminalDriver {
-  /** Wire dialect (`PBL/1`). */
+  /** Wire dialect (`PBL/1`, `concert-e+`). */
   readonly dialect: string;
+  /**
+   * True when the dialect can ask the terminal for the outcome of an earlier transaction
+   * (PBL/1 STATUS). Without it (Concert E+), a lost answer after a restart stays `unknown`
+   * for the server to resolve.
+   */
+  readonly hasStatusQuery: boolean;
+  /** A fresh wire reference for a new transaction, within the dialect's limits. */
+  newReference(): string;
+  /**
+   * Asks the terminal to abort the running transaction `request.rid`. Does not wait for the
+   * outcome: `sale()` still returns it (denied if aborted, approved if it was too late).
+   */
+  abort(request: SaleRequest): Promise<AbortAttempt>;
   /**
    * Opens the link if needed and asks the terminal who it is.
    * @throws CodedError `TERM_TIMEOUT`, `TERM_PORT_OPEN_FAILED` or `TERM_MISMATCH`.

@@ -8,7 +8,7 @@
  * - authenticates with `Authorization: Bearer <token>` on the upgrade; a 401/403 answer is
  *   logged as "agent token rejected by server" and retried at the backoff pace;
  * - sends `agent.hello` on every (re)connect and waits for `hub.welcome`;
- * - keeps an {@link Outbox} of payment.result / payment.rejected, sent on welcome and again
+ * - keeps an {@link Outbox} of payment.result / payment.rejected / operation.result, sent on welcome and again
  *   every `resendIntervalMs` until the server acks them;
  * - treats 2× the server's heartbeat interval without a ping (or any frame) as a dead link.
  *
@@ -25,6 +25,8 @@ import {
   type AgentHello,
   type AgentMessage,
   type HubWelcome,
+  type OperationStart,
+  type PaymentAbort,
   type PaymentStart,
   type ProgressStage,
 } from '@posbridge/protocol/ws';
@@ -56,6 +58,10 @@ export interface AgentLinkOptions {
   onWelcome: (welcome: HubWelcome) => void;
   /** Called for every payment.start (including repeats). */
   onPaymentStart: (message: PaymentStart) => void;
+  /** Called for every payment.abort (including repeats); the handler acks it once journaled. */
+  onPaymentAbort: (message: PaymentAbort) => void;
+  /** Called for every operation.start (including repeats); the handler acks it once journaled. */
+  onOperationStart: (message: OperationStart) => void;
   /** Called when the server acknowledged a report of the outbox. */
   onReportAcked: (message: ReliableMessage) => void;
   /** Called when the server refuses the upgrade (401/403: token rejected). */
@@ -254,6 +260,12 @@ export class AgentLink {
         return;
       case 'payment.start':
         this.#o.onPaymentStart(msg);
+        return;
+      case 'payment.abort':
+        this.#o.onPaymentAbort(msg);
+        return;
+      case 'operation.start':
+        this.#o.onOperationStart(msg);
         return;
       case 'ack': {
         const acked = this.#outbox.ack(msg.ackOf);

@@ -1,15 +1,20 @@
 /**
  * Outgoing messages that must be repeated until the server acknowledges them
- * (`payment.result`, `payment.rejected`). Keyed by `paymentId`: a newer report for the same
+ * (`payment.result`, `payment.rejected`, `operation.result`). Keyed by `paymentId` (`op:<operationId>` for operations): a newer report for the same
  * payment (an `unknown` outcome later resolved) replaces the older one, so the server is
  * never sent a stale outcome after a fresher one.
  *
  * Pure bookkeeping; the link decides when to (re)send.
  */
-import type { PaymentRejected, PaymentResult } from '@posbridge/protocol/ws';
+import type { OperationResult, PaymentRejected, PaymentResult } from '@posbridge/protocol/ws';
 
 /** A message the outbox repeats until acknowledged. */
-export type ReliableMessage = PaymentResult | PaymentRejected;
+export type ReliableMessage = PaymentResult | PaymentRejected | OperationResult;
+
+/** Outbox key: the paymentId of a payment report, `op:<operationId>` of an operation result (as the journal's txKey). */
+export function reportKey(message: ReliableMessage): string {
+  return message.type === 'operation.result' ? `op:${message.operationId}` : message.paymentId;
+}
 
 interface Entry {
   message: ReliableMessage;
@@ -23,9 +28,10 @@ export class Outbox {
 
   /** Adds or replaces the report of `message.paymentId`. Returns the replaced message, if any. */
   put(message: ReliableMessage): ReliableMessage | undefined {
-    const previous = this.#byPayment.get(message.paymentId);
+    const key = reportKey(message);
+    const previous = this.#byPayment.get(key);
     if (previous?.message.id === message.id) return undefined;
-    this.#byPayment.set(message.paymentId, { message, lastSentAt: undefined });
+    this.#byPayment.set(key, { message, lastSentAt: undefined });
     return previous?.message;
   }
 

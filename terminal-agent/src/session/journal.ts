@@ -1,28 +1,33 @@
 /**
- * The journal: durable record of every payment the agent took, written before the server is
- * acknowledged and before any byte reaches the terminal, so a restart can finish or recover
- * what was in flight. Issue 2 ships the in-memory implementation; a later issue adds SQLite
- * behind the same interface.
+ * The journal: durable record of every terminal transaction the agent took (sales, voids,
+ * refunds), written before the server is acknowledged and before any byte reaches the
+ * terminal, and updated at every step, so a restart can finish or recover what was in flight.
+ *
+ * Transactions are keyed by {@link txKey}: the paymentId of a sale, `op:<operationId>` of a
+ * void/refund. Implementations: {@link MemoryJournal} (tests; survives reconnects, not restarts)
+ * and `SqliteJournal` (sqlite-journal.ts, on disk, the default of `posbridge-agent run`).
  */
 import { CodedError } from '@posbridge/protocol/errors';
-import type { Transaction } from './transaction-machine.ts';
+import { txKey, type Transaction } from './transaction-machine.ts';
 
-/** Storage of {@link Transaction}s by `paymentId`. Implementations must store copies. */
+/** Storage of {@link Transaction}s by {@link txKey}. Implementations must store copies. */
 export interface Journal {
   /**
    * Inserts a new transaction.
-   * @throws CodedError `STORE_FAILED` when `paymentId` is already recorded or the write fails.
+   * @throws CodedError `STORE_FAILED` when its key is already recorded or the write fails.
    */
   put(tx: Transaction): Promise<void>;
   /**
-   * Replaces the stored transaction of `tx.paymentId`.
+   * Replaces the stored transaction of `txKey(tx)`.
    * @throws CodedError `STORE_FAILED` when it is not recorded or the write fails.
    */
   update(tx: Transaction): Promise<void>;
-  /** The transaction of `paymentId`, or undefined. */
-  get(paymentId: string): Promise<Transaction | undefined>;
+  /** The transaction of `key` (a paymentId, or `op:<operationId>`), or undefined. */
+  get(key: string): Promise<Transaction | undefined>;
   /** Transactions not yet settled with the server: every phase but `reported`, oldest first. */
   listUnreported(): Promise<Transaction[]>;
+  /** Releases the storage (closes the database). Idempotent. */
+  close?(): Promise<void>;
 }
 
 /** In-memory {@link Journal}: survives reconnects, not restarts. */
@@ -31,23 +36,21 @@ export class MemoryJournal implements Journal {
 
   /** @inheritdoc */
   async put(tx: Transaction): Promise<void> {
-    if (this.#rows.has(tx.paymentId)) {
-      throw new CodedError('STORE_FAILED', `payment ${tx.paymentId} is already journaled`);
-    }
-    this.#rows.set(tx.paymentId, structuredClone(tx));
+    const key = txKey(tx);
+    if (this.#rows.has(key)) throw new CodedError('STORE_FAILED', `transaction ${key} is already journaled`);
+    this.#rows.set(key, structuredClone(tx));
   }
 
   /** @inheritdoc */
   async update(tx: Transaction): Promise<void> {
-    if (!this.#rows.has(tx.paymentId)) {
-      throw new CodedError('STORE_FAILED', `payment ${tx.paymentId} is not journaled`);
-    }
-    this.#rows.set(tx.paymentId, structuredClone(tx));
+    const key = txKey(tx);
+    if (!this.#rows.has(key)) throw new CodedError('STORE_FAILED', `transaction ${key} is not journaled`);
+    this.#rows.set(key, structuredClone(tx));
   }
 
   /** @inheritdoc */
-  async get(paymentId: string): Promise<Transaction | undefined> {
-    const row = this.#rows.get(paymentId);
+  async get(key: string): Promise<Transaction | undefined> {
+    const row = this.#rows.get(key);
     return row ? structuredClone(row) : undefined;
   }
 

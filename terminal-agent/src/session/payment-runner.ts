@@ -15,17 +15,17 @@
  */
 import type { Logger } from 'pino';
 import { toError } from '@posbridge/protocol/errors';
-import type { PaymentStart, ProgressStage } from '@posbridge/protocol/ws';
+import type { OperationStart, PaymentAbort, PaymentStart, ProgressStage } from '@posbridge/protocol/ws';
 import type { ReliableMessage } from '../link/outbox.ts';
 import type { SaleOutcome, SaleRequest, TerminalDriver } from '../drivers/terminal-driver.ts';
 import { newMessageId, newRid } from './ids.ts';
 import type { Journal } from './journal.ts';
 import { buildReport } from './report.ts';
-import { newTransaction, transition, type Transaction, type TxEffect, type TxEvent } from './transaction-machine.ts';
+import { newTransaction, transition, txKey, type Transaction, type TxEffect, type TxEvent } from './transaction-machine.ts';
 
 /** What the runner needs from the server link. */
 export interface RunnerLink {
-  /** Sends `ack` for message `ackOf` (best effort; the server repeats unacked starts). */
+  /** Sends `ack` for message `ackOf` (best effort; the server repeats unacked starts, aborts and operations). */
   sendAck(ackOf: string): void;
   /** Sends payment.progress (best effort, not acknowledged). */
   sendProgress(paymentId: string, stage: ProgressStage): void;
@@ -86,7 +86,9 @@ export class PaymentRunner {
         },
         this.#now(),
       );
-      if (!this.#o.driverFor(msg.serialNumber)) {
+      const driver = this.#o.driverFor(msg.serialNumber);
+      if (driver) tx.rid = driver.newReference();
+      if (!driver) {
         await this.#apply(tx, {
           type: 'refuse',
           code: 'TERM_UNKNOWN',
@@ -106,10 +108,75 @@ export class PaymentRunner {
     });
   }
 
+  /**
+   * Handles a payment.abort: journaled and acked; a running sale is aborted on the terminal
+   * (its outcome follows as the usual payment.result); a finished one has its report sent again.
+   * An abort for a payment this agent never took is only acknowledged (nothing runs).
+   */
+  handleAbort(msg: PaymentAbort): Promise<void> {
+    return this.#serial(async () => {
+      const known = this.#txs.get(msg.paymentId) ?? (await this.#o.journal.get(msg.paymentId));
+      if (!known) {
+        this.#log.info({ paymentId: msg.paymentId, reason: msg.reason }, 'abort for a payment this agent never took; acknowledged');
+        this.#o.link.sendAck(msg.id);
+        return;
+      }
+      this.#txs.set(txKey(known), known);
+      this.#log.info({ paymentId: msg.paymentId, reason: msg.reason, phase: known.phase }, 'abort requested by server');
+      await this.#apply(known, { type: 'abort', messageId: msg.id });
+    });
+  }
+
+  /**
+   * Handles an operation.start (void/refund of an approved sale): idempotent by operationId,
+   * journaled before the ack and before the terminal sees it, one transaction per terminal.
+   */
+  handleOperation(msg: OperationStart): Promise<void> {
+    return this.#serial(async () => {
+      const key = `op:${msg.operationId}`;
+      const known = this.#txs.get(key) ?? (await this.#o.journal.get(key));
+      if (known) {
+        this.#txs.set(key, known);
+        this.#log.info({ operationId: msg.operationId, phase: known.phase }, 'operation already known, acknowledging again');
+        await this.#apply(known, { type: 'redeliver', startMessageId: msg.id });
+        return;
+      }
+      const driver = this.#o.driverFor(msg.serialNumber);
+      const tx = newTransaction(
+        {
+          paymentId: msg.paymentId,
+          kind: msg.kind,
+          operationId: msg.operationId,
+          originalTerminalRef: msg.originalTerminalRef,
+          serialNumber: msg.serialNumber,
+          rid: driver ? driver.newReference() : newRid('o'),
+          amount: msg.amount,
+          method: 'credit',
+          installments: 1,
+          startMessageId: msg.id,
+        },
+        this.#now(),
+      );
+      if (!driver) {
+        await this.#apply(tx, {
+          type: 'refuse',
+          code: 'TERM_UNKNOWN',
+          message: `this agent does not drive a terminal with serial number ${msg.serialNumber}`,
+          reportId: newMessageId(),
+        });
+      } else if (this.#busy.has(msg.serialNumber)) {
+        await this.#apply(tx, { type: 'refuse', code: 'TERM_BUSY', message: 'terminal is busy with another transaction', reportId: newMessageId() });
+      } else {
+        await this.#apply(tx, { type: 'start' });
+      }
+    });
+  }
+
   /** The server acknowledged a report. */
   handleReportAcked(msg: ReliableMessage): Promise<void> {
     return this.#serial(async () => {
-      const tx = this.#txs.get(msg.paymentId) ?? (await this.#o.journal.get(msg.paymentId));
+      const key = msg.type === 'operation.result' ? `op:${msg.operationId}` : msg.paymentId;
+      const tx = this.#txs.get(key) ?? (await this.#o.journal.get(key));
       if (tx) await this.#apply(tx, { type: 'report_acked', messageId: msg.id });
     });
   }
@@ -118,16 +185,16 @@ export class PaymentRunner {
   resume(): Promise<void> {
     return this.#serial(async () => {
       for (const tx of await this.#o.journal.listUnreported()) {
-        if (this.#txs.has(tx.paymentId)) continue;
-        this.#txs.set(tx.paymentId, tx);
+        if (this.#txs.has(txKey(tx))) continue;
+        this.#txs.set(txKey(tx), tx);
         await this.#apply(tx, { type: 'resume', reportId: newMessageId() });
       }
     });
   }
 
-  /** The current state of `paymentId` (for tests and diagnostics). */
-  get(paymentId: string): Transaction | undefined {
-    const tx = this.#txs.get(paymentId);
+  /** The current state of `key` (a paymentId or `op:<operationId>`; for tests and diagnostics). */
+  get(key: string): Transaction | undefined {
+    const tx = this.#txs.get(key);
     return tx ? structuredClone(tx) : undefined;
   }
 
@@ -151,9 +218,9 @@ export class PaymentRunner {
   }
 
   /** Applies an event from outside the queue (driver hooks, background checks). */
-  #applyLater(paymentId: string, event: TxEvent): Promise<void> {
+  #applyLater(key: string, event: TxEvent): Promise<void> {
     return this.#serial(async () => {
-      const tx = this.#txs.get(paymentId);
+      const tx = this.#txs.get(key);
       if (tx) await this.#apply(tx, event);
     });
   }
@@ -167,7 +234,7 @@ export class PaymentRunner {
     if (state.phase !== tx.phase) {
       this.#log.debug({ paymentId: tx.paymentId, from: tx.phase, to: state.phase, event: event.type }, 'transaction state');
     }
-    this.#txs.set(state.paymentId, state);
+    this.#txs.set(txKey(state), state);
     for (const effect of effects) {
       const ok = await this.#perform(tx, state, effect);
       if (!ok) return;
@@ -186,7 +253,7 @@ export class PaymentRunner {
           this.#log.error({ paymentId: tx.paymentId, err: toError(err) }, 'journal write failed');
           if (before.phase === 'idle') {
             // Not journaled: forget it, do not ack. The server repeats payment.start.
-            this.#txs.delete(tx.paymentId);
+            this.#txs.delete(txKey(tx));
             return false;
           }
           return true;
@@ -204,8 +271,22 @@ export class PaymentRunner {
         this.#o.link.sendProgress(tx.paymentId, effect.stage);
         return true;
       case 'resolve_later':
-        this.#scheduleResolve(tx.paymentId);
+        this.#scheduleResolve(txKey(tx), effect.immediate === true ? 0 : undefined);
         return true;
+      case 'ack_message':
+        this.#o.link.sendAck(effect.messageId);
+        return true;
+      case 'abort_terminal': {
+        const driver = this.#o.driverFor(tx.serialNumber);
+        if (driver) {
+          void driver.abort(saleRequestOf(tx)).then((attempt) => {
+            if (attempt === 'unsupported') {
+              this.#log.warn({ paymentId: tx.paymentId, rid: tx.rid }, 'terminal dialect cannot abort; the sale runs to its end and its outcome is reported');
+            }
+          });
+        }
+        return true;
+      }
       default: {
         const never: never = effect;
         throw new TypeError(`unknown effect ${JSON.stringify(never)}`);
@@ -216,16 +297,17 @@ export class PaymentRunner {
   #startSale(tx: Transaction): void {
     const driver = this.#o.driverFor(tx.serialNumber);
     const request = saleRequestOf(tx);
+    const key = txKey(tx);
     this.#busy.add(tx.serialNumber);
     const run = (async () => {
       let outcome: SaleOutcome;
       try {
         if (!driver) throw new Error(`no driver for ${tx.serialNumber}`);
         outcome = await driver.sale(request, {
-          onSent: () => void this.#applyLater(tx.paymentId, { type: 'sent' }),
-          onAcked: () => void this.#applyLater(tx.paymentId, { type: 'acked' }),
-          onProgress: (stage) => void this.#applyLater(tx.paymentId, { type: 'progress', stage }),
-          onRecovering: (reason) => void this.#applyLater(tx.paymentId, { type: 'recovering', reason }),
+          onSent: () => void this.#applyLater(key, { type: 'sent' }),
+          onAcked: () => void this.#applyLater(key, { type: 'acked' }),
+          onProgress: (stage) => void this.#applyLater(key, { type: 'progress', stage }),
+          onRecovering: (reason) => void this.#applyLater(key, { type: 'recovering', reason }),
         });
       } catch (err) {
         // A driver bug must not turn into a guess: the terminal may have charged.
@@ -237,41 +319,41 @@ export class PaymentRunner {
       if (outcome.kind === 'unknown') {
         this.#log.warn({ paymentId: tx.paymentId, rid: tx.rid, reason: outcome.reason }, 'payment outcome unknown');
       }
-      await this.#applyLater(tx.paymentId, { type: 'outcome', outcome, reportId: newMessageId() });
+      await this.#applyLater(key, { type: 'outcome', outcome, reportId: newMessageId() });
     })();
     this.#sales.add(run);
     void run.finally(() => this.#sales.delete(run));
   }
 
-  #scheduleResolve(paymentId: string): void {
-    if (this.#closed || this.#resolvers.has(paymentId)) return;
+  #scheduleResolve(key: string, delayMs = this.#o.recoveryIntervalMs): void {
+    if (this.#closed || this.#resolvers.has(key)) return;
     const timer = setTimeout(() => {
-      this.#resolvers.delete(paymentId);
-      void this.#resolveOnce(paymentId);
-    }, this.#o.recoveryIntervalMs);
+      this.#resolvers.delete(key);
+      void this.#resolveOnce(key);
+    }, delayMs);
     timer.unref();
-    this.#resolvers.set(paymentId, timer);
+    this.#resolvers.set(key, timer);
   }
 
-  async #resolveOnce(paymentId: string): Promise<void> {
-    const tx = this.#txs.get(paymentId);
+  async #resolveOnce(key: string): Promise<void> {
+    const tx = this.#txs.get(key);
     if (this.#closed || !tx || tx.phase !== 'unknown') return;
     const driver = this.#o.driverFor(tx.serialNumber);
     if (!driver) {
-      this.#scheduleResolve(paymentId);
+      this.#scheduleResolve(key);
       return;
     }
     const check = await driver.checkStatus(saleRequestOf(tx));
     switch (check.kind) {
       case 'result':
-        this.#log.info({ paymentId, rid: tx.rid, outcome: check.result.outcome }, 'unknown outcome resolved');
-        await this.#applyLater(paymentId, { type: 'outcome', outcome: check, reportId: newMessageId() });
+        this.#log.info({ paymentId: tx.paymentId, rid: tx.rid, outcome: check.result.outcome }, 'unknown outcome resolved');
+        await this.#applyLater(key, { type: 'outcome', outcome: check, reportId: newMessageId() });
         return;
       case 'not_found':
         if (!tx.acked) {
           // The terminal never took this rid: nothing was charged.
-          this.#log.info({ paymentId, rid: tx.rid, outcome: 'denied' }, 'unknown outcome resolved');
-          await this.#applyLater(paymentId, {
+          this.#log.info({ paymentId: tx.paymentId, rid: tx.rid, outcome: 'denied' }, 'unknown outcome resolved');
+          await this.#applyLater(key, {
             type: 'outcome',
             outcome: {
               kind: 'result',
@@ -287,18 +369,18 @@ export class PaymentRunner {
           });
           return;
         }
-        this.#log.warn({ paymentId, rid: tx.rid }, 'terminal says NOT_FOUND for a sale it acknowledged; outcome stays unknown');
+        this.#log.warn({ paymentId: tx.paymentId, rid: tx.rid }, 'terminal says NOT_FOUND for a sale it acknowledged; outcome stays unknown');
         break;
       case 'running':
       case 'no_answer':
-        this.#log.debug({ paymentId, rid: tx.rid, check: check.kind }, 'unknown outcome not resolved yet');
+        this.#log.debug({ paymentId: tx.paymentId, rid: tx.rid, check: check.kind }, 'unknown outcome not resolved yet');
         break;
       default: {
         const never: never = check;
         throw new TypeError(`unknown check ${JSON.stringify(never)}`);
       }
     }
-    this.#scheduleResolve(paymentId);
+    this.#scheduleResolve(key);
   }
 }
 
@@ -310,5 +392,7 @@ function saleRequestOf(tx: Transaction): SaleRequest {
     amount: tx.amount,
     method: tx.method,
     installments: tx.installments,
+    ...(tx.kind !== undefined ? { kind: tx.kind } : {}),
+    ...(tx.originalTerminalRef !== undefined ? { originalRef: tx.originalTerminalRef } : {}),
   };
 }

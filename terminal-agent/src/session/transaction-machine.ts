@@ -20,6 +20,11 @@
  *    ▼                     ▼
  *   reported ◀─────────────┘          redeliver (duplicate payment.start): re-ack; a finished
  *                                     payment's report goes back into the outbox.
+ *                                     abort (payment.abort): journaled and acked; in flight →
+ *                                     the terminal is asked to abort and the outcome follows as
+ *                                     usual; finished → its report is sent again.
+ *
+ * A void or refund (`kind`) runs through the same machine, keyed by its operationId.
  *
  * `unknown` is never folded into "denied": it stays until a terminal answer resolves it.
  */
@@ -30,9 +35,20 @@ import type { SaleOutcome, SaleRejectionCode } from '../drivers/terminal-driver.
 /** Phases of a transaction. */
 export type TxPhase = 'idle' | 'requested' | 'sent' | 'acked' | 'recovering' | 'result' | 'rejected' | 'unknown' | 'reported';
 
+/** What a transaction does on the terminal: a sale, or the reversal (void) / refund of an earlier sale. */
+export type TxKind = 'sale' | 'void' | 'refund';
+
 /** One payment on one terminal: what the journal stores. Card data is summary only. */
 export interface Transaction {
   paymentId: string;
+  /** @default 'sale' (transactions journaled before operations existed have no kind) */
+  kind?: TxKind;
+  /** `operation.start` id of a void/refund; its journal key. */
+  operationId?: string;
+  /** Void/refund: the original sale's terminal reference. */
+  originalTerminalRef?: string;
+  /** The server asked to abort the sale (`payment.abort`). */
+  abortRequested?: boolean;
   serialNumber: string;
   /** Terminal request id of this payment (fresh per payment). */
   rid: string;
@@ -58,6 +74,14 @@ export interface Transaction {
   updatedAt: number;
 }
 
+/**
+ * The journal and runner key of a transaction: the `paymentId` of a sale, `op:<operationId>`
+ * of a void/refund (so an operation never collides with the sale it reverses).
+ */
+export function txKey(tx: Pick<Transaction, 'paymentId' | 'kind' | 'operationId'>): string {
+  return tx.kind === undefined || tx.kind === 'sale' ? tx.paymentId : `op:${tx.operationId ?? ''}`;
+}
+
 /** What happens to a transaction. */
 export type TxEvent =
   /** Take the payment: journal it, ack it, run the sale. */
@@ -79,7 +103,9 @@ export type TxEvent =
   /** The server acknowledged report `messageId`. */
   | { type: 'report_acked'; messageId: string }
   /** The agent restarted with this transaction in the journal. */
-  | { type: 'resume'; reportId: string };
+  | { type: 'resume'; reportId: string }
+  /** The server asked to abort the sale (`payment.abort`, message `messageId`). */
+  | { type: 'abort'; messageId: string };
 
 /** Work the interpreter does after a transition, in order. */
 export type TxEffect =
@@ -93,8 +119,12 @@ export type TxEffect =
   | { type: 'report' }
   /** Send payment.progress. */
   | { type: 'progress'; stage: ProgressStage }
-  /** Keep asking the terminal (STATUS) until the unknown outcome is resolved. */
-  | { type: 'resolve_later' };
+  /** Keep asking the terminal (STATUS) until the unknown outcome is resolved; `immediate` asks at once first (after a restart). */
+  | { type: 'resolve_later'; immediate?: boolean }
+  /** Send `ack` for server message `messageId` (payment.abort). */
+  | { type: 'ack_message'; messageId: string }
+  /** Ask the terminal to abort the running sale. */
+  | { type: 'abort_terminal' };
 
 /** Result of {@link transition}. `ignored` explains a no-op (event not valid in this phase). */
 export interface TxTransition {
@@ -107,7 +137,8 @@ export interface TxTransition {
 export type NewTransaction = Pick<
   Transaction,
   'paymentId' | 'serialNumber' | 'rid' | 'amount' | 'method' | 'installments' | 'startMessageId'
->;
+> &
+  Partial<Pick<Transaction, 'kind' | 'operationId' | 'originalTerminalRef'>>;
 
 /** A transaction in phase `idle`. */
 export function newTransaction(fields: NewTransaction, now: number): Transaction {
@@ -242,6 +273,32 @@ export function transition(state: Transaction, event: TxEvent, now: number): TxT
       if (state.phase === 'unknown') return to({ reportAcked: true }, [{ type: 'persist' }]);
       return ignore('nothing to acknowledge');
 
+    case 'abort':
+      if (state.phase === 'idle') return ignore('not started');
+      if (inFlight) {
+        // Journal the request, ack it, then ask the terminal; the outcome comes as usual.
+        return to({ abortRequested: true }, [
+          { type: 'persist' },
+          { type: 'ack_message', messageId: event.messageId },
+          { type: 'abort_terminal' },
+        ]);
+      }
+      if (state.phase === 'reported') {
+        const phase = state.outcome ? phaseOfOutcome(state.outcome) : 'result';
+        return to({ phase, reportAcked: false, abortRequested: true }, [
+          { type: 'persist' },
+          { type: 'ack_message', messageId: event.messageId },
+          { type: 'report' },
+        ]);
+      }
+      // Finished: the server is told the outcome again (it may be approved: the server voids it).
+      return to({ abortRequested: true, reportAcked: false }, [
+        { type: 'persist' },
+        { type: 'ack_message', messageId: event.messageId },
+        { type: 'report' },
+        ...(state.phase === 'unknown' ? [{ type: 'resolve_later' } as const] : []),
+      ]);
+
     case 'resume':
       if (inFlight) {
         // The agent stopped mid-sale: the terminal may have charged. Report unknown, then ask it.
@@ -252,11 +309,11 @@ export function transition(state: Transaction, event: TxEvent, now: number): TxT
             reportId: event.reportId,
             reportAcked: false,
           },
-          [{ type: 'persist' }, { type: 'report' }, { type: 'resolve_later' }],
+          [{ type: 'persist' }, { type: 'report' }, { type: 'resolve_later', immediate: true }],
         );
       }
       if (state.phase === 'unknown') {
-        return { state, effects: [...(state.reportAcked ? [] : [{ type: 'report' } as const]), { type: 'resolve_later' }] };
+        return { state, effects: [...(state.reportAcked ? [] : [{ type: 'report' } as const]), { type: 'resolve_later', immediate: true }] };
       }
       if (state.phase === 'result' || state.phase === 'rejected') return { state, effects: [{ type: 'report' }] };
       return ignore('nothing to resume');

@@ -11,6 +11,7 @@ import {
   type HostLine,
   type LineResultStatus,
   type ResultLine,
+  type ReverseLine,
   type SaleLine,
   type TerminalLine,
 } from '@posbridge/protocol/terminal';
@@ -35,7 +36,7 @@ export interface FakeTerminalScript {
 }
 
 interface Sale {
-  line: SaleLine;
+  line: SaleLine | ReverseLine;
   result?: ResultLine;
 }
 
@@ -113,9 +114,26 @@ export class FakeLineTerminal {
         else this.send({ verb: 'PROGRESS', rid: line.rid, stage: 'processing' });
         return;
       }
-      case 'ABORT':
-        this.send({ verb: 'ERR', rid: line.rid, code: 'UNSUPPORTED' });
+      case 'ABORT': {
+        const sale = this.sales.get(line.rid);
+        if (!sale) this.send({ verb: 'ERR', rid: line.rid, code: 'NOT_FOUND' });
+        else if (sale.result) this.send(sale.result);
+        else {
+          this.send({ verb: 'ACK', rid: line.rid });
+          sale.result = {
+            verb: 'RESULT',
+            rid: line.rid,
+            status: 'aborted',
+            amountMinor: sale.line.amountMinor,
+            currency: sale.line.currency,
+            responseCode: 'ABORTED',
+          };
+          this.send(sale.result);
+        }
         return;
+      }
+      case 'VOID':
+      case 'REFUND':
       case 'SALE': {
         const known = this.sales.get(line.rid);
         if (known) {
@@ -142,6 +160,7 @@ export class FakeLineTerminal {
   }
 
   #complete(sale: Sale): void {
+    if (sale.result) return;
     const status = this.script.status ?? 'approved';
     let result: ResultLine = {
       verb: 'RESULT',

@@ -4,8 +4,9 @@
  * A transport is a function that opens the terminal's link and resolves to a Node `Duplex`
  * carrying raw bytes (a `SerialPort` is one). The stream ends or is destroyed when the link
  * drops; drivers reopen by calling the function again. Implementations: `serial.ts`
- * (serialport, the default), `memory-pair.ts` (tests, in-process simulator). A later issue
- * adds HID behind the same contract.
+ * (serialport, the default), `hid.ts` (node-hid, vendor reports segmented and reassembled by
+ * hid-framing.ts), `memory-pair.ts` (tests, in-process simulator). Errors that end the link
+ * carry `disconnected: true` (serialport's convention).
  *
  * @see ../../../shared/STYLE.md b.4
  */

@@ -15,12 +15,16 @@ import { CodedError } from '@posbridge/protocol/errors';
 export interface SerialPortOptions {
   /** Device path (`/dev/ttyACM0`, `COM3`). */
   path: string;
-  /** Line speed in baud (8N1). */
+  /** Line speed in baud. */
   baudRate: number;
+  /** @default 8 */
+  dataBits?: 7 | 8;
+  /** @default 'none' */
+  parity?: 'none' | 'even' | 'odd';
 }
 
 /**
- * Opens `path` at `baudRate` 8N1 and resolves once the port is open.
+ * Opens `path` at `baudRate` (8N1 unless told otherwise) and resolves once the port is open.
  * @throws CodedError `TERM_PORT_OPEN_FAILED` when serialport cannot be loaded or the port cannot be opened.
  */
 export async function openSerialPort(opts: SerialPortOptions): Promise<Duplex> {
@@ -35,7 +39,16 @@ export async function openSerialPort(opts: SerialPortOptions): Promise<Duplex> {
   }
   // CommonJS interop: named export under ESM, or on `default` depending on the loader.
   const SerialPort = mod.SerialPort ?? (mod as unknown as { default: typeof mod }).default.SerialPort;
-  const port = new SerialPort({ path: opts.path, baudRate: opts.baudRate, autoOpen: false });
+  const path = await resolveSerialPath(opts.path, () => SerialPort.list());
+  const port = new SerialPort({
+    path,
+    baudRate: opts.baudRate,
+    dataBits: opts.dataBits ?? 8,
+    parity: opts.parity ?? 'none',
+    // An exclusive lock (TIOCEXCL): a second program cannot open the terminal's port under us.
+    lock: true,
+    autoOpen: false,
+  });
   await new Promise<void>((resolve, reject) => {
     port.open((err) => {
       if (err) {
@@ -51,4 +64,34 @@ export async function openSerialPort(opts: SerialPortOptions): Promise<Duplex> {
     });
   });
   return port;
+}
+
+/** A port as `SerialPort.list()` reports it (the fields we use). */
+export interface ListedSerialPort {
+  path: string;
+  vendorId?: string | undefined;
+  productId?: string | undefined;
+  serialNumber?: string | undefined;
+}
+
+/**
+ * Resolves a stable USB address to the current device path, again on every open, so a port
+ * that re-enumerated under another `/dev/ttyACM*` number is found again:
+ * `usb:<vid>:<pid>[:<serial>]` (hex ids, as `posbridge-agent ports` prints them). Any other
+ * path (a `/dev/serial/by-id/…` link, `COM3`, a pty) is returned unchanged.
+ * @throws CodedError `TERM_PORT_OPEN_FAILED` when no port, or several, match.
+ */
+export async function resolveSerialPath(path: string, list: () => Promise<ListedSerialPort[]>): Promise<string> {
+  const m = /^usb:([0-9a-fA-F]{4}):([0-9a-fA-F]{4})(?::(.+))?$/.exec(path);
+  if (!m) return path;
+  const [, vid, pid, serial] = m as unknown as [string, string, string, string | undefined];
+  const found = (await list()).filter(
+    (p) =>
+      p.vendorId?.toLowerCase() === vid.toLowerCase() &&
+      p.productId?.toLowerCase() === pid.toLowerCase() &&
+      (serial === undefined || p.serialNumber === serial),
+  );
+  if (found.length === 0) throw new CodedError('TERM_PORT_OPEN_FAILED', `no serial port with USB id ${vid}:${pid}${serial ? ` serial ${serial}` : ''} is connected`);
+  if (found.length > 1) throw new CodedError('TERM_PORT_OPEN_FAILED', `${found.length} serial ports match ${path}: add the USB serial number (usb:${vid}:${pid}:<serial>)`);
+  return (found[0] as ListedSerialPort).path;
 }

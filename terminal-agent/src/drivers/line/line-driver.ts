@@ -31,10 +31,12 @@ import {
   encodeLine,
   type HostLine,
   type ResultLine,
+  type ReverseLine,
   type SaleLine,
 } from '@posbridge/protocol/terminal';
 import { newRid } from '../../session/ids.ts';
 import type {
+  AbortAttempt,
   SaleHooks,
   SaleOutcome,
   SaleRequest,
@@ -86,6 +88,8 @@ type RecoverOutcome = { kind: 'outcome'; outcome: SaleOutcome } | { kind: 'runni
 export class LineDriver implements TerminalDriver {
   /** @inheritdoc */
   readonly dialect = LINE_DIALECT;
+  /** @inheritdoc PBL/1 has STATUS. */
+  readonly hasStatusQuery = true;
   readonly #open: () => Promise<Duplex>;
   readonly #log: Logger;
   readonly #t: LineDriverTimings;
@@ -102,6 +106,26 @@ export class LineDriver implements TerminalDriver {
     this.#log = opts.logger.child({ component: 'driver' });
     this.#t = opts.timings;
     this.#serial = opts.serialNumber;
+  }
+
+  /** @inheritdoc `p` + 16 base32 chars. */
+  newReference(): string {
+    return newRid('p');
+  }
+
+  /**
+   * @inheritdoc Writes `ABORT rid` at once, outside the one-at-a-time queue (the sale holds
+   * it). The terminal answers on the sale's `rid`, so the running `sale()` sees the
+   * `RESULT status=aborted` (or the approval that came first).
+   */
+  async abort(request: SaleRequest): Promise<AbortAttempt> {
+    const sent = await this.#send({ verb: 'ABORT', rid: request.rid }, new Mailbox());
+    if (sent !== true) {
+      this.#log.warn({ paymentId: request.paymentId, rid: request.rid, problem: sent }, 'could not send ABORT');
+      return 'failed';
+    }
+    this.#log.info({ paymentId: request.paymentId, rid: request.rid }, 'abort sent to the terminal');
+    return 'sent';
   }
 
   /** @inheritdoc */
@@ -202,14 +226,24 @@ export class LineDriver implements TerminalDriver {
     } catch (err) {
       return { kind: 'rejected', code: 'TERM_UNKNOWN', message: toError(err).message };
     }
-    const sale: SaleLine = {
-      verb: 'SALE',
-      rid: req.rid,
-      amountMinor: req.amount.amountMinor,
-      currency,
-      method: req.method,
-      installments: req.installments,
-    };
+    const kind = req.kind ?? 'sale';
+    const sale: SaleLine | ReverseLine =
+      kind === 'sale'
+        ? {
+            verb: 'SALE',
+            rid: req.rid,
+            amountMinor: req.amount.amountMinor,
+            currency,
+            method: req.method,
+            installments: req.installments,
+          }
+        : {
+            verb: kind === 'void' ? 'VOID' : 'REFUND',
+            rid: req.rid,
+            ref: req.originalRef ?? '',
+            amountMinor: req.amount.amountMinor,
+            currency,
+          };
     const mb = this.#subscribe(req.rid);
     try {
       let acked = false;

@@ -1,0 +1,106 @@
+/** `posbridge-agent doctor` answers with a fix on a machine without the port, without permission, without libusb. */
+import { describe, expect, it } from 'vitest';
+import { CodedError } from '@posbridge/protocol/errors';
+import { doctorCommand, type CommandIo } from './commands.ts';
+import { loadAgentConfig } from './config.ts';
+import { formatDoctorTable, runDoctor, type DoctorDeps } from './doctor.ts';
+
+const enoent = () => Object.assign(new Error('ENOENT: no such file or directory'), { code: 'ENOENT' });
+const eacces = () => Object.assign(new Error('EACCES: permission denied'), { code: 'EACCES' });
+
+function deps(over: Partial<DoctorDeps> = {}): DoctorDeps {
+  return {
+    stat: async () => ({ isCharacterDevice: () => true, gid: 20 }),
+    access: async () => undefined,
+    tryOpen: async () => undefined,
+    groupName: async (gid) => (gid === 20 ? 'dialout' : undefined),
+    serialById: async () => [['/dev/serial/by-id/usb-Ingenico_Move5000_123-if00', '/dev/ttyACM0']],
+    loadHid: async () => ({}),
+    probeServer: async () => 101,
+    serverDate: async () => 1_700_000_000_000,
+    now: () => 1_700_000_000_500,
+    userName: () => 'pos',
+    ...over,
+  };
+}
+
+const config = (extra: Record<string, string> = {}) =>
+  loadAgentConfig({ POSBRIDGE_SERVER_URL: 'ws://srv/agent/v1', POSBRIDGE_AGENT_TOKEN: 't', POSBRIDGE_TERMINAL_PORT: '/dev/serial/by-id/usb-Ingenico_Move5000_123-if00', ...extra });
+
+const statusOf = (checks: { check: string; status: string }[], name: string) => checks.find((c) => c.check.startsWith(name))?.status;
+
+describe('doctor', () => {
+  it('passes everything on a healthy machine', async () => {
+    const checks = await runDoctor(config(), [], deps());
+    expect(checks.filter((c) => c.status !== 'pass')).toEqual([]);
+    expect(checks.map((c) => c.check)).toEqual([
+      'configuration',
+      'port /dev/serial/by-id/usb-Ingenico_Move5000_123-if00',
+      'port /dev/serial/by-id/usb-Ingenico_Move5000_123-if00 permissions',
+      'port /dev/serial/by-id/usb-Ingenico_Move5000_123-if00 lock',
+      'libusb (node-hid)',
+      'journal',
+      'server',
+      'agent token',
+      'clock',
+    ]);
+  });
+
+  it('without the port: fail, and names the ports that exist', async () => {
+    const checks = await runDoctor(config({ POSBRIDGE_TERMINAL_PORT: '/dev/ttyACM7' }), [], deps({ stat: async () => Promise.reject(enoent()) }));
+    const port = checks.find((c) => c.check === 'port /dev/ttyACM7')!;
+    expect(port).toMatchObject({ status: 'fail', detail: expect.stringContaining('ENOENT') });
+    expect(port.fix).toContain('/dev/serial/by-id/usb-Ingenico_Move5000_123-if00');
+  });
+
+  it('without permission: fail with the exact usermod command and a udev rule', async () => {
+    const checks = await runDoctor(config(), [], deps({ access: async (p) => (p.startsWith('/dev/') ? Promise.reject(eacces()) : undefined) }));
+    const perm = checks.find((c) => c.check.endsWith('permissions'))!;
+    expect(perm.status).toBe('fail');
+    expect(perm.fix).toContain('sudo usermod -aG dialout pos');
+    expect(perm.fix).toContain('/etc/udev/rules.d/');
+  });
+
+  it('without libusb: warn when no HID terminal is configured, fail when one is, with the apt command', async () => {
+    const noLib = deps({ loadHid: async () => Promise.reject(new CodedError('TERM_HID_UNAVAILABLE', 'the node-hid native module could not be loaded (libusb-1.0.so.0: cannot open shared object file); install libusb: …')) });
+    const serialOnly = await runDoctor(config(), [], noLib);
+    expect(serialOnly.find((c) => c.check.startsWith('libusb'))).toMatchObject({ status: 'warn', fix: 'sudo apt-get install -y libusb-1.0-0' });
+    const base = config();
+    const withHid = { ...base, terminals: [{ ...base.terminals[0]!, driver: 'pbl1-hid' as const, hid: { vendorId: 0x0801, productId: 0x2020, reportBytes: 64 } }] };
+    const hidChecks = await runDoctor(withHid, [], noLib);
+    expect(hidChecks.find((c) => c.check.startsWith('libusb'))).toMatchObject({ status: 'fail', fix: 'sudo apt-get install -y libusb-1.0-0' });
+  });
+
+  it('reports a port held by another program, a rejected token and clock skew', async () => {
+    const checks = await runDoctor(
+      config(),
+      [],
+      deps({
+        tryOpen: async () => Promise.reject(new Error('Error Resource temporarily unavailable Cannot lock port')),
+        probeServer: async () => 401,
+        serverDate: async () => 1_700_000_000_000,
+        now: () => 1_700_000_090_000,
+      }),
+    );
+    expect(checks.find((c) => c.check.endsWith('lock'))).toMatchObject({ status: 'fail', fix: expect.stringContaining('fuser') });
+    expect(statusOf(checks, 'agent token')).toBe('fail');
+    expect(checks.find((c) => c.check === 'clock')).toMatchObject({ status: 'fail', fix: expect.stringContaining('timedatectl') });
+  });
+
+  it('warns about a /dev/ttyACM path and points at its stable by-id link', async () => {
+    const checks = await runDoctor(config({ POSBRIDGE_TERMINAL_PORT: '/dev/ttyACM0' }), [], deps());
+    expect(checks.find((c) => c.check.endsWith('stable address'))).toMatchObject({ status: 'warn', fix: 'use /dev/serial/by-id/usb-Ingenico_Move5000_123-if00' });
+  });
+
+  it('still checks the port when the token is missing, and prints JSON with --json', async () => {
+    const out: string[] = [];
+    const io: CommandIo = { out: (t) => out.push(t), err: () => undefined, env: { POSBRIDGE_TERMINAL_PORT: '/dev/ttyACM9' }, argv: ['doctor'], json: true };
+    const code = await doctorCommand(io, deps({ stat: async () => Promise.reject(enoent()) }));
+    expect(code).toBe(1);
+    const parsed = JSON.parse(out.join('')) as { ok: boolean; checks: { check: string; status: string }[] };
+    expect(parsed.ok).toBe(false);
+    expect(statusOf(parsed.checks, 'configuration')).toBe('fail');
+    expect(statusOf(parsed.checks, 'port /dev/ttyACM9')).toBe('fail');
+    expect(formatDoctorTable(parsed.checks as never)).toContain('FAIL');
+  });
+});

@@ -1,0 +1,317 @@
+/**
+ * `posbridge-agent doctor`: checks what a technician can fix on the store machine, and says
+ * how. Each check gives `pass`, `warn` or `fail`, a detail and, when not passing, the exact fix.
+ *
+ * Checks: configuration; per serial terminal the port exists, is not held by another program,
+ * is readable and writable (dialout group or a udev rule), and uses a stable address; libusb
+ * for node-hid; the journal folder; server reachability and the agent token; clock skew
+ * against the server's HTTP `Date`.
+ *
+ * Every I/O goes through {@link DoctorDeps}, so the checks are tested without the hardware.
+ */
+import { constants as fsConstants } from 'node:fs';
+import { access, readFile, readdir, realpath, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { userInfo } from 'node:os';
+import WebSocket from 'ws';
+import { isCodedError, toError } from '@posbridge/protocol/errors';
+import type { AgentConfig, AgentTerminalConfig } from './config.ts';
+import { LIBUSB_FIX, loadHidModule } from './transports/hid.ts';
+import { openSerialPort } from './transports/serial.ts';
+
+/** One line of the doctor's table. */
+export interface DoctorCheck {
+  check: string;
+  status: 'pass' | 'warn' | 'fail';
+  detail: string;
+  /** What to do, when not passing. */
+  fix?: string;
+}
+
+/** The I/O the doctor uses (injectable for tests). */
+export interface DoctorDeps {
+  /** `fs.stat` of a path (follows links). */
+  stat(path: string): Promise<{ isCharacterDevice(): boolean; gid: number }>;
+  /** Rejects with `EACCES` when the current user cannot read and write `path`. */
+  access(path: string, mode: number): Promise<void>;
+  /** Opens and closes the port (proves it is not locked); rejects with the open error. */
+  tryOpen(terminal: AgentTerminalConfig): Promise<void>;
+  /** Name of group `gid` (or undefined). */
+  groupName(gid: number): Promise<string | undefined>;
+  /** Links in /dev/serial/by-id, resolved: `[link, target]`. */
+  serialById(): Promise<[string, string][]>;
+  /** Loads node-hid (throws TERM_HID_UNAVAILABLE without libusb). */
+  loadHid(): Promise<unknown>;
+  /** Attempts an authenticated WebSocket upgrade; resolves with the HTTP status (101 = accepted). */
+  probeServer(url: string, token: string, timeoutMs: number): Promise<number>;
+  /** The server's HTTP `Date` header as epoch ms, or undefined. */
+  serverDate(httpUrl: string, timeoutMs: number): Promise<number | undefined>;
+  now(): number;
+  userName(): string;
+}
+
+/** Clock skew above which the doctor warns / fails, ms. */
+export const SKEW_WARN_MS = 2_000;
+export const SKEW_FAIL_MS = 30_000;
+
+/** The real {@link DoctorDeps}. */
+export const defaultDoctorDeps: DoctorDeps = {
+  stat: (path) => stat(path),
+  access: (path, mode) => access(path, mode),
+  tryOpen: async (t) => {
+    const port = await openSerialPort({ path: t.path, baudRate: t.baudRate, dataBits: t.dataBits, parity: t.parity });
+    await new Promise<void>((resolve) => {
+      port.once('close', () => resolve());
+      port.destroy();
+      setTimeout(resolve, 500).unref();
+    });
+  },
+  groupName: async (gid) => {
+    try {
+      const line = (await readFile('/etc/group', 'utf8')).split('\n').find((l) => l.split(':')[2] === String(gid));
+      return line?.split(':')[0];
+    } catch {
+      return undefined;
+    }
+  },
+  serialById: async () => {
+    const dir = '/dev/serial/by-id';
+    try {
+      const names = await readdir(dir);
+      return Promise.all(names.map(async (n) => [join(dir, n), await realpath(join(dir, n))] as [string, string]));
+    } catch {
+      return [];
+    }
+  },
+  loadHid: () => loadHidModule(),
+  probeServer: (url, token, timeoutMs) =>
+    new Promise((resolve, reject) => {
+      const ws = new WebSocket(url, { headers: { Authorization: `Bearer ${token}` }, handshakeTimeout: timeoutMs });
+      ws.on('unexpected-response', (_req, res) => {
+        resolve(res.statusCode ?? 0);
+        res.resume();
+        ws.terminate();
+      });
+      ws.on('open', () => {
+        resolve(101);
+        ws.close(1000, 'doctor');
+      });
+      ws.on('error', (err) => reject(err));
+    }),
+  serverDate: async (httpUrl, timeoutMs) => {
+    const res = await fetch(httpUrl, { method: 'GET', signal: AbortSignal.timeout(timeoutMs) });
+    await res.arrayBuffer().catch(() => undefined);
+    const date = res.headers.get('date');
+    return date ? Date.parse(date) : undefined;
+  },
+  now: () => Date.now(),
+  userName: () => {
+    try {
+      return userInfo().username;
+    } catch {
+      return '$USER';
+    }
+  },
+};
+
+/** Runs every check. `config` undefined: the configuration did not validate (`configProblems`). */
+export async function runDoctor(
+  config: AgentConfig | undefined,
+  configProblems: string[],
+  deps: DoctorDeps = defaultDoctorDeps,
+  /** `partial`: `config` was built with placeholder server settings; report `configProblems` and skip the server checks. */
+  opts: { partial?: boolean } = {},
+): Promise<DoctorCheck[]> {
+  const out: DoctorCheck[] = [];
+  if (!config || opts.partial === true) {
+    out.push({
+      check: 'configuration',
+      status: 'fail',
+      detail: configProblems.join('; '),
+      fix: 'set the missing values (environment, --config file or flags); see `posbridge-agent --help`',
+    });
+  } else {
+    out.push({ check: 'configuration', status: 'pass', detail: `${config.terminals.length} terminal(s), server ${config.serverUrl}` });
+  }
+
+  const terminals = config?.terminals ?? [];
+  const byId = await deps.serialById().catch(() => [] as [string, string][]);
+  for (const t of terminals) {
+    if (t.driver.endsWith('-hid')) continue;
+    out.push(...(await checkSerialPort(t, byId, deps)));
+  }
+
+  const needsHid = terminals.some((t) => t.driver.endsWith('-hid'));
+  try {
+    await deps.loadHid();
+    out.push({ check: 'libusb (node-hid)', status: 'pass', detail: 'node-hid loads' });
+  } catch (err) {
+    out.push({
+      check: 'libusb (node-hid)',
+      status: needsHid ? 'fail' : 'warn',
+      detail: `${isCodedError(err) ? err.message.split(';')[0] : toError(err).message}${needsHid ? '' : ' (no HID terminal configured: serial terminals are not affected)'}`,
+      fix: LIBUSB_FIX,
+    });
+  }
+
+  if (config) {
+    const dir = dirname(config.journalPath);
+    try {
+      await deps.access(dir, fsConstants.W_OK);
+      out.push({ check: 'journal', status: 'pass', detail: `${config.journalPath} (folder writable)` });
+    } catch (err) {
+      out.push({
+        check: 'journal',
+        status: 'fail',
+        detail: `cannot write in ${dir}: ${toError(err).message}`,
+        fix: `sudo install -d -o ${deps.userName()} ${dir}   (or set POSBRIDGE_JOURNAL to a writable file)`,
+      });
+    }
+    if (opts.partial !== true) out.push(...(await checkServer(config, deps)));
+  }
+  return out;
+}
+
+async function checkSerialPort(t: AgentTerminalConfig, byId: [string, string][], deps: DoctorDeps): Promise<DoctorCheck[]> {
+  const name = `port ${t.path}`;
+  const out: DoctorCheck[] = [];
+  if (t.path.startsWith('usb:')) {
+    try {
+      await deps.tryOpen(t);
+      return [{ check: name, status: 'pass', detail: 'found by USB id and opens' }];
+    } catch (err) {
+      return [{ check: name, status: 'fail', detail: toError(err).message, fix: 'plug the terminal in; check the ids with `posbridge-agent ports`' }];
+    }
+  }
+  let st: { isCharacterDevice(): boolean; gid: number };
+  try {
+    st = await deps.stat(t.path);
+  } catch (err) {
+    const known = byId.map(([link]) => link);
+    return [
+      {
+        check: name,
+        status: 'fail',
+        detail: `does not exist (${(err as { code?: string }).code ?? toError(err).message})`,
+        fix:
+          known.length > 0
+            ? `plug the terminal in, or use one of: ${known.join(', ')}`
+            : 'plug the terminal in (USB) and check `posbridge-agent ports`; for Ingenico, enable "cash connection" in Telium Manager and reboot it',
+      },
+    ];
+  }
+  out.push({ check: name, status: st.isCharacterDevice() ? 'pass' : 'warn', detail: st.isCharacterDevice() ? 'exists' : 'exists but is not a character device' });
+
+  try {
+    await deps.access(t.path, fsConstants.R_OK | fsConstants.W_OK);
+    out.push({ check: `${name} permissions`, status: 'pass', detail: 'readable and writable by this user' });
+  } catch (err) {
+    const group = (await deps.groupName(st.gid)) ?? 'dialout';
+    const user = deps.userName();
+    out.push({
+      check: `${name} permissions`,
+      status: 'fail',
+      detail: `${user} cannot read/write it (${(err as { code?: string }).code ?? 'denied'}); the device belongs to group ${group}`,
+      fix: `sudo usermod -aG ${group} ${user}   then log out and in (or restart the service); or a udev rule: echo 'SUBSYSTEM=="tty", KERNEL=="${t.path.split('/').pop()}", GROUP="${group}", MODE="0660"' | sudo tee /etc/udev/rules.d/60-posbridge.rules && sudo udevadm control --reload && sudo udevadm trigger`,
+    });
+    return out;
+  }
+
+  try {
+    await deps.tryOpen(t);
+    out.push({ check: `${name} lock`, status: 'pass', detail: 'opens (no other program holds it)' });
+  } catch (err) {
+    const msg = toError(err).message;
+    const locked = /lock|busy|resource temporarily unavailable/i.test(msg);
+    out.push({
+      check: `${name} lock`,
+      status: 'fail',
+      detail: locked ? `held by another program: ${msg}` : `cannot open: ${msg}`,
+      fix: locked
+        ? `find it with \`sudo fuser -v ${t.path}\` and stop it (ModemManager: \`sudo systemctl disable --now ModemManager\`); stop posbridge-agent before running doctor`
+        : 'check the cable and the terminal; run `posbridge-agent ports`',
+    });
+  }
+
+  if (/^\/dev\/tty(ACM|USB)\d+$/.test(t.path)) {
+    let target = t.path;
+    try {
+      target = await realpath(t.path);
+    } catch {
+      // keep the path as is
+    }
+    const stable = byId.find(([, real]) => real === target)?.[0];
+    out.push({
+      check: `${name} stable address`,
+      status: 'warn',
+      detail: 'the number of /dev/ttyACM*/ttyUSB* can change when USB re-enumerates',
+      fix: stable ? `use ${stable}` : 'use the /dev/serial/by-id/… link of the terminal (see `posbridge-agent ports`)',
+    });
+  }
+  return out;
+}
+
+async function checkServer(config: AgentConfig, deps: DoctorDeps): Promise<DoctorCheck[]> {
+  const out: DoctorCheck[] = [];
+  try {
+    const status = await deps.probeServer(config.serverUrl, config.token, 5000);
+    if (status === 101) {
+      out.push({ check: 'server', status: 'pass', detail: `${config.serverUrl} reachable` });
+      out.push({ check: 'agent token', status: 'pass', detail: 'accepted by the server' });
+    } else if (status === 401 || status === 403) {
+      out.push({ check: 'server', status: 'pass', detail: `${config.serverUrl} reachable` });
+      out.push({
+        check: 'agent token',
+        status: 'fail',
+        detail: `rejected (HTTP ${status})`,
+        fix: 'issue a new token on the server (`posbridge-server agent add --name <store>`) and set POSBRIDGE_AGENT_TOKEN',
+      });
+    } else {
+      out.push({ check: 'server', status: 'fail', detail: `${config.serverUrl} answered HTTP ${status}`, fix: 'check serverUrl: it must end with /agent/v1' });
+    }
+  } catch (err) {
+    out.push({
+      check: 'server',
+      status: 'fail',
+      detail: `${config.serverUrl} not reachable: ${toError(err).message}`,
+      fix: 'check the network, DNS and firewall (outbound HTTPS/WSS), and POSBRIDGE_SERVER_URL',
+    });
+    return out;
+  }
+  try {
+    const httpUrl = config.serverUrl.replace(/^ws/, 'http');
+    const t0 = deps.now();
+    const date = await deps.serverDate(httpUrl, 5000);
+    const t1 = deps.now();
+    if (date === undefined) {
+      out.push({ check: 'clock', status: 'warn', detail: 'the server sent no Date header; skew unknown' });
+    } else {
+      // The Date header has 1 s resolution: compare against the middle of the request.
+      const skewMs = (t0 + t1) / 2 - (date + 500);
+      const abs = Math.abs(skewMs);
+      const status = abs > SKEW_FAIL_MS ? 'fail' : abs > SKEW_WARN_MS ? 'warn' : 'pass';
+      out.push({
+        check: 'clock',
+        status,
+        detail: `local clock is ${Math.round(skewMs / 1000)} s ${skewMs >= 0 ? 'ahead of' : 'behind'} the server`,
+        ...(status === 'pass' ? {} : { fix: 'enable time sync: `sudo timedatectl set-ntp true` (systemd-timesyncd or chrony)' }),
+      });
+    }
+  } catch (err) {
+    out.push({ check: 'clock', status: 'warn', detail: `could not read the server time: ${toError(err).message}` });
+  }
+  return out;
+}
+
+/** The checks as a fixed-width table (one line per check, fixes indented below). */
+export function formatDoctorTable(checks: readonly DoctorCheck[]): string {
+  const w = Math.max(5, ...checks.map((c) => c.check.length));
+  const lines = [`${'CHECK'.padEnd(w)}  STATUS  DETAIL`];
+  for (const c of checks) {
+    lines.push(`${c.check.padEnd(w)}  ${c.status.toUpperCase().padEnd(6)}  ${c.detail}`);
+    if (c.fix && c.status !== 'pass') lines.push(`${''.padEnd(w)}  fix:    ${c.fix}`);
+  }
+  const failed = checks.filter((c) => c.status === 'fail').length;
+  lines.push('', failed === 0 ? 'all checks passed' : `${failed} check(s) failed`);
+  return lines.join('\n') + '\n';
+}

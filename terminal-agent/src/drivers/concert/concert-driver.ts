@@ -1,0 +1,462 @@
+/**
+ * Driver for Ingenico terminals speaking Concert V2 "protocol E+" over serial (USB-CDC or
+ * RS-232). Framing, LRC and the link machine come from `@posbridge/protocol/terminal`
+ * (concert/); this module is their interpreter plus the mapping to sale outcomes.
+ *
+ *   sale ──▶ Exchange A (ENQ/ACK, frame/ACK, EOT) ──delivered──▶ wait answer (Exchange B)
+ *     │ not ready / NAK limit: rejected (nothing reached the terminal)     │ answer, echo OK ──▶ result
+ *     │ frame ACK lost: keep waiting (the terminal may be running it)      │ echo mismatch: logged, keep waiting
+ *     │                                                                   │ status 9: unknown
+ *     └────────────────────────────── port drops: reopen, keep waiting ──┘ answerTimeoutMs: unknown
+ *
+ * The dialect has no status query and no abort: a lost answer is `unknown` (never a guessed
+ * decline); a late answer that arrives afterwards is kept by reference so `checkStatus` can
+ * resolve that unknown outcome. Our transaction reference travels in the 10-char private
+ * field and must come back unchanged, with the POS number, amount and currency.
+ *
+ * @see ../../../../docs/protocol/terminal-concert.md
+ */
+import type { Duplex } from 'node:stream';
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import { CodedError, toError } from '@posbridge/protocol/errors';
+import { currencyInfo } from '@posbridge/protocol/money';
+import {
+  CONCERT_DEFAULT_TIMINGS,
+  CONCERT_DIALECT,
+  CONCERT_LINK_IDLE,
+  ConcertFrameParser,
+  concertLinkDeadline,
+  decodeConcertAnswer,
+  encodeConcertRequest,
+  redactConcertPayload,
+  toHex,
+  transitionConcertLink,
+  type ConcertAnswer,
+  type ConcertLinkEffect,
+  type ConcertLinkEvent,
+  type ConcertLinkState,
+  type ConcertTimings,
+} from '@posbridge/protocol/terminal';
+import type {
+  AbortAttempt,
+  DriverEvents,
+  SaleHooks,
+  SaleOutcome,
+  SaleRequest,
+  StatusCheck,
+  TerminalDriver,
+  TerminalIdentity,
+  TerminalSaleResult,
+} from '../terminal-driver.ts';
+import { brandOfBin } from './brand.ts';
+
+/** Options of {@link ConcertDriver}. */
+export interface ConcertDriverOptions {
+  /** Opens the terminal's byte stream; called again to reopen after the link drops. */
+  open: () => Promise<Duplex>;
+  logger: Logger;
+  /**
+   * The terminal's serial number, from the configuration: Concert E+ has no identification
+   * command, so the agent announces only what the technician configured for this port.
+   */
+  serialNumber?: string;
+  /** Cash-register number sent in every request, 1..99. @default 1 */
+  posNumber?: number;
+  /** Link timers; defaults from the reference. */
+  timings?: Partial<ConcertTimings>;
+  /** Wait between attempts to reopen a port that dropped during a sale, ms. @default 1000 */
+  reopenDelayMs?: number;
+  /** Wire and display events. */
+  events?: DriverEvents;
+  /** Clock, epoch ms. @default Date.now */
+  now?: () => number;
+}
+
+/** Characters of our 10-char references: upper-case base32, printable in any terminal log. */
+const REF_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+/** Late answers kept for `checkStatus`, newest last. */
+const MAX_LATE_ANSWERS = 100;
+
+interface Pending {
+  req: SaleRequest;
+  hooks: SaleHooks;
+  /** The request frame was written at least once: the terminal may have it. */
+  written: boolean;
+  delivered: boolean;
+  deadline: number;
+  settle: (outcome: SaleOutcome) => void;
+}
+
+/** Concert E+ implementation of {@link TerminalDriver}. */
+export class ConcertDriver implements TerminalDriver {
+  /** @inheritdoc */
+  readonly dialect = CONCERT_DIALECT;
+  /** @inheritdoc Concert E+ has no status query. */
+  readonly hasStatusQuery = false;
+  readonly #o: ConcertDriverOptions;
+  readonly #t: ConcertTimings;
+  readonly #log: Logger;
+  readonly #now: () => number;
+  readonly #parser = new ConcertFrameParser();
+  #state: ConcertLinkState = CONCERT_LINK_IDLE;
+  #timer: NodeJS.Timeout | undefined;
+  #stream: Duplex | undefined;
+  #opening: Promise<Duplex> | undefined;
+  #closed = false;
+  #pending: Pending | undefined;
+  #queue: Promise<unknown> = Promise.resolve();
+  readonly #late = new Map<string, ConcertAnswer>();
+
+  constructor(opts: ConcertDriverOptions) {
+    this.#o = opts;
+    this.#t = { ...CONCERT_DEFAULT_TIMINGS, ...opts.timings };
+    this.#log = opts.logger.child({ component: 'driver', dialect: CONCERT_DIALECT });
+    this.#now = opts.now ?? Date.now;
+  }
+
+  /** @inheritdoc 10 chars: `P` + 9 random base32 chars (45 bits), fits the private field. */
+  newReference(): string {
+    let ref = 'P';
+    for (const b of randomBytes(9)) ref += REF_ALPHABET[b & 31];
+    return ref;
+  }
+
+  /**
+   * @inheritdoc Concert E+ has no identification command: opens the port (proving it is there)
+   * and returns the configured serial number.
+   * @throws CodedError `CFG_INVALID` when no serial number is configured; `TERM_PORT_OPEN_FAILED`.
+   */
+  identify(): Promise<TerminalIdentity> {
+    return this.#exclusive(async () => {
+      const serial = this.#o.serialNumber;
+      if (serial === undefined) {
+        throw new CodedError('CFG_INVALID', 'Concert E+ terminals cannot tell their serial number: set serialNumber for this port');
+      }
+      await this.#ensureOpen();
+      return { serialNumber: serial, dialect: CONCERT_DIALECT, vendor: 'Ingenico' };
+    });
+  }
+
+  /** @inheritdoc */
+  abort(request: SaleRequest): Promise<AbortAttempt> {
+    this.#log.warn({ paymentId: request.paymentId, rid: request.rid }, 'Concert E+ has no abort from the POS; the sale runs to its end');
+    return Promise.resolve('unsupported');
+  }
+
+  /** @inheritdoc Returns a late answer received for `request.rid`, if any; there is no status query. */
+  checkStatus(request: SaleRequest): Promise<StatusCheck> {
+    const answer = this.#late.get(request.rid);
+    if (answer) {
+      const result = this.#mapAnswer(request, answer);
+      if (result) return Promise.resolve({ kind: 'result', result });
+    }
+    return Promise.resolve({ kind: 'no_answer', reason: 'Concert E+ has no status query; no late answer received' });
+  }
+
+  /** @inheritdoc */
+  sale(request: SaleRequest, hooks: SaleHooks = {}): Promise<SaleOutcome> {
+    return this.#exclusive(async () => {
+      const outcome = await this.#runSale(request, hooks);
+      const logged = outcome.kind === 'result' ? outcome.result.outcome : outcome.kind;
+      this.#log.info({ paymentId: request.paymentId, rid: request.rid, outcome: logged }, 'terminal result');
+      return outcome;
+    });
+  }
+
+  /** @inheritdoc */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearTimeout(this.#timer);
+    this.#pending?.settle({ kind: 'unknown', reason: 'agent closed during the sale' });
+    const stream = this.#stream;
+    this.#stream = undefined;
+    if (stream && !stream.destroyed) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 1000);
+        stream.once('close', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        stream.destroy();
+      });
+    }
+  }
+
+  // ─── the sale ──────────────────────────────────────────────────────────────────────────
+
+  async #runSale(req: SaleRequest, hooks: SaleHooks): Promise<SaleOutcome> {
+    let payload: string;
+    try {
+      const kind = req.kind ?? 'sale';
+      payload = encodeConcertRequest({
+        posNumber: this.#o.posNumber ?? 1,
+        amountMinor: req.amount.amountMinor,
+        answer: 'full',
+        paymentMode: '1',
+        transactionType: kind === 'sale' ? 'debit' : kind === 'void' ? 'cancellation' : 'credit',
+        currencyNumeric: currencyInfo(req.amount.currency).numeric,
+        privateData: req.rid,
+        answerDelay: 'end',
+        authorisation: 'terminal',
+      });
+    } catch (err) {
+      return { kind: 'rejected', code: 'TERM_UNKNOWN', message: `cannot build the Concert request: ${toError(err).message}` };
+    }
+    try {
+      await this.#ensureOpen();
+    } catch (err) {
+      return { kind: 'rejected', code: 'TERM_DISCONNECTED', message: `${toError(err).message}; nothing was charged` };
+    }
+    // The terminal may be in the middle of sending a (late) answer: let it finish its turn.
+    const quietBy = this.#now() + this.#t.frameTimeoutMs + this.#t.eotTimeoutMs;
+    while (this.#state.kind === 'receiving' && this.#now() < quietBy) await new Promise((r) => setTimeout(r, 20));
+    if (this.#state.kind === 'receiving') this.#step({ type: 'reset' });
+    return new Promise<SaleOutcome>((resolve) => {
+      const pending: Pending = {
+        req,
+        hooks,
+        written: false,
+        delivered: false,
+        deadline: this.#now() + this.#t.answerTimeoutMs,
+        settle: (outcome) => {
+          if (this.#pending !== pending) return;
+          this.#pending = undefined;
+          resolve(outcome);
+        },
+      };
+      this.#pending = pending;
+      this.#step({ type: 'send', payload, answerTimeoutMs: this.#t.answerTimeoutMs });
+    });
+  }
+
+  /** Checks an answer's echoes against the request and maps it; undefined (logged) on mismatch. */
+  #mapAnswer(req: SaleRequest, a: ConcertAnswer): TerminalSaleResult | undefined {
+    const numeric = currencyInfo(req.amount.currency).numeric;
+    if (a.privateData !== req.rid || a.amountMinor !== req.amount.amountMinor || a.currencyNumeric !== numeric || a.posNumber !== (this.#o.posNumber ?? 1)) {
+      this.#log.warn(
+        {
+          paymentId: req.paymentId,
+          rid: req.rid,
+          serialNumber: this.#o.serialNumber,
+          got: { privateData: a.privateData, amountMinor: a.amountMinor, currency: a.currencyNumeric, posNumber: a.posNumber },
+          expected: { amountMinor: req.amount.amountMinor, currency: numeric },
+        },
+        'terminal result does not match the request',
+      );
+      return undefined;
+    }
+    if (a.status === 'unverified') return undefined;
+    return {
+      outcome: a.status === 'accepted' ? 'approved' : 'denied',
+      terminalStatus: a.status,
+      amount: { amountMinor: a.amountMinor, currency: req.amount.currency },
+      tid: req.rid,
+      ...(a.status === 'refused' ? { message: 'refused by the terminal' } : {}),
+      ...(a.card ? { card: { brand: brandOfBin(a.card.firstDigits), firstDigits: a.card.firstDigits, lastDigits: a.card.lastDigits } } : {}),
+    };
+  }
+
+  #onAnswer(payload: string): void {
+    const decoded = decodeConcertAnswer(payload);
+    if (!decoded.ok) {
+      this.#log.warn({ serialNumber: this.#o.serialNumber, reason: decoded.reason, payload: redactConcertPayload(payload) }, 'undecodable terminal answer ignored');
+      return;
+    }
+    const a = decoded.value;
+    const p = this.#pending;
+    if (p && a.privateData === p.req.rid) {
+      if (a.status === 'unverified') {
+        this.#log.warn({ paymentId: p.req.paymentId, rid: p.req.rid }, 'terminal answered without a final verdict (status 9)');
+        this.#step({ type: 'stop_waiting' });
+        p.settle({ kind: 'unknown', reason: 'terminal answered status 9 (handled without a final verdict)' });
+        return;
+      }
+      const result = this.#mapAnswer(p.req, a);
+      if (result) {
+        this.#step({ type: 'stop_waiting' });
+        p.settle({ kind: 'result', result });
+      }
+      return;
+    }
+    // A late or duplicate answer: keep it for checkStatus, never apply it to another sale.
+    this.#log.warn({ serialNumber: this.#o.serialNumber, rid: a.privateData, pendingRid: p?.req.rid }, 'answer for another transaction kept for recovery');
+    this.#late.delete(a.privateData);
+    this.#late.set(a.privateData, a);
+    if (this.#late.size > MAX_LATE_ANSWERS) this.#late.delete(this.#late.keys().next().value as string);
+  }
+
+  // ─── the interpreter ───────────────────────────────────────────────────────────────────
+
+  #step(event: ConcertLinkEvent): void {
+    const { state, effects } = transitionConcertLink(this.#state, event, this.#now(), this.#t);
+    if (state.kind !== this.#state.kind) this.#log.debug({ from: this.#state.kind, to: state.kind, event: event.type }, 'link state');
+    this.#state = state;
+    this.#arm();
+    for (const effect of effects) this.#perform(effect);
+  }
+
+  #arm(): void {
+    clearTimeout(this.#timer);
+    const deadline = concertLinkDeadline(this.#state);
+    if (deadline === undefined) return;
+    this.#timer = setTimeout(() => this.#step({ type: 'tick' }), Math.max(0, deadline - this.#now()));
+  }
+
+  #perform(effect: ConcertLinkEffect): void {
+    const p = this.#pending;
+    switch (effect.type) {
+      case 'write': {
+        const stream = this.#stream;
+        this.#trace('sent', effect.what === 'frame' ? toHex(effect.bytes) : effect.what);
+        if (!stream || stream.destroyed) return;
+        if (effect.what === 'frame' && p) {
+          p.written = true;
+          p.hooks.onSent?.();
+        }
+        stream.write(effect.bytes);
+        return;
+      }
+      case 'request_delivered':
+        if (p) {
+          p.delivered = true;
+          p.hooks.onAcked?.();
+        }
+        return;
+      case 'request_failed':
+        if (!p) return;
+        if (!effect.mayHaveReached) {
+          p.settle({
+            kind: 'rejected',
+            code: effect.reason === 'not_ready' ? 'TERM_BUSY' : 'TERM_DISCONNECTED',
+            message:
+              effect.reason === 'not_ready'
+                ? `terminal not ready (no ACK to ${this.#t.enqAttempts} ENQ); nothing was charged`
+                : `terminal refused the request frame ${this.#t.frameAttempts} times (NAK); nothing was charged`,
+          });
+          return;
+        }
+        this.#log.warn({ paymentId: p.req.paymentId, rid: p.req.rid }, 'request frame not acknowledged; waiting for a late answer');
+        p.hooks.onRecovering?.('request frame ACK lost');
+        return;
+      case 'answer':
+        this.#trace('received', redactConcertPayload(effect.payload));
+        this.#onAnswer(effect.payload);
+        return;
+      case 'answer_timeout':
+        if (p) p.settle({ kind: 'unknown', reason: `no answer within ${this.#t.answerTimeoutMs} ms` });
+        return;
+      case 'answer_garbled':
+        this.#log.warn({ serialNumber: this.#o.serialNumber, reason: effect.reason }, 'terminal answer garbled; waiting for a resend');
+        return;
+      case 'reset_parser': {
+        const dropped = this.#parser.reset();
+        if (dropped) this.#log.warn({ serialNumber: this.#o.serialNumber, bytes: dropped.raw.length }, 'partial frame dropped');
+        return;
+      }
+      case 'discarded': {
+        const t = effect.token;
+        // Short runs are shown as hex; long ones may be a garbled answer holding card data.
+        const raw = 'raw' in t ? t.raw : undefined;
+        this.#log.warn(
+          {
+            serialNumber: this.#o.serialNumber,
+            token: t.type === 'control' ? t.name : t.type,
+            why: effect.why,
+            ...(raw ? (raw.length <= 16 ? { hex: toHex(raw) } : { bytes: raw.length }) : {}),
+          },
+          'terminal bytes discarded',
+        );
+        return;
+      }
+      default: {
+        const never: never = effect;
+        throw new TypeError(`unknown effect ${JSON.stringify(never)}`);
+      }
+    }
+  }
+
+  #trace(direction: 'sent' | 'received', text: string): void {
+    this.#log.trace({ serialNumber: this.#o.serialNumber, direction, wire: text }, direction === 'sent' ? 'bytes sent' : 'frame received');
+    this.#o.events?.wire?.(direction, text);
+  }
+
+  #onData(chunk: Uint8Array): void {
+    for (const token of this.#parser.push(chunk)) {
+      if (token.type === 'control') this.#trace('received', token.name);
+      this.#step({ type: 'rx', token });
+    }
+  }
+
+  // ─── the port ──────────────────────────────────────────────────────────────────────────
+
+  #ensureOpen(): Promise<Duplex> {
+    if (this.#closed) return Promise.reject(new CodedError('TERM_DISCONNECTED', 'driver is closed'));
+    if (this.#stream && !this.#stream.destroyed) return Promise.resolve(this.#stream);
+    this.#opening ??= this.#attach().finally(() => {
+      this.#opening = undefined;
+    });
+    return this.#opening;
+  }
+
+  async #attach(): Promise<Duplex> {
+    const stream = await this.#o.open();
+    if (this.#closed) {
+      stream.destroy();
+      throw new CodedError('TERM_DISCONNECTED', 'driver is closed');
+    }
+    let gone = false;
+    const onGone = (err?: Error) => {
+      if (gone) return;
+      gone = true;
+      if (this.#stream === stream) this.#stream = undefined;
+      if (!stream.destroyed) stream.destroy();
+      if (this.#closed) return;
+      this.#log.warn({ serialNumber: this.#o.serialNumber, ...(err ? { err } : {}) }, 'terminal link closed');
+      this.#step({ type: 'reset' });
+      void this.#reattach();
+    };
+    stream.on('data', (chunk: Buffer) => this.#onData(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength)));
+    stream.on('error', (err: Error) => onGone(err));
+    stream.once('close', () => onGone());
+    stream.once('end', () => onGone());
+    this.#stream = stream;
+    return stream;
+  }
+
+  /**
+   * The port dropped (USB re-enumeration, cable): a sale that may have reached the terminal
+   * keeps waiting for its answer on the reopened port until its deadline; one that certainly
+   * did not is rejected.
+   */
+  async #reattach(): Promise<void> {
+    for (;;) {
+      const p = this.#pending;
+      if (this.#closed || !p) return;
+      if (!p.written) {
+        p.settle({ kind: 'rejected', code: 'TERM_DISCONNECTED', message: 'terminal link dropped before the request was sent; nothing was charged' });
+        return;
+      }
+      const left = p.deadline - this.#now();
+      if (left <= 0) {
+        p.settle({ kind: 'unknown', reason: 'terminal link dropped and no answer came before the deadline' });
+        return;
+      }
+      try {
+        await this.#ensureOpen();
+        if (this.#pending === p) this.#step({ type: 'await_answer', answerTimeoutMs: left });
+        return;
+      } catch (err) {
+        this.#log.warn({ serialNumber: this.#o.serialNumber, err: toError(err) }, 'could not reopen the terminal port; retrying');
+        await new Promise((r) => setTimeout(r, this.#o.reopenDelayMs ?? 1000));
+      }
+    }
+  }
+
+  #exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(fn, fn);
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+}

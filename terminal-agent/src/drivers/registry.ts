@@ -1,0 +1,87 @@
+/**
+ * The driver registry: maps a configuration name (`terminals[].driver`) to a factory that
+ * builds the terminal driver over its byte transport.
+ *
+ * | name             | dialect     | transport                               |
+ * |------------------|-------------|-----------------------------------------|
+ * | `pbl1-serial`    | PBL/1       | serial port (serialport)                |
+ * | `concert-serial` | Concert E+  | serial port (serialport), 8N1 or 7E1    |
+ * | `pbl1-hid`       | PBL/1       | USB HID vendor reports (node-hid)       |
+ *
+ * Native modules load lazily inside the transports, when a port is first opened: a machine
+ * without libusb still runs its serial terminals.
+ *
+ * @see ../../../shared/STYLE.md b.4
+ */
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import { CodedError } from '@posbridge/protocol/errors';
+import type { AgentConfig, AgentTerminalConfig, DriverName } from '../config.ts';
+import { openHidPort } from '../transports/hid.ts';
+import { openSerialPort } from '../transports/serial.ts';
+import { ConcertDriver } from './concert/concert-driver.ts';
+import { LineDriver } from './line/line-driver.ts';
+import type { TerminalDriver } from './terminal-driver.ts';
+
+/** What a factory gets. */
+export interface DriverContext {
+  terminal: AgentTerminalConfig;
+  /** Timing knobs. */
+  config: Pick<
+    AgentConfig,
+    'identTimeoutMs' | 'ackTimeoutMs' | 'saleAttempts' | 'resultTimeoutMs' | 'statusTimeoutMs' | 'statusAttempts' | 'statusBackoffMs' | 'concertAnswerTimeoutMs'
+  >;
+  logger: Logger;
+  /** Overrides the transport (tests, in-process simulators). */
+  openPort?: (terminal: AgentTerminalConfig) => Promise<Duplex>;
+}
+
+/** Builds one driver. */
+export type DriverFactory = (ctx: DriverContext) => TerminalDriver;
+
+function serialOpener(ctx: DriverContext): () => Promise<Duplex> {
+  const t = ctx.terminal;
+  if (ctx.openPort) return () => ctx.openPort!(t);
+  return () => openSerialPort({ path: t.path, baudRate: t.baudRate, dataBits: t.dataBits, parity: t.parity });
+}
+
+function hidOpener(ctx: DriverContext): () => Promise<Duplex> {
+  const t = ctx.terminal;
+  if (ctx.openPort) return () => ctx.openPort!(t);
+  return () => {
+    if (!t.hid) return Promise.reject(new CodedError('CFG_INVALID', `terminal ${t.path}: hid selector missing`));
+    return openHidPort(t.hid);
+  };
+}
+
+const line = (open: (ctx: DriverContext) => () => Promise<Duplex>): DriverFactory => (ctx) =>
+  new LineDriver({
+    open: open(ctx),
+    logger: ctx.logger,
+    timings: ctx.config,
+    ...(ctx.terminal.serialNumber !== undefined ? { serialNumber: ctx.terminal.serialNumber } : {}),
+  });
+
+/** Every driver by name. */
+export const DRIVER_REGISTRY: Readonly<Record<DriverName, DriverFactory>> = Object.freeze({
+  'pbl1-serial': line(serialOpener),
+  'pbl1-hid': line(hidOpener),
+  'concert-serial': (ctx: DriverContext) =>
+    new ConcertDriver({
+      open: serialOpener(ctx),
+      logger: ctx.logger,
+      posNumber: ctx.terminal.posNumber,
+      timings: { answerTimeoutMs: ctx.config.concertAnswerTimeoutMs },
+      ...(ctx.terminal.serialNumber !== undefined ? { serialNumber: ctx.terminal.serialNumber } : {}),
+    }),
+});
+
+/**
+ * Builds the driver named by `ctx.terminal.driver`.
+ * @throws CodedError `CFG_INVALID` for a name the registry does not know.
+ */
+export function createDriver(ctx: DriverContext): TerminalDriver {
+  const factory = (DRIVER_REGISTRY as Record<string, DriverFactory | undefined>)[ctx.terminal.driver];
+  if (!factory) throw new CodedError('CFG_INVALID', `unknown driver ${ctx.terminal.driver}; known: ${Object.keys(DRIVER_REGISTRY).join(', ')}`);
+  return factory(ctx);
+}

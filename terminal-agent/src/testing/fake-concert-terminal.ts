@@ -1,0 +1,162 @@
+/**
+ * A scripted Concert E+ terminal for tests: the terminal side of Exchanges A and B on one end
+ * of a byte stream (memory pair or a pty opened with serialport), with hooks for the faults
+ * the reference lists (ENQ without ACK, NAK on first try, bad LRC, wrong private, silence,
+ * duplicate answer, status 7/9). Test support only; not exported by the package.
+ */
+import type { Duplex } from 'node:stream';
+import {
+  ACK,
+  ConcertFrameParser,
+  EOT,
+  ENQ,
+  NAK,
+  decodeConcertRequest,
+  encodeConcertAnswer,
+  encodeConcertFrame,
+  type ConcertRequest,
+} from '@posbridge/protocol/terminal';
+
+/** Script of a {@link FakeConcertTerminal}. */
+export interface FakeConcertScript {
+  /** Answer status char: `0` accepted, `7` refused, `9` unverified. @default '0' */
+  status?: string;
+  /** Ignore the first `n` ENQs (no ACK). */
+  ignoreEnqs?: number;
+  /** NAK the first `n` request frames. */
+  nakFrames?: number;
+  /** Never ACK request frames (the POS sees its frame ACK lost). */
+  swallowFrameAck?: boolean;
+  /** Corrupt the LRC of the first `n` answer frames. */
+  badLrcAnswers?: number;
+  /** Private data put in the answer instead of the echo. */
+  wrongPrivate?: string;
+  /** Send no answer at all. */
+  noAnswer?: boolean;
+  /** Send the answer twice. */
+  duplicateAnswer?: boolean;
+  /** Delay before Exchange B, ms. @default 5 */
+  answerDelayMs?: number;
+  /** Card number area of the report. @default '497010XXXXXX1234' */
+  report?: string;
+}
+
+/** A scripted Concert terminal on one end of a byte stream. */
+export class FakeConcertTerminal {
+  /** Requests received (decoded, good LRC), in order, repeats included. */
+  readonly requests: ConcertRequest[] = [];
+  /** Transactions charged, by private reference (a repeat of a reference counts once). */
+  readonly charged = new Set<string>();
+  /** Bytes of control messages received, in order (`ENQ`, `ACK`, …). */
+  readonly controls: string[] = [];
+  readonly #stream: Duplex;
+  readonly #parser = new ConcertFrameParser();
+  #enqs = 0;
+  #frames = 0;
+  #answersSent = 0;
+  #pending: ConcertRequest | undefined;
+  /** What the terminal waits for while it is master. */
+  #waiting: { resolve: (b: 'ACK' | 'NAK' | 'timeout') => void } | undefined;
+  script: FakeConcertScript;
+
+  constructor(stream: Duplex, script: FakeConcertScript = {}) {
+    this.#stream = stream;
+    this.script = script;
+    stream.on('data', (chunk: Buffer) => this.#onBytes(new Uint8Array(chunk)));
+    stream.on('error', () => undefined);
+  }
+
+  #write(bytes: Uint8Array): void {
+    if (!this.#stream.destroyed) this.#stream.write(bytes);
+  }
+
+  #onBytes(chunk: Uint8Array): void {
+    for (const token of this.#parser.push(chunk)) {
+      if (token.type === 'control') {
+        this.controls.push(token.name);
+        if (this.#waiting && (token.name === 'ACK' || token.name === 'NAK')) {
+          const w = this.#waiting;
+          this.#waiting = undefined;
+          w.resolve(token.name);
+          continue;
+        }
+        if (token.name === 'ENQ') {
+          this.#enqs += 1;
+          if (this.#enqs > (this.script.ignoreEnqs ?? 0)) this.#write(Uint8Array.of(ACK));
+        } else if (token.name === 'EOT' && this.#pending) {
+          const req = this.#pending;
+          this.#pending = undefined;
+          setTimeout(() => void this.#answer(req), this.script.answerDelayMs ?? 5);
+        }
+      } else if (token.type === 'frame') {
+        this.#frames += 1;
+        if (this.#frames <= (this.script.nakFrames ?? 0)) {
+          this.#write(Uint8Array.of(NAK));
+          continue;
+        }
+        const d = decodeConcertRequest(token.payload);
+        if (!d.ok) {
+          this.#write(Uint8Array.of(NAK));
+          continue;
+        }
+        this.requests.push(d.value);
+        if (this.script.swallowFrameAck) {
+          // Took it, but the ACK is "lost": the answer still follows after the POS's EOT.
+          this.#pending = d.value;
+          continue;
+        }
+        this.#write(Uint8Array.of(ACK));
+        this.#pending = d.value;
+      } else if (token.type === 'bad_frame') {
+        this.#write(Uint8Array.of(NAK));
+      }
+    }
+  }
+
+  /** Writes `bytes` and waits for the POS's ACK/NAK (armed before writing: answers may come synchronously). */
+  #sendAndWait(bytes: Uint8Array, ms: number): Promise<'ACK' | 'NAK' | 'timeout'> {
+    const p = new Promise<'ACK' | 'NAK' | 'timeout'>((resolve) => {
+      const timer = setTimeout(() => {
+        this.#waiting = undefined;
+        resolve('timeout');
+      }, ms);
+      this.#waiting = {
+        resolve: (b) => {
+          clearTimeout(timer);
+          resolve(b);
+        },
+      };
+    });
+    this.#write(bytes);
+    return p;
+  }
+
+  async #answer(req: ConcertRequest): Promise<void> {
+    this.charged.add(req.privateData);
+    if (this.script.noAnswer) return;
+    const times = this.script.duplicateAnswer ? 2 : 1;
+    for (let i = 0; i < times; i++) await this.#sendAnswer(req);
+  }
+
+  async #sendAnswer(req: ConcertRequest): Promise<void> {
+    const payload = encodeConcertAnswer({
+      posNumber: req.posNumber,
+      statusChar: this.script.status ?? '0',
+      amountMinor: req.amountMinor,
+      paymentMode: req.paymentMode,
+      ...(req.answer === 'full' ? { report: (this.script.status ?? '0') === '0' ? (this.script.report ?? '497010XXXXXX1234') : '' } : {}),
+      currencyNumeric: req.currencyNumeric,
+      privateData: this.script.wrongPrivate ?? req.privateData,
+    });
+    if ((await this.#sendAndWait(Uint8Array.of(ENQ), 3000)) !== 'ACK') return;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const frame = encodeConcertFrame(payload);
+      this.#answersSent += 1;
+      if (this.#answersSent <= (this.script.badLrcAnswers ?? 0)) frame[frame.length - 1]! ^= 0x5a;
+      const got = await this.#sendAndWait(frame, 3000);
+      if (got === 'ACK') break;
+      if (got === 'timeout') return;
+    }
+    this.#write(Uint8Array.of(EOT));
+  }
+}
