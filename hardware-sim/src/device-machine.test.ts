@@ -258,7 +258,7 @@ describe('device machine: IDENT and bad input', () => {
     expect(device().send(`${body}*${simCrcHex(body)}`).map(summary)).toEqual(['NAK r1 reason=syntax']);
   });
   it('answers UNSUPPORTED to an unknown verb', () => {
-    expect(device().send(line('REFUND', 'r5')).map(summary)).toEqual(['ERR r5 code=UNSUPPORTED msg=verb REFUND is not supported']);
+    expect(device().send(line('PRINT', 'r5')).map(summary)).toEqual(['ERR r5 code=UNSUPPORTED msg=verb PRINT is not supported']);
   });
   it('answers BAD_REQUEST to a SALE with a missing or bad field', () => {
     expect(device().send(line('SALE', 'r6', [['amount', '100']])).map(summary)[0]).toMatch(/^ERR r6 code=BAD_REQUEST msg=/);

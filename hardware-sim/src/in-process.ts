@@ -1,11 +1,13 @@
 /**
  * In-process link: the agent's end of the "cable" is a Node `Duplex` in the same process.
- * Used when socat is not installed (or asked for explicitly). Bytes written to the duplex are
- * split into lines and given to the terminal; the terminal's answers are pushed as `Buffer`s,
- * just as a serial port delivers them.
+ * Used when socat is not installed (or asked for explicitly). Bytes written to the duplex go to
+ * the terminal's wire adapter as they are; the terminal's answers are pushed as `Buffer`s, just
+ * as a serial port delivers them. Pulling the cable ends the duplex and makes `connect()` throw
+ * until it is plugged back.
  */
 import { Duplex } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
+import { CodedError } from '@posbridge/protocol/errors';
 import type { SimTerminal } from './sim-terminal.ts';
 
 /** Splits a byte stream into `\n`-terminated lines (delimiter removed). */
@@ -26,9 +28,19 @@ export class LineSplitter {
 export class InProcessLink {
   readonly #terminal: SimTerminal;
   #current: Duplex | undefined;
+  #unplugged = false;
 
   constructor(terminal: SimTerminal) {
     this.#terminal = terminal;
+    terminal.setLinkHooks({
+      unplug: async () => {
+        this.#unplugged = true;
+        this.#hangUp();
+      },
+      replug: async () => {
+        this.#unplugged = false;
+      },
+    });
   }
 
   /**
@@ -36,13 +48,13 @@ export class InProcessLink {
    * A previous connection is ended first (one host per terminal, like a serial cable).
    */
   connect(): Duplex {
+    if (this.#unplugged) throw new CodedError('TERM_PORT_OPEN_FAILED', `terminal ${this.#terminal.serialNumber} is unplugged`);
     this.#hangUp();
-    const splitter = new LineSplitter();
     const terminal = this.#terminal;
     const end: Duplex = new Duplex({
       read() {},
       write(chunk: Buffer | string, _encoding, callback) {
-        for (const line of splitter.push(chunk)) terminal.receiveLine(line);
+        terminal.receiveBytes(typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk);
         callback();
       },
       destroy: (err, callback) => {
@@ -54,8 +66,8 @@ export class InProcessLink {
       },
     });
     this.#current = end;
-    terminal.attach((text) => {
-      if (!end.destroyed && !end.readableEnded) end.push(Buffer.from(text, 'utf8'));
+    terminal.attach((bytes) => {
+      if (!end.destroyed && !end.readableEnded) end.push(Buffer.from(bytes));
     });
     return end;
   }

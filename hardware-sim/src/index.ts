@@ -1,9 +1,12 @@
 /**
- * @posbridge/hardware-sim: simulated PBL/1 payment terminals for testers and end-to-end tests.
+ * @posbridge/hardware-sim: simulated payment terminals (PBL/1, Concert E+) for testers and
+ * end-to-end tests.
  *
  * `startSim()` runs one simulated terminal per requested serial number, each reachable either
  * through a real pseudo-terminal made by socat (`link: 'pty'`, the agent opens `handle.path`) or
  * through an in-process `Duplex` (`link: 'in-process'`, the agent uses `handle.connect()`).
+ * Every handle also carries the controls tests use (scenario, frame log, sales per reference,
+ * customer actions, cable, reboot); `controlPort` serves the same over HTTP on 127.0.0.1.
  * @see ../README.md
  */
 import { readFileSync } from 'node:fs';
@@ -14,10 +17,33 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { CodedError } from '@posbridge/protocol/errors';
 import { InProcessLink } from './in-process.ts';
+import { startControlServer, type ControlServer } from './control.ts';
 import { findExecutable, openPtyLink, SOCAT_INSTALL_HINT, type PtyLink } from './pty.ts';
-import { SimTerminal } from './sim-terminal.ts';
+import type { CustomerAction } from './device-machine.ts';
+import type { SimScenario, SimScenarioPatch } from './scenarios/scenario.ts';
+import { parseScenarioPatch } from './scenarios/scenario.ts';
+import { SIM_DIALECTS, SimTerminal, type SalesSummary, type SimDialect, type TerminalSnapshot } from './sim-terminal.ts';
+import type { FrameLogEntry } from './wire.ts';
 
-export { TEST_AMOUNTS, TEST_CARD } from './scenarios/outcomes.ts';
+export {
+  TEST_AMOUNTS,
+  TEST_CARD,
+  TEST_CARDS,
+  DEFAULT_OUTCOME,
+  SALE_BEHAVIOURS,
+  cardFor,
+  rowForAmount,
+  type SaleBehaviour,
+  type TestAmountRow,
+  type TestCard,
+} from './scenarios/outcomes.ts';
+export { DEFAULT_SCENARIO, parseScenarioPatch, type SimFaults, type SimScenario, type SimScenarioPatch } from './scenarios/scenario.ts';
+export { SIM_DIALECTS, parseDialect, type SalesSummary, type SimDialect, type TerminalSnapshot, type ReferenceCounts } from './sim-terminal.ts';
+export type { CustomerAction } from './device-machine.ts';
+export type { FrameLogEntry } from './wire.ts';
+export { CONCERT_EPLUS } from './dialects/concert.ts';
+export { PBL1 } from './dialects/pbl1.ts';
+export type { ControlServer } from './control.ts';
 
 /** How a simulated terminal is reached. */
 export type SimLinkMode = 'auto' | 'pty' | 'in-process';
@@ -25,7 +51,14 @@ export type SimLinkMode = 'auto' | 'pty' | 'in-process';
 /** Options of {@link startSim}. */
 export interface StartSimOptions {
   /** One simulated terminal per entry; serial numbers must be unique and match `[A-Za-z0-9._-]{1,64}`. */
-  terminals: { serialNumber: string }[];
+  terminals: SimTerminalSpec[];
+  /** Scenario of every terminal (a terminal's own `scenario` is applied on top). */
+  scenario?: SimScenarioPatch;
+  /**
+   * Serve the control interface (HTTP, JSON) on 127.0.0.1 at this port; 0 = any free port.
+   * Off when undefined.
+   */
+  controlPort?: number;
   /** Parent logger; components log as `terminal` and `pty`. */
   logger: Logger;
   /** Where the pty symlinks go. @default a new directory under the OS temp dir */
@@ -45,24 +78,55 @@ export interface StartSimOptions {
   searchPath?: string;
 }
 
-/** A simulated terminal reached through a pseudo-terminal. */
-export interface PtySimTerminalHandle {
+/** One terminal to simulate. */
+export interface SimTerminalSpec {
   serialNumber: string;
+  /** Wire dialect. @default 'PBL/1' */
+  dialect?: SimDialect;
+  /** This terminal's scenario, over the simulator-wide one. */
+  scenario?: SimScenarioPatch;
+}
+
+/** What tests (and the control interface) can read and do on a running terminal. */
+export interface SimTerminalControls {
+  serialNumber: string;
+  dialect: SimDialect;
+  /** Sales that reached a final answer: for `rid`, or in total. */
+  salesCount(rid?: string): number;
+  /** Sales, charges (approved) and reversals per host reference: proves there was no double charge. */
+  sales(): SalesSummary;
+  /** Every frame received and sent (after `sinceSeq`), with fault notes. */
+  frames(sinceSeq?: number): FrameLogEntry[];
+  clearFrames(): void;
+  /** The scenario in force. */
+  scenario(): Readonly<SimScenario>;
+  /** Changes the scenario (patch; `reset` starts from the defaults). @throws CodedError CFG_INVALID */
+  setScenario(patch: SimScenarioPatch | unknown, reset?: boolean): Readonly<SimScenario>;
+  /** Customer actions: present a card, enter the PIN, cancel. */
+  customer(action: CustomerAction): void;
+  /** Pulls the cable (for `forMs`, or until `replug`). */
+  unplug(forMs?: number): void;
+  replug(): void;
+  /** Restarts the terminal (silent for the scenario's `rebootMs`). */
+  reboot(): void;
+  /** Screen, stage, cable state, last result. */
+  snapshot(): TerminalSnapshot;
+  /** Calls `listener` after every change; returns an unsubscriber. */
+  onChange(listener: () => void): () => void;
+}
+
+/** A simulated terminal reached through a pseudo-terminal. */
+export interface PtySimTerminalHandle extends SimTerminalControls {
   link: 'pty';
   /** The end the agent opens (a symlink to a /dev/pts device). */
   path: string;
-  /** Sales that reached a final RESULT: for `rid`, or in total. */
-  salesCount(rid?: string): number;
 }
 
 /** A simulated terminal reached in-process. */
-export interface InProcessSimTerminalHandle {
-  serialNumber: string;
+export interface InProcessSimTerminalHandle extends SimTerminalControls {
   link: 'in-process';
   /** Opens the agent's end of the link; a new call hangs up the previous connection. */
   connect(): Duplex;
-  /** Sales that reached a final RESULT: for `rid`, or in total. */
-  salesCount(rid?: string): number;
 }
 
 /** One running simulated terminal. */
@@ -72,6 +136,8 @@ export type SimTerminalHandle = PtySimTerminalHandle | InProcessSimTerminalHandl
 export interface RunningSim {
   /** Same order as `opts.terminals`. */
   terminals: SimTerminalHandle[];
+  /** Base URL of the control interface (`http://127.0.0.1:<port>`), when `controlPort` was given. */
+  controlUrl?: string;
   /** Kills socat, closes ports, removes the directory if the simulator created it. Idempotent. */
   close(): Promise<void>;
 }
@@ -91,16 +157,52 @@ function validate(opts: StartSimOptions): void {
   const problems: string[] = [];
   if (opts.terminals.length === 0) problems.push('terminals: at least one terminal is required');
   const seen = new Set<string>();
-  for (const { serialNumber } of opts.terminals) {
+  for (const { serialNumber, dialect, scenario } of opts.terminals) {
+    if (dialect !== undefined && !(SIM_DIALECTS as readonly string[]).includes(dialect)) {
+      problems.push(`dialect ${JSON.stringify(dialect)} of ${serialNumber} must be one of ${SIM_DIALECTS.join(', ')}`);
+    }
+    if (scenario !== undefined) collect(problems, () => parseScenarioPatch(scenario));
     if (!SERIAL_RE.test(serialNumber) || serialNumber === '.' || serialNumber === '..') {
       problems.push(`serialNumber ${JSON.stringify(serialNumber)} must match [A-Za-z0-9._-]{1,64}`);
     }
     if (seen.has(serialNumber)) problems.push(`serialNumber ${serialNumber} is listed twice`);
     seen.add(serialNumber);
   }
+  if (opts.scenario !== undefined) collect(problems, () => parseScenarioPatch(opts.scenario));
+  const port = opts.controlPort;
+  if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) problems.push('controlPort must be 0–65535');
   const step = opts.stepDelayMs;
   if (step !== undefined && (!Number.isInteger(step) || step < 0)) problems.push('stepDelayMs must be a non-negative integer');
   if (problems.length > 0) throw new CodedError('CFG_INVALID', `invalid simulator options: ${problems.join('; ')}`, { details: { problems } });
+}
+
+function collect(problems: string[], fn: () => unknown): void {
+  try {
+    fn();
+  } catch (err) {
+    const details = (err as { details?: { problems?: unknown } }).details;
+    if (Array.isArray(details?.problems)) problems.push(...(details.problems as string[]));
+    else problems.push((err as Error).message);
+  }
+}
+
+function controlsOf(t: SimTerminal): SimTerminalControls {
+  return {
+    serialNumber: t.serialNumber,
+    dialect: t.dialect,
+    salesCount: (rid?: string) => t.salesCount(rid),
+    sales: () => t.sales(),
+    frames: (since?: number) => t.frames(since),
+    clearFrames: () => t.clearFrames(),
+    scenario: () => t.scenario,
+    setScenario: (patch: unknown, reset?: boolean) => t.setScenario(patch, reset),
+    customer: (action) => t.customer(action),
+    unplug: (forMs?: number) => t.unplug(forMs),
+    replug: () => t.replug(),
+    reboot: () => t.reboot(),
+    snapshot: () => t.snapshot(),
+    onChange: (listener) => t.onChange(listener),
+  };
 }
 
 async function isDirectory(path: string): Promise<boolean> {
@@ -122,8 +224,40 @@ export async function startSim(opts: StartSimOptions): Promise<RunningSim> {
   const mode = opts.link ?? 'auto';
   const stepDelayMs = opts.stepDelayMs ?? DEFAULT_STEP_DELAY_MS;
   const terminals = opts.terminals.map(
-    ({ serialNumber }) => new SimTerminal({ serialNumber, logger: opts.logger, stepDelayMs, firmware: SIM_FIRMWARE_VERSION }),
+    (spec) =>
+      new SimTerminal({
+        serialNumber: spec.serialNumber,
+        logger: opts.logger,
+        stepDelayMs,
+        firmware: SIM_FIRMWARE_VERSION,
+        ...(spec.dialect !== undefined ? { dialect: spec.dialect } : {}),
+        scenario: { ...(opts.scenario ?? {}), ...(spec.scenario ?? {}), faults: { ...(opts.scenario?.faults ?? {}), ...(spec.scenario?.faults ?? {}) } },
+      }),
   );
+  const withControl = async (
+    handles: SimTerminalHandle[],
+    close: () => Promise<void>,
+  ): Promise<RunningSim> => {
+    let control: ControlServer | undefined;
+    if (opts.controlPort !== undefined) {
+      try {
+        control = await startControlServer({ terminals: handles, port: opts.controlPort, logger: opts.logger });
+      } catch (err) {
+        await close();
+        throw err;
+      }
+    }
+    let closing: Promise<void> | undefined;
+    return {
+      terminals: handles,
+      ...(control !== undefined ? { controlUrl: control.url } : {}),
+      close: () =>
+        (closing ??= (async () => {
+          await control?.close();
+          await close();
+        })()),
+    };
+  };
 
   let socatPath: string | undefined;
   if (mode !== 'in-process') {
@@ -137,22 +271,21 @@ export async function startSim(opts: StartSimOptions): Promise<RunningSim> {
   if (socatPath === undefined) {
     const links = terminals.map((t) => new InProcessLink(t));
     let closed = false;
-    return {
-      terminals: terminals.map((t, i) => ({
-        serialNumber: t.serialNumber,
-        link: 'in-process',
+    return withControl(
+      terminals.map((t, i) => ({
+        ...controlsOf(t),
+        link: 'in-process' as const,
         connect: () => {
           if (closed) throw new CodedError('TERM_DISCONNECTED', 'the simulator is closed');
           return (links[i] as InProcessLink).connect();
         },
-        salesCount: (rid?: string) => t.salesCount(rid),
       })),
-      close: async () => {
+      async () => {
         closed = true;
         for (const link of links) link.close();
         for (const t of terminals) t.close();
       },
-    };
+    );
   }
 
   let dir: string;
@@ -183,14 +316,12 @@ export async function startSim(opts: StartSimOptions): Promise<RunningSim> {
     throw err;
   }
 
-  let closing: Promise<void> | undefined;
-  return {
-    terminals: terminals.map((t, i) => ({
-      serialNumber: t.serialNumber,
-      link: 'pty',
+  return withControl(
+    terminals.map((t, i) => ({
+      ...controlsOf(t),
+      link: 'pty' as const,
       path: (ptyLinks[i] as PtyLink).agentPath,
-      salesCount: (rid?: string) => t.salesCount(rid),
     })),
-    close: () => (closing ??= cleanup()),
-  };
+    cleanup,
+  );
 }

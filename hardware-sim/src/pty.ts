@@ -118,17 +118,20 @@ function waitForExit(child: ChildProcess, timeoutMs: number): Promise<void> {
   });
 }
 
+/** One plugged-in socat pair with the simulator's end open. */
+interface Plug {
+  /** Closes the simulator's end and stops socat (links removed). */
+  pull(): Promise<void>;
+}
+
 /**
  * Starts socat for one terminal, waits for both links, opens the simulator's end with
  * `serialport` and wires it to the terminal.
  * @throws CodedError TERM_PORT_OPEN_FAILED when socat fails or the links do not appear in time
  *   (the message carries socat's stderr).
  */
-export async function openPtyLink(opts: PtyLinkOptions): Promise<PtyLink> {
-  const { terminal, dir } = opts;
-  const log = opts.logger.child({ component: 'pty', serialNumber: terminal.serialNumber });
-  const agentPath = join(dir, terminal.serialNumber);
-  const simPath = join(dir, `${terminal.serialNumber}.sim`);
+async function plugIn(opts: PtyLinkOptions, agentPath: string, simPath: string, log: Logger): Promise<Plug> {
+  const { terminal } = opts;
   await clearStaleLink(agentPath);
   await clearStaleLink(simPath);
 
@@ -185,7 +188,6 @@ export async function openPtyLink(opts: PtyLinkOptions): Promise<PtyLink> {
   }
 
   const { SerialPort } = await import('serialport');
-  const { ReadlineParser } = await import('@serialport/parser-readline');
   const port = new SerialPort({ path: simPath, baudRate: 9600, autoOpen: false });
   try {
     await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(err) : resolve())));
@@ -198,29 +200,75 @@ export async function openPtyLink(opts: PtyLinkOptions): Promise<PtyLink> {
     portOpen = false;
     if (!stopping) log.error('simulator port closed unexpectedly');
   });
-  const parser = port.pipe(new ReadlineParser({ delimiter: '\n', encoding: 'utf8' }));
-  parser.on('data', (line: string) => terminal.receiveLine(line));
-  terminal.attach((text) => {
-    if (portOpen) port.write(text);
+  port.on('data', (chunk: Buffer) => terminal.receiveBytes(chunk));
+  terminal.attach((bytes) => {
+    if (portOpen) port.write(Buffer.from(bytes));
   });
   log.debug({ agentPath, simPath, pid: socat.pid }, 'pty link ready');
+
+  return {
+    async pull() {
+      stopping = true;
+      terminal.detach();
+      if (portOpen && port.isOpen) {
+        await new Promise<void>((resolve) => port.close(() => resolve()));
+      }
+      await stopSocat();
+      // socat removes its links on a clean exit; make sure after a SIGKILL too.
+      await clearStaleLink(agentPath).catch(() => undefined);
+      await clearStaleLink(simPath).catch(() => undefined);
+    },
+  };
+}
+
+/**
+ * Opens the pty link of one terminal and installs its cable hooks: pulling the cable stops socat
+ * (the agent's port disappears and its reads fail, as when a USB terminal is unplugged); plugging
+ * it back starts socat again on the same paths.
+ * @throws CodedError TERM_PORT_OPEN_FAILED when socat fails or the links do not appear in time.
+ */
+export async function openPtyLink(opts: PtyLinkOptions): Promise<PtyLink> {
+  const { terminal, dir } = opts;
+  const log = opts.logger.child({ component: 'pty', serialNumber: terminal.serialNumber });
+  const agentPath = join(dir, terminal.serialNumber);
+  const simPath = join(dir, `${terminal.serialNumber}.sim`);
+  let plug: Plug | undefined = await plugIn(opts, agentPath, simPath, log);
+  let closed = false;
+  // Cable operations run one at a time.
+  let chain: Promise<void> = Promise.resolve();
+  const serially = (fn: () => Promise<void>): Promise<void> => {
+    const run = chain.then(fn);
+    chain = run.catch(() => undefined);
+    return run;
+  };
+  terminal.setLinkHooks({
+    unplug: () =>
+      serially(async () => {
+        const p = plug;
+        plug = undefined;
+        await p?.pull();
+      }),
+    replug: () =>
+      serially(async () => {
+        if (closed || plug !== undefined) return;
+        plug = await plugIn(opts, agentPath, simPath, log);
+      }),
+  });
 
   let closing: Promise<void> | undefined;
   return {
     agentPath,
     simPath,
     close() {
-      closing ??= (async () => {
-        stopping = true;
+      closing ??= serially(async () => {
+        closed = true;
+        const p = plug;
+        plug = undefined;
         terminal.detach();
-        if (portOpen && port.isOpen) {
-          await new Promise<void>((resolve) => port.close(() => resolve()));
-        }
-        await stopSocat();
-        // socat removes its links on a clean exit; make sure after a SIGKILL too.
+        await p?.pull();
         await clearStaleLink(agentPath).catch(() => undefined);
         await clearStaleLink(simPath).catch(() => undefined);
-      })();
+      });
       return closing;
     },
   };

@@ -9,9 +9,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { startSim, type RunningSim } from '@posbridge/hardware-sim';
+import { startSim, type RunningSim, type SimScenarioPatch } from '@posbridge/hardware-sim';
 import { loadServerConfig, startServer, type RunningServer } from '@posbridge/server';
-import { loadAgentConfig, startAgent, type RunningAgent } from '@posbridge/terminal-agent';
+import { envNameOf, loadAgentConfig, startAgent, type AgentTimingConfig, type RunningAgent } from '@posbridge/terminal-agent';
 
 /** Options of {@link startLocalStack}. */
 export interface LocalStackOptions {
@@ -24,6 +24,12 @@ export interface LocalStackOptions {
   stepDelayMs?: number;
   /** How the simulator is linked to the agent. @default "auto" (a pty through socat when installed) */
   link?: 'auto' | 'pty' | 'in-process';
+  /** Simulator scenario (timings, forced outcome, wire faults); see hardware-sim/README.md. */
+  scenario?: SimScenarioPatch;
+  /** Serve the simulator's control interface on 127.0.0.1 at this port (0 = any). Off by default. */
+  simControlPort?: number;
+  /** Agent timers and retry counts (e.g. short ones so simulator fault tests stay fast). Agent defaults otherwise. */
+  agentTimings?: Partial<AgentTimingConfig>;
   /** Partner credentials the server sends on VTEX callbacks. Default: random demo values. */
   callbackAppKey?: string;
   callbackAppToken?: string;
@@ -40,6 +46,8 @@ export interface LocalStack {
   callbackAppKey: string;
   callbackAppToken: string;
   terminals: { serialNumber: string; path?: string }[];
+  /** Base URL of the simulator's control interface, when `simControlPort` was given. */
+  simControlUrl?: string;
   /** Temporary folder holding the SQLite file and the pty links. */
   dir: string;
   server: RunningServer;
@@ -92,6 +100,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       dir,
       link: options.link ?? 'auto',
       stepDelayMs: options.stepDelayMs ?? 250,
+      ...(options.scenario !== undefined ? { scenario: options.scenario } : {}),
+      ...(options.simControlPort !== undefined ? { controlPort: options.simControlPort } : {}),
     });
     cleanups.push(() => sim.close());
     const terminal = sim.terminals[0];
@@ -102,6 +112,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       POSBRIDGE_SERVER_URL: `${server.url.replace(/^http/, 'ws')}/agent/v1`,
       POSBRIDGE_AGENT_TOKEN: token,
       POSBRIDGE_TERMINAL_PORT: terminal.link === 'pty' ? terminal.path : `in-process:${serialNumber}`,
+      ...Object.fromEntries(
+        Object.entries(options.agentTimings ?? {}).map(([k, v]) => [envNameOf(k as keyof AgentTimingConfig), String(v)]),
+      ),
     });
     const agent = await startAgent({
       config: agentConfig,
@@ -119,6 +132,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       callbackAppToken,
       terminals: [{ serialNumber, ...(terminal.link === 'pty' ? { path: terminal.path } : {}) }],
       dir,
+      ...(sim.controlUrl !== undefined ? { simControlUrl: sim.controlUrl } : {}),
       server,
       sim,
       agent,
