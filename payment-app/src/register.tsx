@@ -1,0 +1,28 @@
+/**
+ * Registration in a React Native host: `registerPaymentApps(AppRegistry, options)` registers both
+ * screens under their VTEX app names, so the host runs them with
+ * `AppRegistry.runApplication(appName, { rootTag, initialProps: { payload, locale, onClose } })`
+ * or mounts them as components. @see ../README.md "Host contract"
+ */
+import type { ComponentType } from 'react';
+import { TERMINAL_CONNECTOR_APP, WAIT_FOR_CONFIRMATION_APP, type TerminalConnectorProps, type WaitForConfirmationProps } from './host/contract.ts';
+import type { TerminalScanner } from './host/scanner.ts';
+import { TerminalConnectorScreen } from './screens/TerminalConnectorScreen.tsx';
+import { WaitForConfirmationScreen } from './screens/WaitForConfirmationScreen.tsx';
+
+/** The part of React Native's `AppRegistry` used here (react-native-web's has it too). */
+export interface AppRegistryLike {
+  registerComponent(appKey: string, getComponentFunc: () => ComponentType<never>): string;
+}
+
+/** Host-wide options merged into every screen's props. */
+export interface RegisterOptions {
+  readonly scanner?: TerminalScanner | undefined;
+}
+
+/** Registers both Payment Apps under `vtex.terminal-connector-app` and `vtex.challenge-wait-for-confirmation`. */
+export function registerPaymentApps(registry: AppRegistryLike, options: RegisterOptions = {}): void {
+  const Connector = (props: TerminalConnectorProps) => <TerminalConnectorScreen scanner={options.scanner} {...props} />;
+  registry.registerComponent(TERMINAL_CONNECTOR_APP, () => Connector as ComponentType<never>);
+  registry.registerComponent(WAIT_FOR_CONFIRMATION_APP, () => WaitForConfirmationScreen as ComponentType<never>);
+}
