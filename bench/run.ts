@@ -1,0 +1,103 @@
+/**
+ * `npm run bench` — posbridge's speed and memory figures, each side by side with a baseline in
+ * the same run: PPP throughput vs a bare express handler, end-to-end latency vs the raw
+ * pseudo-terminal round trip, hub capacity at 1,000 and 10,000 agents, agent footprint.
+ * Writes `bench/results/<timestamp>.json`, `bench/results/latest.json` and `latest.md`, and
+ * prints a summary. `--quick` finishes in under two minutes on a 2-core machine.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { cpus, totalmem } from 'node:os';
+import { parseArgs } from 'node:util';
+import { benchAgent, type AgentRow } from './suites/agent.ts';
+import { benchE2e, type LatencyRow } from './suites/e2e.ts';
+import { benchHub, type HubRow } from './suites/hub.ts';
+import { benchPpp, type PppRow } from './suites/ppp.ts';
+
+const HELP = `Usage: npm run bench [-- --quick] [-- --only ppp,e2e,hub,agent]
+
+Measures posbridge against baselines and writes bench/results/latest.{json,md}.
+  --quick      short runs (under two minutes): 10 connections, 1,000 agents, fewer samples
+  --only LIST  run only these suites (comma-separated: ppp, e2e, hub, agent)
+  -h, --help   show this help`;
+
+const { values } = parseArgs({
+  args: process.argv.slice(2),
+  options: { quick: { type: 'boolean', default: false }, only: { type: 'string' }, help: { type: 'boolean', short: 'h', default: false } },
+});
+if (values.help) {
+  process.stdout.write(`${HELP}\n`);
+  process.exit(0);
+}
+const quick = values.quick;
+const only = new Set((values.only ?? 'ppp,e2e,hub,agent').split(',').map((s) => s.trim()));
+const log = (line: string) => process.stdout.write(`${line}\n`);
+const startedAt = new Date();
+
+const results: { ppp?: PppRow[]; e2e?: LatencyRow[]; hub?: HubRow[]; agent?: AgentRow } = {};
+log(`posbridge bench (${quick ? 'quick' : 'full'}) on ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`);
+if (only.has('ppp')) results.ppp = await benchPpp(quick ? [10] : [1, 10, 50], quick ? 2 : 5, log);
+if (only.has('e2e')) results.e2e = await benchE2e(quick ? 20 : 200, log);
+if (only.has('hub')) {
+  results.hub = [];
+  for (const agents of quick ? [1_000] : [1_000, 10_000]) results.hub.push(await benchHub(agents, 20, quick ? 3 : 10, log));
+}
+if (only.has('agent')) results.agent = await benchAgent(quick ? 20 : 200, log);
+
+const report = {
+  startedAt: startedAt.toISOString(),
+  mode: quick ? 'quick' : 'full',
+  machine: { cores: cpus().length, memoryBytes: totalmem(), node: process.version },
+  results,
+};
+const md = renderMarkdown(report);
+const dir = new URL('./results/', import.meta.url);
+await mkdir(dir, { recursive: true });
+await writeFile(new URL(`${startedAt.toISOString().replace(/[:.]/g, '-')}.json`, dir), JSON.stringify(report, null, 2));
+await writeFile(new URL('latest.json', dir), JSON.stringify(report, null, 2));
+await writeFile(new URL('latest.md', dir), md);
+log(`\n${md}`);
+log(`written: bench/results/latest.json, bench/results/latest.md (${((Date.now() - startedAt.getTime()) / 1000).toFixed(0)} s)`);
+
+function ratio(a: number, b: number): string {
+  return b > 0 && Number.isFinite(a / b) ? `${(a / b).toFixed(1)}×` : 'n/a';
+}
+
+function renderMarkdown(r: typeof report): string {
+  const out: string[] = [`# posbridge benchmark — ${r.mode}, ${r.startedAt}`, '', `${r.machine.cores} cores, Node ${r.machine.node}.`, ''];
+  if (r.results.ppp) {
+    out.push('## PPP Create Payment (posbridge vs bare express returning the same JSON)', '');
+    out.push('| mode | connections | posbridge req/s | bare req/s | bare ÷ posbridge | posbridge p50 / p99 ms | bare p50 / p99 ms |', '|---|---|---|---|---|---|---|');
+    for (const row of r.results.ppp.filter((x) => x.target === 'posbridge')) {
+      const bare = r.results.ppp.find((x) => x.target === 'bare' && x.mode === row.mode && x.connections === row.connections);
+      out.push(
+        `| ${row.mode} | ${row.connections} | ${row.requestsPerSecond} | ${bare?.requestsPerSecond ?? 'n/a'} | ${ratio(bare?.requestsPerSecond ?? 0, row.requestsPerSecond)} | ${row.p50Ms} / ${row.p99Ms} | ${bare ? `${bare.p50Ms} / ${bare.p99Ms}` : 'n/a'} |`,
+      );
+    }
+    out.push('', '`create`: a new `paymentId` each request (one SQLite insert). `poll`: the same `paymentId` again (a read).', '');
+  }
+  if (r.results.e2e) {
+    const [raw, full] = r.results.e2e;
+    out.push('## End to end: bind → callback vs the raw pseudo-terminal round trip', '');
+    out.push('| path | samples | p50 ms | p99 ms | mean ms |', '|---|---|---|---|---|');
+    for (const row of r.results.e2e) out.push(`| ${row.path} | ${row.samples} | ${row.p50Ms} | ${row.p99Ms} | ${row.meanMs} |`);
+    if (raw && full) out.push('', `posbridge ÷ raw (p50): ${ratio(full.p50Ms, raw.p50Ms)}`);
+    out.push('');
+  }
+  if (r.results.hub) {
+    out.push('## Hub capacity', '');
+    out.push('| agents | connect s | memory per connection | heartbeat CPU (ms/s per 1k agents, 1 s pings) | dispatch p50 / p99 ms | payments |', '|---|---|---|---|---|---|');
+    for (const row of r.results.hub) {
+      out.push(
+        `| ${row.agents} | ${row.connectSeconds} | ${(row.rssPerConnectionBytes / 1024).toFixed(1)} KiB | ${row.heartbeatCpuMsPerSecondPer1k} | ${row.dispatchP50Ms} / ${row.dispatchP99Ms} | ${row.dispatched} at ${row.dispatchRatePerSecond}/s |`,
+      );
+    }
+    out.push('');
+  }
+  if (r.results.agent) {
+    const a = r.results.agent;
+    out.push('## Agent footprint', '');
+    out.push('| start-up to ready | RSS idle | RSS under load (max) | payments |', '|---|---|---|---|');
+    out.push(`| ${a.startupToReadyMs} ms | ${(a.rssIdleBytes / 2 ** 20).toFixed(1)} MiB | ${(a.rssUnderLoadMaxBytes / 2 ** 20).toFixed(1)} MiB | ${a.paymentsUnderLoad} |`, '');
+  }
+  return out.join('\n');
+}

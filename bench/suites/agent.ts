@@ -1,0 +1,98 @@
+/**
+ * Agent footprint: a real `posbridge-agent` process (the CLI, as technicians run it) against a
+ * server and a simulated terminal on a pseudo-terminal. Measures start-up time from spawn to
+ * `agent ready` (connected, welcomed, terminal identified), resident memory idle, and the
+ * highest resident memory while it runs a stream of payments.
+ */
+import pino from 'pino';
+import { startSim } from '@posbridge/hardware-sim';
+import { loadServerConfig, startServer } from '@posbridge/server';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { rssBytes, startChild } from '../lib/child.ts';
+import { BENCH_APP_KEY, BENCH_APP_TOKEN } from '../lib/targets.ts';
+import {
+  GatewayClient,
+  appPayload,
+  buildCreatePayment,
+  startCallbackReceiver,
+  submitTerminal,
+} from '../../scripts/lib/vtex-gateway.ts';
+
+/** The agent's footprint. */
+export interface AgentRow {
+  startupToReadyMs: number;
+  rssIdleBytes: number;
+  rssUnderLoadMaxBytes: number;
+  paymentsUnderLoad: number;
+}
+
+/** Runs the agent CLI and `payments` payments through it. */
+export async function benchAgent(payments: number, log: (line: string) => void): Promise<AgentRow> {
+  const dir = await mkdtemp(join(tmpdir(), 'posbridge-bench-agent-'));
+  const silent = pino({ level: 'silent' });
+  const server = await startServer({
+    config: loadServerConfig({
+      PORT: '0',
+      HOST: '127.0.0.1',
+      POSBRIDGE_DB: join(dir, 'bench.sqlite'),
+      POSBRIDGE_APP_KEY: BENCH_APP_KEY,
+      POSBRIDGE_APP_TOKEN: BENCH_APP_TOKEN,
+      POSBRIDGE_CALLBACK_APP_KEY: 'bench-partner',
+      POSBRIDGE_CALLBACK_APP_TOKEN: 'bench-partner-token',
+    }),
+    logger: silent,
+  });
+  const sim = await startSim({ terminals: [{ serialNumber: 'BENCH0001' }], logger: silent, dir, link: 'pty', stepDelayMs: 0 });
+  const receiver = await startCallbackReceiver();
+  const terminal = sim.terminals[0]!;
+  if (terminal.link !== 'pty') throw new Error('the agent benchmark needs socat');
+  const { token } = await server.issueAgentToken('bench');
+  const agent = await startChild<Record<string, unknown>>('terminal-agent/src/cli.ts', [], {
+    env: {
+      POSBRIDGE_SERVER_URL: `${server.url.replace(/^http/, 'ws')}/agent/v1`,
+      POSBRIDGE_AGENT_TOKEN: token,
+      POSBRIDGE_TERMINAL_PORT: terminal.path,
+      LOG_LEVEL: 'info',
+    },
+    isReady: (line) => line['msg'] === 'agent ready',
+  });
+  try {
+    const pid = agent.process.pid!;
+    await new Promise((r) => setTimeout(r, 2_000));
+    const rssIdleBytes = rssBytes(pid);
+    let rssUnderLoadMaxBytes = rssIdleBytes;
+    const sampler = setInterval(() => {
+      rssUnderLoadMaxBytes = Math.max(rssUnderLoadMaxBytes, rssBytes(pid));
+    }, 50);
+    const gateway = new GatewayClient(server.url, BENCH_APP_KEY, BENCH_APP_TOKEN);
+    for (let i = 0; i < payments; i++) {
+      const paymentId = `AGENTBENCH${Date.now().toString(16)}${i}`.toUpperCase().padEnd(32, '0').slice(0, 32);
+      const body = buildCreatePayment({ paymentId, callbackUrl: receiver.callbackUrlFor('T', paymentId) });
+      const created = await gateway.createPayment(body);
+      const submitUrl = appPayload(created)?.payload['submitUrl'];
+      if (typeof submitUrl !== 'string') throw new Error(`unexpected Create Payment answer ${created.status}: ${JSON.stringify(created.body)}`);
+      const done = receiver.waitFor(paymentId, 30_000);
+      await submitTerminal(submitUrl, 'BENCH0001');
+      await done;
+    }
+    clearInterval(sampler);
+    const row: AgentRow = {
+      startupToReadyMs: Math.round(agent.startupMs),
+      rssIdleBytes,
+      rssUnderLoadMaxBytes,
+      paymentsUnderLoad: payments,
+    };
+    log(
+      `agent start-up to ready ${row.startupToReadyMs} ms, RSS idle ${Math.round(rssIdleBytes / 2 ** 20)} MiB, under load max ${Math.round(rssUnderLoadMaxBytes / 2 ** 20)} MiB (${payments} payments)`,
+    );
+    return row;
+  } finally {
+    await agent.stop();
+    await receiver.close();
+    await sim.close();
+    await server.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}

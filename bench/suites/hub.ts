@@ -1,0 +1,156 @@
+/**
+ * Hub capacity: `n` concurrent agent WebSockets on one server process (1,000 and 10,000).
+ * Measures, on the server process:
+ * - memory per connection: resident-set growth from 0 to `n` authenticated, welcomed agents;
+ * - heartbeat CPU: the server's CPU time per second while all `n` sit idle being pinged (the
+ *   heartbeat interval is shortened to 1 s so the cost is visible), per 1,000 agents;
+ * - dispatch latency: p50/p99 from `POST submitUrl` returning to the `payment.start` frame
+ *   reaching the agent, at a steady payment rate spread over random terminals; the fake agents
+ *   acknowledge and report an approval at once, as a real agent would after a zero-time sale.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { WebSocket } from 'ws';
+import { cpuTimeMs, rssBytes, startChild } from '../lib/child.ts';
+import { BENCH_APP_KEY, BENCH_APP_TOKEN } from '../lib/targets.ts';
+import { percentile } from './e2e.ts';
+
+/** One measured hub size. */
+export interface HubRow {
+  agents: number;
+  connectSeconds: number;
+  rssPerConnectionBytes: number;
+  heartbeatCpuMsPerSecondPer1k: number;
+  dispatchRatePerSecond: number;
+  dispatchP50Ms: number;
+  dispatchP99Ms: number;
+  dispatched: number;
+}
+
+const EXAMPLE = JSON.parse(
+  readFileSync(new URL('../../test/fixtures/ppp/create-payment.venda-direta-credito.json', import.meta.url), 'utf8'),
+) as Record<string, unknown>;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface FakeAgent {
+  ws: WebSocket;
+  serial: string;
+}
+
+function connectAgent(port: number, token: string, serial: string, onStart: (paymentId: string) => void): Promise<FakeAgent> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/agent/v1`, { headers: { authorization: `Bearer ${token}` } });
+    let seq = 0;
+    const send = (msg: Record<string, unknown>) => ws.send(JSON.stringify({ v: 1, id: `${serial}-${seq++}`, ...msg }));
+    ws.on('open', () => send({ type: 'agent.hello', agentVersion: 'bench', terminals: [{ serialNumber: serial, dialect: 'PBL/1' }] }));
+    ws.on('error', reject);
+    ws.on('message', (data) => {
+      const msg = JSON.parse(String(data)) as Record<string, unknown>;
+      if (msg['type'] === 'hub.welcome') resolve({ ws, serial });
+      if (msg['type'] === 'payment.start') {
+        const paymentId = msg['paymentId'] as string;
+        onStart(paymentId);
+        send({ type: 'ack', ackOf: msg['id'] });
+        send({
+          type: 'payment.result',
+          paymentId,
+          outcome: 'approved',
+          amount: msg['amount'],
+          terminalRef: `r${seq}`,
+          authorizationId: '123456',
+          nsu: '000000001',
+          tid: 'T1',
+          responseCode: '00',
+          card: { brand: 'Mastercard', firstDigits: '545454', lastDigits: '5454' },
+        });
+      }
+    });
+  });
+}
+
+async function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Record<string, unknown>> {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  return (await res.json()) as Record<string, unknown>;
+}
+
+/**
+ * Measures one hub size.
+ * @param agents - concurrent agent connections.
+ * @param dispatchRatePerSecond - payments per second during the dispatch phase.
+ * @param dispatchSeconds - length of the dispatch phase.
+ */
+export async function benchHub(
+  agents: number,
+  dispatchRatePerSecond: number,
+  dispatchSeconds: number,
+  log: (line: string) => void,
+): Promise<HubRow> {
+  const server = await startChild<{ port: number; tokens: string[] }>('bench/lib/targets.ts', ['hub', String(agents)], {
+    env: { BENCH_HEARTBEAT_MS: '1000' },
+    timeoutMs: 300_000,
+  });
+  const pid = server.process.pid!;
+  const started = new Map<string, number>();
+  const latencies: number[] = [];
+  const fleet: FakeAgent[] = [];
+  try {
+    await sleep(500);
+    const rssBefore = rssBytes(pid);
+    const connectStarted = performance.now();
+    for (let i = 0; i < agents; i += 200) {
+      const batch = server.ready.tokens.slice(i, i + 200).map((token, j) =>
+        connectAgent(server.ready.port, token, `BENCH${String(i + j).padStart(6, '0')}`, (paymentId) => {
+          const t0 = started.get(paymentId);
+          if (t0 !== undefined) latencies.push(performance.now() - t0);
+        }),
+      );
+      fleet.push(...(await Promise.all(batch)));
+    }
+    const connectSeconds = (performance.now() - connectStarted) / 1000;
+    await sleep(1_000);
+    const rssPerConnectionBytes = Math.round((rssBytes(pid) - rssBefore) / agents);
+
+    const cpuBefore = cpuTimeMs(pid);
+    const idleMs = 5_000;
+    await sleep(idleMs);
+    const heartbeatCpuMsPerSecondPer1k = Math.round(((cpuTimeMs(pid) - cpuBefore) / (idleMs / 1000) / agents) * 1000 * 100) / 100;
+
+    const base = `http://127.0.0.1:${server.ready.port}`;
+    const headers = { 'x-vtex-api-appkey': BENCH_APP_KEY, 'x-vtex-api-apptoken': BENCH_APP_TOKEN };
+    const total = dispatchRatePerSecond * dispatchSeconds;
+    const inFlight: Promise<void>[] = [];
+    for (let i = 0; i < total; i++) {
+      const paymentId = randomBytes(16).toString('hex').toUpperCase();
+      const serial = fleet[Math.floor(Math.random() * fleet.length)]!.serial;
+      inFlight.push(
+        (async () => {
+          const created = await postJson(`${base}/payments`, { ...EXAMPLE, paymentId, callbackUrl: 'http://127.0.0.1:9/cb' }, headers);
+          const payload = JSON.parse((created['paymentAppData'] as { payload: string }).payload) as { submitUrl: string };
+          started.set(paymentId, performance.now());
+          await postJson(payload.submitUrl, { serialNumber: serial });
+        })(),
+      );
+      await sleep(1000 / dispatchRatePerSecond);
+    }
+    await Promise.all(inFlight);
+    await sleep(1_000);
+    const row: HubRow = {
+      agents,
+      connectSeconds: Math.round(connectSeconds * 10) / 10,
+      rssPerConnectionBytes,
+      heartbeatCpuMsPerSecondPer1k,
+      dispatchRatePerSecond,
+      dispatchP50Ms: Math.round(percentile(latencies, 50) * 100) / 100,
+      dispatchP99Ms: Math.round(percentile(latencies, 99) * 100) / 100,
+      dispatched: latencies.length,
+    };
+    log(
+      `hub ${agents} agents: connect ${row.connectSeconds} s, ${Math.round(row.rssPerConnectionBytes / 1024)} KiB/conn, heartbeat ${row.heartbeatCpuMsPerSecondPer1k} ms CPU/s per 1k, dispatch p50 ${row.dispatchP50Ms} ms p99 ${row.dispatchP99Ms} ms (${row.dispatched}/${total} at ${dispatchRatePerSecond}/s)`,
+    );
+    return row;
+  } finally {
+    for (const agent of fleet) agent.ws.terminate();
+    await server.stop();
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * PPP Create Payment throughput and latency, side by side with a bare express handler that
+ * returns the same JSON (bench/lib/targets.ts). Each request creates a new payment (a new
+ * `paymentId`, so posbridge writes to SQLite every time); a second mode repeats one
+ * `paymentId` (the gateway's polls). The ratio posbridge / bare is the figure.
+ */
+import autocannon from 'autocannon';
+import { readFileSync } from 'node:fs';
+import { startChild } from '../lib/child.ts';
+import { BENCH_APP_KEY, BENCH_APP_TOKEN } from '../lib/targets.ts';
+
+/** One measured run. */
+export interface PppRow {
+  target: 'posbridge' | 'bare';
+  mode: 'create' | 'poll';
+  connections: number;
+  requestsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  non2xx: number;
+  errors: number;
+}
+
+const EXAMPLE = JSON.parse(
+  readFileSync(new URL('../../test/fixtures/ppp/create-payment.venda-direta-credito.json', import.meta.url), 'utf8'),
+) as Record<string, unknown>;
+
+function run(port: number, connections: number, durationS: number, mode: 'create' | 'poll'): Promise<autocannon.Result> {
+  let counter = 0;
+  const runId = Date.now().toString(16).toUpperCase();
+  const bodyFor = (paymentId: string) =>
+    JSON.stringify({ ...EXAMPLE, paymentId, callbackUrl: 'http://127.0.0.1:9/callback?X-VTEX-signature=bench' });
+  const pollBody = bodyFor(`POLL${runId}`.padEnd(32, '0'));
+  return autocannon({
+    url: `http://127.0.0.1:${port}/payments`,
+    method: 'POST',
+    connections,
+    duration: durationS,
+    headers: {
+      'content-type': 'application/json',
+      'x-vtex-api-appkey': BENCH_APP_KEY,
+      'x-vtex-api-apptoken': BENCH_APP_TOKEN,
+    },
+    requests: [
+      {
+        setupRequest: (req) => ({
+          ...req,
+          body: mode === 'poll' ? pollBody : bodyFor(`${runId}${String(counter++).padStart(32 - runId.length, '0')}`),
+        }),
+      },
+    ],
+  });
+}
+
+/**
+ * Runs every (target, mode, concurrency) combination.
+ * @param concurrencies - connection counts, e.g. [1, 10, 50].
+ * @param durationS - seconds per run.
+ */
+export async function benchPpp(concurrencies: number[], durationS: number, log: (line: string) => void): Promise<PppRow[]> {
+  const rows: PppRow[] = [];
+  for (const target of ['bare', 'posbridge'] as const) {
+    const child = await startChild<{ port: number }>('bench/lib/targets.ts', [target]);
+    try {
+      for (const mode of ['create', 'poll'] as const) {
+        for (const connections of concurrencies) {
+          await run(child.ready.port, connections, 1, mode); // warm-up
+          const result = await run(child.ready.port, connections, durationS, mode);
+          const row: PppRow = {
+            target,
+            mode,
+            connections,
+            requestsPerSecond: Math.round(result.requests.average),
+            p50Ms: result.latency.p50,
+            p99Ms: result.latency.p99,
+            non2xx: result.non2xx,
+            errors: result.errors,
+          };
+          rows.push(row);
+          log(`ppp ${target.padEnd(9)} ${mode.padEnd(6)} c=${String(connections).padEnd(3)} ${row.requestsPerSecond} req/s  p50 ${row.p50Ms} ms  p99 ${row.p99Ms} ms${row.non2xx || row.errors ? `  (non-2xx ${row.non2xx}, errors ${row.errors})` : ''}`);
+        }
+      }
+    } finally {
+      await child.stop();
+    }
+  }
+  return rows;
+}
