@@ -64,6 +64,14 @@ describe('hub⇄agent codec', () => {
     expect(decoded.ok).toBe(false);
   });
 
+  it('does not echo an invalid id as ref, so the error stays encodable (found by the hub fuzzer)', () => {
+    const decoded = decodeAgentMessage(JSON.stringify({ ...result, id: 'x'.repeat(65) }));
+    expect(decoded).toMatchObject({ ok: false, error: { code: 'WS_BAD_MESSAGE' } });
+    expect(decoded).not.toHaveProperty('ref');
+    if (decoded.ok) throw new Error('unreachable');
+    expect(() => encodeMessage({ v: 1, id: 'e1', type: 'error', ...decoded.error })).not.toThrow();
+  });
+
   it('refuses to encode an invalid message (sender bugs fail on the sending side)', () => {
     expect(() => encodeMessage({ ...result, amount: { amountMinor: -1, currency: 'BRL' } })).toThrow();
   });

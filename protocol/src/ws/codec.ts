@@ -17,6 +17,9 @@ import {
 /** Outcome of decoding one frame. On failure, `ref` is the frame's `id` when it had one. */
 export type DecodeResult<T> = { ok: true; value: T } | { ok: false; error: WireError; ref?: string };
 
+/** Longest message `id` (and `ref`) the schemas accept. */
+const MAX_ID_LENGTH = 64;
+
 /** Longest frame either side accepts, in bytes of UTF-8 text. */
 export const MAX_FRAME_BYTES = 64 * 1024;
 
@@ -30,10 +33,10 @@ function decodeWith<T>(schema: z.ZodType<T>, text: string): DecodeResult<T> {
   } catch {
     return { ok: false, error: { code: 'WS_BAD_MESSAGE', message: 'frame is not JSON', retryable: false } };
   }
-  const ref =
-    typeof json === 'object' && json !== null && typeof (json as { id?: unknown }).id === 'string'
-      ? { ref: (json as { id: string }).id }
-      : {};
+  // Echo the frame's id as `ref` only when it is a valid id: a refused frame's id may be the
+  // very thing that is wrong (too long, empty), and `ref` must stay encodable in the error.
+  const id = typeof json === 'object' && json !== null ? (json as { id?: unknown }).id : undefined;
+  const ref = typeof id === 'string' && id.length >= 1 && id.length <= MAX_ID_LENGTH ? { ref: id } : {};
   const version = typeof json === 'object' && json !== null ? (json as { v?: unknown }).v : undefined;
   if (version !== PROTOCOL_VERSION) {
     return {
