@@ -16,6 +16,7 @@ import type { AgentConfig, AgentTerminalConfig } from './config.ts';
 import { createDriver } from './drivers/registry.ts';
 import type { TerminalDriver, TerminalIdentity } from './drivers/terminal-driver.ts';
 import { AgentLink } from './link/link.ts';
+import { serverTrust } from './link/tls.ts';
 import { MemoryJournal, type Journal } from './session/journal.ts';
 import { PaymentRunner } from './session/payment-runner.ts';
 
@@ -78,9 +79,11 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
     },
   });
 
+  const serverCa = serverTrust(config.caFile);
   const link: AgentLink = new AgentLink({
     serverUrl: config.serverUrl,
     token: config.token,
+    ...(serverCa !== undefined ? { ca: serverCa } : {}),
     logger,
     reconnectBaseMs: config.reconnectBaseMs,
     reconnectCapMs: config.reconnectCapMs,

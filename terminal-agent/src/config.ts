@@ -15,6 +15,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { CodedError } from '@posbridge/protocol/errors';
+import { readCaFile } from './link/tls.ts';
 
 /** Terminal dialects this agent can drive: the PBL/1 line dialect and Ingenico Concert E+. */
 export const TERMINAL_DIALECTS = ['PBL/1', 'concert-e+'] as const;
@@ -100,6 +101,11 @@ export interface AgentConfig extends AgentTimingConfig {
   readonly serverUrl: string;
   /** Agent token issued by the server; sent as `Authorization: Bearer <token>`. Secret. */
   readonly token: string;
+  /**
+   * PEM file of a CA that signed the server's certificate (a private CA), trusted for `wss://`
+   * in addition to Node's bundled roots. Certificate verification is never turned off.
+   */
+  readonly caFile?: string;
   /** Terminals driven by this agent (at least one). */
   readonly terminals: readonly AgentTerminalConfig[];
   /** pino level. @default 'info' */
@@ -211,12 +217,23 @@ const ConfigSchema = z
       .string({ error: 'is required' })
       .refine((v) => URL.canParse(v) && /^wss?:$/.test(new URL(v).protocol), 'must be a ws:// or wss:// URL'),
     token: z.string({ error: 'is required' }).min(1, 'is required'),
+    caFile: z.string().min(1).optional(),
     terminals: z.array(TerminalSchema, { error: 'is required' }).min(1, 'at least one terminal is required'),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     journalPath: z.string().min(1).default(DEFAULT_JOURNAL_PATH),
     ...Object.fromEntries(TIMING_KEYS.map((k) => [k, positiveInt.default(AGENT_CONFIG_DEFAULTS[k])])),
   })
   .superRefine((cfg, ctx) => {
+    if (cfg.caFile !== undefined) {
+      if (URL.canParse(cfg.serverUrl) && new URL(cfg.serverUrl).protocol !== 'wss:') {
+        ctx.addIssue({ code: 'custom', path: ['caFile'], message: 'is set but serverUrl is not wss:// (a CA only applies to TLS)' });
+      }
+      try {
+        readCaFile(cfg.caFile);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', path: ['caFile'], message: (err as Error).message });
+      }
+    }
     const seenPath = new Set<string>();
     const seenSerial = new Set<string>();
     cfg.terminals.forEach((t, i) => {
@@ -260,7 +277,7 @@ export const AGENT_FLAG_OPTIONS = {
 /**
  * Builds the agent configuration from the environment and command-line arguments.
  *
- * @param env - usually `process.env`: `POSBRIDGE_SERVER_URL`, `POSBRIDGE_AGENT_TOKEN`,
+ * @param env - usually `process.env`: `POSBRIDGE_SERVER_URL`, `POSBRIDGE_AGENT_TOKEN`, `POSBRIDGE_SERVER_CA_FILE`,
  *   `POSBRIDGE_TERMINAL_PORT`, `POSBRIDGE_TERMINAL_BAUD`, `POSBRIDGE_TERMINAL_SERIAL`,
  *   `LOG_LEVEL`, and `POSBRIDGE_<KNOB>` for every timing knob ({@link envNameOf}).
  * @param argv - arguments after the command name; only `--config <file.json>` is read here
@@ -307,6 +324,7 @@ export function loadAgentConfig(env: Record<string, string | undefined>, argv: r
   };
   fromEnv('serverUrl', 'POSBRIDGE_SERVER_URL');
   fromEnv('token', 'POSBRIDGE_AGENT_TOKEN');
+  fromEnv('caFile', 'POSBRIDGE_SERVER_CA_FILE');
   fromEnv('logLevel', 'LOG_LEVEL');
   fromEnv('journalPath', 'POSBRIDGE_JOURNAL');
   for (const key of TIMING_KEYS) fromEnv(key, envNameOf(key));

@@ -4,18 +4,22 @@
  *
  * Checks: configuration; per serial terminal the port exists, is not held by another program,
  * is readable and writable (dialout group or a udev rule), and uses a stable address; libusb
- * for node-hid; the journal folder; server reachability and the agent token; clock skew
- * against the server's HTTP `Date`.
+ * for node-hid; the journal folder; server reachability (over `wss://`, the certificate is
+ * verified with the configured `caFile` exactly as the agent does) and the agent token; clock
+ * skew against the server's HTTP `Date`.
  *
  * Every I/O goes through {@link DoctorDeps}, so the checks are tested without the hardware.
  */
 import { constants as fsConstants } from 'node:fs';
+import { get as httpGet } from 'node:http';
+import { get as httpsGet } from 'node:https';
 import { access, readFile, readdir, realpath, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { userInfo } from 'node:os';
 import WebSocket from 'ws';
 import { isCodedError, toError } from '@posbridge/protocol/errors';
 import type { AgentConfig, AgentTerminalConfig } from './config.ts';
+import { certificateProblemOf, serverTrust } from './link/tls.ts';
 import { LIBUSB_FIX, loadHidModule } from './transports/hid.ts';
 import { openSerialPort } from './transports/serial.ts';
 
@@ -42,10 +46,13 @@ export interface DoctorDeps {
   serialById(): Promise<[string, string][]>;
   /** Loads node-hid (throws TERM_HID_UNAVAILABLE without libusb). */
   loadHid(): Promise<unknown>;
-  /** Attempts an authenticated WebSocket upgrade; resolves with the HTTP status (101 = accepted). */
-  probeServer(url: string, token: string, timeoutMs: number): Promise<number>;
-  /** The server's HTTP `Date` header as epoch ms, or undefined. */
-  serverDate(httpUrl: string, timeoutMs: number): Promise<number | undefined>;
+  /**
+   * Attempts an authenticated WebSocket upgrade; resolves with the HTTP status (101 = accepted).
+   * `ca`: trusted CA certificates for `wss://` (undefined = Node's roots).
+   */
+  probeServer(url: string, token: string, timeoutMs: number, ca?: string[]): Promise<number>;
+  /** The server's HTTP `Date` header as epoch ms, or undefined (`ca` as in {@link probeServer}). */
+  serverDate(httpUrl: string, timeoutMs: number, ca?: string[]): Promise<number | undefined>;
   now(): number;
   userName(): string;
 }
@@ -84,9 +91,13 @@ export const defaultDoctorDeps: DoctorDeps = {
     }
   },
   loadHid: () => loadHidModule(),
-  probeServer: (url, token, timeoutMs) =>
+  probeServer: (url, token, timeoutMs, ca) =>
     new Promise((resolve, reject) => {
-      const ws = new WebSocket(url, { headers: { Authorization: `Bearer ${token}` }, handshakeTimeout: timeoutMs });
+      const ws = new WebSocket(url, {
+        headers: { Authorization: `Bearer ${token}` },
+        handshakeTimeout: timeoutMs,
+        ...(ca !== undefined ? { ca } : {}),
+      });
       ws.on('unexpected-response', (_req, res) => {
         resolve(res.statusCode ?? 0);
         res.resume();
@@ -98,12 +109,17 @@ export const defaultDoctorDeps: DoctorDeps = {
       });
       ws.on('error', (err) => reject(err));
     }),
-  serverDate: async (httpUrl, timeoutMs) => {
-    const res = await fetch(httpUrl, { method: 'GET', signal: AbortSignal.timeout(timeoutMs) });
-    await res.arrayBuffer().catch(() => undefined);
-    const date = res.headers.get('date');
-    return date ? Date.parse(date) : undefined;
-  },
+  serverDate: (httpUrl, timeoutMs, ca) =>
+    new Promise((resolve, reject) => {
+      const get = httpUrl.startsWith('https:') ? httpsGet : httpGet;
+      const req = get(httpUrl, { timeout: timeoutMs, ...(ca !== undefined ? { ca } : {}) }, (res) => {
+        res.resume();
+        const date = res.headers.date;
+        resolve(date ? Date.parse(date) : undefined);
+      });
+      req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+      req.on('error', reject);
+    }),
   now: () => Date.now(),
   userName: () => {
     try {
@@ -253,8 +269,15 @@ async function checkSerialPort(t: AgentTerminalConfig, byId: [string, string][],
 
 async function checkServer(config: AgentConfig, deps: DoctorDeps): Promise<DoctorCheck[]> {
   const out: DoctorCheck[] = [];
+  let ca: string[] | undefined;
   try {
-    const status = await deps.probeServer(config.serverUrl, config.token, 5000);
+    ca = serverTrust(config.caFile);
+  } catch (err) {
+    out.push({ check: 'server', status: 'fail', detail: toError(err).message, fix: 'point POSBRIDGE_SERVER_CA_FILE (caFile) at a readable PEM file' });
+    return out;
+  }
+  try {
+    const status = await deps.probeServer(config.serverUrl, config.token, 5000, ca);
     if (status === 101) {
       out.push({ check: 'server', status: 'pass', detail: `${config.serverUrl} reachable` });
       out.push({ check: 'agent token', status: 'pass', detail: 'accepted by the server' });
@@ -270,18 +293,21 @@ async function checkServer(config: AgentConfig, deps: DoctorDeps): Promise<Docto
       out.push({ check: 'server', status: 'fail', detail: `${config.serverUrl} answered HTTP ${status}`, fix: 'check serverUrl: it must end with /agent/v1' });
     }
   } catch (err) {
+    const cert = certificateProblemOf(err);
     out.push({
       check: 'server',
       status: 'fail',
-      detail: `${config.serverUrl} not reachable: ${toError(err).message}`,
-      fix: 'check the network, DNS and firewall (outbound HTTPS/WSS), and POSBRIDGE_SERVER_URL',
+      detail: cert
+        ? `${config.serverUrl}: server certificate not trusted (${cert.code}: ${toError(err).message})`
+        : `${config.serverUrl} not reachable: ${toError(err).message}`,
+      fix: cert?.fix ?? 'check the network, DNS and firewall (outbound HTTPS/WSS), and POSBRIDGE_SERVER_URL',
     });
     return out;
   }
   try {
     const httpUrl = config.serverUrl.replace(/^ws/, 'http');
     const t0 = deps.now();
-    const date = await deps.serverDate(httpUrl, 5000);
+    const date = await deps.serverDate(httpUrl, 5000, ca);
     const t1 = deps.now();
     if (date === undefined) {
       out.push({ check: 'clock', status: 'warn', detail: 'the server sent no Date header; skew unknown' });

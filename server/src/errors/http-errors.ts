@@ -43,6 +43,12 @@ export function toHttpError(err: unknown, malformedCode: ErrorCode): { status: n
   return { status: 500, error: new CodedError('PPP_INTERNAL', undefined, { cause: err }), unexpected: true };
 }
 
+/** `{ paymentId }` of the request when a route has set `res.locals.paymentId`, else nothing. */
+function paymentOf(res: { locals: Record<string, unknown> }): { paymentId?: string } {
+  const id = res.locals['paymentId'];
+  return typeof id === 'string' ? { paymentId: id } : {};
+}
+
 /** Sends a PPP error body. */
 export function sendPppError(res: Parameters<RequestHandler>[1], status: number, code: string, message: string): void {
   const body: PppErrorBody = { status: 'error', code, message };
@@ -57,8 +63,9 @@ export function pppErrorHandler(logger: Logger): ErrorRequestHandler {
       return;
     }
     const { status, error, unexpected } = toHttpError(err, 'PPP_MALFORMED_JSON');
-    if (unexpected) logger.error({ err, method: req.method, path: req.originalUrl.split('?')[0] }, 'request failed');
-    else logger.debug({ code: error.code, status, path: req.originalUrl.split('?')[0] }, 'request refused');
+    const ctx = { ...paymentOf(res), path: req.originalUrl.split('?')[0] };
+    if (unexpected) logger.error({ err, method: req.method, ...ctx }, 'request failed');
+    else logger.debug({ code: error.code, status, ...ctx }, 'request refused');
     sendPppError(res, status, error.code, error.message);
   };
 }
@@ -71,8 +78,8 @@ export function wireErrorHandler(logger: Logger): ErrorRequestHandler {
       return;
     }
     const { status, error, unexpected } = toHttpError(err, 'POS_INVALID_SERIAL');
-    if (unexpected) logger.error({ err, method: req.method }, 'submit request failed');
-    else logger.info({ code: error.code, status, ...(error.details ?? {}) }, 'submit refused');
+    if (unexpected) logger.error({ err, method: req.method, ...paymentOf(res) }, 'submit request failed');
+    else logger.info({ code: error.code, status, ...paymentOf(res), ...(error.details ?? {}) }, 'submit refused');
     res.status(status).json(error.toWire());
   };
 }

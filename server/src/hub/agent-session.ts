@@ -112,7 +112,10 @@ export class AgentSession {
   send(message: ServerMessage): boolean {
     if (!this.isOpen) return false;
     this.#ws.send(encodeMessage(message), (err) => {
-      if (err) this.#log.warn({ err, type: message.type }, 'send to agent failed');
+      if (err) {
+        const paymentId = 'paymentId' in message ? message.paymentId : undefined;
+        this.#log.warn({ err, type: message.type, ...(paymentId === undefined ? {} : { paymentId }) }, 'send to agent failed');
+      }
     });
     return true;
   }

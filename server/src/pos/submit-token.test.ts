@@ -27,4 +27,18 @@ describe('submit tokens', () => {
     expect(verifySubmitToken(secret, '')).toBeNull();
     expect(verifySubmitToken(secret, 'x'.repeat(600))).toBeNull();
   });
+
+  it('accepts exactly one spelling of the MAC: changed padding bits of its last character are tampering too', () => {
+    // 32 MAC bytes are 43 base64url characters: the last one carries 2 unused bits. A token whose
+    // last character differs only in those bits decodes to the same MAC and must still be refused.
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    for (let i = 0; i < 40; i++) {
+      const token = createSubmitToken(secret, `P-${i}`);
+      const last = alphabet.indexOf(token.at(-1)!);
+      for (let pad = 1; pad < 4; pad++) {
+        const twin = `${token.slice(0, -1)}${alphabet[last ^ pad]}`;
+        expect(verifySubmitToken(secret, twin), `${token} vs ${twin}`).toBeNull();
+      }
+    }
+  });
 });

@@ -35,6 +35,8 @@ export function verifySubmitToken(secret: string, token: string): string | null 
   // Reject non-canonical encodings so each payment has exactly one valid token.
   if (Buffer.from(paymentId, 'utf8').toString('base64url') !== idPart) return null;
   const given = Buffer.from(macPart, 'base64url');
+  // Same for the MAC: its last character has 2 unused bits, so 4 spellings would decode alike.
+  if (given.toString('base64url') !== macPart) return null;
   const expected = mac(secret, paymentId);
   if (given.length !== expected.length) return null;
   return timingSafeEqual(given, expected) ? paymentId : null;

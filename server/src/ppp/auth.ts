@@ -73,8 +73,11 @@ export function pppAuth(store: PaymentStore, logger: Logger, onFailure: () => vo
         return;
       }
       onFailure();
+      const path = req.originalUrl.split('?')[0] ?? '';
+      // As sent (not decoded: a malformed escape must not turn a 401 into a 500).
+      const paymentId = /^\/payments\/([^/]{1,128})\//.exec(path)?.[1];
       logger.warn(
-        { method: req.method, path: req.originalUrl.split('?')[0], remoteAddress: req.ip, testSuite },
+        { method: req.method, path, remoteAddress: req.ip, testSuite, ...(paymentId === undefined ? {} : { paymentId }) },
         'PPP request unauthorized',
       );
       next(new CodedError('PPP_UNAUTHORIZED'));

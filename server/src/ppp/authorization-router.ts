@@ -3,11 +3,14 @@
  * by posbridge (VTEX stores them and sends them on every later PPP call):
  *
  * 1. `POST /authorization/token` `{applicationId:"vtex", returnUrl}` → `{applicationId, token}`;
- * 2. `GET /authorization/redirect?applicationId=vtex&token=…` → 302 to `returnUrl` +
- *    `authorizationCode` (posbridge has no sign-up screen: the token itself is the consent of
- *    the VTEX Admin user who started the flow);
+ * 2. `GET /authorization/redirect?applicationId=vtex&token=…` → 200, posbridge's sign-up page:
+ *    the merchant confirms its VTEX account name (the `merchantName` VTEX sends on Create
+ *    Payment; pre-filled from a VTEX `returnUrl` host such as `mystore.myvtex.com`) and submits
+ *    the form to the same route with `&merchantName=…` → 302 to `returnUrl` + `authorizationCode`
+ *    (a malformed or already-registered name shows the page again with the reason, 400/409);
  * 3. `GET /authorization/credentials?applicationId=vtex&authorizationCode=…` → creates the
- *    merchant and answers `{applicationId, appKey, appToken}` once (the code is single-use).
+ *    merchant with that name and a `default` store (so `agent add --merchant <name>` can give it
+ *    terminals at once) and answers `{applicationId, appKey, appToken}` once (single-use code).
  *
  * These routes cannot require merchant credentials (their purpose is to issue them); they are
  * rate-limited per source like failed authentications. Tokens and codes live in memory for
@@ -18,7 +21,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import express, { type Router } from 'express';
 import type { Logger } from 'pino';
-import { CodedError } from '@posbridge/protocol/errors';
+import { CodedError, isCodedError } from '@posbridge/protocol/errors';
 import { AuthorizationTokenRequestSchema } from '@posbridge/protocol/ppp';
 import type { CallbackMode, PaymentStore } from '../store/store.ts';
 import { hashAppToken } from './auth.ts';
@@ -40,6 +43,53 @@ interface Pending {
   readonly returnUrl: string;
   readonly expiresAt: number;
   code: string | null;
+  /** VTEX account name confirmed on the sign-up page. */
+  merchantName: string | null;
+}
+
+/** What a VTEX account name (`merchantName`) may look like. */
+export const MERCHANT_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/** VTEX hosts whose first label is the account name (the Admin's `returnUrl`, ppp-pos.md §8). */
+const VTEX_ACCOUNT_HOST = /^([a-z0-9][a-z0-9-]{0,62})\.(myvtex\.com|vtexcommercestable\.com\.br|vtexcommercebeta\.com\.br|vtexpayments\.com\.br)$/;
+
+/** The VTEX account a `returnUrl` points at, if its host is a VTEX one. */
+export function accountOfReturnUrl(returnUrl: string): string | undefined {
+  try {
+    return VTEX_ACCOUNT_HOST.exec(new URL(returnUrl).hostname)?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/** posbridge's sign-up page of the configuration flow (no script, no style: the API's CSP applies). */
+function signUpPage(token: string, merchantName: string, problem: string | undefined): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Connect your VTEX store to posbridge</title></head>
+<body>
+<h1>Connect your VTEX store to posbridge</h1>
+<p>posbridge will issue the App Key and App Token VTEX uses to send your in-store
+(Venda Direta) payments to your payment terminals.</p>
+${problem === undefined ? '' : `<p role="alert"><strong>${escapeHtml(problem)}</strong></p>\n`}<form method="get" action="/authorization/redirect">
+<input type="hidden" name="applicationId" value="vtex">
+<input type="hidden" name="token" value="${escapeHtml(token)}">
+<label>VTEX account name <input name="merchantName" required pattern="[A-Za-z0-9][A-Za-z0-9._\-]{0,63}" value="${escapeHtml(merchantName)}"></label>
+<button type="submit">Authorize</button>
+</form>
+</body></html>
+`;
+}
+
+/** Name of the store every new merchant gets (agents created with `--merchant M` and no `--store`). */
+export const DEFAULT_STORE_NAME = 'default';
+
+/** A new store id. */
+export function newStoreId(): string {
+  return `sto_${randomUUID().replaceAll('-', '')}`;
 }
 
 /** Issues a merchant's credentials: `appKey` is public-ish, `appToken` is secret and shown once. */
@@ -77,21 +127,39 @@ export function createAuthorizationRouter(deps: AuthorizationRouterDeps): Router
     const body = parseBody(AuthorizationTokenRequestSchema, req.body, 'Create Authorization Token');
     sweep();
     const token = randomUUID();
-    byToken.set(token, { returnUrl: body.returnUrl, expiresAt: now() + ttlMs, code: null });
+    byToken.set(token, { returnUrl: body.returnUrl, expiresAt: now() + ttlMs, code: null, merchantName: null });
     log.info('onboarding token issued');
     res.status(200).json({ applicationId: 'vtex', token });
   });
 
-  router.get('/redirect', (req, res) => {
+  router.get('/redirect', async (req, res) => {
     sweep();
     const token = queryString(req.query['token']);
     const pending = token === undefined ? undefined : byToken.get(token);
-    if (queryString(req.query['applicationId']) !== 'vtex' || !pending || pending.code !== null) {
+    if (queryString(req.query['applicationId']) !== 'vtex' || token === undefined || !pending || pending.code !== null) {
       throw new CodedError('PPP_ONBOARDING_INVALID');
     }
+    const page = (status: number, name: string, problem?: string) => {
+      res.status(status).setHeader('Cache-Control', 'no-store').type('html').send(signUpPage(token, name, problem));
+    };
+    const given = queryString(req.query['merchantName'])?.trim();
+    if (given === undefined) {
+      page(200, accountOfReturnUrl(pending.returnUrl) ?? '');
+      return;
+    }
+    if (!MERCHANT_NAME_RE.test(given)) {
+      page(400, given, 'The account name is 1 to 64 letters, digits, dots, dashes or underscores, as in <account>.myvtex.com.');
+      return;
+    }
+    if (await deps.store.findMerchantByName(given)) {
+      log.warn({ merchantName: given }, 'onboarding refused: merchant name already registered');
+      page(409, given, `${given} is already connected to posbridge. Ask the posbridge operator for its credentials.`);
+      return;
+    }
+    pending.merchantName = given;
     pending.code = randomBytes(16).toString('hex').toUpperCase();
-    byCode.set(pending.code, token ?? '');
-    log.info('onboarding authorized; redirecting to VTEX');
+    byCode.set(pending.code, token);
+    log.info({ merchantName: given }, 'onboarding authorized; redirecting to VTEX');
     res.redirect(302, `${pending.returnUrl}${encodeURIComponent(pending.code)}`);
   });
 
@@ -102,19 +170,32 @@ export function createAuthorizationRouter(deps: AuthorizationRouterDeps): Router
     if (queryString(req.query['applicationId']) !== 'vtex' || code === undefined || token === undefined) {
       throw new CodedError('PPP_ONBOARDING_INVALID');
     }
+    const pending = byToken.get(token);
     // Single use: a replay of the code gets nothing.
     byCode.delete(code);
     byToken.delete(token);
+    const merchantName = pending?.merchantName ?? null;
+    if (merchantName === null) throw new CodedError('PPP_ONBOARDING_INVALID');
     const issued = newMerchantCredentials();
-    await deps.store.createMerchant({
-      merchantId: issued.merchantId,
-      name: null,
-      appKey: issued.appKey,
-      appTokenSha256: hashAppToken(issued.appToken),
-      callbackMode: deps.callbackMode,
-      createdAt: now(),
-    });
-    log.info({ merchantId: issued.merchantId, appKey: issued.appKey }, 'merchant onboarded');
+    const createdAt = now();
+    try {
+      await deps.store.createMerchant({
+        merchantId: issued.merchantId,
+        name: merchantName,
+        appKey: issued.appKey,
+        appTokenSha256: hashAppToken(issued.appToken),
+        callbackMode: deps.callbackMode,
+        createdAt,
+      });
+    } catch (err) {
+      // Registered meanwhile (another flow or the CLI): the store's unique name decides.
+      if (isCodedError(err) && err.code === 'CFG_INVALID') {
+        throw new CodedError('PPP_ONBOARDING_INVALID', `merchant ${merchantName} is already registered; start the configuration flow again`);
+      }
+      throw err;
+    }
+    await deps.store.createStore({ storeId: newStoreId(), merchantId: issued.merchantId, name: DEFAULT_STORE_NAME, createdAt });
+    log.info({ merchantId: issued.merchantId, merchantName, appKey: issued.appKey }, 'merchant onboarded');
     res.status(200).setHeader('Cache-Control', 'no-store').json({ applicationId: 'vtex', appKey: issued.appKey, appToken: issued.appToken });
   });
 

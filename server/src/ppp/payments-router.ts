@@ -68,7 +68,15 @@ export function createPaymentsRouter(deps: PaymentsRouterDeps): Router {
   const log = deps.logger.child({ component: 'ppp' });
   const router = express.Router();
 
+  // Every log line about a request names its payment, a refused one too (docs/ppp.md "Observability").
+  router.use('/:paymentId', (req, res, next) => {
+    res.locals['paymentId'] = req.params['paymentId'];
+    next();
+  });
+
   router.post('/', async (req, res) => {
+    const claimed = (req.body as { paymentId?: unknown } | undefined)?.paymentId;
+    if (typeof claimed === 'string' && claimed.length <= 128) res.locals['paymentId'] = claimed;
     const body = parseBody(CreatePaymentRequestSchema, req.body, 'Create Payment');
     const { merchant, testSuite } = pppContext(res);
     res.locals['paymentId'] = body.paymentId;

@@ -189,4 +189,10 @@ describe('submitUrl', () => {
       expect(res.json['code']).toBe('POS_INVALID_SERIAL');
     }
   });
+
+  it('an unauthenticated follow-up is logged with the paymentId of its URL, and a malformed one is still a 401', async () => {
+    expect((await post('/payments/PX-LOG/cancellations', { paymentId: 'PX-LOG', requestId: 'R', authorizationId: 'A' })).status).toBe(401);
+    expect(t.lines.find((l) => l['msg'] === 'PPP request unauthorized' && l['paymentId'] === 'PX-LOG')).toBeDefined();
+    expect((await post('/payments/%E0%A4%A/settlements', {})).status).toBe(401);
+  });
 });

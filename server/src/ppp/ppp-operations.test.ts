@@ -193,7 +193,13 @@ describe('contract and validation', () => {
 
     const token = await call('POST', '/authorization/token', { applicationId: 'vtex', returnUrl: 'https://admin.example/return?authorizationCode=' }, {});
     expectContract('/authorization/token', 'post', 200, token.json);
-    const redirect = await fetch(`${t.server.url}/authorization/redirect?applicationId=vtex&token=${String(token.json['token'])}`, { redirect: 'manual' });
+    const redirectUrl = `${t.server.url}/authorization/redirect?applicationId=vtex&token=${String(token.json['token'])}`;
+    // The sign-up page: the merchant confirms its VTEX account name (the merchantName of its payments).
+    const page = await fetch(redirectUrl, { redirect: 'manual' });
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(await page.text()).toMatch(/<input name="merchantName"[^>]* value="">/);
+    const redirect = await fetch(`${redirectUrl}&merchantName=onboarded-store`, { redirect: 'manual' });
     expect(redirect.status).toBe(302);
     const code = new URL(redirect.headers.get('location')!).searchParams.get('authorizationCode');
     const creds = await call('GET', `/authorization/credentials?applicationId=vtex&authorizationCode=${code}`, undefined, {});
@@ -203,7 +209,47 @@ describe('contract and validation', () => {
       code: 'PPP_ONBOARDING_INVALID',
     });
     const issued = { 'X-VTEX-API-AppKey': String(creds.json['appKey']), 'X-VTEX-API-AppToken': String(creds.json['appToken']) };
-    expect((await call('POST', '/payments', createPaymentBody({ paymentId: 'ONB1' }), issued)).status).toBe(200);
+    // The onboarded merchant has its name: other merchantNames are refused, its own accepted.
+    expect((await call('POST', '/payments', createPaymentBody({ paymentId: 'ONB0', merchantName: 'store' }), issued)).json).toMatchObject({
+      code: 'PPP_MERCHANT_MISMATCH',
+    });
+    expect((await call('POST', '/payments', createPaymentBody({ paymentId: 'ONB1', merchantName: 'onboarded-store' }), issued)).status).toBe(200);
+  });
+
+  it('onboarding yields a usable merchant: its name, a default store for its agents; names are checked and unique', async () => {
+    const start = async (returnUrl: string) => {
+      const token = await call('POST', '/authorization/token', { applicationId: 'vtex', returnUrl }, {});
+      return `${t.server.url}/authorization/redirect?applicationId=vtex&token=${String(token.json['token'])}`;
+    };
+    // A VTEX Admin returnUrl pre-fills the account name.
+    const vtexUrl = await start('https://mystore.myvtex.com/admin/pci-gateway/#/affiliations/x/?authorizationCode=');
+    expect(await (await fetch(vtexUrl)).text()).toMatch(/<input name="merchantName"[^>]* value="mystore">/);
+    const bad = await fetch(`${vtexUrl}&merchantName=${encodeURIComponent('<script>')}`, { redirect: 'manual' });
+    expect(bad.status).toBe(400);
+    expect(await bad.text()).not.toContain('<script>');
+    const ok = await fetch(`${vtexUrl}&merchantName=mystore`, { redirect: 'manual' });
+    expect(ok.status).toBe(302);
+    const location = ok.headers.get('location')!;
+    expect(location.startsWith('https://mystore.myvtex.com/admin/pci-gateway/#/affiliations/x/?authorizationCode=')).toBe(true);
+    const code = location.slice(location.indexOf('authorizationCode=') + 'authorizationCode='.length);
+    expect((await call('GET', `/authorization/credentials?applicationId=vtex&authorizationCode=${code}`, undefined, {})).status).toBe(200);
+
+    const merchant = (await t.server.store.findMerchantByName('mystore'))!;
+    expect(merchant).toMatchObject({ name: 'mystore', callbackMode: 'notification' });
+    const store = (await t.server.store.findStore(merchant.merchantId, 'default'))!;
+    expect(store).toMatchObject({ merchantId: merchant.merchantId, name: 'default' });
+    // `agent add --merchant mystore` resolves to this store; its terminals belong to the merchant.
+    const { token } = await t.server.issueAgentToken('mystore-front', store.storeId);
+    const own = await connectAgent(t.server.url, token);
+    extraAgents.push(own);
+    await own.hello(['MY-1']);
+    expect((await t.server.store.listTerminals(merchant.merchantId)).map((x) => x.serialNumber)).toEqual(['MY-1']);
+
+    // The name is taken now: a second flow is told so (409), and no code is issued.
+    const again = await start('https://mystore.myvtex.com/admin/?authorizationCode=');
+    const taken = await fetch(`${again}&merchantName=mystore`, { redirect: 'manual' });
+    expect(taken.status).toBe(409);
+    expect(await taken.text()).toContain('already connected');
   });
 
   it('names every offending field of each follow-up body; 404 JSON for unknown methods/routes; no stack', async () => {

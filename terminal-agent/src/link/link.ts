@@ -7,6 +7,9 @@
  *
  * - authenticates with `Authorization: Bearer <token>` on the upgrade; a 401/403 answer is
  *   logged as "agent token rejected by server" and retried at the backoff pace;
+ * - over `wss://`, verifies the server certificate against Node's roots plus the optional
+ *   `ca` (never disabled); a certificate failure is logged at error as "server certificate not
+ *   trusted" with the fix, and retried at the backoff pace;
  * - sends `agent.hello` on every (re)connect and waits for `hub.welcome`;
  * - keeps an {@link Outbox} of payment.result / payment.rejected / operation.result, sent on welcome and again
  *   every `resendIntervalMs` until the server acks them;
@@ -33,6 +36,7 @@ import {
 import { newMessageId } from '../session/ids.ts';
 import { fullJitterDelayMs } from './backoff.ts';
 import { Outbox, type ReliableMessage } from './outbox.ts';
+import { certificateProblemOf } from './tls.ts';
 
 /** Content of `agent.hello` (the envelope is added by the link). */
 export type HelloContent = Pick<AgentHello, 'agentVersion' | 'terminals'>;
@@ -43,6 +47,8 @@ export interface AgentLinkOptions {
   serverUrl: string;
   /** Agent token (secret; never logged). */
   token: string;
+  /** Trusted CA certificates (PEM) for `wss://`; undefined = Node's roots (see ./tls.ts `serverTrust`). */
+  ca?: string[];
   logger: Logger;
   /** Ceiling of the first reconnect delay, ms. */
   reconnectBaseMs: number;
@@ -162,6 +168,7 @@ export class AgentLink {
       headers: { Authorization: `Bearer ${this.#o.token}` },
       handshakeTimeout: this.#o.helloTimeoutMs,
       maxPayload: MAX_FRAME_BYTES,
+      ...(this.#o.ca !== undefined ? { ca: this.#o.ca } : {}),
     });
     this.#ws = ws;
     this.#welcomed = false;
@@ -196,7 +203,13 @@ export class AgentLink {
       this.#onFrame(Buffer.isBuffer(data) ? data.toString('utf8') : Buffer.concat(data as Buffer[]).toString('utf8'));
     });
     ws.on('error', (err) => {
-      if (!this.#closing) this.#log.warn({ serverUrl: url, err: toError(err) }, 'link error');
+      if (this.#closing) return;
+      const cert = certificateProblemOf(err);
+      if (cert) {
+        this.#log.error({ serverUrl: url, code: cert.code, detail: err.message, fix: cert.fix }, 'server certificate not trusted');
+      } else {
+        this.#log.warn({ serverUrl: url, err: toError(err) }, 'link error');
+      }
     });
     ws.on('close', (code, reason) => {
       if (this.#ws !== ws) return;

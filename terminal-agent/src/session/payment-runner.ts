@@ -137,7 +137,7 @@ export class PaymentRunner {
       const known = this.#txs.get(key) ?? (await this.#o.journal.get(key));
       if (known) {
         this.#txs.set(key, known);
-        this.#log.info({ operationId: msg.operationId, phase: known.phase }, 'operation already known, acknowledging again');
+        this.#log.info({ paymentId: msg.paymentId, operationId: msg.operationId, phase: known.phase }, 'operation already known, acknowledging again');
         await this.#apply(known, { type: 'redeliver', startMessageId: msg.id });
         return;
       }
