@@ -1,7 +1,8 @@
 /**
  * A Concert E+ terminal on a real pty, driven by a minimal POS written in this test (exchange A,
- * exchange B) with the simulator's codec — the agent has no Concert driver yet, so the test-amount
- * rows and fault flags of the Concert dialect are asserted here, at the simulator level.
+ * exchange B) with the simulator's codec, so the Concert dialect of the simulator is checked
+ * independently of the agent's driver. The same rows and faults through agent and server:
+ * test/e2e/sim-concert.test.ts.
  */
 import { Writable } from 'node:stream';
 import pino from 'pino';
@@ -73,7 +74,11 @@ class Pos {
     expect(await this.next(timeoutMs)).toEqual({ type: 'control', byte });
   }
   /** Exchange A: ENQ (retried up to 3 times), request frame, EOT. */
-  async request(amountMinor: number, privateData: string, opts: { answerDelay?: 'A010' | 'A011'; nakFirstExpected?: boolean } = {}): Promise<number> {
+  async request(
+    amountMinor: number,
+    privateData: string,
+    opts: { answerDelay?: 'A010' | 'A011'; nakFirstExpected?: boolean; transactionType?: '0' | '1' | '2' | '4' } = {},
+  ): Promise<number> {
     let enqs = 0;
     for (;;) {
       enqs += 1;
@@ -87,7 +92,7 @@ class Pos {
       amountMinor,
       answer: 'full',
       paymentMode: '1',
-      transactionType: '0',
+      transactionType: opts.transactionType ?? '0',
       currency: '986',
       privateData,
       answerDelay: opts.answerDelay ?? 'A010',
@@ -272,6 +277,23 @@ describe('Concert E+ terminal on a pty', () => {
     expect(await pos.answer(900)).toBeUndefined();
     expect(t.sales().byReference['REF-BOOT']).toEqual({ finals: 1, charges: 0, reversals: 0 });
     expect(t.snapshot().last).toMatchObject({ status: 'aborted', responseCode: 'REBOOT' });
+  });
+
+  it('type 2 cancels the latest approved sale of that amount once; nothing to cancel → 7; type 4 → 7', async () => {
+    fresh();
+    await pos.request(1412, 'REF-SALE');
+    expect((await pos.answer())?.answer.status).toBe('0');
+    await pos.request(1412, 'REF-VOID', { transactionType: '2' });
+    const voided = await pos.answer();
+    expect(voided?.answer).toMatchObject({ status: '0', amountMinor: 1412, privateData: 'REF-VOID  ' });
+    expect(voided?.answer.report).toMatch(/^545454XXXXXX5454 +$/);
+    expect(t.sales().byReference['REF-SALE']).toEqual({ finals: 1, charges: 1, reversals: 0 });
+    expect(t.sales().byReference['REF-VOID']).toEqual({ finals: 0, charges: 0, reversals: 1 });
+    await pos.request(1412, 'REF-VOID2', { transactionType: '2' }); // already cancelled
+    expect((await pos.answer())?.answer.status).toBe('7');
+    await pos.request(1413, 'REF-PRE', { transactionType: '4' });
+    expect((await pos.answer())?.answer.status).toBe('7');
+    expect(t.sales().byReference['REF-VOID2']).toBeUndefined();
   });
 
   it('a repeated request is a second sale (E+ has no request id): counted per private data', async () => {

@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { startSim, type RunningSim, type SimScenarioPatch } from '@posbridge/hardware-sim';
+import { CONCERT_EPLUS, PBL1, startSim, type RunningSim, type SimDialect, type SimScenarioPatch } from '@posbridge/hardware-sim';
 import { loadServerConfig, startServer, type RunningServer } from '@posbridge/server';
 import { envNameOf, loadAgentConfig, startAgent, type AgentTimingConfig, type RunningAgent } from '@posbridge/terminal-agent';
 
@@ -20,6 +20,12 @@ export interface LocalStackOptions {
   port?: number;
   /** Serial number of the simulated terminal. @default "SIM0001" */
   serialNumber?: string;
+  /**
+   * Wire dialect of the simulated terminal. `CONCERT-E+` also makes the agent drive it with its
+   * `concert-serial` driver, with `serialNumber` configured (E+ has no identification).
+   * @default "PBL/1"
+   */
+  dialect?: SimDialect;
   /** Simulator think time between terminal stages, ms. @default 250 */
   stepDelayMs?: number;
   /** How the simulator is linked to the agent. @default "auto" (a pty through socat when installed) */
@@ -45,7 +51,7 @@ export interface LocalStack {
   /** Partner credentials the server puts on callbacks. */
   callbackAppKey: string;
   callbackAppToken: string;
-  terminals: { serialNumber: string; path?: string }[];
+  terminals: { serialNumber: string; dialect: SimDialect; path?: string }[];
   /** Base URL of the simulator's control interface, when `simControlPort` was given. */
   simControlUrl?: string;
   /** Temporary folder holding the SQLite file and the pty links. */
@@ -65,6 +71,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const { logger } = options;
   const dir = await mkdtemp(join(tmpdir(), 'posbridge-'));
   const serialNumber = options.serialNumber ?? 'SIM0001';
+  const dialect = options.dialect ?? PBL1;
   const appKey = 'vtexappkey-posbridge-local';
   const appToken = randomBytes(24).toString('base64url');
   const callbackAppKey = options.callbackAppKey ?? 'vtexappkey-partner-local';
@@ -95,7 +102,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     cleanups.push(() => server.close());
 
     const sim = await startSim({
-      terminals: [{ serialNumber }],
+      terminals: [{ serialNumber, dialect }],
       logger,
       dir,
       link: options.link ?? 'auto',
@@ -112,6 +119,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       POSBRIDGE_SERVER_URL: `${server.url.replace(/^http/, 'ws')}/agent/v1`,
       POSBRIDGE_AGENT_TOKEN: token,
       POSBRIDGE_TERMINAL_PORT: terminal.link === 'pty' ? terminal.path : `in-process:${serialNumber}`,
+      // Concert E+ cannot tell its serial number: the technician configures it with the driver.
+      ...(dialect === CONCERT_EPLUS ? { POSBRIDGE_TERMINAL_DRIVER: 'concert-serial', POSBRIDGE_TERMINAL_SERIAL: serialNumber } : {}),
       ...Object.fromEntries(
         Object.entries(options.agentTimings ?? {}).map(([k, v]) => [envNameOf(k as keyof AgentTimingConfig), String(v)]),
       ),
@@ -130,7 +139,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       appToken,
       callbackAppKey,
       callbackAppToken,
-      terminals: [{ serialNumber, ...(terminal.link === 'pty' ? { path: terminal.path } : {}) }],
+      terminals: [{ serialNumber, dialect, ...(terminal.link === 'pty' ? { path: terminal.path } : {}) }],
       dir,
       ...(sim.controlUrl !== undefined ? { simControlUrl: sim.controlUrl } : {}),
       server,

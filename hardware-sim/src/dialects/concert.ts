@@ -11,8 +11,10 @@
  *      └──────────────────┴────────────────────────────┴──────────────────────────────┴─────────────────────┘
  *
  * Mapping to the device machine: transaction type `0` → SALE (method credit, 1 instalment),
- * `1` → standalone REFUND (no original reference in E+); other types are refused at once
- * (status `7`). Every request is a new transaction (E+ has no request id and no status query, so
+ * `1` → standalone REFUND (no original reference in E+), `2` → cancellation (VOID) of the most
+ * recent approved, not yet cancelled sale of this terminal with the same amount and currency
+ * (E+ carries no original reference; none → refused, status `7`); other types are refused at
+ * once (status `7`). Every request is a new transaction (E+ has no request id and no status query, so
  * the simulator never deduplicates: a resent request is a second sale, as on a real terminal);
  * sales are counted per private data. `A011` (immediate answer) gets a status `9` answer right
  * after exchange A and no final answer. Approved → status `0` with the masked card in the report,
@@ -78,6 +80,10 @@ export class ConcertWire implements WireAdapter {
   readonly #requests = new Map<string, ConcertRequest>();
   readonly #wrongRefs = new Map<string, number>();
   readonly #outbox: PendingAnswer[] = [];
+  /** Approved sales not cancelled yet, oldest first: what a type `2` request can cancel. */
+  readonly #cancellable: { rid: string; amountMinor: number; currency: string }[] = [];
+  /** Original sale rid of each cancellation rid. */
+  readonly #cancelling = new Map<string, string>();
 
   constructor(ctx: WireContext) {
     this.#ctx = ctx;
@@ -118,6 +124,7 @@ export class ConcertWire implements WireAdapter {
   send(replies: readonly DeviceReply[], _cause: DeviceEvent): void {
     for (const r of replies) {
       if (r.kind !== 'result') continue; // E+ has no ACK/PROGRESS/ERR messages of its own
+      this.#trackCancellable(r.result);
       const request = this.#requests.get(r.result.rid);
       if (request === undefined || request.answerDelay === 'A011') continue;
       this.#queueAnswer(r.result.rid, this.#answerPayload(request, r.result, r.result.status === 'approved' ? '0' : '7'));
@@ -244,7 +251,9 @@ export class ConcertWire implements WireAdapter {
       }));
     };
     if (req.amountMinor === 0) return refused('amount is zero');
-    if (req.transactionType !== '0' && req.transactionType !== '1') return refused('transaction type not supported');
+    if (req.transactionType !== '0' && req.transactionType !== '1' && req.transactionType !== '2') {
+      return refused('transaction type not supported');
+    }
     if (req.answerDelay === 'A011') {
       this.#queueAnswer(rid, buildConcertAnswer({
         posNumber: req.posNumber,
@@ -256,6 +265,16 @@ export class ConcertWire implements WireAdapter {
         privateData: req.privateData,
       }));
     }
+    if (req.transactionType === '2') {
+      const original = this.#cancellable.findLast((c) => c.amountMinor === req.amountMinor && c.currency === req.currency);
+      if (original === undefined) return refused('no approved sale of that amount to cancel');
+      this.#cancelling.set(rid, original.rid);
+      this.#ctx.dispatch({
+        type: 'command',
+        command: { kind: 'reverse', op: 'void', rid, ref: original.rid, reference, amountMinor: req.amountMinor, currency: req.currency },
+      });
+      return;
+    }
     this.#ctx.dispatch({
       type: 'command',
       command:
@@ -263,6 +282,19 @@ export class ConcertWire implements WireAdapter {
           ? { kind: 'sale', rid, reference, amountMinor: req.amountMinor, currency: req.currency, method: 'credit', installments: 1 }
           : { kind: 'reverse', op: 'refund', rid, reference, amountMinor: req.amountMinor, currency: req.currency },
     });
+  }
+
+  /** Keeps the list of sales a cancellation (type `2`) may reverse in step with final results. */
+  #trackCancellable(result: SaleResult): void {
+    if (result.operation === 'sale' && result.status === 'approved') {
+      this.#cancellable.push({ rid: result.rid, amountMinor: result.amountMinor, currency: result.currency });
+      if (this.#cancellable.length > 1000) this.#cancellable.shift();
+    } else if (result.operation === 'void') {
+      const original = this.#cancelling.get(result.rid);
+      this.#cancelling.delete(result.rid);
+      const i = result.status === 'approved' ? this.#cancellable.findIndex((c) => c.rid === original) : -1;
+      if (i >= 0) this.#cancellable.splice(i, 1);
+    }
   }
 
   #answerPayload(req: ConcertRequest, result: SaleResult, status: '0' | '7' | '9'): string {

@@ -103,7 +103,7 @@ export const TEST_AMOUNTS: readonly TestAmountRow[] = Object.freeze([
   { cents: '20', behaviour: 'slow-answer', status: 'approved', responseCode: '00', message: 'Approved', expected: 'approved, late (host recovers with STATUS)' },
   { cents: '30', behaviour: 'lost-answer', status: 'approved', responseCode: '00', message: 'Approved', expected: 'approved (host recovers with STATUS)' },
   { cents: '40', behaviour: 'disconnect', status: 'approved', responseCode: '00', message: 'Approved', expected: 'approved once the port is back (unknown meanwhile)' },
-  { cents: '60', behaviour: 'approve-after-abort', status: 'approved', responseCode: '00', message: 'Approved', expected: 'approved even when aborted (host must reverse it)' },
+  { cents: '60', behaviour: 'approve-after-abort', status: 'approved', responseCode: '00', message: 'Approved', expected: 'approved even when aborted (the host voids it: VTEX sees the cancellation)' },
 ].map((r) => Object.freeze(r as TestAmountRow)));
 
 /** The row for amounts not in {@link TEST_AMOUNTS}. */
