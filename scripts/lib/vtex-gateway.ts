@@ -16,6 +16,20 @@ export interface ReceivedCallback {
   headers: IncomingHttpHeaders;
   body: Record<string, unknown>;
   receivedAtMs: number;
+  /** What the endpoint answered: an HTTP status, or `hang` (never answered). 200 unless a `respond` hook said otherwise. */
+  answer?: number | 'hang';
+}
+
+/**
+ * How the callback endpoint answers one callback (fault injection, e.g. by the soak): an HTTP
+ * status, or `hang` to keep the request open without answering until the caller gives up.
+ */
+export type CallbackAnswer = number | 'hang';
+
+/** Options of {@link startCallbackReceiver}. */
+export interface CallbackReceiverOptions {
+  /** Chooses the answer to each callback (after it is recorded in `received`). @default always 200 */
+  respond?: (callback: ReceivedCallback) => CallbackAnswer;
 }
 
 /** The fake gateway's callback endpoint. */
@@ -24,13 +38,16 @@ export interface CallbackReceiver {
   callbackUrlFor(transactionId: string, paymentId: string): string;
   /** Every callback received so far, in order. */
   received: ReceivedCallback[];
-  /** Resolves with the first callback for `paymentId`; rejects after `timeoutMs`. */
+  /** Resolves with the first callback for `paymentId` answered 2xx; rejects after `timeoutMs`. */
   waitFor(paymentId: string, timeoutMs?: number): Promise<ReceivedCallback>;
   close(): Promise<void>;
 }
 
-/** Starts the fake gateway's callback endpoint on 127.0.0.1 (any free port); answers 200. */
-export async function startCallbackReceiver(): Promise<CallbackReceiver> {
+/**
+ * Starts the fake gateway's callback endpoint on 127.0.0.1 (any free port); answers 200, or
+ * what `options.respond` chooses. Every callback is recorded in `received` with its answer.
+ */
+export async function startCallbackReceiver(options: CallbackReceiverOptions = {}): Promise<CallbackReceiver> {
   const received: ReceivedCallback[] = [];
   const waiters: { paymentId: string; resolve: (cb: ReceivedCallback) => void }[] = [];
   const server = createServer((req, res) => {
@@ -44,9 +61,13 @@ export async function startCallbackReceiver(): Promise<CallbackReceiver> {
         res.writeHead(400).end();
         return;
       }
-      const callback = { url: req.url ?? '', headers: req.headers, body, receivedAtMs: Date.now() };
+      const callback: ReceivedCallback = { url: req.url ?? '', headers: req.headers, body, receivedAtMs: Date.now() };
       received.push(callback);
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      const answer = options.respond?.(callback) ?? 200;
+      callback.answer = answer;
+      if (answer === 'hang') return; // the caller times out; closeAllConnections() ends it on close
+      res.writeHead(answer, { 'content-type': 'application/json' }).end('{}');
+      if (answer < 200 || answer > 299) return;
       for (const w of waiters.filter((w) => w.paymentId === body['paymentId'])) {
         waiters.splice(waiters.indexOf(w), 1);
         w.resolve(callback);
@@ -62,7 +83,7 @@ export async function startCallbackReceiver(): Promise<CallbackReceiver> {
       return `http://127.0.0.1:${port}/api/pvt/payment-provider/transactions/${transactionId}/payments/${paymentId}/callback?accountName=mystore&X-VTEX-signature=${signature}`;
     },
     waitFor(paymentId, timeoutMs = 30_000) {
-      const already = received.find((c) => c.body['paymentId'] === paymentId);
+      const already = received.find((c) => c.body['paymentId'] === paymentId && isDelivered(c));
       if (already) return Promise.resolve(already);
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`no callback for ${paymentId} within ${timeoutMs} ms`)), timeoutMs);
@@ -81,6 +102,11 @@ export async function startCallbackReceiver(): Promise<CallbackReceiver> {
         server.close(() => resolve());
       }),
   };
+}
+
+/** True when the endpoint answered this callback 2xx (VTEX took it). */
+export function isDelivered(callback: ReceivedCallback): boolean {
+  return typeof callback.answer === 'number' && callback.answer >= 200 && callback.answer <= 299;
 }
 
 /** Options of {@link buildCreatePayment}. */

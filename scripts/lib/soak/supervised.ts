@@ -1,0 +1,164 @@
+/**
+ * A child process under a supervisor, as systemd would run it (`Restart=on-failure`): started
+ * with `node --import tsx <script>`, its pino JSON lines parsed (and appended to a log file),
+ * restarted when it exits on its own, and killable on purpose (SIGKILL for the soak's faults).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+/** Repository root (children run from there). */
+export const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
+
+/** A parsed log line of a child. */
+export type LogLine = Record<string, unknown> & { msg?: string };
+
+/** Options of {@link Supervised}. */
+export interface SupervisedOptions {
+  /** Short name for messages (`server`, `agent`). */
+  name: string;
+  /** Script and arguments after `node --import tsx`. */
+  args: string[];
+  env: Record<string, string>;
+  /** File every stdout/stderr line is appended to. */
+  logFile: string;
+  /** A log line meaning "ready". */
+  isReady: (line: LogLine) => boolean;
+  /** Ready within this many ms, or the start counts as failed (killed and retried). @default 30000 */
+  readyTimeoutMs?: number;
+  /** Delay before restarting after the process exited on its own. @default 300 */
+  restartDelayMs?: number;
+  /** Called with every parsed log line. */
+  onLine?: (line: LogLine) => void;
+}
+
+/** A supervised child process. */
+export class Supervised {
+  readonly #o: SupervisedOptions;
+  readonly #log: WriteStream;
+  #child: ChildProcess | undefined;
+  #exited: Promise<void> = Promise.resolve();
+  #stopping = false;
+  #killing = false;
+  #ready: Promise<void> = Promise.resolve();
+  /** Starts that were asked for (first start, restarts after kills, restarts after exits). */
+  starts = 0;
+  /** Exits the supervisor did not cause (restarted). */
+  unexpectedExits = 0;
+  /** Exit codes / signals of the unexpected exits. */
+  readonly exitReasons: string[] = [];
+
+  constructor(options: SupervisedOptions) {
+    this.#o = options;
+    this.#log = createWriteStream(options.logFile, { flags: 'a' });
+  }
+
+  /** Process id of the running child, if any. */
+  get pid(): number | undefined {
+    return this.#child?.pid;
+  }
+
+  /** Resolves once the current child announced it is ready (restarts included). */
+  get ready(): Promise<void> {
+    return this.#ready;
+  }
+
+  /** Spawns the child; resolves when it is ready. @throws Error when it does not become ready (after a few tries). */
+  async start(): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        this.#spawn();
+        await this.#ready;
+        return;
+      } catch (err) {
+        if (attempt >= 5 || this.#stopping) throw err;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
+  }
+
+  #spawn(): void {
+    this.starts++;
+    this.#log.write(`--- ${this.#o.name} start #${this.starts} at ${new Date().toISOString()}\n`);
+    const child = spawn(process.execPath, ['--import', 'tsx', ...this.#o.args], {
+      cwd: ROOT,
+      env: { ...process.env, ...this.#o.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.#child = child;
+    let markReady: () => void = () => undefined;
+    let failReady: (err: Error) => void = () => undefined;
+    this.#ready = new Promise<void>((resolve, reject) => {
+      markReady = resolve;
+      failReady = reject;
+    });
+    this.#ready.catch(() => undefined);
+    const timer = setTimeout(() => {
+      failReady(new Error(`${this.#o.name} not ready within ${this.#o.readyTimeoutMs ?? 30_000} ms`));
+      child.kill('SIGKILL');
+    }, this.#o.readyTimeoutMs ?? 30_000);
+    createInterface({ input: child.stdout! }).on('line', (text) => {
+      this.#log.write(`${text}\n`);
+      let line: LogLine;
+      try {
+        line = JSON.parse(text) as LogLine;
+      } catch {
+        return;
+      }
+      if (this.#o.isReady(line)) {
+        clearTimeout(timer);
+        markReady();
+      }
+      this.#o.onLine?.(line);
+    });
+    createInterface({ input: child.stderr! }).on('line', (text) => this.#log.write(`[stderr] ${text}\n`));
+    this.#exited = new Promise<void>((resolve) => {
+      child.once('exit', (code, signal) => {
+        clearTimeout(timer);
+        failReady(new Error(`${this.#o.name} exited (${signal ?? code}) before it was ready`));
+        this.#log.write(`--- ${this.#o.name} exited: ${signal ?? code}\n`);
+        if (this.#child === child) this.#child = undefined;
+        resolve();
+        if (!this.#stopping && !this.#killing) {
+          this.unexpectedExits++;
+          this.exitReasons.push(String(signal ?? code));
+          setTimeout(() => {
+            if (!this.#stopping && !this.#killing && this.#child === undefined) this.#spawn();
+          }, this.#o.restartDelayMs ?? 300);
+        }
+      });
+    });
+  }
+
+  /**
+   * SIGKILLs the child (a crash, a power cut of that process) and starts it again at once.
+   * Resolves when the new child is ready.
+   */
+  async crashAndRestart(): Promise<void> {
+    this.#killing = true;
+    try {
+      const child = this.#child;
+      if (child && child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGKILL');
+        await this.#exited;
+      }
+    } finally {
+      this.#killing = false;
+    }
+    await this.start();
+  }
+
+  /** Stops the child for good (SIGTERM, then SIGKILL after `graceMs`). */
+  async stop(graceMs = 5000): Promise<void> {
+    this.#stopping = true;
+    const child = this.#child;
+    if (child && child.exitCode === null && child.signalCode === null) {
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      child.kill('SIGTERM');
+      await this.#exited;
+      clearTimeout(timer);
+    }
+    await new Promise<void>((resolve) => this.#log.end(() => resolve()));
+  }
+}
