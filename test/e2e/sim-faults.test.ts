@@ -4,7 +4,8 @@
  * runs one payment, and asserts what VTEX sees, that the terminal charged at most once, and (from
  * the frame log) that the fault really happened. One test changes the scenario over the HTTP
  * control interface, as an external tool would. Amounts avoid the special cents of the
- * test-amount table, so only the fault is in play.
+ * test-amount table, so only the fault is in play. PBL/1 terminal; the same faults on Concert E+:
+ * sim-concert.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, framesOf, startSimSuite, type SimSuite } from './sim-harness.ts';

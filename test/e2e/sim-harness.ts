@@ -1,11 +1,13 @@
 /**
  * Shared set-up of the simulator suites (`sim-*.test.ts`): the local stack (server, simulated
- * terminal on a real pty, agent) with short agent timers so fault paths stay fast, a fake VTEX
- * gateway, and helpers to run one payment and read its outcome as VTEX sees it.
+ * terminal on a real pty — PBL/1 or Concert E+ — and the agent with the matching driver) with
+ * short agent timers so fault paths stay fast, a fake VTEX gateway, and helpers to run one
+ * payment, cancel it, and read its outcome as VTEX sees it.
  */
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import type { PtySimTerminalHandle, SimScenarioPatch } from '@posbridge/hardware-sim';
+import { PBL1, type PtySimTerminalHandle, type ReferenceCounts, type SimDialect, type SimScenarioPatch } from '@posbridge/hardware-sim';
+import type { AgentTimingConfig } from '@posbridge/terminal-agent';
 import { startLocalStack, type LocalStack } from '../../scripts/lib/local-stack.ts';
 import {
   GatewayClient,
@@ -38,6 +40,32 @@ export const FAST_SCENARIO: SimScenarioPatch = {
   rebootMs: 800,
 };
 
+/**
+ * Agent timers for a Concert E+ terminal: the answer wait (`concertAnswerTimeoutMs`, 120 s by
+ * default) is what ends a lost answer as `unknown`; the Concert link timers (3 s ACK, 1 s ENQ
+ * pause) are the protocol's and not configurable.
+ */
+export const FAST_CONCERT_AGENT_TIMINGS = { ...FAST_AGENT_TIMINGS, concertAnswerTimeoutMs: 1_500 } as const;
+
+/** Simulator timings matching {@link FAST_CONCERT_AGENT_TIMINGS}: a slow answer comes after the agent gave up. */
+export const FAST_CONCERT_SCENARIO: SimScenarioPatch = { ...FAST_SCENARIO, slowAnswerDelayMs: 2_500 };
+
+/** Options of {@link startSimSuite}. */
+export interface SimSuiteOptions {
+  /** Dialect of the simulated terminal (and driver of the agent). @default "PBL/1" */
+  dialect?: SimDialect;
+  /** Base scenario every test starts from. @default FAST_SCENARIO (PBL/1) or FAST_CONCERT_SCENARIO */
+  base?: SimScenarioPatch;
+  /** Agent timers. @default FAST_AGENT_TIMINGS (PBL/1) or FAST_CONCERT_AGENT_TIMINGS */
+  agentTimings?: Partial<AgentTimingConfig>;
+}
+
+/** A PPP answer: HTTP status and JSON body. */
+export interface PppAnswer {
+  status: number;
+  body: Record<string, unknown>;
+}
+
 /** A running suite environment. */
 export interface SimSuite {
   stack: LocalStack;
@@ -51,13 +79,28 @@ export interface SimSuite {
   callback(paymentId: string, timeoutMs?: number): Promise<ReceivedCallback>;
   /** The status a PPP poll answers now. */
   pppStatus(body: Record<string, unknown>): Promise<string>;
+  /** The whole answer of a PPP poll (Create Payment again with the same body). */
+  poll(body: Record<string, unknown>): Promise<PppAnswer>;
+  /** VTEX's `POST /payments/{id}/cancellations` with `requestId`. */
+  cancel(body: Record<string, unknown>, requestId: string): Promise<PppAnswer>;
+  /** Callbacks VTEX received so far for `paymentId`. */
+  callbacksOf(paymentId: string): Record<string, unknown>[];
+  /** Resolves once the agent reported the payment's outcome `unknown` (its log line). */
+  unknownReported(paymentId: string, timeoutMs?: number): Promise<void>;
+  /** Host reference (PBL/1 rid, Concert private data) of the last transaction the terminal finished. */
+  lastReference(): string;
+  /** The terminal's counts for one host reference (zeros when it never saw it). */
+  countsOf(reference: string): ReferenceCounts;
   /** Resets the terminal's scenario to the suite's base scenario plus `patch`, and empties its frame log. */
   scenario(patch?: SimScenarioPatch): void;
   close(): Promise<void>;
 }
 
 /** Starts a suite environment. */
-export async function startSimSuite(base: SimScenarioPatch = FAST_SCENARIO): Promise<SimSuite> {
+export async function startSimSuite(options: SimSuiteOptions = {}): Promise<SimSuite> {
+  const dialect = options.dialect ?? PBL1;
+  const concert = dialect !== PBL1;
+  const base = options.base ?? (concert ? FAST_CONCERT_SCENARIO : FAST_SCENARIO);
   const logs: Record<string, unknown>[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, done) {
@@ -71,10 +114,12 @@ export async function startSimSuite(base: SimScenarioPatch = FAST_SCENARIO): Pro
     stack = await startLocalStack({
       logger: pino({ level: 'debug' }, sink),
       link: 'pty',
+      dialect,
+      serialNumber: concert ? 'CON0001' : 'SIM0001',
       stepDelayMs: base.stepDelayMs ?? 5,
       scenario: base,
       simControlPort: 0,
-      agentTimings: FAST_AGENT_TIMINGS,
+      agentTimings: options.agentTimings ?? (concert ? FAST_CONCERT_AGENT_TIMINGS : FAST_AGENT_TIMINGS),
     });
   } catch (err) {
     await receiver.close();
@@ -83,6 +128,7 @@ export async function startSimSuite(base: SimScenarioPatch = FAST_SCENARIO): Pro
   const terminal = stack.sim.terminals[0];
   if (terminal?.link !== 'pty') throw new Error('the suites need a pty terminal (install socat)');
   const gateway = new GatewayClient(stack.pppBaseUrl, stack.appKey, stack.appToken);
+  const poll = (body: Record<string, unknown>) => gateway.createPayment(body);
   return {
     stack,
     terminal,
@@ -103,8 +149,24 @@ export async function startSimSuite(base: SimScenarioPatch = FAST_SCENARIO): Pro
     },
     callback: (paymentId, timeoutMs = 20_000) => receiver.waitFor(paymentId, timeoutMs),
     async pppStatus(body) {
-      return String((await gateway.createPayment(body)).body['status']);
+      return String((await poll(body)).body['status']);
     },
+    poll,
+    async cancel(body, requestId) {
+      const paymentId = String(body['paymentId']);
+      const res = await fetch(`${stack.pppBaseUrl}/payments/${paymentId}/cancellations`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'X-VTEX-API-AppKey': stack.appKey, 'X-VTEX-API-AppToken': stack.appToken },
+        body: JSON.stringify({ paymentId, requestId, authorizationId: '', transactionId: body['transactionId'] }),
+        signal: AbortSignal.timeout(20_000),
+      });
+      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+    },
+    callbacksOf: (paymentId) => receiver.received.filter((c) => c.body['paymentId'] === paymentId).map((c) => c.body),
+    unknownReported: (paymentId, timeoutMs = 10_000) =>
+      eventually(() => logs.some((l) => l['msg'] === 'payment outcome unknown' && l['paymentId'] === paymentId), timeoutMs, 'outcome unknown'),
+    lastReference: () => terminal.snapshot().last?.reference ?? '',
+    countsOf: (reference) => terminal.sales().byReference[reference] ?? { finals: 0, charges: 0, reversals: 0 },
     scenario(patch = {}) {
       terminal.setScenario({ ...base, ...patch, faults: { ...(base.faults ?? {}), ...(patch.faults ?? {}) } }, true);
       terminal.clearFrames();

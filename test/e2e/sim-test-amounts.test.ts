@@ -3,7 +3,8 @@
  * whole chain: fake VTEX gateway → PPP server → WebSocket → agent → real pty → simulated terminal,
  * and back to VTEX's callback. The agent runs with short timers (FAST_AGENT_TIMINGS) so the
  * recovery rows finish in seconds; the simulator's control handle proves there was no double
- * charge.
+ * charge. Row 60 includes VTEX cancelling while the terminal works (ABORT too late → approved →
+ * the server VOIDs it). PBL/1 terminal; the same rows on Concert E+: sim-concert.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_AMOUNTS } from '@posbridge/hardware-sim';
@@ -95,13 +96,45 @@ describe('test amounts through agent and server', () => {
     expect(chargesOf(lastRid())).toBe(1);
   });
 
-  it('60: approval after an abort — without an abort it is a plain approval through the agent', async () => {
-    // The agent sends no ABORT yet (payment.abort is not wired to the terminal); the
-    // "ABORT answered by an approval" half is asserted at the simulator level
-    // (hardware-sim/src/sim.integration.test.ts).
+  it('60 without an abort: a plain approval', async () => {
     s.scenario();
     const { paymentId } = await s.pay(20.6);
     expect((await s.callback(paymentId)).body).toMatchObject({ status: 'approved' });
     expect(chargesOf(lastRid())).toBe(1);
+  });
+
+  it('60: VTEX cancels while the terminal works → ABORT comes too late, approved → the server voids it; cancelled, net charge zero', async () => {
+    // The customer is manual so the sale is still waiting for the card when VTEX cancels.
+    s.scenario({ customer: 'manual' });
+    const { paymentId, body } = await s.pay(20.6);
+    await eventually(() => s.terminal.snapshot().state === 'waiting_card', 5_000, 'terminal asking for the card');
+    const saleRid = s.terminal.snapshot().running?.rid ?? '';
+    let answer = await s.cancel(body, 'CANCEL-60');
+    // Within the answer budget the terminal has usually stopped (200); otherwise VTEX repeats.
+    for (let i = 0; answer.status !== 200 && i < 10; i++) {
+      expect(answer).toMatchObject({ status: 500, body: { code: 'PPP_OPERATION_PENDING' } });
+      answer = await s.cancel(body, 'CANCEL-60');
+    }
+    expect(answer).toMatchObject({ status: 200, body: { paymentId, cancellationId: expect.any(String) } });
+    expect(await s.cancel(body, 'CANCEL-60')).toEqual(answer); // idempotent by requestId
+
+    // On the wire: ABORT answered ACK + RESULT approved, then VOID of that sale, approved.
+    const into = framesOf(s.terminal, 'in');
+    expect(into).toContainEqual(expect.stringMatching(new RegExp(`^ABORT ${saleRid}\\*`)));
+    expect(framesOf(s.terminal, 'out')).toContainEqual(expect.stringMatching(new RegExp(`^RESULT ${saleRid} status=approved `)));
+    const voidLine = into.find((t) => t.startsWith('VOID '));
+    expect(voidLine).toMatch(new RegExp(`^VOID \\S+ ref=${saleRid} amount=2060 currency=986\\*`));
+    const voidRid = voidLine?.split(' ')[1] ?? '';
+    expect(s.terminal.snapshot().last).toMatchObject({ rid: voidRid, operation: 'void', status: 'approved' });
+
+    // The simulator recorded the sale and its void: net charge zero.
+    expect(s.countsOf(saleRid)).toEqual({ finals: 1, charges: 1, reversals: 0 });
+    expect(s.countsOf(voidRid)).toEqual({ finals: 0, charges: 0, reversals: 1 });
+
+    // What VTEX sees (docs/ppp.md "Cancellation"): denied with code cancelled, and no callback.
+    expect((await s.poll(body)).body).toMatchObject({ status: 'denied', code: 'cancelled' });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(s.callbacksOf(paymentId)).toEqual([]);
+    expect(s.logs.some((l) => l['paymentId'] === paymentId && String(l['msg']).startsWith('late approval after cancellation'))).toBe(true);
   });
 });
