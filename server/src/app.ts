@@ -7,7 +7,7 @@
  */
 import { existsSync } from 'node:fs';
 import express, { type Express, type RequestHandler } from 'express';
-import { rateLimit } from 'express-rate-limit';
+import { MemoryStore } from 'express-rate-limit';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
 import { ERROR_CODES } from '@posbridge/protocol/errors';
@@ -140,23 +140,31 @@ export function createApp(deps: AppDeps): Express {
     next();
   });
 
-  // Failed authentications (401/403, forged Payment App tokens) count per source; successes do not.
-  const limiter = rateLimit({
-    windowMs: deps.authFailureWindowMs,
-    limit: deps.authFailureLimit,
-    standardHeaders: 'draft-7',
-    legacyHeaders: false,
-    requestWasSuccessful: (_req, res) => res.statusCode !== 401 && res.statusCode !== 403 && !res.locals['badToken'],
-    skipSuccessfulRequests: true,
-    handler: (req, res) => {
-      log.warn({ remoteAddress: req.ip, path: loggablePath(req.path) }, 'too many failed authentications; refused');
-      if (req.originalUrl.startsWith('/pos/')) {
-        res.status(429).json({ code: 'PPP_TOO_MANY_ATTEMPTS', message: ERROR_CODES.PPP_TOO_MANY_ATTEMPTS.message, retryable: true });
-      } else {
-        sendPppError(res, 429, 'PPP_TOO_MANY_ATTEMPTS', ERROR_CODES.PPP_TOO_MANY_ATTEMPTS.message);
+  // Failed authentications (401/403, forged Payment App tokens) count per source; nothing else
+  // does. express-rate-limit's own middleware counts every request while it is in flight and a
+  // client-aborted one as a failure, which 429s a busy gateway's valid calls; so its windowed
+  // store is used directly: check before the route, count only an answered failure after it.
+  const failures = new MemoryStore();
+  failures.init({ windowMs: deps.authFailureWindowMs } as Parameters<MemoryStore['init']>[0]);
+  const limiter: RequestHandler = (req, res, next) => {
+    const key = req.ip ?? req.socket.remoteAddress ?? 'unknown';
+    failures.get(key).then((info) => {
+      if (info && info.totalHits >= deps.authFailureLimit) {
+        log.warn({ remoteAddress: key, path: loggablePath(req.path) }, 'too many failed authentications; refused');
+        res.setHeader('Retry-After', String(Math.max(1, Math.ceil(((info.resetTime?.getTime() ?? Date.now()) - Date.now()) / 1000))));
+        if (req.originalUrl.startsWith('/pos/')) {
+          res.status(429).json({ code: 'PPP_TOO_MANY_ATTEMPTS', message: ERROR_CODES.PPP_TOO_MANY_ATTEMPTS.message, retryable: true });
+        } else {
+          sendPppError(res, 429, 'PPP_TOO_MANY_ATTEMPTS', ERROR_CODES.PPP_TOO_MANY_ATTEMPTS.message);
+        }
+        return;
       }
-    },
-  });
+      res.on('finish', () => {
+        if (res.statusCode === 401 || res.statusCode === 403 || res.locals['badToken']) void failures.increment(key);
+      });
+      next();
+    }, next);
+  };
 
   app.get('/healthz', (_req, res) => {
     res.status(200).json({ status: 'ok' });
