@@ -2,8 +2,8 @@
  * `npm run bench` — posbridge's speed and memory figures, each side by side with a baseline in
  * the same run: PPP throughput vs a bare express handler, end-to-end latency vs the raw
  * pseudo-terminal round trip, hub capacity at 1,000 and 10,000 agents, agent footprint.
- * Writes `bench/results/<timestamp>.json`, `bench/results/latest.json` and `latest.md`, and
- * prints a summary. `--quick` finishes in under two minutes on a 2-core machine.
+ * Writes `bench/results/<mode>.json` and `<mode>.md` (`full` or `quick`; a partial run with
+ * `--only` gets the suites in its name) and prints a summary. `--quick` finishes in under two minutes on a 2-core machine.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
@@ -15,7 +15,7 @@ import { benchPpp, type PppRow } from './suites/ppp.ts';
 
 const HELP = `Usage: npm run bench [-- --quick] [-- --only ppp,e2e,hub,agent]
 
-Measures posbridge against baselines and writes bench/results/latest.{json,md}.
+Measures posbridge against baselines and writes bench/results/<full|quick>.{json,md}.
   --quick      short runs (under two minutes): 10 connections, 1,000 agents, fewer samples
   --only LIST  run only these suites (comma-separated: ppp, e2e, hub, agent)
   -h, --help   show this help`;
@@ -52,11 +52,11 @@ const report = {
 const md = renderMarkdown(report);
 const dir = new URL('./results/', import.meta.url);
 await mkdir(dir, { recursive: true });
-await writeFile(new URL(`${startedAt.toISOString().replace(/[:.]/g, '-')}.json`, dir), JSON.stringify(report, null, 2));
-await writeFile(new URL('latest.json', dir), JSON.stringify(report, null, 2));
-await writeFile(new URL('latest.md', dir), md);
+const name = only.size === 4 ? report.mode : `${report.mode}-${[...only].sort().join('-')}`;
+await writeFile(new URL(`${name}.json`, dir), `${JSON.stringify(report, null, 2)}\n`);
+await writeFile(new URL(`${name}.md`, dir), `${md}\n`);
 log(`\n${md}`);
-log(`written: bench/results/latest.json, bench/results/latest.md (${((Date.now() - startedAt.getTime()) / 1000).toFixed(0)} s)`);
+log(`written: bench/results/${name}.json, bench/results/${name}.md (${((Date.now() - startedAt.getTime()) / 1000).toFixed(0)} s)`);
 
 function ratio(a: number, b: number): string {
   return b > 0 && Number.isFinite(a / b) ? `${(a / b).toFixed(1)}×` : 'n/a';

@@ -15,11 +15,29 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import express from 'express';
 import pino from 'pino';
-import { loadServerConfig, startServer } from '@posbridge/server';
+import { loadServerConfig, startServer, type RunningServer } from '@posbridge/server';
 
 /** Credentials the benchmark's gateway sends. */
 export const BENCH_APP_KEY = 'vtexappkey-bench';
 export const BENCH_APP_TOKEN = 'bench-token-0123456789';
+
+/**
+ * Starts the real server on 127.0.0.1 (any free port) with its SQLite file in `dir`, logs
+ * silenced and the benchmark's merchant credentials.
+ */
+export function startBenchServer(dir: string, extraEnv: Record<string, string> = {}): Promise<RunningServer> {
+  const config = loadServerConfig({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    POSBRIDGE_DB: join(dir, 'bench.sqlite'),
+    POSBRIDGE_APP_KEY: BENCH_APP_KEY,
+    POSBRIDGE_APP_TOKEN: BENCH_APP_TOKEN,
+    POSBRIDGE_CALLBACK_APP_KEY: 'bench-partner',
+    POSBRIDGE_CALLBACK_APP_TOKEN: 'bench-partner-token',
+    ...extraEnv,
+  });
+  return startServer({ config, logger: pino({ level: 'silent' }) });
+}
 
 /** The answer the baseline gives: the shape of posbridge's first Create Payment answer. */
 export const BARE_ANSWER = {
@@ -56,17 +74,7 @@ async function main(target: string | undefined): Promise<void> {
   }
   if (target === 'posbridge' || target === 'hub') {
     const dir = mkdtempSync(join(tmpdir(), 'posbridge-bench-'));
-    const config = loadServerConfig({
-      POSBRIDGE_HEARTBEAT_INTERVAL_MS: process.env['BENCH_HEARTBEAT_MS'] ?? '15000',
-      PORT: '0',
-      HOST: '127.0.0.1',
-      POSBRIDGE_DB: join(dir, 'bench.sqlite'),
-      POSBRIDGE_APP_KEY: BENCH_APP_KEY,
-      POSBRIDGE_APP_TOKEN: BENCH_APP_TOKEN,
-      POSBRIDGE_CALLBACK_APP_KEY: 'bench-partner',
-      POSBRIDGE_CALLBACK_APP_TOKEN: 'bench-partner-token',
-    });
-    const server = await startServer({ config, logger: pino({ level: 'silent' }) });
+    const server = await startBenchServer(dir, { POSBRIDGE_HEARTBEAT_INTERVAL_MS: process.env['BENCH_HEARTBEAT_MS'] ?? '15000' });
     const tokens: string[] = [];
     for (let i = 0; i < (target === 'hub' ? Number(process.argv[3] ?? '0') : 0); i++) {
       tokens.push((await server.issueAgentToken(`bench-agent-${i}`)).token);

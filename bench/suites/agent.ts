@@ -6,12 +6,11 @@
  */
 import pino from 'pino';
 import { startSim } from '@posbridge/hardware-sim';
-import { loadServerConfig, startServer } from '@posbridge/server';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { rssBytes, startChild } from '../lib/child.ts';
-import { BENCH_APP_KEY, BENCH_APP_TOKEN } from '../lib/targets.ts';
+import { BENCH_APP_KEY, BENCH_APP_TOKEN, startBenchServer } from '../lib/targets.ts';
 import {
   GatewayClient,
   appPayload,
@@ -32,18 +31,7 @@ export interface AgentRow {
 export async function benchAgent(payments: number, log: (line: string) => void): Promise<AgentRow> {
   const dir = await mkdtemp(join(tmpdir(), 'posbridge-bench-agent-'));
   const silent = pino({ level: 'silent' });
-  const server = await startServer({
-    config: loadServerConfig({
-      PORT: '0',
-      HOST: '127.0.0.1',
-      POSBRIDGE_DB: join(dir, 'bench.sqlite'),
-      POSBRIDGE_APP_KEY: BENCH_APP_KEY,
-      POSBRIDGE_APP_TOKEN: BENCH_APP_TOKEN,
-      POSBRIDGE_CALLBACK_APP_KEY: 'bench-partner',
-      POSBRIDGE_CALLBACK_APP_TOKEN: 'bench-partner-token',
-    }),
-    logger: silent,
-  });
+  const server = await startBenchServer(dir);
   const sim = await startSim({ terminals: [{ serialNumber: 'BENCH0001' }], logger: silent, dir, link: 'pty', stepDelayMs: 0 });
   const receiver = await startCallbackReceiver();
   const terminal = sim.terminals[0]!;

@@ -19,19 +19,28 @@ export interface PppRow {
   p99Ms: number;
   non2xx: number;
   errors: number;
+  /** Answers by HTTP status. */
+  statuses: Record<string, number>;
 }
 
 const EXAMPLE = JSON.parse(
   readFileSync(new URL('../../test/fixtures/ppp/create-payment.venda-direta-credito.json', import.meta.url), 'utf8'),
 ) as Record<string, unknown>;
 
-function run(port: number, connections: number, durationS: number, mode: 'create' | 'poll'): Promise<autocannon.Result> {
+async function run(
+  port: number,
+  connections: number,
+  durationS: number,
+  mode: 'create' | 'poll',
+): Promise<{ result: autocannon.Result; statuses: Record<string, number>; sampleError?: string }> {
   let counter = 0;
   const runId = Date.now().toString(16).toUpperCase();
   const bodyFor = (paymentId: string) =>
     JSON.stringify({ ...EXAMPLE, paymentId, callbackUrl: 'http://127.0.0.1:9/callback?X-VTEX-signature=bench' });
   const pollBody = bodyFor(`POLL${runId}`.padEnd(32, '0'));
-  return autocannon({
+  const statuses: Record<string, number> = {};
+  let sampleError: string | undefined;
+  const instance = autocannon({
     url: `http://127.0.0.1:${port}/payments`,
     method: 'POST',
     connections,
@@ -50,6 +59,14 @@ function run(port: number, connections: number, durationS: number, mode: 'create
       },
     ],
   });
+  instance.on('response', (_client, statusCode, _bytes, _ms) => {
+    statuses[statusCode] = (statuses[statusCode] ?? 0) + 1;
+  });
+  instance.on('reqError', (err) => {
+    sampleError ??= String(err);
+  });
+  const result = await instance;
+  return { result, statuses, ...(sampleError === undefined ? {} : { sampleError }) };
 }
 
 /**
@@ -65,7 +82,7 @@ export async function benchPpp(concurrencies: number[], durationS: number, log: 
       for (const mode of ['create', 'poll'] as const) {
         for (const connections of concurrencies) {
           await run(child.ready.port, connections, 1, mode); // warm-up
-          const result = await run(child.ready.port, connections, durationS, mode);
+          const { result, statuses } = await run(child.ready.port, connections, durationS, mode);
           const row: PppRow = {
             target,
             mode,
@@ -75,9 +92,10 @@ export async function benchPpp(concurrencies: number[], durationS: number, log: 
             p99Ms: result.latency.p99,
             non2xx: result.non2xx,
             errors: result.errors,
+            statuses,
           };
           rows.push(row);
-          log(`ppp ${target.padEnd(9)} ${mode.padEnd(6)} c=${String(connections).padEnd(3)} ${row.requestsPerSecond} req/s  p50 ${row.p50Ms} ms  p99 ${row.p99Ms} ms${row.non2xx || row.errors ? `  (non-2xx ${row.non2xx}, errors ${row.errors})` : ''}`);
+          log(`ppp ${target.padEnd(9)} ${mode.padEnd(6)} c=${String(connections).padEnd(3)} ${row.requestsPerSecond} req/s  p50 ${row.p50Ms} ms  p99 ${row.p99Ms} ms${row.non2xx || row.errors ? `  (non-2xx ${row.non2xx}, errors ${row.errors}, statuses ${JSON.stringify(statuses)})` : ''}`);
         }
       }
     } finally {
