@@ -15,3 +15,20 @@ import type { AgentTerminalConfig } from '../config.ts';
 
 /** Opens the byte stream of one terminal. Rejects with a `TERM_PORT_OPEN_FAILED` CodedError on failure. */
 export type OpenPort = (terminal: AgentTerminalConfig) => Promise<Duplex>;
+
+/**
+ * Destroys a terminal's byte stream and waits for its `close` (the port's file descriptor
+ * released), at most `timeoutMs`; a stream already destroyed resolves at once.
+ * @param timeoutMs - longest wait, ms. @default 1000
+ */
+export async function destroyStream(stream: Duplex | undefined, timeoutMs = 1000): Promise<void> {
+  if (!stream || stream.destroyed) return;
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, timeoutMs);
+    stream.once('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    stream.destroy();
+  });
+}

@@ -50,6 +50,7 @@ import type {
   TerminalSaleResult,
 } from '../terminal-driver.ts';
 import { brandOfBin } from './brand.ts';
+import { destroyStream } from '../../transports/byte-transport.ts';
 
 /** Options of {@link ConcertDriver}. */
 export interface ConcertDriverOptions {
@@ -172,16 +173,7 @@ export class ConcertDriver implements TerminalDriver {
     this.#pending?.settle({ kind: 'unknown', reason: 'agent closed during the sale' });
     const stream = this.#stream;
     this.#stream = undefined;
-    if (stream && !stream.destroyed) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, 1000);
-        stream.once('close', () => {
-          clearTimeout(timer);
-          resolve();
-        });
-        stream.destroy();
-      });
-    }
+    await destroyStream(stream);
   }
 
   // ─── the sale ──────────────────────────────────────────────────────────────────────────

@@ -46,6 +46,7 @@ import type {
   TerminalSaleResult,
 } from '../terminal-driver.ts';
 import { Mailbox } from './mailbox.ts';
+import { destroyStream } from '../../transports/byte-transport.ts';
 
 /** Timers and retry counts of the line driver (all durations in milliseconds). */
 export interface LineDriverTimings {
@@ -205,16 +206,7 @@ export class LineDriver implements TerminalDriver {
     for (const mb of this.#mailboxes.values()) mb.pushClosed();
     const stream = this.#stream;
     this.#stream = undefined;
-    if (stream && !stream.destroyed) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, 1000);
-        stream.once('close', () => {
-          clearTimeout(timer);
-          resolve();
-        });
-        stream.destroy();
-      });
-    }
+    await destroyStream(stream);
   }
 
   // ─── the sale ──────────────────────────────────────────────────────────────────────────
