@@ -40,7 +40,7 @@ async function run(
   const pollBody = bodyFor(`POLL${runId}`.padEnd(32, '0'));
   const statuses: Record<string, number> = {};
   let sampleError: string | undefined;
-  const instance = autocannon({
+  const options: autocannon.Options = {
     url: `http://127.0.0.1:${port}/payments`,
     method: 'POST',
     connections,
@@ -58,14 +58,17 @@ async function run(
         }),
       },
     ],
+  };
+  // The callback form returns the instance, whose events count the answers by status.
+  const result = await new Promise<autocannon.Result>((resolve, reject) => {
+    const instance = autocannon(options, (err: Error | null, res: autocannon.Result) => (err ? reject(err) : resolve(res)));
+    instance.on('response', (_client: unknown, statusCode: number) => {
+      statuses[statusCode] = (statuses[statusCode] ?? 0) + 1;
+    });
+    instance.on('reqError', (err: Error) => {
+      sampleError ??= String(err);
+    });
   });
-  instance.on('response', (_client, statusCode, _bytes, _ms) => {
-    statuses[statusCode] = (statuses[statusCode] ?? 0) + 1;
-  });
-  instance.on('reqError', (err) => {
-    sampleError ??= String(err);
-  });
-  const result = await instance;
   return { result, statuses, ...(sampleError === undefined ? {} : { sampleError }) };
 }
 
