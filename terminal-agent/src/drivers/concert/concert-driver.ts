@@ -50,7 +50,7 @@ import type {
   TerminalSaleResult,
 } from '../terminal-driver.ts';
 import { brandOfBin } from './brand.ts';
-import { destroyStream } from '../../transports/byte-transport.ts';
+import { TerminalPort } from '../../transports/terminal-port.ts';
 
 /** Options of {@link ConcertDriver}. */
 export interface ConcertDriverOptions {
@@ -102,8 +102,7 @@ export class ConcertDriver implements TerminalDriver {
   readonly #parser = new ConcertFrameParser();
   #state: ConcertLinkState = CONCERT_LINK_IDLE;
   #timer: NodeJS.Timeout | undefined;
-  #stream: Duplex | undefined;
-  #opening: Promise<Duplex> | undefined;
+  readonly #port: TerminalPort;
   #closed = false;
   #pending: Pending | undefined;
   #queue: Promise<unknown> = Promise.resolve();
@@ -114,6 +113,19 @@ export class ConcertDriver implements TerminalDriver {
     this.#t = { ...CONCERT_DEFAULT_TIMINGS, ...opts.timings };
     this.#log = opts.logger.child({ component: 'driver', dialect: CONCERT_DIALECT });
     this.#now = opts.now ?? Date.now;
+    this.#port = new TerminalPort({
+      open: opts.open,
+      onAttach: (stream) => {
+        stream.on('data', (chunk: Buffer) => this.#onData(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength)));
+      },
+      onGone: (_err, { isShut }) => {
+        if (isShut || this.#closed) return;
+        this.#step({ type: 'reset' });
+        void this.#reattach();
+      },
+      logger: this.#log,
+      serialNumber: () => opts.serialNumber,
+    });
   }
 
   /** @inheritdoc 10 chars: `P` + 9 random base32 chars (45 bits), fits the private field. */
@@ -171,9 +183,7 @@ export class ConcertDriver implements TerminalDriver {
     this.#closed = true;
     clearTimeout(this.#timer);
     this.#pending?.settle({ kind: 'unknown', reason: 'agent closed during the sale' });
-    const stream = this.#stream;
-    this.#stream = undefined;
-    await destroyStream(stream);
+    await this.#port.close();
   }
 
   // ─── the sale ──────────────────────────────────────────────────────────────────────────
@@ -300,7 +310,7 @@ export class ConcertDriver implements TerminalDriver {
     const p = this.#pending;
     switch (effect.type) {
       case 'write': {
-        const stream = this.#stream;
+        const stream = this.#port.current;
         this.#trace('sent', effect.what === 'frame' ? toHex(effect.bytes) : effect.what);
         if (!stream || stream.destroyed) return;
         if (effect.what === 'frame' && p) {
@@ -384,37 +394,7 @@ export class ConcertDriver implements TerminalDriver {
   // ─── the port ──────────────────────────────────────────────────────────────────────────
 
   #ensureOpen(): Promise<Duplex> {
-    if (this.#closed) return Promise.reject(new CodedError('TERM_DISCONNECTED', 'driver is closed'));
-    if (this.#stream && !this.#stream.destroyed) return Promise.resolve(this.#stream);
-    this.#opening ??= this.#attach().finally(() => {
-      this.#opening = undefined;
-    });
-    return this.#opening;
-  }
-
-  async #attach(): Promise<Duplex> {
-    const stream = await this.#o.open();
-    if (this.#closed) {
-      stream.destroy();
-      throw new CodedError('TERM_DISCONNECTED', 'driver is closed');
-    }
-    let gone = false;
-    const onGone = (err?: Error) => {
-      if (gone) return;
-      gone = true;
-      if (this.#stream === stream) this.#stream = undefined;
-      if (!stream.destroyed) stream.destroy();
-      if (this.#closed) return;
-      this.#log.warn({ serialNumber: this.#o.serialNumber, ...(err ? { err } : {}) }, 'terminal link closed');
-      this.#step({ type: 'reset' });
-      void this.#reattach();
-    };
-    stream.on('data', (chunk: Buffer) => this.#onData(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength)));
-    stream.on('error', (err: Error) => onGone(err));
-    stream.once('close', () => onGone());
-    stream.once('end', () => onGone());
-    this.#stream = stream;
-    return stream;
+    return this.#port.ensureOpen();
   }
 
   /**

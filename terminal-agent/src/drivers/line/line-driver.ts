@@ -46,7 +46,7 @@ import type {
   TerminalSaleResult,
 } from '../terminal-driver.ts';
 import { Mailbox } from './mailbox.ts';
-import { destroyStream } from '../../transports/byte-transport.ts';
+import { TerminalPort } from '../../transports/terminal-port.ts';
 
 /** Timers and retry counts of the line driver (all durations in milliseconds). */
 export interface LineDriverTimings {
@@ -91,22 +91,34 @@ export class LineDriver implements TerminalDriver {
   readonly dialect = LINE_DIALECT;
   /** @inheritdoc PBL/1 has STATUS. */
   readonly hasStatusQuery = true;
-  readonly #open: () => Promise<Duplex>;
   readonly #log: Logger;
   readonly #t: LineDriverTimings;
   #serial: string | undefined;
-  #stream: Duplex | undefined;
-  #opening: Promise<Duplex> | undefined;
+  readonly #port: TerminalPort;
   #closed = false;
   readonly #mailboxes = new Map<string, Mailbox>();
   readonly #sleepers = new Set<() => void>();
   #queue: Promise<unknown> = Promise.resolve();
 
   constructor(opts: LineDriverOptions) {
-    this.#open = opts.open;
     this.#log = opts.logger.child({ component: 'driver' });
     this.#t = opts.timings;
     this.#serial = opts.serialNumber;
+    this.#port = new TerminalPort({
+      open: opts.open,
+      onAttach: (stream) => {
+        const parser = new ReadlineParser({ delimiter: LINE_DELIMITER, encoding: 'utf8' });
+        stream.pipe(parser);
+        parser.on('data', (text: string) => this.#onText(text));
+        return () => stream.unpipe(parser);
+      },
+      // Every waiting exchange learns the link is gone, also when the driver is closing.
+      onGone: () => {
+        for (const mb of this.#mailboxes.values()) mb.pushClosed();
+      },
+      logger: this.#log,
+      serialNumber: () => this.#serial,
+    });
   }
 
   /** @inheritdoc `p` + 16 base32 chars. */
@@ -204,9 +216,7 @@ export class LineDriver implements TerminalDriver {
     this.#closed = true;
     for (const wake of this.#sleepers) wake();
     for (const mb of this.#mailboxes.values()) mb.pushClosed();
-    const stream = this.#stream;
-    this.#stream = undefined;
-    await destroyStream(stream);
+    await this.#port.close();
   }
 
   // ─── the sale ──────────────────────────────────────────────────────────────────────────
@@ -536,40 +546,7 @@ export class LineDriver implements TerminalDriver {
   }
 
   #ensureOpen(): Promise<Duplex> {
-    if (this.#closed) return Promise.reject(new CodedError('TERM_DISCONNECTED', 'driver is closed'));
-    if (this.#stream && !this.#stream.destroyed) return Promise.resolve(this.#stream);
-    this.#opening ??= this.#attach().finally(() => {
-      this.#opening = undefined;
-    });
-    return this.#opening;
-  }
-
-  async #attach(): Promise<Duplex> {
-    const stream = await this.#open();
-    if (this.#closed) {
-      stream.destroy();
-      throw new CodedError('TERM_DISCONNECTED', 'driver is closed');
-    }
-    const parser = new ReadlineParser({ delimiter: LINE_DELIMITER, encoding: 'utf8' });
-    stream.pipe(parser);
-    parser.on('data', (text: string) => this.#onText(text));
-    let gone = false;
-    const onGone = (err?: Error) => {
-      if (gone) return;
-      gone = true;
-      stream.unpipe(parser);
-      if (this.#stream === stream) this.#stream = undefined;
-      if (!stream.destroyed) stream.destroy();
-      if (!this.#closed) {
-        this.#log.warn({ serialNumber: this.#serial, ...(err ? { err } : {}) }, 'terminal link closed');
-      }
-      for (const mb of this.#mailboxes.values()) mb.pushClosed();
-    };
-    stream.on('error', (err: Error) => onGone(err));
-    stream.once('close', () => onGone());
-    stream.once('end', () => onGone());
-    this.#stream = stream;
-    return stream;
+    return this.#port.ensureOpen();
   }
 
   #onText(text: string): void {
