@@ -9,6 +9,7 @@
  * answers to that payment's callback; serial faults set its terminal's simulator scenario, or
  * choose a test amount that misbehaves on the wire (hardware-sim/README.md).
  */
+import { seededRandom } from '@posbridge/hardware-sim';
 
 /** Every kind of fault the soak injects. */
 export const FAULT_KINDS = [
@@ -104,18 +105,6 @@ export interface PlanOptions {
   seed: number;
   /** Upper bound of a timed fault's `afterMs`. @default 1200 */
   maxOffsetMs?: number;
-}
-
-/** mulberry32: a small, fast, seedable PRNG returning floats in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const DECLINE_CENTS = [5, 54] as const;
