@@ -3,56 +3,41 @@
  * transport + line driver on end `a`, a scripted fake terminal opened with serialport on `b`.
  * Skipped (with a message) only when socat is not on PATH.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hasSocat, openPtyPair, type PtyPair } from '../testing/pty-pair.ts';
+import { destroyStream } from './byte-transport.ts';
 import { LineDriver } from '../drivers/line/line-driver.ts';
 import { FakeLineTerminal } from '../testing/fake-line-terminal.ts';
 import { createLogSink } from '../testing/log-sink.ts';
 import { openSerialPort } from './serial.ts';
 
-const hasSocat = spawnSync('sh', ['-c', 'command -v socat']).status === 0;
 if (!hasSocat) {
   process.stderr.write('[terminal-agent] socat is not on PATH: skipping the real pseudo-terminal test (apt-get install socat)\n');
 }
 
 describe.skipIf(!hasSocat)('serial transport over a real pty (socat)', () => {
-  let dir: string;
-  let socat: ChildProcess;
+  let pty: PtyPair;
   let deviceEnd: Duplex | undefined;
   let driver: LineDriver | undefined;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'posbridge-pty-'));
-    socat = spawn('socat', ['-d', '-d', `pty,raw,echo=0,link=${dir}/a`, `pty,raw,echo=0,link=${dir}/b`], { stdio: 'ignore' });
-    const t0 = Date.now();
-    while (!(existsSync(join(dir, 'a')) && existsSync(join(dir, 'b')))) {
-      if (Date.now() - t0 > 5000) throw new Error('socat did not create the pty pair');
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    pty = await openPtyPair('posbridge-pty-');
   });
 
   afterAll(async () => {
     await driver?.close();
-    if (deviceEnd && !deviceEnd.destroyed) {
-      await new Promise<void>((r) => {
-        deviceEnd!.once('close', () => r());
-        deviceEnd!.destroy();
-      });
-    }
-    socat?.kill('SIGTERM');
-    rmSync(dir, { recursive: true, force: true });
+    await destroyStream(deviceEnd);
+    pty?.close();
   });
 
   it('runs one approved sale', async () => {
-    deviceEnd = await openSerialPort({ path: join(dir, 'b'), baudRate: 9600 });
+    deviceEnd = await openSerialPort({ path: pty.devicePath, baudRate: 9600 });
     const terminal = new FakeLineTerminal(deviceEnd, { serial: 'PTY-1' });
     const sink = createLogSink('debug');
     driver = new LineDriver({
-      open: () => openSerialPort({ path: join(dir, 'a'), baudRate: 9600 }),
+      open: () => openSerialPort({ path: pty.hostPath, baudRate: 9600 }),
       logger: sink.logger,
       timings: {
         identTimeoutMs: 1000,
@@ -82,6 +67,6 @@ describe.skipIf(!hasSocat)('serial transport over a real pty (socat)', () => {
   }, 15_000);
 
   it('reports TERM_PORT_OPEN_FAILED for a missing port', async () => {
-    await expect(openSerialPort({ path: join(dir, 'nope'), baudRate: 9600 })).rejects.toMatchObject({ code: 'TERM_PORT_OPEN_FAILED' });
+    await expect(openSerialPort({ path: join(dirname(pty.hostPath), 'nope'), baudRate: 9600 })).rejects.toMatchObject({ code: 'TERM_PORT_OPEN_FAILED' });
   });
 });
