@@ -1,8 +1,10 @@
 /**
  * A scripted Concert E+ terminal for tests: the terminal side of Exchanges A and B on one end
  * of a byte stream (memory pair or a pty opened with serialport), with hooks for the faults
- * the reference lists (ENQ without ACK, NAK on first try, bad LRC, wrong private, silence,
- * duplicate answer, status 7/9). Test support only; not exported by the package.
+ * the reference lists (ENQ without ACK, NAK on first try, bad LRC, a private field that is
+ * blank, zero-filled or the terminal's own reference — what real terminals send — or an echo,
+ * a wrong POS number / amount / currency, silence, duplicate answer, status 7/9). Test support
+ * only; not exported by the package.
  */
 import type { Duplex } from 'node:stream';
 import {
@@ -29,8 +31,16 @@ export interface FakeConcertScript {
   swallowFrameAck?: boolean;
   /** Corrupt the LRC of the first `n` answer frames. */
   badLrcAnswers?: number;
-  /** Private data put in the answer instead of the echo. */
+  /** Private data put in the answer instead of what {@link privateField} says. */
   wrongPrivate?: string;
+  /**
+   * What the answer's private field holds: `echo` (the request's, as some implementations do),
+   * `blank`, `zeros`, or `own` (the terminal's own reference, `T` + a 9-digit counter), as real
+   * terminals do. @default 'echo'
+   */
+  privateField?: 'echo' | 'blank' | 'zeros' | 'own';
+  /** Answer fields that differ from the request (a mismatching answer). */
+  answerPatch?: { posNumber?: number; amountMinor?: number; currencyNumeric?: string };
   /** Send no answer at all. */
   noAnswer?: boolean;
   /** Send the answer twice. */
@@ -54,6 +64,7 @@ export class FakeConcertTerminal {
   #enqs = 0;
   #frames = 0;
   #answersSent = 0;
+  #ownRefs = 0;
   #pending: ConcertRequest | undefined;
   /** What the terminal waits for while it is master. */
   #waiting: { resolve: (b: 'ACK' | 'NAK' | 'timeout') => void } | undefined;
@@ -138,15 +149,32 @@ export class FakeConcertTerminal {
     for (let i = 0; i < times; i++) await this.#sendAnswer(req);
   }
 
+  /** The private field of the next answer, per {@link FakeConcertScript.privateField}. */
+  #privateOf(req: ConcertRequest): string {
+    if (this.script.wrongPrivate !== undefined) return this.script.wrongPrivate;
+    switch (this.script.privateField ?? 'echo') {
+      case 'echo':
+        return req.privateData;
+      case 'blank':
+        return '';
+      case 'zeros':
+        return '0'.repeat(10);
+      case 'own':
+        this.#ownRefs += 1;
+        return `T${String(this.#ownRefs).padStart(9, '0')}`;
+    }
+  }
+
   async #sendAnswer(req: ConcertRequest): Promise<void> {
+    const patch = this.script.answerPatch ?? {};
     const payload = encodeConcertAnswer({
-      posNumber: req.posNumber,
+      posNumber: patch.posNumber ?? req.posNumber,
       statusChar: this.script.status ?? '0',
-      amountMinor: req.amountMinor,
+      amountMinor: patch.amountMinor ?? req.amountMinor,
       paymentMode: req.paymentMode,
       ...(req.answer === 'full' ? { report: (this.script.status ?? '0') === '0' ? (this.script.report ?? '497010XXXXXX1234') : '' } : {}),
-      currencyNumeric: req.currencyNumeric,
-      privateData: this.script.wrongPrivate ?? req.privateData,
+      currencyNumeric: patch.currencyNumeric ?? req.currencyNumeric,
+      privateData: this.#privateOf(req),
     });
     if ((await this.#sendAndWait(Uint8Array.of(ENQ), 3000)) !== 'ACK') return;
     for (let attempt = 0; attempt < 3; attempt++) {

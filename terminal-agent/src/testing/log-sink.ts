@@ -13,8 +13,11 @@ export interface LogSink {
   find(msg: string): Record<string, unknown>[];
 }
 
-/** Creates a {@link LogSink} at `level` (default `debug`). */
-export function createLogSink(level: pino.LevelWithSilent = 'debug'): LogSink {
+/**
+ * Creates a {@link LogSink} at `level` (default `debug`); `redactPaths`: pino redaction paths
+ * (censor `[redacted]`), to see log lines as the agent process writes them.
+ */
+export function createLogSink(level: pino.LevelWithSilent = 'debug', redactPaths?: string[]): LogSink {
   const records: Record<string, unknown>[] = [];
   const stream = new Writable({
     write(chunk: Buffer, _enc, cb) {
@@ -24,6 +27,6 @@ export function createLogSink(level: pino.LevelWithSilent = 'debug'): LogSink {
       cb();
     },
   });
-  const logger = pino({ level }, stream);
+  const logger = pino({ level, ...(redactPaths ? { redact: { paths: redactPaths, censor: '[redacted]' } } : {}) }, stream);
   return { logger, records, find: (msg) => records.filter((r) => r['msg'] === msg) };
 }

@@ -46,7 +46,10 @@ export interface ConcertRequest {
   transactionType: ConcertTransactionType;
   /** ISO 4217 numeric code, 3 digits. */
   currencyNumeric: string;
-  /** Echoed back by the terminal; posbridge puts its transaction reference here. ≤ 10 printable ASCII chars, space padded. */
+  /**
+   * Ours to fill (posbridge puts its transaction reference here), ≤ 10 printable ASCII chars,
+   * space padded. Not reliably echoed: see {@link ConcertAnswer.privateData}.
+   */
   privateData: string;
   /** E+ only: `end` = answer at the end of the transaction (A010), `immediate` = ack-only answer (A011). */
   answerDelay: 'end' | 'immediate';
@@ -69,7 +72,11 @@ export interface ConcertAnswer {
   amountMinor: number;
   paymentMode: string;
   currencyNumeric: string;
-  /** Private data echoed, trailing spaces removed. */
+  /**
+   * The answer's private field, trailing spaces removed. Terminal-owned on real terminals:
+   * blank, zeros or the terminal's own reference; some implementations echo the request's.
+   * It confirms a match only when it equals the request's; it is never a reason to drop an answer.
+   */
   privateData: string;
   /** `full` (80 chars) or `short` (25). */
   form: 'full' | 'short';

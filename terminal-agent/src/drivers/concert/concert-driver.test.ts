@@ -1,7 +1,8 @@
 /**
  * The Concert E+ driver against a scripted Concert terminal on an in-memory byte pair:
- * link-layer faults from the reference, the private-field echo check, and outcomes
- * (a lost answer is unknown, never denied).
+ * link-layer faults from the reference, matching an answer to its request (POS number, amount,
+ * currency; the private field only confirms when echoed — real terminals send it blank,
+ * zero-filled or with their own reference), and outcomes (a lost answer is unknown, never denied).
  */
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -11,6 +12,7 @@ import { FakeConcertTerminal, type FakeConcertScript } from '../../testing/fake-
 import { createLogSink } from '../../testing/log-sink.ts';
 import type { SaleRequest } from '../terminal-driver.ts';
 import { ConcertDriver } from './concert-driver.ts';
+import { REDACT_PATHS } from '../../main.ts';
 
 const FAST = { ackTimeoutMs: 150, enqRetryDelayMs: 20, frameTimeoutMs: 200, eotTimeoutMs: 100, answerTimeoutMs: 1200 };
 const REQ: SaleRequest = { paymentId: 'pay-1', rid: 'PB00000001', amount: { amountMinor: 1250, currency: 'EUR' }, method: 'debit', installments: 1 };
@@ -20,10 +22,10 @@ afterEach(async () => {
   for (const c of cleanup.splice(0)) await c();
 });
 
-function setup(script: FakeConcertScript = {}) {
+function setup(script: FakeConcertScript = {}, redactPaths?: string[]) {
   const pair = createMemoryPair();
   const terminal = new FakeConcertTerminal(pair.b, script);
-  const sink = createLogSink('trace');
+  const sink = createLogSink('trace', redactPaths);
   const wire: string[] = [];
   const driver = new ConcertDriver({
     open: async () => pair.a,
@@ -100,11 +102,84 @@ describe('ConcertDriver', () => {
     expect(sink.find('terminal bytes discarded').length).toBeGreaterThan(0);
   });
 
-  it('treats an answer with a wrong private field as a protocol error: unknown, never denied', async () => {
+  it('takes an answer whose private field is some other value (not an echo): matched by POS number, amount and currency', async () => {
     const { driver, sink } = setup({ wrongPrivate: 'SOMEONE' });
-    const outcome = await driver.sale(REQ);
+    await expect(driver.sale(REQ)).resolves.toMatchObject({ kind: 'result', result: { outcome: 'approved', tid: REQ.rid } });
+    expect(sink.find('answer for another transaction kept for recovery')).toHaveLength(0);
+  });
+
+  it('does not apply an answer that echoes the reference of an earlier request of ours (a late answer): kept for that one', async () => {
+    const { driver, terminal, sink } = setup({ noAnswer: true });
+    const first = { ...REQ, paymentId: 'pay-first', rid: 'PFIRST0001' };
+    await expect(driver.sale(first)).resolves.toMatchObject({ kind: 'unknown' });
+    terminal.script = { wrongPrivate: first.rid };
+    const second = { ...REQ, paymentId: 'pay-second', rid: 'PSECOND001' };
+    const outcome = await driver.sale(second);
     expect(outcome).toMatchObject({ kind: 'unknown' });
     expect(sink.find('answer for another transaction kept for recovery')).toHaveLength(1);
+    await expect(driver.checkStatus(first)).resolves.toMatchObject({ kind: 'result', result: { outcome: 'approved' } });
+    await expect(driver.checkStatus(second)).resolves.toMatchObject({ kind: 'no_answer' });
+  });
+
+  describe.each(['blank', 'zeros', 'own', 'echo'] as const)('a terminal whose answer private field is %s', (privateField) => {
+    it('approves a sale, with the card digits', async () => {
+      const { driver } = setup({ privateField });
+      await expect(driver.sale(REQ)).resolves.toEqual({
+        kind: 'result',
+        result: {
+          outcome: 'approved',
+          terminalStatus: 'accepted',
+          amount: { amountMinor: 1250, currency: 'EUR' },
+          tid: 'PB00000001',
+          card: { brand: 'Visa', firstDigits: '497010', lastDigits: '1234' },
+        },
+      });
+    });
+
+    it('declines (status 7) and reports status 9 as unknown', async () => {
+      await expect(setup({ privateField, status: '7' }).driver.sale(REQ)).resolves.toMatchObject({ kind: 'result', result: { outcome: 'denied' } });
+      await expect(setup({ privateField, status: '9' }).driver.sale(REQ)).resolves.toMatchObject({ kind: 'unknown' });
+    });
+
+    it('runs a cancellation (type 2) and a refund (type 1)', async () => {
+      const { driver, terminal } = setup({ privateField });
+      await expect(driver.sale({ ...REQ, kind: 'void' })).resolves.toMatchObject({ kind: 'result', result: { outcome: 'approved' } });
+      await expect(driver.sale({ ...REQ, rid: 'PB00000002', kind: 'refund' })).resolves.toMatchObject({ kind: 'result', result: { outcome: 'approved' } });
+      expect(terminal.requests.map((r) => r.transactionType)).toEqual(['cancellation', 'credit']);
+    });
+
+    it('keeps a late answer (after the answer wait) for checkStatus', async () => {
+      const { driver } = setup({ privateField, answerDelayMs: 1_400 });
+      await expect(driver.sale(REQ)).resolves.toMatchObject({ kind: 'unknown', reason: expect.stringContaining('no answer') });
+      await new Promise((r) => setTimeout(r, 600));
+      await expect(driver.checkStatus(REQ)).resolves.toMatchObject({ kind: 'result', result: { outcome: 'approved', tid: REQ.rid } });
+    });
+
+    it.each([
+      { field: 'amount', answerPatch: { amountMinor: 1200 }, says: /amount 1200.*1250/ },
+      { field: 'currency', answerPatch: { currencyNumeric: '840' }, says: /currency 840.*978/ },
+      { field: 'POS number', answerPatch: { posNumber: 7 }, says: /POS number 7.*1/ },
+    ])('refuses an answer with another $field: logged as refused with the reason; unknown, never denied, and not "no answer"', async ({ answerPatch, says }) => {
+      const { driver, sink } = setup({ privateField, answerPatch });
+      const outcome = await driver.sale(REQ);
+      expect(outcome).toMatchObject({ kind: 'unknown', reason: expect.stringMatching(says) });
+      if (outcome.kind !== 'unknown') throw new Error('unknown expected');
+      expect(outcome.reason).not.toMatch(/no answer/);
+      expect(outcome.reason).toMatch(/refused/);
+      const refused = sink.find('terminal answer refused: it does not match the request');
+      expect(refused).toHaveLength(1);
+      expect(String(refused[0]?.['reason'])).toMatch(says);
+      await expect(driver.checkStatus(REQ)).resolves.toMatchObject({ kind: 'no_answer' });
+    });
+  });
+
+  it('logs discarded bytes with their token type readable through the agent redaction (only secrets are censored)', async () => {
+    const { driver, sink } = setup({ badLrcAnswers: 1 }, REDACT_PATHS);
+    await driver.sale(REQ);
+    const lines = sink.find('terminal bytes discarded');
+    expect(lines.length).toBeGreaterThan(0);
+    expect(lines[0]).toMatchObject({ frameToken: 'bad_frame' });
+    expect(JSON.stringify(lines)).not.toContain('[redacted]');
   });
 
   it('maps status 7 to denied and status 9 to unknown', async () => {

@@ -4,15 +4,21 @@
  * (concert/); this module is their interpreter plus the mapping to sale outcomes.
  *
  *   sale ──▶ Exchange A (ENQ/ACK, frame/ACK, EOT) ──delivered──▶ wait answer (Exchange B)
- *     │ not ready / NAK limit: rejected (nothing reached the terminal)     │ answer, echo OK ──▶ result
- *     │ frame ACK lost: keep waiting (the terminal may be running it)      │ echo mismatch: logged, keep waiting
+ *     │ not ready / NAK limit: rejected (nothing reached the terminal)     │ POS no., amount, currency match ──▶ result
+ *     │ frame ACK lost: keep waiting (the terminal may be running it)      │ they differ: refused (logged with why), keep waiting
+ *     │                                                                   │ echoes an earlier request's reference: kept for it
  *     │                                                                   │ status 9: unknown
- *     └────────────────────────────── port drops: reopen, keep waiting ──┘ answerTimeoutMs: unknown
+ *     └────────────────────────────── port drops: reopen, keep waiting ──┘ answerTimeoutMs: unknown (says what was refused)
+ *
+ * Matching: E+ has one outstanding request per link, so the answer that follows our request is
+ * its answer when the POS number, amount and currency match. Our reference travels in the
+ * 10-char private field, but real terminals answer that field blank, zero-filled or with their
+ * own reference: it only *confirms* a match when echoed, and is never a reason to drop an answer
+ * (except when it echoes the reference of an earlier request of ours: that is a late answer).
  *
  * The dialect has no status query and no abort: a lost answer is `unknown` (never a guessed
- * decline); a late answer that arrives afterwards is kept by reference so `checkStatus` can
- * resolve that unknown outcome. Our transaction reference travels in the 10-char private
- * field and must come back unchanged, with the POS number, amount and currency.
+ * decline); a late answer that arrives afterwards (for the request sent last, or echoing an
+ * earlier reference) is kept so `checkStatus` can resolve that unknown outcome.
  *
  * @see ../../../../docs/protocol/terminal-concert.md
  */
@@ -78,6 +84,10 @@ export interface ConcertDriverOptions {
 const REF_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 /** Late answers kept for `checkStatus`, newest last. */
 const MAX_LATE_ANSWERS = 100;
+/** References of our recent requests, to recognise an answer that echoes one of them. */
+const MAX_RECENT_REFERENCES = 100;
+/** Refused answers whose reasons one unknown outcome quotes. */
+const MAX_REFUSALS_QUOTED = 3;
 
 interface Pending {
   req: SaleRequest;
@@ -86,6 +96,8 @@ interface Pending {
   written: boolean;
   delivered: boolean;
   deadline: number;
+  /** Why each answer received for this request was refused (mismatch, undecodable), oldest first. */
+  refused: string[];
   settle: (outcome: SaleOutcome) => void;
 }
 
@@ -107,6 +119,8 @@ export class ConcertDriver implements TerminalDriver {
   #pending: Pending | undefined;
   #queue: Promise<unknown> = Promise.resolve();
   readonly #late = new Map<string, ConcertAnswer>();
+  /** Recent requests by reference, oldest first; the last one is the request sent last. */
+  readonly #recent = new Map<string, SaleRequest>();
 
   constructor(opts: ConcertDriverOptions) {
     this.#o = opts;
@@ -160,9 +174,8 @@ export class ConcertDriver implements TerminalDriver {
   /** @inheritdoc Returns a late answer received for `request.rid`, if any; there is no status query. */
   checkStatus(request: SaleRequest): Promise<StatusCheck> {
     const answer = this.#late.get(request.rid);
-    if (answer) {
-      const result = this.#mapAnswer(request, answer);
-      if (result) return Promise.resolve({ kind: 'result', result });
+    if (answer && this.#mismatch(request, answer) === undefined && answer.status !== 'unverified') {
+      return Promise.resolve({ kind: 'result', result: this.#toResult(request, answer) });
     }
     return Promise.resolve({ kind: 'no_answer', reason: 'Concert E+ has no status query; no late answer received' });
   }
@@ -222,6 +235,7 @@ export class ConcertDriver implements TerminalDriver {
         written: false,
         delivered: false,
         deadline: this.#now() + this.#t.answerTimeoutMs,
+        refused: [],
         settle: (outcome) => {
           if (this.#pending !== pending) return;
           this.#pending = undefined;
@@ -229,27 +243,28 @@ export class ConcertDriver implements TerminalDriver {
         },
       };
       this.#pending = pending;
+      this.#remember(req);
       this.#step({ type: 'send', payload, answerTimeoutMs: this.#t.answerTimeoutMs });
     });
   }
 
-  /** Checks an answer's echoes against the request and maps it; undefined (logged) on mismatch. */
-  #mapAnswer(req: SaleRequest, a: ConcertAnswer): TerminalSaleResult | undefined {
+  /**
+   * Why `a` cannot be the answer to `req`: its POS number, amount or currency differ (the
+   * fields E+ echoes); undefined when they match. The private field is not compared: real
+   * terminals answer it blank, zero-filled or with their own reference.
+   */
+  #mismatch(req: SaleRequest, a: ConcertAnswer): string | undefined {
     const numeric = currencyInfo(req.amount.currency).numeric;
-    if (a.privateData !== req.rid || a.amountMinor !== req.amount.amountMinor || a.currencyNumeric !== numeric || a.posNumber !== (this.#o.posNumber ?? 1)) {
-      this.#log.warn(
-        {
-          paymentId: req.paymentId,
-          rid: req.rid,
-          serialNumber: this.#o.serialNumber,
-          got: { privateData: a.privateData, amountMinor: a.amountMinor, currency: a.currencyNumeric, posNumber: a.posNumber },
-          expected: { amountMinor: req.amount.amountMinor, currency: numeric },
-        },
-        'terminal result does not match the request',
-      );
-      return undefined;
-    }
-    if (a.status === 'unverified') return undefined;
+    const pos = this.#o.posNumber ?? 1;
+    const diffs: string[] = [];
+    if (a.posNumber !== pos) diffs.push(`POS number ${a.posNumber}, expected ${pos}`);
+    if (a.amountMinor !== req.amount.amountMinor) diffs.push(`amount ${a.amountMinor}, expected ${req.amount.amountMinor}`);
+    if (a.currencyNumeric !== numeric) diffs.push(`currency ${a.currencyNumeric}, expected ${numeric}`);
+    return diffs.length === 0 ? undefined : diffs.join('; ');
+  }
+
+  /** Maps a matching final answer (status 0 or 7) to the sale result. */
+  #toResult(req: SaleRequest, a: ConcertAnswer): TerminalSaleResult {
     return {
       outcome: a.status === 'accepted' ? 'approved' : 'denied',
       terminalStatus: a.status,
@@ -260,33 +275,94 @@ export class ConcertDriver implements TerminalDriver {
     };
   }
 
+  /** How the answer's private field relates to our reference, for the logs. */
+  static #privateFieldKind(a: ConcertAnswer, rid: string): 'echoed' | 'blank' | 'zeros' | 'terminal-owned' {
+    if (a.privateData === rid) return 'echoed';
+    if (a.privateData.trim() === '') return 'blank';
+    if (/^0+$/.test(a.privateData)) return 'zeros';
+    return 'terminal-owned';
+  }
+
+  /** Keeps `req` as the request sent last (and among the recent ones, for echoes). */
+  #remember(req: SaleRequest): void {
+    this.#recent.delete(req.rid);
+    this.#recent.set(req.rid, req);
+    if (this.#recent.size > MAX_RECENT_REFERENCES) this.#recent.delete(this.#recent.keys().next().value as string);
+  }
+
+  /** Keeps a late or duplicate answer of `req` for {@link checkStatus}. */
+  #keepLate(req: SaleRequest, a: ConcertAnswer, pendingRid: string | undefined): void {
+    this.#log.warn({ serialNumber: this.#o.serialNumber, rid: req.rid, paymentId: req.paymentId, pendingRid }, 'answer for another transaction kept for recovery');
+    this.#late.delete(req.rid);
+    this.#late.set(req.rid, a);
+    if (this.#late.size > MAX_LATE_ANSWERS) this.#late.delete(this.#late.keys().next().value as string);
+  }
+
   #onAnswer(payload: string): void {
     const decoded = decodeConcertAnswer(payload);
+    const p = this.#pending?.written ? this.#pending : undefined;
     if (!decoded.ok) {
       this.#log.warn({ serialNumber: this.#o.serialNumber, reason: decoded.reason, payload: redactConcertPayload(payload) }, 'undecodable terminal answer ignored');
+      p?.refused.push(`undecodable answer (${decoded.reason})`);
       return;
     }
     const a = decoded.value;
-    const p = this.#pending;
-    if (p && a.privateData === p.req.rid) {
-      if (a.status === 'unverified') {
-        this.#log.warn({ paymentId: p.req.paymentId, rid: p.req.rid }, 'terminal answered without a final verdict (status 9)');
-        this.#step({ type: 'stop_waiting' });
-        p.settle({ kind: 'unknown', reason: 'terminal answered status 9 (handled without a final verdict)' });
-        return;
-      }
-      const result = this.#mapAnswer(p.req, a);
-      if (result) {
-        this.#step({ type: 'stop_waiting' });
-        p.settle({ kind: 'result', result });
-      }
+    // An echo of an earlier request's reference: a late or duplicate answer of that one.
+    const echoed = a.privateData === p?.req.rid ? undefined : this.#recent.get(a.privateData);
+    if (echoed) {
+      this.#keepLate(echoed, a, p?.req.rid);
       return;
     }
-    // A late or duplicate answer: keep it for checkStatus, never apply it to another sale.
-    this.#log.warn({ serialNumber: this.#o.serialNumber, rid: a.privateData, pendingRid: p?.req.rid }, 'answer for another transaction kept for recovery');
-    this.#late.delete(a.privateData);
-    this.#late.set(a.privateData, a);
-    if (this.#late.size > MAX_LATE_ANSWERS) this.#late.delete(this.#late.keys().next().value as string);
+    if (!p) {
+      // No request outstanding: the answer follows the request sent last (one per link).
+      const last = [...this.#recent.values()].at(-1);
+      const why = last ? this.#mismatch(last, a) : 'no request sent yet';
+      if (last && why === undefined) {
+        this.#keepLate(last, a, undefined);
+        return;
+      }
+      this.#log.warn(
+        { serialNumber: this.#o.serialNumber, rid: last?.rid, reason: why, payload: redactConcertPayload(payload) },
+        'terminal answer with no outstanding request ignored',
+      );
+      return;
+    }
+    const why = this.#mismatch(p.req, a);
+    if (why !== undefined) {
+      // A protocol error: never a decline. The raw answer (report blanked) is kept in the log for the operator.
+      p.refused.push(why);
+      this.#log.warn(
+        {
+          paymentId: p.req.paymentId,
+          rid: p.req.rid,
+          serialNumber: this.#o.serialNumber,
+          reason: why,
+          got: { posNumber: a.posNumber, amountMinor: a.amountMinor, currency: a.currencyNumeric, status: a.status },
+          payload: redactConcertPayload(payload),
+        },
+        'terminal answer refused: it does not match the request',
+      );
+      return;
+    }
+    const privateField = ConcertDriver.#privateFieldKind(a, p.req.rid);
+    this.#log.debug({ paymentId: p.req.paymentId, rid: p.req.rid, privateField }, 'terminal answer matched by POS number, amount and currency');
+    this.#step({ type: 'stop_waiting' });
+    if (a.status === 'unverified') {
+      this.#log.warn({ paymentId: p.req.paymentId, rid: p.req.rid }, 'terminal answered without a final verdict (status 9)');
+      p.settle({ kind: 'unknown', reason: 'terminal answered status 9 (handled without a final verdict)' });
+      return;
+    }
+    p.settle({ kind: 'result', result: this.#toResult(p.req, a) });
+  }
+
+  /**
+   * Why a sale ends without a usable answer: `base` (e.g. "no answer within 120000 ms"), or,
+   * when answers came and were refused, what was refused (never "no answer" then).
+   */
+  static #noMatchReason(p: Pending, base: string, within: string): string {
+    if (p.refused.length === 0) return base;
+    const quoted = p.refused.slice(-MAX_REFUSALS_QUOTED).join(' | ');
+    return `${p.refused.length} terminal answer(s) refused as not matching the request (${quoted}); none matched ${within}`;
   }
 
   // ─── the interpreter ───────────────────────────────────────────────────────────────────
@@ -347,7 +423,10 @@ export class ConcertDriver implements TerminalDriver {
         this.#onAnswer(effect.payload);
         return;
       case 'answer_timeout':
-        if (p) p.settle({ kind: 'unknown', reason: `no answer within ${this.#t.answerTimeoutMs} ms` });
+        if (p) {
+          const within = `within ${this.#t.answerTimeoutMs} ms`;
+          p.settle({ kind: 'unknown', reason: ConcertDriver.#noMatchReason(p, `no answer ${within}`, within) });
+        }
         return;
       case 'answer_garbled':
         this.#log.warn({ serialNumber: this.#o.serialNumber, reason: effect.reason }, 'terminal answer garbled; waiting for a resend');
@@ -364,7 +443,8 @@ export class ConcertDriver implements TerminalDriver {
         this.#log.warn(
           {
             serialNumber: this.#o.serialNumber,
-            token: t.type === 'control' ? t.name : t.type,
+            // Not `token`: the agent's log redaction censors that key (it holds secrets elsewhere).
+            frameToken: t.type === 'control' ? t.name : t.type,
             why: effect.why,
             ...(raw ? (raw.length <= 16 ? { hex: toHex(raw) } : { bytes: raw.length }) : {}),
           },
@@ -412,7 +492,10 @@ export class ConcertDriver implements TerminalDriver {
       }
       const left = p.deadline - this.#now();
       if (left <= 0) {
-        p.settle({ kind: 'unknown', reason: 'terminal link dropped and no answer came before the deadline' });
+        p.settle({
+          kind: 'unknown',
+          reason: ConcertDriver.#noMatchReason(p, 'terminal link dropped and no answer came before the deadline', 'before the deadline (the link dropped)'),
+        });
         return;
       }
       try {
