@@ -6,7 +6,7 @@
 import { DEFAULT_STEP_DELAY_MS } from './index.ts';
 import { CONTROL_ACTIONS } from './control.ts';
 import { DEFAULT_OUTCOME, SALE_BEHAVIOURS, TEST_AMOUNTS, TEST_CARDS } from './scenarios/outcomes.ts';
-import { DEFAULT_SCENARIO } from './scenarios/scenario.ts';
+import { DEFAULT_SCENARIO, PRIVATE_FIELD_MODES } from './scenarios/scenario.ts';
 import { SIM_DIALECTS } from './sim-terminal.ts';
 
 /** Every option of `posbridge-sim`, in the shape `parseArgs` takes. */
@@ -23,6 +23,8 @@ export const CLI_OPTIONS = {
   'force-outcome': { type: 'string' },
   'force-brand': { type: 'string' },
   seed: { type: 'string' },
+  'private-field': { type: 'string' },
+  'echo-private': { type: 'boolean' },
   'drop-ack': { type: 'string' },
   'delay-ack-ms': { type: 'string' },
   'nak-first': { type: 'boolean' },
@@ -91,6 +93,8 @@ Behaviour (scenario; every terminal):
   --force-outcome B       ${wrap(`every sale behaves as B whatever its amount: ${SALE_BEHAVIOURS.join(', ')}`)}
   --force-brand BRAND     ${wrap(`every sale is paid with this test card brand: ${brands}`)}
   --seed N                seed of the random faults: runs are reproducible (default ${d.seed})
+  --private-field MODE    ${wrap(`Concert E+: what the answer's private field holds: ${PRIVATE_FIELD_MODES.join(', ')} (default ${d.privateField}: the terminal's own reference, as real terminals; blank and zeros as others do; echo: the request's)`)}
+  --echo-private          Concert E+: echo the request's private field (same as --private-field echo)
 
 Faults (off by default), on PBL/1 / on Concert E+:
   --drop-ack N            lose the ACK of the first N requests of each transaction / the ACK to
@@ -122,9 +126,9 @@ Control and people:
 Test amounts (the cents of the amount choose the outcome; what VTEX sees through agent and server):
 ${TEST_AMOUNTS.map((r) => `  ${r.cents}  ${r.behaviour.padEnd(20)} ${r.status} rc=${r.responseCode} → ${r.expected}`).join('\n')}
   ${DEFAULT_OUTCOME.cents.padEnd(2)}  ${DEFAULT_OUTCOME.behaviour.padEnd(20)} approved rc=00
-  Concert E+ has no status query and no abort: 20 is unknown until the late answer comes; 30, 40
-  and an answer with a wrong reference stay unknown (never denied); 60 is approved, then cancelled
-  by the server if VTEX cancelled meanwhile.
+  Concert E+ has no status query and no abort: 20 is unknown until the late answer comes; 30 and
+  40 stay unknown (never denied); 60 is approved, then cancelled by the server if VTEX cancelled
+  meanwhile.
 Test cards (method, last digit of the whole units; Concert E+ always uses the credit row):
   ${wrap(`credit: ${cards('credit')}`, 10)}
   ${wrap(`debit: ${cards('debit')}`, 10)}

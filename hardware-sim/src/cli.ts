@@ -32,6 +32,9 @@ try {
   fail(`${(err as Error).message}\n\n${USAGE}`);
 }
 const { values } = parsed;
+if (values['echo-private'] === true && values['private-field'] !== undefined && values['private-field'] !== 'echo') {
+  fail('--echo-private and --private-field say different things: give one');
+}
 if (values.help === true) {
   process.stdout.write(USAGE);
   process.exit(0);
@@ -65,6 +68,7 @@ try {
     forceBehaviour: values['force-outcome'],
     forceBrand: values['force-brand'],
     seed: whole('seed', values.seed),
+    privateField: values['echo-private'] === true ? 'echo' : values['private-field'],
   };
   const faults: Record<string, unknown> = {
     dropAck: whole('drop-ack', values['drop-ack']),

@@ -20,6 +20,7 @@ import {
   parseConcertAnswer,
   parseConcertRequest,
 } from './concert-codec.ts';
+import { printableFrame } from './dialects/concert.ts';
 
 const own = JSON.parse(readFileSync(new URL('./fixtures/concert-eplus-golden.json', import.meta.url), 'utf8')) as {
   frames: { kind: 'request' | 'answer'; note: string; payload: string; lrc: string; hex: string }[];
@@ -143,5 +144,14 @@ describe('ConcertReader', () => {
       // Noise may arrive in several pieces; frames and control bytes never change.
       expect(summarize(events).filter((e, k, a) => !(e === 'noise' && a[k - 1] === 'noise'))).toEqual(whole);
     }
+  });
+});
+
+describe('frame log text of a Concert frame', () => {
+  it('shows the last byte as the LRC in hex, even when it is a control byte (LRC 0x02 is not <STX>)', () => {
+    const frame = encodeConcertFrame('A@'); // 0x41 ^ 0x40 ^ ETX = 0x02
+    expect(frame.at(-1)).toBe(0x02);
+    expect(printableFrame(frame)).toBe('<STX>A@<ETX><LRC 02>');
+    expect(printableFrame(encodeConcertFrame('0'))).toBe('<STX>0<ETX><LRC 33>');
   });
 });

@@ -1,8 +1,9 @@
 /**
  * A Concert E+ terminal on a real pty, driven by a minimal POS written in this test (exchange A,
  * exchange B) with the simulator's codec, so the Concert dialect of the simulator is checked
- * independently of the agent's driver. The same rows and faults through agent and server:
- * test/e2e/sim-concert.test.ts.
+ * independently of the agent's driver. Run once per `privateField` mode: the terminal's own
+ * reference (the default, as real terminals), blank, zeros, and an echo of the request's. The
+ * same rows and faults through agent and server: test/e2e/sim-concert.test.ts.
  */
 import { Writable } from 'node:stream';
 import pino from 'pino';
@@ -20,9 +21,23 @@ import {
   type ConcertAnswer,
   type ConcertReadEvent,
 } from './concert-codec.ts';
-import { startSim, type PtySimTerminalHandle, type RunningSim, type SimScenarioPatch } from './index.ts';
+import { DEFAULT_SCENARIO, PRIVATE_FIELD_MODES, startSim, type PrivateFieldMode, type PtySimTerminalHandle, type RunningSim, type SimScenarioPatch } from './index.ts';
 
-const BASE: SimScenarioPatch = { stepDelayMs: 5, slowAnswerDelayMs: 800, unplugMs: 600, rebootMs: 400 };
+const TIMINGS: SimScenarioPatch = { stepDelayMs: 5, slowAnswerDelayMs: 800, unplugMs: 600, rebootMs: 400 };
+
+/** What the answer's private field must be for a request that carried `ref`, in `mode`. */
+function privateFieldOf(mode: PrivateFieldMode, ref: string): unknown {
+  switch (mode) {
+    case 'echo':
+      return ref.padEnd(10);
+    case 'blank':
+      return ' '.repeat(10);
+    case 'zeros':
+      return '0'.repeat(10);
+    case 'own':
+      return expect.stringMatching(/^T\d{9}$/);
+  }
+}
 
 /** The POS side: raw bytes in, Concert events out, awaited in order. */
 class Pos {
@@ -136,7 +151,13 @@ class Pos {
   }
 }
 
-describe('Concert E+ terminal on a pty', () => {
+it('does not echo the private field by default (as real terminals)', () => {
+  expect(DEFAULT_SCENARIO.privateField).toBe('own');
+});
+
+describe.each(PRIVATE_FIELD_MODES)('Concert E+ terminal on a pty, private field %s', (mode) => {
+  const BASE: SimScenarioPatch = { ...TIMINGS, privateField: mode };
+  const priv = (ref: string) => privateFieldOf(mode, ref);
   let sim: RunningSim;
   let t: PtySimTerminalHandle;
   let pos: Pos;
@@ -162,13 +183,17 @@ describe('Concert E+ terminal on a pty', () => {
     t.clearFrames();
   };
 
-  it('approves a sale: exchange A, then exchange B with the masked test card and our private data', async () => {
+  it('approves a sale: exchange A, then exchange B with the masked test card and the private field of the mode', async () => {
     fresh();
     await pos.request(1290, 'SIM-REF-01');
     const got = await pos.answer();
-    expect(got?.answer).toMatchObject({ posNumber: '01', status: '0', amountMinor: 1290, currency: '986', privateData: 'SIM-REF-01' });
+    expect(got?.answer).toMatchObject({ posNumber: '01', status: '0', amountMinor: 1290, currency: '986', privateData: priv('SIM-REF-01') });
     expect(got?.answer.report).toMatch(/^545454XXXXXX5454 +$/);
     expect(t.sales().byReference['SIM-REF-01']).toEqual({ finals: 1, charges: 1, reversals: 0 });
+    // The frame log shows each frame's last byte as its LRC, never as a control name.
+    const frames = t.frames().filter((f) => f.text.startsWith('<STX>'));
+    expect(frames.map((f) => f.dir).sort()).toEqual(['in', 'out']);
+    for (const f of frames) expect(f.text).toMatch(/<ETX><LRC [0-9a-f]{2}>$/);
   });
 
   it('05 and 54: refused with status 7 and a blank report; 10: customer cancel → 7', async () => {
@@ -176,7 +201,7 @@ describe('Concert E+ terminal on a pty', () => {
       fresh();
       await pos.request(amount, ref);
       const got = await pos.answer();
-      expect(got?.answer).toMatchObject({ status: '7', privateData: ref.padEnd(10), report: ' '.repeat(55) });
+      expect(got?.answer).toMatchObject({ status: '7', privateData: priv(ref), report: ' '.repeat(55) });
       expect(t.sales().byReference[ref]?.charges).toBe(0);
     }
   });
@@ -184,7 +209,7 @@ describe('Concert E+ terminal on a pty', () => {
   it('A011: immediate answer with status 9; the transaction still runs (no final answer)', async () => {
     fresh();
     await pos.request(1200, 'REF-A011', { answerDelay: 'A011' });
-    expect((await pos.answer())?.answer).toMatchObject({ status: '9', privateData: 'REF-A011  ' });
+    expect((await pos.answer())?.answer).toMatchObject({ status: '9', privateData: priv('REF-A011') });
     expect(await pos.answer(300)).toBeUndefined();
     expect(t.sales().byReference['REF-A011']).toEqual({ finals: 1, charges: 1, reversals: 0 });
   });
@@ -197,7 +222,7 @@ describe('Concert E+ terminal on a pty', () => {
     fresh();
     await pos.request(1320, 'REF-20');
     expect(await pos.answer(300)).toBeUndefined(); // past a short POS timer…
-    expect((await pos.answer(2_000))?.answer).toMatchObject({ status: '0', privateData: 'REF-20    ' }); // …the late ENQ
+    expect((await pos.answer(2_000))?.answer).toMatchObject({ status: '0', privateData: priv('REF-20') }); // …the late ENQ
   });
 
   it('40: the pty closes mid-transaction (USB gone) and comes back; the answer is lost', async () => {
@@ -285,7 +310,7 @@ describe('Concert E+ terminal on a pty', () => {
     expect((await pos.answer())?.answer.status).toBe('0');
     await pos.request(1412, 'REF-VOID', { transactionType: '2' });
     const voided = await pos.answer();
-    expect(voided?.answer).toMatchObject({ status: '0', amountMinor: 1412, privateData: 'REF-VOID  ' });
+    expect(voided?.answer).toMatchObject({ status: '0', amountMinor: 1412, privateData: priv('REF-VOID') });
     expect(voided?.answer.report).toMatch(/^545454XXXXXX5454 +$/);
     expect(t.sales().byReference['REF-SALE']).toEqual({ finals: 1, charges: 1, reversals: 0 });
     expect(t.sales().byReference['REF-VOID']).toEqual({ finals: 0, charges: 0, reversals: 1 });

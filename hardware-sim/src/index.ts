@@ -37,7 +37,16 @@ export {
   type TestAmountRow,
   type TestCard,
 } from './scenarios/outcomes.ts';
-export { DEFAULT_SCENARIO, parseScenarioPatch, seededRandom, type SimFaults, type SimScenario, type SimScenarioPatch } from './scenarios/scenario.ts';
+export {
+  DEFAULT_SCENARIO,
+  PRIVATE_FIELD_MODES,
+  parseScenarioPatch,
+  seededRandom,
+  type PrivateFieldMode,
+  type SimFaults,
+  type SimScenario,
+  type SimScenarioPatch,
+} from './scenarios/scenario.ts';
 export { SIM_DIALECTS, parseDialect, type SalesSummary, type SimDialect, type TerminalSnapshot, type ReferenceCounts } from './sim-terminal.ts';
 export type { CustomerAction } from './device-machine.ts';
 export type { FrameLogEntry } from './wire.ts';

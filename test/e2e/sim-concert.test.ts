@@ -13,10 +13,13 @@
  * - E+ has no request id: the simulator counts a repeated request as a second sale, so every
  *   test asserts exactly one charge for the payment's reference.
  * - The request carries no credit/debit choice: the simulator reads the credit test card.
+ * - The answer's private field is the terminal's: the suite runs against the simulator's default
+ *   (its own reference, as real terminals) and against an echoing terminal (`privateField: echo`,
+ *   `--echo-private`); the agent matches answers by POS number, amount and currency either way.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONCERT_EPLUS, TEST_AMOUNTS, type SimFaults } from '@posbridge/hardware-sim';
-import { eventually, FAST_CONCERT_AGENT_TIMINGS, framesOf, startSimSuite, type SimSuite } from './sim-harness.ts';
+import { eventually, FAST_CONCERT_AGENT_TIMINGS, FAST_CONCERT_SCENARIO, framesOf, startSimSuite, type SimSuite } from './sim-harness.ts';
 
 /**
  * How each row and fault applies to Concert E+ (every one does; the tests below are named by
@@ -36,7 +39,7 @@ const CONCERT_OUTCOME: Record<string, string> = {
   corruptRate: 'NAK, resend → approved; 3 bad sends → unknown',
   garbageRate: 'discarded → approved',
   duplicateAnswer: 'one result, one callback',
-  wrongRef: 'not applied → unknown for good',
+  wrongRef: 'another private data is no mismatch: matched by POS number, amount and currency → approved',
   rebootMidTransaction: 'no answer → unknown for good, nothing charged',
 };
 
@@ -47,10 +50,13 @@ function requestTypes(s: SimSuite): string[] {
     .filter((t): t is string => t !== undefined);
 }
 
-describe('Concert E+ terminal: test amounts and faults through agent and server', () => {
+describe.each([
+  { terminal: 'not echoing the private field (the simulator default, as real terminals)', echo: false },
+  { terminal: 'echoing the private field (--echo-private)', echo: true },
+])('Concert E+ terminal $terminal: test amounts and faults through agent and server', ({ echo }) => {
   let s: SimSuite;
   beforeAll(async () => {
-    s = await startSimSuite({ dialect: CONCERT_EPLUS });
+    s = await startSimSuite({ dialect: CONCERT_EPLUS, base: { ...FAST_CONCERT_SCENARIO, ...(echo ? { privateField: 'echo' } : {}) } });
   });
   afterAll(async () => {
     await s?.close();
@@ -93,6 +99,10 @@ describe('Concert E+ terminal: test amounts and faults through agent and server'
       const { paymentId } = await s.pay(value, method);
       expect((await s.callback(paymentId)).body).toMatchObject({ status: 'approved', cardBrand: brand, firstDigits: first, lastDigits: last });
       expectOneSale(1);
+      // The answer carried our reference back only when the terminal echoes it.
+      const answers = framesOf(s.terminal, 'out').filter((t) => t.startsWith('<STX>'));
+      expect(answers).toHaveLength(1);
+      expect(answers[0]?.includes(s.lastReference())).toBe(echo);
     });
 
     it.each([
@@ -253,12 +263,13 @@ describe('Concert E+ terminal: test amounts and faults through agent and server'
       expectOneSale(1);
     });
 
-    it('wrongRef: the only answer carries another private data → not applied; unknown, never denied (no status query)', async () => {
+    it('wrongRef: the only answer carries another private data → matched by POS number, amount and currency: approved, one callback', async () => {
       s.scenario({ faults: { wrongRef: 1 } });
-      const { paymentId, body } = await s.pay(21.08);
-      await expectStaysUnknown(paymentId, body);
+      const { paymentId } = await s.pay(21.08);
+      expect((await s.callback(paymentId)).body).toMatchObject({ status: 'approved' });
       expect(framesOf(s.terminal, 'out').filter((t) => t.startsWith('<STX>'))).toHaveLength(1);
-      expect(s.logs.some((l) => l['msg'] === 'answer for another transaction kept for recovery')).toBe(true);
+      expect(s.logs.some((l) => l['msg'] === 'answer for another transaction kept for recovery' && l['paymentId'] === paymentId)).toBe(false);
+      expect(s.callbacksOf(paymentId)).toHaveLength(1);
       expectOneSale(1);
     });
 

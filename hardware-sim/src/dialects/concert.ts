@@ -20,11 +20,18 @@
  * after exchange A and no final answer. Approved → status `0` with the masked card in the report,
  * declined or aborted → `7` with a blank report.
  *
+ * The answer's private field is the terminal's, as on real terminals (scenario `privateField`):
+ * its own reference (`own`, the default: `T` + a 9-digit transaction counter), `blank`, `zeros`,
+ * or an `echo` of the request's (`--echo-private`). The POS must match an answer by POS number,
+ * amount and currency.
+ *
  * Faults (`scenarios/scenario.ts`): `dropAck` (the first N ENQs of each exchange A are not
  * ACKed), `delayAckMs` (the ACK to ENQ is late), `nakFirst` (the first request frame of each
  * exchange is NAKed), `corruptRate` (answer LRC wrong), `garbageRate` (noise before ENQ / answer
  * frame), `duplicateAnswer` (exchange B is run twice), `wrongRef` (the first N answers carry
- * another private data).
+ * another private data: the request's with its last char changed, whatever `privateField` says).
+ *
+ * The frame log shows a frame's last byte as `<LRC xx>` (hex), never as a control name.
  */
 import type { DeviceEvent, DeviceReply, SaleResult } from '../device-machine.ts';
 import {
@@ -42,6 +49,17 @@ import {
   type ConcertRequest,
 } from '../concert-codec.ts';
 import { noiseBytes, printable, type WireAdapter, type WireContext } from '../wire.ts';
+
+/**
+ * Readable form of a whole Concert frame (`STX … ETX LRC`) for the frame log: the bytes up to ETX
+ * as {@link printable}, then the LRC as `<LRC xx>` (hex) — an LRC below 0x20 would otherwise read
+ * as a control name (`<ETX><STX>` for LRC 0x02).
+ */
+export function printableFrame(frame: Uint8Array): string {
+  if (frame.length < 2) return printable(frame);
+  const lrc = frame[frame.length - 1] ?? 0;
+  return `${printable(frame.subarray(0, frame.length - 1))}<LRC ${lrc.toString(16).padStart(2, '0')}>`;
+}
 
 /** Dialect name of Concert V2 protocol E+. */
 export const CONCERT_EPLUS = 'CONCERT-E+';
@@ -191,7 +209,7 @@ export class ConcertWire implements WireAdapter {
   }
 
   #onFrame(raw: Uint8Array, result: ConcertFrameResult): void {
-    const text = printable(raw);
+    const text = printableFrame(raw);
     if (this.#link.kind !== 'granted' && this.#link.kind !== 'got-request') {
       this.#ctx.logReceived(raw, text, 'unexpected frame ignored');
       return;
@@ -247,7 +265,7 @@ export class ConcertWire implements WireAdapter {
         paymentMode: req.paymentMode,
         ...(req.answer === 'full' ? { report: ' '.repeat(REPORT_LENGTH) } : {}),
         currency: req.currency,
-        privateData: req.privateData,
+        privateData: this.#privateOf(req, rid),
       }));
     };
     if (req.amountMinor === 0) return refused('amount is zero');
@@ -262,7 +280,7 @@ export class ConcertWire implements WireAdapter {
         paymentMode: req.paymentMode,
         ...(req.answer === 'full' ? { report: ' '.repeat(REPORT_LENGTH) } : {}),
         currency: req.currency,
-        privateData: req.privateData,
+        privateData: this.#privateOf(req, rid),
       }));
     }
     if (req.transactionType === '2') {
@@ -297,9 +315,31 @@ export class ConcertWire implements WireAdapter {
     }
   }
 
+  /**
+   * The answer's private field for transaction `rid`, per the scenario's `privateField`: the
+   * terminal's own reference (`T` + the transaction counter), blank, zeros, or the request's echo.
+   */
+  #privateOf(req: ConcertRequest, rid: string): string {
+    const mode = this.#ctx.scenario().privateField;
+    switch (mode) {
+      case 'echo':
+        return req.privateData;
+      case 'blank':
+        return '';
+      case 'zeros':
+        return '0'.repeat(10);
+      case 'own':
+        return `T${rid.slice(1).padStart(9, '0')}`;
+      default: {
+        const never: never = mode;
+        throw new TypeError(`unknown privateField ${String(never)}`);
+      }
+    }
+  }
+
   #answerPayload(req: ConcertRequest, result: SaleResult, status: '0' | '7' | '9'): string {
     const used = this.#wrongRefs.get(result.rid) ?? 0;
-    let privateData = req.privateData;
+    let privateData = this.#privateOf(req, result.rid);
     if (used < this.#ctx.scenario().faults.wrongRef) {
       this.#wrongRefs.set(result.rid, used + 1);
       const p = req.privateData.padEnd(10, ' ');
@@ -373,7 +413,7 @@ export class ConcertWire implements WireAdapter {
     }
     if (pending.runs === 1 && faults.duplicateAnswer) note = note === undefined ? 'fault:duplicate' : `${note},fault:duplicate`;
     this.#noise();
-    this.#ctx.write(frame, printable(frame), note !== undefined ? { note } : {});
+    this.#ctx.write(frame, printableFrame(frame), note !== undefined ? { note } : {});
     this.#arm(CONCERT_LINK_TIMEOUT_MS, () => this.#resendAnswerFrame());
   }
 

@@ -32,6 +32,16 @@ export interface SimFaults {
   rebootMidTransaction: boolean;
 }
 
+/**
+ * What a Concert E+ answer carries in its 10-char private field. Real terminals own that field:
+ * `own` (the terminal's own transaction reference, `T` + a 9-digit counter), `blank` (spaces) or
+ * `zeros`; some implementations `echo` the request's. PBL/1 always echoes its rid (its grammar).
+ * @see ../../../docs/protocol/terminal-concert.md "Matching an answer to its request"
+ */
+export const PRIVATE_FIELD_MODES = ['own', 'blank', 'zeros', 'echo'] as const;
+/** One of {@link PRIVATE_FIELD_MODES}. */
+export type PrivateFieldMode = (typeof PRIVATE_FIELD_MODES)[number];
+
 /** Everything a scenario sets. */
 export interface SimScenario {
   /** Think time between terminal stages, ms. */
@@ -50,6 +60,8 @@ export interface SimScenario {
   forceBrand: string | null;
   /** Seed of the random generator behind `corruptRate` and `garbageRate` (runs are reproducible). */
   seed: number;
+  /** Concert E+: the answer's private field (default `own`, as real terminals; `echo` = `--echo-private`). */
+  privateField: PrivateFieldMode;
   faults: SimFaults;
 }
 
@@ -66,6 +78,7 @@ export const DEFAULT_SCENARIO: Readonly<SimScenario> = Object.freeze({
   forceBehaviour: null,
   forceBrand: null,
   seed: 1,
+  privateField: 'own',
   faults: Object.freeze({
     dropAck: 0,
     delayAckMs: 0,
@@ -108,6 +121,9 @@ export function parseScenarioPatch(input: unknown): SimScenarioPatch {
       const brands = [...new Set(TEST_CARDS.map((r) => r.card.brand))];
       if (value === null || (typeof value === 'string' && brands.some((b) => b.toLowerCase() === value.toLowerCase()))) out[key] = value;
       else problems.push(`forceBrand must be null or one of ${brands.join(', ')}`);
+    } else if (key === 'privateField') {
+      if (typeof value === 'string' && (PRIVATE_FIELD_MODES as readonly string[]).includes(value)) out[key] = value;
+      else problems.push(`privateField must be one of ${PRIVATE_FIELD_MODES.join(', ')}`);
     } else if (key === 'faults') {
       if (!isObject(value)) {
         problems.push('faults must be an object');
