@@ -7,7 +7,10 @@
  *
  * The agent therefore exercises its real serial code path. The simulator keeps its end open for
  * the whole run; the agent may close and reopen its end at will (socat keeps the pair alive).
- * `serialport` is CommonJS and native, so it is imported lazily here and nowhere else.
+ * `serialport` is CommonJS and native, so it is imported lazily here and nowhere else. The port
+ * reads through `eofSafeBinding` (serial-binding.ts): when socat dies under it, the port closes
+ * instead of re-reading the hung-up pty in a tight loop. Shutdown closes that port before it
+ * stops socat.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { constants as fsConstants } from 'node:fs';
@@ -16,6 +19,9 @@ import { delimiter, join } from 'node:path';
 import type { Logger } from 'pino';
 import { CodedError } from '@posbridge/protocol/errors';
 import type { SimTerminal } from './sim-terminal.ts';
+import { eofSafeBinding, type SerialBinding } from './serial-binding.ts';
+
+let safeBinding: SerialBinding | undefined;
 
 /** How to install socat, for error messages. */
 export const SOCAT_INSTALL_HINT = 'install it with `apt-get install socat`';
@@ -188,7 +194,10 @@ async function plugIn(opts: PtyLinkOptions, agentPath: string, simPath: string, 
   }
 
   const { SerialPort } = await import('serialport');
-  const port = new SerialPort({ path: simPath, baudRate: 9600, autoOpen: false });
+  safeBinding ??= eofSafeBinding(SerialPort.binding);
+  // SerialPort's constructor takes `binding` from its options over the detected one.
+  const portOptions = { path: simPath, baudRate: 9600, autoOpen: false, binding: safeBinding } as const;
+  const port = new SerialPort(portOptions);
   try {
     await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(err) : resolve())));
   } catch (err) {

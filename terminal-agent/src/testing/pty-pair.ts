@@ -16,6 +16,8 @@ export interface PtyPair {
   devicePath: string;
   /** Stops socat and removes the links. */
   close(): void;
+  /** Kills socat at once (SIGKILL), as when a USB terminal is pulled: both ends hang up. Resolves once it exited. */
+  hangUp(): Promise<void>;
 }
 
 /**
@@ -42,5 +44,11 @@ export async function openPtyPair(prefix = 'posbridge-pty-'): Promise<PtyPair> {
     }
     await new Promise((r) => setTimeout(r, 20));
   }
-  return { hostPath, devicePath, close };
+  const hangUp = () =>
+    new Promise<void>((resolve) => {
+      if (socat.exitCode !== null || socat.signalCode !== null) return resolve();
+      socat.once('exit', () => resolve());
+      socat.kill('SIGKILL');
+    });
+  return { hostPath, devicePath, close, hangUp };
 }

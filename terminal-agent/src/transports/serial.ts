@@ -5,11 +5,14 @@
  * `serialport` is a native module and CommonJS; it is imported lazily, here and only here, so
  * everything else in the agent (and its tests) loads on machines without the native build.
  * DTR/RTS are left alone: they do nothing on a pseudo-terminal and PBL/1 does not use them.
+ * Ports read through {@link eofSafeBinding}: a line that hangs up (end of file, EIO) closes the
+ * stream instead of spinning in a read loop.
  *
  * @see ../../../shared/STYLE.md b.4
  */
 import type { Duplex } from 'node:stream';
 import { CodedError } from '@posbridge/protocol/errors';
+import { eofSafeBinding, type SerialBinding } from './serial-binding.ts';
 
 /** What the serial transport needs to open a port. */
 export interface SerialPortOptions {
@@ -22,6 +25,8 @@ export interface SerialPortOptions {
   /** @default 'none' */
   parity?: 'none' | 'even' | 'odd';
 }
+
+let safeBinding: SerialBinding | undefined;
 
 /**
  * Opens `path` at `baudRate` (8N1 unless told otherwise) and resolves once the port is open.
@@ -40,7 +45,8 @@ export async function openSerialPort(opts: SerialPortOptions): Promise<Duplex> {
   // CommonJS interop: named export under ESM, or on `default` depending on the loader.
   const SerialPort = mod.SerialPort ?? (mod as unknown as { default: typeof mod }).default.SerialPort;
   const path = await resolveSerialPath(opts.path, () => SerialPort.list());
-  const port = new SerialPort({
+  safeBinding ??= eofSafeBinding(SerialPort.binding);
+  const options = {
     path,
     baudRate: opts.baudRate,
     dataBits: opts.dataBits ?? 8,
@@ -48,7 +54,10 @@ export async function openSerialPort(opts: SerialPortOptions): Promise<Duplex> {
     // An exclusive lock (TIOCEXCL): a second program cannot open the terminal's port under us.
     lock: true,
     autoOpen: false,
-  });
+    // SerialPort's constructor takes `binding` from its options over the detected one.
+    binding: safeBinding,
+  } as const;
+  const port = new SerialPort(options);
   await new Promise<void>((resolve, reject) => {
     port.open((err) => {
       if (err) {
