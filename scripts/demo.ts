@@ -4,12 +4,15 @@
  * simulated terminal), SQLite on disk, and the notification callback to the gateway.
  *
  * Prints a timeline of each hop, then the callback body the gateway received.
- * Exit code: 0 when the payment was approved, 1 when it was not, 2 on a usage or start-up error.
+ * Exit code: 0 when the payment was approved, 1 when it was not, 2 on a usage or start-up error,
+ * 3 when it did not exit within `--exit-timeout-s` of shutting down (the watchdog then prints what
+ * was still open).
  */
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { startLocalStack, type LocalStack } from './lib/local-stack.ts';
+import { armExitWatchdog } from './lib/shutdown.ts';
 import { createTimeline } from './lib/timeline.ts';
 import {
   GatewayClient,
@@ -31,9 +34,14 @@ Options:
   --serial <serial>    serial number of the simulated terminal (default SIM0001)
   --step-delay-ms <n>  simulator think time between terminal stages (default 250)
   --timeout-s <n>      give up waiting for the result after n seconds (default 60)
+  --exit-timeout-s <n> exit at most n seconds after shutdown began, printing what was still
+                       open if that bound is hit (default 15)
   -h, --help           show this help
 
-Exit code: 0 approved, 1 not approved, 2 usage or start-up error.`;
+Exit code: 0 approved, 1 not approved, 2 usage or start-up error, 3 did not shut down in time.`;
+
+/** Exit status when the demo did not exit within --exit-timeout-s of shutting down. */
+const EXIT_HUNG = 3;
 
 interface DemoOptions {
   value: number;
@@ -41,6 +49,7 @@ interface DemoOptions {
   serialNumber: string;
   stepDelayMs: number;
   timeoutMs: number;
+  exitTimeoutMs: number;
 }
 
 function parseOptions(argv: string[]): DemoOptions | 'help' {
@@ -52,6 +61,7 @@ function parseOptions(argv: string[]): DemoOptions | 'help' {
       serial: { type: 'string', default: 'SIM0001' },
       'step-delay-ms': { type: 'string', default: '250' },
       'timeout-s': { type: 'string', default: '60' },
+      'exit-timeout-s': { type: 'string', default: '15' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -60,13 +70,15 @@ function parseOptions(argv: string[]): DemoOptions | 'help' {
   const value = values.amount === undefined ? 31.9 : Number(values.amount);
   const stepDelayMs = Number(values['step-delay-ms']);
   const timeoutMs = Number(values['timeout-s']) * 1000;
+  const exitTimeoutMs = Number(values['exit-timeout-s']) * 1000;
   const problems = [
     !(Number.isFinite(value) && value > 0) && `--amount must be a positive decimal, got ${values.amount}`,
     !(Number.isInteger(stepDelayMs) && stepDelayMs >= 0) && '--step-delay-ms must be a whole number ≥ 0',
     !(Number.isFinite(timeoutMs) && timeoutMs > 0) && '--timeout-s must be a positive number',
+    !(Number.isFinite(exitTimeoutMs) && exitTimeoutMs > 0) && '--exit-timeout-s must be a positive number',
   ].filter(Boolean);
   if (problems.length) throw new Error(problems.join('\n'));
-  return { value, method: values.debit ? 'debit' : 'credit', serialNumber: values.serial, stepDelayMs, timeoutMs };
+  return { value, method: values.debit ? 'debit' : 'credit', serialNumber: values.serial, stepDelayMs, timeoutMs, exitTimeoutMs };
 }
 
 async function main(): Promise<number> {
@@ -154,6 +166,9 @@ async function main(): Promise<number> {
     return 2;
   } finally {
     logger.level = 'silent'; // the summary is the last thing the demo prints; shutdown is not a hop
+    // From here the process must end within the bound, whatever is left open (it stays armed
+    // after main returns: a leaked handle or child would otherwise keep the demo alive forever).
+    armExitWatchdog({ afterMs: options.exitTimeoutMs, what: 'the demo', code: EXIT_HUNG });
     await stack?.close();
     await receiver?.close();
   }

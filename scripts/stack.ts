@@ -7,17 +7,23 @@
  * - when ready, prints exactly one JSON line on stdout:
  *   `{"event":"ready","pppBaseUrl":"http://127.0.0.1:<port>","appKey":"…","appToken":"…","terminals":[{"serialNumber":"…"}]}`
  * - logs go to stderr as JSON lines;
- * - SIGTERM or SIGINT stops it cleanly, socat included, and removes its temporary folder.
+ * - SIGTERM or SIGINT stops it cleanly, socat included, and removes its temporary folder; it
+ *   exits within `STACK_EXIT_TIMEOUT_MS` whatever hangs (status 1, printing what was still open).
  */
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { startLocalStack } from './lib/local-stack.ts';
+import { armExitWatchdog } from './lib/shutdown.ts';
+
+/** The stack exits at most this long after SIGTERM/SIGINT, ms (each close step is bounded to 5 s). */
+const STACK_EXIT_TIMEOUT_MS = 25_000;
 
 const HELP = `Usage: npm run stack [-- options]
 
 Starts the posbridge server (SQLite in a temporary folder), one simulated terminal on a
 pseudo-terminal and a connected agent, then prints one JSON "ready" line on stdout.
-Logs go to stderr. Stop with Ctrl-C or SIGTERM.
+Logs go to stderr. Stop with Ctrl-C or SIGTERM: it exits within 25 s (status 1 and a list of
+what was still open when it had to force the exit).
 
 Environment:
   PORT        HTTP port of the server; 0 = any free port (default 8080)
@@ -57,6 +63,7 @@ try {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'stack stopping');
+    armExitWatchdog({ afterMs: STACK_EXIT_TIMEOUT_MS, what: 'the stack', code: 1 });
     stack.close().then(
       () => process.exit(0),
       (err: unknown) => {

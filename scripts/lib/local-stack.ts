@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import { CONCERT_EPLUS, PBL1, startSim, type RunningSim, type SimDialect, type SimScenarioPatch } from '@posbridge/hardware-sim';
 import { loadServerConfig, startServer, type RunningServer } from '@posbridge/server';
 import { envNameOf, loadAgentConfig, startAgent, type AgentTimingConfig, type RunningAgent } from '@posbridge/terminal-agent';
+import { runShutdownSteps, type ShutdownStep } from './shutdown.ts';
 
 /** Options of {@link startLocalStack}. */
 export interface LocalStackOptions {
@@ -39,9 +40,15 @@ export interface LocalStackOptions {
   /** Partner credentials the server sends on VTEX callbacks. Default: random demo values. */
   callbackAppKey?: string;
   callbackAppToken?: string;
+  /** Longest wait for each shutdown step (agent, simulator, server, folder), ms; a step that hangs is logged and left behind. @default 5000 */
+  closeStepTimeoutMs?: number;
 }
 
-/** A running local stack. `close()` stops everything and removes the temporary folder. */
+/**
+ * A running local stack. `close()` stops everything and removes the temporary folder: the agent
+ * first (it closes its end of the serial line), then the simulator (its port, then socat), then
+ * the server; each step bounded by `closeStepTimeoutMs`.
+ */
 export interface LocalStack {
   /** Base URL of the PPP connector, e.g. `http://127.0.0.1:43117`. */
   pppBaseUrl: string;
@@ -77,15 +84,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const callbackAppKey = options.callbackAppKey ?? 'vtexappkey-partner-local';
   const callbackAppToken = options.callbackAppToken ?? randomBytes(24).toString('base64url');
 
-  const cleanups: (() => Promise<void>)[] = [() => rm(dir, { recursive: true, force: true })];
+  // Closed in reverse: agent (its serial reader), simulator (its port, then socat), server, folder.
+  const cleanups: ShutdownStep[] = [{ name: 'temporary folder', run: () => rm(dir, { recursive: true, force: true }) }];
+  const stepTimeoutMs = options.closeStepTimeoutMs ?? 5_000;
   const close = async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) {
-      try {
-        await cleanup();
-      } catch (err) {
-        logger.warn({ err }, 'local stack: cleanup step failed');
-      }
-    }
+    await runShutdownSteps(cleanups.splice(0).reverse(), {
+      stepTimeoutMs,
+      onHung: (step) => logger.warn({ step, stepTimeoutMs }, 'local stack: shutdown step did not finish in time; going on'),
+      onFailed: (step, err) => logger.warn({ step, err }, 'local stack: cleanup step failed'),
+    });
   };
 
   try {
@@ -99,7 +106,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       POSBRIDGE_CALLBACK_APP_TOKEN: callbackAppToken,
     });
     const server = await startServer({ config, logger });
-    cleanups.push(() => server.close());
+    cleanups.push({ name: 'server', run: () => server.close() });
 
     const sim = await startSim({
       terminals: [{ serialNumber, dialect }],
@@ -110,7 +117,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       ...(options.scenario !== undefined ? { scenario: options.scenario } : {}),
       ...(options.simControlPort !== undefined ? { controlPort: options.simControlPort } : {}),
     });
-    cleanups.push(() => sim.close());
+    cleanups.push({ name: 'simulator', run: () => sim.close() });
     const terminal = sim.terminals[0];
     if (!terminal) throw new Error('simulator started no terminal');
 
@@ -130,7 +137,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       logger,
       ...(terminal.link === 'in-process' ? { openPort: async () => terminal.connect() } : {}),
     });
-    cleanups.push(() => agent.close());
+    cleanups.push({ name: 'agent', run: () => agent.close() });
     await agent.ready;
 
     return {
