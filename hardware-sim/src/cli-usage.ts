@@ -32,6 +32,7 @@ export const CLI_OPTIONS = {
   'garbage-rate': { type: 'string' },
   'duplicate-answer': { type: 'boolean' },
   'wrong-ref': { type: 'string' },
+  'wrong-amount': { type: 'string' },
   'reboot-mid-transaction': { type: 'boolean' },
   'control-port': { type: 'string' },
   interactive: { type: 'boolean' },
@@ -107,6 +108,8 @@ Faults (off by default), on PBL/1 / on Concert E+:
                           the answer frame
   --duplicate-answer      send every RESULT twice / run exchange B twice
   --wrong-ref N           the first N RESULTs / answers of each transaction carry another reference
+  --wrong-amount N        Concert E+ only: the first N answers of each transaction carry an amount
+                          one minor unit off (the POS must refuse them)
   --reboot-mid-transaction  restart the terminal once the card is read (silent for --reboot-ms, the
                           sale recorded aborted, no answer)
 

@@ -78,6 +78,7 @@ try {
     garbageRate: rate('garbage-rate', values['garbage-rate']),
     duplicateAnswer: values['duplicate-answer'],
     wrongRef: whole('wrong-ref', values['wrong-ref']),
+    wrongAmount: whole('wrong-amount', values['wrong-amount']),
     rebootMidTransaction: values['reboot-mid-transaction'],
   };
   const defined = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));

@@ -296,6 +296,13 @@ describe.each(PRIVATE_FIELD_MODES)('Concert E+ terminal on a pty, private field 
     expect((await pos.answer())?.answer.privateData).toBe('REF-WRONGX');
   });
 
+  it('wrongAmount: the answer carries an amount one minor unit off', async () => {
+    fresh({ faults: { wrongAmount: 1 } });
+    await pos.request(1112, 'REF-AMOUNT');
+    expect((await pos.answer())?.answer).toMatchObject({ status: '0', amountMinor: 1113, currency: '986' });
+    expect(t.sales().byReference['REF-AMOUNT']?.charges).toBe(1);
+  });
+
   it('rebootMidTransaction: silence, no answer, nothing charged', async () => {
     fresh({ faults: { rebootMidTransaction: true } });
     await pos.request(1109, 'REF-BOOT');

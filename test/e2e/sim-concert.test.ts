@@ -40,6 +40,7 @@ const CONCERT_OUTCOME: Record<string, string> = {
   garbageRate: 'discarded → approved',
   duplicateAnswer: 'one result, one callback',
   wrongRef: 'another private data is no mismatch: matched by POS number, amount and currency → approved',
+  wrongAmount: 'the answer is refused (logged with the reason) → unknown for good, the reason names it',
   rebootMidTransaction: 'no answer → unknown for good, nothing charged',
 };
 
@@ -270,6 +271,19 @@ describe.each([
       expect(framesOf(s.terminal, 'out').filter((t) => t.startsWith('<STX>'))).toHaveLength(1);
       expect(s.logs.some((l) => l['msg'] === 'answer for another transaction kept for recovery' && l['paymentId'] === paymentId)).toBe(false);
       expect(s.callbacksOf(paymentId)).toHaveLength(1);
+      expectOneSale(1);
+    });
+
+    it('wrongAmount: the only answer carries another amount → refused, logged with the reason; unknown, never denied, and not "no answer"', async () => {
+      s.scenario({ faults: { wrongAmount: 1 } });
+      const { paymentId, body } = await s.pay(21.09);
+      await expectStaysUnknown(paymentId, body);
+      const refused = s.logs.filter((l) => l['msg'] === 'terminal answer refused: it does not match the request' && l['paymentId'] === paymentId);
+      expect(refused).toHaveLength(1);
+      expect(refused[0]?.['reason']).toBe('amount 2110, expected 2109');
+      const unknown = s.logs.find((l) => l['msg'] === 'payment outcome unknown' && l['paymentId'] === paymentId);
+      expect(String(unknown?.['reason'])).toMatch(/refused as not matching the request \(amount 2110, expected 2109\)/);
+      expect(String(unknown?.['reason'])).not.toMatch(/no answer/);
       expectOneSale(1);
     });
 

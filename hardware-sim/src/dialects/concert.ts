@@ -29,7 +29,8 @@
  * ACKed), `delayAckMs` (the ACK to ENQ is late), `nakFirst` (the first request frame of each
  * exchange is NAKed), `corruptRate` (answer LRC wrong), `garbageRate` (noise before ENQ / answer
  * frame), `duplicateAnswer` (exchange B is run twice), `wrongRef` (the first N answers carry
- * another private data: the request's with its last char changed, whatever `privateField` says).
+ * another private data: the request's with its last char changed, whatever `privateField` says),
+ * `wrongAmount` (the first N answers carry an amount one minor unit off).
  *
  * The frame log shows a frame's last byte as `<LRC xx>` (hex), never as a control name.
  */
@@ -97,6 +98,7 @@ export class ConcertWire implements WireAdapter {
   /** Requests by device rid (to build answers). */
   readonly #requests = new Map<string, ConcertRequest>();
   readonly #wrongRefs = new Map<string, number>();
+  readonly #wrongAmounts = new Map<string, number>();
   readonly #outbox: PendingAnswer[] = [];
   /** Approved sales not cancelled yet, oldest first: what a type `2` request can cancel. */
   readonly #cancellable: { rid: string; amountMinor: number; currency: string }[] = [];
@@ -345,12 +347,18 @@ export class ConcertWire implements WireAdapter {
       const p = req.privateData.padEnd(10, ' ');
       privateData = `${p.slice(0, 9)}${p.endsWith('X') ? 'Y' : 'X'}`;
     }
+    let amountMinor = req.amountMinor;
+    const off = this.#wrongAmounts.get(result.rid) ?? 0;
+    if (off < this.#ctx.scenario().faults.wrongAmount) {
+      this.#wrongAmounts.set(result.rid, off + 1);
+      amountMinor = amountMinor >= 99_999_999 ? amountMinor - 1 : amountMinor + 1;
+    }
     const report =
       status === '0' && result.card !== undefined ? maskedCardReport(result.card.bin, result.card.last4) : '';
     return buildConcertAnswer({
       posNumber: req.posNumber,
       status,
-      amountMinor: req.amountMinor,
+      amountMinor,
       paymentMode: req.paymentMode,
       ...(req.answer === 'full' ? { report } : {}),
       currency: req.currency,

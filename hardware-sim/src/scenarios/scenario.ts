@@ -28,6 +28,11 @@ export interface SimFaults {
   duplicateAnswer: boolean;
   /** The first N final answers of each transaction carry a wrong reference (PBL/1 rid; Concert private data). 0 = off. */
   wrongRef: number;
+  /**
+   * Concert E+ only: the first N final answers of each transaction carry an amount one minor unit
+   * off (a mismatching answer the POS must refuse). 0 = off. PBL/1 ignores it.
+   */
+  wrongAmount: number;
   /** Restart the terminal in the middle of every sale (after the card is read); it is silent for `rebootMs`. */
   rebootMidTransaction: boolean;
 }
@@ -87,12 +92,13 @@ export const DEFAULT_SCENARIO: Readonly<SimScenario> = Object.freeze({
     garbageRate: 0,
     duplicateAnswer: false,
     wrongRef: 0,
+    wrongAmount: 0,
     rebootMidTransaction: false,
   }),
 });
 
 const INT_KEYS = ['stepDelayMs', 'slowAnswerDelayMs', 'unplugMs', 'rebootMs', 'seed'] as const;
-const FAULT_INT_KEYS = ['dropAck', 'delayAckMs', 'wrongRef'] as const;
+const FAULT_INT_KEYS = ['dropAck', 'delayAckMs', 'wrongRef', 'wrongAmount'] as const;
 const FAULT_RATE_KEYS = ['corruptRate', 'garbageRate'] as const;
 const FAULT_BOOL_KEYS = ['nakFirst', 'duplicateAnswer', 'rebootMidTransaction'] as const;
 
