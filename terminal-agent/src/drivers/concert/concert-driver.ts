@@ -243,7 +243,6 @@ export class ConcertDriver implements TerminalDriver {
         },
       };
       this.#pending = pending;
-      this.#remember(req);
       this.#step({ type: 'send', payload, answerTimeoutMs: this.#t.answerTimeoutMs });
     });
   }
@@ -283,7 +282,7 @@ export class ConcertDriver implements TerminalDriver {
     return 'terminal-owned';
   }
 
-  /** Keeps `req` as the request sent last (and among the recent ones, for echoes). */
+  /** Keeps `req` (its frame is being written) as the request sent last, and among the recent ones for echoes. */
   #remember(req: SaleRequest): void {
     this.#recent.delete(req.rid);
     this.#recent.set(req.rid, req);
@@ -390,6 +389,8 @@ export class ConcertDriver implements TerminalDriver {
         this.#trace('sent', effect.what === 'frame' ? toHex(effect.bytes) : effect.what);
         if (!stream || stream.destroyed) return;
         if (effect.what === 'frame' && p) {
+          // Only a request that may have reached the terminal can own a later answer.
+          if (!p.written) this.#remember(p.req);
           p.written = true;
           p.hooks.onSent?.();
         }
