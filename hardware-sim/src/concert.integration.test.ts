@@ -3,6 +3,7 @@
  * exchange B) with the simulator's codec, so the Concert dialect of the simulator is checked
  * independently of the agent's driver. The same rows and faults through agent and server:
  * test/e2e/sim-concert.test.ts.
+ * @requires-program socat
  */
 import { Writable } from 'node:stream';
 import pino from 'pino';

@@ -2,6 +2,7 @@
  * The technician CLI as a real process: `--help`, `identify` against the simulator on a pty,
  * and `doctor --json` against the real server (port, permissions, lock, server, token, clock),
  * then on a machine without the port.
+ * @requires-program socat
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';

@@ -5,6 +5,7 @@
  * journal on disk. For each step of a payment the agent is SIGKILLed at that step and started
  * again on the same journal; the payment must end approved, with exactly one sale on the
  * terminal (`salesCount(rid)`) and exactly one callback to VTEX.
+ * @requires-program socat
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';

@@ -13,6 +13,7 @@
  * - E+ has no request id: the simulator counts a repeated request as a second sale, so every
  *   test asserts exactly one charge for the payment's reference.
  * - The request carries no credit/debit choice: the simulator reads the credit test card.
+ * @requires-program socat
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONCERT_EPLUS, TEST_AMOUNTS, type SimFaults } from '@posbridge/hardware-sim';

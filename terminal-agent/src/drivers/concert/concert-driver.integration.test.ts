@@ -2,10 +2,11 @@
  * The Concert E+ driver over a REAL pseudo-terminal pair made by socat: the agent's serial
  * transport on end `a`, the scripted Concert terminal opened with serialport on `b`. Proves the
  * parser copes with however the tty layer chunks the bytes. Skipped only without socat.
+ * @requires-program socat
  */
 import type { Duplex } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hasSocat, openPtyPair, type PtyPair } from '../../testing/pty-pair.ts';
+import { openPtyPair, type PtyPair } from '../../testing/pty-pair.ts';
 import { destroyStream } from '../../transports/byte-transport.ts';
 import { openSerialPort } from '../../transports/serial.ts';
 import { FakeConcertTerminal } from '../../testing/fake-concert-terminal.ts';
@@ -13,7 +14,7 @@ import { createLogSink } from '../../testing/log-sink.ts';
 import { ConcertDriver } from './concert-driver.ts';
 
 
-describe.skipIf(!hasSocat)('Concert E+ over a real pty (socat)', () => {
+describe('Concert E+ over a real pty (socat)', () => {
   let pty: PtyPair;
   let deviceEnd: Duplex | undefined;
   let driver: ConcertDriver | undefined;
