@@ -77,7 +77,7 @@ function signUpPage(token: string, merchantName: string, problem: string | undef
 ${problem === undefined ? '' : `<p role="alert"><strong>${escapeHtml(problem)}</strong></p>\n`}<form method="get" action="/authorization/redirect">
 <input type="hidden" name="applicationId" value="vtex">
 <input type="hidden" name="token" value="${escapeHtml(token)}">
-<label>VTEX account name <input name="merchantName" required pattern="[A-Za-z0-9][A-Za-z0-9._\-]{0,63}" value="${escapeHtml(merchantName)}"></label>
+<label>VTEX account name <input name="merchantName" required pattern="[A-Za-z0-9][A-Za-z0-9._\\-]{0,63}" value="${escapeHtml(merchantName)}"></label>
 <button type="submit">Authorize</button>
 </form>
 </body></html>

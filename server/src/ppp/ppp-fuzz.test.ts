@@ -245,7 +245,7 @@ describe('PPP routes under mutated requests (real HTTP)', () => {
         const a = await send(route.path, bytes, type === '' ? {} : { 'Content-Type': type });
         expectWellBehaved(route, a);
         let parsed: unknown;
-        let parses = false;
+        let parses: boolean;
         try {
           parsed = JSON.parse(Buffer.from(bytes).toString('utf8'));
           parses = typeof parsed === 'object' && parsed !== null;
