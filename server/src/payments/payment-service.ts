@@ -79,6 +79,20 @@ export interface BindOutcome {
   readonly bound: boolean;
 }
 
+/**
+ * An operator's resolution of an `unknown` payment (`posbridge-server payment resolve`).
+ * Bounded: `operator` 1–64 characters, `reason` 1–500, `authorizationId` 1–64 of
+ * `A-Z a-z 0-9 . _ / -` and only with `approved`.
+ */
+export interface OperatorResolution {
+  readonly outcome: 'approved' | 'denied';
+  readonly reason: string;
+  /** Who decided (OS user or `--operator`). */
+  readonly operator: string;
+  /** Authorization code from the terminal's receipt; absent: keep the terminal's. */
+  readonly authorizationId?: string;
+}
+
 /** Answer of {@link PaymentService.applyEvent}. */
 export interface ApplyOutcome {
   readonly payment: Payment | null;
@@ -286,6 +300,54 @@ export class PaymentService implements AgentEventHandler {
       }
       if (due.length < 50) return count;
     }
+  }
+
+  /**
+   * Resolves an `unknown` payment by an operator's decision, read from the terminal's journal or
+   * receipt. The decision (who, why, when) becomes an `operator.resolved` event in the payment's
+   * audit log, and the callback to VTEX is enqueued in the same transaction (a payment VTEX
+   * cancelled meanwhile gets none: denied ends `cancelled`, approved is left for VTEX's repeated
+   * cancellation to reverse). Works against the store alone, so the CLI can run it next to a
+   * running server, whose callback worker delivers the callback.
+   *
+   * @returns the updated payment.
+   * @throws CodedError `ADMIN_RESOLVE_REFUSED` when the payment does not exist, is not `unknown`
+   *   or the resolution is out of bounds; `STORE_FAILED`.
+   * @see docs/ppp.md "Unknown outcomes"; server/README.md "Resolving unknown payments"
+   */
+  async resolveUnknown(paymentId: string, resolution: OperatorResolution): Promise<Payment> {
+    const problem = resolutionProblem(resolution);
+    if (problem) throw new CodedError('ADMIN_RESOLVE_REFUSED', problem, { details: { paymentId } });
+    const before = await this.#store.getPayment(paymentId);
+    const r = await this.applyEvent(paymentId, (p) =>
+      p.status === 'unknown'
+        ? {
+            type: 'operator.resolved',
+            outcome: resolution.outcome,
+            authorizationId: resolution.authorizationId ?? null,
+            operator: resolution.operator.trim(),
+            reason: resolution.reason.trim(),
+          }
+        : null,
+    );
+    if (!r.payment) throw new CodedError('ADMIN_RESOLVE_REFUSED', `no payment ${JSON.stringify(paymentId)}`, { details: { paymentId } });
+    if (!r.applied) {
+      throw new CodedError('ADMIN_RESOLVE_REFUSED', `payment ${paymentId} is ${r.payment.status}, not unknown${r.reason && r.reason !== 'not applicable' ? ` (${r.reason})` : ''}`, {
+        details: { paymentId, status: r.payment.status },
+      });
+    }
+    const p = r.payment;
+    this.#log.warn(
+      { paymentId, outcome: resolution.outcome, operator: resolution.operator, reason: resolution.reason, status: p.status },
+      'unknown payment resolved by an operator',
+    );
+    if (before?.endReason === 'cancelled' && p.status === 'approved') {
+      this.#log.warn(
+        { paymentId, serialNumber: p.binding?.serialNumber },
+        'resolved approved after VTEX cancelled; its next cancellation attempt reverses it on the terminal',
+      );
+    }
+    return p;
   }
 
   /** @inheritdoc */
@@ -530,10 +592,24 @@ export class PaymentService implements AgentEventHandler {
           this.#onCallbackEnqueued();
           break;
         case 'outcome_unknown':
-          this.#log.warn(
-            { paymentId: p.paymentId, serialNumber: p.binding?.serialNumber, status: p.status },
-            'terminal outcome unknown; waiting for the terminal to resolve it',
-          );
+          if (p.status === 'unknown') {
+            // The alert of an uncertain payment: stable message, counted in posbridge_payments_unknown.
+            this.#log.error(
+              {
+                paymentId: p.paymentId,
+                serialNumber: p.binding?.serialNumber,
+                terminalRef: p.outcome?.terminalRef,
+                detail: p.outcome?.message,
+                cancelRequested: p.endReason === 'cancelled',
+              },
+              'payment outcome unknown; resolve it with posbridge-server payment resolve',
+            );
+          } else {
+            this.#log.warn(
+              { paymentId: p.paymentId, serialNumber: p.binding?.serialNumber, status: p.status },
+              'terminal outcome unknown; waiting for the terminal to resolve it',
+            );
+          }
           break;
         case 'reversal_failed':
           this.#log.error(
@@ -550,6 +626,22 @@ export class PaymentService implements AgentEventHandler {
       }
     }
   }
+}
+
+const AUTHORIZATION_PATTERN = /^[A-Za-z0-9._/-]{1,64}$/;
+
+/** Why `r` is out of bounds, or null. */
+function resolutionProblem(r: OperatorResolution): string | null {
+  if (r.outcome !== 'approved' && r.outcome !== 'denied') return 'outcome must be approved or denied';
+  const reason = r.reason.trim();
+  if (reason.length === 0 || reason.length > 500) return 'reason must be 1–500 characters';
+  const operator = r.operator.trim();
+  if (operator.length === 0 || operator.length > 64) return 'operator must be 1–64 characters';
+  if (r.authorizationId !== undefined) {
+    if (r.outcome !== 'approved') return 'an authorization only goes with outcome approved';
+    if (!AUTHORIZATION_PATTERN.test(r.authorizationId)) return 'authorization must be 1–64 of A-Z a-z 0-9 . _ / -';
+  }
+  return null;
 }
 
 /** The `payment.start` order of a bound payment. */
