@@ -12,7 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { CodedError } from '@posbridge/protocol/errors';
-import { formatMoney, moneyFromDecimal } from '@posbridge/protocol/money';
+import { assertChargeable, formatMoney, moneyFromDecimal } from '@posbridge/protocol/money';
 import type { CreatePaymentRequest } from '@posbridge/protocol/ppp';
 import type { OperationResult, PaymentProgress, PaymentRejected, PaymentResult } from '@posbridge/protocol/ws';
 import type {
@@ -170,6 +170,8 @@ export class PaymentService implements AgentEventHandler {
    * A method other than Venda Direta is not stored (`unsupported_method`, answered `denied`).
    *
    * @throws CodedError `MONEY_UNKNOWN_CURRENCY` / `MONEY_INVALID_AMOUNT` (400);
+   *   `MONEY_AMOUNT_OUT_OF_RANGE` (400) for a `value` below one minor unit or above
+   *   `MAX_CHARGE_MINOR` (docs/ppp.md "Amounts");
    *   `PPP_PAYMENT_MISMATCH` when the paymentId exists with another amount, currency, method or
    *   merchant; `STORE_FAILED`.
    * @see ppp-pos.md §4.2 "Idempotency"
@@ -177,7 +179,8 @@ export class PaymentService implements AgentEventHandler {
   async createPayment(req: CreatePaymentRequest, ctx: CreateContext): Promise<CreatePaymentOutcome> {
     const method = methodKindOf(req.paymentMethod);
     if (!method) return { kind: 'unsupported_method' };
-    const amount = moneyFromDecimal(req.value, req.currency);
+    // Refused before anything is stored: 0 or more than a terminal's amount field would only fail later on the terminal.
+    const amount = assertChargeable(moneyFromDecimal(req.value, req.currency), 'value');
     const now = this.#now();
     const { payment, created } = await this.#store.createPayment({
       paymentId: req.paymentId,
