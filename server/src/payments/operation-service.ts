@@ -14,7 +14,7 @@
  * |---|---|---|---|
  * | cancel | awaiting_terminal | `cancelled` at once; the submitUrl stops working | 200 |
  * | cancel | dispatched / accepted | `payment.abort` to the agent; an approval anyway is voided | 200 once stopped |
- * | cancel | unknown | recorded on the payment, which stays flagged until resolved | 500 `PPP_OUTCOME_UNKNOWN` at once |
+ * | cancel | unknown | recorded on the payment, which stays flagged until resolved; `payment.abort` to the agent | 500 `PPP_OUTCOME_UNKNOWN` at once |
  * | cancel | approved, not settled, agent online | `operation.start` void | 200 once voided |
  * | cancel | approved, agent offline or settled, or the void denied | nothing | 501 `cancel-manually` |
  * | cancel | denied / cancelled / expired | nothing (nothing was charged) | 200 |

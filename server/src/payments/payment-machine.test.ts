@@ -279,10 +279,10 @@ describe('unknown outcomes: flagged until a terminal answer or an operator resol
     expect(approved.effects).toEqual([{ type: 'enqueue_callback', status: 'approved' }]);
   });
 
-  it('a cancellation of an unknown payment is remembered, keeps it flagged, aborts nothing and reports nothing', () => {
+  it('a cancellation of an unknown payment is remembered and keeps it flagged; the abort goes to the agent, nothing is reported', () => {
     const r = transition(stateIn('unknown'), cancel, 20);
     expect(r.state).toMatchObject({ status: 'unknown', endReason: 'cancelled', outcome: { outcome: 'unknown' } });
-    expect(r.effects).toEqual([]);
+    expect(r.effects).toEqual([{ type: 'send_abort', reason: 'cancelled' }]);
     // a repeat is a no-op
     expect(transition(r.state, cancel, 21).effects[0]?.type).toBe('ignored');
   });

@@ -39,7 +39,8 @@
  *   could not learn (Concert E+ has no status query; PBL/1 after its STATUS attempts), entered
  *   from `dispatched`/`accepted`/`aborting`. Nothing runs on the terminal any more, so it has no
  *   deadline and a deadline or a cancellation never moves it to `aborting` or `denied`: a
- *   cancellation is remembered (`endReason: cancelled`) and the payment stays `unknown`. Only a
+ *   cancellation is remembered (`endReason: cancelled`, and `payment.abort` goes to the agent,
+ *   which may stop the sale and learn its outcome) and the payment stays `unknown`. Only a
  *   later terminal result or an operator (`operator.resolved`, `posbridge-server payment
  *   resolve`) resolves it; after a cancellation a resolution is treated like a late result
  *   (denied → `cancelled`; a terminal approval → reversed; an operator's approval → `approved`,
@@ -346,9 +347,13 @@ export function transition(state: PaymentMachineState, event: PaymentEvent, now:
             effects: [...stopStart(state), { type: 'send_abort', reason: 'cancelled' }],
           };
         case 'unknown':
-          // Nothing to abort (the sale ended without a known outcome); remember it, stay flagged.
+          // Remembered, and the payment stays flagged: never reported denied on its own. The abort
+          // still goes to the agent, which may stop the sale and learn the outcome (PBL/1 STATUS).
           if (state.endReason === 'cancelled') return ignore(state, 'cancellation already recorded; the outcome is unknown');
-          return { state: { ...state, endReason: 'cancelled', deadlineAt: null }, effects: [] };
+          return {
+            state: { ...state, endReason: 'cancelled', deadlineAt: null },
+            effects: [{ type: 'send_abort', reason: 'cancelled' }],
+          };
         case 'approved':
           if (!event.canReverse) return ignore(state, 'approved and the terminal cannot reverse it now');
           return {

@@ -461,7 +461,7 @@ export class PaymentService implements AgentEventHandler {
   async pendingOrders(serialNumbers: readonly string[]): Promise<PendingOrders> {
     const [dispatched, stopping, refunds] = await Promise.all([
       this.#store.listBoundPayments('dispatched', serialNumbers),
-      this.#store.listPaymentsIn(['aborting', 'reversing'], serialNumbers),
+      this.#store.listPaymentsIn(['aborting', 'reversing', 'unknown'], serialNumbers),
       this.#store.listOpenRefunds(serialNumbers),
     ]);
     const refundOrders: OperationOrder[] = [];
@@ -471,7 +471,10 @@ export class PaymentService implements AgentEventHandler {
     }
     return {
       starts: dispatched.flatMap((p) => (p.binding ? [startOrderOf(p)] : [])),
-      aborts: stopping.flatMap((p) => (p.status === 'aborting' ? [abortOrderOf(p)] : [])),
+      // An unknown payment VTEX cancelled keeps its abort too (the agent may still stop the sale).
+      aborts: stopping.flatMap((p) =>
+        p.status === 'aborting' || (p.status === 'unknown' && p.endReason === 'cancelled') ? [abortOrderOf(p)] : [],
+      ),
       operations: [...stopping.flatMap((p) => (p.status === 'reversing' ? [voidOrderOf(p)] : [])), ...refundOrders],
     };
   }

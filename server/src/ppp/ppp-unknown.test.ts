@@ -39,12 +39,14 @@ let clock: number;
 let t: TestServer;
 let receiver: Awaited<ReturnType<typeof startCallbackReceiver>>;
 let agent: TestAgent;
+let agentToken: string;
 
 beforeEach(async () => {
   clock = Date.UTC(2026, 0, 1, 12);
   t = await startTestServer({}, undefined, { now: () => clock, manualDeadlines: true });
   receiver = await startCallbackReceiver();
-  agent = await connectAgent(t.server.url, (await t.server.issueAgentToken('front-desk')).token);
+  agentToken = (await t.server.issueAgentToken('front-desk')).token;
+  agent = await connectAgent(t.server.url, agentToken);
   await agent.hello(['SN1']);
 });
 afterEach(async () => {
@@ -141,9 +143,14 @@ describe('unknown outcomes', () => {
     expectPppContract(CANCEL, 'post', 500, first.json);
     expect(first.json).toMatchObject({ paymentId: 'UK3', requestId: 'C1', cancellationId: null, code: 'PPP_OUTCOME_UNKNOWN' });
     expect(String(first.json['message'])).toContain('posbridge-server payment resolve');
-    // Never denied on its own: still unknown, nothing sent to the terminal or to VTEX.
+    // The abort goes to the agent (it may stop the sale and learn the outcome); the agent answers
+    // unknown again, as a Concert agent does: never denied on its own, nothing to VTEX.
+    const abort = await agent.waitForMessage((m): m is Abort => isAbort(m) && m.paymentId === 'UK3');
+    expect(abort.reason).toBe('cancelled');
+    agent.send({ v: PROTOCOL_VERSION, id: nextId(), type: 'ack', ackOf: abort.id });
+    sendResult('UK3', 'unknown');
+    await new Promise((r) => setTimeout(r, 200));
     expect(await t.server.store.getPayment('UK3')).toMatchObject({ status: 'unknown', endReason: 'cancelled' });
-    expect(agent.messages.some((m) => isAbort(m) && m.paymentId === 'UK3')).toBe(false);
     expect((await poll('UK3'))['status']).toBe('undefined');
     expect(callbacksOf('UK3')).toHaveLength(0);
     expect(await metricsText()).toContain('posbridge_payments_unknown 1');
@@ -186,6 +193,23 @@ describe('unknown outcomes', () => {
     expect(repeat.status).toBe(200);
     expect((await t.server.store.getPayment('UK4'))?.status).toBe('cancelled');
     expect(callbacksOf('UK4')).toHaveLength(0);
+  });
+
+  it('the abort of a cancelled unknown payment is delivered again to a reconnecting agent', async () => {
+    await unknownPayment('UK8');
+    expect((await call('POST', '/payments/UK8/cancellations', cancelBody('UK8', 'C8'))).json['code']).toBe('PPP_OUTCOME_UNKNOWN');
+    await agent.waitForMessage((m): m is Abort => isAbort(m) && m.paymentId === 'UK8');
+    await agent.close();
+    await waitFor(() => !t.server.service.dispatcher.onlineSerials().has('SN1'), 5000, 'agent gone');
+    agent = await connectAgent(t.server.url, agentToken);
+    await agent.hello(['SN1']);
+    const again = await agent.waitForMessage((m): m is Abort => isAbort(m) && m.paymentId === 'UK8');
+    expect(again.reason).toBe('cancelled');
+    // The terminal stopped it before charging: denied → cancelled, answered 200 to VTEX's repeat, no callback.
+    sendResult('UK8', 'denied');
+    await waitFor(async () => (await t.server.store.getPayment('UK8'))?.status === 'cancelled', 5000, 'cancelled');
+    expect((await call('POST', '/payments/UK8/cancellations', cancelBody('UK8', 'C8'))).status).toBe(200);
+    expect(callbacksOf('UK8')).toHaveLength(0);
   });
 
   it('an operator resolution records who, when and why, and sends the callback', async () => {
