@@ -2,7 +2,7 @@
  * The error-code catalogue shared by every posbridge part.
  *
  * Codes are SCREAMING_SNAKE with a domain prefix (`PPP_`, `WS_`, `TERM_`, `STORE_`, `CFG_`,
- * `MONEY_`). Each entry has a message, a `retryable` flag (may the same call succeed later
+ * `MONEY_`, `ADMIN_` for operator commands). Each entry has a message, a `retryable` flag (may the same call succeed later
  * unchanged?) and, where the code can reach an HTTP client, the status to answer with.
  * Retired codes are never reused. `docs/errors.md` lists every code; a test keeps the two in
  * step in both directions.
@@ -86,6 +86,20 @@ export const ERROR_CODES = {
 
   SIM_NOT_FOUND: { message: 'no such simulated terminal or control route', retryable: false, httpStatus: 404 },
   SIM_BAD_REQUEST: { message: 'the simulator control request is not valid', retryable: false, httpStatus: 400 },
+
+  // issue 10 item 5: unknown outcomes
+  PPP_OUTCOME_UNKNOWN: {
+    message: 'the terminal outcome of this payment is unknown; it stays flagged until an operator resolves it',
+    retryable: true,
+    httpStatus: 500,
+  },
+  ADMIN_RESOLVE_REFUSED: { message: 'only a payment whose terminal outcome is unknown can be resolved by an operator', retryable: false },
+  // issue 10 item 18: unchargeable amounts
+  MONEY_AMOUNT_OUT_OF_RANGE: {
+    message: 'amount is below one minor unit or above the most a terminal can charge',
+    retryable: false,
+    httpStatus: 400,
+  },
 } as const satisfies Record<string, { message: string; retryable: boolean; httpStatus?: number }>;
 
 /** Every error code posbridge can produce. */

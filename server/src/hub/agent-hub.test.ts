@@ -310,7 +310,8 @@ describe('payment flow through the hub', () => {
     await a.waitForMessage((m): m is Ack => isAck(m) && m.ackOf === unknown.id);
     const pending = await t.createPayment(createPaymentBody({ paymentId: 'PAY7' }));
     expect(pending.json['status']).toBe('undefined');
-    expect(t.lines.some((l) => l['level'] === 40 && l['paymentId'] === 'PAY7' && String(l['msg']).includes('unknown'))).toBe(true);
+    // An unknown outcome is an alert: logged at error (issue 10 item 5; was warn).
+    expect(t.lines.some((l) => l['level'] === 50 && l['paymentId'] === 'PAY7' && String(l['msg']).includes('unknown'))).toBe(true);
     expect(receiver.received).toHaveLength(0);
 
     const denied = result(start, { outcome: 'denied', responseCode: '51', authorizationId: undefined });

@@ -5,6 +5,7 @@
  * | metric | type | labels |
  * |---|---|---|
  * | `posbridge_payments` | gauge (read from the store on scrape) | `status` |
+ * | `posbridge_payments_unknown` | gauge (read from the store on scrape): payments whose terminal outcome is unknown, waiting for the terminal or an operator; alert on > 0 | — |
  * | `posbridge_payment_transitions_total` | counter | `from`, `to` |
  * | `posbridge_callback_attempts_total` | counter | `outcome` = delivered \| retry \| failed |
  * | `posbridge_callback_failures_total` | counter | `reason` = http \| network \| expired |
@@ -41,6 +42,15 @@ export class ServerMetrics {
       async collect() {
         const counts = await countPayments();
         for (const status of PAYMENT_STATUSES) this.set({ status }, counts[status] ?? 0);
+      },
+    });
+    // The alert of docs/ppp.md "Unknown outcomes": derived from the store, so it is right after a restart.
+    new Gauge({
+      name: 'posbridge_payments_unknown',
+      help: 'Payments whose terminal outcome is unknown (need the terminal or an operator: posbridge-server payment resolve).',
+      registers,
+      async collect() {
+        this.set((await countPayments()).unknown ?? 0);
       },
     });
     this.transitions = new Counter({

@@ -13,7 +13,8 @@
  * | request | payment state | what happens | answer |
  * |---|---|---|---|
  * | cancel | awaiting_terminal | `cancelled` at once; the submitUrl stops working | 200 |
- * | cancel | dispatched / accepted / unknown | `payment.abort` to the agent; an approval anyway is voided | 200 once stopped |
+ * | cancel | dispatched / accepted | `payment.abort` to the agent; an approval anyway is voided | 200 once stopped |
+ * | cancel | unknown | recorded on the payment, which stays flagged until resolved; `payment.abort` to the agent | 500 `PPP_OUTCOME_UNKNOWN` at once |
  * | cancel | approved, not settled, agent online | `operation.start` void | 200 once voided |
  * | cancel | approved, agent offline or settled, or the void denied | nothing | 501 `cancel-manually` |
  * | cancel | denied / cancelled / expired | nothing (nothing was charged) | 200 |
@@ -147,10 +148,16 @@ export class OperationService {
           this.#log.warn({ paymentId, requestId: req.requestId, reason }, 'cancellation needs a person');
           return this.#final(op, 501, reply(501, 'cancel-manually', reason));
         }
+        case 'unknown': {
+          // The card may or may not have been charged: never answered as cancelled/denied on a
+          // guess. The cancellation is recorded on the payment (answered once resolved); not
+          // stored, so VTEX's repeat re-evaluates.
+          this.#log.warn({ paymentId, requestId: req.requestId }, 'cancellation of a payment whose outcome is unknown');
+          return { httpStatus: 500, body: reply(500, 'PPP_OUTCOME_UNKNOWN', unknownCancelMessage) };
+        }
         case 'awaiting_terminal':
         case 'dispatched':
         case 'accepted':
-        case 'unknown':
         case 'aborting':
         case 'reversing': {
           const leftMs = this.#budgetMs - (Date.now() - started);
@@ -304,6 +311,11 @@ export class OperationService {
     }
   }
 }
+
+/** `message` of the 500 `PPP_OUTCOME_UNKNOWN` answer to a cancellation. */
+const unknownCancelMessage =
+  `${ERROR_CODES.PPP_OUTCOME_UNKNOWN.message}: the cancellation is recorded and is answered once an operator ` +
+  'resolves the outcome from the terminal journal (posbridge-server payment resolve)';
 
 /** 500 body for a payment this merchant does not have (the PPP failure shape of each route). */
 function notFound<TBody extends { paymentId: string; requestId: string }>(fields: TBody): PppReply<TBody & { code: string; message: string }> {

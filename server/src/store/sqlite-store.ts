@@ -248,6 +248,9 @@ function eventData(event: PaymentEvent): unknown {
       return {};
     case 'void.result':
       return { outcome: event.outcome, message: event.message };
+    case 'operator.resolved':
+      // Who and why (the row's `at` is when): the audit trail of a manual resolution.
+      return { outcome: event.outcome, authorizationId: event.authorizationId, operator: event.operator, reason: event.reason };
     default: {
       const never: never = event;
       return never;
