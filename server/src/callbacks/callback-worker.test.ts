@@ -9,7 +9,15 @@ import type { PaymentStore } from '../store/store.ts';
 import { sinkLogger, startCallbackReceiver, tempDir, testEnv, waitFor } from '../testing/helpers.ts';
 import { CallbackWorker, backoffDelayMs } from './callback-worker.ts';
 
-const config: CallbackConfig = { timeoutMs: 1000, baseDelayMs: 10, maxDelayMs: 40, maxAttempts: 3, pollIntervalMs: 20 };
+const config: CallbackConfig = {
+  timeoutMs: 1000,
+  baseDelayMs: 10,
+  maxDelayMs: 40,
+  maxAttempts: 3,
+  pollIntervalMs: 20,
+  perMerchantConcurrency: 4,
+  maxConcurrency: 32,
+};
 const credentials = { appKey: 'partner-key', appToken: 'partner-token' };
 
 let tmp: ReturnType<typeof tempDir>;
@@ -24,8 +32,15 @@ afterEach(async () => {
 });
 
 /** Stores an approved payment whose callback is pending, through the real store API. */
-async function approvedPayment(s: PaymentStore, paymentId: string, callbackUrl: string, expiresAt?: number): Promise<void> {
+async function approvedPayment(
+  s: PaymentStore,
+  paymentId: string,
+  callbackUrl: string,
+  expiresAt?: number,
+  merchantId?: string,
+): Promise<void> {
   const { payment } = await s.createPayment({
+    ...(merchantId === undefined ? {} : { merchantId }),
     paymentId,
     id: `pb_${paymentId}`,
     transactionId: 'TX',
@@ -171,5 +186,50 @@ describe('CallbackWorker', () => {
       await server.close();
       await receiver.close();
     }
+  });
+
+  describe('fairness between merchants', () => {
+    const hangingConfig: CallbackConfig = { ...config, timeoutMs: 60_000, perMerchantConcurrency: 4, maxConcurrency: 32 };
+
+    it("a hanging callback of one merchant does not hold back another merchant's", async () => {
+      const receiver = await startCallbackReceiver([], { hang: (url) => url.startsWith('/hang') });
+      const { logger } = sinkLogger();
+      const worker = new CallbackWorker({ store, logger, credentials, config: hangingConfig });
+      try {
+        await approvedPayment(store, 'A1', `${receiver.url}/hang/A1`, undefined, 'mch_a');
+        worker.start();
+        await waitFor(() => receiver.received.some((r) => r.url === '/hang/A1'), 4000, "merchant A's callback to be sent");
+        await approvedPayment(store, 'B1', `${receiver.url}/ok/B1`, undefined, 'mch_b');
+        worker.notify(); // what PaymentService does after enqueueing
+        await waitFor(async () => (await store.listCallbacks('B1'))[0]?.status === 'delivered', 4000, "merchant B's callback");
+        // B was delivered while A's request still hangs (it times out only after 60 s).
+        expect(receiver.open()).toBe(1);
+        expect((await store.listCallbacks('A1'))[0]).toMatchObject({ status: 'pending', attempts: 0 });
+      } finally {
+        await receiver.close(); // ends A's hanging request, so stop() need not wait for its time-out
+        await worker.stop();
+      }
+    });
+
+    it("bounds each merchant's callbacks in flight and claims across merchants in turn", async () => {
+      const receiver = await startCallbackReceiver([], { hang: (url) => url.startsWith('/hang') });
+      const { logger } = sinkLogger();
+      const worker = new CallbackWorker({ store, logger, credentials, config: hangingConfig });
+      try {
+        // Merchant A has more due callbacks than one claim takes, all older than merchant B's.
+        for (let i = 0; i < 30; i += 1) await approvedPayment(store, `A${i}`, `${receiver.url}/hang/A${i}`, undefined, 'mch_a');
+        await approvedPayment(store, 'B1', `${receiver.url}/ok/B1`, undefined, 'mch_b');
+        worker.start();
+        await waitFor(async () => (await store.listCallbacks('B1'))[0]?.status === 'delivered', 4000, "merchant B's callback");
+        await waitFor(() => receiver.open() === 4, 4000, "merchant A's four callbacks in flight");
+        worker.notify(); // another pass must not start a fifth of A's while four hang
+        await worker.idle();
+        expect(receiver.received.filter((r) => r.url.startsWith('/hang'))).toHaveLength(4);
+        expect(receiver.maxOpen).toBeLessThanOrEqual(4 + 1);
+      } finally {
+        await receiver.close();
+        await worker.stop();
+      }
+    });
   });
 });

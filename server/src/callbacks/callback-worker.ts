@@ -50,9 +50,18 @@ function isRetryableStatus(status: number): boolean {
   return status >= 500 || status === 408 || status === 429;
 }
 
+/** Most callbacks one claim leases. */
 const BATCH = 20;
 
-/** Polls the outbox and delivers callbacks. */
+/**
+ * Polls the outbox and delivers callbacks.
+ *
+ * Deliveries run independently: a claim never waits for earlier deliveries to finish. Each
+ * merchant has at most `perMerchantConcurrency` callbacks in flight and all merchants together
+ * `maxConcurrency`; claims take merchants in turn (see {@link PaymentStore.claimDueCallbacks}),
+ * so a merchant whose endpoint hangs only ties up its own slots until `timeoutMs`, never another
+ * merchant's callbacks.
+ */
 export class CallbackWorker {
   readonly #store: PaymentStore;
   readonly #log: Logger;
@@ -67,6 +76,9 @@ export class CallbackWorker {
   #stopped = true;
   #again = false;
   #loop: Promise<void> = Promise.resolve();
+  /** Deliveries in flight, by merchantId. */
+  readonly #inFlight = new Map<string, number>();
+  readonly #deliveries = new Set<Promise<void>>();
 
   constructor(options: CallbackWorkerOptions) {
     this.#store = options.store;
@@ -88,7 +100,7 @@ export class CallbackWorker {
     this.notify();
   }
 
-  /** Wakes the worker now (a callback was just enqueued). */
+  /** Wakes the worker now (a callback was just enqueued, or a delivery finished). */
   notify(): void {
     if (this.#stopped) return;
     if (this.#running) {
@@ -96,9 +108,14 @@ export class CallbackWorker {
       return;
     }
     this.#running = true;
-    this.#loop = this.#drain().finally(() => {
+    this.#loop = this.#claim().finally(() => {
       this.#running = false;
     });
+  }
+
+  /** Resolves when the claim pass under way (if any) has started its deliveries. */
+  async idle(): Promise<void> {
+    await this.#loop;
   }
 
   /** Stops polling and waits for in-flight deliveries (each bounded by `timeoutMs`). */
@@ -106,22 +123,45 @@ export class CallbackWorker {
     this.#stopped = true;
     clearInterval(this.#timer);
     await this.#loop;
+    await Promise.all([...this.#deliveries]);
   }
 
-  async #drain(): Promise<void> {
+  /** Leases due callbacks while there are free slots, and starts their deliveries. */
+  async #claim(): Promise<void> {
     do {
       this.#again = false;
+      const free = this.#config.maxConcurrency - this.#deliveries.size;
+      if (free <= 0) return; // a delivery that finishes wakes the worker again
+      const limit = Math.min(free, BATCH);
       let batch: CallbackEntry[];
       try {
         // Lease long enough to cover one attempt, so a crash mid-POST retries after the lease.
-        batch = await this.#store.claimDueCallbacks(this.#now(), this.#config.timeoutMs * 2, BATCH);
+        batch = await this.#store.claimDueCallbacks(this.#now(), this.#config.timeoutMs * 2, limit, {
+          perMerchantLimit: this.#config.perMerchantConcurrency,
+          inFlight: this.#inFlight,
+        });
       } catch (err) {
         this.#log.error({ err }, 'could not read the callback outbox');
         return;
       }
-      await Promise.all(batch.map((entry) => this.#deliver(entry)));
-      if (batch.length === BATCH) this.#again = true;
+      for (const entry of batch) this.#start(entry);
+      if (batch.length === limit) this.#again = true;
     } while (this.#again && !this.#stopped);
+  }
+
+  #start(entry: CallbackEntry): void {
+    const merchantId = entry.merchantId;
+    this.#inFlight.set(merchantId, (this.#inFlight.get(merchantId) ?? 0) + 1);
+    const delivery: Promise<void> = this.#deliver(entry)
+      .catch((err: unknown) => this.#log.error({ err, paymentId: entry.paymentId }, 'callback delivery failed unexpectedly'))
+      .finally(() => {
+        const left = (this.#inFlight.get(merchantId) ?? 1) - 1;
+        if (left > 0) this.#inFlight.set(merchantId, left);
+        else this.#inFlight.delete(merchantId);
+        this.#deliveries.delete(delivery);
+        this.notify(); // a slot is free: this merchant's next callback, or anyone's
+      });
+    this.#deliveries.add(delivery);
   }
 
   async #deliver(entry: CallbackEntry): Promise<void> {

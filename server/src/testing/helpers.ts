@@ -155,15 +155,34 @@ export interface ReceivedCallback {
   body: string;
 }
 
-/** An HTTP server on 127.0.0.1:0 recording every request; answers with `statuses` in turn, then 200. */
-export async function startCallbackReceiver(statuses: number[] = []): Promise<{
+/** Options of {@link startCallbackReceiver}. */
+export interface CallbackReceiverOptions {
+  /** Requests whose path (with query) this returns true for are recorded but never answered (until `close()`). */
+  readonly hang?: (url: string) => boolean;
+}
+
+/**
+ * An HTTP server on 127.0.0.1:0 recording every request; answers with `statuses` in turn, then
+ * 200, except requests `options.hang` picks, which stay open. `open()` counts requests not
+ * answered yet and `maxOpen` the most seen at once.
+ */
+export async function startCallbackReceiver(statuses: number[] = [], options: CallbackReceiverOptions = {}): Promise<{
   url: string;
   received: ReceivedCallback[];
+  open: () => number;
+  readonly maxOpen: number;
   close: () => Promise<void>;
 }> {
   const received: ReceivedCallback[] = [];
   const queue = [...statuses];
+  let open = 0;
+  let maxOpen = 0;
   const server = createServer((req, res) => {
+    open += 1;
+    maxOpen = Math.max(maxOpen, open);
+    res.on('close', () => {
+      open -= 1;
+    });
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -173,6 +192,7 @@ export async function startCallbackReceiver(statuses: number[] = []): Promise<{
         headers: req.headers,
         body: Buffer.concat(chunks).toString('utf8'),
       });
+      if (options.hang?.(req.url ?? '') === true) return;
       res.statusCode = queue.shift() ?? 200;
       res.end('{}');
     });
@@ -182,6 +202,10 @@ export async function startCallbackReceiver(statuses: number[] = []): Promise<{
   return {
     url: `http://127.0.0.1:${port}`,
     received,
+    open: () => open,
+    get maxOpen() {
+      return maxOpen;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
