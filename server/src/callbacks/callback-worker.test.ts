@@ -17,6 +17,8 @@ const config: CallbackConfig = {
   pollIntervalMs: 20,
   perMerchantConcurrency: 4,
   maxConcurrency: 32,
+  // The receivers listen on loopback, which only the allowlist admits.
+  hostPolicy: { hostSuffixes: ['vtexpayments.com.br'], allowHosts: [{ host: '127.0.0.1', port: null }] },
 };
 const credentials = { appKey: 'partner-key', appToken: 'partner-token' };
 
@@ -228,6 +230,62 @@ describe('CallbackWorker', () => {
         expect(receiver.maxOpen).toBeLessThanOrEqual(4 + 1);
       } finally {
         await receiver.close();
+        await worker.stop();
+      }
+    });
+  });
+
+  describe('host policy at delivery', () => {
+    const productionPolicy: CallbackConfig = { ...config, hostPolicy: { hostSuffixes: ['vtexpayments.com.br'], allowHosts: [] } };
+
+    it('gives up, sending nothing, a stored callbackUrl the policy refuses (e.g. loopback without an allowlist)', async () => {
+      const receiver = await startCallbackReceiver();
+      const { logger, lines } = sinkLogger();
+      const outcomes: [string, string | null][] = [];
+      const worker = new CallbackWorker({
+        store,
+        logger,
+        credentials,
+        config: productionPolicy,
+        onAttempt: (outcome, reason) => outcomes.push([outcome, reason]),
+      });
+      try {
+        await approvedPayment(store, 'S1', `${receiver.url}/cb`);
+        worker.start();
+        await waitFor(async () => (await store.listCallbacks('S1'))[0]?.status === 'failed', 4000, 'failed');
+        expect(receiver.received).toHaveLength(0);
+        expect(outcomes).toEqual([['failed', 'policy']]);
+        expect(lines.find((l) => l['msg'] === 'callback URL refused by the host policy; giving up')).toMatchObject({ level: 50, paymentId: 'S1' });
+        expect((await store.listCallbacks('S1'))[0]?.lastError).toContain('127.0.0.1');
+      } finally {
+        await worker.stop();
+        await receiver.close();
+      }
+    });
+
+    it('resolves the host at delivery and refuses it when it now points inside (DNS rebinding), sending nothing', async () => {
+      const lookups: string[] = [];
+      const { logger, lines } = sinkLogger();
+      const worker = new CallbackWorker({
+        store,
+        logger,
+        credentials,
+        config: productionPolicy,
+        // Accepted at Create Payment with a public address; by delivery time it is the metadata address.
+        resolveHost: async (hostname) => {
+          lookups.push(hostname);
+          return [{ address: '169.254.169.254', family: 4 }];
+        },
+      });
+      try {
+        await approvedPayment(store, 'S2', 'https://gatewayqa.vtexpayments.com.br/cb?X-VTEX-signature=s');
+        worker.start();
+        await waitFor(async () => (await store.listCallbacks('S2'))[0]?.status === 'failed', 4000, 'failed');
+        // The real HTTP client asked the policy's lookup, which refused before any socket connected.
+        expect(lookups).toEqual(['gatewayqa.vtexpayments.com.br']);
+        expect((await store.listCallbacks('S2'))[0]).toMatchObject({ attempts: 0, lastError: expect.stringContaining('169.254.169.254') });
+        expect(lines.find((l) => l['msg'] === 'callback URL refused by the host policy; giving up')).toMatchObject({ paymentId: 'S2' });
+      } finally {
         await worker.stop();
       }
     });

@@ -17,6 +17,7 @@ import {
   type AgentMessage,
   type ServerMessage,
 } from '@posbridge/protocol/ws';
+import type { HostResolver } from '../callbacks/callback-url-policy.ts';
 import { loadServerConfig } from '../config.ts';
 import { REDACT_PATHS } from '../logger.ts';
 import { startServer, type RunningServer } from '../main.ts';
@@ -53,6 +54,9 @@ export async function waitFor<T>(check: () => T | undefined | false | Promise<T 
   }
 }
 
+/** Callback hosts a test server allows besides the default policy (loopback and gateway.example). */
+export const TEST_CALLBACK_ALLOW_HOSTS = '127.0.0.1,localhost,gateway.example';
+
 /** Base env of a test server. */
 export function testEnv(dbPath: string, overrides: Record<string, string> = {}): Record<string, string> {
   return {
@@ -70,6 +74,8 @@ export function testEnv(dbPath: string, overrides: Record<string, string> = {}):
     POSBRIDGE_CALLBACK_POLL_MS: '50',
     POSBRIDGE_CALLBACK_TIMEOUT_MS: '2000',
     POSBRIDGE_ANSWER_BUDGET_MS: '1500',
+    // Test callback receivers listen on loopback; gateway.example is createPaymentBody's host.
+    POSBRIDGE_CALLBACK_ALLOW_HOSTS: TEST_CALLBACK_ALLOW_HOSTS,
     ...overrides,
   };
 }
@@ -117,7 +123,7 @@ export interface TestServer {
 export async function startTestServer(
   overrides: Record<string, string> = {},
   dir?: string,
-  options: { now?: () => number; manualDeadlines?: boolean } = {},
+  options: { now?: () => number; manualDeadlines?: boolean; resolveCallbackHost?: HostResolver } = {},
 ): Promise<TestServer & { dir: string }> {
   const tmp = dir === undefined ? tempDir() : { dir, cleanup: () => undefined };
   const { logger, lines } = sinkLogger();
@@ -127,6 +133,7 @@ export async function startTestServer(
     logger,
     ...(options.now ? { now: options.now } : {}),
     ...(options.manualDeadlines === undefined ? {} : { manualDeadlines: options.manualDeadlines }),
+    ...(options.resolveCallbackHost ? { resolveCallbackHost: options.resolveCallbackHost } : {}),
   });
   return {
     server,
