@@ -22,6 +22,8 @@ Logs go to stderr. Stop with Ctrl-C or SIGTERM.
 Environment:
   PORT        HTTP port of the server; 0 = any free port (default 8080)
   LOG_LEVEL   pino level of the stderr logs (default info)
+  POSBRIDGE_CALLBACK_ALLOW_HOSTS
+              callback hosts allowed besides loopback, host[:port],… (loopback always is)
 
 Options:
   --serial <serial>    serial number of the simulated terminal (default SIM0001)
@@ -51,7 +53,8 @@ if (!Number.isInteger(port) || port < 0 || port > 65535 || !Number.isInteger(ste
 const logger = pino({ level: process.env['LOG_LEVEL'] ?? 'info' }, pino.destination({ fd: 2, sync: true }));
 
 try {
-  const stack = await startLocalStack({ logger, port, serialNumber: values.serial, stepDelayMs });
+  const callbackAllowHosts = process.env['POSBRIDGE_CALLBACK_ALLOW_HOSTS'];
+  const stack = await startLocalStack({ logger, port, serialNumber: values.serial, stepDelayMs, ...(callbackAllowHosts ? { callbackAllowHosts } : {}) });
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

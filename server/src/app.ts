@@ -20,6 +20,7 @@ import { isTestSuite, pppAuth } from './ppp/auth.ts';
 import { createAuthorizationRouter } from './ppp/authorization-router.ts';
 import { MANIFEST } from './ppp/manifest.ts';
 import type { PaymentAppUrls, PppAnswerSettings } from './ppp/mappers.ts';
+import type { CallbackUrlGuard } from './callbacks/callback-url-policy.ts';
 import { createPaymentsRouter } from './ppp/payments-router.ts';
 import type { CallbackMode, PaymentStore } from './store/store.ts';
 
@@ -33,6 +34,8 @@ export interface AppDeps {
   readonly settings: PppAnswerSettings;
   /** HMAC key of submit tokens. */
   readonly submitSecret: string;
+  /** The callback host policy Create Payment applies to `callbackUrl`. */
+  readonly callbackUrls: CallbackUrlGuard;
   /** Payment App URLs of a payment. */
   readonly appUrlsFor: (paymentId: string) => PaymentAppUrls;
   /** Largest accepted PPP body in bytes. */

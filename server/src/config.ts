@@ -14,6 +14,7 @@ import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { CodedError } from '@posbridge/protocol/errors';
+import { parseAllowHosts, parseHostSuffixes, type CallbackHostPolicy } from './callbacks/callback-url-policy.ts';
 
 /** Merchant or partner appKey/appToken pair. */
 export interface AppCredentials {
@@ -33,6 +34,18 @@ export interface CallbackConfig {
   readonly maxAttempts: number;
   /** How often the worker looks for due callbacks when nothing wakes it. @default 1000 */
   readonly pollIntervalMs: number;
+  /**
+   * Callbacks of one merchant in flight at once; its further due callbacks wait for one of these
+   * to finish, while other merchants' are claimed. @default 4
+   */
+  readonly perMerchantConcurrency: number;
+  /** Callbacks in flight at once over all merchants. @default 32 */
+  readonly maxConcurrency: number;
+  /**
+   * Which callback URLs are accepted and called (SSRF guard: callbacks carry the partner
+   * credentials). @default https:443 hosts under `vtexpayments.com.br`, no allowlist
+   */
+  readonly hostPolicy: CallbackHostPolicy;
 }
 
 /** The validated, deep-frozen server configuration. */
@@ -135,6 +148,10 @@ const EnvSchema = z
     POSBRIDGE_CALLBACK_MAX_DELAY_MS: intFromEnv(1, 86_400_000).default(60_000),
     POSBRIDGE_CALLBACK_MAX_ATTEMPTS: intFromEnv(1, 100_000).default(10_000),
     POSBRIDGE_CALLBACK_POLL_MS: intFromEnv(10, 600_000).default(1000),
+    POSBRIDGE_CALLBACK_MERCHANT_CONCURRENCY: intFromEnv(1, 1000).default(4),
+    POSBRIDGE_CALLBACK_CONCURRENCY: intFromEnv(1, 10_000).default(32),
+    POSBRIDGE_CALLBACK_HOST_SUFFIXES: z.string().max(4096).default('vtexpayments.com.br'),
+    POSBRIDGE_CALLBACK_ALLOW_HOSTS: z.string().max(4096).default(''),
     POSBRIDGE_MERCHANT_NAME: z.string().min(1).max(128).optional(),
     POSBRIDGE_CALLBACK_MODE: z.enum(['notification', 'retry']).default('notification'),
     POSBRIDGE_DEADLINE_GRACE_SECONDS: intFromEnv(0, 3600).default(30),
@@ -166,6 +183,19 @@ const EnvSchema = z
         code: 'custom',
         path: ['POSBRIDGE_TLS_CERT_FILE'],
         message: 'POSBRIDGE_TLS_CERT_FILE and POSBRIDGE_TLS_KEY_FILE go together',
+      });
+    }
+    for (const problem of parseHostSuffixes(c.POSBRIDGE_CALLBACK_HOST_SUFFIXES).problems) {
+      ctx.addIssue({ code: 'custom', path: ['POSBRIDGE_CALLBACK_HOST_SUFFIXES'], message: problem });
+    }
+    for (const problem of parseAllowHosts(c.POSBRIDGE_CALLBACK_ALLOW_HOSTS).problems) {
+      ctx.addIssue({ code: 'custom', path: ['POSBRIDGE_CALLBACK_ALLOW_HOSTS'], message: problem });
+    }
+    if (c.POSBRIDGE_CALLBACK_CONCURRENCY < c.POSBRIDGE_CALLBACK_MERCHANT_CONCURRENCY) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['POSBRIDGE_CALLBACK_CONCURRENCY'],
+        message: 'must be ≥ POSBRIDGE_CALLBACK_MERCHANT_CONCURRENCY',
       });
     }
     if (c.POSBRIDGE_CALLBACK_MAX_DELAY_MS < c.POSBRIDGE_CALLBACK_BASE_DELAY_MS) {
@@ -263,6 +293,12 @@ export function loadServerConfig(env: Record<string, string | undefined>, argv: 
       maxDelayMs: c.POSBRIDGE_CALLBACK_MAX_DELAY_MS,
       maxAttempts: c.POSBRIDGE_CALLBACK_MAX_ATTEMPTS,
       pollIntervalMs: c.POSBRIDGE_CALLBACK_POLL_MS,
+      perMerchantConcurrency: c.POSBRIDGE_CALLBACK_MERCHANT_CONCURRENCY,
+      maxConcurrency: c.POSBRIDGE_CALLBACK_CONCURRENCY,
+      hostPolicy: {
+        hostSuffixes: parseHostSuffixes(c.POSBRIDGE_CALLBACK_HOST_SUFFIXES).suffixes,
+        allowHosts: parseAllowHosts(c.POSBRIDGE_CALLBACK_ALLOW_HOSTS).hosts,
+      },
     },
     merchantName: c.POSBRIDGE_MERCHANT_NAME,
     callbackMode: c.POSBRIDGE_CALLBACK_MODE,

@@ -14,6 +14,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { isCodedError } from '@posbridge/protocol/errors';
 import { createApp } from './app.ts';
+import { createCallbackUrlGuard, systemResolver, type HostResolver } from './callbacks/callback-url-policy.ts';
 import { CallbackWorker } from './callbacks/callback-worker.ts';
 import { loadServerConfig, redactConfig, unknownServerSettings, type ServerConfig } from './config.ts';
 import { AgentHub } from './hub/agent-hub.ts';
@@ -57,6 +58,11 @@ export interface StartServerOptions {
   readonly now?: () => number;
   /** Don't poll deadlines (tests call `service.expireDue` with their clock). @default false */
   readonly manualDeadlines?: boolean;
+  /**
+   * Resolves callback hosts for the host policy, at Create Payment and at delivery (tests
+   * inject one). @default the system's DNS
+   */
+  readonly resolveCallbackHost?: HostResolver;
 }
 
 /** Meta key of the generated submit secret. */
@@ -112,6 +118,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       credentials: config.callbackCredentials,
       config: config.callback,
       now,
+      ...(options.resolveCallbackHost ? { resolveHost: options.resolveCallbackHost } : {}),
       onAttempt: (outcome, reason) => {
         metrics.callbackAttempts.inc({ outcome });
         if (reason !== null) metrics.callbackFailures.inc({ reason });
@@ -153,6 +160,11 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       metrics,
       settings,
       submitSecret,
+      // Create Payment answers within VTEX's budget: one short DNS try (delivery checks again).
+      callbackUrls: createCallbackUrlGuard(
+        config.callback.hostPolicy,
+        options.resolveCallbackHost ?? systemResolver({ timeoutMs: 1000, tries: 1 }),
+      ),
       appUrlsFor: (paymentId) => appUrlsFor(publicUrl, submitSecret, paymentId),
       bodyLimitBytes: config.bodyLimitBytes,
       trustProxy: config.trustProxy,

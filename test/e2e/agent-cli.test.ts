@@ -51,6 +51,7 @@ describe('posbridge-agent CLI (real process)', () => {
         POSBRIDGE_APP_TOKEN: randomBytes(8).toString('hex'),
         POSBRIDGE_CALLBACK_APP_KEY: 'k',
         POSBRIDGE_CALLBACK_APP_TOKEN: 't',
+        POSBRIDGE_CALLBACK_ALLOW_HOSTS: '127.0.0.1', // the test's callback receiver
       }),
       logger,
     });

@@ -40,6 +40,7 @@ describe('Concert E+ terminal end to end (server → agent concert-serial → pt
         POSBRIDGE_APP_TOKEN: appToken,
         POSBRIDGE_CALLBACK_APP_KEY: 'vtexappkey-partner',
         POSBRIDGE_CALLBACK_APP_TOKEN: 'partner-secret',
+        POSBRIDGE_CALLBACK_ALLOW_HOSTS: '127.0.0.1', // the test's callback receiver
       }),
       logger,
     });

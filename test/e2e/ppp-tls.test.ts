@@ -67,6 +67,7 @@ describe('HTTPS and wss:// with a private CA', () => {
         POSBRIDGE_APP_TOKEN: appToken,
         POSBRIDGE_CALLBACK_APP_KEY: 'partner',
         POSBRIDGE_CALLBACK_APP_TOKEN: 'partner-secret',
+        POSBRIDGE_CALLBACK_ALLOW_HOSTS: '127.0.0.1', // the test's callback receiver
         POSBRIDGE_TLS_CERT_FILE: pki.certFile,
         POSBRIDGE_TLS_KEY_FILE: pki.keyFile,
       }),

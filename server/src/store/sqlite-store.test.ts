@@ -165,6 +165,28 @@ describe('SqlitePaymentStore', () => {
     expect(await store.claimDueCallbacks(1e12, 10_000, 10)).toHaveLength(0);
   });
 
+  it('claims callbacks merchant by merchant in turn, within each merchant\'s bound', async () => {
+    const enqueue = async (paymentId: string, merchantId: string, at: number) => {
+      const { payment } = await store.createPayment(newPayment({ paymentId, merchantId, createdAt: at }));
+      const bound = await apply(payment, { type: 'terminal.bound', binding }, at);
+      await apply(bound!, approvedResult, at, true);
+    };
+    for (const [i, id] of ['A1', 'A2', 'A3', 'A4'].entries()) await enqueue(id, 'mch_a', 1000 + i);
+    await enqueue('B1', 'mch_b', 2000);
+    await enqueue('B2', 'mch_b', 2001);
+    await enqueue('C1', 'mch_c', 3000);
+
+    const fair = await store.claimDueCallbacks(5000, 10_000, 10, { perMerchantLimit: 2, inFlight: new Map([['mch_c', 2]]) });
+    // One of each merchant's oldest, then each one's second; A stops at 2, C is already at its bound.
+    expect(fair.map((c) => [c.paymentId, c.merchantId])).toEqual([
+      ['A1', 'mch_a'],
+      ['B1', 'mch_b'],
+      ['A2', 'mch_a'],
+      ['B2', 'mch_b'],
+    ]);
+    expect((await store.claimDueCallbacks(5001, 10_000, 10)).map((c) => c.paymentId)).toEqual(['A3', 'C1', 'A4']);
+  });
+
   it('stores agents by token hash, terminals and meta', async () => {
     await store.createAgent({ agentId: 'ag1', name: 'shop', createdAt: 1 }, 'hash1');
     expect(await store.findAgentByTokenHash('hash1')).toEqual({ agentId: 'ag1', name: 'shop', createdAt: 1, storeId: null });

@@ -27,6 +27,7 @@ import {
 } from './store.ts';
 import type {
   AgentRecord,
+  CallbackClaimFairness,
   CallbackEntry,
   CallbackStatus,
   CreatePaymentResult,
@@ -87,6 +88,7 @@ interface PaymentRow {
 interface CallbackRow {
   id: number;
   payment_id: string;
+  merchant_id: string;
   url: string;
   body: string;
   status: string;
@@ -215,6 +217,7 @@ function rowToCallback(r: CallbackRow): CallbackEntry {
   return {
     id: r.id,
     paymentId: r.payment_id,
+    merchantId: r.merchant_id,
     url: r.url,
     body: r.body,
     status: r.status as CallbackStatus,
@@ -448,12 +451,26 @@ class SqlitePaymentStore implements PaymentStore {
     });
   }
 
-  claimDueCallbacks(now: number, leaseMs: number, limit: number): Promise<CallbackEntry[]> {
+  claimDueCallbacks(now: number, leaseMs: number, limit: number, fairness?: CallbackClaimFairness): Promise<CallbackEntry[]> {
+    const perMerchantLimit = fairness?.perMerchantLimit ?? Number.MAX_SAFE_INTEGER;
+    const inFlight = JSON.stringify(Object.fromEntries(fairness?.inFlight ?? []));
     return this.#op('claimDueCallbacks', () =>
       this.#db.transaction(async () => {
+        // Rank each merchant's due callbacks oldest first; taking rank 1 of every merchant, then
+        // rank 2, ... is the round-robin turn. A merchant's rank plus what it has in flight must
+        // stay within its bound.
         const rows = await this.#db.all<CallbackRow>(
-          `SELECT * FROM callback_outbox WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`,
-          [now, limit],
+          `WITH due AS (
+             SELECT o.*, p.merchant_id AS merchant_id,
+                    ROW_NUMBER() OVER (PARTITION BY p.merchant_id ORDER BY o.next_attempt_at, o.id) AS merchant_rank
+               FROM callback_outbox o JOIN payments p ON p.payment_id = o.payment_id
+              WHERE o.status = 'pending' AND o.next_attempt_at <= ?
+           )
+           SELECT due.* FROM due LEFT JOIN json_each(?) AS busy ON busy.key = due.merchant_id
+            WHERE due.merchant_rank + COALESCE(busy.value, 0) <= ?
+            ORDER BY due.merchant_rank, due.next_attempt_at, due.id
+            LIMIT ?`,
+          [now, inFlight, perMerchantLimit, limit],
         );
         for (const r of rows) {
           await this.#db.run('UPDATE callback_outbox SET next_attempt_at = ?, updated_at = ? WHERE id = ?', [
@@ -503,9 +520,11 @@ class SqlitePaymentStore implements PaymentStore {
 
   listCallbacks(paymentId: string): Promise<CallbackEntry[]> {
     return this.#op('listCallbacks', async () => {
-      const rows = await this.#db.all<CallbackRow>('SELECT * FROM callback_outbox WHERE payment_id = ? ORDER BY id', [
-        paymentId,
-      ]);
+      const rows = await this.#db.all<CallbackRow>(
+        `SELECT o.*, p.merchant_id AS merchant_id FROM callback_outbox o JOIN payments p ON p.payment_id = o.payment_id
+          WHERE o.payment_id = ? ORDER BY o.id`,
+        [paymentId],
+      );
       return rows.map(rowToCallback);
     });
   }

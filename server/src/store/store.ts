@@ -102,6 +102,8 @@ export type CallbackStatus = 'pending' | 'delivered' | 'failed';
 export interface CallbackEntry {
   readonly id: number;
   readonly paymentId: string;
+  /** Merchant of the payment (the worker bounds deliveries in flight per merchant). */
+  readonly merchantId: string;
   readonly url: string;
   readonly body: string;
   readonly status: CallbackStatus;
@@ -112,6 +114,14 @@ export interface CallbackEntry {
   readonly lastHttpStatus: number | null;
   /** ms since epoch after which no more attempts are made; null: only `maxAttempts` bounds it. */
   readonly expiresAt: number | null;
+}
+
+/** Per-merchant bound of {@link PaymentStore.claimDueCallbacks}. */
+export interface CallbackClaimFairness {
+  /** Most callbacks of one merchant in flight at once (≥ 1). */
+  readonly perMerchantLimit: number;
+  /** Callbacks already in flight, by merchantId (merchants absent have none). */
+  readonly inFlight: ReadonlyMap<string, number>;
 }
 
 /** A terminal agent (tokens are stored only as sha256 hashes). */
@@ -261,8 +271,11 @@ export interface PaymentStore {
   /**
    * Leases up to `limit` pending callbacks due at `now`: their `nextAttemptAt` moves to
    * `now + leaseMs` so a crash mid-delivery retries them after the lease.
+   * With `fairness`, merchants take turns: each merchant's oldest due callback first, then each
+   * one's second, and so on; a merchant gets at most `perMerchantLimit` minus its
+   * `inFlight` count. Without it, there is no per-merchant bound (same turn order).
    */
-  claimDueCallbacks(now: number, leaseMs: number, limit: number): Promise<CallbackEntry[]>;
+  claimDueCallbacks(now: number, leaseMs: number, limit: number, fairness?: CallbackClaimFairness): Promise<CallbackEntry[]>;
   /** Marks a callback delivered. */
   markCallbackDelivered(id: number, attempts: number, httpStatus: number, at: number): Promise<void>;
   /** Schedules another attempt. */
