@@ -86,6 +86,13 @@ export const ERROR_CODES = {
 
   SIM_NOT_FOUND: { message: 'no such simulated terminal or control route', retryable: false, httpStatus: 404 },
   SIM_BAD_REQUEST: { message: 'the simulator control request is not valid', retryable: false, httpStatus: 400 },
+
+  // Issue 10 item 9 (cancel racing settle).
+  PPP_PAYMENT_CANCELLED: {
+    message: 'the payment was cancelled (or its cancellation is under way), so it cannot be settled or refunded',
+    retryable: false,
+    httpStatus: 500,
+  },
 } as const satisfies Record<string, { message: string; retryable: boolean; httpStatus?: number }>;
 
 /** Every error code posbridge can produce. */

@@ -425,14 +425,19 @@ export class PaymentService implements AgentEventHandler {
 
   /**
    * Re-reads the payment and applies `makeEvent` until the compare-and-set succeeds.
-   * `makeEvent` returning null ignores the call.
+   * `makeEvent` returning null ignores the call. It may be async to read more of the store: it
+   * runs after the payment was read, so anything it reads that bumps the payment's version when
+   * it changes (settlements) is consistent with the compare-and-set.
    * @throws CodedError `STORE_FAILED` when the payment keeps changing underneath.
    */
-  async applyEvent(paymentId: string, makeEvent: (p: Payment) => PaymentEvent | null): Promise<ApplyOutcome> {
+  async applyEvent(
+    paymentId: string,
+    makeEvent: (p: Payment) => PaymentEvent | null | Promise<PaymentEvent | null>,
+  ): Promise<ApplyOutcome> {
     for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
       const p = await this.#store.getPayment(paymentId);
       if (!p) return { payment: null, applied: false };
-      const event = makeEvent(p);
+      const event = await makeEvent(p);
       if (!event) return { payment: p, applied: false, reason: 'not applicable' };
       const { effects } = transition(p, event, this.#now());
       const ignored = effects.find((e) => e.type === 'ignored');

@@ -1,0 +1,132 @@
+/**
+ * Concurrent follow-up requests on one payment, against the real server (HTTP on port 0,
+ * SQLite on disk) and a fake agent over a real WebSocket that answers every operation at once:
+ * cancel racing settle must leave exactly one winner (docs/ppp.md "Concurrent requests").
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { PROTOCOL_VERSION, type ServerMessage } from '@posbridge/protocol/ws';
+import {
+  AUTH_HEADERS,
+  connectAgent,
+  createPaymentBody,
+  nextId,
+  startCallbackReceiver,
+  startTestServer,
+  waitFor,
+  type TestAgent,
+  type TestServer,
+} from '../testing/helpers.ts';
+
+type Start = Extract<ServerMessage, { type: 'payment.start' }>;
+type OpStart = Extract<ServerMessage, { type: 'operation.start' }>;
+
+let t: TestServer;
+let receiver: Awaited<ReturnType<typeof startCallbackReceiver>>;
+let agent: TestAgent;
+/** operationIds of every `operation.start` of kind void the agent received (and approved). */
+const voided = new Set<string>();
+
+beforeEach(async () => {
+  voided.clear();
+  t = await startTestServer();
+  receiver = await startCallbackReceiver();
+  agent = await connectAgent(t.server.url, (await t.server.issueAgentToken('front-desk')).token);
+  // The fake terminal: acks every start, reverses every void at once.
+  agent.ws.on('message', (data) => {
+    const m = JSON.parse(String(data)) as ServerMessage;
+    if (m.type !== 'operation.start' || voided.has(m.operationId)) return;
+    voided.add(m.operationId);
+    agent.send({ v: PROTOCOL_VERSION, id: nextId(), type: 'ack', ackOf: m.id });
+    agent.send({
+      v: PROTOCOL_VERSION,
+      id: nextId(),
+      type: 'operation.result',
+      operationId: m.operationId,
+      paymentId: m.paymentId,
+      kind: m.kind,
+      outcome: 'approved',
+      amount: m.amount,
+      terminalRef: `op-${m.operationId.slice(0, 20)}`,
+    });
+  });
+  await agent.hello(['SN1']);
+});
+afterEach(async () => {
+  await agent.close();
+  await t.close();
+  await receiver.close();
+});
+
+async function post(path: string, body: unknown) {
+  const res = await fetch(`${t.server.url}${path}`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', ...AUTH_HEADERS },
+    body: JSON.stringify(body),
+  });
+  return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+}
+
+/** Runs `fn` after `ms` milliseconds. */
+function later<T>(ms: number, fn: () => Promise<T>): Promise<T> {
+  return new Promise((resolve, reject) => setTimeout(() => void fn().then(resolve, reject), ms));
+}
+
+/** Creates a payment, binds SN1 and has the terminal approve it. */
+async function approved(paymentId: string): Promise<void> {
+  const res = await t.createPayment(createPaymentBody({ paymentId, callbackUrl: `${receiver.url}/cb/${paymentId}` }));
+  const urls = JSON.parse((res.json['paymentAppData'] as { payload: string }).payload) as Record<string, string>;
+  const bound = await fetch(urls['submitUrl']!, { method: 'POST', body: JSON.stringify({ serialNumber: 'SN1' }), headers: { 'Content-Type': 'application/json' } });
+  expect(bound.status).toBe(200);
+  const start = await agent.waitForMessage((m): m is Start => m.type === 'payment.start' && m.paymentId === paymentId);
+  agent.send({ v: PROTOCOL_VERSION, id: nextId(), type: 'ack', ackOf: start.id });
+  agent.send({
+    v: PROTOCOL_VERSION,
+    id: nextId(),
+    type: 'payment.result',
+    paymentId,
+    outcome: 'approved',
+    amount: { amountMinor: 3190, currency: 'BRL' },
+    terminalRef: `ref-${paymentId}`,
+    authorizationId: 'AUTH1',
+    nsu: '42',
+    responseCode: '00',
+  });
+  await waitFor(async () => (await t.server.store.getPayment(paymentId))?.status === 'approved', 5000, 'approved');
+}
+
+describe('cancel racing settle', () => {
+  it('exactly one wins, every trial: voided and refused to settle, or settled and cancel-manually', async () => {
+    const TRIALS = 40;
+    const outcomes = { cancelWon: 0, settleWon: 0 };
+    for (let i = 0; i < TRIALS; i++) {
+      const paymentId = `RACE${i}`;
+      await approved(paymentId);
+      // Settle leaves 0–4 ms after cancel, so every interleaving of their store steps gets tried.
+      const [cancel, settle] = await Promise.all([
+        post(`/payments/${paymentId}/cancellations`, { paymentId, requestId: `C${i}`, authorizationId: 'AUTH1', transactionId: 'TX1' }),
+        later(i % 5, () =>
+          post(`/payments/${paymentId}/settlements`, { paymentId, requestId: `S${i}`, value: 31.9, authorizationId: 'AUTH1', transactionId: 'TX1' }),
+        ),
+      ]);
+      const voidSent = agent.messages.some((m): m is OpStart => m.type === 'operation.start' && m.paymentId === paymentId);
+      const p = await t.server.store.getPayment(paymentId);
+      const totals = await t.server.store.operationTotals(paymentId);
+      const trial = { i, cancel: cancel.status, cancelCode: cancel.json['code'], settle: settle.status, settleCode: settle.json['code'], voidSent, status: p?.status, settled: totals.settledMinor };
+      // Never both: a voided payment is never settled, a settled one never voided.
+      expect(cancel.status === 200 && settle.status === 200, JSON.stringify(trial)).toBe(false);
+      expect(voidSent && totals.settledMinor > 0, JSON.stringify(trial)).toBe(false);
+      if (settle.status === 200) {
+        outcomes.settleWon++;
+        expect(trial).toMatchObject({ cancel: 501, cancelCode: 'cancel-manually', voidSent: false, status: 'approved', settled: 3190 });
+        expect(String(cancel.json['message'])).toContain('settled');
+      } else {
+        outcomes.cancelWon++;
+        expect(trial).toMatchObject({ cancel: 200, cancelCode: null, settle: 500, voidSent: true, status: 'cancelled', settled: 0 });
+        // The loser gets the PPP failure shape with a code that says why.
+        expect(settle.json).toMatchObject({ paymentId, settleId: null, value: 0, code: 'PPP_PAYMENT_CANCELLED', requestId: `S${i}` });
+        expect(String(settle.json['message'])).not.toContain('is approved');
+      }
+    }
+    expect(outcomes.cancelWon + outcomes.settleWon).toBe(TRIALS);
+  }, 120_000);
+});
