@@ -93,6 +93,12 @@ export const ERROR_CODES = {
     retryable: false,
     httpStatus: 500,
   },
+  // Issue 10 item 8 (operations on a busy terminal).
+  PPP_TERMINAL_BUSY: {
+    message: 'the terminal was busy and did not take the refund; nothing was refunded; repeat the same request',
+    retryable: true,
+    httpStatus: 500,
+  },
 } as const satisfies Record<string, { message: string; retryable: boolean; httpStatus?: number }>;
 
 /** Every error code posbridge can produce. */

@@ -454,6 +454,13 @@ describe('operations on a busy terminal', () => {
     expect(terminal().count('REFUND')).toBe(3);
   });
 
+  it('refuses an operation for a terminal it does not drive with denied + code TERM_UNKNOWN (nothing reversed)', async () => {
+    const { hub, agent } = await setup();
+    await agent.ready;
+    hub.send({ ...refund('rf-elsewhere', 100), serialNumber: 'SN-OTHER' });
+    expect(await until(() => hub.of('operation.result')[0])).toMatchObject({ operationId: 'rf-elsewhere', outcome: 'denied', code: 'TERM_UNKNOWN' });
+  });
+
   it('after a restart, runs the operations that were queued (oldest first)', async () => {
     const journal = new MemoryJournal();
     for (const [i, id] of ['rf-old', 'rf-new'].entries()) {

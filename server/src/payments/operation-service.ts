@@ -21,6 +21,8 @@
  * | settle / refund | being cancelled or cancelled by VTEX | nothing | 500 `PPP_PAYMENT_CANCELLED` |
  * | refund | approved + settled, agent online | `operation.start` refund | 200 once refunded |
  * | refund | agent offline, or refund denied on the terminal | nothing | 501 `refund-manually` |
+ * | refund | terminal busy: queued on the agent | runs when the terminal is free | 500 `PPP_OPERATION_PENDING` until then |
+ * | refund | refused by an agent as busy (older agents) | released, nothing stored | 500 `PPP_TERMINAL_BUSY`; the repeat retries |
  *
  * Cancel and settle are serialised on the payment row: a settlement bumps the payment's version
  * (store), and a cancellation's decision to void reads the totals after the payment inside the
@@ -306,7 +308,11 @@ export class OperationService {
           const leftMs = this.#budgetMs - (Date.now() - started);
           const woken = leftMs > 0 && (await this.#payments.changes.wait(op.operationId, leftMs));
           const again = await this.#store.getOperation(op.operationId);
-          if (!again) throw new Error(`operation ${op.operationId} vanished`);
+          if (!again) {
+            // Released: the agent could not take it (terminal busy). Nothing was refunded; VTEX repeats.
+            this.#log.info({ paymentId, requestId: req.requestId, operationId: op.operationId }, 'refund not taken by the busy terminal');
+            return { httpStatus: 500, body: reply(500, null, 'PPP_TERMINAL_BUSY', ERROR_CODES.PPP_TERMINAL_BUSY.message) };
+          }
           if (!woken && again.status === op.status) {
             this.#log.info({ paymentId, requestId: req.requestId, status: again.status }, 'refund pending on the terminal');
             return { httpStatus: 500, body: reply(500, null, 'PPP_OPERATION_PENDING', ERROR_CODES.PPP_OPERATION_PENDING.message) };

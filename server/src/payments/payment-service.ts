@@ -359,6 +359,16 @@ export class PaymentService implements AgentEventHandler {
         return this.#report(r, { agentId, paymentId, report: 'void' });
       }
       case 'refund': {
+        if (isBusyRefusal(result)) {
+          // The terminal never ran it: not a refusal of the refund. The waiting request answers a
+          // retryable 500 and VTEX's repeat is a new attempt (never refund-manually for a busy terminal).
+          const released = await this.#store.releaseOperation(operationId);
+          this.changes.notify(operationId);
+          if (released) {
+            this.#log.warn({ paymentId, operationId, agentId }, 'refund not taken: terminal busy; VTEX repeats the request');
+            return 'applied';
+          }
+        }
         const op = await this.#store.setOperationOutcome(operationId, {
           status: result.outcome,
           terminalRef: result.terminalRef,
@@ -555,6 +565,16 @@ export class PaymentService implements AgentEventHandler {
       }
     }
   }
+}
+
+/**
+ * True when an agent refused an operation because its terminal was busy (nothing ran on the
+ * terminal): `code: "TERM_BUSY"`, or the `TERM_BUSY: …` message of agents that predate the
+ * `code` field (docs/protocol/ws.md).
+ */
+function isBusyRefusal(result: OperationResult): boolean {
+  if (result.outcome !== 'denied') return false;
+  return result.code === 'TERM_BUSY' || (result.code === undefined && (result.message ?? '').startsWith('TERM_BUSY:'));
 }
 
 /** The `payment.start` order of a bound payment. */

@@ -65,7 +65,7 @@ const ROUTES: Route[] = [
     path: `/payments/${PAYMENT}/refunds`,
     schema: RefundPaymentRequestSchema,
     valid: { requestId: 'R-refund', settleId: null, paymentId: PAYMENT, tid: null, value: 10, transactionId: 'TX1', recipients: null },
-    documented5xx: ['PPP_NOT_APPROVED', 'PPP_AMOUNT_EXCEEDED', 'PPP_PAYMENT_NOT_FOUND', 'PPP_PAYMENT_CANCELLED'],
+    documented5xx: ['PPP_NOT_APPROVED', 'PPP_AMOUNT_EXCEEDED', 'PPP_PAYMENT_NOT_FOUND', 'PPP_PAYMENT_CANCELLED', 'PPP_TERMINAL_BUSY'],
   },
   {
     name: 'inbound',

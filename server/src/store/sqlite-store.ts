@@ -687,6 +687,16 @@ class SqlitePaymentStore implements PaymentStore {
     });
   }
 
+  releaseOperation(operationId: string): Promise<boolean> {
+    return this.#op('releaseOperation', async () => {
+      const info = await this.#db.run(
+        `DELETE FROM operations WHERE operation_id = ? AND kind = 'refund' AND status = 'pending' AND answer IS NULL`,
+        [operationId],
+      );
+      return info.changes === 1;
+    });
+  }
+
   setOperationAnswer(operationId: string, httpStatus: number, body: unknown, at: number): Promise<OperationRecord> {
     return this.#op('setOperationAnswer', async () => {
       await this.#db.run(

@@ -320,6 +320,12 @@ export interface PaymentStore {
   findOperation(paymentId: string, kind: OperationKind, requestId: string): Promise<OperationRecord | null>;
   /** Sets the terminal outcome of a `pending`/`unknown` operation. @returns the row, or null when it was already final. */
   setOperationOutcome(operationId: string, change: OperationOutcomeChange): Promise<OperationRecord | null>;
+  /**
+   * Removes a refund that never ran: still `pending`, no answer stored (its agent refused it
+   * before the terminal took it, e.g. busy). VTEX's repeat of the request records a new attempt.
+   * @returns true when the row was removed, false when it is gone, final or answered.
+   */
+  releaseOperation(operationId: string): Promise<boolean>;
   /** Stores the final answer once (first writer wins). @returns the row with the stored answer. */
   setOperationAnswer(operationId: string, httpStatus: number, body: unknown, at: number): Promise<OperationRecord>;
   /** Refunds still `pending`/`unknown` on one of `serialNumbers` (re-sent after a reconnect). */

@@ -1,7 +1,8 @@
 /**
  * Concurrent follow-up requests on one payment, against the real server (HTTP on port 0,
  * SQLite on disk) and a fake agent over a real WebSocket that answers every operation at once:
- * cancel racing settle must leave exactly one winner (docs/ppp.md "Concurrent requests").
+ * cancel racing settle must leave exactly one winner, and a refund an agent refuses because its
+ * terminal is busy is a retryable 500, never `refund-manually` (docs/ppp.md "Concurrent requests").
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PROTOCOL_VERSION, type ServerMessage } from '@posbridge/protocol/ws';
@@ -23,11 +24,14 @@ type OpStart = Extract<ServerMessage, { type: 'operation.start' }>;
 let t: TestServer;
 let receiver: Awaited<ReturnType<typeof startCallbackReceiver>>;
 let agent: TestAgent;
-/** operationIds of every `operation.start` of kind void the agent received (and approved). */
+/** operationIds of every `operation.start` the agent received (and answered). */
 const voided = new Set<string>();
+/** How the fake agent answers an operation (default: approved). */
+let answerOf: (m: OpStart) => { outcome: 'approved' | 'denied'; code?: 'TERM_BUSY'; message?: string } = () => ({ outcome: 'approved' });
 
 beforeEach(async () => {
   voided.clear();
+  answerOf = () => ({ outcome: 'approved' });
   t = await startTestServer();
   receiver = await startCallbackReceiver();
   agent = await connectAgent(t.server.url, (await t.server.issueAgentToken('front-desk')).token);
@@ -44,7 +48,7 @@ beforeEach(async () => {
       operationId: m.operationId,
       paymentId: m.paymentId,
       kind: m.kind,
-      outcome: 'approved',
+      ...answerOf(m),
       amount: m.amount,
       terminalRef: `op-${m.operationId.slice(0, 20)}`,
     });
@@ -129,4 +133,34 @@ describe('cancel racing settle', () => {
     }
     expect(outcomes.cancelWon + outcomes.settleWon).toBe(TRIALS);
   }, 120_000);
+});
+
+describe('a refund refused because the terminal is busy', () => {
+  it('answers a retryable 500 PPP_TERMINAL_BUSY (nothing stored); the repeat is a new attempt', async () => {
+    await approved('BZ1');
+    expect((await post('/payments/BZ1/settlements', { paymentId: 'BZ1', requestId: 'S1', value: 31.9, authorizationId: 'AUTH1', transactionId: 'TX1' })).status).toBe(200);
+    const refund = (requestId: string) =>
+      post('/payments/BZ1/refunds', { paymentId: 'BZ1', requestId, value: 30, settleId: 'se', tid: 'pb', transactionId: 'TX1' });
+    // An agent reporting the refusal with its code, then one that predates the code (message only).
+    const refusals = [
+      { outcome: 'denied' as const, code: 'TERM_BUSY' as const, message: 'TERM_BUSY: terminal is busy with another transaction' },
+      { outcome: 'denied' as const, message: 'TERM_BUSY: terminal is busy with another transaction' },
+    ];
+    answerOf = () => refusals.shift() ?? { outcome: 'approved' };
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const busy = await refund('F1');
+      expect(busy).toMatchObject({ status: 500, json: { paymentId: 'BZ1', refundId: null, value: 0, code: 'PPP_TERMINAL_BUSY', requestId: 'F1' } });
+      // Released: nothing reserved, so the limit is intact.
+      expect(await t.server.store.operationTotals('BZ1')).toEqual({ settledMinor: 3190, refundedMinor: 0, refundingMinor: 0 });
+      expect(await t.server.store.findOperation('BZ1', 'refund', 'F1')).toBeNull();
+    }
+    const done = await refund('F1');
+    expect(done).toMatchObject({ status: 200, json: { value: 30, code: null, refundId: expect.stringMatching(/^rf_/) } });
+    const refundOps = agent.messages.filter((m): m is OpStart => m.type === 'operation.start' && m.paymentId === 'BZ1');
+    expect(new Set(refundOps.map((m) => m.operationId)).size).toBe(3);
+    expect(done.json['refundId']).toBe(refundOps.at(-1)!.operationId);
+    expect(await refund('F1')).toEqual(done);
+    expect(await t.server.store.operationTotals('BZ1')).toEqual({ settledMinor: 3190, refundedMinor: 3000, refundingMinor: 0 });
+    expect(t.lines.some((l) => l['msg'] === 'refund not taken: terminal busy; VTEX repeats the request' && l['level'] === 40)).toBe(true);
+  });
 });
