@@ -401,13 +401,13 @@ describe('agent: payment.abort and operation.start', () => {
 });
 
 describe('operations on a busy terminal', () => {
-  const refund = (operationId: string, amountMinor: number, id = `m-${operationId}`) => ({
+  const refund = (operationId: string, amountMinor: number, id = `m-${operationId}`, kind: 'refund' | 'void' = 'refund') => ({
     v: 1,
     id,
     type: 'operation.start',
     operationId,
     paymentId: 'pay-r',
-    kind: 'refund',
+    kind,
     serialNumber: 'SN-1',
     amount: { amountMinor, currency: 'BRL' },
     originalTerminalRef: 'sale-ref',
@@ -423,7 +423,7 @@ describe('operations on a busy terminal', () => {
     hub.send(start('pay-busy'));
     const saleRid = await heldRid(terminal, 1);
     hub.send(refund('rf-1', 100));
-    hub.send(refund('rf-2', 200));
+    hub.send(refund('rf-2', 200, 'm-rf-2', 'void'));
     hub.send(refund('rf-3', 300));
     // Taken at once: journaled as queued and acknowledged; nothing refused, nothing on the terminal yet.
     await until(() => ['rf-1', 'rf-2', 'rf-3'].every((id) => hub.of('ack').some((a) => a['ackOf'] === `m-${id}`)));
@@ -433,16 +433,16 @@ describe('operations on a busy terminal', () => {
     hub.send(start('pay-jump'));
     expect(await until(() => hub.of('payment.rejected').find((m) => m['paymentId'] === 'pay-jump'))).toMatchObject({ code: 'TERM_BUSY' });
     // A repeat of a queued operation is only acknowledged again.
-    hub.send(refund('rf-2', 200, 'm-rf-2-again'));
+    hub.send(refund('rf-2', 200, 'm-rf-2-again', 'void'));
     await until(() => hub.of('ack').some((a) => a['ackOf'] === 'm-rf-2-again'));
 
     terminal().finish(saleRid);
-    for (const [n, amount] of [[2, 100], [3, 200], [4, 300]] as const) {
+    for (const [n, verb, amount] of [[2, 'REFUND', 100], [3, 'VOID', 200], [4, 'REFUND', 300]] as const) {
       const rid = await heldRid(terminal, n);
       // One at a time: the next refund reaches the terminal only after this one finished.
       await sleep(30);
       expect(terminal().sales.size).toBe(n);
-      expect(terminal().sales.get(rid)!.line).toMatchObject({ verb: 'REFUND', amountMinor: amount });
+      expect(terminal().sales.get(rid)!.line).toMatchObject({ verb, amountMinor: amount });
       terminal().finish(rid);
     }
     const results = await until(() => {
@@ -451,7 +451,8 @@ describe('operations on a busy terminal', () => {
     });
     expect(results.map((r) => [r['operationId'], r['outcome']])).toEqual([['rf-1', 'approved'], ['rf-2', 'approved'], ['rf-3', 'approved']]);
     expect(hub.of('operation.result').some((r) => String(r['message'] ?? '').includes('TERM_BUSY'))).toBe(false);
-    expect(terminal().count('REFUND')).toBe(3);
+    expect(terminal().count('REFUND')).toBe(2);
+    expect(terminal().count('VOID')).toBe(1);
   });
 
   it('refuses an operation for a terminal it does not drive with denied + code TERM_UNKNOWN (nothing reversed)', async () => {
