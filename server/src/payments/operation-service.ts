@@ -28,8 +28,8 @@
  * (store), and a cancellation's decision to void reads the totals after the payment inside the
  * compare-and-set loop, so only one of them can win (docs/ppp.md "Concurrent requests").
  *
- * @see docs/ppp.md "Cancellation", "Idempotency and amounts", "Concurrent requests"
- * @see ppp-pos.md §4.3–4.5, §7 (VTEX Payment Provider Protocol reference)
+ * @see docs/ppp.md "Cancellation", "Idempotency and amounts", "Concurrent requests" (VTEX's
+ *   Payment Provider Protocol: cancellations, settlements, refunds and their failure shapes)
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';

@@ -223,11 +223,6 @@ export class PaymentRunner {
     });
   }
 
-  /** Keys of the operations waiting for terminal `serialNumber`, oldest first (tests, diagnostics). */
-  waitingFor(serialNumber: string): string[] {
-    return [...(this.#waiting.get(serialNumber) ?? [])];
-  }
-
   /** The current state of `key` (a paymentId or `op:<operationId>`; for tests and diagnostics). */
   get(key: string): Transaction | undefined {
     const tx = this.#txs.get(key);
@@ -251,8 +246,8 @@ export class PaymentRunner {
   }
 
   /**
-   * Starts the oldest waiting operation of a free terminal (call inside the queue). An entry
-   * that is no longer `queued` is dropped; one whose start could not be journaled stays first.
+   * Starts the oldest waiting operation of a free terminal (call inside the queue); an entry
+   * that is no longer `queued` is dropped. Stops once the terminal runs something.
    */
   async #nextOperation(serialNumber: string): Promise<void> {
     const line = this.#waiting.get(serialNumber);
@@ -269,9 +264,8 @@ export class PaymentRunner {
         continue;
       }
       this.#log.info({ paymentId: tx.paymentId, operationId: tx.operationId, serialNumber }, 'terminal free; queued operation starts');
-      await this.#apply(tx, { type: 'start' });
-      if (this.#txs.get(key)?.phase === 'queued') break; // not journaled: retried when the terminal is next released
       line.shift();
+      await this.#apply(tx, { type: 'start' });
     }
     if (line?.length === 0) this.#waiting.delete(serialNumber);
   }
