@@ -100,6 +100,18 @@ export const ERROR_CODES = {
     retryable: false,
     httpStatus: 400,
   },
+  // Issue 10 item 9 (cancel racing settle).
+  PPP_PAYMENT_CANCELLED: {
+    message: 'the payment was cancelled (or its cancellation is under way), so it cannot be settled or refunded',
+    retryable: false,
+    httpStatus: 500,
+  },
+  // Issue 10 item 8 (operations on a busy terminal).
+  PPP_TERMINAL_BUSY: {
+    message: 'the terminal was busy and did not take the refund; nothing was refunded; repeat the same request',
+    retryable: true,
+    httpStatus: 500,
+  },
 } as const satisfies Record<string, { message: string; retryable: boolean; httpStatus?: number }>;
 
 /** Every error code posbridge can produce. */

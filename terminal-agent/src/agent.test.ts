@@ -10,7 +10,8 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { loadAgentConfig, type AgentConfig } from './config.ts';
 import { startAgent, type RunningAgent } from './agent.ts';
 import { MemoryJournal } from './session/journal.ts';
-import type { Transaction } from './session/transaction-machine.ts';
+import { MAX_QUEUED_OPERATIONS } from './session/payment-runner.ts';
+import { newTransaction, type Transaction } from './session/transaction-machine.ts';
 import { createMemoryPair } from './transports/memory-pair.ts';
 import { FakeLineTerminal, type FakeTerminalScript } from './testing/fake-line-terminal.ts';
 import { createLogSink } from './testing/log-sink.ts';
@@ -396,5 +397,109 @@ describe('agent: payment.abort and operation.start', () => {
     hub.send(start('pay-2nd'));
     const rejected = await until(() => hub.of('payment.rejected').find((m) => m['paymentId'] === 'pay-2nd'));
     expect(rejected).toMatchObject({ code: 'TERM_BUSY' });
+  });
+});
+
+describe('operations on a busy terminal', () => {
+  const refund = (operationId: string, amountMinor: number, id = `m-${operationId}`, kind: 'refund' | 'void' = 'refund') => ({
+    v: 1,
+    id,
+    type: 'operation.start',
+    operationId,
+    paymentId: 'pay-r',
+    kind,
+    serialNumber: 'SN-1',
+    amount: { amountMinor, currency: 'BRL' },
+    originalTerminalRef: 'sale-ref',
+  });
+  const heldRid = async (terminal: () => FakeLineTerminal, n: number) => {
+    await until(() => terminal().sales.size === n);
+    return [...terminal().sales.keys()][n - 1]!;
+  };
+
+  it('queues voids and refunds for a busy terminal (journaled, acked) and runs them one after another, in order', async () => {
+    const { hub, agent, journal, terminal } = await setup({ script: { hold: true } });
+    await agent.ready;
+    hub.send(start('pay-busy'));
+    const saleRid = await heldRid(terminal, 1);
+    hub.send(refund('rf-1', 100));
+    hub.send(refund('rf-2', 200, 'm-rf-2', 'void'));
+    hub.send(refund('rf-3', 300));
+    // Taken at once: journaled as queued and acknowledged; nothing refused, nothing on the terminal yet.
+    await until(() => ['rf-1', 'rf-2', 'rf-3'].every((id) => hub.of('ack').some((a) => a['ackOf'] === `m-${id}`)));
+    for (const id of ['rf-1', 'rf-2', 'rf-3']) expect((await journal.get(`op:${id}`))?.phase).toBe('queued');
+    expect(terminal().count('REFUND')).toBe(0);
+    // A sale does not jump the line: refused while operations wait.
+    hub.send(start('pay-jump'));
+    expect(await until(() => hub.of('payment.rejected').find((m) => m['paymentId'] === 'pay-jump'))).toMatchObject({ code: 'TERM_BUSY' });
+    // A repeat of a queued operation is only acknowledged again.
+    hub.send(refund('rf-2', 200, 'm-rf-2-again', 'void'));
+    await until(() => hub.of('ack').some((a) => a['ackOf'] === 'm-rf-2-again'));
+
+    terminal().finish(saleRid);
+    for (const [n, verb, amount] of [[2, 'REFUND', 100], [3, 'VOID', 200], [4, 'REFUND', 300]] as const) {
+      const rid = await heldRid(terminal, n);
+      // One at a time: the next refund reaches the terminal only after this one finished.
+      await sleep(30);
+      expect(terminal().sales.size).toBe(n);
+      expect(terminal().sales.get(rid)!.line).toMatchObject({ verb, amountMinor: amount });
+      terminal().finish(rid);
+    }
+    const results = await until(() => {
+      const r = hub.of('operation.result');
+      return r.length === 3 ? r : undefined;
+    });
+    expect(results.map((r) => [r['operationId'], r['outcome']])).toEqual([['rf-1', 'approved'], ['rf-2', 'approved'], ['rf-3', 'approved']]);
+    expect(hub.of('operation.result').some((r) => String(r['message'] ?? '').includes('TERM_BUSY'))).toBe(false);
+    expect(terminal().count('REFUND')).toBe(2);
+    expect(terminal().count('VOID')).toBe(1);
+  });
+
+  it('refuses an operation for a terminal it does not drive with denied + code TERM_UNKNOWN (nothing reversed)', async () => {
+    const { hub, agent } = await setup();
+    await agent.ready;
+    hub.send({ ...refund('rf-elsewhere', 100), serialNumber: 'SN-OTHER' });
+    expect(await until(() => hub.of('operation.result')[0])).toMatchObject({ operationId: 'rf-elsewhere', outcome: 'denied', code: 'TERM_UNKNOWN' });
+  });
+
+  it('after a restart, runs the operations that were queued (oldest first)', async () => {
+    const journal = new MemoryJournal();
+    for (const [i, id] of ['rf-old', 'rf-new'].entries()) {
+      await journal.put({
+        ...newTransaction(
+          { paymentId: 'pay-r', kind: 'refund', operationId: id, originalTerminalRef: 'sale-ref', serialNumber: 'SN-1', rid: `R${id}`, amount: { amountMinor: 100 + i, currency: 'BRL' }, method: 'credit', installments: 1, startMessageId: `m-${id}` },
+          1_000 + i,
+        ),
+        phase: 'queued',
+      });
+    }
+    const { hub, agent, terminal } = await setup({ journal });
+    await agent.ready;
+    const results = await until(() => {
+      const r = hub.of('operation.result');
+      return r.length === 2 ? r : undefined;
+    });
+    expect(results.map((r) => [r['operationId'], r['outcome']])).toEqual([['rf-old', 'approved'], ['rf-new', 'approved']]);
+    expect(terminal().received.filter((l) => l.verb === 'REFUND').map((l) => l.rid)).toEqual(['Rrf-old', 'Rrf-new']);
+  });
+
+  it(`takes at most ${MAX_QUEUED_OPERATIONS} waiting operations per terminal; one more is not acknowledged (the server repeats it)`, async () => {
+    const { hub, agent, journal, terminal } = await setup({ script: { hold: true } });
+    await agent.ready;
+    hub.send(start('pay-full'));
+    const saleRid = await heldRid(terminal, 1);
+    for (let i = 0; i < MAX_QUEUED_OPERATIONS; i++) hub.send(refund(`q-${i}`, 1));
+    await until(() => hub.of('ack').filter((a) => String(a['ackOf']).startsWith('m-q-')).length === MAX_QUEUED_OPERATIONS);
+    hub.send(refund('q-over', 1));
+    await sleep(100);
+    expect(hub.of('ack').some((a) => a['ackOf'] === 'm-q-over')).toBe(false);
+    expect(await journal.get('op:q-over')).toBeUndefined();
+    expect(hub.of('operation.result')).toEqual([]);
+    // Once the line moves, the repeat is taken.
+    terminal().finish(saleRid);
+    await until(() => terminal().sales.size === 2);
+    hub.send(refund('q-over', 1, 'm-q-over-2'));
+    await until(() => hub.of('ack').some((a) => a['ackOf'] === 'm-q-over-2'));
+    expect((await journal.get('op:q-over'))?.phase).toBe('queued');
   });
 });

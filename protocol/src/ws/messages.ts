@@ -192,6 +192,12 @@ export const OperationResultSchema = z.strictObject({
   nsu: z.string().max(64).optional(),
   responseCode: z.string().max(16).optional(),
   message: z.string().max(500).optional(),
+  /**
+   * Set with `outcome: "denied"` when the agent refused the operation before the terminal took
+   * it (nothing was reversed): `TERM_UNKNOWN` (not its terminal), `TERM_BUSY` (agents before the
+   * per-terminal queue; the server lets VTEX repeat the request instead of answering 501).
+   */
+  code: z.enum(['TERM_BUSY', 'TERM_UNKNOWN', 'TERM_DISCONNECTED']).optional(),
 });
 
 /** Everything an agent may send. */

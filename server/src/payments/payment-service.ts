@@ -424,6 +424,16 @@ export class PaymentService implements AgentEventHandler {
         return this.#report(r, { agentId, paymentId, report: 'void' });
       }
       case 'refund': {
+        if (isBusyRefusal(result)) {
+          // The terminal never ran it: not a refusal of the refund. The waiting request answers a
+          // retryable 500 and VTEX's repeat is a new attempt (never refund-manually for a busy terminal).
+          const released = await this.#store.releaseOperation(operationId);
+          this.changes.notify(operationId);
+          if (released) {
+            this.#log.warn({ paymentId, operationId, agentId }, 'refund not taken: terminal busy; VTEX repeats the request');
+            return 'applied';
+          }
+        }
         const op = await this.#store.setOperationOutcome(operationId, {
           status: result.outcome,
           terminalRef: result.terminalRef,
@@ -493,14 +503,19 @@ export class PaymentService implements AgentEventHandler {
 
   /**
    * Re-reads the payment and applies `makeEvent` until the compare-and-set succeeds.
-   * `makeEvent` returning null ignores the call.
+   * `makeEvent` returning null ignores the call. It may be async to read more of the store: it
+   * runs after the payment was read, so anything it reads that bumps the payment's version when
+   * it changes (settlements) is consistent with the compare-and-set.
    * @throws CodedError `STORE_FAILED` when the payment keeps changing underneath.
    */
-  async applyEvent(paymentId: string, makeEvent: (p: Payment) => PaymentEvent | null): Promise<ApplyOutcome> {
+  async applyEvent(
+    paymentId: string,
+    makeEvent: (p: Payment) => PaymentEvent | null | Promise<PaymentEvent | null>,
+  ): Promise<ApplyOutcome> {
     for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
       const p = await this.#store.getPayment(paymentId);
       if (!p) return { payment: null, applied: false };
-      const event = makeEvent(p);
+      const event = await makeEvent(p);
       if (!event) return { payment: p, applied: false, reason: 'not applicable' };
       const { effects } = transition(p, event, this.#now());
       const ignored = effects.find((e) => e.type === 'ignored');
@@ -648,6 +663,16 @@ function resolutionProblem(r: OperatorResolution): string | null {
     if (!AUTHORIZATION_PATTERN.test(r.authorizationId)) return 'authorization must be 1–64 of A-Z a-z 0-9 . _ / -';
   }
   return null;
+}
+
+/**
+ * True when an agent refused an operation because its terminal was busy (nothing ran on the
+ * terminal): `code: "TERM_BUSY"`, or the `TERM_BUSY: …` message of agents that predate the
+ * `code` field (docs/protocol/ws.md).
+ */
+function isBusyRefusal(result: OperationResult): boolean {
+  if (result.outcome !== 'denied') return false;
+  return result.code === 'TERM_BUSY' || (result.code === undefined && (result.message ?? '').startsWith('TERM_BUSY:'));
 }
 
 /** The `payment.start` order of a bound payment. */

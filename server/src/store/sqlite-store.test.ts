@@ -212,4 +212,25 @@ describe('SqlitePaymentStore', () => {
     expect(await store.listBoundPayments('dispatched', ['SNX'])).toEqual([]);
     expect(await store.listBoundPayments('dispatched', [])).toEqual([]);
   });
+
+  it('a settlement bumps the payment version: a cancellation computed before it fails its CAS', async () => {
+    const { payment } = await store.createPayment(newPayment());
+    const approved = await apply((await apply(payment, { type: 'terminal.bound', binding }, 2000))!, approvedResult, 3000);
+    expect(approved?.status).toBe('approved');
+    // The cancellation read the payment (nothing settled yet); a settlement commits before its write.
+    const settled = await store.recordOperation({ operationId: 'se1', paymentId: 'P1', kind: 'settle', requestId: 'S1', amountMinor: 3190, status: 'approved', at: 4000 });
+    expect(settled.kind).toBe('created');
+    expect(await apply(approved!, { type: 'cancel.requested', canReverse: true }, 4001)).toBeNull();
+    expect((await store.getPayment('P1'))?.version).toBe(approved!.version + 1);
+    // Once reversing, a settlement is refused and says the payment's current state.
+    const fresh = (await store.getPayment('P1'))!;
+    const reversing = await apply(fresh, { type: 'cancel.requested', canReverse: true }, 4002);
+    expect(reversing?.status).toBe('reversing');
+    expect(await store.recordOperation({ operationId: 'se2', paymentId: 'P1', kind: 'settle', requestId: 'S2', amountMinor: 1, status: 'approved', at: 4003 })).toEqual({
+      kind: 'refused',
+      reason: 'not_approved',
+      limitMinor: 0,
+      payment: { status: 'reversing', endReason: 'cancelled' },
+    });
+  });
 });

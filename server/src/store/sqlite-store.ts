@@ -629,7 +629,14 @@ class SqlitePaymentStore implements PaymentStore {
         if (existing) return { kind: 'existing', operation: rowToOperation(existing) };
         if (input.kind !== 'cancel') {
           const payment = await this.#readPayment(input.paymentId);
-          if (payment?.status !== 'approved') return { kind: 'refused', reason: 'not_approved', limitMinor: 0 };
+          if (payment?.status !== 'approved') {
+            return {
+              kind: 'refused',
+              reason: 'not_approved',
+              limitMinor: 0,
+              payment: payment ? { status: payment.status, endReason: payment.endReason } : null,
+            };
+          }
           const totals = await this.#totals(input.paymentId);
           const authorized = payment.outcome?.amountMinor ?? payment.amount.amountMinor;
           const limitMinor =
@@ -637,6 +644,13 @@ class SqlitePaymentStore implements PaymentStore {
               ? authorized - totals.settledMinor
               : totals.settledMinor - totals.refundedMinor - totals.refundingMinor;
           if (input.amountMinor > limitMinor) return { kind: 'refused', reason: 'exceeds', limitMinor: Math.max(0, limitMinor) };
+          if (input.kind === 'settle') {
+            // Serialises with cancellations: a transition computed from the old version fails its CAS.
+            await this.#db.run('UPDATE payments SET version = version + 1, updated_at = ? WHERE payment_id = ?', [
+              input.at,
+              input.paymentId,
+            ]);
+          }
         }
         await this.#db.run(
           `INSERT INTO operations (operation_id, payment_id, kind, request_id, amount_minor, status, serial_number, created_at, updated_at)
@@ -692,6 +706,16 @@ class SqlitePaymentStore implements PaymentStore {
         ],
       );
       return info.changes === 1 ? this.#readOperation(operationId) : null;
+    });
+  }
+
+  releaseOperation(operationId: string): Promise<boolean> {
+    return this.#op('releaseOperation', async () => {
+      const info = await this.#db.run(
+        `DELETE FROM operations WHERE operation_id = ? AND kind = 'refund' AND status = 'pending' AND answer IS NULL`,
+        [operationId],
+      );
+      return info.changes === 1;
     });
   }
 

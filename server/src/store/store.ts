@@ -215,8 +215,17 @@ export interface NewOperation {
 export type RecordOperationResult =
   | { readonly kind: 'existing'; readonly operation: OperationRecord }
   | { readonly kind: 'created'; readonly operation: OperationRecord }
-  /** Refused by the store invariant (nothing written): the payment is not in a state that allows it, or the amount is over the limit. */
-  | { readonly kind: 'refused'; readonly reason: 'not_approved' | 'exceeds'; readonly limitMinor: number };
+  /**
+   * Refused by the store invariant (nothing written): the payment is not in a state that allows
+   * it, or the amount is over the limit. `payment` is the row as the refusal saw it (null when it
+   * does not exist), so the answer can say why.
+   */
+  | {
+      readonly kind: 'refused';
+      readonly reason: 'not_approved' | 'exceeds';
+      readonly limitMinor: number;
+      readonly payment?: Pick<Payment, 'status' | 'endReason'> | null;
+    };
 
 /** Sums of a payment's operations, minor units. */
 export interface OperationTotals {
@@ -313,6 +322,9 @@ export interface PaymentStore {
    * amount invariants: settlements need an `approved` payment and keep Σ settled ≤ authorized;
    * refunds keep Σ refunds (approved + pending + unknown) ≤ Σ settled. Cancellations are
    * recorded unconditionally. A repeat returns the existing row (`existing`) whatever its amount.
+   * A new settlement also bumps the payment's `version` in the same transaction, so a state
+   * change computed before it (a cancellation that read "nothing settled") fails its
+   * compare-and-set and is recomputed: cancel and settle are serialised on the payment row.
    */
   recordOperation(input: NewOperation): Promise<RecordOperationResult>;
   /** The operation with this id, or null. */
@@ -321,6 +333,12 @@ export interface PaymentStore {
   findOperation(paymentId: string, kind: OperationKind, requestId: string): Promise<OperationRecord | null>;
   /** Sets the terminal outcome of a `pending`/`unknown` operation. @returns the row, or null when it was already final. */
   setOperationOutcome(operationId: string, change: OperationOutcomeChange): Promise<OperationRecord | null>;
+  /**
+   * Removes a refund that never ran: still `pending`, no answer stored (its agent refused it
+   * before the terminal took it, e.g. busy). VTEX's repeat of the request records a new attempt.
+   * @returns true when the row was removed, false when it is gone, final or answered.
+   */
+  releaseOperation(operationId: string): Promise<boolean>;
   /** Stores the final answer once (first writer wins). @returns the row with the stored answer. */
   setOperationAnswer(operationId: string, httpStatus: number, body: unknown, at: number): Promise<OperationRecord>;
   /** Refunds still `pending`/`unknown` on one of `serialNumbers` (re-sent after a reconnect). */

@@ -79,7 +79,7 @@ function buildOperationReport(tx: Transaction, reportId: string): OperationResul
   const amount = { amountMinor: tx.amount.amountMinor, currency: tx.amount.currency };
   switch (outcome.kind) {
     case 'rejected':
-      return { ...base, outcome: 'denied', amount, message: clip(`${outcome.code}: ${outcome.message}`, 500) };
+      return { ...base, outcome: 'denied', amount, code: outcome.code, message: clip(`${outcome.code}: ${outcome.message}`, 500) };
     case 'unknown':
       return { ...base, outcome: 'unknown', amount, message: clip(`outcome unknown: ${outcome.reason}`, 500) };
     case 'result': {

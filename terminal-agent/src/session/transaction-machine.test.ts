@@ -140,3 +140,26 @@ describe('transaction machine', () => {
     }
   });
 });
+
+describe('transaction machine: an operation waiting for a busy terminal', () => {
+  const refund = (): Transaction => ({ ...fresh(), kind: 'refund', operationId: 'op-1', originalTerminalRef: 'pabc' });
+
+  it('queue journals and acks, waits its turn; start from queued runs it without a second ack', () => {
+    const queued = transition(refund(), { type: 'queue' }, T0);
+    expect(queued.state.phase).toBe('queued');
+    expect(queued.effects).toEqual([{ type: 'persist' }, { type: 'ack_start', messageId: 'm-start' }, { type: 'wait_turn' }]);
+    const started = transition(queued.state, { type: 'start' }, T0 + 1);
+    expect(started.state.phase).toBe('requested');
+    expect(started.effects).toEqual([{ type: 'persist' }, { type: 'run_sale' }]);
+  });
+
+  it('only voids and refunds are queued; a queued one is re-acked on repeats, back in line after a restart, never aborted', () => {
+    expect(transition(fresh(), { type: 'queue' }, T0).ignored).toBeDefined();
+    const queued = transition(refund(), { type: 'queue' }, T0).state;
+    expect(transition(queued, { type: 'redeliver', startMessageId: 'm-2' }, T0).effects).toEqual([{ type: 'ack_start', messageId: 'm-2' }]);
+    expect(transition(queued, { type: 'resume', reportId: 'r-1' }, T0).effects).toEqual([{ type: 'wait_turn' }]);
+    expect(transition(queued, { type: 'abort', messageId: 'a-1' }, T0).ignored).toBeDefined();
+    expect(transition(queued, { type: 'queue' }, T0).ignored).toBeDefined();
+    expect(transition(queued, { type: 'outcome', outcome: approved, reportId: 'r-2' }, T0).ignored).toBeDefined();
+  });
+});

@@ -24,7 +24,11 @@
  *                                     the terminal is asked to abort and the outcome follows as
  *                                     usual; finished → its report is sent again.
  *
- * A void or refund (`kind`) runs through the same machine, keyed by its operationId.
+ * A void or refund (`kind`) runs through the same machine, keyed by its operationId. One that
+ * arrives while its terminal is busy is taken into `queued` (journaled, acknowledged, waiting its
+ * turn: effect `wait_turn`), and `start` from `queued` runs it once the terminal is free; after a
+ * restart, `resume` puts it back in line. Operations of one terminal run one after another, in
+ * the order they arrived (docs/protocol/ws.md "operation.start").
  *
  * `unknown` is never folded into "denied": it stays until a terminal answer resolves it.
  */
@@ -32,8 +36,12 @@ import type { Money } from '@posbridge/protocol/money';
 import type { PaymentMethodKind, ProgressStage } from '@posbridge/protocol/ws';
 import type { SaleOutcome, SaleRejectionCode } from '../drivers/terminal-driver.ts';
 
-/** Phases of a transaction. */
-export type TxPhase = 'idle' | 'requested' | 'sent' | 'acked' | 'recovering' | 'result' | 'rejected' | 'unknown' | 'reported';
+/**
+ * Phases of a transaction. `queued`: a void/refund taken (journaled and acknowledged) while its
+ * terminal runs another transaction; nothing reached the terminal yet, and `start` runs it when
+ * the terminal is free.
+ */
+export type TxPhase = 'idle' | 'queued' | 'requested' | 'sent' | 'acked' | 'recovering' | 'result' | 'rejected' | 'unknown' | 'reported';
 
 /** What a transaction does on the terminal: a sale, or the reversal (void) / refund of an earlier sale. */
 export type TxKind = 'sale' | 'void' | 'refund';
@@ -84,8 +92,10 @@ export function txKey(tx: Pick<Transaction, 'paymentId' | 'kind' | 'operationId'
 
 /** What happens to a transaction. */
 export type TxEvent =
-  /** Take the payment: journal it, ack it, run the sale. */
+  /** Take the payment: journal it, ack it, run the sale (from `queued`: only run it, it was acked). */
   | { type: 'start' }
+  /** Take a void/refund while its terminal is busy: journal it, ack it, wait for the terminal. */
+  | { type: 'queue' }
   /** Refuse the payment before anything reaches the terminal (busy, unknown terminal). */
   | { type: 'refuse'; code: SaleRejectionCode; message: string; reportId: string }
   /** The server sent the same payment.start again (message `startMessageId`). */
@@ -124,7 +134,9 @@ export type TxEffect =
   /** Send `ack` for server message `messageId` (payment.abort). */
   | { type: 'ack_message'; messageId: string }
   /** Ask the terminal to abort the running sale. */
-  | { type: 'abort_terminal' };
+  | { type: 'abort_terminal' }
+  /** Put the transaction in its terminal's line of waiting operations (run by `start` when its turn comes). */
+  | { type: 'wait_turn' };
 
 /** Result of {@link transition}. `ignored` explains a no-op (event not valid in this phase). */
 export interface TxTransition {
@@ -178,12 +190,18 @@ export function transition(state: Transaction, event: TxEvent, now: number): TxT
 
   switch (event.type) {
     case 'start':
+      if (state.phase === 'queued') return to({ phase: 'requested' }, [{ type: 'persist' }, { type: 'run_sale' }]);
       if (state.phase !== 'idle') return ignore('already started');
       return to({ phase: 'requested' }, [
         { type: 'persist' },
         { type: 'ack_start', messageId: state.startMessageId },
         { type: 'run_sale' },
       ]);
+
+    case 'queue':
+      if (state.phase !== 'idle') return ignore('already taken');
+      if (state.kind === undefined || state.kind === 'sale') return ignore('only voids and refunds wait for a busy terminal');
+      return to({ phase: 'queued' }, [{ type: 'persist' }, { type: 'ack_start', messageId: state.startMessageId }, { type: 'wait_turn' }]);
 
     case 'refuse':
       if (state.phase !== 'idle') return ignore('already started');
@@ -274,7 +292,7 @@ export function transition(state: Transaction, event: TxEvent, now: number): TxT
       return ignore('nothing to acknowledge');
 
     case 'abort':
-      if (state.phase === 'idle') return ignore('not started');
+      if (state.phase === 'idle' || state.phase === 'queued') return ignore('not started');
       if (inFlight) {
         // Journal the request, ack it, then ask the terminal; the outcome comes as usual.
         return to({ abortRequested: true }, [
@@ -300,6 +318,8 @@ export function transition(state: Transaction, event: TxEvent, now: number): TxT
       ]);
 
     case 'resume':
+      // Taken but never sent to the terminal: back in line.
+      if (state.phase === 'queued') return { state, effects: [{ type: 'wait_turn' }] };
       if (inFlight) {
         // The agent stopped mid-sale: the terminal may have charged. Report unknown, then ask it.
         return to(
