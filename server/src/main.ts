@@ -158,6 +158,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       trustProxy: config.trustProxy,
       authFailureLimit: config.authFailureLimit,
       authFailureWindowMs: config.authFailureWindowMs,
+      onboarding: config.onboarding,
       onboardingCallbackMode: config.callbackMode,
       metricsToken: config.metricsToken,
       paymentAppDir: config.paymentAppDir,
