@@ -9,8 +9,10 @@ import { existsSync } from 'node:fs';
 import express, { type Express, type RequestHandler } from 'express';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
+import { maskTokenPaths } from '@posbridge/protocol/redaction';
 import { pppErrorHandler, sendPppError } from './errors/http-errors.ts';
 import type { ServerMetrics } from './observability/metrics.ts';
+import { routeTemplateOf } from './observability/route-label.ts';
 import type { OperationService } from './payments/operation-service.ts';
 import type { PaymentService } from './payments/payment-service.ts';
 import { createPosRouter } from './pos/pos-router.ts';
@@ -72,18 +74,9 @@ const ONBOARDING_BODY_LIMIT_BYTES = 4096;
 /** Where the Payment App's web build is served. */
 export const PAYMENT_APP_PATH = '/pos/app';
 
-/** Masks per-payment tokens in a path for logs and metric labels. */
+/** Masks per-payment tokens in a path for logs (the shared `maskTokenPaths`; every root logger also masks whole lines). */
 export function loggablePath(path: string): string {
-  return path.replace(/^\/pos\/v1\/(submit|status|terminals)\/[^/]+/, '/pos/v1/$1/[token]');
-}
-
-/** A low-cardinality route label for metrics. */
-function routeLabel(req: Parameters<RequestHandler>[0]): string {
-  const path = loggablePath(req.originalUrl.split('?')[0] ?? '');
-  return path
-    .replace(/^\/payments\/[^/]+\/inbound\/[^/]+$/, '/payments/:paymentId/inbound/:action')
-    .replace(/^\/payments\/[^/]+\/(cancellations|settlements|refunds)$/, '/payments/:paymentId/$1')
-    .replace(/^(?!\/(payments|pos|manifest|authorization|healthz|readyz|metrics)\b).*$/, '(other)');
+  return maskTokenPaths(path);
 }
 
 /** Builds the express app. */
@@ -137,7 +130,7 @@ export function createApp(deps: AppDeps): Express {
     res.on('finish', () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       deps.metrics.httpDuration.observe(
-        { method: req.method, route: routeLabel(req), status_code: String(res.statusCode) },
+        { method: req.method, route: routeTemplateOf(req.originalUrl.split('?')[0] ?? ''), status_code: String(res.statusCode) },
         seconds,
       );
       const paymentId = res.locals['paymentId'] as string | undefined;
