@@ -110,10 +110,23 @@ export function createApp(deps: AppDeps): Express {
         res.setHeader('Cache-Control', path.includes('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache');
       },
     }),
-    ((err, _req, res, _next) => {
-      const status = (err as { status?: number }).status ?? 500;
+    // serve-static's refusals are the client's: 400 for a malformed escape or a NUL byte, 404 for
+    // a missing file, a traversal (`..`, which send refuses with 403) or a wrong method. Debug only.
+    ((err, req, res, next) => {
+      const status = (err as { status?: unknown }).status;
+      if (typeof status !== 'number' || status < 400 || status >= 500) {
+        next(err);
+        return;
+      }
+      const path = loggablePath(req.originalUrl.split('?')[0] ?? '');
+      if (status === 400) {
+        log.debug({ status, path }, 'Payment App path refused');
+        sendPppError(res, 400, 'PPP_INVALID_REQUEST', 'malformed Payment App path');
+        return;
+      }
+      log.debug({ status: 404, path, refusedWith: status }, 'Payment App file not found');
       const hint = existsSync(deps.paymentAppDir) ? '' : ' (the Payment App is not built: run `npm run app:build`)';
-      sendPppError(res, status === 404 ? 404 : 500, 'PPP_NOT_FOUND', `no such Payment App file${hint}`);
+      sendPppError(res, 404, 'PPP_NOT_FOUND', `no such Payment App file${hint}`);
     }) as express.ErrorRequestHandler,
   );
 
