@@ -13,7 +13,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createSubmitToken, verifySubmitToken } from './pos/submit-token.ts';
 import { openSqliteStore } from './store/sqlite-store.ts';
 import { SqliteDb } from './store/sqlite-db.ts';
-import { createPaymentBody, startTestServer, tempDir, type TestServer } from './testing/helpers.ts';
+import { connectAgent, createPaymentBody, startTestServer, tempDir, type TestServer } from './testing/helpers.ts';
 
 const METRICS_TOKEN = 'metrics-token-0123456789';
 
@@ -77,6 +77,24 @@ describe('connection time-outs', () => {
     expect(await closedAfter(t.server.url, 'GET /healthz HTTP/1.1\r\nHost: x\r\n', 3000)).toBeLessThan(3000);
     expect(await closedAfter(t.server.url, 'POST /payments HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{', 3000)).toBeLessThan(3000);
     expect(await closedAfter(t.server.url, 'GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n', 3000)).toBeLessThan(3000);
+  });
+
+  it('leaves upgraded agent WebSockets to the heartbeat', async () => {
+    t = await startTestServer({
+      POSBRIDGE_HTTP_HEADERS_TIMEOUT_MS: '200',
+      POSBRIDGE_HTTP_REQUEST_TIMEOUT_MS: '200',
+      POSBRIDGE_HTTP_KEEP_ALIVE_TIMEOUT_MS: '200',
+      POSBRIDGE_HTTP_CHECK_INTERVAL_MS: '20',
+    });
+    const { token } = await t.server.issueAgentToken('ws-timeouts');
+    const agent = await connectAgent(t.server.url, token);
+    try {
+      await agent.hello(['TMO0001']);
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(agent.ws.readyState).toBe(agent.ws.OPEN);
+    } finally {
+      await agent.close();
+    }
   });
 });
 
