@@ -120,11 +120,11 @@ export function createApp(deps: AppDeps): Express {
       }
       const path = loggablePath(req.originalUrl.split('?')[0] ?? '');
       if (status === 400) {
-        log.debug({ status, path }, 'Payment App path refused');
+        log.debug({ status, path }, 'static file path refused');
         sendPppError(res, 400, 'PPP_INVALID_REQUEST', 'malformed Payment App path');
         return;
       }
-      log.debug({ status: 404, path, refusedWith: status }, 'Payment App file not found');
+      log.debug({ status: 404, path, refusedWith: status }, 'static file not found');
       const hint = existsSync(deps.paymentAppDir) ? '' : ' (the Payment App is not built: run `npm run app:build`)';
       sendPppError(res, 404, 'PPP_NOT_FOUND', `no such Payment App file${hint}`);
     }) as express.ErrorRequestHandler,

