@@ -132,8 +132,9 @@ export function onboardingRateLimit(options: OnboardingRateLimitOptions): Reques
     limit: options.limit,
     standardHeaders: 'draft-7',
     legacyHeaders: false,
-    // `trust proxy` is the operator's documented choice (POSBRIDGE_TRUST_PROXY).
-    validate: { trustProxy: false },
+    // `trust proxy` is the operator's documented choice (POSBRIDGE_TRUST_PROXY), and forwarding
+    // headers are the client's to send: neither may print the library's console warnings.
+    validate: { trustProxy: false, xForwardedForHeader: false, forwardedHeader: false },
     handler: (req, res) => {
       log.warn({ remoteAddress: sourceOf(req), path: maskTokenPaths(req.originalUrl.split('?')[0] ?? '') }, 'too many onboarding requests; refused');
       sendRefusal(res, 429, 'PPP_RATE_LIMITED', 'too many configuration-flow requests from this source', 'ppp');
