@@ -54,6 +54,8 @@ export interface AppDeps {
   readonly paymentAppDir: string;
   /** True once the server is ready for traffic (listening, database open, not closing). */
   readonly isReady: () => boolean;
+  /** Aborted when the server closes: stops the rate limiters' window timers. */
+  readonly closing?: AbortSignal;
 }
 
 /** Limits of the unauthenticated configuration flow. @see ./ppp/authorization-router.ts */
@@ -168,6 +170,10 @@ export function createApp(deps: AppDeps): Express {
   const pppLimiter = new FailureLimiter('ppp', { ...limits, onFailure: () => deps.metrics.authFailures.inc({ surface: 'ppp' }) });
   const posLimiter = new FailureLimiter('pos', { ...limits, onFailure: () => deps.metrics.authFailures.inc({ surface: 'pos' }) });
   const metricsLimiter = new FailureLimiter('metrics', { ...limits, onFailure: () => deps.metrics.authFailures.inc({ surface: 'metrics' }) });
+  const onboardingLimit = onboardingRateLimit({ limit: deps.onboarding.rateLimit, windowMs: deps.onboarding.rateWindowMs, logger: deps.logger });
+  deps.closing?.addEventListener('abort', () => {
+    for (const limiter of [pppLimiter, posLimiter, metricsLimiter, onboardingLimit]) limiter.shutdown();
+  });
 
   app.get('/healthz', (_req, res) => {
     res.status(200).json({ status: 'ok' });
@@ -206,7 +212,7 @@ export function createApp(deps: AppDeps): Express {
   const json = express.json({ limit: deps.bodyLimitBytes, type: () => true });
   app.use(
     '/authorization',
-    onboardingRateLimit({ limit: deps.onboarding.rateLimit, windowMs: deps.onboarding.rateWindowMs, logger: deps.logger }),
+    onboardingLimit.middleware,
     express.json({ limit: ONBOARDING_BODY_LIMIT_BYTES, type: () => true }),
     createAuthorizationRouter({
       store: deps.store,

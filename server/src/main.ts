@@ -141,6 +141,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
 
     let publicUrl = config.publicUrl ?? '';
     let ready = false;
+    const stopLimits = new AbortController();
     const app = createApp({
       service,
       operations,
@@ -159,6 +160,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       metricsToken: config.metricsToken,
       paymentAppDir: config.paymentAppDir,
       isReady: () => ready,
+      closing: stopLimits.signal,
     });
     // HTTPS when given a certificate: TLS 1.2 or newer only (VTEX calls HTTPS on 443).
     // Connection time-outs (POSBRIDGE_HTTP_*): a silent or stalled connection is closed after the
@@ -175,6 +177,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     try {
       address = await listen(server, config.port, config.host);
     } catch (err) {
+      stopLimits.abort();
       await hub.close(0);
       throw err;
     }
@@ -199,6 +202,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
         server.closeAllConnections();
         await httpClosed;
         await worker.stop();
+        stopLimits.abort();
         await store.close();
         log.info('server closed');
       })();

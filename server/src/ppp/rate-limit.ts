@@ -120,16 +120,25 @@ export interface OnboardingRateLimitOptions {
   readonly logger: Logger;
 }
 
+/** The configuration flow's limit: its middleware and the store behind it. */
+export interface OnboardingRateLimit {
+  readonly middleware: RequestHandler;
+  /** Stops the store's window timer. */
+  shutdown(): void;
+}
+
 /**
  * express-rate-limit middleware of the configuration flow: every request counts (the routes are
  * unauthenticated by design and create state); over the limit → 429 `PPP_RATE_LIMITED` with
  * `RateLimit`/`Retry-After` headers.
  */
-export function onboardingRateLimit(options: OnboardingRateLimitOptions): RequestHandler {
+export function onboardingRateLimit(options: OnboardingRateLimitOptions): OnboardingRateLimit {
   const log = options.logger.child({ component: 'onboarding' });
-  return rateLimit({
+  const store = new MemoryStore();
+  const middleware = rateLimit({
     windowMs: options.windowMs,
     limit: options.limit,
+    store,
     standardHeaders: 'draft-7',
     legacyHeaders: false,
     // `trust proxy` is the operator's documented choice (POSBRIDGE_TRUST_PROXY), and forwarding
@@ -140,4 +149,5 @@ export function onboardingRateLimit(options: OnboardingRateLimitOptions): Reques
       sendRefusal(res, 429, 'PPP_RATE_LIMITED', 'too many configuration-flow requests from this source', 'ppp');
     },
   });
+  return { middleware, shutdown: () => store.shutdown() };
 }
