@@ -13,6 +13,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createSubmitToken, verifySubmitToken } from './pos/submit-token.ts';
 import { openSqliteStore } from './store/sqlite-store.ts';
 import { SqliteDb } from './store/sqlite-db.ts';
+import { createTestPki, hasOpenssl } from './testing/tls-pki.ts';
 import { connectAgent, createPaymentBody, startTestServer, tempDir, type TestServer } from './testing/helpers.ts';
 
 const METRICS_TOKEN = 'metrics-token-0123456789';
@@ -77,6 +78,24 @@ describe('connection time-outs', () => {
     expect(await closedAfter(t.server.url, 'GET /healthz HTTP/1.1\r\nHost: x\r\n', 3000)).toBeLessThan(3000);
     expect(await closedAfter(t.server.url, 'POST /payments HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{', 3000)).toBeLessThan(3000);
     expect(await closedAfter(t.server.url, 'GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n', 3000)).toBeLessThan(3000);
+  });
+
+  it.runIf(hasOpenssl())('closes a silent connection to the HTTPS server (no TLS handshake)', async () => {
+    const pki = createTestPki();
+    try {
+      t = await startTestServer({
+        POSBRIDGE_TLS_CERT_FILE: pki.certFile,
+        POSBRIDGE_TLS_KEY_FILE: pki.keyFile,
+        POSBRIDGE_HTTP_HEADERS_TIMEOUT_MS: '300',
+        POSBRIDGE_HTTP_REQUEST_TIMEOUT_MS: '600',
+        POSBRIDGE_HTTP_CHECK_INTERVAL_MS: '50',
+      });
+      expect(await closedAfter(t.server.url, '', 3000)).toBeLessThan(3000);
+    } finally {
+      await t?.close();
+      t = undefined;
+      pki.cleanup();
+    }
   });
 
   it('leaves upgraded agent WebSockets to the heartbeat', async () => {

@@ -164,10 +164,13 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     });
     // HTTPS when given a certificate: TLS 1.2 or newer only (VTEX calls HTTPS on 443).
     // Connection time-outs (POSBRIDGE_HTTP_*): a silent or stalled connection is closed after the
-    // headers/request time-out (checked every checkIntervalMs), an idle keep-alive one after
+    // headers/request time-out (checked every checkIntervalMs; over HTTPS a TLS handshake that
+    // does not finish within the headers time-out too), an idle keep-alive one after
     // keepAliveTimeoutMs. Upgraded agent sockets leave the HTTP server and keep their heartbeat.
     const serverOptions = { connectionsCheckingInterval: config.http.checkIntervalMs };
-    const server: Server = tls ? createHttpsServer({ ...tls, ...serverOptions, minVersion: 'TLSv1.2' }, app) : createServer(serverOptions, app);
+    const server: Server = tls
+      ? createHttpsServer({ ...tls, ...serverOptions, minVersion: 'TLSv1.2', handshakeTimeout: config.http.headersTimeoutMs }, app)
+      : createServer(serverOptions, app);
     server.keepAliveTimeout = config.http.keepAliveTimeoutMs;
     server.headersTimeout = config.http.headersTimeoutMs;
     server.requestTimeout = config.http.requestTimeoutMs;
