@@ -11,6 +11,7 @@
  */
 import { parseArgs } from 'node:util';
 import pino from 'pino';
+import { logRedaction } from '@posbridge/protocol/redaction';
 import { startLocalStack } from './lib/local-stack.ts';
 
 const HELP = `Usage: npm run stack [-- options]
@@ -50,7 +51,8 @@ if (!Number.isInteger(port) || port < 0 || port > 65535 || !Number.isInteger(ste
   process.exit(2);
 }
 
-const logger = pino({ level: process.env['LOG_LEVEL'] ?? 'info' }, pino.destination({ fd: 2, sync: true }));
+// The same redaction and token masking as the three programs' own root loggers.
+const logger = pino({ level: process.env['LOG_LEVEL'] ?? 'info', ...logRedaction() }, pino.destination({ fd: 2, sync: true }));
 
 try {
   const callbackAllowHosts = process.env['POSBRIDGE_CALLBACK_ALLOW_HOSTS'];

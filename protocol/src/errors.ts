@@ -52,6 +52,7 @@ export const ERROR_CODES = {
   },
   PPP_TOO_MANY_ATTEMPTS: { message: 'too many failed authentications from this source', retryable: true, httpStatus: 429 },
   PPP_ONBOARDING_INVALID: { message: 'unknown, expired or used onboarding token or code', retryable: false, httpStatus: 400 },
+  PPP_RATE_LIMITED: { message: 'too many requests from this source', retryable: true, httpStatus: 429 },
 
   POS_SUBMIT_NOT_FOUND: { message: 'this submitUrl is not valid', retryable: false, httpStatus: 404 },
   POS_INVALID_SERIAL: { message: 'serialNumber is missing or malformed', retryable: false, httpStatus: 400 },

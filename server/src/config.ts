@@ -48,6 +48,30 @@ export interface CallbackConfig {
   readonly hostPolicy: CallbackHostPolicy;
 }
 
+/** Limits of the configuration flow. @see ./ppp/authorization-router.ts */
+export interface OnboardingConfig {
+  /** Requests per source and window (every request counts). @default 30 */
+  readonly rateLimit: number;
+  /** Window of `rateLimit`. @default 60000 */
+  readonly rateWindowMs: number;
+  /** Pending flows (issued tokens) one source may hold. @default 5 */
+  readonly pendingPerSource: number;
+  /** Pending flows in total. @default 1000 */
+  readonly pendingMax: number;
+}
+
+/** Connection time-outs of the HTTP server (node:http `Server` properties of the same names). */
+export interface HttpTimeoutsConfig {
+  /** An idle keep-alive connection is closed after this long. @default 5000 */
+  readonly keepAliveTimeoutMs: number;
+  /** A connection whose request headers are not complete within this long is closed (also a silent connection). @default 10000 */
+  readonly headersTimeoutMs: number;
+  /** A request (headers and body) not received completely within this long is answered 408. @default 30000 */
+  readonly requestTimeoutMs: number;
+  /** How often connections are checked against the two time-outs above. @default 1000 */
+  readonly checkIntervalMs: number;
+}
+
 /** The validated, deep-frozen server configuration. */
 export interface ServerConfig {
   /** TCP port; 0 picks any free port. @default 8080 */
@@ -98,10 +122,20 @@ export interface ServerConfig {
   readonly tlsCertFile: string | undefined;
   /** PEM private key file. */
   readonly tlsKeyFile: string | undefined;
-  /** Failed authentications per source and window before 429. @default 20 */
+  /** Failed authentications per surface, key and window before 429 (server/src/ppp/rate-limit.ts). @default 20 */
   readonly authFailureLimit: number;
   /** Window of `authFailureLimit`. @default 60000 */
   readonly authFailureWindowMs: number;
+  /** Limits of the unauthenticated configuration flow (`/authorization`). */
+  readonly onboarding: OnboardingConfig;
+  /** Time-outs of the HTTP server's connections. */
+  readonly http: HttpTimeoutsConfig;
+  /**
+   * File holding the generated submit secret (created 0600) when `submitSecret` is unset;
+   * undefined = kept in memory only (a `:memory:` database).
+   * @default `<dbPath>.submit-secret`
+   */
+  readonly submitSecretFile: string | undefined;
   /** Bearer token required on `/metrics`; undefined = open (restrict at the proxy). */
   readonly metricsToken: string | undefined;
   /**
@@ -165,6 +199,15 @@ const EnvSchema = z
     POSBRIDGE_TLS_KEY_FILE: z.string().min(1).optional(),
     POSBRIDGE_AUTH_FAILURE_LIMIT: intFromEnv(1, 100_000).default(20),
     POSBRIDGE_AUTH_FAILURE_WINDOW_MS: intFromEnv(1000, 86_400_000).default(60_000),
+    POSBRIDGE_ONBOARDING_RATE_LIMIT: intFromEnv(1, 100_000).default(30),
+    POSBRIDGE_ONBOARDING_RATE_WINDOW_MS: intFromEnv(1000, 86_400_000).default(60_000),
+    POSBRIDGE_ONBOARDING_PENDING_PER_SOURCE: intFromEnv(1, 10_000).default(5),
+    POSBRIDGE_ONBOARDING_PENDING_MAX: intFromEnv(1, 100_000).default(1000),
+    POSBRIDGE_HTTP_KEEP_ALIVE_TIMEOUT_MS: intFromEnv(100, 600_000).default(5000),
+    POSBRIDGE_HTTP_HEADERS_TIMEOUT_MS: intFromEnv(100, 600_000).default(10_000),
+    POSBRIDGE_HTTP_REQUEST_TIMEOUT_MS: intFromEnv(100, 600_000).default(30_000),
+    POSBRIDGE_HTTP_CHECK_INTERVAL_MS: intFromEnv(10, 60_000).default(1000),
+    POSBRIDGE_SUBMIT_SECRET_FILE: z.string().min(1).optional(),
     POSBRIDGE_METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
     POSBRIDGE_PAYMENT_APP_DIR: z.string().min(1).optional(),
   })
@@ -196,6 +239,13 @@ const EnvSchema = z
         code: 'custom',
         path: ['POSBRIDGE_CALLBACK_CONCURRENCY'],
         message: 'must be ≥ POSBRIDGE_CALLBACK_MERCHANT_CONCURRENCY',
+      });
+    }
+    if (c.POSBRIDGE_HTTP_REQUEST_TIMEOUT_MS < c.POSBRIDGE_HTTP_HEADERS_TIMEOUT_MS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['POSBRIDGE_HTTP_REQUEST_TIMEOUT_MS'],
+        message: 'must be ≥ POSBRIDGE_HTTP_HEADERS_TIMEOUT_MS',
       });
     }
     if (c.POSBRIDGE_CALLBACK_MAX_DELAY_MS < c.POSBRIDGE_CALLBACK_BASE_DELAY_MS) {
@@ -310,6 +360,19 @@ export function loadServerConfig(env: Record<string, string | undefined>, argv: 
     tlsKeyFile: c.POSBRIDGE_TLS_KEY_FILE,
     authFailureLimit: c.POSBRIDGE_AUTH_FAILURE_LIMIT,
     authFailureWindowMs: c.POSBRIDGE_AUTH_FAILURE_WINDOW_MS,
+    onboarding: {
+      rateLimit: c.POSBRIDGE_ONBOARDING_RATE_LIMIT,
+      rateWindowMs: c.POSBRIDGE_ONBOARDING_RATE_WINDOW_MS,
+      pendingPerSource: c.POSBRIDGE_ONBOARDING_PENDING_PER_SOURCE,
+      pendingMax: c.POSBRIDGE_ONBOARDING_PENDING_MAX,
+    },
+    http: {
+      keepAliveTimeoutMs: c.POSBRIDGE_HTTP_KEEP_ALIVE_TIMEOUT_MS,
+      headersTimeoutMs: c.POSBRIDGE_HTTP_HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: c.POSBRIDGE_HTTP_REQUEST_TIMEOUT_MS,
+      checkIntervalMs: c.POSBRIDGE_HTTP_CHECK_INTERVAL_MS,
+    },
+    submitSecretFile: c.POSBRIDGE_SUBMIT_SECRET_FILE ?? (c.POSBRIDGE_DB === ':memory:' ? undefined : `${c.POSBRIDGE_DB}.submit-secret`),
     metricsToken: c.POSBRIDGE_METRICS_TOKEN,
     paymentAppDir: c.POSBRIDGE_PAYMENT_APP_DIR ?? DEFAULT_PAYMENT_APP_DIR,
   };

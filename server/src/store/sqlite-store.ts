@@ -893,6 +893,25 @@ class SqlitePaymentStore implements PaymentStore {
     });
   }
 
+  getMeta(key: string): Promise<string | null> {
+    return this.#op('getMeta', async () => {
+      const row = await this.#db.get<{ value: string }>('SELECT value FROM meta WHERE key = ?', [key]);
+      return row?.value ?? null;
+    });
+  }
+
+  deleteMeta(key: string): Promise<void> {
+    return this.#op('deleteMeta', async () => {
+      // Overwrite the freed bytes too: a deleted secret must not linger in free pages.
+      await this.#db.exec('PRAGMA secure_delete = ON');
+      try {
+        await this.#db.run('DELETE FROM meta WHERE key = ?', [key]);
+      } finally {
+        await this.#db.exec('PRAGMA secure_delete = OFF');
+      }
+    });
+  }
+
   close(): Promise<void> {
     return this.#db.close();
   }

@@ -369,6 +369,10 @@ export interface PaymentStore {
 
   /** Returns the value stored under `key`, storing `value` first when there is none (race-safe). */
   getOrSetMeta(key: string, value: string): Promise<string>;
+  /** The value stored under `key`, or null. */
+  getMeta(key: string): Promise<string | null>;
+  /** Removes `key` (nothing when absent), leaving no copy of its value in the database file. */
+  deleteMeta(key: string): Promise<void>;
 
   /** Closes the underlying database. */
   close(): Promise<void>;

@@ -19,7 +19,7 @@ import {
 } from '@posbridge/protocol/ws';
 import type { HostResolver } from '../callbacks/callback-url-policy.ts';
 import { loadServerConfig } from '../config.ts';
-import { REDACT_PATHS } from '../logger.ts';
+import { createRootLogger } from '../logger.ts';
 import { startServer, type RunningServer } from '../main.ts';
 
 /** A temp directory removed by `cleanup()`. */
@@ -28,7 +28,7 @@ export function tempDir(): { dir: string; cleanup: () => void } {
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** A pino logger whose lines are collected as objects (level `trace`). */
+/** A root logger (production redaction) whose lines are collected as objects (level `trace`). */
 export function sinkLogger(): { logger: Logger; lines: Record<string, unknown>[] } {
   const lines: Record<string, unknown>[] = [];
   const stream = new Writable({
@@ -39,7 +39,7 @@ export function sinkLogger(): { logger: Logger; lines: Record<string, unknown>[]
       cb();
     },
   });
-  const logger = pino({ level: 'trace', redact: { paths: [...REDACT_PATHS], censor: '[redacted]' } }, stream);
+  const logger = createRootLogger({ level: 'trace', destination: stream });
   return { logger, lines };
 }
 
