@@ -6,7 +6,7 @@
  * @see ../../../shared/spec/ppp-pos.md §4 (PPP routes), §5.4 (submitUrl), §8 (configuration flow)
  */
 import { existsSync } from 'node:fs';
-import express, { type Express, type RequestHandler } from 'express';
+import express, { type Express } from 'express';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
 import { maskTokenPaths } from '@posbridge/protocol/redaction';
