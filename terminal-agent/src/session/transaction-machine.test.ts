@@ -133,6 +133,35 @@ describe('transaction machine', () => {
     expect(t.effects.map((e) => e.type)).toEqual(['persist', 'report', 'resolve_later']);
   });
 
+  it('an abort of a sale whose outcome is unknown (restart mid-sale) asks the terminal to abort, then STATUS learns the outcome', () => {
+    const s = run([{ type: 'start' }, { type: 'sent' }, { type: 'acked' }, { type: 'resume', reportId: 'r9' }]).state;
+    const t = transition(s, { type: 'abort', messageId: 'ab-1' }, T0);
+    expect(t.state).toMatchObject({ phase: 'unknown', abortRequested: true });
+    expect(t.effects).toEqual([
+      { type: 'persist' },
+      { type: 'ack_message', messageId: 'ab-1' },
+      { type: 'abort_terminal' },
+      { type: 'report' },
+      { type: 'resolve_later', immediate: true },
+    ]);
+  });
+
+  it('sends a journaled abort to the terminal again when the agent restarts', () => {
+    const inFlight = run([{ type: 'start' }, { type: 'sent' }, { type: 'acked' }, { type: 'abort', messageId: 'ab-1' }]).state;
+    expect(transition(inFlight, { type: 'resume', reportId: 'r9' }, T0).effects.map((e) => e.type)).toEqual([
+      'persist',
+      'abort_terminal',
+      'report',
+      'resolve_later',
+    ]);
+    const unknown = transition(inFlight, { type: 'resume', reportId: 'r9' }, T0).state;
+    expect(transition(unknown, { type: 'resume', reportId: 'r10' }, T0).effects.map((e) => e.type)).toEqual([
+      'abort_terminal',
+      'report',
+      'resolve_later',
+    ]);
+  });
+
   it('ignores terminal events after the sale is over', () => {
     const s = run([{ type: 'start' }, { type: 'outcome', outcome: approved, reportId: 'r1' }]).state;
     for (const e of [{ type: 'acked' }, { type: 'progress', stage: 'pin' }, { type: 'sent' }] as TxEvent[]) {

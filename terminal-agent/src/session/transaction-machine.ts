@@ -22,7 +22,10 @@
  *                                     payment's report goes back into the outbox.
  *                                     abort (payment.abort): journaled and acked; in flight →
  *                                     the terminal is asked to abort and the outcome follows as
- *                                     usual; finished → its report is sent again.
+ *                                     usual; unknown (e.g. after a restart mid-sale) → the
+ *                                     terminal is asked to abort and STATUS learns the outcome;
+ *                                     finished → its report is sent again. A journaled abort is
+ *                                     sent to the terminal again on resume.
  *
  * A void or refund (`kind`) runs through the same machine, keyed by its operationId.
  *
@@ -291,15 +294,29 @@ export function transition(state: Transaction, event: TxEvent, now: number): TxT
           { type: 'report' },
         ]);
       }
+      if (state.phase === 'unknown') {
+        // The terminal may still be running the sale (the agent restarted mid-sale, or lost the
+        // link): ask it to abort, then learn the outcome with STATUS. An approval that came
+        // first is reported as such and voided by the server.
+        return to({ abortRequested: true, reportAcked: false }, [
+          { type: 'persist' },
+          { type: 'ack_message', messageId: event.messageId },
+          { type: 'abort_terminal' },
+          { type: 'report' },
+          { type: 'resolve_later', immediate: true },
+        ]);
+      }
       // Finished: the server is told the outcome again (it may be approved: the server voids it).
       return to({ abortRequested: true, reportAcked: false }, [
         { type: 'persist' },
         { type: 'ack_message', messageId: event.messageId },
         { type: 'report' },
-        ...(state.phase === 'unknown' ? [{ type: 'resolve_later' } as const] : []),
       ]);
 
-    case 'resume':
+    case 'resume': {
+      // An abort journaled before the restart may never have reached the terminal: send it again
+      // (a terminal that already finished the sale answers it with the stored result).
+      const abortAgain: TxEffect[] = state.abortRequested === true ? [{ type: 'abort_terminal' }] : [];
       if (inFlight) {
         // The agent stopped mid-sale: the terminal may have charged. Report unknown, then ask it.
         return to(
@@ -309,14 +326,18 @@ export function transition(state: Transaction, event: TxEvent, now: number): TxT
             reportId: event.reportId,
             reportAcked: false,
           },
-          [{ type: 'persist' }, { type: 'report' }, { type: 'resolve_later', immediate: true }],
+          [{ type: 'persist' }, ...abortAgain, { type: 'report' }, { type: 'resolve_later', immediate: true }],
         );
       }
       if (state.phase === 'unknown') {
-        return { state, effects: [...(state.reportAcked ? [] : [{ type: 'report' } as const]), { type: 'resolve_later', immediate: true }] };
+        return {
+          state,
+          effects: [...abortAgain, ...(state.reportAcked ? [] : [{ type: 'report' } as const]), { type: 'resolve_later', immediate: true }],
+        };
       }
       if (state.phase === 'result' || state.phase === 'rejected') return { state, effects: [{ type: 'report' }] };
       return ignore('nothing to resume');
+    }
 
     default: {
       const never: never = event;
