@@ -388,6 +388,39 @@ describe('agent: payment.abort and operation.start', () => {
     ]);
   });
 
+  it('a new payment.start (new startId) after a TERM_BUSY rejection is a new attempt: the sale runs, the old rejection is not replayed', async () => {
+    const { hub, agent, journal, terminal } = await setup({ script: { hold: true } });
+    await agent.ready;
+    hub.send(start('pay-busy-1st'));
+    await until(() => agentPhase(journal, 'pay-busy-1st', 'acked'));
+    hub.send(start('pay-busy-2nd', 'attempt-1'));
+    const rejected = await until(() => hub.of('payment.rejected').find((m) => m['paymentId'] === 'pay-busy-2nd'));
+    expect(rejected).toMatchObject({ code: 'TERM_BUSY', startId: 'attempt-1' });
+    await until(() => agentPhase(journal, 'pay-busy-2nd', 'reported'));
+    // A repeat of the same attempt keeps its answer: re-acked, the same rejection again.
+    hub.send(start('pay-busy-2nd', 'attempt-1'));
+    await until(() => hub.of('payment.rejected').filter((m) => m['paymentId'] === 'pay-busy-2nd').length === 2);
+    expect(hub.of('payment.rejected').filter((m) => m['paymentId'] === 'pay-busy-2nd').map((m) => m.id)).toEqual([rejected.id, rejected.id]);
+
+    // The terminal is idle again; the server binds the payment anew (a new startId).
+    terminal().finish([...terminal().sales.keys()][0]!);
+    await until(() => agentPhase(journal, 'pay-busy-1st', 'reported'));
+    const rejectionsBefore = hub.of('payment.rejected').length;
+    hub.send(start('pay-busy-2nd', 'attempt-2'));
+    await until(() => hub.of('ack').find((m) => m['ackOf'] === 'attempt-2'));
+    await until(() => terminal().sales.size === 2);
+    // A repeat of the new attempt never starts a second sale.
+    hub.send(start('pay-busy-2nd', 'attempt-2'));
+    await until(() => hub.of('ack').filter((m) => m['ackOf'] === 'attempt-2').length === 2);
+    const newRid = (await journal.get('pay-busy-2nd'))!.rid;
+    terminal().finish(newRid);
+    const result = await until(() => hub.of('payment.result').find((m) => m['paymentId'] === 'pay-busy-2nd'));
+    expect(result).toMatchObject({ outcome: 'approved', terminalRef: newRid });
+    expect(hub.of('payment.rejected').length).toBe(rejectionsBefore);
+    expect(terminal().received.filter((l) => l.verb === 'SALE' && l.rid === newRid)).toHaveLength(1);
+    expect(await journal.get('pay-busy-2nd')).toMatchObject({ startMessageId: 'attempt-2', phase: expect.stringMatching(/result|reported/) });
+  });
+
   it('answers a second transaction on a busy terminal with payment.rejected TERM_BUSY', async () => {
     const { hub, agent, journal } = await setup({ script: { hold: true } });
     await agent.ready;

@@ -70,6 +70,14 @@ describe('payment machine', () => {
     expect(r.effects[0]?.type).toBe('ignored');
   });
 
+  it('applies a rejection of the current attempt, ignores one of another attempt (a rebind has a new startId)', () => {
+    const s = stateIn('dispatched');
+    expect(transition(s, { ...events.rejected, startId: 'st1' }, 11).state).toMatchObject({ status: 'awaiting_terminal', binding: null });
+    const stale = transition(s, { ...events.rejected, startId: 'st0' }, 11);
+    expect(stale.state).toBe(s);
+    expect(stale.effects).toEqual([{ type: 'ignored', reason: 'rejection of another attempt' }]);
+  });
+
   it.each(['approved', 'denied'] as const)('accepted → %s enqueues the callback', (o) => {
     const r = transition(stateIn('accepted'), events[o], 12);
     expect(r.state.status).toBe(o);

@@ -37,7 +37,9 @@
  * - An approval that arrives while aborting, or after `cancelled`/`expired`, is a late approval:
  *   it is reversed automatically (`start_void`) and logged.
  * - `start.rejected` means the terminal refused before charging, so the payment goes back to
- *   `awaiting_terminal` and the Payment App can bind another terminal.
+ *   `awaiting_terminal` and the Payment App can bind another terminal (or the same one again).
+ *   Each bind is a new attempt with a new `startId`; a rejection naming another attempt's
+ *   `startId` is ignored.
  * - Events that make no sense in the current state produce an `ignored` effect and leave the
  *   state untouched.
  *
@@ -118,7 +120,8 @@ export type PaymentEvent =
   /** `deadlineAt`: the payment's new deadline, counted from the bind (absent: unchanged). */
   | { readonly type: 'terminal.bound'; readonly binding: TerminalBinding; readonly deadlineAt?: number }
   | { readonly type: 'agent.acked'; readonly startId: string }
-  | { readonly type: 'start.rejected'; readonly code: string; readonly message: string }
+  /** `startId`: the attempt refused (absent from older agents: the current one). */
+  | { readonly type: 'start.rejected'; readonly code: string; readonly message: string; readonly startId?: string }
   | { readonly type: 'result.received'; readonly outcome: TerminalOutcome }
   /** VTEX called `/cancellations`. `canReverse`: the terminal's agent is online to void an approval. */
   | { readonly type: 'cancel.requested'; readonly canReverse: boolean }
@@ -264,6 +267,8 @@ export function transition(state: PaymentMachineState, event: PaymentEvent, now:
 
     case 'start.rejected':
       if (status !== 'dispatched' && status !== 'accepted') return ignore(state, `rejection in state ${status}`);
+      // A repeated rejection of an earlier bind must not undo the current one.
+      if (event.startId !== undefined && state.binding?.startId !== event.startId) return ignore(state, 'rejection of another attempt');
       return {
         state: { ...state, status: 'awaiting_terminal', binding: null, changedAt: now },
         effects: state.binding ? [{ type: 'stop_resend', startId: state.binding.startId }] : [],

@@ -337,7 +337,12 @@ export class PaymentService implements AgentEventHandler {
     const r = await this.applyEvent(paymentId, (p) =>
       p.binding && p.binding.agentId !== agentId
         ? null
-        : { type: 'start.rejected', code: rejected.code, message: rejected.message },
+        : {
+            type: 'start.rejected',
+            code: rejected.code,
+            message: rejected.message,
+            ...(rejected.startId !== undefined ? { startId: rejected.startId } : {}),
+          },
     );
     if (r.applied) {
       this.#log.info({ paymentId, code: rejected.code }, 'payment rejected by terminal; awaiting another terminal');

@@ -5,7 +5,8 @@
  *
  * Rules it enforces:
  * - idempotent by paymentId: a known payment is only re-acknowledged (and its report re-sent
- *   when finished), never started twice;
+ *   when finished), never started twice — except that a `payment.start` with a new id after
+ *   the terminal refused the payment (nothing charged) is a new attempt (the server bound it again);
  * - journal first: `persist` runs (and must succeed) before `ack_start` and `run_sale`;
  * - one transaction per terminal: a start for a busy terminal is refused with TERM_BUSY;
  * - an `unknown` outcome is reported as such and then resolved in the background with STATUS.
@@ -21,7 +22,7 @@ import type { SaleOutcome, SaleRequest, TerminalDriver } from '../drivers/termin
 import { newMessageId, newRid } from './ids.ts';
 import type { Journal } from './journal.ts';
 import { buildReport } from './report.ts';
-import { newTransaction, transition, txKey, type Transaction, type TxEffect, type TxEvent } from './transaction-machine.ts';
+import { canStartAnew, newTransaction, transition, txKey, type Transaction, type TxEffect, type TxEvent } from './transaction-machine.ts';
 
 /** What the runner needs from the server link. */
 export interface RunnerLink {
@@ -68,6 +69,29 @@ export class PaymentRunner {
   handleStart(msg: PaymentStart): Promise<void> {
     return this.#serial(async () => {
       const known = this.#txs.get(msg.paymentId) ?? (await this.#o.journal.get(msg.paymentId));
+      if (known && known.startMessageId !== msg.id && canStartAnew(known)) {
+        // The server bound the payment again after the terminal refused it: a new attempt.
+        this.#txs.set(known.paymentId, known);
+        const driver = this.#o.driverFor(msg.serialNumber);
+        const refusal = this.#refusalFor(msg.serialNumber, driver);
+        this.#log.info(
+          { paymentId: msg.paymentId, previousCode: known.outcome?.kind === 'rejected' ? known.outcome.code : undefined },
+          'payment bound again after a refusal; new attempt',
+        );
+        await this.#apply(known, {
+          type: 'new_attempt',
+          attempt: {
+            serialNumber: msg.serialNumber,
+            rid: driver ? driver.newReference() : newRid(),
+            amount: msg.amount,
+            method: msg.method,
+            installments: msg.installments,
+            startMessageId: msg.id,
+          },
+          ...(refusal ? { refusal } : {}),
+        });
+        return;
+      }
       if (known) {
         this.#txs.set(known.paymentId, known);
         this.#log.info({ paymentId: msg.paymentId, phase: known.phase }, 'payment already known, acknowledging again');
@@ -88,24 +112,27 @@ export class PaymentRunner {
       );
       const driver = this.#o.driverFor(msg.serialNumber);
       if (driver) tx.rid = driver.newReference();
-      if (!driver) {
-        await this.#apply(tx, {
-          type: 'refuse',
-          code: 'TERM_UNKNOWN',
-          message: `this agent does not drive a terminal with serial number ${msg.serialNumber}`,
-          reportId: newMessageId(),
-        });
-      } else if (this.#busy.has(msg.serialNumber)) {
-        await this.#apply(tx, {
-          type: 'refuse',
-          code: 'TERM_BUSY',
-          message: 'terminal is busy with another transaction',
-          reportId: newMessageId(),
-        });
-      } else {
-        await this.#apply(tx, { type: 'start' });
-      }
+      const refusal = this.#refusalFor(msg.serialNumber, driver);
+      await this.#apply(tx, refusal ? { type: 'refuse', ...refusal } : { type: 'start' });
     });
+  }
+
+  /** Why a new sale on `serialNumber` must be refused before it reaches the terminal, if it must. */
+  #refusalFor(
+    serialNumber: string,
+    driver: TerminalDriver | undefined,
+  ): { code: 'TERM_UNKNOWN' | 'TERM_BUSY'; message: string; reportId: string } | undefined {
+    if (!driver) {
+      return {
+        code: 'TERM_UNKNOWN',
+        message: `this agent does not drive a terminal with serial number ${serialNumber}`,
+        reportId: newMessageId(),
+      };
+    }
+    if (this.#busy.has(serialNumber)) {
+      return { code: 'TERM_BUSY', message: 'terminal is busy with another transaction', reportId: newMessageId() };
+    }
+    return undefined;
   }
 
   /**

@@ -26,6 +26,9 @@
  *                                     terminal is asked to abort and STATUS learns the outcome;
  *                                     finished → its report is sent again. A journaled abort is
  *                                     sent to the terminal again on resume.
+ *                                     new_attempt (payment.start with another id after a
+ *                                     refusal, nothing charged): a fresh rid, back to requested
+ *                                     (or rejected again when refused at once).
  *
  * A void or refund (`kind`) runs through the same machine, keyed by its operationId.
  *
@@ -108,7 +111,16 @@ export type TxEvent =
   /** The agent restarted with this transaction in the journal. */
   | { type: 'resume'; reportId: string }
   /** The server asked to abort the sale (`payment.abort`, message `messageId`). */
-  | { type: 'abort'; messageId: string };
+  | { type: 'abort'; messageId: string }
+  /**
+   * The server bound the payment again after its attempt was refused (nothing charged): a
+   * `payment.start` with another id is a new attempt. `refusal`: this attempt is refused at once too.
+   */
+  | {
+      type: 'new_attempt';
+      attempt: Pick<Transaction, 'serialNumber' | 'rid' | 'amount' | 'method' | 'installments' | 'startMessageId'>;
+      refusal?: { code: SaleRejectionCode; message: string; reportId: string };
+    };
 
 /** Work the interpreter does after a transition, in order. */
 export type TxEffect =
@@ -154,6 +166,21 @@ export function isFinished(phase: TxPhase): boolean {
 }
 
 const IN_FLIGHT: readonly TxPhase[] = ['requested', 'sent', 'acked', 'recovering'];
+
+/**
+ * True when `tx` is a sale the terminal refused before charging (busy, unknown terminal) and
+ * that was never aborted, so a `payment.start` with another id (the server bound the payment
+ * again) may run as a new attempt. Anything that may have reached the card stays answered by
+ * its own outcome.
+ */
+export function canStartAnew(tx: Transaction): boolean {
+  return (
+    (tx.kind === undefined || tx.kind === 'sale') &&
+    (tx.phase === 'rejected' || tx.phase === 'reported') &&
+    tx.outcome?.kind === 'rejected' &&
+    tx.abortRequested !== true
+  );
+}
 
 function phaseOfOutcome(outcome: SaleOutcome): TxPhase {
   switch (outcome.kind) {
@@ -312,6 +339,22 @@ export function transition(state: Transaction, event: TxEvent, now: number): TxT
         { type: 'ack_message', messageId: event.messageId },
         { type: 'report' },
       ]);
+
+    case 'new_attempt': {
+      if (!canStartAnew(state)) return ignore('the earlier attempt was not refused before charging');
+      if (event.attempt.startMessageId === state.startMessageId) return ignore('same attempt');
+      const { stage: _stage, outcome: _outcome, reportId: _reportId, ...rest } = state;
+      const fresh: Transaction = { ...rest, ...event.attempt, acked: false, reportAcked: false, updatedAt: now };
+      const ack: TxEffect = { type: 'ack_start', messageId: event.attempt.startMessageId };
+      if (event.refusal) {
+        const { code, message, reportId } = event.refusal;
+        return {
+          state: { ...fresh, phase: 'rejected', outcome: { kind: 'rejected', code, message }, reportId },
+          effects: [{ type: 'persist' }, ack, { type: 'report' }],
+        };
+      }
+      return { state: { ...fresh, phase: 'requested' }, effects: [{ type: 'persist' }, ack, { type: 'run_sale' }] };
+    }
 
     case 'resume': {
       // An abort journaled before the restart may never have reached the terminal: send it again
