@@ -3,13 +3,17 @@
  * scripted fake terminals on in-memory byte pairs.
  */
 import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { IncomingMessage } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { loadAgentConfig, type AgentConfig } from './config.ts';
 import { startAgent, type RunningAgent } from './agent.ts';
-import { MemoryJournal } from './session/journal.ts';
+import { MemoryJournal, type Journal } from './session/journal.ts';
+import { SqliteJournal } from './session/sqlite-journal.ts';
 import type { Transaction } from './session/transaction-machine.ts';
 import { createMemoryPair } from './transports/memory-pair.ts';
 import { FakeLineTerminal, type FakeTerminalScript } from './testing/fake-line-terminal.ts';
@@ -84,7 +88,7 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function setup(opts: { hub?: HubOptions; script?: Partial<FakeTerminalScript>; config?: Partial<AgentConfig>; journal?: MemoryJournal } = {}) {
+async function setup(opts: { hub?: HubOptions; script?: Partial<FakeTerminalScript>; config?: Partial<AgentConfig>; journal?: Journal } = {}) {
   const hub = await startHub(opts.hub);
   cleanups.push(hub.close);
   const base = loadAgentConfig({
@@ -163,7 +167,7 @@ async function until<T>(get: () => T | undefined | false | Promise<T | undefined
     await new Promise((r) => setTimeout(r, 5));
   }
 }
-const agentPhase = async (journal: MemoryJournal, paymentId: string, phase: string) =>
+const agentPhase = async (journal: Journal, paymentId: string, phase: string) =>
   (await journal.get(paymentId))?.phase === phase;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -355,6 +359,30 @@ describe('agent: payment.abort and operation.start', () => {
     await agent.ready;
     hub.send({ v: 1, id: 'abort-3', type: 'payment.abort', paymentId: 'never', reason: 'cancelled' });
     await until(() => hub.of('ack').find((m) => m['ackOf'] === 'abort-3'));
+    expect(terminal().count('ABORT')).toBe(0);
+  });
+
+  it('answers an abort for a payment its durable journal never took with payment.rejected (nothing charged), journaled so a late start never runs', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'posbridge-agent-abort-'));
+    const journal = await SqliteJournal.open(join(dir, 'journal.sqlite'));
+    cleanups.push(async () => {
+      await journal.close();
+      await rm(dir, { recursive: true, force: true });
+    });
+    const { hub, agent, terminal } = await setup({ journal });
+    await agent.ready;
+    // The start reached an agent that died before journaling it; the server then cancelled.
+    hub.send({ v: 1, id: 'abort-4', type: 'payment.abort', paymentId: 'pay-lost', reason: 'cancelled' });
+    await until(() => hub.of('ack').find((m) => m['ackOf'] === 'abort-4'));
+    const rejected = await until(() => hub.of('payment.rejected').find((m) => m['paymentId'] === 'pay-lost'));
+    expect(rejected).toMatchObject({ code: 'TERM_UNKNOWN' });
+    expect(rejected['startId']).toBeUndefined();
+    expect(await journal.get('pay-lost')).toMatchObject({ phase: expect.stringMatching(/rejected|reported/), abortRequested: true });
+    // A start of that payment still on the wire never runs a sale.
+    hub.send(start('pay-lost', 'late-start'));
+    await until(() => hub.of('ack').find((m) => m['ackOf'] === 'late-start'));
+    await sleep(100);
+    expect(terminal().count('SALE')).toBe(0);
     expect(terminal().count('ABORT')).toBe(0);
   });
 

@@ -135,6 +135,8 @@ describe('payment machine', () => {
     'aborting:approved',
     'aborting:denied',
     'aborting:unknown',
+    // while aborting, "never started" (nothing charged) ends the abort too
+    'aborting:rejected',
     // a late approval after the payment ended is reversed
     'cancelled:approved',
     'expired:approved',
@@ -190,6 +192,21 @@ describe('cancellations, deadlines and reversals', () => {
     const stillAborting = transition(aborting, events.unknown, 2);
     expect(stillAborting.state.status).toBe('aborting');
     expect(stillAborting.effects).toEqual([{ type: 'outcome_unknown' }]);
+  });
+
+  it('aborting + rejected (the agent never started it: nothing charged) ends the abort; not after an unknown outcome', () => {
+    const aborting = transition(stateIn('accepted'), cancel(true), 1).state;
+    expect(transition(aborting, events.rejected, 2)).toMatchObject({ state: { status: 'cancelled', binding, outcome: null }, effects: [] });
+    const expiring = transition(stateIn('accepted'), deadline, 1).state;
+    expect(transition(expiring, events.rejected, 2)).toMatchObject({
+      state: { status: 'expired' },
+      effects: [{ type: 'enqueue_callback', status: 'denied' }],
+    });
+    // The terminal may have charged: only its answer ends the abort.
+    const unknownThenAbort = transition(transition(stateIn('accepted'), events.unknown, 1).state, cancel(true), 2).state;
+    expect(transition(unknownThenAbort, events.rejected, 3).effects[0]?.type).toBe('ignored');
+    // A rejection naming another attempt is ignored here too.
+    expect(transition(aborting, { ...events.rejected, startId: 'st0' }, 2).effects[0]?.type).toBe('ignored');
   });
 
   it('aborting + approved (the terminal charged anyway) → reversing with a late void', () => {

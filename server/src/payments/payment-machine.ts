@@ -23,7 +23,7 @@
  *     ▼                    ┌──────────┐  result approved ▲  │ void.result denied       └───────────┘
  *  ┌─────────┐  ◄───────── │ aborting │ ─────────────────┘  ▼ (cannot reverse)
  *  │ expired │ result      └──────────┘                  approved (logged at error)
- *  └─────────┘ denied
+ *  └─────────┘ denied / start.rejected (never started)
  * ```
  *
  * `aborting` and `reversing` remember why (`endReason`: `cancelled` by VTEX, or `expired` at the
@@ -39,7 +39,8 @@
  * - `start.rejected` means the terminal refused before charging, so the payment goes back to
  *   `awaiting_terminal` and the Payment App can bind another terminal (or the same one again).
  *   Each bind is a new attempt with a new `startId`; a rejection naming another attempt's
- *   `startId` is ignored.
+ *   `startId` is ignored. While `aborting` with no outcome recorded, a rejection (the agent
+ *   never started the sale) ends the abort like a `denied`.
  * - Events that make no sense in the current state produce an `ignored` effect and leave the
  *   state untouched.
  *
@@ -266,9 +267,14 @@ export function transition(state: PaymentMachineState, event: PaymentEvent, now:
       };
 
     case 'start.rejected':
-      if (status !== 'dispatched' && status !== 'accepted') return ignore(state, `rejection in state ${status}`);
       // A repeated rejection of an earlier bind must not undo the current one.
       if (event.startId !== undefined && state.binding?.startId !== event.startId) return ignore(state, 'rejection of another attempt');
+      if (status === 'aborting' && state.outcome === null) {
+        // The agent never started the sale (e.g. it died before journaling the start): nothing
+        // was charged, so the abort is over. After an `unknown` only the terminal's answer counts.
+        return ended(state, state.endReason ?? 'cancelled', now);
+      }
+      if (status !== 'dispatched' && status !== 'accepted') return ignore(state, `rejection in state ${status}`);
       return {
         state: { ...state, status: 'awaiting_terminal', binding: null, changedAt: now },
         effects: state.binding ? [{ type: 'stop_resend', startId: state.binding.startId }] : [],

@@ -344,8 +344,10 @@ export class PaymentService implements AgentEventHandler {
             ...(rejected.startId !== undefined ? { startId: rejected.startId } : {}),
           },
     );
-    if (r.applied) {
+    if (r.applied && r.payment?.status === 'awaiting_terminal') {
       this.#log.info({ paymentId, code: rejected.code }, 'payment rejected by terminal; awaiting another terminal');
+    } else if (r.applied && r.payment) {
+      this.#log.info({ paymentId, code: rejected.code, status: r.payment.status }, 'aborted payment was never started by the agent; nothing charged');
     }
     return this.#report(r, { agentId, paymentId, report: 'rejected' });
   }

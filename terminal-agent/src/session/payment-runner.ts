@@ -138,14 +138,45 @@ export class PaymentRunner {
   /**
    * Handles a payment.abort: journaled and acked; a running sale is aborted on the terminal
    * (its outcome follows as the usual payment.result); a finished one has its report sent again.
-   * An abort for a payment this agent never took is only acknowledged (nothing runs).
+   * An abort for a payment this agent never took runs nothing: with a durable journal (proof
+   * that no byte of it reached a terminal) the refusal is journaled and reported as
+   * `payment.rejected` (nothing charged), so the server can end the payment and a late start of
+   * it never runs; with a memory journal it is only acknowledged (an earlier process may have).
    */
   handleAbort(msg: PaymentAbort): Promise<void> {
     return this.#serial(async () => {
       const known = this.#txs.get(msg.paymentId) ?? (await this.#o.journal.get(msg.paymentId));
-      if (!known) {
+      if (!known && !this.#o.journal.durable) {
         this.#log.info({ paymentId: msg.paymentId, reason: msg.reason }, 'abort for a payment this agent never took; acknowledged');
         this.#o.link.sendAck(msg.id);
+        return;
+      }
+      if (!known) {
+        this.#log.info(
+          { paymentId: msg.paymentId, reason: msg.reason },
+          'abort for a payment this agent never took; reported as never started',
+        );
+        // Only the payment is known: no terminal, amount or method came with the abort. The
+        // refusal acknowledges the abort (its message id stands in for the start's).
+        const tx = newTransaction(
+          {
+            paymentId: msg.paymentId,
+            serialNumber: '',
+            rid: '',
+            amount: { amountMinor: 0, currency: 'XXX' },
+            method: 'credit',
+            installments: 1,
+            startMessageId: msg.id,
+          },
+          this.#now(),
+        );
+        tx.abortRequested = true;
+        await this.#apply(tx, {
+          type: 'refuse',
+          code: 'TERM_UNKNOWN',
+          message: 'the payment never reached a terminal of this agent (no journal record); nothing was charged',
+          reportId: newMessageId(),
+        });
         return;
       }
       this.#txs.set(txKey(known), known);

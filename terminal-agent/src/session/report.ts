@@ -26,8 +26,9 @@ export function buildReport(tx: Transaction): PaymentResult | PaymentRejected | 
         type: 'payment.rejected',
         code: outcome.code,
         message: clip(outcome.message, 500),
-        // The attempt refused: the server applies the rejection to that bind only.
-        ...opt('startId', tx.startMessageId, 64),
+        // The attempt refused: the server applies the rejection to that bind only. A refusal
+        // that answers an abort names no attempt: no start of this payment ran here at all.
+        ...(tx.abortRequested === true ? {} : opt('startId', tx.startMessageId, 64)),
       };
     case 'unknown':
       return {
