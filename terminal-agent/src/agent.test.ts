@@ -354,6 +354,24 @@ describe('agent: payment.abort and operation.start', () => {
     expect(hub.of('ack').some((m) => m['ackOf'] === 'abort-2')).toBe(true);
   });
 
+  it('an abort of a sale left unknown asks the terminal to abort, again while it still runs, and reports the aborted outcome', async () => {
+    // Every answer to the sale is lost (outcome unknown, the terminal still runs it); the first ABORT is NAKed.
+    const { hub, agent, terminal, setScript } = await setup({
+      script: { hold: true, drop: (l) => l.verb !== 'IDENT', nak: (l, n) => l.verb === 'ABORT' && n === 0 },
+    });
+    await agent.ready;
+    hub.send(start('pay-reabort'));
+    await until(() => hub.of('payment.result').find((m) => m['paymentId'] === 'pay-reabort' && m['outcome'] === 'unknown'), 5000);
+    setScript({ drop: () => false });
+    hub.send({ v: 1, id: 'abort-5', type: 'payment.abort', paymentId: 'pay-reabort', reason: 'cancelled' });
+    await until(() => hub.of('ack').find((m) => m['ackOf'] === 'abort-5'));
+    const denied = await until(() => hub.of('payment.result').find((m) => m['paymentId'] === 'pay-reabort' && m['outcome'] === 'denied'), 5000);
+    expect(denied).toMatchObject({ responseCode: 'ABORTED' });
+    expect(terminal().count('ABORT')).toBeGreaterThanOrEqual(2);
+    expect(terminal().count('SALE')).toBeGreaterThanOrEqual(1);
+    expect(terminal().sales.size).toBe(1);
+  });
+
   it('acks an abort for a payment it never took, and starts nothing', async () => {
     const { hub, agent, terminal } = await setup();
     await agent.ready;

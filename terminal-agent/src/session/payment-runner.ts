@@ -430,6 +430,13 @@ export class PaymentRunner {
         this.#log.warn({ paymentId: tx.paymentId, rid: tx.rid }, 'terminal says NOT_FOUND for a sale it acknowledged; outcome stays unknown');
         break;
       case 'running':
+        this.#log.debug({ paymentId: tx.paymentId, rid: tx.rid, check: check.kind }, 'unknown outcome not resolved yet');
+        if (tx.abortRequested === true) {
+          // The server wants it stopped and the terminal still runs it: the earlier ABORT was
+          // lost (or never written). Ask again; a terminal that finished answers its result.
+          await driver.abort(saleRequestOf(tx));
+        }
+        break;
       case 'no_answer':
         this.#log.debug({ paymentId: tx.paymentId, rid: tx.rid, check: check.kind }, 'unknown outcome not resolved yet');
         break;
