@@ -8,6 +8,7 @@
  * started again: the server must deliver the abort it recorded, the agent must send ABORT to the
  * terminal for the in-flight sale and report the final outcome, so the payment ends `cancelled`
  * (nothing charged) — or, when the terminal approved anyway, voided on the terminal.
+ * @requires-program socat
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

@@ -3,6 +3,7 @@
  * it is idle (issue 10, item 7), on the local stack (server, agent, simulated PBL/1 terminal on
  * a real pty). The second bind is a new attempt with a new `startId`: the sale runs and is
  * approved; the old `TERM_BUSY` rejection is never replayed.
+ * @requires-program socat
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appPayload, buildCreatePayment, submitTerminal } from '../../scripts/lib/vtex-gateway.ts';
