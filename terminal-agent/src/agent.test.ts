@@ -3,14 +3,18 @@
  * scripted fake terminals on in-memory byte pairs.
  */
 import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { IncomingMessage } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { loadAgentConfig, type AgentConfig } from './config.ts';
 import { startAgent, type RunningAgent } from './agent.ts';
-import { MemoryJournal } from './session/journal.ts';
+import { MemoryJournal, type Journal } from './session/journal.ts';
 import { MAX_QUEUED_OPERATIONS } from './session/payment-runner.ts';
+import { SqliteJournal } from './session/sqlite-journal.ts';
 import { newTransaction, type Transaction } from './session/transaction-machine.ts';
 import { createMemoryPair } from './transports/memory-pair.ts';
 import { FakeLineTerminal, type FakeTerminalScript } from './testing/fake-line-terminal.ts';
@@ -85,7 +89,7 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function setup(opts: { hub?: HubOptions; script?: Partial<FakeTerminalScript>; config?: Partial<AgentConfig>; journal?: MemoryJournal } = {}) {
+async function setup(opts: { hub?: HubOptions; script?: Partial<FakeTerminalScript>; config?: Partial<AgentConfig>; journal?: Journal } = {}) {
   const hub = await startHub(opts.hub);
   cleanups.push(hub.close);
   const base = loadAgentConfig({
@@ -164,7 +168,7 @@ async function until<T>(get: () => T | undefined | false | Promise<T | undefined
     await new Promise((r) => setTimeout(r, 5));
   }
 }
-const agentPhase = async (journal: MemoryJournal, paymentId: string, phase: string) =>
+const agentPhase = async (journal: Journal, paymentId: string, phase: string) =>
   (await journal.get(paymentId))?.phase === phase;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -351,11 +355,53 @@ describe('agent: payment.abort and operation.start', () => {
     expect(hub.of('ack').some((m) => m['ackOf'] === 'abort-2')).toBe(true);
   });
 
+  it('an abort of a sale left unknown asks the terminal to abort, again while it still runs, and reports the aborted outcome', async () => {
+    // Every answer to the sale is lost (outcome unknown, the terminal still runs it); the first ABORT is NAKed.
+    const { hub, agent, terminal, setScript } = await setup({
+      script: { hold: true, drop: (l) => l.verb !== 'IDENT', nak: (l, n) => l.verb === 'ABORT' && n === 0 },
+    });
+    await agent.ready;
+    hub.send(start('pay-reabort'));
+    await until(() => hub.of('payment.result').find((m) => m['paymentId'] === 'pay-reabort' && m['outcome'] === 'unknown'), 5000);
+    setScript({ drop: () => false });
+    hub.send({ v: 1, id: 'abort-5', type: 'payment.abort', paymentId: 'pay-reabort', reason: 'cancelled' });
+    await until(() => hub.of('ack').find((m) => m['ackOf'] === 'abort-5'));
+    const denied = await until(() => hub.of('payment.result').find((m) => m['paymentId'] === 'pay-reabort' && m['outcome'] === 'denied'), 5000);
+    expect(denied).toMatchObject({ responseCode: 'ABORTED' });
+    expect(terminal().count('ABORT')).toBeGreaterThanOrEqual(2);
+    expect(terminal().count('SALE')).toBeGreaterThanOrEqual(1);
+    expect(terminal().sales.size).toBe(1);
+  });
+
   it('acks an abort for a payment it never took, and starts nothing', async () => {
     const { hub, agent, terminal } = await setup();
     await agent.ready;
     hub.send({ v: 1, id: 'abort-3', type: 'payment.abort', paymentId: 'never', reason: 'cancelled' });
     await until(() => hub.of('ack').find((m) => m['ackOf'] === 'abort-3'));
+    expect(terminal().count('ABORT')).toBe(0);
+  });
+
+  it('answers an abort for a payment its durable journal never took with payment.rejected (nothing charged), journaled so a late start never runs', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'posbridge-agent-abort-'));
+    const journal = await SqliteJournal.open(join(dir, 'journal.sqlite'));
+    cleanups.push(async () => {
+      await journal.close();
+      await rm(dir, { recursive: true, force: true });
+    });
+    const { hub, agent, terminal } = await setup({ journal });
+    await agent.ready;
+    // The start reached an agent that died before journaling it; the server then cancelled.
+    hub.send({ v: 1, id: 'abort-4', type: 'payment.abort', paymentId: 'pay-lost', reason: 'cancelled' });
+    await until(() => hub.of('ack').find((m) => m['ackOf'] === 'abort-4'));
+    const rejected = await until(() => hub.of('payment.rejected').find((m) => m['paymentId'] === 'pay-lost'));
+    expect(rejected).toMatchObject({ code: 'TERM_UNKNOWN' });
+    expect(rejected['startId']).toBeUndefined();
+    expect(await journal.get('pay-lost')).toMatchObject({ phase: expect.stringMatching(/rejected|reported/), abortRequested: true });
+    // A start of that payment still on the wire never runs a sale.
+    hub.send(start('pay-lost', 'late-start'));
+    await until(() => hub.of('ack').find((m) => m['ackOf'] === 'late-start'));
+    await sleep(100);
+    expect(terminal().count('SALE')).toBe(0);
     expect(terminal().count('ABORT')).toBe(0);
   });
 
@@ -387,6 +433,39 @@ describe('agent: payment.abort and operation.start', () => {
     expect(terminal().received.filter((l) => l.verb === 'VOID')).toEqual([
       expect.objectContaining({ verb: 'VOID', ref: sale!.rid, amountMinor: 3190, currency: '986' }),
     ]);
+  });
+
+  it('a new payment.start (new startId) after a TERM_BUSY rejection is a new attempt: the sale runs, the old rejection is not replayed', async () => {
+    const { hub, agent, journal, terminal } = await setup({ script: { hold: true } });
+    await agent.ready;
+    hub.send(start('pay-busy-1st'));
+    await until(() => agentPhase(journal, 'pay-busy-1st', 'acked'));
+    hub.send(start('pay-busy-2nd', 'attempt-1'));
+    const rejected = await until(() => hub.of('payment.rejected').find((m) => m['paymentId'] === 'pay-busy-2nd'));
+    expect(rejected).toMatchObject({ code: 'TERM_BUSY', startId: 'attempt-1' });
+    await until(() => agentPhase(journal, 'pay-busy-2nd', 'reported'));
+    // A repeat of the same attempt keeps its answer: re-acked, the same rejection again.
+    hub.send(start('pay-busy-2nd', 'attempt-1'));
+    await until(() => hub.of('payment.rejected').filter((m) => m['paymentId'] === 'pay-busy-2nd').length === 2);
+    expect(hub.of('payment.rejected').filter((m) => m['paymentId'] === 'pay-busy-2nd').map((m) => m.id)).toEqual([rejected.id, rejected.id]);
+
+    // The terminal is idle again; the server binds the payment anew (a new startId).
+    terminal().finish([...terminal().sales.keys()][0]!);
+    await until(() => agentPhase(journal, 'pay-busy-1st', 'reported'));
+    const rejectionsBefore = hub.of('payment.rejected').length;
+    hub.send(start('pay-busy-2nd', 'attempt-2'));
+    await until(() => hub.of('ack').find((m) => m['ackOf'] === 'attempt-2'));
+    await until(() => terminal().sales.size === 2);
+    // A repeat of the new attempt never starts a second sale.
+    hub.send(start('pay-busy-2nd', 'attempt-2'));
+    await until(() => hub.of('ack').filter((m) => m['ackOf'] === 'attempt-2').length === 2);
+    const newRid = (await journal.get('pay-busy-2nd'))!.rid;
+    terminal().finish(newRid);
+    const result = await until(() => hub.of('payment.result').find((m) => m['paymentId'] === 'pay-busy-2nd'));
+    expect(result).toMatchObject({ outcome: 'approved', terminalRef: newRid });
+    expect(hub.of('payment.rejected').length).toBe(rejectionsBefore);
+    expect(terminal().received.filter((l) => l.verb === 'SALE' && l.rid === newRid)).toHaveLength(1);
+    expect(await journal.get('pay-busy-2nd')).toMatchObject({ startMessageId: 'attempt-2', phase: expect.stringMatching(/result|reported/) });
   });
 
   it('answers a second transaction on a busy terminal with payment.rejected TERM_BUSY', async () => {

@@ -76,6 +76,8 @@ export const PaymentProgressSchema = z.strictObject({
 /**
  * Agent → server: the terminal refused to start the payment (busy, unknown terminal). Nothing
  * was charged; the payment may be sent to another terminal. Acknowledged and repeated like a result.
+ * `startId` names the attempt refused (the `id` of its `payment.start`): the server applies the
+ * rejection only to that attempt, never to a later bind of the same payment.
  */
 export const PaymentRejectedSchema = z.strictObject({
   ...envelope,
@@ -83,6 +85,7 @@ export const PaymentRejectedSchema = z.strictObject({
   paymentId: z.string().min(1).max(128),
   code: z.enum(['TERM_BUSY', 'TERM_UNKNOWN', 'TERM_DISCONNECTED']),
   message: z.string().max(500),
+  startId: z.string().min(1).max(64).optional(),
 });
 
 /** Agent → server: the outcome of a payment on the terminal. Repeated until acknowledged. */

@@ -72,6 +72,14 @@ describe('payment machine', () => {
     expect(r.effects[0]?.type).toBe('ignored');
   });
 
+  it('applies a rejection of the current attempt, ignores one of another attempt (a rebind has a new startId)', () => {
+    const s = stateIn('dispatched');
+    expect(transition(s, { ...events.rejected, startId: 'st1' }, 11).state).toMatchObject({ status: 'awaiting_terminal', binding: null });
+    const stale = transition(s, { ...events.rejected, startId: 'st0' }, 11);
+    expect(stale.state).toBe(s);
+    expect(stale.effects).toEqual([{ type: 'ignored', reason: 'rejection of another attempt' }]);
+  });
+
   it.each(['approved', 'denied'] as const)('accepted → %s enqueues the callback', (o) => {
     const r = transition(stateIn('accepted'), events[o], 12);
     expect(r.state.status).toBe(o);
@@ -132,6 +140,8 @@ describe('payment machine', () => {
     'aborting:approved',
     'aborting:denied',
     'aborting:unknown',
+    // while aborting, "never started" (nothing charged) ends the abort too
+    'aborting:rejected',
     // a late approval after the payment ended is reversed
     'cancelled:approved',
     'expired:approved',
@@ -187,6 +197,21 @@ describe('cancellations, deadlines and reversals', () => {
     const flagged = transition(aborting, events.unknown, 2);
     expect(flagged.state).toMatchObject({ status: 'unknown', endReason: 'cancelled', deadlineAt: null });
     expect(flagged.effects).toEqual([{ type: 'outcome_unknown' }]);
+  });
+
+  it('aborting + rejected (the agent never started it: nothing charged) ends the abort; not after an unknown outcome', () => {
+    const aborting = transition(stateIn('accepted'), cancel(true), 1).state;
+    expect(transition(aborting, events.rejected, 2)).toMatchObject({ state: { status: 'cancelled', binding, outcome: null }, effects: [] });
+    const expiring = transition(stateIn('accepted'), deadline, 1).state;
+    expect(transition(expiring, events.rejected, 2)).toMatchObject({
+      state: { status: 'expired' },
+      effects: [{ type: 'enqueue_callback', status: 'denied' }],
+    });
+    // The terminal may have charged: only its answer ends the abort.
+    const unknownThenAbort = transition(transition(stateIn('accepted'), events.unknown, 1).state, cancel(true), 2).state;
+    expect(transition(unknownThenAbort, events.rejected, 3).effects[0]?.type).toBe('ignored');
+    // A rejection naming another attempt is ignored here too.
+    expect(transition(aborting, { ...events.rejected, startId: 'st0' }, 2).effects[0]?.type).toBe('ignored');
   });
 
   it('aborting + approved (the terminal charged anyway) → reversing with a late void', () => {

@@ -23,7 +23,8 @@
  *     ▼                    ┌──────────┐  result approved ▲  │ void.result denied       └───────────┘
  *  ┌─────────┐  ◄───────── │ aborting │ ─────────────────┘  ▼ (cannot reverse)
  *  │ expired │ result      └──────────┘                  approved (logged at error)
- *  └─────────┘ denied        │ result unknown
+ *  └─────────┘ denied / start.rejected (never started)
+ *                            │ result unknown
  *                            ▼
  *                         unknown ──operator.resolved──► approved │ denied (│ cancelled)
  * ```
@@ -49,7 +50,10 @@
  * - An approval that arrives while aborting, or after `cancelled`/`expired`, is a late approval:
  *   it is reversed automatically (`start_void`) and logged.
  * - `start.rejected` means the terminal refused before charging, so the payment goes back to
- *   `awaiting_terminal` and the Payment App can bind another terminal.
+ *   `awaiting_terminal` and the Payment App can bind another terminal (or the same one again).
+ *   Each bind is a new attempt with a new `startId`; a rejection naming another attempt's
+ *   `startId` is ignored. While `aborting` with no outcome recorded, a rejection (the agent
+ *   never started the sale) ends the abort like a `denied`.
  * - Events that make no sense in the current state produce an `ignored` effect and leave the
  *   state untouched.
  *
@@ -132,7 +136,8 @@ export type PaymentEvent =
   /** `deadlineAt`: the payment's new deadline, counted from the bind (absent: unchanged). */
   | { readonly type: 'terminal.bound'; readonly binding: TerminalBinding; readonly deadlineAt?: number }
   | { readonly type: 'agent.acked'; readonly startId: string }
-  | { readonly type: 'start.rejected'; readonly code: string; readonly message: string }
+  /** `startId`: the attempt refused (absent from older agents: the current one). */
+  | { readonly type: 'start.rejected'; readonly code: string; readonly message: string; readonly startId?: string }
   | { readonly type: 'result.received'; readonly outcome: TerminalOutcome }
   /** VTEX called `/cancellations`. `canReverse`: the terminal's agent is online to void an approval. */
   | { readonly type: 'cancel.requested'; readonly canReverse: boolean }
@@ -302,6 +307,13 @@ export function transition(state: PaymentMachineState, event: PaymentEvent, now:
       };
 
     case 'start.rejected':
+      // A repeated rejection of an earlier bind must not undo the current one.
+      if (event.startId !== undefined && state.binding?.startId !== event.startId) return ignore(state, 'rejection of another attempt');
+      if (status === 'aborting' && state.outcome === null) {
+        // The agent never started the sale (e.g. it died before journaling the start): nothing
+        // was charged, so the abort is over. After an `unknown` only the terminal's answer counts.
+        return ended(state, state.endReason ?? 'cancelled', now);
+      }
       if (status !== 'dispatched' && status !== 'accepted') return ignore(state, `rejection in state ${status}`);
       return {
         state: { ...state, status: 'awaiting_terminal', binding: null, changedAt: now },

@@ -402,10 +402,17 @@ export class PaymentService implements AgentEventHandler {
     const r = await this.applyEvent(paymentId, (p) =>
       p.binding && p.binding.agentId !== agentId
         ? null
-        : { type: 'start.rejected', code: rejected.code, message: rejected.message },
+        : {
+            type: 'start.rejected',
+            code: rejected.code,
+            message: rejected.message,
+            ...(rejected.startId !== undefined ? { startId: rejected.startId } : {}),
+          },
     );
-    if (r.applied) {
+    if (r.applied && r.payment?.status === 'awaiting_terminal') {
       this.#log.info({ paymentId, code: rejected.code }, 'payment rejected by terminal; awaiting another terminal');
+    } else if (r.applied && r.payment) {
+      this.#log.info({ paymentId, code: rejected.code, status: r.payment.status }, 'aborted payment was never started by the agent; nothing charged');
     }
     return this.#report(r, { agentId, paymentId, report: 'rejected' });
   }

@@ -237,7 +237,7 @@ function eventData(event: PaymentEvent): unknown {
     case 'agent.acked':
       return { startId: event.startId };
     case 'start.rejected':
-      return { code: event.code, message: event.message };
+      return { code: event.code, message: event.message, ...(event.startId !== undefined ? { startId: event.startId } : {}) };
     case 'result.received':
       return {
         outcome: event.outcome.outcome,

@@ -5,7 +5,8 @@
  *
  * Rules it enforces:
  * - idempotent by paymentId: a known payment is only re-acknowledged (and its report re-sent
- *   when finished), never started twice;
+ *   when finished), never started twice — except that a `payment.start` with a new id after
+ *   the terminal refused the payment (nothing charged) is a new attempt (the server bound it again);
  * - journal first: `persist` runs (and must succeed) before `ack_start` and `run_sale`;
  * - one transaction per terminal: a sale for a busy terminal is refused with TERM_BUSY (nothing
  *   was charged; the customer picks another terminal or tries again);
@@ -26,7 +27,7 @@ import type { SaleOutcome, SaleRequest, TerminalDriver } from '../drivers/termin
 import { newMessageId, newRid } from './ids.ts';
 import type { Journal } from './journal.ts';
 import { buildReport } from './report.ts';
-import { newTransaction, transition, txKey, type Transaction, type TxEffect, type TxEvent } from './transaction-machine.ts';
+import { canStartAnew, newTransaction, transition, txKey, type Transaction, type TxEffect, type TxEvent } from './transaction-machine.ts';
 
 /** What the runner needs from the server link. */
 export interface RunnerLink {
@@ -82,6 +83,29 @@ export class PaymentRunner {
   handleStart(msg: PaymentStart): Promise<void> {
     return this.#serial(async () => {
       const known = this.#txs.get(msg.paymentId) ?? (await this.#o.journal.get(msg.paymentId));
+      if (known && known.startMessageId !== msg.id && canStartAnew(known)) {
+        // The server bound the payment again after the terminal refused it: a new attempt.
+        this.#txs.set(known.paymentId, known);
+        const driver = this.#o.driverFor(msg.serialNumber);
+        const refusal = this.#refusalFor(msg.serialNumber, driver);
+        this.#log.info(
+          { paymentId: msg.paymentId, previousCode: known.outcome?.kind === 'rejected' ? known.outcome.code : undefined },
+          'payment bound again after a refusal; new attempt',
+        );
+        await this.#apply(known, {
+          type: 'new_attempt',
+          attempt: {
+            serialNumber: msg.serialNumber,
+            rid: driver ? driver.newReference() : newRid(),
+            amount: msg.amount,
+            method: msg.method,
+            installments: msg.installments,
+            startMessageId: msg.id,
+          },
+          ...(refusal ? { refusal } : {}),
+        });
+        return;
+      }
       if (known) {
         this.#txs.set(known.paymentId, known);
         this.#log.info({ paymentId: msg.paymentId, phase: known.phase }, 'payment already known, acknowledging again');
@@ -102,37 +126,72 @@ export class PaymentRunner {
       );
       const driver = this.#o.driverFor(msg.serialNumber);
       if (driver) tx.rid = driver.newReference();
-      if (!driver) {
-        await this.#apply(tx, {
-          type: 'refuse',
-          code: 'TERM_UNKNOWN',
-          message: `this agent does not drive a terminal with serial number ${msg.serialNumber}`,
-          reportId: newMessageId(),
-        });
-      } else if (this.#isBusy(msg.serialNumber)) {
-        await this.#apply(tx, {
-          type: 'refuse',
-          code: 'TERM_BUSY',
-          message: 'terminal is busy with another transaction',
-          reportId: newMessageId(),
-        });
-      } else {
-        await this.#apply(tx, { type: 'start' });
-      }
+      const refusal = this.#refusalFor(msg.serialNumber, driver);
+      await this.#apply(tx, refusal ? { type: 'refuse', ...refusal } : { type: 'start' });
     });
+  }
+
+  /** Why a new sale on `serialNumber` must be refused before it reaches the terminal, if it must. */
+  #refusalFor(
+    serialNumber: string,
+    driver: TerminalDriver | undefined,
+  ): { code: 'TERM_UNKNOWN' | 'TERM_BUSY'; message: string; reportId: string } | undefined {
+    if (!driver) {
+      return {
+        code: 'TERM_UNKNOWN',
+        message: `this agent does not drive a terminal with serial number ${serialNumber}`,
+        reportId: newMessageId(),
+      };
+    }
+    // Busy includes operations waiting their turn: a sale never jumps the line.
+    if (this.#isBusy(serialNumber)) {
+      return { code: 'TERM_BUSY', message: 'terminal is busy with another transaction', reportId: newMessageId() };
+    }
+    return undefined;
   }
 
   /**
    * Handles a payment.abort: journaled and acked; a running sale is aborted on the terminal
    * (its outcome follows as the usual payment.result); a finished one has its report sent again.
-   * An abort for a payment this agent never took is only acknowledged (nothing runs).
+   * An abort for a payment this agent never took runs nothing: with a durable journal (proof
+   * that no byte of it reached a terminal) the refusal is journaled and reported as
+   * `payment.rejected` (nothing charged), so the server can end the payment and a late start of
+   * it never runs; with a memory journal it is only acknowledged (an earlier process may have).
    */
   handleAbort(msg: PaymentAbort): Promise<void> {
     return this.#serial(async () => {
       const known = this.#txs.get(msg.paymentId) ?? (await this.#o.journal.get(msg.paymentId));
-      if (!known) {
+      if (!known && !this.#o.journal.durable) {
         this.#log.info({ paymentId: msg.paymentId, reason: msg.reason }, 'abort for a payment this agent never took; acknowledged');
         this.#o.link.sendAck(msg.id);
+        return;
+      }
+      if (!known) {
+        this.#log.info(
+          { paymentId: msg.paymentId, reason: msg.reason },
+          'abort for a payment this agent never took; reported as never started',
+        );
+        // Only the payment is known: no terminal, amount or method came with the abort. The
+        // refusal acknowledges the abort (its message id stands in for the start's).
+        const tx = newTransaction(
+          {
+            paymentId: msg.paymentId,
+            serialNumber: '',
+            rid: '',
+            amount: { amountMinor: 0, currency: 'XXX' },
+            method: 'credit',
+            installments: 1,
+            startMessageId: msg.id,
+          },
+          this.#now(),
+        );
+        tx.abortRequested = true;
+        await this.#apply(tx, {
+          type: 'refuse',
+          code: 'TERM_UNKNOWN',
+          message: 'the payment never reached a terminal of this agent (no journal record); nothing was charged',
+          reportId: newMessageId(),
+        });
         return;
       }
       this.#txs.set(txKey(known), known);
@@ -448,6 +507,13 @@ export class PaymentRunner {
         this.#log.warn({ paymentId: tx.paymentId, rid: tx.rid }, 'terminal says NOT_FOUND for a sale it acknowledged; outcome stays unknown');
         break;
       case 'running':
+        this.#log.debug({ paymentId: tx.paymentId, rid: tx.rid, check: check.kind }, 'unknown outcome not resolved yet');
+        if (tx.abortRequested === true) {
+          // The server wants it stopped and the terminal still runs it: the earlier ABORT was
+          // lost (or never written). Ask again; a terminal that finished answers its result.
+          await driver.abort(saleRequestOf(tx));
+        }
+        break;
       case 'no_answer':
         this.#log.debug({ paymentId: tx.paymentId, rid: tx.rid, check: check.kind }, 'unknown outcome not resolved yet');
         break;

@@ -22,7 +22,13 @@
  *                                     payment's report goes back into the outbox.
  *                                     abort (payment.abort): journaled and acked; in flight →
  *                                     the terminal is asked to abort and the outcome follows as
- *                                     usual; finished → its report is sent again.
+ *                                     usual; unknown (e.g. after a restart mid-sale) → the
+ *                                     terminal is asked to abort and STATUS learns the outcome;
+ *                                     finished → its report is sent again. A journaled abort is
+ *                                     sent to the terminal again on resume.
+ *                                     new_attempt (payment.start with another id after a
+ *                                     refusal, nothing charged): a fresh rid, back to requested
+ *                                     (or rejected again when refused at once).
  *
  * A void or refund (`kind`) runs through the same machine, keyed by its operationId. One that
  * arrives while its terminal is busy is taken into `queued` (journaled, acknowledged, waiting its
@@ -115,7 +121,16 @@ export type TxEvent =
   /** The agent restarted with this transaction in the journal. */
   | { type: 'resume'; reportId: string }
   /** The server asked to abort the sale (`payment.abort`, message `messageId`). */
-  | { type: 'abort'; messageId: string };
+  | { type: 'abort'; messageId: string }
+  /**
+   * The server bound the payment again after its attempt was refused (nothing charged): a
+   * `payment.start` with another id is a new attempt. `refusal`: this attempt is refused at once too.
+   */
+  | {
+      type: 'new_attempt';
+      attempt: Pick<Transaction, 'serialNumber' | 'rid' | 'amount' | 'method' | 'installments' | 'startMessageId'>;
+      refusal?: { code: SaleRejectionCode; message: string; reportId: string };
+    };
 
 /** Work the interpreter does after a transition, in order. */
 export type TxEffect =
@@ -163,6 +178,21 @@ export function isFinished(phase: TxPhase): boolean {
 }
 
 const IN_FLIGHT: readonly TxPhase[] = ['requested', 'sent', 'acked', 'recovering'];
+
+/**
+ * True when `tx` is a sale the terminal refused before charging (busy, unknown terminal) and
+ * that was never aborted, so a `payment.start` with another id (the server bound the payment
+ * again) may run as a new attempt. Anything that may have reached the card stays answered by
+ * its own outcome.
+ */
+export function canStartAnew(tx: Transaction): boolean {
+  return (
+    (tx.kind === undefined || tx.kind === 'sale') &&
+    (tx.phase === 'rejected' || tx.phase === 'reported') &&
+    tx.outcome?.kind === 'rejected' &&
+    tx.abortRequested !== true
+  );
+}
 
 function phaseOfOutcome(outcome: SaleOutcome): TxPhase {
   switch (outcome.kind) {
@@ -309,17 +339,47 @@ export function transition(state: Transaction, event: TxEvent, now: number): TxT
           { type: 'report' },
         ]);
       }
+      if (state.phase === 'unknown') {
+        // The terminal may still be running the sale (the agent restarted mid-sale, or lost the
+        // link): ask it to abort, then learn the outcome with STATUS. An approval that came
+        // first is reported as such and voided by the server.
+        return to({ abortRequested: true, reportAcked: false }, [
+          { type: 'persist' },
+          { type: 'ack_message', messageId: event.messageId },
+          { type: 'abort_terminal' },
+          { type: 'report' },
+          { type: 'resolve_later', immediate: true },
+        ]);
+      }
       // Finished: the server is told the outcome again (it may be approved: the server voids it).
       return to({ abortRequested: true, reportAcked: false }, [
         { type: 'persist' },
         { type: 'ack_message', messageId: event.messageId },
         { type: 'report' },
-        ...(state.phase === 'unknown' ? [{ type: 'resolve_later' } as const] : []),
       ]);
 
-    case 'resume':
+    case 'new_attempt': {
+      if (!canStartAnew(state)) return ignore('the earlier attempt was not refused before charging');
+      if (event.attempt.startMessageId === state.startMessageId) return ignore('same attempt');
+      const { stage: _stage, outcome: _outcome, reportId: _reportId, ...rest } = state;
+      const fresh: Transaction = { ...rest, ...event.attempt, acked: false, reportAcked: false, updatedAt: now };
+      const ack: TxEffect = { type: 'ack_start', messageId: event.attempt.startMessageId };
+      if (event.refusal) {
+        const { code, message, reportId } = event.refusal;
+        return {
+          state: { ...fresh, phase: 'rejected', outcome: { kind: 'rejected', code, message }, reportId },
+          effects: [{ type: 'persist' }, ack, { type: 'report' }],
+        };
+      }
+      return { state: { ...fresh, phase: 'requested' }, effects: [{ type: 'persist' }, ack, { type: 'run_sale' }] };
+    }
+
+    case 'resume': {
+      // An abort journaled before the restart may never have reached the terminal: send it again
+      // (a terminal that already finished the sale answers it with the stored result).
       // Taken but never sent to the terminal: back in line.
       if (state.phase === 'queued') return { state, effects: [{ type: 'wait_turn' }] };
+      const abortAgain: TxEffect[] = state.abortRequested === true ? [{ type: 'abort_terminal' }] : [];
       if (inFlight) {
         // The agent stopped mid-sale: the terminal may have charged. Report unknown, then ask it.
         return to(
@@ -329,14 +389,18 @@ export function transition(state: Transaction, event: TxEvent, now: number): TxT
             reportId: event.reportId,
             reportAcked: false,
           },
-          [{ type: 'persist' }, { type: 'report' }, { type: 'resolve_later', immediate: true }],
+          [{ type: 'persist' }, ...abortAgain, { type: 'report' }, { type: 'resolve_later', immediate: true }],
         );
       }
       if (state.phase === 'unknown') {
-        return { state, effects: [...(state.reportAcked ? [] : [{ type: 'report' } as const]), { type: 'resolve_later', immediate: true }] };
+        return {
+          state,
+          effects: [...abortAgain, ...(state.reportAcked ? [] : [{ type: 'report' } as const]), { type: 'resolve_later', immediate: true }],
+        };
       }
       if (state.phase === 'result' || state.phase === 'rejected') return { state, effects: [{ type: 'report' }] };
       return ignore('nothing to resume');
+    }
 
     default: {
       const never: never = event;
