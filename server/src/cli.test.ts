@@ -54,7 +54,7 @@ describe('posbridge-server CLI', () => {
       expect(m).toMatchObject({ appKey, callbackMode: 'retry' });
       expect(JSON.stringify(m)).not.toContain(appToken!);
       expect(await store.agentOwner(agentId!)).toEqual({ merchantId: m!.merchantId, storeId: expect.stringMatching(/^sto_/) });
-      await store.upsertTerminal({ serialNumber: 'T-1', agentId: agentId!, lastSeenAt: 1 });
+      await store.registerTerminal({ serialNumber: 'T-1', agentId: agentId!, lastSeenAt: 1 });
     } finally {
       await store.close();
     }

@@ -4,7 +4,8 @@
  *
  * ```
  *  open ──agent.hello──► ready ──close/terminate──► closed
- *   │                     ▲ every other valid message is handed to the hub, one at a time
+ *   │                     ▲ every other valid message is handed to the hub, one at a time;
+ *   │                     │ a repeated agent.hello (≥ REHELLO_MIN_INTERVAL_MS apart) re-announces
  *   └─ hello timeout / too many bad frames / missed pong ──► closed
  * ```
  */
@@ -24,8 +25,8 @@ import type { AgentRecord } from '../store/store.ts';
 
 /** Hooks of a session into its hub. */
 export interface AgentSessionHooks {
-  /** The first, valid `agent.hello`. */
-  onHello(session: AgentSession, hello: AgentHello): Promise<void>;
+  /** A valid `agent.hello`: the first of the connection (`repeat` false) or a later re-announcement. */
+  onHello(session: AgentSession, hello: AgentHello, repeat: boolean): Promise<void>;
   /** Any later valid message (never `agent.hello`). Called one at a time, in arrival order. */
   onMessage(session: AgentSession, message: Exclude<AgentMessage, AgentHello>): Promise<void>;
   /** The socket closed (called once). */
@@ -44,7 +45,12 @@ export interface AgentSessionOptions {
   readonly helloTimeoutMs: number;
   /** Invalid frames tolerated before the socket is closed with 1008. */
   readonly maxBadFrames: number;
+  /** Clock, ms since epoch (spacing of repeated hellos). @default Date.now */
+  readonly now?: () => number;
 }
+
+/** Shortest interval between two `agent.hello` on one connection; a faster one is a bad frame. */
+export const REHELLO_MIN_INTERVAL_MS = 1000;
 
 /** New message id for a server → agent message. */
 export function newMessageId(): string {
@@ -65,6 +71,8 @@ export class AgentSession {
   readonly #maxBadFrames: number;
   #badFrames = 0;
   #helloed = false;
+  #lastHelloAt = 0;
+  readonly #now: () => number;
   #alive = true;
   #closed = false;
   #chain: Promise<void> = Promise.resolve();
@@ -77,6 +85,7 @@ export class AgentSession {
     this.agentName = options.agent.name;
     this.#hooks = options.hooks;
     this.#maxBadFrames = options.maxBadFrames;
+    this.#now = options.now ?? Date.now;
     this.#log = options.logger.child({ agentId: this.agentId, agentSessionId: this.sessionId });
 
     this.#heartbeat = setInterval(() => this.#beat(), options.heartbeatIntervalMs);
@@ -185,14 +194,21 @@ export class AgentSession {
     }
     const message = decoded.value;
     if (message.type === 'agent.hello') {
+      const now = this.#now();
       if (this.#helloed) {
-        this.#badFrame('WS_BAD_MESSAGE', 'agent.hello was already received on this connection', message.id);
+        if (now - this.#lastHelloAt < REHELLO_MIN_INTERVAL_MS) {
+          this.#badFrame('WS_BAD_MESSAGE', `agent.hello repeated within ${REHELLO_MIN_INTERVAL_MS} ms`, message.id);
+          return;
+        }
+        this.#lastHelloAt = now;
+        await this.#hooks.onHello(this, message, true);
         return;
       }
       this.#helloed = true;
+      this.#lastHelloAt = now;
       clearTimeout(this.#helloTimer);
       this.#helloTimer = undefined;
-      await this.#hooks.onHello(this, message);
+      await this.#hooks.onHello(this, message, false);
       return;
     }
     if (!this.#helloed) {
