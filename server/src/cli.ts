@@ -8,6 +8,7 @@
  * posbridge-server merchant list [--db PATH]
  * posbridge-server store add --merchant M --name NAME [--db PATH]
  * posbridge-server terminal list [--merchant M] [--db PATH]
+ * posbridge-server terminal move SERIAL --agent AGENT_ID --reason TEXT [--db PATH]
  * posbridge-server --help
  * ```
  * Exit codes: 0 ok, 1 runtime/config failure, 2 usage error.
@@ -16,6 +17,7 @@ import { parseArgs } from 'node:util';
 import { isCodedError } from '@posbridge/protocol/errors';
 import { readProcessEnv, resolveDbPath } from './config.ts';
 import { randomUUID } from 'node:crypto';
+import { userInfo } from 'node:os';
 import { issueAgentToken } from './hub/agent-tokens.ts';
 import { runServerProcess } from './main.ts';
 import { hashAppToken } from './ppp/auth.ts';
@@ -39,6 +41,11 @@ Usage:
                                           create a store of merchant M
   posbridge-server terminal list [--merchant M]
                                           list terminals with their agent, store and merchant
+  posbridge-server terminal move SERIAL --agent AGENT_ID --reason TEXT
+                                          give terminal SERIAL to another agent (any store), e.g.
+                                          a till replaced or a terminal sold on; recorded with who,
+                                          when and why. The old agent is refused from then on; the
+                                          new one gets the terminal when it announces it
   posbridge-server --help                 show this help
 
 Options (each overrides its environment variable):
@@ -51,6 +58,8 @@ Options (each overrides its environment variable):
   --merchant M      merchant name (agent add, store add, terminal list)
   --store S         store name (agent add)
   --callback-mode   notification (default) or retry (merchant add)
+  --agent AGENT_ID  the agent to move the terminal to (terminal move; see \`agent add\` output)
+  --reason TEXT     why the terminal moves, kept in its audit log (terminal move; 1-500 characters)
 
 Required environment: POSBRIDGE_APP_KEY, POSBRIDGE_APP_TOKEN, POSBRIDGE_CALLBACK_APP_KEY,
 POSBRIDGE_CALLBACK_APP_TOKEN. See server/README.md for every setting.
@@ -75,6 +84,8 @@ export async function runCli(args: readonly string[], env: Record<string, string
         merchant: { type: 'string' },
         store: { type: 'string' },
         'callback-mode': { type: 'string' },
+        agent: { type: 'string' },
+        reason: { type: 'string' },
         port: { type: 'string' },
         host: { type: 'string' },
         db: { type: 'string' },
@@ -209,17 +220,60 @@ export async function runCli(args: readonly string[], env: Record<string, string
         if (!merchant) throw new Error(`no merchant named ${JSON.stringify(values.merchant)}`);
         merchantId = merchant.merchantId;
       }
-      process.stdout.write('serialNumber\tmerchant\tstore\tagent\tlastSeen\n');
+      process.stdout.write('serialNumber\tmerchant\tstore\tagent\tlastSeen\tagentId\n');
       for (const t of await store.listTerminals(merchantId)) {
         process.stdout.write(
-          `${t.serialNumber}\t${t.merchantName ?? t.merchantId}\t${t.storeName}\t${t.agentName}\t${new Date(t.lastSeenAt).toISOString()}\n`,
+          `${t.serialNumber}\t${t.merchantName ?? t.merchantId}\t${t.storeName}\t${t.agentName}\t${new Date(t.lastSeenAt).toISOString()}\t${t.agentId}\n`,
         );
       }
     });
   }
 
+  if (command === 'terminal' && sub === 'move' && rest.length === 1) {
+    const serialNumber = rest[0] ?? '';
+    const toAgentId = values.agent?.trim() ?? '';
+    const reason = values.reason?.trim() ?? '';
+    if (toAgentId === '' || reason === '' || reason.length > 500) {
+      process.stderr.write('terminal move: --agent AGENT_ID and --reason TEXT (1-500 characters) are required\n');
+      return 2;
+    }
+    return admin('terminal move', async (store) => {
+      const terminal = await store.findTerminal(serialNumber);
+      if (!terminal) throw new Error(`no terminal with serial ${JSON.stringify(serialNumber)}`);
+      const agent = await store.getAgent(toAgentId);
+      if (!agent) throw new Error(`no agent with id ${JSON.stringify(toAgentId)}`);
+      if (terminal.agentId === toAgentId) {
+        process.stdout.write(`terminal ${serialNumber} already belongs to agent ${agent.name} (${toAgentId}); nothing changed\n`);
+        return;
+      }
+      const moved = await store.moveTerminal({
+        serialNumber,
+        fromAgentId: terminal.agentId,
+        toAgentId,
+        actor: `cli:${operatorName()}`,
+        reason,
+        at: Date.now(),
+      });
+      if (!moved) throw new Error(`terminal ${serialNumber} changed owner meanwhile; run the command again`);
+      const owner = await store.agentOwner(toAgentId);
+      process.stdout.write(
+        `terminal moved\n  serial: ${serialNumber}\n  from:   ${terminal.agentId}\n  to:     ${toAgentId} (${agent.name}, store ${owner?.storeId ?? '?'})\n` +
+          `  reason: ${reason}\n`,
+      );
+    });
+  }
+
   process.stderr.write(`unknown command: ${positionals.join(' ')}\n\n${HELP}`);
   return 2;
+}
+
+/** The OS user running the CLI, recorded as the actor of administrative changes. */
+function operatorName(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return 'unknown';
+  }
 }
 
 const code = await runCli(process.argv.slice(2), readProcessEnv());

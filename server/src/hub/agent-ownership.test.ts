@@ -206,6 +206,23 @@ describe('terminal ownership', () => {
     expect((await c.waitForMessage(isStart)).paymentId).toBe('PAY2');
   });
 
+  it('an administrator move takes effect at once: the old agent gets nothing more, the new one gets the terminal', async () => {
+    const one = await t.server.issueAgentToken('till-1');
+    const evil = await otherMerchantAgent('evil');
+    const a = await agent(one.token);
+    await hello(a, ['SN1']);
+    // What `posbridge-server terminal move SN1 --agent <evil> --reason …` does, while till-1 is connected.
+    expect(
+      await t.server.store.moveTerminal({ serialNumber: 'SN1', fromAgentId: one.agentId, toAgentId: evil.agentId, actor: 'cli:ops', reason: 'sold', at: 2 }),
+    ).toBe(true);
+    const submitUrl = await createPayment('PAY9');
+    expect(await submit(submitUrl, 'SN1')).toBe(404); // now another merchant's terminal
+    const b = await agent(evil.token);
+    expect((await hello(b, [{ serialNumber: 'SN1', dialect: 'concert-e+' }])).accepted).toEqual(['SN1']);
+    await new Promise((r) => setTimeout(r, 250));
+    expect(a.messages.filter(isCommand)).toEqual([]);
+  });
+
   it('refuses malformed serials and more than the configured number of terminals, storing none of them', async () => {
     await t.close();
     t = await startTestServer({ POSBRIDGE_MAX_TERMINALS_PER_AGENT: '2' });
