@@ -72,10 +72,13 @@ export const AnnouncedTerminalSchema = z.strictObject({
   serialSource: z.enum(['device', 'config']).optional(),
 });
 
+/** Shortest interval between two `agent.hello` on one connection, ms; a faster repeat is a bad frame. */
+export const REHELLO_MIN_INTERVAL_MS = 1000;
+
 /**
  * Agent → server, first message after the upgrade: who I am and which terminals I drive. It may
- * be sent again on the same connection (at most once per second) to announce the whole set
- * again, e.g. to retry a refused serial; each one is answered by a `hub.welcome`.
+ * be sent again on the same connection (at most once per {@link REHELLO_MIN_INTERVAL_MS}) to
+ * announce the whole set again, e.g. to retry a refused serial; each one is answered by a `hub.welcome`.
  */
 export const AgentHelloSchema = z.strictObject({
   ...envelope,

@@ -15,6 +15,7 @@ import WebSocket from 'ws';
 import type { ErrorCode } from '@posbridge/protocol/errors';
 import {
   PROTOCOL_VERSION,
+  REHELLO_MIN_INTERVAL_MS,
   decodeAgentMessage,
   encodeMessage,
   type AgentHello,
@@ -48,9 +49,6 @@ export interface AgentSessionOptions {
   /** Clock, ms since epoch (spacing of repeated hellos). @default Date.now */
   readonly now?: () => number;
 }
-
-/** Shortest interval between two `agent.hello` on one connection; a faster one is a bad frame. */
-export const REHELLO_MIN_INTERVAL_MS = 1000;
 
 /** New message id for a server → agent message. */
 export function newMessageId(): string {
