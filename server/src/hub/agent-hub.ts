@@ -401,10 +401,26 @@ export class AgentHub implements AgentDispatcher {
     return owner?.agentId === session.agentId ? session : undefined;
   }
 
+  /**
+   * False (with a warning) when the payment is bound to another agent than the session's: its
+   * reports would be refused (./report-guard.ts), so the command is not sent (a terminal that
+   * moved to another agent of its store leaves the payments bound before the move to their agent).
+   */
+  async #boundHere(session: AgentSession, paymentId: string, type: string): Promise<boolean> {
+    const p = await this.#store.getPayment(paymentId);
+    if (!p?.binding || p.binding.agentId === session.agentId) return true;
+    this.#log.warn(
+      { paymentId, type, agentId: session.agentId, boundAgentId: p.binding.agentId, serialNumber: p.binding.serialNumber },
+      'command for a payment bound to another agent not sent',
+    );
+    return false;
+  }
+
   /** @inheritdoc */
   async abort(order: AbortOrder): Promise<DispatchOutcome> {
     const session = await this.#routeOrOffline(order.serialNumber);
     if (typeof session === 'string') return session;
+    if (!(await this.#boundHere(session, order.paymentId, 'payment.abort'))) return 'offline';
     this.#sendRepeated(
       session,
       { v: PROTOCOL_VERSION, id: order.abortId, type: 'payment.abort', paymentId: order.paymentId, reason: order.reason },
@@ -419,6 +435,7 @@ export class AgentHub implements AgentDispatcher {
   async startOperation(order: OperationOrder): Promise<DispatchOutcome> {
     const session = await this.#routeOrOffline(order.serialNumber);
     if (typeof session === 'string') return session;
+    if (order.kind === 'void' && !(await this.#boundHere(session, order.paymentId, 'operation.start'))) return 'offline';
     this.#sendRepeated(
       session,
       {
@@ -464,6 +481,7 @@ export class AgentHub implements AgentDispatcher {
       const known = await this.#store.findTerminal(order.serialNumber);
       return known ? 'offline' : 'unknown_terminal';
     }
+    if (!(await this.#boundHere(session, order.paymentId, 'payment.start'))) return 'offline';
     const message = {
       v: PROTOCOL_VERSION,
       id: order.startId,

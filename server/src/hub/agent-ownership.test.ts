@@ -182,6 +182,9 @@ describe('terminal ownership', () => {
     const two = await t.server.issueAgentToken('till-2');
     const a = await agent(one.token);
     await hello(a, ['SN1']);
+    // A sale bound to till-1, not yet acknowledged by it.
+    expect(await submit(await createPayment('PAY8'), 'SN1')).toBe(200);
+    await a.waitForMessage(isStart);
     const b = await agent(two.token);
     const device: AnnouncedTerminal = { serialNumber: 'SN1', dialect: 'PBL/1', serialSource: 'device' };
     expect((await hello(b, [device])).refused).toMatchObject([{ serialNumber: 'SN1', code: 'WS_SERIAL_CLAIMED' }]);
@@ -204,6 +207,10 @@ describe('terminal ownership', () => {
     ]);
     expect(await submit(await createPayment('PAY2'), 'SN1')).toBe(200);
     expect((await c.waitForMessage(isStart)).paymentId).toBe('PAY2');
+    // PAY8 stays with till-1: till-2's reports for it would be refused, so it is never sent to till-2.
+    await new Promise((r) => setTimeout(r, 250));
+    expect(new Set(c.messages.filter(isStart).map((m) => m.paymentId))).toEqual(new Set(['PAY2']));
+    expect(t.lines.find((l) => l['msg'] === 'command for a payment bound to another agent not sent')).toMatchObject({ paymentId: 'PAY8', agentId: two.agentId });
   });
 
   it('an administrator move takes effect at once: the old agent gets nothing more, the new one gets the terminal', async () => {
