@@ -139,7 +139,12 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
       settleWelcome?.resolve(welcome);
     },
     onReportRefused: (message, reason) => {
-      log.error({ paymentId: message.paymentId, type: message.type, reason }, 'server refused a terminal report; resolve this payment by hand');
+      if (message.type === 'payment.rejected') {
+        // Nothing was charged: at worst a repeat of a rejection the server already took.
+        log.warn({ paymentId: message.paymentId, type: message.type, reason }, 'server refused a rejection report; nothing was charged');
+      } else {
+        log.error({ paymentId: message.paymentId, type: message.type, reason }, 'server refused a terminal report; resolve this payment by hand');
+      }
     },
     onPaymentStart: (message) => {
       logger.child({ component: 'link' }).info({ paymentId: message.paymentId, serialNumber: message.serialNumber }, 'payment received');
