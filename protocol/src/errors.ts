@@ -73,6 +73,17 @@ export const ERROR_CODES = {
   WS_BAD_MESSAGE: { message: 'message does not match the agent protocol', retryable: false },
   WS_UNSUPPORTED_VERSION: { message: 'agent protocol version not supported', retryable: false },
   WS_SERIAL_CLAIMED: { message: 'another agent already drives a terminal with this serial number', retryable: true },
+  WS_SERIAL_FOREIGN: { message: 'this terminal serial number is registered to another merchant or store', retryable: true },
+  WS_SERIAL_UNCONFIRMED: {
+    message: 'this terminal is registered to another agent of the store and its serial number was not read from the device',
+    retryable: true,
+  },
+  WS_SERIAL_INVALID: { message: 'serial number does not match the terminal serial pattern', retryable: false },
+  WS_TERMINAL_LIMIT: { message: 'the agent announced more terminals than the server allows per agent', retryable: false },
+  WS_REPORT_REFUSED: {
+    message: 'report refused: it does not come from the session of the agent the command was sent to and that owns the terminal',
+    retryable: false,
+  },
 
   TERM_BAD_LINE: { message: 'terminal line does not match the line dialect', retryable: false },
   TERM_BAD_CHECKSUM: { message: 'terminal line checksum mismatch', retryable: true },

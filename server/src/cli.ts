@@ -10,16 +10,17 @@
  * posbridge-server terminal list [--merchant M] [--db PATH]
  * posbridge-server payment resolve <paymentId> --outcome approved|denied --reason TEXT
  *                  [--authorization CODE] [--operator NAME] [--db PATH]
+ * posbridge-server terminal move SERIAL --agent AGENT_ID --reason TEXT [--db PATH]
  * posbridge-server --help
  * ```
  * Exit codes: 0 ok, 1 runtime/config failure, 2 usage error.
  */
 import { parseArgs } from 'node:util';
-import { userInfo } from 'node:os';
 import pino from 'pino';
 import { isCodedError } from '@posbridge/protocol/errors';
 import { loadServerConfig, readProcessEnv, resolveDbPath, type ServerConfig } from './config.ts';
 import { randomUUID } from 'node:crypto';
+import { userInfo } from 'node:os';
 import { issueAgentToken } from './hub/agent-tokens.ts';
 import { createRootLogger } from './logger.ts';
 import { PaymentService } from './payments/payment-service.ts';
@@ -52,6 +53,11 @@ Usage:
                                           who, when and why; the callback to VTEX is enqueued
                                           (delivered by the running server). Needs the server's
                                           environment (the callback carries its settings)
+  posbridge-server terminal move SERIAL --agent AGENT_ID --reason TEXT
+                                          give terminal SERIAL to another agent (any store), e.g.
+                                          a till replaced or a terminal sold on; recorded with who,
+                                          when and why. The old agent is refused from then on; the
+                                          new one gets the terminal when it announces it
   posbridge-server --help                 show this help
 
 Options (each overrides its environment variable):
@@ -65,9 +71,11 @@ Options (each overrides its environment variable):
   --store S         store name (agent add)
   --callback-mode   notification (default) or retry (merchant add)
   --outcome O       approved or denied (payment resolve)
-  --reason TEXT     why, 1-500 characters, e.g. "receipt 000123 shows approved" (payment resolve)
+  --reason TEXT     why, 1-500 characters: what the receipt shows (payment resolve, e.g. "receipt
+                    000123 shows approved"), or why the terminal moves (terminal move); kept in the audit log
   --authorization A authorization code printed on the receipt, approved only (payment resolve)
-  --operator NAME   who decides (payment resolve; default: the OS user)
+  --operator NAME   who decides (payment resolve, terminal move; default: the OS user)
+  --agent AGENT_ID  the agent to move the terminal to (terminal move; see \`agent add\` output)
 
 Required environment: POSBRIDGE_APP_KEY, POSBRIDGE_APP_TOKEN, POSBRIDGE_CALLBACK_APP_KEY,
 POSBRIDGE_CALLBACK_APP_TOKEN. See server/README.md for every setting.
@@ -96,6 +104,7 @@ export async function runCli(args: readonly string[], env: Record<string, string
         reason: { type: 'string' },
         authorization: { type: 'string' },
         operator: { type: 'string' },
+        agent: { type: 'string' },
         port: { type: 'string' },
         host: { type: 'string' },
         db: { type: 'string' },
@@ -230,10 +239,10 @@ export async function runCli(args: readonly string[], env: Record<string, string
         if (!merchant) throw new Error(`no merchant named ${JSON.stringify(values.merchant)}`);
         merchantId = merchant.merchantId;
       }
-      process.stdout.write('serialNumber\tmerchant\tstore\tagent\tlastSeen\n');
+      process.stdout.write('serialNumber\tmerchant\tstore\tagent\tlastSeen\tagentId\n');
       for (const t of await store.listTerminals(merchantId)) {
         process.stdout.write(
-          `${t.serialNumber}\t${t.merchantName ?? t.merchantId}\t${t.storeName}\t${t.agentName}\t${new Date(t.lastSeenAt).toISOString()}\n`,
+          `${t.serialNumber}\t${t.merchantName ?? t.merchantId}\t${t.storeName}\t${t.agentName}\t${new Date(t.lastSeenAt).toISOString()}\t${t.agentId}\n`,
         );
       }
     });
@@ -295,6 +304,40 @@ export async function runCli(args: readonly string[], env: Record<string, string
       process.stdout.write(
         `payment resolved\n  paymentId: ${paymentId}\n  outcome:   ${outcome}\n  status:    ${p.status}\n` +
           `  operator:  ${operator}\n  callback:  ${callback}\n`,
+      );
+    });
+  }
+
+  if (command === 'terminal' && sub === 'move' && rest.length === 1) {
+    const serialNumber = rest[0] ?? '';
+    const toAgentId = values.agent?.trim() ?? '';
+    const reason = values.reason?.trim() ?? '';
+    if (toAgentId === '' || reason === '' || reason.length > 500) {
+      process.stderr.write('terminal move: --agent AGENT_ID and --reason TEXT (1-500 characters) are required\n');
+      return 2;
+    }
+    return admin('terminal move', async (store) => {
+      const terminal = await store.findTerminal(serialNumber);
+      if (!terminal) throw new Error(`no terminal with serial ${JSON.stringify(serialNumber)}`);
+      const agent = await store.getAgent(toAgentId);
+      if (!agent) throw new Error(`no agent with id ${JSON.stringify(toAgentId)}`);
+      if (terminal.agentId === toAgentId) {
+        process.stdout.write(`terminal ${serialNumber} already belongs to agent ${agent.name} (${toAgentId}); nothing changed\n`);
+        return;
+      }
+      const moved = await store.moveTerminal({
+        serialNumber,
+        fromAgentId: terminal.agentId,
+        toAgentId,
+        actor: `cli:${values.operator?.trim() || (osUser(env) ?? 'unknown')}`,
+        reason,
+        at: Date.now(),
+      });
+      if (!moved) throw new Error(`terminal ${serialNumber} changed owner meanwhile; run the command again`);
+      const owner = await store.agentOwner(toAgentId);
+      process.stdout.write(
+        `terminal moved\n  serial: ${serialNumber}\n  from:   ${terminal.agentId}\n  to:     ${toAgentId} (${agent.name}, store ${owner?.storeId ?? '?'})\n` +
+          `  reason: ${reason}\n`,
       );
     });
   }

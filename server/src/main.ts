@@ -139,9 +139,11 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       logger,
       heartbeatIntervalMs: config.heartbeatIntervalMs,
       dispatchResendMs: config.dispatchResendMs,
+      maxTerminalsPerAgent: config.maxTerminalsPerAgent,
       now,
     });
     hub.onSessionsChanged = (count) => metrics.agentsConnected.set(count);
+    hub.onReportRefused = (reason, type) => metrics.agentReportsRefused.inc({ reason, type });
     service.setDispatcher(hub);
     hub.setHandler(service);
     const deadlines = new DeadlineWorker({ service, logger, pollMs: config.deadlinePollMs });

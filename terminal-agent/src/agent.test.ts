@@ -12,6 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { loadAgentConfig, type AgentConfig } from './config.ts';
 import { startAgent, type RunningAgent } from './agent.ts';
+import { readServerStatus } from './server-status.ts';
 import { MemoryJournal, type Journal } from './session/journal.ts';
 import { MAX_QUEUED_OPERATIONS } from './session/payment-runner.ts';
 import { SqliteJournal } from './session/sqlite-journal.ts';
@@ -28,6 +29,10 @@ interface HubOptions {
   /** Whether to ack a report; `copy` counts copies of this message id received so far (1-based). */
   ackReport?: (msg: Msg, copy: number) => boolean;
   heartbeatIntervalMs?: number;
+  /** Refuse `serial` in the answer to the `hello`-th (1-based) agent.hello of the connection. */
+  refuse?: (serial: string, hello: number) => { code: string; message: string } | undefined;
+  /** Answer this report with `error` `WS_REPORT_REFUSED` instead of an ack. */
+  refuseReport?: (msg: Msg) => boolean;
 }
 
 /** A fake posbridge hub. */
@@ -45,11 +50,18 @@ async function startHub(opts: HubOptions = {}) {
   wss.on('connection', (ws, req) => {
     upgrades.push(req);
     sockets.push(ws);
+    let hellos = 0;
     ws.on('message', (data) => {
       const msg = JSON.parse(data.toString()) as Msg;
       messages.push(msg);
       if (msg.type === 'agent.hello') {
-        const serials = (msg['terminals'] as { serialNumber: string }[]).map((t) => t.serialNumber);
+        hellos += 1;
+        const announced = (msg['terminals'] as { serialNumber: string }[]).map((t) => t.serialNumber);
+        const refused = announced.flatMap((serialNumber) => {
+          const r = opts.refuse?.(serialNumber, hellos);
+          return r ? [{ serialNumber, ...r }] : [];
+        });
+        const serials = announced.filter((s) => !refused.some((r) => r.serialNumber === s));
         ws.send(
           JSON.stringify({
             v: 1,
@@ -58,11 +70,15 @@ async function startHub(opts: HubOptions = {}) {
             agentId: 'agent-1',
             heartbeatIntervalMs: opts.heartbeatIntervalMs ?? 30_000,
             accepted: serials,
-            refused: [],
+            refused,
           }),
         );
       }
       if (msg.type === 'payment.result' || msg.type === 'payment.rejected' || msg.type === 'operation.result') {
+        if (opts.refuseReport?.(msg) === true) {
+          ws.send(JSON.stringify({ v: 1, id: `e-${msg.id}`, type: 'error', code: 'WS_REPORT_REFUSED', message: 'payment.result refused (not_owner)', retryable: false, ref: msg.id }));
+          return;
+        }
         const copy = (copies.get(msg.id) ?? 0) + 1;
         copies.set(msg.id, copy);
         if ((opts.ackReport ?? (() => true))(msg, copy)) ws.send(JSON.stringify({ v: 1, id: `a-${msg.id}-${copy}`, type: 'ack', ackOf: msg.id }));
@@ -89,7 +105,17 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function setup(opts: { hub?: HubOptions; script?: Partial<FakeTerminalScript>; config?: Partial<AgentConfig>; journal?: Journal } = {}) {
+async function setup(
+  opts: {
+    hub?: HubOptions;
+    script?: Partial<FakeTerminalScript>;
+    config?: Partial<AgentConfig>;
+    journal?: Journal;
+    /** Serial the fake terminal on `path` answers (default: the script's). */
+    serialOf?: (path: string) => string;
+    serverStatusFile?: string;
+  } = {},
+) {
   const hub = await startHub(opts.hub);
   cleanups.push(hub.close);
   const base = loadAgentConfig({
@@ -119,9 +145,10 @@ async function setup(opts: { hub?: HubOptions; script?: Partial<FakeTerminalScri
     config,
     logger: sink.logger,
     journal,
-    openPort: async () => {
+    ...(opts.serverStatusFile !== undefined ? { serverStatusFile: opts.serverStatusFile } : {}),
+    openPort: async (port) => {
       const { a, b } = createMemoryPair();
-      const t = new FakeLineTerminal(b, script);
+      const t = new FakeLineTerminal(b, opts.serialOf ? { ...script, serial: opts.serialOf(port.path) } : script);
       const prev = terminals.at(-1);
       if (prev) for (const [k, v] of prev.sales) t.sales.set(k, v);
       terminals.push(t);
@@ -580,5 +607,62 @@ describe('operations on a busy terminal', () => {
     hub.send(refund('q-over', 1, 'm-q-over-2'));
     await until(() => hub.of('ack').some((a) => a['ackOf'] === 'm-q-over-2'));
     expect((await journal.get('op:q-over'))?.phase).toBe('queued');
+  });
+});
+
+describe('terminals the server refuses', () => {
+  const port = (path: string) => ({ path, baudRate: 9600, dialect: 'PBL/1' as const, driver: 'pbl1-serial' as const, dataBits: 8 as const, parity: 'none' as const, posNumber: 1 });
+
+  it('keeps running for its other terminals and announces a refused serial again, with backoff, until accepted', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'posbridge-agent-refused-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const statusFile = join(dir, 'journal.sqlite.server-status.json');
+    const { hub, agent, sink } = await setup({
+      hub: { refuse: (serial, hello) => (serial === 'SN-2' && hello < 3 ? { code: 'WS_SERIAL_CLAIMED', message: 'another agent already drives it' } : undefined) },
+      config: { terminals: [port('/dev/fake0'), port('/dev/fake1')] },
+      serialOf: (path) => (path.endsWith('1') ? 'SN-2' : 'SN-1'),
+      serverStatusFile: statusFile,
+    });
+    await agent.ready;
+    expect(hub.of('agent.hello')[0]!['terminals']).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ serialNumber: 'SN-1', serialSource: 'device' }),
+        expect.objectContaining({ serialNumber: 'SN-2', serialSource: 'device' }),
+      ]),
+    );
+    expect(agent.refusedSerials().get('SN-2')).toMatchObject({ code: 'WS_SERIAL_CLAIMED' });
+    expect(sink.find('terminal refused by server')[0]).toMatchObject({ level: 50, serialNumber: 'SN-2', code: 'WS_SERIAL_CLAIMED', fix: expect.stringContaining('stop that agent') });
+    // What doctor reads.
+    expect(await until(() => readServerStatus(statusFile))).toMatchObject({ agentId: 'agent-1', accepted: ['SN-1'], refused: [{ serialNumber: 'SN-2', code: 'WS_SERIAL_CLAIMED' }] });
+
+    // SN-1 works meanwhile.
+    hub.send(start('pay-r1'));
+    expect(await until(() => hub.of('payment.result')[0])).toMatchObject({ paymentId: 'pay-r1', outcome: 'approved' });
+
+    // Announced again on the same connection, no sooner than the protocol allows, until accepted.
+    await until(() => agent.refusedSerials().size === 0, 8000);
+    const hellos = hub.messages.filter((m) => m.type === 'agent.hello');
+    expect(hellos).toHaveLength(3);
+    expect(hub.sockets).toHaveLength(1);
+    expect(sink.find('terminal accepted by server after a refusal')[0]).toMatchObject({ serialNumber: 'SN-2' });
+    expect(await until(async () => ((await readServerStatus(statusFile))?.refused.length === 0 ? true : undefined))).toBe(true);
+    const retries = sink.find('refused terminals will be announced again').map((l) => l['retryInMs'] as number);
+    expect(retries).toHaveLength(2);
+    for (const ms of retries) expect(ms).toBeGreaterThanOrEqual(1000);
+  }, 15_000);
+
+  it('gives up only when nothing was accepted and no refusal can clear', async () => {
+    const { agent } = await setup({ hub: { refuse: () => ({ code: 'WS_SERIAL_INVALID', message: 'serial number must match …' }) } });
+    await expect(agent.ready).rejects.toMatchObject({ code: 'WS_SERIAL_INVALID', message: expect.stringContaining('SN-1') });
+  });
+
+  it('stops repeating a report the server refuses for good', async () => {
+    const { hub, agent, sink } = await setup({ hub: { refuseReport: () => true } });
+    await agent.ready;
+    hub.send(start('pay-refused'));
+    await until(() => hub.of('payment.result')[0]);
+    await until(() => sink.find('report refused by server; no longer repeated (kept in the journal)')[0]);
+    await sleep(300); // > 4 resend intervals
+    expect(hub.of('payment.result')).toHaveLength(1);
   });
 });

@@ -7,6 +7,7 @@ import { isCodedError, toError } from '@posbridge/protocol/errors';
 import { startAgent } from './agent.ts';
 import { loadAgentConfig, readProcessEnv, redactConfig } from './config.ts';
 import { createAgentLogger } from './logger.ts';
+import { serverStatusPath } from './server-status.ts';
 import { SqliteJournal } from './session/sqlite-journal.ts';
 
 /** Paths pino redacts in every log line (the list shared by server, agent and simulator). */
@@ -44,7 +45,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     return;
   }
   logger.info({ journalPath: journal.path }, 'journal opened');
-  const agent = await startAgent({ config, logger, journal });
+  const agent = await startAgent({ config, logger, journal, serverStatusFile: serverStatusPath(config.journalPath) });
   let stopping = false;
   const stop = async (signal: string, exitCode: number) => {
     if (stopping) return;

@@ -12,6 +12,7 @@
  * | `posbridge_agents_connected` | gauge | — |
  * | `posbridge_http_request_duration_seconds` | histogram | `method`, `route`, `status_code` |
  * | `posbridge_auth_failures_total` | counter | `surface` = ppp \| pos \| agent |
+ * | `posbridge_agent_reports_refused_total` | counter | `reason` (hub/report-guard.ts), `type` (agent message type) |
  * | default Node.js process metrics | | prefixed `posbridge_` |
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
@@ -27,6 +28,7 @@ export class ServerMetrics {
   readonly agentsConnected: Gauge;
   readonly httpDuration: Histogram<'method' | 'route' | 'status_code'>;
   readonly authFailures: Counter<'surface'>;
+  readonly agentReportsRefused: Counter<'reason' | 'type'>;
 
   /**
    * @param countPayments - reads the number of payments per status (called on each scrape).
@@ -83,6 +85,12 @@ export class ServerMetrics {
       name: 'posbridge_auth_failures_total',
       help: 'Failed authentications, by surface.',
       labelNames: ['surface'],
+      registers,
+    });
+    this.agentReportsRefused = new Counter({
+      name: 'posbridge_agent_reports_refused_total',
+      help: 'Agent reports (acks, progress, results, operation results) refused: not from the session the command was sent to and that owns the terminal.',
+      labelNames: ['reason', 'type'],
       registers,
     });
   }

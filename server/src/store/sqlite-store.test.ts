@@ -191,11 +191,34 @@ describe('SqlitePaymentStore', () => {
     await store.createAgent({ agentId: 'ag1', name: 'shop', createdAt: 1 }, 'hash1');
     expect(await store.findAgentByTokenHash('hash1')).toEqual({ agentId: 'ag1', name: 'shop', createdAt: 1, storeId: null });
     expect(await store.findAgentByTokenHash('nope')).toBeNull();
-    await store.upsertTerminal({ serialNumber: 'SN1', agentId: 'ag1', lastSeenAt: 5 });
-    await store.upsertTerminal({ serialNumber: 'SN1', agentId: 'ag1', lastSeenAt: 6 });
+    await store.registerTerminal({ serialNumber: 'SN1', agentId: 'ag1', lastSeenAt: 5 });
+    expect(await store.touchTerminal('SN1', 'ag1', 6)).toBe(true);
     expect(await store.findTerminal('SN1')).toEqual({ serialNumber: 'SN1', agentId: 'ag1', lastSeenAt: 6 });
     expect(await store.getOrSetMeta('k', 'v1')).toBe('v1');
     expect(await store.getOrSetMeta('k', 'v2')).toBe('v1');
+  });
+
+  it('keeps a terminal with its first registrant; moves only by compare-and-set, audited', async () => {
+    await store.createAgent({ agentId: 'ag1', name: 'one', createdAt: 1 }, 'h1');
+    await store.createAgent({ agentId: 'ag2', name: 'two', createdAt: 1 }, 'h2');
+    expect(await store.registerTerminal({ serialNumber: 'SN1', agentId: 'ag1', lastSeenAt: 5 })).toMatchObject({ created: true, terminal: { agentId: 'ag1' } });
+    // A second registration never changes the owner, nor its last-seen time.
+    expect(await store.registerTerminal({ serialNumber: 'SN1', agentId: 'ag2', lastSeenAt: 7 })).toEqual({
+      created: false,
+      terminal: { serialNumber: 'SN1', agentId: 'ag1', lastSeenAt: 5 },
+    });
+    expect(await store.touchTerminal('SN1', 'ag2', 8)).toBe(false);
+    expect(await store.findTerminal('SN1')).toEqual({ serialNumber: 'SN1', agentId: 'ag1', lastSeenAt: 5 });
+    const move = { serialNumber: 'SN1', fromAgentId: 'ag2', toAgentId: 'ag1', actor: 'cli:ops', reason: 'wrong owner', at: 9 };
+    expect(await store.moveTerminal(move)).toBe(false);
+    expect(await store.moveTerminal({ ...move, fromAgentId: 'ag1', toAgentId: 'ag2' })).toBe(true);
+    expect(await store.findTerminal('SN1')).toMatchObject({ agentId: 'ag2' });
+    expect(await store.listTerminalEvents('SN1')).toEqual([
+      { seq: expect.any(Number), serialNumber: 'SN1', type: 'registered', fromAgentId: null, toAgentId: 'ag1', actor: 'hub', reason: expect.any(String), at: 5 },
+      { seq: expect.any(Number), serialNumber: 'SN1', type: 'moved', fromAgentId: 'ag1', toAgentId: 'ag2', actor: 'cli:ops', reason: 'wrong owner', at: 9 },
+    ]);
+    expect(await store.getAgent('ag2')).toMatchObject({ agentId: 'ag2', name: 'two' });
+    expect(await store.getAgent('nope')).toBeNull();
   });
 
   it('survives reopening (migrations are not re-applied)', async () => {

@@ -37,6 +37,8 @@ import type {
   PaymentEventRecord,
   PaymentStore,
   TerminalRecord,
+  TerminalEventRecord,
+  TerminalMove,
 } from './store.ts';
 
 /** Options of {@link openSqliteStore}. */
@@ -551,13 +553,89 @@ class SqlitePaymentStore implements PaymentStore {
     });
   }
 
-  upsertTerminal(terminal: TerminalRecord): Promise<void> {
-    return this.#op('upsertTerminal', async () => {
-      await this.#db.run(
-        `INSERT INTO terminals (serial_number, agent_id, last_seen_at) VALUES (?, ?, ?)
-         ON CONFLICT (serial_number) DO UPDATE SET agent_id = excluded.agent_id, last_seen_at = excluded.last_seen_at`,
-        [terminal.serialNumber, terminal.agentId, terminal.lastSeenAt],
+  getAgent(agentId: string): Promise<AgentRecord | null> {
+    return this.#op('getAgent', async () => {
+      const row = await this.#db.get<{ agent_id: string; name: string; created_at: number; store_id: string | null }>(
+        'SELECT agent_id, name, created_at, store_id FROM agents WHERE agent_id = ?',
+        [agentId],
       );
+      return row ? { agentId: row.agent_id, name: row.name, createdAt: row.created_at, storeId: row.store_id } : null;
+    });
+  }
+
+  registerTerminal(terminal: TerminalRecord): Promise<{ terminal: TerminalRecord; created: boolean }> {
+    return this.#op('registerTerminal', () =>
+      this.#db.transaction(async () => {
+        const inserted = await this.#db.run(
+          'INSERT INTO terminals (serial_number, agent_id, last_seen_at) VALUES (?, ?, ?) ON CONFLICT (serial_number) DO NOTHING',
+          [terminal.serialNumber, terminal.agentId, terminal.lastSeenAt],
+        );
+        if (inserted.changes === 1) {
+          await this.#db.run(
+            `INSERT INTO terminal_events (serial_number, type, from_agent_id, to_agent_id, actor, reason, at)
+             VALUES (?, 'registered', NULL, ?, 'hub', 'first announced by this agent', ?)`,
+            [terminal.serialNumber, terminal.agentId, terminal.lastSeenAt],
+          );
+          return { terminal: { ...terminal }, created: true };
+        }
+        const row = await this.#db.get<{ serial_number: string; agent_id: string; last_seen_at: number }>(
+          'SELECT * FROM terminals WHERE serial_number = ?',
+          [terminal.serialNumber],
+        );
+        if (!row) throw new Error(`terminal ${terminal.serialNumber} vanished`);
+        return { terminal: { serialNumber: row.serial_number, agentId: row.agent_id, lastSeenAt: row.last_seen_at }, created: false };
+      }),
+    );
+  }
+
+  touchTerminal(serialNumber: string, agentId: string, at: number): Promise<boolean> {
+    return this.#op('touchTerminal', async () => {
+      const r = await this.#db.run('UPDATE terminals SET last_seen_at = ? WHERE serial_number = ? AND agent_id = ?', [at, serialNumber, agentId]);
+      return r.changes === 1;
+    });
+  }
+
+  moveTerminal(move: TerminalMove): Promise<boolean> {
+    return this.#op('moveTerminal', () =>
+      this.#db.transaction(async () => {
+        const r = await this.#db.run('UPDATE terminals SET agent_id = ? WHERE serial_number = ? AND agent_id = ?', [
+          move.toAgentId,
+          move.serialNumber,
+          move.fromAgentId,
+        ]);
+        if (r.changes !== 1) return false;
+        await this.#db.run(
+          `INSERT INTO terminal_events (serial_number, type, from_agent_id, to_agent_id, actor, reason, at)
+           VALUES (?, 'moved', ?, ?, ?, ?, ?)`,
+          [move.serialNumber, move.fromAgentId, move.toAgentId, move.actor.slice(0, 200), move.reason.slice(0, 500), move.at],
+        );
+        return true;
+      }),
+    );
+  }
+
+  listTerminalEvents(serialNumber: string): Promise<TerminalEventRecord[]> {
+    return this.#op('listTerminalEvents', async () => {
+      const rows = await this.#db.all<{
+        seq: number;
+        serial_number: string;
+        type: 'registered' | 'moved';
+        from_agent_id: string | null;
+        to_agent_id: string;
+        actor: string;
+        reason: string;
+        at: number;
+      }>('SELECT * FROM terminal_events WHERE serial_number = ? ORDER BY seq', [serialNumber]);
+      return rows.map((r) => ({
+        seq: r.seq,
+        serialNumber: r.serial_number,
+        type: r.type,
+        fromAgentId: r.from_agent_id,
+        toAgentId: r.to_agent_id,
+        actor: r.actor,
+        reason: r.reason,
+        at: r.at,
+      }));
     });
   }
 

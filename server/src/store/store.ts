@@ -247,11 +247,40 @@ export interface OperationOutcomeChange {
   readonly at: number;
 }
 
-/** A terminal serial and the agent that last announced it. */
+/**
+ * A terminal serial and the agent that owns it. The owner's store and merchant own the serial:
+ * it is set by the first registration and changed only by {@link PaymentStore.moveTerminal}.
+ */
 export interface TerminalRecord {
   readonly serialNumber: string;
   readonly agentId: string;
+  /** Last `agent.hello` of the owner announcing it, ms since epoch. */
   readonly lastSeenAt: number;
+}
+
+/** A change of a terminal's owning agent (docs/protocol/ws.md "Terminal ownership"). */
+export interface TerminalMove {
+  readonly serialNumber: string;
+  /** The owner the move was decided against (compare-and-set). */
+  readonly fromAgentId: string;
+  readonly toAgentId: string;
+  /** Who moved it: `hub` (identity confirmed by the device, previous agent offline) or `cli:<os user>`. */
+  readonly actor: string;
+  /** Why, as given by the actor (≤ 500 characters). */
+  readonly reason: string;
+  readonly at: number;
+}
+
+/** One row of a terminal's ownership audit log. */
+export interface TerminalEventRecord {
+  readonly seq: number;
+  readonly serialNumber: string;
+  readonly type: 'registered' | 'moved';
+  readonly fromAgentId: string | null;
+  readonly toAgentId: string;
+  readonly actor: string;
+  readonly reason: string;
+  readonly at: number;
 }
 
 /**
@@ -305,9 +334,24 @@ export interface PaymentStore {
   createAgent(agent: AgentRecord, tokenSha256: string): Promise<void>;
   /** The agent whose token hashes to `tokenSha256`, or null. */
   findAgentByTokenHash(tokenSha256: string): Promise<AgentRecord | null>;
-  /** Records that `agentId` announced `serialNumber`. */
-  upsertTerminal(terminal: TerminalRecord): Promise<void>;
-  /** The last agent that announced `serialNumber`, or null. */
+  /** The agent, or null. */
+  getAgent(agentId: string): Promise<AgentRecord | null>;
+  /**
+   * First registration: stores `terminal` unless the serial is already registered (safe under
+   * concurrency), with a `registered` audit event by `hub`. Never changes an existing owner.
+   * @returns the stored record (`terminal` when inserted, else the existing owner's) and whether this call inserted it.
+   */
+  registerTerminal(terminal: TerminalRecord): Promise<{ terminal: TerminalRecord; created: boolean }>;
+  /** Sets `lastSeenAt` when `agentId` owns the serial. @returns false when it does not. */
+  touchTerminal(serialNumber: string, agentId: string, at: number): Promise<boolean>;
+  /**
+   * Moves the serial to `toAgentId` if `fromAgentId` still owns it, with a `moved` audit event, in
+   * one transaction. @returns false (nothing written) when the owner changed meanwhile.
+   */
+  moveTerminal(move: TerminalMove): Promise<boolean>;
+  /** The ownership audit log of a serial, oldest first. */
+  listTerminalEvents(serialNumber: string): Promise<TerminalEventRecord[]>;
+  /** The agent that owns `serialNumber`, or null. */
   findTerminal(serialNumber: string): Promise<TerminalRecord | null>;
 
   /** Payments whose `deadlineAt` is ≤ `now` and that still wait for a terminal, oldest first. */

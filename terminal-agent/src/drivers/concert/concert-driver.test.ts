@@ -39,7 +39,7 @@ function setup(script: FakeConcertScript = {}) {
 describe('ConcertDriver', () => {
   it('identifies with the configured serial only, and refuses without one', async () => {
     const { driver } = setup();
-    await expect(driver.identify()).resolves.toEqual({ serialNumber: 'ING-1', dialect: 'concert-e+', vendor: 'Ingenico' });
+    await expect(driver.identify()).resolves.toEqual({ serialNumber: 'ING-1', serialSource: 'config', dialect: 'concert-e+', vendor: 'Ingenico' });
     const bare = new ConcertDriver({ open: async () => createMemoryPair().a, logger: createLogSink().logger });
     cleanup.push(() => bare.close());
     await expect(bare.identify()).rejects.toMatchObject({ code: 'CFG_INVALID' });
