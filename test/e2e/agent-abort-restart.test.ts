@@ -90,6 +90,7 @@ describe('cancellation while the agent is dead mid-sale, then an agent restart (
         POSBRIDGE_APP_TOKEN: appToken,
         POSBRIDGE_CALLBACK_APP_KEY: 'vtexappkey-partner',
         POSBRIDGE_CALLBACK_APP_TOKEN: 'partner-secret',
+        POSBRIDGE_CALLBACK_ALLOW_HOSTS: '127.0.0.1', // the test's callback receiver
         POSBRIDGE_DISPATCH_RESEND_MS: '300',
         POSBRIDGE_HEARTBEAT_INTERVAL_MS: '1000',
         POSBRIDGE_ANSWER_BUDGET_MS: '1000',

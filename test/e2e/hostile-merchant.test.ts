@@ -74,6 +74,7 @@ describe('a hostile merchant (real server restarted, two merchants, two real age
       POSBRIDGE_APP_TOKEN: APP_TOKEN,
       POSBRIDGE_CALLBACK_APP_KEY: 'vtexappkey-partner',
       POSBRIDGE_CALLBACK_APP_TOKEN: 'partner-secret',
+      POSBRIDGE_CALLBACK_ALLOW_HOSTS: '127.0.0.1', // the test's callback receiver
       POSBRIDGE_DISPATCH_RESEND_MS: '200',
       POSBRIDGE_HEARTBEAT_INTERVAL_MS: '1000',
       POSBRIDGE_ANSWER_BUDGET_MS: '1500',
