@@ -1,26 +1,58 @@
-import { defineConfig } from 'vitest/config';
+import { fileURLToPath } from 'node:url';
+import { configDefaults, defineConfig } from 'vitest/config';
+import { gateSuites } from './testkit/src/system-programs.ts';
 
 /**
  * One vitest project per workspace. Unit tests live next to their code
  * (`src/**\/*.test.ts`); cross-package suites live in `test/`.
  * Packages are consumed from their TypeScript sources, so tests never wait for a build.
+ *
+ * Suites that need an optional system program say so with `@requires-program <name>` in their
+ * header; without that program they are skipped with one loud line naming the Debian package,
+ * and under `CI=true` the run fails instead (testkit/src/system-programs.ts, docs/testing.md).
  */
+const rootOf = (dir: string): string => fileURLToPath(new URL(`./${dir}`, import.meta.url));
+const roots = ['protocol', 'server', 'terminal-agent', 'hardware-sim', 'test', 'payment-app', 'testkit'];
+const gated = gateSuites({ roots: roots.map(rootOf) });
+/** The default excludes plus the suites whose system program is missing. */
+const exclude = (dir: string): string[] => [...configDefaults.exclude, ...(gated.get(rootOf(dir)) ?? [])];
+
 export default defineConfig({
   test: {
     projects: [
-      { extends: true, test: { name: 'protocol', root: './protocol', include: ['src/**/*.test.ts'] } },
-      { extends: true, test: { name: 'server', root: './server', include: ['src/**/*.test.ts'] } },
-      { extends: true, test: { name: 'terminal-agent', root: './terminal-agent', include: ['src/**/*.test.ts'] } },
-      { extends: true, test: { name: 'hardware-sim', root: './hardware-sim', include: ['src/**/*.test.ts'] } },
+      { extends: true, test: { name: 'protocol', root: './protocol', include: ['src/**/*.test.ts'], exclude: exclude('protocol') } },
+      { extends: true, test: { name: 'server', root: './server', include: ['src/**/*.test.ts'], exclude: exclude('server') } },
       {
         extends: true,
-        test: { name: 'test', root: './test', include: ['**/*.test.ts'], testTimeout: 60_000, hookTimeout: 60_000 },
+        test: { name: 'terminal-agent', root: './terminal-agent', include: ['src/**/*.test.ts'], exclude: exclude('terminal-agent') },
+      },
+      {
+        extends: true,
+        test: { name: 'hardware-sim', root: './hardware-sim', include: ['src/**/*.test.ts'], exclude: exclude('hardware-sim') },
+      },
+      { extends: true, test: { name: 'testkit', root: './testkit', include: ['src/**/*.test.ts'], exclude: exclude('testkit') } },
+      {
+        extends: true,
+        test: {
+          name: 'test',
+          root: './test',
+          include: ['**/*.test.ts'],
+          exclude: exclude('test'),
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
       },
       // Payment App components: react-native resolved to react-native-web, rendered in happy-dom.
       {
         extends: true,
         resolve: { alias: [{ find: /^react-native$/, replacement: 'react-native-web' }] },
-        test: { name: 'payment-app', root: './payment-app', include: ['src/**/*.test.{ts,tsx}'], environment: 'happy-dom' },
+        test: {
+          name: 'payment-app',
+          root: './payment-app',
+          include: ['src/**/*.test.{ts,tsx}'],
+          exclude: exclude('payment-app'),
+          environment: 'happy-dom',
+        },
       },
       // Payment App web build in Debian's Chromium against `npm run stack` (payment-app/e2e/).
       {
@@ -29,6 +61,7 @@ export default defineConfig({
           name: 'payment-app-browser',
           root: './payment-app',
           include: ['e2e/**/*.test.ts'],
+          exclude: exclude('payment-app'),
           testTimeout: 120_000,
           hookTimeout: 120_000,
         },

@@ -12,6 +12,7 @@
  */
 import { parseArgs } from 'node:util';
 import pino from 'pino';
+import { logRedaction } from '@posbridge/protocol/redaction';
 import { startLocalStack } from './lib/local-stack.ts';
 import { armExitWatchdog } from './lib/shutdown.ts';
 
@@ -28,6 +29,8 @@ what was still open when it had to force the exit).
 Environment:
   PORT        HTTP port of the server; 0 = any free port (default 8080)
   LOG_LEVEL   pino level of the stderr logs (default info)
+  POSBRIDGE_CALLBACK_ALLOW_HOSTS
+              callback hosts allowed besides loopback, host[:port],… (loopback always is)
 
 Options:
   --serial <serial>    serial number of the simulated terminal (default SIM0001)
@@ -54,10 +57,12 @@ if (!Number.isInteger(port) || port < 0 || port > 65535 || !Number.isInteger(ste
   process.exit(2);
 }
 
-const logger = pino({ level: process.env['LOG_LEVEL'] ?? 'info' }, pino.destination({ fd: 2, sync: true }));
+// The same redaction and token masking as the three programs' own root loggers.
+const logger = pino({ level: process.env['LOG_LEVEL'] ?? 'info', ...logRedaction() }, pino.destination({ fd: 2, sync: true }));
 
 try {
-  const stack = await startLocalStack({ logger, port, serialNumber: values.serial, stepDelayMs });
+  const callbackAllowHosts = process.env['POSBRIDGE_CALLBACK_ALLOW_HOSTS'];
+  const stack = await startLocalStack({ logger, port, serialNumber: values.serial, stepDelayMs, ...(callbackAllowHosts ? { callbackAllowHosts } : {}) });
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

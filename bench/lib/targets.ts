@@ -34,6 +34,7 @@ export function startBenchServer(dir: string, extraEnv: Record<string, string> =
     POSBRIDGE_APP_TOKEN: BENCH_APP_TOKEN,
     POSBRIDGE_CALLBACK_APP_KEY: 'bench-partner',
     POSBRIDGE_CALLBACK_APP_TOKEN: 'bench-partner-token',
+    POSBRIDGE_CALLBACK_ALLOW_HOSTS: '127.0.0.1', // the benchmark's callback receivers
     ...extraEnv,
   });
   return startServer({ config, logger: pino({ level: 'silent' }) });

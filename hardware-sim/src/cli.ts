@@ -11,6 +11,7 @@ import { CLI_OPTIONS, LOG_LEVELS, USAGE } from './cli-usage.ts';
 import { CONCERT_EPLUS } from './dialects/concert.ts';
 import { startSim, type RunningSim, type SimTerminalSpec } from './index.ts';
 import { runInteractive } from './interactive.ts';
+import { createSimLogger } from './logger.ts';
 import { findExecutable, SOCAT_INSTALL_HINT } from './pty.ts';
 import { parseScenarioPatch, type SimScenarioPatch } from './scenarios/scenario.ts';
 import { parseDialect } from './sim-terminal.ts';
@@ -103,7 +104,7 @@ const interactive = values.interactive === true;
 if (interactive && process.stdin.isTTY !== true) fail('--interactive needs a terminal (TTY) on stdin');
 
 const logFile = values['log-file'] ?? (interactive ? 'posbridge-sim.log' : undefined);
-const logger = pino({ level, base: { app: 'posbridge-sim' } }, logFile === undefined ? pino.destination(2) : pino.destination({ dest: logFile, mkdir: true }));
+const logger = createSimLogger(level, logFile === undefined ? pino.destination(2) : pino.destination({ dest: logFile, mkdir: true }));
 
 if ((await findExecutable('socat')) === undefined) {
   fail(`socat not found — ${SOCAT_INSTALL_HINT}. The standalone simulator needs it to create the pseudo-terminal the agent opens.`);

@@ -4,6 +4,7 @@
  * independently of the agent's driver. Run once per `privateField` mode: the terminal's own
  * reference (the default, as real terminals), blank, zeros, and an echo of the request's. The
  * same rows and faults through agent and server: test/e2e/sim-concert.test.ts.
+ * @requires-program socat
  */
 import { Writable } from 'node:stream';
 import pino from 'pino';

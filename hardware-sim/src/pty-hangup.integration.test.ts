@@ -2,9 +2,10 @@
  * socat dies under the simulator while the host floods its line: the simulator's port must
  * close ("simulator port closed unexpectedly") and nothing may keep reading — before the fix
  * the simulator re-read the hung-up pty in a tight loop (100 % CPU, growing memory) and the
- * process never exited. Closing the simulator afterwards is bounded. Skipped only without socat.
+ * process never exited. Closing the simulator afterwards is bounded. The replacement read
+ * alone: serial-binding.test.ts.
+ * @requires-program socat
  */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,9 +14,7 @@ import pino from 'pino';
 import { SerialPort } from 'serialport';
 import { describe, expect, it } from 'vitest';
 import { startSim } from './index.ts';
-import { eofSafeBinding, eofSafeRead } from './serial-binding.ts';
-
-const hasSocat = spawnSync('sh', ['-c', 'command -v socat']).status === 0;
+import { eofSafeBinding } from './serial-binding.ts';
 
 /** Pids of the socat processes whose command line mentions `text` (Linux /proc). */
 function socatsMentioning(text: string): number[] {
@@ -31,7 +30,7 @@ function socatsMentioning(text: string): number[] {
   return found;
 }
 
-describe.skipIf(!hasSocat)('the simulator when socat dies under its port', () => {
+describe('the simulator when socat dies under its port', () => {
   it.each([1, 2, 3, 4, 5, 6, 7, 8])('round %i: its port closes, nothing spins, and it still closes in bounded time', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'posbridge-sim-hangup-'));
     const logs: Record<string, unknown>[] = [];
@@ -75,28 +74,4 @@ describe.skipIf(!hasSocat)('the simulator when socat dies under its port', () =>
       rmSync(dir, { recursive: true, force: true });
     }
   }, 20_000);
-});
-
-describe('eofSafeRead (the simulator copy)', () => {
-  const port = { fd: 7, isOpen: true, poller: { once: (_e: 'readable', cb: (err: Error | null) => void) => setImmediate(() => cb(null)) } };
-  it('end of file (0 bytes) ends the read with a disconnect after one read, never a second', async () => {
-    let calls = 0;
-    const read = async () => {
-      calls += 1;
-      return { bytesRead: 0 };
-    };
-    await expect(eofSafeRead(port, read)(Buffer.alloc(8), 0, 8)).rejects.toMatchObject({ code: 'EOF', disconnect: true });
-    expect(calls).toBe(1);
-  });
-  it('EAGAIN waits for the poller, then returns the bytes; EIO is a disconnect', async () => {
-    const steps: (number | string)[] = ['EAGAIN', 2, 'EIO'];
-    const read = async () => {
-      const step = steps.shift();
-      if (typeof step === 'string') throw Object.assign(new Error(step), { code: step });
-      return { bytesRead: step ?? 0 };
-    };
-    const r = eofSafeRead(port, read);
-    await expect(r(Buffer.alloc(8), 0, 8)).resolves.toMatchObject({ bytesRead: 2 });
-    await expect(r(Buffer.alloc(8), 0, 8)).rejects.toMatchObject({ code: 'EIO', disconnect: true });
-  });
 });

@@ -4,6 +4,7 @@
  * types the serial and sends it, the wait screen shows the terminal's progress and the approval
  * with brand and last 4 digits, and the host sees the gateway's final status. Screenshots of
  * every screen go to test-artifacts/payment-app/.
+ * @requires-program chromium socat
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';

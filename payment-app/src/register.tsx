@@ -5,7 +5,7 @@
  * or mounts them as components. @see ../README.md "Host contract"
  */
 import type { ComponentType } from 'react';
-import { TERMINAL_CONNECTOR_APP, WAIT_FOR_CONFIRMATION_APP, type TerminalConnectorProps, type WaitForConfirmationProps } from './host/contract.ts';
+import { TERMINAL_CONNECTOR_APP, WAIT_FOR_CONFIRMATION_APP, type TerminalConnectorProps } from './host/contract.ts';
 import type { TerminalScanner } from './host/scanner.ts';
 import { TerminalConnectorScreen } from './screens/TerminalConnectorScreen.tsx';
 import { WaitForConfirmationScreen } from './screens/WaitForConfirmationScreen.tsx';

@@ -2,7 +2,7 @@
  * The error-code catalogue shared by every posbridge part.
  *
  * Codes are SCREAMING_SNAKE with a domain prefix (`PPP_`, `WS_`, `TERM_`, `STORE_`, `CFG_`,
- * `MONEY_`). Each entry has a message, a `retryable` flag (may the same call succeed later
+ * `MONEY_`, `ADMIN_` for operator commands). Each entry has a message, a `retryable` flag (may the same call succeed later
  * unchanged?) and, where the code can reach an HTTP client, the status to answer with.
  * Retired codes are never reused. `docs/errors.md` lists every code; a test keeps the two in
  * step in both directions.
@@ -52,6 +52,7 @@ export const ERROR_CODES = {
   },
   PPP_TOO_MANY_ATTEMPTS: { message: 'too many failed authentications from this source', retryable: true, httpStatus: 429 },
   PPP_ONBOARDING_INVALID: { message: 'unknown, expired or used onboarding token or code', retryable: false, httpStatus: 400 },
+  PPP_RATE_LIMITED: { message: 'too many requests from this source', retryable: true, httpStatus: 429 },
 
   POS_SUBMIT_NOT_FOUND: { message: 'this submitUrl is not valid', retryable: false, httpStatus: 404 },
   POS_INVALID_SERIAL: { message: 'serialNumber is missing or malformed', retryable: false, httpStatus: 400 },
@@ -72,6 +73,17 @@ export const ERROR_CODES = {
   WS_BAD_MESSAGE: { message: 'message does not match the agent protocol', retryable: false },
   WS_UNSUPPORTED_VERSION: { message: 'agent protocol version not supported', retryable: false },
   WS_SERIAL_CLAIMED: { message: 'another agent already drives a terminal with this serial number', retryable: true },
+  WS_SERIAL_FOREIGN: { message: 'this terminal serial number is registered to another merchant or store', retryable: true },
+  WS_SERIAL_UNCONFIRMED: {
+    message: 'this terminal is registered to another agent of the store and its serial number was not read from the device',
+    retryable: true,
+  },
+  WS_SERIAL_INVALID: { message: 'serial number does not match the terminal serial pattern', retryable: false },
+  WS_TERMINAL_LIMIT: { message: 'the agent announced more terminals than the server allows per agent', retryable: false },
+  WS_REPORT_REFUSED: {
+    message: 'report refused: it does not come from the session of the agent the command was sent to and that owns the terminal',
+    retryable: false,
+  },
 
   TERM_BAD_LINE: { message: 'terminal line does not match the line dialect', retryable: false },
   TERM_BAD_CHECKSUM: { message: 'terminal line checksum mismatch', retryable: true },
@@ -86,6 +98,32 @@ export const ERROR_CODES = {
 
   SIM_NOT_FOUND: { message: 'no such simulated terminal or control route', retryable: false, httpStatus: 404 },
   SIM_BAD_REQUEST: { message: 'the simulator control request is not valid', retryable: false, httpStatus: 400 },
+
+  // issue 10 item 5: unknown outcomes
+  PPP_OUTCOME_UNKNOWN: {
+    message: 'the terminal outcome of this payment is unknown; it stays flagged until an operator resolves it',
+    retryable: true,
+    httpStatus: 500,
+  },
+  ADMIN_RESOLVE_REFUSED: { message: 'only a payment whose terminal outcome is unknown can be resolved by an operator', retryable: false },
+  // issue 10 item 18: unchargeable amounts
+  MONEY_AMOUNT_OUT_OF_RANGE: {
+    message: 'amount is below one minor unit or above the most a terminal can charge',
+    retryable: false,
+    httpStatus: 400,
+  },
+  // Issue 10 item 9 (cancel racing settle).
+  PPP_PAYMENT_CANCELLED: {
+    message: 'the payment was cancelled (or its cancellation is under way), so it cannot be settled or refunded',
+    retryable: false,
+    httpStatus: 500,
+  },
+  // Issue 10 item 8 (operations on a busy terminal).
+  PPP_TERMINAL_BUSY: {
+    message: 'the terminal was busy and did not take the refund; nothing was refunded; repeat the same request',
+    retryable: true,
+    httpStatus: 500,
+  },
 } as const satisfies Record<string, { message: string; retryable: boolean; httpStatus?: number }>;
 
 /** Every error code posbridge can produce. */

@@ -108,6 +108,37 @@ export function moneyFromDecimal(value: number, currency: string): Money {
   return Object.freeze({ amountMinor, currency: info.alpha });
 }
 
+/** Least a payment charges: one minor unit (a terminal refuses an amount of 0). */
+export const MIN_CHARGE_MINOR = 1;
+
+/**
+ * Most a payment charges, in minor units of any currency: 99,999,999 (BRL 999,999.99,
+ * CLP 99,999,999, KWD 99,999.999). It is the tighter of the terminal dialects' amount fields:
+ * Concert E+ carries 8 digits of minor units (docs/protocol/terminal-concert.md), PBL/1 12
+ * (docs/protocol/terminal-line.md). Documented in docs/ppp.md "Amounts".
+ */
+export const MAX_CHARGE_MINOR = 99_999_999;
+
+/**
+ * Checks that a payment amount can be charged on a terminal: between {@link MIN_CHARGE_MINOR}
+ * and {@link MAX_CHARGE_MINOR} minor units.
+ * @param field - the request field to name in the message (`value` at Create Payment).
+ * @returns `m` unchanged.
+ * @throws CodedError `MONEY_AMOUNT_OUT_OF_RANGE` naming `field`, the bounds and the amount.
+ */
+export function assertChargeable(m: Money, field: string): Money {
+  if (m.amountMinor < MIN_CHARGE_MINOR || m.amountMinor > MAX_CHARGE_MINOR) {
+    const low = formatMoney({ amountMinor: MIN_CHARGE_MINOR, currency: m.currency });
+    const high = formatMoney({ amountMinor: MAX_CHARGE_MINOR, currency: m.currency });
+    throw new CodedError(
+      'MONEY_AMOUNT_OUT_OF_RANGE',
+      `${field}: must be between ${low} and ${high} (${MIN_CHARGE_MINOR} to ${MAX_CHARGE_MINOR} minor units), got ${formatMoney(m)}`,
+      { details: { field, amountMinor: m.amountMinor, currency: m.currency } },
+    );
+  }
+  return m;
+}
+
 /**
  * Converts minor units back to the PPP decimal number (`1660` BRL → `16.6`), for PPP answers
  * and callbacks that must carry a `value`/`maxValue`. Built from text, so it is exactly the

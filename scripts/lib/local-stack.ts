@@ -14,6 +14,9 @@ import { loadServerConfig, startServer, type RunningServer } from '@posbridge/se
 import { envNameOf, loadAgentConfig, startAgent, type AgentTimingConfig, type RunningAgent } from '@posbridge/terminal-agent';
 import { runShutdownSteps, type ShutdownStep } from './shutdown.ts';
 
+/** Callback hosts the local stack's server always allows (the server's default allows none). */
+export const LOOPBACK_CALLBACK_HOSTS = '127.0.0.1,localhost,[::1]';
+
 /** Options of {@link startLocalStack}. */
 export interface LocalStackOptions {
   logger: Logger;
@@ -37,6 +40,11 @@ export interface LocalStackOptions {
   simControlPort?: number;
   /** Agent timers and retry counts (e.g. short ones so simulator fault tests stay fast). Agent defaults otherwise. */
   agentTimings?: Partial<AgentTimingConfig>;
+  /**
+   * Callback hosts allowed besides loopback (`POSBRIDGE_CALLBACK_ALLOW_HOSTS` syntax,
+   * comma-separated `host[:port]`). Loopback is always allowed: the fake gateway listens there.
+   */
+  callbackAllowHosts?: string;
   /** Partner credentials the server sends on VTEX callbacks. Default: random demo values. */
   callbackAppKey?: string;
   callbackAppToken?: string;
@@ -104,6 +112,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       POSBRIDGE_APP_TOKEN: appToken,
       POSBRIDGE_CALLBACK_APP_KEY: callbackAppKey,
       POSBRIDGE_CALLBACK_APP_TOKEN: callbackAppToken,
+      // The fake gateway (scripts/lib/vtex-gateway.ts) and the Payment App's dev host listen on loopback.
+      POSBRIDGE_CALLBACK_ALLOW_HOSTS: [LOOPBACK_CALLBACK_HOSTS, options.callbackAllowHosts ?? ''].filter((h) => h !== '').join(','),
     });
     const server = await startServer({ config, logger });
     cleanups.push({ name: 'server', run: () => server.close() });

@@ -6,21 +6,23 @@
  * @see ../../../shared/spec/ppp-pos.md §4 (PPP routes), §5.4 (submitUrl), §8 (configuration flow)
  */
 import { existsSync } from 'node:fs';
-import express, { type Express, type RequestHandler } from 'express';
-import { MemoryStore } from 'express-rate-limit';
+import express, { type Express } from 'express';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
-import { ERROR_CODES } from '@posbridge/protocol/errors';
+import { maskTokenPaths } from '@posbridge/protocol/redaction';
 import { pppErrorHandler, sendPppError } from './errors/http-errors.ts';
 import type { ServerMetrics } from './observability/metrics.ts';
+import { routeTemplateOf } from './observability/route-label.ts';
 import type { OperationService } from './payments/operation-service.ts';
 import type { PaymentService } from './payments/payment-service.ts';
 import { createPosRouter } from './pos/pos-router.ts';
-import { isTestSuite, pppAuth } from './ppp/auth.ts';
+import { isTestSuite, pppAuth, safeEqual } from './ppp/auth.ts';
 import { createAuthorizationRouter } from './ppp/authorization-router.ts';
 import { MANIFEST } from './ppp/manifest.ts';
 import type { PaymentAppUrls, PppAnswerSettings } from './ppp/mappers.ts';
+import type { CallbackUrlGuard } from './callbacks/callback-url-policy.ts';
 import { createPaymentsRouter } from './ppp/payments-router.ts';
+import { FailureLimiter, onboardingRateLimit, sourceOf } from './ppp/rate-limit.ts';
 import type { CallbackMode, PaymentStore } from './store/store.ts';
 
 /** Dependencies of {@link createApp}. */
@@ -33,16 +35,20 @@ export interface AppDeps {
   readonly settings: PppAnswerSettings;
   /** HMAC key of submit tokens. */
   readonly submitSecret: string;
+  /** The callback host policy Create Payment applies to `callbackUrl`. */
+  readonly callbackUrls: CallbackUrlGuard;
   /** Payment App URLs of a payment. */
   readonly appUrlsFor: (paymentId: string) => PaymentAppUrls;
   /** Largest accepted PPP body in bytes. */
   readonly bodyLimitBytes: number;
   /** express `trust proxy` setting (false: use the socket address). */
   readonly trustProxy: boolean | number | string;
-  /** Failed authentications allowed per source and window before 429. */
+  /** Failed authentications allowed per surface, key and window before 429 (./ppp/rate-limit.ts). */
   readonly authFailureLimit: number;
   /** Window of {@link authFailureLimit}, ms. */
   readonly authFailureWindowMs: number;
+  /** Limits of the configuration flow (`/authorization`). */
+  readonly onboarding: OnboardingLimits;
   /** Callback mode of merchants onboarded through the configuration flow. */
   readonly onboardingCallbackMode: CallbackMode;
   /** Bearer token required on `/metrics`; undefined = open. */
@@ -51,23 +57,31 @@ export interface AppDeps {
   readonly paymentAppDir: string;
   /** True once the server is ready for traffic (listening, database open, not closing). */
   readonly isReady: () => boolean;
+  /** Aborted when the server closes: stops the rate limiters' window timers. */
+  readonly closing?: AbortSignal;
 }
+
+/** Limits of the unauthenticated configuration flow. @see ./ppp/authorization-router.ts */
+export interface OnboardingLimits {
+  /** Requests per source and window (every request counts). */
+  readonly rateLimit: number;
+  /** Window of {@link rateLimit}, ms. */
+  readonly rateWindowMs: number;
+  /** Pending flows (issued tokens not yet used or expired) per source. */
+  readonly pendingPerSource: number;
+  /** Pending flows in total. */
+  readonly pendingMax: number;
+}
+
+/** Largest configuration-flow body: `{applicationId, returnUrl}` with a returnUrl of at most 2 KB. */
+const ONBOARDING_BODY_LIMIT_BYTES = 4096;
 
 /** Where the Payment App's web build is served. */
 export const PAYMENT_APP_PATH = '/pos/app';
 
-/** Masks per-payment tokens in a path for logs and metric labels. */
+/** Masks per-payment tokens in a path for logs (the shared `maskTokenPaths`; every root logger also masks whole lines). */
 export function loggablePath(path: string): string {
-  return path.replace(/^\/pos\/v1\/(submit|status|terminals)\/[^/]+/, '/pos/v1/$1/[token]');
-}
-
-/** A low-cardinality route label for metrics. */
-function routeLabel(req: Parameters<RequestHandler>[0]): string {
-  const path = loggablePath(req.originalUrl.split('?')[0] ?? '');
-  return path
-    .replace(/^\/payments\/[^/]+\/inbound\/[^/]+$/, '/payments/:paymentId/inbound/:action')
-    .replace(/^\/payments\/[^/]+\/(cancellations|settlements|refunds)$/, '/payments/:paymentId/$1')
-    .replace(/^(?!\/(payments|pos|manifest|authorization|healthz|readyz|metrics)\b).*$/, '(other)');
+  return maskTokenPaths(path);
 }
 
 /** Builds the express app. */
@@ -101,10 +115,23 @@ export function createApp(deps: AppDeps): Express {
         res.setHeader('Cache-Control', path.includes('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache');
       },
     }),
-    ((err, _req, res, _next) => {
-      const status = (err as { status?: number }).status ?? 500;
+    // serve-static's refusals are the client's: 400 for a malformed escape or a NUL byte, 404 for
+    // a missing file, a traversal (`..`, which send refuses with 403) or a wrong method. Debug only.
+    ((err, req, res, next) => {
+      const status = (err as { status?: unknown }).status;
+      if (typeof status !== 'number' || status < 400 || status >= 500) {
+        next(err);
+        return;
+      }
+      const path = loggablePath(req.originalUrl.split('?')[0] ?? '');
+      if (status === 400) {
+        log.debug({ status, path }, 'static file path refused');
+        sendPppError(res, 400, 'PPP_INVALID_REQUEST', 'malformed Payment App path');
+        return;
+      }
+      log.debug({ status: 404, path, refusedWith: status }, 'static file not found');
       const hint = existsSync(deps.paymentAppDir) ? '' : ' (the Payment App is not built: run `npm run app:build`)';
-      sendPppError(res, status === 404 ? 404 : 500, 'PPP_NOT_FOUND', `no such Payment App file${hint}`);
+      sendPppError(res, 404, 'PPP_NOT_FOUND', `no such Payment App file${hint}`);
     }) as express.ErrorRequestHandler,
   );
 
@@ -121,7 +148,7 @@ export function createApp(deps: AppDeps): Express {
     res.on('finish', () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       deps.metrics.httpDuration.observe(
-        { method: req.method, route: routeLabel(req), status_code: String(res.statusCode) },
+        { method: req.method, route: routeTemplateOf(req.originalUrl.split('?')[0] ?? ''), status_code: String(res.statusCode) },
         seconds,
       );
       const paymentId = res.locals['paymentId'] as string | undefined;
@@ -140,31 +167,16 @@ export function createApp(deps: AppDeps): Express {
     next();
   });
 
-  // Failed authentications (401/403, forged Payment App tokens) count per source; nothing else
-  // does. express-rate-limit's own middleware counts every request while it is in flight and a
-  // client-aborted one as a failure, which 429s a busy gateway's valid calls; so its windowed
-  // store is used directly: check before the route, count only an answered failure after it.
-  const failures = new MemoryStore();
-  failures.init({ windowMs: deps.authFailureWindowMs } as Parameters<MemoryStore['init']>[0]);
-  const limiter: RequestHandler = (req, res, next) => {
-    const key = req.ip ?? req.socket.remoteAddress ?? 'unknown';
-    failures.get(key).then((info) => {
-      if (info && info.totalHits >= deps.authFailureLimit) {
-        log.warn({ remoteAddress: key, path: loggablePath(req.path) }, 'too many failed authentications; refused');
-        res.setHeader('Retry-After', String(Math.max(1, Math.ceil(((info.resetTime?.getTime() ?? Date.now()) - Date.now()) / 1000))));
-        if (req.originalUrl.startsWith('/pos/')) {
-          res.status(429).json({ code: 'PPP_TOO_MANY_ATTEMPTS', message: ERROR_CODES.PPP_TOO_MANY_ATTEMPTS.message, retryable: true });
-        } else {
-          sendPppError(res, 429, 'PPP_TOO_MANY_ATTEMPTS', ERROR_CODES.PPP_TOO_MANY_ATTEMPTS.message);
-        }
-        return;
-      }
-      res.on('finish', () => {
-        if (res.statusCode === 401 || res.statusCode === 403 || res.locals['badToken']) void failures.increment(key);
-      });
-      next();
-    }, next);
-  };
+  // Failed authentications count per surface, each with its own store and key (./ppp/rate-limit.ts):
+  // a failure on one surface never refuses valid calls on another.
+  const limits = { limit: deps.authFailureLimit, windowMs: deps.authFailureWindowMs, logger: deps.logger };
+  const pppLimiter = new FailureLimiter('ppp', { ...limits, onFailure: () => deps.metrics.authFailures.inc({ surface: 'ppp' }) });
+  const posLimiter = new FailureLimiter('pos', { ...limits, onFailure: () => deps.metrics.authFailures.inc({ surface: 'pos' }) });
+  const metricsLimiter = new FailureLimiter('metrics', { ...limits, onFailure: () => deps.metrics.authFailures.inc({ surface: 'metrics' }) });
+  const onboardingLimit = onboardingRateLimit({ limit: deps.onboarding.rateLimit, windowMs: deps.onboarding.rateWindowMs, logger: deps.logger });
+  deps.closing?.addEventListener('abort', () => {
+    for (const limiter of [pppLimiter, posLimiter, metricsLimiter, onboardingLimit]) limiter.shutdown();
+  });
 
   app.get('/healthz', (_req, res) => {
     res.status(200).json({ status: 'ok' });
@@ -184,9 +196,14 @@ export function createApp(deps: AppDeps): Express {
     });
   });
   app.get('/metrics', async (req, res) => {
-    if (deps.metricsToken !== undefined && req.headers.authorization !== `Bearer ${deps.metricsToken}`) {
-      sendPppError(res, 401, 'PPP_UNAUTHORIZED', 'metrics need the configured bearer token');
-      return;
+    if (deps.metricsToken !== undefined) {
+      const source = sourceOf(req);
+      if (await metricsLimiter.refuseIfLimited(req, res, source, 'ppp')) return;
+      if (!safeEqual(req.headers.authorization ?? '', `Bearer ${deps.metricsToken}`)) {
+        await metricsLimiter.fail(source);
+        sendPppError(res, 401, 'PPP_UNAUTHORIZED', 'metrics need the configured bearer token');
+        return;
+      }
     }
     res.status(200).setHeader('Content-Type', deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
@@ -196,23 +213,32 @@ export function createApp(deps: AppDeps): Express {
   });
 
   const json = express.json({ limit: deps.bodyLimitBytes, type: () => true });
-  app.use('/authorization', limiter, json, createAuthorizationRouter({ store: deps.store, logger: deps.logger, callbackMode: deps.onboardingCallbackMode }));
+  app.use(
+    '/authorization',
+    onboardingLimit.middleware,
+    express.json({ limit: ONBOARDING_BODY_LIMIT_BYTES, type: () => true }),
+    createAuthorizationRouter({
+      store: deps.store,
+      logger: deps.logger,
+      callbackMode: deps.onboardingCallbackMode,
+      maxPendingPerSource: deps.onboarding.pendingPerSource,
+      maxPending: deps.onboarding.pendingMax,
+    }),
+  );
   app.use(
     '/payments',
-    limiter,
-    pppAuth(deps.store, log, () => deps.metrics.authFailures.inc({ surface: 'ppp' })),
+    pppAuth(deps.store, log, pppLimiter),
     json,
     createPaymentsRouter(deps),
   );
   app.use(
     '/pos/v1',
-    limiter,
     createPosRouter({
       service: deps.service,
       store: deps.store,
       logger: deps.logger,
       submitSecret: deps.submitSecret,
-      onBadToken: () => deps.metrics.authFailures.inc({ surface: 'pos' }),
+      limiter: posLimiter,
     }),
   );
 

@@ -54,7 +54,7 @@ describe('posbridge-server CLI', () => {
       expect(m).toMatchObject({ appKey, callbackMode: 'retry' });
       expect(JSON.stringify(m)).not.toContain(appToken!);
       expect(await store.agentOwner(agentId!)).toEqual({ merchantId: m!.merchantId, storeId: expect.stringMatching(/^sto_/) });
-      await store.upsertTerminal({ serialNumber: 'T-1', agentId: agentId!, lastSeenAt: 1 });
+      await store.registerTerminal({ serialNumber: 'T-1', agentId: agentId!, lastSeenAt: 1 });
     } finally {
       await store.close();
     }
@@ -62,6 +62,41 @@ describe('posbridge-server CLI', () => {
     expect(list.stdout).toMatch(/T-1\tacme\tdowntown\ttill-1\t/);
     await expect(run(BIN, ['store', 'add', '--merchant', 'nobody', '--name', 'x', '--db', db])).rejects.toMatchObject({ code: 1 });
   }, 30_000);
+
+  it('terminal move gives a serial to another agent, audited; refuses unknown serials and agents, and needs a reason', async () => {
+    const db = join(tmp.dir, 'move.sqlite');
+    await run(BIN, ['merchant', 'add', '--name', 'acme', '--db', db]);
+    const first = /agentId:\s+(\S+)/.exec((await run(BIN, ['agent', 'add', '--name', 'till-1', '--db', db])).stdout)?.[1];
+    const second = /agentId:\s+(\S+)/.exec((await run(BIN, ['agent', 'add', '--name', 'acme-till', '--merchant', 'acme', '--db', db])).stdout)?.[1];
+    let store = await openSqliteStore({ filename: db });
+    try {
+      await store.registerTerminal({ serialNumber: 'T-9', agentId: first!, lastSeenAt: 1 });
+    } finally {
+      await store.close();
+    }
+    const help = await run(BIN, ['--help']);
+    expect(help.stdout).toContain('terminal move SERIAL --agent AGENT_ID --reason TEXT');
+    await expect(run(BIN, ['terminal', 'move', 'T-9', '--agent', second!, '--db', db])).rejects.toMatchObject({ code: 2 });
+    await expect(run(BIN, ['terminal', 'move', 'NOPE', '--agent', second!, '--reason', 'x', '--db', db])).rejects.toMatchObject({ code: 1 });
+    await expect(run(BIN, ['terminal', 'move', 'T-9', '--agent', 'ag_nope', '--reason', 'x', '--db', db])).rejects.toMatchObject({ code: 1 });
+    const moved = await run(BIN, ['terminal', 'move', 'T-9', '--agent', second!, '--reason', 'terminal sold to acme', '--db', db]);
+    expect(moved.stdout).toContain('terminal moved');
+    store = await openSqliteStore({ filename: db });
+    try {
+      expect(await store.findTerminal('T-9')).toMatchObject({ agentId: second });
+      expect((await store.listTerminalEvents('T-9')).at(-1)).toMatchObject({
+        type: 'moved',
+        fromAgentId: first,
+        toAgentId: second,
+        actor: expect.stringMatching(/^cli:/),
+        reason: 'terminal sold to acme',
+      });
+    } finally {
+      await store.close();
+    }
+    const list = await run(BIN, ['terminal', 'list', '--merchant', 'acme', '--db', db]);
+    expect(list.stdout).toMatch(new RegExp(`T-9\tacme\tdefault\tacme-till\t\\S+\t${second}`));
+  }, 40_000);
 
   it('run with bad config exits 1 listing every problem', async () => {
     const err = await run(BIN, ['run'], { env: { PATH: process.env['PATH'] ?? '' } }).catch((e: unknown) => e);

@@ -8,15 +8,22 @@
  * posbridge-server merchant list [--db PATH]
  * posbridge-server store add --merchant M --name NAME [--db PATH]
  * posbridge-server terminal list [--merchant M] [--db PATH]
+ * posbridge-server payment resolve <paymentId> --outcome approved|denied --reason TEXT
+ *                  [--authorization CODE] [--operator NAME] [--db PATH]
+ * posbridge-server terminal move SERIAL --agent AGENT_ID --reason TEXT [--db PATH]
  * posbridge-server --help
  * ```
  * Exit codes: 0 ok, 1 runtime/config failure, 2 usage error.
  */
 import { parseArgs } from 'node:util';
+import pino from 'pino';
 import { isCodedError } from '@posbridge/protocol/errors';
-import { readProcessEnv, resolveDbPath } from './config.ts';
+import { loadServerConfig, readProcessEnv, resolveDbPath, type ServerConfig } from './config.ts';
 import { randomUUID } from 'node:crypto';
+import { userInfo } from 'node:os';
 import { issueAgentToken } from './hub/agent-tokens.ts';
+import { createRootLogger } from './logger.ts';
+import { PaymentService } from './payments/payment-service.ts';
 import { runServerProcess } from './main.ts';
 import { hashAppToken } from './ppp/auth.ts';
 import { newMerchantCredentials } from './ppp/authorization-router.ts';
@@ -39,6 +46,18 @@ Usage:
                                           create a store of merchant M
   posbridge-server terminal list [--merchant M]
                                           list terminals with their agent, store and merchant
+  posbridge-server payment resolve <paymentId> --outcome approved|denied --reason TEXT
+                   [--authorization CODE] [--operator NAME]
+                                          settle a payment whose terminal outcome is unknown,
+                                          from the terminal's journal or receipt; recorded with
+                                          who, when and why; the callback to VTEX is enqueued
+                                          (delivered by the running server). Needs the server's
+                                          environment (the callback carries its settings)
+  posbridge-server terminal move SERIAL --agent AGENT_ID --reason TEXT
+                                          give terminal SERIAL to another agent (any store), e.g.
+                                          a till replaced or a terminal sold on; recorded with who,
+                                          when and why. The old agent is refused from then on; the
+                                          new one gets the terminal when it announces it
   posbridge-server --help                 show this help
 
 Options (each overrides its environment variable):
@@ -51,6 +70,12 @@ Options (each overrides its environment variable):
   --merchant M      merchant name (agent add, store add, terminal list)
   --store S         store name (agent add)
   --callback-mode   notification (default) or retry (merchant add)
+  --outcome O       approved or denied (payment resolve)
+  --reason TEXT     why, 1-500 characters: what the receipt shows (payment resolve, e.g. "receipt
+                    000123 shows approved"), or why the terminal moves (terminal move); kept in the audit log
+  --authorization A authorization code printed on the receipt, approved only (payment resolve)
+  --operator NAME   who decides (payment resolve, terminal move; default: the OS user)
+  --agent AGENT_ID  the agent to move the terminal to (terminal move; see \`agent add\` output)
 
 Required environment: POSBRIDGE_APP_KEY, POSBRIDGE_APP_TOKEN, POSBRIDGE_CALLBACK_APP_KEY,
 POSBRIDGE_CALLBACK_APP_TOKEN. See server/README.md for every setting.
@@ -75,6 +100,11 @@ export async function runCli(args: readonly string[], env: Record<string, string
         merchant: { type: 'string' },
         store: { type: 'string' },
         'callback-mode': { type: 'string' },
+        outcome: { type: 'string' },
+        reason: { type: 'string' },
+        authorization: { type: 'string' },
+        operator: { type: 'string' },
+        agent: { type: 'string' },
         port: { type: 'string' },
         host: { type: 'string' },
         db: { type: 'string' },
@@ -209,17 +239,123 @@ export async function runCli(args: readonly string[], env: Record<string, string
         if (!merchant) throw new Error(`no merchant named ${JSON.stringify(values.merchant)}`);
         merchantId = merchant.merchantId;
       }
-      process.stdout.write('serialNumber\tmerchant\tstore\tagent\tlastSeen\n');
+      process.stdout.write('serialNumber\tmerchant\tstore\tagent\tlastSeen\tagentId\n');
       for (const t of await store.listTerminals(merchantId)) {
         process.stdout.write(
-          `${t.serialNumber}\t${t.merchantName ?? t.merchantId}\t${t.storeName}\t${t.agentName}\t${new Date(t.lastSeenAt).toISOString()}\n`,
+          `${t.serialNumber}\t${t.merchantName ?? t.merchantId}\t${t.storeName}\t${t.agentName}\t${new Date(t.lastSeenAt).toISOString()}\t${t.agentId}\n`,
         );
       }
     });
   }
 
+  if (command === 'payment' && sub === 'resolve' && rest.length === 1) {
+    const paymentId = rest[0] ?? '';
+    const outcome = values.outcome;
+    if (outcome !== 'approved' && outcome !== 'denied') {
+      process.stderr.write('payment resolve: --outcome must be approved or denied\n');
+      return 2;
+    }
+    const reason = values.reason?.trim() ?? '';
+    if (reason === '') {
+      process.stderr.write('payment resolve: --reason is required (what the terminal journal or receipt shows)\n');
+      return 2;
+    }
+    if (values.authorization !== undefined && outcome !== 'approved') {
+      process.stderr.write('payment resolve: --authorization only goes with --outcome approved\n');
+      return 2;
+    }
+    const operator = values.operator?.trim() || osUser(env);
+    if (operator === undefined) {
+      process.stderr.write('payment resolve: no OS user name found; pass --operator NAME\n');
+      return 2;
+    }
+    let config: ServerConfig;
+    try {
+      config = loadServerConfig(env, values.db === undefined ? [] : ['--db', values.db]);
+    } catch (err) {
+      process.stderr.write(`payment resolve failed: ${isCodedError(err) ? `${err.code}: ${err.message}` : String(err)}\n`);
+      return 1;
+    }
+    return admin('payment resolve', async (store) => {
+      const service = new PaymentService({
+        store,
+        logger: createRootLogger({ level: config.logLevel, destination: pino.destination(2) }),
+        settings: {
+          acquirer: config.acquirer,
+          secondsWaiting: config.secondsWaiting,
+          delayToCancelSeconds: config.delayToCancelSeconds,
+          delayToAutoSettleSeconds: config.delayToAutoSettleSeconds,
+        },
+        deadlines: {
+          secondsWaiting: config.secondsWaiting,
+          delayToCancelSeconds: config.delayToCancelSeconds,
+          graceSeconds: config.deadlineGraceSeconds,
+        },
+      });
+      const p = await service.resolveUnknown(paymentId, {
+        outcome,
+        reason,
+        operator,
+        ...(values.authorization === undefined ? {} : { authorizationId: values.authorization }),
+      });
+      const callback = (await store.listCallbacks(paymentId)).some((c) => c.status === 'pending')
+        ? 'enqueued; the running server delivers it'
+        : "none (VTEX cancelled the payment: its next cancellation attempt is answered from this decision)";
+      process.stdout.write(
+        `payment resolved\n  paymentId: ${paymentId}\n  outcome:   ${outcome}\n  status:    ${p.status}\n` +
+          `  operator:  ${operator}\n  callback:  ${callback}\n`,
+      );
+    });
+  }
+
+  if (command === 'terminal' && sub === 'move' && rest.length === 1) {
+    const serialNumber = rest[0] ?? '';
+    const toAgentId = values.agent?.trim() ?? '';
+    const reason = values.reason?.trim() ?? '';
+    if (toAgentId === '' || reason === '' || reason.length > 500) {
+      process.stderr.write('terminal move: --agent AGENT_ID and --reason TEXT (1-500 characters) are required\n');
+      return 2;
+    }
+    return admin('terminal move', async (store) => {
+      const terminal = await store.findTerminal(serialNumber);
+      if (!terminal) throw new Error(`no terminal with serial ${JSON.stringify(serialNumber)}`);
+      const agent = await store.getAgent(toAgentId);
+      if (!agent) throw new Error(`no agent with id ${JSON.stringify(toAgentId)}`);
+      if (terminal.agentId === toAgentId) {
+        process.stdout.write(`terminal ${serialNumber} already belongs to agent ${agent.name} (${toAgentId}); nothing changed\n`);
+        return;
+      }
+      const moved = await store.moveTerminal({
+        serialNumber,
+        fromAgentId: terminal.agentId,
+        toAgentId,
+        actor: `cli:${values.operator?.trim() || (osUser(env) ?? 'unknown')}`,
+        reason,
+        at: Date.now(),
+      });
+      if (!moved) throw new Error(`terminal ${serialNumber} changed owner meanwhile; run the command again`);
+      const owner = await store.agentOwner(toAgentId);
+      process.stdout.write(
+        `terminal moved\n  serial: ${serialNumber}\n  from:   ${terminal.agentId}\n  to:     ${toAgentId} (${agent.name}, store ${owner?.storeId ?? '?'})\n` +
+          `  reason: ${reason}\n`,
+      );
+    });
+  }
+
   process.stderr.write(`unknown command: ${positionals.join(' ')}\n\n${HELP}`);
   return 2;
+}
+
+/** The OS user running the command (the default `--operator`), or undefined when none is known. */
+function osUser(env: Record<string, string | undefined>): string | undefined {
+  try {
+    const name = userInfo().username.trim();
+    if (name !== '') return name;
+  } catch {
+    // no passwd entry (containers): fall back to the environment
+  }
+  const fromEnv = (env['USER'] ?? env['LOGNAME'] ?? '').trim();
+  return fromEnv === '' ? undefined : fromEnv;
 }
 
 const code = await runCli(process.argv.slice(2), readProcessEnv());

@@ -30,6 +30,38 @@ describe('loadServerConfig', () => {
     expect(Object.isFrozen(c.callback)).toBe(true);
   });
 
+  it('callbacks: VTEX gateway hosts only, no allowlist, bounded concurrency by default; the allowlist and suffixes are parsed', () => {
+    expect(loadServerConfig(required).callback).toMatchObject({
+      perMerchantConcurrency: 4,
+      maxConcurrency: 32,
+      hostPolicy: { hostSuffixes: ['vtexpayments.com.br'], allowHosts: [] },
+    });
+    const c = loadServerConfig({
+      ...required,
+      POSBRIDGE_CALLBACK_ALLOW_HOSTS: '127.0.0.1,localhost:8080',
+      POSBRIDGE_CALLBACK_HOST_SUFFIXES: 'vtexpayments.com.br,.vtexpayments.com',
+      POSBRIDGE_CALLBACK_MERCHANT_CONCURRENCY: '2',
+      POSBRIDGE_CALLBACK_CONCURRENCY: '8',
+    });
+    expect(c.callback).toMatchObject({
+      perMerchantConcurrency: 2,
+      maxConcurrency: 8,
+      hostPolicy: {
+        hostSuffixes: ['vtexpayments.com.br', 'vtexpayments.com'],
+        allowHosts: [
+          { host: '127.0.0.1', port: null },
+          { host: 'localhost', port: 8080 },
+        ],
+      },
+    });
+    expect(() =>
+      loadServerConfig({ ...required, POSBRIDGE_CALLBACK_ALLOW_HOSTS: 'http://x/', POSBRIDGE_CALLBACK_HOST_SUFFIXES: '10.0.0.1' }),
+    ).toThrow(/POSBRIDGE_CALLBACK_HOST_SUFFIXES[\s\S]*POSBRIDGE_CALLBACK_ALLOW_HOSTS|POSBRIDGE_CALLBACK_ALLOW_HOSTS[\s\S]*POSBRIDGE_CALLBACK_HOST_SUFFIXES/);
+    expect(() => loadServerConfig({ ...required, POSBRIDGE_CALLBACK_MERCHANT_CONCURRENCY: '8', POSBRIDGE_CALLBACK_CONCURRENCY: '4' })).toThrow(
+      /POSBRIDGE_CALLBACK_CONCURRENCY/,
+    );
+  });
+
   it('throws ONE CFG_INVALID listing every problem', () => {
     let error: unknown;
     try {

@@ -14,6 +14,7 @@ import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { CodedError } from '@posbridge/protocol/errors';
+import { parseAllowHosts, parseHostSuffixes, type CallbackHostPolicy } from './callbacks/callback-url-policy.ts';
 
 /** Merchant or partner appKey/appToken pair. */
 export interface AppCredentials {
@@ -33,6 +34,42 @@ export interface CallbackConfig {
   readonly maxAttempts: number;
   /** How often the worker looks for due callbacks when nothing wakes it. @default 1000 */
   readonly pollIntervalMs: number;
+  /**
+   * Callbacks of one merchant in flight at once; its further due callbacks wait for one of these
+   * to finish, while other merchants' are claimed. @default 4
+   */
+  readonly perMerchantConcurrency: number;
+  /** Callbacks in flight at once over all merchants. @default 32 */
+  readonly maxConcurrency: number;
+  /**
+   * Which callback URLs are accepted and called (SSRF guard: callbacks carry the partner
+   * credentials). @default https:443 hosts under `vtexpayments.com.br`, no allowlist
+   */
+  readonly hostPolicy: CallbackHostPolicy;
+}
+
+/** Limits of the configuration flow. @see ./ppp/authorization-router.ts */
+export interface OnboardingConfig {
+  /** Requests per source and window (every request counts). @default 30 */
+  readonly rateLimit: number;
+  /** Window of `rateLimit`. @default 60000 */
+  readonly rateWindowMs: number;
+  /** Pending flows (issued tokens) one source may hold. @default 5 */
+  readonly pendingPerSource: number;
+  /** Pending flows in total. @default 1000 */
+  readonly pendingMax: number;
+}
+
+/** Connection time-outs of the HTTP server (node:http `Server` properties of the same names). */
+export interface HttpTimeoutsConfig {
+  /** An idle keep-alive connection is closed after this long. @default 5000 */
+  readonly keepAliveTimeoutMs: number;
+  /** A connection whose request headers are not complete within this long is closed (also a silent connection). @default 10000 */
+  readonly headersTimeoutMs: number;
+  /** A request (headers and body) not received completely within this long is answered 408. @default 30000 */
+  readonly requestTimeoutMs: number;
+  /** How often connections are checked against the two time-outs above. @default 1000 */
+  readonly checkIntervalMs: number;
 }
 
 /** The validated, deep-frozen server configuration. */
@@ -65,6 +102,8 @@ export interface ServerConfig {
   readonly heartbeatIntervalMs: number;
   /** Interval at which an unacknowledged `payment.start` is repeated. @default 3000 */
   readonly dispatchResendMs: number;
+  /** Most terminals one agent may announce; the others are refused (`WS_TERMINAL_LIMIT`). @default 16 */
+  readonly maxTerminalsPerAgent: number;
   /** Largest accepted HTTP body. @default 262144 */
   readonly bodyLimitBytes: number;
   /** Callback worker tuning. */
@@ -85,10 +124,20 @@ export interface ServerConfig {
   readonly tlsCertFile: string | undefined;
   /** PEM private key file. */
   readonly tlsKeyFile: string | undefined;
-  /** Failed authentications per source and window before 429. @default 20 */
+  /** Failed authentications per surface, key and window before 429 (server/src/ppp/rate-limit.ts). @default 20 */
   readonly authFailureLimit: number;
   /** Window of `authFailureLimit`. @default 60000 */
   readonly authFailureWindowMs: number;
+  /** Limits of the unauthenticated configuration flow (`/authorization`). */
+  readonly onboarding: OnboardingConfig;
+  /** Time-outs of the HTTP server's connections. */
+  readonly http: HttpTimeoutsConfig;
+  /**
+   * File holding the generated submit secret (created 0600) when `submitSecret` is unset;
+   * undefined = kept in memory only (a `:memory:` database).
+   * @default `<dbPath>.submit-secret`
+   */
+  readonly submitSecretFile: string | undefined;
   /** Bearer token required on `/metrics`; undefined = open (restrict at the proxy). */
   readonly metricsToken: string | undefined;
   /**
@@ -129,12 +178,17 @@ const EnvSchema = z
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     POSBRIDGE_HEARTBEAT_INTERVAL_MS: intFromEnv(50, 600_000).default(15_000),
     POSBRIDGE_DISPATCH_RESEND_MS: intFromEnv(20, 600_000).default(3000),
+    POSBRIDGE_MAX_TERMINALS_PER_AGENT: intFromEnv(1, 64).default(16),
     POSBRIDGE_BODY_LIMIT_BYTES: intFromEnv(1024, 10_485_760).default(262_144),
     POSBRIDGE_CALLBACK_TIMEOUT_MS: intFromEnv(100, 120_000).default(10_000),
     POSBRIDGE_CALLBACK_BASE_DELAY_MS: intFromEnv(1, 3_600_000).default(1000),
     POSBRIDGE_CALLBACK_MAX_DELAY_MS: intFromEnv(1, 86_400_000).default(60_000),
     POSBRIDGE_CALLBACK_MAX_ATTEMPTS: intFromEnv(1, 100_000).default(10_000),
     POSBRIDGE_CALLBACK_POLL_MS: intFromEnv(10, 600_000).default(1000),
+    POSBRIDGE_CALLBACK_MERCHANT_CONCURRENCY: intFromEnv(1, 1000).default(4),
+    POSBRIDGE_CALLBACK_CONCURRENCY: intFromEnv(1, 10_000).default(32),
+    POSBRIDGE_CALLBACK_HOST_SUFFIXES: z.string().max(4096).default('vtexpayments.com.br'),
+    POSBRIDGE_CALLBACK_ALLOW_HOSTS: z.string().max(4096).default(''),
     POSBRIDGE_MERCHANT_NAME: z.string().min(1).max(128).optional(),
     POSBRIDGE_CALLBACK_MODE: z.enum(['notification', 'retry']).default('notification'),
     POSBRIDGE_DEADLINE_GRACE_SECONDS: intFromEnv(0, 3600).default(30),
@@ -148,6 +202,15 @@ const EnvSchema = z
     POSBRIDGE_TLS_KEY_FILE: z.string().min(1).optional(),
     POSBRIDGE_AUTH_FAILURE_LIMIT: intFromEnv(1, 100_000).default(20),
     POSBRIDGE_AUTH_FAILURE_WINDOW_MS: intFromEnv(1000, 86_400_000).default(60_000),
+    POSBRIDGE_ONBOARDING_RATE_LIMIT: intFromEnv(1, 100_000).default(30),
+    POSBRIDGE_ONBOARDING_RATE_WINDOW_MS: intFromEnv(1000, 86_400_000).default(60_000),
+    POSBRIDGE_ONBOARDING_PENDING_PER_SOURCE: intFromEnv(1, 10_000).default(5),
+    POSBRIDGE_ONBOARDING_PENDING_MAX: intFromEnv(1, 100_000).default(1000),
+    POSBRIDGE_HTTP_KEEP_ALIVE_TIMEOUT_MS: intFromEnv(100, 600_000).default(5000),
+    POSBRIDGE_HTTP_HEADERS_TIMEOUT_MS: intFromEnv(100, 600_000).default(10_000),
+    POSBRIDGE_HTTP_REQUEST_TIMEOUT_MS: intFromEnv(100, 600_000).default(30_000),
+    POSBRIDGE_HTTP_CHECK_INTERVAL_MS: intFromEnv(10, 60_000).default(1000),
+    POSBRIDGE_SUBMIT_SECRET_FILE: z.string().min(1).optional(),
     POSBRIDGE_METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
     POSBRIDGE_PAYMENT_APP_DIR: z.string().min(1).optional(),
   })
@@ -166,6 +229,26 @@ const EnvSchema = z
         code: 'custom',
         path: ['POSBRIDGE_TLS_CERT_FILE'],
         message: 'POSBRIDGE_TLS_CERT_FILE and POSBRIDGE_TLS_KEY_FILE go together',
+      });
+    }
+    for (const problem of parseHostSuffixes(c.POSBRIDGE_CALLBACK_HOST_SUFFIXES).problems) {
+      ctx.addIssue({ code: 'custom', path: ['POSBRIDGE_CALLBACK_HOST_SUFFIXES'], message: problem });
+    }
+    for (const problem of parseAllowHosts(c.POSBRIDGE_CALLBACK_ALLOW_HOSTS).problems) {
+      ctx.addIssue({ code: 'custom', path: ['POSBRIDGE_CALLBACK_ALLOW_HOSTS'], message: problem });
+    }
+    if (c.POSBRIDGE_CALLBACK_CONCURRENCY < c.POSBRIDGE_CALLBACK_MERCHANT_CONCURRENCY) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['POSBRIDGE_CALLBACK_CONCURRENCY'],
+        message: 'must be ≥ POSBRIDGE_CALLBACK_MERCHANT_CONCURRENCY',
+      });
+    }
+    if (c.POSBRIDGE_HTTP_REQUEST_TIMEOUT_MS < c.POSBRIDGE_HTTP_HEADERS_TIMEOUT_MS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['POSBRIDGE_HTTP_REQUEST_TIMEOUT_MS'],
+        message: 'must be ≥ POSBRIDGE_HTTP_HEADERS_TIMEOUT_MS',
       });
     }
     if (c.POSBRIDGE_CALLBACK_MAX_DELAY_MS < c.POSBRIDGE_CALLBACK_BASE_DELAY_MS) {
@@ -256,6 +339,7 @@ export function loadServerConfig(env: Record<string, string | undefined>, argv: 
     logLevel: c.LOG_LEVEL,
     heartbeatIntervalMs: c.POSBRIDGE_HEARTBEAT_INTERVAL_MS,
     dispatchResendMs: c.POSBRIDGE_DISPATCH_RESEND_MS,
+    maxTerminalsPerAgent: c.POSBRIDGE_MAX_TERMINALS_PER_AGENT,
     bodyLimitBytes: c.POSBRIDGE_BODY_LIMIT_BYTES,
     callback: {
       timeoutMs: c.POSBRIDGE_CALLBACK_TIMEOUT_MS,
@@ -263,6 +347,12 @@ export function loadServerConfig(env: Record<string, string | undefined>, argv: 
       maxDelayMs: c.POSBRIDGE_CALLBACK_MAX_DELAY_MS,
       maxAttempts: c.POSBRIDGE_CALLBACK_MAX_ATTEMPTS,
       pollIntervalMs: c.POSBRIDGE_CALLBACK_POLL_MS,
+      perMerchantConcurrency: c.POSBRIDGE_CALLBACK_MERCHANT_CONCURRENCY,
+      maxConcurrency: c.POSBRIDGE_CALLBACK_CONCURRENCY,
+      hostPolicy: {
+        hostSuffixes: parseHostSuffixes(c.POSBRIDGE_CALLBACK_HOST_SUFFIXES).suffixes,
+        allowHosts: parseAllowHosts(c.POSBRIDGE_CALLBACK_ALLOW_HOSTS).hosts,
+      },
     },
     merchantName: c.POSBRIDGE_MERCHANT_NAME,
     callbackMode: c.POSBRIDGE_CALLBACK_MODE,
@@ -274,6 +364,19 @@ export function loadServerConfig(env: Record<string, string | undefined>, argv: 
     tlsKeyFile: c.POSBRIDGE_TLS_KEY_FILE,
     authFailureLimit: c.POSBRIDGE_AUTH_FAILURE_LIMIT,
     authFailureWindowMs: c.POSBRIDGE_AUTH_FAILURE_WINDOW_MS,
+    onboarding: {
+      rateLimit: c.POSBRIDGE_ONBOARDING_RATE_LIMIT,
+      rateWindowMs: c.POSBRIDGE_ONBOARDING_RATE_WINDOW_MS,
+      pendingPerSource: c.POSBRIDGE_ONBOARDING_PENDING_PER_SOURCE,
+      pendingMax: c.POSBRIDGE_ONBOARDING_PENDING_MAX,
+    },
+    http: {
+      keepAliveTimeoutMs: c.POSBRIDGE_HTTP_KEEP_ALIVE_TIMEOUT_MS,
+      headersTimeoutMs: c.POSBRIDGE_HTTP_HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: c.POSBRIDGE_HTTP_REQUEST_TIMEOUT_MS,
+      checkIntervalMs: c.POSBRIDGE_HTTP_CHECK_INTERVAL_MS,
+    },
+    submitSecretFile: c.POSBRIDGE_SUBMIT_SECRET_FILE ?? (c.POSBRIDGE_DB === ':memory:' ? undefined : `${c.POSBRIDGE_DB}.submit-secret`),
     metricsToken: c.POSBRIDGE_METRICS_TOKEN,
     paymentAppDir: c.POSBRIDGE_PAYMENT_APP_DIR ?? DEFAULT_PAYMENT_APP_DIR,
   };

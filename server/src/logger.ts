@@ -3,37 +3,20 @@
  *
  * Only `main.ts` (and the CLI) create a root logger; everything else receives one and makes
  * children bound to `{ component }`. Redaction lives on the root, so callers that build their
- * own pino instance should pass {@link REDACT_PATHS} too.
+ * own pino instance should spread `logRedaction()` of `@posbridge/protocol/redaction` too.
  *
  * @see ../../../shared/STYLE.md b.7
  */
 import pino, { type DestinationStream, type Logger } from 'pino';
+import { REDACT_PATHS as SHARED_REDACT_PATHS, logRedaction } from '@posbridge/protocol/redaction';
 
 /**
- * pino redaction paths: credentials in request headers (both PPP spellings), agent bearer
- * tokens, any `card` block and any `token` field. Card data never reaches posbridge for POS
- * payments, but a stray log of a raw body must still not carry it.
+ * pino redaction paths: the one list shared by server, agent and simulator
+ * (`@posbridge/protocol/redaction`): credentials in request headers (both PPP spellings), agent
+ * bearer tokens, any `card` block, any `token`/`appToken` field, card data. Card data never
+ * reaches posbridge for POS payments, but a stray log of a raw body must still not carry it.
  */
-export const REDACT_PATHS: readonly string[] = [
-  'req.headers["x-vtex-api-appkey"]',
-  'req.headers["x-vtex-api-apptoken"]',
-  'req.headers["x-provider-api-appkey"]',
-  'req.headers["x-provider-api-apptoken"]',
-  'req.headers.authorization',
-  'req.headers.cookie',
-  'headers["x-vtex-api-appkey"]',
-  'headers["x-vtex-api-apptoken"]',
-  'headers.authorization',
-  'card',
-  '*.card',
-  'body.card',
-  'req.body.card',
-  'token',
-  '*.token',
-  'appToken',
-  '*.appToken',
-  'submitSecret',
-];
+export const REDACT_PATHS: readonly string[] = SHARED_REDACT_PATHS;
 
 /** Options of {@link createRootLogger}. */
 export interface RootLoggerOptions {
@@ -44,14 +27,15 @@ export interface RootLoggerOptions {
 }
 
 /**
- * Creates the process's root logger with posbridge's redaction and `err` serializer.
+ * Creates the process's root logger with posbridge's redaction (the shared paths, and every
+ * token-bearing path masked on every line: `maskTokenPaths`) and `err` serializer.
  * @returns a pino logger bound to `{ app: "posbridge-server" }`.
  */
 export function createRootLogger(options: RootLoggerOptions): Logger {
   const opts = {
     level: options.level,
     base: { app: 'posbridge-server' },
-    redact: { paths: [...REDACT_PATHS], censor: '[redacted]' },
+    ...logRedaction(),
     serializers: { err: pino.stdSerializers.err },
   };
   return options.destination ? pino(opts, options.destination) : pino(opts);

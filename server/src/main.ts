@@ -6,7 +6,6 @@
  *
  * @see ../../docs/protocol/CONTRACTS-DRAFT.md "@posbridge/server"
  */
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -14,6 +13,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { isCodedError } from '@posbridge/protocol/errors';
 import { createApp } from './app.ts';
+import { createCallbackUrlGuard, systemResolver, type HostResolver } from './callbacks/callback-url-policy.ts';
 import { CallbackWorker } from './callbacks/callback-worker.ts';
 import { loadServerConfig, redactConfig, unknownServerSettings, type ServerConfig } from './config.ts';
 import { AgentHub } from './hub/agent-hub.ts';
@@ -23,6 +23,7 @@ import { ServerMetrics } from './observability/metrics.ts';
 import { DeadlineWorker } from './payments/deadline-worker.ts';
 import { OperationService } from './payments/operation-service.ts';
 import { PaymentService } from './payments/payment-service.ts';
+import { resolveSubmitSecret } from './pos/submit-secret.ts';
 import { appUrlsFor } from './pos/submit-token.ts';
 import { hashAppToken } from './ppp/auth.ts';
 import type { PppAnswerSettings } from './ppp/mappers.ts';
@@ -57,10 +58,12 @@ export interface StartServerOptions {
   readonly now?: () => number;
   /** Don't poll deadlines (tests call `service.expireDue` with their clock). @default false */
   readonly manualDeadlines?: boolean;
+  /**
+   * Resolves callback hosts for the host policy, at Create Payment and at delivery (tests
+   * inject one). @default the system's DNS
+   */
+  readonly resolveCallbackHost?: HostResolver;
 }
-
-/** Meta key of the generated submit secret. */
-const SUBMIT_SECRET_META = 'submit_secret';
 
 function listen(server: Server, port: number, host: string): Promise<AddressInfo> {
   return new Promise((resolve, reject) => {
@@ -97,8 +100,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       callbackMode: config.callbackMode,
       createdAt: now(),
     });
-    const submitSecret =
-      config.submitSecret ?? (await store.getOrSetMeta(SUBMIT_SECRET_META, randomBytes(32).toString('base64url')));
+    const submitSecret = await resolveSubmitSecret({ configured: config.submitSecret, file: config.submitSecretFile, store, logger });
     const metrics = new ServerMetrics(() => store.countPaymentsByStatus());
     const settings: PppAnswerSettings = {
       acquirer: config.acquirer,
@@ -112,6 +114,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       credentials: config.callbackCredentials,
       config: config.callback,
       now,
+      ...(options.resolveCallbackHost ? { resolveHost: options.resolveCallbackHost } : {}),
       onAttempt: (outcome, reason) => {
         metrics.callbackAttempts.inc({ outcome });
         if (reason !== null) metrics.callbackFailures.inc({ reason });
@@ -136,15 +139,18 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       logger,
       heartbeatIntervalMs: config.heartbeatIntervalMs,
       dispatchResendMs: config.dispatchResendMs,
+      maxTerminalsPerAgent: config.maxTerminalsPerAgent,
       now,
     });
     hub.onSessionsChanged = (count) => metrics.agentsConnected.set(count);
+    hub.onReportRefused = (reason, type) => metrics.agentReportsRefused.inc({ reason, type });
     service.setDispatcher(hub);
     hub.setHandler(service);
     const deadlines = new DeadlineWorker({ service, logger, pollMs: config.deadlinePollMs });
 
     let publicUrl = config.publicUrl ?? '';
     let ready = false;
+    const stopLimits = new AbortController();
     const app = createApp({
       service,
       operations,
@@ -153,26 +159,42 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       metrics,
       settings,
       submitSecret,
+      // Create Payment answers within VTEX's budget: one short DNS try (delivery checks again).
+      callbackUrls: createCallbackUrlGuard(
+        config.callback.hostPolicy,
+        options.resolveCallbackHost ?? systemResolver({ timeoutMs: 1000, tries: 1 }),
+      ),
       appUrlsFor: (paymentId) => appUrlsFor(publicUrl, submitSecret, paymentId),
       bodyLimitBytes: config.bodyLimitBytes,
       trustProxy: config.trustProxy,
       authFailureLimit: config.authFailureLimit,
       authFailureWindowMs: config.authFailureWindowMs,
+      onboarding: config.onboarding,
       onboardingCallbackMode: config.callbackMode,
       metricsToken: config.metricsToken,
       paymentAppDir: config.paymentAppDir,
       isReady: () => ready,
+      closing: stopLimits.signal,
     });
     // HTTPS when given a certificate: TLS 1.2 or newer only (VTEX calls HTTPS on 443).
-    const server: Server = tls ? createHttpsServer({ ...tls, minVersion: 'TLSv1.2' }, app) : createServer(app);
-    server.headersTimeout = 20_000;
-    server.requestTimeout = 30_000;
+    // Connection time-outs (POSBRIDGE_HTTP_*): a silent or stalled connection is closed after the
+    // headers/request time-out (checked every checkIntervalMs; over HTTPS a TLS handshake that
+    // does not finish within the headers time-out too), an idle keep-alive one after
+    // keepAliveTimeoutMs. Upgraded agent sockets leave the HTTP server and keep their heartbeat.
+    const serverOptions = { connectionsCheckingInterval: config.http.checkIntervalMs };
+    const server: Server = tls
+      ? createHttpsServer({ ...tls, ...serverOptions, minVersion: 'TLSv1.2', handshakeTimeout: config.http.headersTimeoutMs }, app)
+      : createServer(serverOptions, app);
+    server.keepAliveTimeout = config.http.keepAliveTimeoutMs;
+    server.headersTimeout = config.http.headersTimeoutMs;
+    server.requestTimeout = config.http.requestTimeoutMs;
     server.on('upgrade', (req, socket, head) => hub.handleUpgrade(req, socket, head));
 
     let address: AddressInfo;
     try {
       address = await listen(server, config.port, config.host);
     } catch (err) {
+      stopLimits.abort();
       await hub.close(0);
       throw err;
     }
@@ -197,6 +219,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
         server.closeAllConnections();
         await httpClosed;
         await worker.stop();
+        stopLimits.abort();
         await store.close();
         log.info('server closed');
       })();

@@ -3,6 +3,7 @@
  * CA made by openssl: TLS 1.1 is refused by the server, TLS 1.2 and 1.3 work, the certificate
  * verifies against its CA only, and PPP, the submitUrl and the agent hub (`wss://`) work over it.
  * @see docs/ppp.md "HTTPS and proxies", ../../shared/spec/ppp-pos.md §1
+ * @requires-program openssl
  */
 import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
@@ -10,9 +11,9 @@ import { connect, type SecureVersion } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { AUTH_HEADERS, createPaymentBody, startTestServer, type TestServer } from './testing/helpers.ts';
-import { createTestPki, hasOpenssl, type TestPki } from './testing/tls-pki.ts';
+import { createTestPki, type TestPki } from './testing/tls-pki.ts';
 
-describe.runIf(hasOpenssl())('HTTPS', () => {
+describe('HTTPS', () => {
   let pki: TestPki;
   let t: TestServer;
   let port: number;

@@ -3,14 +3,20 @@
  * scripted fake terminals on in-memory byte pairs.
  */
 import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { IncomingMessage } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { loadAgentConfig, type AgentConfig } from './config.ts';
 import { startAgent, type RunningAgent } from './agent.ts';
-import { MemoryJournal } from './session/journal.ts';
-import type { Transaction } from './session/transaction-machine.ts';
+import { readServerStatus } from './server-status.ts';
+import { MemoryJournal, type Journal } from './session/journal.ts';
+import { MAX_QUEUED_OPERATIONS } from './session/payment-runner.ts';
+import { SqliteJournal } from './session/sqlite-journal.ts';
+import { newTransaction, type Transaction } from './session/transaction-machine.ts';
 import { createMemoryPair } from './transports/memory-pair.ts';
 import { FakeLineTerminal, type FakeTerminalScript } from './testing/fake-line-terminal.ts';
 import { createLogSink } from './testing/log-sink.ts';
@@ -23,6 +29,10 @@ interface HubOptions {
   /** Whether to ack a report; `copy` counts copies of this message id received so far (1-based). */
   ackReport?: (msg: Msg, copy: number) => boolean;
   heartbeatIntervalMs?: number;
+  /** Refuse `serial` in the answer to the `hello`-th (1-based) agent.hello of the connection. */
+  refuse?: (serial: string, hello: number) => { code: string; message: string } | undefined;
+  /** Answer this report with `error` `WS_REPORT_REFUSED` instead of an ack. */
+  refuseReport?: (msg: Msg) => boolean;
 }
 
 /** A fake posbridge hub. */
@@ -40,11 +50,18 @@ async function startHub(opts: HubOptions = {}) {
   wss.on('connection', (ws, req) => {
     upgrades.push(req);
     sockets.push(ws);
+    let hellos = 0;
     ws.on('message', (data) => {
       const msg = JSON.parse(data.toString()) as Msg;
       messages.push(msg);
       if (msg.type === 'agent.hello') {
-        const serials = (msg['terminals'] as { serialNumber: string }[]).map((t) => t.serialNumber);
+        hellos += 1;
+        const announced = (msg['terminals'] as { serialNumber: string }[]).map((t) => t.serialNumber);
+        const refused = announced.flatMap((serialNumber) => {
+          const r = opts.refuse?.(serialNumber, hellos);
+          return r ? [{ serialNumber, ...r }] : [];
+        });
+        const serials = announced.filter((s) => !refused.some((r) => r.serialNumber === s));
         ws.send(
           JSON.stringify({
             v: 1,
@@ -53,11 +70,15 @@ async function startHub(opts: HubOptions = {}) {
             agentId: 'agent-1',
             heartbeatIntervalMs: opts.heartbeatIntervalMs ?? 30_000,
             accepted: serials,
-            refused: [],
+            refused,
           }),
         );
       }
       if (msg.type === 'payment.result' || msg.type === 'payment.rejected' || msg.type === 'operation.result') {
+        if (opts.refuseReport?.(msg) === true) {
+          ws.send(JSON.stringify({ v: 1, id: `e-${msg.id}`, type: 'error', code: 'WS_REPORT_REFUSED', message: 'payment.result refused (not_owner)', retryable: false, ref: msg.id }));
+          return;
+        }
         const copy = (copies.get(msg.id) ?? 0) + 1;
         copies.set(msg.id, copy);
         if ((opts.ackReport ?? (() => true))(msg, copy)) ws.send(JSON.stringify({ v: 1, id: `a-${msg.id}-${copy}`, type: 'ack', ackOf: msg.id }));
@@ -84,7 +105,17 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function setup(opts: { hub?: HubOptions; script?: Partial<FakeTerminalScript>; config?: Partial<AgentConfig>; journal?: MemoryJournal } = {}) {
+async function setup(
+  opts: {
+    hub?: HubOptions;
+    script?: Partial<FakeTerminalScript>;
+    config?: Partial<AgentConfig>;
+    journal?: Journal;
+    /** Serial the fake terminal on `path` answers (default: the script's). */
+    serialOf?: (path: string) => string;
+    serverStatusFile?: string;
+  } = {},
+) {
   const hub = await startHub(opts.hub);
   cleanups.push(hub.close);
   const base = loadAgentConfig({
@@ -114,9 +145,10 @@ async function setup(opts: { hub?: HubOptions; script?: Partial<FakeTerminalScri
     config,
     logger: sink.logger,
     journal,
-    openPort: async () => {
+    ...(opts.serverStatusFile !== undefined ? { serverStatusFile: opts.serverStatusFile } : {}),
+    openPort: async (port) => {
       const { a, b } = createMemoryPair();
-      const t = new FakeLineTerminal(b, script);
+      const t = new FakeLineTerminal(b, opts.serialOf ? { ...script, serial: opts.serialOf(port.path) } : script);
       const prev = terminals.at(-1);
       if (prev) for (const [k, v] of prev.sales) t.sales.set(k, v);
       terminals.push(t);
@@ -163,7 +195,7 @@ async function until<T>(get: () => T | undefined | false | Promise<T | undefined
     await new Promise((r) => setTimeout(r, 5));
   }
 }
-const agentPhase = async (journal: MemoryJournal, paymentId: string, phase: string) =>
+const agentPhase = async (journal: Journal, paymentId: string, phase: string) =>
   (await journal.get(paymentId))?.phase === phase;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -350,11 +382,53 @@ describe('agent: payment.abort and operation.start', () => {
     expect(hub.of('ack').some((m) => m['ackOf'] === 'abort-2')).toBe(true);
   });
 
+  it('an abort of a sale left unknown asks the terminal to abort, again while it still runs, and reports the aborted outcome', async () => {
+    // Every answer to the sale is lost (outcome unknown, the terminal still runs it); the first ABORT is NAKed.
+    const { hub, agent, terminal, setScript } = await setup({
+      script: { hold: true, drop: (l) => l.verb !== 'IDENT', nak: (l, n) => l.verb === 'ABORT' && n === 0 },
+    });
+    await agent.ready;
+    hub.send(start('pay-reabort'));
+    await until(() => hub.of('payment.result').find((m) => m['paymentId'] === 'pay-reabort' && m['outcome'] === 'unknown'), 5000);
+    setScript({ drop: () => false });
+    hub.send({ v: 1, id: 'abort-5', type: 'payment.abort', paymentId: 'pay-reabort', reason: 'cancelled' });
+    await until(() => hub.of('ack').find((m) => m['ackOf'] === 'abort-5'));
+    const denied = await until(() => hub.of('payment.result').find((m) => m['paymentId'] === 'pay-reabort' && m['outcome'] === 'denied'), 5000);
+    expect(denied).toMatchObject({ responseCode: 'ABORTED' });
+    expect(terminal().count('ABORT')).toBeGreaterThanOrEqual(2);
+    expect(terminal().count('SALE')).toBeGreaterThanOrEqual(1);
+    expect(terminal().sales.size).toBe(1);
+  });
+
   it('acks an abort for a payment it never took, and starts nothing', async () => {
     const { hub, agent, terminal } = await setup();
     await agent.ready;
     hub.send({ v: 1, id: 'abort-3', type: 'payment.abort', paymentId: 'never', reason: 'cancelled' });
     await until(() => hub.of('ack').find((m) => m['ackOf'] === 'abort-3'));
+    expect(terminal().count('ABORT')).toBe(0);
+  });
+
+  it('answers an abort for a payment its durable journal never took with payment.rejected (nothing charged), journaled so a late start never runs', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'posbridge-agent-abort-'));
+    const journal = await SqliteJournal.open(join(dir, 'journal.sqlite'));
+    cleanups.push(async () => {
+      await journal.close();
+      await rm(dir, { recursive: true, force: true });
+    });
+    const { hub, agent, terminal } = await setup({ journal });
+    await agent.ready;
+    // The start reached an agent that died before journaling it; the server then cancelled.
+    hub.send({ v: 1, id: 'abort-4', type: 'payment.abort', paymentId: 'pay-lost', reason: 'cancelled' });
+    await until(() => hub.of('ack').find((m) => m['ackOf'] === 'abort-4'));
+    const rejected = await until(() => hub.of('payment.rejected').find((m) => m['paymentId'] === 'pay-lost'));
+    expect(rejected).toMatchObject({ code: 'TERM_UNKNOWN' });
+    expect(rejected['startId']).toBeUndefined();
+    expect(await journal.get('pay-lost')).toMatchObject({ phase: expect.stringMatching(/rejected|reported/), abortRequested: true });
+    // A start of that payment still on the wire never runs a sale.
+    hub.send(start('pay-lost', 'late-start'));
+    await until(() => hub.of('ack').find((m) => m['ackOf'] === 'late-start'));
+    await sleep(100);
+    expect(terminal().count('SALE')).toBe(0);
     expect(terminal().count('ABORT')).toBe(0);
   });
 
@@ -388,6 +462,39 @@ describe('agent: payment.abort and operation.start', () => {
     ]);
   });
 
+  it('a new payment.start (new startId) after a TERM_BUSY rejection is a new attempt: the sale runs, the old rejection is not replayed', async () => {
+    const { hub, agent, journal, terminal } = await setup({ script: { hold: true } });
+    await agent.ready;
+    hub.send(start('pay-busy-1st'));
+    await until(() => agentPhase(journal, 'pay-busy-1st', 'acked'));
+    hub.send(start('pay-busy-2nd', 'attempt-1'));
+    const rejected = await until(() => hub.of('payment.rejected').find((m) => m['paymentId'] === 'pay-busy-2nd'));
+    expect(rejected).toMatchObject({ code: 'TERM_BUSY', startId: 'attempt-1' });
+    await until(() => agentPhase(journal, 'pay-busy-2nd', 'reported'));
+    // A repeat of the same attempt keeps its answer: re-acked, the same rejection again.
+    hub.send(start('pay-busy-2nd', 'attempt-1'));
+    await until(() => hub.of('payment.rejected').filter((m) => m['paymentId'] === 'pay-busy-2nd').length === 2);
+    expect(hub.of('payment.rejected').filter((m) => m['paymentId'] === 'pay-busy-2nd').map((m) => m.id)).toEqual([rejected.id, rejected.id]);
+
+    // The terminal is idle again; the server binds the payment anew (a new startId).
+    terminal().finish([...terminal().sales.keys()][0]!);
+    await until(() => agentPhase(journal, 'pay-busy-1st', 'reported'));
+    const rejectionsBefore = hub.of('payment.rejected').length;
+    hub.send(start('pay-busy-2nd', 'attempt-2'));
+    await until(() => hub.of('ack').find((m) => m['ackOf'] === 'attempt-2'));
+    await until(() => terminal().sales.size === 2);
+    // A repeat of the new attempt never starts a second sale.
+    hub.send(start('pay-busy-2nd', 'attempt-2'));
+    await until(() => hub.of('ack').filter((m) => m['ackOf'] === 'attempt-2').length === 2);
+    const newRid = (await journal.get('pay-busy-2nd'))!.rid;
+    terminal().finish(newRid);
+    const result = await until(() => hub.of('payment.result').find((m) => m['paymentId'] === 'pay-busy-2nd'));
+    expect(result).toMatchObject({ outcome: 'approved', terminalRef: newRid });
+    expect(hub.of('payment.rejected').length).toBe(rejectionsBefore);
+    expect(terminal().received.filter((l) => l.verb === 'SALE' && l.rid === newRid)).toHaveLength(1);
+    expect(await journal.get('pay-busy-2nd')).toMatchObject({ startMessageId: 'attempt-2', phase: expect.stringMatching(/result|reported/) });
+  });
+
   it('answers a second transaction on a busy terminal with payment.rejected TERM_BUSY', async () => {
     const { hub, agent, journal } = await setup({ script: { hold: true } });
     await agent.ready;
@@ -396,5 +503,166 @@ describe('agent: payment.abort and operation.start', () => {
     hub.send(start('pay-2nd'));
     const rejected = await until(() => hub.of('payment.rejected').find((m) => m['paymentId'] === 'pay-2nd'));
     expect(rejected).toMatchObject({ code: 'TERM_BUSY' });
+  });
+});
+
+describe('operations on a busy terminal', () => {
+  const refund = (operationId: string, amountMinor: number, id = `m-${operationId}`, kind: 'refund' | 'void' = 'refund') => ({
+    v: 1,
+    id,
+    type: 'operation.start',
+    operationId,
+    paymentId: 'pay-r',
+    kind,
+    serialNumber: 'SN-1',
+    amount: { amountMinor, currency: 'BRL' },
+    originalTerminalRef: 'sale-ref',
+  });
+  const heldRid = async (terminal: () => FakeLineTerminal, n: number) => {
+    await until(() => terminal().sales.size === n);
+    return [...terminal().sales.keys()][n - 1]!;
+  };
+
+  it('queues voids and refunds for a busy terminal (journaled, acked) and runs them one after another, in order', async () => {
+    const { hub, agent, journal, terminal } = await setup({ script: { hold: true } });
+    await agent.ready;
+    hub.send(start('pay-busy'));
+    const saleRid = await heldRid(terminal, 1);
+    hub.send(refund('rf-1', 100));
+    hub.send(refund('rf-2', 200, 'm-rf-2', 'void'));
+    hub.send(refund('rf-3', 300));
+    // Taken at once: journaled as queued and acknowledged; nothing refused, nothing on the terminal yet.
+    await until(() => ['rf-1', 'rf-2', 'rf-3'].every((id) => hub.of('ack').some((a) => a['ackOf'] === `m-${id}`)));
+    for (const id of ['rf-1', 'rf-2', 'rf-3']) expect((await journal.get(`op:${id}`))?.phase).toBe('queued');
+    expect(terminal().count('REFUND')).toBe(0);
+    // A sale does not jump the line: refused while operations wait.
+    hub.send(start('pay-jump'));
+    expect(await until(() => hub.of('payment.rejected').find((m) => m['paymentId'] === 'pay-jump'))).toMatchObject({ code: 'TERM_BUSY' });
+    // A repeat of a queued operation is only acknowledged again.
+    hub.send(refund('rf-2', 200, 'm-rf-2-again', 'void'));
+    await until(() => hub.of('ack').some((a) => a['ackOf'] === 'm-rf-2-again'));
+
+    terminal().finish(saleRid);
+    for (const [n, verb, amount] of [[2, 'REFUND', 100], [3, 'VOID', 200], [4, 'REFUND', 300]] as const) {
+      const rid = await heldRid(terminal, n);
+      // One at a time: the next refund reaches the terminal only after this one finished.
+      await sleep(30);
+      expect(terminal().sales.size).toBe(n);
+      expect(terminal().sales.get(rid)!.line).toMatchObject({ verb, amountMinor: amount });
+      terminal().finish(rid);
+    }
+    const results = await until(() => {
+      const r = hub.of('operation.result');
+      return r.length === 3 ? r : undefined;
+    });
+    expect(results.map((r) => [r['operationId'], r['outcome']])).toEqual([['rf-1', 'approved'], ['rf-2', 'approved'], ['rf-3', 'approved']]);
+    expect(hub.of('operation.result').some((r) => String(r['message'] ?? '').includes('TERM_BUSY'))).toBe(false);
+    expect(terminal().count('REFUND')).toBe(2);
+    expect(terminal().count('VOID')).toBe(1);
+  });
+
+  it('refuses an operation for a terminal it does not drive with denied + code TERM_UNKNOWN (nothing reversed)', async () => {
+    const { hub, agent } = await setup();
+    await agent.ready;
+    hub.send({ ...refund('rf-elsewhere', 100), serialNumber: 'SN-OTHER' });
+    expect(await until(() => hub.of('operation.result')[0])).toMatchObject({ operationId: 'rf-elsewhere', outcome: 'denied', code: 'TERM_UNKNOWN' });
+  });
+
+  it('after a restart, runs the operations that were queued (oldest first)', async () => {
+    const journal = new MemoryJournal();
+    for (const [i, id] of ['rf-old', 'rf-new'].entries()) {
+      await journal.put({
+        ...newTransaction(
+          { paymentId: 'pay-r', kind: 'refund', operationId: id, originalTerminalRef: 'sale-ref', serialNumber: 'SN-1', rid: `R${id}`, amount: { amountMinor: 100 + i, currency: 'BRL' }, method: 'credit', installments: 1, startMessageId: `m-${id}` },
+          1_000 + i,
+        ),
+        phase: 'queued',
+      });
+    }
+    const { hub, agent, terminal } = await setup({ journal });
+    await agent.ready;
+    const results = await until(() => {
+      const r = hub.of('operation.result');
+      return r.length === 2 ? r : undefined;
+    });
+    expect(results.map((r) => [r['operationId'], r['outcome']])).toEqual([['rf-old', 'approved'], ['rf-new', 'approved']]);
+    expect(terminal().received.filter((l) => l.verb === 'REFUND').map((l) => l.rid)).toEqual(['Rrf-old', 'Rrf-new']);
+  });
+
+  it(`takes at most ${MAX_QUEUED_OPERATIONS} waiting operations per terminal; one more is not acknowledged (the server repeats it)`, async () => {
+    const { hub, agent, journal, terminal } = await setup({ script: { hold: true } });
+    await agent.ready;
+    hub.send(start('pay-full'));
+    const saleRid = await heldRid(terminal, 1);
+    for (let i = 0; i < MAX_QUEUED_OPERATIONS; i++) hub.send(refund(`q-${i}`, 1));
+    await until(() => hub.of('ack').filter((a) => String(a['ackOf']).startsWith('m-q-')).length === MAX_QUEUED_OPERATIONS);
+    hub.send(refund('q-over', 1));
+    await sleep(100);
+    expect(hub.of('ack').some((a) => a['ackOf'] === 'm-q-over')).toBe(false);
+    expect(await journal.get('op:q-over')).toBeUndefined();
+    expect(hub.of('operation.result')).toEqual([]);
+    // Once the line moves, the repeat is taken.
+    terminal().finish(saleRid);
+    await until(() => terminal().sales.size === 2);
+    hub.send(refund('q-over', 1, 'm-q-over-2'));
+    await until(() => hub.of('ack').some((a) => a['ackOf'] === 'm-q-over-2'));
+    expect((await journal.get('op:q-over'))?.phase).toBe('queued');
+  });
+});
+
+describe('terminals the server refuses', () => {
+  const port = (path: string) => ({ path, baudRate: 9600, dialect: 'PBL/1' as const, driver: 'pbl1-serial' as const, dataBits: 8 as const, parity: 'none' as const, posNumber: 1 });
+
+  it('keeps running for its other terminals and announces a refused serial again, with backoff, until accepted', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'posbridge-agent-refused-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const statusFile = join(dir, 'journal.sqlite.server-status.json');
+    const { hub, agent, sink } = await setup({
+      hub: { refuse: (serial, hello) => (serial === 'SN-2' && hello < 3 ? { code: 'WS_SERIAL_CLAIMED', message: 'another agent already drives it' } : undefined) },
+      config: { terminals: [port('/dev/fake0'), port('/dev/fake1')] },
+      serialOf: (path) => (path.endsWith('1') ? 'SN-2' : 'SN-1'),
+      serverStatusFile: statusFile,
+    });
+    await agent.ready;
+    expect(hub.of('agent.hello')[0]!['terminals']).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ serialNumber: 'SN-1', serialSource: 'device' }),
+        expect.objectContaining({ serialNumber: 'SN-2', serialSource: 'device' }),
+      ]),
+    );
+    expect(agent.refusedSerials().get('SN-2')).toMatchObject({ code: 'WS_SERIAL_CLAIMED' });
+    expect(sink.find('terminal refused by server')[0]).toMatchObject({ level: 50, serialNumber: 'SN-2', code: 'WS_SERIAL_CLAIMED', fix: expect.stringContaining('stop that agent') });
+    // What doctor reads.
+    expect(await until(() => readServerStatus(statusFile))).toMatchObject({ agentId: 'agent-1', accepted: ['SN-1'], refused: [{ serialNumber: 'SN-2', code: 'WS_SERIAL_CLAIMED' }] });
+
+    // SN-1 works meanwhile.
+    hub.send(start('pay-r1'));
+    expect(await until(() => hub.of('payment.result')[0])).toMatchObject({ paymentId: 'pay-r1', outcome: 'approved' });
+
+    // Announced again on the same connection, no sooner than the protocol allows, until accepted.
+    await until(() => agent.refusedSerials().size === 0, 8000);
+    const hellos = hub.messages.filter((m) => m.type === 'agent.hello');
+    expect(hellos).toHaveLength(3);
+    expect(hub.sockets).toHaveLength(1);
+    expect(sink.find('terminal accepted by server after a refusal')[0]).toMatchObject({ serialNumber: 'SN-2' });
+    expect(await until(async () => ((await readServerStatus(statusFile))?.refused.length === 0 ? true : undefined))).toBe(true);
+    const retries = sink.find('refused terminals will be announced again').map((l) => l['retryInMs'] as number);
+    expect(retries).toHaveLength(2);
+    for (const ms of retries) expect(ms).toBeGreaterThanOrEqual(1000);
+  }, 15_000);
+
+  it('gives up only when nothing was accepted and no refusal can clear', async () => {
+    const { agent } = await setup({ hub: { refuse: () => ({ code: 'WS_SERIAL_INVALID', message: 'serial number must match …' }) } });
+    await expect(agent.ready).rejects.toMatchObject({ code: 'WS_SERIAL_INVALID', message: expect.stringContaining('SN-1') });
+  });
+
+  it('stops repeating a report the server refuses for good', async () => {
+    const { hub, agent, sink } = await setup({ hub: { refuseReport: () => true } });
+    await agent.ready;
+    hub.send(start('pay-refused'));
+    await until(() => hub.of('payment.result')[0]);
+    await until(() => sink.find('report refused by server; no longer repeated (kept in the journal)')[0]);
+    await sleep(300); // > 4 resend intervals
+    expect(hub.of('payment.result')).toHaveLength(1);
   });
 });

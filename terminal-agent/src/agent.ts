@@ -4,21 +4,30 @@
  * Startup order (docs/protocol/CONTRACTS-DRAFT.md): open every terminal and read its serial
  * number with IDENT (a terminal answering another serial than configured is refused), then
  * connect to the hub, say hello with the identified terminals and wait for `hub.welcome`.
- * `ready` resolves once welcomed with every configured terminal identified and accepted, and
- * rejects with a CodedError explaining what is wrong otherwise (the agent keeps running with
- * the terminals that work until closed).
+ * `ready` resolves once welcomed with every configured terminal identified, and rejects with a
+ * CodedError explaining what is wrong otherwise (the agent keeps running with the terminals
+ * that work until closed).
+ *
+ * A serial the server refuses (docs/protocol/ws.md "Terminal ownership") is logged at error with
+ * the fix, written to the server-status file for `doctor`, and, when the refusal may clear
+ * (another agent still connected, an administrator's move pending), announced again with
+ * backoff (full jitter on the reconnect settings, never sooner than `REHELLO_MIN_INTERVAL_MS`) on
+ * the live connection; the other terminals keep working meanwhile. `ready` rejects for refusals
+ * only when no terminal was accepted and none of the refusals can clear.
  */
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { CodedError, ERROR_CODES, toError, type ErrorCode } from '@posbridge/protocol/errors';
-import type { HubWelcome } from '@posbridge/protocol/ws';
+import { REHELLO_MIN_INTERVAL_MS, type HubWelcome } from '@posbridge/protocol/ws';
 import type { AgentConfig, AgentTerminalConfig } from './config.ts';
 import { createDriver } from './drivers/registry.ts';
 import type { TerminalDriver, TerminalIdentity } from './drivers/terminal-driver.ts';
+import { fullJitterDelayMs } from './link/backoff.ts';
 import { AgentLink } from './link/link.ts';
 import { serverTrust } from './link/tls.ts';
 import { MemoryJournal, type Journal } from './session/journal.ts';
 import { PaymentRunner } from './session/payment-runner.ts';
+import { isRetryableRefusal, refusalFix, writeServerStatus, type RefusedTerminal } from './server-status.ts';
 
 /** Version announced in `agent.hello`. Keep in step with terminal-agent/package.json. */
 export const AGENT_VERSION = '0.1.0';
@@ -32,12 +41,18 @@ export interface StartAgentOptions {
   openPort?: (terminal: AgentTerminalConfig) => Promise<Duplex>;
   /** Where payments are journaled. @default a new {@link MemoryJournal} */
   journal?: Journal;
+  /** Where each `hub.welcome`'s accepted/refused serials are written for `doctor` (./server-status.ts); unset: not written. */
+  serverStatusFile?: string;
+  /** Uniform random source of the refused-serial retry jitter. @default Math.random */
+  random?: () => number;
 }
 
 /** A started agent. */
 export interface RunningAgent {
-  /** Resolves once connected, welcomed, and every terminal identified and accepted. */
+  /** Resolves once connected, welcomed, and every terminal identified (refused serials are retried meanwhile). */
   ready: Promise<void>;
+  /** Serials the server refused in its last `hub.welcome`, with its code and message. */
+  refusedSerials(): ReadonlyMap<string, RefusedTerminal>;
   /** Closes the link, stops recovery and closes the terminal ports. Idempotent. */
   close(): Promise<void>;
 }
@@ -60,6 +75,9 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
   const drivers: TerminalDriver[] = [];
   const bySerial = new Map<string, { driver: TerminalDriver; identity: TerminalIdentity }>();
   let closed = false;
+  const refused = new Map<string, RefusedTerminal>();
+  let retryTimer: NodeJS.Timeout | undefined;
+  let retryAttempt = 0;
 
   let settleWelcome: { resolve: (w: HubWelcome) => void; reject: (e: Error) => void } | undefined;
   const firstWelcome = new Promise<HubWelcome>((resolve, reject) => {
@@ -94,15 +112,39 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
       terminals: [...bySerial.values()].map(({ identity }) => ({
         serialNumber: identity.serialNumber,
         dialect: identity.dialect,
+        serialSource: identity.serialSource ?? 'config',
         ...(identity.model !== undefined ? { model: identity.model.slice(0, 64) } : {}),
         ...(identity.vendor !== undefined ? { vendor: identity.vendor.slice(0, 64) } : {}),
       })),
     }),
     onWelcome: (welcome) => {
+      for (const serial of welcome.accepted) {
+        if (refused.delete(serial)) log.info({ serialNumber: serial }, 'terminal accepted by server after a refusal');
+      }
+      refused.clear();
       for (const r of welcome.refused) {
-        log.error({ serialNumber: r.serialNumber, code: r.code, detail: r.message }, 'terminal refused by server');
+        refused.set(r.serialNumber, r);
+        log.error(
+          { serialNumber: r.serialNumber, code: r.code, detail: r.message, fix: refusalFix(r, welcome.agentId) },
+          'terminal refused by server',
+        );
+      }
+      scheduleRetry();
+      if (opts.serverStatusFile !== undefined) {
+        const file = opts.serverStatusFile;
+        writeServerStatus(file, { at: new Date().toISOString(), agentId: welcome.agentId, accepted: welcome.accepted, refused: welcome.refused }).catch(
+          (err: unknown) => log.warn({ err: toError(err), file }, 'could not write the server status file'),
+        );
       }
       settleWelcome?.resolve(welcome);
+    },
+    onReportRefused: (message, reason) => {
+      if (message.type === 'payment.rejected') {
+        // Nothing was charged: at worst a repeat of a rejection the server already took.
+        log.warn({ paymentId: message.paymentId, type: message.type, reason }, 'server refused a rejection report; nothing was charged');
+      } else {
+        log.error({ paymentId: message.paymentId, type: message.type, reason }, 'server refused a terminal report; resolve this payment by hand');
+      }
     },
     onPaymentStart: (message) => {
       logger.child({ component: 'link' }).info({ paymentId: message.paymentId, serialNumber: message.serialNumber }, 'payment received');
@@ -128,6 +170,27 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
       settleWelcome?.reject(new CodedError(code, message, { details: { httpStatus } }));
     },
   });
+
+  /** Announces the terminals again after a backoff while a refusal may still clear. */
+  const scheduleRetry = () => {
+    clearTimeout(retryTimer);
+    retryTimer = undefined;
+    const retryable = [...refused.values()].filter((r) => isRetryableRefusal(r.code));
+    if (retryable.length === 0 || closed) {
+      retryAttempt = 0;
+      return;
+    }
+    const delayMs =
+      REHELLO_MIN_INTERVAL_MS +
+      fullJitterDelayMs(retryAttempt, { baseMs: config.reconnectBaseMs, capMs: config.reconnectCapMs }, opts.random);
+    retryAttempt += 1;
+    log.info({ serials: retryable.map((r) => r.serialNumber), retryInMs: delayMs }, 'refused terminals will be announced again');
+    retryTimer = setTimeout(() => {
+      retryTimer = undefined;
+      if (!closed) link.reannounce();
+    }, delayMs);
+    retryTimer.unref();
+  };
 
   const identifyAll = async (): Promise<Problem[]> => {
     const problems: Problem[] = [];
@@ -182,28 +245,32 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
     // A terminal that failed identification is reported at once; the others keep working.
     if (problems.length > 0) throw notReady(problems);
     const welcome = await firstWelcome;
-    for (const r of welcome.refused) {
-      problems.push({
-        code: r.code in ERROR_CODES ? (r.code as ErrorCode) : 'WS_SERIAL_CLAIMED',
-        message: `server refused terminal ${r.serialNumber}: ${r.code} ${r.message}`,
-      });
-    }
-    for (const serial of bySerial.keys()) {
-      if (!welcome.accepted.includes(serial) && !welcome.refused.some((r) => r.serialNumber === serial)) {
-        problems.push({ code: 'WS_SERIAL_CLAIMED', message: `server did not accept terminal ${serial}` });
+    // Refused serials are retried in the background while the refusal may clear; the agent gives
+    // up only when nothing was accepted and nothing can change without a new configuration.
+    if (welcome.accepted.length === 0 && welcome.refused.length > 0 && !welcome.refused.some((r) => isRetryableRefusal(r.code))) {
+      for (const r of welcome.refused) {
+        problems.push({
+          code: r.code in ERROR_CODES ? (r.code as ErrorCode) : 'WS_SERIAL_CLAIMED',
+          message: `server refused terminal ${r.serialNumber}: ${r.code} ${r.message}`,
+        });
       }
+      throw notReady(problems);
     }
-    if (problems.length > 0) throw notReady(problems);
-    log.info({ terminals: [...bySerial.keys()] }, 'agent ready');
+    log.info(
+      { terminals: welcome.accepted, ...(welcome.refused.length > 0 ? { refused: welcome.refused.map((r) => r.serialNumber) } : {}) },
+      'agent ready',
+    );
   })();
   ready.catch(() => undefined);
 
   let closing: Promise<void> | undefined;
   return {
     ready,
+    refusedSerials: () => new Map(refused),
     close: () => {
       closing ??= (async () => {
         closed = true;
+        clearTimeout(retryTimer);
         settleWelcome?.reject(new CodedError('TERM_DISCONNECTED', 'agent closed before it was ready'));
         await link.close();
         await Promise.all(drivers.map((d) => d.close()));

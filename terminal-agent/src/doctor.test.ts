@@ -103,4 +103,27 @@ describe('doctor', () => {
     expect(statusOf(parsed.checks, 'port /dev/ttyACM9')).toBe('fail');
     expect(formatDoctorTable(parsed.checks as never)).toContain('FAIL');
   });
+
+  it('explains each serial the server refused at the last welcome of the agent, with the fix', async () => {
+    const status = {
+      at: '2026-12-01T10:00:00.000Z',
+      agentId: 'ag_1234',
+      accepted: ['SN-OK'],
+      refused: [
+        { serialNumber: 'SN-X', code: 'WS_SERIAL_FOREIGN', message: 'this terminal serial number is registered to another merchant or store' },
+        { serialNumber: 'SN-Y', code: 'WS_SERIAL_UNCONFIRMED', message: 'not read from the device' },
+      ],
+    };
+    const read: string[] = [];
+    const checks = await runDoctor(config({ POSBRIDGE_JOURNAL: '/var/lib/posbridge/journal.sqlite' }), [], deps({ readServerStatus: async (p) => (read.push(p), status) }));
+    expect(read).toEqual(['/var/lib/posbridge/journal.sqlite.server-status.json']);
+    expect(checks.find((c) => c.check === 'terminal SN-X')).toMatchObject({
+      status: 'fail',
+      detail: expect.stringContaining('WS_SERIAL_FOREIGN'),
+      fix: expect.stringContaining('posbridge-server terminal move SN-X --agent ag_1234'),
+    });
+    expect(checks.find((c) => c.check === 'terminal SN-Y')).toMatchObject({ status: 'fail', fix: expect.stringContaining('cannot read the serial') });
+    const fine = await runDoctor(config(), [], deps({ readServerStatus: async () => ({ ...status, refused: [] }) }));
+    expect(fine.find((c) => c.check === 'server terminals')).toMatchObject({ status: 'pass', detail: expect.stringContaining('SN-OK') });
+  });
 });

@@ -6,7 +6,8 @@
  * is readable and writable (dialout group or a udev rule), and uses a stable address; libusb
  * for node-hid; the journal folder; server reachability (over `wss://`, the certificate is
  * verified with the configured `caFile` exactly as the agent does) and the agent token; clock
- * skew against the server's HTTP `Date`.
+ * skew against the server's HTTP `Date`; terminals the server refused at the agent's last
+ * welcome (read from the agent's server-status file, ./server-status.ts), each with its fix.
  *
  * Every I/O goes through {@link DoctorDeps}, so the checks are tested without the hardware.
  */
@@ -20,6 +21,7 @@ import WebSocket from 'ws';
 import { isCodedError, toError } from '@posbridge/protocol/errors';
 import type { AgentConfig, AgentTerminalConfig } from './config.ts';
 import { certificateProblemOf, serverTrust } from './link/tls.ts';
+import { readServerStatus, refusalFix, serverStatusPath, type ServerStatus } from './server-status.ts';
 import { LIBUSB_FIX, loadHidModule } from './transports/hid.ts';
 import { openSerialPort } from './transports/serial.ts';
 
@@ -55,6 +57,8 @@ export interface DoctorDeps {
   serverDate(httpUrl: string, timeoutMs: number, ca?: string[]): Promise<number | undefined>;
   now(): number;
   userName(): string;
+  /** The agent's server-status file (./server-status.ts), or undefined when there is none; absent: not checked. */
+  readServerStatus?(path: string): Promise<ServerStatus | undefined>;
 }
 
 /** Clock skew above which the doctor warns / fails, ms. */
@@ -121,6 +125,7 @@ export const defaultDoctorDeps: DoctorDeps = {
       req.on('error', reject);
     }),
   now: () => Date.now(),
+  readServerStatus: (path) => readServerStatus(path),
   userName: () => {
     try {
       return userInfo().username;
@@ -184,8 +189,24 @@ export async function runDoctor(
       });
     }
     if (opts.partial !== true) out.push(...(await checkServer(config, deps)));
+    out.push(...(await checkRefusals(config, deps)));
   }
   return out;
+}
+
+/** One line per serial the server refused at the agent's last welcome; one pass line when none. */
+async function checkRefusals(config: AgentConfig, deps: DoctorDeps): Promise<DoctorCheck[]> {
+  const status = await deps.readServerStatus?.(serverStatusPath(config.journalPath)).catch(() => undefined);
+  if (!status) return [];
+  if (status.refused.length === 0) {
+    return [{ check: 'server terminals', status: 'pass', detail: `accepted at ${status.at}: ${status.accepted.join(', ') || '(none)'}` }];
+  }
+  return status.refused.map((r) => ({
+    check: `terminal ${r.serialNumber}`,
+    status: 'fail' as const,
+    detail: `refused by the server at ${status.at}: ${r.code} ${r.message}`,
+    fix: refusalFix(r, status.agentId),
+  }));
 }
 
 async function checkSerialPort(t: AgentTerminalConfig, byId: [string, string][], deps: DoctorDeps): Promise<DoctorCheck[]> {

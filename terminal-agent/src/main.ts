@@ -2,24 +2,16 @@
  * Composition root of the agent process: load config, build the logger, start the agent,
  * handle signals. The only place that creates the root logger and installs signal handlers.
  */
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { isCodedError, toError } from '@posbridge/protocol/errors';
 import { startAgent } from './agent.ts';
 import { loadAgentConfig, readProcessEnv, redactConfig } from './config.ts';
+import { createAgentLogger } from './logger.ts';
+import { serverStatusPath } from './server-status.ts';
 import { SqliteJournal } from './session/sqlite-journal.ts';
 
-/** Paths pino redacts in every log line (secrets and anything card-like beyond the summary). */
-export const REDACT_PATHS = [
-  'token',
-  '*.token',
-  'config.token',
-  'headers.authorization',
-  '*.headers.authorization',
-  'pan',
-  '*.pan',
-  'track2',
-  '*.track2',
-];
+/** Paths pino redacts in every log line (the list shared by server, agent and simulator). */
+export { REDACT_PATHS } from './logger.ts';
 
 /**
  * Runs the agent until SIGINT/SIGTERM. Sets `process.exitCode`: 0 after a signal, 1 when the
@@ -38,11 +30,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     }
     throw err;
   }
-  const logger: Logger = pino({
-    level: config.logLevel,
-    base: { service: 'posbridge-agent', pid: process.pid },
-    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
-  });
+  const logger: Logger = createAgentLogger(config.logLevel);
   logger.info({ config: redactConfig(config) }, 'agent starting');
 
   let journal: SqliteJournal;
@@ -57,7 +45,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     return;
   }
   logger.info({ journalPath: journal.path }, 'journal opened');
-  const agent = await startAgent({ config, logger, journal });
+  const agent = await startAgent({ config, logger, journal, serverStatusFile: serverStatusPath(config.journalPath) });
   let stopping = false;
   const stop = async (signal: string, exitCode: number) => {
     if (stopping) return;

@@ -2,6 +2,7 @@
  * The technician CLI as a real process: `--help`, `identify` against the simulator on a pty,
  * and `doctor --json` against the real server (port, permissions, lock, server, token, clock),
  * then on a machine without the port.
+ * @requires-program socat
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -50,6 +51,7 @@ describe('posbridge-agent CLI (real process)', () => {
         POSBRIDGE_APP_TOKEN: randomBytes(8).toString('hex'),
         POSBRIDGE_CALLBACK_APP_KEY: 'k',
         POSBRIDGE_CALLBACK_APP_TOKEN: 't',
+        POSBRIDGE_CALLBACK_ALLOW_HOSTS: '127.0.0.1', // the test's callback receiver
       }),
       logger,
     });

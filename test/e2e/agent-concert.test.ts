@@ -2,6 +2,7 @@
  * A Concert E+ terminal end to end: the real server, the simulator's Concert E+ terminal on a
  * real pseudo-terminal (its own codec, independent of the agent's), and the agent with the
  * `concert-serial` driver. Approved and refused payments, each charged exactly once.
+ * @requires-program socat
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -39,6 +40,7 @@ describe('Concert E+ terminal end to end (server → agent concert-serial → pt
         POSBRIDGE_APP_TOKEN: appToken,
         POSBRIDGE_CALLBACK_APP_KEY: 'vtexappkey-partner',
         POSBRIDGE_CALLBACK_APP_TOKEN: 'partner-secret',
+        POSBRIDGE_CALLBACK_ALLOW_HOSTS: '127.0.0.1', // the test's callback receiver
       }),
       logger,
     });

@@ -5,6 +5,7 @@
  * journal on disk. For each step of a payment the agent is SIGKILLed at that step and started
  * again on the same journal; the payment must end approved, with exactly one sale on the
  * terminal (`salesCount(rid)`) and exactly one callback to VTEX.
+ * @requires-program socat
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -128,6 +129,7 @@ describe('agent SIGKILLed at each step of a payment (real server, pty simulator,
         POSBRIDGE_APP_TOKEN: appToken,
         POSBRIDGE_CALLBACK_APP_KEY: 'vtexappkey-partner',
         POSBRIDGE_CALLBACK_APP_TOKEN: 'partner-secret',
+        POSBRIDGE_CALLBACK_ALLOW_HOSTS: '127.0.0.1', // the test's callback receiver
         POSBRIDGE_DISPATCH_RESEND_MS: '300',
         POSBRIDGE_HEARTBEAT_INTERVAL_MS: '1000',
       }),
@@ -234,6 +236,7 @@ describe('agent SIGKILLed during a Concert E+ sale (no status query: unknown, ne
         POSBRIDGE_APP_TOKEN: appToken,
         POSBRIDGE_CALLBACK_APP_KEY: 'vtexappkey-partner',
         POSBRIDGE_CALLBACK_APP_TOKEN: 'partner-secret',
+        POSBRIDGE_CALLBACK_ALLOW_HOSTS: '127.0.0.1', // the test's callback receiver
         POSBRIDGE_DISPATCH_RESEND_MS: '300',
       }),
       logger,

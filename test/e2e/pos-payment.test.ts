@@ -2,6 +2,7 @@
  * End to end on real parts: the PPP server over HTTP, the hub over a WebSocket, the agent on a
  * real pseudo-terminal (socat) to the simulated terminal, SQLite on disk, and the notification
  * callback to a fake VTEX gateway. Flows follow ../shared/spec/ppp-pos.md §2 and §6.2.
+ * @requires-program socat
  */
 import { Writable } from 'node:stream';
 import pino from 'pino';

@@ -6,6 +6,7 @@
  * refused: a clear "server certificate not trusted" error in its logs, retried with backoff,
  * never connected. `posbridge-agent doctor`'s server check honours the CA the same way.
  * @see docs/ppp.md "HTTPS and proxies", terminal-agent/README.md (caFile)
+ * @requires-program openssl
  */
 import { request } from 'node:https';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -17,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSim, type RunningSim } from '@posbridge/hardware-sim';
 import { loadServerConfig, startServer, type RunningServer } from '@posbridge/server';
 import { defaultDoctorDeps, loadAgentConfig, runDoctor, startAgent, type RunningAgent } from '@posbridge/terminal-agent';
-import { createTestPki, hasOpenssl, type TestPki } from '../../server/src/testing/tls-pki.ts';
+import { createTestPki, type TestPki } from '../../server/src/testing/tls-pki.ts';
 import { buildCreatePayment, startCallbackReceiver, type CallbackReceiver } from '../../scripts/lib/vtex-gateway.ts';
 
 function collectingLogger(): { logger: Logger; lines: Record<string, unknown>[] } {
@@ -41,7 +42,7 @@ async function until<T>(check: () => T | undefined | false, timeoutMs: number, w
   }
 }
 
-describe.runIf(hasOpenssl())('HTTPS and wss:// with a private CA', () => {
+describe('HTTPS and wss:// with a private CA', () => {
   let pki: TestPki;
   let dir: string;
   let server: RunningServer;
@@ -66,6 +67,7 @@ describe.runIf(hasOpenssl())('HTTPS and wss:// with a private CA', () => {
         POSBRIDGE_APP_TOKEN: appToken,
         POSBRIDGE_CALLBACK_APP_KEY: 'partner',
         POSBRIDGE_CALLBACK_APP_TOKEN: 'partner-secret',
+        POSBRIDGE_CALLBACK_ALLOW_HOSTS: '127.0.0.1', // the test's callback receiver
         POSBRIDGE_TLS_CERT_FILE: pki.certFile,
         POSBRIDGE_TLS_KEY_FILE: pki.keyFile,
       }),

@@ -16,6 +16,7 @@
  * - The answer's private field is the terminal's: the suite runs against the simulator's default
  *   (its own reference, as real terminals) and against an echoing terminal (`privateField: echo`,
  *   `--echo-private`); the agent matches answers by POS number, amount and currency either way.
+ * @requires-program socat
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONCERT_EPLUS, TEST_AMOUNTS, type SimFaults } from '@posbridge/hardware-sim';

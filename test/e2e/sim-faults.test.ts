@@ -6,6 +6,7 @@
  * control interface, as an external tool would. Amounts avoid the special cents of the
  * test-amount table, so only the fault is in play. PBL/1 terminal; the same faults on Concert E+:
  * sim-concert.test.ts.
+ * @requires-program socat
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, framesOf, startSimSuite, type SimSuite } from './sim-harness.ts';

@@ -5,6 +5,7 @@
  * recovery rows finish in seconds; the simulator's control handle proves there was no double
  * charge. Row 60 includes VTEX cancelling while the terminal works (ABORT too late → approved →
  * the server VOIDs it). PBL/1 terminal; the same rows on Concert E+: sim-concert.test.ts.
+ * @requires-program socat
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_AMOUNTS } from '@posbridge/hardware-sim';

@@ -4,6 +4,7 @@
  * fault kind, and a 16-payment run on real parts (server and agent child processes, pty
  * simulator, TCP proxy) with every fault kind injected keeps every invariant. The CI's soak
  * step runs the bigger `npm run soak -- --quick`.
+ * @requires-program socat
  */
 import { describe, expect, it } from 'vitest';
 import { checkInvariants, type SoakObservations } from '../../scripts/lib/soak/invariants.ts';

@@ -129,9 +129,13 @@ describe('wait for confirmation: countdown', () => {
     expect(screen.getByTestId('wait-countdown').textContent).toBe('0:03 left');
     expect(screen.getByTestId('wait-countdown').getAttribute('aria-label')).toBe('0 minutes 3 seconds left');
     expect(screen.getByTestId('wait-stage').textContent).toBe('Follow the instructions on the terminal screen.');
-    act(() => vi.advanceTimersByTime(1000));
+    act(() => {
+      vi.advanceTimersByTime(1000);
+    });
     expect(screen.getByTestId('wait-countdown').textContent).toBe('0:02 left');
-    act(() => vi.advanceTimersByTime(2000));
+    act(() => {
+      vi.advanceTimersByTime(2000);
+    });
     expect(screen.getByTestId('wait-final-timeout').textContent).toContain('Time is up');
     fireEvent.click(screen.getByTestId('done'));
     expect(onClose).toHaveBeenCalledWith({ outcome: 'timeout' });

@@ -227,10 +227,13 @@ export const InboundRequestSchema = z.looseObject({
 });
 export type InboundRequest = z.infer<typeof InboundRequestSchema>;
 
-/** `POST /authorization/token` request (configuration flow). @see ppp-pos.md §8 */
+/** Longest accepted configuration-flow `returnUrl`, in characters (docs/ppp.md "Routes"). */
+export const MAX_RETURN_URL_LENGTH = 2048;
+
+/** `POST /authorization/token` request (configuration flow); `returnUrl` at most {@link MAX_RETURN_URL_LENGTH} characters. @see ppp-pos.md §8 */
 export const AuthorizationTokenRequestSchema = z.looseObject({
   applicationId: z.literal('vtex'),
-  returnUrl: z.url({ protocol: /^https?$/ }),
+  returnUrl: z.string().max(MAX_RETURN_URL_LENGTH, `must be at most ${MAX_RETURN_URL_LENGTH} characters`).pipe(z.url({ protocol: /^https?$/ })),
 });
 export type AuthorizationTokenRequest = z.infer<typeof AuthorizationTokenRequestSchema>;
 

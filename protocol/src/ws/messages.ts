@@ -27,6 +27,14 @@ export const MoneySchema = z.strictObject({
 /** A terminal serial number as printed on its label and read by the Payment App. */
 export const SerialNumberSchema = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/);
 
+/**
+ * Serials a server registers from `agent.hello`: 1–32 characters of `A-Z a-z 0-9 . _ -`, starting
+ * with a letter or digit. Narrower than {@link SerialNumberSchema} on purpose: a hello carrying
+ * another serial stays valid, and only that terminal is refused (`WS_SERIAL_INVALID`), never stored.
+ * @see docs/protocol/ws.md "Terminal ownership"
+ */
+export const TERMINAL_SERIAL_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$/;
+
 /** Card method of a POS payment: `Venda Direta Credito` → credit, `Venda Direta Debito` → debit. */
 export const PaymentMethodKindSchema = z.enum(['credit', 'debit']);
 
@@ -55,9 +63,23 @@ export const AnnouncedTerminalSchema = z.strictObject({
   dialect: z.string().min(1).max(32),
   model: z.string().max(64).optional(),
   vendor: z.string().max(64).optional(),
+  /**
+   * Where the agent got `serialNumber`: `device` when the driver read it from the terminal
+   * (PBL/1 IDENT), `config` when it comes from the agent's configuration (Concert E+ cannot tell
+   * it). Absent = `config` (agents before this field). Only a `device` serial lets a terminal move
+   * to another agent of its store without an administrator (docs/protocol/ws.md "Terminal ownership").
+   */
+  serialSource: z.enum(['device', 'config']).optional(),
 });
 
-/** Agent → server, first message after the upgrade: who I am and which terminals I drive. */
+/** Shortest interval between two `agent.hello` on one connection, ms; a faster repeat is a bad frame. */
+export const REHELLO_MIN_INTERVAL_MS = 1000;
+
+/**
+ * Agent → server, first message after the upgrade: who I am and which terminals I drive. It may
+ * be sent again on the same connection (at most once per {@link REHELLO_MIN_INTERVAL_MS}) to
+ * announce the whole set again, e.g. to retry a refused serial; each one is answered by a `hub.welcome`.
+ */
 export const AgentHelloSchema = z.strictObject({
   ...envelope,
   type: z.literal('agent.hello'),
@@ -76,6 +98,8 @@ export const PaymentProgressSchema = z.strictObject({
 /**
  * Agent → server: the terminal refused to start the payment (busy, unknown terminal). Nothing
  * was charged; the payment may be sent to another terminal. Acknowledged and repeated like a result.
+ * `startId` names the attempt refused (the `id` of its `payment.start`): the server applies the
+ * rejection only to that attempt, never to a later bind of the same payment.
  */
 export const PaymentRejectedSchema = z.strictObject({
   ...envelope,
@@ -83,6 +107,7 @@ export const PaymentRejectedSchema = z.strictObject({
   paymentId: z.string().min(1).max(128),
   code: z.enum(['TERM_BUSY', 'TERM_UNKNOWN', 'TERM_DISCONNECTED']),
   message: z.string().max(500),
+  startId: z.string().min(1).max(64).optional(),
 });
 
 /** Agent → server: the outcome of a payment on the terminal. Repeated until acknowledged. */
@@ -192,6 +217,12 @@ export const OperationResultSchema = z.strictObject({
   nsu: z.string().max(64).optional(),
   responseCode: z.string().max(16).optional(),
   message: z.string().max(500).optional(),
+  /**
+   * Set with `outcome: "denied"` when the agent refused the operation before the terminal took
+   * it (nothing was reversed): `TERM_UNKNOWN` (not its terminal), `TERM_BUSY` (agents before the
+   * per-terminal queue; the server lets VTEX repeat the request instead of answering 501).
+   */
+  code: z.enum(['TERM_BUSY', 'TERM_UNKNOWN', 'TERM_DISCONNECTED']).optional(),
 });
 
 /** Everything an agent may send. */

@@ -217,6 +217,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     POSBRIDGE_APP_TOKEN: appToken,
     POSBRIDGE_CALLBACK_APP_KEY: 'vtexappkey-partner-soak',
     POSBRIDGE_CALLBACK_APP_TOKEN: randomBytes(18).toString('base64url'),
+    POSBRIDGE_CALLBACK_ALLOW_HOSTS: '127.0.0.1', // the fake gateway's callback receiver
   };
 
   // Callback faults: the first `attempts` callbacks of a payment answer 503 or hang.

@@ -136,6 +136,15 @@ export class Supervised {
    * Resolves when the new child is ready.
    */
   async crashAndRestart(): Promise<void> {
+    await this.crash();
+    await this.start();
+  }
+
+  /**
+   * SIGKILLs the child and leaves it down (no restart) until {@link start} is called again:
+   * what happens while a process is dead. Resolves once it exited.
+   */
+  async crash(): Promise<void> {
     this.#killing = true;
     try {
       const child = this.#child;
@@ -146,7 +155,6 @@ export class Supervised {
     } finally {
       this.#killing = false;
     }
-    await this.start();
   }
 
   /** Stops the child for good (SIGTERM, then SIGKILL after `graceMs`). */

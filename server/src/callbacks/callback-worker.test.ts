@@ -9,7 +9,17 @@ import type { PaymentStore } from '../store/store.ts';
 import { sinkLogger, startCallbackReceiver, tempDir, testEnv, waitFor } from '../testing/helpers.ts';
 import { CallbackWorker, backoffDelayMs } from './callback-worker.ts';
 
-const config: CallbackConfig = { timeoutMs: 1000, baseDelayMs: 10, maxDelayMs: 40, maxAttempts: 3, pollIntervalMs: 20 };
+const config: CallbackConfig = {
+  timeoutMs: 1000,
+  baseDelayMs: 10,
+  maxDelayMs: 40,
+  maxAttempts: 3,
+  pollIntervalMs: 20,
+  perMerchantConcurrency: 4,
+  maxConcurrency: 32,
+  // The receivers listen on loopback, which only the allowlist admits.
+  hostPolicy: { hostSuffixes: ['vtexpayments.com.br'], allowHosts: [{ host: '127.0.0.1', port: null }] },
+};
 const credentials = { appKey: 'partner-key', appToken: 'partner-token' };
 
 let tmp: ReturnType<typeof tempDir>;
@@ -24,8 +34,15 @@ afterEach(async () => {
 });
 
 /** Stores an approved payment whose callback is pending, through the real store API. */
-async function approvedPayment(s: PaymentStore, paymentId: string, callbackUrl: string, expiresAt?: number): Promise<void> {
+async function approvedPayment(
+  s: PaymentStore,
+  paymentId: string,
+  callbackUrl: string,
+  expiresAt?: number,
+  merchantId?: string,
+): Promise<void> {
   const { payment } = await s.createPayment({
+    ...(merchantId === undefined ? {} : { merchantId }),
     paymentId,
     id: `pb_${paymentId}`,
     transactionId: 'TX',
@@ -171,5 +188,106 @@ describe('CallbackWorker', () => {
       await server.close();
       await receiver.close();
     }
+  });
+
+  describe('fairness between merchants', () => {
+    const hangingConfig: CallbackConfig = { ...config, timeoutMs: 60_000, perMerchantConcurrency: 4, maxConcurrency: 32 };
+
+    it("a hanging callback of one merchant does not hold back another merchant's", async () => {
+      const receiver = await startCallbackReceiver([], { hang: (url) => url.startsWith('/hang') });
+      const { logger } = sinkLogger();
+      const worker = new CallbackWorker({ store, logger, credentials, config: hangingConfig });
+      try {
+        await approvedPayment(store, 'A1', `${receiver.url}/hang/A1`, undefined, 'mch_a');
+        worker.start();
+        await waitFor(() => receiver.received.some((r) => r.url === '/hang/A1'), 4000, "merchant A's callback to be sent");
+        await approvedPayment(store, 'B1', `${receiver.url}/ok/B1`, undefined, 'mch_b');
+        worker.notify(); // what PaymentService does after enqueueing
+        await waitFor(async () => (await store.listCallbacks('B1'))[0]?.status === 'delivered', 4000, "merchant B's callback");
+        // B was delivered while A's request still hangs (it times out only after 60 s).
+        expect(receiver.open()).toBe(1);
+        expect((await store.listCallbacks('A1'))[0]).toMatchObject({ status: 'pending', attempts: 0 });
+      } finally {
+        await receiver.close(); // ends A's hanging request, so stop() need not wait for its time-out
+        await worker.stop();
+      }
+    });
+
+    it("bounds each merchant's callbacks in flight and claims across merchants in turn", async () => {
+      const receiver = await startCallbackReceiver([], { hang: (url) => url.startsWith('/hang') });
+      const { logger } = sinkLogger();
+      const worker = new CallbackWorker({ store, logger, credentials, config: hangingConfig });
+      try {
+        // Merchant A has more due callbacks than one claim takes, all older than merchant B's.
+        for (let i = 0; i < 30; i += 1) await approvedPayment(store, `A${i}`, `${receiver.url}/hang/A${i}`, undefined, 'mch_a');
+        await approvedPayment(store, 'B1', `${receiver.url}/ok/B1`, undefined, 'mch_b');
+        worker.start();
+        await waitFor(async () => (await store.listCallbacks('B1'))[0]?.status === 'delivered', 4000, "merchant B's callback");
+        await waitFor(() => receiver.open() === 4, 4000, "merchant A's four callbacks in flight");
+        worker.notify(); // another pass must not start a fifth of A's while four hang
+        await worker.idle();
+        expect(receiver.received.filter((r) => r.url.startsWith('/hang'))).toHaveLength(4);
+        expect(receiver.maxOpen).toBeLessThanOrEqual(4 + 1);
+      } finally {
+        await receiver.close();
+        await worker.stop();
+      }
+    });
+  });
+
+  describe('host policy at delivery', () => {
+    const productionPolicy: CallbackConfig = { ...config, hostPolicy: { hostSuffixes: ['vtexpayments.com.br'], allowHosts: [] } };
+
+    it('gives up, sending nothing, a stored callbackUrl the policy refuses (e.g. loopback without an allowlist)', async () => {
+      const receiver = await startCallbackReceiver();
+      const { logger, lines } = sinkLogger();
+      const outcomes: [string, string | null][] = [];
+      const worker = new CallbackWorker({
+        store,
+        logger,
+        credentials,
+        config: productionPolicy,
+        onAttempt: (outcome, reason) => outcomes.push([outcome, reason]),
+      });
+      try {
+        await approvedPayment(store, 'S1', `${receiver.url}/cb`);
+        worker.start();
+        await waitFor(async () => (await store.listCallbacks('S1'))[0]?.status === 'failed', 4000, 'failed');
+        expect(receiver.received).toHaveLength(0);
+        expect(outcomes).toEqual([['failed', 'policy']]);
+        expect(lines.find((l) => l['msg'] === 'callback URL refused by the host policy; giving up')).toMatchObject({ level: 50, paymentId: 'S1' });
+        expect((await store.listCallbacks('S1'))[0]?.lastError).toContain('127.0.0.1');
+      } finally {
+        await worker.stop();
+        await receiver.close();
+      }
+    });
+
+    it('resolves the host at delivery and refuses it when it now points inside (DNS rebinding), sending nothing', async () => {
+      const lookups: string[] = [];
+      const { logger, lines } = sinkLogger();
+      const worker = new CallbackWorker({
+        store,
+        logger,
+        credentials,
+        config: productionPolicy,
+        // Accepted at Create Payment with a public address; by delivery time it is the metadata address.
+        resolveHost: async (hostname) => {
+          lookups.push(hostname);
+          return [{ address: '169.254.169.254', family: 4 }];
+        },
+      });
+      try {
+        await approvedPayment(store, 'S2', 'https://gatewayqa.vtexpayments.com.br/cb?X-VTEX-signature=s');
+        worker.start();
+        await waitFor(async () => (await store.listCallbacks('S2'))[0]?.status === 'failed', 4000, 'failed');
+        // The real HTTP client asked the policy's lookup, which refused before any socket connected.
+        expect(lookups).toEqual(['gatewayqa.vtexpayments.com.br']);
+        expect((await store.listCallbacks('S2'))[0]).toMatchObject({ attempts: 0, lastError: expect.stringContaining('169.254.169.254') });
+        expect(lines.find((l) => l['msg'] === 'callback URL refused by the host policy; giving up')).toMatchObject({ paymentId: 'S2' });
+      } finally {
+        await worker.stop();
+      }
+    });
   });
 });

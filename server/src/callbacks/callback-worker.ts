@@ -8,7 +8,11 @@
  * - network error, timeout, 408, 429, 5xx → retried with exponential backoff and full jitter
  *   (`callback attempt failed`, warn) until the payment's window closes (`expiresAt`, VTEX's
  *   `delayToCancel`) or `maxAttempts`, then given up (error);
- * - other 4xx → given up at once (error): repeating the same request cannot succeed.
+ * - other 4xx → given up at once (error): repeating the same request cannot succeed;
+ * - a URL the host policy refuses (callback-url-policy.ts: checked again before every attempt,
+ *   the host resolved and the connection pinned to the checked addresses) → given up at once
+ *   (`callback URL refused by the host policy; giving up`, error): the partner credentials
+ *   never go to a host outside the policy.
  * Pending rows are picked up at startup too, so deliveries survive a restart.
  * A row with an empty body is a retry-mode callback (ppp-pos.md §6.3): an empty POST after
  * which VTEX calls Create Payment again and reads the final status there.
@@ -18,6 +22,8 @@
 import type { Logger } from 'pino';
 import type { AppCredentials, CallbackConfig } from '../config.ts';
 import type { CallbackEntry, PaymentStore } from '../store/store.ts';
+import { createCallbackHttpClient, type CallbackPoster } from './callback-http.ts';
+import { checkCallbackUrl, isCallbackHostRefused, pinnedLookup, systemResolver, type HostResolver } from './callback-url-policy.ts';
 
 /** Options of {@link CallbackWorker}. */
 export interface CallbackWorkerOptions {
@@ -30,11 +36,19 @@ export interface CallbackWorkerOptions {
   readonly now?: () => number;
   /** Uniform [0, 1) source for jitter. @default Math.random */
   readonly random?: () => number;
-  /** HTTP client. @default globalThis.fetch */
-  readonly fetch?: typeof fetch;
+  /** HTTP client. @default node:http/https with keep-alive ({@link createCallbackHttpClient}) */
+  readonly post?: CallbackPoster;
+  /**
+   * Resolves callback hosts that are not allowlisted; the connection goes to the addresses it
+   * returns, once checked. @default the system's DNS, bounded by the attempt's time-out
+   */
+  readonly resolveHost?: HostResolver;
   /** Called after each attempt (metrics). */
-  readonly onAttempt?: (outcome: 'delivered' | 'retry' | 'failed', reason: 'http' | 'network' | 'expired' | null) => void;
+  readonly onAttempt?: (outcome: 'delivered' | 'retry' | 'failed', reason: CallbackFailureReason | null) => void;
 }
+
+/** Why an attempt failed: HTTP answer, network, payment window closed, or host policy. */
+export type CallbackFailureReason = 'http' | 'network' | 'expired' | 'policy';
 
 /**
  * Delay before attempt `attempt + 1`, after `attempt` failed attempts (≥ 1): full jitter over
@@ -50,9 +64,18 @@ function isRetryableStatus(status: number): boolean {
   return status >= 500 || status === 408 || status === 429;
 }
 
+/** Most callbacks one claim leases. */
 const BATCH = 20;
 
-/** Polls the outbox and delivers callbacks. */
+/**
+ * Polls the outbox and delivers callbacks.
+ *
+ * Deliveries run independently: a claim never waits for earlier deliveries to finish. Each
+ * merchant has at most `perMerchantConcurrency` callbacks in flight and all merchants together
+ * `maxConcurrency`; claims take merchants in turn (see {@link PaymentStore.claimDueCallbacks}),
+ * so a merchant whose endpoint hangs only ties up its own slots until `timeoutMs`, never another
+ * merchant's callbacks.
+ */
 export class CallbackWorker {
   readonly #store: PaymentStore;
   readonly #log: Logger;
@@ -60,13 +83,18 @@ export class CallbackWorker {
   readonly #config: CallbackConfig;
   readonly #now: () => number;
   readonly #random: () => number;
-  readonly #fetch: typeof fetch;
+  readonly #post: CallbackPoster;
+  readonly #closeHttp: () => void;
+  readonly #lookup: ReturnType<typeof pinnedLookup>;
   readonly #onAttempt: NonNullable<CallbackWorkerOptions['onAttempt']>;
   #timer: NodeJS.Timeout | undefined;
   #running = false;
   #stopped = true;
   #again = false;
   #loop: Promise<void> = Promise.resolve();
+  /** Deliveries in flight, by merchantId. */
+  readonly #inFlight = new Map<string, number>();
+  readonly #deliveries = new Set<Promise<void>>();
 
   constructor(options: CallbackWorkerOptions) {
     this.#store = options.store;
@@ -75,7 +103,16 @@ export class CallbackWorker {
     this.#config = options.config;
     this.#now = options.now ?? Date.now;
     this.#random = options.random ?? Math.random;
-    this.#fetch = options.fetch ?? globalThis.fetch;
+    if (options.post) {
+      this.#post = options.post;
+      this.#closeHttp = () => undefined;
+    } else {
+      const client = createCallbackHttpClient();
+      this.#post = client.post;
+      this.#closeHttp = () => client.close();
+    }
+    const timeoutMs = Math.max(100, Math.floor(this.#config.timeoutMs / 2));
+    this.#lookup = pinnedLookup(options.resolveHost ?? systemResolver({ timeoutMs, tries: 1 }));
     this.#onAttempt = options.onAttempt ?? (() => undefined);
   }
 
@@ -88,7 +125,7 @@ export class CallbackWorker {
     this.notify();
   }
 
-  /** Wakes the worker now (a callback was just enqueued). */
+  /** Wakes the worker now (a callback was just enqueued, or a delivery finished). */
   notify(): void {
     if (this.#stopped) return;
     if (this.#running) {
@@ -96,9 +133,14 @@ export class CallbackWorker {
       return;
     }
     this.#running = true;
-    this.#loop = this.#drain().finally(() => {
+    this.#loop = this.#claim().finally(() => {
       this.#running = false;
     });
+  }
+
+  /** Resolves when the claim pass under way (if any) has started its deliveries. */
+  async idle(): Promise<void> {
+    await this.#loop;
   }
 
   /** Stops polling and waits for in-flight deliveries (each bounded by `timeoutMs`). */
@@ -106,22 +148,46 @@ export class CallbackWorker {
     this.#stopped = true;
     clearInterval(this.#timer);
     await this.#loop;
+    await Promise.all([...this.#deliveries]);
+    this.#closeHttp();
   }
 
-  async #drain(): Promise<void> {
+  /** Leases due callbacks while there are free slots, and starts their deliveries. */
+  async #claim(): Promise<void> {
     do {
       this.#again = false;
+      const free = this.#config.maxConcurrency - this.#deliveries.size;
+      if (free <= 0) return; // a delivery that finishes wakes the worker again
+      const limit = Math.min(free, BATCH);
       let batch: CallbackEntry[];
       try {
         // Lease long enough to cover one attempt, so a crash mid-POST retries after the lease.
-        batch = await this.#store.claimDueCallbacks(this.#now(), this.#config.timeoutMs * 2, BATCH);
+        batch = await this.#store.claimDueCallbacks(this.#now(), this.#config.timeoutMs * 2, limit, {
+          perMerchantLimit: this.#config.perMerchantConcurrency,
+          inFlight: this.#inFlight,
+        });
       } catch (err) {
         this.#log.error({ err }, 'could not read the callback outbox');
         return;
       }
-      await Promise.all(batch.map((entry) => this.#deliver(entry)));
-      if (batch.length === BATCH) this.#again = true;
+      for (const entry of batch) this.#start(entry);
+      if (batch.length === limit) this.#again = true;
     } while (this.#again && !this.#stopped);
+  }
+
+  #start(entry: CallbackEntry): void {
+    const merchantId = entry.merchantId;
+    this.#inFlight.set(merchantId, (this.#inFlight.get(merchantId) ?? 0) + 1);
+    const delivery: Promise<void> = this.#deliver(entry)
+      .catch((err: unknown) => this.#log.error({ err, paymentId: entry.paymentId }, 'callback delivery failed unexpectedly'))
+      .finally(() => {
+        const left = (this.#inFlight.get(merchantId) ?? 1) - 1;
+        if (left > 0) this.#inFlight.set(merchantId, left);
+        else this.#inFlight.delete(merchantId);
+        this.#deliveries.delete(delivery);
+        this.notify(); // a slot is free: this merchant's next callback, or anyone's
+      });
+    this.#deliveries.add(delivery);
   }
 
   async #deliver(entry: CallbackEntry): Promise<void> {
@@ -136,9 +202,14 @@ export class CallbackWorker {
       this.#log.error({ ...ctx, status }, 'callback window closed before delivery; giving up');
       return;
     }
+    const verdict = checkCallbackUrl(entry.url, this.#config.hostPolicy);
+    if (!verdict.ok) {
+      await this.#refuse(entry, ctx, status, `callbackUrl ${verdict.reason}`);
+      return;
+    }
     try {
-      const res = await this.#fetch(entry.url, {
-        method: 'POST',
+      const res = await this.#post({
+        url: verdict.url,
         headers: {
           ...(entry.body === '' ? {} : { 'Content-Type': 'application/json' }),
           Accept: 'application/json',
@@ -147,10 +218,9 @@ export class CallbackWorker {
         },
         body: entry.body,
         signal: AbortSignal.timeout(this.#config.timeoutMs),
-        redirect: 'manual',
+        ...(verdict.allowlisted ? {} : { lookup: this.#lookup }),
       });
       httpStatus = res.status;
-      await res.arrayBuffer().catch(() => undefined);
       if (res.status >= 200 && res.status < 300) {
         await this.#store.markCallbackDelivered(entry.id, attempt, res.status, this.#now());
         this.#onAttempt('delivered', null);
@@ -166,6 +236,10 @@ export class CallbackWorker {
       }
       this.#log.warn({ ...ctx, httpStatus }, 'callback attempt failed');
     } catch (err) {
+      if (isCallbackHostRefused(err)) {
+        await this.#refuse(entry, ctx, status, (err as Error).message);
+        return;
+      }
       failure = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
       this.#log.warn({ ...ctx, err }, 'callback attempt failed');
     }
@@ -188,6 +262,17 @@ export class CallbackWorker {
     } catch (err) {
       this.#log.error({ err, ...ctx }, 'could not record the callback attempt');
     }
+  }
+
+  /** Gives a callback up because the host policy refuses its URL (nothing was sent). */
+  async #refuse(entry: CallbackEntry, ctx: Record<string, unknown>, status: string | undefined, reason: string): Promise<void> {
+    try {
+      await this.#store.markCallbackFailed(entry.id, entry.attempts, reason, null, this.#now());
+    } catch (err) {
+      this.#log.error({ err, ...ctx }, 'could not record the callback attempt');
+    }
+    this.#onAttempt('failed', 'policy');
+    this.#log.error({ ...ctx, status, merchantId: entry.merchantId, reason }, 'callback URL refused by the host policy; giving up');
   }
 }
 

@@ -2,7 +2,9 @@
  * Error → HTTP mapping, at the edge only. Two body shapes:
  * - PPP routes: `{ status: "error", code, message }` (ppp-pos.md §4.2 "Errors", §7);
  * - the submit route (called by the Payment App): `{ code, message, retryable }` (STYLE b.5).
- * Never a stack trace. Unexpected errors are logged with `err` and answered 500.
+ * Never a stack trace. Unexpected errors are logged with `err` and answered 500; a malformed
+ * request (bad `%` escape, undecompressable body, unreadable body) is the client's: 400 logged
+ * at debug (docs/ppp.md "Validation and errors").
  */
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from 'pino';
@@ -20,6 +22,25 @@ function bodyParserError(err: unknown): { type: string; status: number } | null 
   if (typeof err !== 'object' || err === null) return null;
   const { type, status } = err as { type?: unknown; status?: unknown };
   return typeof type === 'string' && typeof status === 'number' ? { type, status } : null;
+}
+
+/**
+ * A client's fault that express or its body reader reports without a body-parser `type`: a
+ * malformed `%` escape in a route parameter (the router's `URIError`, status 400) and a body
+ * that does not decompress (body-parser wraps the zlib/brotli error with status 400). Any other
+ * error carrying a 4xx `status` (the http-errors convention) is the client's too.
+ * @returns the status (400 unless the error says another 4xx) and a message naming the problem.
+ */
+function clientError(err: unknown): { status: number; message: string } | null {
+  if (typeof err !== 'object' || err === null) return null;
+  const status = (err as { status?: unknown }).status;
+  const code = (err as { code?: unknown }).code;
+  if (err instanceof URIError) return { status: 400, message: 'the URL has a malformed percent-escape' };
+  if (typeof status !== 'number' || status < 400 || status >= 500) return null;
+  if (typeof code === 'string' && /^(Z_|ERR_BROTLI|ERR__ZLIB|ERR_ZSTD)/.test(code)) {
+    return { status: 400, message: 'request body could not be decompressed (Content-Encoding does not match the body)' };
+  }
+  return { status: status === 404 ? 404 : 400, message: status === 404 ? 'no such route' : 'request could not be read' };
 }
 
 /** Normalises anything thrown in a request into a status + coded error. */
@@ -40,6 +61,8 @@ export function toHttpError(err: unknown, malformedCode: ErrorCode): { status: n
   if (bp && bp.status >= 400 && bp.status < 500) {
     return { status: bp.status, error: new CodedError('PPP_INVALID_REQUEST', 'request body could not be read'), unexpected: false };
   }
+  const client = clientError(err);
+  if (client) return { status: client.status, error: new CodedError(client.status === 404 ? 'PPP_NOT_FOUND' : 'PPP_INVALID_REQUEST', client.message), unexpected: false };
   return { status: 500, error: new CodedError('PPP_INTERNAL', undefined, { cause: err }), unexpected: true };
 }
 
@@ -65,7 +88,7 @@ export function pppErrorHandler(logger: Logger): ErrorRequestHandler {
     const { status, error, unexpected } = toHttpError(err, 'PPP_MALFORMED_JSON');
     const ctx = { ...paymentOf(res), path: req.originalUrl.split('?')[0] };
     if (unexpected) logger.error({ err, method: req.method, ...ctx }, 'request failed');
-    else logger.debug({ code: error.code, status, ...ctx }, 'request refused');
+    else logger.debug({ code: error.code, status, ...ctx, ...(isCodedError(err) ? {} : { reason: error.message }) }, 'request refused');
     sendPppError(res, status, error.code, error.message);
   };
 }
@@ -79,6 +102,8 @@ export function wireErrorHandler(logger: Logger): ErrorRequestHandler {
     }
     const { status, error, unexpected } = toHttpError(err, 'POS_INVALID_SERIAL');
     if (unexpected) logger.error({ err, method: req.method, ...paymentOf(res) }, 'submit request failed');
+    // A malformed request (not a refusal of the payment's route) is the client's noise: debug.
+    else if (!isCodedError(err)) logger.debug({ code: error.code, status, method: req.method, reason: error.message }, 'request refused');
     else logger.info({ code: error.code, status, ...paymentOf(res), ...(error.details ?? {}) }, 'submit refused');
     res.status(status).json(error.toWire());
   };

@@ -299,6 +299,39 @@ describe('payment flow through the hub', () => {
     expect(restart.id).not.toBe(start.id);
   });
 
+  it('a rebind is a new attempt: a new startId, and a repeated rejection of the old attempt does not unbind it', async () => {
+    const { token } = await t.server.issueAgentToken('store-1');
+    const a = await agent(token);
+    await a.hello(['SN1']);
+    const submitUrl = await createPayment('PAY6B');
+    await submit(submitUrl, 'SN1');
+    const first = await a.waitForMessage(isStart);
+    const rejected = {
+      v: PROTOCOL_VERSION,
+      id: nextId(),
+      type: 'payment.rejected',
+      paymentId: 'PAY6B',
+      code: 'TERM_BUSY',
+      message: 'busy',
+      startId: first.id,
+    } as const;
+    a.send(rejected);
+    await a.waitForMessage((m): m is Ack => isAck(m) && m.ackOf === rejected.id);
+    expect((await t.server.store.getPayment('PAY6B'))?.status).toBe('awaiting_terminal');
+
+    // The same terminal, now idle, is chosen again: a new attempt with its own startId, persisted.
+    expect((await submit(submitUrl, 'SN1')).status).toBe(200);
+    const second = await a.waitForMessage((m): m is Start => isStart(m) && m.id !== first.id);
+    expect((await t.server.store.getPayment('PAY6B'))?.binding?.startId).toBe(second.id);
+    // The agent's outbox repeats the old rejection (its ack was lost): acknowledged, not applied.
+    a.send({ ...rejected });
+    await a.waitForMessage((m): m is Ack => isAck(m) && m.ackOf === rejected.id, 2);
+    expect((await t.server.store.getPayment('PAY6B'))?.status).toBe('dispatched');
+    expect((await t.server.store.getPayment('PAY6B'))?.binding?.startId).toBe(second.id);
+    // Repeats of the new attempt keep its id.
+    expect((await a.waitForMessage((m): m is Start => isStart(m) && m.id === second.id, 2)).paymentId).toBe('PAY6B');
+  });
+
   it('unknown outcome stays undefined until a later result resolves it', async () => {
     const { token } = await t.server.issueAgentToken('store-1');
     const a = await agent(token);
@@ -310,7 +343,8 @@ describe('payment flow through the hub', () => {
     await a.waitForMessage((m): m is Ack => isAck(m) && m.ackOf === unknown.id);
     const pending = await t.createPayment(createPaymentBody({ paymentId: 'PAY7' }));
     expect(pending.json['status']).toBe('undefined');
-    expect(t.lines.some((l) => l['level'] === 40 && l['paymentId'] === 'PAY7' && String(l['msg']).includes('unknown'))).toBe(true);
+    // An unknown outcome is an alert: logged at error (issue 10 item 5; was warn).
+    expect(t.lines.some((l) => l['level'] === 50 && l['paymentId'] === 'PAY7' && String(l['msg']).includes('unknown'))).toBe(true);
     expect(receiver.received).toHaveLength(0);
 
     const denied = result(start, { outcome: 'denied', responseCode: '51', authorizationId: undefined });

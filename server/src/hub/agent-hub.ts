@@ -4,8 +4,12 @@
  *
  * - Upgrade: `Authorization: Bearer <token>` → sha256 → `agents` table; refused with HTTP 401
  *   before upgrading.
- * - Routing: serial → the session of the agent that announced it. A serial live on another
- *   agent is refused (`WS_SERIAL_CLAIMED`); the same agent reconnecting replaces its old session.
+ * - Routing: serial → the session of the agent that owns it. Ownership is durable (first
+ *   registration, a confirmed move inside the store, or an administrator's `terminal move`); the
+ *   rules are in ./terminal-admission.ts. Refused serials get nothing. The same agent reconnecting
+ *   replaces its old session; a repeated `agent.hello` on a session announces the set again.
+ * - Trust: every agent report is checked against who was sent what (./report-guard.ts); a refused
+ *   one is answered `error` `WS_REPORT_REFUSED`, logged and counted, never handed to the service.
  * - Delivery: `payment.start` is repeated every `dispatchResendMs` until acknowledged; on agent
  *   (re)connect, unacknowledged starts for its serials are re-sent from the store.
  *   `payment.result` / `payment.rejected` are acknowledged only after the service committed.
@@ -35,6 +39,8 @@ import type {
 } from './agent-dispatcher.ts';
 import { AgentSession, newMessageId } from './agent-session.ts';
 import { hashAgentToken, parseBearer } from './agent-tokens.ts';
+import { ReportGuard, type ReportRefusal } from './report-guard.ts';
+import { DEFAULT_MAX_TERMINALS_PER_AGENT, TerminalAdmission } from './terminal-admission.ts';
 
 /** The hub's WebSocket path. */
 export const AGENT_WS_PATH = '/agent/v1';
@@ -51,6 +57,8 @@ export interface AgentHubOptions {
   readonly helloTimeoutMs?: number;
   /** Invalid frames tolerated per connection. @default 5 */
   readonly maxBadFrames?: number;
+  /** Most terminals one agent may announce; the rest are refused (`WS_TERMINAL_LIMIT`). @default 16 */
+  readonly maxTerminalsPerAgent?: number;
   /** Clock, ms since epoch. @default Date.now */
   readonly now?: () => number;
 }
@@ -75,6 +83,10 @@ export class AgentHub implements AgentDispatcher {
   readonly #pending = new Map<string, PendingSend>();
   /** Called when the number of connected agents changes (metrics). */
   onSessionsChanged: (count: number) => void = () => undefined;
+  /** Called for every agent report refused by the {@link ReportGuard} (metrics). */
+  onReportRefused: (reason: ReportRefusal, type: string) => void = () => undefined;
+  readonly #admission: TerminalAdmission;
+  readonly #guard: ReportGuard;
   readonly #all = new Set<AgentSession>();
   #handler: AgentEventHandler | undefined;
   #closing = false;
@@ -87,9 +99,21 @@ export class AgentHub implements AgentDispatcher {
       dispatchResendMs: options.dispatchResendMs,
       helloTimeoutMs: options.helloTimeoutMs ?? 10_000,
       maxBadFrames: options.maxBadFrames ?? 5,
+      maxTerminalsPerAgent: options.maxTerminalsPerAgent ?? DEFAULT_MAX_TERMINALS_PER_AGENT,
       now: options.now ?? Date.now,
     };
     this.#wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
+    this.#admission = new TerminalAdmission({
+      store: this.#store,
+      logger: this.#log,
+      maxTerminalsPerAgent: this.#opts.maxTerminalsPerAgent,
+      isAgentLive: (agentId) => this.#sessions.get(agentId)?.isOpen === true,
+    });
+    this.#guard = new ReportGuard({
+      store: this.#store,
+      routeOf: (serialNumber) => this.#routes.get(serialNumber),
+      sentOn: (messageId) => this.#pending.get(messageId)?.session,
+    });
   }
 
   /** Connects the payment service that receives agent reports. */
@@ -144,8 +168,9 @@ export class AgentHub implements AgentDispatcher {
       heartbeatIntervalMs: this.#opts.heartbeatIntervalMs,
       helloTimeoutMs: this.#opts.helloTimeoutMs,
       maxBadFrames: this.#opts.maxBadFrames,
+      now: this.#opts.now,
       hooks: {
-        onHello: (s, hello) => this.#onHello(s, hello),
+        onHello: (s, hello, repeat) => this.#onHello(s, hello, repeat),
         onMessage: (s, message) => this.#onMessage(s, message),
         onClose: (s) => this.#onClose(s),
       },
@@ -153,41 +178,33 @@ export class AgentHub implements AgentDispatcher {
     this.#all.add(session);
   }
 
-  async #onHello(session: AgentSession, hello: AgentHello): Promise<void> {
-    const previous = this.#sessions.get(session.agentId);
-    if (previous && previous !== session) {
-      this.#log.info({ agentId: session.agentId }, 'agent reconnected; replacing its previous session');
-      this.#detach(previous);
-      previous.close(4000, 'replaced by a newer connection');
-    }
-    this.#sessions.set(session.agentId, session);
-
-    const accepted: string[] = [];
-    const refused: { serialNumber: string; code: string; message: string }[] = [];
-    const now = this.#opts.now();
-    for (const { serialNumber } of hello.terminals) {
-      if (accepted.includes(serialNumber) || refused.some((r) => r.serialNumber === serialNumber)) continue;
-      const owner = this.#routes.get(serialNumber);
-      if (owner && owner !== session && owner.agentId !== session.agentId && owner.isOpen) {
-        refused.push({
-          serialNumber,
-          code: 'WS_SERIAL_CLAIMED',
-          message: 'another agent already drives a terminal with this serial number',
-        });
-        continue;
+  async #onHello(session: AgentSession, hello: AgentHello, repeat: boolean): Promise<void> {
+    if (!repeat) {
+      const previous = this.#sessions.get(session.agentId);
+      if (previous && previous !== session) {
+        this.#log.info({ agentId: session.agentId }, 'agent reconnected; replacing its previous session');
+        this.#detach(previous);
+        previous.close(4000, 'replaced by a newer connection');
       }
-      this.#routes.set(serialNumber, session);
-      accepted.push(serialNumber);
-      await this.#store.upsertTerminal({ serialNumber, agentId: session.agentId, lastSeenAt: now });
+      this.#sessions.set(session.agentId, session);
     }
-    session.serials = accepted;
+
+    const { accepted: owned, refused } = await this.#admission.admit(session.agentId, hello.terminals, this.#opts.now());
+    // Serials routed here before and not announced (or not owned) any more stop being routed here.
+    for (const serial of session.serials) {
+      if (!owned.includes(serial) && this.#routes.get(serial) === session) this.#routes.delete(serial);
+    }
+    // Newly routed serials: what is still owed for them is sent below.
+    const accepted = owned.filter((serial) => this.#routes.get(serial) !== session);
+    for (const serial of owned) this.#routes.set(serial, session);
+    session.serials = owned;
     session.send({
       v: PROTOCOL_VERSION,
       id: newMessageId(),
       type: 'hub.welcome',
       agentId: session.agentId,
       heartbeatIntervalMs: this.#opts.heartbeatIntervalMs,
-      accepted,
+      accepted: owned,
       refused,
     });
     this.#log.info(
@@ -195,16 +212,19 @@ export class AgentHub implements AgentDispatcher {
         agentId: session.agentId,
         agentName: session.agentName,
         agentVersion: hello.agentVersion,
-        terminals: accepted,
+        terminals: owned,
         ...(refused.length > 0 ? { refused: refused.map((r) => r.serialNumber) } : {}),
       },
-      'agent connected',
+      repeat ? 'agent announced its terminals again' : 'agent connected',
     );
     if (refused.length > 0) {
-      this.#log.warn({ agentId: session.agentId, refused: refused.map((r) => r.serialNumber) }, 'terminal serials refused');
+      this.#log.warn(
+        { agentId: session.agentId, refused: refused.map((r) => r.serialNumber), codes: refused.map((r) => r.code) },
+        'terminal serials refused',
+      );
     }
 
-    this.onSessionsChanged(this.#sessions.size);
+    if (!repeat) this.onSessionsChanged(this.#sessions.size);
     const pending = await this.#requireHandler().pendingOrders(accepted);
     for (const order of pending.starts) await this.dispatch(order);
     for (const order of pending.aborts) await this.abort(order);
@@ -213,6 +233,11 @@ export class AgentHub implements AgentDispatcher {
 
   async #onMessage(session: AgentSession, message: Exclude<AgentMessage, AgentHello>): Promise<void> {
     const handler = this.#requireHandler();
+    const refusal = await this.#guard.check(session, message);
+    if (refusal !== null) {
+      this.#refuseReport(session, message, refusal);
+      return;
+    }
     const ack = () =>
       session.send({ v: PROTOCOL_VERSION, id: newMessageId(), type: 'ack', ackOf: message.id });
     switch (message.type) {
@@ -302,6 +327,25 @@ export class AgentHub implements AgentDispatcher {
     }
   }
 
+  /** Logs, counts and answers a report the {@link ReportGuard} refused; nothing reaches the service. */
+  #refuseReport(session: AgentSession, message: Exclude<AgentMessage, AgentHello>, reason: ReportRefusal): void {
+    this.#log.warn(
+      {
+        agentId: session.agentId,
+        agentName: session.agentName,
+        agentSessionId: session.sessionId,
+        type: message.type,
+        reason,
+        ...('paymentId' in message ? { paymentId: message.paymentId } : {}),
+        ...('operationId' in message ? { operationId: message.operationId } : {}),
+        ...(message.type === 'ack' ? { ackOf: message.ackOf } : {}),
+      },
+      'agent report refused',
+    );
+    this.onReportRefused(reason, message.type);
+    session.sendError('WS_REPORT_REFUSED', `${message.type} refused (${reason})`, false, message.id);
+  }
+
   /** Removes a session's routes and pending starts (the store keeps them for the next connect). */
   #detach(session: AgentSession): void {
     for (const serial of session.serials) {
@@ -340,16 +384,43 @@ export class AgentHub implements AgentDispatcher {
   }
 
   async #routeOrOffline(serialNumber: string): Promise<AgentSession | DispatchOutcome> {
-    const session = this.#routes.get(serialNumber);
-    if (session?.isOpen) return session;
+    const session = await this.#ownedRoute(serialNumber);
+    if (session) return session;
     const known = await this.#store.findTerminal(serialNumber);
     return known ? 'offline' : 'unknown_terminal';
+  }
+
+  /**
+   * The open session routed for `serialNumber`, if its agent still owns the serial in the store
+   * (an administrator may have moved it since that agent announced it).
+   */
+  async #ownedRoute(serialNumber: string): Promise<AgentSession | undefined> {
+    const session = this.#routes.get(serialNumber);
+    if (!session?.isOpen) return undefined;
+    const owner = await this.#store.findTerminal(serialNumber);
+    return owner?.agentId === session.agentId ? session : undefined;
+  }
+
+  /**
+   * False (with a warning) when the payment is bound to another agent than the session's: its
+   * reports would be refused (./report-guard.ts), so the command is not sent (a terminal that
+   * moved to another agent of its store leaves the payments bound before the move to their agent).
+   */
+  async #boundHere(session: AgentSession, paymentId: string, type: string): Promise<boolean> {
+    const p = await this.#store.getPayment(paymentId);
+    if (!p?.binding || p.binding.agentId === session.agentId) return true;
+    this.#log.warn(
+      { paymentId, type, agentId: session.agentId, boundAgentId: p.binding.agentId, serialNumber: p.binding.serialNumber },
+      'command for a payment bound to another agent not sent',
+    );
+    return false;
   }
 
   /** @inheritdoc */
   async abort(order: AbortOrder): Promise<DispatchOutcome> {
     const session = await this.#routeOrOffline(order.serialNumber);
     if (typeof session === 'string') return session;
+    if (!(await this.#boundHere(session, order.paymentId, 'payment.abort'))) return 'offline';
     this.#sendRepeated(
       session,
       { v: PROTOCOL_VERSION, id: order.abortId, type: 'payment.abort', paymentId: order.paymentId, reason: order.reason },
@@ -364,6 +435,7 @@ export class AgentHub implements AgentDispatcher {
   async startOperation(order: OperationOrder): Promise<DispatchOutcome> {
     const session = await this.#routeOrOffline(order.serialNumber);
     if (typeof session === 'string') return session;
+    if (order.kind === 'void' && !(await this.#boundHere(session, order.paymentId, 'operation.start'))) return 'offline';
     this.#sendRepeated(
       session,
       {
@@ -396,19 +468,20 @@ export class AgentHub implements AgentDispatcher {
 
   /** @inheritdoc */
   async lookupTerminal(serialNumber: string): Promise<TerminalLookup> {
-    const session = this.#routes.get(serialNumber);
-    if (session?.isOpen) return { status: 'online', agentId: session.agentId };
+    const session = await this.#ownedRoute(serialNumber);
+    if (session) return { status: 'online', agentId: session.agentId };
     const known = await this.#store.findTerminal(serialNumber);
     return known ? { status: 'offline', agentId: known.agentId } : { status: 'unknown' };
   }
 
   /** @inheritdoc */
   async dispatch(order: StartOrder): Promise<DispatchOutcome> {
-    const session = this.#routes.get(order.serialNumber);
-    if (!session?.isOpen) {
+    const session = await this.#ownedRoute(order.serialNumber);
+    if (!session) {
       const known = await this.#store.findTerminal(order.serialNumber);
       return known ? 'offline' : 'unknown_terminal';
     }
+    if (!(await this.#boundHere(session, order.paymentId, 'payment.start'))) return 'offline';
     const message = {
       v: PROTOCOL_VERSION,
       id: order.startId,

@@ -4,7 +4,8 @@
  *
  * ```
  *  open ──agent.hello──► ready ──close/terminate──► closed
- *   │                     ▲ every other valid message is handed to the hub, one at a time
+ *   │                     ▲ every other valid message is handed to the hub, one at a time;
+ *   │                     │ a repeated agent.hello (≥ REHELLO_MIN_INTERVAL_MS apart) re-announces
  *   └─ hello timeout / too many bad frames / missed pong ──► closed
  * ```
  */
@@ -14,6 +15,7 @@ import WebSocket from 'ws';
 import type { ErrorCode } from '@posbridge/protocol/errors';
 import {
   PROTOCOL_VERSION,
+  REHELLO_MIN_INTERVAL_MS,
   decodeAgentMessage,
   encodeMessage,
   type AgentHello,
@@ -24,8 +26,8 @@ import type { AgentRecord } from '../store/store.ts';
 
 /** Hooks of a session into its hub. */
 export interface AgentSessionHooks {
-  /** The first, valid `agent.hello`. */
-  onHello(session: AgentSession, hello: AgentHello): Promise<void>;
+  /** A valid `agent.hello`: the first of the connection (`repeat` false) or a later re-announcement. */
+  onHello(session: AgentSession, hello: AgentHello, repeat: boolean): Promise<void>;
   /** Any later valid message (never `agent.hello`). Called one at a time, in arrival order. */
   onMessage(session: AgentSession, message: Exclude<AgentMessage, AgentHello>): Promise<void>;
   /** The socket closed (called once). */
@@ -44,6 +46,8 @@ export interface AgentSessionOptions {
   readonly helloTimeoutMs: number;
   /** Invalid frames tolerated before the socket is closed with 1008. */
   readonly maxBadFrames: number;
+  /** Clock, ms since epoch (spacing of repeated hellos). @default Date.now */
+  readonly now?: () => number;
 }
 
 /** New message id for a server → agent message. */
@@ -65,6 +69,8 @@ export class AgentSession {
   readonly #maxBadFrames: number;
   #badFrames = 0;
   #helloed = false;
+  #lastHelloAt = 0;
+  readonly #now: () => number;
   #alive = true;
   #closed = false;
   #chain: Promise<void> = Promise.resolve();
@@ -77,6 +83,7 @@ export class AgentSession {
     this.agentName = options.agent.name;
     this.#hooks = options.hooks;
     this.#maxBadFrames = options.maxBadFrames;
+    this.#now = options.now ?? Date.now;
     this.#log = options.logger.child({ agentId: this.agentId, agentSessionId: this.sessionId });
 
     this.#heartbeat = setInterval(() => this.#beat(), options.heartbeatIntervalMs);
@@ -185,14 +192,21 @@ export class AgentSession {
     }
     const message = decoded.value;
     if (message.type === 'agent.hello') {
+      const now = this.#now();
       if (this.#helloed) {
-        this.#badFrame('WS_BAD_MESSAGE', 'agent.hello was already received on this connection', message.id);
+        if (now - this.#lastHelloAt < REHELLO_MIN_INTERVAL_MS) {
+          this.#badFrame('WS_BAD_MESSAGE', `agent.hello repeated within ${REHELLO_MIN_INTERVAL_MS} ms`, message.id);
+          return;
+        }
+        this.#lastHelloAt = now;
+        await this.#hooks.onHello(this, message, true);
         return;
       }
       this.#helloed = true;
+      this.#lastHelloAt = now;
       clearTimeout(this.#helloTimer);
       this.#helloTimer = undefined;
-      await this.#hooks.onHello(this, message);
+      await this.#hooks.onHello(this, message, false);
       return;
     }
     if (!this.#helloed) {

@@ -5,12 +5,14 @@
  * | metric | type | labels |
  * |---|---|---|
  * | `posbridge_payments` | gauge (read from the store on scrape) | `status` |
+ * | `posbridge_payments_unknown` | gauge (read from the store on scrape): payments whose terminal outcome is unknown, waiting for the terminal or an operator; alert on > 0 | — |
  * | `posbridge_payment_transitions_total` | counter | `from`, `to` |
  * | `posbridge_callback_attempts_total` | counter | `outcome` = delivered \| retry \| failed |
  * | `posbridge_callback_failures_total` | counter | `reason` = http \| network \| expired |
  * | `posbridge_agents_connected` | gauge | — |
  * | `posbridge_http_request_duration_seconds` | histogram | `method`, `route`, `status_code` |
  * | `posbridge_auth_failures_total` | counter | `surface` = ppp \| pos \| agent |
+ * | `posbridge_agent_reports_refused_total` | counter | `reason` (hub/report-guard.ts), `type` (agent message type) |
  * | default Node.js process metrics | | prefixed `posbridge_` |
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
@@ -26,6 +28,7 @@ export class ServerMetrics {
   readonly agentsConnected: Gauge;
   readonly httpDuration: Histogram<'method' | 'route' | 'status_code'>;
   readonly authFailures: Counter<'surface'>;
+  readonly agentReportsRefused: Counter<'reason' | 'type'>;
 
   /**
    * @param countPayments - reads the number of payments per status (called on each scrape).
@@ -41,6 +44,15 @@ export class ServerMetrics {
       async collect() {
         const counts = await countPayments();
         for (const status of PAYMENT_STATUSES) this.set({ status }, counts[status] ?? 0);
+      },
+    });
+    // The alert of docs/ppp.md "Unknown outcomes": derived from the store, so it is right after a restart.
+    new Gauge({
+      name: 'posbridge_payments_unknown',
+      help: 'Payments whose terminal outcome is unknown (need the terminal or an operator: posbridge-server payment resolve).',
+      registers,
+      async collect() {
+        this.set((await countPayments()).unknown ?? 0);
       },
     });
     this.transitions = new Counter({
@@ -73,6 +85,12 @@ export class ServerMetrics {
       name: 'posbridge_auth_failures_total',
       help: 'Failed authentications, by surface.',
       labelNames: ['surface'],
+      registers,
+    });
+    this.agentReportsRefused = new Counter({
+      name: 'posbridge_agent_reports_refused_total',
+      help: 'Agent reports (acks, progress, results, operation results) refused: not from the session the command was sent to and that owns the terminal.',
+      labelNames: ['reason', 'type'],
       registers,
     });
   }

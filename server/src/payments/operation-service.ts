@@ -13,15 +13,24 @@
  * | request | payment state | what happens | answer |
  * |---|---|---|---|
  * | cancel | awaiting_terminal | `cancelled` at once; the submitUrl stops working | 200 |
- * | cancel | dispatched / accepted / unknown | `payment.abort` to the agent; an approval anyway is voided | 200 once stopped |
+ * | cancel | dispatched / accepted | `payment.abort` to the agent; an approval anyway is voided | 200 once stopped |
+ * | cancel | unknown | recorded on the payment, which stays flagged until resolved; `payment.abort` to the agent | 500 `PPP_OUTCOME_UNKNOWN` at once |
  * | cancel | approved, not settled, agent online | `operation.start` void | 200 once voided |
  * | cancel | approved, agent offline or settled, or the void denied | nothing | 501 `cancel-manually` |
  * | cancel | denied / cancelled / expired | nothing (nothing was charged) | 200 |
  * | settle | approved | recorded (partial allowed) | 200 |
+ * | settle / refund | being cancelled or cancelled by VTEX | nothing | 500 `PPP_PAYMENT_CANCELLED` |
  * | refund | approved + settled, agent online | `operation.start` refund | 200 once refunded |
  * | refund | agent offline, or refund denied on the terminal | nothing | 501 `refund-manually` |
+ * | refund | terminal busy: queued on the agent | runs when the terminal is free | 500 `PPP_OPERATION_PENDING` until then |
+ * | refund | refused by an agent as busy (older agents) | released, nothing stored | 500 `PPP_TERMINAL_BUSY`; the repeat retries |
  *
- * @see ../../../../shared/spec/ppp-pos.md §4.3–4.5, §7
+ * Cancel and settle are serialised on the payment row: a settlement bumps the payment's version
+ * (store), and a cancellation's decision to void reads the totals after the payment inside the
+ * compare-and-set loop, so only one of them can win (docs/ppp.md "Concurrent requests").
+ *
+ * @see docs/ppp.md "Cancellation", "Idempotency and amounts", "Concurrent requests" (VTEX's
+ *   Payment Provider Protocol: cancellations, settlements, refunds and their failure shapes)
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -112,13 +121,19 @@ export class OperationService {
       requestId: req.requestId,
     });
 
-    // Ask for the cancellation (the machine ignores it where it makes no sense).
-    const totals = await this.#store.operationTotals(paymentId);
+    // Ask for the cancellation (the machine ignores it where it makes no sense). The totals are
+    // read after the payment on each attempt: a settlement bumps the payment's version, so one
+    // that lands in between fails the compare-and-set and the decision is made again. Cancel
+    // and settle never both win.
+    let totals = await this.#store.operationTotals(paymentId);
     const online = this.#payments.dispatcher.onlineSerials();
-    const result = await this.#payments.applyEvent(paymentId, (q) => ({
-      type: 'cancel.requested',
-      canReverse: q.binding !== null && online.has(q.binding.serialNumber) && totals.settledMinor === 0,
-    }));
+    const result = await this.#payments.applyEvent(paymentId, async (q) => {
+      totals = await this.#store.operationTotals(paymentId);
+      return {
+        type: 'cancel.requested',
+        canReverse: q.binding !== null && online.has(q.binding.serialNumber) && totals.settledMinor === 0,
+      };
+    });
     if (result.applied) this.#log.info({ paymentId, requestId: req.requestId, status: result.payment?.status }, 'cancellation requested');
 
     for (;;) {
@@ -147,10 +162,16 @@ export class OperationService {
           this.#log.warn({ paymentId, requestId: req.requestId, reason }, 'cancellation needs a person');
           return this.#final(op, 501, reply(501, 'cancel-manually', reason));
         }
+        case 'unknown': {
+          // The card may or may not have been charged: never answered as cancelled/denied on a
+          // guess. The cancellation is recorded on the payment (answered once resolved); not
+          // stored, so VTEX's repeat re-evaluates.
+          this.#log.warn({ paymentId, requestId: req.requestId }, 'cancellation of a payment whose outcome is unknown');
+          return { httpStatus: 500, body: reply(500, 'PPP_OUTCOME_UNKNOWN', unknownCancelMessage) };
+        }
         case 'awaiting_terminal':
         case 'dispatched':
         case 'accepted':
-        case 'unknown':
         case 'aborting':
         case 'reversing': {
           const leftMs = this.#budgetMs - (Date.now() - started);
@@ -190,19 +211,23 @@ export class OperationService {
       status: 'approved',
       at: this.#payments.now(),
     });
-    const fail = (code: 'PPP_NOT_APPROVED' | 'PPP_AMOUNT_EXCEEDED', message: string): PppReply<SettlementResponse> => ({
+    const fail = (code: string, message: string): PppReply<SettlementResponse> => ({
       httpStatus: 500,
       body: { paymentId, settleId: null, value: 0, code, message, requestId: req.requestId },
     });
     switch (recorded.kind) {
-      case 'refused':
-        this.#log.info({ paymentId, requestId: req.requestId, reason: recorded.reason, status: p.status }, 'settlement refused');
-        return recorded.reason === 'not_approved'
-          ? fail('PPP_NOT_APPROVED', `the payment is ${p.status}; only an approved payment can be settled`)
-          : fail(
-              'PPP_AMOUNT_EXCEEDED',
-              `at most ${moneyToDecimal({ amountMinor: recorded.limitMinor, currency: p.amount.currency })} remains to settle`,
-            );
+      case 'refused': {
+        const status = recorded.payment?.status ?? p.status;
+        this.#log.info({ paymentId, requestId: req.requestId, reason: recorded.reason, status }, 'settlement refused');
+        if (recorded.reason === 'not_approved') {
+          const refusal = notApproved(recorded.payment ?? p, 'settled');
+          return fail(refusal.code, refusal.message);
+        }
+        return fail(
+          'PPP_AMOUNT_EXCEEDED',
+          `at most ${moneyToDecimal({ amountMinor: recorded.limitMinor, currency: p.amount.currency })} remains to settle`,
+        );
+      }
       case 'existing':
       case 'created': {
         const op = recorded.operation;
@@ -258,9 +283,11 @@ export class OperationService {
     });
     if (recorded.kind === 'refused') {
       this.#log.info({ paymentId, requestId: req.requestId, reason: recorded.reason }, 'refund refused');
-      return recorded.reason === 'not_approved'
-        ? { httpStatus: 500, body: reply(500, null, 'PPP_NOT_APPROVED', `the payment is ${p.status}; only an approved payment can be refunded`) }
-        : { httpStatus: 500, body: reply(500, null, 'PPP_AMOUNT_EXCEEDED', `at most ${decimal(recorded.limitMinor)} remains to refund`) };
+      if (recorded.reason === 'not_approved') {
+        const refusal = notApproved(recorded.payment ?? p, 'refunded');
+        return { httpStatus: 500, body: reply(500, null, refusal.code, refusal.message) };
+      }
+      return { httpStatus: 500, body: reply(500, null, 'PPP_AMOUNT_EXCEEDED', `at most ${decimal(recorded.limitMinor)} remains to refund`) };
     }
     let op = recorded.operation;
     if (op.answer) return { httpStatus: op.answer.httpStatus, body: op.answer.body as RefundResponse };
@@ -288,7 +315,11 @@ export class OperationService {
           const leftMs = this.#budgetMs - (Date.now() - started);
           const woken = leftMs > 0 && (await this.#payments.changes.wait(op.operationId, leftMs));
           const again = await this.#store.getOperation(op.operationId);
-          if (!again) throw new Error(`operation ${op.operationId} vanished`);
+          if (!again) {
+            // Released: the agent could not take it (terminal busy). Nothing was refunded; VTEX repeats.
+            this.#log.info({ paymentId, requestId: req.requestId, operationId: op.operationId }, 'refund not taken by the busy terminal');
+            return { httpStatus: 500, body: reply(500, null, 'PPP_TERMINAL_BUSY', ERROR_CODES.PPP_TERMINAL_BUSY.message) };
+          }
           if (!woken && again.status === op.status) {
             this.#log.info({ paymentId, requestId: req.requestId, status: again.status }, 'refund pending on the terminal');
             return { httpStatus: 500, body: reply(500, null, 'PPP_OPERATION_PENDING', ERROR_CODES.PPP_OPERATION_PENDING.message) };
@@ -303,6 +334,33 @@ export class OperationService {
       }
     }
   }
+}
+
+/** `message` of the 500 `PPP_OUTCOME_UNKNOWN` answer to a cancellation. */
+const unknownCancelMessage =
+  `${ERROR_CODES.PPP_OUTCOME_UNKNOWN.message}: the cancellation is recorded and is answered once an operator ` +
+  'resolves the outcome from the terminal journal (posbridge-server payment resolve)';
+/**
+ * Why a settlement or refund of a payment that is not `approved` is refused: `PPP_PAYMENT_CANCELLED`
+ * when VTEX cancelled it (the cancellation may still be reversing it on the terminal), else
+ * `PPP_NOT_APPROVED` (VTEX retries; a payment still in progress can be settled once approved).
+ * `payment` is the row as the store's refusal saw it, so the message names its current state.
+ */
+function notApproved(
+  payment: Pick<Payment, 'status' | 'endReason'>,
+  what: 'settled' | 'refunded',
+): { code: 'PPP_PAYMENT_CANCELLED' | 'PPP_NOT_APPROVED'; message: string } {
+  const cancelling = payment.endReason === 'cancelled' && ['aborting', 'reversing', 'cancelled'].includes(payment.status);
+  if (cancelling) {
+    return {
+      code: 'PPP_PAYMENT_CANCELLED',
+      message:
+        payment.status === 'cancelled'
+          ? `the payment was cancelled; it cannot be ${what}`
+          : `the payment is being cancelled (${payment.status}); it cannot be ${what}`,
+    };
+  }
+  return { code: 'PPP_NOT_APPROVED', message: `the payment is ${payment.status}; only an approved payment can be ${what}` };
 }
 
 /** 500 body for a payment this merchant does not have (the PPP failure shape of each route). */

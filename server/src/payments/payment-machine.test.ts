@@ -43,6 +43,8 @@ const events = {
   approved: { type: 'result.received', outcome: outcome('approved') },
   denied: { type: 'result.received', outcome: outcome('denied') },
   unknown: { type: 'result.received', outcome: outcome('unknown') },
+  resolvedApproved: { type: 'operator.resolved', outcome: 'approved', authorizationId: 'OP-AUTH', operator: 'alice', reason: 'receipt 123 printed' },
+  resolvedDenied: { type: 'operator.resolved', outcome: 'denied', authorizationId: null, operator: 'alice', reason: 'terminal journal shows no sale' },
 } satisfies Record<string, PaymentEvent>;
 
 describe('payment machine', () => {
@@ -68,6 +70,14 @@ describe('payment machine', () => {
     const r = transition(s, { type: 'agent.acked', startId: 'other' }, 11);
     expect(r.state).toBe(s);
     expect(r.effects[0]?.type).toBe('ignored');
+  });
+
+  it('applies a rejection of the current attempt, ignores one of another attempt (a rebind has a new startId)', () => {
+    const s = stateIn('dispatched');
+    expect(transition(s, { ...events.rejected, startId: 'st1' }, 11).state).toMatchObject({ status: 'awaiting_terminal', binding: null });
+    const stale = transition(s, { ...events.rejected, startId: 'st0' }, 11);
+    expect(stale.state).toBe(s);
+    expect(stale.effects).toEqual([{ type: 'ignored', reason: 'rejection of another attempt' }]);
   });
 
   it.each(['approved', 'denied'] as const)('accepted → %s enqueues the callback', (o) => {
@@ -123,10 +133,15 @@ describe('payment machine', () => {
     'accepted:unknown',
     'unknown:approved',
     'unknown:denied',
-    // while aborting, the terminal's answer ends the abort (approved → reversal, unknown → keep asking)
+    // only an unknown outcome is resolved by an operator
+    'unknown:resolvedApproved',
+    'unknown:resolvedDenied',
+    // while aborting, the terminal's answer ends the abort (approved → reversal, unknown → flagged unknown)
     'aborting:approved',
     'aborting:denied',
     'aborting:unknown',
+    // while aborting, "never started" (nothing charged) ends the abort too
+    'aborting:rejected',
     // a late approval after the payment ended is reversed
     'cancelled:approved',
     'expired:approved',
@@ -169,19 +184,34 @@ describe('cancellations, deadlines and reversals', () => {
     expect(r.effects).toEqual([]);
   });
 
-  it.each(['dispatched', 'accepted', 'unknown'] as const)('cancel while the terminal works (%s): abort on the terminal', (from) => {
+  it.each(['dispatched', 'accepted'] as const)('cancel while the terminal works (%s): abort on the terminal', (from) => {
     const r = transition(stateIn(from), cancel(true), 21);
     expect(r.state).toMatchObject({ status: 'aborting', endReason: 'cancelled' });
     expect(r.effects).toContainEqual({ type: 'send_abort', reason: 'cancelled' });
     if (from === 'dispatched') expect(r.effects).toContainEqual({ type: 'stop_resend', startId: 'st1' });
   });
 
-  it('aborting + denied → cancelled without callback; + unknown keeps aborting', () => {
+  it('aborting + denied → cancelled without callback; + unknown → flagged unknown, the cancellation kept', () => {
     const aborting = transition(stateIn('accepted'), cancel(true), 1).state;
     expect(transition(aborting, events.denied, 2)).toMatchObject({ state: { status: 'cancelled' }, effects: [] });
-    const stillAborting = transition(aborting, events.unknown, 2);
-    expect(stillAborting.state.status).toBe('aborting');
-    expect(stillAborting.effects).toEqual([{ type: 'outcome_unknown' }]);
+    const flagged = transition(aborting, events.unknown, 2);
+    expect(flagged.state).toMatchObject({ status: 'unknown', endReason: 'cancelled', deadlineAt: null });
+    expect(flagged.effects).toEqual([{ type: 'outcome_unknown' }]);
+  });
+
+  it('aborting + rejected (the agent never started it: nothing charged) ends the abort; not after an unknown outcome', () => {
+    const aborting = transition(stateIn('accepted'), cancel(true), 1).state;
+    expect(transition(aborting, events.rejected, 2)).toMatchObject({ state: { status: 'cancelled', binding, outcome: null }, effects: [] });
+    const expiring = transition(stateIn('accepted'), deadline, 1).state;
+    expect(transition(expiring, events.rejected, 2)).toMatchObject({
+      state: { status: 'expired' },
+      effects: [{ type: 'enqueue_callback', status: 'denied' }],
+    });
+    // The terminal may have charged: only its answer ends the abort.
+    const unknownThenAbort = transition(transition(stateIn('accepted'), events.unknown, 1).state, cancel(true), 2).state;
+    expect(transition(unknownThenAbort, events.rejected, 3).effects[0]?.type).toBe('ignored');
+    // A rejection naming another attempt is ignored here too.
+    expect(transition(aborting, { ...events.rejected, startId: 'st0' }, 2).effects[0]?.type).toBe('ignored');
   });
 
   it('aborting + approved (the terminal charged anyway) → reversing with a late void', () => {
@@ -243,5 +273,83 @@ describe('cancellations, deadlines and reversals', () => {
 
   it('binding sets the deadline counted from the bind', () => {
     expect(transition(stateIn('awaiting_terminal'), { ...events.bound, deadlineAt: 999 }, 10).state.deadlineAt).toBe(999);
+  });
+});
+
+describe('unknown outcomes: flagged until a terminal answer or an operator resolves them', () => {
+  const cancel: PaymentEvent = { type: 'cancel.requested', canReverse: true };
+  const deadline: PaymentEvent = { type: 'deadline.passed' };
+  const unknownFrom = (status: 'dispatched' | 'accepted') =>
+    transition({ ...stateIn(status), deadlineAt: 500 }, events.unknown, 10).state;
+
+  it('entering unknown drops the deadline: nothing runs on the terminal any more, so nothing is guessed at it', () => {
+    for (const from of ['dispatched', 'accepted'] as const) {
+      expect(unknownFrom(from)).toMatchObject({ status: 'unknown', deadlineAt: null, endReason: null });
+    }
+  });
+
+  it('a deadline on an unknown payment (stored before the upgrade) is cleared, never turned into an abort or a denial', () => {
+    const r = transition({ ...stateIn('unknown'), deadlineAt: 500 }, deadline, 600);
+    expect(r.state).toMatchObject({ status: 'unknown', deadlineAt: null, endReason: null });
+    expect(r.effects).toEqual([]);
+    expect(transition(stateIn('unknown'), deadline, 600).effects[0]?.type).toBe('ignored');
+  });
+
+  it('an expiry abort answered unknown becomes plain unknown: VTEX was told nothing, so a later approval is reported approved', () => {
+    const aborting = transition(stateIn('accepted'), deadline, 30).state;
+    const flagged = transition(aborting, events.unknown, 31);
+    expect(flagged.state).toMatchObject({ status: 'unknown', endReason: null, deadlineAt: null });
+    const approved = transition(flagged.state, events.approved, 40);
+    expect(approved.state.status).toBe('approved');
+    expect(approved.effects).toEqual([{ type: 'enqueue_callback', status: 'approved' }]);
+  });
+
+  it('a cancellation of an unknown payment is remembered and keeps it flagged; the abort goes to the agent, nothing is reported', () => {
+    const r = transition(stateIn('unknown'), cancel, 20);
+    expect(r.state).toMatchObject({ status: 'unknown', endReason: 'cancelled', outcome: { outcome: 'unknown' } });
+    expect(r.effects).toEqual([{ type: 'send_abort', reason: 'cancelled' }]);
+    // a repeat is a no-op
+    expect(transition(r.state, cancel, 21).effects[0]?.type).toBe('ignored');
+  });
+
+  it('after a cancellation, the terminal resolving it: denied → cancelled silently, approved → reversed', () => {
+    const cancelled = transition(stateIn('unknown'), cancel, 20).state;
+    expect(transition(cancelled, events.denied, 21)).toMatchObject({ state: { status: 'cancelled' }, effects: [] });
+    const late = transition(cancelled, events.approved, 21);
+    expect(late.state).toMatchObject({ status: 'reversing', endReason: 'cancelled' });
+    expect(late.effects).toEqual([{ type: 'start_void', late: true }]);
+  });
+
+  it('operator resolves approved: approved with the given authorization, callback enqueued', () => {
+    const r = transition(stateIn('unknown'), events.resolvedApproved, 30);
+    expect(r.state).toMatchObject({
+      status: 'approved',
+      endReason: null,
+      deadlineAt: null,
+      changedAt: 30,
+      outcome: { outcome: 'approved', authorizationId: 'OP-AUTH', terminalRef: 'r1', amountMinor: 3190 },
+    });
+    expect(r.effects).toEqual([{ type: 'enqueue_callback', status: 'approved' }]);
+  });
+
+  it('operator resolves denied: denied, callback enqueued; no authorization is kept', () => {
+    const r = transition(stateIn('unknown'), events.resolvedDenied, 30);
+    expect(r.state).toMatchObject({ status: 'denied', outcome: { outcome: 'denied', authorizationId: null } });
+    expect(r.effects).toEqual([{ type: 'enqueue_callback', status: 'denied' }]);
+  });
+
+  it('operator resolves a payment VTEX cancelled meanwhile: denied → cancelled (no callback); approved → approved, left for the cancellation retry to reverse', () => {
+    const cancelled = transition(stateIn('unknown'), cancel, 20).state;
+    expect(transition(cancelled, events.resolvedDenied, 30)).toMatchObject({ state: { status: 'cancelled', endReason: 'cancelled' }, effects: [] });
+    const approved = transition(cancelled, events.resolvedApproved, 30);
+    expect(approved.state).toMatchObject({ status: 'approved', endReason: null });
+    expect(approved.effects).toEqual([]);
+    // VTEX's repeated cancellation then reverses it like any approved payment
+    expect(transition(approved.state, cancel, 31).effects).toEqual([{ type: 'start_void', late: false }]);
+  });
+
+  it('an unknown payment without a terminal report cannot be resolved (nothing to build the outcome from)', () => {
+    const s = { ...stateIn('unknown'), outcome: null };
+    expect(transition(s, events.resolvedApproved, 30).effects[0]?.type).toBe('ignored');
   });
 });

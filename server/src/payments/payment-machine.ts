@@ -16,14 +16,17 @@
  *     │  │                                  └───────────────────────────────────────────┘
  *     │  │ cancel.requested     cancel.requested /      │ cancel.requested (agent online)
  *     │  │ deadline.passed      deadline.passed         │ (from approved only)
- *     │  ▼                      (dispatched, accepted,  ▼
- *     │ ┌───────────┐           unknown)            ┌───────────┐ void.result approved ┌───────────┐
+ *     │  ▼                      (dispatched,            ▼
+ *     │ ┌───────────┐           accepted)           ┌───────────┐ void.result approved ┌───────────┐
  *     │ │ cancelled │ ◄──────────┐                  │ reversing │ ───────────────────► │ cancelled │
  *     │ └───────────┘            │                  └───────────┘                      │ / expired │
  *     ▼                    ┌──────────┐  result approved ▲  │ void.result denied       └───────────┘
  *  ┌─────────┐  ◄───────── │ aborting │ ─────────────────┘  ▼ (cannot reverse)
  *  │ expired │ result      └──────────┘                  approved (logged at error)
- *  └─────────┘ denied
+ *  └─────────┘ denied / start.rejected (never started)
+ *                            │ result unknown
+ *                            ▼
+ *                         unknown ──operator.resolved──► approved │ denied (│ cancelled)
  * ```
  *
  * `aborting` and `reversing` remember why (`endReason`: `cancelled` by VTEX, or `expired` at the
@@ -33,13 +36,28 @@
  * Rules:
  * - `approved`, `denied`, `cancelled` and `expired` are final for the authorization; only a
  *   cancellation (→ `reversing`) or a late approval (→ `reversing`) moves them on.
- * - `unknown` is never folded into `denied`; a later result resolves it.
+ * - `unknown` is never folded into `denied`. It is the flagged state of an outcome the driver
+ *   could not learn (Concert E+ has no status query; PBL/1 after its STATUS attempts), entered
+ *   from `dispatched`/`accepted`/`aborting`. Nothing runs on the terminal any more, so it has no
+ *   deadline and a deadline or a cancellation never moves it to `aborting` or `denied`: a
+ *   cancellation is remembered (`endReason: cancelled`, and `payment.abort` goes to the agent,
+ *   which may stop the sale and learn its outcome) and the payment stays `unknown`. Only a
+ *   later terminal result or an operator (`operator.resolved`, `posbridge-server payment
+ *   resolve`) resolves it; after a cancellation a resolution is treated like a late result
+ *   (denied → `cancelled`; a terminal approval → reversed; an operator's approval → `approved`,
+ *   which VTEX's repeated cancellation then reverses). An expiry abort answered `unknown` drops
+ *   its `expired` reason: VTEX was told nothing yet.
  * - An approval that arrives while aborting, or after `cancelled`/`expired`, is a late approval:
  *   it is reversed automatically (`start_void`) and logged.
  * - `start.rejected` means the terminal refused before charging, so the payment goes back to
- *   `awaiting_terminal` and the Payment App can bind another terminal.
+ *   `awaiting_terminal` and the Payment App can bind another terminal (or the same one again).
+ *   Each bind is a new attempt with a new `startId`; a rejection naming another attempt's
+ *   `startId` is ignored. While `aborting` with no outcome recorded, a rejection (the agent
+ *   never started the sale) ends the abort like a `denied`.
  * - Events that make no sense in the current state produce an `ignored` effect and leave the
  *   state untouched.
+ *
+ * Documented in docs/ppp.md ("State of a payment", "Unknown outcomes").
  *
  * @see ../../../../shared/spec/ppp-pos.md §2 (flow), §4.3 (cancellations), §5.3, §5.5, §5.6
  * @see ../../../../shared/STYLE.md b.3
@@ -118,14 +136,28 @@ export type PaymentEvent =
   /** `deadlineAt`: the payment's new deadline, counted from the bind (absent: unchanged). */
   | { readonly type: 'terminal.bound'; readonly binding: TerminalBinding; readonly deadlineAt?: number }
   | { readonly type: 'agent.acked'; readonly startId: string }
-  | { readonly type: 'start.rejected'; readonly code: string; readonly message: string }
+  /** `startId`: the attempt refused (absent from older agents: the current one). */
+  | { readonly type: 'start.rejected'; readonly code: string; readonly message: string; readonly startId?: string }
   | { readonly type: 'result.received'; readonly outcome: TerminalOutcome }
   /** VTEX called `/cancellations`. `canReverse`: the terminal's agent is online to void an approval. */
   | { readonly type: 'cancel.requested'; readonly canReverse: boolean }
   /** The server-side deadline passed while the payment was not final. */
   | { readonly type: 'deadline.passed' }
   /** The terminal answered the reversal (void) of an approval. */
-  | { readonly type: 'void.result'; readonly outcome: Outcome; readonly message: string | null };
+  | { readonly type: 'void.result'; readonly outcome: Outcome; readonly message: string | null }
+  /**
+   * An operator settled an `unknown` outcome from the terminal's journal or receipt
+   * (`posbridge-server payment resolve`). `operator` (who) and `reason` (why) are kept in the
+   * audit log with the event's time (when).
+   */
+  | {
+      readonly type: 'operator.resolved';
+      readonly outcome: 'approved' | 'denied';
+      /** Authorization code read from the receipt (approved only); null: keep what the terminal reported. */
+      readonly authorizationId: string | null;
+      readonly operator: string;
+      readonly reason: string;
+    };
 
 /** What the caller must do after persisting the new state. */
 export type PaymentEffect =
@@ -139,7 +171,7 @@ export type PaymentEffect =
   | { readonly type: 'start_void'; readonly late: boolean }
   /** Enqueue the mandatory callback (in the same transaction as the state change). */
   | { readonly type: 'enqueue_callback'; readonly status: 'approved' | 'denied' }
-  /** The terminal could not tell what happened; log at warn, wait for reconciliation. */
+  /** The terminal could not tell what happened; alert (error log), wait for the terminal or an operator. */
   | { readonly type: 'outcome_unknown' }
   /** An approval could not be reversed: money was taken; log at error, needs a person. */
   | { readonly type: 'reversal_failed' }
@@ -197,8 +229,9 @@ function applyOutcome(state: PaymentMachineState, outcome: TerminalOutcome, now:
       };
     case 'unknown':
       if (state.status === 'unknown') return ignore(state, 'outcome already unknown');
+      // Nothing runs on the terminal any more: no deadline to abort at (never guessed denied).
       return {
-        state: { ...state, status: 'unknown', outcome, changedAt: now },
+        state: { ...state, status: 'unknown', outcome, deadlineAt: null, changedAt: now },
         effects: [...stop, { type: 'outcome_unknown' }],
       };
     default: {
@@ -218,11 +251,22 @@ function lateResult(state: PaymentMachineState, reason: EndReason, outcome: Term
         effects: [{ type: 'start_void', late: true }],
       };
     case 'denied':
-      if (state.status !== 'aborting') return ignore(state, `payment already ${state.status}`);
+      if (state.status !== 'aborting' && state.status !== 'unknown') return ignore(state, `payment already ${state.status}`);
       return ended(state, reason, now, { outcome });
     case 'unknown':
       if (state.status !== 'aborting') return ignore(state, `payment already ${state.status}`);
-      return { state: { ...state, outcome }, effects: [{ type: 'outcome_unknown' }] };
+      // Flagged unknown. A cancellation stays remembered; an expiry does not (VTEX was told nothing).
+      return {
+        state: {
+          ...state,
+          status: 'unknown',
+          outcome,
+          endReason: reason === 'cancelled' ? 'cancelled' : null,
+          deadlineAt: null,
+          changedAt: now,
+        },
+        effects: [{ type: 'outcome_unknown' }],
+      };
     default: {
       const never: never = outcome.outcome;
       throw new Error(`unhandled outcome ${String(never)}`);
@@ -263,6 +307,13 @@ export function transition(state: PaymentMachineState, event: PaymentEvent, now:
       };
 
     case 'start.rejected':
+      // A repeated rejection of an earlier bind must not undo the current one.
+      if (event.startId !== undefined && state.binding?.startId !== event.startId) return ignore(state, 'rejection of another attempt');
+      if (status === 'aborting' && state.outcome === null) {
+        // The agent never started the sale (e.g. it died before journaling the start): nothing
+        // was charged, so the abort is over. After an `unknown` only the terminal's answer counts.
+        return ended(state, state.endReason ?? 'cancelled', now);
+      }
       if (status !== 'dispatched' && status !== 'accepted') return ignore(state, `rejection in state ${status}`);
       return {
         state: { ...state, status: 'awaiting_terminal', binding: null, changedAt: now },
@@ -273,7 +324,12 @@ export function transition(state: PaymentMachineState, event: PaymentEvent, now:
       switch (status) {
         case 'dispatched':
         case 'accepted':
+          return applyOutcome(state, event.outcome, now);
         case 'unknown':
+          // Cancelled while unknown: the answer ends it like an abort's answer would.
+          if (state.endReason === 'cancelled' && event.outcome.outcome !== 'unknown') {
+            return lateResult(state, 'cancelled', event.outcome, now);
+          }
           return applyOutcome(state, event.outcome, now);
         case 'aborting':
         case 'cancelled':
@@ -298,10 +354,17 @@ export function transition(state: PaymentMachineState, event: PaymentEvent, now:
           return { state: { ...state, status: 'cancelled', endReason: 'cancelled', deadlineAt: null, changedAt: now }, effects: [] };
         case 'dispatched':
         case 'accepted':
-        case 'unknown':
           return {
             state: { ...state, status: 'aborting', endReason: 'cancelled', changedAt: now },
             effects: [...stopStart(state), { type: 'send_abort', reason: 'cancelled' }],
+          };
+        case 'unknown':
+          // Remembered, and the payment stays flagged: never reported denied on its own. The abort
+          // still goes to the agent, which may stop the sale and learn the outcome (PBL/1 STATUS).
+          if (state.endReason === 'cancelled') return ignore(state, 'cancellation already recorded; the outcome is unknown');
+          return {
+            state: { ...state, endReason: 'cancelled', deadlineAt: null },
+            effects: [{ type: 'send_abort', reason: 'cancelled' }],
           };
         case 'approved':
           if (!event.canReverse) return ignore(state, 'approved and the terminal cannot reverse it now');
@@ -327,11 +390,14 @@ export function transition(state: PaymentMachineState, event: PaymentEvent, now:
           return ended(state, 'expired', now, { endReason: 'expired' });
         case 'dispatched':
         case 'accepted':
-        case 'unknown':
           return {
             state: { ...state, status: 'aborting', endReason: 'expired', deadlineAt: null, changedAt: now },
             effects: [...stopStart(state), { type: 'send_abort', reason: 'expired' }],
           };
+        case 'unknown':
+          // An uncertain outcome is never guessed at a deadline: the deadline is only dropped.
+          if (state.deadlineAt === null) return ignore(state, 'outcome unknown; no deadline');
+          return { state: { ...state, deadlineAt: null }, effects: [] };
         case 'approved':
         case 'denied':
         case 'aborting':
@@ -371,9 +437,38 @@ export function transition(state: PaymentMachineState, event: PaymentEvent, now:
       }
     }
 
+    case 'operator.resolved':
+      return operatorResolved(state, event, now);
+
     default: {
       const never: never = event;
       throw new Error(`unhandled event ${JSON.stringify(never)}`);
     }
   }
+}
+
+/** `operator.resolved`: only an `unknown` payment with a terminal report can be resolved by hand. */
+function operatorResolved(
+  state: PaymentMachineState,
+  event: Extract<PaymentEvent, { type: 'operator.resolved' }>,
+  now: number,
+): TransitionResult {
+  if (state.status !== 'unknown') return ignore(state, `only an unknown outcome can be resolved, not ${state.status}`);
+  if (state.outcome === null) return ignore(state, 'no terminal report to resolve');
+  const outcome: TerminalOutcome = {
+    ...state.outcome,
+    outcome: event.outcome,
+    authorizationId: event.outcome === 'approved' ? (event.authorizationId ?? state.outcome.authorizationId) : null,
+    message: `${event.outcome} (confirmed by an operator)`,
+  };
+  if (state.endReason === 'cancelled') {
+    if (event.outcome === 'denied') return ended(state, 'cancelled', now, { outcome });
+    // Money was taken and VTEX cancelled: approved, so VTEX's repeated cancellation reverses it
+    // on the terminal (or answers cancel-manually) like any approved payment.
+    return { state: { ...state, status: 'approved', outcome, endReason: null, deadlineAt: null, changedAt: now }, effects: [] };
+  }
+  return {
+    state: { ...state, status: event.outcome, outcome, endReason: null, deadlineAt: null, changedAt: now },
+    effects: [{ type: 'enqueue_callback', status: event.outcome }],
+  };
 }

@@ -12,7 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { CodedError } from '@posbridge/protocol/errors';
-import { formatMoney, moneyFromDecimal } from '@posbridge/protocol/money';
+import { assertChargeable, formatMoney, moneyFromDecimal } from '@posbridge/protocol/money';
 import type { CreatePaymentRequest } from '@posbridge/protocol/ppp';
 import type { OperationResult, PaymentProgress, PaymentRejected, PaymentResult } from '@posbridge/protocol/ws';
 import type {
@@ -77,6 +77,20 @@ export interface BindOutcome {
   readonly payment: Payment;
   /** True when this call bound the terminal (false: idempotent repeat). */
   readonly bound: boolean;
+}
+
+/**
+ * An operator's resolution of an `unknown` payment (`posbridge-server payment resolve`).
+ * Bounded: `operator` 1–64 characters, `reason` 1–500, `authorizationId` 1–64 of
+ * `A-Z a-z 0-9 . _ / -` and only with `approved`.
+ */
+export interface OperatorResolution {
+  readonly outcome: 'approved' | 'denied';
+  readonly reason: string;
+  /** Who decided (OS user or `--operator`). */
+  readonly operator: string;
+  /** Authorization code from the terminal's receipt; absent: keep the terminal's. */
+  readonly authorizationId?: string;
 }
 
 /** Answer of {@link PaymentService.applyEvent}. */
@@ -156,6 +170,8 @@ export class PaymentService implements AgentEventHandler {
    * A method other than Venda Direta is not stored (`unsupported_method`, answered `denied`).
    *
    * @throws CodedError `MONEY_UNKNOWN_CURRENCY` / `MONEY_INVALID_AMOUNT` (400);
+   *   `MONEY_AMOUNT_OUT_OF_RANGE` (400) for a `value` below one minor unit or above
+   *   `MAX_CHARGE_MINOR` (docs/ppp.md "Amounts");
    *   `PPP_PAYMENT_MISMATCH` when the paymentId exists with another amount, currency, method or
    *   merchant; `STORE_FAILED`.
    * @see ppp-pos.md §4.2 "Idempotency"
@@ -163,7 +179,8 @@ export class PaymentService implements AgentEventHandler {
   async createPayment(req: CreatePaymentRequest, ctx: CreateContext): Promise<CreatePaymentOutcome> {
     const method = methodKindOf(req.paymentMethod);
     if (!method) return { kind: 'unsupported_method' };
-    const amount = moneyFromDecimal(req.value, req.currency);
+    // Refused before anything is stored: 0 or more than a terminal's amount field would only fail later on the terminal.
+    const amount = assertChargeable(moneyFromDecimal(req.value, req.currency), 'value');
     const now = this.#now();
     const { payment, created } = await this.#store.createPayment({
       paymentId: req.paymentId,
@@ -288,6 +305,54 @@ export class PaymentService implements AgentEventHandler {
     }
   }
 
+  /**
+   * Resolves an `unknown` payment by an operator's decision, read from the terminal's journal or
+   * receipt. The decision (who, why, when) becomes an `operator.resolved` event in the payment's
+   * audit log, and the callback to VTEX is enqueued in the same transaction (a payment VTEX
+   * cancelled meanwhile gets none: denied ends `cancelled`, approved is left for VTEX's repeated
+   * cancellation to reverse). Works against the store alone, so the CLI can run it next to a
+   * running server, whose callback worker delivers the callback.
+   *
+   * @returns the updated payment.
+   * @throws CodedError `ADMIN_RESOLVE_REFUSED` when the payment does not exist, is not `unknown`
+   *   or the resolution is out of bounds; `STORE_FAILED`.
+   * @see docs/ppp.md "Unknown outcomes"; server/README.md "Resolving unknown payments"
+   */
+  async resolveUnknown(paymentId: string, resolution: OperatorResolution): Promise<Payment> {
+    const problem = resolutionProblem(resolution);
+    if (problem) throw new CodedError('ADMIN_RESOLVE_REFUSED', problem, { details: { paymentId } });
+    const before = await this.#store.getPayment(paymentId);
+    const r = await this.applyEvent(paymentId, (p) =>
+      p.status === 'unknown'
+        ? {
+            type: 'operator.resolved',
+            outcome: resolution.outcome,
+            authorizationId: resolution.authorizationId ?? null,
+            operator: resolution.operator.trim(),
+            reason: resolution.reason.trim(),
+          }
+        : null,
+    );
+    if (!r.payment) throw new CodedError('ADMIN_RESOLVE_REFUSED', `no payment ${JSON.stringify(paymentId)}`, { details: { paymentId } });
+    if (!r.applied) {
+      throw new CodedError('ADMIN_RESOLVE_REFUSED', `payment ${paymentId} is ${r.payment.status}, not unknown${r.reason && r.reason !== 'not applicable' ? ` (${r.reason})` : ''}`, {
+        details: { paymentId, status: r.payment.status },
+      });
+    }
+    const p = r.payment;
+    this.#log.warn(
+      { paymentId, outcome: resolution.outcome, operator: resolution.operator, reason: resolution.reason, status: p.status },
+      'unknown payment resolved by an operator',
+    );
+    if (before?.endReason === 'cancelled' && p.status === 'approved') {
+      this.#log.warn(
+        { paymentId, serialNumber: p.binding?.serialNumber },
+        'resolved approved after VTEX cancelled; its next cancellation attempt reverses it on the terminal',
+      );
+    }
+    return p;
+  }
+
   /** @inheritdoc */
   async onStartAcked(agentId: string, paymentId: string, startId: string): Promise<AgentReportOutcome> {
     const r = await this.applyEvent(paymentId, () => ({ type: 'agent.acked', startId }));
@@ -337,10 +402,17 @@ export class PaymentService implements AgentEventHandler {
     const r = await this.applyEvent(paymentId, (p) =>
       p.binding && p.binding.agentId !== agentId
         ? null
-        : { type: 'start.rejected', code: rejected.code, message: rejected.message },
+        : {
+            type: 'start.rejected',
+            code: rejected.code,
+            message: rejected.message,
+            ...(rejected.startId !== undefined ? { startId: rejected.startId } : {}),
+          },
     );
-    if (r.applied) {
+    if (r.applied && r.payment?.status === 'awaiting_terminal') {
       this.#log.info({ paymentId, code: rejected.code }, 'payment rejected by terminal; awaiting another terminal');
+    } else if (r.applied && r.payment) {
+      this.#log.info({ paymentId, code: rejected.code, status: r.payment.status }, 'aborted payment was never started by the agent; nothing charged');
     }
     return this.#report(r, { agentId, paymentId, report: 'rejected' });
   }
@@ -359,6 +431,16 @@ export class PaymentService implements AgentEventHandler {
         return this.#report(r, { agentId, paymentId, report: 'void' });
       }
       case 'refund': {
+        if (isBusyRefusal(result)) {
+          // The terminal never ran it: not a refusal of the refund. The waiting request answers a
+          // retryable 500 and VTEX's repeat is a new attempt (never refund-manually for a busy terminal).
+          const released = await this.#store.releaseOperation(operationId);
+          this.changes.notify(operationId);
+          if (released) {
+            this.#log.warn({ paymentId, operationId, agentId }, 'refund not taken: terminal busy; VTEX repeats the request');
+            return 'applied';
+          }
+        }
         const op = await this.#store.setOperationOutcome(operationId, {
           status: result.outcome,
           terminalRef: result.terminalRef,
@@ -396,7 +478,7 @@ export class PaymentService implements AgentEventHandler {
   async pendingOrders(serialNumbers: readonly string[]): Promise<PendingOrders> {
     const [dispatched, stopping, refunds] = await Promise.all([
       this.#store.listBoundPayments('dispatched', serialNumbers),
-      this.#store.listPaymentsIn(['aborting', 'reversing'], serialNumbers),
+      this.#store.listPaymentsIn(['aborting', 'reversing', 'unknown'], serialNumbers),
       this.#store.listOpenRefunds(serialNumbers),
     ]);
     const refundOrders: OperationOrder[] = [];
@@ -406,7 +488,10 @@ export class PaymentService implements AgentEventHandler {
     }
     return {
       starts: dispatched.flatMap((p) => (p.binding ? [startOrderOf(p)] : [])),
-      aborts: stopping.flatMap((p) => (p.status === 'aborting' ? [abortOrderOf(p)] : [])),
+      // An unknown payment VTEX cancelled keeps its abort too (the agent may still stop the sale).
+      aborts: stopping.flatMap((p) =>
+        p.status === 'aborting' || (p.status === 'unknown' && p.endReason === 'cancelled') ? [abortOrderOf(p)] : [],
+      ),
       operations: [...stopping.flatMap((p) => (p.status === 'reversing' ? [voidOrderOf(p)] : [])), ...refundOrders],
     };
   }
@@ -425,14 +510,19 @@ export class PaymentService implements AgentEventHandler {
 
   /**
    * Re-reads the payment and applies `makeEvent` until the compare-and-set succeeds.
-   * `makeEvent` returning null ignores the call.
+   * `makeEvent` returning null ignores the call. It may be async to read more of the store: it
+   * runs after the payment was read, so anything it reads that bumps the payment's version when
+   * it changes (settlements) is consistent with the compare-and-set.
    * @throws CodedError `STORE_FAILED` when the payment keeps changing underneath.
    */
-  async applyEvent(paymentId: string, makeEvent: (p: Payment) => PaymentEvent | null): Promise<ApplyOutcome> {
+  async applyEvent(
+    paymentId: string,
+    makeEvent: (p: Payment) => PaymentEvent | null | Promise<PaymentEvent | null>,
+  ): Promise<ApplyOutcome> {
     for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
       const p = await this.#store.getPayment(paymentId);
       if (!p) return { payment: null, applied: false };
-      const event = makeEvent(p);
+      const event = await makeEvent(p);
       if (!event) return { payment: p, applied: false, reason: 'not applicable' };
       const { effects } = transition(p, event, this.#now());
       const ignored = effects.find((e) => e.type === 'ignored');
@@ -530,10 +620,24 @@ export class PaymentService implements AgentEventHandler {
           this.#onCallbackEnqueued();
           break;
         case 'outcome_unknown':
-          this.#log.warn(
-            { paymentId: p.paymentId, serialNumber: p.binding?.serialNumber, status: p.status },
-            'terminal outcome unknown; waiting for the terminal to resolve it',
-          );
+          if (p.status === 'unknown') {
+            // The alert of an uncertain payment: stable message, counted in posbridge_payments_unknown.
+            this.#log.error(
+              {
+                paymentId: p.paymentId,
+                serialNumber: p.binding?.serialNumber,
+                terminalRef: p.outcome?.terminalRef,
+                detail: p.outcome?.message,
+                cancelRequested: p.endReason === 'cancelled',
+              },
+              'payment outcome unknown; resolve it with posbridge-server payment resolve',
+            );
+          } else {
+            this.#log.warn(
+              { paymentId: p.paymentId, serialNumber: p.binding?.serialNumber, status: p.status },
+              'terminal outcome unknown; waiting for the terminal to resolve it',
+            );
+          }
           break;
         case 'reversal_failed':
           this.#log.error(
@@ -550,6 +654,32 @@ export class PaymentService implements AgentEventHandler {
       }
     }
   }
+}
+
+const AUTHORIZATION_PATTERN = /^[A-Za-z0-9._/-]{1,64}$/;
+
+/** Why `r` is out of bounds, or null. */
+function resolutionProblem(r: OperatorResolution): string | null {
+  if (r.outcome !== 'approved' && r.outcome !== 'denied') return 'outcome must be approved or denied';
+  const reason = r.reason.trim();
+  if (reason.length === 0 || reason.length > 500) return 'reason must be 1–500 characters';
+  const operator = r.operator.trim();
+  if (operator.length === 0 || operator.length > 64) return 'operator must be 1–64 characters';
+  if (r.authorizationId !== undefined) {
+    if (r.outcome !== 'approved') return 'an authorization only goes with outcome approved';
+    if (!AUTHORIZATION_PATTERN.test(r.authorizationId)) return 'authorization must be 1–64 of A-Z a-z 0-9 . _ / -';
+  }
+  return null;
+}
+
+/**
+ * True when an agent refused an operation because its terminal was busy (nothing ran on the
+ * terminal): `code: "TERM_BUSY"`, or the `TERM_BUSY: …` message of agents that predate the
+ * `code` field (docs/protocol/ws.md).
+ */
+function isBusyRefusal(result: OperationResult): boolean {
+  if (result.outcome !== 'denied') return false;
+  return result.code === 'TERM_BUSY' || (result.code === undefined && (result.message ?? '').startsWith('TERM_BUSY:'));
 }
 
 /** The `payment.start` order of a bound payment. */

@@ -21,6 +21,7 @@ import { SubmitTerminalRequestSchema } from '@posbridge/protocol/ppp';
 import { wireErrorHandler } from '../errors/http-errors.ts';
 import { BUSY_STATUSES, type PaymentService } from '../payments/payment-service.ts';
 import { describeIssues } from '../ppp/payments-router.ts';
+import { sourceOf, type FailureLimiter } from '../ppp/rate-limit.ts';
 import type { PaymentStore } from '../store/store.ts';
 import { posStateOf, posStatusOf } from './pos-mappers.ts';
 import { verifySubmitToken } from './submit-token.ts';
@@ -32,8 +33,8 @@ export interface PosRouterDeps {
   readonly logger: Logger;
   /** HMAC key of submit tokens. */
   readonly submitSecret: string;
-  /** Called on a forged or unknown token (rate limiting, metrics). */
-  readonly onBadToken?: () => void;
+  /** Counts forged or malformed tokens per source and refuses a source over its limit (429); a valid token is never limited. */
+  readonly limiter?: FailureLimiter;
 }
 
 const cors: RequestHandler = (req, res, next) => {
@@ -53,13 +54,15 @@ export function createPosRouter(deps: PosRouterDeps): Router {
   router.options('/:route/:token', (_req, res) => {
     res.status(204).end();
   });
-  // Check the token before reading any body: a forged URL learns nothing else.
-  const token: RequestHandler = (req, res, next) => {
+  // Check the token before reading any body: a forged URL learns nothing else. A valid token
+  // (an HMAC nobody can guess) always passes; forged ones count against their source only.
+  const token: RequestHandler = async (req, res, next) => {
     const value: unknown = req.params['token'];
     const paymentId = typeof value === 'string' ? verifySubmitToken(deps.submitSecret, value) : null;
     if (paymentId === null) {
-      res.locals['badToken'] = true;
-      deps.onBadToken?.();
+      const source = sourceOf(req);
+      if (deps.limiter && (await deps.limiter.refuseIfLimited(req, res, source, 'wire'))) return;
+      await deps.limiter?.fail(source);
       throw new CodedError('POS_SUBMIT_NOT_FOUND');
     }
     res.locals['paymentId'] = paymentId;

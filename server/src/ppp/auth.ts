@@ -6,7 +6,7 @@
  *
  * The appKey finds the merchant; the appToken is compared constant-time over sha256 digests
  * (only the digest is stored). A failed attempt is logged without the credentials and counted
- * by the per-source rate limiter (./rate-limit.ts). `X-VTEX-API-Is-TestSuite: true` is
+ * by the PPP surface's failure limiter (./rate-limit.ts). `X-VTEX-API-Is-TestSuite: true` is
  * recognised and recorded on the request.
  *
  * @see ../../../../shared/spec/ppp-pos.md §3
@@ -16,6 +16,7 @@ import type { Request, RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { CodedError } from '@posbridge/protocol/errors';
 import type { MerchantRecord, PaymentStore } from '../store/store.ts';
+import { sourceOf, type FailureLimiter } from './rate-limit.ts';
 
 /** sha256 hex of a merchant appToken (the only form that is stored). */
 export function hashAppToken(token: string): string {
@@ -48,11 +49,17 @@ const DUMMY_HASH = hashAppToken('posbridge-no-such-merchant');
 /**
  * Middleware that resolves the merchant from the credentials (either spelling) into
  * `res.locals.ppp`, or fails with `PPP_UNAUTHORIZED` (401).
+ *
+ * With a `limiter`, answered 401/403s count per source address and presented appKey (a key of
+ * no merchant counts as `?`, so every unknown key of one source shares a bucket); a limited
+ * bucket is answered 429 before the credentials are checked, so a brute-forcing source learns
+ * nothing, while another merchant's calls from the same address are unaffected.
  */
-export function pppAuth(store: PaymentStore, logger: Logger, onFailure: () => void = () => undefined): RequestHandler {
-  const check = async (key: string | undefined, token: string | undefined): Promise<MerchantRecord | null> => {
-    if (key === undefined || token === undefined || key === '' || token === '') return null;
-    const merchant = await store.findMerchantByAppKey(key);
+export function pppAuth(store: PaymentStore, logger: Logger, limiter?: FailureLimiter): RequestHandler {
+  const lookup = async (key: string | undefined): Promise<MerchantRecord | null> =>
+    key === undefined || key === '' ? null : store.findMerchantByAppKey(key);
+  const check = (merchant: MerchantRecord | null, token: string | undefined): MerchantRecord | null => {
+    if (token === undefined || token === '') return null;
     // Compare even for an unknown key, so timing does not reveal which keys exist.
     const given = Buffer.from(hashAppToken(token), 'hex');
     const expected = Buffer.from(merchant?.appTokenSha256 ?? DUMMY_HASH, 'hex');
@@ -63,16 +70,20 @@ export function pppAuth(store: PaymentStore, logger: Logger, onFailure: () => vo
     const h = req.headers;
     const testSuite = isTestSuite(req);
     void (async () => {
-      const merchant =
-        (await check(header(h['x-vtex-api-appkey']), header(h['x-vtex-api-apptoken']))) ??
-        (await check(header(h['x-provider-api-appkey']), header(h['x-provider-api-apptoken'])));
+      const vtex = await lookup(header(h['x-vtex-api-appkey']));
+      const provider = await lookup(header(h['x-provider-api-appkey']));
+      if (limiter) {
+        const bucket = `${sourceOf(req)}|${(vtex ?? provider)?.appKey ?? '?'}`;
+        if (await limiter.refuseIfLimited(req, res, bucket, 'ppp')) return;
+        limiter.failWhenAnswered(res, bucket, (status) => status === 401 || status === 403);
+      }
+      const merchant = check(vtex, header(h['x-vtex-api-apptoken'])) ?? check(provider, header(h['x-provider-api-apptoken']));
       if (merchant) {
         const context: PppRequestContext = { merchant, testSuite };
         res.locals['ppp'] = context;
         next();
         return;
       }
-      onFailure();
       const path = req.originalUrl.split('?')[0] ?? '';
       // As sent (not decoded: a malformed escape must not turn a 401 into a 500).
       const paymentId = /^\/payments\/([^/]{1,128})\//.exec(path)?.[1];

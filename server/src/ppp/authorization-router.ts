@@ -12,9 +12,11 @@
  *    merchant with that name and a `default` store (so `agent add --merchant <name>` can give it
  *    terminals at once) and answers `{applicationId, appKey, appToken}` once (single-use code).
  *
- * These routes cannot require merchant credentials (their purpose is to issue them); they are
- * rate-limited per source like failed authentications. Tokens and codes live in memory for
- * `ttlMs`: an interrupted flow is simply started again from the VTEX Admin.
+ * These routes cannot require merchant credentials (their purpose is to issue them), so every
+ * input is bounded: the app rate-limits every request per source (./rate-limit.ts), a
+ * `returnUrl` is at most 2 KB (`MAX_RETURN_URL_LENGTH`), and pending flows are capped per source
+ * and in total (429 `PPP_RATE_LIMITED` beyond). Tokens and codes live in memory for `ttlMs`: an
+ * interrupted flow is simply started again from the VTEX Admin.
  *
  * @see ../../../../shared/spec/ppp-pos.md §8
  */
@@ -26,6 +28,7 @@ import { AuthorizationTokenRequestSchema } from '@posbridge/protocol/ppp';
 import type { CallbackMode, PaymentStore } from '../store/store.ts';
 import { hashAppToken } from './auth.ts';
 import { parseBody } from './payments-router.ts';
+import { sourceOf } from './rate-limit.ts';
 
 /** Dependencies of {@link createAuthorizationRouter}. */
 export interface AuthorizationRouterDeps {
@@ -37,10 +40,16 @@ export interface AuthorizationRouterDeps {
   readonly ttlMs?: number;
   /** Clock. @default Date.now */
   readonly now?: () => number;
+  /** Pending flows (tokens issued, not used, not expired) one source address may hold. @default 5 */
+  readonly maxPendingPerSource?: number;
+  /** Pending flows in total. @default 1000 */
+  readonly maxPending?: number;
 }
 
 interface Pending {
   readonly returnUrl: string;
+  /** Source address that asked for the token. */
+  readonly source: string;
   readonly expiresAt: number;
   code: string | null;
   /** VTEX account name confirmed on the sign-up page. */
@@ -77,7 +86,7 @@ function signUpPage(token: string, merchantName: string, problem: string | undef
 ${problem === undefined ? '' : `<p role="alert"><strong>${escapeHtml(problem)}</strong></p>\n`}<form method="get" action="/authorization/redirect">
 <input type="hidden" name="applicationId" value="vtex">
 <input type="hidden" name="token" value="${escapeHtml(token)}">
-<label>VTEX account name <input name="merchantName" required pattern="[A-Za-z0-9][A-Za-z0-9._\-]{0,63}" value="${escapeHtml(merchantName)}"></label>
+<label>VTEX account name <input name="merchantName" required pattern="[A-Za-z0-9][A-Za-z0-9._\\-]{0,63}" value="${escapeHtml(merchantName)}"></label>
 <button type="submit">Authorize</button>
 </form>
 </body></html>
@@ -110,15 +119,25 @@ export function createAuthorizationRouter(deps: AuthorizationRouterDeps): Router
   const log = deps.logger.child({ component: 'onboarding' });
   const ttlMs = deps.ttlMs ?? 600_000;
   const now = deps.now ?? Date.now;
+  const maxPerSource = deps.maxPendingPerSource ?? 5;
+  const maxPending = deps.maxPending ?? 1000;
   const byToken = new Map<string, Pending>();
   const byCode = new Map<string, string>();
+  /** Pending flows per source address (entries removed at 0, so the map is bounded by byToken). */
+  const perSource = new Map<string, number>();
+  const forget = (token: string) => {
+    const p = byToken.get(token);
+    if (!p) return;
+    byToken.delete(token);
+    if (p.code !== null) byCode.delete(p.code);
+    const n = (perSource.get(p.source) ?? 1) - 1;
+    if (n <= 0) perSource.delete(p.source);
+    else perSource.set(p.source, n);
+  };
   const sweep = () => {
     const t = now();
     for (const [token, p] of byToken) {
-      if (p.expiresAt <= t) {
-        byToken.delete(token);
-        if (p.code !== null) byCode.delete(p.code);
-      }
+      if (p.expiresAt <= t) forget(token);
     }
   };
   const router = express.Router();
@@ -126,8 +145,24 @@ export function createAuthorizationRouter(deps: AuthorizationRouterDeps): Router
   router.post('/token', (req, res) => {
     const body = parseBody(AuthorizationTokenRequestSchema, req.body, 'Create Authorization Token');
     sweep();
+    const source = sourceOf(req);
+    const held = perSource.get(source) ?? 0;
+    if (held >= maxPerSource || byToken.size >= maxPending) {
+      const full = held >= maxPerSource ? 'source' : 'server';
+      log.warn({ remoteAddress: source, full, pendingOfSource: held, pending: byToken.size }, 'onboarding token refused: too many pending flows');
+      let oldest = Number.POSITIVE_INFINITY;
+      for (const p of byToken.values()) if ((full === 'server' || p.source === source) && p.expiresAt < oldest) oldest = p.expiresAt;
+      res.setHeader('Retry-After', String(Math.max(1, Math.ceil((oldest - now()) / 1000))));
+      throw new CodedError(
+        'PPP_RATE_LIMITED',
+        full === 'source'
+          ? `too many configuration flows pending from this source (at most ${maxPerSource}); finish one or wait for it to expire`
+          : 'too many configuration flows pending on this server; try again later',
+      );
+    }
     const token = randomUUID();
-    byToken.set(token, { returnUrl: body.returnUrl, expiresAt: now() + ttlMs, code: null, merchantName: null });
+    byToken.set(token, { returnUrl: body.returnUrl, source, expiresAt: now() + ttlMs, code: null, merchantName: null });
+    perSource.set(source, held + 1);
     log.info('onboarding token issued');
     res.status(200).json({ applicationId: 'vtex', token });
   });
@@ -173,7 +208,7 @@ export function createAuthorizationRouter(deps: AuthorizationRouterDeps): Router
     const pending = byToken.get(token);
     // Single use: a replay of the code gets nothing.
     byCode.delete(code);
-    byToken.delete(token);
+    forget(token);
     const merchantName = pending?.merchantName ?? null;
     if (merchantName === null) throw new CodedError('PPP_ONBOARDING_INVALID');
     const issued = newMerchantCredentials();

@@ -26,6 +26,7 @@ import {
   type CreatePaymentResponse,
   type InboundResponse,
 } from '@posbridge/protocol/ppp';
+import type { CallbackUrlGuard } from '../callbacks/callback-url-policy.ts';
 import type { OperationService } from '../payments/operation-service.ts';
 import type { PaymentService } from '../payments/payment-service.ts';
 import { pppContext } from './auth.ts';
@@ -37,6 +38,8 @@ export interface PaymentsRouterDeps {
   readonly operations: OperationService;
   readonly logger: Logger;
   readonly settings: PppAnswerSettings;
+  /** The callback host policy, applied to the `callbackUrl` of Create Payment. */
+  readonly callbackUrls: CallbackUrlGuard;
   /** Payment App URLs of a payment. */
   readonly appUrlsFor: (paymentId: string) => PaymentAppUrls;
 }
@@ -74,6 +77,27 @@ export function createPaymentsRouter(deps: PaymentsRouterDeps): Router {
     next();
   });
 
+  /**
+   * Refuses the `callbackUrl` of a new payment outside the host policy with a 400 naming the
+   * field. A repeat of an existing paymentId is not checked: its answer and its callback use
+   * the URL stored at creation, and every delivery checks that one again anyway.
+   */
+  async function screenCallbackUrl(callbackUrl: string, paymentId: string, merchantId: string): Promise<void> {
+    const refuse = (reason: string): never => {
+      log.info({ paymentId, merchantId, reason }, 'callbackUrl refused by the host policy');
+      throw new CodedError('PPP_INVALID_REQUEST', `invalid Create Payment request: callbackUrl: ${reason}`);
+    };
+    if ((await deps.service.getPayment(paymentId)) !== null) return;
+    const verdict = deps.callbackUrls.check(callbackUrl);
+    if (!verdict.ok) return refuse(verdict.reason);
+    if (verdict.allowlisted) return;
+    const screening = await deps.callbackUrls.screen(callbackUrl);
+    if (!screening.ok) return refuse(screening.reason);
+    if (screening.unresolved !== undefined) {
+      log.warn({ paymentId, merchantId, host: verdict.url.host, dnsError: screening.unresolved }, 'callbackUrl host did not resolve; checked again at delivery');
+    }
+  }
+
   router.post('/', async (req, res) => {
     const claimed = (req.body as { paymentId?: unknown } | undefined)?.paymentId;
     if (typeof claimed === 'string' && claimed.length <= 128) res.locals['paymentId'] = claimed;
@@ -83,6 +107,7 @@ export function createPaymentsRouter(deps: PaymentsRouterDeps): Router {
     if (merchant.name !== null && body.merchantName !== merchant.name) {
       throw new CodedError('PPP_MERCHANT_MISMATCH', undefined, { details: { paymentId: body.paymentId } });
     }
+    await screenCallbackUrl(body.callbackUrl, body.paymentId, merchant.merchantId);
     const outcome = await deps.service.createPayment(body, { merchantId: merchant.merchantId, testSuite });
     let answer: CreatePaymentResponse;
     if (outcome.kind === 'unsupported_method') {

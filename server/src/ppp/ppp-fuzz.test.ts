@@ -58,14 +58,14 @@ const ROUTES: Route[] = [
     path: `/payments/${PAYMENT}/settlements`,
     schema: SettlePaymentRequestSchema,
     valid: { transactionId: 'TX1', requestId: 'R-settle', paymentId: PAYMENT, value: 31.9, authorizationId: null, recipients: null },
-    documented5xx: ['PPP_NOT_APPROVED', 'PPP_AMOUNT_EXCEEDED', 'PPP_PAYMENT_NOT_FOUND'],
+    documented5xx: ['PPP_NOT_APPROVED', 'PPP_AMOUNT_EXCEEDED', 'PPP_PAYMENT_NOT_FOUND', 'PPP_PAYMENT_CANCELLED'],
   },
   {
     name: 'refund',
     path: `/payments/${PAYMENT}/refunds`,
     schema: RefundPaymentRequestSchema,
     valid: { requestId: 'R-refund', settleId: null, paymentId: PAYMENT, tid: null, value: 10, transactionId: 'TX1', recipients: null },
-    documented5xx: ['PPP_NOT_APPROVED', 'PPP_AMOUNT_EXCEEDED', 'PPP_PAYMENT_NOT_FOUND'],
+    documented5xx: ['PPP_NOT_APPROVED', 'PPP_AMOUNT_EXCEEDED', 'PPP_PAYMENT_NOT_FOUND', 'PPP_PAYMENT_CANCELLED', 'PPP_TERMINAL_BUSY'],
   },
   {
     name: 'inbound',
@@ -245,7 +245,7 @@ describe('PPP routes under mutated requests (real HTTP)', () => {
         const a = await send(route.path, bytes, type === '' ? {} : { 'Content-Type': type });
         expectWellBehaved(route, a);
         let parsed: unknown;
-        let parses = false;
+        let parses: boolean;
         try {
           parsed = JSON.parse(Buffer.from(bytes).toString('utf8'));
           parses = typeof parsed === 'object' && parsed !== null;

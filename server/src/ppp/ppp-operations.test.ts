@@ -311,6 +311,27 @@ describe('cancellations', () => {
     expect(receiver.received).toHaveLength(0);
   });
 
+  it('cancelled while the agent is offline: the abort is re-sent from the store on reconnect; "never started" ends it cancelled', async () => {
+    await started('CX2B');
+    await agent.close();
+    await waitFor(() => t.server.service.dispatcher.sessionCount === 0, 5000, 'agent gone');
+    const pending = call('POST', '/payments/CX2B/cancellations', cancelBody('CX2B', 'R2B'));
+    await waitFor(async () => (await t.server.store.getPayment('CX2B'))?.status === 'aborting', 5000, 'aborting');
+
+    const back = await connectAgent(t.server.url, agentToken);
+    extraAgents.push(back);
+    await back.hello(['SN1']);
+    const abort = await back.waitForMessage((m): m is Abort => isAbort(m) && m.paymentId === 'CX2B');
+    back.send({ v: PROTOCOL_VERSION, id: nextId(), type: 'ack', ackOf: abort.id });
+    // The agent died before journaling the start: nothing reached the terminal.
+    back.send({ v: PROTOCOL_VERSION, id: nextId(), type: 'payment.rejected', paymentId: 'CX2B', code: 'TERM_UNKNOWN', message: 'never started' });
+    const res = await pending;
+    expect(res.status).toBe(200);
+    expect(res.json).toMatchObject({ code: null, message: 'cancelled; nothing was charged' });
+    expect((await t.server.store.getPayment('CX2B'))?.status).toBe('cancelled');
+    expect(receiver.received).toHaveLength(0);
+  });
+
   it('the agent does not answer within the budget: 500 pending (under 5 s), the repeat gets the outcome', async () => {
     await started('CX3');
     const began = Date.now();

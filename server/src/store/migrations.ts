@@ -138,4 +138,18 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX operations_open ON operations(kind, status, serial_number);
   `,
+  // 3 (issue 10, terminal ownership): audit of who registered or moved a terminal, and why.
+  `
+  CREATE TABLE terminal_events (
+    seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+    serial_number TEXT NOT NULL,
+    type          TEXT NOT NULL CHECK (type IN ('registered', 'moved')),
+    from_agent_id TEXT,
+    to_agent_id   TEXT NOT NULL REFERENCES agents(agent_id),
+    actor         TEXT NOT NULL,
+    reason        TEXT NOT NULL,
+    at            INTEGER NOT NULL
+  );
+  CREATE INDEX terminal_events_serial ON terminal_events(serial_number, seq);
+  `,
 ];

@@ -5,7 +5,21 @@
  * would interleave inside each other's `BEGIN … COMMIT`. {@link SqliteDb.exclusive} therefore
  * runs every store operation one at a time.
  */
+import { chmodSync, closeSync, openSync, statSync } from 'node:fs';
 import sqlite3 from 'sqlite3';
+
+/** Creates `filename` 0600 if missing; makes it and its WAL/SHM files owner-only if they are not. */
+function ownerOnly(filename: string): void {
+  closeSync(openSync(filename, 'a', 0o600));
+  for (const path of [filename, `${filename}-wal`, `${filename}-shm`]) {
+    try {
+      if ((statSync(path).mode & 0o077) !== 0) chmodSync(path, 0o600);
+    } catch (err) {
+      // A WAL/SHM file that does not exist (yet) is fine; anything else is the operator's to fix.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+  }
+}
 
 /** Values SQLite accepts as bound parameters. */
 export type SqlParam = string | number | bigint | null | Buffer;
@@ -28,10 +42,14 @@ export class SqliteDb {
   }
 
   /**
-   * Opens (creating if needed) the database file.
-   * @throws the sqlite3 error when the file cannot be opened.
+   * Opens (creating if needed) the database file. A file path is created 0600 (owner only: the
+   * database holds merchant and payment data) and an existing file readable by others is
+   * tightened to 0600, with its `-wal`/`-shm` files; SQLite creates those with the database
+   * file's mode. `:memory:`, `""` and `file:` URIs are opened as given.
+   * @throws the file-system error when the file cannot be created, the sqlite3 error when it cannot be opened.
    */
   static open(filename: string): Promise<SqliteDb> {
+    if (filename !== '' && filename !== ':memory:' && !filename.startsWith('file:')) ownerOnly(filename);
     return new Promise((resolve, reject) => {
       const db = new sqlite3.Database(filename, (err) => {
         if (err) reject(err);

@@ -165,15 +165,60 @@ describe('SqlitePaymentStore', () => {
     expect(await store.claimDueCallbacks(1e12, 10_000, 10)).toHaveLength(0);
   });
 
+  it('claims callbacks merchant by merchant in turn, within each merchant\'s bound', async () => {
+    const enqueue = async (paymentId: string, merchantId: string, at: number) => {
+      const { payment } = await store.createPayment(newPayment({ paymentId, merchantId, createdAt: at }));
+      const bound = await apply(payment, { type: 'terminal.bound', binding }, at);
+      await apply(bound!, approvedResult, at, true);
+    };
+    for (const [i, id] of ['A1', 'A2', 'A3', 'A4'].entries()) await enqueue(id, 'mch_a', 1000 + i);
+    await enqueue('B1', 'mch_b', 2000);
+    await enqueue('B2', 'mch_b', 2001);
+    await enqueue('C1', 'mch_c', 3000);
+
+    const fair = await store.claimDueCallbacks(5000, 10_000, 10, { perMerchantLimit: 2, inFlight: new Map([['mch_c', 2]]) });
+    // One of each merchant's oldest, then each one's second; A stops at 2, C is already at its bound.
+    expect(fair.map((c) => [c.paymentId, c.merchantId])).toEqual([
+      ['A1', 'mch_a'],
+      ['B1', 'mch_b'],
+      ['A2', 'mch_a'],
+      ['B2', 'mch_b'],
+    ]);
+    expect((await store.claimDueCallbacks(5001, 10_000, 10)).map((c) => c.paymentId)).toEqual(['A3', 'C1', 'A4']);
+  });
+
   it('stores agents by token hash, terminals and meta', async () => {
     await store.createAgent({ agentId: 'ag1', name: 'shop', createdAt: 1 }, 'hash1');
     expect(await store.findAgentByTokenHash('hash1')).toEqual({ agentId: 'ag1', name: 'shop', createdAt: 1, storeId: null });
     expect(await store.findAgentByTokenHash('nope')).toBeNull();
-    await store.upsertTerminal({ serialNumber: 'SN1', agentId: 'ag1', lastSeenAt: 5 });
-    await store.upsertTerminal({ serialNumber: 'SN1', agentId: 'ag1', lastSeenAt: 6 });
+    await store.registerTerminal({ serialNumber: 'SN1', agentId: 'ag1', lastSeenAt: 5 });
+    expect(await store.touchTerminal('SN1', 'ag1', 6)).toBe(true);
     expect(await store.findTerminal('SN1')).toEqual({ serialNumber: 'SN1', agentId: 'ag1', lastSeenAt: 6 });
     expect(await store.getOrSetMeta('k', 'v1')).toBe('v1');
     expect(await store.getOrSetMeta('k', 'v2')).toBe('v1');
+  });
+
+  it('keeps a terminal with its first registrant; moves only by compare-and-set, audited', async () => {
+    await store.createAgent({ agentId: 'ag1', name: 'one', createdAt: 1 }, 'h1');
+    await store.createAgent({ agentId: 'ag2', name: 'two', createdAt: 1 }, 'h2');
+    expect(await store.registerTerminal({ serialNumber: 'SN1', agentId: 'ag1', lastSeenAt: 5 })).toMatchObject({ created: true, terminal: { agentId: 'ag1' } });
+    // A second registration never changes the owner, nor its last-seen time.
+    expect(await store.registerTerminal({ serialNumber: 'SN1', agentId: 'ag2', lastSeenAt: 7 })).toEqual({
+      created: false,
+      terminal: { serialNumber: 'SN1', agentId: 'ag1', lastSeenAt: 5 },
+    });
+    expect(await store.touchTerminal('SN1', 'ag2', 8)).toBe(false);
+    expect(await store.findTerminal('SN1')).toEqual({ serialNumber: 'SN1', agentId: 'ag1', lastSeenAt: 5 });
+    const move = { serialNumber: 'SN1', fromAgentId: 'ag2', toAgentId: 'ag1', actor: 'cli:ops', reason: 'wrong owner', at: 9 };
+    expect(await store.moveTerminal(move)).toBe(false);
+    expect(await store.moveTerminal({ ...move, fromAgentId: 'ag1', toAgentId: 'ag2' })).toBe(true);
+    expect(await store.findTerminal('SN1')).toMatchObject({ agentId: 'ag2' });
+    expect(await store.listTerminalEvents('SN1')).toEqual([
+      { seq: expect.any(Number), serialNumber: 'SN1', type: 'registered', fromAgentId: null, toAgentId: 'ag1', actor: 'hub', reason: expect.any(String), at: 5 },
+      { seq: expect.any(Number), serialNumber: 'SN1', type: 'moved', fromAgentId: 'ag1', toAgentId: 'ag2', actor: 'cli:ops', reason: 'wrong owner', at: 9 },
+    ]);
+    expect(await store.getAgent('ag2')).toMatchObject({ agentId: 'ag2', name: 'two' });
+    expect(await store.getAgent('nope')).toBeNull();
   });
 
   it('survives reopening (migrations are not re-applied)', async () => {
@@ -189,5 +234,26 @@ describe('SqlitePaymentStore', () => {
     expect((await store.listBoundPayments('dispatched', ['SN1', 'SNX'])).map((p) => p.paymentId)).toEqual(['P1']);
     expect(await store.listBoundPayments('dispatched', ['SNX'])).toEqual([]);
     expect(await store.listBoundPayments('dispatched', [])).toEqual([]);
+  });
+
+  it('a settlement bumps the payment version: a cancellation computed before it fails its CAS', async () => {
+    const { payment } = await store.createPayment(newPayment());
+    const approved = await apply((await apply(payment, { type: 'terminal.bound', binding }, 2000))!, approvedResult, 3000);
+    expect(approved?.status).toBe('approved');
+    // The cancellation read the payment (nothing settled yet); a settlement commits before its write.
+    const settled = await store.recordOperation({ operationId: 'se1', paymentId: 'P1', kind: 'settle', requestId: 'S1', amountMinor: 3190, status: 'approved', at: 4000 });
+    expect(settled.kind).toBe('created');
+    expect(await apply(approved!, { type: 'cancel.requested', canReverse: true }, 4001)).toBeNull();
+    expect((await store.getPayment('P1'))?.version).toBe(approved!.version + 1);
+    // Once reversing, a settlement is refused and says the payment's current state.
+    const fresh = (await store.getPayment('P1'))!;
+    const reversing = await apply(fresh, { type: 'cancel.requested', canReverse: true }, 4002);
+    expect(reversing?.status).toBe('reversing');
+    expect(await store.recordOperation({ operationId: 'se2', paymentId: 'P1', kind: 'settle', requestId: 'S2', amountMinor: 1, status: 'approved', at: 4003 })).toEqual({
+      kind: 'refused',
+      reason: 'not_approved',
+      limitMinor: 0,
+      payment: { status: 'reversing', endReason: 'cancelled' },
+    });
   });
 });

@@ -27,6 +27,7 @@ import {
 } from './store.ts';
 import type {
   AgentRecord,
+  CallbackClaimFairness,
   CallbackEntry,
   CallbackStatus,
   CreatePaymentResult,
@@ -36,6 +37,8 @@ import type {
   PaymentEventRecord,
   PaymentStore,
   TerminalRecord,
+  TerminalEventRecord,
+  TerminalMove,
 } from './store.ts';
 
 /** Options of {@link openSqliteStore}. */
@@ -87,6 +90,7 @@ interface PaymentRow {
 interface CallbackRow {
   id: number;
   payment_id: string;
+  merchant_id: string;
   url: string;
   body: string;
   status: string;
@@ -215,6 +219,7 @@ function rowToCallback(r: CallbackRow): CallbackEntry {
   return {
     id: r.id,
     paymentId: r.payment_id,
+    merchantId: r.merchant_id,
     url: r.url,
     body: r.body,
     status: r.status as CallbackStatus,
@@ -234,7 +239,7 @@ function eventData(event: PaymentEvent): unknown {
     case 'agent.acked':
       return { startId: event.startId };
     case 'start.rejected':
-      return { code: event.code, message: event.message };
+      return { code: event.code, message: event.message, ...(event.startId !== undefined ? { startId: event.startId } : {}) };
     case 'result.received':
       return {
         outcome: event.outcome.outcome,
@@ -248,6 +253,9 @@ function eventData(event: PaymentEvent): unknown {
       return {};
     case 'void.result':
       return { outcome: event.outcome, message: event.message };
+    case 'operator.resolved':
+      // Who and why (the row's `at` is when): the audit trail of a manual resolution.
+      return { outcome: event.outcome, authorizationId: event.authorizationId, operator: event.operator, reason: event.reason };
     default: {
       const never: never = event;
       return never;
@@ -445,12 +453,26 @@ class SqlitePaymentStore implements PaymentStore {
     });
   }
 
-  claimDueCallbacks(now: number, leaseMs: number, limit: number): Promise<CallbackEntry[]> {
+  claimDueCallbacks(now: number, leaseMs: number, limit: number, fairness?: CallbackClaimFairness): Promise<CallbackEntry[]> {
+    const perMerchantLimit = fairness?.perMerchantLimit ?? Number.MAX_SAFE_INTEGER;
+    const inFlight = JSON.stringify(Object.fromEntries(fairness?.inFlight ?? []));
     return this.#op('claimDueCallbacks', () =>
       this.#db.transaction(async () => {
+        // Rank each merchant's due callbacks oldest first; taking rank 1 of every merchant, then
+        // rank 2, ... is the round-robin turn. A merchant's rank plus what it has in flight must
+        // stay within its bound.
         const rows = await this.#db.all<CallbackRow>(
-          `SELECT * FROM callback_outbox WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`,
-          [now, limit],
+          `WITH due AS (
+             SELECT o.*, p.merchant_id AS merchant_id,
+                    ROW_NUMBER() OVER (PARTITION BY p.merchant_id ORDER BY o.next_attempt_at, o.id) AS merchant_rank
+               FROM callback_outbox o JOIN payments p ON p.payment_id = o.payment_id
+              WHERE o.status = 'pending' AND o.next_attempt_at <= ?
+           )
+           SELECT due.* FROM due LEFT JOIN json_each(?) AS busy ON busy.key = due.merchant_id
+            WHERE due.merchant_rank + COALESCE(busy.value, 0) <= ?
+            ORDER BY due.merchant_rank, due.next_attempt_at, due.id
+            LIMIT ?`,
+          [now, inFlight, perMerchantLimit, limit],
         );
         for (const r of rows) {
           await this.#db.run('UPDATE callback_outbox SET next_attempt_at = ?, updated_at = ? WHERE id = ?', [
@@ -500,9 +522,11 @@ class SqlitePaymentStore implements PaymentStore {
 
   listCallbacks(paymentId: string): Promise<CallbackEntry[]> {
     return this.#op('listCallbacks', async () => {
-      const rows = await this.#db.all<CallbackRow>('SELECT * FROM callback_outbox WHERE payment_id = ? ORDER BY id', [
-        paymentId,
-      ]);
+      const rows = await this.#db.all<CallbackRow>(
+        `SELECT o.*, p.merchant_id AS merchant_id FROM callback_outbox o JOIN payments p ON p.payment_id = o.payment_id
+          WHERE o.payment_id = ? ORDER BY o.id`,
+        [paymentId],
+      );
       return rows.map(rowToCallback);
     });
   }
@@ -529,13 +553,89 @@ class SqlitePaymentStore implements PaymentStore {
     });
   }
 
-  upsertTerminal(terminal: TerminalRecord): Promise<void> {
-    return this.#op('upsertTerminal', async () => {
-      await this.#db.run(
-        `INSERT INTO terminals (serial_number, agent_id, last_seen_at) VALUES (?, ?, ?)
-         ON CONFLICT (serial_number) DO UPDATE SET agent_id = excluded.agent_id, last_seen_at = excluded.last_seen_at`,
-        [terminal.serialNumber, terminal.agentId, terminal.lastSeenAt],
+  getAgent(agentId: string): Promise<AgentRecord | null> {
+    return this.#op('getAgent', async () => {
+      const row = await this.#db.get<{ agent_id: string; name: string; created_at: number; store_id: string | null }>(
+        'SELECT agent_id, name, created_at, store_id FROM agents WHERE agent_id = ?',
+        [agentId],
       );
+      return row ? { agentId: row.agent_id, name: row.name, createdAt: row.created_at, storeId: row.store_id } : null;
+    });
+  }
+
+  registerTerminal(terminal: TerminalRecord): Promise<{ terminal: TerminalRecord; created: boolean }> {
+    return this.#op('registerTerminal', () =>
+      this.#db.transaction(async () => {
+        const inserted = await this.#db.run(
+          'INSERT INTO terminals (serial_number, agent_id, last_seen_at) VALUES (?, ?, ?) ON CONFLICT (serial_number) DO NOTHING',
+          [terminal.serialNumber, terminal.agentId, terminal.lastSeenAt],
+        );
+        if (inserted.changes === 1) {
+          await this.#db.run(
+            `INSERT INTO terminal_events (serial_number, type, from_agent_id, to_agent_id, actor, reason, at)
+             VALUES (?, 'registered', NULL, ?, 'hub', 'first announced by this agent', ?)`,
+            [terminal.serialNumber, terminal.agentId, terminal.lastSeenAt],
+          );
+          return { terminal: { ...terminal }, created: true };
+        }
+        const row = await this.#db.get<{ serial_number: string; agent_id: string; last_seen_at: number }>(
+          'SELECT * FROM terminals WHERE serial_number = ?',
+          [terminal.serialNumber],
+        );
+        if (!row) throw new Error(`terminal ${terminal.serialNumber} vanished`);
+        return { terminal: { serialNumber: row.serial_number, agentId: row.agent_id, lastSeenAt: row.last_seen_at }, created: false };
+      }),
+    );
+  }
+
+  touchTerminal(serialNumber: string, agentId: string, at: number): Promise<boolean> {
+    return this.#op('touchTerminal', async () => {
+      const r = await this.#db.run('UPDATE terminals SET last_seen_at = ? WHERE serial_number = ? AND agent_id = ?', [at, serialNumber, agentId]);
+      return r.changes === 1;
+    });
+  }
+
+  moveTerminal(move: TerminalMove): Promise<boolean> {
+    return this.#op('moveTerminal', () =>
+      this.#db.transaction(async () => {
+        const r = await this.#db.run('UPDATE terminals SET agent_id = ? WHERE serial_number = ? AND agent_id = ?', [
+          move.toAgentId,
+          move.serialNumber,
+          move.fromAgentId,
+        ]);
+        if (r.changes !== 1) return false;
+        await this.#db.run(
+          `INSERT INTO terminal_events (serial_number, type, from_agent_id, to_agent_id, actor, reason, at)
+           VALUES (?, 'moved', ?, ?, ?, ?, ?)`,
+          [move.serialNumber, move.fromAgentId, move.toAgentId, move.actor.slice(0, 200), move.reason.slice(0, 500), move.at],
+        );
+        return true;
+      }),
+    );
+  }
+
+  listTerminalEvents(serialNumber: string): Promise<TerminalEventRecord[]> {
+    return this.#op('listTerminalEvents', async () => {
+      const rows = await this.#db.all<{
+        seq: number;
+        serial_number: string;
+        type: 'registered' | 'moved';
+        from_agent_id: string | null;
+        to_agent_id: string;
+        actor: string;
+        reason: string;
+        at: number;
+      }>('SELECT * FROM terminal_events WHERE serial_number = ? ORDER BY seq', [serialNumber]);
+      return rows.map((r) => ({
+        seq: r.seq,
+        serialNumber: r.serial_number,
+        type: r.type,
+        fromAgentId: r.from_agent_id,
+        toAgentId: r.to_agent_id,
+        actor: r.actor,
+        reason: r.reason,
+        at: r.at,
+      }));
     });
   }
 
@@ -607,7 +707,14 @@ class SqlitePaymentStore implements PaymentStore {
         if (existing) return { kind: 'existing', operation: rowToOperation(existing) };
         if (input.kind !== 'cancel') {
           const payment = await this.#readPayment(input.paymentId);
-          if (payment?.status !== 'approved') return { kind: 'refused', reason: 'not_approved', limitMinor: 0 };
+          if (payment?.status !== 'approved') {
+            return {
+              kind: 'refused',
+              reason: 'not_approved',
+              limitMinor: 0,
+              payment: payment ? { status: payment.status, endReason: payment.endReason } : null,
+            };
+          }
           const totals = await this.#totals(input.paymentId);
           const authorized = payment.outcome?.amountMinor ?? payment.amount.amountMinor;
           const limitMinor =
@@ -615,6 +722,13 @@ class SqlitePaymentStore implements PaymentStore {
               ? authorized - totals.settledMinor
               : totals.settledMinor - totals.refundedMinor - totals.refundingMinor;
           if (input.amountMinor > limitMinor) return { kind: 'refused', reason: 'exceeds', limitMinor: Math.max(0, limitMinor) };
+          if (input.kind === 'settle') {
+            // Serialises with cancellations: a transition computed from the old version fails its CAS.
+            await this.#db.run('UPDATE payments SET version = version + 1, updated_at = ? WHERE payment_id = ?', [
+              input.at,
+              input.paymentId,
+            ]);
+          }
         }
         await this.#db.run(
           `INSERT INTO operations (operation_id, payment_id, kind, request_id, amount_minor, status, serial_number, created_at, updated_at)
@@ -670,6 +784,16 @@ class SqlitePaymentStore implements PaymentStore {
         ],
       );
       return info.changes === 1 ? this.#readOperation(operationId) : null;
+    });
+  }
+
+  releaseOperation(operationId: string): Promise<boolean> {
+    return this.#op('releaseOperation', async () => {
+      const info = await this.#db.run(
+        `DELETE FROM operations WHERE operation_id = ? AND kind = 'refund' AND status = 'pending' AND answer IS NULL`,
+        [operationId],
+      );
+      return info.changes === 1;
     });
   }
 
@@ -844,6 +968,25 @@ class SqlitePaymentStore implements PaymentStore {
       const row = await this.#db.get<{ value: string }>('SELECT value FROM meta WHERE key = ?', [key]);
       if (!row) throw new Error(`meta ${key} vanished`);
       return row.value;
+    });
+  }
+
+  getMeta(key: string): Promise<string | null> {
+    return this.#op('getMeta', async () => {
+      const row = await this.#db.get<{ value: string }>('SELECT value FROM meta WHERE key = ?', [key]);
+      return row?.value ?? null;
+    });
+  }
+
+  deleteMeta(key: string): Promise<void> {
+    return this.#op('deleteMeta', async () => {
+      // Overwrite the freed bytes too: a deleted secret must not linger in free pages.
+      await this.#db.exec('PRAGMA secure_delete = ON');
+      try {
+        await this.#db.run('DELETE FROM meta WHERE key = ?', [key]);
+      } finally {
+        await this.#db.exec('PRAGMA secure_delete = OFF');
+      }
     });
   }
 

@@ -102,6 +102,8 @@ export type CallbackStatus = 'pending' | 'delivered' | 'failed';
 export interface CallbackEntry {
   readonly id: number;
   readonly paymentId: string;
+  /** Merchant of the payment (the worker bounds deliveries in flight per merchant). */
+  readonly merchantId: string;
   readonly url: string;
   readonly body: string;
   readonly status: CallbackStatus;
@@ -112,6 +114,14 @@ export interface CallbackEntry {
   readonly lastHttpStatus: number | null;
   /** ms since epoch after which no more attempts are made; null: only `maxAttempts` bounds it. */
   readonly expiresAt: number | null;
+}
+
+/** Per-merchant bound of {@link PaymentStore.claimDueCallbacks}. */
+export interface CallbackClaimFairness {
+  /** Most callbacks of one merchant in flight at once (≥ 1). */
+  readonly perMerchantLimit: number;
+  /** Callbacks already in flight, by merchantId (merchants absent have none). */
+  readonly inFlight: ReadonlyMap<string, number>;
 }
 
 /** A terminal agent (tokens are stored only as sha256 hashes). */
@@ -205,8 +215,17 @@ export interface NewOperation {
 export type RecordOperationResult =
   | { readonly kind: 'existing'; readonly operation: OperationRecord }
   | { readonly kind: 'created'; readonly operation: OperationRecord }
-  /** Refused by the store invariant (nothing written): the payment is not in a state that allows it, or the amount is over the limit. */
-  | { readonly kind: 'refused'; readonly reason: 'not_approved' | 'exceeds'; readonly limitMinor: number };
+  /**
+   * Refused by the store invariant (nothing written): the payment is not in a state that allows
+   * it, or the amount is over the limit. `payment` is the row as the refusal saw it (null when it
+   * does not exist), so the answer can say why.
+   */
+  | {
+      readonly kind: 'refused';
+      readonly reason: 'not_approved' | 'exceeds';
+      readonly limitMinor: number;
+      readonly payment?: Pick<Payment, 'status' | 'endReason'> | null;
+    };
 
 /** Sums of a payment's operations, minor units. */
 export interface OperationTotals {
@@ -228,11 +247,40 @@ export interface OperationOutcomeChange {
   readonly at: number;
 }
 
-/** A terminal serial and the agent that last announced it. */
+/**
+ * A terminal serial and the agent that owns it. The owner's store and merchant own the serial:
+ * it is set by the first registration and changed only by {@link PaymentStore.moveTerminal}.
+ */
 export interface TerminalRecord {
   readonly serialNumber: string;
   readonly agentId: string;
+  /** Last `agent.hello` of the owner announcing it, ms since epoch. */
   readonly lastSeenAt: number;
+}
+
+/** A change of a terminal's owning agent (docs/protocol/ws.md "Terminal ownership"). */
+export interface TerminalMove {
+  readonly serialNumber: string;
+  /** The owner the move was decided against (compare-and-set). */
+  readonly fromAgentId: string;
+  readonly toAgentId: string;
+  /** Who moved it: `hub` (identity confirmed by the device, previous agent offline) or `cli:<os user>`. */
+  readonly actor: string;
+  /** Why, as given by the actor (≤ 500 characters). */
+  readonly reason: string;
+  readonly at: number;
+}
+
+/** One row of a terminal's ownership audit log. */
+export interface TerminalEventRecord {
+  readonly seq: number;
+  readonly serialNumber: string;
+  readonly type: 'registered' | 'moved';
+  readonly fromAgentId: string | null;
+  readonly toAgentId: string;
+  readonly actor: string;
+  readonly reason: string;
+  readonly at: number;
 }
 
 /**
@@ -261,8 +309,11 @@ export interface PaymentStore {
   /**
    * Leases up to `limit` pending callbacks due at `now`: their `nextAttemptAt` moves to
    * `now + leaseMs` so a crash mid-delivery retries them after the lease.
+   * With `fairness`, merchants take turns: each merchant's oldest due callback first, then each
+   * one's second, and so on; a merchant gets at most `perMerchantLimit` minus its
+   * `inFlight` count. Without it, there is no per-merchant bound (same turn order).
    */
-  claimDueCallbacks(now: number, leaseMs: number, limit: number): Promise<CallbackEntry[]>;
+  claimDueCallbacks(now: number, leaseMs: number, limit: number, fairness?: CallbackClaimFairness): Promise<CallbackEntry[]>;
   /** Marks a callback delivered. */
   markCallbackDelivered(id: number, attempts: number, httpStatus: number, at: number): Promise<void>;
   /** Schedules another attempt. */
@@ -283,9 +334,24 @@ export interface PaymentStore {
   createAgent(agent: AgentRecord, tokenSha256: string): Promise<void>;
   /** The agent whose token hashes to `tokenSha256`, or null. */
   findAgentByTokenHash(tokenSha256: string): Promise<AgentRecord | null>;
-  /** Records that `agentId` announced `serialNumber`. */
-  upsertTerminal(terminal: TerminalRecord): Promise<void>;
-  /** The last agent that announced `serialNumber`, or null. */
+  /** The agent, or null. */
+  getAgent(agentId: string): Promise<AgentRecord | null>;
+  /**
+   * First registration: stores `terminal` unless the serial is already registered (safe under
+   * concurrency), with a `registered` audit event by `hub`. Never changes an existing owner.
+   * @returns the stored record (`terminal` when inserted, else the existing owner's) and whether this call inserted it.
+   */
+  registerTerminal(terminal: TerminalRecord): Promise<{ terminal: TerminalRecord; created: boolean }>;
+  /** Sets `lastSeenAt` when `agentId` owns the serial. @returns false when it does not. */
+  touchTerminal(serialNumber: string, agentId: string, at: number): Promise<boolean>;
+  /**
+   * Moves the serial to `toAgentId` if `fromAgentId` still owns it, with a `moved` audit event, in
+   * one transaction. @returns false (nothing written) when the owner changed meanwhile.
+   */
+  moveTerminal(move: TerminalMove): Promise<boolean>;
+  /** The ownership audit log of a serial, oldest first. */
+  listTerminalEvents(serialNumber: string): Promise<TerminalEventRecord[]>;
+  /** The agent that owns `serialNumber`, or null. */
   findTerminal(serialNumber: string): Promise<TerminalRecord | null>;
 
   /** Payments whose `deadlineAt` is ≤ `now` and that still wait for a terminal, oldest first. */
@@ -300,6 +366,9 @@ export interface PaymentStore {
    * amount invariants: settlements need an `approved` payment and keep Σ settled ≤ authorized;
    * refunds keep Σ refunds (approved + pending + unknown) ≤ Σ settled. Cancellations are
    * recorded unconditionally. A repeat returns the existing row (`existing`) whatever its amount.
+   * A new settlement also bumps the payment's `version` in the same transaction, so a state
+   * change computed before it (a cancellation that read "nothing settled") fails its
+   * compare-and-set and is recomputed: cancel and settle are serialised on the payment row.
    */
   recordOperation(input: NewOperation): Promise<RecordOperationResult>;
   /** The operation with this id, or null. */
@@ -308,6 +377,12 @@ export interface PaymentStore {
   findOperation(paymentId: string, kind: OperationKind, requestId: string): Promise<OperationRecord | null>;
   /** Sets the terminal outcome of a `pending`/`unknown` operation. @returns the row, or null when it was already final. */
   setOperationOutcome(operationId: string, change: OperationOutcomeChange): Promise<OperationRecord | null>;
+  /**
+   * Removes a refund that never ran: still `pending`, no answer stored (its agent refused it
+   * before the terminal took it, e.g. busy). VTEX's repeat of the request records a new attempt.
+   * @returns true when the row was removed, false when it is gone, final or answered.
+   */
+  releaseOperation(operationId: string): Promise<boolean>;
   /** Stores the final answer once (first writer wins). @returns the row with the stored answer. */
   setOperationAnswer(operationId: string, httpStatus: number, body: unknown, at: number): Promise<OperationRecord>;
   /** Refunds still `pending`/`unknown` on one of `serialNumbers` (re-sent after a reconnect). */
@@ -338,6 +413,10 @@ export interface PaymentStore {
 
   /** Returns the value stored under `key`, storing `value` first when there is none (race-safe). */
   getOrSetMeta(key: string, value: string): Promise<string>;
+  /** The value stored under `key`, or null. */
+  getMeta(key: string): Promise<string | null>;
+  /** Removes `key` (nothing when absent), leaving no copy of its value in the database file. */
+  deleteMeta(key: string): Promise<void>;
 
   /** Closes the underlying database. */
   close(): Promise<void>;

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
 import WebSocket from 'ws';
 import {
   PROTOCOL_VERSION,
@@ -17,8 +17,9 @@ import {
   type AgentMessage,
   type ServerMessage,
 } from '@posbridge/protocol/ws';
+import type { HostResolver } from '../callbacks/callback-url-policy.ts';
 import { loadServerConfig } from '../config.ts';
-import { REDACT_PATHS } from '../logger.ts';
+import { createRootLogger } from '../logger.ts';
 import { startServer, type RunningServer } from '../main.ts';
 
 /** A temp directory removed by `cleanup()`. */
@@ -27,7 +28,7 @@ export function tempDir(): { dir: string; cleanup: () => void } {
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** A pino logger whose lines are collected as objects (level `trace`). */
+/** A root logger (production redaction) whose lines are collected as objects (level `trace`). */
 export function sinkLogger(): { logger: Logger; lines: Record<string, unknown>[] } {
   const lines: Record<string, unknown>[] = [];
   const stream = new Writable({
@@ -38,7 +39,7 @@ export function sinkLogger(): { logger: Logger; lines: Record<string, unknown>[]
       cb();
     },
   });
-  const logger = pino({ level: 'trace', redact: { paths: [...REDACT_PATHS], censor: '[redacted]' } }, stream);
+  const logger = createRootLogger({ level: 'trace', destination: stream });
   return { logger, lines };
 }
 
@@ -52,6 +53,9 @@ export async function waitFor<T>(check: () => T | undefined | false | Promise<T 
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+/** Callback hosts a test server allows besides the default policy (loopback and gateway.example). */
+export const TEST_CALLBACK_ALLOW_HOSTS = '127.0.0.1,localhost,gateway.example';
 
 /** Base env of a test server. */
 export function testEnv(dbPath: string, overrides: Record<string, string> = {}): Record<string, string> {
@@ -70,6 +74,8 @@ export function testEnv(dbPath: string, overrides: Record<string, string> = {}):
     POSBRIDGE_CALLBACK_POLL_MS: '50',
     POSBRIDGE_CALLBACK_TIMEOUT_MS: '2000',
     POSBRIDGE_ANSWER_BUDGET_MS: '1500',
+    // Test callback receivers listen on loopback; gateway.example is createPaymentBody's host.
+    POSBRIDGE_CALLBACK_ALLOW_HOSTS: TEST_CALLBACK_ALLOW_HOSTS,
     ...overrides,
   };
 }
@@ -117,7 +123,7 @@ export interface TestServer {
 export async function startTestServer(
   overrides: Record<string, string> = {},
   dir?: string,
-  options: { now?: () => number; manualDeadlines?: boolean } = {},
+  options: { now?: () => number; manualDeadlines?: boolean; resolveCallbackHost?: HostResolver } = {},
 ): Promise<TestServer & { dir: string }> {
   const tmp = dir === undefined ? tempDir() : { dir, cleanup: () => undefined };
   const { logger, lines } = sinkLogger();
@@ -127,6 +133,7 @@ export async function startTestServer(
     logger,
     ...(options.now ? { now: options.now } : {}),
     ...(options.manualDeadlines === undefined ? {} : { manualDeadlines: options.manualDeadlines }),
+    ...(options.resolveCallbackHost ? { resolveCallbackHost: options.resolveCallbackHost } : {}),
   });
   return {
     server,
@@ -155,15 +162,34 @@ export interface ReceivedCallback {
   body: string;
 }
 
-/** An HTTP server on 127.0.0.1:0 recording every request; answers with `statuses` in turn, then 200. */
-export async function startCallbackReceiver(statuses: number[] = []): Promise<{
+/** Options of {@link startCallbackReceiver}. */
+export interface CallbackReceiverOptions {
+  /** Requests whose path (with query) this returns true for are recorded but never answered (until `close()`). */
+  readonly hang?: (url: string) => boolean;
+}
+
+/**
+ * An HTTP server on 127.0.0.1:0 recording every request; answers with `statuses` in turn, then
+ * 200, except requests `options.hang` picks, which stay open. `open()` counts requests not
+ * answered yet and `maxOpen` the most seen at once.
+ */
+export async function startCallbackReceiver(statuses: number[] = [], options: CallbackReceiverOptions = {}): Promise<{
   url: string;
   received: ReceivedCallback[];
+  open: () => number;
+  readonly maxOpen: number;
   close: () => Promise<void>;
 }> {
   const received: ReceivedCallback[] = [];
   const queue = [...statuses];
+  let open = 0;
+  let maxOpen = 0;
   const server = createServer((req, res) => {
+    open += 1;
+    maxOpen = Math.max(maxOpen, open);
+    res.on('close', () => {
+      open -= 1;
+    });
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -173,6 +199,7 @@ export async function startCallbackReceiver(statuses: number[] = []): Promise<{
         headers: req.headers,
         body: Buffer.concat(chunks).toString('utf8'),
       });
+      if (options.hang?.(req.url ?? '') === true) return;
       res.statusCode = queue.shift() ?? 200;
       res.end('{}');
     });
@@ -182,6 +209,10 @@ export async function startCallbackReceiver(statuses: number[] = []): Promise<{
   return {
     url: `http://127.0.0.1:${port}`,
     received,
+    open: () => open,
+    get maxOpen() {
+      return maxOpen;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -23,23 +23,13 @@ export interface TestPki {
   cleanup(): void;
 }
 
-/** True when the `openssl` command line is on PATH. */
-export function hasOpenssl(): boolean {
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 function openssl(args: string[], cwd: string): void {
   execFileSync('openssl', args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
 /**
  * Generates the CA, the server key and certificate in a new temp folder.
- * @throws the openssl error when the command fails (or is missing: check {@link hasOpenssl}).
+ * @throws the openssl error when the command fails (or is missing: the suites declare `@requires-program openssl`).
  */
 export function createTestPki(): TestPki {
   const dir = mkdtempSync(join(tmpdir(), 'posbridge-pki-'));

@@ -15,6 +15,13 @@ import type { Money } from '@posbridge/protocol/money';
 /** Who a terminal says it is. */
 export interface TerminalIdentity {
   serialNumber: string;
+  /**
+   * `device`: the terminal itself answered `serialNumber` (PBL/1 IDENT); `config`: it comes from
+   * the agent's configuration (Concert E+ cannot tell it). Announced in `agent.hello`; only a
+   * device-read serial may move to this agent from another of its store without an administrator
+   * (docs/protocol/ws.md "Terminal ownership"). @default 'config'
+   */
+  serialSource?: 'device' | 'config';
   /** Wire dialect the driver speaks to it (`PBL/1`). */
   dialect: string;
   model?: string;

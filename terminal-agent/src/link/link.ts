@@ -10,9 +10,11 @@
  * - over `wss://`, verifies the server certificate against Node's roots plus the optional
  *   `ca` (never disabled); a certificate failure is logged at error as "server certificate not
  *   trusted" with the fix, and retried at the backoff pace;
- * - sends `agent.hello` on every (re)connect and waits for `hub.welcome`;
+ * - sends `agent.hello` on every (re)connect and waits for `hub.welcome`; {@link AgentLink.reannounce}
+ *   sends it again on the live connection (to retry serials the server refused);
  * - keeps an {@link Outbox} of payment.result / payment.rejected / operation.result, sent on welcome and again
- *   every `resendIntervalMs` until the server acks them;
+ *   every `resendIntervalMs` until the server acks them, or refuses one for good (`error`
+ *   `WS_REPORT_REFUSED` naming it: dropped from the outbox, logged; the journal keeps it);
  * - treats 2× the server's heartbeat interval without a ping (or any frame) as a dead link.
  *
  * Incoming frames are decoded with `decodeServerMessage`; nothing here sees raw JSON.
@@ -72,6 +74,8 @@ export interface AgentLinkOptions {
   onReportAcked: (message: ReliableMessage) => void;
   /** Called when the server refuses the upgrade (401/403: token rejected). */
   onRefused: (httpStatus: number) => void;
+  /** Called when the server refused a report for good (`WS_REPORT_REFUSED`); it is no longer repeated. */
+  onReportRefused?: (message: ReliableMessage, reason: string) => void;
   /** Uniform random source for jitter. @default Math.random */
   random?: () => number;
 }
@@ -117,6 +121,16 @@ export class AgentLink {
   /** Starts connecting (and reconnecting until {@link close}). */
   start(): void {
     if (!this.#ws && !this.#reconnectTimer && !this.#closing) this.#connect();
+  }
+
+  /**
+   * Sends `agent.hello` again on the live connection (content from `hello()`); the server answers
+   * with a new `hub.welcome`. @returns false when not live (the next connect says hello anyway).
+   */
+  reannounce(): boolean {
+    if (!this.isLive) return false;
+    this.#helloId = newMessageId();
+    return this.#send({ v: PROTOCOL_VERSION, id: this.#helloId, type: 'agent.hello', ...this.#o.hello() });
   }
 
   /** Acknowledges server message `ackOf` (best effort: the server repeats what it does not see acked). */
@@ -291,6 +305,15 @@ export class AgentLink {
         return;
       }
       case 'error': {
+        const refused = msg.code === 'WS_REPORT_REFUSED' && msg.ref !== undefined ? this.#outbox.ack(msg.ref) : undefined;
+        if (refused) {
+          this.#log.error(
+            { paymentId: refused.paymentId, type: refused.type, code: msg.code, detail: msg.message },
+            'report refused by server; no longer repeated (kept in the journal)',
+          );
+          this.#o.onReportRefused?.(refused, msg.message);
+          return;
+        }
         const level = msg.ref !== undefined && msg.ref === this.#helloId ? 'error' : 'warn';
         this.#log[level]({ code: msg.code, detail: msg.message, retryable: msg.retryable, ref: msg.ref }, 'server reported an error');
         return;

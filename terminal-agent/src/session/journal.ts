@@ -13,6 +13,12 @@ import { txKey, type Transaction } from './transaction-machine.ts';
 /** Storage of {@link Transaction}s by {@link txKey}. Implementations must store copies. */
 export interface Journal {
   /**
+   * True when what is written survives a restart of the agent process (on disk, like
+   * `SqliteJournal`). Only then does a payment missing from the journal prove that this agent
+   * never sent it to a terminal (journal first: no byte reaches the terminal before the write).
+   */
+  readonly durable: boolean;
+  /**
    * Inserts a new transaction.
    * @throws CodedError `STORE_FAILED` when its key is already recorded or the write fails.
    */
@@ -32,6 +38,8 @@ export interface Journal {
 
 /** In-memory {@link Journal}: survives reconnects, not restarts. */
 export class MemoryJournal implements Journal {
+  /** @inheritdoc Memory does not survive a restart. */
+  readonly durable = false;
   readonly #rows = new Map<string, Transaction>();
 
   /** @inheritdoc */

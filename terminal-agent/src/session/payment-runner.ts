@@ -5,9 +5,15 @@
  *
  * Rules it enforces:
  * - idempotent by paymentId: a known payment is only re-acknowledged (and its report re-sent
- *   when finished), never started twice;
+ *   when finished), never started twice — except that a `payment.start` with a new id after
+ *   the terminal refused the payment (nothing charged) is a new attempt (the server bound it again);
  * - journal first: `persist` runs (and must succeed) before `ack_start` and `run_sale`;
- * - one transaction per terminal: a start for a busy terminal is refused with TERM_BUSY;
+ * - one transaction per terminal: a sale for a busy terminal is refused with TERM_BUSY (nothing
+ *   was charged; the customer picks another terminal or tries again);
+ * - operations (voids, refunds) never get TERM_BUSY: one arriving while its terminal is busy is
+ *   journaled as `queued`, acknowledged, and run when the terminal is free, in arrival order, one
+ *   at a time (at most {@link MAX_QUEUED_OPERATIONS} per terminal; beyond that it is not
+ *   acknowledged, so the server repeats it later);
  * - an `unknown` outcome is reported as such and then resolved in the background with STATUS.
  *
  * All state changes run one at a time through a single queue, so events from the link and
@@ -21,7 +27,7 @@ import type { SaleOutcome, SaleRequest, TerminalDriver } from '../drivers/termin
 import { newMessageId, newRid } from './ids.ts';
 import type { Journal } from './journal.ts';
 import { buildReport } from './report.ts';
-import { newTransaction, transition, txKey, type Transaction, type TxEffect, type TxEvent } from './transaction-machine.ts';
+import { canStartAnew, newTransaction, transition, txKey, type Transaction, type TxEffect, type TxEvent } from './transaction-machine.ts';
 
 /** What the runner needs from the server link. */
 export interface RunnerLink {
@@ -32,6 +38,12 @@ export interface RunnerLink {
   /** Queues a report in the outbox; it is repeated until the server acknowledges it. */
   enqueue(report: ReliableMessage): void;
 }
+
+/**
+ * Most operations (voids, refunds) waiting for one terminal. One more is left unacknowledged:
+ * the server repeats an unacknowledged `operation.start`, so it is taken once the line shortens.
+ */
+export const MAX_QUEUED_OPERATIONS = 64;
 
 /** Options of {@link PaymentRunner}. */
 export interface PaymentRunnerOptions {
@@ -52,7 +64,10 @@ export class PaymentRunner {
   readonly #log: Logger;
   readonly #now: () => number;
   readonly #txs = new Map<string, Transaction>();
+  /** Serial numbers of terminals running a transaction. */
   readonly #busy = new Set<string>();
+  /** Per serial number: keys of the operations waiting for the terminal, oldest first. */
+  readonly #waiting = new Map<string, string[]>();
   readonly #resolvers = new Map<string, NodeJS.Timeout>();
   readonly #sales = new Set<Promise<void>>();
   #queue: Promise<unknown> = Promise.resolve();
@@ -68,6 +83,29 @@ export class PaymentRunner {
   handleStart(msg: PaymentStart): Promise<void> {
     return this.#serial(async () => {
       const known = this.#txs.get(msg.paymentId) ?? (await this.#o.journal.get(msg.paymentId));
+      if (known && known.startMessageId !== msg.id && canStartAnew(known)) {
+        // The server bound the payment again after the terminal refused it: a new attempt.
+        this.#txs.set(known.paymentId, known);
+        const driver = this.#o.driverFor(msg.serialNumber);
+        const refusal = this.#refusalFor(msg.serialNumber, driver);
+        this.#log.info(
+          { paymentId: msg.paymentId, previousCode: known.outcome?.kind === 'rejected' ? known.outcome.code : undefined },
+          'payment bound again after a refusal; new attempt',
+        );
+        await this.#apply(known, {
+          type: 'new_attempt',
+          attempt: {
+            serialNumber: msg.serialNumber,
+            rid: driver ? driver.newReference() : newRid(),
+            amount: msg.amount,
+            method: msg.method,
+            installments: msg.installments,
+            startMessageId: msg.id,
+          },
+          ...(refusal ? { refusal } : {}),
+        });
+        return;
+      }
       if (known) {
         this.#txs.set(known.paymentId, known);
         this.#log.info({ paymentId: msg.paymentId, phase: known.phase }, 'payment already known, acknowledging again');
@@ -88,37 +126,72 @@ export class PaymentRunner {
       );
       const driver = this.#o.driverFor(msg.serialNumber);
       if (driver) tx.rid = driver.newReference();
-      if (!driver) {
-        await this.#apply(tx, {
-          type: 'refuse',
-          code: 'TERM_UNKNOWN',
-          message: `this agent does not drive a terminal with serial number ${msg.serialNumber}`,
-          reportId: newMessageId(),
-        });
-      } else if (this.#busy.has(msg.serialNumber)) {
-        await this.#apply(tx, {
-          type: 'refuse',
-          code: 'TERM_BUSY',
-          message: 'terminal is busy with another transaction',
-          reportId: newMessageId(),
-        });
-      } else {
-        await this.#apply(tx, { type: 'start' });
-      }
+      const refusal = this.#refusalFor(msg.serialNumber, driver);
+      await this.#apply(tx, refusal ? { type: 'refuse', ...refusal } : { type: 'start' });
     });
+  }
+
+  /** Why a new sale on `serialNumber` must be refused before it reaches the terminal, if it must. */
+  #refusalFor(
+    serialNumber: string,
+    driver: TerminalDriver | undefined,
+  ): { code: 'TERM_UNKNOWN' | 'TERM_BUSY'; message: string; reportId: string } | undefined {
+    if (!driver) {
+      return {
+        code: 'TERM_UNKNOWN',
+        message: `this agent does not drive a terminal with serial number ${serialNumber}`,
+        reportId: newMessageId(),
+      };
+    }
+    // Busy includes operations waiting their turn: a sale never jumps the line.
+    if (this.#isBusy(serialNumber)) {
+      return { code: 'TERM_BUSY', message: 'terminal is busy with another transaction', reportId: newMessageId() };
+    }
+    return undefined;
   }
 
   /**
    * Handles a payment.abort: journaled and acked; a running sale is aborted on the terminal
    * (its outcome follows as the usual payment.result); a finished one has its report sent again.
-   * An abort for a payment this agent never took is only acknowledged (nothing runs).
+   * An abort for a payment this agent never took runs nothing: with a durable journal (proof
+   * that no byte of it reached a terminal) the refusal is journaled and reported as
+   * `payment.rejected` (nothing charged), so the server can end the payment and a late start of
+   * it never runs; with a memory journal it is only acknowledged (an earlier process may have).
    */
   handleAbort(msg: PaymentAbort): Promise<void> {
     return this.#serial(async () => {
       const known = this.#txs.get(msg.paymentId) ?? (await this.#o.journal.get(msg.paymentId));
-      if (!known) {
+      if (!known && !this.#o.journal.durable) {
         this.#log.info({ paymentId: msg.paymentId, reason: msg.reason }, 'abort for a payment this agent never took; acknowledged');
         this.#o.link.sendAck(msg.id);
+        return;
+      }
+      if (!known) {
+        this.#log.info(
+          { paymentId: msg.paymentId, reason: msg.reason },
+          'abort for a payment this agent never took; reported as never started',
+        );
+        // Only the payment is known: no terminal, amount or method came with the abort. The
+        // refusal acknowledges the abort (its message id stands in for the start's).
+        const tx = newTransaction(
+          {
+            paymentId: msg.paymentId,
+            serialNumber: '',
+            rid: '',
+            amount: { amountMinor: 0, currency: 'XXX' },
+            method: 'credit',
+            installments: 1,
+            startMessageId: msg.id,
+          },
+          this.#now(),
+        );
+        tx.abortRequested = true;
+        await this.#apply(tx, {
+          type: 'refuse',
+          code: 'TERM_UNKNOWN',
+          message: 'the payment never reached a terminal of this agent (no journal record); nothing was charged',
+          reportId: newMessageId(),
+        });
         return;
       }
       this.#txs.set(txKey(known), known);
@@ -164,8 +237,21 @@ export class PaymentRunner {
           message: `this agent does not drive a terminal with serial number ${msg.serialNumber}`,
           reportId: newMessageId(),
         });
-      } else if (this.#busy.has(msg.serialNumber)) {
-        await this.#apply(tx, { type: 'refuse', code: 'TERM_BUSY', message: 'terminal is busy with another transaction', reportId: newMessageId() });
+      } else if (this.#isBusy(msg.serialNumber)) {
+        const waiting = this.#waiting.get(msg.serialNumber)?.length ?? 0;
+        if (waiting >= MAX_QUEUED_OPERATIONS) {
+          // Not taken (not journaled, not acked): the server repeats it until the line is shorter.
+          this.#log.warn(
+            { paymentId: msg.paymentId, operationId: msg.operationId, serialNumber: msg.serialNumber, waiting },
+            'operation not taken: too many operations wait for this terminal',
+          );
+          return;
+        }
+        this.#log.info(
+          { paymentId: msg.paymentId, operationId: msg.operationId, kind: msg.kind, serialNumber: msg.serialNumber, ahead: waiting },
+          'terminal busy; operation queued',
+        );
+        await this.#apply(tx, { type: 'queue' });
       } else {
         await this.#apply(tx, { type: 'start' });
       }
@@ -181,7 +267,10 @@ export class PaymentRunner {
     });
   }
 
-  /** Picks up what the journal holds unsettled (after a restart): re-queues reports, recovers sales. */
+  /**
+   * Picks up what the journal holds unsettled (after a restart): re-queues reports, recovers
+   * sales, puts queued operations back in line (oldest first) and starts those whose terminal is free.
+   */
   resume(): Promise<void> {
     return this.#serial(async () => {
       for (const tx of await this.#o.journal.listUnreported()) {
@@ -189,6 +278,7 @@ export class PaymentRunner {
         this.#txs.set(txKey(tx), tx);
         await this.#apply(tx, { type: 'resume', reportId: newMessageId() });
       }
+      for (const serial of [...this.#waiting.keys()]) await this.#nextOperation(serial);
     });
   }
 
@@ -208,6 +298,36 @@ export class PaymentRunner {
   }
 
   // ─── interpreter ───────────────────────────────────────────────────────────────────────
+
+  /** The terminal runs a transaction, or operations wait for it (a new sale would jump the line). */
+  #isBusy(serialNumber: string): boolean {
+    return this.#busy.has(serialNumber) || (this.#waiting.get(serialNumber)?.length ?? 0) > 0;
+  }
+
+  /**
+   * Starts the oldest waiting operation of a free terminal (call inside the queue); an entry
+   * that is no longer `queued` is dropped. Stops once the terminal runs something.
+   */
+  async #nextOperation(serialNumber: string): Promise<void> {
+    const line = this.#waiting.get(serialNumber);
+    if (line && line.length > 0 && !this.#o.driverFor(serialNumber)) {
+      // Journaled before a restart for a terminal this agent no longer drives: nothing reached it.
+      this.#log.warn({ serialNumber, waiting: line.length }, 'operations wait for a terminal this agent does not drive');
+      return;
+    }
+    while (line && line.length > 0 && !this.#busy.has(serialNumber) && !this.#closed) {
+      const key = line[0]!;
+      const tx = this.#txs.get(key);
+      if (tx?.phase !== 'queued') {
+        line.shift();
+        continue;
+      }
+      this.#log.info({ paymentId: tx.paymentId, operationId: tx.operationId, serialNumber }, 'terminal free; queued operation starts');
+      line.shift();
+      await this.#apply(tx, { type: 'start' });
+    }
+    if (line?.length === 0) this.#waiting.delete(serialNumber);
+  }
 
   #serial<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.#queue.then(fn, fn);
@@ -276,6 +396,13 @@ export class PaymentRunner {
       case 'ack_message':
         this.#o.link.sendAck(effect.messageId);
         return true;
+      case 'wait_turn': {
+        const line = this.#waiting.get(tx.serialNumber) ?? [];
+        const key = txKey(tx);
+        if (!line.includes(key)) line.push(key);
+        this.#waiting.set(tx.serialNumber, line);
+        return true;
+      }
       case 'abort_terminal': {
         const driver = this.#o.driverFor(tx.serialNumber);
         if (driver) {
@@ -313,13 +440,21 @@ export class PaymentRunner {
         // A driver bug must not turn into a guess: the terminal may have charged.
         this.#log.error({ paymentId: tx.paymentId, err: toError(err) }, 'sale failed unexpectedly');
         outcome = { kind: 'unknown', reason: `agent error: ${toError(err).message}` };
-      } finally {
-        this.#busy.delete(tx.serialNumber);
       }
       if (outcome.kind === 'unknown') {
         this.#log.warn({ paymentId: tx.paymentId, rid: tx.rid, reason: outcome.reason }, 'payment outcome unknown');
       }
-      await this.#applyLater(key, { type: 'outcome', outcome, reportId: newMessageId() });
+      // The outcome is recorded, the terminal released and the next waiting operation started in
+      // one step of the queue, so no other transaction can slip in between.
+      await this.#serial(async () => {
+        try {
+          const current = this.#txs.get(key);
+          if (current) await this.#apply(current, { type: 'outcome', outcome, reportId: newMessageId() });
+        } finally {
+          this.#busy.delete(tx.serialNumber);
+          await this.#nextOperation(tx.serialNumber);
+        }
+      });
     })();
     this.#sales.add(run);
     void run.finally(() => this.#sales.delete(run));
@@ -372,6 +507,13 @@ export class PaymentRunner {
         this.#log.warn({ paymentId: tx.paymentId, rid: tx.rid }, 'terminal says NOT_FOUND for a sale it acknowledged; outcome stays unknown');
         break;
       case 'running':
+        this.#log.debug({ paymentId: tx.paymentId, rid: tx.rid, check: check.kind }, 'unknown outcome not resolved yet');
+        if (tx.abortRequested === true) {
+          // The server wants it stopped and the terminal still runs it: the earlier ABORT was
+          // lost (or never written). Ask again; a terminal that finished answers its result.
+          await driver.abort(saleRequestOf(tx));
+        }
+        break;
       case 'no_answer':
         this.#log.debug({ paymentId: tx.paymentId, rid: tx.rid, check: check.kind }, 'unknown outcome not resolved yet');
         break;

@@ -21,7 +21,15 @@ export function buildReport(tx: Transaction): PaymentResult | PaymentRejected | 
   const base = { v: PROTOCOL_VERSION, id: reportId, paymentId: tx.paymentId } as const;
   switch (outcome.kind) {
     case 'rejected':
-      return { ...base, type: 'payment.rejected', code: outcome.code, message: clip(outcome.message, 500) };
+      return {
+        ...base,
+        type: 'payment.rejected',
+        code: outcome.code,
+        message: clip(outcome.message, 500),
+        // The attempt refused: the server applies the rejection to that bind only. A refusal
+        // that answers an abort names no attempt: no start of this payment ran here at all.
+        ...(tx.abortRequested === true ? {} : opt('startId', tx.startMessageId, 64)),
+      };
     case 'unknown':
       return {
         ...base,
@@ -79,7 +87,7 @@ function buildOperationReport(tx: Transaction, reportId: string): OperationResul
   const amount = { amountMinor: tx.amount.amountMinor, currency: tx.amount.currency };
   switch (outcome.kind) {
     case 'rejected':
-      return { ...base, outcome: 'denied', amount, message: clip(`${outcome.code}: ${outcome.message}`, 500) };
+      return { ...base, outcome: 'denied', amount, code: outcome.code, message: clip(`${outcome.code}: ${outcome.message}`, 500) };
     case 'unknown':
       return { ...base, outcome: 'unknown', amount, message: clip(`outcome unknown: ${outcome.reason}`, 500) };
     case 'result': {

@@ -41,6 +41,8 @@ const SCHEMA = [
 export class SqliteJournal implements Journal {
   readonly #db: Db;
   readonly path: string;
+  /** @inheritdoc Every write is committed with `synchronous=FULL`. */
+  readonly durable = true;
   #lock: Promise<unknown> = Promise.resolve();
   #closed = false;
 

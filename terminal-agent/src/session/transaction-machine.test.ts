@@ -133,10 +133,83 @@ describe('transaction machine', () => {
     expect(t.effects.map((e) => e.type)).toEqual(['persist', 'report', 'resolve_later']);
   });
 
+  it('an abort of a sale whose outcome is unknown (restart mid-sale) asks the terminal to abort, then STATUS learns the outcome', () => {
+    const s = run([{ type: 'start' }, { type: 'sent' }, { type: 'acked' }, { type: 'resume', reportId: 'r9' }]).state;
+    const t = transition(s, { type: 'abort', messageId: 'ab-1' }, T0);
+    expect(t.state).toMatchObject({ phase: 'unknown', abortRequested: true });
+    expect(t.effects).toEqual([
+      { type: 'persist' },
+      { type: 'ack_message', messageId: 'ab-1' },
+      { type: 'abort_terminal' },
+      { type: 'report' },
+      { type: 'resolve_later', immediate: true },
+    ]);
+  });
+
+  it('sends a journaled abort to the terminal again when the agent restarts', () => {
+    const inFlight = run([{ type: 'start' }, { type: 'sent' }, { type: 'acked' }, { type: 'abort', messageId: 'ab-1' }]).state;
+    expect(transition(inFlight, { type: 'resume', reportId: 'r9' }, T0).effects.map((e) => e.type)).toEqual([
+      'persist',
+      'abort_terminal',
+      'report',
+      'resolve_later',
+    ]);
+    const unknown = transition(inFlight, { type: 'resume', reportId: 'r9' }, T0).state;
+    expect(transition(unknown, { type: 'resume', reportId: 'r10' }, T0).effects.map((e) => e.type)).toEqual([
+      'abort_terminal',
+      'report',
+      'resolve_later',
+    ]);
+  });
+
+  it('a start with another id after a refusal is a new attempt (fresh rid, journaled, acked, run); anything that may have charged is not', () => {
+    const refused = run([{ type: 'refuse', code: 'TERM_BUSY', message: 'busy', reportId: 'r1' }, { type: 'report_acked', messageId: 'r1' }]).state;
+    const attempt = { serialNumber: 'SN-1', rid: 'pnew', amount: refused.amount, method: refused.method, installments: 1, startMessageId: 'm-start-2' };
+    const t = transition(refused, { type: 'new_attempt', attempt }, T0 + 5);
+    expect(t.state).toMatchObject({ phase: 'requested', rid: 'pnew', startMessageId: 'm-start-2', acked: false, reportAcked: false });
+    expect(t.state.outcome).toBeUndefined();
+    expect(t.state.reportId).toBeUndefined();
+    expect(t.effects).toEqual([{ type: 'persist' }, { type: 'ack_start', messageId: 'm-start-2' }, { type: 'run_sale' }]);
+    // Busy again: refused again, with a new report naming the new attempt.
+    const again = transition(refused, { type: 'new_attempt', attempt, refusal: { code: 'TERM_BUSY', message: 'busy', reportId: 'r2' } }, T0 + 5);
+    expect(again.state).toMatchObject({ phase: 'rejected', reportId: 'r2', startMessageId: 'm-start-2' });
+    expect(again.effects.map((e) => e.type)).toEqual(['persist', 'ack_start', 'report']);
+    // The same attempt repeated, a sale that ran, or an aborted payment: never a new sale.
+    expect(transition(refused, { type: 'new_attempt', attempt: { ...attempt, startMessageId: 'm-start' } }, T0).ignored).toBeDefined();
+    const ran = run([{ type: 'start' }, { type: 'outcome', outcome: approved, reportId: 'r1' }]).state;
+    expect(transition(ran, { type: 'new_attempt', attempt }, T0).ignored).toBeDefined();
+    const unknown = run([{ type: 'start' }, { type: 'outcome', outcome: { kind: 'unknown', reason: 'lost' }, reportId: 'r1' }]).state;
+    expect(transition(unknown, { type: 'new_attempt', attempt }, T0).ignored).toBeDefined();
+    expect(transition({ ...refused, abortRequested: true }, { type: 'new_attempt', attempt }, T0).ignored).toBeDefined();
+  });
+
   it('ignores terminal events after the sale is over', () => {
     const s = run([{ type: 'start' }, { type: 'outcome', outcome: approved, reportId: 'r1' }]).state;
     for (const e of [{ type: 'acked' }, { type: 'progress', stage: 'pin' }, { type: 'sent' }] as TxEvent[]) {
       expect(transition(s, e, T0).ignored).toBeDefined();
     }
+  });
+});
+
+describe('transaction machine: an operation waiting for a busy terminal', () => {
+  const refund = (): Transaction => ({ ...fresh(), kind: 'refund', operationId: 'op-1', originalTerminalRef: 'pabc' });
+
+  it('queue journals and acks, waits its turn; start from queued runs it without a second ack', () => {
+    const queued = transition(refund(), { type: 'queue' }, T0);
+    expect(queued.state.phase).toBe('queued');
+    expect(queued.effects).toEqual([{ type: 'persist' }, { type: 'ack_start', messageId: 'm-start' }, { type: 'wait_turn' }]);
+    const started = transition(queued.state, { type: 'start' }, T0 + 1);
+    expect(started.state.phase).toBe('requested');
+    expect(started.effects).toEqual([{ type: 'persist' }, { type: 'run_sale' }]);
+  });
+
+  it('only voids and refunds are queued; a queued one is re-acked on repeats, back in line after a restart, never aborted', () => {
+    expect(transition(fresh(), { type: 'queue' }, T0).ignored).toBeDefined();
+    const queued = transition(refund(), { type: 'queue' }, T0).state;
+    expect(transition(queued, { type: 'redeliver', startMessageId: 'm-2' }, T0).effects).toEqual([{ type: 'ack_start', messageId: 'm-2' }]);
+    expect(transition(queued, { type: 'resume', reportId: 'r-1' }, T0).effects).toEqual([{ type: 'wait_turn' }]);
+    expect(transition(queued, { type: 'abort', messageId: 'a-1' }, T0).ignored).toBeDefined();
+    expect(transition(queued, { type: 'queue' }, T0).ignored).toBeDefined();
+    expect(transition(queued, { type: 'outcome', outcome: approved, reportId: 'r-2' }, T0).ignored).toBeDefined();
   });
 });

@@ -22,9 +22,19 @@
  *                                     payment's report goes back into the outbox.
  *                                     abort (payment.abort): journaled and acked; in flight →
  *                                     the terminal is asked to abort and the outcome follows as
- *                                     usual; finished → its report is sent again.
+ *                                     usual; unknown (e.g. after a restart mid-sale) → the
+ *                                     terminal is asked to abort and STATUS learns the outcome;
+ *                                     finished → its report is sent again. A journaled abort is
+ *                                     sent to the terminal again on resume.
+ *                                     new_attempt (payment.start with another id after a
+ *                                     refusal, nothing charged): a fresh rid, back to requested
+ *                                     (or rejected again when refused at once).
  *
- * A void or refund (`kind`) runs through the same machine, keyed by its operationId.
+ * A void or refund (`kind`) runs through the same machine, keyed by its operationId. One that
+ * arrives while its terminal is busy is taken into `queued` (journaled, acknowledged, waiting its
+ * turn: effect `wait_turn`), and `start` from `queued` runs it once the terminal is free; after a
+ * restart, `resume` puts it back in line. Operations of one terminal run one after another, in
+ * the order they arrived (docs/protocol/ws.md "operation.start").
  *
  * `unknown` is never folded into "denied": it stays until a terminal answer resolves it.
  */
@@ -32,8 +42,12 @@ import type { Money } from '@posbridge/protocol/money';
 import type { PaymentMethodKind, ProgressStage } from '@posbridge/protocol/ws';
 import type { SaleOutcome, SaleRejectionCode } from '../drivers/terminal-driver.ts';
 
-/** Phases of a transaction. */
-export type TxPhase = 'idle' | 'requested' | 'sent' | 'acked' | 'recovering' | 'result' | 'rejected' | 'unknown' | 'reported';
+/**
+ * Phases of a transaction. `queued`: a void/refund taken (journaled and acknowledged) while its
+ * terminal runs another transaction; nothing reached the terminal yet, and `start` runs it when
+ * the terminal is free.
+ */
+export type TxPhase = 'idle' | 'queued' | 'requested' | 'sent' | 'acked' | 'recovering' | 'result' | 'rejected' | 'unknown' | 'reported';
 
 /** What a transaction does on the terminal: a sale, or the reversal (void) / refund of an earlier sale. */
 export type TxKind = 'sale' | 'void' | 'refund';
@@ -84,8 +98,10 @@ export function txKey(tx: Pick<Transaction, 'paymentId' | 'kind' | 'operationId'
 
 /** What happens to a transaction. */
 export type TxEvent =
-  /** Take the payment: journal it, ack it, run the sale. */
+  /** Take the payment: journal it, ack it, run the sale (from `queued`: only run it, it was acked). */
   | { type: 'start' }
+  /** Take a void/refund while its terminal is busy: journal it, ack it, wait for the terminal. */
+  | { type: 'queue' }
   /** Refuse the payment before anything reaches the terminal (busy, unknown terminal). */
   | { type: 'refuse'; code: SaleRejectionCode; message: string; reportId: string }
   /** The server sent the same payment.start again (message `startMessageId`). */
@@ -105,7 +121,16 @@ export type TxEvent =
   /** The agent restarted with this transaction in the journal. */
   | { type: 'resume'; reportId: string }
   /** The server asked to abort the sale (`payment.abort`, message `messageId`). */
-  | { type: 'abort'; messageId: string };
+  | { type: 'abort'; messageId: string }
+  /**
+   * The server bound the payment again after its attempt was refused (nothing charged): a
+   * `payment.start` with another id is a new attempt. `refusal`: this attempt is refused at once too.
+   */
+  | {
+      type: 'new_attempt';
+      attempt: Pick<Transaction, 'serialNumber' | 'rid' | 'amount' | 'method' | 'installments' | 'startMessageId'>;
+      refusal?: { code: SaleRejectionCode; message: string; reportId: string };
+    };
 
 /** Work the interpreter does after a transition, in order. */
 export type TxEffect =
@@ -124,7 +149,9 @@ export type TxEffect =
   /** Send `ack` for server message `messageId` (payment.abort). */
   | { type: 'ack_message'; messageId: string }
   /** Ask the terminal to abort the running sale. */
-  | { type: 'abort_terminal' };
+  | { type: 'abort_terminal' }
+  /** Put the transaction in its terminal's line of waiting operations (run by `start` when its turn comes). */
+  | { type: 'wait_turn' };
 
 /** Result of {@link transition}. `ignored` explains a no-op (event not valid in this phase). */
 export interface TxTransition {
@@ -152,6 +179,21 @@ export function isFinished(phase: TxPhase): boolean {
 
 const IN_FLIGHT: readonly TxPhase[] = ['requested', 'sent', 'acked', 'recovering'];
 
+/**
+ * True when `tx` is a sale the terminal refused before charging (busy, unknown terminal) and
+ * that was never aborted, so a `payment.start` with another id (the server bound the payment
+ * again) may run as a new attempt. Anything that may have reached the card stays answered by
+ * its own outcome.
+ */
+export function canStartAnew(tx: Transaction): boolean {
+  return (
+    (tx.kind === undefined || tx.kind === 'sale') &&
+    (tx.phase === 'rejected' || tx.phase === 'reported') &&
+    tx.outcome?.kind === 'rejected' &&
+    tx.abortRequested !== true
+  );
+}
+
 function phaseOfOutcome(outcome: SaleOutcome): TxPhase {
   switch (outcome.kind) {
     case 'result':
@@ -178,12 +220,18 @@ export function transition(state: Transaction, event: TxEvent, now: number): TxT
 
   switch (event.type) {
     case 'start':
+      if (state.phase === 'queued') return to({ phase: 'requested' }, [{ type: 'persist' }, { type: 'run_sale' }]);
       if (state.phase !== 'idle') return ignore('already started');
       return to({ phase: 'requested' }, [
         { type: 'persist' },
         { type: 'ack_start', messageId: state.startMessageId },
         { type: 'run_sale' },
       ]);
+
+    case 'queue':
+      if (state.phase !== 'idle') return ignore('already taken');
+      if (state.kind === undefined || state.kind === 'sale') return ignore('only voids and refunds wait for a busy terminal');
+      return to({ phase: 'queued' }, [{ type: 'persist' }, { type: 'ack_start', messageId: state.startMessageId }, { type: 'wait_turn' }]);
 
     case 'refuse':
       if (state.phase !== 'idle') return ignore('already started');
@@ -274,7 +322,7 @@ export function transition(state: Transaction, event: TxEvent, now: number): TxT
       return ignore('nothing to acknowledge');
 
     case 'abort':
-      if (state.phase === 'idle') return ignore('not started');
+      if (state.phase === 'idle' || state.phase === 'queued') return ignore('not started');
       if (inFlight) {
         // Journal the request, ack it, then ask the terminal; the outcome comes as usual.
         return to({ abortRequested: true }, [
@@ -291,15 +339,47 @@ export function transition(state: Transaction, event: TxEvent, now: number): TxT
           { type: 'report' },
         ]);
       }
+      if (state.phase === 'unknown') {
+        // The terminal may still be running the sale (the agent restarted mid-sale, or lost the
+        // link): ask it to abort, then learn the outcome with STATUS. An approval that came
+        // first is reported as such and voided by the server.
+        return to({ abortRequested: true, reportAcked: false }, [
+          { type: 'persist' },
+          { type: 'ack_message', messageId: event.messageId },
+          { type: 'abort_terminal' },
+          { type: 'report' },
+          { type: 'resolve_later', immediate: true },
+        ]);
+      }
       // Finished: the server is told the outcome again (it may be approved: the server voids it).
       return to({ abortRequested: true, reportAcked: false }, [
         { type: 'persist' },
         { type: 'ack_message', messageId: event.messageId },
         { type: 'report' },
-        ...(state.phase === 'unknown' ? [{ type: 'resolve_later' } as const] : []),
       ]);
 
-    case 'resume':
+    case 'new_attempt': {
+      if (!canStartAnew(state)) return ignore('the earlier attempt was not refused before charging');
+      if (event.attempt.startMessageId === state.startMessageId) return ignore('same attempt');
+      const { stage: _stage, outcome: _outcome, reportId: _reportId, ...rest } = state;
+      const fresh: Transaction = { ...rest, ...event.attempt, acked: false, reportAcked: false, updatedAt: now };
+      const ack: TxEffect = { type: 'ack_start', messageId: event.attempt.startMessageId };
+      if (event.refusal) {
+        const { code, message, reportId } = event.refusal;
+        return {
+          state: { ...fresh, phase: 'rejected', outcome: { kind: 'rejected', code, message }, reportId },
+          effects: [{ type: 'persist' }, ack, { type: 'report' }],
+        };
+      }
+      return { state: { ...fresh, phase: 'requested' }, effects: [{ type: 'persist' }, ack, { type: 'run_sale' }] };
+    }
+
+    case 'resume': {
+      // An abort journaled before the restart may never have reached the terminal: send it again
+      // (a terminal that already finished the sale answers it with the stored result).
+      // Taken but never sent to the terminal: back in line.
+      if (state.phase === 'queued') return { state, effects: [{ type: 'wait_turn' }] };
+      const abortAgain: TxEffect[] = state.abortRequested === true ? [{ type: 'abort_terminal' }] : [];
       if (inFlight) {
         // The agent stopped mid-sale: the terminal may have charged. Report unknown, then ask it.
         return to(
@@ -309,14 +389,18 @@ export function transition(state: Transaction, event: TxEvent, now: number): TxT
             reportId: event.reportId,
             reportAcked: false,
           },
-          [{ type: 'persist' }, { type: 'report' }, { type: 'resolve_later', immediate: true }],
+          [{ type: 'persist' }, ...abortAgain, { type: 'report' }, { type: 'resolve_later', immediate: true }],
         );
       }
       if (state.phase === 'unknown') {
-        return { state, effects: [...(state.reportAcked ? [] : [{ type: 'report' } as const]), { type: 'resolve_later', immediate: true }] };
+        return {
+          state,
+          effects: [...abortAgain, ...(state.reportAcked ? [] : [{ type: 'report' } as const]), { type: 'resolve_later', immediate: true }],
+        };
       }
       if (state.phase === 'result' || state.phase === 'rejected') return { state, effects: [{ type: 'report' }] };
       return ignore('nothing to resume');
+    }
 
     default: {
       const never: never = event;

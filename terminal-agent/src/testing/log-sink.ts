@@ -17,7 +17,7 @@ export interface LogSink {
  * Creates a {@link LogSink} at `level` (default `debug`); `redactPaths`: pino redaction paths
  * (censor `[redacted]`), to see log lines as the agent process writes them.
  */
-export function createLogSink(level: pino.LevelWithSilent = 'debug', redactPaths?: string[]): LogSink {
+export function createLogSink(level: pino.LevelWithSilent = 'debug', redactPaths?: readonly string[]): LogSink {
   const records: Record<string, unknown>[] = [];
   const stream = new Writable({
     write(chunk: Buffer, _enc, cb) {
@@ -27,6 +27,6 @@ export function createLogSink(level: pino.LevelWithSilent = 'debug', redactPaths
       cb();
     },
   });
-  const logger = pino({ level, ...(redactPaths ? { redact: { paths: redactPaths, censor: '[redacted]' } } : {}) }, stream);
+  const logger = pino({ level, ...(redactPaths ? { redact: { paths: [...redactPaths], censor: '[redacted]' } } : {}) }, stream);
   return { logger, records, find: (msg) => records.filter((r) => r['msg'] === msg) };
 }

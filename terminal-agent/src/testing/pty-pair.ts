@@ -2,13 +2,10 @@
  * Test support: a real pseudo-terminal pair made by socat (Debian's `socat`), so driver tests
  * run the agent's real serial code path. Not exported by the package.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-
-/** True when socat is on PATH. */
-export const hasSocat = spawnSync('sh', ['-c', 'command -v socat']).status === 0;
 
 /** A running pair: `hostPath` is the agent's end, `devicePath` the fake terminal's. */
 export interface PtyPair {

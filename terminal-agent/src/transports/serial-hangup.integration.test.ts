@@ -3,15 +3,14 @@
  * Every read must end — the stream closes with a disconnect — and nothing may keep reading:
  * before the fix, `@serialport/bindings-cpp` re-read a hung-up tty (0 bytes) in a tight loop,
  * 100 % CPU and growing memory, and the stream never closed (`npm run demo` never exited).
- * Plus the replacement read alone, with a scripted `fs.read`. The pty part is skipped only
- * without socat.
+ * The replacement read alone, with a scripted `fs.read`: serial-binding.test.ts.
+ * @requires-program socat
  */
 import type { Duplex } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { hasSocat, openPtyPair } from '../testing/pty-pair.ts';
+import { openPtyPair } from '../testing/pty-pair.ts';
 import { destroyStream } from './byte-transport.ts';
 import { openSerialPort } from './serial.ts';
-import { eofSafeRead, type FdRead } from './serial-binding.ts';
 
 /** Resolves once `stream` closes (listening from now on), or rejects `ms` after `armed()` is called. */
 function whenClosed(stream: Duplex): { closed: Promise<void>; armed: (ms: number) => Promise<void> } {
@@ -29,7 +28,7 @@ function whenClosed(stream: Duplex): { closed: Promise<void>; armed: (ms: number
   return { closed, armed };
 }
 
-describe.skipIf(!hasSocat)('a serial reader whose line hangs up (socat killed)', () => {
+describe('a serial reader whose line hangs up (socat killed)', () => {
   it.each([1, 2, 3, 4, 5, 6])('round %i: the reader ends, and nothing spins afterwards', async () => {
     const pty = await openPtyPair('posbridge-hangup-');
     const reader = await openSerialPort({ path: pty.hostPath, baudRate: 9600 });
@@ -62,52 +61,4 @@ describe.skipIf(!hasSocat)('a serial reader whose line hangs up (socat killed)',
       pty.close();
     }
   }, 15_000);
-});
-
-describe('eofSafeRead', () => {
-  const port = (fd: number | null = 7) => {
-    const waits: number[] = [];
-    return {
-      fd,
-      isOpen: fd !== null,
-      poller: { once: (_e: 'readable', cb: (err: Error | null) => void) => (waits.push(1), setImmediate(() => cb(null))) },
-      waits,
-    };
-  };
-  const scripted = (steps: (number | string)[]) => {
-    let calls = 0;
-    const read: FdRead = async (_fd, buffer) => {
-      const step = steps[Math.min(calls, steps.length - 1)];
-      calls += 1;
-      if (typeof step === 'string') throw Object.assign(new Error(step), { code: step });
-      buffer.fill(0x41, 0, step);
-      return { bytesRead: step ?? 0 };
-    };
-    return { read, calls: () => calls };
-  };
-
-  it('end of file (0 bytes) ends the read with a disconnect after one read, never a second', async () => {
-    const p = port();
-    const r = scripted([0]);
-    await expect(eofSafeRead(p, r.read)(Buffer.alloc(8), 0, 8)).rejects.toMatchObject({ code: 'EOF', disconnect: true });
-    expect(r.calls()).toBe(1);
-  });
-
-  it('EIO ends the read with a disconnect', async () => {
-    const r = scripted(['EIO']);
-    await expect(eofSafeRead(port(), r.read)(Buffer.alloc(8), 0, 8)).rejects.toMatchObject({ code: 'EIO', disconnect: true });
-    expect(r.calls()).toBe(1);
-  });
-
-  it('EAGAIN waits for the poller once per retry, then returns the bytes', async () => {
-    const p = port();
-    const r = scripted(['EAGAIN', 'EAGAIN', 3]);
-    await expect(eofSafeRead(p, r.read)(Buffer.alloc(8), 0, 8)).resolves.toMatchObject({ bytesRead: 3 });
-    expect(r.calls()).toBe(3);
-    expect(p.waits).toHaveLength(2);
-  });
-
-  it('a closed port ends the read as canceled (not a disconnect)', async () => {
-    await expect(eofSafeRead(port(null), scripted([1]).read)(Buffer.alloc(8), 0, 8)).rejects.toMatchObject({ canceled: true });
-  });
 });

@@ -2,22 +2,19 @@
  * One approved sale over a REAL pseudo-terminal pair made by socat: the agent's serial
  * transport + line driver on end `a`, a scripted fake terminal opened with serialport on `b`.
  * Skipped (with a message) only when socat is not on PATH.
+ * @requires-program socat
  */
 import { dirname, join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hasSocat, openPtyPair, type PtyPair } from '../testing/pty-pair.ts';
+import { openPtyPair, type PtyPair } from '../testing/pty-pair.ts';
 import { destroyStream } from './byte-transport.ts';
 import { LineDriver } from '../drivers/line/line-driver.ts';
 import { FakeLineTerminal } from '../testing/fake-line-terminal.ts';
 import { createLogSink } from '../testing/log-sink.ts';
 import { openSerialPort } from './serial.ts';
 
-if (!hasSocat) {
-  process.stderr.write('[terminal-agent] socat is not on PATH: skipping the real pseudo-terminal test (apt-get install socat)\n');
-}
-
-describe.skipIf(!hasSocat)('serial transport over a real pty (socat)', () => {
+describe('serial transport over a real pty (socat)', () => {
   let pty: PtyPair;
   let deviceEnd: Duplex | undefined;
   let driver: LineDriver | undefined;

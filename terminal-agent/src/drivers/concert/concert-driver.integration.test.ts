@@ -4,10 +4,11 @@
  * parser copes with however the tty layer chunks the bytes. Run against a terminal that echoes
  * the private field and against ones that do not (blank, zeros, their own reference: what real
  * terminals do). Skipped only without socat.
+ * @requires-program socat
  */
 import type { Duplex } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hasSocat, openPtyPair, type PtyPair } from '../../testing/pty-pair.ts';
+import { openPtyPair, type PtyPair } from '../../testing/pty-pair.ts';
 import { destroyStream } from '../../transports/byte-transport.ts';
 import { openSerialPort } from '../../transports/serial.ts';
 import { FakeConcertTerminal } from '../../testing/fake-concert-terminal.ts';
@@ -15,7 +16,7 @@ import { createLogSink } from '../../testing/log-sink.ts';
 import { ConcertDriver } from './concert-driver.ts';
 
 
-describe.skipIf(!hasSocat).each(['echo', 'blank', 'zeros', 'own'] as const)('Concert E+ over a real pty (socat), private field %s', (privateField) => {
+describe.each(['echo', 'blank', 'zeros', 'own'] as const)('Concert E+ over a real pty (socat), private field %s', (privateField) => {
   let pty: PtyPair;
   let deviceEnd: Duplex | undefined;
   let driver: ConcertDriver | undefined;

@@ -17,12 +17,12 @@ import { REDACT_PATHS } from '../../main.ts';
 const FAST = { ackTimeoutMs: 150, enqRetryDelayMs: 20, frameTimeoutMs: 200, eotTimeoutMs: 100, answerTimeoutMs: 1200 };
 const REQ: SaleRequest = { paymentId: 'pay-1', rid: 'PB00000001', amount: { amountMinor: 1250, currency: 'EUR' }, method: 'debit', installments: 1 };
 
-let cleanup: (() => Promise<void>)[] = [];
+const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const c of cleanup.splice(0)) await c();
 });
 
-function setup(script: FakeConcertScript = {}, redactPaths?: string[]) {
+function setup(script: FakeConcertScript = {}, redactPaths?: readonly string[]) {
   const pair = createMemoryPair();
   const terminal = new FakeConcertTerminal(pair.b, script);
   const sink = createLogSink('trace', redactPaths);
@@ -41,7 +41,7 @@ function setup(script: FakeConcertScript = {}, redactPaths?: string[]) {
 describe('ConcertDriver', () => {
   it('identifies with the configured serial only, and refuses without one', async () => {
     const { driver } = setup();
-    await expect(driver.identify()).resolves.toEqual({ serialNumber: 'ING-1', dialect: 'concert-e+', vendor: 'Ingenico' });
+    await expect(driver.identify()).resolves.toEqual({ serialNumber: 'ING-1', serialSource: 'config', dialect: 'concert-e+', vendor: 'Ingenico' });
     const bare = new ConcertDriver({ open: async () => createMemoryPair().a, logger: createLogSink().logger });
     cleanup.push(() => bare.close());
     await expect(bare.identify()).rejects.toMatchObject({ code: 'CFG_INVALID' });

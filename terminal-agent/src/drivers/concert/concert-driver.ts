@@ -161,7 +161,7 @@ export class ConcertDriver implements TerminalDriver {
         throw new CodedError('CFG_INVALID', 'Concert E+ terminals cannot tell their serial number: set serialNumber for this port');
       }
       await this.#ensureOpen();
-      return { serialNumber: serial, dialect: CONCERT_DIALECT, vendor: 'Ingenico' };
+      return { serialNumber: serial, serialSource: 'config', dialect: CONCERT_DIALECT, vendor: 'Ingenico' };
     });
   }
 

@@ -70,6 +70,7 @@ describe('LineDriver', () => {
     const { driver } = rig();
     await expect(driver.identify()).resolves.toEqual({
       serialNumber: 'SN-1',
+      serialSource: 'device',
       dialect: 'PBL/1',
       model: 'FAKE-1',
       vendor: 'posbridge',

@@ -171,6 +171,7 @@ export class LineDriver implements TerminalDriver {
             this.#serial = line.serial;
             return {
               serialNumber: line.serial,
+              serialSource: 'device',
               dialect: LINE_DIALECT,
               ...(line.model !== undefined ? { model: line.model } : {}),
               ...(line.vendor !== undefined ? { vendor: line.vendor } : {}),

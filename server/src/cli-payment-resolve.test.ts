@@ -1,0 +1,111 @@
+/**
+ * `posbridge-server payment resolve` (issue 10 item 5): the CLI binary, run next to a running
+ * server on the same SQLite file, resolves an `unknown` payment; the decision is in the payment's
+ * events (who, when, why) and the running server delivers the callback it enqueued.
+ */
+import { execFile } from 'node:child_process';
+import { userInfo } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { PROTOCOL_VERSION, type ServerMessage } from '@posbridge/protocol/ws';
+import {
+  connectAgent,
+  createPaymentBody,
+  nextId,
+  startCallbackReceiver,
+  startTestServer,
+  tempDir,
+  testEnv,
+  waitFor,
+  type TestAgent,
+  type TestServer,
+} from './testing/helpers.ts';
+
+const run = promisify(execFile);
+const BIN = fileURLToPath(new URL('../bin/posbridge-server.js', import.meta.url));
+type Start = Extract<ServerMessage, { type: 'payment.start' }>;
+const isStart = (m: ServerMessage): m is Start => m.type === 'payment.start';
+
+let tmp: ReturnType<typeof tempDir>;
+let t: TestServer;
+let agent: TestAgent;
+let receiver: Awaited<ReturnType<typeof startCallbackReceiver>>;
+let env: Record<string, string>;
+
+beforeEach(async () => {
+  tmp = tempDir();
+  t = await startTestServer({}, tmp.dir);
+  receiver = await startCallbackReceiver();
+  agent = await connectAgent(t.server.url, (await t.server.issueAgentToken('desk')).token);
+  await agent.hello(['SN1']);
+  env = { ...testEnv(join(tmp.dir, 'db.sqlite')), PATH: process.env['PATH'] ?? '', LOG_LEVEL: 'warn' };
+});
+afterEach(async () => {
+  await agent.close();
+  await t.close();
+  await receiver.close();
+  tmp.cleanup();
+});
+
+/** A payment the agent reported `unknown`. */
+async function unknownPayment(paymentId: string): Promise<void> {
+  const created = await t.createPayment(createPaymentBody({ paymentId, callbackUrl: `${receiver.url}/cb/${paymentId}` }));
+  const urls = JSON.parse((created.json['paymentAppData'] as { payload: string }).payload) as Record<string, string>;
+  await fetch(urls['submitUrl']!, { method: 'POST', body: JSON.stringify({ serialNumber: 'SN1' }), headers: { 'Content-Type': 'application/json' } });
+  const start = await agent.waitForMessage((m): m is Start => isStart(m) && m.paymentId === paymentId);
+  agent.send({ v: PROTOCOL_VERSION, id: nextId(), type: 'ack', ackOf: start.id });
+  agent.send({
+    v: PROTOCOL_VERSION, id: nextId(), type: 'payment.result', paymentId, outcome: 'unknown',
+    amount: { amountMinor: 3190, currency: 'BRL' }, terminalRef: `ref-${paymentId}`, message: 'outcome unknown: no answer',
+  });
+  await waitFor(async () => (await t.server.store.getPayment(paymentId))?.status === 'unknown', 5000, 'unknown');
+}
+
+describe('posbridge-server payment resolve', () => {
+  it('is in --help', async () => {
+    const { stdout } = await run(BIN, ['--help']);
+    expect(stdout).toContain('payment resolve <paymentId> --outcome approved|denied --reason TEXT');
+    expect(stdout).toContain('--operator NAME');
+  }, 20_000);
+
+  it('resolves an unknown payment next to the running server: events record who/when/why, the callback is delivered', async () => {
+    await unknownPayment('CLI1');
+    const before = Date.now();
+    const { stdout } = await run(BIN, ['payment', 'resolve', 'CLI1', '--outcome', 'approved', '--reason', 'receipt 000123 approved', '--authorization', 'RCPT-9'], { env });
+    expect(stdout).toMatch(/payment resolved[\s\S]*status:\s+approved[\s\S]*callback:\s+enqueued/);
+    const event = (await t.server.store.listPaymentEvents('CLI1')).at(-1);
+    expect(event).toMatchObject({
+      type: 'operator.resolved',
+      fromStatus: 'unknown',
+      toStatus: 'approved',
+      data: { outcome: 'approved', authorizationId: 'RCPT-9', operator: userInfo().username, reason: 'receipt 000123 approved' },
+    });
+    expect(event!.at).toBeGreaterThanOrEqual(before);
+    const cb = await waitFor(() => receiver.received.find((r) => r.url === '/cb/CLI1'), 5000, 'callback from the running server');
+    expect(JSON.parse(cb.body)).toMatchObject({ paymentId: 'CLI1', status: 'approved', authorizationId: 'RCPT-9' });
+    expect((await t.createPayment(createPaymentBody({ paymentId: 'CLI1' }))).json).toMatchObject({ status: 'approved' });
+
+    // Again: the payment is no longer unknown.
+    const again = await run(BIN, ['payment', 'resolve', 'CLI1', '--outcome', 'denied', '--reason', 'oops', '--operator', 'bob'], { env }).catch((e: unknown) => e);
+    expect(again).toMatchObject({ code: 1, stderr: expect.stringContaining('ADMIN_RESOLVE_REFUSED') });
+  }, 30_000);
+
+  it('takes --operator, and refuses bad usage with exit 2 without touching the payment', async () => {
+    await unknownPayment('CLI2');
+    for (const args of [
+      ['payment', 'resolve', 'CLI2', '--outcome', 'maybe', '--reason', 'x'],
+      ['payment', 'resolve', 'CLI2', '--outcome', 'denied'],
+      ['payment', 'resolve', 'CLI2', '--outcome', 'denied', '--reason', 'x', '--authorization', 'A1'],
+      ['payment', 'resolve', '--outcome', 'denied', '--reason', 'x'],
+    ]) {
+      expect(await run(BIN, args, { env }).catch((e: unknown) => e)).toMatchObject({ code: 2 });
+    }
+    expect((await t.server.store.getPayment('CLI2'))?.status).toBe('unknown');
+    await run(BIN, ['payment', 'resolve', 'CLI2', '--outcome', 'denied', '--reason', 'no sale in the journal', '--operator', 'carol'], { env });
+    expect((await t.server.store.listPaymentEvents('CLI2')).at(-1)).toMatchObject({ data: { operator: 'carol', outcome: 'denied' } });
+    const cb = await waitFor(() => receiver.received.find((r) => r.url === '/cb/CLI2'), 5000, 'callback');
+    expect(JSON.parse(cb.body)).toMatchObject({ status: 'denied' });
+  }, 30_000);
+});

@@ -1,0 +1,100 @@
+/**
+ * Binds agent reports to their sender: an `ack`, `payment.progress`, `payment.result`,
+ * `payment.rejected` or `operation.result` is taken only from the session of the agent the
+ * command was sent to and that owns the terminal it concerns. Everything else is refused with
+ * `WS_REPORT_REFUSED` by the hub (logged at warn, counted in `posbridge_agent_reports_refused_total`).
+ *
+ * | report | sent to | owner of |
+ * |---|---|---|
+ * | `ack` | the session the acknowledged message was sent on | — |
+ * | `payment.*` | the payment's bound agent (`binding.agentId`) | `binding.serialNumber` |
+ * | `operation.result` void | the payment's bound agent | `binding.serialNumber` |
+ * | `operation.result` refund | — (the terminal's owner ran it) | the refund's `serialNumber` |
+ *
+ * "Owns" means both the hub routes the serial to this very session and the store names this
+ * agent as the serial's owner (so a terminal moved by an administrator stops being trusted from
+ * its old agent at once, before that agent reconnects).
+ *
+ * @see docs/protocol/ws.md "Who may report what"
+ */
+import type { AgentMessage, AgentHello } from '@posbridge/protocol/ws';
+import type { PaymentStore } from '../store/store.ts';
+import type { AgentSession } from './agent-session.ts';
+
+/** Why a report was refused (the `reason` label of the metric). */
+export type ReportRefusal =
+  /** An `ack` of a message that was sent on another session. */
+  | 'wrong_session'
+  /** No such payment or operation. */
+  | 'unknown_payment'
+  /** The payment is bound to no terminal (or the refund has none): no command was sent. */
+  | 'not_bound'
+  /** The payment is bound to another agent. */
+  | 'wrong_agent'
+  /** The sender's session does not own the terminal. */
+  | 'not_owner'
+  /** The operation belongs to another payment or is of another kind. */
+  | 'mismatch';
+
+/** What the guard reads from the hub. */
+export interface ReportGuardDeps {
+  readonly store: PaymentStore;
+  /** The session the hub routes `serialNumber` to, if any. */
+  routeOf(serialNumber: string): AgentSession | undefined;
+  /** The session a repeated server message `messageId` was sent on, if it is still pending. */
+  sentOn(messageId: string): AgentSession | undefined;
+}
+
+/** Checks agent reports against who was sent what; reads only. */
+export class ReportGuard {
+  readonly #d: ReportGuardDeps;
+
+  constructor(deps: ReportGuardDeps) {
+    this.#d = deps;
+  }
+
+  /**
+   * @returns null when `session` may send `message`, else why not.
+   * @throws CodedError `STORE_FAILED`.
+   */
+  async check(session: AgentSession, message: Exclude<AgentMessage, AgentHello>): Promise<ReportRefusal | null> {
+    switch (message.type) {
+      case 'ack': {
+        const sentOn = this.#d.sentOn(message.ackOf);
+        return sentOn === undefined || sentOn === session ? null : 'wrong_session';
+      }
+      case 'error':
+        return null;
+      case 'payment.progress':
+      case 'payment.result':
+      case 'payment.rejected':
+        return this.#checkBound(session, message.paymentId);
+      case 'operation.result': {
+        if (message.kind === 'void') return this.#checkBound(session, message.paymentId);
+        const op = await this.#d.store.getOperation(message.operationId);
+        if (!op) return 'unknown_payment';
+        if (op.paymentId !== message.paymentId || op.kind !== 'refund') return 'mismatch';
+        if (op.serialNumber === null) return 'not_bound';
+        return (await this.#owns(session, op.serialNumber)) ? null : 'not_owner';
+      }
+      default: {
+        const never: never = message;
+        return never;
+      }
+    }
+  }
+
+  async #checkBound(session: AgentSession, paymentId: string): Promise<ReportRefusal | null> {
+    const p = await this.#d.store.getPayment(paymentId);
+    if (!p) return 'unknown_payment';
+    if (!p.binding) return 'not_bound';
+    if (p.binding.agentId !== session.agentId) return 'wrong_agent';
+    return (await this.#owns(session, p.binding.serialNumber)) ? null : 'not_owner';
+  }
+
+  async #owns(session: AgentSession, serialNumber: string): Promise<boolean> {
+    if (this.#d.routeOf(serialNumber) !== session) return false;
+    const owner = await this.#d.store.findTerminal(serialNumber);
+    return owner?.agentId === session.agentId;
+  }
+}

@@ -1,0 +1,279 @@
+/**
+ * Unknown outcomes (issue 10 item 5), against the real server
+ * (HTTP on port 0, SQLite on disk, injected clock) and a fake agent over a real WebSocket. Every
+ * PPP body is validated against the OpenAPI.
+ *
+ * An outcome the terminal could not tell stays `unknown` (`undefined` to VTEX) with an alert
+ * (error log, `posbridge_payments_unknown`), is never guessed denied at its deadline nor on a
+ * cancellation, and is resolved by an operator (`PaymentService.resolveUnknown`, the CLI's
+ * `payment resolve`) with who/when/why in the payment's events and the callback enqueued.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { isCodedError } from '@posbridge/protocol/errors';
+import { PROTOCOL_VERSION, type ServerMessage } from '@posbridge/protocol/ws';
+import {
+  AUTH_HEADERS,
+  connectAgent,
+  createPaymentBody,
+  nextId,
+  startCallbackReceiver,
+  startTestServer,
+  tempDir,
+  waitFor,
+  type TestAgent,
+  type TestServer,
+} from '../testing/helpers.ts';
+import { expectPppContract } from '../testing/ppp-contract.ts';
+
+type Start = Extract<ServerMessage, { type: 'payment.start' }>;
+type Abort = Extract<ServerMessage, { type: 'payment.abort' }>;
+type OpStart = Extract<ServerMessage, { type: 'operation.start' }>;
+const isStart = (m: ServerMessage): m is Start => m.type === 'payment.start';
+const isAbort = (m: ServerMessage): m is Abort => m.type === 'payment.abort';
+const isOp = (m: ServerMessage): m is OpStart => m.type === 'operation.start';
+
+const UNKNOWN_ALERT = 'payment outcome unknown; resolve it with posbridge-server payment resolve';
+const CANCEL = '/payments/{paymentId}/cancellations';
+
+let clock: number;
+let t: TestServer;
+let receiver: Awaited<ReturnType<typeof startCallbackReceiver>>;
+let agent: TestAgent;
+let agentToken: string;
+
+beforeEach(async () => {
+  clock = Date.UTC(2026, 0, 1, 12);
+  t = await startTestServer({}, undefined, { now: () => clock, manualDeadlines: true });
+  receiver = await startCallbackReceiver();
+  agentToken = (await t.server.issueAgentToken('front-desk')).token;
+  agent = await connectAgent(t.server.url, agentToken);
+  await agent.hello(['SN1']);
+});
+afterEach(async () => {
+  await agent.close();
+  await t.close();
+  await receiver.close();
+});
+
+async function call(method: string, path: string, body?: unknown) {
+  const res = await fetch(`${t.server.url}${path}`, {
+    method,
+    headers: { 'Content-Type': 'application/json', Accept: 'application/json', ...AUTH_HEADERS },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  return { status: res.status, json: (text ? JSON.parse(text) : null) as Record<string, unknown> };
+}
+
+const paymentBody = (paymentId: string, overrides: Record<string, unknown> = {}) =>
+  createPaymentBody({ paymentId, callbackUrl: `${receiver.url}/cb/${paymentId}?X-VTEX-signature=abc`, ...overrides });
+
+/** Create Payment (repeat = poll), contract-checked. */
+async function poll(paymentId: string) {
+  const res = await call('POST', '/payments', paymentBody(paymentId));
+  expect(res.status).toBe(200);
+  expectPppContract('/payments', 'post', 200, res.json);
+  return res.json;
+}
+
+/** Creates a payment, binds SN1, acks the start. */
+async function started(paymentId: string): Promise<void> {
+  const created = await poll(paymentId);
+  const urls = JSON.parse((created['paymentAppData'] as { payload: string }).payload) as Record<string, string>;
+  const bound = await fetch(urls['submitUrl']!, { method: 'POST', body: JSON.stringify({ serialNumber: 'SN1' }), headers: { 'Content-Type': 'application/json' } });
+  expect(bound.status).toBe(200);
+  const start = await agent.waitForMessage((m): m is Start => isStart(m) && m.paymentId === paymentId);
+  agent.send({ v: PROTOCOL_VERSION, id: nextId(), type: 'ack', ackOf: start.id });
+  await waitFor(async () => (await t.server.store.getPayment(paymentId))?.status === 'accepted', 5000, 'accepted');
+}
+
+function sendResult(paymentId: string, outcome: 'approved' | 'denied' | 'unknown'): void {
+  agent.send({
+    v: PROTOCOL_VERSION,
+    id: nextId(),
+    type: 'payment.result',
+    paymentId,
+    outcome,
+    amount: { amountMinor: 3190, currency: 'BRL' },
+    terminalRef: `ref-${paymentId}`,
+    ...(outcome === 'unknown' ? { message: 'outcome unknown: no answer from the terminal' } : {}),
+    ...(outcome === 'approved' ? { authorizationId: 'AUTH1', nsu: '42', responseCode: '00' } : {}),
+  });
+}
+
+/** Started, then the agent reports `unknown`. */
+async function unknownPayment(paymentId: string): Promise<void> {
+  await started(paymentId);
+  sendResult(paymentId, 'unknown');
+  await waitFor(async () => (await t.server.store.getPayment(paymentId))?.status === 'unknown', 5000, 'unknown');
+}
+
+const cancelBody = (paymentId: string, requestId: string) => ({ paymentId, requestId, authorizationId: 'AUTH1', transactionId: 'TX1' });
+const metricsText = async (url = t.server.url) => (await fetch(`${url}/metrics`)).text();
+const callbacksOf = (paymentId: string) => receiver.received.filter((r) => r.url.startsWith(`/cb/${paymentId}?`));
+
+describe('unknown outcomes', () => {
+  it('are flagged: one error log with a stable message, the posbridge_payments_unknown gauge, `undefined` to VTEX', async () => {
+    expect(await metricsText()).toContain('posbridge_payments_unknown 0');
+    await unknownPayment('UK1');
+    const alerts = t.lines.filter((l) => l['msg'] === UNKNOWN_ALERT);
+    expect(alerts).toEqual([expect.objectContaining({ level: 50, paymentId: 'UK1', serialNumber: 'SN1', terminalRef: 'ref-UK1' })]);
+    expect(await metricsText()).toContain('posbridge_payments_unknown 1');
+    expect(await poll('UK1')).toMatchObject({ status: 'undefined', authorizationId: null, paymentAppData: { appName: 'vtex.challenge-wait-for-confirmation' } });
+  });
+
+  it('are never guessed at the deadline: no abort, no callback, still unknown and flagged', async () => {
+    await unknownPayment('UK2');
+    clock += 3600 * 1000;
+    await t.server.service.expireDue();
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await t.server.store.getPayment('UK2')).toMatchObject({ status: 'unknown', deadlineAt: null });
+    expect(agent.messages.some((m) => isAbort(m) && m.paymentId === 'UK2')).toBe(false);
+    expect(callbacksOf('UK2')).toHaveLength(0);
+    expect((await poll('UK2'))['status']).toBe('undefined');
+    expect(await metricsText()).toContain('posbridge_payments_unknown 1');
+  });
+
+  it('a cancellation is answered at once with PPP_OUTCOME_UNKNOWN, stays flagged, and is honoured once resolved', async () => {
+    await unknownPayment('UK3');
+    const began = Date.now();
+    const first = await call('POST', '/payments/UK3/cancellations', cancelBody('UK3', 'C1'));
+    expect(Date.now() - began).toBeLessThan(1500); // well inside the answer budget, let alone 20 s
+    expect(first.status).toBe(500);
+    expectPppContract(CANCEL, 'post', 500, first.json);
+    expect(first.json).toMatchObject({ paymentId: 'UK3', requestId: 'C1', cancellationId: null, code: 'PPP_OUTCOME_UNKNOWN' });
+    expect(String(first.json['message'])).toContain('posbridge-server payment resolve');
+    // The abort goes to the agent (it may stop the sale and learn the outcome); the agent answers
+    // unknown again, as a Concert agent does: never denied on its own, nothing to VTEX.
+    const abort = await agent.waitForMessage((m): m is Abort => isAbort(m) && m.paymentId === 'UK3');
+    expect(abort.reason).toBe('cancelled');
+    agent.send({ v: PROTOCOL_VERSION, id: nextId(), type: 'ack', ackOf: abort.id });
+    sendResult('UK3', 'unknown');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await t.server.store.getPayment('UK3')).toMatchObject({ status: 'unknown', endReason: 'cancelled' });
+    expect((await poll('UK3'))['status']).toBe('undefined');
+    expect(callbacksOf('UK3')).toHaveLength(0);
+    expect(await metricsText()).toContain('posbridge_payments_unknown 1');
+    // VTEX repeats: same answer while unresolved.
+    expect((await call('POST', '/payments/UK3/cancellations', cancelBody('UK3', 'C1'))).json).toMatchObject({ code: 'PPP_OUTCOME_UNKNOWN' });
+
+    // The operator finds the sale approved on the terminal's journal: VTEX's next attempt reverses it.
+    const resolved = await t.server.service.resolveUnknown('UK3', { outcome: 'approved', reason: 'approved on the terminal journal', operator: 'alice' });
+    expect(resolved.status).toBe('approved');
+    expect(callbacksOf('UK3')).toHaveLength(0);
+    const retry = call('POST', '/payments/UK3/cancellations', cancelBody('UK3', 'C1'));
+    const op = await agent.waitForMessage((m): m is OpStart => isOp(m) && m.paymentId === 'UK3');
+    expect(op).toMatchObject({ kind: 'void', originalTerminalRef: 'ref-UK3' });
+    agent.send({
+      v: PROTOCOL_VERSION, id: nextId(), type: 'operation.result', operationId: op.operationId, paymentId: 'UK3',
+      kind: 'void', outcome: 'approved', amount: op.amount, terminalRef: 'void-1',
+    });
+    const done = await retry;
+    expect(done.status).toBe(200);
+    expectPppContract(CANCEL, 'post', 200, done.json);
+    expect((await t.server.store.getPayment('UK3'))?.status).toBe('cancelled');
+    expect(await metricsText()).toContain('posbridge_payments_unknown 0');
+  });
+
+  it('a cancellation waiting on the terminal answers PPP_OUTCOME_UNKNOWN when the abort ends unknown', async () => {
+    await started('UK4');
+    const pending = call('POST', '/payments/UK4/cancellations', cancelBody('UK4', 'C4'));
+    const abort = await agent.waitForMessage((m): m is Abort => isAbort(m) && m.paymentId === 'UK4');
+    agent.send({ v: PROTOCOL_VERSION, id: nextId(), type: 'ack', ackOf: abort.id });
+    sendResult('UK4', 'unknown');
+    const res = await pending;
+    expect(res.status).toBe(500);
+    expectPppContract(CANCEL, 'post', 500, res.json);
+    expect(res.json['code']).toBe('PPP_OUTCOME_UNKNOWN');
+    expect(await t.server.store.getPayment('UK4')).toMatchObject({ status: 'unknown', endReason: 'cancelled' });
+    expect(t.lines.some((l) => l['msg'] === UNKNOWN_ALERT && l['paymentId'] === 'UK4' && l['cancelRequested'] === true)).toBe(true);
+    // Denied by the operator → cancelled; the repeat is answered 200, VTEX gets no callback.
+    await t.server.service.resolveUnknown('UK4', { outcome: 'denied', reason: 'no sale on the terminal journal', operator: 'bob' });
+    const repeat = await call('POST', '/payments/UK4/cancellations', cancelBody('UK4', 'C4'));
+    expect(repeat.status).toBe(200);
+    expect((await t.server.store.getPayment('UK4'))?.status).toBe('cancelled');
+    expect(callbacksOf('UK4')).toHaveLength(0);
+  });
+
+  it('the abort of a cancelled unknown payment is delivered again to a reconnecting agent', async () => {
+    await unknownPayment('UK8');
+    expect((await call('POST', '/payments/UK8/cancellations', cancelBody('UK8', 'C8'))).json['code']).toBe('PPP_OUTCOME_UNKNOWN');
+    await agent.waitForMessage((m): m is Abort => isAbort(m) && m.paymentId === 'UK8');
+    await agent.close();
+    await waitFor(() => !t.server.service.dispatcher.onlineSerials().has('SN1'), 5000, 'agent gone');
+    agent = await connectAgent(t.server.url, agentToken);
+    await agent.hello(['SN1']);
+    const again = await agent.waitForMessage((m): m is Abort => isAbort(m) && m.paymentId === 'UK8');
+    expect(again.reason).toBe('cancelled');
+    // The terminal stopped it before charging: denied → cancelled, answered 200 to VTEX's repeat, no callback.
+    sendResult('UK8', 'denied');
+    await waitFor(async () => (await t.server.store.getPayment('UK8'))?.status === 'cancelled', 5000, 'cancelled');
+    expect((await call('POST', '/payments/UK8/cancellations', cancelBody('UK8', 'C8'))).status).toBe(200);
+    expect(callbacksOf('UK8')).toHaveLength(0);
+  });
+
+  it('an operator resolution records who, when and why, and sends the callback', async () => {
+    await unknownPayment('UK5');
+    clock += 90_000;
+    const p = await t.server.service.resolveUnknown('UK5', {
+      outcome: 'approved', reason: 'receipt 000123 printed, customer copy seen', operator: 'alice', authorizationId: 'RCPT-77',
+    });
+    expect(p).toMatchObject({ status: 'approved', outcome: { outcome: 'approved', authorizationId: 'RCPT-77' } });
+    const events = await t.server.store.listPaymentEvents('UK5');
+    expect(events.at(-1)).toMatchObject({
+      type: 'operator.resolved', fromStatus: 'unknown', toStatus: 'approved', at: clock,
+      data: { outcome: 'approved', authorizationId: 'RCPT-77', operator: 'alice', reason: 'receipt 000123 printed, customer copy seen' },
+    });
+    const cb = await waitFor(() => callbacksOf('UK5')[0], 3000, 'callback');
+    expect(JSON.parse(cb.body)).toMatchObject({ paymentId: 'UK5', status: 'approved', authorizationId: 'RCPT-77' });
+    expect(await poll('UK5')).toMatchObject({ status: 'approved', authorizationId: 'RCPT-77' });
+    expect(t.lines.some((l) => l['msg'] === 'unknown payment resolved by an operator' && l['operator'] === 'alice')).toBe(true);
+
+    await unknownPayment('UK6');
+    await t.server.service.resolveUnknown('UK6', { outcome: 'denied', reason: 'declined on the receipt', operator: 'alice' });
+    const denied = await waitFor(() => callbacksOf('UK6')[0], 3000, 'callback');
+    expect(JSON.parse(denied.body)).toMatchObject({ status: 'denied', authorizationId: null });
+
+    // Only an unknown payment can be resolved; bounds are checked.
+    const refusal = (id: string, r: Parameters<typeof t.server.service.resolveUnknown>[1]) =>
+      t.server.service.resolveUnknown(id, r).then(
+        () => 'resolved',
+        (err: unknown) => (isCodedError(err) ? err.code : String(err)),
+      );
+    expect(await refusal('UK5', { outcome: 'denied', reason: 'again', operator: 'alice' })).toBe('ADMIN_RESOLVE_REFUSED');
+    expect(await refusal('NOPE', { outcome: 'denied', reason: 'x', operator: 'alice' })).toBe('ADMIN_RESOLVE_REFUSED');
+    await unknownPayment('UK7');
+    expect(await refusal('UK7', { outcome: 'denied', reason: ' ', operator: 'alice' })).toBe('ADMIN_RESOLVE_REFUSED');
+    expect(await refusal('UK7', { outcome: 'denied', reason: 'x', operator: 'alice', authorizationId: 'A1' })).toBe('ADMIN_RESOLVE_REFUSED');
+    expect(await refusal('UK7', { outcome: 'approved', reason: 'x'.repeat(501), operator: 'alice' })).toBe('ADMIN_RESOLVE_REFUSED');
+    expect((await t.server.store.getPayment('UK7'))?.status).toBe('unknown');
+  });
+
+  it('the gauge is derived from the store, so it is right after a restart', async () => {
+    const tmp = tempDir();
+    try {
+      const first = await startTestServer({}, tmp.dir, { now: () => clock, manualDeadlines: true });
+      const a = await connectAgent(first.server.url, (await first.server.issueAgentToken('desk')).token);
+      await a.hello(['SN9']);
+      const created = await first.createPayment(createPaymentBody({ paymentId: 'UKR' }));
+      const urls = JSON.parse((created.json['paymentAppData'] as { payload: string }).payload) as Record<string, string>;
+      await fetch(urls['submitUrl']!, { method: 'POST', body: JSON.stringify({ serialNumber: 'SN9' }), headers: { 'Content-Type': 'application/json' } });
+      await a.waitForMessage(isStart);
+      a.send({
+        v: PROTOCOL_VERSION, id: nextId(), type: 'payment.result', paymentId: 'UKR', outcome: 'unknown',
+        amount: { amountMinor: 3190, currency: 'BRL' }, terminalRef: 'r',
+      });
+      await waitFor(async () => (await first.server.store.getPayment('UKR'))?.status === 'unknown', 5000, 'unknown');
+      await a.close();
+      await first.close();
+      const second = await startTestServer({}, tmp.dir, { now: () => clock, manualDeadlines: true });
+      try {
+        expect(await metricsText(second.server.url)).toContain('posbridge_payments_unknown 1');
+      } finally {
+        await second.close();
+      }
+    } finally {
+      tmp.cleanup();
+    }
+  });
+});

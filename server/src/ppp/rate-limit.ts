@@ -1,0 +1,153 @@
+/**
+ * Rate limits of the HTTP edge, one per surface, so a failure on one surface never refuses valid
+ * calls on another (docs/ppp.md "Authentication"):
+ *
+ * | surface | counts | key |
+ * |---|---|---|
+ * | `ppp` (`/payments`) | answered 401/403 | source address + the presented appKey when it belongs to a merchant, else source address + `?` (every unknown key of a source shares one bucket) |
+ * | `pos` (Payment App, `/pos/v1`) | forged or malformed tokens | source address; a valid token is never limited (it cannot be guessed) |
+ * | `metrics` (`/metrics` with `POSBRIDGE_METRICS_TOKEN`) | wrong bearer tokens | source address |
+ * | `onboarding` (`/authorization`) | every request (unauthenticated by design) | source address (express-rate-limit's IPv6-subnet aware key) |
+ *
+ * Failure limits use express-rate-limit's windowed {@link MemoryStore} directly rather than its
+ * middleware: the middleware counts every request while it is in flight and a client-aborted one
+ * as a failure, which 429s a busy gateway's valid calls (server/src/ppp/auth-rate-limit.test.ts).
+ * Only an answered failure counts here. The onboarding limit counts every request, so it is the
+ * library's middleware as is.
+ *
+ * @see https://express-rate-limit.mintlify.app/reference/configuration
+ */
+import type { Request, RequestHandler, Response } from 'express';
+import { MemoryStore, rateLimit } from 'express-rate-limit';
+import type { Logger } from 'pino';
+import { ERROR_CODES, type ErrorCode } from '@posbridge/protocol/errors';
+import { maskTokenPaths } from '@posbridge/protocol/redaction';
+import { sendPppError } from '../errors/http-errors.ts';
+
+/** The surfaces that have their own limit. */
+export type LimitSurface = 'ppp' | 'pos' | 'metrics' | 'onboarding';
+
+/** Body shape of a refusal: PPP `{status, code, message}` or the Payment App's `{code, message, retryable}`. */
+export type ErrorShape = 'ppp' | 'wire';
+
+/** Options of {@link FailureLimiter}. */
+export interface FailureLimiterOptions {
+  /** Failures allowed per key and window; the next request of the key is refused (429). */
+  readonly limit: number;
+  /** Window, ms (fixed windows, as express-rate-limit's MemoryStore keeps them). */
+  readonly windowMs: number;
+  readonly logger: Logger;
+  /** Called on every counted failure (metrics). */
+  readonly onFailure?: () => void;
+}
+
+/** The source address a request is limited by (express `trust proxy` decides `req.ip`). */
+export function sourceOf(req: Request): string {
+  return req.ip ?? req.socket.remoteAddress ?? 'unknown';
+}
+
+/**
+ * Failed authentications of one surface, counted per key in fixed windows.
+ */
+export class FailureLimiter {
+  readonly #store = new MemoryStore();
+  readonly #o: FailureLimiterOptions;
+  readonly #log: Logger;
+
+  /** @param surface - named on the refusal log line. */
+  constructor(
+    readonly surface: LimitSurface,
+    options: FailureLimiterOptions,
+  ) {
+    this.#o = options;
+    this.#log = options.logger.child({ component: 'http' });
+    this.#store.init({ windowMs: options.windowMs } as Parameters<MemoryStore['init']>[0]);
+  }
+
+  /** Seconds until `key` may try again; 0 when it is not limited. */
+  async retryAfterSeconds(key: string): Promise<number> {
+    const info = await this.#store.get(key);
+    if (!info || info.totalHits < this.#o.limit) return 0;
+    return Math.max(1, Math.ceil(((info.resetTime?.getTime() ?? Date.now()) - Date.now()) / 1000));
+  }
+
+  /** Counts one failure of `key` now. */
+  async fail(key: string): Promise<void> {
+    this.#o.onFailure?.();
+    await this.#store.increment(key);
+  }
+
+  /** Counts a failure of `key` once the response is answered with a status `isFailure` accepts (never for an aborted request). */
+  failWhenAnswered(res: Response, key: string, isFailure: (status: number) => boolean): void {
+    res.on('finish', () => {
+      if (isFailure(res.statusCode)) void this.fail(key);
+    });
+  }
+
+  /**
+   * Refuses `req` with 429 `PPP_TOO_MANY_ATTEMPTS` and `Retry-After` when `key` is limited.
+   * @returns true when the request was refused (the caller stops).
+   */
+  async refuseIfLimited(req: Request, res: Response, key: string, shape: ErrorShape): Promise<boolean> {
+    const wait = await this.retryAfterSeconds(key);
+    if (wait === 0) return false;
+    this.#log.warn(
+      { surface: this.surface, remoteAddress: sourceOf(req), method: req.method, path: maskTokenPaths(req.originalUrl.split('?')[0] ?? '') },
+      'too many failed authentications; refused',
+    );
+    res.setHeader('Retry-After', String(wait));
+    sendRefusal(res, 429, 'PPP_TOO_MANY_ATTEMPTS', ERROR_CODES.PPP_TOO_MANY_ATTEMPTS.message, shape);
+    return true;
+  }
+
+  /** Stops the store's window timer. */
+  shutdown(): void {
+    this.#store.shutdown();
+  }
+}
+
+function sendRefusal(res: Response, status: number, code: ErrorCode, message: string, shape: ErrorShape): void {
+  if (shape === 'wire') res.status(status).json({ code, message, retryable: ERROR_CODES[code].retryable });
+  else sendPppError(res, status, code, message);
+}
+
+/** Options of {@link onboardingRateLimit}. */
+export interface OnboardingRateLimitOptions {
+  /** Requests per source and window. */
+  readonly limit: number;
+  /** Window, ms. */
+  readonly windowMs: number;
+  readonly logger: Logger;
+}
+
+/** The configuration flow's limit: its middleware and the store behind it. */
+export interface OnboardingRateLimit {
+  readonly middleware: RequestHandler;
+  /** Stops the store's window timer. */
+  shutdown(): void;
+}
+
+/**
+ * express-rate-limit middleware of the configuration flow: every request counts (the routes are
+ * unauthenticated by design and create state); over the limit → 429 `PPP_RATE_LIMITED` with
+ * `RateLimit`/`Retry-After` headers.
+ */
+export function onboardingRateLimit(options: OnboardingRateLimitOptions): OnboardingRateLimit {
+  const log = options.logger.child({ component: 'onboarding' });
+  const store = new MemoryStore();
+  const middleware = rateLimit({
+    windowMs: options.windowMs,
+    limit: options.limit,
+    store,
+    standardHeaders: 'draft-7',
+    legacyHeaders: false,
+    // `trust proxy` is the operator's documented choice (POSBRIDGE_TRUST_PROXY), and forwarding
+    // headers are the client's to send: neither may print the library's console warnings.
+    validate: { trustProxy: false, xForwardedForHeader: false, forwardedHeader: false },
+    handler: (req, res) => {
+      log.warn({ remoteAddress: sourceOf(req), path: maskTokenPaths(req.originalUrl.split('?')[0] ?? '') }, 'too many onboarding requests; refused');
+      sendRefusal(res, 429, 'PPP_RATE_LIMITED', 'too many configuration-flow requests from this source', 'ppp');
+    },
+  });
+  return { middleware, shutdown: () => store.shutdown() };
+}
