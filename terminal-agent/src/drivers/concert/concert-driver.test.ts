@@ -178,7 +178,7 @@ describe('ConcertDriver', () => {
     await driver.sale(REQ);
     const lines = sink.find('terminal bytes discarded');
     expect(lines.length).toBeGreaterThan(0);
-    expect(lines[0]).toMatchObject({ frameToken: 'bad_frame' });
+    expect(lines[0]).toMatchObject({ tokenType: 'bad_frame' });
     expect(JSON.stringify(lines)).not.toContain('[redacted]');
   });
 

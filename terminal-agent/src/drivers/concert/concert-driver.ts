@@ -445,7 +445,7 @@ export class ConcertDriver implements TerminalDriver {
           {
             serialNumber: this.#o.serialNumber,
             // Not `token`: the agent's log redaction censors that key (it holds secrets elsewhere).
-            frameToken: t.type === 'control' ? t.name : t.type,
+            tokenType: t.type === 'control' ? t.name : t.type,
             why: effect.why,
             ...(raw ? (raw.length <= 16 ? { hex: toHex(raw) } : { bytes: raw.length }) : {}),
           },
