@@ -16,7 +16,7 @@ import type { Request, RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { CodedError } from '@posbridge/protocol/errors';
 import type { MerchantRecord, PaymentStore } from '../store/store.ts';
-import { sourceOf, type FailureLimiter } from './rate-limit.ts';
+import { sourceKeyOf, type FailureLimiter } from './rate-limit.ts';
 
 /** sha256 hex of a merchant appToken (the only form that is stored). */
 export function hashAppToken(token: string): string {
@@ -73,7 +73,7 @@ export function pppAuth(store: PaymentStore, logger: Logger, limiter?: FailureLi
       const vtex = await lookup(header(h['x-vtex-api-appkey']));
       const provider = await lookup(header(h['x-provider-api-appkey']));
       if (limiter) {
-        const bucket = `${sourceOf(req)}|${(vtex ?? provider)?.appKey ?? '?'}`;
+        const bucket = `${sourceKeyOf(req)}|${(vtex ?? provider)?.appKey ?? '?'}`;
         if (await limiter.refuseIfLimited(req, res, bucket, 'ppp')) return;
         limiter.failWhenAnswered(res, bucket, (status) => status === 401 || status === 403);
       }
