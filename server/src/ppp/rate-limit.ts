@@ -4,7 +4,7 @@
  *
  * | surface | counts | key |
  * |---|---|---|
- * | `ppp` (`/payments`) | answered 401/403 | source + the presented appKey when it belongs to a merchant, else source + `?` (every unknown key of a source shares one bucket) |
+ * | `ppp` (`/payments`) | answered 401 (failed authentication; never a 403 to valid credentials) | source + the presented appKey when it belongs to a merchant, else source + `?` (every unknown key of a source shares one bucket) |
  * | `pos` (Payment App, `/pos/v1`) | forged or malformed tokens | source; a valid token is never limited (it cannot be guessed) |
  * | `metrics` (`/metrics` with `POSBRIDGE_METRICS_TOKEN`) | wrong bearer tokens | source |
  * | `onboarding` (`/authorization`) | every request (unauthenticated by design) | source |
