@@ -12,6 +12,12 @@ describe('maskTokenPaths', () => {
     }
   });
 
+  it('masks the token whatever the letter case of the route (express matches routes case-insensitively)', () => {
+    expect(maskTokenPaths(`/POS/V1/STATUS/${TOKEN}`)).toBe(`/POS/V1/STATUS/${MASKED_TOKEN}`);
+    expect(maskTokenPaths(`GET /Pos/v1/Submit/${TOKEN} failed`)).toBe(`GET /Pos/v1/Submit/${MASKED_TOKEN} failed`);
+    expect(maskTokenPaths(`u=https%3a%2f%2fh%2fPOS%2fv1%2fterminals%2f${TOKEN}`)).toBe(`u=https%3a%2f%2fh%2fPOS%2fv1%2fterminals%2f${MASKED_TOKEN}`);
+  });
+
   it('masks onboarding tokens and authorization codes in query strings', () => {
     expect(maskTokenPaths('/authorization/redirect?applicationId=vtex&token=abc-123&merchantName=m')).toBe(
       `/authorization/redirect?applicationId=vtex&token=${MASKED_TOKEN}&merchantName=m`,

@@ -55,20 +55,23 @@ export const REDACT_PATHS: readonly string[] = [
   '*.track2',
 ];
 
-/** `/pos/v1/<route>/<token>`, plain or percent-encoded (a URL inside a query string). */
-const TOKEN_PATH = /(\/pos\/v1\/(?:submit|status|terminals)\/)[^/?#&"'\s\\<>]+/g;
+/**
+ * `/pos/v1/<route>/<token>`, plain or percent-encoded (a URL inside a query string), in any
+ * letter case: express matches routes case-insensitively, so `/POS/V1/STATUS/<token>` is served.
+ */
+const TOKEN_PATH = /(\/pos\/v1\/(?:submit|status|terminals)\/)[^/?#&"'\s\\<>]+/gi;
 const TOKEN_PATH_ENCODED = /(%2Fpos%2Fv1%2F(?:submit|status|terminals)%2F)[^%&?#"'\s\\<>]+/gi;
 /** Query parameters that carry a secret: onboarding tokens and authorization codes. */
 const TOKEN_QUERY = /([?&](?:token|authorizationCode)=)[^&#"'\s\\<>]+/g;
 
 /**
  * Replaces every token in `text` by {@link MASKED_TOKEN}: the last segment of
- * `/pos/v1/submit|status|terminals/<token>` (also percent-encoded) and the value of `token=` /
+ * `/pos/v1/submit|status|terminals/<token>` (also percent-encoded, any letter case) and the value of `token=` /
  * `authorizationCode=` query parameters. Idempotent; text without tokens is returned unchanged.
  * @param text - a path, URL, message or a whole serialized log line.
  */
 export function maskTokenPaths(text: string): string {
-  if (!text.includes('/pos/v1/') && !/%2Fpos%2Fv1%2F/i.test(text) && !/[?&](?:token|authorizationCode)=/.test(text)) return text;
+  if (!/\/pos\/v1\/|%2Fpos%2Fv1%2F/i.test(text) && !/[?&](?:token|authorizationCode)=/.test(text)) return text;
   return text
     .replace(TOKEN_PATH, `$1${MASKED_TOKEN}`)
     .replace(TOKEN_PATH_ENCODED, `$1${MASKED_TOKEN}`)

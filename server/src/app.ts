@@ -22,7 +22,7 @@ import { MANIFEST } from './ppp/manifest.ts';
 import type { PaymentAppUrls, PppAnswerSettings } from './ppp/mappers.ts';
 import type { CallbackUrlGuard } from './callbacks/callback-url-policy.ts';
 import { createPaymentsRouter } from './ppp/payments-router.ts';
-import { FailureLimiter, onboardingRateLimit, sourceOf } from './ppp/rate-limit.ts';
+import { FailureLimiter, onboardingRateLimit, sourceKeyOf } from './ppp/rate-limit.ts';
 import type { CallbackMode, PaymentStore } from './store/store.ts';
 
 /** Dependencies of {@link createApp}. */
@@ -197,7 +197,7 @@ export function createApp(deps: AppDeps): Express {
   });
   app.get('/metrics', async (req, res) => {
     if (deps.metricsToken !== undefined) {
-      const source = sourceOf(req);
+      const source = sourceKeyOf(req);
       if (await metricsLimiter.refuseIfLimited(req, res, source, 'ppp')) return;
       if (!safeEqual(req.headers.authorization ?? '', `Bearer ${deps.metricsToken}`)) {
         await metricsLimiter.fail(source);

@@ -37,6 +37,18 @@ describe('token-bearing paths in logs', () => {
     for (const token of [valid, ...forged, 'secret-onboarding-token']) expect(text).not.toContain(token);
   });
 
+  it('masks a Payment App token whatever the letter case of its route (express routes /POS/V1/STATUS/… too)', async () => {
+    t = await startTestServer({ POSBRIDGE_SUBMIT_SECRET: SECRET });
+    const created = await t.createPayment(createPaymentBody({ paymentId: 'LOGCASE' }));
+    const { statusUrl } = JSON.parse((created.json['paymentAppData'] as { payload: string }).payload) as { statusUrl: string };
+    const token = createSubmitToken(SECRET, 'LOGCASE');
+    const shouted = statusUrl.replace('/pos/v1/status/', '/POS/V1/Status/');
+    expect((await fetch(shouted)).status).toBe(200);
+    const text = JSON.stringify(t.lines);
+    expect(text).toContain('/POS/V1/Status/[token]');
+    expect(text).not.toContain(token);
+  });
+
   it('the root logger masks tokens in any field, the message and error stacks', () => {
     const out: string[] = [];
     const logger = createRootLogger({

@@ -85,6 +85,11 @@ describe('isPublicAddress', () => {
     ['::ffff:10.0.0.1', false],
     ['64:ff9b::a9fe:a9fe', false], // NAT64 of the metadata address
     ['2002:a9fe:a9fe::1', false], // 6to4 of the metadata address
+    ['::a9fe:a9fe', false], // IPv4-compatible (deprecated ::/96) form of the metadata address
+    ['::a00:1', false], // IPv4-compatible 10.0.0.1
+    ['::7f00:1', false], // IPv4-compatible 127.0.0.1
+    ['::1:2:3:4', false], // outside global unicast 2000::/3
+    ['2a00:1450:4001:80b::200e', true],
     ['not-an-ip', false],
   ])('%s → %s', (address, expected) => {
     expect(isPublicAddress(address)).toBe(expected);

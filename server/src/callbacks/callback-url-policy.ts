@@ -175,15 +175,22 @@ export function checkCallbackUrl(raw: string, policy: CallbackHostPolicy): Callb
   return { ok: true, url, allowlisted: false };
 }
 
+/** IPv6 global unicast (RFC 4291 §2.4): every public IPv6 address of a gateway is in it. */
+const IPV6_GLOBAL_UNICAST = ipaddr.IPv6.parseCIDR('2000::/3');
+
 /**
  * True when `address` (an IPv4 or IPv6 address as DNS returns it) is public unicast: not
  * private, loopback, link-local, unspecified, broadcast, multicast, carrier-grade NAT,
  * unique-local, reserved, documentation, benchmarking, nor an IPv4 embedding (IPv4-mapped
- * addresses are judged as their IPv4; NAT64, 6to4 and Teredo are refused). Unparsable → false.
+ * addresses are judged as their IPv4; NAT64, 6to4 and Teredo are refused). An IPv6 address
+ * must also be global unicast (2000::/3), which refuses the deprecated IPv4-compatible form
+ * `::a.b.c.d` (`::a9fe:a9fe`) that ipaddr.js files as plain unicast. Unparsable → false.
  */
 export function isPublicAddress(address: string): boolean {
   try {
-    return ipaddr.process(address).range() === 'unicast';
+    const parsed = ipaddr.process(address);
+    if (parsed.kind() === 'ipv6' && !parsed.match(IPV6_GLOBAL_UNICAST)) return false;
+    return parsed.range() === 'unicast';
   } catch {
     return false;
   }

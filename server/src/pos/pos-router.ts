@@ -21,7 +21,7 @@ import { SubmitTerminalRequestSchema } from '@posbridge/protocol/ppp';
 import { wireErrorHandler } from '../errors/http-errors.ts';
 import { BUSY_STATUSES, type PaymentService } from '../payments/payment-service.ts';
 import { describeIssues } from '../ppp/payments-router.ts';
-import { sourceOf, type FailureLimiter } from '../ppp/rate-limit.ts';
+import { sourceKeyOf, type FailureLimiter } from '../ppp/rate-limit.ts';
 import type { PaymentStore } from '../store/store.ts';
 import { posStateOf, posStatusOf } from './pos-mappers.ts';
 import { verifySubmitToken } from './submit-token.ts';
@@ -60,7 +60,7 @@ export function createPosRouter(deps: PosRouterDeps): Router {
     const value: unknown = req.params['token'];
     const paymentId = typeof value === 'string' ? verifySubmitToken(deps.submitSecret, value) : null;
     if (paymentId === null) {
-      const source = sourceOf(req);
+      const source = sourceKeyOf(req);
       if (deps.limiter && (await deps.limiter.refuseIfLimited(req, res, source, 'wire'))) return;
       await deps.limiter?.fail(source);
       throw new CodedError('POS_SUBMIT_NOT_FOUND');

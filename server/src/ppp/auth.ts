@@ -16,7 +16,7 @@ import type { Request, RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { CodedError } from '@posbridge/protocol/errors';
 import type { MerchantRecord, PaymentStore } from '../store/store.ts';
-import { sourceOf, type FailureLimiter } from './rate-limit.ts';
+import { sourceKeyOf, type FailureLimiter } from './rate-limit.ts';
 
 /** sha256 hex of a merchant appToken (the only form that is stored). */
 export function hashAppToken(token: string): string {
@@ -50,7 +50,7 @@ const DUMMY_HASH = hashAppToken('posbridge-no-such-merchant');
  * Middleware that resolves the merchant from the credentials (either spelling) into
  * `res.locals.ppp`, or fails with `PPP_UNAUTHORIZED` (401).
  *
- * With a `limiter`, answered 401/403s count per source address and presented appKey (a key of
+ * With a `limiter`, answered authentication failures (401) count per source and presented appKey (a key of
  * no merchant counts as `?`, so every unknown key of one source shares a bucket); a limited
  * bucket is answered 429 before the credentials are checked, so a brute-forcing source learns
  * nothing, while another merchant's calls from the same address are unaffected.
@@ -72,11 +72,8 @@ export function pppAuth(store: PaymentStore, logger: Logger, limiter?: FailureLi
     void (async () => {
       const vtex = await lookup(header(h['x-vtex-api-appkey']));
       const provider = await lookup(header(h['x-provider-api-appkey']));
-      if (limiter) {
-        const bucket = `${sourceOf(req)}|${(vtex ?? provider)?.appKey ?? '?'}`;
-        if (await limiter.refuseIfLimited(req, res, bucket, 'ppp')) return;
-        limiter.failWhenAnswered(res, bucket, (status) => status === 401 || status === 403);
-      }
+      const bucket = `${sourceKeyOf(req)}|${(vtex ?? provider)?.appKey ?? '?'}`;
+      if (limiter && (await limiter.refuseIfLimited(req, res, bucket, 'ppp'))) return;
       const merchant = check(vtex, header(h['x-vtex-api-apptoken'])) ?? check(provider, header(h['x-provider-api-apptoken']));
       if (merchant) {
         const context: PppRequestContext = { merchant, testSuite };
@@ -91,6 +88,9 @@ export function pppAuth(store: PaymentStore, logger: Logger, limiter?: FailureLi
         { method: req.method, path, remoteAddress: req.ip, testSuite, ...(paymentId === undefined ? {} : { paymentId }) },
         'PPP request unauthorized',
       );
+      // Only this refusal counts, once answered: later refusals of authenticated calls (403
+      // PPP_MERCHANT_MISMATCH) are no failed authentication and never limit valid credentials.
+      limiter?.failWhenAnswered(res, bucket, (status) => status === 401);
       next(new CodedError('PPP_UNAUTHORIZED'));
     })().catch(next);
   };

@@ -28,7 +28,7 @@ import { AuthorizationTokenRequestSchema } from '@posbridge/protocol/ppp';
 import type { CallbackMode, PaymentStore } from '../store/store.ts';
 import { hashAppToken } from './auth.ts';
 import { parseBody } from './payments-router.ts';
-import { sourceOf } from './rate-limit.ts';
+import { sourceKeyOf, sourceOf } from './rate-limit.ts';
 
 /** Dependencies of {@link createAuthorizationRouter}. */
 export interface AuthorizationRouterDeps {
@@ -40,7 +40,7 @@ export interface AuthorizationRouterDeps {
   readonly ttlMs?: number;
   /** Clock. @default Date.now */
   readonly now?: () => number;
-  /** Pending flows (tokens issued, not used, not expired) one source address may hold. @default 5 */
+  /** Pending flows (tokens issued, not used, not expired) one source (an IPv4 address or IPv6 /56) may hold. @default 5 */
   readonly maxPendingPerSource?: number;
   /** Pending flows in total. @default 1000 */
   readonly maxPending?: number;
@@ -48,7 +48,7 @@ export interface AuthorizationRouterDeps {
 
 interface Pending {
   readonly returnUrl: string;
-  /** Source address that asked for the token. */
+  /** Source that asked for the token (`sourceKeyOf`: an IPv4 address or an IPv6 /56). */
   readonly source: string;
   readonly expiresAt: number;
   code: string | null;
@@ -145,11 +145,11 @@ export function createAuthorizationRouter(deps: AuthorizationRouterDeps): Router
   router.post('/token', (req, res) => {
     const body = parseBody(AuthorizationTokenRequestSchema, req.body, 'Create Authorization Token');
     sweep();
-    const source = sourceOf(req);
+    const source = sourceKeyOf(req);
     const held = perSource.get(source) ?? 0;
     if (held >= maxPerSource || byToken.size >= maxPending) {
       const full = held >= maxPerSource ? 'source' : 'server';
-      log.warn({ remoteAddress: source, full, pendingOfSource: held, pending: byToken.size }, 'onboarding token refused: too many pending flows');
+      log.warn({ remoteAddress: sourceOf(req), full, pendingOfSource: held, pending: byToken.size }, 'onboarding token refused: too many pending flows');
       let oldest = Number.POSITIVE_INFINITY;
       for (const p of byToken.values()) if ((full === 'server' || p.source === source) && p.expiresAt < oldest) oldest = p.expiresAt;
       res.setHeader('Retry-After', String(Math.max(1, Math.ceil((oldest - now()) / 1000))));

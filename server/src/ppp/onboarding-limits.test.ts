@@ -49,6 +49,14 @@ describe('configuration flow limits', () => {
     expect((await askToken('https://a.example/r?c=')).status).toBe(200);
   });
 
+  it('counts pending flows of one IPv6 prefix as one source, however many addresses it rotates through', async () => {
+    t = await startTestServer({ POSBRIDGE_TRUST_PROXY: 'loopback', POSBRIDGE_ONBOARDING_PENDING_PER_SOURCE: '2' });
+    const statuses: number[] = [];
+    for (let i = 1; i <= 4; i++) statuses.push((await askToken('https://a.example/r?c=', `2001:db8:1:2::${i}`)).status);
+    expect(statuses).toEqual([200, 200, 429, 429]);
+    expect((await askToken('https://a.example/r?c=', '2001:db8:7::1')).status).toBe(200);
+  });
+
   it('caps pending flows in total across sources', async () => {
     t = await startTestServer({ POSBRIDGE_TRUST_PROXY: 'loopback', POSBRIDGE_ONBOARDING_PENDING_MAX: '3' });
     const statuses: number[] = [];

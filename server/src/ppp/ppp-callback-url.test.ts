@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HostResolver } from '../callbacks/callback-url-policy.ts';
 import { createPaymentBody, startTestServer, type TestServer } from '../testing/helpers.ts';
+import { expectPppContract } from '../testing/ppp-contract.ts';
 
 /** DNS of the test: gateway hosts resolve publicly, `rebind` / `mixed` to internal addresses. */
 const resolveCallbackHost: HostResolver = async (hostname) => {
@@ -39,10 +40,13 @@ describe('Create Payment callbackUrl host policy', () => {
     const urls = [
       'https://gatewayqa.vtexpayments.com.br/api/pvt/payment-provider/transactions/8FB0F111111122222333344449984ACB/payments/A2A9A25B11111111222222333327883C/callback?accountName=teampaymentsintegrations&X-VTEX-signature=Rtk0123',
       'https://coinshop.vtexpayments.com.br/payment-provider/transactions/900BA26FEAC84332A53AE1007E740DE3/payments/E713830E32764BF99028A0A275841BFC/notification',
+      // The retry shape of VTEX IO connectors (ppp-pos.md §6.1), host in another letter case.
+      'https://CoinShop.VTEXpayments.com.br/payment-provider/transactions/900BA26FEAC84332A53AE1007E740DE3/payments/E713830E32764BF99028A0A275841BFD/retry',
     ];
     for (const [i, callbackUrl] of urls.entries()) {
       const res = await t.createPayment(createPaymentBody({ paymentId: `OK${i}`, callbackUrl }));
       expect(res.status, callbackUrl).toBe(200);
+      expectPppContract('/payments', 'post', 200, res.json);
       expect(res.json['status']).toBe('undefined');
     }
   });
@@ -69,6 +73,7 @@ describe('Create Payment callbackUrl host policy', () => {
     const paymentId = `BAD-${Buffer.from(callbackUrl).toString('hex').slice(-24)}`;
     const res = await t.createPayment(createPaymentBody({ paymentId, callbackUrl }));
     expect(res.status).toBe(400);
+    expectPppContract('/payments', 'post', 400, res.json);
     expect(res.json).toMatchObject({ status: 'error', code: 'PPP_INVALID_REQUEST' });
     expect(String(res.json['message'])).toContain('callbackUrl');
     expect(await t.server.store.getPayment(paymentId)).toBeNull();

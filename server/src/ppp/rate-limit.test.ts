@@ -83,4 +83,44 @@ describe('failure limits per surface', () => {
     }
     expect(statuses).toEqual([401, 401, 401, 429, 429]);
   });
+
+  // One IPv6 client holds a whole /64 (often a /56): addresses of one prefix are one source, as
+  // the onboarding limit (express-rate-limit's key) already counts them.
+  it('forged Payment App tokens from rotating addresses of one IPv6 prefix share one limit', async () => {
+    t = await startTestServer({ POSBRIDGE_TRUST_PROXY: 'loopback', POSBRIDGE_AUTH_FAILURE_LIMIT: '3' });
+    const statuses: number[] = [];
+    for (let i = 1; i <= 5; i++) {
+      const from = { 'X-Forwarded-For': `2001:db8:1:2::${i.toString(16)}` };
+      statuses.push((await fetch(`${t.server.url}/pos/v1/status/Rk9SR0VE.${'A'.repeat(43)}`, { headers: from })).status);
+    }
+    expect(statuses).toEqual([404, 404, 404, 429, 429]);
+    // Another prefix is another source.
+    expect((await fetch(`${t.server.url}/pos/v1/status/Rk9SR0VE.${'A'.repeat(43)}`, { headers: { 'X-Forwarded-For': '2001:db8:9::1' } })).status).toBe(404);
+  });
+
+  it('unknown appKeys from rotating addresses of one IPv6 prefix share one limit', async () => {
+    t = await startTestServer({ POSBRIDGE_TRUST_PROXY: 'loopback', POSBRIDGE_AUTH_FAILURE_LIMIT: '3' });
+    const statuses: number[] = [];
+    for (let i = 1; i <= 5; i++) {
+      const headers = { 'X-VTEX-API-AppKey': `spray-${i}`, 'X-VTEX-API-AppToken': 'x', 'X-Forwarded-For': `2001:db8:1:2:${i}::1` };
+      statuses.push((await fetch(`${t.server.url}/payments`, { method: 'POST', headers, body: '{}' })).status);
+    }
+    expect(statuses).toEqual([401, 401, 401, 429, 429]);
+  });
+
+  // A 403 PPP_MERCHANT_MISMATCH answers valid credentials (e.g. a second VTEX account sharing
+  // them): it is no failed authentication, and must not lock the merchant's own valid calls out.
+  it('answers to valid credentials (403 merchant mismatch) never count as failed authentications', async () => {
+    t = await startTestServer({ POSBRIDGE_AUTH_FAILURE_LIMIT: '3' });
+    const { newMerchantCredentials } = await import('./authorization-router.ts');
+    const { hashAppToken } = await import('./auth.ts');
+    const named = newMerchantCredentials();
+    await t.server.store.createMerchant({ merchantId: named.merchantId, name: 'named', appKey: named.appKey, appTokenSha256: hashAppToken(named.appToken), callbackMode: 'notification', createdAt: 0 });
+    const headers = { 'Content-Type': 'application/json', 'X-VTEX-API-AppKey': named.appKey, 'X-VTEX-API-AppToken': named.appToken };
+    const create = async (body: Record<string, unknown>) => (await fetch(`${t!.server.url}/payments`, { method: 'POST', headers, body: JSON.stringify(body) })).status;
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) statuses.push(await create(createPaymentBody({ paymentId: `MISMATCH${i}`, merchantName: 'another-account' })));
+    expect(statuses).toEqual([403, 403, 403, 403, 403]);
+    expect(await create(createPaymentBody({ paymentId: 'AFTER-MISMATCH', merchantName: 'named' }))).toBe(200);
+  });
 });

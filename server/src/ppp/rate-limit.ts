@@ -4,10 +4,12 @@
  *
  * | surface | counts | key |
  * |---|---|---|
- * | `ppp` (`/payments`) | answered 401/403 | source address + the presented appKey when it belongs to a merchant, else source address + `?` (every unknown key of a source shares one bucket) |
- * | `pos` (Payment App, `/pos/v1`) | forged or malformed tokens | source address; a valid token is never limited (it cannot be guessed) |
- * | `metrics` (`/metrics` with `POSBRIDGE_METRICS_TOKEN`) | wrong bearer tokens | source address |
- * | `onboarding` (`/authorization`) | every request (unauthenticated by design) | source address (express-rate-limit's IPv6-subnet aware key) |
+ * | `ppp` (`/payments`) | answered 401 (failed authentication; never a 403 to valid credentials) | source + the presented appKey when it belongs to a merchant, else source + `?` (every unknown key of a source shares one bucket) |
+ * | `pos` (Payment App, `/pos/v1`) | forged or malformed tokens | source; a valid token is never limited (it cannot be guessed) |
+ * | `metrics` (`/metrics` with `POSBRIDGE_METRICS_TOKEN`) | wrong bearer tokens | source |
+ * | `onboarding` (`/authorization`) | every request (unauthenticated by design) | source |
+ *
+ * A source is an IPv4 address or an IPv6 /56 network ({@link sourceKeyOf}).
  *
  * Failure limits use express-rate-limit's windowed {@link MemoryStore} directly rather than its
  * middleware: the middleware counts every request while it is in flight and a client-aborted one
@@ -18,7 +20,7 @@
  * @see https://express-rate-limit.mintlify.app/reference/configuration
  */
 import type { Request, RequestHandler, Response } from 'express';
-import { MemoryStore, rateLimit } from 'express-rate-limit';
+import { MemoryStore, ipKeyGenerator, rateLimit } from 'express-rate-limit';
 import type { Logger } from 'pino';
 import { ERROR_CODES, type ErrorCode } from '@posbridge/protocol/errors';
 import { maskTokenPaths } from '@posbridge/protocol/redaction';
@@ -41,9 +43,22 @@ export interface FailureLimiterOptions {
   readonly onFailure?: () => void;
 }
 
-/** The source address a request is limited by (express `trust proxy` decides `req.ip`). */
+/** The source address of a request, for logs (express `trust proxy` decides `req.ip`). */
 export function sourceOf(req: Request): string {
   return req.ip ?? req.socket.remoteAddress ?? 'unknown';
+}
+
+/** IPv6 prefix length one source is counted by: express-rate-limit's default, as the onboarding limit uses. */
+export const IPV6_SOURCE_PREFIX = 56;
+
+/**
+ * The key a request's source is limited by: its IPv4 address (also when written IPv4-mapped,
+ * `::ffff:192.0.2.1`), or the /{@link IPV6_SOURCE_PREFIX} network of its IPv6 address. One
+ * IPv6 client holds a whole prefix, so counting single addresses would let it rotate through
+ * them past every limit.
+ */
+export function sourceKeyOf(req: Request): string {
+  return ipKeyGenerator(sourceOf(req), IPV6_SOURCE_PREFIX);
 }
 
 /**
