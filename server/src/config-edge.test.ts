@@ -10,7 +10,7 @@ const required = { POSBRIDGE_APP_KEY: 'k', POSBRIDGE_APP_TOKEN: 't', POSBRIDGE_C
 describe('edge settings', () => {
   it('defaults', () => {
     const c = loadServerConfig(required);
-    expect(c.onboarding).toEqual({ rateLimit: 30, rateWindowMs: 60_000, pendingPerSource: 5, pendingMax: 1000 });
+    expect(c.onboarding).toEqual({ rateLimit: 300, rateWindowMs: 60_000, pendingPerSource: 100, pendingMax: 1000 });
     expect(c.http).toEqual({ keepAliveTimeoutMs: 5000, headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, checkIntervalMs: 1000 });
     expect(c.submitSecretFile).toBe('./posbridge.sqlite.submit-secret');
     expect(loadServerConfig({ ...required, POSBRIDGE_DB: ':memory:' }).submitSecretFile).toBeUndefined();
