@@ -11,6 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
+import { logRedaction } from '@posbridge/protocol/redaction';
 import { startLocalStack, type LocalStack } from './lib/local-stack.ts';
 import { armExitWatchdog } from './lib/shutdown.ts';
 import { createTimeline } from './lib/timeline.ts';
@@ -95,7 +96,7 @@ async function main(): Promise<number> {
   }
 
   const out = process.stdout;
-  const logger = pino({ level: 'debug' }, createTimeline({ out }));
+  const logger = pino({ level: 'debug', ...logRedaction() }, createTimeline({ out }));
   const gatewayLog = logger.child({ component: 'gateway' });
   const appLog = logger.child({ component: 'app' });
   out.write('posbridge demo — one in-store payment through server, WebSocket, agent, serial and simulated terminal\n\n');
