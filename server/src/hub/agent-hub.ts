@@ -402,9 +402,10 @@ export class AgentHub implements AgentDispatcher {
   }
 
   /**
-   * False (with a warning) when the payment is bound to another agent than the session's: its
-   * reports would be refused (./report-guard.ts), so the command is not sent (a terminal that
-   * moved to another agent of its store leaves the payments bound before the move to their agent).
+   * False (with a warning) when the payment is bound to another agent than the session's (the
+   * terminal's owner): the new owner never ran the sale and its reports would be refused
+   * (./report-guard.ts), so the start or abort is not sent, and the payment service is told, which
+   * flags the payment `unknown` (nobody can learn the sale's outcome any more).
    */
   async #boundHere(session: AgentSession, paymentId: string, type: string): Promise<boolean> {
     const p = await this.#store.getPayment(paymentId);
@@ -412,6 +413,23 @@ export class AgentHub implements AgentDispatcher {
     this.#log.warn(
       { paymentId, type, agentId: session.agentId, boundAgentId: p.binding.agentId, serialNumber: p.binding.serialNumber },
       'command for a payment bound to another agent not sent',
+    );
+    await this.#requireHandler().onBoundAgentReplaced(paymentId, session.agentId);
+    return false;
+  }
+
+  /**
+   * False (with a warning) when the session's agent belongs to another merchant than the
+   * payment: a void or refund runs on whichever agent of the payment's merchant drives the
+   * terminal now (it needs only the original terminal reference), never on another merchant's
+   * (a terminal an administrator moved across merchants).
+   */
+  async #sameMerchant(session: AgentSession, paymentId: string, type: string): Promise<boolean> {
+    const [p, owner] = await Promise.all([this.#store.getPayment(paymentId), this.#store.agentOwner(session.agentId)]);
+    if (p && owner && owner.merchantId === p.merchantId) return true;
+    this.#log.warn(
+      { paymentId, type, agentId: session.agentId, agentMerchantId: owner?.merchantId ?? null, merchantId: p?.merchantId ?? null },
+      "command for another merchant's payment not sent",
     );
     return false;
   }
@@ -435,7 +453,7 @@ export class AgentHub implements AgentDispatcher {
   async startOperation(order: OperationOrder): Promise<DispatchOutcome> {
     const session = await this.#routeOrOffline(order.serialNumber);
     if (typeof session === 'string') return session;
-    if (order.kind === 'void' && !(await this.#boundHere(session, order.paymentId, 'operation.start'))) return 'offline';
+    if (!(await this.#sameMerchant(session, order.paymentId, 'operation.start'))) return 'offline';
     this.#sendRepeated(
       session,
       {

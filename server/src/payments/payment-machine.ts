@@ -37,8 +37,9 @@
  * - `approved`, `denied`, `cancelled` and `expired` are final for the authorization; only a
  *   cancellation (→ `reversing`) or a late approval (→ `reversing`) moves them on.
  * - `unknown` is never folded into `denied`. It is the flagged state of an outcome the driver
- *   could not learn (Concert E+ has no status query; PBL/1 after its STATUS attempts), entered
- *   from `dispatched`/`accepted`/`aborting`. Nothing runs on the terminal any more, so it has no
+ *   could not learn (Concert E+ has no status query; PBL/1 after its STATUS attempts, or a
+ *   terminal that moved to another agent mid-sale: `terminal.moved`), entered from
+ *   `dispatched`/`accepted`/`aborting`. Nothing runs on the terminal any more, so it has no
  *   deadline and a deadline or a cancellation never moves it to `aborting` or `denied`: a
  *   cancellation is remembered (`endReason: cancelled`, and `payment.abort` goes to the agent,
  *   which may stop the sale and learn its outcome) and the payment stays `unknown`. Only a
@@ -145,6 +146,13 @@ export type PaymentEvent =
   | { readonly type: 'deadline.passed' }
   /** The terminal answered the reversal (void) of an approval. */
   | { readonly type: 'void.result'; readonly outcome: Outcome; readonly message: string | null }
+  /**
+   * The payment's terminal now belongs to another agent (a move inside the store, or an
+   * administrator's `terminal move`) while the sale was in flight: the agent that ran it no
+   * longer drives the terminal and the new one never saw the sale, so nobody can learn its
+   * outcome. `outcome` is the `unknown` record to keep (docs/protocol/ws.md "Terminal ownership").
+   */
+  | { readonly type: 'terminal.moved'; readonly outcome: TerminalOutcome }
   /**
    * An operator settled an `unknown` outcome from the terminal's journal or receipt
    * (`posbridge-server payment resolve`). `operator` (who) and `reason` (why) are kept in the
@@ -439,6 +447,28 @@ export function transition(state: PaymentMachineState, event: PaymentEvent, now:
 
     case 'operator.resolved':
       return operatorResolved(state, event, now);
+
+    case 'terminal.moved':
+      switch (status) {
+        case 'dispatched':
+        case 'accepted':
+        case 'aborting':
+          // Flagged unknown like an abort answered unknown: a cancellation stays remembered, an
+          // expiry does not (VTEX was told nothing yet). Never guessed denied.
+          return {
+            state: {
+              ...state,
+              status: 'unknown',
+              outcome: event.outcome,
+              endReason: state.endReason === 'cancelled' ? 'cancelled' : null,
+              deadlineAt: null,
+              changedAt: now,
+            },
+            effects: [...stopStart(state), { type: 'outcome_unknown' }],
+          };
+        default:
+          return ignore(state, `terminal moved in state ${status}`);
+      }
 
     default: {
       const never: never = event;

@@ -475,6 +475,34 @@ export class PaymentService implements AgentEventHandler {
   }
 
   /** @inheritdoc */
+  async onBoundAgentReplaced(paymentId: string, ownerAgentId: string): Promise<void> {
+    const r = await this.applyEvent(paymentId, (p) =>
+      p.binding && p.binding.agentId !== ownerAgentId
+        ? {
+            type: 'terminal.moved',
+            outcome: {
+              outcome: 'unknown',
+              terminalRef: '',
+              authorizationId: null,
+              nsu: null,
+              tid: null,
+              responseCode: null,
+              message: `terminal ${p.binding.serialNumber} moved to agent ${ownerAgentId} before agent ${p.binding.agentId} reported the sale`,
+              card: null,
+              amountMinor: p.amount.amountMinor,
+            },
+          }
+        : null,
+    );
+    if (r.applied && r.payment) {
+      this.#log.warn(
+        { paymentId, serialNumber: r.payment.binding?.serialNumber, boundAgentId: r.payment.binding?.agentId, ownerAgentId },
+        'terminal moved away from the agent running the sale; outcome unknown',
+      );
+    }
+  }
+
+  /** @inheritdoc */
   async pendingOrders(serialNumbers: readonly string[]): Promise<PendingOrders> {
     const [dispatched, stopping, refunds] = await Promise.all([
       this.#store.listBoundPayments('dispatched', serialNumbers),
