@@ -48,8 +48,10 @@
  *   (denied → `cancelled`; a terminal approval → reversed; an operator's approval → `approved`,
  *   which VTEX's repeated cancellation then reverses). An expiry abort answered `unknown` drops
  *   its `expired` reason: VTEX was told nothing yet.
- * - An approval that arrives while aborting, or after `cancelled`/`expired`, is a late approval:
- *   it is reversed automatically (`start_void`) and logged.
+ * - An approval that arrives while aborting, or after `cancelled`/`expired`/`denied` (an operator
+ *   resolved an unknown outcome `denied`, then the terminal answered approved), is a late
+ *   approval: it is reversed automatically (`start_void`) and logged; after `denied` the reversal
+ *   ends `cancelled` (VTEX already has its `denied` callback).
  * - `start.rejected` means the terminal refused before charging, so the payment goes back to
  *   `awaiting_terminal` and the Payment App can bind another terminal (or the same one again).
  *   Each bind is a new attempt with a new `startId`; a rejection naming another attempt's
@@ -344,8 +346,14 @@ export function transition(state: PaymentMachineState, event: PaymentEvent, now:
         case 'expired':
           if (state.binding === null) return ignore(state, 'result for a payment never bound to a terminal');
           return lateResult(state, state.endReason ?? (status === 'expired' ? 'expired' : 'cancelled'), event.outcome, now);
-        case 'approved':
         case 'denied':
+          // VTEX was told denied (an operator resolved an unknown outcome so), yet the terminal
+          // charged: reversed like any late approval, never ignored (the charge would be lost).
+          if (event.outcome.outcome === 'approved' && state.binding !== null) {
+            return lateResult(state, 'cancelled', event.outcome, now);
+          }
+          return ignore(state, `payment already ${status}`);
+        case 'approved':
         case 'reversing':
           return ignore(state, `payment already ${status}`);
         case 'awaiting_terminal':
