@@ -248,6 +248,31 @@ describe('terminal ownership', () => {
   });
 });
 
+describe('the terminal limit', () => {
+  it("never refuses a terminal the agent already owns in favour of a new one: its sale's result is still taken", async () => {
+    await t.close();
+    t = await startTestServer({ POSBRIDGE_MAX_TERMINALS_PER_AGENT: '2' });
+    const { token } = await t.server.issueAgentToken('big-store');
+    const a = await agent(token);
+    expect((await hello(a, ['SN1', 'SN2'])).accepted).toEqual(['SN1', 'SN2']);
+    expect(await submit(await createPayment('PAYL1'), 'SN2')).toBe(200);
+    const start = await a.waitForMessage(isStart);
+    a.send({ v: PROTOCOL_VERSION, id: nextId(), type: 'ack', ackOf: start.id });
+    await waitFor(async () => (await t.server.store.getPayment('PAYL1'))?.status === 'accepted', 5000, 'accepted');
+    await a.close();
+    // The agent restarts with a new terminal configured first.
+    const b = await agent(token);
+    const welcome = await hello(b, ['SN3', 'SN1', 'SN2']);
+    expect(welcome.accepted).toEqual(expect.arrayContaining(['SN1', 'SN2']));
+    expect(welcome.refused).toMatchObject([{ serialNumber: 'SN3', code: 'WS_TERMINAL_LIMIT' }]);
+    expect(await t.server.store.findTerminal('SN3')).toBeNull();
+    const done = result('PAYL1');
+    b.send(done);
+    await b.waitForMessage((m): m is Extract<ServerMessage, { type: 'ack' }> => isAck(m) && m.ackOf === done.id);
+    expect(await t.server.store.getPayment('PAYL1')).toMatchObject({ status: 'approved' });
+  });
+});
+
 describe('agent reports are bound to their sender', () => {
   it('refuses acks, progress, results and refund results from a session that was not sent the command or does not own the terminal', async () => {
     const owner = await t.server.issueAgentToken('owner-desk');
