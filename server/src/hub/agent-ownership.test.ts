@@ -230,6 +230,26 @@ describe('terminal ownership', () => {
     expect(a.messages.filter(isCommand)).toEqual([]);
   });
 
+  it('an administrator move stops the repeats already going to the old agent: it cannot take a sale it would charge unreported', async () => {
+    const one = await t.server.issueAgentToken('till-1');
+    const two = await t.server.issueAgentToken('till-2');
+    const a = await agent(one.token);
+    await hello(a, ['SN1']);
+    expect(await submit(await createPayment('PAYR1'), 'SN1')).toBe(200);
+    const first = await a.waitForMessage(isStart);
+    // Not acknowledged yet (a slow agent): the hub repeats it. Then the terminal is moved away.
+    expect(
+      await t.server.store.moveTerminal({ serialNumber: 'SN1', fromAgentId: one.agentId, toAgentId: two.agentId, actor: 'cli:ops', reason: 'new till', at: 2 }),
+    ).toBe(true);
+    const copies = a.messages.filter(isStart).length;
+    await new Promise((r) => setTimeout(r, 350)); // > 3 dispatch resend intervals
+    expect(a.messages.filter(isStart).length).toBe(copies);
+    // Its late ack changes nothing.
+    a.send({ v: PROTOCOL_VERSION, id: nextId(), type: 'ack', ackOf: first.id });
+    await new Promise((r) => setTimeout(r, 100));
+    expect((await t.server.store.getPayment('PAYR1'))?.status).not.toBe('accepted');
+  });
+
   it('refuses malformed serials and more than the configured number of terminals, storing none of them', async () => {
     await t.close();
     t = await startTestServer({ POSBRIDGE_MAX_TERMINALS_PER_AGENT: '2' });
