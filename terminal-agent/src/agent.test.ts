@@ -561,6 +561,26 @@ describe('operations on a busy terminal', () => {
     expect(terminal().count('VOID')).toBe(1);
   });
 
+  it('an operation the terminal itself refuses as busy waits and runs once the terminal is free, never reported denied TERM_BUSY', async () => {
+    // The terminal runs something the agent does not know of (a sale left running across an agent
+    // restart, the clerk on the terminal's menu): it answers ERR BUSY.
+    const { hub, agent, journal, terminal, setScript, sink } = await setup({ script: { busy: true } });
+    await agent.ready;
+    hub.send(refund('vd-busy', 3190, 'm-vd-busy', 'void'));
+    await until(() => hub.of('ack').some((a) => a['ackOf'] === 'm-vd-busy'));
+    await until(() => terminal().count('VOID') >= 1);
+    await sleep(120);
+    expect(hub.of('operation.result')).toEqual([]);
+    expect((await journal.get('op:vd-busy'))?.phase).toBe('queued');
+    // Nothing jumps the line meanwhile.
+    hub.send(start('pay-after'));
+    expect(await until(() => hub.of('payment.rejected').find((m) => m['paymentId'] === 'pay-after'))).toMatchObject({ code: 'TERM_BUSY' });
+    setScript({ busy: false });
+    const result = await until(() => hub.of('operation.result').find((m) => m['operationId'] === 'vd-busy'));
+    expect(result).toMatchObject({ kind: 'void', outcome: 'approved' });
+    expect(sink.find('terminal busy; operation waits and is tried again').length).toBeGreaterThan(0);
+  });
+
   it('refuses an operation for a terminal it does not drive with denied + code TERM_UNKNOWN (nothing reversed)', async () => {
     const { hub, agent } = await setup();
     await agent.ready;

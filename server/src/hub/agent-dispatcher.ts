@@ -106,4 +106,10 @@ export interface AgentEventHandler {
   onOperationResult(agentId: string, result: OperationResult): Promise<AgentReportOutcome>;
   /** Starts, aborts and operations still owed for these serials (re-sent on agent (re)connect). */
   pendingOrders(serialNumbers: readonly string[]): Promise<PendingOrders>;
+  /**
+   * A start or abort of `paymentId` could not be delivered: its terminal now belongs to agent
+   * `ownerAgentId`, not to the agent the payment is bound to, so no agent can finish or learn
+   * the sale. The service flags the payment `unknown` (docs/protocol/ws.md "Terminal ownership").
+   */
+  onBoundAgentReplaced(paymentId: string, ownerAgentId: string): Promise<void>;
 }

@@ -68,6 +68,8 @@ interface PendingSend {
   /** What it is; a start's ack moves the payment on, the others only stop the repeats. */
   readonly kind: 'start' | 'abort' | 'operation';
   readonly paymentId: string;
+  /** The terminal it is for: repeats stop once the session's agent no longer owns it. */
+  readonly serialNumber: string;
   readonly session: AgentSession;
   readonly timer: NodeJS.Timeout;
 }
@@ -112,7 +114,7 @@ export class AgentHub implements AgentDispatcher {
     this.#guard = new ReportGuard({
       store: this.#store,
       routeOf: (serialNumber) => this.#routes.get(serialNumber),
-      sentOn: (messageId) => this.#pending.get(messageId)?.session,
+      sentOn: (messageId) => this.#pending.get(messageId),
     });
   }
 
@@ -370,17 +372,41 @@ export class AgentHub implements AgentDispatcher {
     }
   }
 
-  /** Sends `message` now and every `dispatchResendMs` until {@link cancelResend}(`id`). */
-  #sendRepeated(session: AgentSession, message: ServerMessage, kind: PendingSend['kind'], paymentId: string): void {
+  /**
+   * Sends `message` now and every `dispatchResendMs` until {@link cancelResend}(`id`), or until
+   * the session's agent no longer owns `serialNumber` (an administrator moved the terminal: the
+   * old agent gets nothing more; the new owner gets what is owed when it announces the terminal).
+   */
+  #sendRepeated(
+    session: AgentSession,
+    message: ServerMessage,
+    kind: PendingSend['kind'],
+    paymentId: string,
+    serialNumber: string,
+  ): void {
     this.cancelResend(message.id);
     session.send(message);
     const timer = setInterval(() => {
       if (!session.isOpen) return;
-      this.#log.debug({ paymentId, messageId: message.id, type: message.type }, 'message re-sent to agent');
-      session.send(message);
+      void this.#store
+        .findTerminal(serialNumber)
+        .then((owner) => {
+          if (this.#pending.get(message.id)?.timer !== timer) return;
+          if (owner?.agentId !== session.agentId) {
+            this.cancelResend(message.id);
+            this.#log.warn(
+              { paymentId, messageId: message.id, type: message.type, agentId: session.agentId, serialNumber, ownerAgentId: owner?.agentId ?? null },
+              'repeats stopped: the terminal moved to another agent',
+            );
+            return;
+          }
+          this.#log.debug({ paymentId, messageId: message.id, type: message.type }, 'message re-sent to agent');
+          session.send(message);
+        })
+        .catch((err: unknown) => this.#log.warn({ err, paymentId }, 'could not check the terminal owner before a repeat'));
     }, this.#opts.dispatchResendMs);
     timer.unref();
-    this.#pending.set(message.id, { kind, paymentId, session, timer });
+    this.#pending.set(message.id, { kind, paymentId, serialNumber, session, timer });
   }
 
   async #routeOrOffline(serialNumber: string): Promise<AgentSession | DispatchOutcome> {
@@ -402,9 +428,10 @@ export class AgentHub implements AgentDispatcher {
   }
 
   /**
-   * False (with a warning) when the payment is bound to another agent than the session's: its
-   * reports would be refused (./report-guard.ts), so the command is not sent (a terminal that
-   * moved to another agent of its store leaves the payments bound before the move to their agent).
+   * False (with a warning) when the payment is bound to another agent than the session's (the
+   * terminal's owner): the new owner never ran the sale and its reports would be refused
+   * (./report-guard.ts), so the start or abort is not sent, and the payment service is told, which
+   * flags the payment `unknown` (nobody can learn the sale's outcome any more).
    */
   async #boundHere(session: AgentSession, paymentId: string, type: string): Promise<boolean> {
     const p = await this.#store.getPayment(paymentId);
@@ -412,6 +439,23 @@ export class AgentHub implements AgentDispatcher {
     this.#log.warn(
       { paymentId, type, agentId: session.agentId, boundAgentId: p.binding.agentId, serialNumber: p.binding.serialNumber },
       'command for a payment bound to another agent not sent',
+    );
+    await this.#requireHandler().onBoundAgentReplaced(paymentId, session.agentId);
+    return false;
+  }
+
+  /**
+   * False (with a warning) when the session's agent belongs to another merchant than the
+   * payment: a void or refund runs on whichever agent of the payment's merchant drives the
+   * terminal now (it needs only the original terminal reference), never on another merchant's
+   * (a terminal an administrator moved across merchants).
+   */
+  async #sameMerchant(session: AgentSession, paymentId: string, type: string): Promise<boolean> {
+    const [p, owner] = await Promise.all([this.#store.getPayment(paymentId), this.#store.agentOwner(session.agentId)]);
+    if (p && owner && owner.merchantId === p.merchantId) return true;
+    this.#log.warn(
+      { paymentId, type, agentId: session.agentId, agentMerchantId: owner?.merchantId ?? null, merchantId: p?.merchantId ?? null },
+      "command for another merchant's payment not sent",
     );
     return false;
   }
@@ -426,6 +470,7 @@ export class AgentHub implements AgentDispatcher {
       { v: PROTOCOL_VERSION, id: order.abortId, type: 'payment.abort', paymentId: order.paymentId, reason: order.reason },
       'abort',
       order.paymentId,
+      order.serialNumber,
     );
     this.#log.info({ paymentId: order.paymentId, serialNumber: order.serialNumber, reason: order.reason }, 'payment abort sent');
     return 'sent';
@@ -435,7 +480,7 @@ export class AgentHub implements AgentDispatcher {
   async startOperation(order: OperationOrder): Promise<DispatchOutcome> {
     const session = await this.#routeOrOffline(order.serialNumber);
     if (typeof session === 'string') return session;
-    if (order.kind === 'void' && !(await this.#boundHere(session, order.paymentId, 'operation.start'))) return 'offline';
+    if (!(await this.#sameMerchant(session, order.paymentId, 'operation.start'))) return 'offline';
     this.#sendRepeated(
       session,
       {
@@ -451,6 +496,7 @@ export class AgentHub implements AgentDispatcher {
       },
       'operation',
       order.paymentId,
+      order.serialNumber,
     );
     this.#log.info(
       { paymentId: order.paymentId, operationId: order.operationId, kind: order.kind, serialNumber: order.serialNumber },
@@ -492,7 +538,7 @@ export class AgentHub implements AgentDispatcher {
       method: order.method,
       installments: order.installments,
     } as const;
-    this.#sendRepeated(session, message, 'start', order.paymentId);
+    this.#sendRepeated(session, message, 'start', order.paymentId, order.serialNumber);
     this.#log.info(
       { paymentId: order.paymentId, serialNumber: order.serialNumber, agentId: session.agentId },
       'payment dispatched',

@@ -230,6 +230,26 @@ describe('terminal ownership', () => {
     expect(a.messages.filter(isCommand)).toEqual([]);
   });
 
+  it('an administrator move stops the repeats already going to the old agent: it cannot take a sale it would charge unreported', async () => {
+    const one = await t.server.issueAgentToken('till-1');
+    const two = await t.server.issueAgentToken('till-2');
+    const a = await agent(one.token);
+    await hello(a, ['SN1']);
+    expect(await submit(await createPayment('PAYR1'), 'SN1')).toBe(200);
+    const first = await a.waitForMessage(isStart);
+    // Not acknowledged yet (a slow agent): the hub repeats it. Then the terminal is moved away.
+    expect(
+      await t.server.store.moveTerminal({ serialNumber: 'SN1', fromAgentId: one.agentId, toAgentId: two.agentId, actor: 'cli:ops', reason: 'new till', at: 2 }),
+    ).toBe(true);
+    const copies = a.messages.filter(isStart).length;
+    await new Promise((r) => setTimeout(r, 350)); // > 3 dispatch resend intervals
+    expect(a.messages.filter(isStart).length).toBe(copies);
+    // Its late ack changes nothing.
+    a.send({ v: PROTOCOL_VERSION, id: nextId(), type: 'ack', ackOf: first.id });
+    await new Promise((r) => setTimeout(r, 100));
+    expect((await t.server.store.getPayment('PAYR1'))?.status).not.toBe('accepted');
+  });
+
   it('refuses malformed serials and more than the configured number of terminals, storing none of them', async () => {
     await t.close();
     t = await startTestServer({ POSBRIDGE_MAX_TERMINALS_PER_AGENT: '2' });
@@ -245,6 +265,31 @@ describe('terminal ownership', () => {
     ]);
     for (const serial of ['-dash', long, 'SN3']) expect(await t.server.store.findTerminal(serial)).toBeNull();
     expect((await t.server.store.listTerminals()).map((x) => x.serialNumber)).toEqual(['SN1', 'SN2']);
+  });
+});
+
+describe('the terminal limit', () => {
+  it("never refuses a terminal the agent already owns in favour of a new one: its sale's result is still taken", async () => {
+    await t.close();
+    t = await startTestServer({ POSBRIDGE_MAX_TERMINALS_PER_AGENT: '2' });
+    const { token } = await t.server.issueAgentToken('big-store');
+    const a = await agent(token);
+    expect((await hello(a, ['SN1', 'SN2'])).accepted).toEqual(['SN1', 'SN2']);
+    expect(await submit(await createPayment('PAYL1'), 'SN2')).toBe(200);
+    const start = await a.waitForMessage(isStart);
+    a.send({ v: PROTOCOL_VERSION, id: nextId(), type: 'ack', ackOf: start.id });
+    await waitFor(async () => (await t.server.store.getPayment('PAYL1'))?.status === 'accepted', 5000, 'accepted');
+    await a.close();
+    // The agent restarts with a new terminal configured first.
+    const b = await agent(token);
+    const welcome = await hello(b, ['SN3', 'SN1', 'SN2']);
+    expect(welcome.accepted).toEqual(expect.arrayContaining(['SN1', 'SN2']));
+    expect(welcome.refused).toMatchObject([{ serialNumber: 'SN3', code: 'WS_TERMINAL_LIMIT' }]);
+    expect(await t.server.store.findTerminal('SN3')).toBeNull();
+    const done = result('PAYL1');
+    b.send(done);
+    await b.waitForMessage((m): m is Extract<ServerMessage, { type: 'ack' }> => isAck(m) && m.ackOf === done.id);
+    expect(await t.server.store.getPayment('PAYL1')).toMatchObject({ status: 'approved' });
   });
 });
 
@@ -310,5 +355,83 @@ describe('agent reports are bound to their sender', () => {
         'posbridge_agent_reports_refused_total{reason="not_owner",type="operation.result"} 1',
       ]),
     );
+  });
+});
+
+describe('payments of a terminal that moved to another agent of its store', () => {
+  const device: AnnouncedTerminal = { serialNumber: 'SN1', dialect: 'PBL/1', serialSource: 'device' };
+  const cancelBody = (paymentId: string, requestId: string) => ({ paymentId, requestId, authorizationId: 'AUTH1', transactionId: 'TX1' });
+
+  /** PAY bound to till-1 on SN1 (acknowledged; `approve`: approved), till-1 gone, SN1 moved to till-2. */
+  async function movedAfter(paymentId: string, approve: boolean): Promise<{ b: TestAgent; oneId: string; twoId: string }> {
+    const one = await t.server.issueAgentToken('till-1');
+    const two = await t.server.issueAgentToken('till-2');
+    const a = await agent(one.token);
+    await hello(a, ['SN1']);
+    expect(await submit(await createPayment(paymentId), 'SN1')).toBe(200);
+    const start = await a.waitForMessage(isStart);
+    a.send({ v: PROTOCOL_VERSION, id: nextId(), type: 'ack', ackOf: start.id });
+    await waitFor(async () => (await t.server.store.getPayment(paymentId))?.status === 'accepted', 5000, 'accepted');
+    if (approve) {
+      a.send(result(paymentId));
+      await waitFor(async () => (await t.server.store.getPayment(paymentId))?.status === 'approved', 5000, 'approved');
+    }
+    await a.close();
+    await waitFor(() => t.lines.some((l) => l['msg'] === 'agent disconnected'), 5000, 'till-1 gone');
+    const b = await agent(two.token);
+    expect((await hello(b, [device])).accepted).toEqual(['SN1']);
+    return { b, oneId: one.agentId, twoId: two.agentId };
+  }
+
+  it("an approved payment is reversed by the terminal's new agent when VTEX cancels it, never left reversing", async () => {
+    const { b } = await movedAfter('PAYM1', true);
+    const cancel = post('/payments/PAYM1/cancellations', cancelBody('PAYM1', 'C1'));
+    const op = await b.waitForMessage(isOp, 1, 3000);
+    expect(op).toMatchObject({ kind: 'void', paymentId: 'PAYM1', serialNumber: 'SN1', originalTerminalRef: 'ref-PAYM1' });
+    b.send({ v: PROTOCOL_VERSION, id: nextId(), type: 'ack', ackOf: op.id });
+    b.send(opResult(op, 'VOID-AUTH'));
+    const answer = await cancel;
+    expect(answer).toMatchObject({ status: 200, json: { code: null } });
+    expect(await t.server.store.getPayment('PAYM1')).toMatchObject({ status: 'cancelled' });
+  });
+
+  it('a sale in flight when its terminal moved becomes unknown (flagged, resolvable), never stuck aborting', async () => {
+    const { b } = await movedAfter('PAYM2', false);
+    const answer = await post('/payments/PAYM2/cancellations', cancelBody('PAYM2', 'C2'));
+    // till-2 never ran PAYM2 and cannot learn its outcome; till-1 no longer owns SN1.
+    expect(b.messages.filter(isCommand)).toEqual([]);
+    expect(answer).toMatchObject({ status: 500, json: { code: 'PPP_OUTCOME_UNKNOWN' } });
+    expect(await t.server.store.getPayment('PAYM2')).toMatchObject({ status: 'unknown', endReason: 'cancelled' });
+    expect(t.lines.find((l) => l['msg'] === 'payment outcome unknown; resolve it with posbridge-server payment resolve')).toMatchObject({
+      level: 50,
+      paymentId: 'PAYM2',
+    });
+    const resolved = await t.server.service.resolveUnknown('PAYM2', { outcome: 'denied', reason: 'not on the terminal journal', operator: 'ops' });
+    expect(resolved.status).toBe('cancelled');
+  });
+
+  it('a refund or void is never sent to an agent of another merchant the terminal was moved to', async () => {
+    const one = await t.server.issueAgentToken('till-1');
+    const a = await agent(one.token);
+    await hello(a, ['SN1']);
+    expect(await submit(await createPayment('PAYM3'), 'SN1')).toBe(200);
+    const start = await a.waitForMessage(isStart);
+    a.send({ v: PROTOCOL_VERSION, id: nextId(), type: 'ack', ackOf: start.id });
+    a.send(result('PAYM3'));
+    await waitFor(async () => (await t.server.store.getPayment('PAYM3'))?.status === 'approved', 5000, 'approved');
+    expect((await post('/payments/PAYM3/settlements', { paymentId: 'PAYM3', requestId: 'S1', value: 31.9, authorizationId: 'AUTH1', transactionId: 'TX1' })).status).toBe(200);
+    await a.close();
+    await waitFor(() => t.lines.some((l) => l['msg'] === 'agent disconnected'), 5000, 'till-1 gone');
+    // The terminal was sold: an administrator moved it to another merchant's agent.
+    const evil = await otherMerchantAgent('evil');
+    expect(
+      await t.server.store.moveTerminal({ serialNumber: 'SN1', fromAgentId: one.agentId, toAgentId: evil.agentId, actor: 'cli:ops', reason: 'sold', at: 2 }),
+    ).toBe(true);
+    const h = await agent(evil.token);
+    expect((await hello(h, ['SN1'])).accepted).toEqual(['SN1']);
+    const refund = await post('/payments/PAYM3/refunds', { paymentId: 'PAYM3', requestId: 'F1', value: 10, settleId: 'se', tid: 'pb', transactionId: 'TX1' });
+    expect(refund).toMatchObject({ status: 501, json: { code: 'refund-manually' } });
+    await new Promise((r) => setTimeout(r, 250));
+    expect(h.messages.filter(isCommand)).toEqual([]);
   });
 });

@@ -6,10 +6,10 @@
  *
  * | report | sent to | owner of |
  * |---|---|---|
- * | `ack` | the session the acknowledged message was sent on | — |
+ * | `ack` | the session the acknowledged message was sent on | the command's terminal |
  * | `payment.*` | the payment's bound agent (`binding.agentId`) | `binding.serialNumber` |
- * | `operation.result` void | the payment's bound agent | `binding.serialNumber` |
- * | `operation.result` refund | — (the terminal's owner ran it) | the refund's `serialNumber` |
+ * | `operation.result` void | — (the terminal's owner ran it), of the payment's merchant | `binding.serialNumber` |
+ * | `operation.result` refund | — (the terminal's owner ran it), of the payment's merchant | the refund's `serialNumber` |
  *
  * "Owns" means both the hub routes the serial to this very session and the store names this
  * agent as the serial's owner (so a terminal moved by an administrator stops being trusted from
@@ -18,6 +18,7 @@
  * @see docs/protocol/ws.md "Who may report what"
  */
 import type { AgentMessage, AgentHello } from '@posbridge/protocol/ws';
+import { voidIdOf } from '../payments/payment-service.ts';
 import type { PaymentStore } from '../store/store.ts';
 import type { AgentSession } from './agent-session.ts';
 
@@ -41,8 +42,8 @@ export interface ReportGuardDeps {
   readonly store: PaymentStore;
   /** The session the hub routes `serialNumber` to, if any. */
   routeOf(serialNumber: string): AgentSession | undefined;
-  /** The session a repeated server message `messageId` was sent on, if it is still pending. */
-  sentOn(messageId: string): AgentSession | undefined;
+  /** The session a repeated server message `messageId` was sent on, and its terminal, if it is still pending. */
+  sentOn(messageId: string): { readonly session: AgentSession; readonly serialNumber: string } | undefined;
 }
 
 /** Checks agent reports against who was sent what; reads only. */
@@ -60,8 +61,11 @@ export class ReportGuard {
   async check(session: AgentSession, message: Exclude<AgentMessage, AgentHello>): Promise<ReportRefusal | null> {
     switch (message.type) {
       case 'ack': {
-        const sentOn = this.#d.sentOn(message.ackOf);
-        return sentOn === undefined || sentOn === session ? null : 'wrong_session';
+        const sent = this.#d.sentOn(message.ackOf);
+        if (sent === undefined) return null;
+        if (sent.session !== session) return 'wrong_session';
+        // The terminal moved away since the command was sent: the old agent takes nothing more.
+        return (await this.#owns(session, sent.serialNumber)) ? null : 'not_owner';
       }
       case 'error':
         return null;
@@ -70,12 +74,23 @@ export class ReportGuard {
       case 'payment.rejected':
         return this.#checkBound(session, message.paymentId);
       case 'operation.result': {
-        if (message.kind === 'void') return this.#checkBound(session, message.paymentId);
-        const op = await this.#d.store.getOperation(message.operationId);
-        if (!op) return 'unknown_payment';
-        if (op.paymentId !== message.paymentId || op.kind !== 'refund') return 'mismatch';
-        if (op.serialNumber === null) return 'not_bound';
-        return (await this.#owns(session, op.serialNumber)) ? null : 'not_owner';
+        // Voids and refunds run on whichever agent of the payment's merchant drives the terminal
+        // now (the hub sends them there), so they are taken from that agent.
+        const p = await this.#d.store.getPayment(message.paymentId);
+        if (!p) return 'unknown_payment';
+        let serialNumber: string | null;
+        if (message.kind === 'void') {
+          if (message.operationId !== voidIdOf(p)) return 'mismatch';
+          serialNumber = p.binding?.serialNumber ?? null;
+        } else {
+          const op = await this.#d.store.getOperation(message.operationId);
+          if (!op) return 'unknown_payment';
+          if (op.paymentId !== message.paymentId || op.kind !== 'refund') return 'mismatch';
+          serialNumber = op.serialNumber;
+        }
+        if (serialNumber === null) return 'not_bound';
+        if (!(await this.#owns(session, serialNumber))) return 'not_owner';
+        return (await this.#d.store.agentOwner(session.agentId))?.merchantId === p.merchantId ? null : 'wrong_agent';
       }
       default: {
         const never: never = message;

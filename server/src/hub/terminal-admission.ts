@@ -5,7 +5,8 @@
  * that. The rules, in order, for each distinct announced serial:
  *
  * 1. not matching {@link TERMINAL_SERIAL_PATTERN} → `WS_SERIAL_INVALID` (not stored);
- * 2. beyond `maxTerminalsPerAgent` accepted serials → `WS_TERMINAL_LIMIT` (not stored);
+ * 2. beyond `maxTerminalsPerAgent` accepted serials → `WS_TERMINAL_LIMIT` (not stored); serials
+ *    the agent owns already are counted first, so a newly announced one never pushes them out;
  * 3. never registered → registered to this agent (audit event `registered`), accepted;
  * 4. owned by this agent → accepted;
  * 5. owned by an agent of another merchant or store → `WS_SERIAL_FOREIGN`, warn log naming both;
@@ -70,7 +71,18 @@ export class TerminalAdmission {
     const refuse = (serialNumber: string, code: ErrorCode, message: string = ERROR_CODES[code].message) =>
       refused.push({ serialNumber, code, message });
     const mine = await this.#o.store.agentOwner(agentId);
-    for (const terminal of terminals) {
+    // Serials the agent owns already are decided first: a new terminal never pushes one out of
+    // the limit (its payments' reports would be refused, its aborts never delivered).
+    const ownedAlready = new Set<string>();
+    for (const { serialNumber } of terminals) {
+      if (ownedAlready.has(serialNumber) || !TERMINAL_SERIAL_PATTERN.test(serialNumber)) continue;
+      if ((await this.#o.store.findTerminal(serialNumber))?.agentId === agentId) ownedAlready.add(serialNumber);
+    }
+    const ordered = [
+      ...terminals.filter((x) => ownedAlready.has(x.serialNumber)),
+      ...terminals.filter((x) => !ownedAlready.has(x.serialNumber)),
+    ];
+    for (const terminal of ordered) {
       const { serialNumber } = terminal;
       if (accepted.includes(serialNumber) || refused.some((r) => r.serialNumber === serialNumber)) continue;
       if (!TERMINAL_SERIAL_PATTERN.test(serialNumber)) {
@@ -140,6 +152,13 @@ export class TerminalAdmission {
       this.#log.warn(parties, 'terminal moved to another agent of its store (serial confirmed by the device)');
       accepted.push(serialNumber);
     }
+    const position = new Map<string, number>();
+    terminals.forEach((x, i) => {
+      if (!position.has(x.serialNumber)) position.set(x.serialNumber, i);
+    });
+    const inAnnouncementOrder = (a: string, b: string) => (position.get(a) ?? 0) - (position.get(b) ?? 0);
+    accepted.sort(inAnnouncementOrder);
+    refused.sort((a, b) => inAnnouncementOrder(a.serialNumber, b.serialNumber));
     return { accepted, refused };
   }
 }

@@ -86,6 +86,19 @@ export class OperationService {
     return p && p.merchantId === merchantId ? p : null;
   }
 
+  /**
+   * True when the payment's terminal can run a void or refund now: its owner is connected and
+   * belongs to the payment's merchant (a terminal moved to another agent of the store runs them
+   * there; one an administrator moved to another merchant does not: docs/protocol/ws.md
+   * "Terminal ownership").
+   */
+  async #terminalCanReverse(p: Payment): Promise<boolean> {
+    if (!p.binding) return false;
+    const where = await this.#payments.dispatcher.lookupTerminal(p.binding.serialNumber);
+    if (where.status !== 'online') return false;
+    return (await this.#store.agentOwner(where.agentId))?.merchantId === p.merchantId;
+  }
+
   /** Stores a final answer once and returns the stored one (a concurrent duplicate may have won). */
   async #final<TBody>(op: OperationRecord, httpStatus: number, body: TBody): Promise<PppReply<TBody>> {
     const stored = await this.#store.setOperationAnswer(op.operationId, httpStatus, body, this.#payments.now());
@@ -126,12 +139,11 @@ export class OperationService {
     // that lands in between fails the compare-and-set and the decision is made again. Cancel
     // and settle never both win.
     let totals = await this.#store.operationTotals(paymentId);
-    const online = this.#payments.dispatcher.onlineSerials();
     const result = await this.#payments.applyEvent(paymentId, async (q) => {
       totals = await this.#store.operationTotals(paymentId);
       return {
         type: 'cancel.requested',
-        canReverse: q.binding !== null && online.has(q.binding.serialNumber) && totals.settledMinor === 0,
+        canReverse: totals.settledMinor === 0 && (await this.#terminalCanReverse(q)),
       };
     });
     if (result.applied) this.#log.info({ paymentId, requestId: req.requestId, status: result.payment?.status }, 'cancellation requested');
@@ -260,7 +272,7 @@ export class OperationService {
     if (!p) return notFound({ paymentId, refundId: null, value: 0, requestId: req.requestId });
     const amount = moneyFromDecimal(req.value, p.amount.currency);
     const serial = p.binding?.serialNumber ?? null;
-    const online = serial !== null && this.#payments.dispatcher.onlineSerials().has(serial);
+    const online = await this.#terminalCanReverse(p);
     const recorded = await this.#store.recordOperation({
       operationId: newOperationId('rf'),
       paymentId,

@@ -37,8 +37,9 @@
  * - `approved`, `denied`, `cancelled` and `expired` are final for the authorization; only a
  *   cancellation (→ `reversing`) or a late approval (→ `reversing`) moves them on.
  * - `unknown` is never folded into `denied`. It is the flagged state of an outcome the driver
- *   could not learn (Concert E+ has no status query; PBL/1 after its STATUS attempts), entered
- *   from `dispatched`/`accepted`/`aborting`. Nothing runs on the terminal any more, so it has no
+ *   could not learn (Concert E+ has no status query; PBL/1 after its STATUS attempts, or a
+ *   terminal that moved to another agent mid-sale: `terminal.moved`), entered from
+ *   `dispatched`/`accepted`/`aborting`. Nothing runs on the terminal any more, so it has no
  *   deadline and a deadline or a cancellation never moves it to `aborting` or `denied`: a
  *   cancellation is remembered (`endReason: cancelled`, and `payment.abort` goes to the agent,
  *   which may stop the sale and learn its outcome) and the payment stays `unknown`. Only a
@@ -47,8 +48,10 @@
  *   (denied → `cancelled`; a terminal approval → reversed; an operator's approval → `approved`,
  *   which VTEX's repeated cancellation then reverses). An expiry abort answered `unknown` drops
  *   its `expired` reason: VTEX was told nothing yet.
- * - An approval that arrives while aborting, or after `cancelled`/`expired`, is a late approval:
- *   it is reversed automatically (`start_void`) and logged.
+ * - An approval that arrives while aborting, or after `cancelled`/`expired`/`denied` (an operator
+ *   resolved an unknown outcome `denied`, then the terminal answered approved), is a late
+ *   approval: it is reversed automatically (`start_void`) and logged; after `denied` the reversal
+ *   ends `cancelled` (VTEX already has its `denied` callback).
  * - `start.rejected` means the terminal refused before charging, so the payment goes back to
  *   `awaiting_terminal` and the Payment App can bind another terminal (or the same one again).
  *   Each bind is a new attempt with a new `startId`; a rejection naming another attempt's
@@ -145,6 +148,13 @@ export type PaymentEvent =
   | { readonly type: 'deadline.passed' }
   /** The terminal answered the reversal (void) of an approval. */
   | { readonly type: 'void.result'; readonly outcome: Outcome; readonly message: string | null }
+  /**
+   * The payment's terminal now belongs to another agent (a move inside the store, or an
+   * administrator's `terminal move`) while the sale was in flight: the agent that ran it no
+   * longer drives the terminal and the new one never saw the sale, so nobody can learn its
+   * outcome. `outcome` is the `unknown` record to keep (docs/protocol/ws.md "Terminal ownership").
+   */
+  | { readonly type: 'terminal.moved'; readonly outcome: TerminalOutcome }
   /**
    * An operator settled an `unknown` outcome from the terminal's journal or receipt
    * (`posbridge-server payment resolve`). `operator` (who) and `reason` (why) are kept in the
@@ -336,8 +346,14 @@ export function transition(state: PaymentMachineState, event: PaymentEvent, now:
         case 'expired':
           if (state.binding === null) return ignore(state, 'result for a payment never bound to a terminal');
           return lateResult(state, state.endReason ?? (status === 'expired' ? 'expired' : 'cancelled'), event.outcome, now);
-        case 'approved':
         case 'denied':
+          // VTEX was told denied (an operator resolved an unknown outcome so), yet the terminal
+          // charged: reversed like any late approval, never ignored (the charge would be lost).
+          if (event.outcome.outcome === 'approved' && state.binding !== null) {
+            return lateResult(state, 'cancelled', event.outcome, now);
+          }
+          return ignore(state, `payment already ${status}`);
+        case 'approved':
         case 'reversing':
           return ignore(state, `payment already ${status}`);
         case 'awaiting_terminal':
@@ -439,6 +455,28 @@ export function transition(state: PaymentMachineState, event: PaymentEvent, now:
 
     case 'operator.resolved':
       return operatorResolved(state, event, now);
+
+    case 'terminal.moved':
+      switch (status) {
+        case 'dispatched':
+        case 'accepted':
+        case 'aborting':
+          // Flagged unknown like an abort answered unknown: a cancellation stays remembered, an
+          // expiry does not (VTEX was told nothing yet). Never guessed denied.
+          return {
+            state: {
+              ...state,
+              status: 'unknown',
+              outcome: event.outcome,
+              endReason: state.endReason === 'cancelled' ? 'cancelled' : null,
+              deadlineAt: null,
+              changedAt: now,
+            },
+            effects: [...stopStart(state), { type: 'outcome_unknown' }],
+          };
+        default:
+          return ignore(state, `terminal moved in state ${status}`);
+      }
 
     default: {
       const never: never = event;

@@ -362,7 +362,10 @@ export class PaymentService implements AgentEventHandler {
   /** @inheritdoc */
   async onResult(agentId: string, result: PaymentResult): Promise<AgentReportOutcome> {
     const { paymentId } = result;
+    /** The payment as the event was decided on (the last compare-and-set attempt). */
+    let seen: Payment | undefined;
     const r = await this.applyEvent(paymentId, (p) => {
+      seen = p;
       if (p.binding && p.binding.agentId !== agentId) {
         // A result from an agent the payment is not bound to: the terminal may have charged anyway.
         this.#log.error(
@@ -392,6 +395,19 @@ export class PaymentService implements AgentEventHandler {
     });
     if (r.applied && r.payment) {
       this.#log.info({ paymentId, status: r.payment.status, outcome: result.outcome }, 'payment outcome recorded');
+    }
+    const before = seen;
+    if (before && (before.status === 'approved' || before.status === 'denied')) {
+      // The terminal contradicts what VTEX was told (an operator's resolution of an unknown
+      // outcome, or a confused terminal): money may be taken for a denied order or missing for an
+      // approved one. An approval after `denied` is reversed (machine); the rest needs a person.
+      const recorded = before.outcome?.outcome;
+      if (recorded !== undefined && recorded !== result.outcome && result.outcome !== 'unknown') {
+        this.#log.error(
+          { paymentId, status: before.status, recorded, reported: result.outcome, terminalRef: result.terminalRef, applied: r.applied },
+          'terminal result contradicts the recorded outcome',
+        );
+      }
     }
     return this.#report(r, { agentId, paymentId, report: 'result' });
   }
@@ -472,6 +488,34 @@ export class PaymentService implements AgentEventHandler {
     const found = await this.#store.setProgressStage(progress.paymentId, progress.stage, this.#now());
     if (!found) this.#log.warn({ paymentId: progress.paymentId, agentId }, 'progress for an unknown payment');
     else this.changes.notify(progress.paymentId);
+  }
+
+  /** @inheritdoc */
+  async onBoundAgentReplaced(paymentId: string, ownerAgentId: string): Promise<void> {
+    const r = await this.applyEvent(paymentId, (p) =>
+      p.binding && p.binding.agentId !== ownerAgentId
+        ? {
+            type: 'terminal.moved',
+            outcome: {
+              outcome: 'unknown',
+              terminalRef: '',
+              authorizationId: null,
+              nsu: null,
+              tid: null,
+              responseCode: null,
+              message: `terminal ${p.binding.serialNumber} moved to agent ${ownerAgentId} before agent ${p.binding.agentId} reported the sale`,
+              card: null,
+              amountMinor: p.amount.amountMinor,
+            },
+          }
+        : null,
+    );
+    if (r.applied && r.payment) {
+      this.#log.warn(
+        { paymentId, serialNumber: r.payment.binding?.serialNumber, boundAgentId: r.payment.binding?.agentId, ownerAgentId },
+        'terminal moved away from the agent running the sale; outcome unknown',
+      );
+    }
   }
 
   /** @inheritdoc */

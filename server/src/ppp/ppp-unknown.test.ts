@@ -195,6 +195,38 @@ describe('unknown outcomes', () => {
     expect(callbacksOf('UK4')).toHaveLength(0);
   });
 
+  it('a terminal approval after an operator resolved the payment denied is reversed on the terminal and alerted, never ignored', async () => {
+    await unknownPayment('UK10');
+    await t.server.service.resolveUnknown('UK10', { outcome: 'denied', reason: 'looked like no sale', operator: 'carol' });
+    await waitFor(() => callbacksOf('UK10').length === 1, 5000, 'denied callback');
+    // The agent's background STATUS check learns the truth: the terminal charged the card.
+    sendResult('UK10', 'approved');
+    const voidOp = await agent.waitForMessage((m): m is OpStart => isOp(m) && m.paymentId === 'UK10');
+    expect(voidOp).toMatchObject({ kind: 'void', amount: { amountMinor: 3190, currency: 'BRL' }, originalTerminalRef: 'ref-UK10' });
+    expect(await t.server.store.getPayment('UK10')).toMatchObject({ status: 'reversing' });
+    expect(t.lines.find((l) => l['msg'] === 'terminal result contradicts the recorded outcome')).toMatchObject({
+      level: 50,
+      paymentId: 'UK10',
+      recorded: 'denied',
+      reported: 'approved',
+    });
+    agent.send({ v: PROTOCOL_VERSION, id: nextId(), type: 'ack', ackOf: voidOp.id });
+    agent.send({
+      v: PROTOCOL_VERSION,
+      id: nextId(),
+      type: 'operation.result',
+      operationId: voidOp.operationId,
+      paymentId: 'UK10',
+      kind: 'void',
+      outcome: 'approved',
+      amount: voidOp.amount,
+      terminalRef: 'void-ref',
+    });
+    await waitFor(async () => (await t.server.store.getPayment('UK10'))?.status === 'cancelled', 5000, 'reversed');
+    expect((await poll('UK10'))['status']).toBe('denied');
+    expect(callbacksOf('UK10')).toHaveLength(1);
+  });
+
   it('the abort of a cancelled unknown payment is delivered again to a reconnecting agent', async () => {
     await unknownPayment('UK8');
     expect((await call('POST', '/payments/UK8/cancellations', cancelBody('UK8', 'C8'))).json['code']).toBe('PPP_OUTCOME_UNKNOWN');

@@ -256,6 +256,8 @@ function eventData(event: PaymentEvent): unknown {
     case 'operator.resolved':
       // Who and why (the row's `at` is when): the audit trail of a manual resolution.
       return { outcome: event.outcome, authorizationId: event.authorizationId, operator: event.operator, reason: event.reason };
+    case 'terminal.moved':
+      return { outcome: event.outcome.outcome, message: event.outcome.message };
     default: {
       const never: never = event;
       return never;

@@ -14,6 +14,8 @@
  *   journaled as `queued`, acknowledged, and run when the terminal is free, in arrival order, one
  *   at a time (at most {@link MAX_QUEUED_OPERATIONS} per terminal; beyond that it is not
  *   acknowledged, so the server repeats it later);
+ * - an operation the terminal itself refuses as busy (ERR BUSY: nothing ran) goes back to the head
+ *   of its line and is tried again after `recoveryIntervalMs` (up to {@link MAX_BUSY_RETRIES} times);
  * - an `unknown` outcome is reported as such and then resolved in the background with STATUS.
  *
  * All state changes run one at a time through a single queue, so events from the link and
@@ -27,7 +29,16 @@ import type { SaleOutcome, SaleRequest, TerminalDriver } from '../drivers/termin
 import { newMessageId, newRid } from './ids.ts';
 import type { Journal } from './journal.ts';
 import { buildReport } from './report.ts';
-import { canStartAnew, newTransaction, transition, txKey, type Transaction, type TxEffect, type TxEvent } from './transaction-machine.ts';
+import {
+  canStartAnew,
+  MAX_BUSY_RETRIES,
+  newTransaction,
+  transition,
+  txKey,
+  type Transaction,
+  type TxEffect,
+  type TxEvent,
+} from './transaction-machine.ts';
 
 /** What the runner needs from the server link. */
 export interface RunnerLink {
@@ -69,6 +80,8 @@ export class PaymentRunner {
   /** Per serial number: keys of the operations waiting for the terminal, oldest first. */
   readonly #waiting = new Map<string, string[]>();
   readonly #resolvers = new Map<string, NodeJS.Timeout>();
+  /** Per serial number: the timer after which a line the terminal refused as busy is tried again. */
+  readonly #retries = new Map<string, NodeJS.Timeout>();
   readonly #sales = new Set<Promise<void>>();
   #queue: Promise<unknown> = Promise.resolve();
   #closed = false;
@@ -293,6 +306,8 @@ export class PaymentRunner {
     this.#closed = true;
     for (const timer of this.#resolvers.values()) clearTimeout(timer);
     this.#resolvers.clear();
+    for (const timer of this.#retries.values()) clearTimeout(timer);
+    this.#retries.clear();
     await Promise.allSettled([...this.#sales]);
     await this.#queue.catch(() => undefined);
   }
@@ -315,6 +330,8 @@ export class PaymentRunner {
       this.#log.warn({ serialNumber, waiting: line.length }, 'operations wait for a terminal this agent does not drive');
       return;
     }
+    // The terminal refused the head of the line as busy: wait for the retry timer.
+    if (this.#retries.has(serialNumber)) return;
     while (line && line.length > 0 && !this.#busy.has(serialNumber) && !this.#closed) {
       const key = line[0]!;
       const tx = this.#txs.get(key);
@@ -403,6 +420,27 @@ export class PaymentRunner {
         this.#waiting.set(tx.serialNumber, line);
         return true;
       }
+      case 'retry_later': {
+        const serial = tx.serialNumber;
+        const key = txKey(tx);
+        const line = (this.#waiting.get(serial) ?? []).filter((k) => k !== key);
+        this.#waiting.set(serial, [key, ...line]);
+        this.#log.warn(
+          { paymentId: tx.paymentId, operationId: tx.operationId, serialNumber: serial, retry: tx.busyRetries, retryInMs: this.#o.recoveryIntervalMs },
+          'terminal busy; operation waits and is tried again',
+        );
+        if (!this.#closed && !this.#retries.has(serial)) {
+          const timer = setTimeout(() => {
+            void this.#serial(async () => {
+              this.#retries.delete(serial);
+              await this.#nextOperation(serial);
+            });
+          }, this.#o.recoveryIntervalMs);
+          timer.unref();
+          this.#retries.set(serial, timer);
+        }
+        return true;
+      }
       case 'abort_terminal': {
         const driver = this.#o.driverFor(tx.serialNumber);
         if (driver) {
@@ -449,7 +487,17 @@ export class PaymentRunner {
       await this.#serial(async () => {
         try {
           const current = this.#txs.get(key);
-          if (current) await this.#apply(current, { type: 'outcome', outcome, reportId: newMessageId() });
+          const refusedAsBusy =
+            outcome.kind === 'rejected' &&
+            outcome.code === 'TERM_BUSY' &&
+            (current?.kind === 'void' || current?.kind === 'refund') &&
+            (current.busyRetries ?? 0) < MAX_BUSY_RETRIES;
+          if (current && refusedAsBusy && driver) {
+            // Nothing ran on the terminal: the operation keeps its place instead of being refused.
+            await this.#apply(current, { type: 'terminal_busy', rid: driver.newReference() });
+          } else if (current) {
+            await this.#apply(current, { type: 'outcome', outcome, reportId: newMessageId() });
+          }
         } finally {
           this.#busy.delete(tx.serialNumber);
           await this.#nextOperation(tx.serialNumber);

@@ -34,7 +34,10 @@
  * arrives while its terminal is busy is taken into `queued` (journaled, acknowledged, waiting its
  * turn: effect `wait_turn`), and `start` from `queued` runs it once the terminal is free; after a
  * restart, `resume` puts it back in line. Operations of one terminal run one after another, in
- * the order they arrived (docs/protocol/ws.md "operation.start").
+ * the order they arrived (docs/protocol/ws.md "operation.start"). One the terminal itself refuses
+ * as busy (it runs something the agent does not know of, e.g. a sale left running across a
+ * restart) goes back to the head of the line (`terminal_busy`) and is tried again later, never
+ * reported as a refusal until that happened {@link MAX_BUSY_RETRIES} times.
  *
  * `unknown` is never folded into "denied": it stays until a terminal answer resolves it.
  */
@@ -63,6 +66,8 @@ export interface Transaction {
   originalTerminalRef?: string;
   /** The server asked to abort the sale (`payment.abort`). */
   abortRequested?: boolean;
+  /** Void/refund: times the terminal refused it as busy (ERR BUSY: nothing ran) and it was put back in line. */
+  busyRetries?: number;
   serialNumber: string;
   /** Terminal request id of this payment (fresh per payment). */
   rid: string;
@@ -123,6 +128,11 @@ export type TxEvent =
   /** The server asked to abort the sale (`payment.abort`, message `messageId`). */
   | { type: 'abort'; messageId: string }
   /**
+   * The terminal refused this void/refund as busy (nothing ran on it): back to the head of the
+   * line, tried again later with the fresh terminal reference `rid`.
+   */
+  | { type: 'terminal_busy'; rid: string }
+  /**
    * The server bound the payment again after its attempt was refused (nothing charged): a
    * `payment.start` with another id is a new attempt. `refusal`: this attempt is refused at once too.
    */
@@ -151,7 +161,9 @@ export type TxEffect =
   /** Ask the terminal to abort the running sale. */
   | { type: 'abort_terminal' }
   /** Put the transaction in its terminal's line of waiting operations (run by `start` when its turn comes). */
-  | { type: 'wait_turn' };
+  | { type: 'wait_turn' }
+  /** Put the transaction back at the head of its terminal's line, started again after the recovery interval. */
+  | { type: 'retry_later' };
 
 /** Result of {@link transition}. `ignored` explains a no-op (event not valid in this phase). */
 export interface TxTransition {
@@ -176,6 +188,9 @@ export function newTransaction(fields: NewTransaction, now: number): Transaction
 export function isFinished(phase: TxPhase): boolean {
   return phase === 'result' || phase === 'rejected' || phase === 'unknown' || phase === 'reported';
 }
+
+/** Times a void/refund refused by the terminal as busy is tried again before the refusal is reported. */
+export const MAX_BUSY_RETRIES = 20;
 
 const IN_FLIGHT: readonly TxPhase[] = ['requested', 'sent', 'acked', 'recovering'];
 
@@ -356,6 +371,14 @@ export function transition(state: Transaction, event: TxEvent, now: number): TxT
         { type: 'persist' },
         { type: 'ack_message', messageId: event.messageId },
         { type: 'report' },
+      ]);
+
+    case 'terminal_busy':
+      if (state.kind === undefined || state.kind === 'sale') return ignore('a refused sale is reported (the customer picks again)');
+      if (!inFlight) return ignore('operation is not running');
+      return to({ phase: 'queued', rid: event.rid, acked: false, busyRetries: (state.busyRetries ?? 0) + 1 }, [
+        { type: 'persist' },
+        { type: 'retry_later' },
       ]);
 
     case 'new_attempt': {
