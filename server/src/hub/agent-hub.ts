@@ -10,11 +10,14 @@
  *   replaces its old session; a repeated `agent.hello` on a session announces the set again.
  * - Trust: every agent report is checked against who was sent what (./report-guard.ts); a refused
  *   one is answered `error` `WS_REPORT_REFUSED`, logged and counted, never handed to the service.
- * - Delivery: `payment.start` is repeated every `dispatchResendMs` until acknowledged; on agent
- *   (re)connect, unacknowledged starts for its serials are re-sent from the store.
+ * - Delivery: `payment.start`, `payment.abort` and `operation.start` are repeated every
+ *   `dispatchResendMs` until acknowledged, to the owner of the terminal only; on agent (re)connect,
+ *   what the store still owes its serials (unacknowledged starts, aborts of `aborting` payments
+ *   and of cancelled `unknown` ones, pending voids and refunds) is sent again
+ *   (docs/protocol/ws.md "Aborts across restarts").
  *   `payment.result` / `payment.rejected` are acknowledged only after the service committed.
  *
- * @see docs/protocol/ws.md (message set), ../../../../shared/STYLE.md b.7 (log messages)
+ * @see docs/protocol/ws.md (message set), docs/architecture.md (log messages)
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
