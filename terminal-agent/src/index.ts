@@ -38,7 +38,6 @@ export { DRIVER_REGISTRY, createDriver, type DriverContext, type DriverFactory }
 export { openHidPort, listHidDevices, hidDuplex, type HidDeviceInfo, type HidHandle, type HidModule } from './transports/hid.ts';
 export { segmentHidMessage, HidReassembler } from './transports/hid-framing.ts';
 export { runDoctor, formatDoctorTable, defaultDoctorDeps, type DoctorCheck, type DoctorDeps } from './doctor.ts';
-export type { OpenPort } from './transports/byte-transport.ts';
 export { openSerialPort, resolveSerialPath, type SerialPortOptions } from './transports/serial.ts';
 export { createMemoryPair, type MemoryPair } from './transports/memory-pair.ts';
 export { MemoryJournal, type Journal } from './session/journal.ts';

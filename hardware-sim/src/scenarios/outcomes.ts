@@ -173,14 +173,3 @@ export interface ScenarioOutcome {
   authorized: boolean;
 }
 
-/** Chooses the outcome of a sale from its amount (and method, for the card). */
-export function selectOutcome(sale: ScenarioSale): ScenarioOutcome {
-  const row = rowForAmount(sale.amountMinor);
-  return {
-    status: row.status,
-    responseCode: row.responseCode,
-    message: row.message,
-    card: cardFor(sale.method ?? 'credit', sale.amountMinor),
-    authorized: row.status === 'approved',
-  };
-}

@@ -108,16 +108,6 @@ export class AgentLink {
     return this.#welcomed && this.#ws?.readyState === WebSocket.OPEN;
   }
 
-  /** Number of reports waiting for an ack. */
-  get pendingReports(): number {
-    return this.#outbox.size;
-  }
-
-  /** True when a report for `paymentId` waits for its ack. */
-  hasPendingReport(paymentId: string): boolean {
-    return this.#outbox.has(paymentId);
-  }
-
   /** Starts connecting (and reconnecting until {@link close}). */
   start(): void {
     if (!this.#ws && !this.#reconnectTimer && !this.#closing) this.#connect();

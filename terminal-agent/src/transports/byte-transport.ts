@@ -11,10 +11,6 @@
  * @see ../../../shared/STYLE.md b.4
  */
 import type { Duplex } from 'node:stream';
-import type { AgentTerminalConfig } from '../config.ts';
-
-/** Opens the byte stream of one terminal. Rejects with a `TERM_PORT_OPEN_FAILED` CodedError on failure. */
-export type OpenPort = (terminal: AgentTerminalConfig) => Promise<Duplex>;
 
 /**
  * Destroys a terminal's byte stream and waits for its `close` (the port's file descriptor
