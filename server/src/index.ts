@@ -2,7 +2,7 @@
  * @posbridge/server — the VTEX PPP connector for Venda Direta (in-store) card payments and the
  * WebSocket hub terminal agents connect to.
  *
- * @see ../README.md, ../../docs/protocol/CONTRACTS-DRAFT.md
+ * @see ../README.md, ../../docs/architecture.md
  */
 export { loadServerConfig, type ServerConfig, type AppCredentials, type CallbackConfig } from './config.ts';
 export { startServer, type RunningServer, type StartServerOptions } from './main.ts';

@@ -4,7 +4,7 @@
  * concerns (root logger, signals, exit codes). This is the only module that listens or handles
  * signals.
  *
- * @see ../../docs/protocol/CONTRACTS-DRAFT.md "@posbridge/server"
+ * @see ../README.md (configuration), ../../docs/architecture.md
  */
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';

@@ -1,7 +1,7 @@
 /**
  * `startAgent`: wires terminals, drivers, the payment runner and the server link together.
  *
- * Startup order (docs/protocol/CONTRACTS-DRAFT.md): open every terminal and read its serial
+ * Startup order (docs/protocol/ws.md): open every terminal and read its serial
  * number with IDENT (a terminal answering another serial than configured is refused), then
  * connect to the hub, say hello with the identified terminals and wait for `hub.welcome`.
  * `ready` resolves once welcomed with every configured terminal identified, and rejects with a
