@@ -62,7 +62,7 @@ export default tseslint.config(
   {
     // Native device modules stay behind the agent's transports.
     files: ['**/*.{ts,tsx}'],
-    ignores: ['terminal-agent/src/transports/**', 'terminal-agent/src/doctor.ts', 'terminal-agent/src/commands.ts', 'hardware-sim/src/**', '**/*.test.ts', 'bench/**', 'scripts/**', 'test/**'],
+    ignores: ['terminal-agent/src/transports/**', 'kit/src/**', 'terminal-agent/src/doctor.ts', 'terminal-agent/src/commands.ts', 'hardware-sim/src/**', '**/*.test.ts', 'bench/**', 'scripts/**', 'test/**'],
     rules: {
       'no-restricted-syntax': [
         'error',

@@ -3,7 +3,7 @@
  * close ("simulator port closed unexpectedly") and nothing may keep reading — before the fix
  * the simulator re-read the hung-up pty in a tight loop (100 % CPU, growing memory) and the
  * process never exited. Closing the simulator afterwards is bounded. The replacement read
- * alone: serial-binding.test.ts.
+ * alone: kit/src/serial-binding.test.ts.
  * @requires-program socat
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -14,7 +14,7 @@ import pino from 'pino';
 import { SerialPort } from 'serialport';
 import { describe, expect, it } from 'vitest';
 import { startSim } from './index.ts';
-import { eofSafeBinding } from './serial-binding.ts';
+import { eofSafeBinding } from '@posbridge/kit/serial-binding';
 
 /** Pids of the socat processes whose command line mentions `text` (Linux /proc). */
 function socatsMentioning(text: string): number[] {

@@ -8,7 +8,7 @@
  * The agent therefore exercises its real serial code path. The simulator keeps its end open for
  * the whole run; the agent may close and reopen its end at will (socat keeps the pair alive).
  * `serialport` is CommonJS and native, so it is imported lazily here and nowhere else. The port
- * reads through `eofSafeBinding` (serial-binding.ts): when socat dies under it, the port closes
+ * reads through `eofSafeBinding` (@posbridge/kit/serial-binding): when socat dies under it, the port closes
  * instead of re-reading the hung-up pty in a tight loop. Shutdown closes that port before it
  * stops socat.
  */
@@ -19,7 +19,7 @@ import { delimiter, join } from 'node:path';
 import type { Logger } from 'pino';
 import { CodedError } from '@posbridge/protocol/errors';
 import type { SimTerminal } from './sim-terminal.ts';
-import { eofSafeBinding, type SerialBinding } from './serial-binding.ts';
+import { eofSafeBinding, type SerialBinding } from '@posbridge/kit/serial-binding';
 
 let safeBinding: SerialBinding | undefined;
 

@@ -3,7 +3,7 @@
  * Every read must end — the stream closes with a disconnect — and nothing may keep reading:
  * before the fix, `@serialport/bindings-cpp` re-read a hung-up tty (0 bytes) in a tight loop,
  * 100 % CPU and growing memory, and the stream never closed (`npm run demo` never exited).
- * The replacement read alone, with a scripted `fs.read`: serial-binding.test.ts.
+ * The replacement read alone, with a scripted `fs.read`: kit/src/serial-binding.test.ts.
  * @requires-program socat
  */
 import type { Duplex } from 'node:stream';

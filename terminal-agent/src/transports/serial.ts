@@ -12,7 +12,7 @@
  */
 import type { Duplex } from 'node:stream';
 import { CodedError } from '@posbridge/protocol/errors';
-import { eofSafeBinding, type SerialBinding } from './serial-binding.ts';
+import { eofSafeBinding, type SerialBinding } from '@posbridge/kit/serial-binding';
 
 /** What the serial transport needs to open a port. */
 export interface SerialPortOptions {

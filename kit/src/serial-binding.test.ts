@@ -1,7 +1,8 @@
 /**
  * The EOF-safe read of `serial-binding.ts` with a scripted `fs.read`: end of file and I/O errors
  * end the read as a disconnect after one read (never a read loop), `EAGAIN` waits for the poller.
- * Over a real pty whose socat is killed: serial-hangup.integration.test.ts.
+ * Over a real pty whose socat is killed: terminal-agent/src/transports/serial-hangup.integration.test.ts
+ * and hardware-sim/src/pty-hangup.integration.test.ts.
  */
 import { describe, expect, it } from 'vitest';
 import { eofSafeRead, type FdRead } from './serial-binding.ts';

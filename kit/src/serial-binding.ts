@@ -7,12 +7,13 @@
  * every read with 0 bytes, so the reader spins at 100 % CPU forever and never reports the
  * drop (seen as `npm run demo` never exiting once socat had exited). This binding replaces the
  * read of every opened Unix port: 0 bytes or an I/O error (`EIO`, `EBADF`, `ENXIO`, …) ends the
- * read with a disconnect error, so the simulator's port closes ("simulator port closed
- * unexpectedly") instead of spinning; `EAGAIN` waits for the port's poller, as the original does. Other platforms
- * (Windows) keep the library's read.
+ * read with a disconnect error, so the stream closes (the agent's "terminal link closed", the
+ * simulator's "simulator port closed unexpectedly") and the owner reopens or stops the port;
+ * `EAGAIN` waits for the port's poller, as the original does. Other platforms (Windows) keep the
+ * library's read.
  *
- * The agent carries the same module (`terminal-agent/src/transports/serial-binding.ts`); the
- * simulator must not import the agent, so this is its own copy. Keep the two in step.
+ * One module for the agent (terminal-agent/src/transports/serial.ts) and the simulator
+ * (hardware-sim/src/pty.ts).
  *
  * @see https://github.com/serialport/bindings-cpp/blob/main/lib/unix-read.ts (the read replaced)
  */
