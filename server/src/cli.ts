@@ -49,7 +49,9 @@ Usage:
   posbridge-server payment resolve <paymentId> --outcome approved|denied --reason TEXT
                    [--authorization CODE] [--operator NAME]
                                           settle a payment whose terminal outcome is unknown,
-                                          from the terminal's journal or receipt; recorded with
+                                          from the terminal's journal or receipt (for a reversal
+                                          whose outcome is unknown: denied = the void went through,
+                                          approved = still charged); recorded with
                                           who, when and why; the callback to VTEX is enqueued
                                           (delivered by the running server). Needs the server's
                                           environment (the callback carries its settings)

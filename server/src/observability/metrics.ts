@@ -5,7 +5,7 @@
  * | metric | type | labels |
  * |---|---|---|
  * | `posbridge_payments` | gauge (read from the store on scrape) | `status` |
- * | `posbridge_payments_unknown` | gauge (read from the store on scrape): payments whose terminal outcome is unknown, waiting for the terminal or an operator; alert on > 0 | — |
+ * | `posbridge_payments_unknown` | gauge (read from the store on scrape): payments whose terminal outcome is unknown (`unknown`), or whose reversal's is (`reversal_unknown`), waiting for the terminal or an operator; alert on > 0 | — |
  * | `posbridge_payment_transitions_total` | counter | `from`, `to` |
  * | `posbridge_callback_attempts_total` | counter | `outcome` = delivered \| retry \| failed |
  * | `posbridge_callback_failures_total` | counter | `reason` = http \| network \| expired |
@@ -52,7 +52,8 @@ export class ServerMetrics {
       help: 'Payments whose terminal outcome is unknown (need the terminal or an operator: posbridge-server payment resolve).',
       registers,
       async collect() {
-        this.set((await countPayments()).unknown ?? 0);
+        const counts = await countPayments();
+        this.set((counts.unknown ?? 0) + (counts.reversal_unknown ?? 0));
       },
     });
     this.transitions = new Counter({

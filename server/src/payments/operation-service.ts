@@ -15,8 +15,9 @@
  * | cancel | awaiting_terminal | `cancelled` at once; the submitUrl stops working | 200 |
  * | cancel | dispatched / accepted | `payment.abort` to the agent; an approval anyway is voided | 200 once stopped |
  * | cancel | unknown | recorded on the payment, which stays flagged until resolved; `payment.abort` to the agent | 500 `PPP_OUTCOME_UNKNOWN` at once |
+ * | cancel | reversal_unknown (the void's answer was lost) | nothing; flagged until the terminal or an operator resolves it | 500 `PPP_OUTCOME_UNKNOWN` at once |
  * | cancel | approved, not settled, agent online | `operation.start` void | 200 once voided |
- * | cancel | approved, agent offline or settled, or the void denied | nothing | 501 `cancel-manually` |
+ * | cancel | approved, agent offline or settled, or the void denied (or resolved still charged) | nothing | 501 `cancel-manually` |
  * | cancel | denied / cancelled / expired | nothing (nothing was charged) | 200 |
  * | settle | approved | recorded (partial allowed) | 200 |
  * | settle / refund | being cancelled or cancelled by VTEX | nothing | 500 `PPP_PAYMENT_CANCELLED` |
@@ -166,7 +167,7 @@ export class OperationService {
         }
         case 'approved': {
           const reason =
-            q.endReason === 'cancelled'
+            q.endReason !== null
               ? `the terminal could not reverse the approval${q.outcome?.message ? ` (${q.outcome.message})` : ''}; reverse it by hand`
               : totals.settledMinor > 0
                 ? 'the payment is settled; refund it instead'
@@ -174,11 +175,12 @@ export class OperationService {
           this.#log.warn({ paymentId, requestId: req.requestId, reason }, 'cancellation needs a person');
           return this.#final(op, 501, reply(501, 'cancel-manually', reason));
         }
-        case 'unknown': {
-          // The card may or may not have been charged: never answered as cancelled/denied on a
-          // guess. The cancellation is recorded on the payment (answered once resolved); not
+        case 'unknown':
+        case 'reversal_unknown': {
+          // The card may or may not have been charged (or the reversal gone through): never
+          // answered as cancelled/denied on a guess. The cancellation is recorded on the payment (answered once resolved); not
           // stored, so VTEX's repeat re-evaluates.
-          this.#log.warn({ paymentId, requestId: req.requestId }, 'cancellation of a payment whose outcome is unknown');
+          this.#log.warn({ paymentId, requestId: req.requestId, status: q.status }, 'cancellation of a payment whose outcome is unknown');
           return { httpStatus: 500, body: reply(500, 'PPP_OUTCOME_UNKNOWN', unknownCancelMessage) };
         }
         case 'awaiting_terminal':
@@ -362,7 +364,7 @@ function notApproved(
   payment: Pick<Payment, 'status' | 'endReason'>,
   what: 'settled' | 'refunded',
 ): { code: 'PPP_PAYMENT_CANCELLED' | 'PPP_NOT_APPROVED'; message: string } {
-  const cancelling = payment.endReason === 'cancelled' && ['aborting', 'reversing', 'cancelled'].includes(payment.status);
+  const cancelling = payment.endReason === 'cancelled' && ['aborting', 'reversing', 'reversal_unknown', 'cancelled'].includes(payment.status);
   if (cancelling) {
     return {
       code: 'PPP_PAYMENT_CANCELLED',

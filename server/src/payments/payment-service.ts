@@ -102,7 +102,7 @@ export interface ApplyOutcome {
 
 const MAX_CAS_ATTEMPTS = 8;
 /** Statuses in which the terminal may be working on the payment (a terminal is busy). */
-export const BUSY_STATUSES: readonly PaymentStatus[] = ['dispatched', 'accepted', 'unknown', 'aborting', 'reversing'];
+export const BUSY_STATUSES: readonly PaymentStatus[] = ['dispatched', 'accepted', 'unknown', 'aborting', 'reversing', 'reversal_unknown'];
 
 /** posbridge's own id of a payment, reported as `tid`. */
 function newPaymentId(): string {
@@ -234,6 +234,7 @@ export class PaymentService implements AgentEventHandler {
         case 'expired':
         case 'aborting':
         case 'reversing':
+        case 'reversal_unknown':
           throw new CodedError('POS_PAYMENT_FINAL', undefined, { details: { paymentId, status: p.status } });
         case 'dispatched':
         case 'accepted':
@@ -306,16 +307,18 @@ export class PaymentService implements AgentEventHandler {
   }
 
   /**
-   * Resolves an `unknown` payment by an operator's decision, read from the terminal's journal or
-   * receipt. The decision (who, why, when) becomes an `operator.resolved` event in the payment's
+   * Resolves an `unknown` payment (or a `reversal_unknown` one: `denied` = the void went
+   * through, nothing is charged any more; `approved` = still charged, its cancellation is answered
+   * cancel-manually) by an operator's decision, read from the terminal's journal or receipt. The decision (who, why, when) becomes an `operator.resolved` event in the payment's
    * audit log, and the callback to VTEX is enqueued in the same transaction (a payment VTEX
    * cancelled meanwhile gets none: denied ends `cancelled`, approved is left for VTEX's repeated
    * cancellation to reverse). Works against the store alone, so the CLI can run it next to a
    * running server, whose callback worker delivers the callback.
    *
    * @returns the updated payment.
-   * @throws CodedError `ADMIN_RESOLVE_REFUSED` when the payment does not exist, is not `unknown`
-   *   or the resolution is out of bounds; `STORE_FAILED`.
+   * @throws CodedError `ADMIN_RESOLVE_REFUSED` when the payment does not exist, is neither
+   *   `unknown` nor `reversal_unknown`, or the resolution is out of bounds (an authorization
+   *   with a reversal); `STORE_FAILED`.
    * @see docs/ppp.md "Unknown outcomes"; server/README.md "Resolving unknown payments"
    */
   async resolveUnknown(paymentId: string, resolution: OperatorResolution): Promise<Payment> {
@@ -323,7 +326,7 @@ export class PaymentService implements AgentEventHandler {
     if (problem) throw new CodedError('ADMIN_RESOLVE_REFUSED', problem, { details: { paymentId } });
     const before = await this.#store.getPayment(paymentId);
     const r = await this.applyEvent(paymentId, (p) =>
-      p.status === 'unknown'
+      p.status === 'unknown' || p.status === 'reversal_unknown'
         ? {
             type: 'operator.resolved',
             outcome: resolution.outcome,
@@ -335,7 +338,7 @@ export class PaymentService implements AgentEventHandler {
     );
     if (!r.payment) throw new CodedError('ADMIN_RESOLVE_REFUSED', `no payment ${JSON.stringify(paymentId)}`, { details: { paymentId } });
     if (!r.applied) {
-      throw new CodedError('ADMIN_RESOLVE_REFUSED', `payment ${paymentId} is ${r.payment.status}, not unknown${r.reason && r.reason !== 'not applicable' ? ` (${r.reason})` : ''}`, {
+      throw new CodedError('ADMIN_RESOLVE_REFUSED', `payment ${paymentId} is ${r.payment.status}${r.payment.status === 'reversal_unknown' ? '' : ', not unknown'}${r.reason && r.reason !== 'not applicable' ? ` (${r.reason})` : ''}`, {
         details: { paymentId, status: r.payment.status },
       });
     }
@@ -344,7 +347,14 @@ export class PaymentService implements AgentEventHandler {
       { paymentId, outcome: resolution.outcome, operator: resolution.operator, reason: resolution.reason, status: p.status },
       'unknown payment resolved by an operator',
     );
-    if (before?.endReason === 'cancelled' && p.status === 'approved') {
+    if (before?.status === 'reversal_unknown') {
+      this.#log.warn(
+        { paymentId, serialNumber: p.binding?.serialNumber, status: p.status, authorizationId: p.outcome?.authorizationId },
+        p.status === 'approved'
+          ? 'reversal resolved as still charged; its cancellation is answered cancel-manually'
+          : 'reversal resolved as done; nothing is charged any more',
+      );
+    } else if (before?.endReason === 'cancelled' && p.status === 'approved') {
       this.#log.warn(
         { paymentId, serialNumber: p.binding?.serialNumber },
         'resolved approved after VTEX cancelled; its next cancellation attempt reverses it on the terminal',
@@ -664,24 +674,19 @@ export class PaymentService implements AgentEventHandler {
           this.#onCallbackEnqueued();
           break;
         case 'outcome_unknown':
-          if (p.status === 'unknown') {
-            // The alert of an uncertain payment: stable message, counted in posbridge_payments_unknown.
-            this.#log.error(
-              {
-                paymentId: p.paymentId,
-                serialNumber: p.binding?.serialNumber,
-                terminalRef: p.outcome?.terminalRef,
-                detail: p.outcome?.message,
-                cancelRequested: p.endReason === 'cancelled',
-              },
-              'payment outcome unknown; resolve it with posbridge-server payment resolve',
-            );
-          } else {
-            this.#log.warn(
-              { paymentId: p.paymentId, serialNumber: p.binding?.serialNumber, status: p.status },
-              'terminal outcome unknown; waiting for the terminal to resolve it',
-            );
-          }
+          // The alert of an uncertain payment (`unknown`) or reversal (`reversal_unknown`): stable
+          // message, counted in posbridge_payments_unknown.
+          this.#log.error(
+            {
+              paymentId: p.paymentId,
+              status: p.status,
+              serialNumber: p.binding?.serialNumber,
+              terminalRef: p.outcome?.terminalRef,
+              detail: p.outcome?.message,
+              cancelRequested: p.endReason === 'cancelled',
+            },
+            'payment outcome unknown; resolve it with posbridge-server payment resolve',
+          );
           break;
         case 'reversal_failed':
           this.#log.error(

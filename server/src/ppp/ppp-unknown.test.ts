@@ -309,3 +309,112 @@ describe('unknown outcomes', () => {
     }
   });
 });
+
+describe('unknown reversals (a void whose answer was lost)', () => {
+  const APPROVAL = { authorizationId: 'AUTH1', nsu: '42', card: { brand: 'Visa', firstDigits: '411111', lastDigits: '1111' } };
+
+  /** Approved with card data, then VTEX cancels and the agent answers the void `unknown`. */
+  async function unknownReversal(paymentId: string) {
+    await started(paymentId);
+    agent.send({
+      v: PROTOCOL_VERSION, id: nextId(), type: 'payment.result', paymentId, outcome: 'approved',
+      amount: { amountMinor: 3190, currency: 'BRL' }, terminalRef: `ref-${paymentId}`, responseCode: '00', ...APPROVAL,
+    });
+    await waitFor(async () => (await t.server.store.getPayment(paymentId))?.status === 'approved', 5000, 'approved');
+    const pending = call('POST', `/payments/${paymentId}/cancellations`, cancelBody(paymentId, `C-${paymentId}`));
+    const voidOp = await agent.waitForMessage((m): m is OpStart => isOp(m) && m.paymentId === paymentId);
+    expect(voidOp.kind).toBe('void');
+    agent.send({ v: PROTOCOL_VERSION, id: nextId(), type: 'ack', ackOf: voidOp.id });
+    agent.send({
+      v: PROTOCOL_VERSION, id: nextId(), type: 'operation.result', operationId: voidOp.operationId, paymentId,
+      kind: 'void', outcome: 'unknown', amount: voidOp.amount, terminalRef: `void-${paymentId}`, message: 'no answer from the terminal',
+    });
+    const first = await pending;
+    return { first, voidOp };
+  }
+
+  /** Everything of the approval the terminal reported is still on the payment. */
+  async function expectApprovalKept(paymentId: string): Promise<void> {
+    expect((await t.server.store.getPayment(paymentId))?.outcome).toMatchObject({
+      outcome: 'approved', terminalRef: `ref-${paymentId}`, responseCode: '00', ...APPROVAL,
+    });
+  }
+
+  it('is flagged like an unknown sale: the alert, the gauge, and PPP_OUTCOME_UNKNOWN to every cancellation retry at once', async () => {
+    const { first } = await unknownReversal('UR1');
+    expect(first.status).toBe(500);
+    expectPppContract(CANCEL, 'post', 500, first.json);
+    expect(first.json).toMatchObject({ paymentId: 'UR1', cancellationId: null, code: 'PPP_OUTCOME_UNKNOWN' });
+    expect(await t.server.store.getPayment('UR1')).toMatchObject({ status: 'reversal_unknown', endReason: 'cancelled' });
+    await expectApprovalKept('UR1');
+    expect(t.lines.filter((l) => l['msg'] === UNKNOWN_ALERT && l['paymentId'] === 'UR1')).toEqual([
+      expect.objectContaining({ level: 50, status: 'reversal_unknown', serialNumber: 'SN1' }),
+    ]);
+    expect(await metricsText()).toContain('posbridge_payments_unknown 1');
+    const began = Date.now();
+    const retry = await call('POST', '/payments/UR1/cancellations', cancelBody('UR1', 'C-UR1'));
+    expect(Date.now() - began).toBeLessThan(1500);
+    expect(retry).toMatchObject({ status: 500, json: { code: 'PPP_OUTCOME_UNKNOWN' } });
+    // Never reported cancelled/denied on its own: VTEX only ever had the approval.
+    expect((await poll('UR1'))['status']).toBe('undefined');
+    expect(callbacksOf('UR1').map((c) => (JSON.parse(c.body) as { status: string }).status)).toEqual(['approved']);
+  });
+
+  it('operator resolves denied (the void went through): cancelled, approval kept, audited; the retry is answered 200', async () => {
+    await unknownReversal('UR2');
+    clock += 60_000;
+    const p = await t.server.service.resolveUnknown('UR2', { outcome: 'denied', reason: 'void 0042 on the terminal journal', operator: 'dora' });
+    expect(p.status).toBe('cancelled');
+    await expectApprovalKept('UR2');
+    expect((await t.server.store.listPaymentEvents('UR2')).at(-1)).toMatchObject({
+      type: 'operator.resolved', fromStatus: 'reversal_unknown', toStatus: 'cancelled', at: clock,
+      data: { outcome: 'denied', operator: 'dora', reason: 'void 0042 on the terminal journal' },
+    });
+    expect(await metricsText()).toContain('posbridge_payments_unknown 0');
+    const retry = await call('POST', '/payments/UR2/cancellations', cancelBody('UR2', 'C-UR2'));
+    expect(retry.status).toBe(200);
+    expectPppContract(CANCEL, 'post', 200, retry.json);
+    expect(retry.json['message']).toBe('cancelled; the approval was reversed on the terminal');
+    expect(callbacksOf('UR2')).toHaveLength(1);
+  });
+
+  it('operator resolves approved (still charged): approved, approval kept; the retry is cancel-manually and voids nothing again', async () => {
+    const { voidOp } = await unknownReversal('UR3');
+    const refused = await t.server.service.resolveUnknown('UR3', { outcome: 'approved', reason: 'x', operator: 'dora', authorizationId: 'OTHER' }).then(
+      () => 'resolved',
+      (err: unknown) => (isCodedError(err) ? err.code : String(err)),
+    );
+    expect(refused).toBe('ADMIN_RESOLVE_REFUSED');
+    const p = await t.server.service.resolveUnknown('UR3', { outcome: 'approved', reason: 'no void on the journal; sale 0041 stands', operator: 'dora' });
+    expect(p.status).toBe('approved');
+    await expectApprovalKept('UR3');
+    expect(await metricsText()).toContain('posbridge_payments_unknown 0');
+    const retry = await call('POST', '/payments/UR3/cancellations', cancelBody('UR3', 'C-UR3'));
+    expect(retry.status).toBe(501);
+    expectPppContract(CANCEL, 'post', 501, retry.json);
+    expect(retry.json['code']).toBe('cancel-manually');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(agent.messages.filter((m) => isOp(m) && m.paymentId === 'UR3').map((m) => (m as OpStart).id)).toEqual([voidOp.id]);
+    expect((await t.server.store.getPayment('UR3'))?.status).toBe('approved');
+  });
+
+  it('a late answer of the terminal resolves it (PBL/1 STATUS after all)', async () => {
+    const { voidOp } = await unknownReversal('UR4');
+    agent.send({
+      v: PROTOCOL_VERSION, id: nextId(), type: 'operation.result', operationId: voidOp.operationId, paymentId: 'UR4',
+      kind: 'void', outcome: 'approved', amount: voidOp.amount, terminalRef: 'void-UR4',
+    });
+    await waitFor(async () => (await t.server.store.getPayment('UR4'))?.status === 'cancelled', 5000, 'cancelled');
+    await expectApprovalKept('UR4');
+    expect((await call('POST', '/payments/UR4/cancellations', cancelBody('UR4', 'C-UR4'))).status).toBe(200);
+
+    const second = await unknownReversal('UR5');
+    agent.send({
+      v: PROTOCOL_VERSION, id: nextId(), type: 'operation.result', operationId: second.voidOp.operationId, paymentId: 'UR5',
+      kind: 'void', outcome: 'denied', amount: second.voidOp.amount, terminalRef: 'void-UR5', message: 'too late to void',
+    });
+    await waitFor(async () => (await t.server.store.getPayment('UR5'))?.status === 'approved', 5000, 'approved');
+    expect((await call('POST', '/payments/UR5/cancellations', cancelBody('UR5', 'C-UR5'))).json['code']).toBe('cancel-manually');
+    expect(await metricsText()).toContain('posbridge_payments_unknown 0');
+  });
+});
