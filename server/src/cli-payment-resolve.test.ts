@@ -103,6 +103,7 @@ describe('posbridge-server payment resolve', () => {
     const { stdout } = await run(BIN, ['--help']);
     expect(stdout).toContain('payment resolve <paymentId> --outcome approved|denied --reason TEXT');
     expect(stdout).toContain('--operator NAME');
+    expect(stdout).toContain('operation resolve <operationId> --outcome approved|denied --reason TEXT');
   }, 20_000);
 
   it('resolves an unknown payment next to the running server: events record who/when/why, the callback is delivered', async () => {
@@ -163,5 +164,44 @@ describe('posbridge-server payment resolve', () => {
     await run(BIN, ['payment', 'resolve', 'CLI4', '--outcome', 'approved', '--reason', 'no void on the journal', '--operator', 'erin'], { env });
     expect((await t.server.store.getPayment('CLI4'))).toMatchObject({ status: 'approved', outcome: { authorizationId: 'AUTH1', nsu: '42' } });
     expect(await cancel('CLI4', 'C1')).toMatchObject({ status: 501, json: { code: 'cancel-manually' } });
+  }, 30_000);
+
+  it('operation resolve settles a refund whose outcome is unknown: audited in the payment events, VTEX\'s retry gets the decided answer', async () => {
+    const paymentId = 'CLI5';
+    const created = await t.createPayment(createPaymentBody({ paymentId, callbackUrl: `${receiver.url}/cb/${paymentId}` }));
+    const urls = JSON.parse((created.json['paymentAppData'] as { payload: string }).payload) as Record<string, string>;
+    await fetch(urls['submitUrl']!, { method: 'POST', body: JSON.stringify({ serialNumber: 'SN1' }), headers: { 'Content-Type': 'application/json' } });
+    const start = await agent.waitForMessage((m): m is Start => isStart(m) && m.paymentId === paymentId);
+    agent.send({ v: PROTOCOL_VERSION, id: nextId(), type: 'ack', ackOf: start.id });
+    agent.send({
+      v: PROTOCOL_VERSION, id: nextId(), type: 'payment.result', paymentId, outcome: 'approved', authorizationId: 'AUTH1',
+      amount: { amountMinor: 3190, currency: 'BRL' }, terminalRef: `ref-${paymentId}`,
+    });
+    await waitFor(async () => (await t.server.store.getPayment(paymentId))?.status === 'approved', 5000, 'approved');
+    const post = async (route: string, body: Record<string, unknown>) => {
+      const res = await fetch(`${t.server.url}/payments/${paymentId}/${route}`, {
+        method: 'POST', headers: { 'Content-Type': 'application/json', Accept: 'application/json', ...AUTH_HEADERS }, body: JSON.stringify(body),
+      });
+      return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+    };
+    expect((await post('settlements', { paymentId, requestId: 'S1', value: 31.9, authorizationId: 'AUTH1', transactionId: 'TX1' })).status).toBe(200);
+    const refund = { paymentId, requestId: 'R1', value: 31.9, settleId: 'se', tid: 'pb', transactionId: 'TX1' };
+    const pending = post('refunds', refund);
+    const op = await agent.waitForMessage((m): m is OpStart => isOp(m) && m.paymentId === paymentId && m.kind === 'refund');
+    agent.send({
+      v: PROTOCOL_VERSION, id: nextId(), type: 'operation.result', operationId: op.operationId, paymentId, kind: 'refund',
+      outcome: 'unknown', amount: op.amount, terminalRef: 'rf-1',
+    });
+    expect((await pending).json['code']).toBe('PPP_OUTCOME_UNKNOWN');
+
+    expect(await run(BIN, ['operation', 'resolve', op.operationId, '--outcome', 'approved', '--reason', 'x', '--authorization', 'A1'], { env }).catch((e: unknown) => e)).toMatchObject({ code: 2 });
+    const { stdout } = await run(BIN, ['operation', 'resolve', op.operationId, '--outcome', 'approved', '--reason', 'refund 0077 on the journal', '--operator', 'erin'], { env });
+    expect(stdout).toMatch(/operation resolved[\s\S]*status:\s+approved/);
+    expect((await t.server.store.listPaymentEvents(paymentId)).at(-1)).toMatchObject({
+      type: 'operation.resolved', data: { operationId: op.operationId, kind: 'refund', outcome: 'approved', operator: 'erin', reason: 'refund 0077 on the journal' },
+    });
+    expect(await post('refunds', refund)).toMatchObject({ status: 200, json: { refundId: op.operationId } });
+    const again = await run(BIN, ['operation', 'resolve', op.operationId, '--outcome', 'denied', '--reason', 'oops', '--operator', 'erin'], { env }).catch((e: unknown) => e);
+    expect(again).toMatchObject({ code: 1, stderr: expect.stringContaining('ADMIN_RESOLVE_REFUSED') });
   }, 30_000);
 });

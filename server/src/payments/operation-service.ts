@@ -24,6 +24,7 @@
  * | refund | approved + settled, agent online | `operation.start` refund | 200 once refunded |
  * | refund | agent offline, or refund denied on the terminal | nothing | 501 `refund-manually` |
  * | refund | terminal busy: queued on the agent | runs when the terminal is free | 500 `PPP_OPERATION_PENDING` until then |
+ * | refund | its outcome is unknown on the terminal | flagged until the terminal or an operator (`operation resolve`) resolves it | 500 `PPP_OUTCOME_UNKNOWN` at once; then 200 or 501 `refund-manually` |
  * | refund | refused by an agent as busy (older agents) | released, nothing stored | 500 `PPP_TERMINAL_BUSY`; the repeat retries |
  *
  * Cancel and settle are serialised on the payment row: a settlement bumps the payment's version
@@ -324,8 +325,12 @@ export class OperationService {
             501,
             reply(501, null, 'refund-manually', `the terminal refused the refund${op.message ? ` (${op.message})` : ''}; refund it by hand`),
           );
-        case 'pending':
-        case 'unknown': {
+        case 'unknown':
+          // Refunded or not is unknown: never answered on a guess; flagged until the terminal
+          // answers or an operator resolves it (VTEX's repeat then gets the decided answer).
+          this.#log.warn({ paymentId, requestId: req.requestId, operationId: op.operationId }, 'refund outcome unknown');
+          return { httpStatus: 500, body: reply(500, null, 'PPP_OUTCOME_UNKNOWN', unknownRefundMessage) };
+        case 'pending': {
           const leftMs = this.#budgetMs - (Date.now() - started);
           const woken = leftMs > 0 && (await this.#payments.changes.wait(op.operationId, leftMs));
           const again = await this.#store.getOperation(op.operationId);
@@ -354,6 +359,10 @@ export class OperationService {
 const unknownCancelMessage =
   `${ERROR_CODES.PPP_OUTCOME_UNKNOWN.message}: the cancellation is recorded and is answered once an operator ` +
   'resolves the outcome from the terminal journal (posbridge-server payment resolve)';
+/** `message` of the 500 `PPP_OUTCOME_UNKNOWN` answer to a refund. */
+const unknownRefundMessage =
+  'the terminal outcome of this refund is unknown; it stays flagged until the terminal or an operator resolves it ' +
+  '(posbridge-server operation resolve)';
 /**
  * Why a settlement or refund of a payment that is not `approved` is refused: `PPP_PAYMENT_CANCELLED`
  * when VTEX cancelled it (the cancellation may still be reversing it on the terminal), else

@@ -25,7 +25,7 @@ import type {
   StartOrder,
 } from '../hub/agent-dispatcher.ts';
 import { callbackBody, methodKindOf, type PppAnswerSettings } from '../ppp/mappers.ts';
-import type { CallbackMode, Payment, PaymentStore } from '../store/store.ts';
+import type { CallbackMode, OperationRecord, Payment, PaymentStore } from '../store/store.ts';
 import { ChangeNotifier } from './change-notifier.ts';
 import {
   transition,
@@ -363,6 +363,48 @@ export class PaymentService implements AgentEventHandler {
     return p;
   }
 
+  /**
+   * Resolves a refund whose terminal outcome is `unknown` by an operator's decision, read from the
+   * terminal's journal or receipt: `approved` = refunded (VTEX's retry of the refund is answered
+   * 200), `denied` = not refunded (501 `refund-manually`). The decision is the
+   * `operation.resolved` event in the payment's events (who, why, when), written with the new
+   * operation status in one transaction. Works against the store alone (the CLI runs it next to a
+   * running server). Bounded like {@link resolveUnknown}: `operator` 1–64 characters, `reason` 1–500.
+   *
+   * @returns the updated operation.
+   * @throws CodedError `ADMIN_RESOLVE_REFUSED` when the operation does not exist, is not
+   *   `unknown`, or the resolution is out of bounds; `STORE_FAILED`.
+   * @see docs/ppp.md "Unknown outcomes"; server/README.md "Resolving unknown payments"
+   */
+  async resolveUnknownOperation(operationId: string, resolution: Omit<OperatorResolution, 'authorizationId'>): Promise<OperationRecord> {
+    const problem = resolutionProblem(resolution);
+    if (problem) throw new CodedError('ADMIN_RESOLVE_REFUSED', problem, { details: { operationId } });
+    const operator = resolution.operator.trim();
+    const reason = resolution.reason.trim();
+    const op = await this.#store.resolveUnknownOperation({
+      operationId,
+      status: resolution.outcome,
+      message: `${resolution.outcome === 'approved' ? 'refunded' : 'not refunded'} (confirmed by an operator)`,
+      operator,
+      reason,
+      at: this.#now(),
+    });
+    if (!op) {
+      const known = await this.#store.getOperation(operationId);
+      throw new CodedError(
+        'ADMIN_RESOLVE_REFUSED',
+        known ? `operation ${operationId} is ${known.status}, not unknown` : `no operation ${JSON.stringify(operationId)}`,
+        { details: { operationId, ...(known ? { status: known.status } : {}) } },
+      );
+    }
+    this.changes.notify(operationId);
+    this.#log.warn(
+      { paymentId: op.paymentId, operationId, kind: op.kind, outcome: resolution.outcome, operator, reason },
+      'unknown operation resolved by an operator',
+    );
+    return op;
+  }
+
   /** @inheritdoc */
   async onStartAcked(agentId: string, paymentId: string, startId: string): Promise<AgentReportOutcome> {
     const r = await this.applyEvent(paymentId, () => ({ type: 'agent.acked', startId }));
@@ -482,8 +524,15 @@ export class PaymentService implements AgentEventHandler {
           this.#log.info({ paymentId, operationId, agentId, status: known?.status }, 'refund result ignored');
           return known ? 'ignored' : 'unknown_payment';
         }
-        const level = result.outcome === 'unknown' ? 'warn' : 'info';
-        this.#log[level]({ paymentId, operationId, outcome: result.outcome }, 'refund outcome recorded');
+        if (result.outcome === 'unknown') {
+          // The alert of an uncertain refund: stable message, counted in posbridge_operations_unknown.
+          this.#log.error(
+            { paymentId, operationId, serialNumber: op.serialNumber, terminalRef: result.terminalRef, detail: result.message },
+            'refund outcome unknown; resolve it with posbridge-server operation resolve',
+          );
+        } else {
+          this.#log.info({ paymentId, operationId, outcome: result.outcome }, 'refund outcome recorded');
+        }
         return 'applied';
       }
       default: {

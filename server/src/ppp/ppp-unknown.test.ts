@@ -418,3 +418,81 @@ describe('unknown reversals (a void whose answer was lost)', () => {
     expect(await metricsText()).toContain('posbridge_payments_unknown 0');
   });
 });
+
+describe('unknown refunds', () => {
+  const REFUND_ALERT = 'refund outcome unknown; resolve it with posbridge-server operation resolve';
+  const REFUND = '/payments/{paymentId}/refunds';
+  const refundBody = (paymentId: string, requestId: string) => ({ paymentId, requestId, value: 31.9, settleId: 'se', tid: 'pb', transactionId: 'TX1' });
+
+  /** Approved, settled, then a refund the agent answers `unknown`; returns the first answer and the operationId. */
+  async function unknownRefund(paymentId: string) {
+    await started(paymentId);
+    sendResult(paymentId, 'approved');
+    await waitFor(async () => (await t.server.store.getPayment(paymentId))?.status === 'approved', 5000, 'approved');
+    expect((await call('POST', `/payments/${paymentId}/settlements`, { paymentId, requestId: 'S1', value: 31.9, authorizationId: 'AUTH1', transactionId: 'TX1' })).status).toBe(200);
+    const pending = call('POST', `/payments/${paymentId}/refunds`, refundBody(paymentId, 'R1'));
+    const op = await agent.waitForMessage((m): m is OpStart => isOp(m) && m.paymentId === paymentId && m.kind === 'refund');
+    agent.send({ v: PROTOCOL_VERSION, id: nextId(), type: 'ack', ackOf: op.id });
+    agent.send({
+      v: PROTOCOL_VERSION, id: nextId(), type: 'operation.result', operationId: op.operationId, paymentId,
+      kind: 'refund', outcome: 'unknown', amount: op.amount, terminalRef: `rf-${paymentId}`, message: 'no answer from the terminal',
+    });
+    return { first: await pending, operationId: op.operationId };
+  }
+
+  it('are flagged: an error log with a stable message, the posbridge_operations_unknown gauge, PPP_OUTCOME_UNKNOWN to every retry at once', async () => {
+    expect(await metricsText()).toContain('posbridge_operations_unknown 0');
+    const { first, operationId } = await unknownRefund('RU1');
+    expect(first.status).toBe(500);
+    expectPppContract(REFUND, 'post', 500, first.json);
+    expect(first.json).toMatchObject({ paymentId: 'RU1', refundId: null, value: 0, code: 'PPP_OUTCOME_UNKNOWN' });
+    expect(String(first.json['message'])).toContain('posbridge-server operation resolve');
+    expect(t.lines.filter((l) => l['msg'] === REFUND_ALERT)).toEqual([
+      expect.objectContaining({ level: 50, paymentId: 'RU1', operationId, serialNumber: 'SN1', terminalRef: 'rf-RU1' }),
+    ]);
+    expect(await metricsText()).toContain('posbridge_operations_unknown 1');
+    const began = Date.now();
+    expect((await call('POST', '/payments/RU1/refunds', refundBody('RU1', 'R1'))).json['code']).toBe('PPP_OUTCOME_UNKNOWN');
+    expect(Date.now() - began).toBeLessThan(1500);
+  });
+
+  it('an operator resolves them, audited in the payment events; the retry gets the decided answer (approved → 200, denied → refund-manually)', async () => {
+    const a = await unknownRefund('RU2');
+    clock += 30_000;
+    const op = await t.server.service.resolveUnknownOperation(a.operationId, { outcome: 'approved', reason: 'refund 0077 on the journal', operator: 'erin' });
+    expect(op).toMatchObject({ operationId: a.operationId, status: 'approved' });
+    expect((await t.server.store.listPaymentEvents('RU2')).at(-1)).toMatchObject({
+      type: 'operation.resolved', fromStatus: 'approved', toStatus: 'approved', at: clock,
+      data: { operationId: a.operationId, kind: 'refund', outcome: 'approved', operator: 'erin', reason: 'refund 0077 on the journal' },
+    });
+    expect(await metricsText()).toContain('posbridge_operations_unknown 0');
+    const ok = await call('POST', '/payments/RU2/refunds', refundBody('RU2', 'R1'));
+    expect(ok.status).toBe(200);
+    expectPppContract(REFUND, 'post', 200, ok.json);
+    expect(ok.json).toMatchObject({ refundId: a.operationId, value: 31.9 });
+
+    const b = await unknownRefund('RU3');
+    await t.server.service.resolveUnknownOperation(b.operationId, { outcome: 'denied', reason: 'no refund on the journal', operator: 'erin' });
+    const manual = await call('POST', '/payments/RU3/refunds', refundBody('RU3', 'R1'));
+    expect(manual.status).toBe(501);
+    expectPppContract(REFUND, 'post', 501, manual.json);
+    expect(manual.json['code']).toBe('refund-manually');
+    // Resolved once: a second decision is refused.
+    const again = await t.server.service.resolveUnknownOperation(b.operationId, { outcome: 'approved', reason: 'x', operator: 'erin' }).then(
+      () => 'resolved',
+      (err: unknown) => (isCodedError(err) ? err.code : String(err)),
+    );
+    expect(again).toBe('ADMIN_RESOLVE_REFUSED');
+    expect(t.lines.some((l) => l['msg'] === 'unknown operation resolved by an operator' && l['operationId'] === b.operationId)).toBe(true);
+  });
+
+  it('the terminal answering later resolves them too', async () => {
+    const { operationId } = await unknownRefund('RU4');
+    agent.send({
+      v: PROTOCOL_VERSION, id: nextId(), type: 'operation.result', operationId, paymentId: 'RU4',
+      kind: 'refund', outcome: 'approved', amount: { amountMinor: 3190, currency: 'BRL' }, terminalRef: 'rf-RU4',
+    });
+    await waitFor(async () => (await t.server.store.getOperation(operationId))?.status === 'approved', 5000, 'refunded');
+    expect((await call('POST', '/payments/RU4/refunds', refundBody('RU4', 'R1'))).status).toBe(200);
+  });
+});
