@@ -521,6 +521,14 @@ export class PaymentService implements AgentEventHandler {
         this.changes.notify(operationId);
         if (!op) {
           const known = await this.#store.getOperation(operationId);
+          if (known && known.status !== result.outcome && result.outcome !== 'unknown') {
+            // An operator's resolution (or a confused terminal) contradicts the terminal: the
+            // customer may be refunded twice or not at all; needs a person.
+            this.#log.error(
+              { paymentId, operationId, recorded: known.status, reported: result.outcome, terminalRef: result.terminalRef },
+              'terminal refund result contradicts the recorded outcome',
+            );
+          }
           this.#log.info({ paymentId, operationId, agentId, status: known?.status }, 'refund result ignored');
           return known ? 'ignored' : 'unknown_payment';
         }

@@ -484,6 +484,15 @@ describe('unknown refunds', () => {
     );
     expect(again).toBe('ADMIN_RESOLVE_REFUSED');
     expect(t.lines.some((l) => l['msg'] === 'unknown operation resolved by an operator' && l['operationId'] === b.operationId)).toBe(true);
+
+    // The terminal contradicting the operator later is not applied, but alerted: it needs a person.
+    agent.send({
+      v: PROTOCOL_VERSION, id: nextId(), type: 'operation.result', operationId: b.operationId, paymentId: 'RU3',
+      kind: 'refund', outcome: 'approved', amount: { amountMinor: 3190, currency: 'BRL' }, terminalRef: 'rf-late',
+    });
+    const contradiction = await waitFor(() => t.lines.find((l) => l['msg'] === 'terminal refund result contradicts the recorded outcome'), 5000, 'alert');
+    expect(contradiction).toMatchObject({ level: 50, operationId: b.operationId, recorded: 'denied', reported: 'approved' });
+    expect((await t.server.store.getOperation(b.operationId))?.status).toBe('denied');
   });
 
   it('the terminal answering later resolves them too', async () => {
