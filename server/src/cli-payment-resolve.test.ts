@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PROTOCOL_VERSION, type ServerMessage } from '@posbridge/protocol/ws';
 import {
+  AUTH_HEADERS,
   connectAgent,
   createPaymentBody,
   nextId,
@@ -26,7 +27,9 @@ import {
 const run = promisify(execFile);
 const BIN = fileURLToPath(new URL('../bin/posbridge-server.js', import.meta.url));
 type Start = Extract<ServerMessage, { type: 'payment.start' }>;
+type OpStart = Extract<ServerMessage, { type: 'operation.start' }>;
 const isStart = (m: ServerMessage): m is Start => m.type === 'payment.start';
+const isOp = (m: ServerMessage): m is OpStart => m.type === 'operation.start';
 
 let tmp: ReturnType<typeof tempDir>;
 let t: TestServer;
@@ -63,11 +66,44 @@ async function unknownPayment(paymentId: string): Promise<void> {
   await waitFor(async () => (await t.server.store.getPayment(paymentId))?.status === 'unknown', 5000, 'unknown');
 }
 
+/** VTEX's cancellation of `paymentId`. */
+async function cancel(paymentId: string, requestId: string): Promise<{ status: number; json: Record<string, unknown> }> {
+  const res = await fetch(`${t.server.url}/payments/${paymentId}/cancellations`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', Accept: 'application/json', ...AUTH_HEADERS },
+    body: JSON.stringify({ paymentId, requestId, authorizationId: 'AUTH1', transactionId: 'TX1' }),
+  });
+  return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+}
+
+/** An approved payment VTEX cancelled, whose void the agent answered `unknown`. */
+async function unknownReversal(paymentId: string): Promise<void> {
+  const created = await t.createPayment(createPaymentBody({ paymentId, callbackUrl: `${receiver.url}/cb/${paymentId}` }));
+  const urls = JSON.parse((created.json['paymentAppData'] as { payload: string }).payload) as Record<string, string>;
+  await fetch(urls['submitUrl']!, { method: 'POST', body: JSON.stringify({ serialNumber: 'SN1' }), headers: { 'Content-Type': 'application/json' } });
+  const start = await agent.waitForMessage((m): m is Start => isStart(m) && m.paymentId === paymentId);
+  agent.send({ v: PROTOCOL_VERSION, id: nextId(), type: 'ack', ackOf: start.id });
+  agent.send({
+    v: PROTOCOL_VERSION, id: nextId(), type: 'payment.result', paymentId, outcome: 'approved', authorizationId: 'AUTH1', nsu: '42',
+    card: { brand: 'Visa', firstDigits: '411111', lastDigits: '1111' }, amount: { amountMinor: 3190, currency: 'BRL' }, terminalRef: `ref-${paymentId}`,
+  });
+  await waitFor(async () => (await t.server.store.getPayment(paymentId))?.status === 'approved', 5000, 'approved');
+  const pending = cancel(paymentId, 'C1');
+  const op = await agent.waitForMessage((m): m is OpStart => isOp(m) && m.paymentId === paymentId);
+  agent.send({
+    v: PROTOCOL_VERSION, id: nextId(), type: 'operation.result', operationId: op.operationId, paymentId, kind: 'void',
+    outcome: 'unknown', amount: op.amount, terminalRef: `void-${paymentId}`,
+  });
+  expect((await pending).json['code']).toBe('PPP_OUTCOME_UNKNOWN');
+  expect((await t.server.store.getPayment(paymentId))?.status).toBe('reversal_unknown');
+}
+
 describe('posbridge-server payment resolve', () => {
   it('is in --help', async () => {
     const { stdout } = await run(BIN, ['--help']);
     expect(stdout).toContain('payment resolve <paymentId> --outcome approved|denied --reason TEXT');
     expect(stdout).toContain('--operator NAME');
+    expect(stdout).toContain('operation resolve <operationId> --outcome approved|denied --reason TEXT');
   }, 20_000);
 
   it('resolves an unknown payment next to the running server: events record who/when/why, the callback is delivered', async () => {
@@ -107,5 +143,65 @@ describe('posbridge-server payment resolve', () => {
     expect((await t.server.store.listPaymentEvents('CLI2')).at(-1)).toMatchObject({ data: { operator: 'carol', outcome: 'denied' } });
     const cb = await waitFor(() => receiver.received.find((r) => r.url === '/cb/CLI2'), 5000, 'callback');
     expect(JSON.parse(cb.body)).toMatchObject({ status: 'denied' });
+  }, 30_000);
+
+  it('resolves a reversal whose outcome is unknown: denied = the void went through (cancelled), the approval kept, audited', async () => {
+    await unknownReversal('CLI3');
+    const { stdout } = await run(BIN, ['payment', 'resolve', 'CLI3', '--outcome', 'denied', '--reason', 'void 0042 on the journal', '--operator', 'erin'], { env });
+    expect(stdout).toMatch(/payment resolved[\s\S]*status:\s+cancelled/);
+    expect((await t.server.store.listPaymentEvents('CLI3')).at(-1)).toMatchObject({
+      type: 'operator.resolved', fromStatus: 'reversal_unknown', toStatus: 'cancelled',
+      data: { outcome: 'denied', operator: 'erin', reason: 'void 0042 on the journal' },
+    });
+    expect((await t.server.store.getPayment('CLI3'))?.outcome).toMatchObject({
+      outcome: 'approved', authorizationId: 'AUTH1', nsu: '42', card: { brand: 'Visa', firstDigits: '411111', lastDigits: '1111' },
+    });
+    expect(await cancel('CLI3', 'C1')).toMatchObject({ status: 200, json: { message: 'cancelled; the approval was reversed on the terminal' } });
+  }, 30_000);
+
+  it('resolves a reversal whose outcome is unknown: approved = still charged, the cancellation answered cancel-manually', async () => {
+    await unknownReversal('CLI4');
+    await run(BIN, ['payment', 'resolve', 'CLI4', '--outcome', 'approved', '--reason', 'no void on the journal', '--operator', 'erin'], { env });
+    expect((await t.server.store.getPayment('CLI4'))).toMatchObject({ status: 'approved', outcome: { authorizationId: 'AUTH1', nsu: '42' } });
+    expect(await cancel('CLI4', 'C1')).toMatchObject({ status: 501, json: { code: 'cancel-manually' } });
+  }, 30_000);
+
+  it('operation resolve settles a refund whose outcome is unknown: audited in the payment events, VTEX\'s retry gets the decided answer', async () => {
+    const paymentId = 'CLI5';
+    const created = await t.createPayment(createPaymentBody({ paymentId, callbackUrl: `${receiver.url}/cb/${paymentId}` }));
+    const urls = JSON.parse((created.json['paymentAppData'] as { payload: string }).payload) as Record<string, string>;
+    await fetch(urls['submitUrl']!, { method: 'POST', body: JSON.stringify({ serialNumber: 'SN1' }), headers: { 'Content-Type': 'application/json' } });
+    const start = await agent.waitForMessage((m): m is Start => isStart(m) && m.paymentId === paymentId);
+    agent.send({ v: PROTOCOL_VERSION, id: nextId(), type: 'ack', ackOf: start.id });
+    agent.send({
+      v: PROTOCOL_VERSION, id: nextId(), type: 'payment.result', paymentId, outcome: 'approved', authorizationId: 'AUTH1',
+      amount: { amountMinor: 3190, currency: 'BRL' }, terminalRef: `ref-${paymentId}`,
+    });
+    await waitFor(async () => (await t.server.store.getPayment(paymentId))?.status === 'approved', 5000, 'approved');
+    const post = async (route: string, body: Record<string, unknown>) => {
+      const res = await fetch(`${t.server.url}/payments/${paymentId}/${route}`, {
+        method: 'POST', headers: { 'Content-Type': 'application/json', Accept: 'application/json', ...AUTH_HEADERS }, body: JSON.stringify(body),
+      });
+      return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+    };
+    expect((await post('settlements', { paymentId, requestId: 'S1', value: 31.9, authorizationId: 'AUTH1', transactionId: 'TX1' })).status).toBe(200);
+    const refund = { paymentId, requestId: 'R1', value: 31.9, settleId: 'se', tid: 'pb', transactionId: 'TX1' };
+    const pending = post('refunds', refund);
+    const op = await agent.waitForMessage((m): m is OpStart => isOp(m) && m.paymentId === paymentId && m.kind === 'refund');
+    agent.send({
+      v: PROTOCOL_VERSION, id: nextId(), type: 'operation.result', operationId: op.operationId, paymentId, kind: 'refund',
+      outcome: 'unknown', amount: op.amount, terminalRef: 'rf-1',
+    });
+    expect((await pending).json['code']).toBe('PPP_OUTCOME_UNKNOWN');
+
+    expect(await run(BIN, ['operation', 'resolve', op.operationId, '--outcome', 'approved', '--reason', 'x', '--authorization', 'A1'], { env }).catch((e: unknown) => e)).toMatchObject({ code: 2 });
+    const { stdout } = await run(BIN, ['operation', 'resolve', op.operationId, '--outcome', 'approved', '--reason', 'refund 0077 on the journal', '--operator', 'erin'], { env });
+    expect(stdout).toMatch(/operation resolved[\s\S]*status:\s+approved/);
+    expect((await t.server.store.listPaymentEvents(paymentId)).at(-1)).toMatchObject({
+      type: 'operation.resolved', data: { operationId: op.operationId, kind: 'refund', outcome: 'approved', operator: 'erin', reason: 'refund 0077 on the journal' },
+    });
+    expect(await post('refunds', refund)).toMatchObject({ status: 200, json: { refundId: op.operationId } });
+    const again = await run(BIN, ['operation', 'resolve', op.operationId, '--outcome', 'denied', '--reason', 'oops', '--operator', 'erin'], { env }).catch((e: unknown) => e);
+    expect(again).toMatchObject({ code: 1, stderr: expect.stringContaining('ADMIN_RESOLVE_REFUSED') });
   }, 30_000);
 });

@@ -10,6 +10,8 @@
  * posbridge-server terminal list [--merchant M] [--db PATH]
  * posbridge-server payment resolve <paymentId> --outcome approved|denied --reason TEXT
  *                  [--authorization CODE] [--operator NAME] [--db PATH]
+ * posbridge-server operation resolve <operationId> --outcome approved|denied --reason TEXT
+ *                  [--operator NAME] [--db PATH]
  * posbridge-server terminal move SERIAL --agent AGENT_ID --reason TEXT [--db PATH]
  * posbridge-server --help
  * ```
@@ -49,10 +51,18 @@ Usage:
   posbridge-server payment resolve <paymentId> --outcome approved|denied --reason TEXT
                    [--authorization CODE] [--operator NAME]
                                           settle a payment whose terminal outcome is unknown,
-                                          from the terminal's journal or receipt; recorded with
+                                          from the terminal's journal or receipt (for a reversal
+                                          whose outcome is unknown: denied = the void went through,
+                                          approved = still charged); recorded with
                                           who, when and why; the callback to VTEX is enqueued
                                           (delivered by the running server). Needs the server's
                                           environment (the callback carries its settings)
+  posbridge-server operation resolve <operationId> --outcome approved|denied --reason TEXT
+                   [--operator NAME]
+                                          settle a refund whose terminal outcome is unknown
+                                          (approved = refunded, denied = not refunded), from the
+                                          terminal's journal; recorded with who, when and why in
+                                          the payment's events; VTEX's retry of the refund gets it
   posbridge-server terminal move SERIAL --agent AGENT_ID --reason TEXT
                                           give terminal SERIAL to another agent (any store), e.g.
                                           a till replaced or a terminal sold on; recorded with who,
@@ -70,11 +80,11 @@ Options (each overrides its environment variable):
   --merchant M      merchant name (agent add, store add, terminal list)
   --store S         store name (agent add)
   --callback-mode   notification (default) or retry (merchant add)
-  --outcome O       approved or denied (payment resolve)
+  --outcome O       approved or denied (payment resolve, operation resolve)
   --reason TEXT     why, 1-500 characters: what the receipt shows (payment resolve, e.g. "receipt
                     000123 shows approved"), or why the terminal moves (terminal move); kept in the audit log
   --authorization A authorization code printed on the receipt, approved only (payment resolve)
-  --operator NAME   who decides (payment resolve, terminal move; default: the OS user)
+  --operator NAME   who decides (payment resolve, operation resolve, terminal move; default: the OS user)
   --agent AGENT_ID  the agent to move the terminal to (terminal move; see \`agent add\` output)
 
 Required environment: POSBRIDGE_APP_KEY, POSBRIDGE_APP_TOKEN, POSBRIDGE_CALLBACK_APP_KEY,
@@ -248,35 +258,36 @@ export async function runCli(args: readonly string[], env: Record<string, string
     });
   }
 
-  if (command === 'payment' && sub === 'resolve' && rest.length === 1) {
-    const paymentId = rest[0] ?? '';
+  if ((command === 'payment' || command === 'operation') && sub === 'resolve' && rest.length === 1) {
+    const what = `${command} resolve`;
+    const id = rest[0] ?? '';
     const outcome = values.outcome;
     if (outcome !== 'approved' && outcome !== 'denied') {
-      process.stderr.write('payment resolve: --outcome must be approved or denied\n');
+      process.stderr.write(`${what}: --outcome must be approved or denied\n`);
       return 2;
     }
     const reason = values.reason?.trim() ?? '';
     if (reason === '') {
-      process.stderr.write('payment resolve: --reason is required (what the terminal journal or receipt shows)\n');
+      process.stderr.write(`${what}: --reason is required (what the terminal journal or receipt shows)\n`);
       return 2;
     }
-    if (values.authorization !== undefined && outcome !== 'approved') {
-      process.stderr.write('payment resolve: --authorization only goes with --outcome approved\n');
+    if (values.authorization !== undefined && (command === 'operation' || outcome !== 'approved')) {
+      process.stderr.write(`${what}: --authorization only goes with payment resolve --outcome approved\n`);
       return 2;
     }
     const operator = values.operator?.trim() || osUser(env);
     if (operator === undefined) {
-      process.stderr.write('payment resolve: no OS user name found; pass --operator NAME\n');
+      process.stderr.write(`${what}: no OS user name found; pass --operator NAME\n`);
       return 2;
     }
     let config: ServerConfig;
     try {
       config = loadServerConfig(env, values.db === undefined ? [] : ['--db', values.db]);
     } catch (err) {
-      process.stderr.write(`payment resolve failed: ${isCodedError(err) ? `${err.code}: ${err.message}` : String(err)}\n`);
+      process.stderr.write(`${what} failed: ${isCodedError(err) ? `${err.code}: ${err.message}` : String(err)}\n`);
       return 1;
     }
-    return admin('payment resolve', async (store) => {
+    return admin(what, async (store) => {
       const service = new PaymentService({
         store,
         logger: createRootLogger({ level: config.logLevel, destination: pino.destination(2) }),
@@ -292,6 +303,15 @@ export async function runCli(args: readonly string[], env: Record<string, string
           graceSeconds: config.deadlineGraceSeconds,
         },
       });
+      if (command === 'operation') {
+        const op = await service.resolveUnknownOperation(id, { outcome, reason, operator });
+        process.stdout.write(
+          `operation resolved\n  operationId: ${id}\n  paymentId:   ${op.paymentId}\n  kind:        ${op.kind}\n` +
+            `  status:      ${op.status}\n  operator:    ${operator}\n`,
+        );
+        return;
+      }
+      const paymentId = id;
       const p = await service.resolveUnknown(paymentId, {
         outcome,
         reason,

@@ -101,7 +101,10 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       createdAt: now(),
     });
     const submitSecret = await resolveSubmitSecret({ configured: config.submitSecret, file: config.submitSecretFile, store, logger });
-    const metrics = new ServerMetrics(() => store.countPaymentsByStatus());
+    const metrics = new ServerMetrics(
+      () => store.countPaymentsByStatus(),
+      () => store.countUnknownOperations(),
+    );
     const settings: PppAnswerSettings = {
       acquirer: config.acquirer,
       secondsWaiting: config.secondsWaiting,

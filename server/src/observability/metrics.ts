@@ -5,7 +5,8 @@
  * | metric | type | labels |
  * |---|---|---|
  * | `posbridge_payments` | gauge (read from the store on scrape) | `status` |
- * | `posbridge_payments_unknown` | gauge (read from the store on scrape): payments whose terminal outcome is unknown, waiting for the terminal or an operator; alert on > 0 | — |
+ * | `posbridge_payments_unknown` | gauge (read from the store on scrape): payments whose terminal outcome is unknown (`unknown`), or whose reversal's is (`reversal_unknown`), waiting for the terminal or an operator; alert on > 0 | — |
+ * | `posbridge_operations_unknown` | gauge (read from the store on scrape): refunds whose terminal outcome is unknown, waiting for the terminal or an operator (`posbridge-server operation resolve`); alert on > 0 | — |
  * | `posbridge_payment_transitions_total` | counter | `from`, `to` |
  * | `posbridge_callback_attempts_total` | counter | `outcome` = delivered \| retry \| failed |
  * | `posbridge_callback_failures_total` | counter | `reason` = http \| network \| expired |
@@ -32,8 +33,12 @@ export class ServerMetrics {
 
   /**
    * @param countPayments - reads the number of payments per status (called on each scrape).
+   * @param countUnknownOperations - reads the number of operations whose outcome is unknown (called on each scrape).
    */
-  constructor(countPayments: () => Promise<Partial<Record<PaymentStatus, number>>>) {
+  constructor(
+    countPayments: () => Promise<Partial<Record<PaymentStatus, number>>>,
+    countUnknownOperations: () => Promise<number> = () => Promise.resolve(0),
+  ) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'posbridge_' });
     new Gauge({
@@ -52,7 +57,16 @@ export class ServerMetrics {
       help: 'Payments whose terminal outcome is unknown (need the terminal or an operator: posbridge-server payment resolve).',
       registers,
       async collect() {
-        this.set((await countPayments()).unknown ?? 0);
+        const counts = await countPayments();
+        this.set((counts.unknown ?? 0) + (counts.reversal_unknown ?? 0));
+      },
+    });
+    new Gauge({
+      name: 'posbridge_operations_unknown',
+      help: 'Refunds whose terminal outcome is unknown (need the terminal or an operator: posbridge-server operation resolve).',
+      registers,
+      async collect() {
+        this.set(await countUnknownOperations());
       },
     });
     this.transitions = new Counter({

@@ -15,14 +15,16 @@
  * | cancel | awaiting_terminal | `cancelled` at once; the submitUrl stops working | 200 |
  * | cancel | dispatched / accepted | `payment.abort` to the agent; an approval anyway is voided | 200 once stopped |
  * | cancel | unknown | recorded on the payment, which stays flagged until resolved; `payment.abort` to the agent | 500 `PPP_OUTCOME_UNKNOWN` at once |
+ * | cancel | reversal_unknown (the void's answer was lost) | nothing; flagged until the terminal or an operator resolves it | 500 `PPP_OUTCOME_UNKNOWN` at once |
  * | cancel | approved, not settled, agent online | `operation.start` void | 200 once voided |
- * | cancel | approved, agent offline or settled, or the void denied | nothing | 501 `cancel-manually` |
+ * | cancel | approved, agent offline or settled, or the void denied (or resolved still charged) | nothing | 501 `cancel-manually` |
  * | cancel | denied / cancelled / expired | nothing (nothing was charged) | 200 |
  * | settle | approved | recorded (partial allowed) | 200 |
  * | settle / refund | being cancelled or cancelled by VTEX | nothing | 500 `PPP_PAYMENT_CANCELLED` |
  * | refund | approved + settled, agent online | `operation.start` refund | 200 once refunded |
  * | refund | agent offline, or refund denied on the terminal | nothing | 501 `refund-manually` |
  * | refund | terminal busy: queued on the agent | runs when the terminal is free | 500 `PPP_OPERATION_PENDING` until then |
+ * | refund | its outcome is unknown on the terminal | flagged until the terminal or an operator (`operation resolve`) resolves it | 500 `PPP_OUTCOME_UNKNOWN` at once; then 200 or 501 `refund-manually` |
  * | refund | refused by an agent as busy (older agents) | released, nothing stored | 500 `PPP_TERMINAL_BUSY`; the repeat retries |
  *
  * Cancel and settle are serialised on the payment row: a settlement bumps the payment's version
@@ -166,7 +168,7 @@ export class OperationService {
         }
         case 'approved': {
           const reason =
-            q.endReason === 'cancelled'
+            q.endReason !== null
               ? `the terminal could not reverse the approval${q.outcome?.message ? ` (${q.outcome.message})` : ''}; reverse it by hand`
               : totals.settledMinor > 0
                 ? 'the payment is settled; refund it instead'
@@ -174,11 +176,12 @@ export class OperationService {
           this.#log.warn({ paymentId, requestId: req.requestId, reason }, 'cancellation needs a person');
           return this.#final(op, 501, reply(501, 'cancel-manually', reason));
         }
-        case 'unknown': {
-          // The card may or may not have been charged: never answered as cancelled/denied on a
-          // guess. The cancellation is recorded on the payment (answered once resolved); not
+        case 'unknown':
+        case 'reversal_unknown': {
+          // The card may or may not have been charged (or the reversal gone through): never
+          // answered as cancelled/denied on a guess. The cancellation is recorded on the payment (answered once resolved); not
           // stored, so VTEX's repeat re-evaluates.
-          this.#log.warn({ paymentId, requestId: req.requestId }, 'cancellation of a payment whose outcome is unknown');
+          this.#log.warn({ paymentId, requestId: req.requestId, status: q.status }, 'cancellation of a payment whose outcome is unknown');
           return { httpStatus: 500, body: reply(500, 'PPP_OUTCOME_UNKNOWN', unknownCancelMessage) };
         }
         case 'awaiting_terminal':
@@ -322,8 +325,12 @@ export class OperationService {
             501,
             reply(501, null, 'refund-manually', `the terminal refused the refund${op.message ? ` (${op.message})` : ''}; refund it by hand`),
           );
-        case 'pending':
-        case 'unknown': {
+        case 'unknown':
+          // Refunded or not is unknown: never answered on a guess; flagged until the terminal
+          // answers or an operator resolves it (VTEX's repeat then gets the decided answer).
+          this.#log.warn({ paymentId, requestId: req.requestId, operationId: op.operationId }, 'refund outcome unknown');
+          return { httpStatus: 500, body: reply(500, null, 'PPP_OUTCOME_UNKNOWN', unknownRefundMessage) };
+        case 'pending': {
           const leftMs = this.#budgetMs - (Date.now() - started);
           const woken = leftMs > 0 && (await this.#payments.changes.wait(op.operationId, leftMs));
           const again = await this.#store.getOperation(op.operationId);
@@ -352,6 +359,10 @@ export class OperationService {
 const unknownCancelMessage =
   `${ERROR_CODES.PPP_OUTCOME_UNKNOWN.message}: the cancellation is recorded and is answered once an operator ` +
   'resolves the outcome from the terminal journal (posbridge-server payment resolve)';
+/** `message` of the 500 `PPP_OUTCOME_UNKNOWN` answer to a refund. */
+const unknownRefundMessage =
+  'the terminal outcome of this refund is unknown; it stays flagged until the terminal or an operator resolves it ' +
+  '(posbridge-server operation resolve)';
 /**
  * Why a settlement or refund of a payment that is not `approved` is refused: `PPP_PAYMENT_CANCELLED`
  * when VTEX cancelled it (the cancellation may still be reversing it on the terminal), else
@@ -362,7 +373,7 @@ function notApproved(
   payment: Pick<Payment, 'status' | 'endReason'>,
   what: 'settled' | 'refunded',
 ): { code: 'PPP_PAYMENT_CANCELLED' | 'PPP_NOT_APPROVED'; message: string } {
-  const cancelling = payment.endReason === 'cancelled' && ['aborting', 'reversing', 'cancelled'].includes(payment.status);
+  const cancelling = payment.endReason === 'cancelled' && ['aborting', 'reversing', 'reversal_unknown', 'cancelled'].includes(payment.status);
   if (cancelling) {
     return {
       code: 'PPP_PAYMENT_CANCELLED',

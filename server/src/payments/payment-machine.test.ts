@@ -28,11 +28,16 @@ function stateIn(status: PaymentStatus): PaymentMachineState {
     status,
     binding: status === 'awaiting_terminal' ? null : binding,
     ...(status === 'aborting' || status === 'reversing' ? { endReason: 'cancelled' as const } : {}),
-    outcome: status === 'approved' || status === 'denied' || status === 'unknown' ? outcome(status) : null,
+    outcome:
+      status === 'approved' || status === 'denied' || status === 'unknown'
+        ? outcome(status)
+        : status === 'reversal_unknown'
+          ? outcome('approved')
+          : null,
     endReason: null,
     deadlineAt: null,
     changedAt: 1,
-    ...(status === 'aborting' || status === 'reversing' ? { endReason: 'cancelled' as const } : {}),
+    ...(status === 'aborting' || status === 'reversing' || status === 'reversal_unknown' ? { endReason: 'cancelled' as const } : {}),
   };
 }
 
@@ -136,6 +141,8 @@ describe('payment machine', () => {
     // only an unknown outcome is resolved by an operator
     'unknown:resolvedApproved',
     'unknown:resolvedDenied',
+    // … and a reversal whose outcome is unknown (denied: the void went through; an authorization is refused)
+    'reversal_unknown:resolvedDenied',
     // while aborting, the terminal's answer ends the abort (approved → reversal, unknown → flagged unknown)
     'aborting:approved',
     'aborting:denied',
@@ -237,7 +244,8 @@ describe('cancellations, deadlines and reversals', () => {
     const r = transition(reversing, voidResult('denied'), 3);
     expect(r.state.status).toBe('approved');
     expect(r.effects).toEqual([{ type: 'reversal_failed' }]);
-    expect(transition(reversing, voidResult('unknown'), 3).state.status).toBe('reversing');
+    // A lost answer flags it instead (issue 10 item 5): see "unknown reversals" below.
+    expect(transition(reversing, voidResult('unknown'), 3).state.status).toBe('reversal_unknown');
   });
 
   it('deadline before a terminal: expired, reported denied', () => {
@@ -265,11 +273,11 @@ describe('cancellations, deadlines and reversals', () => {
     ]);
   });
 
-  it.each(['approved', 'denied', 'aborting', 'reversing', 'cancelled', 'expired'] as const)('deadline is ignored in %s', (status) => {
+  it.each(['approved', 'denied', 'aborting', 'reversing', 'reversal_unknown', 'cancelled', 'expired'] as const)('deadline is ignored in %s', (status) => {
     expect(transition(stateIn(status), deadline, 50).effects[0]?.type).toBe('ignored');
   });
 
-  it.each(['aborting', 'reversing', 'denied', 'cancelled', 'expired'] as const)('cancel is ignored in %s', (status) => {
+  it.each(['aborting', 'reversing', 'reversal_unknown', 'denied', 'cancelled', 'expired'] as const)('cancel is ignored in %s', (status) => {
     expect(transition(stateIn(status), cancel(true), 50).effects[0]?.type).toBe('ignored');
   });
 
@@ -353,5 +361,51 @@ describe('unknown outcomes: flagged until a terminal answer or an operator resol
   it('an unknown payment without a terminal report cannot be resolved (nothing to build the outcome from)', () => {
     const s = { ...stateIn('unknown'), outcome: null };
     expect(transition(s, events.resolvedApproved, 30).effects[0]?.type).toBe('ignored');
+  });
+});
+
+describe('unknown reversals: a void whose answer was lost is flagged until the terminal or an operator resolves it', () => {
+  const cancel: PaymentEvent = { type: 'cancel.requested', canReverse: true };
+  const voidResult = (o: TerminalOutcome['outcome']): PaymentEvent => ({ type: 'void.result', outcome: o, message: null });
+  const approvedState = () => transition(stateIn('accepted'), events.approved, 1).state;
+  const expiredLate = () => transition(transition(transition(stateIn('accepted'), { type: 'deadline.passed' }, 2).state, events.denied, 3).state, events.approved, 4).state;
+  const resolve = (o: 'approved' | 'denied'): PaymentEvent => ({ type: 'operator.resolved', outcome: o, authorizationId: null, operator: 'dora', reason: 'journal' });
+
+  it('reversing + void unknown → reversal_unknown with the alert; the approval and its endReason kept', () => {
+    const reversing = transition(approvedState(), cancel, 2).state;
+    const r = transition(reversing, voidResult('unknown'), 3);
+    expect(r.state).toEqual({ ...reversing, status: 'reversal_unknown', changedAt: 3 });
+    expect(r.state.outcome).toEqual(outcome('approved'));
+    expect(r.effects).toEqual([{ type: 'outcome_unknown' }]);
+    expect(transition(r.state, voidResult('unknown'), 4).effects[0]?.type).toBe('ignored');
+  });
+
+  it('the terminal answering later is applied: approved → cancelled / expired (+ denied callback), denied → approved (reversal_failed)', () => {
+    const flagged = transition(transition(approvedState(), cancel, 2).state, voidResult('unknown'), 3).state;
+    expect(transition(flagged, voidResult('approved'), 5)).toEqual({ state: { ...flagged, status: 'cancelled', changedAt: 5 }, effects: [] });
+    expect(transition(flagged, voidResult('denied'), 5)).toEqual({ state: { ...flagged, status: 'approved', changedAt: 5 }, effects: [{ type: 'reversal_failed' }] });
+    const late = transition(expiredLate(), voidResult('unknown'), 5).state;
+    expect(late).toMatchObject({ status: 'reversal_unknown', endReason: 'expired' });
+    expect(transition(late, voidResult('approved'), 6).effects).toEqual([{ type: 'enqueue_callback', status: 'denied' }]);
+    expect(transition(late, voidResult('denied'), 6).effects).toEqual([{ type: 'reversal_failed' }, { type: 'enqueue_callback', status: 'approved' }]);
+  });
+
+  it('an operator resolves it: denied = nothing charged any more (ended by its reason), approved = still charged; the approval untouched', () => {
+    const flagged = transition(transition(approvedState(), cancel, 2).state, voidResult('unknown'), 3).state;
+    expect(transition(flagged, resolve('denied'), 7)).toEqual({ state: { ...flagged, status: 'cancelled', changedAt: 7 }, effects: [] });
+    expect(transition(flagged, resolve('approved'), 7)).toEqual({ state: { ...flagged, status: 'approved', changedAt: 7 }, effects: [{ type: 'reversal_failed' }] });
+    const late = transition(expiredLate(), voidResult('unknown'), 5).state;
+    expect(transition(late, resolve('denied'), 7)).toMatchObject({ state: { status: 'expired' }, effects: [{ type: 'enqueue_callback', status: 'denied' }] });
+    expect(transition(late, resolve('approved'), 7)).toMatchObject({ state: { status: 'approved' }, effects: [{ type: 'reversal_failed' }, { type: 'enqueue_callback', status: 'approved' }] });
+    // The approval's authorization is kept: an operator's authorization is refused.
+    expect(transition(flagged, events.resolvedApproved, 7).effects[0]?.type).toBe('ignored');
+  });
+
+  it('an approval whose reversal failed is not reversed again by a repeated cancellation (cancel-manually)', () => {
+    const reversing = transition(approvedState(), cancel, 2).state;
+    for (const failed of [transition(reversing, voidResult('denied'), 3).state, transition(transition(reversing, voidResult('unknown'), 3).state, resolve('approved'), 4).state]) {
+      expect(failed.status).toBe('approved');
+      expect(transition(failed, cancel, 5).effects[0]?.type).toBe('ignored');
+    }
   });
 });

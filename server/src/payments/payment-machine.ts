@@ -27,6 +27,9 @@
  *                            │ result unknown
  *                            ▼
  *                         unknown ──operator.resolved──► approved │ denied (│ cancelled)
+ *
+ *  reversing ──void.result unknown──► reversal_unknown ──void.result / operator.resolved──►
+ *      cancelled │ expired (nothing charged any more) │ approved (still charged: cancel-manually)
  * ```
  *
  * `aborting` and `reversing` remember why (`endReason`: `cancelled` by VTEX, or `expired` at the
@@ -48,6 +51,16 @@
  *   (denied → `cancelled`; a terminal approval → reversed; an operator's approval → `approved`,
  *   which VTEX's repeated cancellation then reverses). An expiry abort answered `unknown` drops
  *   its `expired` reason: VTEX was told nothing yet.
+ * - `reversal_unknown` is the flagged state of a reversal (void) whose answer was lost (Concert
+ *   E+ has no status query; PBL/1 after its STATUS attempts). The original approval (`outcome`:
+ *   authorization, NSU, card) and `endReason` are kept untouched. Only a later `void.result`
+ *   from the terminal or an operator resolves it: void approved / operator `denied` ("nothing is
+ *   charged any more") ends it like a completed reversal (`cancelled`, or `expired` with its
+ *   `denied` callback); void denied / operator `approved` ("still charged") makes it `approved`
+ *   like a void the terminal refused (`reversal_failed`; VTEX's cancellation is answered
+ *   `cancel-manually`). Cancellations, deadlines and sale results are ignored meanwhile.
+ * - An approved payment whose reversal failed (its `endReason` kept) is not reversed
+ *   again by a repeated cancellation: it needs a person (`cancel-manually`).
  * - An approval that arrives while aborting, or after `cancelled`/`expired`/`denied` (an operator
  *   resolved an unknown outcome `denied`, then the terminal answered approved), is a late
  *   approval: it is reversed automatically (`start_void`) and logged; after `denied` the reversal
@@ -77,6 +90,7 @@ export type PaymentStatus =
   | 'unknown'
   | 'aborting'
   | 'reversing'
+  | 'reversal_unknown'
   | 'cancelled'
   | 'expired';
 
@@ -90,6 +104,7 @@ export const PAYMENT_STATUSES: readonly PaymentStatus[] = [
   'unknown',
   'aborting',
   'reversing',
+  'reversal_unknown',
   'cancelled',
   'expired',
 ];
@@ -156,8 +171,9 @@ export type PaymentEvent =
    */
   | { readonly type: 'terminal.moved'; readonly outcome: TerminalOutcome }
   /**
-   * An operator settled an `unknown` outcome from the terminal's journal or receipt
-   * (`posbridge-server payment resolve`). `operator` (who) and `reason` (why) are kept in the
+   * An operator settled an `unknown` outcome (or a `reversal_unknown` reversal: `denied` =
+   * nothing is charged any more, `approved` = still charged) from the terminal's journal or
+   * receipt (`posbridge-server payment resolve`). `operator` (who) and `reason` (why) are kept in the
    * audit log with the event's time (when).
    */
   | {
@@ -249,6 +265,27 @@ function applyOutcome(state: PaymentMachineState, outcome: TerminalOutcome, now:
       throw new Error(`unhandled outcome ${String(never)}`);
     }
   }
+}
+
+/** A reversal went through: the payment ends as its `endReason` says (`expired` reported denied). */
+function reversalEnded(state: PaymentMachineState, now: number): TransitionResult {
+  return ended(state, state.endReason ?? 'cancelled', now);
+}
+
+/**
+ * A reversal did not happen: money stays taken, so the payment is approved after all (and VTEX
+ * is told so when it was waiting on an expiry). `endReason` is kept, so a repeated cancellation
+ * answers cancel-manually.
+ */
+function reversalFailed(state: PaymentMachineState, now: number): TransitionResult {
+  const reason = state.endReason ?? 'cancelled';
+  return {
+    state: { ...state, status: 'approved', deadlineAt: null, changedAt: now },
+    effects: [
+      { type: 'reversal_failed' },
+      ...(reason === 'expired' ? [{ type: 'enqueue_callback', status: 'approved' } as const] : []),
+    ],
+  };
 }
 
 /** A result while aborting, or after the payment ended early. */
@@ -355,6 +392,7 @@ export function transition(state: PaymentMachineState, event: PaymentEvent, now:
           return ignore(state, `payment already ${status}`);
         case 'approved':
         case 'reversing':
+        case 'reversal_unknown':
           return ignore(state, `payment already ${status}`);
         case 'awaiting_terminal':
           return ignore(state, 'result for a payment not bound to a terminal');
@@ -384,12 +422,16 @@ export function transition(state: PaymentMachineState, event: PaymentEvent, now:
           };
         case 'approved':
           if (!event.canReverse) return ignore(state, 'approved and the terminal cannot reverse it now');
+          // A reversal already failed (the terminal refused it, or an operator found it still
+          // charged): a repeated cancellation answers cancel-manually, never voids again.
+          if (state.endReason !== null) return ignore(state, 'the terminal could not reverse the approval');
           return {
             state: { ...state, status: 'reversing', endReason: 'cancelled', changedAt: now },
             effects: [{ type: 'start_void', late: false }],
           };
         case 'aborting':
         case 'reversing':
+        case 'reversal_unknown':
         case 'denied':
         case 'cancelled':
         case 'expired':
@@ -418,6 +460,7 @@ export function transition(state: PaymentMachineState, event: PaymentEvent, now:
         case 'denied':
         case 'aborting':
         case 'reversing':
+        case 'reversal_unknown':
         case 'cancelled':
         case 'expired':
           return ignore(state, `deadline in state ${status}`);
@@ -428,24 +471,21 @@ export function transition(state: PaymentMachineState, event: PaymentEvent, now:
       }
 
     case 'void.result': {
-      if (status !== 'reversing') return ignore(state, `void result in state ${status}`);
-      const reason = state.endReason ?? 'cancelled';
+      // A flagged reversal takes the terminal's late answer too (PBL/1 STATUS after all).
+      if (status !== 'reversing' && status !== 'reversal_unknown') return ignore(state, `void result in state ${status}`);
       const voidOutcome = event.outcome;
       switch (voidOutcome) {
         case 'approved':
-          return ended(state, reason, now);
+          return reversalEnded(state, now);
         case 'denied':
-          // Money stays taken: the payment is approved after all (and VTEX is told so when it
-          // was waiting on an expiry).
-          return {
-            state: { ...state, status: 'approved', deadlineAt: null, changedAt: now },
-            effects: [
-              { type: 'reversal_failed' },
-              ...(reason === 'expired' ? [{ type: 'enqueue_callback', status: 'approved' } as const] : []),
-            ],
-          };
+          return reversalFailed(state, now);
         case 'unknown':
-          return { state, effects: [{ type: 'outcome_unknown' }] };
+          if (status === 'reversal_unknown') return ignore(state, 'reversal outcome already unknown');
+          // Flagged like an unknown sale; the approval stays recorded as it was.
+          return {
+            state: { ...state, status: 'reversal_unknown', deadlineAt: null, changedAt: now },
+            effects: [{ type: 'outcome_unknown' }],
+          };
         default: {
           const never: never = voidOutcome;
           throw new Error(`unhandled outcome ${String(never)}`);
@@ -491,6 +531,12 @@ function operatorResolved(
   event: Extract<PaymentEvent, { type: 'operator.resolved' }>,
   now: number,
 ): TransitionResult {
+  if (state.status === 'reversal_unknown') {
+    // `denied`: nothing is charged any more (the void went through); `approved`: still charged.
+    // The approval's own fields stay as the terminal reported them.
+    if (event.authorizationId !== null) return ignore(state, 'a reversal keeps the approval\'s authorization; give none');
+    return event.outcome === 'denied' ? reversalEnded(state, now) : reversalFailed(state, now);
+  }
   if (state.status !== 'unknown') return ignore(state, `only an unknown outcome can be resolved, not ${state.status}`);
   if (state.outcome === null) return ignore(state, 'no terminal report to resolve');
   const outcome: TerminalOutcome = {

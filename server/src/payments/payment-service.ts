@@ -25,7 +25,7 @@ import type {
   StartOrder,
 } from '../hub/agent-dispatcher.ts';
 import { callbackBody, methodKindOf, type PppAnswerSettings } from '../ppp/mappers.ts';
-import type { CallbackMode, Payment, PaymentStore } from '../store/store.ts';
+import type { CallbackMode, OperationRecord, Payment, PaymentStore } from '../store/store.ts';
 import { ChangeNotifier } from './change-notifier.ts';
 import {
   transition,
@@ -102,7 +102,7 @@ export interface ApplyOutcome {
 
 const MAX_CAS_ATTEMPTS = 8;
 /** Statuses in which the terminal may be working on the payment (a terminal is busy). */
-export const BUSY_STATUSES: readonly PaymentStatus[] = ['dispatched', 'accepted', 'unknown', 'aborting', 'reversing'];
+export const BUSY_STATUSES: readonly PaymentStatus[] = ['dispatched', 'accepted', 'unknown', 'aborting', 'reversing', 'reversal_unknown'];
 
 /** posbridge's own id of a payment, reported as `tid`. */
 function newPaymentId(): string {
@@ -234,6 +234,7 @@ export class PaymentService implements AgentEventHandler {
         case 'expired':
         case 'aborting':
         case 'reversing':
+        case 'reversal_unknown':
           throw new CodedError('POS_PAYMENT_FINAL', undefined, { details: { paymentId, status: p.status } });
         case 'dispatched':
         case 'accepted':
@@ -306,16 +307,18 @@ export class PaymentService implements AgentEventHandler {
   }
 
   /**
-   * Resolves an `unknown` payment by an operator's decision, read from the terminal's journal or
-   * receipt. The decision (who, why, when) becomes an `operator.resolved` event in the payment's
+   * Resolves an `unknown` payment (or a `reversal_unknown` one: `denied` = the void went
+   * through, nothing is charged any more; `approved` = still charged, its cancellation is answered
+   * cancel-manually) by an operator's decision, read from the terminal's journal or receipt. The decision (who, why, when) becomes an `operator.resolved` event in the payment's
    * audit log, and the callback to VTEX is enqueued in the same transaction (a payment VTEX
    * cancelled meanwhile gets none: denied ends `cancelled`, approved is left for VTEX's repeated
    * cancellation to reverse). Works against the store alone, so the CLI can run it next to a
    * running server, whose callback worker delivers the callback.
    *
    * @returns the updated payment.
-   * @throws CodedError `ADMIN_RESOLVE_REFUSED` when the payment does not exist, is not `unknown`
-   *   or the resolution is out of bounds; `STORE_FAILED`.
+   * @throws CodedError `ADMIN_RESOLVE_REFUSED` when the payment does not exist, is neither
+   *   `unknown` nor `reversal_unknown`, or the resolution is out of bounds (an authorization
+   *   with a reversal); `STORE_FAILED`.
    * @see docs/ppp.md "Unknown outcomes"; server/README.md "Resolving unknown payments"
    */
   async resolveUnknown(paymentId: string, resolution: OperatorResolution): Promise<Payment> {
@@ -323,7 +326,7 @@ export class PaymentService implements AgentEventHandler {
     if (problem) throw new CodedError('ADMIN_RESOLVE_REFUSED', problem, { details: { paymentId } });
     const before = await this.#store.getPayment(paymentId);
     const r = await this.applyEvent(paymentId, (p) =>
-      p.status === 'unknown'
+      p.status === 'unknown' || p.status === 'reversal_unknown'
         ? {
             type: 'operator.resolved',
             outcome: resolution.outcome,
@@ -335,7 +338,7 @@ export class PaymentService implements AgentEventHandler {
     );
     if (!r.payment) throw new CodedError('ADMIN_RESOLVE_REFUSED', `no payment ${JSON.stringify(paymentId)}`, { details: { paymentId } });
     if (!r.applied) {
-      throw new CodedError('ADMIN_RESOLVE_REFUSED', `payment ${paymentId} is ${r.payment.status}, not unknown${r.reason && r.reason !== 'not applicable' ? ` (${r.reason})` : ''}`, {
+      throw new CodedError('ADMIN_RESOLVE_REFUSED', `payment ${paymentId} is ${r.payment.status}${r.payment.status === 'reversal_unknown' ? '' : ', not unknown'}${r.reason && r.reason !== 'not applicable' ? ` (${r.reason})` : ''}`, {
         details: { paymentId, status: r.payment.status },
       });
     }
@@ -344,13 +347,62 @@ export class PaymentService implements AgentEventHandler {
       { paymentId, outcome: resolution.outcome, operator: resolution.operator, reason: resolution.reason, status: p.status },
       'unknown payment resolved by an operator',
     );
-    if (before?.endReason === 'cancelled' && p.status === 'approved') {
+    if (before?.status === 'reversal_unknown') {
+      this.#log.warn(
+        { paymentId, serialNumber: p.binding?.serialNumber, status: p.status, authorizationId: p.outcome?.authorizationId },
+        p.status === 'approved'
+          ? 'reversal resolved as still charged; its cancellation is answered cancel-manually'
+          : 'reversal resolved as done; nothing is charged any more',
+      );
+    } else if (before?.endReason === 'cancelled' && p.status === 'approved') {
       this.#log.warn(
         { paymentId, serialNumber: p.binding?.serialNumber },
         'resolved approved after VTEX cancelled; its next cancellation attempt reverses it on the terminal',
       );
     }
     return p;
+  }
+
+  /**
+   * Resolves a refund whose terminal outcome is `unknown` by an operator's decision, read from the
+   * terminal's journal or receipt: `approved` = refunded (VTEX's retry of the refund is answered
+   * 200), `denied` = not refunded (501 `refund-manually`). The decision is the
+   * `operation.resolved` event in the payment's events (who, why, when), written with the new
+   * operation status in one transaction. Works against the store alone (the CLI runs it next to a
+   * running server). Bounded like {@link resolveUnknown}: `operator` 1–64 characters, `reason` 1–500.
+   *
+   * @returns the updated operation.
+   * @throws CodedError `ADMIN_RESOLVE_REFUSED` when the operation does not exist, is not
+   *   `unknown`, or the resolution is out of bounds; `STORE_FAILED`.
+   * @see docs/ppp.md "Unknown outcomes"; server/README.md "Resolving unknown payments"
+   */
+  async resolveUnknownOperation(operationId: string, resolution: Omit<OperatorResolution, 'authorizationId'>): Promise<OperationRecord> {
+    const problem = resolutionProblem(resolution);
+    if (problem) throw new CodedError('ADMIN_RESOLVE_REFUSED', problem, { details: { operationId } });
+    const operator = resolution.operator.trim();
+    const reason = resolution.reason.trim();
+    const op = await this.#store.resolveUnknownOperation({
+      operationId,
+      status: resolution.outcome,
+      message: `${resolution.outcome === 'approved' ? 'refunded' : 'not refunded'} (confirmed by an operator)`,
+      operator,
+      reason,
+      at: this.#now(),
+    });
+    if (!op) {
+      const known = await this.#store.getOperation(operationId);
+      throw new CodedError(
+        'ADMIN_RESOLVE_REFUSED',
+        known ? `operation ${operationId} is ${known.status}, not unknown` : `no operation ${JSON.stringify(operationId)}`,
+        { details: { operationId, ...(known ? { status: known.status } : {}) } },
+      );
+    }
+    this.changes.notify(operationId);
+    this.#log.warn(
+      { paymentId: op.paymentId, operationId, kind: op.kind, outcome: resolution.outcome, operator, reason },
+      'unknown operation resolved by an operator',
+    );
+    return op;
   }
 
   /** @inheritdoc */
@@ -469,11 +521,26 @@ export class PaymentService implements AgentEventHandler {
         this.changes.notify(operationId);
         if (!op) {
           const known = await this.#store.getOperation(operationId);
+          if (known && known.status !== result.outcome && result.outcome !== 'unknown') {
+            // An operator's resolution (or a confused terminal) contradicts the terminal: the
+            // customer may be refunded twice or not at all; needs a person.
+            this.#log.error(
+              { paymentId, operationId, recorded: known.status, reported: result.outcome, terminalRef: result.terminalRef },
+              'terminal refund result contradicts the recorded outcome',
+            );
+          }
           this.#log.info({ paymentId, operationId, agentId, status: known?.status }, 'refund result ignored');
           return known ? 'ignored' : 'unknown_payment';
         }
-        const level = result.outcome === 'unknown' ? 'warn' : 'info';
-        this.#log[level]({ paymentId, operationId, outcome: result.outcome }, 'refund outcome recorded');
+        if (result.outcome === 'unknown') {
+          // The alert of an uncertain refund: stable message, counted in posbridge_operations_unknown.
+          this.#log.error(
+            { paymentId, operationId, serialNumber: op.serialNumber, terminalRef: result.terminalRef, detail: result.message },
+            'refund outcome unknown; resolve it with posbridge-server operation resolve',
+          );
+        } else {
+          this.#log.info({ paymentId, operationId, outcome: result.outcome }, 'refund outcome recorded');
+        }
         return 'applied';
       }
       default: {
@@ -664,24 +731,19 @@ export class PaymentService implements AgentEventHandler {
           this.#onCallbackEnqueued();
           break;
         case 'outcome_unknown':
-          if (p.status === 'unknown') {
-            // The alert of an uncertain payment: stable message, counted in posbridge_payments_unknown.
-            this.#log.error(
-              {
-                paymentId: p.paymentId,
-                serialNumber: p.binding?.serialNumber,
-                terminalRef: p.outcome?.terminalRef,
-                detail: p.outcome?.message,
-                cancelRequested: p.endReason === 'cancelled',
-              },
-              'payment outcome unknown; resolve it with posbridge-server payment resolve',
-            );
-          } else {
-            this.#log.warn(
-              { paymentId: p.paymentId, serialNumber: p.binding?.serialNumber, status: p.status },
-              'terminal outcome unknown; waiting for the terminal to resolve it',
-            );
-          }
+          // The alert of an uncertain payment (`unknown`) or reversal (`reversal_unknown`): stable
+          // message, counted in posbridge_payments_unknown.
+          this.#log.error(
+            {
+              paymentId: p.paymentId,
+              status: p.status,
+              serialNumber: p.binding?.serialNumber,
+              terminalRef: p.outcome?.terminalRef,
+              detail: p.outcome?.message,
+              cancelRequested: p.endReason === 'cancelled',
+            },
+            'payment outcome unknown; resolve it with posbridge-server payment resolve',
+          );
           break;
         case 'reversal_failed':
           this.#log.error(

@@ -21,6 +21,8 @@ export function posStateOf(p: Payment): PosPaymentState {
     case 'aborting':
     case 'reversing':
       return p.endReason ?? 'cancelled';
+    case 'reversal_unknown':
+      return 'unknown';
     default: {
       const never: never = p.status;
       throw new Error(`unhandled status ${String(never)}`);

@@ -156,6 +156,11 @@ export function paymentAnswer(p: Payment, urls: PaymentAppUrls, s: PppAnswerSett
     case 'cancelled':
     case 'expired':
       return finalFields(p, 'denied', s);
+    case 'reversal_unknown': {
+      // Whether the reversal went through is unknown: never reported cancelled/denied on a guess.
+      const payload: WaitForConfirmationPayloadWire = { secondsWaiting: s.secondsWaiting, statusUrl: urls.statusUrl };
+      return pending(WAIT_FOR_CONFIRMATION_APP, JSON.stringify(payload), 'reversal outcome unknown; awaiting reconciliation');
+    }
     case 'aborting':
     case 'reversing': {
       if (p.endReason === 'cancelled') return { ...finalFields({ ...p, status: 'cancelled' }, 'denied', s) };

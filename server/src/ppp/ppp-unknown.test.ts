@@ -309,3 +309,199 @@ describe('unknown outcomes', () => {
     }
   });
 });
+
+describe('unknown reversals (a void whose answer was lost)', () => {
+  const APPROVAL = { authorizationId: 'AUTH1', nsu: '42', card: { brand: 'Visa', firstDigits: '411111', lastDigits: '1111' } };
+
+  /** Approved with card data, then VTEX cancels and the agent answers the void `unknown`. */
+  async function unknownReversal(paymentId: string) {
+    await started(paymentId);
+    agent.send({
+      v: PROTOCOL_VERSION, id: nextId(), type: 'payment.result', paymentId, outcome: 'approved',
+      amount: { amountMinor: 3190, currency: 'BRL' }, terminalRef: `ref-${paymentId}`, responseCode: '00', ...APPROVAL,
+    });
+    await waitFor(async () => (await t.server.store.getPayment(paymentId))?.status === 'approved', 5000, 'approved');
+    const pending = call('POST', `/payments/${paymentId}/cancellations`, cancelBody(paymentId, `C-${paymentId}`));
+    const voidOp = await agent.waitForMessage((m): m is OpStart => isOp(m) && m.paymentId === paymentId);
+    expect(voidOp.kind).toBe('void');
+    agent.send({ v: PROTOCOL_VERSION, id: nextId(), type: 'ack', ackOf: voidOp.id });
+    agent.send({
+      v: PROTOCOL_VERSION, id: nextId(), type: 'operation.result', operationId: voidOp.operationId, paymentId,
+      kind: 'void', outcome: 'unknown', amount: voidOp.amount, terminalRef: `void-${paymentId}`, message: 'no answer from the terminal',
+    });
+    const first = await pending;
+    return { first, voidOp };
+  }
+
+  /** Everything of the approval the terminal reported is still on the payment. */
+  async function expectApprovalKept(paymentId: string): Promise<void> {
+    expect((await t.server.store.getPayment(paymentId))?.outcome).toMatchObject({
+      outcome: 'approved', terminalRef: `ref-${paymentId}`, responseCode: '00', ...APPROVAL,
+    });
+  }
+
+  it('is flagged like an unknown sale: the alert, the gauge, and PPP_OUTCOME_UNKNOWN to every cancellation retry at once', async () => {
+    const { first } = await unknownReversal('UR1');
+    expect(first.status).toBe(500);
+    expectPppContract(CANCEL, 'post', 500, first.json);
+    expect(first.json).toMatchObject({ paymentId: 'UR1', cancellationId: null, code: 'PPP_OUTCOME_UNKNOWN' });
+    expect(await t.server.store.getPayment('UR1')).toMatchObject({ status: 'reversal_unknown', endReason: 'cancelled' });
+    await expectApprovalKept('UR1');
+    expect(t.lines.filter((l) => l['msg'] === UNKNOWN_ALERT && l['paymentId'] === 'UR1')).toEqual([
+      expect.objectContaining({ level: 50, status: 'reversal_unknown', serialNumber: 'SN1' }),
+    ]);
+    expect(await metricsText()).toContain('posbridge_payments_unknown 1');
+    const began = Date.now();
+    const retry = await call('POST', '/payments/UR1/cancellations', cancelBody('UR1', 'C-UR1'));
+    expect(Date.now() - began).toBeLessThan(1500);
+    expect(retry).toMatchObject({ status: 500, json: { code: 'PPP_OUTCOME_UNKNOWN' } });
+    // Never reported cancelled/denied on its own: VTEX only ever had the approval.
+    expect((await poll('UR1'))['status']).toBe('undefined');
+    expect(callbacksOf('UR1').map((c) => (JSON.parse(c.body) as { status: string }).status)).toEqual(['approved']);
+  });
+
+  it('operator resolves denied (the void went through): cancelled, approval kept, audited; the retry is answered 200', async () => {
+    await unknownReversal('UR2');
+    clock += 60_000;
+    const p = await t.server.service.resolveUnknown('UR2', { outcome: 'denied', reason: 'void 0042 on the terminal journal', operator: 'dora' });
+    expect(p.status).toBe('cancelled');
+    await expectApprovalKept('UR2');
+    expect((await t.server.store.listPaymentEvents('UR2')).at(-1)).toMatchObject({
+      type: 'operator.resolved', fromStatus: 'reversal_unknown', toStatus: 'cancelled', at: clock,
+      data: { outcome: 'denied', operator: 'dora', reason: 'void 0042 on the terminal journal' },
+    });
+    expect(await metricsText()).toContain('posbridge_payments_unknown 0');
+    const retry = await call('POST', '/payments/UR2/cancellations', cancelBody('UR2', 'C-UR2'));
+    expect(retry.status).toBe(200);
+    expectPppContract(CANCEL, 'post', 200, retry.json);
+    expect(retry.json['message']).toBe('cancelled; the approval was reversed on the terminal');
+    expect(callbacksOf('UR2')).toHaveLength(1);
+  });
+
+  it('operator resolves approved (still charged): approved, approval kept; the retry is cancel-manually and voids nothing again', async () => {
+    const { voidOp } = await unknownReversal('UR3');
+    const refused = await t.server.service.resolveUnknown('UR3', { outcome: 'approved', reason: 'x', operator: 'dora', authorizationId: 'OTHER' }).then(
+      () => 'resolved',
+      (err: unknown) => (isCodedError(err) ? err.code : String(err)),
+    );
+    expect(refused).toBe('ADMIN_RESOLVE_REFUSED');
+    const p = await t.server.service.resolveUnknown('UR3', { outcome: 'approved', reason: 'no void on the journal; sale 0041 stands', operator: 'dora' });
+    expect(p.status).toBe('approved');
+    await expectApprovalKept('UR3');
+    expect(await metricsText()).toContain('posbridge_payments_unknown 0');
+    const retry = await call('POST', '/payments/UR3/cancellations', cancelBody('UR3', 'C-UR3'));
+    expect(retry.status).toBe(501);
+    expectPppContract(CANCEL, 'post', 501, retry.json);
+    expect(retry.json['code']).toBe('cancel-manually');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(agent.messages.filter((m) => isOp(m) && m.paymentId === 'UR3').map((m) => (m as OpStart).id)).toEqual([voidOp.id]);
+    expect((await t.server.store.getPayment('UR3'))?.status).toBe('approved');
+  });
+
+  it('a late answer of the terminal resolves it (PBL/1 STATUS after all)', async () => {
+    const { voidOp } = await unknownReversal('UR4');
+    agent.send({
+      v: PROTOCOL_VERSION, id: nextId(), type: 'operation.result', operationId: voidOp.operationId, paymentId: 'UR4',
+      kind: 'void', outcome: 'approved', amount: voidOp.amount, terminalRef: 'void-UR4',
+    });
+    await waitFor(async () => (await t.server.store.getPayment('UR4'))?.status === 'cancelled', 5000, 'cancelled');
+    await expectApprovalKept('UR4');
+    expect((await call('POST', '/payments/UR4/cancellations', cancelBody('UR4', 'C-UR4'))).status).toBe(200);
+
+    const second = await unknownReversal('UR5');
+    agent.send({
+      v: PROTOCOL_VERSION, id: nextId(), type: 'operation.result', operationId: second.voidOp.operationId, paymentId: 'UR5',
+      kind: 'void', outcome: 'denied', amount: second.voidOp.amount, terminalRef: 'void-UR5', message: 'too late to void',
+    });
+    await waitFor(async () => (await t.server.store.getPayment('UR5'))?.status === 'approved', 5000, 'approved');
+    expect((await call('POST', '/payments/UR5/cancellations', cancelBody('UR5', 'C-UR5'))).json['code']).toBe('cancel-manually');
+    expect(await metricsText()).toContain('posbridge_payments_unknown 0');
+  });
+});
+
+describe('unknown refunds', () => {
+  const REFUND_ALERT = 'refund outcome unknown; resolve it with posbridge-server operation resolve';
+  const REFUND = '/payments/{paymentId}/refunds';
+  const refundBody = (paymentId: string, requestId: string) => ({ paymentId, requestId, value: 31.9, settleId: 'se', tid: 'pb', transactionId: 'TX1' });
+
+  /** Approved, settled, then a refund the agent answers `unknown`; returns the first answer and the operationId. */
+  async function unknownRefund(paymentId: string) {
+    await started(paymentId);
+    sendResult(paymentId, 'approved');
+    await waitFor(async () => (await t.server.store.getPayment(paymentId))?.status === 'approved', 5000, 'approved');
+    expect((await call('POST', `/payments/${paymentId}/settlements`, { paymentId, requestId: 'S1', value: 31.9, authorizationId: 'AUTH1', transactionId: 'TX1' })).status).toBe(200);
+    const pending = call('POST', `/payments/${paymentId}/refunds`, refundBody(paymentId, 'R1'));
+    const op = await agent.waitForMessage((m): m is OpStart => isOp(m) && m.paymentId === paymentId && m.kind === 'refund');
+    agent.send({ v: PROTOCOL_VERSION, id: nextId(), type: 'ack', ackOf: op.id });
+    agent.send({
+      v: PROTOCOL_VERSION, id: nextId(), type: 'operation.result', operationId: op.operationId, paymentId,
+      kind: 'refund', outcome: 'unknown', amount: op.amount, terminalRef: `rf-${paymentId}`, message: 'no answer from the terminal',
+    });
+    return { first: await pending, operationId: op.operationId };
+  }
+
+  it('are flagged: an error log with a stable message, the posbridge_operations_unknown gauge, PPP_OUTCOME_UNKNOWN to every retry at once', async () => {
+    expect(await metricsText()).toContain('posbridge_operations_unknown 0');
+    const { first, operationId } = await unknownRefund('RU1');
+    expect(first.status).toBe(500);
+    expectPppContract(REFUND, 'post', 500, first.json);
+    expect(first.json).toMatchObject({ paymentId: 'RU1', refundId: null, value: 0, code: 'PPP_OUTCOME_UNKNOWN' });
+    expect(String(first.json['message'])).toContain('posbridge-server operation resolve');
+    expect(t.lines.filter((l) => l['msg'] === REFUND_ALERT)).toEqual([
+      expect.objectContaining({ level: 50, paymentId: 'RU1', operationId, serialNumber: 'SN1', terminalRef: 'rf-RU1' }),
+    ]);
+    expect(await metricsText()).toContain('posbridge_operations_unknown 1');
+    const began = Date.now();
+    expect((await call('POST', '/payments/RU1/refunds', refundBody('RU1', 'R1'))).json['code']).toBe('PPP_OUTCOME_UNKNOWN');
+    expect(Date.now() - began).toBeLessThan(1500);
+  });
+
+  it('an operator resolves them, audited in the payment events; the retry gets the decided answer (approved → 200, denied → refund-manually)', async () => {
+    const a = await unknownRefund('RU2');
+    clock += 30_000;
+    const op = await t.server.service.resolveUnknownOperation(a.operationId, { outcome: 'approved', reason: 'refund 0077 on the journal', operator: 'erin' });
+    expect(op).toMatchObject({ operationId: a.operationId, status: 'approved' });
+    expect((await t.server.store.listPaymentEvents('RU2')).at(-1)).toMatchObject({
+      type: 'operation.resolved', fromStatus: 'approved', toStatus: 'approved', at: clock,
+      data: { operationId: a.operationId, kind: 'refund', outcome: 'approved', operator: 'erin', reason: 'refund 0077 on the journal' },
+    });
+    expect(await metricsText()).toContain('posbridge_operations_unknown 0');
+    const ok = await call('POST', '/payments/RU2/refunds', refundBody('RU2', 'R1'));
+    expect(ok.status).toBe(200);
+    expectPppContract(REFUND, 'post', 200, ok.json);
+    expect(ok.json).toMatchObject({ refundId: a.operationId, value: 31.9 });
+
+    const b = await unknownRefund('RU3');
+    await t.server.service.resolveUnknownOperation(b.operationId, { outcome: 'denied', reason: 'no refund on the journal', operator: 'erin' });
+    const manual = await call('POST', '/payments/RU3/refunds', refundBody('RU3', 'R1'));
+    expect(manual.status).toBe(501);
+    expectPppContract(REFUND, 'post', 501, manual.json);
+    expect(manual.json['code']).toBe('refund-manually');
+    // Resolved once: a second decision is refused.
+    const again = await t.server.service.resolveUnknownOperation(b.operationId, { outcome: 'approved', reason: 'x', operator: 'erin' }).then(
+      () => 'resolved',
+      (err: unknown) => (isCodedError(err) ? err.code : String(err)),
+    );
+    expect(again).toBe('ADMIN_RESOLVE_REFUSED');
+    expect(t.lines.some((l) => l['msg'] === 'unknown operation resolved by an operator' && l['operationId'] === b.operationId)).toBe(true);
+
+    // The terminal contradicting the operator later is not applied, but alerted: it needs a person.
+    agent.send({
+      v: PROTOCOL_VERSION, id: nextId(), type: 'operation.result', operationId: b.operationId, paymentId: 'RU3',
+      kind: 'refund', outcome: 'approved', amount: { amountMinor: 3190, currency: 'BRL' }, terminalRef: 'rf-late',
+    });
+    const contradiction = await waitFor(() => t.lines.find((l) => l['msg'] === 'terminal refund result contradicts the recorded outcome'), 5000, 'alert');
+    expect(contradiction).toMatchObject({ level: 50, operationId: b.operationId, recorded: 'denied', reported: 'approved' });
+    expect((await t.server.store.getOperation(b.operationId))?.status).toBe('denied');
+  });
+
+  it('the terminal answering later resolves them too', async () => {
+    const { operationId } = await unknownRefund('RU4');
+    agent.send({
+      v: PROTOCOL_VERSION, id: nextId(), type: 'operation.result', operationId, paymentId: 'RU4',
+      kind: 'refund', outcome: 'approved', amount: { amountMinor: 3190, currency: 'BRL' }, terminalRef: 'rf-RU4',
+    });
+    await waitFor(async () => (await t.server.store.getOperation(operationId))?.status === 'approved', 5000, 'refunded');
+    expect((await call('POST', '/payments/RU4/refunds', refundBody('RU4', 'R1'))).status).toBe(200);
+  });
+});

@@ -18,6 +18,7 @@ import {
   type NewOperation,
   type OperationKind,
   type OperationOutcomeChange,
+  type OperationResolution,
   type OperationRecord,
   type OperationStatus,
   type OperationTotals,
@@ -786,6 +787,46 @@ class SqlitePaymentStore implements PaymentStore {
         ],
       );
       return info.changes === 1 ? this.#readOperation(operationId) : null;
+    });
+  }
+
+  resolveUnknownOperation(resolution: OperationResolution): Promise<OperationRecord | null> {
+    return this.#op('resolveUnknownOperation', () =>
+      this.#db.transaction(async () => {
+        const info = await this.#db.run(
+          `UPDATE operations SET status = ?, message = ?, updated_at = ? WHERE operation_id = ? AND status = 'unknown'`,
+          [resolution.status, resolution.message, resolution.at, resolution.operationId],
+        );
+        if (info.changes !== 1) return null;
+        const op = await this.#readOperation(resolution.operationId);
+        if (!op) throw new Error('operation vanished after update');
+        const payment = await this.#db.get<{ state: string }>('SELECT state FROM payments WHERE payment_id = ?', [op.paymentId]);
+        if (!payment) throw new Error(`payment ${op.paymentId} of operation ${op.operationId} is missing`);
+        await this.#db.run(
+          `INSERT INTO payment_events (payment_id, type, from_state, to_state, data, at) VALUES (?, 'operation.resolved', ?, ?, ?, ?)`,
+          [
+            op.paymentId,
+            payment.state,
+            payment.state,
+            JSON.stringify({
+              operationId: op.operationId,
+              kind: op.kind,
+              outcome: resolution.status,
+              operator: resolution.operator,
+              reason: resolution.reason,
+            }),
+            resolution.at,
+          ],
+        );
+        return op;
+      }),
+    );
+  }
+
+  countUnknownOperations(): Promise<number> {
+    return this.#op('countUnknownOperations', async () => {
+      const row = await this.#db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM operations WHERE status = 'unknown'`);
+      return row?.n ?? 0;
     });
   }
 

@@ -248,6 +248,22 @@ export interface OperationOutcomeChange {
 }
 
 /**
+ * An operator's decision on a refund whose terminal outcome is `unknown`
+ * (`posbridge-server operation resolve`), kept in the payment's events as
+ * `operation.resolved` with `operator` (who), `reason` (why) and `at` (when).
+ */
+export interface OperationResolution {
+  readonly operationId: string;
+  readonly status: 'approved' | 'denied';
+  /** Becomes the operation's `message`. */
+  readonly message: string;
+  readonly operator: string;
+  readonly reason: string;
+  /** ms since epoch. */
+  readonly at: number;
+}
+
+/**
  * A terminal serial and the agent that owns it. The owner's store and merchant own the serial:
  * it is set by the first registration and changed only by {@link PaymentStore.moveTerminal}.
  */
@@ -377,6 +393,15 @@ export interface PaymentStore {
   findOperation(paymentId: string, kind: OperationKind, requestId: string): Promise<OperationRecord | null>;
   /** Sets the terminal outcome of a `pending`/`unknown` operation. @returns the row, or null when it was already final. */
   setOperationOutcome(operationId: string, change: OperationOutcomeChange): Promise<OperationRecord | null>;
+  /**
+   * Settles an `unknown` operation by an operator's decision and appends the `operation.resolved`
+   * event (operationId, kind, outcome, operator, reason) to its payment's events, in one
+   * transaction (the payment's state is unchanged: from = to).
+   * @returns the updated row, or null when it is missing or not `unknown`.
+   */
+  resolveUnknownOperation(resolution: OperationResolution): Promise<OperationRecord | null>;
+  /** Number of operations (refunds) whose terminal outcome is `unknown` (metrics). */
+  countUnknownOperations(): Promise<number>;
   /**
    * Removes a refund that never ran: still `pending`, no answer stored (its agent refused it
    * before the terminal took it, e.g. busy). VTEX's repeat of the request records a new attempt.
