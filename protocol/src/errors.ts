@@ -99,26 +99,26 @@ export const ERROR_CODES = {
   SIM_NOT_FOUND: { message: 'no such simulated terminal or control route', retryable: false, httpStatus: 404 },
   SIM_BAD_REQUEST: { message: 'the simulator control request is not valid', retryable: false, httpStatus: 400 },
 
-  // issue 10 item 5: unknown outcomes
+  // Unknown outcomes (docs/ppp.md "Unknown outcomes").
   PPP_OUTCOME_UNKNOWN: {
     message: 'the terminal outcome of this payment is unknown; it stays flagged until an operator resolves it',
     retryable: true,
     httpStatus: 500,
   },
   ADMIN_RESOLVE_REFUSED: { message: 'only a payment whose terminal outcome is unknown can be resolved by an operator', retryable: false },
-  // issue 10 item 18: unchargeable amounts
+  // Amounts a terminal cannot charge (docs/ppp.md "Idempotency and amounts").
   MONEY_AMOUNT_OUT_OF_RANGE: {
     message: 'amount is below one minor unit or above the most a terminal can charge',
     retryable: false,
     httpStatus: 400,
   },
-  // Issue 10 item 9 (cancel racing settle).
+  // Cancel and settle serialised on the payment (docs/ppp.md "Concurrent requests").
   PPP_PAYMENT_CANCELLED: {
     message: 'the payment was cancelled (or its cancellation is under way), so it cannot be settled or refunded',
     retryable: false,
     httpStatus: 500,
   },
-  // Issue 10 item 8 (operations on a busy terminal).
+  // A busy terminal never means refund by hand (docs/protocol/ws.md "Delivery").
   PPP_TERMINAL_BUSY: {
     message: 'the terminal was busy and did not take the refund; nothing was refunded; repeat the same request',
     retryable: true,

@@ -138,7 +138,7 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX operations_open ON operations(kind, status, serial_number);
   `,
-  // 3 (issue 10, terminal ownership): audit of who registered or moved a terminal, and why.
+  // 3 (terminal ownership, docs/protocol/ws.md): audit of who registered or moved a terminal, and why.
   `
   CREATE TABLE terminal_events (
     seq           INTEGER PRIMARY KEY AUTOINCREMENT,
