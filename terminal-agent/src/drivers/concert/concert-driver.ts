@@ -119,6 +119,14 @@ export class ConcertDriver implements TerminalDriver {
   #pending: Pending | undefined;
   #queue: Promise<unknown> = Promise.resolve();
   readonly #late = new Map<string, ConcertAnswer>();
+  /**
+   * Answers that came with no request of this process to own them (after an agent restart, the
+   * request was sent by the previous process), newest last: `checkStatus` takes one only when it
+   * echoes the request's reference.
+   */
+  readonly #unattributed: ConcertAnswer[] = [];
+  /** The answer last taken as a request's result: a repeat of it is not the next request's answer. */
+  #lastTaken: { req: SaleRequest; payload: string; privateData: string } | undefined;
   /** Recent requests by reference, oldest first; the last one is the request sent last. */
   readonly #recent = new Map<string, SaleRequest>();
 
@@ -171,11 +179,26 @@ export class ConcertDriver implements TerminalDriver {
     return Promise.resolve('unsupported');
   }
 
-  /** @inheritdoc Returns a late answer received for `request.rid`, if any; there is no status query. */
+  /**
+   * @inheritdoc Returns a late answer received for `request.rid`, if any: one kept for it, or one
+   * that came with no request of this process outstanding (after a restart) and echoes its
+   * reference. There is no status query. An unattributed answer that matches the request's POS
+   * number, amount and currency but does not echo its reference is not taken (it may belong to
+   * another sale of the same amount); the `no_answer` reason then says that an answer came.
+   */
   checkStatus(request: SaleRequest): Promise<StatusCheck> {
-    const answer = this.#late.get(request.rid);
-    if (answer && this.#mismatch(request, answer) === undefined && answer.status !== 'unverified') {
-      return Promise.resolve({ kind: 'result', result: this.#toResult(request, answer) });
+    const usable = (a: ConcertAnswer | undefined): a is ConcertAnswer =>
+      a !== undefined && this.#mismatch(request, a) === undefined && a.status !== 'unverified';
+    const answer = this.#late.get(request.rid) ?? this.#unattributed.findLast((a) => a.privateData === request.rid);
+    if (usable(answer)) return Promise.resolve({ kind: 'result', result: this.#toResult(request, answer) });
+    const unowned = this.#unattributed.filter((a) => this.#mismatch(request, a) === undefined).length;
+    if (unowned > 0) {
+      return Promise.resolve({
+        kind: 'no_answer',
+        reason:
+          `Concert E+ has no status query; ${unowned} terminal answer(s) with its POS number, amount and currency came with no request ` +
+          'of this agent outstanding (sent before a restart?) but without its reference: not attributed, check the terminal journal',
+      });
     }
     return Promise.resolve({ kind: 'no_answer', reason: 'Concert E+ has no status query; no late answer received' });
   }
@@ -320,10 +343,26 @@ export class ConcertDriver implements TerminalDriver {
         this.#keepLate(last, a, undefined);
         return;
       }
+      this.#unattributed.push(a);
+      if (this.#unattributed.length > MAX_LATE_ANSWERS) this.#unattributed.shift();
       this.#log.warn(
         { serialNumber: this.#o.serialNumber, rid: last?.rid, reason: why, payload: redactConcertPayload(payload) },
-        'terminal answer with no outstanding request ignored',
+        'terminal answer with no outstanding request kept for the operator',
       );
+      return;
+    }
+    const taken = this.#lastTaken;
+    if (
+      taken !== undefined &&
+      taken.req.rid !== p.req.rid &&
+      payload === taken.payload &&
+      ConcertDriver.#privateFieldKind(a, p.req.rid) === 'terminal-owned' &&
+      a.privateData === taken.privateData
+    ) {
+      // The terminal repeated the answer it gave the previous request (same terminal reference,
+      // same bytes): not an answer to this one, even if it arrives after this request was written.
+      p.refused.push(`repeat of the answer taken for ${taken.req.rid} (terminal reference ${a.privateData})`);
+      this.#keepLate(taken.req, a, p.req.rid);
       return;
     }
     const why = this.#mismatch(p.req, a);
@@ -351,6 +390,7 @@ export class ConcertDriver implements TerminalDriver {
       p.settle({ kind: 'unknown', reason: 'terminal answered status 9 (handled without a final verdict)' });
       return;
     }
+    this.#lastTaken = { req: p.req, payload, privateData: a.privateData };
     p.settle({ kind: 'result', result: this.#toResult(p.req, a) });
   }
 
