@@ -228,6 +228,18 @@ describe('ConcertDriver', () => {
     await expect(driver.checkStatus(sale)).resolves.toMatchObject({ kind: 'result', result: { outcome: 'approved', tid: sale.rid } });
   });
 
+  it('keeps a late answer of the previous request that arrives while the next one (another amount) waits, for checkStatus', async () => {
+    const { driver, terminal, sink } = setup({ privateField: 'blank', answerDelayMs: 1_400 });
+    const first = { ...REQ, paymentId: 'pay-first', rid: 'PFIRST0001' };
+    await expect(driver.sale(first)).resolves.toMatchObject({ kind: 'unknown' });
+    terminal.script = { privateField: 'blank', answerDelayMs: 600 };
+    const second = { ...REQ, paymentId: 'pay-second', rid: 'PSECOND001', amount: { amountMinor: 999, currency: 'EUR' } };
+    await expect(driver.sale(second)).resolves.toMatchObject({ kind: 'result', result: { outcome: 'approved', amount: { amountMinor: 999 } } });
+    expect(sink.find('terminal answer refused: it does not match the request')).toHaveLength(1);
+    // The first sale's answer came (charged): it resolves that sale's unknown outcome.
+    await expect(driver.checkStatus(first)).resolves.toMatchObject({ kind: 'result', result: { outcome: 'approved', tid: first.rid } });
+  });
+
   const JOURNALED = {
     posNumber: 1,
     amountMinor: 1250,

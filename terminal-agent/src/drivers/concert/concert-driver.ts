@@ -380,6 +380,11 @@ export class ConcertDriver implements TerminalDriver {
         },
         'terminal answer refused: it does not match the request',
       );
+      // One request per link: an answer that is not this one's but matches the request sent
+      // before it is that request's late answer (the card may have been charged): kept for it.
+      const recent = [...this.#recent.values()];
+      const before = recent[recent.findIndex((r) => r.rid === p.req.rid) - 1];
+      if (before !== undefined && this.#mismatch(before, a) === undefined) this.#keepLate(before, a, p.req.rid);
       return;
     }
     const privateField = ConcertDriver.#privateFieldKind(a, p.req.rid);
