@@ -228,6 +228,14 @@ describe('ConcertDriver', () => {
     await expect(driver.checkStatus(sale)).resolves.toMatchObject({ kind: 'result', result: { outcome: 'approved', tid: sale.rid } });
   });
 
+  it('takes a byte-identical answer that comes after the resend window as the new request\'s answer (a void answered with the sale\'s reference)', async () => {
+    const { driver, terminal } = setup({ wrongPrivate: 'AUTH123456' });
+    const sale = { ...REQ, paymentId: 'pay-1', rid: 'PSALE00001' };
+    await expect(driver.sale(sale)).resolves.toMatchObject({ kind: 'result', result: { outcome: 'approved' } });
+    terminal.script = { wrongPrivate: 'AUTH123456', answerDelayMs: 600 }; // > 150 + 200 + 100 ms
+    await expect(driver.sale({ ...sale, rid: 'PVOID00001', kind: 'void' })).resolves.toMatchObject({ kind: 'result', result: { outcome: 'approved', tid: 'PVOID00001' } });
+  });
+
   it('keeps a late answer of the previous request that arrives while the next one (another amount) waits, for checkStatus', async () => {
     const { driver, terminal, sink } = setup({ privateField: 'blank', answerDelayMs: 1_400 });
     const first = { ...REQ, paymentId: 'pay-first', rid: 'PFIRST0001' };

@@ -126,7 +126,7 @@ export class ConcertDriver implements TerminalDriver {
    */
   readonly #unattributed: ConcertAnswer[] = [];
   /** The answer last taken as a request's result: a repeat of it is not the next request's answer. */
-  #lastTaken: { req: SaleRequest; payload: string; privateData: string } | undefined;
+  #lastTaken: { req: SaleRequest; payload: string; privateData: string; at: number } | undefined;
   /** Recent requests by reference, oldest first; the last one is the request sent last. */
   readonly #recent = new Map<string, SaleRequest>();
 
@@ -297,6 +297,15 @@ export class ConcertDriver implements TerminalDriver {
     };
   }
 
+  /**
+   * How long after an answer a byte-identical one is read as the terminal repeating it: a terminal
+   * resends within its own ACK / frame / EOT waits. A later identical answer (a void of that sale
+   * whose answer carries the same authorisation reference) is the new request's answer.
+   */
+  #repeatWindowMs(): number {
+    return this.#t.ackTimeoutMs + this.#t.frameTimeoutMs + this.#t.eotTimeoutMs;
+  }
+
   /** How the answer's private field relates to our reference, for the logs. */
   static #privateFieldKind(a: ConcertAnswer, rid: string): 'echoed' | 'blank' | 'zeros' | 'terminal-owned' {
     if (a.privateData === rid) return 'echoed';
@@ -356,6 +365,7 @@ export class ConcertDriver implements TerminalDriver {
       taken !== undefined &&
       taken.req.rid !== p.req.rid &&
       payload === taken.payload &&
+      this.#now() - taken.at <= this.#repeatWindowMs() &&
       ConcertDriver.#privateFieldKind(a, p.req.rid) === 'terminal-owned' &&
       a.privateData === taken.privateData
     ) {
@@ -395,7 +405,7 @@ export class ConcertDriver implements TerminalDriver {
       p.settle({ kind: 'unknown', reason: 'terminal answered status 9 (handled without a final verdict)' });
       return;
     }
-    this.#lastTaken = { req: p.req, payload, privateData: a.privateData };
+    this.#lastTaken = { req: p.req, payload, privateData: a.privateData, at: this.#now() };
     p.settle({ kind: 'result', result: this.#toResult(p.req, a) });
   }
 
