@@ -14,7 +14,11 @@
  * its answer when the POS number, amount and currency match. Our reference travels in the
  * 10-char private field, but real terminals answer that field blank, zero-filled or with their
  * own reference: it only *confirms* a match when echoed, and is never a reason to drop an answer
- * (except when it echoes the reference of an earlier request of ours: that is a late answer).
+ * (except when it echoes the reference of an earlier request of ours: that is a late answer; or
+ * when it repeats, byte for byte and within the terminal's resend window, the answer last taken
+ * with the same terminal-owned reference: that is the terminal resending the previous answer).
+ * Answers that come with no request of this process outstanding (after an agent restart) are
+ * kept; `checkStatus` takes one for a journaled request only when it echoes its reference.
  *
  * The dialect has no status query and no abort: a lost answer is `unknown` (never a guessed
  * decline); a late answer that arrives afterwards (for the request sent last, or echoing an
