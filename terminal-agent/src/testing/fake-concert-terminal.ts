@@ -45,6 +45,8 @@ export interface FakeConcertScript {
   noAnswer?: boolean;
   /** Send the answer twice. */
   duplicateAnswer?: boolean;
+  /** Wait before the duplicate answer (after the first was ACKed), ms. @default 0 */
+  duplicateDelayMs?: number;
   /** Delay before Exchange B, ms. @default 5 */
   answerDelayMs?: number;
   /** Card number area of the report. @default '497010XXXXXX1234' */
@@ -65,6 +67,8 @@ export class FakeConcertTerminal {
   #frames = 0;
   #answersSent = 0;
   #ownRefs = 0;
+  /** The terminal's own reference of each request answered: a repeated answer repeats it. */
+  readonly #ownRefOf = new WeakMap<ConcertRequest, string>();
   #pending: ConcertRequest | undefined;
   /** What the terminal waits for while it is master. */
   #waiting: { resolve: (b: 'ACK' | 'NAK' | 'timeout') => void } | undefined;
@@ -146,7 +150,18 @@ export class FakeConcertTerminal {
     this.charged.add(req.privateData);
     if (this.script.noAnswer) return;
     const times = this.script.duplicateAnswer ? 2 : 1;
-    for (let i = 0; i < times; i++) await this.#sendAnswer(req);
+    for (let i = 0; i < times; i++) {
+      if (i > 0 && this.script.duplicateDelayMs) await new Promise((r) => setTimeout(r, this.script.duplicateDelayMs));
+      await this.#sendAnswer(req);
+    }
+  }
+
+  /**
+   * Runs Exchange B for `req` now, as a terminal finishing a transaction whose POS restarted
+   * meanwhile (the request came from an earlier process). Resolves when the exchange ends.
+   */
+  sendAnswerFor(req: ConcertRequest): Promise<void> {
+    return this.#answer(req);
   }
 
   /** The private field of the next answer, per {@link FakeConcertScript.privateField}. */
@@ -159,9 +174,14 @@ export class FakeConcertTerminal {
         return '';
       case 'zeros':
         return '0'.repeat(10);
-      case 'own':
+      case 'own': {
+        const known = this.#ownRefOf.get(req);
+        if (known !== undefined) return known;
         this.#ownRefs += 1;
-        return `T${String(this.#ownRefs).padStart(9, '0')}`;
+        const ref = `T${String(this.#ownRefs).padStart(9, '0')}`;
+        this.#ownRefOf.set(req, ref);
+        return ref;
+      }
     }
   }
 

@@ -212,6 +212,73 @@ describe('ConcertDriver', () => {
     await expect(driver.checkStatus(REQ)).resolves.toMatchObject({ kind: 'result', result: { outcome: 'approved' } });
   });
 
+  it('does not take a repeat of the previous answer (same terminal reference) as the next request\'s answer', async () => {
+    // A terminal that repeats its answer after our ACK, late enough that our next request (the
+    // void of that sale, run at once from the queue) is already written: the repeat carries the
+    // terminal's own reference of the sale, not an answer to the void.
+    const { driver, terminal } = setup({ privateField: 'own', duplicateAnswer: true, duplicateDelayMs: 150 });
+    const sale = { ...REQ, paymentId: 'pay-1', rid: 'PSALE00001' };
+    await expect(driver.sale(sale)).resolves.toMatchObject({ kind: 'result', result: { outcome: 'approved' } });
+    terminal.script = { privateField: 'own', duplicateDelayMs: 150, noAnswer: true };
+    const voidReq = { ...sale, rid: 'PVOID00001', kind: 'void' as const };
+    const outcome = await driver.sale(voidReq);
+    expect(terminal.requests.map((r) => r.transactionType)).toEqual(['debit', 'cancellation']);
+    // The terminal never answered the void: unknown, never "voided" on the strength of the sale's repeat.
+    expect(outcome).toMatchObject({ kind: 'unknown' });
+    await expect(driver.checkStatus(sale)).resolves.toMatchObject({ kind: 'result', result: { outcome: 'approved', tid: sale.rid } });
+  });
+
+  it('takes a byte-identical answer that comes after the resend window as the new request\'s answer (a void answered with the sale\'s reference)', async () => {
+    const { driver, terminal } = setup({ wrongPrivate: 'AUTH123456' });
+    const sale = { ...REQ, paymentId: 'pay-1', rid: 'PSALE00001' };
+    await expect(driver.sale(sale)).resolves.toMatchObject({ kind: 'result', result: { outcome: 'approved' } });
+    terminal.script = { wrongPrivate: 'AUTH123456', answerDelayMs: 600 }; // > 150 + 200 + 100 ms
+    await expect(driver.sale({ ...sale, rid: 'PVOID00001', kind: 'void' })).resolves.toMatchObject({ kind: 'result', result: { outcome: 'approved', tid: 'PVOID00001' } });
+  });
+
+  it('keeps a late answer of the previous request that arrives while the next one (another amount) waits, for checkStatus', async () => {
+    const { driver, terminal, sink } = setup({ privateField: 'blank', answerDelayMs: 1_400 });
+    const first = { ...REQ, paymentId: 'pay-first', rid: 'PFIRST0001' };
+    await expect(driver.sale(first)).resolves.toMatchObject({ kind: 'unknown' });
+    terminal.script = { privateField: 'blank', answerDelayMs: 600 };
+    const second = { ...REQ, paymentId: 'pay-second', rid: 'PSECOND001', amount: { amountMinor: 999, currency: 'EUR' } };
+    await expect(driver.sale(second)).resolves.toMatchObject({ kind: 'result', result: { outcome: 'approved', amount: { amountMinor: 999 } } });
+    expect(sink.find('terminal answer refused: it does not match the request')).toHaveLength(1);
+    // The first sale's answer came (charged): it resolves that sale's unknown outcome.
+    await expect(driver.checkStatus(first)).resolves.toMatchObject({ kind: 'result', result: { outcome: 'approved', tid: first.rid } });
+  });
+
+  const JOURNALED = {
+    posNumber: 1,
+    amountMinor: 1250,
+    answer: 'full',
+    paymentMode: '1',
+    transactionType: 'debit',
+    currencyNumeric: '978',
+    privateData: REQ.rid,
+    answerDelay: 'end',
+    authorisation: 'terminal',
+  } as const;
+
+  it('after an agent restart mid-sale, keeps the late answer that echoes the journaled reference for checkStatus', async () => {
+    const { driver, terminal } = setup({ privateField: 'echo' });
+    await driver.identify(); // the restarted agent opens the port; this process never sent the request
+    await terminal.sendAnswerFor(JOURNALED);
+    await expect(driver.checkStatus(REQ)).resolves.toMatchObject({ kind: 'result', result: { outcome: 'approved', tid: REQ.rid } });
+  });
+
+  it('after an agent restart, an answer without our reference is not attributed, and checkStatus says an answer came', async () => {
+    const { driver, terminal, sink } = setup({ privateField: 'blank' });
+    await driver.identify();
+    await terminal.sendAnswerFor(JOURNALED);
+    const check = await driver.checkStatus(REQ);
+    expect(check).toMatchObject({ kind: 'no_answer' });
+    if (check.kind !== 'no_answer') throw new Error('no_answer expected');
+    expect(check.reason).not.toMatch(/no late answer/);
+    expect(check.reason).toMatch(/answer/);
+    expect(sink.find('terminal answer with no outstanding request kept for the operator')).toHaveLength(1);
+  });
+
   it('never logs the report field of an answer', async () => {
     const { driver, sink } = setup({ report: '4970109999991234' });
     await driver.sale(REQ);

@@ -14,7 +14,11 @@
  * its answer when the POS number, amount and currency match. Our reference travels in the
  * 10-char private field, but real terminals answer that field blank, zero-filled or with their
  * own reference: it only *confirms* a match when echoed, and is never a reason to drop an answer
- * (except when it echoes the reference of an earlier request of ours: that is a late answer).
+ * (except when it echoes the reference of an earlier request of ours: that is a late answer; or
+ * when it repeats, byte for byte and within the terminal's resend window, the answer last taken
+ * with the same terminal-owned reference: that is the terminal resending the previous answer).
+ * Answers that come with no request of this process outstanding (after an agent restart) are
+ * kept; `checkStatus` takes one for a journaled request only when it echoes its reference.
  *
  * The dialect has no status query and no abort: a lost answer is `unknown` (never a guessed
  * decline); a late answer that arrives afterwards (for the request sent last, or echoing an
@@ -119,6 +123,14 @@ export class ConcertDriver implements TerminalDriver {
   #pending: Pending | undefined;
   #queue: Promise<unknown> = Promise.resolve();
   readonly #late = new Map<string, ConcertAnswer>();
+  /**
+   * Answers that came with no request of this process to own them (after an agent restart, the
+   * request was sent by the previous process), newest last: `checkStatus` takes one only when it
+   * echoes the request's reference.
+   */
+  readonly #unattributed: ConcertAnswer[] = [];
+  /** The answer last taken as a request's result: a repeat of it is not the next request's answer. */
+  #lastTaken: { req: SaleRequest; payload: string; privateData: string; at: number } | undefined;
   /** Recent requests by reference, oldest first; the last one is the request sent last. */
   readonly #recent = new Map<string, SaleRequest>();
 
@@ -171,11 +183,26 @@ export class ConcertDriver implements TerminalDriver {
     return Promise.resolve('unsupported');
   }
 
-  /** @inheritdoc Returns a late answer received for `request.rid`, if any; there is no status query. */
+  /**
+   * @inheritdoc Returns a late answer received for `request.rid`, if any: one kept for it, or one
+   * that came with no request of this process outstanding (after a restart) and echoes its
+   * reference. There is no status query. An unattributed answer that matches the request's POS
+   * number, amount and currency but does not echo its reference is not taken (it may belong to
+   * another sale of the same amount); the `no_answer` reason then says that an answer came.
+   */
   checkStatus(request: SaleRequest): Promise<StatusCheck> {
-    const answer = this.#late.get(request.rid);
-    if (answer && this.#mismatch(request, answer) === undefined && answer.status !== 'unverified') {
-      return Promise.resolve({ kind: 'result', result: this.#toResult(request, answer) });
+    const usable = (a: ConcertAnswer | undefined): a is ConcertAnswer =>
+      a !== undefined && this.#mismatch(request, a) === undefined && a.status !== 'unverified';
+    const answer = this.#late.get(request.rid) ?? this.#unattributed.findLast((a) => a.privateData === request.rid);
+    if (usable(answer)) return Promise.resolve({ kind: 'result', result: this.#toResult(request, answer) });
+    const unowned = this.#unattributed.filter((a) => this.#mismatch(request, a) === undefined).length;
+    if (unowned > 0) {
+      return Promise.resolve({
+        kind: 'no_answer',
+        reason:
+          `Concert E+ has no status query; ${unowned} terminal answer(s) with its POS number, amount and currency came with no request ` +
+          'of this agent outstanding (sent before a restart?) but without its reference: not attributed, check the terminal journal',
+      });
     }
     return Promise.resolve({ kind: 'no_answer', reason: 'Concert E+ has no status query; no late answer received' });
   }
@@ -274,6 +301,15 @@ export class ConcertDriver implements TerminalDriver {
     };
   }
 
+  /**
+   * How long after an answer a byte-identical one is read as the terminal repeating it: a terminal
+   * resends within its own ACK / frame / EOT waits. A later identical answer (a void of that sale
+   * whose answer carries the same authorisation reference) is the new request's answer.
+   */
+  #repeatWindowMs(): number {
+    return this.#t.ackTimeoutMs + this.#t.frameTimeoutMs + this.#t.eotTimeoutMs;
+  }
+
   /** How the answer's private field relates to our reference, for the logs. */
   static #privateFieldKind(a: ConcertAnswer, rid: string): 'echoed' | 'blank' | 'zeros' | 'terminal-owned' {
     if (a.privateData === rid) return 'echoed';
@@ -320,10 +356,27 @@ export class ConcertDriver implements TerminalDriver {
         this.#keepLate(last, a, undefined);
         return;
       }
+      this.#unattributed.push(a);
+      if (this.#unattributed.length > MAX_LATE_ANSWERS) this.#unattributed.shift();
       this.#log.warn(
         { serialNumber: this.#o.serialNumber, rid: last?.rid, reason: why, payload: redactConcertPayload(payload) },
-        'terminal answer with no outstanding request ignored',
+        'terminal answer with no outstanding request kept for the operator',
       );
+      return;
+    }
+    const taken = this.#lastTaken;
+    if (
+      taken !== undefined &&
+      taken.req.rid !== p.req.rid &&
+      payload === taken.payload &&
+      this.#now() - taken.at <= this.#repeatWindowMs() &&
+      ConcertDriver.#privateFieldKind(a, p.req.rid) === 'terminal-owned' &&
+      a.privateData === taken.privateData
+    ) {
+      // The terminal repeated the answer it gave the previous request (same terminal reference,
+      // same bytes): not an answer to this one, even if it arrives after this request was written.
+      p.refused.push(`repeat of the answer taken for ${taken.req.rid} (terminal reference ${a.privateData})`);
+      this.#keepLate(taken.req, a, p.req.rid);
       return;
     }
     const why = this.#mismatch(p.req, a);
@@ -341,6 +394,11 @@ export class ConcertDriver implements TerminalDriver {
         },
         'terminal answer refused: it does not match the request',
       );
+      // One request per link: an answer that is not this one's but matches the request sent
+      // before it is that request's late answer (the card may have been charged): kept for it.
+      const recent = [...this.#recent.values()];
+      const before = recent[recent.findIndex((r) => r.rid === p.req.rid) - 1];
+      if (before !== undefined && this.#mismatch(before, a) === undefined) this.#keepLate(before, a, p.req.rid);
       return;
     }
     const privateField = ConcertDriver.#privateFieldKind(a, p.req.rid);
@@ -351,6 +409,7 @@ export class ConcertDriver implements TerminalDriver {
       p.settle({ kind: 'unknown', reason: 'terminal answered status 9 (handled without a final verdict)' });
       return;
     }
+    this.#lastTaken = { req: p.req, payload, privateData: a.privateData, at: this.#now() };
     p.settle({ kind: 'result', result: this.#toResult(p.req, a) });
   }
 
