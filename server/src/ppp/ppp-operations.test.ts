@@ -5,11 +5,7 @@
  * and refunds with their amount rules, deadlines with an injected clock, late-approval
  * reversal, merchant isolation, the Payment App routes, health and metrics.
  */
-import { readFileSync } from 'node:fs';
-import { Ajv, type ValidateFunction } from 'ajv';
-import addFormats from 'ajv-formats';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
 import { PosStatusSchema, PosTerminalsSchema, SubmitAnswerSchema } from '@posbridge/protocol/pos';
 import { PROTOCOL_VERSION, type ServerMessage } from '@posbridge/protocol/ws';
 import { hashAppToken } from './auth.ts';
@@ -24,36 +20,7 @@ import {
   type TestAgent,
   type TestServer,
 } from '../testing/helpers.ts';
-
-// ── OpenAPI contract ────────────────────────────────────────────────────────────────────────
-const spec = parse(readFileSync(new URL('../../test-fixtures/ppp-openapi.yml', import.meta.url), 'utf8')) as {
-  paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema: unknown }> }> }>>;
-};
-// Documented deviation (docs/ppp.md "Contract"): the OpenAPI types Create Payment's
-// `authorizationId` as a non-null string, while ppp-pos.md §4.2 says it is sent only when
-// approved and null otherwise; posbridge sends null until approved.
-(spec as unknown as { components: { schemas: Record<string, { properties: Record<string, Record<string, unknown>> }> } })
-  .components.schemas['Success-Approved']!.properties['authorizationId']!['nullable'] = true;
-// Same for `maxValue`: typed integer, but it is a PPP decimal (ppp-pos.md §4.2, §9; VTEX's examples use 16.6).
-(spec as unknown as { components: { schemas: Record<string, { properties: Record<string, Record<string, unknown>> }> } })
-  .components.schemas['Success-Approved']!.properties['maxValue']!['type'] = 'number';
-const ajv = new Ajv({ strict: false, allErrors: true });
-(addFormats as unknown as { default: (a: Ajv) => void }).default(ajv);
-ajv.addSchema(spec, 'ppp');
-const validators = new Map<string, ValidateFunction>();
-
-/** Validates `body` against the OpenAPI response schema of (path, method, status). */
-function expectContract(path: string, method: string, status: number, body: unknown): void {
-  const key = `${method} ${path} ${status}`;
-  let validate = validators.get(key);
-  if (!validate) {
-    const pointer = `#/paths/${path.replaceAll('~', '~0').replaceAll('/', '~1')}/${method}/responses/${status}/content/application~1json/schema`;
-    validate = ajv.compile({ $ref: `ppp${pointer}` });
-    validators.set(key, validate);
-  }
-  const ok = validate(body);
-  expect(ok ? [] : validate.errors, `${key}: ${JSON.stringify(body)}`).toEqual([]);
-}
+import { expectPppContract as expectContract } from '../testing/ppp-contract.ts';
 
 // ── fixtures ────────────────────────────────────────────────────────────────────────────────
 type Start = Extract<ServerMessage, { type: 'payment.start' }>;
