@@ -9,6 +9,24 @@ import tseslint from 'typescript-eslint';
 const ioModules = ['fs', 'path', 'os', 'net', 'http', 'https', 'crypto', 'child_process', 'ws', 'serialport', 'node-hid', 'pino', 'sqlite3', 'pg', 'express'];
 /** Another package's sources, reached around its exports map. */
 const srcPattern = { group: ['@posbridge/*/src', '@posbridge/*/src/**'], message: 'Import another package through its name and exports map, never its src/.' };
+/** Workspace folders (and the tooling folders) a relative import must not climb into from another one. */
+const workspaceDirs = ['protocol', 'kit', 'server', 'terminal-agent', 'hardware-sim', 'payment-app', 'testkit', 'test', 'scripts', 'bench'];
+/**
+ * A relative path out of one's own package into another's folder (`../../server/src/testing/…`,
+ * `../../scripts/lib/…`): tests too go through the package's exports or `@posbridge/testkit`.
+ */
+const crossPackagePattern = {
+  regex: `^(\\.\\./)+(${workspaceDirs.join('|')})(/|$)`,
+  message: "Import another package through its name and exports map (tests: its public exports or @posbridge/testkit), never a relative path into its folder.",
+};
+/** The test kit, kept out of product code. */
+const testkitPattern = {
+  group: ['@posbridge/testkit', '@posbridge/testkit/*'],
+  message: 'Only tests and test helpers (src/testing/) import @posbridge/testkit; product code never does.',
+};
+/** Product sources of the workspaces: everything under src/ but tests and test helpers. */
+const productFiles = ['protocol', 'kit', 'server', 'terminal-agent', 'hardware-sim', 'payment-app'].map((dir) => `${dir}/src/**/*.{ts,tsx}`);
+const testFiles = ['**/*.test.ts', '**/*.test.tsx', '**/src/testing/**'];
 
 const portable = 'protocol/ and payment-app/ stay portable (React Native): no Node built-ins or I/O libraries.';
 
@@ -33,8 +51,16 @@ export default tseslint.config(
       'no-console': 'error',
       'no-restricted-imports': [
         'error',
-        { patterns: [srcPattern] },
+        { patterns: [srcPattern, crossPackagePattern] },
       ],
+    },
+  },
+  {
+    // Product code never reaches the test kit.
+    files: productFiles,
+    ignores: testFiles,
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [srcPattern, crossPackagePattern, testkitPattern] }],
     },
   },
   {
@@ -54,7 +80,7 @@ export default tseslint.config(
         'error',
         {
           paths: ioModules.map((name) => ({ name, message: portable })),
-          patterns: [{ group: ['node:*', '@serialport/*'], message: portable }, srcPattern],
+          patterns: [{ group: ['node:*', '@serialport/*'], message: portable }, srcPattern, crossPackagePattern, testkitPattern],
         },
       ],
     },

@@ -12,8 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { logRedaction } from '@posbridge/protocol/redaction';
-import { startLocalStack, type LocalStack } from './lib/local-stack.ts';
-import { armExitWatchdog } from './lib/shutdown.ts';
+import { startLocalStack, type LocalStack, armExitWatchdog } from '@posbridge/testkit/stack';
 import { createTimeline } from './lib/timeline.ts';
 import {
   GatewayClient,
@@ -22,7 +21,7 @@ import {
   startCallbackReceiver,
   submitTerminal,
   type CallbackReceiver,
-} from './lib/vtex-gateway.ts';
+} from '@posbridge/testkit';
 
 const HELP = `Usage: npm run demo -- [options]
 

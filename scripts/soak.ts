@@ -6,8 +6,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { FAULT_KINDS } from './lib/soak/plan.ts';
-import { runSoak, type SoakResult } from './lib/soak/run.ts';
+import { FAULT_KINDS, runSoak, type SoakResult } from '@posbridge/testkit/soak';
 
 const HELP = `npm run soak -- [options]
 

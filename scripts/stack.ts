@@ -13,8 +13,7 @@
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { logRedaction } from '@posbridge/protocol/redaction';
-import { startLocalStack } from './lib/local-stack.ts';
-import { armExitWatchdog } from './lib/shutdown.ts';
+import { startLocalStack, armExitWatchdog } from '@posbridge/testkit/stack';
 
 /** The stack exits at most this long after SIGTERM/SIGINT, ms (each close step is bounded to 5 s). */
 const STACK_EXIT_TIMEOUT_MS = 25_000;

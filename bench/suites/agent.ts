@@ -17,7 +17,7 @@ import {
   buildCreatePayment,
   startCallbackReceiver,
   submitTerminal,
-} from '../../scripts/lib/vtex-gateway.ts';
+} from '@posbridge/testkit';
 
 /** The agent's footprint. */
 export interface AgentRow {

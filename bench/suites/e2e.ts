@@ -13,14 +13,14 @@ import pino from 'pino';
 import { ReadlineParser } from '@serialport/parser-readline';
 import { SerialPort } from 'serialport';
 import { encodeLine } from '@posbridge/protocol/terminal';
-import { startLocalStack } from '../../scripts/lib/local-stack.ts';
+import { startLocalStack } from '@posbridge/testkit/stack';
 import {
   GatewayClient,
   appPayload,
   buildCreatePayment,
   startCallbackReceiver,
   submitTerminal,
-} from '../../scripts/lib/vtex-gateway.ts';
+} from '@posbridge/testkit';
 
 /** Latency distribution of one measured path, milliseconds. */
 export interface LatencyRow {

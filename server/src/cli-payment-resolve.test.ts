@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { waitFor } from '@posbridge/testkit';
 import { PROTOCOL_VERSION, type ServerMessage } from '@posbridge/protocol/ws';
 import {
   AUTH_HEADERS,
@@ -19,7 +20,6 @@ import {
   startTestServer,
   tempDir,
   testEnv,
-  waitFor,
   type TestAgent,
   type TestServer,
 } from './testing/helpers.ts';
@@ -63,7 +63,7 @@ async function unknownPayment(paymentId: string): Promise<void> {
     v: PROTOCOL_VERSION, id: nextId(), type: 'payment.result', paymentId, outcome: 'unknown',
     amount: { amountMinor: 3190, currency: 'BRL' }, terminalRef: `ref-${paymentId}`, message: 'outcome unknown: no answer',
   });
-  await waitFor(async () => (await t.server.store.getPayment(paymentId))?.status === 'unknown', 5000, 'unknown');
+  await waitFor(async () => (await t.server.store.getPayment(paymentId))?.status === 'unknown', { timeoutMs: 5000, message: 'unknown' });
 }
 
 /** VTEX's cancellation of `paymentId`. */
@@ -87,7 +87,7 @@ async function unknownReversal(paymentId: string): Promise<void> {
     v: PROTOCOL_VERSION, id: nextId(), type: 'payment.result', paymentId, outcome: 'approved', authorizationId: 'AUTH1', nsu: '42',
     card: { brand: 'Visa', firstDigits: '411111', lastDigits: '1111' }, amount: { amountMinor: 3190, currency: 'BRL' }, terminalRef: `ref-${paymentId}`,
   });
-  await waitFor(async () => (await t.server.store.getPayment(paymentId))?.status === 'approved', 5000, 'approved');
+  await waitFor(async () => (await t.server.store.getPayment(paymentId))?.status === 'approved', { timeoutMs: 5000, message: 'approved' });
   const pending = cancel(paymentId, 'C1');
   const op = await agent.waitForMessage((m): m is OpStart => isOp(m) && m.paymentId === paymentId);
   agent.send({
@@ -119,7 +119,7 @@ describe('posbridge-server payment resolve', () => {
       data: { outcome: 'approved', authorizationId: 'RCPT-9', operator: userInfo().username, reason: 'receipt 000123 approved' },
     });
     expect(event!.at).toBeGreaterThanOrEqual(before);
-    const cb = await waitFor(() => receiver.received.find((r) => r.url === '/cb/CLI1'), 5000, 'callback from the running server');
+    const cb = await waitFor(() => receiver.received.find((r) => r.url === '/cb/CLI1'), { timeoutMs: 5000, message: 'callback from the running server' });
     expect(JSON.parse(cb.body)).toMatchObject({ paymentId: 'CLI1', status: 'approved', authorizationId: 'RCPT-9' });
     expect((await t.createPayment(createPaymentBody({ paymentId: 'CLI1' }))).json).toMatchObject({ status: 'approved' });
 
@@ -141,7 +141,7 @@ describe('posbridge-server payment resolve', () => {
     expect((await t.server.store.getPayment('CLI2'))?.status).toBe('unknown');
     await run(BIN, ['payment', 'resolve', 'CLI2', '--outcome', 'denied', '--reason', 'no sale in the journal', '--operator', 'carol'], { env });
     expect((await t.server.store.listPaymentEvents('CLI2')).at(-1)).toMatchObject({ data: { operator: 'carol', outcome: 'denied' } });
-    const cb = await waitFor(() => receiver.received.find((r) => r.url === '/cb/CLI2'), 5000, 'callback');
+    const cb = await waitFor(() => receiver.received.find((r) => r.url === '/cb/CLI2'), { timeoutMs: 5000, message: 'callback' });
     expect(JSON.parse(cb.body)).toMatchObject({ status: 'denied' });
   }, 30_000);
 
@@ -177,7 +177,7 @@ describe('posbridge-server payment resolve', () => {
       v: PROTOCOL_VERSION, id: nextId(), type: 'payment.result', paymentId, outcome: 'approved', authorizationId: 'AUTH1',
       amount: { amountMinor: 3190, currency: 'BRL' }, terminalRef: `ref-${paymentId}`,
     });
-    await waitFor(async () => (await t.server.store.getPayment(paymentId))?.status === 'approved', 5000, 'approved');
+    await waitFor(async () => (await t.server.store.getPayment(paymentId))?.status === 'approved', { timeoutMs: 5000, message: 'approved' });
     const post = async (route: string, body: Record<string, unknown>) => {
       const res = await fetch(`${t.server.url}/payments/${paymentId}/${route}`, {
         method: 'POST', headers: { 'Content-Type': 'application/json', Accept: 'application/json', ...AUTH_HEADERS }, body: JSON.stringify(body),

@@ -14,7 +14,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createSubmitToken, verifySubmitToken } from './pos/submit-token.ts';
 import { openSqliteStore } from './store/sqlite-store.ts';
 import { SqliteDb } from './store/sqlite-db.ts';
-import { createTestPki } from './testing/tls-pki.ts';
+import { createTestPki } from '@posbridge/testkit';
 import { connectAgent, createPaymentBody, startTestServer, tempDir, type TestServer } from './testing/helpers.ts';
 
 const METRICS_TOKEN = 'metrics-token-0123456789';

@@ -11,7 +11,7 @@ import { connect, type SecureVersion } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { AUTH_HEADERS, createPaymentBody, startTestServer, type TestServer } from './testing/helpers.ts';
-import { createTestPki, type TestPki } from './testing/tls-pki.ts';
+import { createTestPki, type TestPki } from '@posbridge/testkit';
 
 describe('HTTPS', () => {
   let pki: TestPki;

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { IncomingMessage } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
+import { waitFor } from '@posbridge/testkit';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { loadAgentConfig, type AgentConfig } from './config.ts';
 import { startAgent, type RunningAgent } from './agent.ts';
@@ -181,20 +182,9 @@ const start = (paymentId: string, id = `s-${++seq}`) => ({
   installments: 1,
 });
 
-async function until<T>(get: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 3000): Promise<T> {
-  const t0 = Date.now();
-  for (;;) {
-    let v: T | undefined | false;
-    try {
-      v = await get();
-    } catch {
-      v = undefined;
-    }
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() - t0 > timeoutMs) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+/** The suite's wait: testkit's {@link waitFor} with its 3 s default, polling through a check that throws. */
+const until = <T>(get: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 3000): Promise<T> =>
+  waitFor(get, { timeoutMs, intervalMs: 5, retryErrors: true });
 const agentPhase = async (journal: Journal, paymentId: string, phase: string) =>
   (await journal.get(paymentId))?.phase === phase;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

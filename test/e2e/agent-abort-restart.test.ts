@@ -19,7 +19,7 @@ import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startSim, type PtySimTerminalHandle, type RunningSim } from '@posbridge/hardware-sim';
 import { loadServerConfig, startServer, type RunningServer } from '@posbridge/server';
-import { Supervised, type LogLine } from '../../scripts/lib/soak/supervised.ts';
+import { Supervised, type LogLine } from '@posbridge/testkit/soak';
 import {
   GatewayClient,
   appPayload,
@@ -28,7 +28,7 @@ import {
   submitTerminal,
   type CallbackReceiver,
   type JsonAnswer,
-} from '../../scripts/lib/vtex-gateway.ts';
+} from '@posbridge/testkit';
 
 const SERIAL = 'SIMABRT1';
 

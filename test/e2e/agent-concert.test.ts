@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONCERT_EPLUS, startSim, type RunningSim } from '@posbridge/hardware-sim';
 import { loadServerConfig, startServer, type RunningServer } from '@posbridge/server';
 import { loadAgentConfig, startAgent, type RunningAgent } from '@posbridge/terminal-agent';
-import { GatewayClient, appPayload, buildCreatePayment, startCallbackReceiver, submitTerminal, type CallbackReceiver } from '../../scripts/lib/vtex-gateway.ts';
+import { GatewayClient, appPayload, buildCreatePayment, startCallbackReceiver, submitTerminal, type CallbackReceiver } from '@posbridge/testkit';
 
 const SERIAL = 'ING0001';
 

@@ -24,7 +24,7 @@ import {
   startCallbackReceiver,
   submitTerminal,
   type CallbackReceiver,
-} from '../../scripts/lib/vtex-gateway.ts';
+} from '@posbridge/testkit';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const SERIAL = 'SIMKILL1';

@@ -8,7 +8,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { runShutdownSteps } from '../../scripts/lib/shutdown.ts';
+import { runShutdownSteps } from '@posbridge/testkit/stack';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const PRELOAD = new URL('../fixtures/processes/hung-child-preload.mjs', import.meta.url).href;

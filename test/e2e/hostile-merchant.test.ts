@@ -22,7 +22,7 @@ import { startSim, type InProcessSimTerminalHandle, type RunningSim } from '@pos
 import { PROTOCOL_VERSION, decodeServerMessage, type ServerMessage } from '@posbridge/protocol/ws';
 import { loadServerConfig, startServer, type RunningServer } from '@posbridge/server';
 import { MemoryJournal, loadAgentConfig, startAgent, type RunningAgent } from '@posbridge/terminal-agent';
-import { GatewayClient, appPayload, buildCreatePayment, startCallbackReceiver, submitTerminal, type CallbackReceiver } from '../../scripts/lib/vtex-gateway.ts';
+import { GatewayClient, appPayload, buildCreatePayment, startCallbackReceiver, submitTerminal, waitFor, type CallbackReceiver } from '@posbridge/testkit';
 
 const SERIAL = 'SIMVICTIM1';
 const APP_KEY = 'vtexappkey-victim';
@@ -42,15 +42,6 @@ function sink(): { logger: Logger; lines: Line[] } {
   return { logger: pino({ level: 'debug' }, stream), lines };
 }
 
-async function eventually<T>(get: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 10_000, what = 'condition'): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await get();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`${what} not reached within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 describe('a hostile merchant (real server restarted, two merchants, two real agents, victim offline)', () => {
   let dir: string;
@@ -136,11 +127,11 @@ describe('a hostile merchant (real server restarted, two merchants, two real age
     const created = await gateway().createPayment(body);
     expect(created.status).toBe(200);
     expect((await submitTerminal(appPayload(created)!.payload['submitUrl'] as string, SERIAL)).status).toBe(200);
-    await eventually(async () => (await server.store.getPayment(paymentId))?.status === 'accepted', 10_000, 'sale accepted by the victim');
+    await waitFor(async () => (await server.store.getPayment(paymentId))?.status === 'accepted', { timeoutMs: 10_000, message: 'sale accepted by the victim' });
 
     // The victim's agent goes offline; VTEX cancels: an abort is now owed to the victim's agent.
     await victimAgent.close();
-    await eventually(() => !server.service.dispatcher.onlineSerials().has(SERIAL), 5_000, 'victim offline');
+    await waitFor(() => !server.service.dispatcher.onlineSerials().has(SERIAL), { timeoutMs: 5_000, message: 'victim offline' });
     const cancel = await fetch(`${server.url}/payments/${paymentId}/cancellations`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'X-VTEX-API-AppKey': APP_KEY, 'X-VTEX-API-AppToken': APP_TOKEN },
@@ -177,7 +168,7 @@ describe('a hostile merchant (real server restarted, two merchants, two real age
     });
     const send = (m: object) => ws.send(JSON.stringify({ v: PROTOCOL_VERSION, ...m }));
     send({ id: 'h1', type: 'agent.hello', agentVersion: 'forger/1', terminals: [{ serialNumber: SERIAL, dialect: 'PBL/1', serialSource: 'device' }] });
-    const welcome = await eventually(() => forged.find((m) => m.type === 'hub.welcome'), 5_000, 'forger welcome');
+    const welcome = await waitFor(() => forged.find((m) => m.type === 'hub.welcome'), { timeoutMs: 5_000, message: 'forger welcome' });
     expect(welcome).toMatchObject({ accepted: [], refused: [{ serialNumber: SERIAL, code: 'WS_SERIAL_FOREIGN' }] });
     send({
       id: 'f1',
@@ -189,10 +180,10 @@ describe('a hostile merchant (real server restarted, two merchants, two real age
       authorizationId: 'FORGED',
     });
     send({ id: 'f2', type: 'operation.result', operationId: `vd_${paymentId}`, paymentId, kind: 'void', outcome: 'approved', amount: { amountMinor: 3190, currency: 'BRL' }, terminalRef: 'forged' });
-    const refusals = await eventually(() => {
+    const refusals = await waitFor(() => {
       const r = forged.filter((m) => m.type === 'error' && m.code === 'WS_REPORT_REFUSED');
       return r.length === 2 ? r : undefined;
-    }, 5_000, 'forgeries refused');
+    }, { timeoutMs: 5_000, message: 'forgeries refused' });
     expect(refusals.map((m) => (m as { ref?: string }).ref)).toEqual(['f1', 'f2']);
 
     // Longer than several resend periods: nothing of the victim's ever reached the hijacker.
@@ -209,6 +200,6 @@ describe('a hostile merchant (real server restarted, two merchants, two real age
     const back = await agent(victim.token, victimTerminal, victimBackLog.logger, victimJournal);
     await back.ready;
     expect(back.refusedSerials().size).toBe(0);
-    await eventually(() => victimBackLog.lines.find((l) => l['msg'] === 'payment abort received' && l['paymentId'] === paymentId), 10_000, 'abort at the victim');
+    await waitFor(() => victimBackLog.lines.find((l) => l['msg'] === 'payment abort received' && l['paymentId'] === paymentId), { timeoutMs: 10_000, message: 'abort at the victim' });
   }, 60_000);
 });

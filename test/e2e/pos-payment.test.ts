@@ -7,7 +7,7 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLocalStack, type LocalStack } from '../../scripts/lib/local-stack.ts';
+import { startLocalStack, type LocalStack } from '@posbridge/testkit/stack';
 import {
   GatewayClient,
   appPayload,
@@ -15,7 +15,7 @@ import {
   startCallbackReceiver,
   submitTerminal,
   type CallbackReceiver,
-} from '../../scripts/lib/vtex-gateway.ts';
+} from '@posbridge/testkit';
 
 // A real pseudo-terminal is the point of this suite: without socat it fails (link: 'pty') with
 // the simulator's instruction to install it, rather than silently testing less.

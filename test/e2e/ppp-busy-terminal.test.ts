@@ -6,7 +6,8 @@
  * @see docs/ppp.md "Concurrent requests", docs/protocol/ws.md "operation.start"
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, startSimSuite, type PppAnswer, type SimSuite } from './sim-harness.ts';
+import { waitFor } from '@posbridge/testkit';
+import { startSimSuite, type PppAnswer, type SimSuite } from './sim-harness.ts';
 
 describe('operations on a busy terminal', () => {
   let suite: SimSuite;
@@ -54,16 +55,14 @@ describe('operations on a busy terminal', () => {
     expect([...answers.values()].filter((a) => a.body['code'] === 'PPP_AMOUNT_EXCEEDED')).toHaveLength(1);
 
     // VTEX repeats every unfinished request with the same requestId until it gets a final answer.
-    await eventually(
+    await waitFor(
       async () => {
         for (const [id, a] of answers) {
           if (a.status === 500 && a.body['code'] !== 'PPP_AMOUNT_EXCEEDED') answers.set(id, await refund(id));
         }
         expect(problems(), JSON.stringify(problems())).toEqual([]);
         return [...answers.values()].every((a) => a.status === 200 || a.body['code'] === 'PPP_AMOUNT_EXCEEDED');
-      },
-      30_000,
-      'every refund answered',
+      }, { timeoutMs: 30_000, intervalMs: 50, message: 'every refund answered' },
     );
     const refunded = [...answers.values()].filter((a) => a.status === 200);
     expect(refunded).toHaveLength(10);

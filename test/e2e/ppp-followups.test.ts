@@ -8,7 +8,7 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLocalStack, type LocalStack } from '../../scripts/lib/local-stack.ts';
+import { startLocalStack, type LocalStack } from '@posbridge/testkit/stack';
 import {
   GatewayClient,
   appPayload,
@@ -16,7 +16,7 @@ import {
   startCallbackReceiver,
   submitTerminal,
   type CallbackReceiver,
-} from '../../scripts/lib/vtex-gateway.ts';
+} from '@posbridge/testkit';
 
 describe('PPP follow-ups end to end', () => {
   let stack: LocalStack;

@@ -2,7 +2,8 @@
  * An independent homologation client: it plays the VTEX gateway and the inStore terminal-connector
  * app against `npm run stack` (spawned exactly as test/e2e/stack-contract.test.ts does) and knows
  * only three things: the stack's ready-line contract, ../shared/spec/ppp-pos.md, and the OpenAPI
- * copy in server/test-fixtures/ppp-openapi.yml. Nothing of posbridge is imported.
+ * copy in server/test-fixtures/ppp-openapi.yml. Nothing of posbridge's product code is imported (only
+ * the test kit's `waitFor`).
  *
  * It checks authentication (missing, wrong, both header spellings, any case), validation (400
  * PPP shape naming the fields), idempotency under concurrency (creates, cancellations,
@@ -24,6 +25,7 @@ import { fileURLToPath } from 'node:url';
 import { Ajv, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '@posbridge/testkit';
 import { parse } from 'yaml';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -227,25 +229,16 @@ describe('PPP homologation against npm run stack', () => {
     expect(typeof data.payload).toBe('string'); // §5.4: a JSON string, not an object
     return { appName: data.appName, payload: JSON.parse(data.payload) as Record<string, unknown> };
   }
-  async function until<T>(fn: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const v = await fn();
-      if (v !== undefined) return v;
-      if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
   /** Creates, binds the stack's terminal and polls until `approved` (the wait-app loop of §2 steps 8–9). */
   async function approvedPayment(value: number) {
     const body = paymentBody(value);
     const first = await create(body);
     const { submitUrl } = appData(first).payload as { submitUrl: string };
     expect((await submit(submitUrl, serial)).status).toBe(200);
-    const final = await until(async () => {
+    const final = await waitFor(async () => {
       const a = await create(body);
       return a.json['status'] === 'undefined' ? undefined : a;
-    }, 20_000, `approval of ${value}`);
+    }, { timeoutMs: 20_000, intervalMs: 100, message: `approval of ${value}` });
     expect(final.json).toMatchObject({ status: 'approved', authorizationId: expect.any(String) });
     expect(final.json['firstDigits']).toMatch(/^\d{6}$/);
     expect(final.json['lastDigits']).toMatch(/^\d{4}$/);
@@ -377,7 +370,7 @@ describe('PPP homologation against npm run stack', () => {
     const late = await refused(submitB, serial, 410);
     expect(late.json['code']).toBe('POS_PAYMENT_FINAL');
     // Let A finish so the terminal is free for the next checks.
-    await until(async () => ((await create(a)).json['status'] === 'approved' ? true : undefined), 20_000, 'A approved');
+    await waitFor(async () => ((await create(a)).json['status'] === 'approved' ? true : undefined), { timeoutMs: 20_000, intervalMs: 100, message: 'A approved' });
   });
 
   it('cancel before binding: immediate, idempotent under concurrency, the payment is denied', async () => {
@@ -407,10 +400,10 @@ describe('PPP homologation against npm run stack', () => {
       expect([200, 500]).toContain(a.status); // 500 = still working on the terminal; VTEX repeats
       expectContract('/payments/{paymentId}/cancellations', 'post', a.status, a.json);
     }
-    const final = await until(async () => {
+    const final = await waitFor(async () => {
       const a = await send();
       return a.status === 200 ? a : undefined;
-    }, 20_000, 'void');
+    }, { timeoutMs: 20_000, intervalMs: 100, message: 'void' });
     expect(final.json).toMatchObject({ paymentId: body.paymentId, requestId: 'C-AFTER', cancellationId: expect.any(String) });
     for (const a of answers.filter((x) => x.status === 200)) expect(a.json).toEqual(final.json);
     expect((await send()).json).toEqual(final.json);
@@ -447,10 +440,10 @@ describe('PPP homologation against npm run stack', () => {
       expect([200, 500]).toContain(a.status);
       expectContract('/payments/{paymentId}/refunds', 'post', a.status, a.json);
     }
-    const done = await until(async () => {
+    const done = await waitFor(async () => {
       const a = await refund('R-1', 10.07);
       return a.status === 200 ? a : undefined;
-    }, 20_000, 'refund');
+    }, { timeoutMs: 20_000, intervalMs: 100, message: 'refund' });
     expect(done.json).toMatchObject({ value: 10.07, refundId: expect.any(String), requestId: 'R-1' });
     for (const a of first.filter((x) => x.status === 200)) expect(a.json).toEqual(done.json);
     expect(terminalRecords('refund', 1007)).toHaveLength(1);
@@ -479,11 +472,11 @@ describe('PPP homologation against npm run stack', () => {
     expect(inbound.status).toBe(200);
     expectContract('/payments/{paymentId}/inbound/{action}', 'post', 200, inbound.json);
     const req = { paymentId: body.paymentId, requestId: 'C-SLOW', authorizationId: '', transactionId: body.transactionId };
-    const cancelled = await until(async () => {
+    const cancelled = await waitFor(async () => {
       const a = await ppp(`/payments/${body.paymentId}/cancellations`, req);
       expectContract('/payments/{paymentId}/cancellations', 'post', a.status, a.json);
       return a.status === 200 ? a : undefined;
-    }, 30_000, 'cancel of the slow payment');
+    }, { timeoutMs: 30_000, intervalMs: 100, message: 'cancel of the slow payment' });
     expect(cancelled.json).toMatchObject({ cancellationId: expect.any(String) });
     expect((await create(body)).json).toMatchObject({ status: 'denied' });
   });

@@ -9,8 +9,8 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLocalStack, type LocalStack } from '../../scripts/lib/local-stack.ts';
-import { buildCreatePayment, startCallbackReceiver, type CallbackReceiver } from '../../scripts/lib/vtex-gateway.ts';
+import { startLocalStack, type LocalStack } from '@posbridge/testkit/stack';
+import { buildCreatePayment, startCallbackReceiver, waitFor, type CallbackReceiver } from '@posbridge/testkit';
 
 /**
  * Messages that concern a payment but legitimately carry no `paymentId`, each with why:
@@ -73,13 +73,6 @@ describe('payment logs', () => {
     expect(callback.body['status']).toBe('approved');
     return { ...p, authorizationId: String(callback.body['authorizationId']), tid: String(callback.body['tid']) };
   }
-  async function until(check: () => Promise<boolean>, what: string) {
-    const deadline = Date.now() + 20_000;
-    while (!(await check())) {
-      if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
 
   it('plays approved + settled + refunded, approved + cancelled (void), and cancelled before binding', async () => {
     const a = await approved(31.9);
@@ -90,11 +83,11 @@ describe('payment logs', () => {
     // Refused requests are about the payment too.
     expect((await post(`${stack.pppBaseUrl}/payments/${a.paymentId}/settlements`, { paymentId: a.paymentId, value: 'all' })).status).toBe(400);
     const refundBody = { paymentId: a.paymentId, requestId: 'R1', settleId: settle.body['settleId'], tid: a.tid, value: 10, transactionId: a.transactionId };
-    await until(async () => (await post(`${stack.pppBaseUrl}/payments/${a.paymentId}/refunds`, refundBody)).status === 200, 'refund');
+    await waitFor(async () => (await post(`${stack.pppBaseUrl}/payments/${a.paymentId}/refunds`, refundBody)).status === 200, { timeoutMs: 20_000, intervalMs: 50, message: 'refund' });
 
     const b = await approved(42.9);
     const cancelBody = { paymentId: b.paymentId, requestId: 'C1', authorizationId: b.authorizationId, transactionId: b.transactionId };
-    await until(async () => (await post(`${stack.pppBaseUrl}/payments/${b.paymentId}/cancellations`, cancelBody)).status === 200, 'void');
+    await waitFor(async () => (await post(`${stack.pppBaseUrl}/payments/${b.paymentId}/cancellations`, cancelBody)).status === 200, { timeoutMs: 20_000, intervalMs: 50, message: 'void' });
 
     const c = await newPayment(12.9);
     expect((await post(c.submitUrl, { serialNumber: 'NO-SUCH-TERMINAL' }, { 'content-type': 'application/json' })).status).toBe(404);

@@ -18,8 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSim, type RunningSim } from '@posbridge/hardware-sim';
 import { loadServerConfig, startServer, type RunningServer } from '@posbridge/server';
 import { defaultDoctorDeps, loadAgentConfig, runDoctor, startAgent, type RunningAgent } from '@posbridge/terminal-agent';
-import { createTestPki, type TestPki } from '../../server/src/testing/tls-pki.ts';
-import { buildCreatePayment, startCallbackReceiver, type CallbackReceiver } from '../../scripts/lib/vtex-gateway.ts';
+import { createTestPki, type TestPki, buildCreatePayment, startCallbackReceiver, waitFor, type CallbackReceiver } from '@posbridge/testkit';
 
 function collectingLogger(): { logger: Logger; lines: Record<string, unknown>[] } {
   const lines: Record<string, unknown>[] = [];
@@ -32,15 +31,6 @@ function collectingLogger(): { logger: Logger; lines: Record<string, unknown>[] 
   return { logger: pino({ level: 'debug' }, sink), lines };
 }
 
-async function until<T>(check: () => T | undefined | false, timeoutMs: number, what: string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = check();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 describe('HTTPS and wss:// with a private CA', () => {
   let pki: TestPki;
@@ -121,7 +111,7 @@ describe('HTTPS and wss:// with a private CA', () => {
     const { logger, lines } = collectingLogger();
     const agent = await agentWith(1, {}, logger);
     const refusals = () => lines.filter((l) => l['msg'] === 'server certificate not trusted');
-    await until(() => refusals().length >= 3, 10_000, 'three refused attempts');
+    await waitFor(() => refusals().length >= 3, { timeoutMs: 10_000, message: 'three refused attempts' });
     const first = refusals()[0]!;
     expect(first).toMatchObject({ level: 50, component: 'link', code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' });
     expect(String(first['fix'])).toContain('POSBRIDGE_SERVER_CA_FILE');
@@ -133,7 +123,7 @@ describe('HTTPS and wss:// with a private CA', () => {
   it('the wrong CA is refused too', async () => {
     const { logger, lines } = collectingLogger();
     const agent = await agentWith(2, { POSBRIDGE_SERVER_CA_FILE: pki.otherCaFile }, logger);
-    await until(() => lines.some((l) => l['msg'] === 'server certificate not trusted'), 10_000, 'a refusal');
+    await waitFor(() => lines.some((l) => l['msg'] === 'server certificate not trusted'), { timeoutMs: 10_000, message: 'a refusal' });
     expect(lines.some((l) => l['msg'] === 'connected to server')).toBe(false);
     await agent.close();
   });

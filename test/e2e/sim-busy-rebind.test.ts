@@ -6,8 +6,8 @@
  * @requires-program socat
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appPayload, buildCreatePayment, submitTerminal } from '../../scripts/lib/vtex-gateway.ts';
-import { eventually, startSimSuite, type SimSuite } from './sim-harness.ts';
+import { appPayload, buildCreatePayment, submitTerminal, waitFor } from '@posbridge/testkit';
+import { startSimSuite, type SimSuite } from './sim-harness.ts';
 
 describe('TERM_BUSY, then the same terminal again once idle (pty simulator)', () => {
   let suite: SimSuite;
@@ -22,9 +22,9 @@ describe('TERM_BUSY, then the same terminal again once idle (pty simulator)', ()
 
   /** The customer presents a card and enters the PIN on the terminal. */
   const customerPays = async () => {
-    await eventually(() => suite.terminal.snapshot().state === 'waiting_card', 10_000, 'terminal waiting for a card');
+    await waitFor(() => suite.terminal.snapshot().state === 'waiting_card', { timeoutMs: 10_000, intervalMs: 50, message: 'terminal waiting for a card' });
     suite.terminal.customer({ action: 'present-card', entry: 'insert' });
-    await eventually(() => suite.terminal.snapshot().state === 'pin', 10_000, 'terminal asking for the PIN');
+    await waitFor(() => suite.terminal.snapshot().state === 'pin', { timeoutMs: 10_000, intervalMs: 50, message: 'terminal asking for the PIN' });
     suite.terminal.customer({ action: 'enter-pin' });
   };
 
@@ -33,7 +33,7 @@ describe('TERM_BUSY, then the same terminal again once idle (pty simulator)', ()
     suite.scenario({ customer: 'manual' });
     const chargesBefore = suite.terminal.sales().charges;
     const first = await suite.pay(31.9);
-    await eventually(() => suite.terminal.snapshot().state === 'waiting_card', 10_000, 'first sale on the terminal');
+    await waitFor(() => suite.terminal.snapshot().state === 'waiting_card', { timeoutMs: 10_000, intervalMs: 50, message: 'first sale on the terminal' });
 
     const paymentId = crypto.randomUUID().replaceAll('-', '').toUpperCase();
     const transactionId = crypto.randomUUID().replaceAll('-', '').toUpperCase();
@@ -48,10 +48,8 @@ describe('TERM_BUSY, then the same terminal again once idle (pty simulator)', ()
     const submitUrl = appPayload(created)!.payload['submitUrl'] as string;
     expect((await submitTerminal(submitUrl, suite.terminal.serialNumber)).status).toBe(200);
     // Busy: refused before charging, the payment waits for a terminal again.
-    await eventually(
-      async () => (await suite.stack.server.store.getPayment(paymentId))?.status === 'awaiting_terminal',
-      10_000,
-      'second payment back to awaiting_terminal',
+    await waitFor(
+      async () => (await suite.stack.server.store.getPayment(paymentId))?.status === 'awaiting_terminal', { timeoutMs: 10_000, intervalMs: 50, message: 'second payment back to awaiting_terminal' },
     );
     const firstStartId = (await suite.stack.server.store.listPaymentEvents(paymentId))
       .filter((e) => e.type === 'terminal.bound')
@@ -60,7 +58,7 @@ describe('TERM_BUSY, then the same terminal again once idle (pty simulator)', ()
 
     await customerPays();
     expect((await suite.callback(first.paymentId)).body).toMatchObject({ status: 'approved' });
-    await eventually(() => suite.terminal.snapshot().state === 'idle', 10_000, 'terminal idle');
+    await waitFor(() => suite.terminal.snapshot().state === 'idle', { timeoutMs: 10_000, intervalMs: 50, message: 'terminal idle' });
 
     // The same terminal again: a new attempt with a new startId, and the sale runs.
     expect((await submitTerminal(submitUrl, suite.terminal.serialNumber)).status).toBe(200);

@@ -19,8 +19,9 @@
  * @requires-program socat
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '@posbridge/testkit';
 import { CONCERT_EPLUS, TEST_AMOUNTS, type SimFaults } from '@posbridge/hardware-sim';
-import { eventually, FAST_CONCERT_AGENT_TIMINGS, FAST_CONCERT_SCENARIO, framesOf, startSimSuite, type SimSuite } from './sim-harness.ts';
+import { FAST_CONCERT_AGENT_TIMINGS, FAST_CONCERT_SCENARIO, framesOf, startSimSuite, type SimSuite } from './sim-harness.ts';
 
 /**
  * How each row and fault applies to Concert E+ (every one does; the tests below are named by
@@ -164,8 +165,8 @@ describe.each([
     it('40: the pty closes mid-transaction and the answer is lost with it → unknown, never denied; the port works again', async () => {
       s.scenario();
       const { paymentId, body } = await s.pay(20.4);
-      await eventually(() => !s.terminal.snapshot().plugged, 5_000, 'cable pulled');
-      await eventually(() => s.terminal.snapshot().plugged, 5_000, 'cable back');
+      await waitFor(() => !s.terminal.snapshot().plugged, { timeoutMs: 5_000, intervalMs: 50, message: 'cable pulled' });
+      await waitFor(() => s.terminal.snapshot().plugged, { timeoutMs: 5_000, intervalMs: 50, message: 'cable back' });
       await expectStaysUnknown(paymentId, body);
       expectOneSale(1);
       // The agent reopened the port: the next payment goes through.
@@ -184,9 +185,9 @@ describe.each([
     it('60 with a cancellation while the terminal works: E+ cannot abort, the sale is approved, the server cancels it on the terminal (type 2)', async () => {
       s.scenario({ customer: 'manual' });
       const { paymentId, body } = await s.pay(20.6);
-      await eventually(() => s.terminal.snapshot().state === 'waiting_card', 5_000, 'terminal asking for the card');
+      await waitFor(() => s.terminal.snapshot().state === 'waiting_card', { timeoutMs: 5_000, intervalMs: 50, message: 'terminal asking for the card' });
       const first = s.cancel(body, 'CANCEL-60');
-      await eventually(() => s.logs.some((l) => l['msg'] === 'abort requested by server' && l['paymentId'] === paymentId), 5_000, 'abort at the agent');
+      await waitFor(() => s.logs.some((l) => l['msg'] === 'abort requested by server' && l['paymentId'] === paymentId), { timeoutMs: 5_000, intervalMs: 50, message: 'abort at the agent' });
       expect(s.logs.some((l) => String(l['msg']).startsWith('Concert E+ has no abort'))).toBe(true);
       s.terminal.customer({ action: 'present-card', entry: 'tap' }); // the customer pays anyway
       let answer = await first;
@@ -259,7 +260,7 @@ describe.each([
       s.scenario({ faults: { duplicateAnswer: true } });
       const { paymentId } = await s.pay(21.07);
       expect((await s.callback(paymentId)).body).toMatchObject({ status: 'approved' });
-      await eventually(() => framesOf(s.terminal, 'out', 'fault:duplicate').length > 0, 5_000, 'second answer');
+      await waitFor(() => framesOf(s.terminal, 'out', 'fault:duplicate').length > 0, { timeoutMs: 5_000, intervalMs: 50, message: 'second answer' });
       await new Promise((r) => setTimeout(r, 500));
       expect(s.callbacksOf(paymentId)).toHaveLength(1);
       expectOneSale(1);

@@ -9,7 +9,8 @@
  * @requires-program socat
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, framesOf, startSimSuite, type SimSuite } from './sim-harness.ts';
+import { waitFor } from '@posbridge/testkit';
+import { framesOf, startSimSuite, type SimSuite } from './sim-harness.ts';
 
 describe('fault flags through agent and server', () => {
   let s: SimSuite;
@@ -93,7 +94,7 @@ describe('fault flags through agent and server', () => {
   it('wrongRef always: unknown, never denied; resolved once the terminal answers right (scenario changed over HTTP)', async () => {
     s.scenario({ faults: { wrongRef: 1000 } });
     const { paymentId, body } = await s.pay(21.09);
-    await eventually(() => s.logs.some((l) => l['msg'] === 'payment outcome unknown' && l['paymentId'] === paymentId), 15_000, 'unknown outcome');
+    await waitFor(() => s.logs.some((l) => l['msg'] === 'payment outcome unknown' && l['paymentId'] === paymentId), { timeoutMs: 15_000, intervalMs: 50, message: 'unknown outcome' });
     expect(await s.pppStatus(body)).toBe('undefined');
     expect(s.receiver.received.some((c) => c.body['paymentId'] === paymentId)).toBe(false);
 

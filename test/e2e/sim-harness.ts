@@ -8,7 +8,7 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { PBL1, type PtySimTerminalHandle, type ReferenceCounts, type SimDialect, type SimScenarioPatch } from '@posbridge/hardware-sim';
 import type { AgentTimingConfig } from '@posbridge/terminal-agent';
-import { startLocalStack, type LocalStack } from '../../scripts/lib/local-stack.ts';
+import { startLocalStack, type LocalStack } from '@posbridge/testkit/stack';
 import {
   GatewayClient,
   appPayload,
@@ -17,7 +17,8 @@ import {
   submitTerminal,
   type CallbackReceiver,
   type ReceivedCallback,
-} from '../../scripts/lib/vtex-gateway.ts';
+  waitFor,
+} from '@posbridge/testkit';
 
 /** Agent timers for the suites: every recovery path completes in a second or two. */
 export const FAST_AGENT_TIMINGS = {
@@ -164,7 +165,7 @@ export async function startSimSuite(options: SimSuiteOptions = {}): Promise<SimS
     },
     callbacksOf: (paymentId) => receiver.received.filter((c) => c.body['paymentId'] === paymentId).map((c) => c.body),
     unknownReported: (paymentId, timeoutMs = 10_000) =>
-      eventually(() => logs.some((l) => l['msg'] === 'payment outcome unknown' && l['paymentId'] === paymentId), timeoutMs, 'outcome unknown'),
+      waitFor(() => logs.some((l) => l['msg'] === 'payment outcome unknown' && l['paymentId'] === paymentId), { timeoutMs, intervalMs: 50, message: 'outcome unknown' }).then(() => undefined),
     lastReference: () => terminal.snapshot().last?.reference ?? '',
     countsOf: (reference) => terminal.sales().byReference[reference] ?? { finals: 0, charges: 0, reversals: 0 },
     scenario(patch = {}) {
@@ -186,11 +187,3 @@ export function framesOf(terminal: PtySimTerminalHandle, dir: 'in' | 'out', note
     .map((f) => f.text);
 }
 
-/** Waits until `predicate` holds (polling), or throws after `timeoutMs`. */
-export async function eventually(predicate: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`${what} not reached within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}

@@ -8,8 +8,9 @@
  * @requires-program socat
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '@posbridge/testkit';
 import { TEST_AMOUNTS } from '@posbridge/hardware-sim';
-import { eventually, framesOf, startSimSuite, type SimSuite } from './sim-harness.ts';
+import { framesOf, startSimSuite, type SimSuite } from './sim-harness.ts';
 
 describe('test amounts through agent and server', () => {
   let s: SimSuite;
@@ -71,7 +72,7 @@ describe('test amounts through agent and server', () => {
   it('20: slow answer (after the agent result timer) → recovered with STATUS, approved once', async () => {
     s.scenario();
     const { paymentId, body } = await s.pay(20.2);
-    await eventually(() => framesOf(s.terminal, 'in').some((t) => t.startsWith('STATUS ')), 5_000, 'a STATUS from the agent');
+    await waitFor(() => framesOf(s.terminal, 'in').some((t) => t.startsWith('STATUS ')), { timeoutMs: 5_000, intervalMs: 50, message: 'a STATUS from the agent' });
     expect(await s.pppStatus(body)).toBe('undefined');
     expect((await s.callback(paymentId)).body).toMatchObject({ status: 'approved' });
     expect(chargesOf(lastRid())).toBe(1);
@@ -89,9 +90,9 @@ describe('test amounts through agent and server', () => {
   it('40: the pty closes mid-transaction → never denied; approved once the port is back', async () => {
     s.scenario();
     const { paymentId, body } = await s.pay(20.4);
-    await eventually(() => !s.terminal.snapshot().plugged, 5_000, 'cable pulled');
+    await waitFor(() => !s.terminal.snapshot().plugged, { timeoutMs: 5_000, intervalMs: 50, message: 'cable pulled' });
     expect(['undefined']).toContain(await s.pppStatus(body));
-    await eventually(() => s.terminal.snapshot().plugged, 5_000, 'cable back');
+    await waitFor(() => s.terminal.snapshot().plugged, { timeoutMs: 5_000, intervalMs: 50, message: 'cable back' });
     expect((await s.callback(paymentId, 20_000)).body).toMatchObject({ status: 'approved' });
     expect(framesOf(s.terminal, 'out', 'dropped:unplugged').length).toBeGreaterThan(0);
     expect(chargesOf(lastRid())).toBe(1);
@@ -108,7 +109,7 @@ describe('test amounts through agent and server', () => {
     // The customer is manual so the sale is still waiting for the card when VTEX cancels.
     s.scenario({ customer: 'manual' });
     const { paymentId, body } = await s.pay(20.6);
-    await eventually(() => s.terminal.snapshot().state === 'waiting_card', 5_000, 'terminal asking for the card');
+    await waitFor(() => s.terminal.snapshot().state === 'waiting_card', { timeoutMs: 5_000, intervalMs: 50, message: 'terminal asking for the card' });
     const saleRid = s.terminal.snapshot().running?.rid ?? '';
     let answer = await s.cancel(body, 'CANCEL-60');
     // Within the answer budget the terminal has usually stopped (200); otherwise VTEX repeats.

@@ -7,9 +7,7 @@
  * @requires-program socat
  */
 import { describe, expect, it } from 'vitest';
-import { checkInvariants, type SoakObservations } from '../../scripts/lib/soak/invariants.ts';
-import { FAULT_KINDS, countPlannedFaults, planSoak } from '../../scripts/lib/soak/plan.ts';
-import { runSoak } from '../../scripts/lib/soak/run.ts';
+import { checkInvariants, type SoakObservations, FAULT_KINDS, countPlannedFaults, planSoak, runSoak } from '@posbridge/testkit/soak';
 
 /** Two payments that went right: P1 approved (charged once as r1), P2 denied (r2, not charged). */
 function healthy(): SoakObservations {

@@ -9,7 +9,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCallbackReceiver, type CallbackReceiver } from '../../scripts/lib/vtex-gateway.ts';
+import { startCallbackReceiver, type CallbackReceiver } from '@posbridge/testkit';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 

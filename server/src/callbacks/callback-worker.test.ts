@@ -1,12 +1,13 @@
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { waitFor } from '@posbridge/testkit';
 import type { CallbackConfig } from '../config.ts';
 import { loadServerConfig } from '../config.ts';
 import { startServer } from '../main.ts';
 import { transition, type PaymentEvent } from '../payments/payment-machine.ts';
 import { openSqliteStore } from '../store/sqlite-store.ts';
 import type { PaymentStore } from '../store/store.ts';
-import { sinkLogger, startCallbackReceiver, tempDir, testEnv, waitFor } from '../testing/helpers.ts';
+import { sinkLogger, startCallbackReceiver, tempDir, testEnv } from '../testing/helpers.ts';
 import { CallbackWorker, backoffDelayMs } from './callback-worker.ts';
 
 const config: CallbackConfig = {
@@ -92,7 +93,7 @@ describe('CallbackWorker', () => {
     try {
       await approvedPayment(store, 'R1', `${receiver.url}/notify?sig=1`);
       worker.start();
-      await waitFor(async () => (await store.listCallbacks('R1'))[0]?.status === 'delivered', 4000, 'delivered');
+      await waitFor(async () => (await store.listCallbacks('R1'))[0]?.status === 'delivered', { timeoutMs: 4000, message: 'delivered' });
       expect(receiver.received.map((r) => r.url)).toEqual(['/notify?sig=1', '/notify?sig=1', '/notify?sig=1']);
       expect((await store.listCallbacks('R1'))[0]).toMatchObject({ attempts: 3, lastHttpStatus: 200 });
       expect(lines.filter((l) => l['msg'] === 'callback attempt failed').map((l) => [l['attempt'], l['httpStatus'], l['level']])).toEqual([
@@ -113,7 +114,7 @@ describe('CallbackWorker', () => {
     try {
       await approvedPayment(store, 'R2', `${receiver.url}/x`);
       worker.start();
-      await waitFor(async () => (await store.listCallbacks('R2'))[0]?.status === 'failed', 4000, 'failed');
+      await waitFor(async () => (await store.listCallbacks('R2'))[0]?.status === 'failed', { timeoutMs: 4000, message: 'failed' });
       await new Promise((r) => setTimeout(r, 100));
       expect(receiver.received).toHaveLength(1);
       expect(lines.some((l) => l['level'] === 50 && l['paymentId'] === 'R2')).toBe(true);
@@ -132,7 +133,7 @@ describe('CallbackWorker', () => {
     try {
       await approvedPayment(store, 'R3', deadUrl);
       worker.start();
-      await waitFor(async () => (await store.listCallbacks('R3'))[0]?.status === 'failed', 4000, 'failed');
+      await waitFor(async () => (await store.listCallbacks('R3'))[0]?.status === 'failed', { timeoutMs: 4000, message: 'failed' });
       expect((await store.listCallbacks('R3'))[0]?.attempts).toBe(3);
       expect(lines.filter((l) => l['msg'] === 'callback attempt failed' && l['err'])).toHaveLength(3);
     } finally {
@@ -160,10 +161,10 @@ describe('CallbackWorker', () => {
       await waitFor(() => {
         clock += 50; // time moves on between polls; the backoff delays are ≤ 40 ms
         return receiver.received.length >= 3;
-      }, 4000, 'three attempts');
+      }, { timeoutMs: 4000, message: 'three attempts' });
       expect((await store.listCallbacks('R4'))[0]?.status).toBe('pending');
       clock += 60_000; // the payment's window (delayToCancel) closes
-      await waitFor(async () => (await store.listCallbacks('R4'))[0]?.status === 'failed', 4000, 'failed');
+      await waitFor(async () => (await store.listCallbacks('R4'))[0]?.status === 'failed', { timeoutMs: 4000, message: 'failed' });
       expect(lines.some((l) => l['paymentId'] === 'R4' && String(l['msg']).includes('giving up'))).toBe(true);
       expect(outcomes).toContain('failed');
     } finally {
@@ -181,7 +182,7 @@ describe('CallbackWorker', () => {
     const { logger } = sinkLogger();
     const server = await startServer({ config: loadServerConfig(testEnv(dbPath)), logger });
     try {
-      const cb = await waitFor(() => receiver.received[0], 4000, 'callback');
+      const cb = await waitFor(() => receiver.received[0], { timeoutMs: 4000, message: 'callback' });
       expect(cb.url).toBe('/cb?a=1');
       expect(cb.headers['x-vtex-api-appkey']).toBe('partner-key');
     } finally {
@@ -200,10 +201,10 @@ describe('CallbackWorker', () => {
       try {
         await approvedPayment(store, 'A1', `${receiver.url}/hang/A1`, undefined, 'mch_a');
         worker.start();
-        await waitFor(() => receiver.received.some((r) => r.url === '/hang/A1'), 4000, "merchant A's callback to be sent");
+        await waitFor(() => receiver.received.some((r) => r.url === '/hang/A1'), { timeoutMs: 4000, message: "merchant A's callback to be sent" });
         await approvedPayment(store, 'B1', `${receiver.url}/ok/B1`, undefined, 'mch_b');
         worker.notify(); // what PaymentService does after enqueueing
-        await waitFor(async () => (await store.listCallbacks('B1'))[0]?.status === 'delivered', 4000, "merchant B's callback");
+        await waitFor(async () => (await store.listCallbacks('B1'))[0]?.status === 'delivered', { timeoutMs: 4000, message: "merchant B's callback" });
         // B was delivered while A's request still hangs (it times out only after 60 s).
         expect(receiver.open()).toBe(1);
         expect((await store.listCallbacks('A1'))[0]).toMatchObject({ status: 'pending', attempts: 0 });
@@ -222,8 +223,8 @@ describe('CallbackWorker', () => {
         for (let i = 0; i < 30; i += 1) await approvedPayment(store, `A${i}`, `${receiver.url}/hang/A${i}`, undefined, 'mch_a');
         await approvedPayment(store, 'B1', `${receiver.url}/ok/B1`, undefined, 'mch_b');
         worker.start();
-        await waitFor(async () => (await store.listCallbacks('B1'))[0]?.status === 'delivered', 4000, "merchant B's callback");
-        await waitFor(() => receiver.open() === 4, 4000, "merchant A's four callbacks in flight");
+        await waitFor(async () => (await store.listCallbacks('B1'))[0]?.status === 'delivered', { timeoutMs: 4000, message: "merchant B's callback" });
+        await waitFor(() => receiver.open() === 4, { timeoutMs: 4000, message: "merchant A's four callbacks in flight" });
         worker.notify(); // another pass must not start a fifth of A's while four hang
         await worker.idle();
         expect(receiver.received.filter((r) => r.url.startsWith('/hang'))).toHaveLength(4);
@@ -252,7 +253,7 @@ describe('CallbackWorker', () => {
       try {
         await approvedPayment(store, 'S1', `${receiver.url}/cb`);
         worker.start();
-        await waitFor(async () => (await store.listCallbacks('S1'))[0]?.status === 'failed', 4000, 'failed');
+        await waitFor(async () => (await store.listCallbacks('S1'))[0]?.status === 'failed', { timeoutMs: 4000, message: 'failed' });
         expect(receiver.received).toHaveLength(0);
         expect(outcomes).toEqual([['failed', 'policy']]);
         expect(lines.find((l) => l['msg'] === 'callback URL refused by the host policy; giving up')).toMatchObject({ level: 50, paymentId: 'S1' });
@@ -280,7 +281,7 @@ describe('CallbackWorker', () => {
       try {
         await approvedPayment(store, 'S2', 'https://gatewayqa.vtexpayments.com.br/cb?X-VTEX-signature=s');
         worker.start();
-        await waitFor(async () => (await store.listCallbacks('S2'))[0]?.status === 'failed', 4000, 'failed');
+        await waitFor(async () => (await store.listCallbacks('S2'))[0]?.status === 'failed', { timeoutMs: 4000, message: 'failed' });
         // The real HTTP client asked the policy's lookup, which refused before any socket connected.
         expect(lookups).toEqual(['gatewayqa.vtexpayments.com.br']);
         expect((await store.listCallbacks('S2'))[0]).toMatchObject({ attempts: 0, lastError: expect.stringContaining('169.254.169.254') });

@@ -5,6 +5,7 @@
  * terminal is busy is a retryable 500, never `refund-manually` (docs/ppp.md "Concurrent requests").
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { waitFor } from '@posbridge/testkit';
 import { PROTOCOL_VERSION, type ServerMessage } from '@posbridge/protocol/ws';
 import {
   AUTH_HEADERS,
@@ -13,7 +14,6 @@ import {
   nextId,
   startCallbackReceiver,
   startTestServer,
-  waitFor,
   type TestAgent,
   type TestServer,
 } from '../testing/helpers.ts';
@@ -95,7 +95,7 @@ async function approved(paymentId: string): Promise<void> {
     nsu: '42',
     responseCode: '00',
   });
-  await waitFor(async () => (await t.server.store.getPayment(paymentId))?.status === 'approved', 5000, 'approved');
+  await waitFor(async () => (await t.server.store.getPayment(paymentId))?.status === 'approved', { timeoutMs: 5000, message: 'approved' });
 }
 
 describe('cancel racing settle', () => {

@@ -6,6 +6,7 @@
  * reversal, merchant isolation, the Payment App routes, health and metrics.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { waitFor } from '@posbridge/testkit';
 import { PosStatusSchema, PosTerminalsSchema, SubmitAnswerSchema } from '@posbridge/protocol/pos';
 import { PROTOCOL_VERSION, type ServerMessage } from '@posbridge/protocol/ws';
 import { hashAppToken } from './auth.ts';
@@ -16,7 +17,6 @@ import {
   nextId,
   startCallbackReceiver,
   startTestServer,
-  waitFor,
   type TestAgent,
   type TestServer,
 } from '../testing/helpers.ts';
@@ -81,7 +81,7 @@ async function started(paymentId: string): Promise<Start> {
   expect((await submit(urls['submitUrl']!, 'SN1')).status).toBe(200);
   const start = await agent.waitForMessage((m): m is Start => isStart(m) && m.paymentId === paymentId);
   agent.send({ v: PROTOCOL_VERSION, id: nextId(), type: 'ack', ackOf: start.id });
-  await waitFor(async () => (await t.server.store.getPayment(paymentId))?.status === 'accepted', 5000, 'accepted');
+  await waitFor(async () => (await t.server.store.getPayment(paymentId))?.status === 'accepted', { timeoutMs: 5000, message: 'accepted' });
   return start;
 }
 
@@ -103,7 +103,7 @@ function sendResult(paymentId: string, outcome: 'approved' | 'denied' | 'unknown
 async function approved(paymentId: string): Promise<void> {
   await started(paymentId);
   sendResult(paymentId, 'approved');
-  await waitFor(async () => (await t.server.store.getPayment(paymentId))?.status === 'approved', 5000, 'approved');
+  await waitFor(async () => (await t.server.store.getPayment(paymentId))?.status === 'approved', { timeoutMs: 5000, message: 'approved' });
 }
 
 function sendOpResult(op: OpStart, outcome: 'approved' | 'denied' | 'unknown', message?: string): void {
@@ -281,9 +281,9 @@ describe('cancellations', () => {
   it('cancelled while the agent is offline: the abort is re-sent from the store on reconnect; "never started" ends it cancelled', async () => {
     await started('CX2B');
     await agent.close();
-    await waitFor(() => t.server.service.dispatcher.sessionCount === 0, 5000, 'agent gone');
+    await waitFor(() => t.server.service.dispatcher.sessionCount === 0, { timeoutMs: 5000, message: 'agent gone' });
     const pending = call('POST', '/payments/CX2B/cancellations', cancelBody('CX2B', 'R2B'));
-    await waitFor(async () => (await t.server.store.getPayment('CX2B'))?.status === 'aborting', 5000, 'aborting');
+    await waitFor(async () => (await t.server.store.getPayment('CX2B'))?.status === 'aborting', { timeoutMs: 5000, message: 'aborting' });
 
     const back = await connectAgent(t.server.url, agentToken);
     extraAgents.push(back);
@@ -313,7 +313,7 @@ describe('cancellations', () => {
     expect(op).toMatchObject({ kind: 'void', serialNumber: 'SN1', amount: { amountMinor: 3190, currency: 'BRL' }, originalTerminalRef: 'ref-CX3' });
     expect(t.lines.some((l) => l['msg'] === 'late approval after cancellation or expiry; reversing it on the terminal' && l['paymentId'] === 'CX3')).toBe(true);
     sendOpResult(op, 'approved');
-    await waitFor(async () => (await t.server.store.getPayment('CX3'))?.status === 'cancelled', 5000, 'cancelled');
+    await waitFor(async () => (await t.server.store.getPayment('CX3'))?.status === 'cancelled', { timeoutMs: 5000, message: 'cancelled' });
     const repeat = await call('POST', '/payments/CX3/cancellations', cancelBody('CX3', 'R3'));
     expect(repeat.status).toBe(200);
     expect(repeat.json['message']).toContain('reversed');
@@ -337,7 +337,7 @@ describe('cancellations', () => {
 
     await approved('CX6');
     await agent.close();
-    await waitFor(() => !t.server.service.dispatcher.onlineSerials().has('SN1'), 5000, 'agent gone');
+    await waitFor(() => !t.server.service.dispatcher.onlineSerials().has('SN1'), { timeoutMs: 5000, message: 'agent gone' });
     const offline = await call('POST', '/payments/CX6/cancellations', cancelBody('CX6', 'R6'));
     expect(offline.status).toBe(501);
     expect(offline.json).toMatchObject({ code: 'cancel-manually', message: expect.stringContaining('offline') });
@@ -381,7 +381,7 @@ describe('settlements and refunds', () => {
     expect(agent.messages.filter(isOp).filter((m) => m.kind === 'refund')).toHaveLength(1);
 
     await agent.close();
-    await waitFor(() => !t.server.service.dispatcher.onlineSerials().has('SN1'), 5000, 'agent gone');
+    await waitFor(() => !t.server.service.dispatcher.onlineSerials().has('SN1'), { timeoutMs: 5000, message: 'agent gone' });
     const offline = await call('POST', '/payments/RF1/refunds', refundBody('RF1', 'F3', 1));
     expect(offline.status).toBe(501);
     expectContract('/payments/{paymentId}/refunds', 'post', 501, offline.json);
@@ -397,7 +397,7 @@ describe('deadlines (injected clock)', () => {
     clock += (300 + 30) * 1000;
     expect(await t.server.service.expireDue()).toBe(1);
     expect((await t.server.store.getPayment('DL1'))?.status).toBe('expired');
-    const cb = await waitFor(() => receiver.received.find((r) => r.url.startsWith('/cb/DL1')), 3000, 'callback');
+    const cb = await waitFor(() => receiver.received.find((r) => r.url.startsWith('/cb/DL1')), { timeoutMs: 3000, message: 'callback' });
     expect(JSON.parse(cb.body)).toMatchObject({ status: 'denied', code: 'expired' });
     const status = await fetch(urls['statusUrl']!);
     expect(await status.json()).toMatchObject({ state: 'expired', secondsRemaining: null });
@@ -414,7 +414,7 @@ describe('deadlines (injected clock)', () => {
     const op = await agent.waitForMessage((m): m is OpStart => isOp(m) && m.paymentId === 'DL2');
     expect(op.kind).toBe('void');
     sendOpResult(op, 'approved');
-    const cb = await waitFor(() => receiver.received.find((r) => r.url.startsWith('/cb/DL2')), 3000, 'callback');
+    const cb = await waitFor(() => receiver.received.find((r) => r.url.startsWith('/cb/DL2')), { timeoutMs: 3000, message: 'callback' });
     expect(JSON.parse(cb.body)).toMatchObject({ status: 'denied', code: 'expired', authorizationId: null });
     expect((await t.server.store.getPayment('DL2'))?.status).toBe('expired');
     expect(t.lines.filter((l) => l['paymentId'] === 'DL2' && l['msg'] === 'late approval after cancellation or expiry; reversing it on the terminal')).toHaveLength(1);
@@ -467,8 +467,8 @@ describe('Payment App routes, health and metrics', () => {
     expect(text).toContain('posbridge_agents_connected 1');
     expect(text).toMatch(/posbridge_http_request_duration_seconds_bucket\{.*route="\/payments"/);
     expect(text).toContain('posbridge_payment_transitions_total{from="accepted",to="approved"} 1');
-    await waitFor(() => receiver.received.length > 0, 3000, 'callback');
-    await waitFor(async () => (await (await fetch(`${t.server.url}/metrics`)).text()).includes('posbridge_callback_attempts_total{outcome="delivered"} 1'), 3000, 'metric');
+    await waitFor(() => receiver.received.length > 0, { timeoutMs: 3000, message: 'callback' });
+    await waitFor(async () => (await (await fetch(`${t.server.url}/metrics`)).text()).includes('posbridge_callback_attempts_total{outcome="delivered"} 1'), { timeoutMs: 3000, message: 'metric' });
   });
 });
 

@@ -9,6 +9,7 @@
  * `payment resolve`) with who/when/why in the payment's events and the callback enqueued.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { waitFor } from '@posbridge/testkit';
 import { isCodedError } from '@posbridge/protocol/errors';
 import { PROTOCOL_VERSION, type ServerMessage } from '@posbridge/protocol/ws';
 import {
@@ -19,7 +20,6 @@ import {
   startCallbackReceiver,
   startTestServer,
   tempDir,
-  waitFor,
   type TestAgent,
   type TestServer,
 } from '../testing/helpers.ts';
@@ -84,7 +84,7 @@ async function started(paymentId: string): Promise<void> {
   expect(bound.status).toBe(200);
   const start = await agent.waitForMessage((m): m is Start => isStart(m) && m.paymentId === paymentId);
   agent.send({ v: PROTOCOL_VERSION, id: nextId(), type: 'ack', ackOf: start.id });
-  await waitFor(async () => (await t.server.store.getPayment(paymentId))?.status === 'accepted', 5000, 'accepted');
+  await waitFor(async () => (await t.server.store.getPayment(paymentId))?.status === 'accepted', { timeoutMs: 5000, message: 'accepted' });
 }
 
 function sendResult(paymentId: string, outcome: 'approved' | 'denied' | 'unknown'): void {
@@ -105,7 +105,7 @@ function sendResult(paymentId: string, outcome: 'approved' | 'denied' | 'unknown
 async function unknownPayment(paymentId: string): Promise<void> {
   await started(paymentId);
   sendResult(paymentId, 'unknown');
-  await waitFor(async () => (await t.server.store.getPayment(paymentId))?.status === 'unknown', 5000, 'unknown');
+  await waitFor(async () => (await t.server.store.getPayment(paymentId))?.status === 'unknown', { timeoutMs: 5000, message: 'unknown' });
 }
 
 const cancelBody = (paymentId: string, requestId: string) => ({ paymentId, requestId, authorizationId: 'AUTH1', transactionId: 'TX1' });
@@ -198,7 +198,7 @@ describe('unknown outcomes', () => {
   it('a terminal approval after an operator resolved the payment denied is reversed on the terminal and alerted, never ignored', async () => {
     await unknownPayment('UK10');
     await t.server.service.resolveUnknown('UK10', { outcome: 'denied', reason: 'looked like no sale', operator: 'carol' });
-    await waitFor(() => callbacksOf('UK10').length === 1, 5000, 'denied callback');
+    await waitFor(() => callbacksOf('UK10').length === 1, { timeoutMs: 5000, message: 'denied callback' });
     // The agent's background STATUS check learns the truth: the terminal charged the card.
     sendResult('UK10', 'approved');
     const voidOp = await agent.waitForMessage((m): m is OpStart => isOp(m) && m.paymentId === 'UK10');
@@ -222,7 +222,7 @@ describe('unknown outcomes', () => {
       amount: voidOp.amount,
       terminalRef: 'void-ref',
     });
-    await waitFor(async () => (await t.server.store.getPayment('UK10'))?.status === 'cancelled', 5000, 'reversed');
+    await waitFor(async () => (await t.server.store.getPayment('UK10'))?.status === 'cancelled', { timeoutMs: 5000, message: 'reversed' });
     expect((await poll('UK10'))['status']).toBe('denied');
     expect(callbacksOf('UK10')).toHaveLength(1);
   });
@@ -232,14 +232,14 @@ describe('unknown outcomes', () => {
     expect((await call('POST', '/payments/UK8/cancellations', cancelBody('UK8', 'C8'))).json['code']).toBe('PPP_OUTCOME_UNKNOWN');
     await agent.waitForMessage((m): m is Abort => isAbort(m) && m.paymentId === 'UK8');
     await agent.close();
-    await waitFor(() => !t.server.service.dispatcher.onlineSerials().has('SN1'), 5000, 'agent gone');
+    await waitFor(() => !t.server.service.dispatcher.onlineSerials().has('SN1'), { timeoutMs: 5000, message: 'agent gone' });
     agent = await connectAgent(t.server.url, agentToken);
     await agent.hello(['SN1']);
     const again = await agent.waitForMessage((m): m is Abort => isAbort(m) && m.paymentId === 'UK8');
     expect(again.reason).toBe('cancelled');
     // The terminal stopped it before charging: denied → cancelled, answered 200 to VTEX's repeat, no callback.
     sendResult('UK8', 'denied');
-    await waitFor(async () => (await t.server.store.getPayment('UK8'))?.status === 'cancelled', 5000, 'cancelled');
+    await waitFor(async () => (await t.server.store.getPayment('UK8'))?.status === 'cancelled', { timeoutMs: 5000, message: 'cancelled' });
     expect((await call('POST', '/payments/UK8/cancellations', cancelBody('UK8', 'C8'))).status).toBe(200);
     expect(callbacksOf('UK8')).toHaveLength(0);
   });
@@ -256,14 +256,14 @@ describe('unknown outcomes', () => {
       type: 'operator.resolved', fromStatus: 'unknown', toStatus: 'approved', at: clock,
       data: { outcome: 'approved', authorizationId: 'RCPT-77', operator: 'alice', reason: 'receipt 000123 printed, customer copy seen' },
     });
-    const cb = await waitFor(() => callbacksOf('UK5')[0], 3000, 'callback');
+    const cb = await waitFor(() => callbacksOf('UK5')[0], { timeoutMs: 3000, message: 'callback' });
     expect(JSON.parse(cb.body)).toMatchObject({ paymentId: 'UK5', status: 'approved', authorizationId: 'RCPT-77' });
     expect(await poll('UK5')).toMatchObject({ status: 'approved', authorizationId: 'RCPT-77' });
     expect(t.lines.some((l) => l['msg'] === 'unknown payment resolved by an operator' && l['operator'] === 'alice')).toBe(true);
 
     await unknownPayment('UK6');
     await t.server.service.resolveUnknown('UK6', { outcome: 'denied', reason: 'declined on the receipt', operator: 'alice' });
-    const denied = await waitFor(() => callbacksOf('UK6')[0], 3000, 'callback');
+    const denied = await waitFor(() => callbacksOf('UK6')[0], { timeoutMs: 3000, message: 'callback' });
     expect(JSON.parse(denied.body)).toMatchObject({ status: 'denied', authorizationId: null });
 
     // Only an unknown payment can be resolved; bounds are checked.
@@ -295,7 +295,7 @@ describe('unknown outcomes', () => {
         v: PROTOCOL_VERSION, id: nextId(), type: 'payment.result', paymentId: 'UKR', outcome: 'unknown',
         amount: { amountMinor: 3190, currency: 'BRL' }, terminalRef: 'r',
       });
-      await waitFor(async () => (await first.server.store.getPayment('UKR'))?.status === 'unknown', 5000, 'unknown');
+      await waitFor(async () => (await first.server.store.getPayment('UKR'))?.status === 'unknown', { timeoutMs: 5000, message: 'unknown' });
       await a.close();
       await first.close();
       const second = await startTestServer({}, tmp.dir, { now: () => clock, manualDeadlines: true });
@@ -320,7 +320,7 @@ describe('unknown reversals (a void whose answer was lost)', () => {
       v: PROTOCOL_VERSION, id: nextId(), type: 'payment.result', paymentId, outcome: 'approved',
       amount: { amountMinor: 3190, currency: 'BRL' }, terminalRef: `ref-${paymentId}`, responseCode: '00', ...APPROVAL,
     });
-    await waitFor(async () => (await t.server.store.getPayment(paymentId))?.status === 'approved', 5000, 'approved');
+    await waitFor(async () => (await t.server.store.getPayment(paymentId))?.status === 'approved', { timeoutMs: 5000, message: 'approved' });
     const pending = call('POST', `/payments/${paymentId}/cancellations`, cancelBody(paymentId, `C-${paymentId}`));
     const voidOp = await agent.waitForMessage((m): m is OpStart => isOp(m) && m.paymentId === paymentId);
     expect(voidOp.kind).toBe('void');
@@ -404,7 +404,7 @@ describe('unknown reversals (a void whose answer was lost)', () => {
       v: PROTOCOL_VERSION, id: nextId(), type: 'operation.result', operationId: voidOp.operationId, paymentId: 'UR4',
       kind: 'void', outcome: 'approved', amount: voidOp.amount, terminalRef: 'void-UR4',
     });
-    await waitFor(async () => (await t.server.store.getPayment('UR4'))?.status === 'cancelled', 5000, 'cancelled');
+    await waitFor(async () => (await t.server.store.getPayment('UR4'))?.status === 'cancelled', { timeoutMs: 5000, message: 'cancelled' });
     await expectApprovalKept('UR4');
     expect((await call('POST', '/payments/UR4/cancellations', cancelBody('UR4', 'C-UR4'))).status).toBe(200);
 
@@ -413,7 +413,7 @@ describe('unknown reversals (a void whose answer was lost)', () => {
       v: PROTOCOL_VERSION, id: nextId(), type: 'operation.result', operationId: second.voidOp.operationId, paymentId: 'UR5',
       kind: 'void', outcome: 'denied', amount: second.voidOp.amount, terminalRef: 'void-UR5', message: 'too late to void',
     });
-    await waitFor(async () => (await t.server.store.getPayment('UR5'))?.status === 'approved', 5000, 'approved');
+    await waitFor(async () => (await t.server.store.getPayment('UR5'))?.status === 'approved', { timeoutMs: 5000, message: 'approved' });
     expect((await call('POST', '/payments/UR5/cancellations', cancelBody('UR5', 'C-UR5'))).json['code']).toBe('cancel-manually');
     expect(await metricsText()).toContain('posbridge_payments_unknown 0');
   });
@@ -428,7 +428,7 @@ describe('unknown refunds', () => {
   async function unknownRefund(paymentId: string) {
     await started(paymentId);
     sendResult(paymentId, 'approved');
-    await waitFor(async () => (await t.server.store.getPayment(paymentId))?.status === 'approved', 5000, 'approved');
+    await waitFor(async () => (await t.server.store.getPayment(paymentId))?.status === 'approved', { timeoutMs: 5000, message: 'approved' });
     expect((await call('POST', `/payments/${paymentId}/settlements`, { paymentId, requestId: 'S1', value: 31.9, authorizationId: 'AUTH1', transactionId: 'TX1' })).status).toBe(200);
     const pending = call('POST', `/payments/${paymentId}/refunds`, refundBody(paymentId, 'R1'));
     const op = await agent.waitForMessage((m): m is OpStart => isOp(m) && m.paymentId === paymentId && m.kind === 'refund');
@@ -490,7 +490,7 @@ describe('unknown refunds', () => {
       v: PROTOCOL_VERSION, id: nextId(), type: 'operation.result', operationId: b.operationId, paymentId: 'RU3',
       kind: 'refund', outcome: 'approved', amount: { amountMinor: 3190, currency: 'BRL' }, terminalRef: 'rf-late',
     });
-    const contradiction = await waitFor(() => t.lines.find((l) => l['msg'] === 'terminal refund result contradicts the recorded outcome'), 5000, 'alert');
+    const contradiction = await waitFor(() => t.lines.find((l) => l['msg'] === 'terminal refund result contradicts the recorded outcome'), { timeoutMs: 5000, message: 'alert' });
     expect(contradiction).toMatchObject({ level: 50, operationId: b.operationId, recorded: 'denied', reported: 'approved' });
     expect((await t.server.store.getOperation(b.operationId))?.status).toBe('denied');
   });
@@ -501,7 +501,7 @@ describe('unknown refunds', () => {
       v: PROTOCOL_VERSION, id: nextId(), type: 'operation.result', operationId, paymentId: 'RU4',
       kind: 'refund', outcome: 'approved', amount: { amountMinor: 3190, currency: 'BRL' }, terminalRef: 'rf-RU4',
     });
-    await waitFor(async () => (await t.server.store.getOperation(operationId))?.status === 'approved', 5000, 'refunded');
+    await waitFor(async () => (await t.server.store.getOperation(operationId))?.status === 'approved', { timeoutMs: 5000, message: 'refunded' });
     expect((await call('POST', '/payments/RU4/refunds', refundBody('RU4', 'R1'))).status).toBe(200);
   });
 });

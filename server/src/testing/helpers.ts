@@ -1,16 +1,17 @@
 /**
- * Test helpers (real parts only): temp SQLite files, a log sink, a callback receiver on port 0,
- * a WebSocket agent client and a started server. Used by `*.test.ts` files; not exported by
- * the package.
+ * The server's own test helpers (real parts only): temp SQLite files, a log sink, a callback
+ * receiver on port 0 (the test kit's VTEX gateway double), a WebSocket agent client and a
+ * started server. Used by the server's `*.test.ts` files only; not exported by the package (other
+ * packages' tests use `@posbridge/testkit`).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type IncomingHttpHeaders } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { Logger } from 'pino';
 import WebSocket from 'ws';
+import { startCallbackReceiver as startGatewayReceiver, waitFor as waitForCondition } from '@posbridge/testkit';
 import {
   PROTOCOL_VERSION,
   decodeServerMessage,
@@ -43,15 +44,13 @@ export function sinkLogger(): { logger: Logger; lines: Record<string, unknown>[]
   return { logger, lines };
 }
 
-/** Polls `check` until it returns a value other than undefined/false, or fails after `timeoutMs`. */
-export async function waitFor<T>(check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 4000, what = 'condition'): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+/**
+ * Polls `check` until it returns a value other than undefined/false, or fails after `timeoutMs`.
+ * @deprecated the positional form kept for the suites not moved yet; use `waitFor` of
+ * `@posbridge/testkit` (`{ timeoutMs, intervalMs, message }`), which this calls.
+ */
+export function waitFor<T>(check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 4000, what = 'condition'): Promise<T> {
+  return waitForCondition(check, { timeoutMs, message: what });
 }
 
 /** Callback hosts a test server allows besides the default policy (loopback and gateway.example). */
@@ -171,7 +170,8 @@ export interface CallbackReceiverOptions {
 /**
  * An HTTP server on 127.0.0.1:0 recording every request; answers with `statuses` in turn, then
  * 200, except requests `options.hang` picks, which stay open. `open()` counts requests not
- * answered yet and `maxOpen` the most seen at once.
+ * answered yet and `maxOpen` the most seen at once. The test kit's gateway double, with the
+ * body as text.
  */
 export async function startCallbackReceiver(statuses: number[] = [], options: CallbackReceiverOptions = {}): Promise<{
   url: string;
@@ -180,44 +180,20 @@ export async function startCallbackReceiver(statuses: number[] = [], options: Ca
   readonly maxOpen: number;
   close: () => Promise<void>;
 }> {
-  const received: ReceivedCallback[] = [];
   const queue = [...statuses];
-  let open = 0;
-  let maxOpen = 0;
-  const server = createServer((req, res) => {
-    open += 1;
-    maxOpen = Math.max(maxOpen, open);
-    res.on('close', () => {
-      open -= 1;
-    });
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      received.push({
-        method: req.method ?? '',
-        url: req.url ?? '',
-        headers: req.headers,
-        body: Buffer.concat(chunks).toString('utf8'),
-      });
-      if (options.hang?.(req.url ?? '') === true) return;
-      res.statusCode = queue.shift() ?? 200;
-      res.end('{}');
-    });
+  const gateway = await startGatewayReceiver({
+    respond: (callback) => (options.hang?.(callback.url) === true ? 'hang' : (queue.shift() ?? 200)),
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
-    received,
-    open: () => open,
-    get maxOpen() {
-      return maxOpen;
+    url: gateway.url,
+    get received() {
+      return gateway.received.map((c) => ({ method: c.method, url: c.url, headers: c.headers, body: c.rawBody }));
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    open: () => gateway.open(),
+    get maxOpen() {
+      return gateway.maxOpen;
+    },
+    close: () => gateway.close(),
   };
 }
 
@@ -256,7 +232,7 @@ export function connectAgent(serverUrl: string, token: string): Promise<TestAgen
     send: (m) => ws.send(JSON.stringify(m)),
     sendRaw: (t) => ws.send(t),
     waitForMessage: (pred, n = 1, timeoutMs = 4000) =>
-      waitFor(() => messages.filter(pred)[n - 1], timeoutMs, `server message #${n}`),
+      waitForCondition(() => messages.filter(pred)[n - 1], { timeoutMs, message: `server message #${n}` }),
     async hello(serials) {
       agent.send({
         v: PROTOCOL_VERSION,

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { waitFor } from '@posbridge/testkit';
 import type { Duplex } from 'node:stream';
 import { createMemoryPair } from '../../transports/memory-pair.ts';
 import { FakeLineTerminal, type FakeTerminalScript } from '../../testing/fake-line-terminal.ts';
@@ -126,7 +127,7 @@ describe('LineDriver', () => {
     const { driver, terminal } = rig({ hold: true, drop: (l, n) => (l.verb === 'ACK' && n === 0) || l.verb === 'PROGRESS' });
     const acked: boolean[] = [];
     const pending = driver.sale(request(), { onAcked: () => acked.push(true) });
-    await waitFor(() => terminal().saleLinesFor('pabc123') === 2);
+    await waitFor(() => terminal().saleLinesFor('pabc123') === 2, { timeoutMs: 2000, retryErrors: true });
     terminal().finish('pabc123');
     const outcome = await pending;
     expect(outcome).toMatchObject({ kind: 'result', result: { outcome: 'approved' } });
@@ -148,9 +149,9 @@ describe('LineDriver', () => {
   it('recovers with STATUS after the port closes mid-sale, reopening it', async () => {
     const r = rig({ hold: true });
     const pending = r.driver.sale(request());
-    await waitFor(() => r.terminal().sales.size === 1);
+    await waitFor(() => r.terminal().sales.size === 1, { timeoutMs: 2000, retryErrors: true });
     r.ends[0]!.destroy(); // cable pulled while the customer types the PIN
-    await waitFor(() => r.terminals.length === 2 && r.terminals[1]!.count('STATUS') >= 1);
+    await waitFor(() => r.terminals.length === 2 && r.terminals[1]!.count('STATUS') >= 1, { timeoutMs: 2000, retryErrors: true });
     r.terminals[1]!.finish('pabc123');
     const outcome = await pending;
     expect(outcome).toMatchObject({ kind: 'result', result: { outcome: 'approved' } });
@@ -186,7 +187,7 @@ describe('LineDriver', () => {
     // First SALE is lost on the way (garbled, NAK lost); the terminal then turns busy.
     const r = rig({ nak: (l, n) => l.verb === 'SALE' && n === 0, drop: (l) => l.verb === 'NAK' });
     const pending = r.driver.sale(request());
-    await waitFor(() => r.terminal().count('SALE') === 1);
+    await waitFor(() => r.terminal().count('SALE') === 1, { timeoutMs: 2000, retryErrors: true });
     r.setScript({ busy: true });
     await expect(pending).resolves.toMatchObject({ kind: 'rejected', code: 'TERM_BUSY' });
     expect(r.terminal().count('STATUS')).toBe(1);
@@ -203,7 +204,7 @@ describe('LineDriver', () => {
   it('reports unknown when STATUS says NOT_FOUND after an ACK (contradiction)', async () => {
     const r = rig({ hold: true }, { resultTimeoutMs: 50 });
     const pending = r.driver.sale(request());
-    await waitFor(() => r.terminal().sales.size === 1);
+    await waitFor(() => r.terminal().sales.size === 1, { timeoutMs: 2000, retryErrors: true });
     r.terminal().sales.clear(); // the terminal "forgets" the sale it acknowledged
     const outcome = await pending;
     expect(outcome.kind).toBe('unknown');
@@ -212,7 +213,7 @@ describe('LineDriver', () => {
   it('ignores undecodable lines and lines for other rids', async () => {
     const { driver, terminal, sink } = rig({ hold: true });
     const pending = driver.sale(request());
-    await waitFor(() => terminal().sales.size === 1);
+    await waitFor(() => terminal().sales.size === 1, { timeoutMs: 2000, retryErrors: true });
     terminal().sendRaw('garbage without crc\n');
     terminal().send({ verb: 'PROGRESS', rid: 'someoneelse', stage: 'pin' });
     terminal().finish('pabc123');
@@ -229,17 +230,3 @@ describe('LineDriver', () => {
   });
 });
 
-async function waitFor(cond: () => boolean, timeoutMs = 2000): Promise<void> {
-  const start = Date.now();
-  const holds = () => {
-    try {
-      return cond();
-    } catch {
-      return false;
-    }
-  };
-  while (!holds()) {
-    if (Date.now() - start > timeoutMs) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}

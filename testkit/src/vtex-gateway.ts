@@ -1,8 +1,9 @@
 /**
- * Plays VTEX's side of an in-store payment for the demo and the end-to-end tests: the payment
- * gateway calling `POST /payments` and receiving the notification callback, and the inStore
- * terminal-connector app POSTing the serial number to `submitUrl`. Written from
- * ../shared/spec/ppp-pos.md §2 and §6 only, with plain `fetch` and `node:http`.
+ * The VTEX gateway double: plays VTEX's side of an in-store payment for the demo, the soak and
+ * every suite that needs it: the payment gateway calling `POST /payments` and receiving the
+ * notification callback, and the inStore terminal-connector app POSTing the serial number to
+ * `submitUrl`. Written from VTEX's Payment Provider Protocol (docs/ppp.md: Create Payment, the
+ * callback, Venda Direta's payment app) only, with plain `fetch` and `node:http`.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -11,10 +12,15 @@ import type { AddressInfo } from 'node:net';
 
 /** A callback the fake gateway received. */
 export interface ReceivedCallback {
+  /** HTTP method (the server POSTs). */
+  method: string;
   /** Path and query string exactly as requested. */
   url: string;
   headers: IncomingHttpHeaders;
+  /** The JSON body; `{}` when it was not a JSON object (then answered 400, see `rawBody`). */
   body: Record<string, unknown>;
+  /** The body exactly as received (UTF-8). */
+  rawBody: string;
   receivedAtMs: number;
   /** What the endpoint answered: an HTTP status, or `hang` (never answered). 200 unless a `respond` hook said otherwise. */
   answer?: number | 'hang';
@@ -34,12 +40,18 @@ export interface CallbackReceiverOptions {
 
 /** The fake gateway's callback endpoint. */
 export interface CallbackReceiver {
+  /** Base URL of the endpoint, `http://127.0.0.1:<port>` (any path is recorded and answered). */
+  readonly url: string;
   /** A notification `callbackUrl` for a payment, shaped like VTEX's, with a signature query string. */
   callbackUrlFor(transactionId: string, paymentId: string): string;
   /** Every callback received so far, in order. */
   received: ReceivedCallback[];
   /** Resolves with the first callback for `paymentId` answered 2xx; rejects after `timeoutMs`. */
   waitFor(paymentId: string, timeoutMs?: number): Promise<ReceivedCallback>;
+  /** Requests received and not answered yet (a `hang`, or one being answered). */
+  open(): number;
+  /** The most requests ever open at once. */
+  readonly maxOpen: number;
   close(): Promise<void>;
 }
 
@@ -50,19 +62,32 @@ export interface CallbackReceiver {
 export async function startCallbackReceiver(options: CallbackReceiverOptions = {}): Promise<CallbackReceiver> {
   const received: ReceivedCallback[] = [];
   const waiters: { paymentId: string; resolve: (cb: ReceivedCallback) => void }[] = [];
+  let open = 0;
+  let maxOpen = 0;
   const server = createServer((req, res) => {
+    open += 1;
+    maxOpen = Math.max(maxOpen, open);
+    res.on('close', () => {
+      open -= 1;
+    });
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      let body: Record<string, unknown> = {};
+      const rawBody = Buffer.concat(chunks).toString('utf8');
+      let body: Record<string, unknown> | undefined;
       try {
-        body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
+        const parsed: unknown = JSON.parse(rawBody);
+        if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) body = parsed as Record<string, unknown>;
       } catch {
+        body = undefined;
+      }
+      const callback: ReceivedCallback = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: body ?? {}, rawBody, receivedAtMs: Date.now() };
+      received.push(callback);
+      if (body === undefined) {
+        callback.answer = 400;
         res.writeHead(400).end();
         return;
       }
-      const callback: ReceivedCallback = { url: req.url ?? '', headers: req.headers, body, receivedAtMs: Date.now() };
-      received.push(callback);
       const answer = options.respond?.(callback) ?? 200;
       callback.answer = answer;
       if (answer === 'hang') return; // the caller times out; closeAllConnections() ends it on close
@@ -77,6 +102,7 @@ export async function startCallbackReceiver(options: CallbackReceiverOptions = {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
+    url: `http://127.0.0.1:${port}`,
     received,
     callbackUrlFor(transactionId, paymentId) {
       const signature = randomBytes(12).toString('hex');
@@ -95,6 +121,10 @@ export async function startCallbackReceiver(options: CallbackReceiverOptions = {
           },
         });
       });
+    },
+    open: () => open,
+    get maxOpen() {
+      return maxOpen;
     },
     close: () =>
       new Promise<void>((resolve) => {

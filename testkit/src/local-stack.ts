@@ -112,7 +112,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       POSBRIDGE_APP_TOKEN: appToken,
       POSBRIDGE_CALLBACK_APP_KEY: callbackAppKey,
       POSBRIDGE_CALLBACK_APP_TOKEN: callbackAppToken,
-      // The fake gateway (scripts/lib/vtex-gateway.ts) and the Payment App's dev host listen on loopback.
+      // The fake gateway (testkit/src/vtex-gateway.ts) and the Payment App's dev host listen on loopback.
       POSBRIDGE_CALLBACK_ALLOW_HOSTS: [LOOPBACK_CALLBACK_HOSTS, options.callbackAllowHosts ?? ''].filter((h) => h !== '').join(','),
     });
     const server = await startServer({ config, logger });
