@@ -100,6 +100,7 @@ async function startHub(opts: HubOptions = {}) {
     },
   };
 }
+type Hub = Awaited<ReturnType<typeof startHub>>;
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -187,7 +188,19 @@ const until = <T>(get: () => T | undefined | false | Promise<T | undefined | fal
   waitFor(get, { timeoutMs, intervalMs: 5, retryErrors: true });
 const agentPhase = async (journal: Journal, paymentId: string, phase: string) =>
   (await journal.get(paymentId))?.phase === phase;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** The `payment.result` copies the hub got for one payment. */
+const resultsOf = (hub: Hub, paymentId: string) => hub.of('payment.result').filter((m) => m['paymentId'] === paymentId);
+/**
+ * Proof that the agent's resend timer ran at least `resends` times from now: a probe payment
+ * whose result the hub acks only at copy `resends + 1`. Used where a test checks that a report
+ * is no longer repeated: had it been, it would have been repeated on those same ticks.
+ */
+async function resendTicks(hub: Hub, probe: string, resends: number): Promise<void> {
+  hub.send(start(probe));
+  await until(() => resultsOf(hub, probe).length >= resends + 1);
+}
+/** Whether the hub acks a probe's copy: only from copy `resends + 1` on (see {@link resendTicks}). */
+const probeAcked = (msg: Msg, copy: number, resends: number) => String(msg['paymentId'] ?? '').startsWith('probe') && copy >= resends + 1;
 
 describe('agent ⇄ hub', () => {
   it('authenticates with the bearer token and announces the identified terminal', async () => {
@@ -245,19 +258,19 @@ describe('agent ⇄ hub', () => {
   }, 10_000);
 
   it('repeats payment.result until the server acks it, then stops', async () => {
-    const { hub, agent } = await setup({ hub: { ackReport: (_m, copy) => copy >= 3 } });
+    const { hub, agent } = await setup({ hub: { ackReport: (m, copy) => probeAcked(m, copy, 5) || (m['paymentId'] === 'pay-2' && copy >= 3) } });
     await agent.ready;
     hub.send(start('pay-2'));
-    await until(() => hub.of('payment.result').length >= 3);
-    await sleep(300);
-    const results = hub.of('payment.result');
+    await until(() => resultsOf(hub, 'pay-2').length >= 3);
+    await resendTicks(hub, 'probe-2', 5); // five resend intervals after the ack
+    const results = resultsOf(hub, 'pay-2');
     expect(results).toHaveLength(3);
     expect(new Set(results.map((r) => r.id)).size).toBe(1);
   });
 
   it('reconnects after the server drops the socket, says hello again and resends the outbox', async () => {
     let acking = false;
-    const { hub, agent } = await setup({ hub: { ackReport: () => acking } });
+    const { hub, agent } = await setup({ hub: { ackReport: (m, copy) => acking && (m['paymentId'] === 'pay-3' || probeAcked(m, copy, 4)) } });
     await agent.ready;
     hub.send(start('pay-3'));
     const first = await until(() => hub.of('payment.result')[0]);
@@ -266,9 +279,9 @@ describe('agent ⇄ hub', () => {
     await until(() => hub.of('agent.hello').length === 2);
     await until(() => hub.sockets.length === 2 && hub.messages.filter((m) => m.type === 'payment.result' && m.id === first.id).length >= 2);
     expect(hub.upgrades[1]?.headers.authorization).toBe('Bearer tok-123');
-    const countAfterAck = hub.of('payment.result').length;
-    await sleep(250);
-    expect(hub.of('payment.result').length).toBe(countAfterAck);
+    const countAfterAck = resultsOf(hub, 'pay-3').length;
+    await resendTicks(hub, 'probe-3', 4); // four resend intervals after the ack
+    expect(resultsOf(hub, 'pay-3').length).toBe(countAfterAck);
   });
 
   it('treats a duplicate payment.start as already taken: re-ack, no second SALE', async () => {
@@ -417,8 +430,12 @@ describe('agent: payment.abort and operation.start', () => {
     // A start of that payment still on the wire never runs a sale.
     hub.send(start('pay-lost', 'late-start'));
     await until(() => hub.of('ack').find((m) => m['ackOf'] === 'late-start'));
-    await sleep(100);
-    expect(terminal().count('SALE')).toBe(0);
+    // Proof that the late start was dealt with: the next payment on the terminal runs its sale
+    // to the end (a late sale would have reached the terminal first, one sale at a time).
+    hub.send(start('pay-after-lost'));
+    await until(() => resultsOf(hub, 'pay-after-lost')[0]);
+    expect(terminal().count('SALE')).toBe(1);
+    expect(resultsOf(hub, 'pay-lost')).toEqual([]);
     expect(terminal().count('ABORT')).toBe(0);
   });
 
@@ -535,8 +552,11 @@ describe('operations on a busy terminal', () => {
     terminal().finish(saleRid);
     for (const [n, verb, amount] of [[2, 'REFUND', 100], [3, 'VOID', 200], [4, 'REFUND', 300]] as const) {
       const rid = await heldRid(terminal, n);
-      // One at a time: the next refund reaches the terminal only after this one finished.
-      await sleep(30);
+      // One at a time: the next refund reaches the terminal only after this one finished. The
+      // agent answers a repeat meanwhile (a round trip through its message handling), and still
+      // nothing more is on the terminal.
+      hub.send(refund('rf-3', 300, `m-rf-3-probe-${n}`));
+      await until(() => hub.of('ack').some((a) => a['ackOf'] === `m-rf-3-probe-${n}`));
       expect(terminal().sales.size).toBe(n);
       expect(terminal().sales.get(rid)!.line).toMatchObject({ verb, amountMinor: amount });
       terminal().finish(rid);
@@ -558,8 +578,8 @@ describe('operations on a busy terminal', () => {
     await agent.ready;
     hub.send(refund('vd-busy', 3190, 'm-vd-busy', 'void'));
     await until(() => hub.of('ack').some((a) => a['ackOf'] === 'm-vd-busy'));
-    await until(() => terminal().count('VOID') >= 1);
-    await sleep(120);
+    // Proof the busy answer was taken as "wait": the agent has tried again.
+    await until(() => terminal().count('VOID') >= 2 && sink.find('terminal busy; operation waits and is tried again').length > 0);
     expect(hub.of('operation.result')).toEqual([]);
     expect((await journal.get('op:vd-busy'))?.phase).toBe('queued');
     // Nothing jumps the line meanwhile.
@@ -607,7 +627,9 @@ describe('operations on a busy terminal', () => {
     for (let i = 0; i < MAX_QUEUED_OPERATIONS; i++) hub.send(refund(`q-${i}`, 1));
     await until(() => hub.of('ack').filter((a) => String(a['ackOf']).startsWith('m-q-')).length === MAX_QUEUED_OPERATIONS);
     hub.send(refund('q-over', 1));
-    await sleep(100);
+    // Proof q-over was handled: the repeat of a queued operation sent after it is acknowledged.
+    hub.send(refund('q-0', 1, 'm-q-0-again'));
+    await until(() => hub.of('ack').some((a) => a['ackOf'] === 'm-q-0-again'));
     expect(hub.of('ack').some((a) => a['ackOf'] === 'm-q-over')).toBe(false);
     expect(await journal.get('op:q-over')).toBeUndefined();
     expect(hub.of('operation.result')).toEqual([]);
@@ -667,12 +689,12 @@ describe('terminals the server refuses', () => {
   });
 
   it('stops repeating a report the server refuses for good', async () => {
-    const { hub, agent, sink } = await setup({ hub: { refuseReport: () => true } });
+    const { hub, agent, sink } = await setup({ hub: { refuseReport: (m) => m['paymentId'] === 'pay-refused', ackReport: (m, copy) => probeAcked(m, copy, 5) } });
     await agent.ready;
     hub.send(start('pay-refused'));
     await until(() => hub.of('payment.result')[0]);
     await until(() => sink.find('report refused by server; no longer repeated (kept in the journal)')[0]);
-    await sleep(300); // > 4 resend intervals
-    expect(hub.of('payment.result')).toHaveLength(1);
+    await resendTicks(hub, 'probe-refused', 5); // five resend intervals after the refusal
+    expect(resultsOf(hub, 'pay-refused')).toHaveLength(1);
   });
 });
