@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fromHex } from '@posbridge/protocol/terminal';
+import { waitFor } from '@posbridge/testkit';
 import { createMemoryPair } from '../../transports/memory-pair.ts';
 import { FakeConcertTerminal, type FakeConcertScript } from '../../testing/fake-concert-terminal.ts';
 import { createLogSink } from '../../testing/log-sink.ts';
@@ -151,8 +152,12 @@ describe('ConcertDriver', () => {
     it('keeps a late answer (after the answer wait) for checkStatus', async () => {
       const { driver } = setup({ privateField, answerDelayMs: 1_400 });
       await expect(driver.sale(REQ)).resolves.toMatchObject({ kind: 'unknown', reason: expect.stringContaining('no answer') });
-      await new Promise((r) => setTimeout(r, 600));
-      await expect(driver.checkStatus(REQ)).resolves.toMatchObject({ kind: 'result', result: { outcome: 'approved', tid: REQ.rid } });
+      // The late answer arrives after the driver gave up waiting: checkStatus has it from then on.
+      const status = await waitFor(async () => {
+        const s = await driver.checkStatus(REQ);
+        return s.kind === 'no_answer' ? undefined : s;
+      }, { timeoutMs: 3_000, message: 'the late answer' });
+      expect(status).toMatchObject({ kind: 'result', result: { outcome: 'approved', tid: REQ.rid } });
     });
 
     it.each([
@@ -204,9 +209,10 @@ describe('ConcertDriver', () => {
   });
 
   it('ignores a duplicate answer (charged once, outcome unchanged)', async () => {
-    const { driver, terminal } = setup({ duplicateAnswer: true });
+    const { driver, terminal, wire } = setup({ duplicateAnswer: true });
     await expect(driver.sale(REQ)).resolves.toMatchObject({ kind: 'result', result: { outcome: 'approved' } });
-    await new Promise((r) => setTimeout(r, 100));
+    // Both answer frames have reached the driver.
+    await waitFor(() => wire.filter((w) => w.startsWith('received ') && w.includes(REQ.rid)).length >= 2, { timeoutMs: 3_000, message: 'the duplicate answer' });
     expect(terminal.charged.size).toBe(1);
     // The duplicate is kept by reference: checkStatus answers from it.
     await expect(driver.checkStatus(REQ)).resolves.toMatchObject({ kind: 'result', result: { outcome: 'approved' } });
