@@ -42,23 +42,23 @@ describe('wait for confirmation: live progress', () => {
       reply({ stage: 'processing' }),
       reply({ state: 'approved', stage: null, secondsRemaining: null, result: { status: 'approved', cardBrand: 'Mastercard', lastDigits: '4321', message: null } }),
     );
+    // The poll timer runs on vitest's clock: each step is one poll interval (10 ms).
+    vi.useFakeTimers();
     const { onClose } = renderWait(f);
     const seen: string[] = [];
-    await waitFor(
-      () => {
-        const stage = screen.queryByTestId('wait-stage')?.textContent;
-        if (stage && seen.at(-1) !== stage) seen.push(stage);
-        expect(screen.queryByTestId('wait-final-approved')).not.toBeNull();
-      },
-      { interval: 2, timeout: 3000 },
-    );
+    for (let step = 0; step < 100 && screen.queryByTestId('wait-final-approved') === null; step++) {
+      const stage = screen.queryByTestId('wait-stage')?.textContent;
+      if (stage && seen.at(-1) !== stage) seen.push(stage);
+      await act(() => vi.advanceTimersByTimeAsync(10));
+    }
+    expect(screen.queryByTestId('wait-final-approved')).not.toBeNull();
     expect(seen).toEqual(expect.arrayContaining(['Insert, tap or swipe the card', 'Buyer is typing the PIN', 'Processing…']));
     expect(screen.getByTestId('wait-final-approved').textContent).toContain('✓ Approved');
     expect(screen.getByTestId('wait-final-detail').textContent).toBe('Mastercard •••• 4321');
     expect(screen.getByTestId('wait-final-detail').getAttribute('aria-label')).toBe('Mastercard card ending in 4321');
     expect(screen.getByTestId('wait-amount').textContent).toBe('R$10.50 · Credit');
     const polls = f.calls.length;
-    await new Promise((r) => setTimeout(r, 50));
+    await act(() => vi.advanceTimersByTimeAsync(50)); // five poll intervals
     expect(f.calls.length).toBe(polls); // polling stops once final
     expect(onClose).not.toHaveBeenCalled();
     fireEvent.click(screen.getByTestId('done'));
