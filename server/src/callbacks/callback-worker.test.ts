@@ -110,12 +110,17 @@ describe('CallbackWorker', () => {
   it('gives up at once on a 4xx', async () => {
     const receiver = await startCallbackReceiver([400]);
     const { logger, lines } = sinkLogger();
-    const worker = new CallbackWorker({ store, logger, credentials, config });
+    let ahead = 0;
+    const worker = new CallbackWorker({ store, logger, credentials, config, now: () => Date.now() + ahead });
     try {
       await approvedPayment(store, 'R2', `${receiver.url}/x`);
       worker.start();
       await waitFor(async () => (await store.listCallbacks('R2'))[0]?.status === 'failed', { timeoutMs: 4000, message: 'failed' });
-      await new Promise((r) => setTimeout(r, 100));
+      // Past any retry delay (maxDelayMs) and inside the payment window: a retry would be due now.
+      ahead = 10 * config.maxDelayMs;
+      worker.notify();
+      await worker.idle();
+      await worker.stop(); // waits for any delivery that pass started
       expect(receiver.received).toHaveLength(1);
       expect(lines.some((l) => l['level'] === 50 && l['paymentId'] === 'R2')).toBe(true);
     } finally {
