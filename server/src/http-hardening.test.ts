@@ -110,7 +110,13 @@ describe('connection time-outs', () => {
     const agent = await connectAgent(t.server.url, token);
     try {
       await agent.hello(['TMO0001']);
-      await new Promise((r) => setTimeout(r, 1000));
+      // Proof the HTTP timeouts ran while the WebSocket was open: a plain connection opened after
+      // it is closed by them (real sockets: Node's own timers are the subject here).
+      await closedAfter(t.server.url, '', 5_000);
+      expect(agent.ws.readyState).toBe(agent.ws.OPEN);
+      await closedAfter(t.server.url, 'GET /healthz HTTP/1.1\r\nHost: x\r\n', 5_000); // a stalled request
+      expect(agent.ws.readyState).toBe(agent.ws.OPEN);
+      await closedAfter(t.server.url, 'GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n', 5_000); // an idle keep-alive
       expect(agent.ws.readyState).toBe(agent.ws.OPEN);
     } finally {
       await agent.close();

@@ -32,12 +32,15 @@ describe('failed-authentication limiter counts only failures', () => {
         const req = request({ host: '127.0.0.1', port, method: 'POST', path: '/payments', headers: { ...AUTH_HEADERS, 'content-type': 'application/json', 'content-length': '1000' } });
         req.on('error', () => resolve());
         req.write('{"paymentId":');
+        // Real time on purpose: the point is a real TCP client going away mid-body.
         setTimeout(() => {
           req.destroy();
           resolve();
         }, 30);
       });
     }
+    // Real time on purpose: the server must see the six TCP aborts, and nothing it exposes marks
+    // that (an aborted request is never answered, so it is neither logged nor counted).
     await new Promise((r) => setTimeout(r, 50));
     const ok = await t.createPayment(createPaymentBody({ paymentId: 'AFTER-ABORTS' }));
     expect(ok.status).toBe(200);

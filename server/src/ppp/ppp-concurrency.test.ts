@@ -70,7 +70,10 @@ async function post(path: string, body: unknown) {
   return { status: res.status, json: (await res.json()) as Record<string, unknown> };
 }
 
-/** Runs `fn` after `ms` milliseconds. */
+/**
+ * Runs `fn` after `ms` milliseconds. Real time on purpose: it staggers real concurrent HTTP
+ * requests by a few ms so they interleave differently at the server (the race is the subject).
+ */
 function later<T>(ms: number, fn: () => Promise<T>): Promise<T> {
   return new Promise((resolve, reject) => setTimeout(() => void fn().then(resolve, reject), ms));
 }
