@@ -101,6 +101,18 @@ function sendResult(paymentId: string, outcome: 'approved' | 'denied' | 'unknown
   });
 }
 
+/**
+ * Proof that whatever the server owed the agent and VTEX before this point has gone out: a fresh
+ * payment on SN1 reaches the agent as `payment.start`, and the callback of its approval reaches
+ * the receiver. Commands to one agent and callbacks go out in order, so an abort, operation or
+ * callback the server had to send earlier would have arrived first.
+ */
+async function barrier(paymentId: string): Promise<void> {
+  await started(paymentId);
+  sendResult(paymentId, 'approved');
+  await waitFor(() => callbacksOf(paymentId).length > 0, { timeoutMs: 5000, message: `the callback of ${paymentId}` });
+}
+
 /** Started, then the agent reports `unknown`. */
 async function unknownPayment(paymentId: string): Promise<void> {
   await started(paymentId);
@@ -126,7 +138,7 @@ describe('unknown outcomes', () => {
     await unknownPayment('UK2');
     clock += 3600 * 1000;
     await t.server.service.expireDue();
-    await new Promise((r) => setTimeout(r, 200));
+    await barrier('UK2-AFTER');
     expect(await t.server.store.getPayment('UK2')).toMatchObject({ status: 'unknown', deadlineAt: null });
     expect(agent.messages.some((m) => isAbort(m) && m.paymentId === 'UK2')).toBe(false);
     expect(callbacksOf('UK2')).toHaveLength(0);
@@ -149,7 +161,8 @@ describe('unknown outcomes', () => {
     expect(abort.reason).toBe('cancelled');
     agent.send({ v: PROTOCOL_VERSION, id: nextId(), type: 'ack', ackOf: abort.id });
     sendResult('UK3', 'unknown');
-    await new Promise((r) => setTimeout(r, 200));
+    await waitFor(async () => (await t.server.store.getPayment('UK3'))?.endReason === 'cancelled', { timeoutMs: 5000, message: 'the abort ending unknown' });
+    await barrier('UK3-AFTER');
     expect(await t.server.store.getPayment('UK3')).toMatchObject({ status: 'unknown', endReason: 'cancelled' });
     expect((await poll('UK3'))['status']).toBe('undefined');
     expect(callbacksOf('UK3')).toHaveLength(0);
@@ -393,7 +406,7 @@ describe('unknown reversals (a void whose answer was lost)', () => {
     expect(retry.status).toBe(501);
     expectPppContract(CANCEL, 'post', 501, retry.json);
     expect(retry.json['code']).toBe('cancel-manually');
-    await new Promise((r) => setTimeout(r, 100));
+    await barrier('UR3-AFTER');
     expect(agent.messages.filter((m) => isOp(m) && m.paymentId === 'UR3').map((m) => (m as OpStart).id)).toEqual([voidOp.id]);
     expect((await t.server.store.getPayment('UR3'))?.status).toBe('approved');
   });
