@@ -28,6 +28,7 @@ import {
   submitTerminal,
   type CallbackReceiver,
   type JsonAnswer,
+  waitFor,
 } from '@posbridge/testkit';
 
 const SERIAL = 'SIMABRT1';
@@ -126,7 +127,7 @@ describe('cancellation while the agent is dead mid-sale, then an agent restart (
     for (const a of agents.splice(0)) await a.stop(500);
     if (terminal.snapshot().state !== 'idle') {
       terminal.reboot();
-      await new Promise((r) => setTimeout(r, 1500));
+      await waitFor(() => !terminal.snapshot().rebooting && terminal.snapshot().state === 'idle', { timeoutMs: 10_000, intervalMs: 50, message: 'the terminal back after its reboot' });
     }
   });
 
@@ -163,15 +164,11 @@ describe('cancellation while the agent is dead mid-sale, then an agent restart (
   };
 
   /** VTEX's retries of one cancellation (same requestId) until it gets a final answer. */
-  const cancelUntilFinal = async (paymentId: string, requestId: string, timeoutMs = 30_000): Promise<JsonAnswer> => {
-    const t0 = Date.now();
-    for (;;) {
+  const cancelUntilFinal = async (paymentId: string, requestId: string, timeoutMs = 30_000): Promise<JsonAnswer> =>
+    waitFor(async () => {
       const answer = await cancel(paymentId, requestId);
-      if (answer.status !== 500) return answer;
-      if (Date.now() - t0 > timeoutMs) throw new Error(`cancellation still pending after ${timeoutMs} ms: ${JSON.stringify(answer.body)}`);
-      await new Promise((r) => setTimeout(r, 300));
-    }
-  };
+      return answer.status === 500 ? undefined : answer;
+    }, { timeoutMs, intervalMs: 300, message: `a final answer to cancellation ${requestId}` });
 
   /** Starts a payment on the terminal, SIGKILLs the agent once the terminal took the sale, cancels while it is down, restarts it. */
   const killMidSaleAndCancel = async (value: number) => {

@@ -187,6 +187,8 @@ describe('a hostile merchant (real server restarted, two merchants, two real age
     expect(refusals.map((m) => (m as { ref?: string }).ref)).toEqual(['f1', 'f2']);
 
     // Longer than several resend periods: nothing of the victim's ever reached the hijacker.
+    // Real time on purpose: the real server's resend timer (POSBRIDGE_DISPATCH_RESEND_MS, 200 ms)
+    // is the subject, and a resend to nobody leaves no trace to wait for.
     await new Promise((r) => setTimeout(r, 800));
     expect(forged.filter((m) => m.type === 'payment.start' || m.type === 'payment.abort' || m.type === 'operation.start' || m.type === 'ack')).toEqual([]);
     for (const msg of ['payment received', 'payment abort received', 'operation received']) {

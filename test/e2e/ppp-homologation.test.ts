@@ -463,6 +463,7 @@ describe('PPP homologation against npm run stack', () => {
     for (let i = 0; i < 5; i++) {
       const poll = await create(body);
       expect(poll.json['status']).toBe('undefined'); // never denied while unknown
+      // Real time on purpose: VTEX's polls against the real stack while its terminal is slow.
       await new Promise((r) => setTimeout(r, 200));
     }
     expect(appData(await create(body)).appName).toBe('vtex.challenge-wait-for-confirmation');

@@ -88,6 +88,14 @@ export interface SimSuite {
   callbacksOf(paymentId: string): Record<string, unknown>[];
   /** Resolves once the agent reported the payment's outcome `unknown` (its log line). */
   unknownReported(paymentId: string, timeoutMs?: number): Promise<void>;
+  /**
+   * Proof that everything before this point has been dealt with: the scenario back to the suite's
+   * base (the frame log emptied), one more payment (11.11, an approving amount) runs on the
+   * terminal and VTEX gets its callback. The terminal runs one transaction at a time and the agent
+   * and the callbacks keep their order, so a second result or callback the earlier payment still
+   * owed would have arrived first. Changes `lastReference()`.
+   */
+  settle(): Promise<void>;
   /** Host reference (PBL/1 rid, Concert private data) of the last transaction the terminal finished. */
   lastReference(): string;
   /** The terminal's counts for one host reference (zeros when it never saw it). */
@@ -130,7 +138,7 @@ export async function startSimSuite(options: SimSuiteOptions = {}): Promise<SimS
   if (terminal?.link !== 'pty') throw new Error('the suites need a pty terminal (install socat)');
   const gateway = new GatewayClient(stack.pppBaseUrl, stack.appKey, stack.appToken);
   const poll = (body: Record<string, unknown>) => gateway.createPayment(body);
-  return {
+  const suite: SimSuite = {
     stack,
     terminal,
     gateway,
@@ -166,6 +174,11 @@ export async function startSimSuite(options: SimSuiteOptions = {}): Promise<SimS
     callbacksOf: (paymentId) => receiver.received.filter((c) => c.body['paymentId'] === paymentId).map((c) => c.body),
     unknownReported: (paymentId, timeoutMs = 10_000) =>
       waitFor(() => logs.some((l) => l['msg'] === 'payment outcome unknown' && l['paymentId'] === paymentId), { timeoutMs, intervalMs: 50, message: 'outcome unknown' }).then(() => undefined),
+    async settle() {
+      suite.scenario();
+      const { paymentId } = await suite.pay(11.11);
+      await suite.callback(paymentId);
+    },
     lastReference: () => terminal.snapshot().last?.reference ?? '',
     countsOf: (reference) => terminal.sales().byReference[reference] ?? { finals: 0, charges: 0, reversals: 0 },
     scenario(patch = {}) {
@@ -177,6 +190,7 @@ export async function startSimSuite(options: SimSuiteOptions = {}): Promise<SimS
       await receiver.close();
     },
   };
+  return suite;
 }
 
 /** Text of the frames the terminal received (`in`) or sent (`out`), optionally only with a note. */
