@@ -10,6 +10,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Frame, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '@posbridge/testkit';
 import { unlabelledControls } from '../src/testing/a11y.ts';
 import { ARTIFACTS, buildAndServe, launchChromium, startStack, type RunningStack, type ServedApp } from './stack.ts';
 
@@ -33,16 +34,14 @@ describe('Payment App in Chromium against npm run stack', () => {
   });
 
   /** The Payment App iframe's frame, once it shows `testId`. */
-  async function appFrame(page: Page, testId: string): Promise<Frame> {
-    const deadline = Date.now() + 20_000;
-    for (;;) {
+  function appFrame(page: Page, testId: string): Promise<Frame> {
+    return waitFor(async () => {
       for (const frame of page.frames()) {
         if (frame === page.mainFrame()) continue;
         if ((await frame.locator(`[data-testid="${testId}"]`).count().catch(() => 0)) > 0) return frame;
       }
-      if (Date.now() > deadline) throw new Error(`no app frame showing ${testId}`);
-      await page.waitForTimeout(50);
-    }
+      return undefined;
+    }, { timeoutMs: 20_000, intervalMs: 50, message: `an app frame showing ${testId}` });
   }
 
   async function shoot(page: Page, name: string): Promise<void> {
