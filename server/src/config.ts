@@ -124,7 +124,7 @@ export interface ServerConfig {
   readonly tlsCertFile: string | undefined;
   /** PEM private key file. */
   readonly tlsKeyFile: string | undefined;
-  /** Failed authentications per surface, key and window before 429 (server/src/ppp/rate-limit.ts). @default 20 */
+  /** Failed authentications per surface, key and window before 429 (server/src/http/rate-limit.ts). @default 20 */
   readonly authFailureLimit: number;
   /** Window of `authFailureLimit`. @default 60000 */
   readonly authFailureWindowMs: number;

@@ -12,7 +12,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { isCodedError } from '@posbridge/protocol/errors';
-import { createApp } from './app.ts';
+import { createApp } from './http/app.ts';
 import { createCallbackUrlGuard, systemResolver, type HostResolver } from './callbacks/callback-url-policy.ts';
 import { CallbackWorker } from './callbacks/callback-worker.ts';
 import { loadServerConfig, redactConfig, unknownServerSettings, type ServerConfig } from './config.ts';
