@@ -3,11 +3,17 @@
  * code edits: a registry from kind to an `open` factory, used by the composition root
  * (./compose.ts) and the CLI (./cli.ts) alike. A new adapter is one entry here.
  *
+ * | kind     | adapter                                   | `dbPath`                          |
+ * |----------|-------------------------------------------|-----------------------------------|
+ * | `sqlite` | ./store/sqlite-store.ts (sqlite3, WAL)    | the file (`:memory:` = throwaway) |
+ *
+ * An adapter's module (and its native driver) loads when its kind is opened, so a process on
+ * another kind never loads sqlite3.
+ *
  * @see ../README.md (configuration: `POSBRIDGE_STORE`, `POSBRIDGE_DB`), ../../docs/architecture.md
  */
 import { CodedError } from '@posbridge/protocol/errors';
 import type { StoreSettings } from './config.ts';
-import { openSqliteStore } from './store/sqlite-store.ts';
 import type { PaymentStore } from './store/store.ts';
 
 /**
@@ -24,7 +30,7 @@ export type StoreRegistry = ReadonlyMap<string, StoreFactory>;
  * - `sqlite` (the default): one SQLite file at `dbPath` (`:memory:` for a throwaway run), WAL mode.
  */
 export const STORE_FACTORIES: StoreRegistry = new Map<string, StoreFactory>([
-  ['sqlite', (settings) => openSqliteStore({ filename: settings.dbPath })],
+  ['sqlite', async (settings) => (await import('./store/sqlite-store.ts')).openSqliteStore({ filename: settings.dbPath })],
 ]);
 
 /**
