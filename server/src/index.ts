@@ -6,6 +6,8 @@
  */
 export { loadServerConfig, type ServerConfig, type AppCredentials, type CallbackConfig } from './config.ts';
 export { startServer, type RunningServer, type StartServerOptions } from './main.ts';
+export { buildServer, type BuildServerOptions, type ComposedServer } from './compose.ts';
+export { STORE_FACTORIES, openStore, type StoreFactory, type StoreRegistry } from './store-factory.ts';
 export { createRootLogger, REDACT_PATHS } from './logger.ts';
 export type {
   PaymentStore,

@@ -223,11 +223,6 @@ export function isFinalStatus(status: PaymentStatus): status is 'approved' | 'de
   return status === 'approved' || status === 'denied' || status === 'cancelled' || status === 'expired';
 }
 
-/** True while the terminal may still be working on the sale. */
-export function isTerminalWorking(status: PaymentStatus): status is 'dispatched' | 'accepted' | 'unknown' {
-  return status === 'dispatched' || status === 'accepted' || status === 'unknown';
-}
-
 function ignore(state: PaymentMachineState, reason: string): TransitionResult {
   return { state, effects: [{ type: 'ignored', reason }] };
 }

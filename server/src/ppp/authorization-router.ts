@@ -13,7 +13,7 @@
  *    terminals at once) and answers `{applicationId, appKey, appToken}` once (single-use code).
  *
  * These routes cannot require merchant credentials (their purpose is to issue them), so every
- * input is bounded: the app rate-limits every request per source (./rate-limit.ts), a
+ * input is bounded: the app rate-limits every request per source (../http/rate-limit.ts), a
  * `returnUrl` is at most 2 KB (`MAX_RETURN_URL_LENGTH`), and pending flows are capped per source
  * and in total (429 `PPP_RATE_LIMITED` beyond). Tokens and codes live in memory for `ttlMs`: an
  * interrupted flow is simply started again from the VTEX Admin.
@@ -27,8 +27,8 @@ import { CodedError, isCodedError } from '@posbridge/protocol/errors';
 import { AuthorizationTokenRequestSchema } from '@posbridge/protocol/ppp';
 import type { CallbackMode, PaymentStore } from '../store/store.ts';
 import { hashAppToken } from './auth.ts';
-import { parseBody } from './payments-router.ts';
-import { sourceKeyOf, sourceOf } from './rate-limit.ts';
+import { parseBody } from '../http/validation.ts';
+import { sourceKeyOf, sourceOf } from '../http/rate-limit.ts';
 
 /** Dependencies of {@link createAuthorizationRouter}. */
 export interface AuthorizationRouterDeps {

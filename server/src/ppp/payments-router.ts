@@ -14,7 +14,6 @@
  */
 import express, { type Router } from 'express';
 import type { Logger } from 'pino';
-import type { z } from 'zod';
 import { CodedError } from '@posbridge/protocol/errors';
 import { formatMoney } from '@posbridge/protocol/money';
 import {
@@ -27,6 +26,7 @@ import {
   type InboundResponse,
 } from '@posbridge/protocol/ppp';
 import type { CallbackUrlGuard } from '../callbacks/callback-url-policy.ts';
+import { parseBody } from '../http/validation.ts';
 import type { OperationService } from '../payments/operation-service.ts';
 import type { PaymentService } from '../payments/payment-service.ts';
 import { pppContext } from './auth.ts';
@@ -42,20 +42,6 @@ export interface PaymentsRouterDeps {
   readonly callbackUrls: CallbackUrlGuard;
   /** Payment App URLs of a payment. */
   readonly appUrlsFor: (paymentId: string) => PaymentAppUrls;
-}
-
-/** Turns zod issues into one message naming every offending field. */
-export function describeIssues(issues: readonly { path: readonly PropertyKey[]; message: string }[]): string {
-  return issues.map((i) => `${i.path.map(String).join('.') || '(body)'}: ${i.message}`).join('; ');
-}
-
-/** Parses `body` with `schema`, or throws `PPP_INVALID_REQUEST` naming every offending field. */
-export function parseBody<TSchema extends z.ZodType>(schema: TSchema, body: unknown, what: string): z.infer<TSchema> {
-  const parsed = schema.safeParse(body);
-  if (!parsed.success) {
-    throw new CodedError('PPP_INVALID_REQUEST', `invalid ${what} request: ${describeIssues(parsed.error.issues)}`);
-  }
-  return parsed.data;
 }
 
 /** The path's paymentId must match the body's (VTEX sends both). */
