@@ -81,7 +81,7 @@ export interface ServerConfig {
   /** SQLite database file path (`:memory:` allowed for throwaway runs). @default "./posbridge.sqlite" */
   readonly dbPath: string;
   /**
-   * Which store adapter holds the data (`POSBRIDGE_STORE`), a kind of ../store-factory.ts's
+   * Which store adapter holds the data (`POSBRIDGE_STORE`), a kind of ./store-factory.ts's
    * registry; an unknown kind fails at start with `CFG_INVALID`. @default "sqlite"
    */
   readonly storeKind: string;

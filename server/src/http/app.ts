@@ -3,7 +3,7 @@
  * routes, PPP routes (authenticated per merchant), the configuration flow, the Payment App
  * routes, JSON 404 and error mapping. Pure wiring; no listening here (../compose.ts builds it, ../main.ts listens).
  *
- * @see ../../../shared/spec/ppp-pos.md §4 (PPP routes), §5.4 (submitUrl), §8 (configuration flow)
+ * @see docs/protocol/vtex-ppp.md §4 (PPP routes), §5.4 (submitUrl), §8 (configuration flow)
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { existsSync } from 'node:fs';
