@@ -8,9 +8,9 @@
 import { formatMoney } from '@posbridge/protocol/money';
 import type { OperationResult, PaymentProgress, PaymentRejected, PaymentResult } from '@posbridge/protocol/ws';
 import { voidIdOf } from '../domain/ids.ts';
+import type { TerminalOutcome } from '../domain/payment-machine.ts';
 import type { AgentReportOutcome } from '../hub/agent-dispatcher.ts';
 import type { Payment } from '../store/store.ts';
-import type { TerminalOutcome } from './payment-machine.ts';
 import type { ApplyOutcome, PaymentCore } from './payment-core.ts';
 
 /** @inheritdoc */

@@ -6,8 +6,8 @@
  */
 import { CodedError } from '@posbridge/protocol/errors';
 import { newStartId } from '../domain/ids.ts';
+import type { PaymentEvent } from '../domain/payment-machine.ts';
 import type { Payment } from '../store/store.ts';
-import type { PaymentEvent } from './payment-machine.ts';
 import { MAX_CAS_ATTEMPTS, type PaymentCore } from './payment-core.ts';
 
 /** Answer of {@link PaymentService.bindTerminal}. */

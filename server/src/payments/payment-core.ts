@@ -5,10 +5,10 @@
  * effects after the commit). `PaymentService` (./payment-service.ts) builds it and delegates to the use cases.
  */
 import type { Logger } from 'pino';
+import type { PaymentEvent, PaymentStatus } from '../domain/payment-machine.ts';
 import type { AgentDispatcher } from '../hub/agent-dispatcher.ts';
 import type { Payment, PaymentStore } from '../store/store.ts';
 import type { ChangeNotifier } from './change-notifier.ts';
-import type { PaymentEvent, PaymentStatus } from './payment-machine.ts';
 
 /** Deadlines and callback windows, seconds. */
 export interface DeadlineSettings {

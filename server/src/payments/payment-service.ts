@@ -1,6 +1,6 @@
 /**
  * The payment service: the one place a payment changes state. Every state change goes through the
- * pure machine (./payment-machine.ts) and is persisted with a compare-and-set; effects run only
+ * pure machine (../domain/payment-machine.ts) and is persisted with a compare-and-set; effects run only
  * after the store committed. The use cases live in their own modules and change payments through
  * {@link PaymentService.applyEvent}: create (./create-payment.ts, idempotent by paymentId, per
  * merchant), bind a terminal (./bind-terminal.ts, submitUrl), expire payments at their deadline
@@ -18,6 +18,12 @@ import { CodedError } from '@posbridge/protocol/errors';
 import type { CreatePaymentRequest } from '@posbridge/protocol/ppp';
 import type { OperationResult, PaymentProgress, PaymentRejected, PaymentResult } from '@posbridge/protocol/ws';
 import { abortIdOf, voidIdOf } from '../domain/ids.ts';
+import {
+  transition,
+  type PaymentEffect,
+  type PaymentEvent,
+  type PaymentStatus,
+} from '../domain/payment-machine.ts';
 import type {
   AbortOrder,
   AgentDispatcher,
@@ -42,12 +48,6 @@ import { ChangeNotifier } from './change-notifier.ts';
 import { createPayment, type CreateContext, type CreatePaymentOutcome } from './create-payment.ts';
 import { expireDue } from './expire.ts';
 import { MAX_CAS_ATTEMPTS, type ApplyOutcome, type DeadlineSettings, type PaymentCore } from './payment-core.ts';
-import {
-  transition,
-  type PaymentEffect,
-  type PaymentEvent,
-  type PaymentStatus,
-} from './payment-machine.ts';
 import { resolveUnknown, resolveUnknownOperation, type OperatorResolution } from './resolve-unknown.ts';
 
 /** Options of {@link PaymentService}. */
