@@ -16,6 +16,7 @@ import { createApp } from './app.ts';
 import { createCallbackUrlGuard, systemResolver, type HostResolver } from './callbacks/callback-url-policy.ts';
 import { CallbackWorker } from './callbacks/callback-worker.ts';
 import { loadServerConfig, redactConfig, unknownServerSettings, type ServerConfig } from './config.ts';
+import type { PppAnswerSettings } from './domain/ppp-outcome.ts';
 import { AgentHub } from './hub/agent-hub.ts';
 import { issueAgentToken, type IssuedAgentToken } from './hub/agent-tokens.ts';
 import { createRootLogger } from './logger.ts';
@@ -26,7 +27,6 @@ import { PaymentService } from './payments/payment-service.ts';
 import { resolveSubmitSecret } from './pos/submit-secret.ts';
 import { appUrlsFor } from './pos/submit-token.ts';
 import { hashAppToken } from './ppp/auth.ts';
-import type { PppAnswerSettings } from './ppp/mappers.ts';
 import { openSqliteStore } from './store/sqlite-store.ts';
 import { BOOTSTRAP_MERCHANT_ID, type PaymentStore } from './store/store.ts';
 

@@ -8,7 +8,7 @@ import { CodedError } from '@posbridge/protocol/errors';
 import { assertChargeable, formatMoney, moneyFromDecimal } from '@posbridge/protocol/money';
 import type { CreatePaymentRequest } from '@posbridge/protocol/ppp';
 import { newPaymentId } from '../domain/ids.ts';
-import { methodKindOf } from '../ppp/mappers.ts';
+import { methodKindOf } from '../domain/ppp-outcome.ts';
 import type { Payment } from '../store/store.ts';
 import type { PaymentCore } from './payment-core.ts';
 

@@ -33,7 +33,7 @@ import type {
   PendingOrders,
   StartOrder,
 } from '../hub/agent-dispatcher.ts';
-import { callbackBody, type PppAnswerSettings } from '../ppp/mappers.ts';
+import { callbackBody, type PppAnswerSettings } from '../domain/ppp-outcome.ts';
 import type { CallbackMode, OperationRecord, Payment, PaymentStore } from '../store/store.ts';
 import {
   onBoundAgentReplaced,
