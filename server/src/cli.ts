@@ -20,6 +20,7 @@
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { isCodedError } from '@posbridge/protocol/errors';
+import { MemoryChangeFeed } from './adapters/memory/change-feed.ts';
 import { loadServerConfig, readProcessEnv, resolveDbPath, type ServerConfig } from './config.ts';
 import { randomUUID } from 'node:crypto';
 import { userInfo } from 'node:os';
@@ -302,6 +303,9 @@ export async function runCli(args: readonly string[], env: Record<string, string
           delayToCancelSeconds: config.delayToCancelSeconds,
           graceSeconds: config.deadlineGraceSeconds,
         },
+        // Nobody waits in this process; a running server's waiting requests re-read the store at
+        // their time-out (a cluster change feed would wake them at once).
+        changes: new MemoryChangeFeed(),
       });
       if (command === 'operation') {
         const op = await service.resolveUnknownOperation(id, { outcome, reason, operator });

@@ -12,6 +12,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { isCodedError } from '@posbridge/protocol/errors';
+import { MemoryChangeFeed } from './adapters/memory/change-feed.ts';
 import { createApp } from './app.ts';
 import { createCallbackUrlGuard, systemResolver, type HostResolver } from './callbacks/callback-url-policy.ts';
 import { CallbackWorker } from './callbacks/callback-worker.ts';
@@ -123,10 +124,13 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
         if (reason !== null) metrics.callbackFailures.inc({ reason });
       },
     });
+    // In-process: the waits it wakes are this process's requests (docs/architecture.md).
+    const changes = new MemoryChangeFeed();
     const service = new PaymentService({
       store,
       logger,
       settings,
+      changes,
       now,
       deadlines: {
         secondsWaiting: config.secondsWaiting,
@@ -136,7 +140,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       onCallbackEnqueued: () => worker.notify(),
       onStatusChanged: (from, to) => metrics.transitions.inc({ from: from ?? 'none', to }),
     });
-    const operations = new OperationService({ store, payments: service, logger, answerBudgetMs: config.answerBudgetMs });
+    const operations = new OperationService({ store, payments: service, changes, now, logger, answerBudgetMs: config.answerBudgetMs });
     const hub = new AgentHub({
       store,
       logger,

@@ -7,8 +7,8 @@
 import type { Logger } from 'pino';
 import type { PaymentEvent, PaymentStatus } from '../domain/payment-machine.ts';
 import type { AgentDispatcher } from '../hub/agent-dispatcher.ts';
+import type { ChangeFeed } from '../ports/change-feed.ts';
 import type { Payment, PaymentStore } from '../store/store.ts';
-import type { ChangeNotifier } from './change-notifier.ts';
 
 /** Deadlines and callback windows, seconds. */
 export interface DeadlineSettings {
@@ -43,7 +43,7 @@ export interface PaymentCore {
   /** Called after a payment was created (from null) or changed status (metrics). */
   onStatusChanged(from: PaymentStatus | null, to: PaymentStatus): void;
   /** Wakes request handlers waiting on a payment (key: paymentId) or an operation (key: operationId). */
-  readonly changes: ChangeNotifier;
+  readonly changes: ChangeFeed;
   /** The connected dispatcher. @throws Error before `PaymentService.setDispatcher`. */
   dispatcher(): AgentDispatcher;
   /** `PaymentService.applyEvent`: re-reads and applies until the compare-and-set succeeds. */

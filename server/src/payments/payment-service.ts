@@ -34,6 +34,7 @@ import type {
   StartOrder,
 } from '../hub/agent-dispatcher.ts';
 import { callbackBody, type PppAnswerSettings } from '../domain/ppp-outcome.ts';
+import type { ChangeFeed } from '../ports/change-feed.ts';
 import type { CallbackMode, OperationRecord, Payment, PaymentStore } from '../store/store.ts';
 import {
   onBoundAgentReplaced,
@@ -44,7 +45,6 @@ import {
   onStartAcked,
 } from './agent-reports.ts';
 import { bindTerminal, type BindOutcome } from './bind-terminal.ts';
-import { ChangeNotifier } from './change-notifier.ts';
 import { createPayment, type CreateContext, type CreatePaymentOutcome } from './create-payment.ts';
 import { expireDue } from './expire.ts';
 import { MAX_CAS_ATTEMPTS, type ApplyOutcome, type DeadlineSettings, type PaymentCore } from './payment-core.ts';
@@ -56,6 +56,11 @@ export interface PaymentServiceOptions {
   readonly logger: Logger;
   readonly settings: PppAnswerSettings;
   readonly deadlines: DeadlineSettings;
+  /**
+   * Wakes request handlers waiting on a payment (key: paymentId) or an operation (key:
+   * operationId): notified after every committed change of either.
+   */
+  readonly changes: ChangeFeed;
   /** Clock, ms since epoch. @default Date.now */
   readonly now?: () => number;
   /** Called after a callback was enqueued (wakes the callback worker). */
@@ -77,8 +82,7 @@ export class PaymentService implements AgentEventHandler {
   readonly #now: () => number;
   readonly #onCallbackEnqueued: () => void;
   readonly #onStatusChanged: (from: PaymentStatus | null, to: PaymentStatus) => void;
-  /** Wakes request handlers waiting on a payment (key: paymentId) or an operation (key: operationId). */
-  readonly changes = new ChangeNotifier();
+  readonly #changes: ChangeFeed;
   #dispatcher: AgentDispatcher | undefined;
 
   constructor(options: PaymentServiceOptions) {
@@ -87,6 +91,7 @@ export class PaymentService implements AgentEventHandler {
     this.#posLog = options.logger.child({ component: 'pos' });
     this.#settings = options.settings;
     this.#deadlines = options.deadlines;
+    this.#changes = options.changes;
     this.#now = options.now ?? Date.now;
     this.#onCallbackEnqueued = options.onCallbackEnqueued ?? (() => undefined);
     this.#onStatusChanged = options.onStatusChanged ?? (() => undefined);
@@ -117,7 +122,7 @@ export class PaymentService implements AgentEventHandler {
       deadlines: this.#deadlines,
       now: this.#now,
       onStatusChanged: this.#onStatusChanged,
-      changes: this.changes,
+      changes: this.#changes,
       dispatcher: () => this.dispatcher,
       applyEvent: (paymentId, makeEvent) => this.applyEvent(paymentId, makeEvent),
       tryApply: (p, event, onCommitted) => this.#tryApply(p, event, onCommitted),
@@ -271,7 +276,7 @@ export class PaymentService implements AgentEventHandler {
     if (p.status !== updated.status) this.#onStatusChanged(p.status, updated.status);
     onCommitted?.(updated);
     await this.#runEffects(updated, effects);
-    this.changes.notify(p.paymentId);
+    this.#changes.notify(p.paymentId);
     return updated;
   }
 
