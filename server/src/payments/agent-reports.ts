@@ -13,13 +13,21 @@ import type { AgentReportOutcome } from '../hub/agent-dispatcher.ts';
 import type { Payment } from '../store/store.ts';
 import type { ApplyOutcome, PaymentCore } from './payment-core.ts';
 
-/** @inheritdoc */
+/**
+ * The agent acknowledged `payment.start` `startId` (`agent.acked`: the payment is accepted).
+ * `AgentEventHandler.onStartAcked`.
+ */
 export async function onStartAcked(core: PaymentCore, agentId: string, paymentId: string, startId: string): Promise<AgentReportOutcome> {
   const r = await core.applyEvent(paymentId, () => ({ type: 'agent.acked', startId }));
   return report(core, r, { agentId, paymentId, report: 'ack' });
 }
 
-/** @inheritdoc */
+/**
+ * The agent reported a terminal outcome (`result.received`). A result from an agent the payment is
+ * not bound to is ignored and alerted (the terminal may have charged anyway); one that contradicts
+ * an outcome already told to VTEX is alerted (an approval after `denied` is reversed by the machine).
+ * `AgentEventHandler.onResult`.
+ */
 export async function onResult(core: PaymentCore, agentId: string, result: PaymentResult): Promise<AgentReportOutcome> {
   const { paymentId } = result;
   /** The payment as the event was decided on (the last compare-and-set attempt). */
@@ -72,7 +80,10 @@ export async function onResult(core: PaymentCore, agentId: string, result: Payme
   return report(core, r, { agentId, paymentId, report: 'result' });
 }
 
-/** @inheritdoc */
+/**
+ * The terminal refused the payment before charging (`start.rejected`): the payment awaits another
+ * terminal, or an aborted one ends with nothing charged. `AgentEventHandler.onRejected`.
+ */
 export async function onRejected(core: PaymentCore, agentId: string, rejected: PaymentRejected): Promise<AgentReportOutcome> {
   const { paymentId } = rejected;
   const r = await core.applyEvent(paymentId, (p) =>
@@ -93,7 +104,12 @@ export async function onRejected(core: PaymentCore, agentId: string, rejected: P
   return report(core, r, { agentId, paymentId, report: 'rejected' });
 }
 
-/** @inheritdoc */
+/**
+ * The outcome of an `operation.start`: a void applies `void.result` to the payment; a refund's
+ * outcome is stored on its operation (a busy refusal releases it, so VTEX's repeat retries; an
+ * `unknown` one is alerted). Wakes the request waiting on the operation.
+ * `AgentEventHandler.onOperationResult`.
+ */
 export async function onOperationResult(core: PaymentCore, agentId: string, result: OperationResult): Promise<AgentReportOutcome> {
   const { paymentId, operationId } = result;
   switch (result.kind) {
@@ -158,14 +174,22 @@ export async function onOperationResult(core: PaymentCore, agentId: string, resu
   }
 }
 
-/** @inheritdoc */
+/**
+ * A progress stage of a payment (for the Payment App's status; not acknowledged), stored and
+ * notified on the payment's key. `AgentEventHandler.onProgress`.
+ */
 export async function onProgress(core: PaymentCore, agentId: string, progress: PaymentProgress): Promise<void> {
   const found = await core.store.setProgressStage(progress.paymentId, progress.stage, core.now());
   if (!found) core.log.warn({ paymentId: progress.paymentId, agentId }, 'progress for an unknown payment');
   else core.changes.notify(progress.paymentId);
 }
 
-/** @inheritdoc */
+/**
+ * The payment's terminal now belongs to agent `ownerAgentId`, not to the agent the payment is
+ * bound to: no agent can finish or learn the sale, so the payment is flagged `unknown`
+ * (`terminal.moved`; docs/protocol/ws.md "Terminal ownership").
+ * `AgentEventHandler.onBoundAgentReplaced`.
+ */
 export async function onBoundAgentReplaced(core: PaymentCore, paymentId: string, ownerAgentId: string): Promise<void> {
   const r = await core.applyEvent(paymentId, (p) =>
     p.binding && p.binding.agentId !== ownerAgentId
@@ -193,6 +217,7 @@ export async function onBoundAgentReplaced(core: PaymentCore, paymentId: string,
   }
 }
 
+/** What the hub is told about a report: `unknown_payment`, `ignored` (logged with its reason) or `applied`. */
 function report(core: PaymentCore, r: ApplyOutcome, ctx: { agentId: string; paymentId: string; report: string }): AgentReportOutcome {
   if (!r.payment) {
     core.log.warn(ctx, 'agent report for an unknown payment');
