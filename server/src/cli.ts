@@ -22,6 +22,7 @@
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { isCodedError } from '@posbridge/protocol/errors';
+import { MemoryChangeFeed } from './adapters/memory/change-feed.ts';
 import { paymentDeadlinesOf, pppAnswerSettingsOf } from './compose.ts';
 import { loadServerConfig, resolveStoreSettings, type ServerConfig } from './config.ts';
 import { randomUUID } from 'node:crypto';
@@ -296,6 +297,9 @@ export async function runCli(args: readonly string[], env: Record<string, string
         logger: createRootLogger({ level: config.logLevel, destination: pino.destination(2) }),
         settings: pppAnswerSettingsOf(config),
         deadlines: paymentDeadlinesOf(config),
+        // Nobody waits in this process; a running server's waiting requests re-read the store at
+        // their time-out (a cluster change feed would wake them at once).
+        changes: new MemoryChangeFeed(),
       });
       if (command === 'operation') {
         const op = await service.resolveUnknownOperation(id, { outcome, reason, operator });

@@ -26,7 +26,8 @@ import { PaymentService, type PaymentServiceOptions } from './payments/payment-s
 import { resolveSubmitSecret } from './pos/submit-secret.ts';
 import { appUrlsFor } from './pos/submit-token.ts';
 import { hashAppToken } from './ppp/auth.ts';
-import type { PppAnswerSettings } from './ppp/mappers.ts';
+import type { PppAnswerSettings } from './domain/ppp-outcome.ts';
+import { MemoryChangeFeed } from './adapters/memory/change-feed.ts';
 import { STORE_FACTORIES, storeFactoryOf, type StoreRegistry } from './store-factory.ts';
 import { BOOTSTRAP_MERCHANT_ID, type PaymentStore } from './store/store.ts';
 
@@ -148,16 +149,19 @@ export async function buildServer(options: BuildServerOptions): Promise<Composed
     });
 
     // ---- payments ⇄ agents: the use cases and the hub, and how they reach each other ----------
+    // In-process: the waits it wakes are this process's requests (docs/architecture.md).
+    const changes = new MemoryChangeFeed();
     const service = new PaymentService({
       store,
       logger,
       settings,
+      changes,
       now,
       deadlines: paymentDeadlinesOf(config),
       onCallbackEnqueued: () => worker.notify(),
       onStatusChanged: (from, to) => metrics.transitions.inc({ from: from ?? 'none', to }),
     });
-    const operations = new OperationService({ store, payments: service, logger, answerBudgetMs: config.answerBudgetMs });
+    const operations = new OperationService({ store, payments: service, changes, now, logger, answerBudgetMs: config.answerBudgetMs });
     const hub = new AgentHub({
       store,
       logger,

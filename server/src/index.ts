@@ -22,6 +22,6 @@ export type {
   TerminalRecord,
   NewCallback,
 } from './store/store.ts';
-export type { PaymentStatus, PaymentMachineState, TerminalBinding, TerminalOutcome } from './payments/payment-machine.ts';
+export type { PaymentStatus, PaymentMachineState, TerminalBinding, TerminalOutcome } from './domain/payment-machine.ts';
 export type { AgentDispatcher, AgentEventHandler, StartOrder, TerminalLookup, DispatchOutcome } from './hub/agent-dispatcher.ts';
 export type { IssuedAgentToken } from './hub/agent-tokens.ts';

@@ -27,10 +27,11 @@ import {
 } from '@posbridge/protocol/ppp';
 import type { CallbackUrlGuard } from '../callbacks/callback-url-policy.ts';
 import { parseBody } from '../http/validation.ts';
+import type { PppAnswerSettings } from '../domain/ppp-outcome.ts';
 import type { OperationService } from '../payments/operation-service.ts';
 import type { PaymentService } from '../payments/payment-service.ts';
 import { pppContext } from './auth.ts';
-import { paymentAnswer, unsupportedMethodAnswer, type PaymentAppUrls, type PppAnswerSettings } from './mappers.ts';
+import { paymentAnswer, unsupportedMethodAnswer, type PaymentAppUrls } from './mappers.ts';
 
 /** Dependencies of {@link createPaymentsRouter}. */
 export interface PaymentsRouterDeps {
