@@ -75,8 +75,8 @@
  *
  * Documented in docs/ppp.md ("State of a payment", "Unknown outcomes").
  *
- * @see ../../../../shared/spec/ppp-pos.md §2 (flow), §4.3 (cancellations), §5.3, §5.5, §5.6
- * @see ../../../../shared/STYLE.md b.3
+ * @see docs/protocol/vtex-ppp.md §2 (flow), §4.3 (cancellations), §5.3, §5.5, §5.6
+ * @see CONTRIBUTING.md "State machines"
  */
 import type { CardSummary, Outcome } from '@posbridge/protocol/ws';
 

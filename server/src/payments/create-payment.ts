@@ -34,7 +34,7 @@ export type CreatePaymentOutcome =
  *   `MAX_CHARGE_MINOR` (docs/ppp.md "Amounts");
  *   `PPP_PAYMENT_MISMATCH` when the paymentId exists with another amount, currency, method or
  *   merchant; `STORE_FAILED`.
- * @see ppp-pos.md §4.2 "Idempotency"
+ * @see docs/protocol/vtex-ppp.md §4.2 "Idempotency"
  */
 export async function createPayment(core: PaymentCore, req: CreatePaymentRequest, ctx: CreateContext): Promise<CreatePaymentOutcome> {
   const method = methodKindOf(req.paymentMethod);
