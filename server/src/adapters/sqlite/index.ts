@@ -17,7 +17,7 @@ import { SqlitePaymentEvents } from './events.ts';
 import { SqliteMeta } from './meta.ts';
 import { SqliteOperations } from './operations.ts';
 import { SqlitePayments } from './payments.ts';
-import { storeError } from './rows.ts';
+import { storeError } from '../store-error.ts';
 
 /** Options of {@link openSqliteStore}. */
 export interface SqliteStoreOptions {

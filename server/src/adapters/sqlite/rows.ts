@@ -3,7 +3,6 @@
  * types of the ports, plus the helpers every SQLite port shares: error wrapping and the reads
  * that more than one port needs inside its own transaction.
  */
-import { CodedError, isCodedError } from '@posbridge/protocol/errors';
 import type { PaymentMethodKind, ProgressStage } from '@posbridge/protocol/ws';
 import type { EndReason, PaymentStatus, TerminalOutcome } from '../../payments/payment-machine.ts';
 import type { CallbackEntry, CallbackStatus } from '../../ports/callback-outbox.ts';
@@ -11,6 +10,7 @@ import type { CallbackMode, MerchantRecord } from '../../ports/directory.ts';
 import type { OperationKind, OperationRecord, OperationStatus } from '../../ports/operations.ts';
 import type { Payment } from '../../ports/payments.ts';
 import type { SqliteDb } from '../../store/sqlite-db.ts';
+import { storeError } from '../store-error.ts';
 
 /** A `payments` row. */
 export interface PaymentRow {
@@ -203,11 +203,6 @@ export function rowToCallback(r: CallbackRow): CallbackEntry {
   };
 }
 
-/** Wraps driver failures in `STORE_FAILED`, keeping coded errors as they are. */
-export function storeError(operation: string, err: unknown): CodedError {
-  if (isCodedError(err)) return err;
-  return new CodedError('STORE_FAILED', `payment store: ${operation} failed`, { cause: err, details: { operation } });
-}
 
 /** Runs `fn` alone on the connection (FIFO lock), wrapping driver failures in `STORE_FAILED` named `operation`. */
 export function runExclusive<T>(db: SqliteDb, operation: string, fn: () => Promise<T>): Promise<T> {
