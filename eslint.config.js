@@ -10,6 +10,29 @@ const ioModules = ['fs', 'path', 'os', 'net', 'http', 'https', 'crypto', 'child_
 /** Another package's sources, reached around its exports map. */
 const srcPattern = { group: ['@posbridge/*/src', '@posbridge/*/src/**'], message: 'Import another package through its name and exports map, never its src/.' };
 
+/** Another package's test support (`<package>/src/testing/`), reached by a relative path: shared test code lives in testkit/. */
+const packages = ['protocol', 'kit', 'server', 'terminal-agent', 'hardware-sim', 'test', 'payment-app', 'testkit'];
+const testingPattern = {
+  regex: `(^|/)(${packages.join('|')})/src/testing(/|$)`,
+  message: "Never import another package's src/testing: shared test support lives in the testkit package.",
+};
+/** What every file may not import (a file group that restricts more repeats these: a later rule replaces an earlier one). */
+const everywhere = [srcPattern, testingPattern];
+
+/**
+ * The layers of the server core (docs/architecture.md): the domain and the ports know nothing of
+ * the edges (HTTP routes, PPP and POS mappers, the agent hub) nor of any adapter; adapters know
+ * nothing of the edges either. A relative import of `<dir>/…` from anywhere below server/src.
+ */
+const layer = (dirs, message) => ({ regex: `^(\\.\\./)+(${dirs.join('|')})(/|$)`, message });
+const edges = ['http', 'ppp', 'pos', 'hub'];
+const coreMessage = 'server/src/domain and server/src/ports import nothing from http/, ppp/, pos/, hub/, adapters/ or store/ (docs/architecture.md).';
+const adapterMessage = 'server/src/adapters import nothing from http/, ppp/, pos/ or hub/ (docs/architecture.md).';
+/** Node built-ins and libraries that do I/O: the domain is pure (time and data come in as arguments). */
+const ioBuiltins = ['fs', 'fs/promises', 'net', 'tls', 'http', 'http2', 'https', 'dgram', 'dns', 'child_process', 'cluster', 'worker_threads', 'readline'];
+const ioLibraries = ['ws', 'serialport', 'node-hid', 'pino', 'sqlite3', 'pg', 'express'];
+const pureMessage = 'server/src/domain is pure: no I/O modules (docs/architecture.md).';
+
 const portable = 'protocol/ and payment-app/ stay portable (React Native): no Node built-ins or I/O libraries.';
 
 export default tseslint.config(
@@ -31,11 +54,33 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports', disallowTypeAnnotations: false }],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
       'no-console': 'error',
+      'no-restricted-imports': ['error', { patterns: everywhere }],
+    },
+  },
+  {
+    files: ['server/src/adapters/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [...everywhere, layer(edges, adapterMessage)] }] },
+  },
+  {
+    files: ['server/src/ports/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [...everywhere, layer([...edges, 'adapters', 'store'], coreMessage)] }] },
+  },
+  {
+    files: ['server/src/domain/**/*.ts'],
+    rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [srcPattern] },
+        {
+          paths: [...ioBuiltins.flatMap((name) => [name, `node:${name}`]), ...ioLibraries].map((name) => ({ name, message: pureMessage })),
+          patterns: [...everywhere, layer([...edges, 'adapters', 'store'], coreMessage)],
+        },
       ],
     },
+  },
+  {
+    // Known violation, removed when server/src/testing moves into the testkit package (issue 11 item 4).
+    files: ['test/e2e/ppp-tls.test.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [srcPattern] }] },
   },
   {
     // payment-app keeps two programs: the app against React Native's types (tsconfig.json), and
@@ -54,7 +99,7 @@ export default tseslint.config(
         'error',
         {
           paths: ioModules.map((name) => ({ name, message: portable })),
-          patterns: [{ group: ['node:*', '@serialport/*'], message: portable }, srcPattern],
+          patterns: [{ group: ['node:*', '@serialport/*'], message: portable }, ...everywhere],
         },
       ],
     },
