@@ -6,6 +6,7 @@
  * | kind     | adapter                                   | `dbPath`                          |
  * |----------|-------------------------------------------|-----------------------------------|
  * | `sqlite` | ./store/sqlite-store.ts (sqlite3, WAL)    | the file (`:memory:` = throwaway) |
+ * | `memory` | ./adapters/memory/index.ts (this process) | ignored; everything is lost on exit |
  *
  * An adapter's module (and its native driver) loads when its kind is opened, so a process on
  * another kind never loads sqlite3.
@@ -28,10 +29,17 @@ export type StoreRegistry = ReadonlyMap<string, StoreFactory>;
 /**
  * The built-in adapters:
  * - `sqlite` (the default): one SQLite file at `dbPath` (`:memory:` for a throwaway run), WAL mode.
+ * - `memory`: every port in this process's memory, passing the same contract suites as SQLite
+ *   (server/src/ports/*.contract.ts). For demos and tests: nothing survives a restart, and no
+ *   other process (the CLI) can see it.
  */
 export const STORE_FACTORIES: StoreRegistry = new Map<string, StoreFactory>([
   ['sqlite', async (settings) => (await import('./store/sqlite-store.ts')).openSqliteStore({ filename: settings.dbPath })],
+  ['memory', async () => (await import('./adapters/memory/index.ts')).createMemoryStore()],
 ]);
+
+/** Kinds whose data lives inside the server process: another process (the CLI) cannot reach it. */
+export const PROCESS_LOCAL_STORE_KINDS: ReadonlySet<string> = new Set(['memory']);
 
 /**
  * The factory of `settings.storeKind`, checked before anything is opened.
