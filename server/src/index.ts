@@ -6,6 +6,8 @@
  */
 export { loadServerConfig, type ServerConfig, type AppCredentials, type CallbackConfig } from './config.ts';
 export { startServer, type RunningServer, type StartServerOptions } from './main.ts';
+export { buildServer, type BuildServerOptions, type ComposedServer } from './compose.ts';
+export { STORE_FACTORIES, openStore, type StoreFactory, type StoreRegistry } from './store-factory.ts';
 export { createRootLogger, REDACT_PATHS } from './logger.ts';
 export type {
   PaymentStore,
@@ -20,6 +22,6 @@ export type {
   TerminalRecord,
   NewCallback,
 } from './store/store.ts';
-export type { PaymentStatus, PaymentMachineState, TerminalBinding, TerminalOutcome } from './payments/payment-machine.ts';
+export type { PaymentStatus, PaymentMachineState, TerminalBinding, TerminalOutcome } from './domain/payment-machine.ts';
 export type { AgentDispatcher, AgentEventHandler, StartOrder, TerminalLookup, DispatchOutcome } from './hub/agent-dispatcher.ts';
 export type { IssuedAgentToken } from './hub/agent-tokens.ts';

@@ -2,8 +2,8 @@
  * The VTEX gateway double: plays VTEX's side of an in-store payment for the demo, the soak and
  * every suite that needs it: the payment gateway calling `POST /payments` and receiving the
  * notification callback, and the inStore terminal-connector app POSTing the serial number to
- * `submitUrl`. Written from VTEX's Payment Provider Protocol (docs/ppp.md: Create Payment, the
- * callback, Venda Direta's payment app) only, with plain `fetch` and `node:http`.
+ * `submitUrl`. Written from docs/protocol/vtex-ppp.md §2 and §6 only, with plain `fetch` and
+ * `node:http`.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';

@@ -4,7 +4,7 @@ import { waitFor } from '@posbridge/testkit';
 import type { CallbackConfig } from '../config.ts';
 import { loadServerConfig } from '../config.ts';
 import { startServer } from '../main.ts';
-import { transition, type PaymentEvent } from '../payments/payment-machine.ts';
+import { transition, type PaymentEvent } from '../domain/payment-machine.ts';
 import { openSqliteStore } from '../store/sqlite-store.ts';
 import type { PaymentStore } from '../store/store.ts';
 import { sinkLogger, startCallbackReceiver, tempDir, testEnv } from '../testing/helpers.ts';

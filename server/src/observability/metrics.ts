@@ -17,7 +17,7 @@
  * | default Node.js process metrics | | prefixed `posbridge_` |
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { PAYMENT_STATUSES, type PaymentStatus } from '../payments/payment-machine.ts';
+import { PAYMENT_STATUSES, type PaymentStatus } from '../domain/payment-machine.ts';
 
 /** The metrics of one server. */
 export class ServerMetrics {
