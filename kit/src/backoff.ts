@@ -21,7 +21,7 @@ export interface BackoffPolicy {
   /** Share of the ceiling that is always waited, in [0, 1]. @default 0 (full jitter) */
   readonly minFraction?: number;
   /** Uniform source of numbers in [0, 1). @default Math.random */
-  readonly random?: () => number;
+  readonly random?: (() => number) | undefined;
 }
 
 /** A backoff policy ready to answer delays. */
