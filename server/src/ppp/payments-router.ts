@@ -15,6 +15,7 @@
 import express, { type Router } from 'express';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
+import { describeIssues } from '@posbridge/kit/zod-issues';
 import { CodedError } from '@posbridge/protocol/errors';
 import { formatMoney } from '@posbridge/protocol/money';
 import {
@@ -44,16 +45,11 @@ export interface PaymentsRouterDeps {
   readonly appUrlsFor: (paymentId: string) => PaymentAppUrls;
 }
 
-/** Turns zod issues into one message naming every offending field. */
-export function describeIssues(issues: readonly { path: readonly PropertyKey[]; message: string }[]): string {
-  return issues.map((i) => `${i.path.map(String).join('.') || '(body)'}: ${i.message}`).join('; ');
-}
-
 /** Parses `body` with `schema`, or throws `PPP_INVALID_REQUEST` naming every offending field. */
 export function parseBody<TSchema extends z.ZodType>(schema: TSchema, body: unknown, what: string): z.infer<TSchema> {
   const parsed = schema.safeParse(body);
   if (!parsed.success) {
-    throw new CodedError('PPP_INVALID_REQUEST', `invalid ${what} request: ${describeIssues(parsed.error.issues)}`);
+    throw new CodedError('PPP_INVALID_REQUEST', `invalid ${what} request: ${describeIssues(parsed.error.issues, { root: '(body)' })}`);
   }
   return parsed.data;
 }
