@@ -7,8 +7,8 @@
  *
  * The knobs and their env names are listed in server/README.md.
  *
- * @see ../../../shared/STYLE.md b.6
- * @see ../../../shared/spec/ppp-pos.md §4.2 (delays), §5.5 (two independent timeouts)
+ * @see CONTRIBUTING.md "Configuration"
+ * @see docs/protocol/vtex-ppp.md §4.2 (delays), §5.5 (two independent timeouts)
  */
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
@@ -85,7 +85,7 @@ export interface ServerConfig {
   readonly publicUrl: string | undefined;
   /** Credentials VTEX sends on every PPP call (merchant affiliation). */
   readonly merchantCredentials: AppCredentials;
-  /** Partner credentials posbridge sends on callbacks. @see ppp-pos.md §3 */
+  /** Partner credentials posbridge sends on callbacks. @see docs/protocol/vtex-ppp.md §3 */
   readonly callbackCredentials: AppCredentials;
   /** Seconds the wait-for-confirmation app keeps polling. @default 300 */
   readonly secondsWaiting: number;
@@ -411,7 +411,7 @@ export function redactConfig(config: ServerConfig): Record<string, unknown> {
 }
 
 /**
- * The process environment. The one sanctioned read of `process.env` (STYLE b.6): entry points
+ * The process environment. The one sanctioned read of `process.env` (CONTRIBUTING.md "Configuration"): entry points
  * call this and pass the result down.
  */
 export function readProcessEnv(): Record<string, string | undefined> {

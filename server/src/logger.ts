@@ -7,7 +7,7 @@
  * children bound to `{ component }`. Redaction lives on the root, so callers that build their
  * own pino instance should spread `logRedaction()` of `@posbridge/protocol/redaction` too.
  *
- * @see docs/ppp.md "Observability"
+ * @see CONTRIBUTING.md "Logging"
  */
 import type { DestinationStream, Logger } from 'pino';
 import { REDACT_PATHS as SHARED_REDACT_PATHS, createLogger } from '@posbridge/kit/logger';

@@ -11,7 +11,7 @@
  * (also for a terminal of another merchant), 503 POS_TERMINAL_OFFLINE, 409 POS_ALREADY_BOUND,
  * 410 POS_PAYMENT_FINAL (final, cancelled or expired: the submitUrl stops working).
  *
- * @see ../../../../shared/spec/ppp-pos.md §2 steps 6–7, §5.4; protocol/src/pos/status.ts
+ * @see docs/protocol/vtex-ppp.md §2 steps 6–7, §5.4; protocol/src/pos/status.ts
  */
 import express, { type RequestHandler, type Router } from 'express';
 import type { Logger } from 'pino';

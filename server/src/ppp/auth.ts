@@ -9,7 +9,7 @@
  * by the PPP surface's failure limiter (./rate-limit.ts). `X-VTEX-API-Is-TestSuite: true` is
  * recognised and recorded on the request.
  *
- * @see ../../../../shared/spec/ppp-pos.md §3
+ * @see docs/protocol/vtex-ppp.md §3
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Request, RequestHandler } from 'express';
@@ -39,7 +39,7 @@ export interface PppRequestContext {
   readonly testSuite: boolean;
 }
 
-/** True when the request comes from VTEX's Test Suite. @see ppp-pos.md §3 */
+/** True when the request comes from VTEX's Test Suite. @see docs/protocol/vtex-ppp.md §3 */
 export function isTestSuite(req: Request): boolean {
   return header(req.headers['x-vtex-api-is-testsuite'])?.trim().toLowerCase() === 'true';
 }

@@ -18,7 +18,7 @@
  * and in total (429 `PPP_RATE_LIMITED` beyond). Tokens and codes live in memory for `ttlMs`: an
  * interrupted flow is simply started again from the VTEX Admin.
  *
- * @see ../../../../shared/spec/ppp-pos.md §8
+ * @see docs/protocol/vtex-ppp.md §8
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import express, { type Router } from 'express';
@@ -59,7 +59,7 @@ interface Pending {
 /** What a VTEX account name (`merchantName`) may look like. */
 export const MERCHANT_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
-/** VTEX hosts whose first label is the account name (the Admin's `returnUrl`, ppp-pos.md §8). */
+/** VTEX hosts whose first label is the account name (the Admin's `returnUrl`, docs/protocol/vtex-ppp.md §8). */
 const VTEX_ACCOUNT_HOST = /^([a-z0-9][a-z0-9-]{0,62})\.(myvtex\.com|vtexcommercestable\.com\.br|vtexcommercebeta\.com\.br|vtexpayments\.com\.br)$/;
 
 /** The VTEX account a `returnUrl` points at, if its host is a VTEX one. */

@@ -2,7 +2,7 @@
  * Domain → PPP mapping: the Create Payment answer for a payment in any state, and the
  * notification callback body. Money leaves minor units here (moneyToDecimal), once.
  *
- * @see ../../../../shared/spec/ppp-pos.md §4.2 (response table), §5.4 (paymentAppData), §5.7, §6.2
+ * @see docs/protocol/vtex-ppp.md §4.2 (response table), §5.4 (paymentAppData), §5.7, §6.2
  */
 import { moneyToDecimal } from '@posbridge/protocol/money';
 import {
@@ -35,7 +35,7 @@ export interface PppAnswerSettings {
   readonly delayToAutoSettleSeconds: number;
 }
 
-/** `Venda Direta Credito` → `credit`, `Venda Direta Debito` → `debit`, anything else → undefined. @see ppp-pos.md §5.1 */
+/** `Venda Direta Credito` → `credit`, `Venda Direta Debito` → `debit`, anything else → undefined. @see docs/protocol/vtex-ppp.md §5.1 */
 export function methodKindOf(paymentMethod: string): PaymentMethodKind | undefined {
   if (paymentMethod === POS_PAYMENT_METHODS.credit) return 'credit';
   if (paymentMethod === POS_PAYMENT_METHODS.debit) return 'debit';
@@ -176,7 +176,7 @@ export function paymentAnswer(p: Payment, urls: PaymentAppUrls, s: PppAnswerSett
 
 /**
  * The notification callback body for a payment that just became final.
- * @see ppp-pos.md §6.2
+ * @see docs/protocol/vtex-ppp.md §6.2
  */
 export function callbackBody(p: Payment, s: PppAnswerSettings): CallbackBody {
   switch (p.status) {

@@ -10,7 +10,7 @@
  * Every body is validated against its PPP schema; a 400 names every offending field. A
  * payment of another merchant is never visible. Behaviour per state: docs/ppp.md.
  *
- * @see ../../../../shared/spec/ppp-pos.md §4, §5, §7
+ * @see docs/protocol/vtex-ppp.md §4, §5, §7
  */
 import express, { type Router } from 'express';
 import type { Logger } from 'pino';
