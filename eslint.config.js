@@ -121,7 +121,7 @@ export default tseslint.config(
         'error',
         {
           paths: ioModules.map((name) => ({ name, message: portable })),
-          patterns: [{ group: ['node:*', '@serialport/*'], message: portable }, ...everywhere],
+          patterns: [{ group: ['node:*', '@serialport/*', '@posbridge/kit', '@posbridge/kit/*'], message: portable }, ...everywhere],
         },
       ],
     },

@@ -11,6 +11,7 @@
  *   link ──bytes──▶ wire adapter ──DeviceEvent──▶ transition() ──effects──▶ this ──replies──▶ adapter ──bytes──▶ link
  */
 import type { Logger } from 'pino';
+import { SerialQueue } from '@posbridge/kit/serial-queue';
 import { CodedError } from '@posbridge/protocol/errors';
 import {
   createDeviceState,
@@ -129,8 +130,8 @@ export class SimTerminal {
   #reversals = 0;
   readonly #frames: FrameLogEntry[] = [];
   #seq = 0;
-  #outPending = 0;
-  #outChain: Promise<void> = Promise.resolve();
+  /** Delayed writes, in order: a write waits for the ones before it. */
+  readonly #out = new SerialQueue();
   readonly #listeners = new Set<() => void>();
   #closed = false;
 
@@ -369,17 +370,16 @@ export class SimTerminal {
   }
 
   #enqueueWrite(bytes: Uint8Array, text: string, note: string | undefined, delayMs: number): void {
-    if (delayMs === 0 && this.#outPending === 0) {
+    if (delayMs === 0 && this.#out.pending === 0) {
       this.#emitBytes(bytes, text, note);
       return;
     }
-    this.#outPending += 1;
-    this.#outChain = this.#outChain
-      .then(() => (delayMs > 0 ? new Promise<void>((resolve) => setTimeout(resolve, delayMs)) : undefined))
-      .then(() => {
-        this.#outPending -= 1;
+    this.#out
+      .run(async () => {
+        if (delayMs > 0) await new Promise<void>((resolve) => setTimeout(resolve, delayMs));
         if (!this.#closed) this.#emitBytes(bytes, text, note);
-      });
+      })
+      .catch((err: unknown) => this.#log.error({ err }, 'simulated write failed'));
   }
 
   #emitBytes(bytes: Uint8Array, text: string, note: string | undefined): void {

@@ -22,7 +22,7 @@ import { REHELLO_MIN_INTERVAL_MS, type HubWelcome } from '@posbridge/protocol/ws
 import type { AgentConfig, AgentTerminalConfig } from './config.ts';
 import { createDriver } from './drivers/registry.ts';
 import type { TerminalDriver, TerminalIdentity } from './drivers/terminal-driver.ts';
-import { fullJitterDelayMs } from './link/backoff.ts';
+import { backoff } from '@posbridge/kit/backoff';
 import { AgentLink } from './link/link.ts';
 import { serverTrust } from './link/tls.ts';
 import { MemoryJournal, type Journal } from './session/journal.ts';
@@ -182,7 +182,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
     }
     const delayMs =
       REHELLO_MIN_INTERVAL_MS +
-      fullJitterDelayMs(retryAttempt, { baseMs: config.reconnectBaseMs, capMs: config.reconnectCapMs }, opts.random);
+      backoff({ baseMs: config.reconnectBaseMs, capMs: config.reconnectCapMs, random: opts.random }).delayFor(retryAttempt);
     retryAttempt += 1;
     log.info({ serials: retryable.map((r) => r.serialNumber), retryInMs: delayMs }, 'refused terminals will be announced again');
     retryTimer = setTimeout(() => {

@@ -21,6 +21,7 @@
  */
 import WebSocket from 'ws';
 import type { Logger } from 'pino';
+import { backoff } from '@posbridge/kit/backoff';
 import { toError } from '@posbridge/protocol/errors';
 import {
   MAX_FRAME_BYTES,
@@ -36,7 +37,6 @@ import {
   type ProgressStage,
 } from '@posbridge/protocol/ws';
 import { newMessageId } from '../session/ids.ts';
-import { fullJitterDelayMs } from './backoff.ts';
 import { Outbox, type ReliableMessage } from './outbox.ts';
 import { certificateProblemOf } from './tls.ts';
 
@@ -222,7 +222,7 @@ export class AgentLink {
       this.#welcomed = false;
       this.#ws = undefined;
       if (this.#closing) return;
-      const delayMs = fullJitterDelayMs(this.#attempt, { baseMs: this.#o.reconnectBaseMs, capMs: this.#o.reconnectCapMs }, this.#o.random);
+      const delayMs = backoff({ baseMs: this.#o.reconnectBaseMs, capMs: this.#o.reconnectCapMs, random: this.#o.random }).delayFor(this.#attempt);
       this.#attempt += 1;
       this.#log[wasLive ? 'warn' : 'debug'](
         { serverUrl: url, code, reason: reason.toString('utf8'), reconnectInMs: delayMs },

@@ -22,6 +22,7 @@
  * from drivers never interleave.
  */
 import type { Logger } from 'pino';
+import { SerialQueue } from '@posbridge/kit/serial-queue';
 import { toError } from '@posbridge/protocol/errors';
 import type { OperationStart, PaymentAbort, PaymentStart, ProgressStage } from '@posbridge/protocol/ws';
 import type { ReliableMessage } from '../link/outbox.ts';
@@ -83,7 +84,8 @@ export class PaymentRunner {
   /** Per serial number: the timer after which a line the terminal refused as busy is tried again. */
   readonly #retries = new Map<string, NodeJS.Timeout>();
   readonly #sales = new Set<Promise<void>>();
-  #queue: Promise<unknown> = Promise.resolve();
+  /** One session step at a time; a failed step is logged once and does not stop the next. */
+  readonly #queue = new SerialQueue({ onError: (err) => this.#log.error({ err: toError(err) }, 'payment session step failed') });
   #closed = false;
 
   constructor(opts: PaymentRunnerOptions) {
@@ -309,7 +311,7 @@ export class PaymentRunner {
     for (const timer of this.#retries.values()) clearTimeout(timer);
     this.#retries.clear();
     await Promise.allSettled([...this.#sales]);
-    await this.#queue.catch(() => undefined);
+    await this.#queue.idle();
   }
 
   // ─── interpreter ───────────────────────────────────────────────────────────────────────
@@ -347,11 +349,7 @@ export class PaymentRunner {
   }
 
   #serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.#queue.then(fn, fn);
-    this.#queue = run.catch((err: unknown) => {
-      this.#log.error({ err: toError(err) }, 'payment session step failed');
-    });
-    return run;
+    return this.#queue.run(fn);
   }
 
   /** Applies an event from outside the queue (driver hooks, background checks). */

@@ -29,6 +29,7 @@
 import type { Duplex } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
+import { SerialQueue } from '@posbridge/kit/serial-queue';
 import { CodedError, toError } from '@posbridge/protocol/errors';
 import { currencyInfo } from '@posbridge/protocol/money';
 import {
@@ -121,7 +122,7 @@ export class ConcertDriver implements TerminalDriver {
   readonly #port: TerminalPort;
   #closed = false;
   #pending: Pending | undefined;
-  #queue: Promise<unknown> = Promise.resolve();
+  readonly #queue = new SerialQueue();
   readonly #late = new Map<string, ConcertAnswer>();
   /**
    * Answers that came with no request of this process to own them (after an agent restart, the
@@ -570,8 +571,6 @@ export class ConcertDriver implements TerminalDriver {
   }
 
   #exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.#queue.then(fn, fn);
-    this.#queue = run.catch(() => undefined);
-    return run;
+    return this.#queue.run(fn);
   }
 }

@@ -21,6 +21,8 @@
  */
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
+import { backoff } from '@posbridge/kit/backoff';
+import { SerialQueue } from '@posbridge/kit/serial-queue';
 import { ReadlineParser } from '@serialport/parser-readline';
 import { CodedError, toError } from '@posbridge/protocol/errors';
 import { currencyInfo } from '@posbridge/protocol/money';
@@ -98,7 +100,7 @@ export class LineDriver implements TerminalDriver {
   #closed = false;
   readonly #mailboxes = new Map<string, Mailbox>();
   readonly #sleepers = new Set<() => void>();
-  #queue: Promise<unknown> = Promise.resolve();
+  readonly #queue = new SerialQueue();
 
   constructor(opts: LineDriverOptions) {
     this.#log = opts.logger.child({ component: 'driver' });
@@ -414,7 +416,7 @@ export class LineDriver implements TerminalDriver {
   ): Promise<RecoverOutcome> {
     let last = 'no answer';
     for (let i = 0; i < this.#t.statusAttempts; i++) {
-      if (i > 0) await this.#sleep(Math.min(this.#t.statusBackoffMs * 2 ** (i - 1), this.#t.statusBackoffMs * 10));
+      if (i > 0) await this.#sleep(backoff({ baseMs: this.#t.statusBackoffMs, capMs: this.#t.statusBackoffMs * 10, minFraction: 1 }).delayFor(i - 1));
       if (this.#closed) return { kind: 'failed', reason: 'agent closed during recovery' };
       const check = await this.#statusOnce(req, mb, hooks);
       switch (check.kind) {
@@ -581,9 +583,7 @@ export class LineDriver implements TerminalDriver {
 
   /** Runs driver operations one at a time: one transaction per terminal. */
   #exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.#queue.then(fn, fn);
-    this.#queue = run.catch(() => undefined);
-    return run;
+    return this.#queue.run(fn);
   }
 
   /** A sleep that {@link close} cuts short. */
