@@ -19,10 +19,10 @@
  *
  * Lines and link-closed notices that arrive while the host is not listening (its write is in
  * flight, or it pauses before a resend) are kept in order and read when it listens again, so an
- * answer that comes between two waits is never lost (docs/protocol/terminal-line.md, one answer
- * per read is not assumed). A link-closed notice from before a (re)send is dropped when the
- * port is open again for that send. Garbage on the wire never reaches the machine: the
- * interpreter drops lines that fail to decode (CRC, grammar) and lines for other `rid`s.
+ * answer that comes between two waits is never lost (one read is never taken for one answer).
+ * A link-closed notice from before a (re)send is dropped when the port is open again for that
+ * send. Garbage on the wire never reaches the machine: the interpreter drops lines that fail to
+ * decode (CRC, grammar) and lines for other `rid`s.
  *
  * @see ../../../../docs/protocol/terminal-line.md
  */
