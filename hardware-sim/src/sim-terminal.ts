@@ -30,7 +30,7 @@ import { CONCERT_EPLUS, ConcertWire } from './dialects/concert.ts';
 import { PBL1, Pbl1Wire } from './dialects/pbl1.ts';
 import { DEFAULT_SCENARIO, mergeScenario, parseScenarioPatch, seededRandom, type SimScenario, type SimScenarioPatch } from './scenarios/scenario.ts';
 import { printable, toHex, type FrameLogEntry, type WireAdapter, type WireContext } from './wire.ts';
-import { SYSTEM_CLOCK, type Clock, type Timer } from './clock.ts';
+import { SYSTEM_CLOCK, type Clock, type Timer } from '@posbridge/kit/clock';
 
 /** Wire dialects the simulator speaks. */
 export const SIM_DIALECTS = [PBL1, CONCERT_EPLUS] as const;

@@ -21,8 +21,8 @@ import { newTransaction, type Transaction } from './session/transaction-machine.
 import { createMemoryPair } from './transports/memory-pair.ts';
 import { FakeLineTerminal, type FakeTerminalScript } from './testing/fake-line-terminal.ts';
 import { createLogSink } from './testing/log-sink.ts';
-import type { Clock } from './time/clock.ts';
-import { ManualClock } from './time/manual-clock.ts';
+import type { Clock } from '@posbridge/kit/clock';
+import { ManualClock } from '@posbridge/kit/manual-clock';
 
 type Msg = Record<string, unknown> & { type: string; id: string };
 

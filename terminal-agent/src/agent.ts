@@ -27,7 +27,7 @@ import { serverTrust } from './link/tls.ts';
 import { MemoryJournal, type Journal } from './session/journal.ts';
 import { PaymentRunner } from './session/payment-runner.ts';
 import type { RefusedTerminal } from './server-status.ts';
-import { SYSTEM_CLOCK, type Clock } from './time/clock.ts';
+import { SYSTEM_CLOCK, type Clock } from '@posbridge/kit/clock';
 import { AgentRunner } from './agent/runner.ts';
 import { AgentTerminals } from './agent/terminals.ts';
 

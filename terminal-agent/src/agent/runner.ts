@@ -18,7 +18,7 @@ import { backoff } from '@posbridge/kit/backoff';
 import type { AgentLink, AgentLinkHandlers } from '../link/link.ts';
 import type { PaymentRunner } from '../session/payment-runner.ts';
 import { isRetryableRefusal, refusalFix, writeServerStatus, type RefusedTerminal } from '../server-status.ts';
-import type { Clock, Timer } from '../time/clock.ts';
+import type { Clock, Timer } from '@posbridge/kit/clock';
 import type { AgentTerminals, TerminalProblem } from './terminals.ts';
 
 /** Options of {@link AgentRunner}. */

@@ -11,7 +11,7 @@ import type { AgentConfig, AgentTerminalConfig } from '../config.ts';
 import { createDriver } from '../drivers/registry.ts';
 import type { TerminalDriver, TerminalIdentity } from '../drivers/terminal-driver.ts';
 import type { HelloContent } from '../link/link.ts';
-import type { Clock } from '../time/clock.ts';
+import type { Clock } from '@posbridge/kit/clock';
 
 /** Why a configured terminal is not working, as `ready` reports it. */
 export interface TerminalProblem {

@@ -19,7 +19,7 @@ import { CodedError } from '@posbridge/protocol/errors';
 import type { AgentConfig, AgentTerminalConfig, DriverName } from '../config.ts';
 import { openHidPort } from '../transports/hid.ts';
 import { openSerialPort } from '../transports/serial.ts';
-import type { Clock } from '../time/clock.ts';
+import type { Clock } from '@posbridge/kit/clock';
 import { ConcertDriver } from './concert/concert-driver.ts';
 import { LineDriver } from './line/line-driver.ts';
 import type { TerminalDriver } from './terminal-driver.ts';

@@ -40,7 +40,7 @@ import {
   type ProgressStage,
 } from '@posbridge/protocol/ws';
 import { newMessageId } from '../session/ids.ts';
-import { SYSTEM_CLOCK, type Clock, type Timer } from '../time/clock.ts';
+import { SYSTEM_CLOCK, type Clock, type Timer } from '@posbridge/kit/clock';
 import { Outbox, type ReliableMessage } from './outbox.ts';
 import { certificateProblemOf } from './tls.ts';
 

@@ -26,7 +26,7 @@ import { SerialQueue } from '@posbridge/kit/serial-queue';
 import { toError } from '@posbridge/protocol/errors';
 import type { OperationStart, PaymentAbort, PaymentStart, ProgressStage } from '@posbridge/protocol/ws';
 import type { ReliableMessage } from '../link/outbox.ts';
-import { SYSTEM_CLOCK, type Clock, type Timer } from '../time/clock.ts';
+import { SYSTEM_CLOCK, type Clock, type Timer } from '@posbridge/kit/clock';
 import type { SaleOutcome, SaleRequest, TerminalDriver } from '../drivers/terminal-driver.ts';
 import { newMessageId, newRid } from './ids.ts';
 import type { Journal } from './journal.ts';

@@ -18,7 +18,7 @@ import {
   encodeConcertFrame,
   type ConcertRequest,
 } from '@posbridge/protocol/terminal';
-import { SYSTEM_CLOCK, sleep, type Clock } from '../time/clock.ts';
+import { SYSTEM_CLOCK, sleep, type Clock } from '@posbridge/kit/clock';
 
 /** Script of a {@link FakeConcertTerminal}. */
 export interface FakeConcertScript {

@@ -13,8 +13,8 @@ import { createLogSink } from '../../testing/log-sink.ts';
 import type { SaleRequest } from '../terminal-driver.ts';
 import { ConcertDriver } from './concert-driver.ts';
 import { REDACT_PATHS } from '../../main.ts';
-import type { Clock } from '../../time/clock.ts';
-import { ManualClock } from '../../time/manual-clock.ts';
+import type { Clock } from '@posbridge/kit/clock';
+import { ManualClock } from '@posbridge/kit/manual-clock';
 
 const FAST = { ackTimeoutMs: 150, enqRetryDelayMs: 20, frameTimeoutMs: 200, eotTimeoutMs: 100, answerTimeoutMs: 1200 };
 const REQ: SaleRequest = { paymentId: 'pay-1', rid: 'PB00000001', amount: { amountMinor: 1250, currency: 'EUR' }, method: 'debit', installments: 1 };

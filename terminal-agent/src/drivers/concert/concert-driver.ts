@@ -61,7 +61,7 @@ import type {
   TerminalSaleResult,
 } from '../terminal-driver.ts';
 import { brandOfBin } from './brand.ts';
-import { SYSTEM_CLOCK, sleep, type Clock, type Timer } from '../../time/clock.ts';
+import { SYSTEM_CLOCK, sleep, type Clock, type Timer } from '@posbridge/kit/clock';
 import { TerminalPort } from '../../transports/terminal-port.ts';
 
 /** Options of {@link ConcertDriver}. */

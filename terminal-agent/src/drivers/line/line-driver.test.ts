@@ -5,8 +5,8 @@ import { FakeLineTerminal, type FakeTerminalScript } from '../../testing/fake-li
 import { createLogSink, type LogSink } from '../../testing/log-sink.ts';
 import type { SaleRequest } from '../terminal-driver.ts';
 import { LineDriver, type LineDriverTimings } from './line-driver.ts';
-import { ManualClock } from '../../time/manual-clock.ts';
-import type { Clock } from '../../time/clock.ts';
+import { ManualClock } from '@posbridge/kit/manual-clock';
+import type { Clock } from '@posbridge/kit/clock';
 
 const FAST: LineDriverTimings = {
   identTimeoutMs: 100,

@@ -29,7 +29,7 @@ import { ReadlineParser } from '@serialport/parser-readline';
 import { CodedError, toError } from '@posbridge/protocol/errors';
 import { LINE_DELIMITER, LINE_DIALECT, decodeTerminalLine, encodeLine, type HostLine } from '@posbridge/protocol/terminal';
 import { newRid } from '../../session/ids.ts';
-import { SYSTEM_CLOCK, type Clock, type Timer } from '../../time/clock.ts';
+import { SYSTEM_CLOCK, type Clock, type Timer } from '@posbridge/kit/clock';
 import type {
   AbortAttempt,
   SaleHooks,

@@ -1,9 +1,10 @@
 /**
- * The agent's one source of time. Machines take `now` (epoch ms) as an argument; drivers, the
- * link and the runner take a {@link Clock} and schedule every timer through it, so tests move
- * time with a manual clock (./manual-clock.ts) instead of sleeping. The real clock,
- * {@link SYSTEM_CLOCK}, is chosen once, at the composition root (startAgent), and is the
- * default of every constructor that takes one.
+ * The one source of time of the agent and the simulator. Machines take `now` (epoch ms) as an
+ * argument; drivers, the link, the runner and the simulated terminal take a {@link Clock} and
+ * schedule every timer through it, so tests move time with a manual clock (./manual-clock.ts)
+ * instead of sleeping. The real clock, {@link SYSTEM_CLOCK}, is chosen once, at each program's
+ * composition root (startAgent, the simulator's start), and is the default of every constructor
+ * that takes one.
  */
 
 /** A scheduled callback. */
