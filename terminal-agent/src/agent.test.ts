@@ -11,6 +11,7 @@ import type { IncomingMessage } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '@posbridge/testkit';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { REHELLO_MIN_INTERVAL_MS } from '@posbridge/protocol/ws';
 import { loadAgentConfig, type AgentConfig } from './config.ts';
 import { startAgent, type RunningAgent } from './agent.ts';
 import { readServerStatus } from './server-status.ts';
@@ -21,6 +22,8 @@ import { newTransaction, type Transaction } from './session/transaction-machine.
 import { createMemoryPair } from './transports/memory-pair.ts';
 import { FakeLineTerminal, type FakeTerminalScript } from './testing/fake-line-terminal.ts';
 import { createLogSink } from './testing/log-sink.ts';
+import type { Clock } from '@posbridge/kit/clock';
+import { ManualClock } from '@posbridge/kit/manual-clock';
 
 type Msg = Record<string, unknown> & { type: string; id: string };
 
@@ -116,6 +119,8 @@ async function setup(
     /** Serial the fake terminal on `path` answers (default: the script's). */
     serialOf?: (path: string) => string;
     serverStatusFile?: string;
+    /** The agent's clock (default: the real one). */
+    clock?: Clock;
   } = {},
 ) {
   const hub = await startHub(opts.hub);
@@ -148,6 +153,7 @@ async function setup(
     logger: sink.logger,
     journal,
     ...(opts.serverStatusFile !== undefined ? { serverStatusFile: opts.serverStatusFile } : {}),
+    ...(opts.clock !== undefined ? { clock: opts.clock } : {}),
     openPort: async (port) => {
       const { a, b } = createMemoryPair();
       const t = new FakeLineTerminal(b, opts.serialOf ? { ...script, serial: opts.serialOf(port.path) } : script);
@@ -201,6 +207,22 @@ async function resendTicks(hub: Hub, probe: string, resends: number): Promise<vo
 }
 /** Whether the hub acks a probe's copy: only from copy `resends + 1` on (see {@link resendTicks}). */
 const probeAcked = (msg: Msg, copy: number, resends: number) => String(msg['paymentId'] ?? '').startsWith('probe') && copy >= resends + 1;
+/** Waits for `get`, moving the agent's manual clock on by `stepMs` between polls. */
+const untilAdvancing = <T>(clock: ManualClock, stepMs: number, get: () => T | undefined | false | Promise<T | undefined | false>) =>
+  until(async () => {
+    const v = await get();
+    if (v === undefined || v === false) await clock.advance(stepMs);
+    return v;
+  });
+/** A ping/pong round trip on the hub's last socket: everything the agent sent before the pong is in. */
+async function roundTrip(hub: { sockets: WebSocket[] }): Promise<void> {
+  const ws = hub.sockets.at(-1)!;
+  const pong = once(ws, 'pong');
+  ws.ping();
+  await pong;
+}
+/** Epoch ms the manual clocks start at. */
+const T0 = 1_700_000_000_000;
 
 describe('agent ⇄ hub', () => {
   it('authenticates with the bearer token and announces the identified terminal', async () => {
@@ -258,12 +280,15 @@ describe('agent ⇄ hub', () => {
   }, 10_000);
 
   it('repeats payment.result until the server acks it, then stops', async () => {
-    const { hub, agent } = await setup({ hub: { ackReport: (m, copy) => probeAcked(m, copy, 5) || (m['paymentId'] === 'pay-2' && copy >= 3) } });
+    const clock = new ManualClock(T0);
+    const { hub, agent, sink } = await setup({ hub: { ackReport: (_m, copy) => copy >= 3 }, clock });
     await agent.ready;
     hub.send(start('pay-2'));
-    await until(() => resultsOf(hub, 'pay-2').length >= 3);
-    await resendTicks(hub, 'probe-2', 5); // five resend intervals after the ack
-    const results = resultsOf(hub, 'pay-2');
+    await untilAdvancing(clock, 30, () => hub.of('payment.result').length >= 3);
+    await until(() => sink.find('result acknowledged by server')[0]);
+    await clock.advance(300); // > 4 resend intervals on the agent's clock
+    await roundTrip(hub);
+    const results = hub.of('payment.result');
     expect(results).toHaveLength(3);
     expect(new Set(results.map((r) => r.id)).size).toBe(1);
   });
@@ -649,7 +674,9 @@ describe('terminals the server refuses', () => {
     const dir = await mkdtemp(join(tmpdir(), 'posbridge-agent-refused-'));
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
     const statusFile = join(dir, 'journal.sqlite.server-status.json');
+    const clock = new ManualClock(T0);
     const { hub, agent, sink } = await setup({
+      clock,
       hub: { refuse: (serial, hello) => (serial === 'SN-2' && hello < 3 ? { code: 'WS_SERIAL_CLAIMED', message: 'another agent already drives it' } : undefined) },
       config: { terminals: [port('/dev/fake0'), port('/dev/fake1')] },
       serialOf: (path) => (path.endsWith('1') ? 'SN-2' : 'SN-1'),
@@ -672,7 +699,10 @@ describe('terminals the server refuses', () => {
     expect(await until(() => hub.of('payment.result')[0])).toMatchObject({ paymentId: 'pay-r1', outcome: 'approved' });
 
     // Announced again on the same connection, no sooner than the protocol allows, until accepted.
-    await until(() => agent.refusedSerials().size === 0, 8000);
+    await clock.advance(REHELLO_MIN_INTERVAL_MS - 1);
+    await roundTrip(hub);
+    expect(hub.of('agent.hello')).toHaveLength(1);
+    await untilAdvancing(clock, 50, () => agent.refusedSerials().size === 0);
     const hellos = hub.messages.filter((m) => m.type === 'agent.hello');
     expect(hellos).toHaveLength(3);
     expect(hub.sockets).toHaveLength(1);
@@ -689,12 +719,14 @@ describe('terminals the server refuses', () => {
   });
 
   it('stops repeating a report the server refuses for good', async () => {
-    const { hub, agent, sink } = await setup({ hub: { refuseReport: (m) => m['paymentId'] === 'pay-refused', ackReport: (m, copy) => probeAcked(m, copy, 5) } });
+    const clock = new ManualClock(T0);
+    const { hub, agent, sink } = await setup({ hub: { refuseReport: () => true }, clock });
     await agent.ready;
     hub.send(start('pay-refused'));
     await until(() => hub.of('payment.result')[0]);
     await until(() => sink.find('report refused by server; no longer repeated (kept in the journal)')[0]);
-    await resendTicks(hub, 'probe-refused', 5); // five resend intervals after the refusal
-    expect(resultsOf(hub, 'pay-refused')).toHaveLength(1);
+    await clock.advance(300); // > 4 resend intervals on the agent's clock
+    await roundTrip(hub);
+    expect(hub.of('payment.result')).toHaveLength(1);
   });
 });
