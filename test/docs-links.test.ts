@@ -26,7 +26,6 @@ const PENDING_ELSEWHERE: readonly string[] = [
   'server/src/payments/payment-service.ts',
   // Cites the section on effects as rows that the server-core redesign adds to the architecture page.
   'server/src/ports/agent-commands.ts',
-  'server/src/store/store.ts',
 ];
 
 /** Patterns that only make sense next to a private checkout of the project's notes. */

@@ -1,6 +1,6 @@
 /**
  * The terminals of one agent: one driver per configured port, identified at startup with IDENT
- * (docs/protocol/ws.md "Startup"). A terminal answering another serial than configured, or a
+ * (docs/protocol/ws.md "Connecting"). A terminal answering another serial than configured, or a
  * serial a second port already answered, is refused and its port closed; the others keep
  * working. Part of `startAgent` (../agent.ts), which composes it with the link and the runner.
  */
