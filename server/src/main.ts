@@ -17,12 +17,16 @@ import { createCallbackUrlGuard, systemResolver, type HostResolver } from './cal
 import { CallbackWorker } from './callbacks/callback-worker.ts';
 import { loadServerConfig, redactConfig, unknownServerSettings, type ServerConfig } from './config.ts';
 import { AgentHub } from './hub/agent-hub.ts';
+import type { AgentSession } from './hub/agent-session.ts';
 import { issueAgentToken, type IssuedAgentToken } from './hub/agent-tokens.ts';
+import { LocalPresence } from './hub/local-presence.ts';
+import { WakeSignal } from './hub/wake-signal.ts';
 import { createRootLogger } from './logger.ts';
 import { ServerMetrics } from './observability/metrics.ts';
 import { DeadlineWorker } from './payments/deadline-worker.ts';
 import { OperationService } from './payments/operation-service.ts';
 import { PaymentService } from './payments/payment-service.ts';
+import type { AgentCommandsPort } from './ports/agent-commands.ts';
 import { resolveSubmitSecret } from './pos/submit-secret.ts';
 import { appUrlsFor } from './pos/submit-token.ts';
 import { hashAppToken } from './ppp/auth.ts';
@@ -44,6 +48,10 @@ export interface RunningServer {
   readonly service: PaymentService;
   /** The store (tests, later admin endpoints). */
   readonly store: PaymentStore;
+  /** The agent-command log (tests, support). */
+  readonly commands: AgentCommandsPort;
+  /** The agent hub (presence of this instance: tests, status). */
+  readonly hub: AgentHub;
   /** Stops HTTP, closes agent sockets, drains the callback worker, closes SQLite. Idempotent. */
   close(): Promise<void>;
   /** Same as {@link close}, for `await using`. */
@@ -63,6 +71,12 @@ export interface StartServerOptions {
    * inject one). @default the system's DNS
    */
   readonly resolveCallbackHost?: HostResolver;
+  /**
+   * Wraps the agent-command log the hub delivers from (the use cases write rows through the
+   * store's transactions, untouched). Tests use it to stop delivery at the port boundary.
+   * @default the store's log as is
+   */
+  readonly agentCommands?: (commands: AgentCommandsPort) => AgentCommandsPort;
 }
 
 function listen(server: Server, port: number, host: string): Promise<AddressInfo> {
@@ -101,9 +115,11 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       createdAt: now(),
     });
     const submitSecret = await resolveSubmitSecret({ configured: config.submitSecret, file: config.submitSecretFile, store, logger });
+    const commands = options.agentCommands ? options.agentCommands(store.commands) : store.commands;
     const metrics = new ServerMetrics(
       () => store.countPaymentsByStatus(),
       () => store.countUnknownOperations(),
+      () => store.commands.countOpenCommands(),
     );
     const settings: PppAnswerSettings = {
       acquirer: config.acquirer,
@@ -123,11 +139,22 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
         if (reason !== null) metrics.callbackFailures.inc({ reason });
       },
     });
+    // Delivery state of this instance: which sessions it holds (presence), and the wake-ups of
+    // its delivery after a commit. The use cases get both; the hub is built last, on the use cases.
+    const presence = new LocalPresence<AgentSession>({
+      store,
+      logger: logger.child({ component: 'hub' }),
+      maxTerminalsPerAgent: config.maxTerminalsPerAgent,
+    });
+    const wakes = new WakeSignal();
+    const wake = (serials: readonly string[]) => wakes.wake(serials);
     const service = new PaymentService({
       store,
       logger,
       settings,
       now,
+      presence,
+      wake,
       deadlines: {
         secondsWaiting: config.secondsWaiting,
         delayToCancelSeconds: config.delayToCancelSeconds,
@@ -136,19 +163,20 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       onCallbackEnqueued: () => worker.notify(),
       onStatusChanged: (from, to) => metrics.transitions.inc({ from: from ?? 'none', to }),
     });
-    const operations = new OperationService({ store, payments: service, logger, answerBudgetMs: config.answerBudgetMs });
+    const operations = new OperationService({ store, payments: service, logger, answerBudgetMs: config.answerBudgetMs, presence, wake });
     const hub = new AgentHub({
       store,
+      commands,
+      handler: service,
+      presence,
+      wakes,
       logger,
       heartbeatIntervalMs: config.heartbeatIntervalMs,
       dispatchResendMs: config.dispatchResendMs,
-      maxTerminalsPerAgent: config.maxTerminalsPerAgent,
       now,
     });
     hub.onSessionsChanged = (count) => metrics.agentsConnected.set(count);
     hub.onReportRefused = (reason, type) => metrics.agentReportsRefused.inc({ reason, type });
-    service.setDispatcher(hub);
-    hub.setHandler(service);
     const deadlines = new DeadlineWorker({ service, logger, pollMs: config.deadlinePollMs });
 
     let publicUrl = config.publicUrl ?? '';
@@ -156,6 +184,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     const stopLimits = new AbortController();
     const app = createApp({
       service,
+      agents: hub,
       operations,
       store,
       logger,
@@ -233,6 +262,8 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       port: address.port,
       publicUrl,
       store,
+      commands: store.commands,
+      hub,
       service,
       issueAgentToken: (agentName, storeId) => issueAgentToken(store, agentName, Date.now(), storeId),
       close,

@@ -140,7 +140,7 @@ describe('a hostile merchant (real server restarted, two merchants, two real age
 
     // The victim's agent goes offline; VTEX cancels: an abort is now owed to the victim's agent.
     await victimAgent.close();
-    await eventually(() => !server.service.dispatcher.onlineSerials().has(SERIAL), 5_000, 'victim offline');
+    await eventually(() => !server.hub.onlineSerials().has(SERIAL), 5_000, 'victim offline');
     const cancel = await fetch(`${server.url}/payments/${paymentId}/cancellations`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'X-VTEX-API-AppKey': APP_KEY, 'X-VTEX-API-AppToken': APP_TOKEN },

@@ -15,18 +15,12 @@ import { CodedError } from '@posbridge/protocol/errors';
 import { assertChargeable, formatMoney, moneyFromDecimal } from '@posbridge/protocol/money';
 import type { CreatePaymentRequest } from '@posbridge/protocol/ppp';
 import type { OperationResult, PaymentProgress, PaymentRejected, PaymentResult } from '@posbridge/protocol/ws';
-import type {
-  AbortOrder,
-  AgentDispatcher,
-  AgentEventHandler,
-  AgentReportOutcome,
-  OperationOrder,
-  PendingOrders,
-  StartOrder,
-} from '../hub/agent-dispatcher.ts';
+import type { AgentEventHandler, AgentReportOutcome } from '../ports/agent-events.ts';
+import type { Presence } from '../ports/presence.ts';
 import { callbackBody, methodKindOf, type PppAnswerSettings } from '../ppp/mappers.ts';
 import type { CallbackMode, OperationRecord, Payment, PaymentStore } from '../store/store.ts';
 import { ChangeNotifier } from './change-notifier.ts';
+import { commandWritesOf, voidIdOf } from './command-rows.ts';
 import {
   transition,
   type PaymentEffect,
@@ -57,6 +51,13 @@ export interface PaymentServiceOptions {
   readonly onCallbackEnqueued?: () => void;
   /** Called after every committed payment change (metrics). */
   readonly onStatusChanged?: (from: PaymentStatus | null, to: PaymentStatus) => void;
+  /** Where terminals are driven from (bindTerminal); absent in the CLI, which never binds. */
+  readonly presence?: Presence;
+  /**
+   * Called after a change that opened agent commands for these serials committed (wakes
+   * delivery; the rows are the truth, a lost wake only delays delivery to the next tick).
+   */
+  readonly wake?: (serialNumbers: readonly string[]) => void;
 }
 
 /** Who calls Create Payment. */
@@ -114,15 +115,7 @@ function newStartId(): string {
   return `st_${randomUUID().replaceAll('-', '')}`;
 }
 
-/** Message id of the `payment.abort` of a payment (stable: one abort per payment). */
-export function abortIdOf(p: Pick<Payment, 'id'>): string {
-  return `ab_${p.id}`;
-}
-
-/** `operationId` of the reversal (void) of a payment (stable: one reversal per payment). */
-export function voidIdOf(p: Pick<Payment, 'id'>): string {
-  return `vd_${p.id}`;
-}
+export { abortIdOf, voidIdOf } from './command-rows.ts';
 
 /** Payment use cases. Also the hub's {@link AgentEventHandler}. */
 export class PaymentService implements AgentEventHandler {
@@ -136,7 +129,8 @@ export class PaymentService implements AgentEventHandler {
   readonly #onStatusChanged: (from: PaymentStatus | null, to: PaymentStatus) => void;
   /** Wakes request handlers waiting on a payment (key: paymentId) or an operation (key: operationId). */
   readonly changes = new ChangeNotifier();
-  #dispatcher: AgentDispatcher | undefined;
+  readonly #presence: Presence | undefined;
+  readonly #wake: (serialNumbers: readonly string[]) => void;
 
   constructor(options: PaymentServiceOptions) {
     this.#store = options.store;
@@ -147,17 +141,14 @@ export class PaymentService implements AgentEventHandler {
     this.#now = options.now ?? Date.now;
     this.#onCallbackEnqueued = options.onCallbackEnqueued ?? (() => undefined);
     this.#onStatusChanged = options.onStatusChanged ?? (() => undefined);
+    this.#presence = options.presence;
+    this.#wake = options.wake ?? (() => undefined);
   }
 
-  /** Connects the dispatcher (the hub is built after the service, since each refers to the other). */
-  setDispatcher(dispatcher: AgentDispatcher): void {
-    this.#dispatcher = dispatcher;
-  }
-
-  /** The connected dispatcher. @throws Error before {@link setDispatcher}. */
-  get dispatcher(): AgentDispatcher {
-    if (!this.#dispatcher) throw new Error('PaymentService used before setDispatcher()');
-    return this.#dispatcher;
+  /** The presence port. @throws Error when the service was built without one (the CLI). */
+  get presence(): Presence {
+    if (!this.#presence) throw new Error('PaymentService built without presence');
+    return this.#presence;
   }
 
   /** The service clock, ms since epoch. */
@@ -223,7 +214,6 @@ export class PaymentService implements AgentEventHandler {
    *   `POS_TERMINAL_UNKNOWN`, `POS_TERMINAL_OFFLINE`, `STORE_FAILED`.
    */
   async bindTerminal(paymentId: string, serialNumber: string): Promise<BindOutcome> {
-    const dispatcher = this.dispatcher;
     for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
       const p = await this.#store.getPayment(paymentId);
       if (!p) throw new CodedError('POS_SUBMIT_NOT_FOUND');
@@ -248,7 +238,7 @@ export class PaymentService implements AgentEventHandler {
           throw new Error(`unhandled status ${String(never)}`);
         }
       }
-      const where = await dispatcher.lookupTerminal(serialNumber);
+      const where = await this.presence.locate(serialNumber);
       const owner = where.status === 'unknown' ? null : await this.#store.agentOwner(where.agentId);
       if (where.status === 'unknown' || owner?.merchantId !== p.merchantId) {
         if (owner && owner.merchantId !== p.merchantId) {
@@ -585,28 +575,6 @@ export class PaymentService implements AgentEventHandler {
     }
   }
 
-  /** @inheritdoc */
-  async pendingOrders(serialNumbers: readonly string[]): Promise<PendingOrders> {
-    const [dispatched, stopping, refunds] = await Promise.all([
-      this.#store.listBoundPayments('dispatched', serialNumbers),
-      this.#store.listPaymentsIn(['aborting', 'reversing', 'unknown'], serialNumbers),
-      this.#store.listOpenRefunds(serialNumbers),
-    ]);
-    const refundOrders: OperationOrder[] = [];
-    for (const op of refunds) {
-      const p = await this.#store.getPayment(op.paymentId);
-      if (p && op.serialNumber !== null) refundOrders.push(refundOrderOf(p, op.operationId, op.amountMinor));
-    }
-    return {
-      starts: dispatched.flatMap((p) => (p.binding ? [startOrderOf(p)] : [])),
-      // An unknown payment VTEX cancelled keeps its abort too (the agent may still stop the sale).
-      aborts: stopping.flatMap((p) =>
-        p.status === 'aborting' || (p.status === 'unknown' && p.endReason === 'cancelled') ? [abortOrderOf(p)] : [],
-      ),
-      operations: [...stopping.flatMap((p) => (p.status === 'reversing' ? [voidOrderOf(p)] : [])), ...refundOrders],
-    };
-  }
-
   #report(r: ApplyOutcome, ctx: { agentId: string; paymentId: string; report: string }): AgentReportOutcome {
     if (!r.payment) {
       this.#log.warn(ctx, 'agent report for an unknown payment');
@@ -649,7 +617,9 @@ export class PaymentService implements AgentEventHandler {
   }
 
   /**
-   * One compare-and-set attempt: transition, persist (with the callback if final), run effects.
+   * One compare-and-set attempt: transition, persist with every effect as a row in the same
+   * transaction (the callback if final; the agent commands it opens and closes:
+   * ./command-rows.ts), then wake their deliverers.
    * @returns the updated payment, or null when it moved on meanwhile or the event was ignored.
    */
   async #tryApply(p: Payment, event: PaymentEvent, onCommitted?: (updated: Payment) => void): Promise<Payment | null> {
@@ -666,6 +636,7 @@ export class PaymentService implements AgentEventHandler {
       next: state,
       event,
       at: now,
+      commands: commandWritesOf(p, prospective, event, effects),
       ...(enqueue
         ? {
             callback: {
@@ -688,12 +659,24 @@ export class PaymentService implements AgentEventHandler {
     return updated;
   }
 
+  /**
+   * Wakes delivery of the commands just committed for `serialNumber`, and says where the
+   * terminal stands (for the "deferred" warnings; delivery does not depend on it).
+   */
+  async #wakeFor(serialNumber: string | undefined): Promise<'online' | 'offline' | 'unknown_terminal'> {
+    if (serialNumber === undefined) return 'unknown_terminal';
+    this.#wake([serialNumber]);
+    if (!this.#presence) return 'offline';
+    const where = await this.#presence.locate(serialNumber);
+    return where.status === 'unknown' ? 'unknown_terminal' : where.status;
+  }
+
   async #runEffects(p: Payment, effects: readonly PaymentEffect[]): Promise<void> {
     for (const effect of effects) {
       switch (effect.type) {
         case 'send_start': {
-          const outcome = await this.dispatcher.dispatch(startOrderOf(p));
-          if (outcome !== 'sent') {
+          const outcome = await this.#wakeFor(effect.binding.serialNumber);
+          if (outcome !== 'online') {
             this.#log.warn(
               { paymentId: p.paymentId, serialNumber: effect.binding.serialNumber, outcome },
               'payment start deferred until the agent reconnects',
@@ -702,12 +685,12 @@ export class PaymentService implements AgentEventHandler {
           break;
         }
         case 'stop_resend':
-          this.#dispatcher?.cancelResend(effect.startId);
+          // The start's row was closed in the same transaction (./command-rows.ts).
           break;
         case 'send_abort': {
           this.#log.info({ paymentId: p.paymentId, reason: effect.reason }, 'aborting the payment on the terminal');
-          const outcome = await this.dispatcher.abort(abortOrderOf(p));
-          if (outcome !== 'sent') {
+          const outcome = await this.#wakeFor(p.binding?.serialNumber);
+          if (outcome !== 'online') {
             this.#log.warn({ paymentId: p.paymentId, outcome }, 'payment abort deferred until the agent reconnects');
           }
           break;
@@ -721,8 +704,8 @@ export class PaymentService implements AgentEventHandler {
           } else {
             this.#log.info({ paymentId: p.paymentId }, 'reversing the approval on the terminal');
           }
-          const outcome = await this.dispatcher.startOperation(voidOrderOf(p));
-          if (outcome !== 'sent') {
+          const outcome = await this.#wakeFor(p.binding?.serialNumber);
+          if (outcome !== 'online') {
             this.#log.warn({ paymentId: p.paymentId, outcome }, 'reversal deferred until the agent reconnects');
           }
           break;
@@ -786,49 +769,4 @@ function resolutionProblem(r: OperatorResolution): string | null {
 function isBusyRefusal(result: OperationResult): boolean {
   if (result.outcome !== 'denied') return false;
   return result.code === 'TERM_BUSY' || (result.code === undefined && (result.message ?? '').startsWith('TERM_BUSY:'));
-}
-
-/** The `payment.start` order of a bound payment. */
-function startOrderOf(p: Payment): StartOrder {
-  if (!p.binding) throw new Error(`payment ${p.paymentId} is not bound`);
-  return {
-    paymentId: p.paymentId,
-    startId: p.binding.startId,
-    serialNumber: p.binding.serialNumber,
-    amount: p.amount,
-    method: p.method,
-    installments: p.installments,
-  };
-}
-
-/** The `payment.abort` order of a bound payment. */
-function abortOrderOf(p: Payment): AbortOrder {
-  if (!p.binding) throw new Error(`payment ${p.paymentId} is not bound`);
-  return { paymentId: p.paymentId, abortId: abortIdOf(p), serialNumber: p.binding.serialNumber, reason: p.endReason ?? 'cancelled' };
-}
-
-/** The `operation.start` void of an approved payment (full processed amount). */
-function voidOrderOf(p: Payment): OperationOrder {
-  if (!p.binding) throw new Error(`payment ${p.paymentId} is not bound`);
-  return {
-    operationId: voidIdOf(p),
-    paymentId: p.paymentId,
-    kind: 'void',
-    serialNumber: p.binding.serialNumber,
-    amount: { amountMinor: p.outcome?.amountMinor ?? p.amount.amountMinor, currency: p.amount.currency },
-    originalTerminalRef: p.outcome?.terminalRef || p.paymentId,
-  };
-}
-
-/** The `operation.start` refund of `amountMinor` of an approved payment. */
-export function refundOrderOf(p: Payment, operationId: string, amountMinor: number): OperationOrder {
-  if (!p.binding) throw new Error(`payment ${p.paymentId} is not bound`);
-  return {
-    operationId,
-    paymentId: p.paymentId,
-    kind: 'refund',
-    serialNumber: p.binding.serialNumber,
-    amount: { amountMinor, currency: p.amount.currency },
-    originalTerminalRef: p.outcome?.terminalRef || p.paymentId,
-  };
 }

@@ -8,6 +8,8 @@
 import { CodedError, isCodedError } from '@posbridge/protocol/errors';
 import type { PaymentMethodKind, ProgressStage } from '@posbridge/protocol/ws';
 import type { EndReason, PaymentEvent, PaymentStatus, TerminalOutcome } from '../payments/payment-machine.ts';
+import { applyCommandWrites, SqliteAgentCommands } from '../adapters/sqlite/agent-commands.ts';
+import type { AgentCommandsPort } from '../ports/agent-commands.ts';
 import { MIGRATIONS } from './migrations.ts';
 import { SqliteDb, type SqlParam } from './sqlite-db.ts';
 import {
@@ -274,9 +276,12 @@ function storeError(operation: string, err: unknown): CodedError {
 
 class SqlitePaymentStore implements PaymentStore {
   readonly #db: SqliteDb;
+  /** The agent-command log on the same connection (its writes commit with the changes above). */
+  readonly commands: AgentCommandsPort;
 
   constructor(db: SqliteDb) {
     this.#db = db;
+    this.commands = new SqliteAgentCommands(db);
   }
 
   #op<T>(operation: string, fn: () => Promise<T>): Promise<T> {
@@ -405,6 +410,7 @@ class SqlitePaymentStore implements PaymentStore {
             ],
           );
         }
+        await applyCommandWrites(this.#db, change.commands, change.at);
         return this.#readPayment(change.paymentId);
       }),
     );
@@ -748,6 +754,7 @@ class SqlitePaymentStore implements PaymentStore {
             input.at,
           ],
         );
+        await applyCommandWrites(this.#db, input.command ? { open: [input.command] } : undefined, input.at);
         const created = await this.#readOperation(input.operationId);
         if (!created) throw new Error('operation vanished after insert');
         return { kind: 'created', operation: created };
@@ -770,7 +777,7 @@ class SqlitePaymentStore implements PaymentStore {
   }
 
   setOperationOutcome(operationId: string, change: OperationOutcomeChange): Promise<OperationRecord | null> {
-    return this.#op('setOperationOutcome', async () => {
+    return this.#op('setOperationOutcome', () => this.#db.transaction(async () => {
       const info = await this.#db.run(
         `UPDATE operations SET status = ?, terminal_ref = COALESCE(?, terminal_ref), authorization_id = COALESCE(?, authorization_id),
            nsu = COALESCE(?, nsu), response_code = COALESCE(?, response_code), message = COALESCE(?, message), updated_at = ?
@@ -786,8 +793,9 @@ class SqlitePaymentStore implements PaymentStore {
           operationId,
         ],
       );
+      if (info.changes === 1 && change.status !== 'pending' && change.status !== 'unknown') await applyCommandWrites(this.#db, { close: [{ commandId: operationId, reason: change.status }] }, change.at);
       return info.changes === 1 ? this.#readOperation(operationId) : null;
-    });
+    }));
   }
 
   resolveUnknownOperation(resolution: OperationResolution): Promise<OperationRecord | null> {
@@ -798,6 +806,7 @@ class SqlitePaymentStore implements PaymentStore {
           [resolution.status, resolution.message, resolution.at, resolution.operationId],
         );
         if (info.changes !== 1) return null;
+        await applyCommandWrites(this.#db, { close: [{ commandId: resolution.operationId, reason: 'resolved' }] }, resolution.at);
         const op = await this.#readOperation(resolution.operationId);
         if (!op) throw new Error('operation vanished after update');
         const payment = await this.#db.get<{ state: string }>('SELECT state FROM payments WHERE payment_id = ?', [op.paymentId]);
@@ -831,13 +840,15 @@ class SqlitePaymentStore implements PaymentStore {
   }
 
   releaseOperation(operationId: string): Promise<boolean> {
-    return this.#op('releaseOperation', async () => {
+    return this.#op('releaseOperation', () => this.#db.transaction(async () => {
       const info = await this.#db.run(
         `DELETE FROM operations WHERE operation_id = ? AND kind = 'refund' AND status = 'pending' AND answer IS NULL`,
         [operationId],
       );
+      // The store interface gives no time here; the close time is only for support.
+      if (info.changes === 1) await applyCommandWrites(this.#db, { close: [{ commandId: operationId, reason: 'released' }] }, Date.now());
       return info.changes === 1;
-    });
+    }));
   }
 
   setOperationAnswer(operationId: string, httpStatus: number, body: unknown, at: number): Promise<OperationRecord> {
@@ -1057,7 +1068,7 @@ async function migrate(db: SqliteDb): Promise<void> {
  * Opens the SQLite database, configures the connection and applies migrations.
  * @throws CodedError `STORE_FAILED` when the file cannot be opened or migrated.
  */
-export async function openSqliteStore(options: SqliteStoreOptions): Promise<PaymentStore> {
+export async function openSqliteStore(options: SqliteStoreOptions): Promise<PaymentStore & { readonly commands: AgentCommandsPort }> {
   let db: SqliteDb | undefined;
   try {
     db = await SqliteDb.open(options.filename);

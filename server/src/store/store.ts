@@ -14,6 +14,7 @@
 import type { Money } from '@posbridge/protocol/money';
 import type { PaymentMethodKind, ProgressStage } from '@posbridge/protocol/ws';
 import type { PaymentEvent, PaymentMachineState, PaymentStatus } from '../payments/payment-machine.ts';
+import type { CommandWrites, NewAgentCommand } from '../ports/agent-commands.ts';
 
 /** What is needed to create a payment (from a validated Create Payment request). */
 export interface NewPayment {
@@ -82,6 +83,8 @@ export interface PaymentChange {
   readonly at: number;
   /** Enqueued in the same transaction when present. */
   readonly callback?: NewCallback;
+  /** Agent commands opened and closed in the same transaction (ports/agent-commands.ts). */
+  readonly commands?: CommandWrites;
 }
 
 /** One row of the append-only audit log. */
@@ -209,6 +212,13 @@ export interface NewOperation {
   readonly status: OperationStatus;
   readonly serialNumber?: string | null;
   readonly at: number;
+  /**
+   * The agent command (a refund's `operation.start`) opened in the same transaction when the
+   * operation is created; nothing for a repeat or a refusal. Recording the refund's final outcome
+   * (`setOperationOutcome` approved/denied, `resolveUnknownOperation`) or releasing it closes the
+   * command of the same id in that transaction.
+   */
+  readonly command?: NewAgentCommand;
 }
 
 /** Answer of {@link PaymentStore.recordOperation}. */
