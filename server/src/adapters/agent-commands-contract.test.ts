@@ -5,10 +5,12 @@
  */
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { commandWritesOf, startCommandOf } from '../payments/command-rows.ts';
+import { encodeMessage, type ServerMessage } from '@posbridge/protocol/ws';
+import { abortCommandOf, commandWritesOf, refundCommandOf, startCommandOf, voidCommandOf } from '../payments/command-rows.ts';
 import { transition, type PaymentEvent } from '../payments/payment-machine.ts';
 import { agentCommandsContract } from '../ports/agent-commands.contract.ts';
 import type { AgentCommandsPort } from '../ports/agent-commands.ts';
+import { MIGRATIONS } from '../store/migrations.ts';
 import { SqliteDb } from '../store/sqlite-db.ts';
 import { openSqliteStore } from '../store/sqlite-store.ts';
 import type { NewPayment, Payment, PaymentStore } from '../store/store.ts';
@@ -166,5 +168,69 @@ describe('SQLite: command rows commit with the state change that carries them', 
     expect(await store.commands.getCommand('cn_1')).toMatchObject({ status: 'open' });
     await store.setOperationOutcome('cn_1', { status: 'approved', at: 2900 });
     expect(await store.commands.getCommand('cn_1')).toMatchObject({ status: 'closed', closedAt: 2900, closeReason: 'approved' });
+  });
+});
+
+describe('SQLite migration 4: the commands owed at upgrade time become rows', () => {
+  it('backfills the start, abort, void and refund still owed, with the messages the service builds', async () => {
+    const tmp = tempDir();
+    const file = join(tmp.dir, 'v3.sqlite');
+    try {
+      // A database of the previous release (schema version 3) with payments in flight.
+      const db = await SqliteDb.open(file);
+      await db.exec('CREATE TABLE schema_version (version INTEGER NOT NULL)');
+      for (let v = 1; v <= 3; v++) {
+        await db.exec(MIGRATIONS[v - 1] ?? '');
+        await db.run('INSERT INTO schema_version (version) VALUES (?)', [v]);
+      }
+      const insert = (paymentId: string, state: string, extra: Record<string, string | number | null>) =>
+        db.run(
+          `INSERT INTO payments (payment_id, id, transaction_id, order_id, reference, merchant_name, method, installments, amount_minor,
+             currency, callback_url, state, version, serial_number, agent_id, start_id, created_at, changed_at, updated_at,
+             end_reason, outcome, terminal_ref, result_amount_minor)
+           VALUES (?, ?, 'TX', 'O', 'R', 'M', 'credit', 2, 3190, 'BRL', 'https://gw.example/cb', ?, 1, 'SN1', 'agt_1', ?, 1000, 2000, 2000, ?, ?, ?, ?)`,
+          [paymentId, `pb_${paymentId.toLowerCase()}`, state, `st_${paymentId}`, extra['end'] ?? null, extra['outcome'] ?? null, extra['ref'] ?? null, extra['amount'] ?? null],
+        );
+      await insert('PD', 'dispatched', {});
+      await insert('PA', 'aborting', { end: 'expired' });
+      await insert('PU', 'unknown', { end: 'cancelled', outcome: 'unknown', ref: '' });
+      await insert('PR', 'reversing', { end: 'cancelled', outcome: 'approved', ref: 'ref-9', amount: 3000 });
+      await insert('PF', 'approved', { outcome: 'approved', ref: '' , amount: 3190 });
+      await insert('PX', 'accepted', {});
+      await db.run(
+        `INSERT INTO operations (operation_id, payment_id, kind, request_id, amount_minor, status, serial_number, created_at, updated_at)
+         VALUES ('rf_1', 'PF', 'refund', 'F1', 500, 'pending', 'SN1', 3000, 3000), ('rf_2', 'PF', 'refund', 'F2', 500, 'denied', 'SN1', 3000, 3000)`,
+      );
+      await db.close();
+
+      const store = await openSqliteStore({ filename: file });
+      try {
+        const open = async (paymentId: string) => (await store.commands.listCommands(paymentId)).map((c) => [c.commandId, c.kind, c.status]);
+        expect(await open('PD')).toEqual([['st_PD', 'start', 'open']]);
+        expect(await open('PA')).toEqual([['ab_pb_pa', 'abort', 'open']]);
+        expect(await open('PU')).toEqual([['ab_pb_pu', 'abort', 'open']]);
+        expect(await open('PR')).toEqual([['vd_pb_pr', 'void', 'open']]);
+        expect(await open('PF')).toEqual([['rf_1', 'refund', 'open']]);
+        expect(await open('PX')).toEqual([]);
+        // The same message the service would have written (compared as the wire encodes it).
+        const wire = async (id: string) => encodeMessage(JSON.parse((await store.commands.getCommand(id))?.message ?? '{}') as ServerMessage);
+        const payment = async (id: string) => {
+          const p = await store.getPayment(id);
+          if (!p) throw new Error(id);
+          return p;
+        };
+        expect(await wire('st_PD')).toBe(startCommandOf(await payment('PD')).message);
+        expect(await wire('ab_pb_pa')).toBe(abortCommandOf(await payment('PA')).message);
+        expect(await wire('ab_pb_pu')).toBe(abortCommandOf(await payment('PU')).message);
+        expect(await wire('vd_pb_pr')).toBe(voidCommandOf(await payment('PR')).message);
+        expect(await wire('rf_1')).toBe(refundCommandOf(await payment('PF'), 'rf_1', 500).message);
+        expect((await store.commands.getCommand('rf_1'))?.agentId).toBeNull();
+        expect((await store.commands.getCommand('st_PD'))?.agentId).toBe('agt_1');
+      } finally {
+        await store.close();
+      }
+    } finally {
+      tmp.cleanup();
+    }
   });
 });
