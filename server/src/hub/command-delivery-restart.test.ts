@@ -15,6 +15,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PROTOCOL_VERSION, type ServerMessage } from '@posbridge/protocol/ws';
 import { loadServerConfig } from '../config.ts';
 import { startServer, type RunningServer } from '../main.ts';
+import { commandWritesOf } from '../payments/command-rows.ts';
+import { transition, type PaymentEvent } from '../payments/payment-machine.ts';
+import { openSqliteStore } from '../store/sqlite-store.ts';
 import type { AgentCommandsPort } from '../ports/agent-commands.ts';
 import {
   AUTH_HEADERS,
@@ -149,6 +152,38 @@ describe('agent commands across a server restart', () => {
     await new Promise((r) => setTimeout(r, RESEND_MS * 3 + 100));
     expect(starts()).toBe(1);
     expect(await second.commands.getCommand(startId)).toMatchObject({ status: 'closed', closeReason: 'agent.acked' });
+  });
+});
+
+describe('the rows are the truth', () => {
+  it('a command committed by another process (no wake-up reaches this one) is delivered by the next tick', async () => {
+    const server = await start();
+    const { token, agentId } = await server.issueAgentToken('till-1');
+    const a = await connect(server, token);
+    await a.hello(['SN1']);
+    const created = await fetch(`${server.url}/payments`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', ...AUTH_HEADERS },
+      body: JSON.stringify(createPaymentBody({ paymentId: 'PAYO', callbackUrl: 'http://127.0.0.1:9/cb?X-VTEX-signature=s' })),
+    });
+    expect(created.status).toBe(200);
+    // Another process binds it over the same file, with its start row, and tells nobody.
+    const other = await openSqliteStore({ filename: join(tmp.dir, 'db.sqlite') });
+    try {
+      const p = await other.getPayment('PAYO');
+      if (!p) throw new Error('no payment');
+      const event: PaymentEvent = { type: 'terminal.bound', binding: { serialNumber: 'SN1', agentId, startId: 'st_other' } };
+      const { state, effects } = transition(p, event, Date.now());
+      const bound = await other.applyTransition({
+        paymentId: p.paymentId, expectedVersion: p.version, expectedStatus: p.status, next: state, event, at: Date.now(),
+        commands: commandWritesOf(p, { ...p, ...state }, event, effects),
+      });
+      expect(bound?.status).toBe('dispatched');
+    } finally {
+      await other.close();
+    }
+    const got = await a.waitForMessage(isStart, 1, RESEND_MS * 3);
+    expect(got).toMatchObject({ id: 'st_other', paymentId: 'PAYO' });
   });
 });
 
