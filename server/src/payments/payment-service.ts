@@ -2,7 +2,8 @@
  * The payment use cases: create (idempotent by paymentId, per merchant), bind a terminal
  * (submitUrl), expire payments at their deadline, and apply what agents report. Every state
  * change goes through the pure machine (./payment-machine.ts) and is persisted with a
- * compare-and-set; effects run only after the store committed.
+ * compare-and-set, with the rows of its effects (callback, agent commands: ./command-rows.ts) in the
+ * same transaction; after the commit the service only wakes their deliverers.
  *
  * Follow-up requests (cancellations, settlements, refunds) live in ./operation-service.ts and
  * change payments through {@link PaymentService.applyEvent}.
