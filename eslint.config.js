@@ -11,6 +11,7 @@ const ioModules = ['fs', 'path', 'os', 'net', 'http', 'https', 'crypto', 'child_
 const srcPattern = { group: ['@posbridge/*/src', '@posbridge/*/src/**'], message: 'Import another package through its name and exports map, never its src/.' };
 
 const portable = 'protocol/ and payment-app/ stay portable (React Native): no Node built-ins or I/O libraries.';
+const coreUp = 'The server core (domain, ports, adapters, payments, hub, callbacks, store) imports nothing from ppp/, pos/, http/ or errors/ (HTTP error mapping).';
 
 export default tseslint.config(
   {
@@ -55,6 +56,38 @@ export default tseslint.config(
         {
           paths: ioModules.map((name) => ({ name, message: portable })),
           patterns: [{ group: ['node:*', '@serialport/*'], message: portable }, srcPattern],
+        },
+      ],
+    },
+  },
+  {
+    // The server core never calls up into the HTTP layer (docs/architecture.md): routers call use
+    // cases, not the other way round. domain/ and ports/ also stay clear of the hub and the adapters.
+    files: ['server/src/{domain,ports,adapters,payments,hub,callbacks,store}/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            srcPattern,
+            { group: ['../ppp/*', '../pos/*', '../http/*', '../errors/*', '../../ppp/*', '../../pos/*', '../../http/*', '../../errors/*', '../app.ts', '../../app.ts'], message: coreUp },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['server/src/{domain,ports}/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            srcPattern,
+            { group: ['../ppp/*', '../pos/*', '../http/*', '../errors/*', '../app.ts', '../hub/*', '../adapters/**'], message: `${coreUp} domain/ and ports/ import nothing from hub/ or adapters/.` },
+          ],
         },
       ],
     },

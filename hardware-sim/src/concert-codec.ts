@@ -1,6 +1,6 @@
 /**
  * The simulator's own Concert V2 "protocol E+" codec, written from the reference alone
- * (../shared/spec/terminal-protocols.md, "Concert E+ over serial") and deliberately independent
+ * (docs/protocol/terminal-concert.md "Bytes" and "Payloads") and deliberately independent
  * of the agent's codec in `@posbridge/protocol` — never import that one here. Both are asserted
  * against byte fixtures computed outside either codec (`fixtures/concert-eplus-golden.json` and
  * the shared `test/fixtures/frames/*.hex`), so a bug cannot cancel itself out.

@@ -10,7 +10,7 @@
  * Business results ("declined") are values, never errors: a `CodedError` means the operation
  * itself failed.
  *
- * @see ../../shared/STYLE.md b.5
+ * @see CONTRIBUTING.md "Errors"
  */
 export const ERROR_CODES = {
   CFG_INVALID: { message: 'configuration is invalid', retryable: false },

@@ -4,7 +4,7 @@
  * with {@link moneyFromDecimal}; terminals speak minor units and ISO 4217 numeric codes.
  *
  * @see https://www.iso.org/iso-4217-currency-codes.html (exponents and numeric codes)
- * @see ../../shared/STYLE.md anti-pattern 4
+ * @see CONTRIBUTING.md "Money"
  */
 import { CodedError } from './errors.ts';
 
@@ -88,7 +88,7 @@ export function money(amountMinor: number, currency: string): Money {
  * @throws CodedError `MONEY_INVALID_AMOUNT` for negatives, NaN/Infinity, more fractional digits
  *   than the currency has (`1.005` BRL), or amounts past `Number.MAX_SAFE_INTEGER` minor units;
  *   `MONEY_UNKNOWN_CURRENCY` for an unknown currency.
- * @see ../../shared/spec/ppp-pos.md §4.2 (`value`, `currency`)
+ * @see docs/protocol/vtex-ppp.md §4.2 (`value`, `currency`)
  */
 export function moneyFromDecimal(value: number, currency: string): Money {
   const info = currencyInfo(currency);

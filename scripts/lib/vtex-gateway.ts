@@ -2,7 +2,7 @@
  * Plays VTEX's side of an in-store payment for the demo and the end-to-end tests: the payment
  * gateway calling `POST /payments` and receiving the notification callback, and the inStore
  * terminal-connector app POSTing the serial number to `submitUrl`. Written from
- * ../shared/spec/ppp-pos.md §2 and §6 only, with plain `fetch` and `node:http`.
+ * docs/protocol/vtex-ppp.md §2 and §6 only, with plain `fetch` and `node:http`.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -97,6 +98,41 @@ describe('posbridge-server CLI', () => {
     const list = await run(BIN, ['terminal', 'list', '--merchant', 'acme', '--db', db]);
     expect(list.stdout).toMatch(new RegExp(`T-9\tacme\tdefault\tacme-till\t\\S+\t${second}`));
   }, 40_000);
+
+  it('importing cli.ts runs nothing (the process entry is cli-main.ts)', async () => {
+    const written: string[] = [];
+    const exitCode = process.exitCode;
+    const write = (chunk: string | Uint8Array) => {
+      written.push(String(chunk));
+      return true;
+    };
+    const out = process.stdout.write;
+    const err = process.stderr.write;
+    process.stdout.write = write;
+    process.stderr.write = write;
+    try {
+      const cli = await import('./cli.ts');
+      expect(typeof cli.runCli).toBe('function');
+    } finally {
+      process.stdout.write = out;
+      process.stderr.write = err;
+    }
+    expect(written).toEqual([]);
+    expect(process.exitCode).toBe(exitCode);
+  });
+
+  it('every command opens its store by POSBRIDGE_STORE: an unknown kind exits 1 with CFG_INVALID, nothing created', async () => {
+    const db = join(tmp.dir, 'kind.sqlite');
+    const env = { PATH: process.env['PATH'] ?? '', POSBRIDGE_STORE: 'nope' };
+    const added = await run(BIN, ['agent', 'add', '--name', 'x', '--db', db], { env }).catch((e: unknown) => e);
+    expect(added).toMatchObject({ code: 1 });
+    expect((added as { stderr: string }).stderr).toContain('agent add failed: CFG_INVALID: configuration is invalid');
+    expect((added as { stderr: string }).stderr).toContain('POSBRIDGE_STORE: unknown store kind "nope" (known: sqlite)');
+    const served = await run(BIN, ['run'], { env: { ...env, ...testEnv(db), POSBRIDGE_STORE: 'nope' } }).catch((e: unknown) => e);
+    expect(served).toMatchObject({ code: 1 });
+    expect((served as { stderr: string }).stderr).toContain('POSBRIDGE_STORE: unknown store kind "nope" (known: sqlite)');
+    expect(existsSync(db)).toBe(false);
+  }, 20_000);
 
   it('run with bad config exits 1 listing every problem', async () => {
     const err = await run(BIN, ['run'], { env: { PATH: process.env['PATH'] ?? '' } }).catch((e: unknown) => e);

@@ -1,5 +1,7 @@
 /**
- * `posbridge-server` command line (entry of bin/posbridge-server.js).
+ * `posbridge-server` command line. Importing this module runs nothing: the process entry is
+ * ./cli-main.ts (started by bin/posbridge-server.js). Every command opens its store through
+ * ./store-factory.ts (`POSBRIDGE_STORE`, `POSBRIDGE_DB` / `--db`), as the server does.
  *
  * ```
  * posbridge-server [run] [--port N] [--host H] [--db PATH] [--public-url URL] [--log-level L]
@@ -20,7 +22,9 @@
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { isCodedError } from '@posbridge/protocol/errors';
-import { loadServerConfig, readProcessEnv, resolveDbPath, type ServerConfig } from './config.ts';
+import { MemoryChangeFeed } from './adapters/memory/change-feed.ts';
+import { paymentDeadlinesOf, pppAnswerSettingsOf } from './compose.ts';
+import { loadServerConfig, resolveStoreSettings, type ServerConfig } from './config.ts';
 import { randomUUID } from 'node:crypto';
 import { userInfo } from 'node:os';
 import { issueAgentToken } from './hub/agent-tokens.ts';
@@ -29,7 +33,7 @@ import { PaymentService } from './payments/payment-service.ts';
 import { runServerProcess } from './main.ts';
 import { hashAppToken } from './ppp/auth.ts';
 import { newMerchantCredentials } from './ppp/authorization-router.ts';
-import { openSqliteStore } from './store/sqlite-store.ts';
+import { openStore } from './store-factory.ts';
 import type { PaymentStore } from './store/store.ts';
 
 /** Text of `--help`. */
@@ -145,7 +149,7 @@ export async function runCli(args: readonly string[], env: Record<string, string
 
   const admin = async (what: string, fn: (store: PaymentStore) => Promise<void>): Promise<number> => {
     try {
-      const store = await openSqliteStore({ filename: resolveDbPath(env, values.db) });
+      const store = await openStore(resolveStoreSettings(env, values.db));
       try {
         await fn(store);
       } finally {
@@ -291,17 +295,11 @@ export async function runCli(args: readonly string[], env: Record<string, string
       const service = new PaymentService({
         store,
         logger: createRootLogger({ level: config.logLevel, destination: pino.destination(2) }),
-        settings: {
-          acquirer: config.acquirer,
-          secondsWaiting: config.secondsWaiting,
-          delayToCancelSeconds: config.delayToCancelSeconds,
-          delayToAutoSettleSeconds: config.delayToAutoSettleSeconds,
-        },
-        deadlines: {
-          secondsWaiting: config.secondsWaiting,
-          delayToCancelSeconds: config.delayToCancelSeconds,
-          graceSeconds: config.deadlineGraceSeconds,
-        },
+        settings: pppAnswerSettingsOf(config),
+        deadlines: paymentDeadlinesOf(config),
+        // Nobody waits in this process; a running server's waiting requests re-read the store at
+        // their time-out (a cluster change feed would wake them at once).
+        changes: new MemoryChangeFeed(),
       });
       if (command === 'operation') {
         const op = await service.resolveUnknownOperation(id, { outcome, reason, operator });
@@ -377,6 +375,3 @@ function osUser(env: Record<string, string | undefined>): string | undefined {
   const fromEnv = (env['USER'] ?? env['LOGNAME'] ?? '').trim();
   return fromEnv === '' ? undefined : fromEnv;
 }
-
-const code = await runCli(process.argv.slice(2), readProcessEnv());
-if (code !== undefined) process.exitCode = code;

@@ -1,5 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { loadServerConfig, redactConfig } from './config.ts';
+import { SERVER_SETTINGS, loadServerConfig, redactConfig, resolveStoreSettings } from './config.ts';
 import { testEnv } from './testing/helpers.ts';
 
 describe('loadServerConfig', () => {
@@ -110,5 +111,29 @@ describe('loadServerConfig', () => {
     expect(text).not.toContain('merchant-token');
     expect(text).not.toContain('partner-token');
     expect(text).not.toContain('0123456789abcdef0123');
+  });
+
+  it('POSBRIDGE_STORE chooses the store adapter: sqlite by default, a bounded kind name', () => {
+    expect(loadServerConfig(required).storeKind).toBe('sqlite');
+    expect(loadServerConfig({ ...required, POSBRIDGE_STORE: 'memory' }).storeKind).toBe('memory');
+    expect(() => loadServerConfig({ ...required, POSBRIDGE_STORE: 'SQLite; DROP' })).toThrow(/POSBRIDGE_STORE: must be a store kind/);
+    expect(() => loadServerConfig({ ...required, POSBRIDGE_STORE: `a${'b'.repeat(40)}` })).toThrow(/POSBRIDGE_STORE/);
+    // The CLI's commands that need no credentials read the same two settings.
+    expect(resolveStoreSettings({}, undefined)).toEqual({ storeKind: 'sqlite', dbPath: './posbridge.sqlite' });
+    expect(resolveStoreSettings({ POSBRIDGE_STORE: 'memory', POSBRIDGE_DB: 'x.sqlite' }, 'y.sqlite')).toEqual({ storeKind: 'memory', dbPath: 'y.sqlite' });
+  });
+});
+
+describe('server/README.md configuration table', () => {
+  it('lists exactly the settings loadServerConfig reads', () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const section = readme.slice(readme.indexOf('## Configuration'));
+    const table = section.slice(0, section.indexOf('\n## ', 1));
+    const documented = new Set<string>();
+    for (const row of table.split('\n').filter((line) => line.startsWith('| `'))) {
+      const first = row.split('|')[1] ?? '';
+      for (const m of first.matchAll(/`([A-Z][A-Z0-9_]*)`/g)) documented.add(m[1]!);
+    }
+    expect([...documented].sort()).toEqual([...SERVER_SETTINGS].sort());
   });
 });

@@ -7,8 +7,8 @@
  *
  * The knobs and their env names are listed in server/README.md.
  *
- * @see ../../../shared/STYLE.md b.6
- * @see ../../../shared/spec/ppp-pos.md §4.2 (delays), §5.5 (two independent timeouts)
+ * @see CONTRIBUTING.md "Configuration"
+ * @see docs/protocol/vtex-ppp.md §4.2 (delays), §5.5 (two independent timeouts)
  */
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
@@ -80,11 +80,16 @@ export interface ServerConfig {
   readonly host: string;
   /** SQLite database file path (`:memory:` allowed for throwaway runs). @default "./posbridge.sqlite" */
   readonly dbPath: string;
+  /**
+   * Which store adapter holds the data (`POSBRIDGE_STORE`), a kind of ./store-factory.ts's
+   * registry; an unknown kind fails at start with `CFG_INVALID`. @default "sqlite"
+   */
+  readonly storeKind: string;
   /** Public base URL used to build `submitUrl`, without trailing slash; `undefined` = `http://127.0.0.1:<actual port>`. */
   readonly publicUrl: string | undefined;
   /** Credentials VTEX sends on every PPP call (merchant affiliation). */
   readonly merchantCredentials: AppCredentials;
-  /** Partner credentials posbridge sends on callbacks. @see ppp-pos.md §3 */
+  /** Partner credentials posbridge sends on callbacks. @see docs/protocol/vtex-ppp.md §3 */
   readonly callbackCredentials: AppCredentials;
   /** Seconds the wait-for-confirmation app keeps polling. @default 300 */
   readonly secondsWaiting: number;
@@ -124,7 +129,7 @@ export interface ServerConfig {
   readonly tlsCertFile: string | undefined;
   /** PEM private key file. */
   readonly tlsKeyFile: string | undefined;
-  /** Failed authentications per surface, key and window before 429 (server/src/ppp/rate-limit.ts). @default 20 */
+  /** Failed authentications per surface, key and window before 429 (server/src/http/rate-limit.ts). @default 20 */
   readonly authFailureLimit: number;
   /** Window of `authFailureLimit`. @default 60000 */
   readonly authFailureWindowMs: number;
@@ -165,6 +170,7 @@ const EnvSchema = z
     PORT: intFromEnv(0, 65535).default(8080),
     HOST: z.string().min(1).default('0.0.0.0'),
     POSBRIDGE_DB: z.string().min(1).default('./posbridge.sqlite'),
+    POSBRIDGE_STORE: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'must be a store kind, e.g. sqlite').default('sqlite'),
     POSBRIDGE_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
     POSBRIDGE_APP_KEY: z.string({ error: 'is required' }).min(1, 'is required'),
     POSBRIDGE_APP_TOKEN: z.string({ error: 'is required' }).min(1, 'is required'),
@@ -328,6 +334,7 @@ export function loadServerConfig(env: Record<string, string | undefined>, argv: 
     port: c.PORT,
     host: c.HOST,
     dbPath: c.POSBRIDGE_DB,
+    storeKind: c.POSBRIDGE_STORE,
     publicUrl: c.POSBRIDGE_PUBLIC_URL?.replace(/\/+$/, ''),
     merchantCredentials: { appKey: c.POSBRIDGE_APP_KEY, appToken: c.POSBRIDGE_APP_TOKEN },
     callbackCredentials: { appKey: c.POSBRIDGE_CALLBACK_APP_KEY, appToken: c.POSBRIDGE_CALLBACK_APP_TOKEN },
@@ -383,6 +390,9 @@ export function loadServerConfig(env: Record<string, string | undefined>, argv: 
   return deepFreeze(config);
 }
 
+/** Every environment variable the server reads (the table of server/README.md lists exactly these). */
+export const SERVER_SETTINGS: readonly string[] = Object.freeze(Object.keys(EnvSchema.shape));
+
 /** Other posbridge programs' env prefixes, which the server ignores silently. */
 const FOREIGN_PREFIXES = ['POSBRIDGE_AGENT_', 'POSBRIDGE_SIM_', 'POSBRIDGE_DEMO_', 'POSBRIDGE_E2E_'];
 
@@ -410,11 +420,29 @@ export function redactConfig(config: ServerConfig): Record<string, unknown> {
 }
 
 /**
- * The process environment. The one sanctioned read of `process.env` (STYLE b.6): entry points
+ * The process environment. The one sanctioned read of `process.env` (CONTRIBUTING.md "Configuration"): entry points
  * call this and pass the result down.
  */
 export function readProcessEnv(): Record<string, string | undefined> {
   return process.env;
+}
+
+/** Where the data lives: the store kind and its database path (what ../store-factory.ts opens). */
+export interface StoreSettings {
+  /** `POSBRIDGE_STORE`. @default "sqlite" */
+  readonly storeKind: string;
+  /** `POSBRIDGE_DB` (or `--db`). @default "./posbridge.sqlite" */
+  readonly dbPath: string;
+}
+
+/**
+ * The store settings alone (for CLI commands that need no credentials, e.g. `agent add`); the
+ * kind is checked when the store is opened.
+ * @param dbOverride - `--db` value, wins over `POSBRIDGE_DB`.
+ */
+export function resolveStoreSettings(env: Record<string, string | undefined>, dbOverride?: string): StoreSettings {
+  const kind = env['POSBRIDGE_STORE'];
+  return { storeKind: kind !== undefined && kind !== '' ? kind : 'sqlite', dbPath: resolveDbPath(env, dbOverride) };
 }
 
 /**

@@ -6,6 +6,8 @@
  */
 export { loadServerConfig, type ServerConfig, type AppCredentials, type CallbackConfig } from './config.ts';
 export { startServer, type RunningServer, type StartServerOptions } from './main.ts';
+export { buildServer, type BuildServerOptions, type ComposedServer } from './compose.ts';
+export { STORE_FACTORIES, openStore, type StoreFactory, type StoreRegistry } from './store-factory.ts';
 export { createRootLogger, REDACT_PATHS } from './logger.ts';
 export type {
   PaymentStore,
@@ -20,7 +22,7 @@ export type {
   TerminalRecord,
   NewCallback,
 } from './store/store.ts';
-export type { PaymentStatus, PaymentMachineState, TerminalBinding, TerminalOutcome } from './payments/payment-machine.ts';
+export type { PaymentStatus, PaymentMachineState, TerminalBinding, TerminalOutcome } from './domain/payment-machine.ts';
 export type { AgentEventHandler, AgentReportOutcome } from './ports/agent-events.ts';
 export type { Presence, TerminalLookup } from './ports/presence.ts';
 export type { AgentCommandRecord, AgentCommandsPort, NewAgentCommand } from './ports/agent-commands.ts';

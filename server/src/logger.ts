@@ -5,7 +5,7 @@
  * children bound to `{ component }`. Redaction lives on the root, so callers that build their
  * own pino instance should spread `logRedaction()` of `@posbridge/protocol/redaction` too.
  *
- * @see ../../../shared/STYLE.md b.7
+ * @see CONTRIBUTING.md "Logging"
  */
 import pino, { type DestinationStream, type Logger } from 'pino';
 import { REDACT_PATHS as SHARED_REDACT_PATHS, logRedaction } from '@posbridge/protocol/redaction';

@@ -2,7 +2,7 @@
  * HTTPS served directly (`POSBRIDGE_TLS_CERT_FILE` / `POSBRIDGE_TLS_KEY_FILE`), with a throwaway
  * CA made by openssl: TLS 1.1 is refused by the server, TLS 1.2 and 1.3 work, the certificate
  * verifies against its CA only, and PPP, the submitUrl and the agent hub (`wss://`) work over it.
- * @see docs/ppp.md "HTTPS and proxies", ../../shared/spec/ppp-pos.md §1
+ * @see docs/ppp.md "HTTPS and proxies", docs/protocol/vtex-ppp.md §1
  * @requires-program openssl
  */
 import { readFileSync } from 'node:fs';

@@ -9,7 +9,7 @@
  * through the `env` argument the caller passes in).
  *
  * Every knob is documented in terminal-agent/README.md.
- * @see ../../shared/STYLE.md b.6
+ * @see CONTRIBUTING.md "Configuration"
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';

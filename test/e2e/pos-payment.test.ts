@@ -1,7 +1,7 @@
 /**
  * End to end on real parts: the PPP server over HTTP, the hub over a WebSocket, the agent on a
  * real pseudo-terminal (socat) to the simulated terminal, SQLite on disk, and the notification
- * callback to a fake VTEX gateway. Flows follow ../shared/spec/ppp-pos.md §2 and §6.2.
+ * callback to a fake VTEX gateway. Flows follow docs/protocol/vtex-ppp.md §2 and §6.2.
  * @requires-program socat
  */
 import { Writable } from 'node:stream';
@@ -58,7 +58,7 @@ describe('POS payment end to end (server → ws → agent → pty → simulator 
   it('approves a Venda Direta Credito payment and calls VTEX back with the card fields', async () => {
     const { paymentId, callbackUrl, body } = newPayment(31.9, 'credit');
 
-    // Phase A: the connector asks for the terminal (ppp-pos.md §2 steps 3-4).
+    // Phase A: the connector asks for the terminal (docs/protocol/vtex-ppp.md §2 steps 3-4).
     const first = await gateway.createPayment(body);
     expect(first.status).toBe(200);
     expect(first.body).toMatchObject({ paymentId, status: 'undefined', authorizationId: null });

@@ -3,7 +3,7 @@
  * a pty): ten concurrent refunds of one payment queue on the terminal and run one after another.
  * Each is answered 200 or a retryable 500 (VTEX repeats it with the same `requestId`), never 501
  * `refund-manually` because the terminal was busy, and Σ refunds never exceeds Σ settled.
- * @see docs/ppp.md "Concurrent requests", docs/protocol/ws.md "operation.start"
+ * @see docs/ppp.md "Concurrent requests", docs/protocol/ws.md "Delivery"
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, startSimSuite, type PppAnswer, type SimSuite } from './sim-harness.ts';

@@ -3,7 +3,7 @@
  * cancel before a terminal is chosen (and the submitUrl stops working), settlement of a
  * terminal-approved payment (partial, idempotent under concurrency, bounded by the authorized
  * amount), the Payment App status route, and the 5 s answer budget.
- * @see docs/ppp.md, ../shared/spec/ppp-pos.md §4.3–4.4
+ * @see docs/ppp.md, docs/protocol/vtex-ppp.md §4.3–4.4
  */
 import { Writable } from 'node:stream';
 import pino from 'pino';

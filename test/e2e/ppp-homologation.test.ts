@@ -1,7 +1,7 @@
 /**
  * An independent homologation client: it plays the VTEX gateway and the inStore terminal-connector
  * app against `npm run stack` (spawned exactly as test/e2e/stack-contract.test.ts does) and knows
- * only three things: the stack's ready-line contract, ../shared/spec/ppp-pos.md, and the OpenAPI
+ * only three things: the stack's ready-line contract, docs/protocol/vtex-ppp.md, and the OpenAPI
  * copy in server/test-fixtures/ppp-openapi.yml. Nothing of posbridge is imported.
  *
  * It checks authentication (missing, wrong, both header spellings, any case), validation (400
@@ -27,7 +27,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-/** VTEX's Test Suite budget (ppp-pos.md §1). */
+/** VTEX's Test Suite budget (docs/protocol/vtex-ppp.md §1). */
 const BUDGET_MS = 5000;
 
 // ── the OpenAPI, with the documented deviations (docs/ppp.md "Contract") ────────────────────

@@ -1,7 +1,7 @@
 /**
  * `npm run stack` as another tool sees it: a child process that prints one JSON "ready" line,
  * serves PPP on the announced URL with the announced credentials, and stops cleanly on SIGTERM.
- * The client below knows only ../shared/spec/ppp-pos.md and that contract (plain fetch).
+ * The client below knows only docs/protocol/vtex-ppp.md and that contract (plain fetch).
  * @requires-program socat
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';

@@ -65,7 +65,7 @@ export function printableFrame(frame: Uint8Array): string {
 /** Dialect name of Concert V2 protocol E+. */
 export const CONCERT_EPLUS = 'CONCERT-E+';
 
-/** Link time-out of the terminal (ACK / frame / EOT waits), ms. @see terminal-protocols.md "Timers" */
+/** Link time-out of the terminal (ACK / frame / EOT waits), ms. @see docs/protocol/terminal-concert.md "Exchanges and timers" */
 export const CONCERT_LINK_TIMEOUT_MS = 3_000;
 /** ENQ and frame (re)sends before giving up. */
 export const CONCERT_ATTEMPTS = 3;

@@ -3,7 +3,7 @@
  * the demo host page) opens a posbridge Payment App and learns how it ended.
  *
  * Each screen receives the `paymentAppData.payload` **string** exactly as the connector returned
- * it to VTEX (ppp-pos.md §5.4), the host's locale, and one `onClose` callback it calls exactly once
+ * it to VTEX (docs/protocol/vtex-ppp.md §5.4), the host's locale, and one `onClose` callback it calls exactly once
  * with a {@link ConnectorResult} or {@link WaitResult}. The host then closes the screen; the app
  * never navigates by itself. See payment-app/README.md "Host contract".
  */

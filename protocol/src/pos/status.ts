@@ -5,7 +5,7 @@
  * merchant credentials.
  *
  * Routes (all JSON, CORS open, errors `{ code, message, retryable }` with a POS_* code):
- * - `POST {submitUrl}` body `{ serialNumber }` → {@link SubmitAnswerSchema}   (ppp-pos.md §2 step 6)
+ * - `POST {submitUrl}` body `{ serialNumber }` → {@link SubmitAnswerSchema}   (docs/protocol/vtex-ppp.md §2 step 6)
  * - `GET  {statusUrl}`  → {@link PosStatusSchema}: progress and final result
  * - `GET  {terminalsUrl}` → {@link PosTerminalsSchema}: the store's terminals for the picker
  *
@@ -13,7 +13,7 @@
  * and `statusUrl` next to `secondsWaiting` in the wait-for-confirmation payload (extra keys the
  * VTEX apps ignore).
  *
- * @see docs/ppp.md "Payment App routes"
+ * @see docs/ppp.md "Routes"
  */
 import { z } from 'zod';
 import { MoneySchema, PaymentMethodKindSchema, ProgressStageSchema, SerialNumberSchema } from '../ws/messages.ts';

@@ -1,2 +1,2 @@
-/** VTEX PPP bodies used by posbridge. @see ../../shared/spec/ppp-pos.md */
+/** VTEX PPP bodies used by posbridge. @see docs/protocol/vtex-ppp.md */
 export * from './schemas.ts';

@@ -5,25 +5,25 @@
  * Request schemas accept unknown keys (VTEX adds fields over time) but check the type of every
  * field posbridge reads and every field the OpenAPI marks required.
  *
- * @see ../../shared/spec/ppp-pos.md §4 (endpoints), §5 (POS rules), §6 (callbacks)
- * @see ../../shared/spec/ppp-openapi.yml (`/payments` requestBody, `Success-Approved`)
+ * @see docs/protocol/vtex-ppp.md §4 (endpoints), §5 (POS rules), §6 (callbacks)
+ * @see server/test-fixtures/ppp-openapi.yml (`/payments` requestBody, `Success-Approved`)
  */
 import { z } from 'zod';
 
-/** PPP method names of in-store card payments (exact ASCII spelling required by VTEX). @see ppp-pos.md §4.1, §5.1 */
+/** PPP method names of in-store card payments (exact ASCII spelling required by VTEX). @see docs/protocol/vtex-ppp.md §4.1, §5.1 */
 export const POS_PAYMENT_METHODS = {
   credit: 'Venda Direta Credito',
   debit: 'Venda Direta Debito',
 } as const;
 
-/** Payment App that identifies the terminal. @see ppp-pos.md §5.4 */
+/** Payment App that identifies the terminal. @see docs/protocol/vtex-ppp.md §5.4 */
 export const TERMINAL_CONNECTOR_APP = 'vtex.terminal-connector-app';
-/** Payment App that waits for the terminal's result. @see ppp-pos.md §5.4 */
+/** Payment App that waits for the terminal's result. @see docs/protocol/vtex-ppp.md §5.4 */
 export const WAIT_FOR_CONFIRMATION_APP = 'vtex.challenge-wait-for-confirmation';
 
 const nullableString = z.string().nullable();
 
-/** Card block of Create Payment; for POS every field arrives null (ppp-pos.md §5.2). */
+/** Card block of Create Payment; for POS every field arrives null (docs/protocol/vtex-ppp.md §5.2). */
 const CardSchema = z.looseObject({
   holder: nullableString.optional(),
   number: nullableString.optional(),
@@ -55,7 +55,7 @@ const MiniCartSchema = z.looseObject({
 /**
  * `POST /payments` request (Create Payment). Required fields follow the OpenAPI `required`
  * list; `value` is the PPP decimal, converted to minor units once at the edge.
- * @see ppp-pos.md §4.2
+ * @see docs/protocol/vtex-ppp.md §4.2
  */
 export const CreatePaymentRequestSchema = z.looseObject({
   reference: z.string(),
@@ -80,7 +80,7 @@ export const CreatePaymentRequestSchema = z.looseObject({
 });
 export type CreatePaymentRequest = z.infer<typeof CreatePaymentRequestSchema>;
 
-/** `paymentAppData` of an `undefined` answer: `payload` is a JSON *string*. @see ppp-pos.md §5.4 */
+/** `paymentAppData` of an `undefined` answer: `payload` is a JSON *string*. @see docs/protocol/vtex-ppp.md §5.4 */
 export interface PaymentAppData {
   appName: string;
   payload: string;
@@ -92,7 +92,7 @@ export type PppStatus = 'approved' | 'denied' | 'undefined';
 /**
  * `POST /payments` answer (OpenAPI `Success-Approved`), plus the POS card fields
  * (`cardBrand`, `firstDigits`, `lastDigits`) once the terminal has answered.
- * @see ppp-pos.md §4.2, §5.7
+ * @see docs/protocol/vtex-ppp.md §4.2, §5.7
  */
 export interface CreatePaymentResponse {
   paymentId: string;
@@ -119,25 +119,25 @@ export interface CreatePaymentResponse {
 
 /**
  * Notification callback body POSTed to `callbackUrl`: the Create Payment answer with the
- * final status and the POS card fields. @see ppp-pos.md §6.2
+ * final status and the POS card fields. @see docs/protocol/vtex-ppp.md §6.2
  */
 export type CallbackBody = CreatePaymentResponse & { status: 'approved' | 'denied' };
 
-/** PPP error body for 4xx/5xx answers. @see ppp-pos.md §4.2 "Errors", §7 */
+/** PPP error body for 4xx/5xx answers. @see docs/protocol/vtex-ppp.md §4.2 "Errors", §7 */
 export interface PppErrorBody {
   status: 'error';
   code: string;
   message: string;
 }
 
-/** `GET /manifest` answer. @see ppp-pos.md §4.1 */
+/** `GET /manifest` answer. @see docs/protocol/vtex-ppp.md §4.1 */
 export interface Manifest {
   paymentMethods: { name: string; allowsSplit: 'onAuthorize' | 'onCapture' | 'disabled' }[];
   customFields?: { name: string; type: 'text' | 'password' | 'select'; options?: { text: string; value: string }[] }[];
   autoSettleDelay?: { minimum: string; maximum: string };
 }
 
-/** Body the terminal-connector app POSTs to `submitUrl`. @see ppp-pos.md §2 step 6, §5.4 */
+/** Body the terminal-connector app POSTs to `submitUrl`. @see docs/protocol/vtex-ppp.md §2 step 6, §5.4 */
 export const SubmitTerminalRequestSchema = z.looseObject({
   serialNumber: z.string().trim().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1–64 of A-Z a-z 0-9 . _ -'),
 });
@@ -159,7 +159,7 @@ const NameValueListSchema = z.array(z.looseObject({ name: z.string(), value: z.s
 
 /**
  * `POST /payments/{paymentId}/cancellations` request. Idempotency key: `requestId`.
- * @see ppp-pos.md §4.3, ppp-openapi.yml `CancelPaymentRequest`
+ * @see docs/protocol/vtex-ppp.md §4.3, ppp-openapi.yml `CancelPaymentRequest`
  */
 export const CancelPaymentRequestSchema = z.looseObject({
   paymentId: z.string().min(1).max(128),
@@ -176,7 +176,7 @@ export type CancelPaymentRequest = z.infer<typeof CancelPaymentRequestSchema>;
 
 /**
  * `POST /payments/{paymentId}/settlements` request; `value` is the PPP decimal to capture.
- * Idempotency key: `requestId`. @see ppp-pos.md §4.4, ppp-openapi.yml `SettlePayment`
+ * Idempotency key: `requestId`. @see docs/protocol/vtex-ppp.md §4.4, ppp-openapi.yml `SettlePayment`
  */
 export const SettlePaymentRequestSchema = z.looseObject({
   transactionId: z.string(),
@@ -195,7 +195,7 @@ export type SettlePaymentRequest = z.infer<typeof SettlePaymentRequestSchema>;
 
 /**
  * `POST /payments/{paymentId}/refunds` request; `value` is the PPP decimal to refund (partial
- * allowed). Idempotency key: `requestId`. @see ppp-pos.md §4.5, ppp-openapi.yml `RefundPayment`
+ * allowed). Idempotency key: `requestId`. @see docs/protocol/vtex-ppp.md §4.5, ppp-openapi.yml `RefundPayment`
  */
 export const RefundPaymentRequestSchema = z.looseObject({
   requestId: z.string().min(1).max(128),
@@ -214,7 +214,7 @@ export const RefundPaymentRequestSchema = z.looseObject({
 export type RefundPaymentRequest = z.infer<typeof RefundPaymentRequestSchema>;
 
 /**
- * `POST /payments/{paymentId}/inbound/{action}` request (beta). @see ppp-pos.md §4.6
+ * `POST /payments/{paymentId}/inbound/{action}` request (beta). @see docs/protocol/vtex-ppp.md §4.6
  */
 export const InboundRequestSchema = z.looseObject({
   requestId: z.string().min(1).max(128),
@@ -230,14 +230,14 @@ export type InboundRequest = z.infer<typeof InboundRequestSchema>;
 /** Longest accepted configuration-flow `returnUrl`, in characters (docs/ppp.md "Routes"). */
 export const MAX_RETURN_URL_LENGTH = 2048;
 
-/** `POST /authorization/token` request (configuration flow); `returnUrl` at most {@link MAX_RETURN_URL_LENGTH} characters. @see ppp-pos.md §8 */
+/** `POST /authorization/token` request (configuration flow); `returnUrl` at most {@link MAX_RETURN_URL_LENGTH} characters. @see docs/protocol/vtex-ppp.md §8 */
 export const AuthorizationTokenRequestSchema = z.looseObject({
   applicationId: z.literal('vtex'),
   returnUrl: z.string().max(MAX_RETURN_URL_LENGTH, `must be at most ${MAX_RETURN_URL_LENGTH} characters`).pipe(z.url({ protocol: /^https?$/ })),
 });
 export type AuthorizationTokenRequest = z.infer<typeof AuthorizationTokenRequestSchema>;
 
-/** Cancellation answer (200 `Success1`; 500/501 `Fail-GenericError1` with `cancellationId: null`). @see ppp-pos.md §4.3 */
+/** Cancellation answer (200 `Success1`; 500/501 `Fail-GenericError1` with `cancellationId: null`). @see docs/protocol/vtex-ppp.md §4.3 */
 export interface CancellationResponse {
   paymentId: string;
   cancellationId: string | null;
@@ -246,7 +246,7 @@ export interface CancellationResponse {
   requestId: string;
 }
 
-/** Settlement answer (200 `Success2`; 500 with `settleId: null`, `value: 0`). @see ppp-pos.md §4.4 */
+/** Settlement answer (200 `Success2`; 500 with `settleId: null`, `value: 0`). @see docs/protocol/vtex-ppp.md §4.4 */
 export interface SettlementResponse {
   paymentId: string;
   settleId: string | null;
@@ -257,7 +257,7 @@ export interface SettlementResponse {
   requestId: string;
 }
 
-/** Refund answer (200 `Success3`; 500/501 with `refundId: null`, `value: 0`). @see ppp-pos.md §4.5 */
+/** Refund answer (200 `Success3`; 500/501 with `refundId: null`, `value: 0`). @see docs/protocol/vtex-ppp.md §4.5 */
 export interface RefundResponse {
   paymentId: string;
   refundId: string | null;
@@ -268,7 +268,7 @@ export interface RefundResponse {
   requestId: string;
 }
 
-/** Inbound request answer (`Success4`). @see ppp-pos.md §4.6 */
+/** Inbound request answer (`Success4`). @see docs/protocol/vtex-ppp.md §4.6 */
 export interface InboundResponse {
   requestId: string;
   paymentId: string;

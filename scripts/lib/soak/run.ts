@@ -264,14 +264,14 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     });
 
     // The agent's token, issued by the server's own CLI on the database the server will use.
-    const added = await runToEnd(['server/src/cli.ts', 'agent', 'add', '--name', 'soak-agent', '--db', dbPath], serverEnv);
+    const added = await runToEnd(['server/src/cli-main.ts', 'agent', 'add', '--name', 'soak-agent', '--db', dbPath], serverEnv);
     const token = /token:\s+(\S+)/.exec(added)?.[1];
     if (!token) throw new Error(`agent add printed no token: ${added}`);
 
     const port = await freePort();
     server = new Supervised({
       name: 'server',
-      args: ['server/src/cli.ts', 'run'],
+      args: ['server/src/cli-main.ts', 'run'],
       env: {
         ...serverEnv,
         PORT: String(port),

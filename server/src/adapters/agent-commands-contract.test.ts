@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { encodeMessage, type ServerMessage } from '@posbridge/protocol/ws';
 import { abortCommandOf, commandWritesOf, refundCommandOf, startCommandOf, voidCommandOf } from '../payments/command-rows.ts';
-import { transition, type PaymentEvent } from '../payments/payment-machine.ts';
+import { transition, type PaymentEvent } from '../domain/payment-machine.ts';
 import { agentCommandsContract } from '../ports/agent-commands.contract.ts';
 import type { AgentCommandsPort } from '../ports/agent-commands.ts';
 import { MIGRATIONS } from '../store/migrations.ts';

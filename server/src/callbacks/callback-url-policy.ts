@@ -75,7 +75,7 @@ export class CallbackHostRefusedError extends Error {
   }
 }
 
-/** True when `err` is a {@link CallbackHostRefusedError} (matched on `code`, STYLE b.5). */
+/** True when `err` is a {@link CallbackHostRefusedError} (matched on `code`, CONTRIBUTING.md "Errors"). */
 export function isCallbackHostRefused(err: unknown): boolean {
   return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === CALLBACK_HOST_REFUSED;
 }

@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CallbackConfig } from '../config.ts';
 import { loadServerConfig } from '../config.ts';
 import { startServer } from '../main.ts';
-import { transition, type PaymentEvent } from '../payments/payment-machine.ts';
+import { transition, type PaymentEvent } from '../domain/payment-machine.ts';
 import { openSqliteStore } from '../store/sqlite-store.ts';
 import type { PaymentStore } from '../store/store.ts';
 import { sinkLogger, startCallbackReceiver, tempDir, testEnv, waitFor } from '../testing/helpers.ts';

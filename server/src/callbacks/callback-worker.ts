@@ -14,10 +14,10 @@
  *   (`callback URL refused by the host policy; giving up`, error): the partner credentials
  *   never go to a host outside the policy.
  * Pending rows are picked up at startup too, so deliveries survive a restart.
- * A row with an empty body is a retry-mode callback (ppp-pos.md §6.3): an empty POST after
+ * A row with an empty body is a retry-mode callback (docs/protocol/vtex-ppp.md §6.3): an empty POST after
  * which VTEX calls Create Payment again and reads the final status there.
  *
- * @see ../../../../shared/spec/ppp-pos.md §6.1, §6.2
+ * @see docs/protocol/vtex-ppp.md §6.1, §6.2
  */
 import type { Logger } from 'pino';
 import type { AppCredentials, CallbackConfig } from '../config.ts';

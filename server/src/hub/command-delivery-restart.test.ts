@@ -16,7 +16,7 @@ import { PROTOCOL_VERSION, type ServerMessage } from '@posbridge/protocol/ws';
 import { loadServerConfig } from '../config.ts';
 import { startServer, type RunningServer } from '../main.ts';
 import { commandWritesOf } from '../payments/command-rows.ts';
-import { transition, type PaymentEvent } from '../payments/payment-machine.ts';
+import { transition, type PaymentEvent } from '../domain/payment-machine.ts';
 import { openSqliteStore } from '../store/sqlite-store.ts';
 import type { AgentCommandsPort } from '../ports/agent-commands.ts';
 import {

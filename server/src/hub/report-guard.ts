@@ -18,7 +18,7 @@
  * @see docs/protocol/ws.md "Who may report what"
  */
 import type { AgentMessage, AgentHello } from '@posbridge/protocol/ws';
-import { voidIdOf } from '../payments/command-rows.ts';
+import { voidIdOf } from '../domain/ids.ts';
 import type { PaymentStore } from '../store/store.ts';
 import type { AgentSession } from './agent-session.ts';
 

@@ -18,7 +18,7 @@
  * | `posbridge_agent_commands_open` | gauge (read from the store on scrape): agent commands (start, abort, void, refund) not yet done with; a value that keeps growing means commands are not getting through | — |
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { PAYMENT_STATUSES, type PaymentStatus } from '../payments/payment-machine.ts';
+import { PAYMENT_STATUSES, type PaymentStatus } from '../domain/payment-machine.ts';
 
 /** The metrics of one server. */
 export class ServerMetrics {

@@ -8,7 +8,7 @@ import {
   startCommandOf,
   voidCommandOf,
 } from './command-rows.ts';
-import { transition, type PaymentEvent, type TerminalOutcome } from './payment-machine.ts';
+import { transition, type PaymentEvent, type TerminalOutcome } from '../domain/payment-machine.ts';
 
 const binding = { serialNumber: 'SN1', agentId: 'agt_1', startId: 'st_1' };
 

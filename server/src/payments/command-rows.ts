@@ -18,17 +18,8 @@
 import { encodeMessage, PROTOCOL_VERSION } from '@posbridge/protocol/ws';
 import type { CommandWrites, NewAgentCommand } from '../ports/agent-commands.ts';
 import type { Payment } from '../store/store.ts';
-import type { PaymentEffect, PaymentEvent, PaymentMachineState } from './payment-machine.ts';
-
-/** Message id of the `payment.abort` of a payment (stable: one abort per payment). */
-export function abortIdOf(p: Pick<Payment, 'id'>): string {
-  return `ab_${p.id}`;
-}
-
-/** `operationId` of the reversal (void) of a payment (stable: one reversal per payment). */
-export function voidIdOf(p: Pick<Payment, 'id'>): string {
-  return `vd_${p.id}`;
-}
+import { abortIdOf, voidIdOf } from '../domain/ids.ts';
+import type { PaymentEffect, PaymentEvent, PaymentMachineState } from '../domain/payment-machine.ts';
 
 function bindingOf(p: Payment): NonNullable<Payment['binding']> {
   if (!p.binding) throw new Error(`payment ${p.paymentId} is not bound`);

@@ -46,6 +46,7 @@ import type {
   SettlementResponse,
   SettlePaymentRequest,
 } from '@posbridge/protocol/ppp';
+import type { ChangeFeed } from '../ports/change-feed.ts';
 import type { OperationRecord, Payment, PaymentStore } from '../store/store.ts';
 import type { Presence } from '../ports/presence.ts';
 import { refundCommandOf } from './command-rows.ts';
@@ -62,6 +63,10 @@ export interface OperationServiceOptions {
   readonly store: PaymentStore;
   readonly payments: PaymentService;
   readonly logger: Logger;
+  /** Woken by the payment service when the payment (key: paymentId) or the refund (key: operationId) changed. */
+  readonly changes: ChangeFeed;
+  /** Clock, ms since epoch: operation times and the answer budget. */
+  readonly now: () => number;
   /** Longest a request waits for the terminal before answering 500 `PPP_OPERATION_PENDING`. @default 4000 */
   readonly answerBudgetMs: number;
   /** Where terminals are driven from (can a void or refund run now?). */
@@ -80,6 +85,8 @@ export class OperationService {
   readonly #payments: PaymentService;
   readonly #log: Logger;
   readonly #budgetMs: number;
+  readonly #changes: ChangeFeed;
+  readonly #now: () => number;
   readonly #presence: Presence;
   readonly #wake: (serialNumbers: readonly string[]) => void;
 
@@ -90,6 +97,8 @@ export class OperationService {
     this.#payments = options.payments;
     this.#log = options.logger.child({ component: 'ppp' });
     this.#budgetMs = options.answerBudgetMs;
+    this.#changes = options.changes;
+    this.#now = options.now;
   }
 
   /** The payment if it exists and belongs to `merchantId`. */
@@ -113,7 +122,7 @@ export class OperationService {
 
   /** Stores a final answer once and returns the stored one (a concurrent duplicate may have won). */
   async #final<TBody>(op: OperationRecord, httpStatus: number, body: TBody): Promise<PppReply<TBody>> {
-    const stored = await this.#store.setOperationAnswer(op.operationId, httpStatus, body, this.#payments.now());
+    const stored = await this.#store.setOperationAnswer(op.operationId, httpStatus, body, this.#now());
     const answer = stored.answer ?? { httpStatus, body };
     return { httpStatus: answer.httpStatus, body: answer.body as TBody };
   }
@@ -123,7 +132,7 @@ export class OperationService {
    * @throws CodedError `PPP_PAYMENT_NOT_FOUND` (404) for a payment this merchant does not have; `STORE_FAILED`.
    */
   async cancel(merchantId: string, paymentId: string, req: CancelPaymentRequest): Promise<PppReply<CancellationResponse>> {
-    const started = Date.now();
+    const started = this.#now();
     const p = await this.#ownPayment(paymentId, merchantId);
     if (!p) return notFound({ paymentId, cancellationId: null, requestId: req.requestId });
     const recorded = await this.#store.recordOperation({
@@ -133,7 +142,7 @@ export class OperationService {
       requestId: req.requestId,
       amountMinor: 0,
       status: 'pending',
-      at: this.#payments.now(),
+      at: this.#now(),
     });
     if (recorded.kind === 'refused') throw new Error('cancellations are never refused by the store');
     const op = recorded.operation;
@@ -199,8 +208,8 @@ export class OperationService {
         case 'accepted':
         case 'aborting':
         case 'reversing': {
-          const leftMs = this.#budgetMs - (Date.now() - started);
-          if (leftMs <= 0 || !(await this.#payments.changes.wait(paymentId, leftMs))) {
+          const leftMs = this.#budgetMs - (this.#now() - started);
+          if (leftMs <= 0 || !(await this.#changes.wait(paymentId, leftMs))) {
             const again = await this.#store.getPayment(paymentId);
             if (again && again.version !== q.version) continue;
             this.#log.info({ paymentId, requestId: req.requestId, status: q.status }, 'cancellation pending on the terminal');
@@ -234,7 +243,7 @@ export class OperationService {
       requestId: req.requestId,
       amountMinor: amount.amountMinor,
       status: 'approved',
-      at: this.#payments.now(),
+      at: this.#now(),
     });
     const fail = (code: string, message: string): PppReply<SettlementResponse> => ({
       httpStatus: 500,
@@ -280,7 +289,7 @@ export class OperationService {
    * @throws CodedError `MONEY_INVALID_AMOUNT` (400); `STORE_FAILED`.
    */
   async refund(merchantId: string, paymentId: string, req: RefundPaymentRequest): Promise<PppReply<RefundResponse>> {
-    const started = Date.now();
+    const started = this.#now();
     const p = await this.#ownPayment(paymentId, merchantId);
     if (!p) return notFound({ paymentId, refundId: null, value: 0, requestId: req.requestId });
     const amount = moneyFromDecimal(req.value, p.amount.currency);
@@ -296,7 +305,7 @@ export class OperationService {
       // Offline: recorded as denied (not counted) with its 501 answer, so a repeat gets the same.
       status: online ? 'pending' : 'denied',
       serialNumber: serial,
-      at: this.#payments.now(),
+      at: this.#now(),
       // The refund's operation.start row commits with the operation (only a new one, only online).
       ...(online ? { command: refundCommandOf(p, operationId, amount.amountMinor) } : {}),
     });
@@ -345,8 +354,8 @@ export class OperationService {
           this.#log.warn({ paymentId, requestId: req.requestId, operationId: op.operationId }, 'refund outcome unknown');
           return { httpStatus: 500, body: reply(500, null, 'PPP_OUTCOME_UNKNOWN', unknownRefundMessage) };
         case 'pending': {
-          const leftMs = this.#budgetMs - (Date.now() - started);
-          const woken = leftMs > 0 && (await this.#payments.changes.wait(op.operationId, leftMs));
+          const leftMs = this.#budgetMs - (this.#now() - started);
+          const woken = leftMs > 0 && (await this.#changes.wait(op.operationId, leftMs));
           const again = await this.#store.getOperation(op.operationId);
           if (!again) {
             // Released: the agent could not take it (terminal busy). Nothing was refunded; VTEX repeats.

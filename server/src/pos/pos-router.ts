@@ -11,17 +11,17 @@
  * (also for a terminal of another merchant), 503 POS_TERMINAL_OFFLINE, 409 POS_ALREADY_BOUND,
  * 410 POS_PAYMENT_FINAL (final, cancelled or expired: the submitUrl stops working).
  *
- * @see ../../../../shared/spec/ppp-pos.md §2 steps 6–7, §5.4; protocol/src/pos/status.ts
+ * @see docs/protocol/vtex-ppp.md §2 steps 6–7, §5.4; protocol/src/pos/status.ts
  */
 import express, { type RequestHandler, type Router } from 'express';
 import type { Logger } from 'pino';
 import { CodedError } from '@posbridge/protocol/errors';
 import type { PosStatus, PosTerminals, SubmitAnswer } from '@posbridge/protocol/pos';
 import { SubmitTerminalRequestSchema } from '@posbridge/protocol/ppp';
-import { wireErrorHandler } from '../errors/http-errors.ts';
+import { wireErrorHandler } from '../http/errors.ts';
 import { BUSY_STATUSES, type PaymentService } from '../payments/payment-service.ts';
-import { describeIssues } from '../ppp/payments-router.ts';
-import { sourceKeyOf, type FailureLimiter } from '../ppp/rate-limit.ts';
+import { describeIssues } from '../http/validation.ts';
+import { sourceKeyOf, type FailureLimiter } from '../http/rate-limit.ts';
 import type { PaymentStore } from '../store/store.ts';
 import { posStateOf, posStatusOf } from './pos-mappers.ts';
 import { verifySubmitToken } from './submit-token.ts';

@@ -5,7 +5,7 @@
  * the secret, and self-describing, so the submit route finds the payment without a lookup table.
  * The token is the only credential of the submit route (the Payment App cannot send PPP keys).
  *
- * @see ../../../../shared/spec/ppp-pos.md §5.4
+ * @see docs/protocol/vtex-ppp.md §5.4
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 

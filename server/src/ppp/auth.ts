@@ -6,26 +6,21 @@
  *
  * The appKey finds the merchant; the appToken is compared constant-time over sha256 digests
  * (only the digest is stored). A failed attempt is logged without the credentials and counted
- * by the PPP surface's failure limiter (./rate-limit.ts). `X-VTEX-API-Is-TestSuite: true` is
+ * by the PPP surface's failure limiter (../http/rate-limit.ts). `X-VTEX-API-Is-TestSuite: true` is
  * recognised and recorded on the request.
  *
- * @see ../../../../shared/spec/ppp-pos.md §3
+ * @see docs/protocol/vtex-ppp.md §3
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Request, RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { CodedError } from '@posbridge/protocol/errors';
 import type { MerchantRecord, PaymentStore } from '../store/store.ts';
-import { sourceKeyOf, type FailureLimiter } from './rate-limit.ts';
+import { sourceKeyOf, type FailureLimiter } from '../http/rate-limit.ts';
 
 /** sha256 hex of a merchant appToken (the only form that is stored). */
 export function hashAppToken(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex');
-}
-
-/** Constant-time string equality (via sha256 digests, so lengths never leak). */
-export function safeEqual(a: string, b: string): boolean {
-  return timingSafeEqual(createHash('sha256').update(a).digest(), createHash('sha256').update(b).digest());
 }
 
 function header(value: string | string[] | undefined): string | undefined {
@@ -39,7 +34,7 @@ export interface PppRequestContext {
   readonly testSuite: boolean;
 }
 
-/** True when the request comes from VTEX's Test Suite. @see ppp-pos.md §3 */
+/** True when the request comes from VTEX's Test Suite. @see docs/protocol/vtex-ppp.md §3 */
 export function isTestSuite(req: Request): boolean {
   return header(req.headers['x-vtex-api-is-testsuite'])?.trim().toLowerCase() === 'true';
 }

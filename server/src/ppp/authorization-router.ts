@@ -13,12 +13,12 @@
  *    terminals at once) and answers `{applicationId, appKey, appToken}` once (single-use code).
  *
  * These routes cannot require merchant credentials (their purpose is to issue them), so every
- * input is bounded: the app rate-limits every request per source (./rate-limit.ts), a
+ * input is bounded: the app rate-limits every request per source (../http/rate-limit.ts), a
  * `returnUrl` is at most 2 KB (`MAX_RETURN_URL_LENGTH`), and pending flows are capped per source
  * and in total (429 `PPP_RATE_LIMITED` beyond). Tokens and codes live in memory for `ttlMs`: an
  * interrupted flow is simply started again from the VTEX Admin.
  *
- * @see ../../../../shared/spec/ppp-pos.md §8
+ * @see docs/protocol/vtex-ppp.md §8
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import express, { type Router } from 'express';
@@ -27,8 +27,8 @@ import { CodedError, isCodedError } from '@posbridge/protocol/errors';
 import { AuthorizationTokenRequestSchema } from '@posbridge/protocol/ppp';
 import type { CallbackMode, PaymentStore } from '../store/store.ts';
 import { hashAppToken } from './auth.ts';
-import { parseBody } from './payments-router.ts';
-import { sourceKeyOf, sourceOf } from './rate-limit.ts';
+import { parseBody } from '../http/validation.ts';
+import { sourceKeyOf, sourceOf } from '../http/rate-limit.ts';
 
 /** Dependencies of {@link createAuthorizationRouter}. */
 export interface AuthorizationRouterDeps {
@@ -59,7 +59,7 @@ interface Pending {
 /** What a VTEX account name (`merchantName`) may look like. */
 export const MERCHANT_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
-/** VTEX hosts whose first label is the account name (the Admin's `returnUrl`, ppp-pos.md §8). */
+/** VTEX hosts whose first label is the account name (the Admin's `returnUrl`, docs/protocol/vtex-ppp.md §8). */
 const VTEX_ACCOUNT_HOST = /^([a-z0-9][a-z0-9-]{0,62})\.(myvtex\.com|vtexcommercestable\.com\.br|vtexcommercebeta\.com\.br|vtexpayments\.com\.br)$/;
 
 /** The VTEX account a `returnUrl` points at, if its host is a VTEX one. */

@@ -1,6 +1,6 @@
 /**
  * `GET /manifest`: the two Venda Direta methods, split on capture. No authentication.
- * @see ../../../../shared/spec/ppp-pos.md §4.1, §5.1
+ * @see docs/protocol/vtex-ppp.md §4.1, §5.1
  */
 import { POS_PAYMENT_METHODS, type Manifest } from '@posbridge/protocol/ppp';
 

@@ -1,19 +1,17 @@
 /**
- * Domain → PPP mapping: the Create Payment answer for a payment in any state, and the
- * notification callback body. Money leaves minor units here (moneyToDecimal), once.
+ * Domain → PPP mapping: the Create Payment answer for a payment in any state. The final fields
+ * and the notification callback body are the domain's (../domain/ppp-outcome.ts).
  *
- * @see ../../../../shared/spec/ppp-pos.md §4.2 (response table), §5.4 (paymentAppData), §5.7, §6.2
+ * @see docs/protocol/vtex-ppp.md §4.2 (response table), §5.4 (paymentAppData), §5.7; docs/ppp.md "Routes"
  */
-import { moneyToDecimal } from '@posbridge/protocol/money';
 import {
+  POS_PAYMENT_METHODS,
   TERMINAL_CONNECTOR_APP,
   WAIT_FOR_CONFIRMATION_APP,
-  type CallbackBody,
   type CreatePaymentResponse,
 } from '@posbridge/protocol/ppp';
 import type { TerminalConnectorPayloadWire, WaitForConfirmationPayloadWire } from '@posbridge/protocol/pos';
-import type { PaymentMethodKind } from '@posbridge/protocol/ws';
-import { POS_PAYMENT_METHODS } from '@posbridge/protocol/ppp';
+import { finalFields, pppDelays, type PppAnswerSettings } from '../domain/ppp-outcome.ts';
 import type { Payment } from '../store/store.ts';
 
 /** The Payment App routes of one payment, all authenticated by the same per-payment token. */
@@ -21,33 +19,6 @@ export interface PaymentAppUrls {
   readonly submitUrl: string;
   readonly statusUrl: string;
   readonly terminalsUrl: string;
-}
-
-/** The config values every PPP answer carries. */
-export interface PppAnswerSettings {
-  /** `acquirer` field. */
-  readonly acquirer: string;
-  /** Seconds, for the wait-for-confirmation payload. */
-  readonly secondsWaiting: number;
-  /** Seconds. */
-  readonly delayToCancelSeconds: number;
-  /** Seconds; used for both auto-settle delays. */
-  readonly delayToAutoSettleSeconds: number;
-}
-
-/** `Venda Direta Credito` → `credit`, `Venda Direta Debito` → `debit`, anything else → undefined. @see ppp-pos.md §5.1 */
-export function methodKindOf(paymentMethod: string): PaymentMethodKind | undefined {
-  if (paymentMethod === POS_PAYMENT_METHODS.credit) return 'credit';
-  if (paymentMethod === POS_PAYMENT_METHODS.debit) return 'debit';
-  return undefined;
-}
-
-function delays(s: PppAnswerSettings) {
-  return {
-    delayToAutoSettle: s.delayToAutoSettleSeconds,
-    delayToAutoSettleAfterAntifraud: s.delayToAutoSettleSeconds,
-    delayToCancel: s.delayToCancelSeconds,
-  };
 }
 
 /** Denied answer for a method posbridge does not serve (no payment is stored). */
@@ -62,57 +33,7 @@ export function unsupportedMethodAnswer(paymentId: string, paymentMethod: string
     acquirer: s.acquirer,
     code: 'UNSUPPORTED_METHOD',
     message: `posbridge only serves "${POS_PAYMENT_METHODS.credit}" and "${POS_PAYMENT_METHODS.debit}", not ${JSON.stringify(paymentMethod)}`,
-    ...delays(s),
-  };
-}
-
-/** What VTEX is told about a payment that ended without a charge (or whose charge was reversed). */
-function endedFields(p: Payment, reason: 'cancelled' | 'expired'): { code: string; message: string } {
-  const reversed = p.outcome?.outcome === 'approved';
-  if (reason === 'cancelled') {
-    return { code: 'cancelled', message: reversed ? 'cancelled; the approval was reversed on the terminal' : 'cancelled before the terminal charged' };
-  }
-  return {
-    code: 'expired',
-    message: reversed
-      ? 'no confirmation in time; the late approval was reversed on the terminal'
-      : 'no terminal result before the payment deadline; nothing was charged',
-  };
-}
-
-/** Final fields shared by a final Create Payment answer and the callback. */
-function finalFields(p: Payment, status: 'approved' | 'denied', s: PppAnswerSettings): CallbackBody {
-  const o = p.outcome;
-  if (status === 'denied' && (p.status === 'cancelled' || p.status === 'expired')) {
-    return {
-      paymentId: p.paymentId,
-      status,
-      authorizationId: null,
-      nsu: o?.nsu ?? null,
-      tid: o?.tid ?? p.id,
-      acquirer: s.acquirer,
-      ...endedFields(p, p.status),
-      ...delays(s),
-      cardBrand: null,
-      firstDigits: null,
-      lastDigits: null,
-      maxValue: moneyToDecimal(p.amount),
-    };
-  }
-  return {
-    paymentId: p.paymentId,
-    status,
-    authorizationId: status === 'approved' ? (o?.authorizationId ?? o?.terminalRef ?? p.id) : null,
-    nsu: o?.nsu ?? null,
-    tid: o?.tid ?? p.id,
-    acquirer: s.acquirer,
-    code: o?.responseCode ?? null,
-    message: o?.message ?? (status === 'approved' ? 'approved on the terminal' : 'denied on the terminal'),
-    ...delays(s),
-    cardBrand: o?.card?.brand ?? null,
-    firstDigits: o?.card?.firstDigits ?? null,
-    lastDigits: o?.card?.lastDigits ?? null,
-    maxValue: moneyToDecimal(p.amount),
+    ...pppDelays(s),
   };
 }
 
@@ -130,7 +51,7 @@ export function paymentAnswer(p: Payment, urls: PaymentAppUrls, s: PppAnswerSett
     acquirer: s.acquirer,
     code: null,
     message,
-    ...delays(s),
+    ...pppDelays(s),
     paymentAppData: { appName, payload },
   });
   switch (p.status) {
@@ -174,19 +95,3 @@ export function paymentAnswer(p: Payment, urls: PaymentAppUrls, s: PppAnswerSett
   }
 }
 
-/**
- * The notification callback body for a payment that just became final.
- * @see ppp-pos.md §6.2
- */
-export function callbackBody(p: Payment, s: PppAnswerSettings): CallbackBody {
-  switch (p.status) {
-    case 'approved':
-    case 'denied':
-      return finalFields(p, p.status, s);
-    case 'cancelled':
-    case 'expired':
-      return finalFields(p, 'denied', s);
-    default:
-      throw new Error(`callback body requested for a payment in state ${p.status}`);
-  }
-}

@@ -10,11 +10,10 @@
  * Every body is validated against its PPP schema; a 400 names every offending field. A
  * payment of another merchant is never visible. Behaviour per state: docs/ppp.md.
  *
- * @see ../../../../shared/spec/ppp-pos.md §4, §5, §7
+ * @see docs/protocol/vtex-ppp.md §4, §5, §7
  */
 import express, { type Router } from 'express';
 import type { Logger } from 'pino';
-import type { z } from 'zod';
 import { CodedError } from '@posbridge/protocol/errors';
 import { formatMoney } from '@posbridge/protocol/money';
 import {
@@ -27,10 +26,12 @@ import {
   type InboundResponse,
 } from '@posbridge/protocol/ppp';
 import type { CallbackUrlGuard } from '../callbacks/callback-url-policy.ts';
+import { parseBody } from '../http/validation.ts';
+import type { PppAnswerSettings } from '../domain/ppp-outcome.ts';
 import type { OperationService } from '../payments/operation-service.ts';
 import type { PaymentService } from '../payments/payment-service.ts';
 import { pppContext } from './auth.ts';
-import { paymentAnswer, unsupportedMethodAnswer, type PaymentAppUrls, type PppAnswerSettings } from './mappers.ts';
+import { paymentAnswer, unsupportedMethodAnswer, type PaymentAppUrls } from './mappers.ts';
 
 /** Dependencies of {@link createPaymentsRouter}. */
 export interface PaymentsRouterDeps {
@@ -42,20 +43,6 @@ export interface PaymentsRouterDeps {
   readonly callbackUrls: CallbackUrlGuard;
   /** Payment App URLs of a payment. */
   readonly appUrlsFor: (paymentId: string) => PaymentAppUrls;
-}
-
-/** Turns zod issues into one message naming every offending field. */
-export function describeIssues(issues: readonly { path: readonly PropertyKey[]; message: string }[]): string {
-  return issues.map((i) => `${i.path.map(String).join('.') || '(body)'}: ${i.message}`).join('; ');
-}
-
-/** Parses `body` with `schema`, or throws `PPP_INVALID_REQUEST` naming every offending field. */
-export function parseBody<TSchema extends z.ZodType>(schema: TSchema, body: unknown, what: string): z.infer<TSchema> {
-  const parsed = schema.safeParse(body);
-  if (!parsed.success) {
-    throw new CodedError('PPP_INVALID_REQUEST', `invalid ${what} request: ${describeIssues(parsed.error.issues)}`);
-  }
-  return parsed.data;
 }
 
 /** The path's paymentId must match the body's (VTEX sends both). */

@@ -40,7 +40,7 @@ describe('Create Payment callbackUrl host policy', () => {
     const urls = [
       'https://gatewayqa.vtexpayments.com.br/api/pvt/payment-provider/transactions/8FB0F111111122222333344449984ACB/payments/A2A9A25B11111111222222333327883C/callback?accountName=teampaymentsintegrations&X-VTEX-signature=Rtk0123',
       'https://coinshop.vtexpayments.com.br/payment-provider/transactions/900BA26FEAC84332A53AE1007E740DE3/payments/E713830E32764BF99028A0A275841BFC/notification',
-      // The retry shape of VTEX IO connectors (ppp-pos.md §6.1), host in another letter case.
+      // The retry shape of VTEX IO connectors (docs/protocol/vtex-ppp.md §6.1), host in another letter case.
       'https://CoinShop.VTEXpayments.com.br/payment-provider/transactions/900BA26FEAC84332A53AE1007E740DE3/payments/E713830E32764BF99028A0A275841BFD/retry',
     ];
     for (const [i, callbackUrl] of urls.entries()) {

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { transition, type PaymentEvent } from '../payments/payment-machine.ts';
+import { transition, type PaymentEvent } from '../domain/payment-machine.ts';
 import { tempDir } from '../testing/helpers.ts';
 import { openSqliteStore } from './sqlite-store.ts';
 import type { NewPayment, Payment, PaymentStore } from './store.ts';

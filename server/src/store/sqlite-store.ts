@@ -7,7 +7,7 @@
  */
 import { CodedError, isCodedError } from '@posbridge/protocol/errors';
 import type { PaymentMethodKind, ProgressStage } from '@posbridge/protocol/ws';
-import type { EndReason, PaymentEvent, PaymentStatus, TerminalOutcome } from '../payments/payment-machine.ts';
+import type { EndReason, PaymentEvent, PaymentStatus, TerminalOutcome } from '../domain/payment-machine.ts';
 import { applyCommandWrites, SqliteAgentCommands } from '../adapters/sqlite/agent-commands.ts';
 import type { AgentCommandsPort } from '../ports/agent-commands.ts';
 import { MIGRATIONS } from './migrations.ts';

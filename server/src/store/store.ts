@@ -13,7 +13,7 @@
  */
 import type { Money } from '@posbridge/protocol/money';
 import type { PaymentMethodKind, ProgressStage } from '@posbridge/protocol/ws';
-import type { PaymentEvent, PaymentMachineState, PaymentStatus } from '../payments/payment-machine.ts';
+import type { PaymentEvent, PaymentMachineState, PaymentStatus } from '../domain/payment-machine.ts';
 import type { CommandWrites, NewAgentCommand } from '../ports/agent-commands.ts';
 
 /** What is needed to create a payment (from a validated Create Payment request). */

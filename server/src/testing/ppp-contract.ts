@@ -12,10 +12,10 @@ import { parse } from 'yaml';
 type Spec = { components: { schemas: Record<string, { properties: Record<string, Record<string, unknown>> }> } };
 
 const spec = parse(readFileSync(new URL('../../test-fixtures/ppp-openapi.yml', import.meta.url), 'utf8')) as Spec;
-// The OpenAPI types Create Payment's `authorizationId` as a non-null string, while ppp-pos.md §4.2
+// The OpenAPI types Create Payment's `authorizationId` as a non-null string, while docs/protocol/vtex-ppp.md §4.2
 // says it is sent only when approved: posbridge sends null until approved.
 spec.components.schemas['Success-Approved']!.properties['authorizationId']!['nullable'] = true;
-// `maxValue` is typed integer, but it is a PPP decimal (ppp-pos.md §4.2, §9; VTEX's examples use 16.6).
+// `maxValue` is typed integer, but it is a PPP decimal (docs/protocol/vtex-ppp.md §4.2, §9; VTEX's examples use 16.6).
 spec.components.schemas['Success-Approved']!.properties['maxValue']!['type'] = 'number';
 const ajv = new Ajv({ strict: false, allErrors: true });
 (addFormats as unknown as { default: (a: Ajv) => void }).default(ajv);

@@ -11,7 +11,7 @@
  * Native modules load lazily inside the transports, when a port is first opened: a machine
  * without libusb still runs its serial terminals.
  *
- * @see ../../../shared/STYLE.md b.4
+ * @see CONTRIBUTING.md "Drivers and transports"
  */
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';

@@ -5,9 +5,9 @@
  * to open its byte stream and its timing knobs, and returns values.
  *
  * Outcomes are values, never thrown errors, and an ambiguous outcome is `unknown`, never
- * folded into "denied" (STYLE b.5).
+ * folded into "denied" (CONTRIBUTING.md "Errors").
  *
- * @see ../../../shared/STYLE.md b.4
+ * @see CONTRIBUTING.md "Drivers and transports"
  */
 import type { CardSummary, PaymentMethodKind, PaymentRejected, ProgressStage } from '@posbridge/protocol/ws';
 import type { Money } from '@posbridge/protocol/money';

@@ -34,7 +34,7 @@
  * arrives while its terminal is busy is taken into `queued` (journaled, acknowledged, waiting its
  * turn: effect `wait_turn`), and `start` from `queued` runs it once the terminal is free; after a
  * restart, `resume` puts it back in line. Operations of one terminal run one after another, in
- * the order they arrived (docs/protocol/ws.md "operation.start"). One the terminal itself refuses
+ * the order they arrived (docs/protocol/ws.md "Delivery"). One the terminal itself refuses
  * as busy (it runs something the agent does not know of, e.g. a sale left running across a
  * restart) goes back to the head of the line (`terminal_busy`) and is tried again later, never
  * reported as a refusal until that happened {@link MAX_BUSY_RETRIES} times.

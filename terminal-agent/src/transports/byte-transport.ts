@@ -8,7 +8,7 @@
  * hid-framing.ts), `memory-pair.ts` (tests, in-process simulator). Errors that end the link
  * carry `disconnected: true` (serialport's convention).
  *
- * @see ../../../shared/STYLE.md b.4
+ * @see CONTRIBUTING.md "Drivers and transports"
  */
 import type { Duplex } from 'node:stream';
 

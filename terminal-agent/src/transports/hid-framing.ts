@@ -12,7 +12,7 @@
  * segment numbering (a lost report) as an error token and starts over, never gluing two
  * halves of different messages together.
  *
- * @see ../../../../shared/spec/terminal-protocols.md "What the HID driver can realistically target"
+ * @see docs/protocol/terminal-hid.md "What HID is used for"
  */
 
 /** Header bytes of each report. */

@@ -8,7 +8,7 @@
  * Ports read through {@link eofSafeBinding}: a line that hangs up (end of file, EIO) closes the
  * stream instead of spinning in a read loop.
  *
- * @see ../../../shared/STYLE.md b.4
+ * @see CONTRIBUTING.md "Drivers and transports"
  */
 import type { Duplex } from 'node:stream';
 import { CodedError } from '@posbridge/protocol/errors';

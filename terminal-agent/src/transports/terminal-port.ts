@@ -11,7 +11,7 @@
  *                                  │                    │
  *                                  └──── close() ───────┴──▶ shut (ensureOpen rejects)
  *
- * @see ../../../shared/STYLE.md b.4 (transports under drivers)
+ * @see CONTRIBUTING.md "Drivers and transports" (transports under drivers)
  */
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';

@@ -2,7 +2,7 @@
  * Control bytes, lengths and timers of Ingenico's Concert V2 "protocol E+" over serial.
  *
  * @see ../../../../docs/protocol/terminal-concert.md
- * @see ../../../../../shared/spec/terminal-protocols.md "Concert E+ over serial"
+ * @see docs/protocol/terminal-concert.md "Bytes"
  */
 
 /** Enquiry: asks for the line (either side). */

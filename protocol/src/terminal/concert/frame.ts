@@ -13,7 +13,7 @@
  *    ├─ENQ/ACK/NAK/EOT──▶ control token
  *    └─other──▶ garbage token (runs of garbage are merged)
  *
- * @see ../../../../../shared/spec/terminal-protocols.md "Concert E+ over serial"
+ * @see docs/protocol/terminal-concert.md "Bytes"
  */
 import { CONTROL_BYTES, ETX, MAX_PAYLOAD_LENGTH, STX, type ControlName } from './constants.ts';
 import { concertLrc } from './lrc.ts';

@@ -24,7 +24,7 @@
  * Whatever arrives where it makes no sense is reported as `discarded` (the driver logs it
  * at warn with its hex) and never changes the outcome.
  *
- * @see ../../../../../shared/spec/terminal-protocols.md "Exchange A", "Exchange B", "Timers"
+ * @see docs/protocol/terminal-concert.md "Exchanges and timers"
  */
 import { ACK, EOT, ENQ, NAK, type ConcertTimings } from './constants.ts';
 import { encodeConcertFrame, type ConcertToken } from './frame.ts';

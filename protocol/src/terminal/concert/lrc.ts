@@ -2,7 +2,7 @@
  * Longitudinal redundancy check of a Concert frame.
  *
  * LRC = XOR of every payload byte and of ETX (STX excluded), one byte.
- * @see ../../../../../shared/spec/terminal-protocols.md "Frame"
+ * @see docs/protocol/terminal-concert.md "Bytes"
  */
 import { ETX } from './constants.ts';
 

@@ -11,7 +11,7 @@
  * only a {@link ConcertCardDigits} summary (first 6 / last 4) when the report starts with
  * something that looks like a card number, masked or not.
  *
- * @see ../../../../../shared/spec/terminal-protocols.md "Request payload, E+" and "Answer payload"
+ * @see docs/protocol/terminal-concert.md "Payloads"
  * @see ../../../../docs/protocol/terminal-concert.md
  */
 import {

@@ -1,7 +1,7 @@
 /**
  * Per-`rid` inbox of decoded terminal lines. The driver subscribes a mailbox before it writes
  * a request, so an answer that arrives between two waits is queued rather than lost (the
- * anti-pattern "one read equals one answer" of STYLE.md anti-pattern 2).
+ * anti-pattern "one read equals one answer" of CONTRIBUTING.md "Byte streams").
  */
 import type { TerminalLine } from '@posbridge/protocol/terminal';
 

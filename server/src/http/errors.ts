@@ -1,7 +1,7 @@
 /**
  * Error → HTTP mapping, at the edge only. Two body shapes:
- * - PPP routes: `{ status: "error", code, message }` (ppp-pos.md §4.2 "Errors", §7);
- * - the submit route (called by the Payment App): `{ code, message, retryable }` (STYLE b.5).
+ * - PPP routes: `{ status: "error", code, message }` (docs/protocol/vtex-ppp.md §4.2 "Errors", §7);
+ * - the submit route (called by the Payment App): `{ code, message, retryable }` (CONTRIBUTING.md "Errors").
  * Never a stack trace. Unexpected errors are logged with `err` and answered 500; a malformed
  * request (bad `%` escape, undecompressable body, unreadable body) is the client's: 400 logged
  * at debug (docs/ppp.md "Validation and errors").

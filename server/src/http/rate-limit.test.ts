@@ -52,8 +52,8 @@ describe('failure limits per surface', () => {
   it("one merchant's failing credentials never refuse another merchant from the same address", async () => {
     t = await startTestServer({ POSBRIDGE_AUTH_FAILURE_LIMIT: '3' });
     const stale = { 'X-VTEX-API-AppKey': 'other-key', 'X-VTEX-API-AppToken': 'stale' };
-    const { newMerchantCredentials } = await import('./authorization-router.ts');
-    const { hashAppToken } = await import('./auth.ts');
+    const { newMerchantCredentials } = await import('../ppp/authorization-router.ts');
+    const { hashAppToken } = await import('../ppp/auth.ts');
     const other = newMerchantCredentials();
     await t.server.store.createMerchant({ merchantId: other.merchantId, name: 'other', appKey: 'other-key', appTokenSha256: hashAppToken(other.appToken), callbackMode: 'notification', createdAt: 0 });
     const statuses: number[] = [];
@@ -112,8 +112,8 @@ describe('failure limits per surface', () => {
   // them): it is no failed authentication, and must not lock the merchant's own valid calls out.
   it('answers to valid credentials (403 merchant mismatch) never count as failed authentications', async () => {
     t = await startTestServer({ POSBRIDGE_AUTH_FAILURE_LIMIT: '3' });
-    const { newMerchantCredentials } = await import('./authorization-router.ts');
-    const { hashAppToken } = await import('./auth.ts');
+    const { newMerchantCredentials } = await import('../ppp/authorization-router.ts');
+    const { hashAppToken } = await import('../ppp/auth.ts');
     const named = newMerchantCredentials();
     await t.server.store.createMerchant({ merchantId: named.merchantId, name: 'named', appKey: named.appKey, appTokenSha256: hashAppToken(named.appToken), callbackMode: 'notification', createdAt: 0 });
     const headers = { 'Content-Type': 'application/json', 'X-VTEX-API-AppKey': named.appKey, 'X-VTEX-API-AppToken': named.appToken };

@@ -1,29 +1,31 @@
 /**
  * The express application: security headers, request metrics and logs, health and metrics
  * routes, PPP routes (authenticated per merchant), the configuration flow, the Payment App
- * routes, JSON 404 and error mapping. Pure wiring; no listening here (see main.ts).
+ * routes, JSON 404 and error mapping. Pure wiring; no listening here (../compose.ts builds it, ../main.ts listens).
  *
- * @see ../../../shared/spec/ppp-pos.md §4 (PPP routes), §5.4 (submitUrl), §8 (configuration flow)
+ * @see docs/protocol/vtex-ppp.md §4 (PPP routes), §5.4 (submitUrl), §8 (configuration flow)
  */
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import express, { type Express } from 'express';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
 import { maskTokenPaths } from '@posbridge/protocol/redaction';
-import { pppErrorHandler, sendPppError } from './errors/http-errors.ts';
-import type { ServerMetrics } from './observability/metrics.ts';
-import { routeTemplateOf } from './observability/route-label.ts';
-import type { OperationService } from './payments/operation-service.ts';
-import type { PaymentService } from './payments/payment-service.ts';
-import { createPosRouter } from './pos/pos-router.ts';
-import { isTestSuite, pppAuth, safeEqual } from './ppp/auth.ts';
-import { createAuthorizationRouter } from './ppp/authorization-router.ts';
-import { MANIFEST } from './ppp/manifest.ts';
-import type { PaymentAppUrls, PppAnswerSettings } from './ppp/mappers.ts';
-import type { CallbackUrlGuard } from './callbacks/callback-url-policy.ts';
-import { createPaymentsRouter } from './ppp/payments-router.ts';
-import { FailureLimiter, onboardingRateLimit, sourceKeyOf } from './ppp/rate-limit.ts';
-import type { CallbackMode, PaymentStore } from './store/store.ts';
+import { pppErrorHandler, sendPppError } from './errors.ts';
+import type { ServerMetrics } from '../observability/metrics.ts';
+import { routeTemplateOf } from '../observability/route-label.ts';
+import type { OperationService } from '../payments/operation-service.ts';
+import type { PaymentService } from '../payments/payment-service.ts';
+import { createPosRouter } from '../pos/pos-router.ts';
+import { isTestSuite, pppAuth } from '../ppp/auth.ts';
+import { createAuthorizationRouter } from '../ppp/authorization-router.ts';
+import { MANIFEST } from '../ppp/manifest.ts';
+import type { PppAnswerSettings } from '../domain/ppp-outcome.ts';
+import type { PaymentAppUrls } from '../ppp/mappers.ts';
+import type { CallbackUrlGuard } from '../callbacks/callback-url-policy.ts';
+import { createPaymentsRouter } from '../ppp/payments-router.ts';
+import { FailureLimiter, onboardingRateLimit, sourceKeyOf } from './rate-limit.ts';
+import type { CallbackMode, PaymentStore } from '../store/store.ts';
 
 /** Dependencies of {@link createApp}. */
 export interface AppDeps {
@@ -45,7 +47,7 @@ export interface AppDeps {
   readonly bodyLimitBytes: number;
   /** express `trust proxy` setting (false: use the socket address). */
   readonly trustProxy: boolean | number | string;
-  /** Failed authentications allowed per surface, key and window before 429 (./ppp/rate-limit.ts). */
+  /** Failed authentications allowed per surface, key and window before 429 (./rate-limit.ts). */
   readonly authFailureLimit: number;
   /** Window of {@link authFailureLimit}, ms. */
   readonly authFailureWindowMs: number;
@@ -63,7 +65,7 @@ export interface AppDeps {
   readonly closing?: AbortSignal;
 }
 
-/** Limits of the unauthenticated configuration flow. @see ./ppp/authorization-router.ts */
+/** Limits of the unauthenticated configuration flow. @see ../ppp/authorization-router.ts */
 export interface OnboardingLimits {
   /** Requests per source and window (every request counts). */
   readonly rateLimit: number;
@@ -84,6 +86,11 @@ export const PAYMENT_APP_PATH = '/pos/app';
 /** Masks per-payment tokens in a path for logs (the shared `maskTokenPaths`; every root logger also masks whole lines). */
 export function loggablePath(path: string): string {
   return maskTokenPaths(path);
+}
+
+/** sha256 digest of a header value: equal-length inputs for `timingSafeEqual`, whatever was sent. */
+function digestOf(value: string): Buffer {
+  return createHash('sha256').update(value, 'utf8').digest();
 }
 
 /** Builds the express app. */
@@ -169,7 +176,7 @@ export function createApp(deps: AppDeps): Express {
     next();
   });
 
-  // Failed authentications count per surface, each with its own store and key (./ppp/rate-limit.ts):
+  // Failed authentications count per surface, each with its own store and key (./rate-limit.ts):
   // a failure on one surface never refuses valid calls on another.
   const limits = { limit: deps.authFailureLimit, windowMs: deps.authFailureWindowMs, logger: deps.logger };
   const pppLimiter = new FailureLimiter('ppp', { ...limits, onFailure: () => deps.metrics.authFailures.inc({ surface: 'ppp' }) });
@@ -197,11 +204,14 @@ export function createApp(deps: AppDeps): Express {
       agentsConnected: deps.agents.sessionCount,
     });
   });
+  // The bearer header is compared constant-time over sha256 digests, so neither its content nor
+  // its length leaks through timing.
+  const metricsBearer = deps.metricsToken === undefined ? undefined : digestOf(`Bearer ${deps.metricsToken}`);
   app.get('/metrics', async (req, res) => {
-    if (deps.metricsToken !== undefined) {
+    if (metricsBearer !== undefined) {
       const source = sourceKeyOf(req);
       if (await metricsLimiter.refuseIfLimited(req, res, source, 'ppp')) return;
-      if (!safeEqual(req.headers.authorization ?? '', `Bearer ${deps.metricsToken}`)) {
+      if (!timingSafeEqual(digestOf(req.headers.authorization ?? ''), metricsBearer)) {
         await metricsLimiter.fail(source);
         sendPppError(res, 401, 'PPP_UNAUTHORIZED', 'metrics need the configured bearer token');
         return;

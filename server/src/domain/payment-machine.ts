@@ -75,8 +75,8 @@
  *
  * Documented in docs/ppp.md ("State of a payment", "Unknown outcomes").
  *
- * @see ../../../../shared/spec/ppp-pos.md §2 (flow), §4.3 (cancellations), §5.3, §5.5, §5.6
- * @see ../../../../shared/STYLE.md b.3
+ * @see docs/protocol/vtex-ppp.md §2 (flow), §4.3 (cancellations), §5.3, §5.5, §5.6
+ * @see CONTRIBUTING.md "State machines"
  */
 import type { CardSummary, Outcome } from '@posbridge/protocol/ws';
 
@@ -221,11 +221,6 @@ export function initialPaymentState(now: number, deadlineAt: number | null = nul
 /** True for the statuses VTEX sees as final (`approved`, and everything reported `denied`). */
 export function isFinalStatus(status: PaymentStatus): status is 'approved' | 'denied' | 'cancelled' | 'expired' {
   return status === 'approved' || status === 'denied' || status === 'cancelled' || status === 'expired';
-}
-
-/** True while the terminal may still be working on the sale. */
-export function isTerminalWorking(status: PaymentStatus): status is 'dispatched' | 'accepted' | 'unknown' {
-  return status === 'dispatched' || status === 'accepted' || status === 'unknown';
 }
 
 function ignore(state: PaymentMachineState, reason: string): TransitionResult {

@@ -24,7 +24,7 @@ import { MemoryStore, ipKeyGenerator, rateLimit } from 'express-rate-limit';
 import type { Logger } from 'pino';
 import { ERROR_CODES, type ErrorCode } from '@posbridge/protocol/errors';
 import { maskTokenPaths } from '@posbridge/protocol/redaction';
-import { sendPppError } from '../errors/http-errors.ts';
+import { sendPppError } from './errors.ts';
 
 /** The surfaces that have their own limit. */
 export type LimitSurface = 'ppp' | 'pos' | 'metrics' | 'onboarding';

@@ -1,0 +1,303 @@
+/**
+ * The composition root: {@link buildServer} wires every part of the server from configuration —
+ * the store (adapter chosen by `POSBRIDGE_STORE`, ./store-factory.ts), metrics, the callback
+ * worker, the payment and operation use cases, the agent hub, the deadline worker and the express
+ * app on an HTTP(S) server — and hands them back. It never listens and handles no signals: that is
+ * ./main.ts (process: config → compose → listen → signals). The CLI opens its store through the
+ * same factory.
+ *
+ * @see ../README.md (configuration), ../../docs/architecture.md
+ */
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { Express } from 'express';
+import type { Logger } from 'pino';
+import { createCallbackUrlGuard, systemResolver, type HostResolver } from './callbacks/callback-url-policy.ts';
+import { CallbackWorker } from './callbacks/callback-worker.ts';
+import type { ServerConfig } from './config.ts';
+import { createApp } from './http/app.ts';
+import { AgentHub } from './hub/agent-hub.ts';
+import type { AgentSession } from './hub/agent-session.ts';
+import { issueAgentToken, type IssuedAgentToken } from './hub/agent-tokens.ts';
+import { LocalPresence } from './hub/local-presence.ts';
+import { WakeSignal } from './hub/wake-signal.ts';
+import { ServerMetrics } from './observability/metrics.ts';
+import { DeadlineWorker } from './payments/deadline-worker.ts';
+import { OperationService } from './payments/operation-service.ts';
+import { PaymentService, type PaymentServiceOptions } from './payments/payment-service.ts';
+import type { AgentCommandsPort } from './ports/agent-commands.ts';
+import { resolveSubmitSecret } from './pos/submit-secret.ts';
+import { appUrlsFor } from './pos/submit-token.ts';
+import { hashAppToken } from './ppp/auth.ts';
+import type { PppAnswerSettings } from './domain/ppp-outcome.ts';
+import { MemoryChangeFeed } from './adapters/memory/change-feed.ts';
+import { STORE_FACTORIES, storeFactoryOf, type StoreRegistry } from './store-factory.ts';
+import { BOOTSTRAP_MERCHANT_ID, type PaymentStore } from './store/store.ts';
+
+/** Options of {@link buildServer}. */
+export interface BuildServerOptions {
+  readonly config: ServerConfig;
+  readonly logger: Logger;
+  /** Clock of payments, deadlines and callbacks, ms since epoch (tests inject one). @default Date.now */
+  readonly clock?: () => number;
+  /** Don't poll deadlines once started (tests call `service.expireDue` with their clock). @default false */
+  readonly manualDeadlines?: boolean;
+  /**
+   * Resolves callback hosts for the host policy, at Create Payment and at delivery (tests
+   * inject one). @default the system's DNS
+   */
+  readonly resolveCallbackHost?: HostResolver;
+  /** The store adapters `config.storeKind` is chosen from. @default STORE_FACTORIES (./store-factory.ts) */
+  readonly stores?: StoreRegistry;
+  /**
+   * Wraps the agent-command log the hub delivers from (the use cases write rows through the
+   * store's transactions, untouched). Tests use it to stop delivery at the port boundary.
+   * @default the store's log as is
+   */
+  readonly agentCommands?: (commands: AgentCommandsPort) => AgentCommandsPort;
+}
+
+/** What {@link buildServer} wired: the pieces to listen on, the parts, and one `close()`. */
+export interface ComposedServer {
+  /**
+   * The HTTP server (HTTPS when `config.tlsCertFile`/`tlsKeyFile` are set), not listening yet:
+   * the caller listens on it. WebSocket upgrades go to the agent hub.
+   */
+  readonly server: Server;
+  /** `https` when the server speaks TLS itself, else `http`. */
+  readonly scheme: 'http' | 'https';
+  /** The express app `server` serves. */
+  readonly app: Express;
+  /** The store (tests, later admin endpoints). */
+  readonly store: PaymentStore;
+  /** The agent-command log (tests, support). */
+  readonly commands: AgentCommandsPort;
+  /** The payment use cases (tests drive deadlines through `expireDue`). */
+  readonly service: PaymentService;
+  /** Cancel / settle / refund use cases. */
+  readonly operations: OperationService;
+  /** The agents' WebSocket hub. */
+  readonly hub: AgentHub;
+  /** The Prometheus registry and instruments. */
+  readonly metrics: ServerMetrics;
+  /**
+   * Call once `server` listens on `port`: fixes the public URL (base of submitUrls), starts the
+   * callback worker and (unless `manualDeadlines`) the deadline worker, and turns `/readyz` ready.
+   * @returns the public URL: `config.publicUrl`, or `<scheme>://127.0.0.1:<port>`.
+   */
+  start(port: number): string;
+  /** Creates an agent (of the bootstrap merchant's default store unless `storeId`), stores only sha256(token), returns the token once. */
+  issueAgentToken(agentName: string, storeId?: string): Promise<IssuedAgentToken>;
+  /**
+   * Stops the deadline worker, the HTTP server (if listening) and the agent sockets, drains the
+   * callback worker, stops the rate limiters and closes the store. Idempotent; safe before `start`.
+   */
+  close(): Promise<void>;
+}
+
+/** The PPP answer settings of a configuration (acquirer and the delays VTEX is told). */
+export function pppAnswerSettingsOf(config: ServerConfig): PppAnswerSettings {
+  return {
+    acquirer: config.acquirer,
+    secondsWaiting: config.secondsWaiting,
+    delayToCancelSeconds: config.delayToCancelSeconds,
+    delayToAutoSettleSeconds: config.delayToAutoSettleSeconds,
+  };
+}
+
+/** The payment deadlines of a configuration (seconds), as the payment service takes them. */
+export function paymentDeadlinesOf(config: ServerConfig): PaymentServiceOptions['deadlines'] {
+  return {
+    secondsWaiting: config.secondsWaiting,
+    delayToCancelSeconds: config.delayToCancelSeconds,
+    graceSeconds: config.deadlineGraceSeconds,
+  };
+}
+
+/**
+ * Opens the store (migrating it), records the bootstrap merchant and wires every component. Does
+ * not listen: listen on `server`, then call `start(port)`.
+ *
+ * @throws CodedError `CFG_INVALID` for an unknown `config.storeKind`; `STORE_FAILED` when the
+ *   database cannot be opened; the read error of a TLS file. Whatever was opened is closed again.
+ */
+export async function buildServer(options: BuildServerOptions): Promise<ComposedServer> {
+  const { config, logger } = options;
+  const now = options.clock ?? Date.now;
+  const log = logger.child({ component: 'server' });
+  const openStore = storeFactoryOf(config, options.stores ?? STORE_FACTORIES);
+  const tls =
+    config.tlsCertFile !== undefined && config.tlsKeyFile !== undefined
+      ? { cert: readFileSync(config.tlsCertFile), key: readFileSync(config.tlsKeyFile) }
+      : undefined;
+  const store = await openStore(config);
+  try {
+    await store.upsertBootstrapMerchant({
+      merchantId: BOOTSTRAP_MERCHANT_ID,
+      name: config.merchantName ?? null,
+      appKey: config.merchantCredentials.appKey,
+      appTokenSha256: hashAppToken(config.merchantCredentials.appToken),
+      callbackMode: config.callbackMode,
+      createdAt: now(),
+    });
+    const submitSecret = await resolveSubmitSecret({ configured: config.submitSecret, file: config.submitSecretFile, store, logger });
+    const commands = options.agentCommands ? options.agentCommands(store.commands) : store.commands;
+    const metrics = new ServerMetrics(
+      () => store.countPaymentsByStatus(),
+      () => store.countUnknownOperations(),
+      () => store.commands.countOpenCommands(),
+    );
+    const settings = pppAnswerSettingsOf(config);
+    const worker = new CallbackWorker({
+      store,
+      logger,
+      credentials: config.callbackCredentials,
+      config: config.callback,
+      now,
+      ...(options.resolveCallbackHost ? { resolveHost: options.resolveCallbackHost } : {}),
+      onAttempt: (outcome, reason) => {
+        metrics.callbackAttempts.inc({ outcome });
+        if (reason !== null) metrics.callbackFailures.inc({ reason });
+      },
+    });
+
+    // ---- payments ⇄ agents: the use cases and the hub, and how they reach each other ----------
+    // In-process: the waits it wakes are this process's requests (docs/architecture.md).
+    const changes = new MemoryChangeFeed();
+    // Delivery state of this instance: which sessions it holds (presence), and the wake-ups of
+    // its delivery after a commit. The use cases get both; the hub is built last, on the use cases.
+    const presence = new LocalPresence<AgentSession>({
+      store,
+      logger: logger.child({ component: 'hub' }),
+      maxTerminalsPerAgent: config.maxTerminalsPerAgent,
+    });
+    const wakes = new WakeSignal();
+    const wake = (serials: readonly string[]) => wakes.wake(serials);
+    const service = new PaymentService({
+      presence,
+      wake,
+      store,
+      logger,
+      settings,
+      changes,
+      now,
+      deadlines: paymentDeadlinesOf(config),
+      onCallbackEnqueued: () => worker.notify(),
+      onStatusChanged: (from, to) => metrics.transitions.inc({ from: from ?? 'none', to }),
+    });
+    const operations = new OperationService({
+      store,
+      payments: service,
+      changes,
+      now,
+      logger,
+      answerBudgetMs: config.answerBudgetMs,
+      presence,
+      wake,
+    });
+    const hub = new AgentHub({
+      store,
+      commands,
+      handler: service,
+      presence,
+      wakes,
+      logger,
+      heartbeatIntervalMs: config.heartbeatIntervalMs,
+      dispatchResendMs: config.dispatchResendMs,
+      now,
+    });
+    hub.onSessionsChanged = (count) => metrics.agentsConnected.set(count);
+    hub.onReportRefused = (reason, type) => metrics.agentReportsRefused.inc({ reason, type });
+    // ---- end of payments ⇄ agents ---------------------------------------------------------------
+
+    const deadlines = new DeadlineWorker({ service, logger, pollMs: config.deadlinePollMs });
+
+    let publicUrl = config.publicUrl ?? '';
+    let ready = false;
+    const stopLimits = new AbortController();
+    const app = createApp({
+      service,
+      agents: hub,
+      operations,
+      store,
+      logger,
+      metrics,
+      settings,
+      submitSecret,
+      // Create Payment answers within VTEX's budget: one short DNS try (delivery checks again).
+      callbackUrls: createCallbackUrlGuard(
+        config.callback.hostPolicy,
+        options.resolveCallbackHost ?? systemResolver({ timeoutMs: 1000, tries: 1 }),
+      ),
+      appUrlsFor: (paymentId) => appUrlsFor(publicUrl, submitSecret, paymentId),
+      bodyLimitBytes: config.bodyLimitBytes,
+      trustProxy: config.trustProxy,
+      authFailureLimit: config.authFailureLimit,
+      authFailureWindowMs: config.authFailureWindowMs,
+      onboarding: config.onboarding,
+      onboardingCallbackMode: config.callbackMode,
+      metricsToken: config.metricsToken,
+      paymentAppDir: config.paymentAppDir,
+      isReady: () => ready,
+      closing: stopLimits.signal,
+    });
+    // HTTPS when given a certificate: TLS 1.2 or newer only (VTEX calls HTTPS on 443).
+    // Connection time-outs (POSBRIDGE_HTTP_*): a silent or stalled connection is closed after the
+    // headers/request time-out (checked every checkIntervalMs; over HTTPS a TLS handshake that
+    // does not finish within the headers time-out too), an idle keep-alive one after
+    // keepAliveTimeoutMs. Upgraded agent sockets leave the HTTP server and keep their heartbeat.
+    const serverOptions = { connectionsCheckingInterval: config.http.checkIntervalMs };
+    const server: Server = tls
+      ? createHttpsServer({ ...tls, ...serverOptions, minVersion: 'TLSv1.2', handshakeTimeout: config.http.headersTimeoutMs }, app)
+      : createServer(serverOptions, app);
+    server.keepAliveTimeout = config.http.keepAliveTimeoutMs;
+    server.headersTimeout = config.http.headersTimeoutMs;
+    server.requestTimeout = config.http.requestTimeoutMs;
+    server.on('upgrade', (req, socket, head) => hub.handleUpgrade(req, socket, head));
+    const scheme = tls ? 'https' : 'http';
+
+    let closing: Promise<void> | undefined;
+    const close = (): Promise<void> => {
+      closing ??= (async () => {
+        log.info('server closing');
+        ready = false;
+        await deadlines.stop();
+        // The callback fires (with ERR_SERVER_NOT_RUNNING) when the server never listened.
+        const httpClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        await hub.close();
+        server.closeAllConnections();
+        await httpClosed;
+        await worker.stop();
+        stopLimits.abort();
+        await store.close();
+        log.info('server closed');
+      })();
+      return closing;
+    };
+    return {
+      server,
+      scheme,
+      app,
+      store,
+      commands: store.commands,
+      service,
+      operations,
+      hub,
+      metrics,
+      start(port) {
+        publicUrl = config.publicUrl ?? `${scheme}://127.0.0.1:${port}`;
+        worker.start();
+        if (options.manualDeadlines !== true) deadlines.start();
+        ready = true;
+        return publicUrl;
+      },
+      issueAgentToken: (agentName, storeId) => issueAgentToken(store, agentName, Date.now(), storeId),
+      close,
+    };
+  } catch (err) {
+    await store.close().catch(() => undefined);
+    throw err;
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * Create Payment: the payment is created once per `paymentId` (per merchant) with its server-side
+ * deadline; a repeat answers the stored payment.
+ *
+ * @see docs/ppp.md "Idempotency and amounts"
+ */
+import { CodedError } from '@posbridge/protocol/errors';
+import { assertChargeable, formatMoney, moneyFromDecimal } from '@posbridge/protocol/money';
+import type { CreatePaymentRequest } from '@posbridge/protocol/ppp';
+import { newPaymentId } from '../domain/ids.ts';
+import { methodKindOf } from '../domain/ppp-outcome.ts';
+import type { Payment } from '../store/store.ts';
+import type { PaymentCore } from './payment-core.ts';
+
+/** Who calls Create Payment. */
+export interface CreateContext {
+  /** Authenticated merchant. */
+  readonly merchantId: string;
+  /** `X-VTEX-API-Is-TestSuite: true` was sent. */
+  readonly testSuite: boolean;
+}
+
+/** Answer of {@link PaymentService.createPayment}. */
+export type CreatePaymentOutcome =
+  | { readonly kind: 'unsupported_method' }
+  | { readonly kind: 'payment'; readonly payment: Payment; readonly created: boolean };
+
+/**
+ * Create Payment: creates the payment once per `paymentId` and returns the stored one.
+ * A method other than Venda Direta is not stored (`unsupported_method`, answered `denied`).
+ *
+ * @throws CodedError `MONEY_UNKNOWN_CURRENCY` / `MONEY_INVALID_AMOUNT` (400);
+ *   `MONEY_AMOUNT_OUT_OF_RANGE` (400) for a `value` below one minor unit or above
+ *   `MAX_CHARGE_MINOR` (docs/ppp.md "Amounts");
+ *   `PPP_PAYMENT_MISMATCH` when the paymentId exists with another amount, currency, method or
+ *   merchant; `STORE_FAILED`.
+ * @see docs/protocol/vtex-ppp.md §4.2 "Idempotency"
+ */
+export async function createPayment(core: PaymentCore, req: CreatePaymentRequest, ctx: CreateContext): Promise<CreatePaymentOutcome> {
+  const method = methodKindOf(req.paymentMethod);
+  if (!method) return { kind: 'unsupported_method' };
+  // Refused before anything is stored: 0 or more than a terminal's amount field would only fail later on the terminal.
+  const amount = assertChargeable(moneyFromDecimal(req.value, req.currency), 'value');
+  const now = core.now();
+  const { payment, created } = await core.store.createPayment({
+    paymentId: req.paymentId,
+    id: newPaymentId(),
+    transactionId: req.transactionId,
+    orderId: req.orderId,
+    reference: req.reference,
+    merchantName: req.merchantName,
+    merchantId: ctx.merchantId,
+    method,
+    installments: req.installments,
+    amount,
+    callbackUrl: req.callbackUrl,
+    createdAt: now,
+    deadlineAt: now + (core.deadlines.secondsWaiting + core.deadlines.graceSeconds) * 1000,
+    testSuite: ctx.testSuite,
+  });
+  if (created) {
+    core.onStatusChanged(null, payment.status);
+  } else if (
+    payment.merchantId !== ctx.merchantId ||
+    payment.amount.amountMinor !== amount.amountMinor ||
+    payment.amount.currency !== amount.currency ||
+    payment.method !== method
+  ) {
+    throw new CodedError('PPP_PAYMENT_MISMATCH', undefined, {
+      details: { paymentId: req.paymentId, stored: formatMoney(payment.amount), given: formatMoney(amount) },
+    });
+  }
+  return { kind: 'payment', payment, created };
+}

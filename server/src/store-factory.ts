@@ -1,0 +1,65 @@
+/**
+ * The store adapters the server can run on, chosen by configuration (`POSBRIDGE_STORE`), not by
+ * code edits: a registry from kind to an `open` factory, used by the composition root
+ * (./compose.ts) and the CLI (./cli.ts) alike. A new adapter is one entry here.
+ *
+ * | kind     | adapter                                   | `dbPath`                          |
+ * |----------|-------------------------------------------|-----------------------------------|
+ * | `sqlite` | ./store/sqlite-store.ts (sqlite3, WAL)    | the file (`:memory:` = throwaway) |
+ *
+ * An adapter's module (and its native driver) loads when its kind is opened, so a process on
+ * another kind never loads sqlite3.
+ *
+ * @see ../README.md (configuration: `POSBRIDGE_STORE`, `POSBRIDGE_DB`), ../../docs/architecture.md
+ */
+import { CodedError } from '@posbridge/protocol/errors';
+import type { StoreSettings } from './config.ts';
+import type { AgentCommandsPort } from './ports/agent-commands.ts';
+import type { PaymentStore } from './store/store.ts';
+
+/** An opened store with the agent-command log that shares its transactions (ports/agent-commands.ts). */
+export type OpenedStore = PaymentStore & { readonly commands: AgentCommandsPort };
+
+/**
+ * Opens (and migrates, where the adapter has a schema) a store from the settings.
+ * @throws CodedError `STORE_FAILED` when the adapter cannot open it.
+ */
+export type StoreFactory = (settings: StoreSettings) => Promise<OpenedStore>;
+
+/** Store kind → factory. The kinds `POSBRIDGE_STORE` accepts. */
+export type StoreRegistry = ReadonlyMap<string, StoreFactory>;
+
+/**
+ * The built-in adapters:
+ * - `sqlite` (the default): one SQLite file at `dbPath` (`:memory:` for a throwaway run), WAL mode.
+ */
+export const STORE_FACTORIES: StoreRegistry = new Map<string, StoreFactory>([
+  ['sqlite', async (settings) => (await import('./store/sqlite-store.ts')).openSqliteStore({ filename: settings.dbPath })],
+]);
+
+/**
+ * The factory of `settings.storeKind`, checked before anything is opened.
+ *
+ * @param registry - the adapters to choose from. @default {@link STORE_FACTORIES}
+ * @throws CodedError `CFG_INVALID` naming the unknown kind and the known ones (same message shape
+ *   as `loadServerConfig`'s).
+ */
+export function storeFactoryOf(settings: StoreSettings, registry: StoreRegistry = STORE_FACTORIES): StoreFactory {
+  const factory = registry.get(settings.storeKind);
+  if (factory === undefined) {
+    const known = [...registry.keys()];
+    const problem = `POSBRIDGE_STORE: unknown store kind ${JSON.stringify(settings.storeKind)} (known: ${known.join(', ')})`;
+    throw new CodedError('CFG_INVALID', `configuration is invalid:\n  - ${problem}`, { details: { problems: [problem] } });
+  }
+  return factory;
+}
+
+/**
+ * Opens the store `settings` name.
+ *
+ * @param registry - the adapters to choose from. @default {@link STORE_FACTORIES}
+ * @throws CodedError `CFG_INVALID` for an unknown kind; `STORE_FAILED` when the adapter cannot open it.
+ */
+export async function openStore(settings: StoreSettings, registry: StoreRegistry = STORE_FACTORIES): Promise<OpenedStore> {
+  return storeFactoryOf(settings, registry)(settings);
+}
