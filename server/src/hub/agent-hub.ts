@@ -10,7 +10,7 @@
  *   ./terminal-admission.ts. Refused serials get nothing. The same agent reconnecting replaces
  *   its old session; a repeated `agent.hello` on a session announces the set again.
  * - Trust and reports: every agent report is checked against who was sent what
- *   (./report-guard.ts) and handed to the use case it reports to (./agent-reports.ts);
+ *   (./report-guard.ts) and handed to the use case it reports to (./report-router.ts);
  *   `payment.result` / `payment.rejected` are acknowledged only after the change committed.
  * - Delivery: `payment.start`, `payment.abort` and `operation.start` are rows of the
  *   agent-command log, written with the state change that caused them; ./command-delivery.ts
@@ -29,7 +29,7 @@ import type { AgentCommandsPort } from '../ports/agent-commands.ts';
 import type { AgentEventHandler } from '../ports/agent-events.ts';
 import type { Presence } from '../ports/presence.ts';
 import type { AgentRecord, PaymentStore } from '../store/store.ts';
-import { AgentReports } from './agent-reports.ts';
+import { ReportRouter } from './report-router.ts';
 import { AgentSession, newMessageId } from './agent-session.ts';
 import { authenticateUpgrade } from './agent-upgrade.ts';
 import { CommandDelivery } from './command-delivery.ts';
@@ -74,7 +74,7 @@ export class AgentHub {
   readonly #wss: WebSocketServer;
   readonly #presence: LocalPresence<AgentSession>;
   readonly #delivery: CommandDelivery;
-  readonly #reports: AgentReports;
+  readonly #reports: ReportRouter;
   readonly #all = new Set<AgentSession>();
   #closing = false;
   readonly #unsubscribe: () => void;
@@ -101,7 +101,7 @@ export class AgentHub {
       resendMs: options.dispatchResendMs,
       now: this.#now,
     });
-    this.#reports = new AgentReports({
+    this.#reports = new ReportRouter({
       store: this.#store,
       commands: options.commands,
       presence: this.#presence,

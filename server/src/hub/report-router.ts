@@ -16,8 +16,8 @@ import { newMessageId, type AgentSession } from './agent-session.ts';
 import type { LocalPresence } from './local-presence.ts';
 import { ReportGuard, type ReportRefusal } from './report-guard.ts';
 
-/** Options of {@link AgentReports}. */
-export interface AgentReportsOptions {
+/** Options of {@link ReportRouter}. */
+export interface ReportRouterOptions {
   readonly store: PaymentStore;
   readonly commands: AgentCommandsPort;
   readonly presence: LocalPresence<AgentSession>;
@@ -29,12 +29,12 @@ export interface AgentReportsOptions {
 }
 
 /** Routes agent reports to their use cases. */
-export class AgentReports {
-  readonly #o: AgentReportsOptions;
+export class ReportRouter {
+  readonly #o: ReportRouterOptions;
   readonly #log: Logger;
   readonly #guard: ReportGuard;
 
-  constructor(options: AgentReportsOptions) {
+  constructor(options: ReportRouterOptions) {
     this.#o = options;
     this.#log = options.logger;
     this.#guard = new ReportGuard({
