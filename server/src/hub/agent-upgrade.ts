@@ -2,7 +2,7 @@
  * The HTTP `upgrade` of an agent connection: path, bearer token (sha256 → `agents` table) and
  * the plain HTTP refusals sent before any WebSocket handshake.
  *
- * @see docs/protocol/ws.md "Connection"
+ * @see docs/protocol/ws.md "Connecting"
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
