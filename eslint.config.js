@@ -10,8 +10,33 @@ const ioModules = ['fs', 'path', 'os', 'net', 'http', 'https', 'crypto', 'child_
 /** Another package's sources, reached around its exports map. */
 const srcPattern = { group: ['@posbridge/*/src', '@posbridge/*/src/**'], message: 'Import another package through its name and exports map, never its src/.' };
 
+/** Another package's test support (`<package>/src/testing/`), reached by a relative path: shared test code lives in testkit/. */
+const packages = ['protocol', 'kit', 'server', 'terminal-agent', 'hardware-sim', 'test', 'payment-app', 'testkit'];
+const testingPattern = {
+  regex: `(^|/)(${packages.join('|')})/src/testing(/|$)`,
+  message: "Never import another package's src/testing: shared test support lives in the testkit package.",
+};
+/** What every file may not import (a file group that restricts more repeats these: a later rule replaces an earlier one). */
+const everywhere = [srcPattern, testingPattern];
+
+/**
+ * The layers of the server core (docs/architecture.md): the domain and the ports know nothing of
+ * the edges (HTTP routes, PPP and POS mappers, the agent hub) nor of any adapter; adapters know
+ * nothing of the edges either. A relative import of `<dir>/…` from anywhere below server/src.
+ */
+const layer = (dirs, message) => ({ regex: `^(\\.\\./)+(${dirs.join('|')})(/|$)`, message });
+/** The HTTP side: routes, PPP/POS mappers and the HTTP error mapping. */
+const httpSide = ['http', 'ppp', 'pos', 'errors'];
+const edges = [...httpSide, 'hub'];
+const coreMessage = 'server/src/domain and server/src/ports import nothing from http/, ppp/, pos/, errors/, hub/, adapters/ or store/ (docs/architecture.md).';
+const adapterMessage = 'server/src/adapters import nothing from http/, ppp/, pos/, errors/ or hub/ (docs/architecture.md).';
+/** Node built-ins and libraries that do I/O: the domain is pure (time and data come in as arguments). */
+const ioBuiltins = ['fs', 'fs/promises', 'net', 'tls', 'http', 'http2', 'https', 'dgram', 'dns', 'child_process', 'cluster', 'worker_threads', 'readline'];
+const ioLibraries = ['ws', 'serialport', 'node-hid', 'pino', 'sqlite3', 'pg', 'express'];
+const pureMessage = 'server/src/domain is pure: no I/O modules (docs/architecture.md).';
+
 const portable = 'protocol/ and payment-app/ stay portable (React Native): no Node built-ins or I/O libraries.';
-const coreUp = 'The server core (domain, ports, adapters, payments, hub, callbacks, store) imports nothing from ppp/, pos/, http/ or errors/ (HTTP error mapping).';
+const coreUp = 'The server core (payments, hub, callbacks, store; and domain, ports, adapters) imports nothing from ppp/, pos/, http/ or errors/ (docs/architecture.md).';
 
 export default tseslint.config(
   {
@@ -32,11 +57,33 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports', disallowTypeAnnotations: false }],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
       'no-console': 'error',
+      'no-restricted-imports': ['error', { patterns: everywhere }],
+    },
+  },
+  {
+    files: ['server/src/adapters/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [...everywhere, layer(edges, adapterMessage)] }] },
+  },
+  {
+    files: ['server/src/ports/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [...everywhere, layer([...edges, 'adapters', 'store'], coreMessage)] }] },
+  },
+  {
+    files: ['server/src/domain/**/*.ts'],
+    rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [srcPattern] },
+        {
+          paths: [...ioBuiltins.flatMap((name) => [name, `node:${name}`]), ...ioLibraries].map((name) => ({ name, message: pureMessage })),
+          patterns: [...everywhere, layer([...edges, 'adapters', 'store'], coreMessage)],
+        },
       ],
     },
+  },
+  {
+    // Known violation, removed when server/src/testing moves into the testkit package (issue 11 item 4).
+    files: ['test/e2e/ppp-tls.test.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [srcPattern] }] },
   },
   {
     // payment-app keeps two programs: the app against React Native's types (tsconfig.json), and
@@ -55,42 +102,17 @@ export default tseslint.config(
         'error',
         {
           paths: ioModules.map((name) => ({ name, message: portable })),
-          patterns: [{ group: ['node:*', '@serialport/*'], message: portable }, srcPattern],
+          patterns: [{ group: ['node:*', '@serialport/*', '@posbridge/kit', '@posbridge/kit/*'], message: portable }, ...everywhere],
         },
       ],
     },
   },
   {
     // The server core never calls up into the HTTP layer (docs/architecture.md): routers call use
-    // cases, not the other way round. domain/ and ports/ also stay clear of the hub and the adapters.
-    files: ['server/src/{domain,ports,adapters,payments,hub,callbacks,store}/**/*.ts'],
+    // cases, not the other way round.
+    files: ['server/src/{payments,hub,callbacks,store}/**/*.ts'],
     ignores: ['**/*.test.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            srcPattern,
-            { group: ['../ppp/*', '../pos/*', '../http/*', '../errors/*', '../../ppp/*', '../../pos/*', '../../http/*', '../../errors/*', '../app.ts', '../../app.ts'], message: coreUp },
-          ],
-        },
-      ],
-    },
-  },
-  {
-    files: ['server/src/{domain,ports}/**/*.ts'],
-    ignores: ['**/*.test.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            srcPattern,
-            { group: ['../ppp/*', '../pos/*', '../http/*', '../errors/*', '../app.ts', '../hub/*', '../adapters/**'], message: `${coreUp} domain/ and ports/ import nothing from hub/ or adapters/.` },
-          ],
-        },
-      ],
-    },
+    rules: { 'no-restricted-imports': ['error', { patterns: [...everywhere, layer(httpSide, coreUp)] }] },
   },
   {
     // Native device modules stay behind the agent's transports.

@@ -18,7 +18,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { CodedError, isCodedError, toError, type ErrorCode } from '@posbridge/protocol/errors';
-import type { SimTerminalHandle } from './index.ts';
+import type { SimTerminalHandle } from './handle.ts';
 
 /** A running control server. */
 export interface ControlServer {

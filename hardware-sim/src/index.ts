@@ -13,17 +13,15 @@ import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { CodedError } from '@posbridge/protocol/errors';
 import { InProcessLink } from './in-process.ts';
 import { startControlServer, type ControlServer } from './control.ts';
 import { findExecutable, openPtyLink, SOCAT_INSTALL_HINT, type PtyLink } from './pty.ts';
-import type { CustomerAction } from './device-machine.ts';
-import type { SimScenario, SimScenarioPatch } from './scenarios/scenario.ts';
+import type { SimScenarioPatch } from './scenarios/scenario.ts';
 import { parseScenarioPatch } from './scenarios/scenario.ts';
-import { SIM_DIALECTS, SimTerminal, type SalesSummary, type SimDialect, type TerminalSnapshot } from './sim-terminal.ts';
-import type { FrameLogEntry } from './wire.ts';
+import { SIM_DIALECTS, SimTerminal, type SimDialect } from './sim-terminal.ts';
+import type { SimTerminalControls, SimTerminalHandle } from './handle.ts';
 
 export {
   TEST_AMOUNTS,
@@ -53,6 +51,7 @@ export type { FrameLogEntry } from './wire.ts';
 export { CONCERT_EPLUS } from './dialects/concert.ts';
 export { PBL1 } from './dialects/pbl1.ts';
 export type { ControlServer } from './control.ts';
+export type { InProcessSimTerminalHandle, PtySimTerminalHandle, SimTerminalControls, SimTerminalHandle } from './handle.ts';
 
 /** How a simulated terminal is reached. */
 export type SimLinkMode = 'auto' | 'pty' | 'in-process';
@@ -95,51 +94,6 @@ export interface SimTerminalSpec {
   /** This terminal's scenario, over the simulator-wide one. */
   scenario?: SimScenarioPatch;
 }
-
-/** What tests (and the control interface) can read and do on a running terminal. */
-export interface SimTerminalControls {
-  serialNumber: string;
-  dialect: SimDialect;
-  /** Sales that reached a final answer: for `rid`, or in total. */
-  salesCount(rid?: string): number;
-  /** Sales, charges (approved) and reversals per host reference: proves there was no double charge. */
-  sales(): SalesSummary;
-  /** Every frame received and sent (after `sinceSeq`), with fault notes. */
-  frames(sinceSeq?: number): FrameLogEntry[];
-  clearFrames(): void;
-  /** The scenario in force. */
-  scenario(): Readonly<SimScenario>;
-  /** Changes the scenario (patch; `reset` starts from the defaults). @throws CodedError CFG_INVALID */
-  setScenario(patch: SimScenarioPatch | unknown, reset?: boolean): Readonly<SimScenario>;
-  /** Customer actions: present a card, enter the PIN, cancel. */
-  customer(action: CustomerAction): void;
-  /** Pulls the cable (for `forMs`, or until `replug`). */
-  unplug(forMs?: number): void;
-  replug(): void;
-  /** Restarts the terminal (silent for the scenario's `rebootMs`). */
-  reboot(): void;
-  /** Screen, stage, cable state, last result. */
-  snapshot(): TerminalSnapshot;
-  /** Calls `listener` after every change; returns an unsubscriber. */
-  onChange(listener: () => void): () => void;
-}
-
-/** A simulated terminal reached through a pseudo-terminal. */
-export interface PtySimTerminalHandle extends SimTerminalControls {
-  link: 'pty';
-  /** The end the agent opens (a symlink to a /dev/pts device). */
-  path: string;
-}
-
-/** A simulated terminal reached in-process. */
-export interface InProcessSimTerminalHandle extends SimTerminalControls {
-  link: 'in-process';
-  /** Opens the agent's end of the link; a new call hangs up the previous connection. */
-  connect(): Duplex;
-}
-
-/** One running simulated terminal. */
-export type SimTerminalHandle = PtySimTerminalHandle | InProcessSimTerminalHandle;
 
 /** A running simulator. */
 export interface RunningSim {

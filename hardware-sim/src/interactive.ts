@@ -6,7 +6,7 @@
  * {@link keyToCommand} is pure (tested); {@link runInteractive} wires it to a TTY.
  */
 import { emitKeypressEvents } from 'node:readline';
-import type { SimTerminalHandle } from './index.ts';
+import type { SimTerminalHandle } from './handle.ts';
 import { TEST_CARDS } from './scenarios/outcomes.ts';
 
 /** Help line shown under the screen. */

@@ -20,6 +20,7 @@ import type { Logger } from 'pino';
 import { CodedError } from '@posbridge/protocol/errors';
 import type { SimTerminal } from './sim-terminal.ts';
 import { eofSafeBinding, type SerialBinding } from '@posbridge/kit/serial-binding';
+import { SerialQueue } from '@posbridge/kit/serial-queue';
 
 let safeBinding: SerialBinding | undefined;
 
@@ -244,21 +245,16 @@ export async function openPtyLink(opts: PtyLinkOptions): Promise<PtyLink> {
   let plug: Plug | undefined = await plugIn(opts, agentPath, simPath, log);
   let closed = false;
   // Cable operations run one at a time.
-  let chain: Promise<void> = Promise.resolve();
-  const serially = (fn: () => Promise<void>): Promise<void> => {
-    const run = chain.then(fn);
-    chain = run.catch(() => undefined);
-    return run;
-  };
+  const cable = new SerialQueue();
   terminal.setLinkHooks({
     unplug: () =>
-      serially(async () => {
+      cable.run(async () => {
         const p = plug;
         plug = undefined;
         await p?.pull();
       }),
     replug: () =>
-      serially(async () => {
+      cable.run(async () => {
         if (closed || plug !== undefined) return;
         plug = await plugIn(opts, agentPath, simPath, log);
       }),
@@ -269,7 +265,7 @@ export async function openPtyLink(opts: PtyLinkOptions): Promise<PtyLink> {
     agentPath,
     simPath,
     close() {
-      closing ??= serially(async () => {
+      closing ??= cable.run(async () => {
         closed = true;
         const p = plug;
         plug = undefined;

@@ -11,6 +11,7 @@
  *   link ──bytes──▶ wire adapter ──DeviceEvent──▶ transition() ──effects──▶ this ──replies──▶ adapter ──bytes──▶ link
  */
 import type { Logger } from 'pino';
+import { SerialQueue } from '@posbridge/kit/serial-queue';
 import { CodedError } from '@posbridge/protocol/errors';
 import {
   createDeviceState,
@@ -29,6 +30,7 @@ import { CONCERT_EPLUS, ConcertWire } from './dialects/concert.ts';
 import { PBL1, Pbl1Wire } from './dialects/pbl1.ts';
 import { DEFAULT_SCENARIO, mergeScenario, parseScenarioPatch, seededRandom, type SimScenario, type SimScenarioPatch } from './scenarios/scenario.ts';
 import { printable, toHex, type FrameLogEntry, type WireAdapter, type WireContext } from './wire.ts';
+import { SYSTEM_CLOCK, type Clock, type Timer } from './clock.ts';
 
 /** Wire dialects the simulator speaks. */
 export const SIM_DIALECTS = [PBL1, CONCERT_EPLUS] as const;
@@ -61,8 +63,10 @@ export interface SimTerminalOptions {
   firmware: string;
   /** Finished transactions remembered per terminal. @default 1000 */
   historyLimit?: number;
-  /** Clock, epoch ms. @default Date.now */
+  /** Clock, epoch ms; overrides `clock.now`. @default clock.now */
   now?: () => number;
+  /** Time and timers of the terminal (progress steps, delays, replug, reboot). @default {@link SYSTEM_CLOCK} */
+  clock?: Clock;
 }
 
 /** Counts per host reference (PBL/1 rid, Concert private data). */
@@ -110,16 +114,17 @@ export class SimTerminal {
   readonly dialect: SimDialect;
   readonly #log: Logger;
   readonly #now: () => number;
+  readonly #clock: Clock;
   readonly #wire: WireAdapter;
   #state: DeviceState;
   #scenario: Readonly<SimScenario>;
   #random: () => number;
-  readonly #timers = new Map<string, NodeJS.Timeout>();
-  readonly #scheduled = new Set<NodeJS.Timeout>();
+  readonly #timers = new Map<string, Timer>();
+  readonly #scheduled = new Set<Timer>();
   #write: ((bytes: Uint8Array) => void) | undefined;
   #hooks: LinkHooks | undefined;
   #plugged = true;
-  #replugTimer: NodeJS.Timeout | undefined;
+  #replugTimer: Timer | undefined;
   #rebooting = false;
   readonly #rebootedRids = new Set<string>();
   readonly #salesByRid = new Map<string, number>();
@@ -129,8 +134,8 @@ export class SimTerminal {
   #reversals = 0;
   readonly #frames: FrameLogEntry[] = [];
   #seq = 0;
-  #outPending = 0;
-  #outChain: Promise<void> = Promise.resolve();
+  /** Delayed writes, in order: a write waits for the ones before it. */
+  readonly #out = new SerialQueue();
   readonly #listeners = new Set<() => void>();
   #closed = false;
 
@@ -138,7 +143,8 @@ export class SimTerminal {
     this.serialNumber = opts.serialNumber;
     this.dialect = opts.dialect ?? PBL1;
     this.#log = opts.logger.child({ component: 'terminal', serialNumber: opts.serialNumber });
-    this.#now = opts.now ?? Date.now;
+    this.#clock = opts.clock ?? SYSTEM_CLOCK;
+    this.#now = opts.now ?? (() => this.#clock.now());
     this.#scenario = mergeScenario(DEFAULT_SCENARIO, {
       ...(opts.scenario ?? {}),
       ...(opts.stepDelayMs !== undefined ? { stepDelayMs: opts.stepDelayMs } : {}),
@@ -237,13 +243,13 @@ export class SimTerminal {
     this.#hooks?.unplug().catch((err: unknown) => this.#log.error({ err }, 'could not unplug the link'));
     this.#emitChange();
     if (forMs !== undefined) {
-      this.#replugTimer = setTimeout(() => this.replug(), forMs);
+      this.#replugTimer = this.#clock.setTimeout(() => this.replug(), forMs);
     }
   }
 
   /** Plugs the cable back in. */
   replug(): void {
-    if (this.#replugTimer !== undefined) clearTimeout(this.#replugTimer);
+    this.#replugTimer?.cancel();
     this.#replugTimer = undefined;
     if (this.#closed || this.#plugged) return;
     const done = () => {
@@ -263,7 +269,7 @@ export class SimTerminal {
     this.#log.warn({ rebootMs: this.#scenario.rebootMs }, 'terminal rebooting');
     this.#dispatch({ type: 'reboot' });
     this.#wire.reset();
-    const t = setTimeout(() => {
+    const t = this.#clock.setTimeout(() => {
       this.#scheduled.delete(t);
       this.#rebooting = false;
       this.#log.warn('terminal back after reboot');
@@ -307,11 +313,11 @@ export class SimTerminal {
   /** Stops timers and output. Idempotent. */
   close(): void {
     this.#closed = true;
-    for (const t of this.#timers.values()) clearTimeout(t);
+    for (const t of this.#timers.values()) t.cancel();
     this.#timers.clear();
-    for (const t of this.#scheduled) clearTimeout(t);
+    for (const t of this.#scheduled) t.cancel();
     this.#scheduled.clear();
-    if (this.#replugTimer !== undefined) clearTimeout(this.#replugTimer);
+    this.#replugTimer?.cancel();
     this.#write = undefined;
     this.#listeners.clear();
   }
@@ -347,13 +353,13 @@ export class SimTerminal {
       isConnected: () => this.#plugged && !this.#rebooting && this.#write !== undefined,
       random: () => this.#random(),
       schedule: (ms, fn) => {
-        const t = setTimeout(() => {
+        const t = this.#clock.setTimeout(() => {
           this.#scheduled.delete(t);
           if (!this.#closed) fn();
         }, ms);
         this.#scheduled.add(t);
         return () => {
-          clearTimeout(t);
+          t.cancel();
           this.#scheduled.delete(t);
         };
       },
@@ -369,17 +375,16 @@ export class SimTerminal {
   }
 
   #enqueueWrite(bytes: Uint8Array, text: string, note: string | undefined, delayMs: number): void {
-    if (delayMs === 0 && this.#outPending === 0) {
+    if (delayMs === 0 && this.#out.pending === 0) {
       this.#emitBytes(bytes, text, note);
       return;
     }
-    this.#outPending += 1;
-    this.#outChain = this.#outChain
-      .then(() => (delayMs > 0 ? new Promise<void>((resolve) => setTimeout(resolve, delayMs)) : undefined))
-      .then(() => {
-        this.#outPending -= 1;
+    this.#out
+      .run(async () => {
+        if (delayMs > 0) await new Promise<void>((resolve) => this.#clock.setTimeout(resolve, delayMs));
         if (!this.#closed) this.#emitBytes(bytes, text, note);
-      });
+      })
+      .catch((err: unknown) => this.#log.error({ err }, 'simulated write failed'));
   }
 
   #emitBytes(bytes: Uint8Array, text: string, note: string | undefined): void {
@@ -430,8 +435,8 @@ export class SimTerminal {
       case 'start-timer': {
         const { rid } = effect;
         const previous = this.#timers.get(rid);
-        if (previous !== undefined) clearTimeout(previous);
-        const handle = setTimeout(() => {
+        previous?.cancel();
+        const handle = this.#clock.setTimeout(() => {
           this.#timers.delete(rid);
           if (!this.#closed) this.#dispatch({ type: 'step-due', rid });
         }, effect.delayMs);
@@ -439,8 +444,7 @@ export class SimTerminal {
         return;
       }
       case 'cancel-timer': {
-        const handle = this.#timers.get(effect.rid);
-        if (handle !== undefined) clearTimeout(handle);
+        this.#timers.get(effect.rid)?.cancel();
         this.#timers.delete(effect.rid);
         return;
       }

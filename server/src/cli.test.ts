@@ -127,11 +127,18 @@ describe('posbridge-server CLI', () => {
     const added = await run(BIN, ['agent', 'add', '--name', 'x', '--db', db], { env }).catch((e: unknown) => e);
     expect(added).toMatchObject({ code: 1 });
     expect((added as { stderr: string }).stderr).toContain('agent add failed: CFG_INVALID: configuration is invalid');
-    expect((added as { stderr: string }).stderr).toContain('POSBRIDGE_STORE: unknown store kind "nope" (known: sqlite)');
+    expect((added as { stderr: string }).stderr).toContain('POSBRIDGE_STORE: unknown store kind "nope" (known: sqlite, memory)');
     const served = await run(BIN, ['run'], { env: { ...env, ...testEnv(db), POSBRIDGE_STORE: 'nope' } }).catch((e: unknown) => e);
     expect(served).toMatchObject({ code: 1 });
-    expect((served as { stderr: string }).stderr).toContain('POSBRIDGE_STORE: unknown store kind "nope" (known: sqlite)');
+    expect((served as { stderr: string }).stderr).toContain('POSBRIDGE_STORE: unknown store kind "nope" (known: sqlite, memory)');
     expect(existsSync(db)).toBe(false);
+  }, 20_000);
+
+  it('an administration command refuses POSBRIDGE_STORE=memory (the data is inside the server process)', async () => {
+    const env = { PATH: process.env['PATH'] ?? '', POSBRIDGE_STORE: 'memory' };
+    const added = await run(BIN, ['agent', 'add', '--name', 'x'], { env }).catch((e: unknown) => e);
+    expect(added).toMatchObject({ code: 1 });
+    expect((added as { stderr: string }).stderr).toContain('agent add failed: CFG_INVALID: POSBRIDGE_STORE=memory keeps the data inside the server process');
   }, 20_000);
 
   it('run with bad config exits 1 listing every problem', async () => {

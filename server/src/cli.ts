@@ -21,7 +21,7 @@
  */
 import { parseArgs } from 'node:util';
 import pino from 'pino';
-import { isCodedError } from '@posbridge/protocol/errors';
+import { CodedError, isCodedError } from '@posbridge/protocol/errors';
 import { MemoryChangeFeed } from './adapters/memory/change-feed.ts';
 import { paymentDeadlinesOf, pppAnswerSettingsOf } from './compose.ts';
 import { loadServerConfig, resolveStoreSettings, type ServerConfig } from './config.ts';
@@ -33,7 +33,7 @@ import { PaymentService } from './payments/payment-service.ts';
 import { runServerProcess } from './main.ts';
 import { hashAppToken } from './ppp/auth.ts';
 import { newMerchantCredentials } from './ppp/authorization-router.ts';
-import { openStore } from './store-factory.ts';
+import { openStore, PROCESS_LOCAL_STORE_KINDS } from './store-factory.ts';
 import type { PaymentStore } from './store/store.ts';
 
 /** Text of `--help`. */
@@ -149,7 +149,14 @@ export async function runCli(args: readonly string[], env: Record<string, string
 
   const admin = async (what: string, fn: (store: PaymentStore) => Promise<void>): Promise<number> => {
     try {
-      const store = await openStore(resolveStoreSettings(env, values.db));
+      const settings = resolveStoreSettings(env, values.db);
+      if (PROCESS_LOCAL_STORE_KINDS.has(settings.storeKind)) {
+        throw new CodedError(
+          'CFG_INVALID',
+          `POSBRIDGE_STORE=${settings.storeKind} keeps the data inside the server process; ${what} needs a store other processes can open (sqlite)`,
+        );
+      }
+      const store = await openStore(settings);
       try {
         await fn(store);
       } finally {

@@ -57,17 +57,28 @@ describe('buildServer', () => {
     }
   });
 
+  it('runs on the memory adapter when POSBRIDGE_STORE=memory: no file is created, the data lives in the process', async () => {
+    const dbPath = join(tmp.dir, 'never.sqlite');
+    const composed = await buildServer({ config: loadServerConfig(testEnv(dbPath, { POSBRIDGE_STORE: 'memory' })), logger: sinkLogger().logger });
+    try {
+      expect(await composed.store.findMerchantByAppKey('merchant-key')).toMatchObject({ appKey: 'merchant-key' });
+    } finally {
+      await composed.close();
+    }
+    expect(existsSync(dbPath)).toBe(false);
+  });
+
   it('refuses an unknown store kind with CFG_INVALID naming the known ones, before opening anything', async () => {
     const dbPath = join(tmp.dir, 'c.sqlite');
     const config = loadServerConfig(testEnv(dbPath, { POSBRIDGE_STORE: 'nope' }));
     await expect(buildServer({ config, logger: sinkLogger().logger })).rejects.toMatchObject({
       code: 'CFG_INVALID',
-      message: expect.stringContaining('POSBRIDGE_STORE: unknown store kind "nope" (known: sqlite)'),
-      details: { problems: ['POSBRIDGE_STORE: unknown store kind "nope" (known: sqlite)'] },
+      message: expect.stringContaining('POSBRIDGE_STORE: unknown store kind "nope" (known: sqlite, memory)'),
+      details: { problems: ['POSBRIDGE_STORE: unknown store kind "nope" (known: sqlite, memory)'] },
     });
     await expect(openStore({ storeKind: 'constructor', dbPath })).rejects.toMatchObject({ code: 'CFG_INVALID' });
     expect(existsSync(dbPath)).toBe(false);
-    expect([...STORE_FACTORIES.keys()]).toEqual(['sqlite']);
+    expect([...STORE_FACTORIES.keys()]).toEqual(['sqlite', 'memory']);
   });
 
   it('close() before start is safe, idempotent, and closes the store', async () => {

@@ -142,11 +142,11 @@ export async function buildServer(options: BuildServerOptions): Promise<Composed
       createdAt: now(),
     });
     const submitSecret = await resolveSubmitSecret({ configured: config.submitSecret, file: config.submitSecretFile, store, logger });
-    const commands = options.agentCommands ? options.agentCommands(store.commands) : store.commands;
+    const commands = options.agentCommands ? options.agentCommands(store) : store;
     const metrics = new ServerMetrics(
       () => store.countPaymentsByStatus(),
       () => store.countUnknownOperations(),
-      () => store.commands.countOpenCommands(),
+      () => store.countOpenCommands(),
     );
     const settings = pppAnswerSettingsOf(config);
     const worker = new CallbackWorker({
@@ -281,7 +281,7 @@ export async function buildServer(options: BuildServerOptions): Promise<Composed
       scheme,
       app,
       store,
-      commands: store.commands,
+      commands: store,
       service,
       operations,
       hub,

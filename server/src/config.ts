@@ -13,6 +13,7 @@
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { issueLines } from '@posbridge/kit/zod-issues';
 import { CodedError } from '@posbridge/protocol/errors';
 import { parseAllowHosts, parseHostSuffixes, type CallbackHostPolicy } from './callbacks/callback-url-policy.ts';
 
@@ -322,7 +323,7 @@ export function loadServerConfig(env: Record<string, string | undefined>, argv: 
 
   const parsed = EnvSchema.safeParse(raw);
   if (!parsed.success) {
-    for (const issue of parsed.error.issues) problems.push(`${issue.path.join('.') || '(env)'}: ${issue.message}`);
+    problems.push(...issueLines(parsed.error.issues, { root: '(env)' }));
   }
   if (problems.length > 0 || !parsed.success) {
     throw new CodedError('CFG_INVALID', `configuration is invalid:\n  - ${problems.join('\n  - ')}`, {

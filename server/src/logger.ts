@@ -1,5 +1,7 @@
 /**
- * Root logger factory and the central list of redaction paths.
+ * The server's root logger: the kit's one factory (`@posbridge/kit/logger`: pino with the one
+ * redaction list of `@posbridge/protocol/redaction`, token masking, `err` serializer), bound to
+ * the server's name.
  *
  * Only `main.ts` (and the CLI) create a root logger; everything else receives one and makes
  * children bound to `{ component }`. Redaction lives on the root, so callers that build their
@@ -7,8 +9,8 @@
  *
  * @see CONTRIBUTING.md "Logging"
  */
-import pino, { type DestinationStream, type Logger } from 'pino';
-import { REDACT_PATHS as SHARED_REDACT_PATHS, logRedaction } from '@posbridge/protocol/redaction';
+import type { DestinationStream, Logger } from 'pino';
+import { REDACT_PATHS as SHARED_REDACT_PATHS, createLogger } from '@posbridge/kit/logger';
 
 /**
  * pino redaction paths: the one list shared by server, agent and simulator
@@ -32,11 +34,5 @@ export interface RootLoggerOptions {
  * @returns a pino logger bound to `{ app: "posbridge-server" }`.
  */
 export function createRootLogger(options: RootLoggerOptions): Logger {
-  const opts = {
-    level: options.level,
-    base: { app: 'posbridge-server' },
-    ...logRedaction(),
-    serializers: { err: pino.stdSerializers.err },
-  };
-  return options.destination ? pino(opts, options.destination) : pino(opts);
+  return createLogger({ level: options.level, base: { app: 'posbridge-server' }, ...(options.destination ? { destination: options.destination } : {}) });
 }

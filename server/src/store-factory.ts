@@ -6,6 +6,7 @@
  * | kind     | adapter                                   | `dbPath`                          |
  * |----------|-------------------------------------------|-----------------------------------|
  * | `sqlite` | ./store/sqlite-store.ts (sqlite3, WAL)    | the file (`:memory:` = throwaway) |
+ * | `memory` | ./adapters/memory/index.ts (this process) | ignored; everything is lost on exit |
  *
  * An adapter's module (and its native driver) loads when its kind is opened, so a process on
  * another kind never loads sqlite3.
@@ -14,17 +15,13 @@
  */
 import { CodedError } from '@posbridge/protocol/errors';
 import type { StoreSettings } from './config.ts';
-import type { AgentCommandsPort } from './ports/agent-commands.ts';
 import type { PaymentStore } from './store/store.ts';
-
-/** An opened store with the agent-command log that shares its transactions (ports/agent-commands.ts). */
-export type OpenedStore = PaymentStore & { readonly commands: AgentCommandsPort };
 
 /**
  * Opens (and migrates, where the adapter has a schema) a store from the settings.
  * @throws CodedError `STORE_FAILED` when the adapter cannot open it.
  */
-export type StoreFactory = (settings: StoreSettings) => Promise<OpenedStore>;
+export type StoreFactory = (settings: StoreSettings) => Promise<PaymentStore>;
 
 /** Store kind → factory. The kinds `POSBRIDGE_STORE` accepts. */
 export type StoreRegistry = ReadonlyMap<string, StoreFactory>;
@@ -32,10 +29,17 @@ export type StoreRegistry = ReadonlyMap<string, StoreFactory>;
 /**
  * The built-in adapters:
  * - `sqlite` (the default): one SQLite file at `dbPath` (`:memory:` for a throwaway run), WAL mode.
+ * - `memory`: every port in this process's memory, passing the same contract suites as SQLite
+ *   (server/src/ports/*.contract.ts). For demos and tests: nothing survives a restart, and no
+ *   other process (the CLI) can see it.
  */
 export const STORE_FACTORIES: StoreRegistry = new Map<string, StoreFactory>([
   ['sqlite', async (settings) => (await import('./store/sqlite-store.ts')).openSqliteStore({ filename: settings.dbPath })],
+  ['memory', async () => (await import('./adapters/memory/index.ts')).createMemoryStore()],
 ]);
+
+/** Kinds whose data lives inside the server process: another process (the CLI) cannot reach it. */
+export const PROCESS_LOCAL_STORE_KINDS: ReadonlySet<string> = new Set(['memory']);
 
 /**
  * The factory of `settings.storeKind`, checked before anything is opened.
@@ -60,6 +64,6 @@ export function storeFactoryOf(settings: StoreSettings, registry: StoreRegistry 
  * @param registry - the adapters to choose from. @default {@link STORE_FACTORIES}
  * @throws CodedError `CFG_INVALID` for an unknown kind; `STORE_FAILED` when the adapter cannot open it.
  */
-export async function openStore(settings: StoreSettings, registry: StoreRegistry = STORE_FACTORIES): Promise<OpenedStore> {
+export async function openStore(settings: StoreSettings, registry: StoreRegistry = STORE_FACTORIES): Promise<PaymentStore> {
   return storeFactoryOf(settings, registry)(settings);
 }

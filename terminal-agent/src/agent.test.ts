@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import type { IncomingMessage } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { REHELLO_MIN_INTERVAL_MS } from '@posbridge/protocol/ws';
 import { loadAgentConfig, type AgentConfig } from './config.ts';
 import { startAgent, type RunningAgent } from './agent.ts';
 import { readServerStatus } from './server-status.ts';
@@ -20,6 +21,8 @@ import { newTransaction, type Transaction } from './session/transaction-machine.
 import { createMemoryPair } from './transports/memory-pair.ts';
 import { FakeLineTerminal, type FakeTerminalScript } from './testing/fake-line-terminal.ts';
 import { createLogSink } from './testing/log-sink.ts';
+import type { Clock } from './time/clock.ts';
+import { ManualClock } from './time/manual-clock.ts';
 
 type Msg = Record<string, unknown> & { type: string; id: string };
 
@@ -114,6 +117,8 @@ async function setup(
     /** Serial the fake terminal on `path` answers (default: the script's). */
     serialOf?: (path: string) => string;
     serverStatusFile?: string;
+    /** The agent's clock (default: the real one). */
+    clock?: Clock;
   } = {},
 ) {
   const hub = await startHub(opts.hub);
@@ -146,6 +151,7 @@ async function setup(
     logger: sink.logger,
     journal,
     ...(opts.serverStatusFile !== undefined ? { serverStatusFile: opts.serverStatusFile } : {}),
+    ...(opts.clock !== undefined ? { clock: opts.clock } : {}),
     openPort: async (port) => {
       const { a, b } = createMemoryPair();
       const t = new FakeLineTerminal(b, opts.serialOf ? { ...script, serial: opts.serialOf(port.path) } : script);
@@ -198,6 +204,22 @@ async function until<T>(get: () => T | undefined | false | Promise<T | undefined
 const agentPhase = async (journal: Journal, paymentId: string, phase: string) =>
   (await journal.get(paymentId))?.phase === phase;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Waits for `get`, moving the agent's manual clock on by `stepMs` between polls. */
+const untilAdvancing = <T>(clock: ManualClock, stepMs: number, get: () => T | undefined | false | Promise<T | undefined | false>) =>
+  until(async () => {
+    const v = await get();
+    if (v === undefined || v === false) await clock.advance(stepMs);
+    return v;
+  });
+/** A ping/pong round trip on the hub's last socket: everything the agent sent before the pong is in. */
+async function roundTrip(hub: { sockets: WebSocket[] }): Promise<void> {
+  const ws = hub.sockets.at(-1)!;
+  const pong = once(ws, 'pong');
+  ws.ping();
+  await pong;
+}
+/** Epoch ms the manual clocks start at. */
+const T0 = 1_700_000_000_000;
 
 describe('agent ⇄ hub', () => {
   it('authenticates with the bearer token and announces the identified terminal', async () => {
@@ -255,11 +277,14 @@ describe('agent ⇄ hub', () => {
   }, 10_000);
 
   it('repeats payment.result until the server acks it, then stops', async () => {
-    const { hub, agent } = await setup({ hub: { ackReport: (_m, copy) => copy >= 3 } });
+    const clock = new ManualClock(T0);
+    const { hub, agent, sink } = await setup({ hub: { ackReport: (_m, copy) => copy >= 3 }, clock });
     await agent.ready;
     hub.send(start('pay-2'));
-    await until(() => hub.of('payment.result').length >= 3);
-    await sleep(300);
+    await untilAdvancing(clock, 30, () => hub.of('payment.result').length >= 3);
+    await until(() => sink.find('result acknowledged by server')[0]);
+    await clock.advance(300); // > 4 resend intervals on the agent's clock
+    await roundTrip(hub);
     const results = hub.of('payment.result');
     expect(results).toHaveLength(3);
     expect(new Set(results.map((r) => r.id)).size).toBe(1);
@@ -637,7 +662,9 @@ describe('terminals the server refuses', () => {
     const dir = await mkdtemp(join(tmpdir(), 'posbridge-agent-refused-'));
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
     const statusFile = join(dir, 'journal.sqlite.server-status.json');
+    const clock = new ManualClock(T0);
     const { hub, agent, sink } = await setup({
+      clock,
       hub: { refuse: (serial, hello) => (serial === 'SN-2' && hello < 3 ? { code: 'WS_SERIAL_CLAIMED', message: 'another agent already drives it' } : undefined) },
       config: { terminals: [port('/dev/fake0'), port('/dev/fake1')] },
       serialOf: (path) => (path.endsWith('1') ? 'SN-2' : 'SN-1'),
@@ -660,7 +687,10 @@ describe('terminals the server refuses', () => {
     expect(await until(() => hub.of('payment.result')[0])).toMatchObject({ paymentId: 'pay-r1', outcome: 'approved' });
 
     // Announced again on the same connection, no sooner than the protocol allows, until accepted.
-    await until(() => agent.refusedSerials().size === 0, 8000);
+    await clock.advance(REHELLO_MIN_INTERVAL_MS - 1);
+    await roundTrip(hub);
+    expect(hub.of('agent.hello')).toHaveLength(1);
+    await untilAdvancing(clock, 50, () => agent.refusedSerials().size === 0);
     const hellos = hub.messages.filter((m) => m.type === 'agent.hello');
     expect(hellos).toHaveLength(3);
     expect(hub.sockets).toHaveLength(1);
@@ -677,12 +707,14 @@ describe('terminals the server refuses', () => {
   });
 
   it('stops repeating a report the server refuses for good', async () => {
-    const { hub, agent, sink } = await setup({ hub: { refuseReport: () => true } });
+    const clock = new ManualClock(T0);
+    const { hub, agent, sink } = await setup({ hub: { refuseReport: () => true }, clock });
     await agent.ready;
     hub.send(start('pay-refused'));
     await until(() => hub.of('payment.result')[0]);
     await until(() => sink.find('report refused by server; no longer repeated (kept in the journal)')[0]);
-    await sleep(300); // > 4 resend intervals
+    await clock.advance(300); // > 4 resend intervals on the agent's clock
+    await roundTrip(hub);
     expect(hub.of('payment.result')).toHaveLength(1);
   });
 });

@@ -14,6 +14,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { issueLines } from '@posbridge/kit/zod-issues';
 import { CodedError } from '@posbridge/protocol/errors';
 import { readCaFile } from './link/tls.ts';
 
@@ -370,11 +371,7 @@ export function loadAgentConfig(env: Record<string, string | undefined>, argv: r
 
   const parsed = ConfigSchema.safeParse(raw);
   if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
-      const [head, ...rest] = issue.path.map(String);
-      const where = head === undefined ? '(config)' : [source.get(head) ?? head, ...rest].join('.');
-      problems.push(`${where}: ${issue.message}`);
-    }
+    problems.push(...issueLines(parsed.error.issues, { root: '(config)', rename: (head) => source.get(head) ?? head }));
   }
   if (problems.length > 0 || !parsed.success) {
     throw new CodedError('CFG_INVALID', `configuration is invalid:\n  - ${problems.join('\n  - ')}`, {

@@ -5,6 +5,7 @@
  * @see ../README.md
  */
 export { startAgent, AGENT_VERSION, type RunningAgent, type StartAgentOptions } from './agent.ts';
+export { SYSTEM_CLOCK, type Clock, type Timer, type TimerOptions } from './time/clock.ts';
 export {
   loadAgentConfig,
   redactConfig,

@@ -1,11 +1,12 @@
 /**
- * The agent's root logger: pino with posbridge's one redaction list and token masking
- * (`@posbridge/protocol/redaction`, shared with the server and the simulator).
+ * The agent's root logger: the kit's one factory (`@posbridge/kit/logger`: pino with posbridge's
+ * one redaction list and token masking from `@posbridge/protocol/redaction`, shared with the
+ * server and the simulator), bound to the agent's name.
  *
  * @see docs/ppp.md "Observability"
  */
-import { pino, type DestinationStream, type Logger } from 'pino';
-import { REDACT_PATHS as SHARED_REDACT_PATHS, logRedaction } from '@posbridge/protocol/redaction';
+import type { DestinationStream, Logger } from 'pino';
+import { REDACT_PATHS as SHARED_REDACT_PATHS, createLogger } from '@posbridge/kit/logger';
 
 /** Paths pino redacts in every log line: the list shared by server, agent and simulator. */
 export const REDACT_PATHS: readonly string[] = SHARED_REDACT_PATHS;
@@ -16,6 +17,5 @@ export const REDACT_PATHS: readonly string[] = SHARED_REDACT_PATHS;
  * @param destination - where lines go; default stdout.
  */
 export function createAgentLogger(level: string, destination?: DestinationStream): Logger {
-  const options = { level, base: { service: 'posbridge-agent', pid: process.pid }, ...logRedaction() };
-  return destination ? pino(options, destination) : pino(options);
+  return createLogger({ level, base: { service: 'posbridge-agent', pid: process.pid }, ...(destination ? { destination } : {}) });
 }

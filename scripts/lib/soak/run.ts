@@ -19,6 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import sqlite3 from 'sqlite3';
+import { SerialQueue } from '@posbridge/kit/serial-queue';
 import { startSim, type PtySimTerminalHandle, type RunningSim, type SimScenarioPatch } from '@posbridge/hardware-sim';
 import {
   GatewayClient,
@@ -166,16 +167,6 @@ function queryAll<T>(file: string, sql: string): Promise<T[]> {
   });
 }
 
-/** A one-at-a-time lock for the process faults (a kill waits for the previous restart). */
-class Mutex {
-  #tail: Promise<unknown> = Promise.resolve();
-  run<T>(fn: () => Promise<T>): Promise<T> {
-    const next = this.#tail.then(fn, fn);
-    this.#tail = next.catch(() => undefined);
-    return next;
-  }
-}
-
 /**
  * Runs the soak and checks its invariants. Never throws for a violation (they are in the
  * result); throws only when the stack cannot be started.
@@ -241,7 +232,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   let connectionsCut = 0;
   let connectionsStalled = 0;
   const faultTasks: Promise<void>[] = [];
-  const processLock = new Mutex();
+  // One process fault at a time (a kill waits for the previous restart).
+  const processLock = new SerialQueue();
 
   try {
     receiver = await startCallbackReceiver({ respond });

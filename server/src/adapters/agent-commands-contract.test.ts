@@ -9,13 +9,13 @@ import { encodeMessage, type ServerMessage } from '@posbridge/protocol/ws';
 import { abortCommandOf, commandWritesOf, refundCommandOf, startCommandOf, voidCommandOf } from '../payments/command-rows.ts';
 import { transition, type PaymentEvent } from '../domain/payment-machine.ts';
 import { agentCommandsContract } from '../ports/agent-commands.contract.ts';
-import type { AgentCommandsPort } from '../ports/agent-commands.ts';
 import { MIGRATIONS } from '../store/migrations.ts';
 import { SqliteDb } from '../store/sqlite-db.ts';
 import { openSqliteStore } from '../store/sqlite-store.ts';
 import type { NewPayment, Payment, PaymentStore } from '../store/store.ts';
 import { tempDir } from '../testing/helpers.ts';
-import { MemoryAgentCommands } from './memory/agent-commands.ts';
+import { applyCommandWrites as applyMemoryWrites } from './memory/agent-commands.ts';
+import { createMemoryState, createMemoryStore } from './memory/index.ts';
 import { applyCommandWrites } from './sqlite/agent-commands.ts';
 
 function newPayment(paymentId: string): NewPayment {
@@ -35,16 +35,19 @@ function newPayment(paymentId: string): NewPayment {
   };
 }
 
-agentCommandsContract('memory', () => {
-  const port = new MemoryAgentCommands();
-  return Promise.resolve({
-    port,
+agentCommandsContract('memory', async () => {
+  const state = createMemoryState();
+  const store = createMemoryStore({ state });
+  for (const id of ['P1', 'P2', 'P3']) await store.createPayment(newPayment(id));
+  return {
+    port: store,
+    // One transaction of the shared state, as a state change's would be.
     apply: (writes, at) => {
-      port.apply(writes, at);
+      state.transaction(() => applyMemoryWrites(state.tables, writes, at));
       return Promise.resolve();
     },
-    close: () => Promise.resolve(),
-  });
+    close: () => store.close(),
+  };
 });
 
 agentCommandsContract('sqlite', async () => {
@@ -57,7 +60,7 @@ agentCommandsContract('sqlite', async () => {
   await db.exec('PRAGMA busy_timeout = 5000');
   await db.exec('PRAGMA foreign_keys = ON');
   return {
-    port: store.commands,
+    port: store,
     apply: (writes, at) => db.exclusive(() => db.transaction(() => applyCommandWrites(db, writes, at))),
     close: async () => {
       await db.close();
@@ -67,13 +70,18 @@ agentCommandsContract('sqlite', async () => {
   };
 });
 
-describe('SQLite: command rows commit with the state change that carries them', () => {
+const STORES: [string, (dir: string) => Promise<PaymentStore>][] = [
+  ['SQLite', (dir) => openSqliteStore({ filename: join(dir, 'store.sqlite') })],
+  ['memory', () => Promise.resolve(createMemoryStore())],
+];
+
+describe.each(STORES)('%s: command rows commit with the state change that carries them', (_name, open) => {
   let tmp: ReturnType<typeof tempDir>;
-  let store: PaymentStore & { readonly commands: AgentCommandsPort };
+  let store: PaymentStore;
 
   beforeEach(async () => {
     tmp = tempDir();
-    store = await openSqliteStore({ filename: join(tmp.dir, 'store.sqlite') });
+    store = await open(tmp.dir);
   });
   afterEach(async () => {
     await store.close();
@@ -100,7 +108,7 @@ describe('SQLite: command rows commit with the state change that carries them', 
     const { payment } = await store.createPayment(newPayment('P1'));
     // A stale compare-and-set writes nothing: neither the state nor the command.
     expect(await store.applyTransition(change(payment, bound, 2000, payment.version + 1))).toBeNull();
-    expect(await store.commands.getCommand('st_1')).toBeNull();
+    expect(await store.getCommand('st_1')).toBeNull();
     expect((await store.getPayment('P1'))?.status).toBe('awaiting_terminal');
 
     // A change whose command write fails (a command of an unknown kind breaks the table's
@@ -111,13 +119,13 @@ describe('SQLite: command rows commit with the state change that carries them', 
       code: 'STORE_FAILED',
     });
     expect((await store.getPayment('P1'))?.status).toBe('awaiting_terminal');
-    expect(await store.commands.getCommand('st_1')).toBeNull();
+    expect(await store.getCommand('st_1')).toBeNull();
     expect(await store.listPaymentEvents('P1')).toHaveLength(1);
 
     // The real change commits both.
     const dispatched = await store.applyTransition(change(payment, bound, 2000));
     expect(dispatched?.status).toBe('dispatched');
-    const start = await store.commands.getCommand('st_1');
+    const start = await store.getCommand('st_1');
     expect(start).toMatchObject({ kind: 'start', status: 'open', paymentId: 'P1', serialNumber: 'SN1', agentId: 'agt_1', createdAt: 2000 });
     expect(JSON.parse(start?.message ?? '{}')).toEqual({
       v: 1,
@@ -134,8 +142,8 @@ describe('SQLite: command rows commit with the state change that carries them', 
     if (!dispatched) throw new Error('not dispatched');
     const accepted = await store.applyTransition(change(dispatched, { type: 'agent.acked', startId: 'st_1' }, 3000));
     expect(accepted?.status).toBe('accepted');
-    expect(await store.commands.getCommand('st_1')).toMatchObject({ status: 'closed', closedAt: 3000, closeReason: 'agent.acked' });
-    expect(await store.commands.countOpenCommands()).toBe(0);
+    expect(await store.getCommand('st_1')).toMatchObject({ status: 'closed', closedAt: 3000, closeReason: 'agent.acked' });
+    expect(await store.countOpenCommands()).toBe(0);
   });
 
   it("a refund's command commits with its operation and closes with its outcome", async () => {
@@ -148,26 +156,26 @@ describe('SQLite: command rows commit with the state change that carries them', 
       operationId: 'rf_1', paymentId: 'P2', kind: 'refund', requestId: 'R1', amountMinor: 100, status: 'pending', serialNumber: 'SN1', at: 2500, command: refund,
     });
     expect(refused.kind).toBe('refused');
-    expect(await store.commands.getCommand('rf_1')).toBeNull();
+    expect(await store.getCommand('rf_1')).toBeNull();
     // A cancellation is recorded unconditionally: its command (here a stand-in) commits with it.
     const recorded = await store.recordOperation({
       operationId: 'cn_1', paymentId: 'P2', kind: 'cancel', requestId: 'C1', amountMinor: 0, status: 'pending', at: 2600,
       command: { ...refund, commandId: 'cn_1' },
     });
     expect(recorded.kind).toBe('created');
-    expect(await store.commands.getCommand('cn_1')).toMatchObject({ status: 'open', createdAt: 2600 });
+    expect(await store.getCommand('cn_1')).toMatchObject({ status: 'open', createdAt: 2600 });
     // Its repeat writes nothing new.
     const again = await store.recordOperation({
       operationId: 'cn_2', paymentId: 'P2', kind: 'cancel', requestId: 'C1', amountMinor: 0, status: 'pending', at: 2700,
       command: { ...refund, commandId: 'cn_2' },
     });
     expect(again.kind).toBe('existing');
-    expect(await store.commands.getCommand('cn_2')).toBeNull();
+    expect(await store.getCommand('cn_2')).toBeNull();
     // A final outcome closes it with the operation; an unknown one keeps it open.
     await store.setOperationOutcome('cn_1', { status: 'unknown', at: 2800 });
-    expect(await store.commands.getCommand('cn_1')).toMatchObject({ status: 'open' });
+    expect(await store.getCommand('cn_1')).toMatchObject({ status: 'open' });
     await store.setOperationOutcome('cn_1', { status: 'approved', at: 2900 });
-    expect(await store.commands.getCommand('cn_1')).toMatchObject({ status: 'closed', closedAt: 2900, closeReason: 'approved' });
+    expect(await store.getCommand('cn_1')).toMatchObject({ status: 'closed', closedAt: 2900, closeReason: 'approved' });
   });
 });
 
@@ -205,7 +213,7 @@ describe('SQLite migration 4: the commands owed at upgrade time become rows', ()
 
       const store = await openSqliteStore({ filename: file });
       try {
-        const open = async (paymentId: string) => (await store.commands.listCommands(paymentId)).map((c) => [c.commandId, c.kind, c.status]);
+        const open = async (paymentId: string) => (await store.listCommands(paymentId)).map((c) => [c.commandId, c.kind, c.status]);
         expect(await open('PD')).toEqual([['st_PD', 'start', 'open']]);
         expect(await open('PA')).toEqual([['ab_pb_pa', 'abort', 'open']]);
         expect(await open('PU')).toEqual([['ab_pb_pu', 'abort', 'open']]);
@@ -213,7 +221,7 @@ describe('SQLite migration 4: the commands owed at upgrade time become rows', ()
         expect(await open('PF')).toEqual([['rf_1', 'refund', 'open']]);
         expect(await open('PX')).toEqual([]);
         // The same message the service would have written (compared as the wire encodes it).
-        const wire = async (id: string) => encodeMessage(JSON.parse((await store.commands.getCommand(id))?.message ?? '{}') as ServerMessage);
+        const wire = async (id: string) => encodeMessage(JSON.parse((await store.getCommand(id))?.message ?? '{}') as ServerMessage);
         const payment = async (id: string) => {
           const p = await store.getPayment(id);
           if (!p) throw new Error(id);
@@ -224,8 +232,8 @@ describe('SQLite migration 4: the commands owed at upgrade time become rows', ()
         expect(await wire('ab_pb_pu')).toBe(abortCommandOf(await payment('PU')).message);
         expect(await wire('vd_pb_pr')).toBe(voidCommandOf(await payment('PR')).message);
         expect(await wire('rf_1')).toBe(refundCommandOf(await payment('PF'), 'rf_1', 500).message);
-        expect((await store.commands.getCommand('rf_1'))?.agentId).toBeNull();
-        expect((await store.commands.getCommand('st_PD'))?.agentId).toBe('agt_1');
+        expect((await store.getCommand('rf_1'))?.agentId).toBeNull();
+        expect((await store.getCommand('st_PD'))?.agentId).toBe('agt_1');
       } finally {
         await store.close();
       }

@@ -20,6 +20,7 @@
  * @see docs/protocol/vtex-ppp.md §6.1, §6.2
  */
 import type { Logger } from 'pino';
+import { backoff } from '@posbridge/kit/backoff';
 import type { AppCredentials, CallbackConfig } from '../config.ts';
 import type { CallbackEntry, PaymentStore } from '../store/store.ts';
 import { createCallbackHttpClient, type CallbackPoster } from './callback-http.ts';
@@ -51,12 +52,13 @@ export interface CallbackWorkerOptions {
 export type CallbackFailureReason = 'http' | 'network' | 'expired' | 'policy';
 
 /**
- * Delay before attempt `attempt + 1`, after `attempt` failed attempts (≥ 1): full jitter over
- * `min(maxDelayMs, baseDelayMs × 2^(attempt-1))`, never below 10% of that ceiling.
+ * Delay (whole ms) before attempt `attempt + 1`, after `attempt` failed attempts (≥ 1): the kit's
+ * backoff (`@posbridge/kit/backoff`) with jitter over `min(maxDelayMs, baseDelayMs × 2^(attempt-1))`,
+ * never below 10% of that ceiling.
+ * @param random - a uniform draw in [0, 1).
  */
 export function backoffDelayMs(attempt: number, config: Pick<CallbackConfig, 'baseDelayMs' | 'maxDelayMs'>, random: number): number {
-  const ceiling = Math.min(config.maxDelayMs, config.baseDelayMs * 2 ** Math.max(0, attempt - 1));
-  return Math.round(ceiling * (0.1 + 0.9 * random));
+  return backoff({ baseMs: config.baseDelayMs, capMs: config.maxDelayMs, minFraction: 0.1, random: () => random }).delayFor(attempt - 1);
 }
 
 /** True for HTTP statuses worth repeating the same request for. */

@@ -1,6 +1,6 @@
 /** Ids posbridge mints for payments and the messages it sends about them (docs/protocol/ws.md). */
 import { randomUUID } from 'node:crypto';
-import type { Payment } from '../store/store.ts';
+import type { Payment } from '../ports/index.ts';
 
 /** posbridge's own id of a payment, reported as `tid`. */
 export function newPaymentId(): string {

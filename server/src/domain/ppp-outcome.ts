@@ -12,7 +12,7 @@
 import { moneyToDecimal } from '@posbridge/protocol/money';
 import { POS_PAYMENT_METHODS, type CallbackBody } from '@posbridge/protocol/ppp';
 import type { PaymentMethodKind } from '@posbridge/protocol/ws';
-import type { Payment } from '../store/store.ts';
+import type { Payment } from '../ports/index.ts';
 
 /** The config values every PPP answer carries. */
 export interface PppAnswerSettings {

@@ -3,15 +3,8 @@
  * every offending field (docs/ppp.md "Validation and errors").
  */
 import type { z } from 'zod';
+import { describeIssues } from '@posbridge/kit/zod-issues';
 import { CodedError } from '@posbridge/protocol/errors';
-
-/**
- * Turns zod issues into one message naming every offending field, `path: message` joined by `; `
- * (an issue of the whole body is named `(body)`).
- */
-export function describeIssues(issues: readonly { path: readonly PropertyKey[]; message: string }[]): string {
-  return issues.map((i) => `${i.path.map(String).join('.') || '(body)'}: ${i.message}`).join('; ');
-}
 
 /**
  * Parses `body` with `schema`.
@@ -23,7 +16,7 @@ export function describeIssues(issues: readonly { path: readonly PropertyKey[]; 
 export function parseBody<TSchema extends z.ZodType>(schema: TSchema, body: unknown, what: string): z.infer<TSchema> {
   const parsed = schema.safeParse(body);
   if (!parsed.success) {
-    throw new CodedError('PPP_INVALID_REQUEST', `invalid ${what} request: ${describeIssues(parsed.error.issues)}`);
+    throw new CodedError('PPP_INVALID_REQUEST', `invalid ${what} request: ${describeIssues(parsed.error.issues, { root: '(body)' })}`);
   }
   return parsed.data;
 }

@@ -12,6 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import WebSocket from 'ws';
+import { SerialQueue } from '@posbridge/kit/serial-queue';
 import type { ErrorCode } from '@posbridge/protocol/errors';
 import {
   PROTOCOL_VERSION,
@@ -73,7 +74,8 @@ export class AgentSession {
   readonly #now: () => number;
   #alive = true;
   #closed = false;
-  #chain: Promise<void> = Promise.resolve();
+  /** Frames are handled one at a time, in arrival order. */
+  readonly #frames = new SerialQueue();
   readonly #heartbeat: NodeJS.Timeout;
   #helloTimer: NodeJS.Timeout | undefined;
 
@@ -99,7 +101,7 @@ export class AgentSession {
     });
     this.#ws.on('message', (data, isBinary) => {
       const text = isBinary ? null : Buffer.isBuffer(data) ? data.toString('utf8') : Buffer.concat(toBuffers(data)).toString('utf8');
-      this.#chain = this.#chain.then(() => this.#onFrame(text)).catch((err: unknown) => {
+      this.#frames.run(() => this.#onFrame(text)).catch((err: unknown) => {
         this.#log.error({ err }, 'agent message handling failed');
       });
     });

@@ -15,12 +15,12 @@
  */
 import express, { type RequestHandler, type Router } from 'express';
 import type { Logger } from 'pino';
+import { describeIssues } from '@posbridge/kit/zod-issues';
 import { CodedError } from '@posbridge/protocol/errors';
 import type { PosStatus, PosTerminals, SubmitAnswer } from '@posbridge/protocol/pos';
 import { SubmitTerminalRequestSchema } from '@posbridge/protocol/ppp';
 import { wireErrorHandler } from '../http/errors.ts';
 import { BUSY_STATUSES, type PaymentService } from '../payments/payment-service.ts';
-import { describeIssues } from '../http/validation.ts';
 import { sourceKeyOf, type FailureLimiter } from '../http/rate-limit.ts';
 import type { PaymentStore } from '../store/store.ts';
 import { posStateOf, posStatusOf } from './pos-mappers.ts';
@@ -75,7 +75,7 @@ export function createPosRouter(deps: PosRouterDeps): Router {
     const paymentId = res.locals['paymentId'] as string;
     const parsed = SubmitTerminalRequestSchema.safeParse(req.body);
     if (!parsed.success) {
-      throw new CodedError('POS_INVALID_SERIAL', `invalid submit body: ${describeIssues(parsed.error.issues)}`);
+      throw new CodedError('POS_INVALID_SERIAL', `invalid submit body: ${describeIssues(parsed.error.issues, { root: '(body)' })}`);
     }
     const serialNumber = parsed.data.serialNumber.trim();
     const { payment, bound } = await deps.service.bindTerminal(paymentId, serialNumber);

@@ -7,6 +7,7 @@
  */
 import { chmodSync, closeSync, openSync, statSync } from 'node:fs';
 import sqlite3 from 'sqlite3';
+import { SerialQueue } from '@posbridge/kit/serial-queue';
 
 /** Creates `filename` 0600 if missing; makes it and its WAL/SHM files owner-only if they are not. */
 function ownerOnly(filename: string): void {
@@ -35,7 +36,7 @@ export interface RunInfo {
 /** A promisified sqlite3 connection. */
 export class SqliteDb {
   readonly #db: sqlite3.Database;
-  #queue: Promise<unknown> = Promise.resolve();
+  readonly #queue = new SerialQueue();
 
   private constructor(db: sqlite3.Database) {
     this.#db = db;
@@ -105,9 +106,7 @@ export class SqliteDb {
 
   /** Runs `fn` after every previously queued operation finished (FIFO mutual exclusion). */
   exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const result = this.#queue.then(fn, fn);
-    this.#queue = result.catch(() => undefined);
-    return result;
+    return this.#queue.run(fn);
   }
 
   /** Runs `fn` inside `BEGIN IMMEDIATE … COMMIT` (rolled back if it throws). Call inside {@link exclusive}. */

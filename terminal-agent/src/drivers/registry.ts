@@ -19,6 +19,7 @@ import { CodedError } from '@posbridge/protocol/errors';
 import type { AgentConfig, AgentTerminalConfig, DriverName } from '../config.ts';
 import { openHidPort } from '../transports/hid.ts';
 import { openSerialPort } from '../transports/serial.ts';
+import type { Clock } from '../time/clock.ts';
 import { ConcertDriver } from './concert/concert-driver.ts';
 import { LineDriver } from './line/line-driver.ts';
 import type { TerminalDriver } from './terminal-driver.ts';
@@ -34,6 +35,8 @@ export interface DriverContext {
   logger: Logger;
   /** Overrides the transport (tests, in-process simulators). */
   openPort?: (terminal: AgentTerminalConfig) => Promise<Duplex>;
+  /** Time and timers of the driver's exchanges. @default the drivers' default, the system clock */
+  clock?: Clock;
 }
 
 /** Builds one driver. */
@@ -59,6 +62,7 @@ const line = (open: (ctx: DriverContext) => () => Promise<Duplex>): DriverFactor
     open: open(ctx),
     logger: ctx.logger,
     timings: ctx.config,
+    ...(ctx.clock ? { clock: ctx.clock } : {}),
     ...(ctx.terminal.serialNumber !== undefined ? { serialNumber: ctx.terminal.serialNumber } : {}),
   });
 
@@ -72,6 +76,7 @@ export const DRIVER_REGISTRY: Readonly<Record<DriverName, DriverFactory>> = Obje
       logger: ctx.logger,
       posNumber: ctx.terminal.posNumber,
       timings: { answerTimeoutMs: ctx.config.concertAnswerTimeoutMs },
+      ...(ctx.clock ? { clock: ctx.clock } : {}),
       ...(ctx.terminal.serialNumber !== undefined ? { serialNumber: ctx.terminal.serialNumber } : {}),
     }),
 });

@@ -17,10 +17,14 @@
  *   `WS_REPORT_REFUSED` naming it: dropped from the outbox, logged; the journal keeps it);
  * - treats 2× the server's heartbeat interval without a ping (or any frame) as a dead link.
  *
- * Incoming frames are decoded with `decodeServerMessage`; nothing here sees raw JSON.
+ * Incoming frames are decoded with `decodeServerMessage`; nothing here sees raw JSON. What the
+ * server sends is handed to the {@link AgentLinkHandlers} given to {@link AgentLink.start}, so
+ * the link can be built before the code that handles its messages (the runner sends through
+ * it). Every timer runs on the injected clock.
  */
 import WebSocket from 'ws';
 import type { Logger } from 'pino';
+import { backoff } from '@posbridge/kit/backoff';
 import { toError } from '@posbridge/protocol/errors';
 import {
   MAX_FRAME_BYTES,
@@ -36,7 +40,7 @@ import {
   type ProgressStage,
 } from '@posbridge/protocol/ws';
 import { newMessageId } from '../session/ids.ts';
-import { fullJitterDelayMs } from './backoff.ts';
+import { SYSTEM_CLOCK, type Clock, type Timer } from '../time/clock.ts';
 import { Outbox, type ReliableMessage } from './outbox.ts';
 import { certificateProblemOf } from './tls.ts';
 
@@ -62,6 +66,14 @@ export interface AgentLinkOptions {
   helloTimeoutMs: number;
   /** Builds the hello content at each connect. */
   hello: () => HelloContent;
+  /** Uniform random source for jitter. @default Math.random */
+  random?: () => number;
+  /** Time and timers (reconnect, hello, dead link, resend). @default {@link SYSTEM_CLOCK} */
+  clock?: Clock;
+}
+
+/** Where the link hands what the server sends; given to {@link AgentLink.start}. */
+export interface AgentLinkHandlers {
   /** Called on every hub.welcome. */
   onWelcome: (welcome: HubWelcome) => void;
   /** Called for every payment.start (including repeats). */
@@ -76,13 +88,13 @@ export interface AgentLinkOptions {
   onRefused: (httpStatus: number) => void;
   /** Called when the server refused a report for good (`WS_REPORT_REFUSED`); it is no longer repeated. */
   onReportRefused?: (message: ReliableMessage, reason: string) => void;
-  /** Uniform random source for jitter. @default Math.random */
-  random?: () => number;
 }
 
 /** The WebSocket client of the agent. */
 export class AgentLink {
   readonly #o: AgentLinkOptions;
+  readonly #clock: Clock;
+  #h: AgentLinkHandlers | undefined;
   readonly #log: Logger;
   readonly #outbox = new Outbox();
   #ws: WebSocket | undefined;
@@ -90,17 +102,30 @@ export class AgentLink {
   #attempt = 0;
   #closing = false;
   #helloId: string | undefined;
-  #reconnectTimer: NodeJS.Timeout | undefined;
-  #helloTimer: NodeJS.Timeout | undefined;
-  #deadTimer: NodeJS.Timeout | undefined;
+  #reconnectTimer: Timer | undefined;
+  #helloTimer: Timer | undefined;
+  #deadTimer: Timer | undefined;
   #heartbeatMs = 0;
-  readonly #resendTimer: NodeJS.Timeout;
+  #resendTimer: Timer | undefined;
 
   constructor(opts: AgentLinkOptions) {
     this.#o = opts;
+    this.#clock = opts.clock ?? SYSTEM_CLOCK;
     this.#log = opts.logger.child({ component: 'link' });
-    this.#resendTimer = setInterval(() => this.#flush(false), Math.max(10, Math.floor(opts.resendIntervalMs / 2)));
-    this.#resendTimer.unref();
+    this.#armResend();
+  }
+
+  /** The resend tick: every half `resendIntervalMs`, never holding the process open. */
+  #armResend(): void {
+    if (this.#closing) return;
+    this.#resendTimer = this.#clock.setTimeout(
+      () => {
+        this.#flush(false);
+        this.#armResend();
+      },
+      Math.max(10, Math.floor(this.#o.resendIntervalMs / 2)),
+      { unref: true },
+    );
   }
 
   /** True while connected and welcomed. */
@@ -108,9 +133,19 @@ export class AgentLink {
     return this.#welcomed && this.#ws?.readyState === WebSocket.OPEN;
   }
 
-  /** Starts connecting (and reconnecting until {@link close}). */
-  start(): void {
+  /**
+   * Starts connecting (and reconnecting until {@link close}); what the server sends goes to
+   * `handlers` from then on.
+   */
+  start(handlers: AgentLinkHandlers): void {
+    this.#h = handlers;
     if (!this.#ws && !this.#reconnectTimer && !this.#closing) this.#connect();
+  }
+
+  /** The handlers of {@link start}; nothing arrives before it (no socket yet). */
+  get #handlers(): AgentLinkHandlers {
+    if (!this.#h) throw new TypeError('AgentLink: a message arrived before start()');
+    return this.#h;
   }
 
   /**
@@ -137,24 +172,24 @@ export class AgentLink {
   enqueue(report: ReliableMessage): void {
     const replaced = this.#outbox.put(report);
     if (replaced) this.#log.debug({ paymentId: report.paymentId, replaced: replaced.id }, 'report superseded');
-    if (this.isLive && this.#send(report)) this.#outbox.markSent(report.id, Date.now());
+    if (this.isLive && this.#send(report)) this.#outbox.markSent(report.id, this.#clock.now());
   }
 
   /** Closes the socket and stops reconnecting. Unacknowledged reports are dropped (the journal keeps them). */
   async close(): Promise<void> {
     this.#closing = true;
-    clearInterval(this.#resendTimer);
-    clearTimeout(this.#reconnectTimer);
+    this.#resendTimer?.cancel();
+    this.#reconnectTimer?.cancel();
     this.#clearConnTimers();
     const ws = this.#ws;
     if (!ws || ws.readyState === WebSocket.CLOSED) return;
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
+      const timer = this.#clock.setTimeout(() => {
         ws.terminate();
         resolve();
       }, 1000);
       ws.once('close', () => {
-        clearTimeout(timer);
+        timer.cancel();
         resolve();
       });
       if (ws.readyState === WebSocket.CONNECTING) ws.terminate();
@@ -185,14 +220,14 @@ export class AgentLink {
       } else {
         this.#log.warn({ serverUrl: url, httpStatus: status }, 'server refused the connection');
       }
-      this.#o.onRefused(status);
+      this.#handlers.onRefused(status);
       ws.terminate();
     });
     ws.on('open', () => {
       this.#helloId = newMessageId();
       const hello: AgentHello = { v: PROTOCOL_VERSION, id: this.#helloId, type: 'agent.hello', ...this.#o.hello() };
       this.#send(hello);
-      this.#helloTimer = setTimeout(() => {
+      this.#helloTimer = this.#clock.setTimeout(() => {
         this.#log.warn({ serverUrl: url, helloTimeoutMs: this.#o.helloTimeoutMs }, 'no welcome from server, reconnecting');
         ws.terminate();
       }, this.#o.helloTimeoutMs);
@@ -222,19 +257,19 @@ export class AgentLink {
       this.#welcomed = false;
       this.#ws = undefined;
       if (this.#closing) return;
-      const delayMs = fullJitterDelayMs(this.#attempt, { baseMs: this.#o.reconnectBaseMs, capMs: this.#o.reconnectCapMs }, this.#o.random);
+      const delayMs = backoff({ baseMs: this.#o.reconnectBaseMs, capMs: this.#o.reconnectCapMs, random: this.#o.random }).delayFor(this.#attempt);
       this.#attempt += 1;
       this.#log[wasLive ? 'warn' : 'debug'](
         { serverUrl: url, code, reason: reason.toString('utf8'), reconnectInMs: delayMs },
         'disconnected from server',
       );
-      this.#reconnectTimer = setTimeout(() => this.#connect(), delayMs);
+      this.#reconnectTimer = this.#clock.setTimeout(() => this.#connect(), delayMs);
     });
   }
 
   #clearConnTimers(): void {
-    clearTimeout(this.#helloTimer);
-    clearTimeout(this.#deadTimer);
+    this.#helloTimer?.cancel();
+    this.#deadTimer?.cancel();
     this.#helloTimer = undefined;
     this.#deadTimer = undefined;
   }
@@ -242,9 +277,9 @@ export class AgentLink {
   /** A ping or frame arrived: re-arm the dead-link timer. */
   #alive(): void {
     if (!this.#welcomed || this.#heartbeatMs <= 0) return;
-    clearTimeout(this.#deadTimer);
+    this.#deadTimer?.cancel();
     const ws = this.#ws;
-    this.#deadTimer = setTimeout(() => {
+    this.#deadTimer = this.#clock.setTimeout(() => {
       this.#log.warn({ serverUrl: this.#o.serverUrl, heartbeatIntervalMs: this.#heartbeatMs }, 'no ping from server, reconnecting');
       ws?.terminate();
     }, 2 * this.#heartbeatMs);
@@ -266,29 +301,29 @@ export class AgentLink {
     const msg = decoded.value;
     switch (msg.type) {
       case 'hub.welcome':
-        clearTimeout(this.#helloTimer);
+        this.#helloTimer?.cancel();
         this.#welcomed = true;
         this.#attempt = 0;
         this.#heartbeatMs = msg.heartbeatIntervalMs;
         this.#alive();
         this.#log.info({ serverUrl: this.#o.serverUrl, agentId: msg.agentId, accepted: msg.accepted }, 'connected to server');
-        this.#o.onWelcome(msg);
+        this.#handlers.onWelcome(msg);
         this.#flush(true);
         return;
       case 'payment.start':
-        this.#o.onPaymentStart(msg);
+        this.#handlers.onPaymentStart(msg);
         return;
       case 'payment.abort':
-        this.#o.onPaymentAbort(msg);
+        this.#handlers.onPaymentAbort(msg);
         return;
       case 'operation.start':
-        this.#o.onOperationStart(msg);
+        this.#handlers.onOperationStart(msg);
         return;
       case 'ack': {
         const acked = this.#outbox.ack(msg.ackOf);
         if (acked) {
           this.#log.info({ paymentId: acked.paymentId, type: acked.type }, 'result acknowledged by server');
-          this.#o.onReportAcked(acked);
+          this.#handlers.onReportAcked(acked);
         } else {
           this.#log.debug({ ackOf: msg.ackOf }, 'ack for nothing pending');
         }
@@ -301,7 +336,7 @@ export class AgentLink {
             { paymentId: refused.paymentId, type: refused.type, code: msg.code, detail: msg.message },
             'report refused by server; no longer repeated (kept in the journal)',
           );
-          this.#o.onReportRefused?.(refused, msg.message);
+          this.#handlers.onReportRefused?.(refused, msg.message);
           return;
         }
         const level = msg.ref !== undefined && msg.ref === this.#helloId ? 'error' : 'warn';
@@ -318,7 +353,7 @@ export class AgentLink {
   /** Sends due reports; `all` after a (re)connect. */
   #flush(all: boolean): void {
     if (!this.isLive) return;
-    const now = Date.now();
+    const now = this.#clock.now();
     // Resend when at least ~resendIntervalMs passed (the tick runs at half the interval).
     for (const report of this.#outbox.due(now, all ? 0 : this.#o.resendIntervalMs - 5)) {
       if (!this.#send(report)) return;

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import type { PaymentResult } from '@posbridge/protocol/ws';
-import { fullJitterDelayMs } from './backoff.ts';
 import { Outbox } from './outbox.ts';
 
 const result = (id: string, paymentId = 'pay-1'): PaymentResult => ({
@@ -34,15 +33,5 @@ describe('Outbox', () => {
     expect(box.ack('r1')).toBeUndefined();
     expect(box.has('pay-1')).toBe(true);
     expect(box.ack('r2')?.id).toBe('r2');
-  });
-});
-
-describe('fullJitterDelayMs', () => {
-  it('is uniform in [0, min(cap, base·2^n)]', () => {
-    const opts = { baseMs: 500, capMs: 30_000 };
-    expect(fullJitterDelayMs(0, opts, () => 0.999)).toBe(499);
-    expect(fullJitterDelayMs(3, opts, () => 0.5)).toBe(2000);
-    expect(fullJitterDelayMs(20, opts, () => 0.5)).toBe(15_000);
-    expect(fullJitterDelayMs(1000, opts, () => 0)).toBe(0);
   });
 });

@@ -22,9 +22,11 @@
  * from drivers never interleave.
  */
 import type { Logger } from 'pino';
+import { SerialQueue } from '@posbridge/kit/serial-queue';
 import { toError } from '@posbridge/protocol/errors';
 import type { OperationStart, PaymentAbort, PaymentStart, ProgressStage } from '@posbridge/protocol/ws';
 import type { ReliableMessage } from '../link/outbox.ts';
+import { SYSTEM_CLOCK, type Clock, type Timer } from '../time/clock.ts';
 import type { SaleOutcome, SaleRequest, TerminalDriver } from '../drivers/terminal-driver.ts';
 import { newMessageId, newRid } from './ids.ts';
 import type { Journal } from './journal.ts';
@@ -65,31 +67,34 @@ export interface PaymentRunnerOptions {
   driverFor: (serialNumber: string) => TerminalDriver | undefined;
   /** Interval of background STATUS checks for unknown outcomes, ms. */
   recoveryIntervalMs: number;
-  /** Clock, epoch ms. @default Date.now */
-  now?: () => number;
+  /** Time of the transactions and timers of the background checks and busy retries. @default {@link SYSTEM_CLOCK} */
+  clock?: Clock;
 }
 
 /** Runs payments on the terminals and keeps the journal. */
 export class PaymentRunner {
   readonly #o: PaymentRunnerOptions;
   readonly #log: Logger;
+  readonly #clock: Clock;
   readonly #now: () => number;
   readonly #txs = new Map<string, Transaction>();
   /** Serial numbers of terminals running a transaction. */
   readonly #busy = new Set<string>();
   /** Per serial number: keys of the operations waiting for the terminal, oldest first. */
   readonly #waiting = new Map<string, string[]>();
-  readonly #resolvers = new Map<string, NodeJS.Timeout>();
+  readonly #resolvers = new Map<string, Timer>();
   /** Per serial number: the timer after which a line the terminal refused as busy is tried again. */
-  readonly #retries = new Map<string, NodeJS.Timeout>();
+  readonly #retries = new Map<string, Timer>();
   readonly #sales = new Set<Promise<void>>();
-  #queue: Promise<unknown> = Promise.resolve();
+  /** One session step at a time; a failed step is logged once and does not stop the next. */
+  readonly #queue = new SerialQueue({ onError: (err) => this.#log.error({ err: toError(err) }, 'payment session step failed') });
   #closed = false;
 
   constructor(opts: PaymentRunnerOptions) {
     this.#o = opts;
     this.#log = opts.logger.child({ component: 'session' });
-    this.#now = opts.now ?? Date.now;
+    this.#clock = opts.clock ?? SYSTEM_CLOCK;
+    this.#now = () => this.#clock.now();
   }
 
   /** Handles a payment.start from the server (idempotent by paymentId). */
@@ -304,12 +309,12 @@ export class PaymentRunner {
   /** Stops background recovery and waits for running sales to return (drivers must be closing). */
   async close(): Promise<void> {
     this.#closed = true;
-    for (const timer of this.#resolvers.values()) clearTimeout(timer);
+    for (const timer of this.#resolvers.values()) timer.cancel();
     this.#resolvers.clear();
-    for (const timer of this.#retries.values()) clearTimeout(timer);
+    for (const timer of this.#retries.values()) timer.cancel();
     this.#retries.clear();
     await Promise.allSettled([...this.#sales]);
-    await this.#queue.catch(() => undefined);
+    await this.#queue.idle();
   }
 
   // ─── interpreter ───────────────────────────────────────────────────────────────────────
@@ -347,11 +352,7 @@ export class PaymentRunner {
   }
 
   #serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.#queue.then(fn, fn);
-    this.#queue = run.catch((err: unknown) => {
-      this.#log.error({ err: toError(err) }, 'payment session step failed');
-    });
-    return run;
+    return this.#queue.run(fn);
   }
 
   /** Applies an event from outside the queue (driver hooks, background checks). */
@@ -430,13 +431,12 @@ export class PaymentRunner {
           'terminal busy; operation waits and is tried again',
         );
         if (!this.#closed && !this.#retries.has(serial)) {
-          const timer = setTimeout(() => {
+          const timer = this.#clock.setTimeout(() => {
             void this.#serial(async () => {
               this.#retries.delete(serial);
               await this.#nextOperation(serial);
             });
-          }, this.#o.recoveryIntervalMs);
-          timer.unref();
+          }, this.#o.recoveryIntervalMs, { unref: true });
           this.#retries.set(serial, timer);
         }
         return true;
@@ -510,11 +510,10 @@ export class PaymentRunner {
 
   #scheduleResolve(key: string, delayMs = this.#o.recoveryIntervalMs): void {
     if (this.#closed || this.#resolvers.has(key)) return;
-    const timer = setTimeout(() => {
+    const timer = this.#clock.setTimeout(() => {
       this.#resolvers.delete(key);
       void this.#resolveOnce(key);
-    }, delayMs);
-    timer.unref();
+    }, delayMs, { unref: true });
     this.#resolvers.set(key, timer);
   }
 

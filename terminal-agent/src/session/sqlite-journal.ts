@@ -11,6 +11,7 @@
  * `sqlite3` is a native module: it is imported lazily, here only.
  */
 import { CodedError } from '@posbridge/protocol/errors';
+import { SerialQueue } from '@posbridge/kit/serial-queue';
 import type { Journal } from './journal.ts';
 import { txKey, type Transaction } from './transaction-machine.ts';
 
@@ -43,7 +44,7 @@ export class SqliteJournal implements Journal {
   readonly path: string;
   /** @inheritdoc Every write is committed with `synchronous=FULL`. */
   readonly durable = true;
-  #lock: Promise<unknown> = Promise.resolve();
+  readonly #lock = new SerialQueue();
   #closed = false;
 
   private constructor(db: Db, path: string) {
@@ -90,9 +91,7 @@ export class SqliteJournal implements Journal {
 
   /** One statement group at a time on the single connection. */
   #exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.#lock.then(fn, fn);
-    this.#lock = run.catch(() => undefined);
-    return run;
+    return this.#lock.run(fn);
   }
 
   async #write(tx: Transaction, insert: boolean): Promise<void> {
@@ -159,7 +158,7 @@ export class SqliteJournal implements Journal {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await this.#lock.catch(() => undefined);
+    await this.#lock.idle();
     await new Promise<void>((resolve) => this.#db.close(() => resolve()));
   }
 }

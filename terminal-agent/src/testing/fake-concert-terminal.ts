@@ -18,6 +18,7 @@ import {
   encodeConcertFrame,
   type ConcertRequest,
 } from '@posbridge/protocol/terminal';
+import { SYSTEM_CLOCK, sleep, type Clock } from '../time/clock.ts';
 
 /** Script of a {@link FakeConcertTerminal}. */
 export interface FakeConcertScript {
@@ -73,10 +74,13 @@ export class FakeConcertTerminal {
   /** What the terminal waits for while it is master. */
   #waiting: { resolve: (b: 'ACK' | 'NAK' | 'timeout') => void } | undefined;
   script: FakeConcertScript;
+  readonly #clock: Clock;
 
-  constructor(stream: Duplex, script: FakeConcertScript = {}) {
+  /** `clock`: the terminal's delays and waits (share the driver's manual clock in tests). */
+  constructor(stream: Duplex, script: FakeConcertScript = {}, clock: Clock = SYSTEM_CLOCK) {
     this.#stream = stream;
     this.script = script;
+    this.#clock = clock;
     stream.on('data', (chunk: Buffer) => this.#onBytes(new Uint8Array(chunk)));
     stream.on('error', () => undefined);
   }
@@ -101,7 +105,7 @@ export class FakeConcertTerminal {
         } else if (token.name === 'EOT' && this.#pending) {
           const req = this.#pending;
           this.#pending = undefined;
-          setTimeout(() => void this.#answer(req), this.script.answerDelayMs ?? 5);
+          this.#clock.setTimeout(() => void this.#answer(req), this.script.answerDelayMs ?? 5);
         }
       } else if (token.type === 'frame') {
         this.#frames += 1;
@@ -131,13 +135,13 @@ export class FakeConcertTerminal {
   /** Writes `bytes` and waits for the POS's ACK/NAK (armed before writing: answers may come synchronously). */
   #sendAndWait(bytes: Uint8Array, ms: number): Promise<'ACK' | 'NAK' | 'timeout'> {
     const p = new Promise<'ACK' | 'NAK' | 'timeout'>((resolve) => {
-      const timer = setTimeout(() => {
+      const timer = this.#clock.setTimeout(() => {
         this.#waiting = undefined;
         resolve('timeout');
       }, ms);
       this.#waiting = {
         resolve: (b) => {
-          clearTimeout(timer);
+          timer.cancel();
           resolve(b);
         },
       };
@@ -151,7 +155,7 @@ export class FakeConcertTerminal {
     if (this.script.noAnswer) return;
     const times = this.script.duplicateAnswer ? 2 : 1;
     for (let i = 0; i < times; i++) {
-      if (i > 0 && this.script.duplicateDelayMs) await new Promise((r) => setTimeout(r, this.script.duplicateDelayMs));
+      if (i > 0 && this.script.duplicateDelayMs) await sleep(this.#clock, this.script.duplicateDelayMs);
       await this.#sendAnswer(req);
     }
   }

@@ -13,18 +13,26 @@ import { createLogSink } from '../../testing/log-sink.ts';
 import type { SaleRequest } from '../terminal-driver.ts';
 import { ConcertDriver } from './concert-driver.ts';
 import { REDACT_PATHS } from '../../main.ts';
+import type { Clock } from '../../time/clock.ts';
+import { ManualClock } from '../../time/manual-clock.ts';
 
 const FAST = { ackTimeoutMs: 150, enqRetryDelayMs: 20, frameTimeoutMs: 200, eotTimeoutMs: 100, answerTimeoutMs: 1200 };
 const REQ: SaleRequest = { paymentId: 'pay-1', rid: 'PB00000001', amount: { amountMinor: 1250, currency: 'EUR' }, method: 'debit', installments: 1 };
+
+/** Moves `clock` on by `ms`, then lets the in-memory link carry what that sent. */
+async function passTime(clock: ManualClock, ms: number): Promise<void> {
+  await clock.advance(ms);
+  for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+}
 
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const c of cleanup.splice(0)) await c();
 });
 
-function setup(script: FakeConcertScript = {}, redactPaths?: readonly string[]) {
+function setup(script: FakeConcertScript = {}, redactPaths?: readonly string[], clock?: Clock) {
   const pair = createMemoryPair();
-  const terminal = new FakeConcertTerminal(pair.b, script);
+  const terminal = new FakeConcertTerminal(pair.b, script, clock);
   const sink = createLogSink('trace', redactPaths);
   const wire: string[] = [];
   const driver = new ConcertDriver({
@@ -33,6 +41,7 @@ function setup(script: FakeConcertScript = {}, redactPaths?: readonly string[]) 
     serialNumber: 'ING-1',
     timings: FAST,
     events: { wire: (direction, hex) => wire.push(`${direction} ${hex}`) },
+    ...(clock ? { clock } : {}),
   });
   cleanup.push(() => driver.close());
   return { driver, terminal, sink, wire };
@@ -149,9 +158,14 @@ describe('ConcertDriver', () => {
     });
 
     it('keeps a late answer (after the answer wait) for checkStatus', async () => {
-      const { driver } = setup({ privateField, answerDelayMs: 1_400 });
-      await expect(driver.sale(REQ)).resolves.toMatchObject({ kind: 'unknown', reason: expect.stringContaining('no answer') });
-      await new Promise((r) => setTimeout(r, 600));
+      // Driver and terminal share a manual clock: the 1.4 s answer delay passes without waiting.
+      const clock = new ManualClock(1_700_000_000_000);
+      const { driver } = setup({ privateField, answerDelayMs: 1_400 }, undefined, clock);
+      let settled = false;
+      const sale = driver.sale(REQ).finally(() => (settled = true));
+      for (let i = 0; i < 100 && !settled; i++) await passTime(clock, 20);
+      await expect(sale).resolves.toMatchObject({ kind: 'unknown', reason: expect.stringContaining('no answer') });
+      for (let i = 0; i < 30; i++) await passTime(clock, 20);
       await expect(driver.checkStatus(REQ)).resolves.toMatchObject({ kind: 'result', result: { outcome: 'approved', tid: REQ.rid } });
     });
 

@@ -29,6 +29,7 @@
 import type { Duplex } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
+import { SerialQueue } from '@posbridge/kit/serial-queue';
 import { CodedError, toError } from '@posbridge/protocol/errors';
 import { currencyInfo } from '@posbridge/protocol/money';
 import {
@@ -60,6 +61,7 @@ import type {
   TerminalSaleResult,
 } from '../terminal-driver.ts';
 import { brandOfBin } from './brand.ts';
+import { SYSTEM_CLOCK, sleep, type Clock, type Timer } from '../../time/clock.ts';
 import { TerminalPort } from '../../transports/terminal-port.ts';
 
 /** Options of {@link ConcertDriver}. */
@@ -80,8 +82,10 @@ export interface ConcertDriverOptions {
   reopenDelayMs?: number;
   /** Wire and display events. */
   events?: DriverEvents;
-  /** Clock, epoch ms. @default Date.now */
+  /** Clock, epoch ms; overrides `clock.now`. @default clock.now */
   now?: () => number;
+  /** Time and timers of the link machine, the answer wait and the reopen retries. @default {@link SYSTEM_CLOCK} */
+  clock?: Clock;
 }
 
 /** Characters of our 10-char references: upper-case base32, printable in any terminal log. */
@@ -115,13 +119,14 @@ export class ConcertDriver implements TerminalDriver {
   readonly #t: ConcertTimings;
   readonly #log: Logger;
   readonly #now: () => number;
+  readonly #clock: Clock;
   readonly #parser = new ConcertFrameParser();
   #state: ConcertLinkState = CONCERT_LINK_IDLE;
-  #timer: NodeJS.Timeout | undefined;
+  #timer: Timer | undefined;
   readonly #port: TerminalPort;
   #closed = false;
   #pending: Pending | undefined;
-  #queue: Promise<unknown> = Promise.resolve();
+  readonly #queue = new SerialQueue();
   readonly #late = new Map<string, ConcertAnswer>();
   /**
    * Answers that came with no request of this process to own them (after an agent restart, the
@@ -138,7 +143,8 @@ export class ConcertDriver implements TerminalDriver {
     this.#o = opts;
     this.#t = { ...CONCERT_DEFAULT_TIMINGS, ...opts.timings };
     this.#log = opts.logger.child({ component: 'driver', dialect: CONCERT_DIALECT });
-    this.#now = opts.now ?? Date.now;
+    this.#clock = opts.clock ?? SYSTEM_CLOCK;
+    this.#now = opts.now ?? (() => this.#clock.now());
     this.#port = new TerminalPort({
       open: opts.open,
       onAttach: (stream) => {
@@ -221,7 +227,7 @@ export class ConcertDriver implements TerminalDriver {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    clearTimeout(this.#timer);
+    this.#timer?.cancel();
     this.#pending?.settle({ kind: 'unknown', reason: 'agent closed during the sale' });
     await this.#port.close();
   }
@@ -253,7 +259,7 @@ export class ConcertDriver implements TerminalDriver {
     }
     // The terminal may be in the middle of sending a (late) answer: let it finish its turn.
     const quietBy = this.#now() + this.#t.frameTimeoutMs + this.#t.eotTimeoutMs;
-    while (this.#state.kind === 'receiving' && this.#now() < quietBy) await new Promise((r) => setTimeout(r, 20));
+    while (this.#state.kind === 'receiving' && this.#now() < quietBy) await sleep(this.#clock, 20);
     if (this.#state.kind === 'receiving') this.#step({ type: 'reset' });
     return new Promise<SaleOutcome>((resolve) => {
       const pending: Pending = {
@@ -434,10 +440,11 @@ export class ConcertDriver implements TerminalDriver {
   }
 
   #arm(): void {
-    clearTimeout(this.#timer);
+    this.#timer?.cancel();
+    this.#timer = undefined;
     const deadline = concertLinkDeadline(this.#state);
     if (deadline === undefined) return;
-    this.#timer = setTimeout(() => this.#step({ type: 'tick' }), Math.max(0, deadline - this.#now()));
+    this.#timer = this.#clock.setTimeout(() => this.#step({ type: 'tick' }), Math.max(0, deadline - this.#now()));
   }
 
   #perform(effect: ConcertLinkEffect): void {
@@ -564,14 +571,12 @@ export class ConcertDriver implements TerminalDriver {
         return;
       } catch (err) {
         this.#log.warn({ serialNumber: this.#o.serialNumber, err: toError(err) }, 'could not reopen the terminal port; retrying');
-        await new Promise((r) => setTimeout(r, this.#o.reopenDelayMs ?? 1000));
+        await sleep(this.#clock, this.#o.reopenDelayMs ?? 1000);
       }
     }
   }
 
   #exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.#queue.then(fn, fn);
-    this.#queue = run.catch(() => undefined);
-    return run;
+    return this.#queue.run(fn);
   }
 }

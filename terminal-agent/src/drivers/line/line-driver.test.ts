@@ -5,6 +5,8 @@ import { FakeLineTerminal, type FakeTerminalScript } from '../../testing/fake-li
 import { createLogSink, type LogSink } from '../../testing/log-sink.ts';
 import type { SaleRequest } from '../terminal-driver.ts';
 import { LineDriver, type LineDriverTimings } from './line-driver.ts';
+import { ManualClock } from '../../time/manual-clock.ts';
+import type { Clock } from '../../time/clock.ts';
 
 const FAST: LineDriverTimings = {
   identTimeoutMs: 100,
@@ -30,7 +32,7 @@ afterEach(async () => {
 });
 
 /** A driver wired to a fake terminal through an in-memory pair; each (re)open makes a new pair. */
-function rig(script: Partial<FakeTerminalScript> = {}, timings: Partial<LineDriverTimings> = {}) {
+function rig(script: Partial<FakeTerminalScript> = {}, timings: Partial<LineDriverTimings> = {}, clock?: Clock) {
   const sink: LogSink = createLogSink('debug');
   const terminals: FakeLineTerminal[] = [];
   let fullScript: FakeTerminalScript = { serial: 'SN-1', ...script };
@@ -40,6 +42,7 @@ function rig(script: Partial<FakeTerminalScript> = {}, timings: Partial<LineDriv
   const driver = new LineDriver({
     logger: sink.logger,
     timings: { ...FAST, ...timings },
+    ...(clock ? { clock } : {}),
     open: async () => {
       const { a, b } = createMemoryPair();
       const term = new FakeLineTerminal(b, fullScript);
@@ -219,6 +222,31 @@ describe('LineDriver', () => {
     await expect(pending).resolves.toMatchObject({ kind: 'result' });
     expect(sink.find('undecodable terminal line ignored')[0]).toMatchObject({ level: 40, line: 'garbage without crc' });
     expect(sink.find('line for another rid ignored')[0]).toMatchObject({ rid: 'someoneelse' });
+  });
+
+  it('times out on its injected clock, not on real time', async () => {
+    const clock = new ManualClock(1_000_000);
+    const agentDefaults = { ackTimeoutMs: 2000, resultTimeoutMs: 180_000, statusTimeoutMs: 5000, statusBackoffMs: 1000 };
+    const { driver, terminals } = rig({ silent: true }, agentDefaults, clock);
+    let settled = false;
+    const pending = driver.sale(request()).then((o) => {
+      settled = true;
+      return o;
+    });
+    const saleLines = () => terminals.reduce((n, t) => n + t.saleLinesFor('pabc123'), 0);
+    await waitFor(() => saleLines() === 1 && clock.pending === 1);
+    await clock.advance(1999);
+    expect(saleLines()).toBe(1);
+    await clock.advance(1);
+    await waitFor(() => saleLines() === 2);
+    // Three SALEs, then three STATUS with their back-off: about 25 s of terminal time, no real wait.
+    for (let i = 0; i < 100 && !settled; i++) {
+      await clock.advance(1000);
+      await new Promise((r) => setImmediate(r));
+    }
+    await expect(pending).resolves.toMatchObject({ kind: 'unknown' });
+    expect(saleLines()).toBe(3);
+    expect(terminals.at(-1)!.count('STATUS')).toBe(3);
   });
 
   it('answers a background status check', async () => {

@@ -16,25 +16,20 @@
  *                                                   │ NOT_FOUND after an ACK ──▶ unknown (contradiction)
  *                                                   └ no answer ──▶ unknown
  *
- * Lines that fail to decode are logged at warn with their text and ignored; lines for other
- * `rid`s are logged at debug and ignored.
+ * The exchanges themselves (retransmits, time-outs, STATUS recovery, the echo check) are the
+ * pure machine of ./line-link.ts; this class is its interpreter: it writes the lines the machine
+ * asks for, feeds back the decoded answers for the exchange's `rid`, and schedules the
+ * machine's deadline on the injected clock. Lines that fail to decode are logged at warn with
+ * their text and ignored; lines for other `rid`s are logged at debug and ignored.
  */
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
+import { SerialQueue } from '@posbridge/kit/serial-queue';
 import { ReadlineParser } from '@serialport/parser-readline';
 import { CodedError, toError } from '@posbridge/protocol/errors';
-import { currencyInfo } from '@posbridge/protocol/money';
-import {
-  LINE_DELIMITER,
-  LINE_DIALECT,
-  decodeTerminalLine,
-  encodeLine,
-  type HostLine,
-  type ResultLine,
-  type ReverseLine,
-  type SaleLine,
-} from '@posbridge/protocol/terminal';
+import { LINE_DELIMITER, LINE_DIALECT, decodeTerminalLine, encodeLine, type HostLine } from '@posbridge/protocol/terminal';
 import { newRid } from '../../session/ids.ts';
+import { SYSTEM_CLOCK, type Clock, type Timer } from '../../time/clock.ts';
 import type {
   AbortAttempt,
   SaleHooks,
@@ -43,28 +38,24 @@ import type {
   StatusCheck,
   TerminalDriver,
   TerminalIdentity,
-  TerminalSaleResult,
 } from '../terminal-driver.ts';
-import { Mailbox } from './mailbox.ts';
+import {
+  IDENT_ATTEMPTS,
+  lineLinkDeadline,
+  lineLinkRid,
+  startLineLink,
+  transitionLineLink,
+  type LineDriverTimings,
+  type LineLinkEffect,
+  type LineLinkEvent,
+  type LineLinkOp,
+  type LineLinkResult,
+  type LineLinkState,
+  type LineLinkTransition,
+} from './line-link.ts';
 import { TerminalPort } from '../../transports/terminal-port.ts';
 
-/** Timers and retry counts of the line driver (all durations in milliseconds). */
-export interface LineDriverTimings {
-  /** Wait for the IDENT answer. */
-  identTimeoutMs: number;
-  /** Wait for ACK after each SALE. */
-  ackTimeoutMs: number;
-  /** SALE sends before falling back to STATUS. */
-  saleAttempts: number;
-  /** Wait for RESULT after the ACK (and after each PROGRESS answer to STATUS). */
-  resultTimeoutMs: number;
-  /** Wait for the answer to one STATUS. */
-  statusTimeoutMs: number;
-  /** STATUS attempts before giving up with `unknown`. */
-  statusAttempts: number;
-  /** Delay before the 2nd STATUS; doubles per attempt, capped at 10×. */
-  statusBackoffMs: number;
-}
+export type { LineDriverTimings } from './line-link.ts';
 
 /** Options of {@link LineDriver}. */
 export interface LineDriverOptions {
@@ -75,15 +66,19 @@ export interface LineDriverOptions {
   timings: LineDriverTimings;
   /** Serial number used in logs until IDENT answers (the configured one, if any). */
   serialNumber?: string;
+  /** Time and timers of the exchanges. @default {@link SYSTEM_CLOCK} */
+  clock?: Clock;
 }
 
-/** Number of IDENT requests before giving up. */
-const IDENT_ATTEMPTS = 3;
 /** Longest line the reader keeps; longer garbage is dropped with a warning. */
 const MAX_BUFFERED_LINE = 4096;
 
-type WaitOutcome = { kind: 'outcome'; outcome: SaleOutcome } | { kind: 'lost'; reason: string };
-type RecoverOutcome = { kind: 'outcome'; outcome: SaleOutcome } | { kind: 'running' } | { kind: 'failed'; reason: string };
+/** The exchange in progress: the machine's state, the sale's hooks, and who waits for the end. */
+interface Exchange {
+  state: LineLinkState;
+  hooks: SaleHooks;
+  finish: (result: LineLinkResult) => void;
+}
 
 /** PBL/1 implementation of {@link TerminalDriver}. */
 export class LineDriver implements TerminalDriver {
@@ -93,16 +88,19 @@ export class LineDriver implements TerminalDriver {
   readonly hasStatusQuery = true;
   readonly #log: Logger;
   readonly #t: LineDriverTimings;
+  readonly #clock: Clock;
   #serial: string | undefined;
   readonly #port: TerminalPort;
   #closed = false;
-  readonly #mailboxes = new Map<string, Mailbox>();
-  readonly #sleepers = new Set<() => void>();
-  #queue: Promise<unknown> = Promise.resolve();
+  /** The one exchange running (operations run one at a time, see {@link #exclusive}). */
+  #exchange: Exchange | undefined;
+  #timer: Timer | undefined;
+  readonly #queue = new SerialQueue();
 
   constructor(opts: LineDriverOptions) {
     this.#log = opts.logger.child({ component: 'driver' });
     this.#t = opts.timings;
+    this.#clock = opts.clock ?? SYSTEM_CLOCK;
     this.#serial = opts.serialNumber;
     this.#port = new TerminalPort({
       open: opts.open,
@@ -112,10 +110,8 @@ export class LineDriver implements TerminalDriver {
         parser.on('data', (text: string) => this.#onText(text));
         return () => stream.unpipe(parser);
       },
-      // Every waiting exchange learns the link is gone, also when the driver is closing.
-      onGone: () => {
-        for (const mb of this.#mailboxes.values()) mb.pushClosed();
-      },
+      // The waiting exchange learns the link is gone, also when the driver is closing.
+      onGone: () => this.#step({ type: 'link_closed' }),
       logger: this.#log,
       serialNumber: () => this.#serial,
     });
@@ -132,7 +128,7 @@ export class LineDriver implements TerminalDriver {
    * `RESULT status=aborted` (or the approval that came first).
    */
   async abort(request: SaleRequest): Promise<AbortAttempt> {
-    const sent = await this.#send({ verb: 'ABORT', rid: request.rid }, new Mailbox());
+    const sent = await this.#send({ verb: 'ABORT', rid: request.rid });
     if (sent !== true) {
       this.#log.warn({ paymentId: request.paymentId, rid: request.rid, problem: sent }, 'could not send ABORT');
       return 'failed';
@@ -141,58 +137,28 @@ export class LineDriver implements TerminalDriver {
     return 'sent';
   }
 
-  /** @inheritdoc */
+  /**
+   * @inheritdoc
+   * @throws CodedError `TERM_MISMATCH` when the terminal speaks another dialect; `TERM_TIMEOUT`
+   * when it does not answer {@link IDENT_ATTEMPTS} IDENTs.
+   */
   identify(): Promise<TerminalIdentity> {
     return this.#exclusive(async () => {
-      let lastProblem = 'no answer';
-      for (let attempt = 1; attempt <= IDENT_ATTEMPTS; attempt++) {
-        const rid = newRid('i');
-        const mb = this.#subscribe(rid);
-        try {
-          const sent = await this.#send({ verb: 'IDENT', rid }, mb);
-          if (sent !== true) {
-            lastProblem = sent;
-            if (this.#closed) break;
-            await this.#sleep(this.#t.identTimeoutMs);
-            continue;
-          }
-          const item = await this.#nextAnswer(mb, this.#t.identTimeoutMs);
-          if (typeof item === 'string') {
-            lastProblem = item === 'timeout' ? `no answer within ${this.#t.identTimeoutMs} ms` : 'link closed';
-            continue;
-          }
-          const { line } = item;
-          if (line.verb === 'IDENT' && 'serial' in line) {
-            if (line.dialect !== undefined && line.dialect !== LINE_DIALECT) {
-              throw new CodedError('TERM_MISMATCH', `terminal speaks ${line.dialect}, not ${LINE_DIALECT}`, {
-                details: { serialNumber: line.serial },
-              });
-            }
-            this.#serial = line.serial;
-            return {
-              serialNumber: line.serial,
-              serialSource: 'device',
-              dialect: LINE_DIALECT,
-              ...(line.model !== undefined ? { model: line.model } : {}),
-              ...(line.vendor !== undefined ? { vendor: line.vendor } : {}),
-              ...(line.firmware !== undefined ? { firmware: line.firmware } : {}),
-            };
-          }
-          lastProblem = `unexpected answer: ${item.raw}`;
-        } finally {
-          this.#unsubscribe(rid);
-        }
-      }
-      throw new CodedError('TERM_TIMEOUT', `terminal did not answer IDENT (${lastProblem})`, {
-        details: { attempts: IDENT_ATTEMPTS },
-      });
+      const rids = Array.from({ length: IDENT_ATTEMPTS }, () => newRid('i'));
+      const result = await this.#run({ op: 'ident', rids }, {});
+      if (result.op !== 'ident') throw new TypeError(`line driver: ${result.op} result for IDENT`);
+      if (!result.ok) throw new CodedError(result.code, result.message, { details: result.details });
+      this.#serial = result.identity.serialNumber;
+      return result.identity;
     });
   }
 
   /** @inheritdoc */
   sale(request: SaleRequest, hooks: SaleHooks = {}): Promise<SaleOutcome> {
     return this.#exclusive(async () => {
-      const outcome = await this.#runSale(request, hooks);
+      const result = await this.#run({ op: 'sale', req: request }, hooks);
+      if (result.op !== 'sale') throw new TypeError(`line driver: ${result.op} result for a sale`);
+      const outcome = result.outcome;
       const logged = outcome.kind === 'result' ? outcome.result.outcome : outcome.kind;
       this.#log.info({ paymentId: request.paymentId, rid: request.rid, outcome: logged }, 'terminal result');
       return outcome;
@@ -202,12 +168,9 @@ export class LineDriver implements TerminalDriver {
   /** @inheritdoc */
   checkStatus(request: SaleRequest): Promise<StatusCheck> {
     return this.#exclusive(async () => {
-      const mb = this.#subscribe(request.rid);
-      try {
-        return await this.#statusOnce(request, mb, {});
-      } finally {
-        this.#unsubscribe(request.rid);
-      }
+      const result = await this.#run({ op: 'status', req: request }, {});
+      if (result.op !== 'status') throw new TypeError(`line driver: ${result.op} result for STATUS`);
+      return result.check;
     });
   }
 
@@ -215,325 +178,113 @@ export class LineDriver implements TerminalDriver {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const wake of this.#sleepers) wake();
-    for (const mb of this.#mailboxes.values()) mb.pushClosed();
+    this.#step({ type: 'shutdown' });
+    this.#step({ type: 'link_closed' });
     await this.#port.close();
   }
 
-  // ─── the sale ──────────────────────────────────────────────────────────────────────────
+  // ─── the interpreter ───────────────────────────────────────────────────────────────────
 
-  async #runSale(req: SaleRequest, hooks: SaleHooks): Promise<SaleOutcome> {
-    let currency: string;
-    try {
-      currency = currencyInfo(req.amount.currency).numeric;
-    } catch (err) {
-      return { kind: 'rejected', code: 'TERM_UNKNOWN', message: toError(err).message };
-    }
-    const kind = req.kind ?? 'sale';
-    const sale: SaleLine | ReverseLine =
-      kind === 'sale'
-        ? {
-            verb: 'SALE',
-            rid: req.rid,
-            amountMinor: req.amount.amountMinor,
-            currency,
-            method: req.method,
-            installments: req.installments,
-          }
-        : {
-            verb: kind === 'void' ? 'VOID' : 'REFUND',
-            rid: req.rid,
-            ref: req.originalRef ?? '',
-            amountMinor: req.amount.amountMinor,
-            currency,
-          };
-    const mb = this.#subscribe(req.rid);
-    try {
-      let acked = false;
-      let mayHaveReached = false;
-      let lastProblem = 'no ACK';
-      let refusedWith: SaleOutcome | undefined;
-      const markAcked = () => {
-        if (!acked) {
-          acked = true;
-          hooks.onAcked?.();
-        }
-      };
-
-      // Phase 1: get the SALE acknowledged; resending is safe thanks to the rid rule.
-      attempts: for (let attempt = 1; attempt <= this.#t.saleAttempts && !acked; attempt++) {
-        if (this.#closed) break;
-        const sent = await this.#send(sale, mb);
-        if (sent !== true) {
-          lastProblem = sent;
-          if (sent.startsWith('write failed')) mayHaveReached = true;
-          this.#log.warn({ paymentId: req.paymentId, rid: req.rid, attempt, problem: sent }, 'could not send SALE');
-          await this.#sleep(this.#t.ackTimeoutMs);
-          continue;
-        }
-        mayHaveReached = true;
-        hooks.onSent?.();
-        const deadline = Date.now() + this.#t.ackTimeoutMs;
-        for (;;) {
-          const item = await mb.next(deadline - Date.now());
-          if (item === 'timeout' || item === 'closed') {
-            lastProblem = item === 'timeout' ? `no ACK within ${this.#t.ackTimeoutMs} ms` : 'link closed';
-            this.#log.warn({ paymentId: req.paymentId, rid: req.rid, attempt, problem: lastProblem }, 'SALE not acknowledged');
-            continue attempts;
-          }
-          const { line } = item;
-          switch (line.verb) {
-            case 'ACK':
-              markAcked();
-              continue attempts;
-            case 'PROGRESS':
-              markAcked();
-              hooks.onProgress?.(line.stage);
-              continue attempts;
-            case 'RESULT': {
-              markAcked();
-              const result = this.#checkResult(req, line, item.raw);
-              if (result) return { kind: 'result', result };
-              lastProblem = 'RESULT does not match the request';
-              break attempts;
-            }
-            case 'NAK':
-              lastProblem = `NAK (${line.reason})`;
-              this.#log.warn({ paymentId: req.paymentId, rid: req.rid, attempt, reason: line.reason }, 'SALE NAKed, resending');
-              continue attempts;
-            case 'ERR': {
-              // ERR means the terminal refused this rid: nothing was started for it.
-              const refusal: SaleOutcome =
-                line.code === 'BUSY'
-                  ? { kind: 'rejected', code: 'TERM_BUSY', message: 'terminal is busy with another transaction' }
-                  : {
-                      kind: 'rejected',
-                      code: 'TERM_UNKNOWN',
-                      message: `terminal refused the sale: ERR ${line.code}${line.message ? ` ${line.message}` : ''}`,
-                    };
-              if (attempt === 1) return refusal;
-              // An earlier SALE may have reached the terminal: confirm with STATUS before
-              // concluding that nothing was charged (a compliant terminal would have answered ACK).
-              refusedWith = refusal;
-              lastProblem = `ERR ${line.code} to a resent SALE`;
-              break attempts;
-            }
-            case 'IDENT':
-              continue;
-            default: {
-              const never: never = line;
-              throw new TypeError(`unhandled line ${JSON.stringify(never)}`);
-            }
-          }
-        }
-      }
-      if (!mayHaveReached) {
-        return {
-          kind: 'rejected',
-          code: 'TERM_DISCONNECTED',
-          message: `could not send the sale to the terminal (${lastProblem}); nothing was charged`,
-        };
-      }
-
-      // Phase 2: wait for the RESULT; recover a lost one with STATUS.
-      let mode: 'wait' | 'recover' = acked ? 'wait' : 'recover';
-      let reason = acked ? '' : `SALE not acknowledged after ${this.#t.saleAttempts} attempts (${lastProblem})`;
-      if (lastProblem === 'RESULT does not match the request') {
-        mode = 'recover';
-        reason = lastProblem;
-      }
-      let waits = 0;
-      for (;;) {
-        if (this.#closed) return { kind: 'unknown', reason: 'agent closed during the sale' };
-        if (mode === 'wait') {
-          const waited = await this.#waitResult(req, mb, hooks);
-          if (waited.kind === 'outcome') return waited.outcome;
-          reason = waited.reason;
-          mode = 'recover';
-          continue;
-        }
-        this.#log.warn({ paymentId: req.paymentId, rid: req.rid, reason, acked }, 'terminal answer lost, recovering with STATUS');
-        hooks.onRecovering?.(reason);
-        const rec = await this.#recover(req, mb, acked, hooks, refusedWith);
-        if (rec.kind === 'outcome') return rec.outcome;
-        if (rec.kind === 'failed') return { kind: 'unknown', reason: `${reason}; ${rec.reason}` };
-        markAcked();
-        waits += 1;
-        if (waits > this.#t.statusAttempts) {
-          return { kind: 'unknown', reason: `terminal still running the sale after ${waits} result waits` };
-        }
-        mode = 'wait';
-      }
-    } finally {
-      this.#unsubscribe(req.rid);
-    }
-  }
-
-  async #waitResult(req: SaleRequest, mb: Mailbox, hooks: SaleHooks): Promise<WaitOutcome> {
-    const deadline = Date.now() + this.#t.resultTimeoutMs;
-    for (;;) {
-      const item = await mb.next(deadline - Date.now());
-      if (item === 'timeout') return { kind: 'lost', reason: `no RESULT within ${this.#t.resultTimeoutMs} ms` };
-      if (item === 'closed') return { kind: 'lost', reason: 'terminal link closed while waiting for RESULT' };
-      const { line } = item;
-      switch (line.verb) {
-        case 'PROGRESS':
-          hooks.onProgress?.(line.stage);
-          continue;
-        case 'RESULT': {
-          const result = this.#checkResult(req, line, item.raw);
-          if (result) return { kind: 'outcome', outcome: { kind: 'result', result } };
-          return { kind: 'lost', reason: 'RESULT does not match the request' };
-        }
-        case 'ERR':
-          return { kind: 'lost', reason: `unexpected ERR ${line.code} after the ACK` };
-        case 'ACK':
-        case 'NAK':
-        case 'IDENT':
-          // Late answers to a resent SALE; the transaction is running.
-          this.#log.debug({ paymentId: req.paymentId, rid: req.rid, line: item.raw }, 'late answer ignored');
-          continue;
-        default: {
-          const never: never = line;
-          throw new TypeError(`unhandled line ${JSON.stringify(never)}`);
-        }
-      }
-    }
-  }
-
-  /**
-   * Asks STATUS until the terminal gives a usable answer.
-   * @param refusal - what to report when NOT_FOUND confirms an earlier ERR refusal.
-   */
-  async #recover(
-    req: SaleRequest,
-    mb: Mailbox,
-    acked: boolean,
-    hooks: SaleHooks,
-    refusal?: SaleOutcome,
-  ): Promise<RecoverOutcome> {
-    let last = 'no answer';
-    for (let i = 0; i < this.#t.statusAttempts; i++) {
-      if (i > 0) await this.#sleep(Math.min(this.#t.statusBackoffMs * 2 ** (i - 1), this.#t.statusBackoffMs * 10));
-      if (this.#closed) return { kind: 'failed', reason: 'agent closed during recovery' };
-      const check = await this.#statusOnce(req, mb, hooks);
-      switch (check.kind) {
-        case 'result':
-          return { kind: 'outcome', outcome: check };
-        case 'running':
-          return { kind: 'running' };
-        case 'not_found':
-          if (acked) {
-            this.#log.warn({ paymentId: req.paymentId, rid: req.rid }, 'terminal says NOT_FOUND for a sale it acknowledged');
-            return { kind: 'failed', reason: 'terminal answered NOT_FOUND for a sale it had acknowledged (protocol contradiction)' };
-          }
-          return {
-            kind: 'outcome',
-            outcome: refusal ?? {
-              kind: 'rejected',
-              code: 'TERM_DISCONNECTED',
-              message: 'terminal never accepted the sale (STATUS answered NOT_FOUND); nothing was charged',
-            },
-          };
-        case 'no_answer':
-          last = check.reason;
-          this.#log.warn({ paymentId: req.paymentId, rid: req.rid, attempt: i + 1, problem: check.reason }, 'STATUS not answered');
-          continue;
-        default: {
-          const never: never = check;
-          throw new TypeError(`unhandled check ${JSON.stringify(never)}`);
-        }
-      }
-    }
-    return { kind: 'failed', reason: `${this.#t.statusAttempts} STATUS requests failed (last: ${last})` };
-  }
-
-  /** One STATUS exchange. */
-  async #statusOnce(req: SaleRequest, mb: Mailbox, hooks: SaleHooks): Promise<StatusCheck> {
-    const sent = await this.#send({ verb: 'STATUS', rid: req.rid }, mb);
-    if (sent !== true) return { kind: 'no_answer', reason: sent };
-    const deadline = Date.now() + this.#t.statusTimeoutMs;
-    for (;;) {
-      const item = await mb.next(deadline - Date.now());
-      if (item === 'timeout') return { kind: 'no_answer', reason: `no answer to STATUS within ${this.#t.statusTimeoutMs} ms` };
-      if (item === 'closed') return { kind: 'no_answer', reason: 'link closed' };
-      const { line } = item;
-      switch (line.verb) {
-        case 'RESULT': {
-          const result = this.#checkResult(req, line, item.raw);
-          return result ? { kind: 'result', result } : { kind: 'no_answer', reason: 'RESULT does not match the request' };
-        }
-        case 'PROGRESS':
-          hooks.onProgress?.(line.stage);
-          return { kind: 'running' };
-        case 'ACK':
-          return { kind: 'running' };
-        case 'ERR':
-          return line.code === 'NOT_FOUND' ? { kind: 'not_found' } : { kind: 'no_answer', reason: `ERR ${line.code}` };
-        case 'NAK':
-          return { kind: 'no_answer', reason: `NAK (${line.reason})` };
-        case 'IDENT':
-          continue;
-        default: {
-          const never: never = line;
-          throw new TypeError(`unhandled line ${JSON.stringify(never)}`);
-        }
-      }
-    }
-  }
-
-  /**
-   * Checks a RESULT's echoes against the request and maps it. Returns undefined (and logs at
-   * warn) when amount or currency differ: such a RESULT is treated as a lost answer.
-   */
-  #checkResult(req: SaleRequest, line: ResultLine, raw: string): TerminalSaleResult | undefined {
-    const numeric = currencyInfo(req.amount.currency).numeric;
-    if (line.rid !== req.rid || line.amountMinor !== req.amount.amountMinor || line.currency !== numeric) {
-      this.#log.warn(
-        {
-          paymentId: req.paymentId,
-          rid: req.rid,
-          serialNumber: this.#serial,
-          line: raw,
-          expected: { amountMinor: req.amount.amountMinor, currency: numeric },
+  /** Runs one exchange of the machine to its end. */
+  #run(op: LineLinkOp, hooks: SaleHooks): Promise<LineLinkResult> {
+    return new Promise((resolve) => {
+      const started = startLineLink(op, this.#clock.now(), this.#t);
+      const exchange: Exchange = {
+        state: started.state,
+        hooks,
+        finish: (result) => {
+          if (this.#exchange !== exchange) return;
+          this.#exchange = undefined;
+          this.#timer?.cancel();
+          this.#timer = undefined;
+          resolve(result);
         },
-        'terminal result does not match the request',
-      );
-      return undefined;
+      };
+      this.#exchange = exchange;
+      this.#apply(exchange, started);
+      // Closed before this exchange began: it ends as if the driver closed during it.
+      if (this.#closed && this.#exchange === exchange) {
+        this.#step({ type: 'shutdown' });
+        this.#step({ type: 'link_closed' });
+      }
+    });
+  }
+
+  /** Feeds `event` to the running exchange, if any. */
+  #step(event: LineLinkEvent, only?: Exchange): void {
+    const ex = this.#exchange;
+    if (!ex || (only !== undefined && only !== ex)) return;
+    this.#apply(ex, transitionLineLink(ex.state, event, this.#clock.now(), this.#t));
+  }
+
+  #apply(ex: Exchange, { state, effects }: LineLinkTransition): void {
+    ex.state = state;
+    this.#arm(ex);
+    for (const effect of effects) this.#perform(ex, effect);
+  }
+
+  #arm(ex: Exchange): void {
+    this.#timer?.cancel();
+    this.#timer = undefined;
+    const deadline = lineLinkDeadline(ex.state);
+    if (deadline === undefined) return;
+    this.#timer = this.#clock.setTimeout(() => this.#step({ type: 'tick' }, ex), deadline - this.#clock.now());
+  }
+
+  #perform(ex: Exchange, effect: LineLinkEffect): void {
+    switch (effect.type) {
+      case 'write':
+        void this.#write(ex, effect.line);
+        return;
+      case 'sent':
+        ex.hooks.onSent?.();
+        return;
+      case 'acked':
+        ex.hooks.onAcked?.();
+        return;
+      case 'progress':
+        ex.hooks.onProgress?.(effect.stage);
+        return;
+      case 'recovering':
+        ex.hooks.onRecovering?.(effect.reason);
+        return;
+      case 'log': {
+        const fields = { serialNumber: this.#serial, ...effect.fields };
+        if (effect.level === 'warn') this.#log.warn(fields, effect.msg);
+        else this.#log.debug(fields, effect.msg);
+        return;
+      }
+      case 'done':
+        ex.finish(effect.result);
+        return;
+      default: {
+        const never: never = effect;
+        throw new TypeError(`unknown effect ${JSON.stringify(never)}`);
+      }
     }
-    const card =
-      line.brand !== undefined && line.bin !== undefined && line.last4 !== undefined
-        ? { brand: line.brand, firstDigits: line.bin, lastDigits: line.last4 }
-        : undefined;
-    return {
-      outcome: line.status === 'approved' ? 'approved' : 'denied',
-      terminalStatus: line.status,
-      amount: { amountMinor: line.amountMinor, currency: req.amount.currency },
-      responseCode: line.responseCode,
-      tid: line.tid ?? req.rid,
-      ...(line.authCode !== undefined ? { authorizationId: line.authCode } : {}),
-      ...(line.nsu !== undefined ? { nsu: line.nsu } : {}),
-      ...(line.message !== undefined ? { message: line.message } : {}),
-      ...(card ? { card } : {}),
-    };
+  }
+
+  /** Writes the machine's line and tells it how that went. */
+  async #write(ex: Exchange, line: HostLine): Promise<void> {
+    const sent = await this.#send(line, () => this.#step({ type: 'writing' }, ex));
+    if (sent === true) this.#step({ type: 'written' }, ex);
+    else this.#step({ type: 'write_failed', problem: sent, mayHaveReached: sent.startsWith('write failed') }, ex);
   }
 
   // ─── the link ──────────────────────────────────────────────────────────────────────────
 
-  /** Next answer in `mb` within `timeoutMs`, skipping nothing (used by IDENT). */
-  #nextAnswer(mb: Mailbox, timeoutMs: number) {
-    return mb.next(timeoutMs);
-  }
-
-  /** Sends one line, opening the port if needed. Returns true, or why it could not be sent. */
-  async #send(line: HostLine, mb: Mailbox): Promise<true | string> {
+  /**
+   * Sends one line, opening the port if needed; `onOpen` runs once the port is open, just before
+   * the write. Returns true, or why it could not be sent (`port unavailable: …`, `write failed: …`).
+   */
+  async #send(line: HostLine, onOpen?: () => void): Promise<true | string> {
     let stream: Duplex;
     try {
       stream = await this.#ensureOpen();
     } catch (err) {
       return `port unavailable: ${toError(err).message}`;
     }
-    mb.dropClosed();
+    onOpen?.();
     const text = encodeLine(line);
     this.#log.debug({ serialNumber: this.#serial, line: text.slice(0, -LINE_DELIMITER.length) }, 'line sent');
     try {
@@ -561,42 +312,16 @@ export class LineDriver implements TerminalDriver {
       );
       return;
     }
-    const mb = this.#mailboxes.get(decoded.value.rid);
-    if (!mb) {
+    const ex = this.#exchange;
+    if (!ex || lineLinkRid(ex.state) !== decoded.value.rid) {
       this.#log.debug({ serialNumber: this.#serial, rid: decoded.value.rid }, 'line for another rid ignored');
       return;
     }
-    mb.push({ line: decoded.value, raw: line });
-  }
-
-  #subscribe(rid: string): Mailbox {
-    const mb = new Mailbox();
-    this.#mailboxes.set(rid, mb);
-    return mb;
-  }
-
-  #unsubscribe(rid: string): void {
-    this.#mailboxes.delete(rid);
+    this.#step({ type: 'line', line: decoded.value, raw: line }, ex);
   }
 
   /** Runs driver operations one at a time: one transaction per terminal. */
   #exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.#queue.then(fn, fn);
-    this.#queue = run.catch(() => undefined);
-    return run;
-  }
-
-  /** A sleep that {@link close} cuts short. */
-  #sleep(ms: number): Promise<void> {
-    if (this.#closed) return Promise.resolve();
-    return new Promise((resolve) => {
-      const wake = () => {
-        clearTimeout(timer);
-        this.#sleepers.delete(wake);
-        resolve();
-      };
-      const timer = setTimeout(wake, ms);
-      this.#sleepers.add(wake);
-    });
+    return this.#queue.run(fn);
   }
 }

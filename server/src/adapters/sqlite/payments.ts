@@ -1,0 +1,205 @@
+/**
+ * {@link PaymentsPort} on SQLite. Idempotent create is `INSERT OR IGNORE` on the `payment_id`
+ * primary key; a transition is an `UPDATE … WHERE version = ? AND state = ?` with its audit event
+ * and callback in the same `BEGIN IMMEDIATE` transaction.
+ */
+import { applyCommandWrites } from './agent-commands.ts';
+import type { ProgressStage } from '@posbridge/protocol/ws';
+import { eventData } from '../../domain/audit-data.ts';
+import type { PaymentStatus } from '../../domain/payment-machine.ts';
+import { BOOTSTRAP_MERCHANT_ID } from '../../ports/directory.ts';
+import type { CreatePaymentResult, NewPayment, Payment, PaymentChange, PaymentsPort } from '../../ports/payments.ts';
+import type { SqliteDb, SqlParam } from '../../store/sqlite-db.ts';
+import { readPayment, rowToPayment, runExclusive, type PaymentRow } from './rows.ts';
+
+/** The payments port over one connection (see ../../store/sqlite-db.ts for its lock). */
+export class SqlitePayments implements PaymentsPort {
+  readonly #db: SqliteDb;
+
+  constructor(db: SqliteDb) {
+    this.#db = db;
+  }
+
+  #op<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+    return runExclusive(this.#db, operation, fn);
+  }
+
+  #readPayment(paymentId: string): Promise<Payment | null> {
+    return readPayment(this.#db, paymentId);
+  }
+
+  createPayment(input: NewPayment): Promise<CreatePaymentResult> {
+    return this.#op('createPayment', () =>
+      this.#db.transaction(async () => {
+        const info = await this.#db.run(
+          `INSERT OR IGNORE INTO payments (payment_id, id, transaction_id, order_id, reference, merchant_name, method,
+             installments, amount_minor, currency, callback_url, state, version, created_at, changed_at, updated_at,
+             merchant_id, deadline_at, test_suite)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'awaiting_terminal', 0, ?, ?, ?, ?, ?, ?)`,
+          [
+            input.paymentId,
+            input.id,
+            input.transactionId,
+            input.orderId,
+            input.reference,
+            input.merchantName,
+            input.method,
+            input.installments,
+            input.amount.amountMinor,
+            input.amount.currency,
+            input.callbackUrl,
+            input.createdAt,
+            input.createdAt,
+            input.createdAt,
+            input.merchantId ?? BOOTSTRAP_MERCHANT_ID,
+            input.deadlineAt ?? null,
+            input.testSuite === true ? 1 : 0,
+          ],
+        );
+        const created = info.changes === 1;
+        if (created) {
+          await this.#db.run(
+            `INSERT INTO payment_events (payment_id, type, from_state, to_state, data, at) VALUES (?, 'created', NULL, 'awaiting_terminal', ?, ?)`,
+            [
+              input.paymentId,
+              JSON.stringify({ amount: input.amount, method: input.method, installments: input.installments }),
+              input.createdAt,
+            ],
+          );
+        }
+        const payment = await this.#readPayment(input.paymentId);
+        if (!payment) throw new Error('payment vanished after insert');
+        return { payment, created };
+      }),
+    );
+  }
+
+  getPayment(paymentId: string): Promise<Payment | null> {
+    return this.#op('getPayment', () => this.#readPayment(paymentId));
+  }
+
+  applyTransition(change: PaymentChange): Promise<Payment | null> {
+    return this.#op('applyTransition', () =>
+      this.#db.transaction(async () => {
+        const { next } = change;
+        const o = next.outcome;
+        const params: SqlParam[] = [
+          next.status,
+          next.binding?.serialNumber ?? null,
+          next.binding?.agentId ?? null,
+          next.binding?.startId ?? null,
+          o?.outcome ?? null,
+          o?.terminalRef ?? null,
+          o?.authorizationId ?? null,
+          o?.nsu ?? null,
+          o?.tid ?? null,
+          o?.responseCode ?? null,
+          o?.message ?? null,
+          o?.card?.brand ?? null,
+          o?.card?.firstDigits ?? null,
+          o?.card?.lastDigits ?? null,
+          o?.amountMinor ?? null,
+          next.endReason,
+          next.deadlineAt,
+          next.changedAt,
+          change.at,
+          change.paymentId,
+          change.expectedVersion,
+          change.expectedStatus,
+        ];
+        const info = await this.#db.run(
+          `UPDATE payments SET state = ?, serial_number = ?, agent_id = ?, start_id = ?,
+             outcome = ?, terminal_ref = ?, authorization_id = ?, nsu = ?, result_tid = ?, response_code = ?,
+             result_message = ?, card_brand = ?, card_first_digits = ?, card_last_digits = ?, result_amount_minor = ?,
+             end_reason = ?, deadline_at = ?, changed_at = ?, updated_at = ?, version = version + 1
+           WHERE payment_id = ? AND version = ? AND state = ?`,
+          params,
+        );
+        if (info.changes !== 1) return null;
+        await this.#db.run(
+          `INSERT INTO payment_events (payment_id, type, from_state, to_state, data, at) VALUES (?, ?, ?, ?, ?, ?)`,
+          [
+            change.paymentId,
+            change.event.type,
+            change.expectedStatus,
+            next.status,
+            JSON.stringify(eventData(change.event)),
+            change.at,
+          ],
+        );
+        if (change.callback) {
+          await this.#db.run(
+            `INSERT OR IGNORE INTO callback_outbox (payment_id, kind, url, body, status, attempts, next_attempt_at, created_at, updated_at, expires_at)
+             VALUES (?, ?, ?, ?, 'pending', 0, ?, ?, ?, ?)`,
+            [
+              change.paymentId,
+              `final:${change.callback.status}`,
+              change.callback.url,
+              change.callback.body,
+              change.at,
+              change.at,
+              change.at,
+              change.callback.expiresAt ?? null,
+            ],
+          );
+        }
+        await applyCommandWrites(this.#db, change.commands, change.at);
+        return this.#readPayment(change.paymentId);
+      }),
+    );
+  }
+
+  setProgressStage(paymentId: string, stage: ProgressStage, at: number): Promise<boolean> {
+    return this.#op('setProgressStage', async () => {
+      const info = await this.#db.run('UPDATE payments SET progress_stage = ?, updated_at = ? WHERE payment_id = ?', [
+        stage,
+        at,
+        paymentId,
+      ]);
+      return info.changes === 1;
+    });
+  }
+
+  listBoundPayments(status: PaymentStatus, serialNumbers: readonly string[]): Promise<Payment[]> {
+    if (serialNumbers.length === 0) return Promise.resolve([]);
+    return this.#op('listBoundPayments', async () => {
+      const marks = serialNumbers.map(() => '?').join(', ');
+      const rows = await this.#db.all<PaymentRow>(
+        `SELECT * FROM payments WHERE state = ? AND serial_number IN (${marks}) ORDER BY changed_at, payment_id`,
+        [status, ...serialNumbers],
+      );
+      return rows.map(rowToPayment);
+    });
+  }
+
+  listDuePayments(now: number, limit: number): Promise<Payment[]> {
+    return this.#op('listDuePayments', async () => {
+      const rows = await this.#db.all<PaymentRow>(
+        `SELECT * FROM payments WHERE deadline_at IS NOT NULL AND deadline_at <= ?
+           AND state IN ('awaiting_terminal', 'dispatched', 'accepted', 'unknown')
+         ORDER BY deadline_at, payment_id LIMIT ?`,
+        [now, limit],
+      );
+      return rows.map(rowToPayment);
+    });
+  }
+
+  listPaymentsIn(statuses: readonly PaymentStatus[], serialNumbers: readonly string[]): Promise<Payment[]> {
+    if (statuses.length === 0 || serialNumbers.length === 0) return Promise.resolve([]);
+    return this.#op('listPaymentsIn', async () => {
+      const rows = await this.#db.all<PaymentRow>(
+        `SELECT * FROM payments WHERE state IN (${statuses.map(() => '?').join(', ')})
+           AND serial_number IN (${serialNumbers.map(() => '?').join(', ')}) ORDER BY changed_at, payment_id`,
+        [...statuses, ...serialNumbers],
+      );
+      return rows.map(rowToPayment);
+    });
+  }
+
+  countPaymentsByStatus(): Promise<Partial<Record<PaymentStatus, number>>> {
+    return this.#op('countPaymentsByStatus', async () => {
+      const rows = await this.#db.all<{ state: string; n: number }>('SELECT state, COUNT(*) AS n FROM payments GROUP BY state');
+      return Object.fromEntries(rows.map((r) => [r.state, r.n])) as Partial<Record<PaymentStatus, number>>;
+    });
+  }
+}

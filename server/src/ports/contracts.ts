@@ -1,0 +1,24 @@
+/**
+ * Every port contract suite, for an adapter's contract test to run at once (the same
+ * assertions for every adapter: adapters/memory/memory-contract.test.ts,
+ * adapters/sqlite/sqlite-contract.test.ts).
+ */
+import { callbackOutboxContract } from './callback-outbox.contract.ts';
+import type { StoreFactory } from './contract-helpers.ts';
+import { directoryContract } from './directory.contract.ts';
+import { eventsContract } from './events.contract.ts';
+import { metaContract } from './meta.contract.ts';
+import { operationsContract } from './operations.contract.ts';
+import { paymentsContract } from './payments.contract.ts';
+
+export type { StoreFactory } from './contract-helpers.ts';
+
+/** Registers every port contract against stores made by `factory` (each call: a new, empty store). */
+export function storeContracts(factory: StoreFactory): void {
+  paymentsContract(factory);
+  eventsContract(factory);
+  callbackOutboxContract(factory);
+  operationsContract(factory);
+  directoryContract(factory);
+  metaContract(factory);
+}

@@ -1,0 +1,34 @@
+/**
+ * The persistence ports of the server, one per job, and {@link PaymentStore}, their
+ * intersection. Domain types in, domain types out: no SQL, no rows, no driver types cross these
+ * interfaces, so a new database is a new adapter (adapters/memory, adapters/sqlite), checked by
+ * the same contract suites (./*.contract.ts).
+ *
+ * Times are ms since epoch. Money is integer minor units + ISO 4217 alpha code.
+ */
+import type { AgentCommandsPort } from './agent-commands.ts';
+import type { CallbackOutboxPort } from './callback-outbox.ts';
+import type { DirectoryPort } from './directory.ts';
+import type { PaymentEventsPort } from './events.ts';
+import type { MetaPort } from './meta.ts';
+import type { OperationsPort } from './operations.ts';
+import type { PaymentsPort } from './payments.ts';
+
+export * from './agent-commands.ts';
+export * from './callback-outbox.ts';
+export * from './directory.ts';
+export * from './events.ts';
+export * from './meta.ts';
+export * from './operations.ts';
+export * from './payments.ts';
+
+/**
+ * Everything the server persists: every port over one database, so that a change and its
+ * effects (events, callbacks, agent commands) commit together. All methods may reject with
+ * `CodedError('STORE_FAILED')`.
+ */
+export interface PaymentStore
+  extends PaymentsPort, PaymentEventsPort, CallbackOutboxPort, OperationsPort, DirectoryPort, MetaPort, AgentCommandsPort {
+  /** Releases the underlying database; nothing may be called afterwards. */
+  close(): Promise<void>;
+}
