@@ -24,7 +24,6 @@ const SKIP_DIRS = new Set(['node_modules', '.git', 'dist', 'coverage', '.vite', 
  */
 const PENDING_ELSEWHERE: readonly string[] = [
   'server/src/payments/payment-service.ts',
-  'server/src/store/store.ts',
 ];
 
 /** Patterns that only make sense next to a private checkout of the project's notes. */
