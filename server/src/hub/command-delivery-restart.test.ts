@@ -10,6 +10,7 @@
  * database connection is left open (nothing flushed, nothing closed) while the second server
  * opens the file; it is only torn down after the assertions.
  */
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PROTOCOL_VERSION, type ServerMessage } from '@posbridge/protocol/ws';
@@ -48,8 +49,8 @@ afterEach(async () => {
   tmp.cleanup();
 });
 
-async function start(agentCommands?: (port: AgentCommandsPort) => AgentCommandsPort): Promise<RunningServer> {
-  const config = loadServerConfig(testEnv(join(tmp.dir, 'db.sqlite'), { POSBRIDGE_DISPATCH_RESEND_MS: String(RESEND_MS) }));
+async function start(agentCommands?: (port: AgentCommandsPort) => AgentCommandsPort, env: Record<string, string> = {}): Promise<RunningServer> {
+  const config = loadServerConfig(testEnv(join(tmp.dir, 'db.sqlite'), { POSBRIDGE_DISPATCH_RESEND_MS: String(RESEND_MS), ...env }));
   const server = await startServer({ config, logger: sinkLogger().logger, manualDeadlines: true, ...(agentCommands ? { agentCommands } : {}) });
   servers.push(server);
   return server;
@@ -184,6 +185,25 @@ describe('the rows are the truth', () => {
     }
     const got = await a.waitForMessage(isStart, 1, RESEND_MS * 3);
     expect(got).toMatchObject({ id: 'st_other', paymentId: 'PAYO' });
+  });
+});
+
+describe('on the memory store', () => {
+  it("a bind's start row is delivered, repeated until acked, and closed by the ack", async () => {
+    const server = await start(undefined, { POSBRIDGE_STORE: 'memory' });
+    expect(existsSync(join(tmp.dir, 'db.sqlite'))).toBe(false);
+    const { token } = await server.issueAgentToken('till-1');
+    const a = await connect(server, token);
+    await a.hello(['SN1']);
+    const startId = await bind(server);
+    expect((await a.waitForMessage(isStart)).id).toBe(startId);
+    expect((await a.waitForMessage(isStart, 2, RESEND_MS * 3)).id).toBe(startId);
+    a.send({ v: PROTOCOL_VERSION, id: nextId(), type: 'ack', ackOf: startId });
+    await waitFor(async () => (await server.store.getPayment('PAYK'))?.status === 'accepted', 5000, 'accepted');
+    expect(await server.commands.getCommand(startId)).toMatchObject({ status: 'closed', closeReason: 'agent.acked' });
+    const copies = a.messages.filter(isStart).length;
+    await new Promise((r) => setTimeout(r, RESEND_MS * 2 + 100));
+    expect(a.messages.filter(isStart)).toHaveLength(copies);
   });
 });
 
