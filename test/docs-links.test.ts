@@ -24,8 +24,6 @@ const SKIP_DIRS = new Set(['node_modules', '.git', 'dist', 'coverage', '.vite', 
  */
 const PENDING_ELSEWHERE: readonly string[] = [
   'server/src/payments/payment-service.ts',
-  // Cites the section on effects as rows that the server-core redesign adds to the architecture page.
-  'server/src/ports/agent-commands.ts',
 ];
 
 /** Patterns that only make sense next to a private checkout of the project's notes. */

@@ -18,11 +18,15 @@ import { CallbackWorker } from './callbacks/callback-worker.ts';
 import type { ServerConfig } from './config.ts';
 import { createApp } from './http/app.ts';
 import { AgentHub } from './hub/agent-hub.ts';
+import type { AgentSession } from './hub/agent-session.ts';
 import { issueAgentToken, type IssuedAgentToken } from './hub/agent-tokens.ts';
+import { LocalPresence } from './hub/local-presence.ts';
+import { WakeSignal } from './hub/wake-signal.ts';
 import { ServerMetrics } from './observability/metrics.ts';
 import { DeadlineWorker } from './payments/deadline-worker.ts';
 import { OperationService } from './payments/operation-service.ts';
 import { PaymentService, type PaymentServiceOptions } from './payments/payment-service.ts';
+import type { AgentCommandsPort } from './ports/agent-commands.ts';
 import { resolveSubmitSecret } from './pos/submit-secret.ts';
 import { appUrlsFor } from './pos/submit-token.ts';
 import { hashAppToken } from './ppp/auth.ts';
@@ -46,6 +50,12 @@ export interface BuildServerOptions {
   readonly resolveCallbackHost?: HostResolver;
   /** The store adapters `config.storeKind` is chosen from. @default STORE_FACTORIES (./store-factory.ts) */
   readonly stores?: StoreRegistry;
+  /**
+   * Wraps the agent-command log the hub delivers from (the use cases write rows through the
+   * store's transactions, untouched). Tests use it to stop delivery at the port boundary.
+   * @default the store's log as is
+   */
+  readonly agentCommands?: (commands: AgentCommandsPort) => AgentCommandsPort;
 }
 
 /** What {@link buildServer} wired: the pieces to listen on, the parts, and one `close()`. */
@@ -61,6 +71,8 @@ export interface ComposedServer {
   readonly app: Express;
   /** The store (tests, later admin endpoints). */
   readonly store: PaymentStore;
+  /** The agent-command log (tests, support). */
+  readonly commands: AgentCommandsPort;
   /** The payment use cases (tests drive deadlines through `expireDue`). */
   readonly service: PaymentService;
   /** Cancel / settle / refund use cases. */
@@ -130,9 +142,11 @@ export async function buildServer(options: BuildServerOptions): Promise<Composed
       createdAt: now(),
     });
     const submitSecret = await resolveSubmitSecret({ configured: config.submitSecret, file: config.submitSecretFile, store, logger });
+    const commands = options.agentCommands ? options.agentCommands(store) : store;
     const metrics = new ServerMetrics(
       () => store.countPaymentsByStatus(),
       () => store.countUnknownOperations(),
+      () => store.countOpenCommands(),
     );
     const settings = pppAnswerSettingsOf(config);
     const worker = new CallbackWorker({
@@ -151,7 +165,18 @@ export async function buildServer(options: BuildServerOptions): Promise<Composed
     // ---- payments ⇄ agents: the use cases and the hub, and how they reach each other ----------
     // In-process: the waits it wakes are this process's requests (docs/architecture.md).
     const changes = new MemoryChangeFeed();
+    // Delivery state of this instance: which sessions it holds (presence), and the wake-ups of
+    // its delivery after a commit. The use cases get both; the hub is built last, on the use cases.
+    const presence = new LocalPresence<AgentSession>({
+      store,
+      logger: logger.child({ component: 'hub' }),
+      maxTerminalsPerAgent: config.maxTerminalsPerAgent,
+    });
+    const wakes = new WakeSignal();
+    const wake = (serials: readonly string[]) => wakes.wake(serials);
     const service = new PaymentService({
+      presence,
+      wake,
       store,
       logger,
       settings,
@@ -161,19 +186,29 @@ export async function buildServer(options: BuildServerOptions): Promise<Composed
       onCallbackEnqueued: () => worker.notify(),
       onStatusChanged: (from, to) => metrics.transitions.inc({ from: from ?? 'none', to }),
     });
-    const operations = new OperationService({ store, payments: service, changes, now, logger, answerBudgetMs: config.answerBudgetMs });
+    const operations = new OperationService({
+      store,
+      payments: service,
+      changes,
+      now,
+      logger,
+      answerBudgetMs: config.answerBudgetMs,
+      presence,
+      wake,
+    });
     const hub = new AgentHub({
       store,
+      commands,
+      handler: service,
+      presence,
+      wakes,
       logger,
       heartbeatIntervalMs: config.heartbeatIntervalMs,
       dispatchResendMs: config.dispatchResendMs,
-      maxTerminalsPerAgent: config.maxTerminalsPerAgent,
       now,
     });
     hub.onSessionsChanged = (count) => metrics.agentsConnected.set(count);
     hub.onReportRefused = (reason, type) => metrics.agentReportsRefused.inc({ reason, type });
-    service.setDispatcher(hub);
-    hub.setHandler(service);
     // ---- end of payments ⇄ agents ---------------------------------------------------------------
 
     const deadlines = new DeadlineWorker({ service, logger, pollMs: config.deadlinePollMs });
@@ -183,6 +218,7 @@ export async function buildServer(options: BuildServerOptions): Promise<Composed
     const stopLimits = new AbortController();
     const app = createApp({
       service,
+      agents: hub,
       operations,
       store,
       logger,
@@ -245,6 +281,7 @@ export async function buildServer(options: BuildServerOptions): Promise<Composed
       scheme,
       app,
       store,
+      commands: store,
       service,
       operations,
       hub,

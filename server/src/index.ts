@@ -23,5 +23,7 @@ export type {
   NewCallback,
 } from './store/store.ts';
 export type { PaymentStatus, PaymentMachineState, TerminalBinding, TerminalOutcome } from './domain/payment-machine.ts';
-export type { AgentDispatcher, AgentEventHandler, StartOrder, TerminalLookup, DispatchOutcome } from './hub/agent-dispatcher.ts';
+export type { AgentEventHandler, AgentReportOutcome } from './ports/agent-events.ts';
+export type { Presence, TerminalLookup } from './ports/presence.ts';
+export type { AgentCommandRecord, AgentCommandsPort, NewAgentCommand } from './ports/agent-commands.ts';
 export type { IssuedAgentToken } from './hub/agent-tokens.ts';

@@ -15,7 +15,9 @@ import { buildServer } from './compose.ts';
 import { loadServerConfig, redactConfig, unknownServerSettings, type ServerConfig } from './config.ts';
 import type { IssuedAgentToken } from './hub/agent-tokens.ts';
 import { createRootLogger } from './logger.ts';
+import type { AgentHub } from './hub/agent-hub.ts';
 import type { PaymentService } from './payments/payment-service.ts';
+import type { AgentCommandsPort } from './ports/agent-commands.ts';
 import type { PaymentStore } from './store/store.ts';
 
 /** A started server. */
@@ -32,6 +34,10 @@ export interface RunningServer {
   readonly service: PaymentService;
   /** The store (tests, later admin endpoints). */
   readonly store: PaymentStore;
+  /** The agent-command log (tests, support). */
+  readonly commands: AgentCommandsPort;
+  /** The agent hub (presence of this instance: tests, status). */
+  readonly hub: AgentHub;
   /** Stops HTTP, closes agent sockets, drains the callback worker, closes the store. Idempotent. */
   close(): Promise<void>;
   /** Same as {@link close}, for `await using`. */
@@ -51,6 +57,12 @@ export interface StartServerOptions {
    * inject one). @default the system's DNS
    */
   readonly resolveCallbackHost?: HostResolver;
+  /**
+   * Wraps the agent-command log the hub delivers from (the use cases write rows through the
+   * store's transactions, untouched). Tests use it to stop delivery at the port boundary.
+   * @default the store's log as is
+   */
+  readonly agentCommands?: (commands: AgentCommandsPort) => AgentCommandsPort;
 }
 
 function listen(server: Server, port: number, host: string): Promise<AddressInfo> {
@@ -81,6 +93,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     ...(options.now ? { clock: options.now } : {}),
     ...(options.manualDeadlines === undefined ? {} : { manualDeadlines: options.manualDeadlines }),
     ...(options.resolveCallbackHost ? { resolveCallbackHost: options.resolveCallbackHost } : {}),
+    ...(options.agentCommands ? { agentCommands: options.agentCommands } : {}),
   });
   let address: AddressInfo;
   try {
@@ -98,6 +111,8 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     port: address.port,
     publicUrl,
     store: composed.store,
+    commands: composed.commands,
+    hub: composed.hub,
     service: composed.service,
     issueAgentToken: composed.issueAgentToken,
     close: composed.close,

@@ -131,7 +131,7 @@ describe('a hostile merchant (real server restarted, two merchants, two real age
 
     // The victim's agent goes offline; VTEX cancels: an abort is now owed to the victim's agent.
     await victimAgent.close();
-    await waitFor(() => !server.service.dispatcher.onlineSerials().has(SERIAL), { timeoutMs: 5_000, message: 'victim offline' });
+    await waitFor(() => !server.hub.onlineSerials().has(SERIAL), { timeoutMs: 5_000, message: 'victim offline' });
     const cancel = await fetch(`${server.url}/payments/${paymentId}/cancellations`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'X-VTEX-API-AppKey': APP_KEY, 'X-VTEX-API-AppToken': APP_TOKEN },

@@ -30,6 +30,8 @@ import type { CallbackMode, PaymentStore } from '../store/store.ts';
 /** Dependencies of {@link createApp}. */
 export interface AppDeps {
   readonly service: PaymentService;
+  /** The agents connected to this instance (readiness, the Payment App's terminal list). */
+  readonly agents: { readonly sessionCount: number; onlineSerials(): ReadonlySet<string> };
   readonly operations: OperationService;
   readonly store: PaymentStore;
   readonly logger: Logger;
@@ -199,7 +201,7 @@ export function createApp(deps: AppDeps): Express {
     res.status(ready ? 200 : 503).json({
       status: ready ? 'ready' : 'not_ready',
       store: storeOk ? 'ok' : 'failed',
-      agentsConnected: deps.service.dispatcher.sessionCount,
+      agentsConnected: deps.agents.sessionCount,
     });
   });
   // The bearer header is compared constant-time over sha256 digests, so neither its content nor
@@ -245,6 +247,7 @@ export function createApp(deps: AppDeps): Express {
     '/pos/v1',
     createPosRouter({
       service: deps.service,
+      agents: deps.agents,
       store: deps.store,
       logger: deps.logger,
       submitSecret: deps.submitSecret,

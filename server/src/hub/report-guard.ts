@@ -6,7 +6,7 @@
  *
  * | report | sent to | owner of |
  * |---|---|---|
- * | `ack` | the session the acknowledged message was sent on | the command's terminal |
+ * | `ack` | the session the acknowledged command was last sent on (its row) | the command's terminal |
  * | `payment.*` | the payment's bound agent (`binding.agentId`) | `binding.serialNumber` |
  * | `operation.result` void | — (the terminal's owner ran it), of the payment's merchant | `binding.serialNumber` |
  * | `operation.result` refund | — (the terminal's owner ran it), of the payment's merchant | the refund's `serialNumber` |
@@ -42,8 +42,11 @@ export interface ReportGuardDeps {
   readonly store: PaymentStore;
   /** The session the hub routes `serialNumber` to, if any. */
   routeOf(serialNumber: string): AgentSession | undefined;
-  /** The session a repeated server message `messageId` was sent on, and its terminal, if it is still pending. */
-  sentOn(messageId: string): { readonly session: AgentSession; readonly serialNumber: string } | undefined;
+  /**
+   * The session a command `messageId` was last sent on and its terminal, while it awaits that
+   * session's acknowledgement (read from its row); undefined otherwise.
+   */
+  sentOn(messageId: string): Promise<{ readonly sessionId: string; readonly serialNumber: string } | undefined>;
 }
 
 /** Checks agent reports against who was sent what; reads only. */
@@ -61,9 +64,9 @@ export class ReportGuard {
   async check(session: AgentSession, message: Exclude<AgentMessage, AgentHello>): Promise<ReportRefusal | null> {
     switch (message.type) {
       case 'ack': {
-        const sent = this.#d.sentOn(message.ackOf);
+        const sent = await this.#d.sentOn(message.ackOf);
         if (sent === undefined) return null;
-        if (sent.session !== session) return 'wrong_session';
+        if (sent.sessionId !== session.sessionId) return 'wrong_session';
         // The terminal moved away since the command was sent: the old agent takes nothing more.
         return (await this.#owns(session, sent.serialNumber)) ? null : 'not_owner';
       }

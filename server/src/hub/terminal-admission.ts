@@ -22,17 +22,13 @@
 import type { Logger } from 'pino';
 import { ERROR_CODES, type ErrorCode } from '@posbridge/protocol/errors';
 import { TERMINAL_SERIAL_PATTERN, type AnnouncedTerminal } from '@posbridge/protocol/ws';
+import type { RefusedSerial } from '../ports/presence.ts';
 import type { PaymentStore } from '../store/store.ts';
 
 /** Default of {@link TerminalAdmissionOptions.maxTerminalsPerAgent}. */
 export const DEFAULT_MAX_TERMINALS_PER_AGENT = 16;
 
-/** One refused serial, as sent in `hub.welcome.refused`. */
-export interface RefusedSerial {
-  readonly serialNumber: string;
-  readonly code: ErrorCode;
-  readonly message: string;
-}
+export type { RefusedSerial };
 
 /** Outcome of {@link TerminalAdmission.admit}. */
 export interface Admission {

@@ -15,6 +15,7 @@
  * | `posbridge_auth_failures_total` | counter | `surface` = ppp \| pos \| agent |
  * | `posbridge_agent_reports_refused_total` | counter | `reason` (hub/report-guard.ts), `type` (agent message type) |
  * | default Node.js process metrics | | prefixed `posbridge_` |
+ * | `posbridge_agent_commands_open` | gauge (read from the store on scrape): agent commands (start, abort, void, refund) not yet done with; a value that keeps growing means commands are not getting through | — |
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { PAYMENT_STATUSES, type PaymentStatus } from '../domain/payment-machine.ts';
@@ -34,10 +35,12 @@ export class ServerMetrics {
   /**
    * @param countPayments - reads the number of payments per status (called on each scrape).
    * @param countUnknownOperations - reads the number of operations whose outcome is unknown (called on each scrape).
+   * @param countOpenCommands - reads the number of open agent commands (called on each scrape).
    */
   constructor(
     countPayments: () => Promise<Partial<Record<PaymentStatus, number>>>,
     countUnknownOperations: () => Promise<number> = () => Promise.resolve(0),
+    countOpenCommands: () => Promise<number> = () => Promise.resolve(0),
   ) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'posbridge_' });
@@ -67,6 +70,14 @@ export class ServerMetrics {
       registers,
       async collect() {
         this.set(await countUnknownOperations());
+      },
+    });
+    new Gauge({
+      name: 'posbridge_agent_commands_open',
+      help: 'Agent commands (start, abort, void, refund) still open in the agent-command log.',
+      registers,
+      async collect() {
+        this.set(await countOpenCommands());
       },
     });
     this.transitions = new Counter({

@@ -9,7 +9,7 @@ import { formatMoney } from '@posbridge/protocol/money';
 import type { OperationResult, PaymentProgress, PaymentRejected, PaymentResult } from '@posbridge/protocol/ws';
 import { voidIdOf } from '../domain/ids.ts';
 import type { TerminalOutcome } from '../domain/payment-machine.ts';
-import type { AgentReportOutcome } from '../hub/agent-dispatcher.ts';
+import type { AgentReportOutcome } from '../ports/agent-events.ts';
 import type { Payment } from '../store/store.ts';
 import type { ApplyOutcome, PaymentCore } from './payment-core.ts';
 

@@ -27,7 +27,7 @@ export interface BindOutcome {
  *   `POS_TERMINAL_UNKNOWN`, `POS_TERMINAL_OFFLINE`, `STORE_FAILED`.
  */
 export async function bindTerminal(core: PaymentCore, paymentId: string, serialNumber: string): Promise<BindOutcome> {
-  const dispatcher = core.dispatcher();
+  const presence = core.presence();
   for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
     const p = await core.store.getPayment(paymentId);
     if (!p) throw new CodedError('POS_SUBMIT_NOT_FOUND');
@@ -52,7 +52,7 @@ export async function bindTerminal(core: PaymentCore, paymentId: string, serialN
         throw new Error(`unhandled status ${String(never)}`);
       }
     }
-    const where = await dispatcher.lookupTerminal(serialNumber);
+    const where = await presence.locate(serialNumber);
     const owner = where.status === 'unknown' ? null : await core.store.agentOwner(where.agentId);
     if (where.status === 'unknown' || owner?.merchantId !== p.merchantId) {
       if (owner && owner.merchantId !== p.merchantId) {

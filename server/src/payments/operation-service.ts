@@ -48,7 +48,9 @@ import type {
 } from '@posbridge/protocol/ppp';
 import type { ChangeFeed } from '../ports/change-feed.ts';
 import type { OperationRecord, Payment, PaymentStore } from '../store/store.ts';
-import { refundOrderOf, type PaymentService } from './payment-service.ts';
+import type { Presence } from '../ports/presence.ts';
+import { refundCommandOf } from './command-rows.ts';
+import type { PaymentService } from './payment-service.ts';
 
 /** An HTTP answer to VTEX. */
 export interface PppReply<TBody> {
@@ -67,6 +69,10 @@ export interface OperationServiceOptions {
   readonly now: () => number;
   /** Longest a request waits for the terminal before answering 500 `PPP_OPERATION_PENDING`. @default 4000 */
   readonly answerBudgetMs: number;
+  /** Where terminals are driven from (can a void or refund run now?). */
+  readonly presence: Presence;
+  /** Called after a refund's command row committed (wakes delivery for its serial). */
+  readonly wake?: (serialNumbers: readonly string[]) => void;
 }
 
 function newOperationId(prefix: 'cn' | 'se' | 'rf'): string {
@@ -81,8 +87,12 @@ export class OperationService {
   readonly #budgetMs: number;
   readonly #changes: ChangeFeed;
   readonly #now: () => number;
+  readonly #presence: Presence;
+  readonly #wake: (serialNumbers: readonly string[]) => void;
 
   constructor(options: OperationServiceOptions) {
+    this.#presence = options.presence;
+    this.#wake = options.wake ?? (() => undefined);
     this.#store = options.store;
     this.#payments = options.payments;
     this.#log = options.logger.child({ component: 'ppp' });
@@ -105,7 +115,7 @@ export class OperationService {
    */
   async #terminalCanReverse(p: Payment): Promise<boolean> {
     if (!p.binding) return false;
-    const where = await this.#payments.dispatcher.lookupTerminal(p.binding.serialNumber);
+    const where = await this.#presence.locate(p.binding.serialNumber);
     if (where.status !== 'online') return false;
     return (await this.#store.agentOwner(where.agentId))?.merchantId === p.merchantId;
   }
@@ -285,8 +295,9 @@ export class OperationService {
     const amount = moneyFromDecimal(req.value, p.amount.currency);
     const serial = p.binding?.serialNumber ?? null;
     const online = await this.#terminalCanReverse(p);
+    const operationId = newOperationId('rf');
     const recorded = await this.#store.recordOperation({
-      operationId: newOperationId('rf'),
+      operationId,
       paymentId,
       kind: 'refund',
       requestId: req.requestId,
@@ -295,6 +306,8 @@ export class OperationService {
       status: online ? 'pending' : 'denied',
       serialNumber: serial,
       at: this.#now(),
+      // The refund's operation.start row commits with the operation (only a new one, only online).
+      ...(online ? { command: refundCommandOf(p, operationId, amount.amountMinor) } : {}),
     });
     const decimal = (minor: number) => moneyToDecimal({ amountMinor: minor, currency: p.amount.currency });
     const reply = (httpStatus: number, op: OperationRecord | null, code: string | null, message: string): RefundResponse => ({
@@ -321,7 +334,8 @@ export class OperationService {
         return this.#final(op, 501, reply(501, null, 'refund-manually', 'the terminal that charged this payment is offline; refund it by hand'));
       }
       this.#log.info({ paymentId, requestId: req.requestId, operationId: op.operationId, amountMinor: op.amountMinor }, 'refund requested');
-      await this.#payments.dispatcher.startOperation(refundOrderOf(p, op.operationId, op.amountMinor));
+      // Its operation.start row committed with it: the hub holding the terminal delivers it.
+      if (serial !== null) this.#wake([serial]);
     }
     for (;;) {
       switch (op.status) {

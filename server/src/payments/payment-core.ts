@@ -2,12 +2,12 @@
  * What the payment use cases (./create-payment.ts, ./bind-terminal.ts, ./expire.ts,
  * ./resolve-unknown.ts, ./agent-reports.ts) need of the payment service: the store, the clock,
  * the loggers, and the one way to change a payment (through the machine, with a compare-and-set,
- * effects after the commit). `PaymentService` (./payment-service.ts) builds it and delegates to the use cases.
+ * the rows of its effects in the same transaction). `PaymentService` (./payment-service.ts) builds it and delegates to the use cases.
  */
 import type { Logger } from 'pino';
 import type { PaymentEvent, PaymentStatus } from '../domain/payment-machine.ts';
-import type { AgentDispatcher } from '../hub/agent-dispatcher.ts';
 import type { ChangeFeed } from '../ports/change-feed.ts';
+import type { Presence } from '../ports/presence.ts';
 import type { Payment, PaymentStore } from '../store/store.ts';
 
 /** Deadlines and callback windows, seconds. */
@@ -44,16 +44,16 @@ export interface PaymentCore {
   onStatusChanged(from: PaymentStatus | null, to: PaymentStatus): void;
   /** Wakes request handlers waiting on a payment (key: paymentId) or an operation (key: operationId). */
   readonly changes: ChangeFeed;
-  /** The connected dispatcher. @throws Error before `PaymentService.setDispatcher`. */
-  dispatcher(): AgentDispatcher;
+  /** Where terminals are driven from. @throws Error when the service was built without one (the CLI). */
+  presence(): Presence;
   /** `PaymentService.applyEvent`: re-reads and applies until the compare-and-set succeeds. */
   applyEvent(
     paymentId: string,
     makeEvent: (p: Payment) => PaymentEvent | null | Promise<PaymentEvent | null>,
   ): Promise<ApplyOutcome>;
   /**
-   * One compare-and-set attempt of `event` on `p` (persisted with its callback, effects run after
-   * the commit; `onCommitted` runs between the two).
+   * One compare-and-set attempt of `event` on `p` (persisted with its callback and agent-command
+   * rows; `onCommitted` runs after the commit, before delivery is woken).
    * @returns the updated payment, or null when it moved on meanwhile or the event was ignored.
    */
   tryApply(p: Payment, event: PaymentEvent, onCommitted?: (updated: Payment) => void): Promise<Payment | null>;

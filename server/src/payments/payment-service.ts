@@ -1,7 +1,8 @@
 /**
  * The payment service: the one place a payment changes state. Every state change goes through the
- * pure machine (../domain/payment-machine.ts) and is persisted with a compare-and-set; effects run only
- * after the store committed. The use cases live in their own modules and change payments through
+ * pure machine (../domain/payment-machine.ts) and is persisted with a compare-and-set, with the rows
+ * of its effects (callback, agent commands: ./command-rows.ts) in the same transaction; after the
+ * commit the service only wakes their deliverers. The use cases live in their own modules and change payments through
  * {@link PaymentService.applyEvent}: create (./create-payment.ts, idempotent by paymentId, per
  * merchant), bind a terminal (./bind-terminal.ts, submitUrl), expire payments at their deadline
  * (./expire.ts), an operator's resolution of an unknown outcome (./resolve-unknown.ts), and what
@@ -17,24 +18,16 @@ import type { Logger } from 'pino';
 import { CodedError } from '@posbridge/protocol/errors';
 import type { CreatePaymentRequest } from '@posbridge/protocol/ppp';
 import type { OperationResult, PaymentProgress, PaymentRejected, PaymentResult } from '@posbridge/protocol/ws';
-import { abortIdOf, voidIdOf } from '../domain/ids.ts';
 import {
   transition,
   type PaymentEffect,
   type PaymentEvent,
   type PaymentStatus,
 } from '../domain/payment-machine.ts';
-import type {
-  AbortOrder,
-  AgentDispatcher,
-  AgentEventHandler,
-  AgentReportOutcome,
-  OperationOrder,
-  PendingOrders,
-  StartOrder,
-} from '../hub/agent-dispatcher.ts';
 import { callbackBody, type PppAnswerSettings } from '../domain/ppp-outcome.ts';
+import type { AgentEventHandler, AgentReportOutcome } from '../ports/agent-events.ts';
 import type { ChangeFeed } from '../ports/change-feed.ts';
+import type { Presence } from '../ports/presence.ts';
 import type { CallbackMode, OperationRecord, Payment, PaymentStore } from '../store/store.ts';
 import {
   onBoundAgentReplaced,
@@ -45,6 +38,7 @@ import {
   onStartAcked,
 } from './agent-reports.ts';
 import { bindTerminal, type BindOutcome } from './bind-terminal.ts';
+import { commandWritesOf } from './command-rows.ts';
 import { createPayment, type CreateContext, type CreatePaymentOutcome } from './create-payment.ts';
 import { expireDue } from './expire.ts';
 import { MAX_CAS_ATTEMPTS, type ApplyOutcome, type DeadlineSettings, type PaymentCore } from './payment-core.ts';
@@ -67,6 +61,13 @@ export interface PaymentServiceOptions {
   readonly onCallbackEnqueued?: () => void;
   /** Called after every committed payment change (metrics). */
   readonly onStatusChanged?: (from: PaymentStatus | null, to: PaymentStatus) => void;
+  /** Where terminals are driven from (bindTerminal); absent in the CLI, which never binds. */
+  readonly presence?: Presence;
+  /**
+   * Called after a change that opened agent commands for these serials committed (wakes
+   * delivery; the rows are the truth, a lost wake only delays delivery to the next tick).
+   */
+  readonly wake?: (serialNumbers: readonly string[]) => void;
 }
 
 /** Statuses in which the terminal may be working on the payment (a terminal is busy). */
@@ -83,7 +84,8 @@ export class PaymentService implements AgentEventHandler {
   readonly #onCallbackEnqueued: () => void;
   readonly #onStatusChanged: (from: PaymentStatus | null, to: PaymentStatus) => void;
   readonly #changes: ChangeFeed;
-  #dispatcher: AgentDispatcher | undefined;
+  readonly #presence: Presence | undefined;
+  readonly #wake: (serialNumbers: readonly string[]) => void;
 
   constructor(options: PaymentServiceOptions) {
     this.#store = options.store;
@@ -95,17 +97,14 @@ export class PaymentService implements AgentEventHandler {
     this.#now = options.now ?? Date.now;
     this.#onCallbackEnqueued = options.onCallbackEnqueued ?? (() => undefined);
     this.#onStatusChanged = options.onStatusChanged ?? (() => undefined);
+    this.#presence = options.presence;
+    this.#wake = options.wake ?? (() => undefined);
   }
 
-  /** Connects the dispatcher (the hub is built after the service, since each refers to the other). */
-  setDispatcher(dispatcher: AgentDispatcher): void {
-    this.#dispatcher = dispatcher;
-  }
-
-  /** The connected dispatcher. @throws Error before {@link setDispatcher}. */
-  get dispatcher(): AgentDispatcher {
-    if (!this.#dispatcher) throw new Error('PaymentService used before setDispatcher()');
-    return this.#dispatcher;
+  /** The presence port. @throws Error when the service was built without one (the CLI). */
+  get presence(): Presence {
+    if (!this.#presence) throw new Error('PaymentService built without presence');
+    return this.#presence;
   }
 
   /** The service clock, ms since epoch. */
@@ -123,7 +122,7 @@ export class PaymentService implements AgentEventHandler {
       now: this.#now,
       onStatusChanged: this.#onStatusChanged,
       changes: this.#changes,
-      dispatcher: () => this.dispatcher,
+      presence: () => this.presence,
       applyEvent: (paymentId, makeEvent) => this.applyEvent(paymentId, makeEvent),
       tryApply: (p, event, onCommitted) => this.#tryApply(p, event, onCommitted),
     };
@@ -189,28 +188,6 @@ export class PaymentService implements AgentEventHandler {
     return onBoundAgentReplaced(this.#core(), paymentId, ownerAgentId);
   }
 
-  /** @inheritdoc */
-  async pendingOrders(serialNumbers: readonly string[]): Promise<PendingOrders> {
-    const [dispatched, stopping, refunds] = await Promise.all([
-      this.#store.listBoundPayments('dispatched', serialNumbers),
-      this.#store.listPaymentsIn(['aborting', 'reversing', 'unknown'], serialNumbers),
-      this.#store.listOpenRefunds(serialNumbers),
-    ]);
-    const refundOrders: OperationOrder[] = [];
-    for (const op of refunds) {
-      const p = await this.#store.getPayment(op.paymentId);
-      if (p && op.serialNumber !== null) refundOrders.push(refundOrderOf(p, op.operationId, op.amountMinor));
-    }
-    return {
-      starts: dispatched.flatMap((p) => (p.binding ? [startOrderOf(p)] : [])),
-      // An unknown payment VTEX cancelled keeps its abort too (the agent may still stop the sale).
-      aborts: stopping.flatMap((p) =>
-        p.status === 'aborting' || (p.status === 'unknown' && p.endReason === 'cancelled') ? [abortOrderOf(p)] : [],
-      ),
-      operations: [...stopping.flatMap((p) => (p.status === 'reversing' ? [voidOrderOf(p)] : [])), ...refundOrders],
-    };
-  }
-
   /**
    * Re-reads the payment and applies `makeEvent` until the compare-and-set succeeds.
    * `makeEvent` returning null ignores the call. It may be async to read more of the store: it
@@ -241,7 +218,9 @@ export class PaymentService implements AgentEventHandler {
   }
 
   /**
-   * One compare-and-set attempt: transition, persist (with the callback if final), run effects.
+   * One compare-and-set attempt: transition, persist with every effect as a row in the same
+   * transaction (the callback if final; the agent commands it opens and closes:
+   * ./command-rows.ts), then wake their deliverers.
    * @returns the updated payment, or null when it moved on meanwhile or the event was ignored.
    */
   async #tryApply(p: Payment, event: PaymentEvent, onCommitted?: (updated: Payment) => void): Promise<Payment | null> {
@@ -258,6 +237,7 @@ export class PaymentService implements AgentEventHandler {
       next: state,
       event,
       at: now,
+      commands: commandWritesOf(p, prospective, event, effects),
       ...(enqueue
         ? {
             callback: {
@@ -280,12 +260,24 @@ export class PaymentService implements AgentEventHandler {
     return updated;
   }
 
+  /**
+   * Wakes delivery of the commands just committed for `serialNumber`, and says where the
+   * terminal stands (for the "deferred" warnings; delivery does not depend on it).
+   */
+  async #wakeFor(serialNumber: string | undefined): Promise<'online' | 'offline' | 'unknown_terminal'> {
+    if (serialNumber === undefined) return 'unknown_terminal';
+    this.#wake([serialNumber]);
+    if (!this.#presence) return 'offline';
+    const where = await this.#presence.locate(serialNumber);
+    return where.status === 'unknown' ? 'unknown_terminal' : where.status;
+  }
+
   async #runEffects(p: Payment, effects: readonly PaymentEffect[]): Promise<void> {
     for (const effect of effects) {
       switch (effect.type) {
         case 'send_start': {
-          const outcome = await this.dispatcher.dispatch(startOrderOf(p));
-          if (outcome !== 'sent') {
+          const outcome = await this.#wakeFor(effect.binding.serialNumber);
+          if (outcome !== 'online') {
             this.#log.warn(
               { paymentId: p.paymentId, serialNumber: effect.binding.serialNumber, outcome },
               'payment start deferred until the agent reconnects',
@@ -294,12 +286,12 @@ export class PaymentService implements AgentEventHandler {
           break;
         }
         case 'stop_resend':
-          this.#dispatcher?.cancelResend(effect.startId);
+          // The start's row was closed in the same transaction (./command-rows.ts).
           break;
         case 'send_abort': {
           this.#log.info({ paymentId: p.paymentId, reason: effect.reason }, 'aborting the payment on the terminal');
-          const outcome = await this.dispatcher.abort(abortOrderOf(p));
-          if (outcome !== 'sent') {
+          const outcome = await this.#wakeFor(p.binding?.serialNumber);
+          if (outcome !== 'online') {
             this.#log.warn({ paymentId: p.paymentId, outcome }, 'payment abort deferred until the agent reconnects');
           }
           break;
@@ -313,8 +305,8 @@ export class PaymentService implements AgentEventHandler {
           } else {
             this.#log.info({ paymentId: p.paymentId }, 'reversing the approval on the terminal');
           }
-          const outcome = await this.dispatcher.startOperation(voidOrderOf(p));
-          if (outcome !== 'sent') {
+          const outcome = await this.#wakeFor(p.binding?.serialNumber);
+          if (outcome !== 'online') {
             this.#log.warn({ paymentId: p.paymentId, outcome }, 'reversal deferred until the agent reconnects');
           }
           break;
@@ -352,49 +344,4 @@ export class PaymentService implements AgentEventHandler {
       }
     }
   }
-}
-
-/** The `payment.start` order of a bound payment. */
-function startOrderOf(p: Payment): StartOrder {
-  if (!p.binding) throw new Error(`payment ${p.paymentId} is not bound`);
-  return {
-    paymentId: p.paymentId,
-    startId: p.binding.startId,
-    serialNumber: p.binding.serialNumber,
-    amount: p.amount,
-    method: p.method,
-    installments: p.installments,
-  };
-}
-
-/** The `payment.abort` order of a bound payment. */
-function abortOrderOf(p: Payment): AbortOrder {
-  if (!p.binding) throw new Error(`payment ${p.paymentId} is not bound`);
-  return { paymentId: p.paymentId, abortId: abortIdOf(p), serialNumber: p.binding.serialNumber, reason: p.endReason ?? 'cancelled' };
-}
-
-/** The `operation.start` void of an approved payment (full processed amount). */
-function voidOrderOf(p: Payment): OperationOrder {
-  if (!p.binding) throw new Error(`payment ${p.paymentId} is not bound`);
-  return {
-    operationId: voidIdOf(p),
-    paymentId: p.paymentId,
-    kind: 'void',
-    serialNumber: p.binding.serialNumber,
-    amount: { amountMinor: p.outcome?.amountMinor ?? p.amount.amountMinor, currency: p.amount.currency },
-    originalTerminalRef: p.outcome?.terminalRef || p.paymentId,
-  };
-}
-
-/** The `operation.start` refund of `amountMinor` of an approved payment. */
-export function refundOrderOf(p: Payment, operationId: string, amountMinor: number): OperationOrder {
-  if (!p.binding) throw new Error(`payment ${p.paymentId} is not bound`);
-  return {
-    operationId,
-    paymentId: p.paymentId,
-    kind: 'refund',
-    serialNumber: p.binding.serialNumber,
-    amount: { amountMinor, currency: p.amount.currency },
-    originalTerminalRef: p.outcome?.terminalRef || p.paymentId,
-  };
 }

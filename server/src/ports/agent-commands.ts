@@ -9,7 +9,16 @@
  * interval until that session acknowledges it. An acknowledged command stays open (and is sent
  * again to the next session, e.g. after an agent restart) until its purpose is met: a start
  * closes when the payment is accepted, answered or rejected; an abort when the payment leaves
- * `aborting`; a void or refund when its outcome is recorded (a refund stays open while `unknown`).
+ * `aborting` (an `unknown` payment VTEX cancelled keeps its abort until it is resolved); a void
+ * when the payment leaves `reversing`; a refund when its outcome is recorded (it stays open
+ * while `unknown`) or it is released. A session the command cannot go to (the terminal's owner
+ * is not its target, or no longer owns the serial) *passes* it: it is not offered to that
+ * session again, but to the next one.
+ *
+ * Delivery writes ahead: {@link AgentCommandsPort.markCommandSent} is a compare-and-set that
+ * records the send (and when the next repeat is due) before the frame leaves, so a command is
+ * never sent twice on one session between repeats, whichever process delivers it, and a crash
+ * after the mark only means the next session gets it (never that it is lost).
  *
  * Times are ms since epoch.
  */
@@ -53,6 +62,8 @@ export interface AgentCommandRecord extends NewAgentCommand {
   readonly ackedAt: number | null;
   /** Session that acknowledged it (a new session gets it again while it is open). */
   readonly ackedSessionId: string | null;
+  /** Last session that passed it (not its target): not offered to that session again. */
+  readonly passedSessionId: string | null;
   readonly closedAt: number | null;
   /** Why it was closed (`accepted`, `answered`, `rejected`, `moved`, …). */
   readonly closeReason: string | null;
@@ -60,7 +71,53 @@ export interface AgentCommandRecord extends NewAgentCommand {
 
 /** Command writes that commit atomically with a payment or operation change. */
 export interface CommandWrites {
+  /**
+   * Commands to open. An id that exists already is re-opened with the new message (a payment
+   * aborted or reversed a second time reuses its stable `ab_`/`vd_` id): its session marks are
+   * cleared, so every session gets it again.
+   */
   readonly open?: readonly NewAgentCommand[];
   /** Commands whose purpose is met (nothing happens for an unknown or closed id). */
   readonly close?: readonly { readonly commandId: string; readonly reason: string }[];
+}
+
+/** True when `c` is deliverable on session `sessionId` at `now` (the rule of the module comment). */
+export function isDeliverable(c: AgentCommandRecord, sessionId: string, now: number): boolean {
+  if (c.status !== 'open') return false;
+  if (c.ackedSessionId === sessionId || c.passedSessionId === sessionId) return false;
+  return c.sentSessionId !== sessionId || (c.nextAttemptAt !== null && c.nextAttemptAt <= now);
+}
+
+/**
+ * The durable agent-command log. Every method may reject with `CodedError('STORE_FAILED')`.
+ * Opening and closing with a state change goes through that change's transaction
+ * (`PaymentChange.commands`, `NewOperation.command`), never through this port.
+ */
+export interface AgentCommandsPort {
+  /**
+   * Open commands for any of `serialNumbers` deliverable on `sessionId` at `now`
+   * ({@link isDeliverable}), oldest first, at most `limit` (1–1000).
+   */
+  listDeliverableCommands(serialNumbers: readonly string[], sessionId: string, now: number, limit: number): Promise<AgentCommandRecord[]>;
+  /**
+   * Write-ahead of one send: if the command is still deliverable on `sessionId` at `at`, records
+   * the attempt (`attempts + 1`, `lastSentAt`, `sentSessionId`) and the next repeat
+   * (`nextAttemptAt`), atomically. @returns false (nothing written, send nothing) otherwise.
+   */
+  markCommandSent(commandId: string, sessionId: string, at: number, nextAttemptAt: number): Promise<boolean>;
+  /** `sessionId` is not the command's target: not offered to that session again. @returns false when not open. */
+  passCommand(commandId: string, sessionId: string, at: number): Promise<boolean>;
+  /**
+   * The agent acknowledged the command on `sessionId`: no more repeats on that session (it stays
+   * open until its purpose is met). @returns the updated command, or null when unknown.
+   */
+  ackCommand(commandId: string, sessionId: string, at: number): Promise<AgentCommandRecord | null>;
+  /** Closes an open command. @returns false when it is unknown or closed already. */
+  closeCommand(commandId: string, reason: string, at: number): Promise<boolean>;
+  /** The command, or null. */
+  getCommand(commandId: string): Promise<AgentCommandRecord | null>;
+  /** The commands of a payment, oldest first (support, tests). */
+  listCommands(paymentId: string): Promise<AgentCommandRecord[]>;
+  /** Number of open commands (metric `posbridge_agent_commands_open`). */
+  countOpenCommands(): Promise<number>;
 }

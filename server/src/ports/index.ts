@@ -6,6 +6,7 @@
  *
  * Times are ms since epoch. Money is integer minor units + ISO 4217 alpha code.
  */
+import type { AgentCommandsPort } from './agent-commands.ts';
 import type { CallbackOutboxPort } from './callback-outbox.ts';
 import type { DirectoryPort } from './directory.ts';
 import type { PaymentEventsPort } from './events.ts';
@@ -23,10 +24,11 @@ export * from './payments.ts';
 
 /**
  * Everything the server persists: every port over one database, so that a change and its
- * effects (events, callbacks) commit together. All methods may reject with
+ * effects (events, callbacks, agent commands) commit together. All methods may reject with
  * `CodedError('STORE_FAILED')`.
  */
-export interface PaymentStore extends PaymentsPort, PaymentEventsPort, CallbackOutboxPort, OperationsPort, DirectoryPort, MetaPort {
+export interface PaymentStore
+  extends PaymentsPort, PaymentEventsPort, CallbackOutboxPort, OperationsPort, DirectoryPort, MetaPort, AgentCommandsPort {
   /** Releases the underlying database; nothing may be called afterwards. */
   close(): Promise<void>;
 }

@@ -5,6 +5,7 @@
  *
  * Times are ms since epoch. Amounts are integer minor units of the payment's currency.
  */
+import type { NewAgentCommand } from './agent-commands.ts';
 import type { Payment } from './payments.ts';
 
 export type { OperationTotals } from '../domain/operation-limits.ts';
@@ -49,6 +50,13 @@ export interface NewOperation {
   readonly status: OperationStatus;
   readonly serialNumber?: string | null;
   readonly at: number;
+  /**
+   * The agent command (a refund's `operation.start`) opened in the same transaction when the
+   * operation is created; nothing for a repeat or a refusal. Recording the refund's final outcome
+   * (`setOperationOutcome` approved/denied, `resolveUnknownOperation`) or releasing it closes the
+   * command of the same id in that transaction.
+   */
+  readonly command?: NewAgentCommand;
 }
 
 /** Answer of {@link OperationsPort.recordOperation}. */

@@ -13,6 +13,7 @@
 import type { Money } from '@posbridge/protocol/money';
 import type { PaymentMethodKind, ProgressStage } from '@posbridge/protocol/ws';
 import type { PaymentEvent, PaymentMachineState, PaymentStatus } from '../domain/payment-machine.ts';
+import type { CommandWrites } from './agent-commands.ts';
 import type { NewCallback } from './callback-outbox.ts';
 
 /** What is needed to create a payment (from a validated Create Payment request). */
@@ -71,6 +72,8 @@ export interface PaymentChange {
   readonly at: number;
   /** Enqueued in the same transaction when present. */
   readonly callback?: NewCallback;
+  /** Agent commands opened and closed in the same transaction (./agent-commands.ts). */
+  readonly commands?: CommandWrites;
 }
 
 /** Payment rows and their state. All methods may reject with `CodedError('STORE_FAILED')`. */

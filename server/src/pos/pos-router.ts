@@ -29,6 +29,8 @@ import { verifySubmitToken } from './submit-token.ts';
 /** Dependencies of {@link createPosRouter}. */
 export interface PosRouterDeps {
   readonly service: PaymentService;
+  /** Serials whose agent is connected now (the terminal list's `online`). */
+  readonly agents: { onlineSerials(): ReadonlySet<string> };
   readonly store: PaymentStore;
   readonly logger: Logger;
   /** HMAC key of submit tokens. */
@@ -96,7 +98,7 @@ export function createPosRouter(deps: PosRouterDeps): Router {
     const p = await deps.service.getPayment(paymentId);
     if (!p) throw new CodedError('POS_SUBMIT_NOT_FOUND');
     const listed = await deps.store.listTerminals(p.merchantId);
-    const online = deps.service.dispatcher.onlineSerials();
+    const online = deps.agents.onlineSerials();
     const serials = listed.map((t) => t.serialNumber);
     const busy = new Set((await deps.store.listPaymentsIn(BUSY_STATUSES, serials)).flatMap((q) => (q.binding ? [q.binding.serialNumber] : [])));
     const answer: PosTerminals = {

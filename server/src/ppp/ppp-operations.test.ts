@@ -281,7 +281,7 @@ describe('cancellations', () => {
   it('cancelled while the agent is offline: the abort is re-sent from the store on reconnect; "never started" ends it cancelled', async () => {
     await started('CX2B');
     await agent.close();
-    await waitFor(() => t.server.service.dispatcher.sessionCount === 0, { timeoutMs: 5000, message: 'agent gone' });
+    await waitFor(() => t.server.hub.sessionCount === 0, { timeoutMs: 5000, message: 'agent gone' });
     const pending = call('POST', '/payments/CX2B/cancellations', cancelBody('CX2B', 'R2B'));
     await waitFor(async () => (await t.server.store.getPayment('CX2B'))?.status === 'aborting', { timeoutMs: 5000, message: 'aborting' });
 
@@ -337,7 +337,7 @@ describe('cancellations', () => {
 
     await approved('CX6');
     await agent.close();
-    await waitFor(() => !t.server.service.dispatcher.onlineSerials().has('SN1'), { timeoutMs: 5000, message: 'agent gone' });
+    await waitFor(() => !t.server.hub.onlineSerials().has('SN1'), { timeoutMs: 5000, message: 'agent gone' });
     const offline = await call('POST', '/payments/CX6/cancellations', cancelBody('CX6', 'R6'));
     expect(offline.status).toBe(501);
     expect(offline.json).toMatchObject({ code: 'cancel-manually', message: expect.stringContaining('offline') });
@@ -381,7 +381,7 @@ describe('settlements and refunds', () => {
     expect(agent.messages.filter(isOp).filter((m) => m.kind === 'refund')).toHaveLength(1);
 
     await agent.close();
-    await waitFor(() => !t.server.service.dispatcher.onlineSerials().has('SN1'), { timeoutMs: 5000, message: 'agent gone' });
+    await waitFor(() => !t.server.hub.onlineSerials().has('SN1'), { timeoutMs: 5000, message: 'agent gone' });
     const offline = await call('POST', '/payments/RF1/refunds', refundBody('RF1', 'F3', 1));
     expect(offline.status).toBe(501);
     expectContract('/payments/{paymentId}/refunds', 'post', 501, offline.json);

@@ -245,7 +245,7 @@ describe('unknown outcomes', () => {
     expect((await call('POST', '/payments/UK8/cancellations', cancelBody('UK8', 'C8'))).json['code']).toBe('PPP_OUTCOME_UNKNOWN');
     await agent.waitForMessage((m): m is Abort => isAbort(m) && m.paymentId === 'UK8');
     await agent.close();
-    await waitFor(() => !t.server.service.dispatcher.onlineSerials().has('SN1'), { timeoutMs: 5000, message: 'agent gone' });
+    await waitFor(() => !t.server.hub.onlineSerials().has('SN1'), { timeoutMs: 5000, message: 'agent gone' });
     agent = await connectAgent(t.server.url, agentToken);
     await agent.hello(['SN1']);
     const again = await agent.waitForMessage((m): m is Abort => isAbort(m) && m.paymentId === 'UK8');

@@ -152,4 +152,64 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX terminal_events_serial ON terminal_events(serial_number, seq);
   `,
+  // 4 (effects as rows, issue 11 item 1): the agent-command log (ports/agent-commands.ts), and the
+  // commands owed at upgrade time (what the hub re-derived from payment state until then).
+  `
+  CREATE TABLE agent_commands (
+    command_id        TEXT PRIMARY KEY,
+    kind              TEXT NOT NULL CHECK (kind IN ('start', 'abort', 'void', 'refund')),
+    payment_id        TEXT NOT NULL REFERENCES payments(payment_id),
+    merchant_id       TEXT NOT NULL,
+    serial_number     TEXT NOT NULL,
+    agent_id          TEXT,
+    message           TEXT NOT NULL,
+    status            TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'closed')),
+    created_at        INTEGER NOT NULL,
+    attempts          INTEGER NOT NULL DEFAULT 0,
+    last_sent_at      INTEGER,
+    sent_session_id   TEXT,
+    next_attempt_at   INTEGER,
+    acked_at          INTEGER,
+    acked_session_id  TEXT,
+    passed_session_id TEXT,
+    closed_at         INTEGER,
+    close_reason      TEXT,
+    updated_at        INTEGER NOT NULL
+  );
+  CREATE INDEX agent_commands_open ON agent_commands(serial_number, created_at) WHERE status = 'open';
+  CREATE INDEX agent_commands_payment ON agent_commands(payment_id, created_at);
+
+  INSERT INTO agent_commands (command_id, kind, payment_id, merchant_id, serial_number, agent_id, message, created_at, updated_at)
+  SELECT start_id, 'start', payment_id, merchant_id, serial_number, agent_id,
+         json_object('v', 1, 'id', start_id, 'type', 'payment.start', 'paymentId', payment_id, 'serialNumber', serial_number,
+                     'amount', json_object('amountMinor', amount_minor, 'currency', currency), 'method', method, 'installments', installments),
+         changed_at, changed_at
+    FROM payments WHERE state = 'dispatched' AND start_id IS NOT NULL AND serial_number IS NOT NULL AND agent_id IS NOT NULL;
+
+  INSERT INTO agent_commands (command_id, kind, payment_id, merchant_id, serial_number, agent_id, message, created_at, updated_at)
+  SELECT 'ab_' || id, 'abort', payment_id, merchant_id, serial_number, agent_id,
+         json_object('v', 1, 'id', 'ab_' || id, 'type', 'payment.abort', 'paymentId', payment_id, 'reason', COALESCE(end_reason, 'cancelled')),
+         changed_at, changed_at
+    FROM payments
+   WHERE (state = 'aborting' OR (state = 'unknown' AND end_reason = 'cancelled')) AND serial_number IS NOT NULL AND agent_id IS NOT NULL;
+
+  INSERT INTO agent_commands (command_id, kind, payment_id, merchant_id, serial_number, agent_id, message, created_at, updated_at)
+  SELECT 'vd_' || id, 'void', payment_id, merchant_id, serial_number, NULL,
+         json_object('v', 1, 'id', 'vd_' || id, 'type', 'operation.start', 'operationId', 'vd_' || id, 'paymentId', payment_id,
+                     'kind', 'void', 'serialNumber', serial_number,
+                     'amount', json_object('amountMinor', COALESCE(result_amount_minor, amount_minor), 'currency', currency),
+                     'originalTerminalRef', COALESCE(NULLIF(terminal_ref, ''), payment_id)),
+         changed_at, changed_at
+    FROM payments WHERE state = 'reversing' AND serial_number IS NOT NULL;
+
+  INSERT INTO agent_commands (command_id, kind, payment_id, merchant_id, serial_number, agent_id, message, created_at, updated_at)
+  SELECT o.operation_id, 'refund', o.payment_id, p.merchant_id, o.serial_number, NULL,
+         json_object('v', 1, 'id', o.operation_id, 'type', 'operation.start', 'operationId', o.operation_id, 'paymentId', o.payment_id,
+                     'kind', 'refund', 'serialNumber', o.serial_number,
+                     'amount', json_object('amountMinor', o.amount_minor, 'currency', p.currency),
+                     'originalTerminalRef', COALESCE(NULLIF(p.terminal_ref, ''), p.payment_id)),
+         o.created_at, o.created_at
+    FROM operations o JOIN payments p ON p.payment_id = o.payment_id
+   WHERE o.kind = 'refund' AND o.status IN ('pending', 'unknown') AND o.serial_number IS NOT NULL AND p.serial_number IS NOT NULL;
+  `,
 ];

@@ -7,6 +7,7 @@
  */
 import type { PaymentStore } from '../../ports/index.ts';
 import { bindPort } from '../bind-port.ts';
+import { MemoryAgentCommands } from './agent-commands.ts';
 import { MemoryCallbackOutbox } from './callback-outbox.ts';
 import { MemoryDirectory } from './directory.ts';
 import { MemoryPaymentEvents } from './events.ts';
@@ -36,6 +37,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): PaymentStor
     ...bindPort(new MemoryOperations(conn)),
     ...bindPort(new MemoryDirectory(conn)),
     ...bindPort(new MemoryMeta(conn)),
+    ...bindPort(new MemoryAgentCommands(conn)),
     close: () => conn.close(),
   };
 }

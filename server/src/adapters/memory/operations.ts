@@ -4,6 +4,7 @@
  * ../../domain/operation-limits.ts from the payment and its totals read in the same transaction
  * (nothing can interleave: see ./state.ts), and a new settlement bumps the payment's `version`.
  */
+import { applyCommandWrites } from './agent-commands.ts';
 import { authorizedMinor, checkOperationLimit, operationTotals, type OperationTotals } from '../../domain/operation-limits.ts';
 import type {
   NewOperation,
@@ -95,7 +96,7 @@ export class MemoryOperations implements OperationsPort {
         updatedAt: input.at,
       };
       operations.set(row.operationId, row);
-      // (The agent-command row of `input` is written here, in this same transaction.)
+      applyCommandWrites(this.#conn.tables, input.command ? { open: [input.command] } : undefined, input.at);
       return { kind: 'created', operation: toRecord(row) };
     });
   }
@@ -130,6 +131,10 @@ export class MemoryOperations implements OperationsPort {
         updatedAt: change.at,
       };
       operations.set(operationId, updated);
+      // A final outcome closes the refund's command in the same transaction (an unknown one keeps it open).
+      if (change.status !== 'pending' && change.status !== 'unknown') {
+        applyCommandWrites(this.#conn.tables, { close: [{ commandId: operationId, reason: change.status }] }, change.at);
+      }
       return toRecord(updated);
     });
   }
@@ -141,6 +146,7 @@ export class MemoryOperations implements OperationsPort {
       if (!row || row.status !== 'unknown') return null;
       const updated: OperationRow = { ...row, status: resolution.status, message: resolution.message, updatedAt: resolution.at };
       operations.set(row.operationId, updated);
+      applyCommandWrites(this.#conn.tables, { close: [{ commandId: row.operationId, reason: 'resolved' }] }, resolution.at);
       const payment = payments.get(row.paymentId);
       if (!payment) throw new Error(`payment ${row.paymentId} of operation ${row.operationId} is missing`);
       appendPaymentEvent(
@@ -169,6 +175,8 @@ export class MemoryOperations implements OperationsPort {
       const { operations } = this.#conn.tables;
       const row = operations.get(operationId);
       if (!row || row.kind !== 'refund' || row.status !== 'pending' || row.answerBody !== null) return false;
+      // No time is given here: the close is stamped with the operation's last change.
+      applyCommandWrites(this.#conn.tables, { close: [{ commandId: operationId, reason: 'released' }] }, row.updatedAt);
       return operations.delete(operationId);
     });
   }

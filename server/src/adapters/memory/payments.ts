@@ -4,6 +4,7 @@
  * the state, its audit event and at most one callback per kind in one transaction, and the
  * stored shape of a state (only the fields the schema keeps, a card only when whole).
  */
+import { applyCommandWrites } from './agent-commands.ts';
 import type { ProgressStage } from '@posbridge/protocol/ws';
 import { eventData } from '../../domain/audit-data.ts';
 import type { PaymentMachineState, PaymentStatus, TerminalOutcome } from '../../domain/payment-machine.ts';
@@ -166,7 +167,7 @@ export class MemoryPayments implements PaymentsPort {
         change.at,
       );
       if (change.callback) enqueueCallback(this.#conn.state, change.paymentId, change.callback, change.at);
-      // (The agent-command rows of `change` are written here, in this same transaction.)
+      applyCommandWrites(this.#conn.tables, change.commands, change.at);
       return copy(updated);
     });
   }

@@ -12,6 +12,7 @@
  *
  * Stored values are immutable snapshots: writers store new objects, readers copy what they hand out.
  */
+import type { AgentCommandRecord } from '../../ports/agent-commands.ts';
 import type { CallbackStatus } from '../../ports/callback-outbox.ts';
 import type { MerchantRecord, StoreRecord, TerminalEventRecord, TerminalRecord } from '../../ports/directory.ts';
 import type { OperationRecord } from '../../ports/operations.ts';
@@ -164,6 +165,8 @@ export interface MemoryTables {
   readonly terminals: Table<string, TerminalRecord>;
   readonly terminalEvents: Table<number, TerminalEventRecord>;
   readonly meta: Table<string, string>;
+  /** The agent-command log, by commandId (./agent-commands.ts). */
+  readonly agentCommands: Table<string, AgentCommandRecord>;
   /** Last value of each sequence (`payment_events`, `callbacks`, `terminal_events`), rolled back with its transaction. */
   readonly sequences: Table<string, number>;
 }
@@ -192,6 +195,7 @@ export function createMemoryState(): MemoryState {
     terminals: table(),
     terminalEvents: table(),
     meta: table(),
+    agentCommands: table(),
     sequences: table(),
   };
   return {

@@ -3,6 +3,7 @@
  * lock first (`BEGIN IMMEDIATE`), then reads the payment and its totals and asks the money rules
  * of ../../domain/operation-limits.ts, so two concurrent requests never both fit in one remainder.
  */
+import { applyCommandWrites } from './agent-commands.ts';
 import {
   authorizedMinor,
   checkOperationLimit,
@@ -101,6 +102,7 @@ export class SqliteOperations implements OperationsPort {
             input.at,
           ],
         );
+        await applyCommandWrites(this.#db, input.command ? { open: [input.command] } : undefined, input.at);
         const created = await this.#readOperation(input.operationId);
         if (!created) throw new Error('operation vanished after insert');
         return { kind: 'created', operation: created };
@@ -123,7 +125,7 @@ export class SqliteOperations implements OperationsPort {
   }
 
   setOperationOutcome(operationId: string, change: OperationOutcomeChange): Promise<OperationRecord | null> {
-    return this.#op('setOperationOutcome', async () => {
+    return this.#op('setOperationOutcome', () => this.#db.transaction(async () => {
       const info = await this.#db.run(
         `UPDATE operations SET status = ?, terminal_ref = COALESCE(?, terminal_ref), authorization_id = COALESCE(?, authorization_id),
            nsu = COALESCE(?, nsu), response_code = COALESCE(?, response_code), message = COALESCE(?, message), updated_at = ?
@@ -139,8 +141,12 @@ export class SqliteOperations implements OperationsPort {
           operationId,
         ],
       );
+      // A final outcome closes the refund's command in the same transaction (an unknown one keeps it open).
+      if (info.changes === 1 && change.status !== 'pending' && change.status !== 'unknown') {
+        await applyCommandWrites(this.#db, { close: [{ commandId: operationId, reason: change.status }] }, change.at);
+      }
       return info.changes === 1 ? this.#readOperation(operationId) : null;
-    });
+    }));
   }
 
   resolveUnknownOperation(resolution: OperationResolution): Promise<OperationRecord | null> {
@@ -151,6 +157,7 @@ export class SqliteOperations implements OperationsPort {
           [resolution.status, resolution.message, resolution.at, resolution.operationId],
         );
         if (info.changes !== 1) return null;
+        await applyCommandWrites(this.#db, { close: [{ commandId: resolution.operationId, reason: 'resolved' }] }, resolution.at);
         const op = await this.#readOperation(resolution.operationId);
         if (!op) throw new Error('operation vanished after update');
         const payment = await this.#db.get<{ state: string }>('SELECT state FROM payments WHERE payment_id = ?', [op.paymentId]);
@@ -184,13 +191,15 @@ export class SqliteOperations implements OperationsPort {
   }
 
   releaseOperation(operationId: string): Promise<boolean> {
-    return this.#op('releaseOperation', async () => {
+    return this.#op('releaseOperation', () => this.#db.transaction(async () => {
       const info = await this.#db.run(
         `DELETE FROM operations WHERE operation_id = ? AND kind = 'refund' AND status = 'pending' AND answer IS NULL`,
         [operationId],
       );
+      // The port gives no time here; the close time is only for support.
+      if (info.changes === 1) await applyCommandWrites(this.#db, { close: [{ commandId: operationId, reason: 'released' }] }, Date.now());
       return info.changes === 1;
-    });
+    }));
   }
 
   setOperationAnswer(operationId: string, httpStatus: number, body: unknown, at: number): Promise<OperationRecord> {

@@ -3,6 +3,7 @@
  * primary key; a transition is an `UPDATE … WHERE version = ? AND state = ?` with its audit event
  * and callback in the same `BEGIN IMMEDIATE` transaction.
  */
+import { applyCommandWrites } from './agent-commands.ts';
 import type { ProgressStage } from '@posbridge/protocol/ws';
 import { eventData } from '../../domain/audit-data.ts';
 import type { PaymentStatus } from '../../domain/payment-machine.ts';
@@ -142,6 +143,7 @@ export class SqlitePayments implements PaymentsPort {
             ],
           );
         }
+        await applyCommandWrites(this.#db, change.commands, change.at);
         return this.#readPayment(change.paymentId);
       }),
     );

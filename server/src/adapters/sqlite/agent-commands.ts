@@ -1,0 +1,187 @@
+/**
+ * {@link AgentCommandsPort} on SQLite (table `agent_commands`, migration 4 of
+ * ../../store/migrations.ts), plus {@link applyCommandWrites}, which the payment store calls
+ * inside the transaction of the state change that opens or closes commands.
+ *
+ * Every statement runs through the connection's FIFO lock (../../store/sqlite-db.ts), like the
+ * payment store's, so it never interleaves with another operation's `BEGIN … COMMIT`.
+ *
+ * @see ../../ports/agent-commands.ts (the delivery rule), docs/architecture.md "Effects are rows"
+ */
+import { CodedError, isCodedError } from '@posbridge/protocol/errors';
+import type {
+  AgentCommandKind,
+  AgentCommandRecord,
+  AgentCommandsPort,
+  AgentCommandStatus,
+  CommandWrites,
+} from '../../ports/agent-commands.ts';
+import type { SqliteDb } from '../../store/sqlite-db.ts';
+
+interface CommandRow {
+  command_id: string;
+  kind: string;
+  payment_id: string;
+  merchant_id: string;
+  serial_number: string;
+  agent_id: string | null;
+  message: string;
+  status: string;
+  created_at: number;
+  attempts: number;
+  last_sent_at: number | null;
+  sent_session_id: string | null;
+  next_attempt_at: number | null;
+  acked_at: number | null;
+  acked_session_id: string | null;
+  passed_session_id: string | null;
+  closed_at: number | null;
+  close_reason: string | null;
+}
+
+function rowToCommand(r: CommandRow): AgentCommandRecord {
+  return {
+    commandId: r.command_id,
+    kind: r.kind as AgentCommandKind,
+    paymentId: r.payment_id,
+    merchantId: r.merchant_id,
+    serialNumber: r.serial_number,
+    agentId: r.agent_id,
+    message: r.message,
+    status: r.status as AgentCommandStatus,
+    createdAt: r.created_at,
+    attempts: r.attempts,
+    lastSentAt: r.last_sent_at,
+    sentSessionId: r.sent_session_id,
+    nextAttemptAt: r.next_attempt_at,
+    ackedAt: r.acked_at,
+    ackedSessionId: r.acked_session_id,
+    passedSessionId: r.passed_session_id,
+    closedAt: r.closed_at,
+    closeReason: r.close_reason,
+  };
+}
+
+/** Most commands one {@link AgentCommandsPort.listDeliverableCommands} call returns. */
+const MAX_LIST = 1000;
+
+/**
+ * Applies `writes` at `at` (ms since epoch) on `db`. Call it inside an open transaction (and the
+ * connection's lock): it commits or rolls back with the caller's change.
+ */
+export async function applyCommandWrites(db: SqliteDb, writes: CommandWrites | undefined, at: number): Promise<void> {
+  for (const c of writes?.open ?? []) {
+    await db.run(
+      `INSERT INTO agent_commands (command_id, kind, payment_id, merchant_id, serial_number, agent_id, message, status, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, 'open', ?, ?)
+       ON CONFLICT (command_id) DO UPDATE SET kind = excluded.kind, serial_number = excluded.serial_number,
+         agent_id = excluded.agent_id, message = excluded.message, status = 'open', sent_session_id = NULL,
+         next_attempt_at = NULL, acked_at = NULL, acked_session_id = NULL, passed_session_id = NULL,
+         closed_at = NULL, close_reason = NULL, updated_at = excluded.updated_at`,
+      [c.commandId, c.kind, c.paymentId, c.merchantId, c.serialNumber, c.agentId, c.message, at, at],
+    );
+  }
+  for (const c of writes?.close ?? []) {
+    await db.run(
+      `UPDATE agent_commands SET status = 'closed', closed_at = ?, close_reason = ?, updated_at = ? WHERE command_id = ? AND status = 'open'`,
+      [at, c.reason.slice(0, 200), at, c.commandId],
+    );
+  }
+}
+
+/** The agent-command log on one SQLite connection. */
+export class SqliteAgentCommands implements AgentCommandsPort {
+  readonly #db: SqliteDb;
+
+  constructor(db: SqliteDb) {
+    this.#db = db;
+  }
+
+  #op<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+    return this.#db.exclusive(fn).catch((err: unknown) => {
+      if (isCodedError(err)) throw err;
+      throw new CodedError('STORE_FAILED', `agent commands: ${operation} failed`, { cause: err, details: { operation } });
+    });
+  }
+
+  listDeliverableCommands(serialNumbers: readonly string[], sessionId: string, now: number, limit: number): Promise<AgentCommandRecord[]> {
+    if (serialNumbers.length === 0) return Promise.resolve([]);
+    return this.#op('listDeliverableCommands', async () => {
+      const rows = await this.#db.all<CommandRow>(
+        `SELECT * FROM agent_commands
+          WHERE status = 'open' AND serial_number IN (${serialNumbers.map(() => '?').join(', ')})
+            AND acked_session_id IS NOT ? AND passed_session_id IS NOT ?
+            AND (sent_session_id IS NOT ? OR next_attempt_at <= ?)
+          ORDER BY created_at, command_id LIMIT ?`,
+        [...serialNumbers, sessionId, sessionId, sessionId, now, Math.max(1, Math.min(MAX_LIST, Math.trunc(limit)))],
+      );
+      return rows.map(rowToCommand);
+    });
+  }
+
+  markCommandSent(commandId: string, sessionId: string, at: number, nextAttemptAt: number): Promise<boolean> {
+    return this.#op('markCommandSent', async () => {
+      const info = await this.#db.run(
+        `UPDATE agent_commands SET attempts = attempts + 1, last_sent_at = ?, sent_session_id = ?, next_attempt_at = ?, updated_at = ?
+          WHERE command_id = ? AND status = 'open' AND acked_session_id IS NOT ? AND passed_session_id IS NOT ?
+            AND (sent_session_id IS NOT ? OR next_attempt_at <= ?)`,
+        [at, sessionId, nextAttemptAt, at, commandId, sessionId, sessionId, sessionId, at],
+      );
+      return info.changes === 1;
+    });
+  }
+
+  passCommand(commandId: string, sessionId: string, at: number): Promise<boolean> {
+    return this.#op('passCommand', async () => {
+      const info = await this.#db.run(
+        `UPDATE agent_commands SET passed_session_id = ?, updated_at = ? WHERE command_id = ? AND status = 'open'`,
+        [sessionId, at, commandId],
+      );
+      return info.changes === 1;
+    });
+  }
+
+  ackCommand(commandId: string, sessionId: string, at: number): Promise<AgentCommandRecord | null> {
+    return this.#op('ackCommand', async () => {
+      await this.#db.run(
+        `UPDATE agent_commands SET acked_at = ?, acked_session_id = ?, next_attempt_at = NULL, updated_at = ? WHERE command_id = ?`,
+        [at, sessionId, at, commandId],
+      );
+      const row = await this.#db.get<CommandRow>('SELECT * FROM agent_commands WHERE command_id = ?', [commandId]);
+      return row ? rowToCommand(row) : null;
+    });
+  }
+
+  closeCommand(commandId: string, reason: string, at: number): Promise<boolean> {
+    return this.#op('closeCommand', async () => {
+      const info = await this.#db.run(
+        `UPDATE agent_commands SET status = 'closed', closed_at = ?, close_reason = ?, updated_at = ? WHERE command_id = ? AND status = 'open'`,
+        [at, reason.slice(0, 200), at, commandId],
+      );
+      return info.changes === 1;
+    });
+  }
+
+  getCommand(commandId: string): Promise<AgentCommandRecord | null> {
+    return this.#op('getCommand', async () => {
+      const row = await this.#db.get<CommandRow>('SELECT * FROM agent_commands WHERE command_id = ?', [commandId]);
+      return row ? rowToCommand(row) : null;
+    });
+  }
+
+  listCommands(paymentId: string): Promise<AgentCommandRecord[]> {
+    return this.#op('listCommands', async () => {
+      const rows = await this.#db.all<CommandRow>('SELECT * FROM agent_commands WHERE payment_id = ? ORDER BY created_at, command_id', [
+        paymentId,
+      ]);
+      return rows.map(rowToCommand);
+    });
+  }
+
+  countOpenCommands(): Promise<number> {
+    return this.#op('countOpenCommands', async () => {
+      const row = await this.#db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM agent_commands WHERE status = 'open'`);
+      return row?.n ?? 0;
+    });
+  }
+}

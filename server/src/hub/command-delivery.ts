@@ -1,0 +1,200 @@
+/**
+ * Delivery of agent-command rows (ports/agent-commands.ts) to the sessions this instance holds.
+ * It decides nothing by itself: what is owed, and whether it is due on a session, is read from
+ * the rows; a send is written ahead (`markCommandSent`, a compare-and-set) before the frame
+ * leaves. The ticker and the wake-ups only make it look sooner.
+ *
+ * For each deliverable row of a serial a session holds:
+ * 1. the session's agent must still own the serial in the store; otherwise the row is passed
+ *    for this session (`repeats stopped: the terminal moved to another agent` when it had been
+ *    sent there): the new owner gets what is owed when it announces the terminal;
+ * 2. a start or abort goes only to the payment's bound agent: for another agent it is not sent
+ *    (`command for a payment bound to another agent not sent`) and the use case flags the
+ *    payment `unknown` (nobody can learn the sale's outcome any more);
+ * 3. a void or refund goes only to an agent of the payment's merchant (`command for another
+ *    merchant's payment not sent`);
+ * 4. mark sent (next repeat at now + `resendMs`), then send; logged `payment dispatched`,
+ *    `payment abort sent` or `operation dispatched` on the first send to a session.
+ *
+ * Deliveries to one session run one at a time, in row order.
+ *
+ * @see docs/protocol/ws.md "Delivery", docs/architecture.md "Effects are rows"
+ */
+import type { Logger } from 'pino';
+import { decodeServerMessage } from '@posbridge/protocol/ws';
+import type { AgentCommandRecord, AgentCommandsPort } from '../ports/agent-commands.ts';
+import type { AgentEventHandler } from '../ports/agent-events.ts';
+import type { PaymentStore } from '../store/store.ts';
+import type { AgentSession } from './agent-session.ts';
+import type { LocalPresence } from './local-presence.ts';
+
+/** Most rows read for one session per pass. */
+const BATCH = 100;
+
+/** Options of {@link CommandDelivery}. */
+export interface CommandDeliveryOptions {
+  readonly commands: AgentCommandsPort;
+  readonly store: PaymentStore;
+  readonly presence: LocalPresence<AgentSession>;
+  /** The use case told when a start or abort meets a terminal that moved to another agent. */
+  readonly handler: Pick<AgentEventHandler, 'onBoundAgentReplaced'>;
+  readonly logger: Logger;
+  /** Repeat interval of an unacknowledged command on one session, and of the ticker. */
+  readonly resendMs: number;
+  /** Clock, ms since epoch. */
+  readonly now: () => number;
+}
+
+/** Reads command rows for the sessions held here and sends what is due. */
+export class CommandDelivery {
+  readonly #o: CommandDeliveryOptions;
+  readonly #log: Logger;
+  /** Per session: the tail of its delivery chain (ordering only; the rows decide what is sent). */
+  readonly #chains = new WeakMap<AgentSession, Promise<void>>();
+  /** Sessions with a pass queued or running: the ticker does not pile more onto them. */
+  readonly #busy = new WeakSet<AgentSession>();
+  #ticker: NodeJS.Timeout | undefined;
+  #stopped = false;
+
+  constructor(options: CommandDeliveryOptions) {
+    this.#o = options;
+    this.#log = options.logger;
+  }
+
+  /** Starts the ticker that re-reads the rows every `resendMs`. */
+  start(): void {
+    if (this.#ticker || this.#stopped) return;
+    this.#ticker = setInterval(() => {
+      for (const session of this.#o.presence.holders()) {
+        if (!this.#busy.has(session)) void this.deliver(session, session.serials);
+      }
+    }, this.#o.resendMs);
+    this.#ticker.unref();
+  }
+
+  /** Stops the ticker; later wake-ups send nothing. Does not wait for sends in flight. */
+  stop(): void {
+    this.#stopped = true;
+    clearInterval(this.#ticker);
+    this.#ticker = undefined;
+  }
+
+  /** Rows for these serials were committed: deliver now to whichever session here holds them. */
+  wake(serialNumbers: readonly string[]): void {
+    const bySession = new Map<AgentSession, string[]>();
+    for (const serial of serialNumbers) {
+      const session = this.#o.presence.routeOf(serial);
+      if (session?.isOpen) bySession.set(session, [...(bySession.get(session) ?? []), serial]);
+    }
+    for (const [session, serials] of bySession) void this.deliver(session, serials);
+  }
+
+  /**
+   * Queues a pass over what is due on `session` for `serialNumbers`.
+   * @returns when that pass is over (never rejects: failures are logged, the next tick retries).
+   */
+  deliver(session: AgentSession, serialNumbers: readonly string[]): Promise<void> {
+    const previous = this.#chains.get(session) ?? Promise.resolve();
+    this.#busy.add(session);
+    const next = previous
+      .then(() => this.#pass(session, serialNumbers))
+      .catch((err: unknown) => {
+        this.#log.warn({ err, agentId: session.agentId }, 'command delivery failed; retried on the next tick');
+      })
+      .finally(() => {
+        if (this.#chains.get(session) === next) this.#busy.delete(session);
+      });
+    this.#chains.set(session, next);
+    return next;
+  }
+
+  async #pass(session: AgentSession, serialNumbers: readonly string[]): Promise<void> {
+    if (this.#stopped || !session.isOpen || serialNumbers.length === 0) return;
+    const due = await this.#o.commands.listDeliverableCommands(serialNumbers, session.sessionId, this.#o.now(), BATCH);
+    for (const c of due) {
+      if (this.#stopped || !session.isOpen) return;
+      await this.#deliverOne(session, c);
+    }
+  }
+
+  async #deliverOne(session: AgentSession, c: AgentCommandRecord): Promise<void> {
+    // Only a session that holds the serial here delivers it (another may have claimed it since).
+    if (this.#o.presence.routeOf(c.serialNumber) !== session) return;
+    const type = typeOfKind(c.kind);
+    const owner = await this.#o.store.findTerminal(c.serialNumber);
+    if (owner?.agentId !== session.agentId) {
+      await this.#o.commands.passCommand(c.commandId, session.sessionId, this.#o.now());
+      const parties = { paymentId: c.paymentId, messageId: c.commandId, type, agentId: session.agentId, serialNumber: c.serialNumber, ownerAgentId: owner?.agentId ?? null };
+      if (c.sentSessionId === session.sessionId) this.#log.warn(parties, 'repeats stopped: the terminal moved to another agent');
+      else this.#log.debug(parties, 'command not sent: the session no longer owns the terminal');
+      return;
+    }
+    if (c.kind === 'start' || c.kind === 'abort') {
+      if (c.agentId !== session.agentId) {
+        this.#log.warn(
+          { paymentId: c.paymentId, type, agentId: session.agentId, boundAgentId: c.agentId, serialNumber: c.serialNumber },
+          'command for a payment bound to another agent not sent',
+        );
+        await this.#o.handler.onBoundAgentReplaced(c.paymentId, session.agentId);
+        await this.#o.commands.passCommand(c.commandId, session.sessionId, this.#o.now());
+        return;
+      }
+    } else {
+      const mine = await this.#o.store.agentOwner(session.agentId);
+      if (mine?.merchantId !== c.merchantId) {
+        this.#log.warn(
+          { paymentId: c.paymentId, type, agentId: session.agentId, agentMerchantId: mine?.merchantId ?? null, merchantId: c.merchantId },
+          "command for another merchant's payment not sent",
+        );
+        await this.#o.commands.passCommand(c.commandId, session.sessionId, this.#o.now());
+        return;
+      }
+    }
+    const decoded = decodeServerMessage(c.message);
+    if (!decoded.ok) {
+      // Written by this server from a validated message: only a damaged database gets here.
+      this.#log.error({ paymentId: c.paymentId, messageId: c.commandId, code: decoded.error.code }, 'stored agent command is not a valid message');
+      await this.#o.commands.passCommand(c.commandId, session.sessionId, this.#o.now());
+      return;
+    }
+    const now = this.#o.now();
+    // Write-ahead: the send is recorded before the frame leaves (a crash after it means the next session gets it).
+    if (!(await this.#o.commands.markCommandSent(c.commandId, session.sessionId, now, now + this.#o.resendMs))) return;
+    if (!session.send(decoded.value)) return;
+    if (c.sentSessionId === session.sessionId) {
+      this.#log.debug({ paymentId: c.paymentId, messageId: c.commandId, type }, 'message re-sent to agent');
+      return;
+    }
+    const m = decoded.value;
+    switch (m.type) {
+      case 'payment.start':
+        this.#log.info({ paymentId: c.paymentId, serialNumber: c.serialNumber, agentId: session.agentId }, 'payment dispatched');
+        return;
+      case 'payment.abort':
+        this.#log.info({ paymentId: c.paymentId, serialNumber: c.serialNumber, reason: m.reason }, 'payment abort sent');
+        return;
+      case 'operation.start':
+        this.#log.info({ paymentId: c.paymentId, operationId: m.operationId, kind: m.kind, serialNumber: c.serialNumber }, 'operation dispatched');
+        return;
+      default:
+        this.#log.info({ paymentId: c.paymentId, messageId: c.commandId, type: m.type }, 'command sent to agent');
+    }
+  }
+}
+
+/** The message type of a command kind (log field `type`). */
+function typeOfKind(kind: AgentCommandRecord['kind']): string {
+  switch (kind) {
+    case 'start':
+      return 'payment.start';
+    case 'abort':
+      return 'payment.abort';
+    case 'void':
+    case 'refund':
+      return 'operation.start';
+    default: {
+      const never: never = kind;
+      return String(never);
+    }
+  }
+}
