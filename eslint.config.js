@@ -46,7 +46,7 @@ const layer = (dirs, message) => ({ regex: `^(\\.\\./)+(${dirs.join('|')})(/|$)`
 /** The HTTP side: routes, PPP/POS mappers and the HTTP error mapping. */
 const httpSide = ['http', 'ppp', 'pos', 'errors'];
 const edges = [...httpSide, 'hub'];
-const coreMessage = 'server/src/domain and server/src/ports import nothing from http/, ppp/, pos/, errors/, hub/, adapters/ or store/ (docs/architecture.md).';
+const coreMessage = 'server/src/domain and server/src/ports import nothing from http/, ppp/, pos/, errors/, hub/ or adapters/ (docs/architecture.md).';
 const adapterMessage = 'server/src/adapters import nothing from http/, ppp/, pos/, errors/ or hub/ (docs/architecture.md).';
 /** Node built-ins and libraries that do I/O: the domain is pure (time and data come in as arguments). */
 const ioBuiltins = ['fs', 'fs/promises', 'net', 'tls', 'http', 'http2', 'https', 'dgram', 'dns', 'child_process', 'cluster', 'worker_threads', 'readline'];
@@ -54,7 +54,7 @@ const ioLibraries = ['ws', 'serialport', 'node-hid', 'pino', 'sqlite3', 'pg', 'e
 const pureMessage = 'server/src/domain is pure: no I/O modules (docs/architecture.md).';
 
 const portable = 'protocol/ and payment-app/ stay portable (React Native): no Node built-ins or I/O libraries.';
-const coreUp = 'The server core (payments, hub, callbacks, store; and domain, ports, adapters) imports nothing from ppp/, pos/, http/ or errors/ (docs/architecture.md).';
+const coreUp = 'The server core (payments, hub, callbacks; and domain, ports, adapters) imports nothing from ppp/, pos/, http/ or errors/ (docs/architecture.md).';
 
 export default tseslint.config(
   {
@@ -129,7 +129,7 @@ export default tseslint.config(
   {
     // The server core never calls up into the HTTP layer (docs/architecture.md): routers call use
     // cases, not the other way round.
-    files: ['server/src/{payments,hub,callbacks,store}/**/*.ts'],
+    files: ['server/src/{payments,hub,callbacks}/**/*.ts'],
     ignores: ['**/*.test.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: [...everywhere, layer(httpSide, coreUp)] }] },
   },

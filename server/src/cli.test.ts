@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadServerConfig } from './config.ts';
 import { hashAgentToken } from './hub/agent-tokens.ts';
 import { startServer } from './main.ts';
-import { openSqliteStore } from './store/sqlite-store.ts';
+import { openSqliteStore } from './adapters/sqlite/index.ts';
 import { createPaymentBody, sinkLogger, tempDir, testEnv, AUTH_HEADERS } from './testing/helpers.ts';
 
 const run = promisify(execFile);

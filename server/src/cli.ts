@@ -34,7 +34,7 @@ import { runServerProcess } from './main.ts';
 import { hashAppToken } from './ppp/auth.ts';
 import { newMerchantCredentials } from './ppp/authorization-router.ts';
 import { openStore, PROCESS_LOCAL_STORE_KINDS } from './store-factory.ts';
-import type { PaymentStore } from './store/store.ts';
+import type { PaymentStore } from './ports/index.ts';
 
 /** Text of `--help`. */
 export const HELP = `posbridge-server — VTEX PPP connector for in-store POS payments + terminal-agent hub

@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildServer } from './compose.ts';
 import { loadServerConfig, type StoreSettings } from './config.ts';
 import { STORE_FACTORIES, openStore, type StoreFactory } from './store-factory.ts';
-import { openSqliteStore } from './store/sqlite-store.ts';
+import { openSqliteStore } from './adapters/sqlite/index.ts';
 import { sinkLogger, tempDir, testEnv } from './testing/helpers.ts';
 
 let tmp: ReturnType<typeof tempDir>;

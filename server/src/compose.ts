@@ -33,7 +33,7 @@ import { hashAppToken } from './ppp/auth.ts';
 import type { PppAnswerSettings } from './domain/ppp-outcome.ts';
 import { MemoryChangeFeed } from './adapters/memory/change-feed.ts';
 import { STORE_FACTORIES, storeFactoryOf, type StoreRegistry } from './store-factory.ts';
-import { BOOTSTRAP_MERCHANT_ID, type PaymentStore } from './store/store.ts';
+import { BOOTSTRAP_MERCHANT_ID, type PaymentStore } from './ports/index.ts';
 
 /** Options of {@link buildServer}. */
 export interface BuildServerOptions {

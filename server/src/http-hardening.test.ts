@@ -12,8 +12,8 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSubmitToken, verifySubmitToken } from './pos/submit-token.ts';
-import { openSqliteStore } from './store/sqlite-store.ts';
-import { SqliteDb } from './store/sqlite-db.ts';
+import { openSqliteStore } from './adapters/sqlite/index.ts';
+import { SqliteDb } from './adapters/sqlite/sqlite-db.ts';
 import { createTestPki } from '@posbridge/testkit';
 import { connectAgent, createPaymentBody, startTestServer, tempDir, type TestServer } from './testing/helpers.ts';
 

@@ -21,7 +21,7 @@ export type {
   AgentRecord,
   TerminalRecord,
   NewCallback,
-} from './store/store.ts';
+} from './ports/index.ts';
 export type { PaymentStatus, PaymentMachineState, TerminalBinding, TerminalOutcome } from './domain/payment-machine.ts';
 export type { AgentEventHandler, AgentReportOutcome } from './ports/agent-events.ts';
 export type { Presence, TerminalLookup } from './ports/presence.ts';

@@ -18,7 +18,7 @@ import { createRootLogger } from './logger.ts';
 import type { AgentHub } from './hub/agent-hub.ts';
 import type { PaymentService } from './payments/payment-service.ts';
 import type { AgentCommandsPort } from './ports/agent-commands.ts';
-import type { PaymentStore } from './store/store.ts';
+import type { PaymentStore } from './ports/index.ts';
 
 /** A started server. */
 export interface RunningServer {

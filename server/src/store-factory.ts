@@ -5,7 +5,7 @@
  *
  * | kind     | adapter                                   | `dbPath`                          |
  * |----------|-------------------------------------------|-----------------------------------|
- * | `sqlite` | ./store/sqlite-store.ts (sqlite3, WAL)    | the file (`:memory:` = throwaway) |
+ * | `sqlite` | ./adapters/sqlite/index.ts (sqlite3, WAL) | the file (`:memory:` = throwaway) |
  * | `memory` | ./adapters/memory/index.ts (this process) | ignored; everything is lost on exit |
  *
  * An adapter's module (and its native driver) loads when its kind is opened, so a process on
@@ -15,7 +15,7 @@
  */
 import { CodedError } from '@posbridge/protocol/errors';
 import type { StoreSettings } from './config.ts';
-import type { PaymentStore } from './store/store.ts';
+import type { PaymentStore } from './ports/index.ts';
 
 /**
  * Opens (and migrates, where the adapter has a schema) a store from the settings.
@@ -34,7 +34,7 @@ export type StoreRegistry = ReadonlyMap<string, StoreFactory>;
  *   other process (the CLI) can see it.
  */
 export const STORE_FACTORIES: StoreRegistry = new Map<string, StoreFactory>([
-  ['sqlite', async (settings) => (await import('./store/sqlite-store.ts')).openSqliteStore({ filename: settings.dbPath })],
+  ['sqlite', async (settings) => (await import('./adapters/sqlite/index.ts')).openSqliteStore({ filename: settings.dbPath })],
   ['memory', async () => (await import('./adapters/memory/index.ts')).createMemoryStore()],
 ]);
 

@@ -5,8 +5,8 @@ import type { CallbackConfig } from '../config.ts';
 import { loadServerConfig } from '../config.ts';
 import { startServer } from '../main.ts';
 import { transition, type PaymentEvent } from '../domain/payment-machine.ts';
-import { openSqliteStore } from '../store/sqlite-store.ts';
-import type { PaymentStore } from '../store/store.ts';
+import { openSqliteStore } from '../adapters/sqlite/index.ts';
+import type { PaymentStore } from '../ports/index.ts';
 import { sinkLogger, startCallbackReceiver, tempDir, testEnv } from '../testing/helpers.ts';
 import { CallbackWorker, backoffDelayMs } from './callback-worker.ts';
 

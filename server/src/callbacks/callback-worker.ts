@@ -22,7 +22,7 @@
 import type { Logger } from 'pino';
 import { backoff } from '@posbridge/kit/backoff';
 import type { AppCredentials, CallbackConfig } from '../config.ts';
-import type { CallbackEntry, PaymentStore } from '../store/store.ts';
+import type { CallbackEntry, PaymentStore } from '../ports/index.ts';
 import { createCallbackHttpClient, type CallbackPoster } from './callback-http.ts';
 import { checkCallbackUrl, isCallbackHostRefused, pinnedLookup, systemResolver, type HostResolver } from './callback-url-policy.ts';
 

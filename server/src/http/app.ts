@@ -25,7 +25,7 @@ import type { PaymentAppUrls } from '../ppp/mappers.ts';
 import type { CallbackUrlGuard } from '../callbacks/callback-url-policy.ts';
 import { createPaymentsRouter } from '../ppp/payments-router.ts';
 import { FailureLimiter, onboardingRateLimit, sourceKeyOf } from './rate-limit.ts';
-import type { CallbackMode, PaymentStore } from '../store/store.ts';
+import type { CallbackMode, PaymentStore } from '../ports/index.ts';
 
 /** Dependencies of {@link createApp}. */
 export interface AppDeps {

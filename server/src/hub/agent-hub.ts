@@ -28,7 +28,7 @@ import { MAX_FRAME_BYTES, PROTOCOL_VERSION, type AgentHello } from '@posbridge/p
 import type { AgentCommandsPort } from '../ports/agent-commands.ts';
 import type { AgentEventHandler } from '../ports/agent-events.ts';
 import type { Presence } from '../ports/presence.ts';
-import type { AgentRecord, PaymentStore } from '../store/store.ts';
+import type { AgentRecord, PaymentStore } from '../ports/index.ts';
 import { ReportRouter } from './report-router.ts';
 import { AgentSession, newMessageId } from './agent-session.ts';
 import { authenticateUpgrade } from './agent-upgrade.ts';

@@ -23,7 +23,7 @@ import {
   type AgentMessage,
   type ServerMessage,
 } from '@posbridge/protocol/ws';
-import type { AgentRecord } from '../store/store.ts';
+import type { AgentRecord } from '../ports/index.ts';
 
 /** Hooks of a session into its hub. */
 export interface AgentSessionHooks {

@@ -4,7 +4,7 @@
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { CodedError } from '@posbridge/protocol/errors';
-import type { PaymentStore } from '../store/store.ts';
+import type { PaymentStore } from '../ports/index.ts';
 
 /** An agent as issued: the token is not stored anywhere and cannot be shown again. */
 export interface IssuedAgentToken {

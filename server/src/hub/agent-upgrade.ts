@@ -7,7 +7,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import type { AgentRecord, PaymentStore } from '../store/store.ts';
+import type { AgentRecord, PaymentStore } from '../ports/index.ts';
 import { hashAgentToken, parseBearer } from './agent-tokens.ts';
 
 /** The hub's WebSocket path. */

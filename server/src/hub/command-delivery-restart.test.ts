@@ -18,7 +18,7 @@ import { loadServerConfig } from '../config.ts';
 import { startServer, type RunningServer } from '../main.ts';
 import { commandWritesOf } from '../payments/command-rows.ts';
 import { transition, type PaymentEvent } from '../domain/payment-machine.ts';
-import { openSqliteStore } from '../store/sqlite-store.ts';
+import { openSqliteStore } from '../adapters/sqlite/index.ts';
 import type { AgentCommandsPort } from '../ports/agent-commands.ts';
 import {
   AUTH_HEADERS,

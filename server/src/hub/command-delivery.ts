@@ -24,7 +24,7 @@ import type { Logger } from 'pino';
 import { decodeServerMessage } from '@posbridge/protocol/ws';
 import type { AgentCommandRecord, AgentCommandsPort } from '../ports/agent-commands.ts';
 import type { AgentEventHandler } from '../ports/agent-events.ts';
-import type { PaymentStore } from '../store/store.ts';
+import type { PaymentStore } from '../ports/index.ts';
 import type { AgentSession } from './agent-session.ts';
 import type { LocalPresence } from './local-presence.ts';
 

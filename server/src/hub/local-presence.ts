@@ -13,7 +13,7 @@
 import type { Logger } from 'pino';
 import type { AnnouncedTerminal } from '@posbridge/protocol/ws';
 import type { Presence, PresenceClaim, PresenceHolder, TerminalLookup } from '../ports/presence.ts';
-import type { PaymentStore } from '../store/store.ts';
+import type { PaymentStore } from '../ports/index.ts';
 import { TerminalAdmission } from './terminal-admission.ts';
 
 /** A holder this instance can deliver to. */

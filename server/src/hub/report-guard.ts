@@ -19,7 +19,7 @@
  */
 import type { AgentMessage, AgentHello } from '@posbridge/protocol/ws';
 import { voidIdOf } from '../domain/ids.ts';
-import type { PaymentStore } from '../store/store.ts';
+import type { PaymentStore } from '../ports/index.ts';
 import type { AgentSession } from './agent-session.ts';
 
 /** Why a report was refused (the `reason` label of the metric). */

@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import { PROTOCOL_VERSION, type AgentHello, type AgentMessage } from '@posbridge/protocol/ws';
 import type { AgentCommandsPort } from '../ports/agent-commands.ts';
 import type { AgentEventHandler } from '../ports/agent-events.ts';
-import type { PaymentStore } from '../store/store.ts';
+import type { PaymentStore } from '../ports/index.ts';
 import { newMessageId, type AgentSession } from './agent-session.ts';
 import type { LocalPresence } from './local-presence.ts';
 import { ReportGuard, type ReportRefusal } from './report-guard.ts';

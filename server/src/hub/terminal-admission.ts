@@ -23,7 +23,7 @@ import type { Logger } from 'pino';
 import { ERROR_CODES, type ErrorCode } from '@posbridge/protocol/errors';
 import { TERMINAL_SERIAL_PATTERN, type AnnouncedTerminal } from '@posbridge/protocol/ws';
 import type { RefusedSerial } from '../ports/presence.ts';
-import type { PaymentStore } from '../store/store.ts';
+import type { PaymentStore } from '../ports/index.ts';
 
 /** Default of {@link TerminalAdmissionOptions.maxTerminalsPerAgent}. */
 export const DEFAULT_MAX_TERMINALS_PER_AGENT = 16;

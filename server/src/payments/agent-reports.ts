@@ -10,7 +10,7 @@ import type { OperationResult, PaymentProgress, PaymentRejected, PaymentResult }
 import { voidIdOf } from '../domain/ids.ts';
 import type { TerminalOutcome } from '../domain/payment-machine.ts';
 import type { AgentReportOutcome } from '../ports/agent-events.ts';
-import type { Payment } from '../store/store.ts';
+import type { Payment } from '../ports/index.ts';
 import type { ApplyOutcome, PaymentCore } from './payment-core.ts';
 
 /**

@@ -7,7 +7,7 @@
 import { CodedError } from '@posbridge/protocol/errors';
 import { newStartId } from '../domain/ids.ts';
 import type { PaymentEvent } from '../domain/payment-machine.ts';
-import type { Payment } from '../store/store.ts';
+import type { Payment } from '../ports/index.ts';
 import { MAX_CAS_ATTEMPTS, type PaymentCore } from './payment-core.ts';
 
 /** Answer of {@link PaymentService.bindTerminal}. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { encodeMessage, PROTOCOL_VERSION } from '@posbridge/protocol/ws';
-import type { Payment } from '../store/store.ts';
+import type { Payment } from '../ports/index.ts';
 import {
   abortCommandOf,
   commandWritesOf,

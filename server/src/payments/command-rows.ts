@@ -17,7 +17,7 @@
  */
 import { encodeMessage, PROTOCOL_VERSION } from '@posbridge/protocol/ws';
 import type { CommandWrites, NewAgentCommand } from '../ports/agent-commands.ts';
-import type { Payment } from '../store/store.ts';
+import type { Payment } from '../ports/index.ts';
 import { abortIdOf, voidIdOf } from '../domain/ids.ts';
 import type { PaymentEffect, PaymentEvent, PaymentMachineState } from '../domain/payment-machine.ts';
 

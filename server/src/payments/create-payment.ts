@@ -9,7 +9,7 @@ import { assertChargeable, formatMoney, moneyFromDecimal } from '@posbridge/prot
 import type { CreatePaymentRequest } from '@posbridge/protocol/ppp';
 import { newPaymentId } from '../domain/ids.ts';
 import { methodKindOf } from '../domain/ppp-outcome.ts';
-import type { Payment } from '../store/store.ts';
+import type { Payment } from '../ports/index.ts';
 import type { PaymentCore } from './payment-core.ts';
 
 /** Who calls Create Payment. */

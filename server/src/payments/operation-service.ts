@@ -47,7 +47,7 @@ import type {
   SettlePaymentRequest,
 } from '@posbridge/protocol/ppp';
 import type { ChangeFeed } from '../ports/change-feed.ts';
-import type { OperationRecord, Payment, PaymentStore } from '../store/store.ts';
+import type { OperationRecord, Payment, PaymentStore } from '../ports/index.ts';
 import type { Presence } from '../ports/presence.ts';
 import { refundCommandOf } from './command-rows.ts';
 import type { PaymentService } from './payment-service.ts';

@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { PaymentEvent, PaymentStatus } from '../domain/payment-machine.ts';
 import type { ChangeFeed } from '../ports/change-feed.ts';
 import type { Presence } from '../ports/presence.ts';
-import type { Payment, PaymentStore } from '../store/store.ts';
+import type { Payment, PaymentStore } from '../ports/index.ts';
 
 /** Deadlines and callback windows, seconds. */
 export interface DeadlineSettings {

@@ -28,7 +28,7 @@ import { callbackBody, type PppAnswerSettings } from '../domain/ppp-outcome.ts';
 import type { AgentEventHandler, AgentReportOutcome } from '../ports/agent-events.ts';
 import type { ChangeFeed } from '../ports/change-feed.ts';
 import type { Presence } from '../ports/presence.ts';
-import type { CallbackMode, OperationRecord, Payment, PaymentStore } from '../store/store.ts';
+import type { CallbackMode, OperationRecord, Payment, PaymentStore } from '../ports/index.ts';
 import {
   onBoundAgentReplaced,
   onOperationResult,

@@ -5,7 +5,7 @@
  * @see docs/ppp.md "Unknown outcomes"; server/README.md "Resolving unknown payments"
  */
 import { CodedError } from '@posbridge/protocol/errors';
-import type { OperationRecord, Payment } from '../store/store.ts';
+import type { OperationRecord, Payment } from '../ports/index.ts';
 import type { PaymentCore } from './payment-core.ts';
 
 /**

@@ -3,7 +3,7 @@
  * 4 digits only.
  */
 import type { PosPaymentState, PosStatus } from '@posbridge/protocol/pos';
-import type { Payment } from '../store/store.ts';
+import type { Payment } from '../ports/index.ts';
 
 /** The app's view of a payment's state. Aborting/reversing show why they stop. */
 export function posStateOf(p: Payment): PosPaymentState {

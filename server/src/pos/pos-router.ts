@@ -22,7 +22,7 @@ import { SubmitTerminalRequestSchema } from '@posbridge/protocol/ppp';
 import { wireErrorHandler } from '../http/errors.ts';
 import { BUSY_STATUSES, type PaymentService } from '../payments/payment-service.ts';
 import { sourceKeyOf, type FailureLimiter } from '../http/rate-limit.ts';
-import type { PaymentStore } from '../store/store.ts';
+import type { PaymentStore } from '../ports/index.ts';
 import { posStateOf, posStatusOf } from './pos-mappers.ts';
 import { verifySubmitToken } from './submit-token.ts';
 

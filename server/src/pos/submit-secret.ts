@@ -20,7 +20,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { CodedError } from '@posbridge/protocol/errors';
-import type { PaymentStore } from '../store/store.ts';
+import type { PaymentStore } from '../ports/index.ts';
 
 /** Meta key under which older servers kept the generated secret. */
 export const LEGACY_SUBMIT_SECRET_META = 'submit_secret';

@@ -15,7 +15,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Request, RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { CodedError } from '@posbridge/protocol/errors';
-import type { MerchantRecord, PaymentStore } from '../store/store.ts';
+import type { MerchantRecord, PaymentStore } from '../ports/index.ts';
 import { sourceKeyOf, type FailureLimiter } from '../http/rate-limit.ts';
 
 /** sha256 hex of a merchant appToken (the only form that is stored). */

@@ -25,7 +25,7 @@ import express, { type Router } from 'express';
 import type { Logger } from 'pino';
 import { CodedError, isCodedError } from '@posbridge/protocol/errors';
 import { AuthorizationTokenRequestSchema } from '@posbridge/protocol/ppp';
-import type { CallbackMode, PaymentStore } from '../store/store.ts';
+import type { CallbackMode, PaymentStore } from '../ports/index.ts';
 import { hashAppToken } from './auth.ts';
 import { parseBody } from '../http/validation.ts';
 import { sourceKeyOf, sourceOf } from '../http/rate-limit.ts';

@@ -12,7 +12,7 @@ import {
 } from '@posbridge/protocol/ppp';
 import type { TerminalConnectorPayloadWire, WaitForConfirmationPayloadWire } from '@posbridge/protocol/pos';
 import { finalFields, pppDelays, type PppAnswerSettings } from '../domain/ppp-outcome.ts';
-import type { Payment } from '../store/store.ts';
+import type { Payment } from '../ports/index.ts';
 
 /** The Payment App routes of one payment, all authenticated by the same per-payment token. */
 export interface PaymentAppUrls {

@@ -1,9 +1,9 @@
 /**
  * {@link AgentCommandsPort} on SQLite (table `agent_commands`, migration 4 of
- * ../../store/migrations.ts), plus {@link applyCommandWrites}, which the payment store calls
+ * ./migrations.ts), plus {@link applyCommandWrites}, which the payment store calls
  * inside the transaction of the state change that opens or closes commands.
  *
- * Every statement runs through the connection's FIFO lock (../../store/sqlite-db.ts), like the
+ * Every statement runs through the connection's FIFO lock (./sqlite-db.ts), like the
  * payment store's, so it never interleaves with another operation's `BEGIN … COMMIT`.
  *
  * @see ../../ports/agent-commands.ts (the delivery rule), docs/architecture.md "Effects are rows"
@@ -16,7 +16,7 @@ import type {
   AgentCommandStatus,
   CommandWrites,
 } from '../../ports/agent-commands.ts';
-import type { SqliteDb } from '../../store/sqlite-db.ts';
+import type { SqliteDb } from './sqlite-db.ts';
 
 interface CommandRow {
   command_id: string;

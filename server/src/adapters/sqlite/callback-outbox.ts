@@ -3,7 +3,7 @@
  * `next_attempt_at` past the lease inside one `BEGIN IMMEDIATE` transaction.
  */
 import type { CallbackClaimFairness, CallbackEntry, CallbackOutboxPort } from '../../ports/callback-outbox.ts';
-import type { SqliteDb } from '../../store/sqlite-db.ts';
+import type { SqliteDb } from './sqlite-db.ts';
 import { rowToCallback, runExclusive, type CallbackRow } from './rows.ts';
 
 /** The callback outbox over one connection. */

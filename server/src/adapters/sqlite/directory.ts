@@ -17,7 +17,7 @@ import {
   type TerminalMove,
   type TerminalRecord,
 } from '../../ports/directory.ts';
-import type { SqliteDb } from '../../store/sqlite-db.ts';
+import type { SqliteDb } from './sqlite-db.ts';
 import { isUniqueViolation, rowToMerchant, runExclusive, type MerchantRow } from './rows.ts';
 
 /** The directory over one connection. */

@@ -4,7 +4,7 @@
  */
 import type { PaymentStatus } from '../../domain/payment-machine.ts';
 import type { PaymentEventRecord, PaymentEventsPort } from '../../ports/events.ts';
-import type { SqliteDb } from '../../store/sqlite-db.ts';
+import type { SqliteDb } from './sqlite-db.ts';
 import { runExclusive } from './rows.ts';
 
 /** The payment event log over one connection. */

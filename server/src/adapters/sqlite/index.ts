@@ -3,13 +3,13 @@
  * for a single server instance.
  *
  * Connection setup: `journal_mode=WAL`, `busy_timeout`, `foreign_keys=ON`. Every operation runs
- * through one FIFO lock (see ../../store/sqlite-db.ts) so transactions never interleave on the
+ * through one FIFO lock (see ./sqlite-db.ts) so transactions never interleave on the
  * shared connection; each port's class holds the same {@link SqliteDb} handle, so a change and
  * its effects (events, callbacks, agent commands) commit in one `BEGIN IMMEDIATE` transaction.
  */
 import type { PaymentStore } from '../../ports/index.ts';
-import { MIGRATIONS } from '../../store/migrations.ts';
-import { SqliteDb } from '../../store/sqlite-db.ts';
+import { MIGRATIONS } from './migrations.ts';
+import { SqliteDb } from './sqlite-db.ts';
 import { bindPort } from '../bind-port.ts';
 import { SqliteAgentCommands } from './agent-commands.ts';
 import { SqliteCallbackOutbox } from './callback-outbox.ts';

@@ -3,7 +3,7 @@
  * for its statement so a removed secret does not linger in free pages of the file.
  */
 import type { MetaPort } from '../../ports/meta.ts';
-import type { SqliteDb } from '../../store/sqlite-db.ts';
+import type { SqliteDb } from './sqlite-db.ts';
 import { runExclusive } from './rows.ts';
 
 /** Metadata over one connection. */

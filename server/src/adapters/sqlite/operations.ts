@@ -21,7 +21,7 @@ import type {
   RecordOperationResult,
 } from '../../ports/operations.ts';
 import type { Payment } from '../../ports/payments.ts';
-import type { SqliteDb } from '../../store/sqlite-db.ts';
+import type { SqliteDb } from './sqlite-db.ts';
 import { readOperation, readPayment, rowToOperation, runExclusive, type OperationRow } from './rows.ts';
 
 /** The operations port over one connection. */

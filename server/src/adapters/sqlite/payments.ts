@@ -9,10 +9,10 @@ import { eventData } from '../../domain/audit-data.ts';
 import type { PaymentStatus } from '../../domain/payment-machine.ts';
 import { BOOTSTRAP_MERCHANT_ID } from '../../ports/directory.ts';
 import type { CreatePaymentResult, NewPayment, Payment, PaymentChange, PaymentsPort } from '../../ports/payments.ts';
-import type { SqliteDb, SqlParam } from '../../store/sqlite-db.ts';
+import type { SqliteDb, SqlParam } from './sqlite-db.ts';
 import { readPayment, rowToPayment, runExclusive, type PaymentRow } from './rows.ts';
 
-/** The payments port over one connection (see ../../store/sqlite-db.ts for its lock). */
+/** The payments port over one connection (see ./sqlite-db.ts for its lock). */
 export class SqlitePayments implements PaymentsPort {
   readonly #db: SqliteDb;
 

@@ -1,5 +1,5 @@
 /**
- * Row shapes of the SQLite schema (../../store/migrations.ts) and their mapping to the domain
+ * Row shapes of the SQLite schema (./migrations.ts) and their mapping to the domain
  * types of the ports, plus the helpers every SQLite port shares: error wrapping and the reads
  * that more than one port needs inside its own transaction.
  */
@@ -9,7 +9,7 @@ import type { CallbackEntry, CallbackStatus } from '../../ports/callback-outbox.
 import type { CallbackMode, MerchantRecord } from '../../ports/directory.ts';
 import type { OperationKind, OperationRecord, OperationStatus } from '../../ports/operations.ts';
 import type { Payment } from '../../ports/payments.ts';
-import type { SqliteDb } from '../../store/sqlite-db.ts';
+import type { SqliteDb } from './sqlite-db.ts';
 import { storeError } from '../store-error.ts';
 
 /** A `payments` row. */
