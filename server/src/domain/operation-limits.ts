@@ -15,7 +15,7 @@
  *
  * Money is integer minor units of the payment's currency (one currency per payment).
  */
-import type { PaymentStatus } from './payment-machine.ts';
+import type { EndReason, PaymentStatus } from './payment-machine.ts';
 
 /** Sums of a payment's operations, minor units. */
 export interface OperationTotals {
@@ -87,4 +87,23 @@ export function checkOperationLimit(
       : totals.settledMinor - totals.refundedMinor - totals.refundingMinor;
   if (request.amountMinor > limitMinor) return { allowed: false, reason: 'exceeds', limitMinor: Math.max(0, limitMinor) };
   return { allowed: true };
+}
+
+/**
+ * The store's `refused` answer (`RecordOperationResult` of server/src/ports/operations.ts) for a
+ * verdict that refuses: `not_approved` carries the payment as the refusal saw it (null when it
+ * does not exist) so the answer can say why; `exceeds` carries what would still fit.
+ */
+export function operationRefusal(
+  verdict: Exclude<OperationLimitVerdict, { readonly allowed: true }>,
+  payment: { readonly status: PaymentStatus; readonly endReason: EndReason | null } | null,
+) {
+  return verdict.reason === 'not_approved'
+    ? ({
+        kind: 'refused',
+        reason: 'not_approved',
+        limitMinor: 0,
+        payment: payment ? { status: payment.status, endReason: payment.endReason } : null,
+      } as const)
+    : ({ kind: 'refused', reason: 'exceeds', limitMinor: verdict.limitMinor } as const);
 }

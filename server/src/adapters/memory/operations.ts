@@ -5,7 +5,7 @@
  * (nothing can interleave: see ./state.ts), and a new settlement bumps the payment's `version`.
  */
 import { applyCommandWrites } from './agent-commands.ts';
-import { authorizedMinor, checkOperationLimit, operationTotals, type OperationTotals } from '../../domain/operation-limits.ts';
+import { authorizedMinor, checkOperationLimit, operationRefusal, operationTotals, type OperationTotals } from '../../domain/operation-limits.ts';
 import type {
   NewOperation,
   OperationKind,
@@ -60,15 +60,7 @@ export class MemoryOperations implements OperationsPort {
           payment ? { status: payment.status, authorizedMinor: authorizedMinor(payment) } : null,
           totals,
         );
-        if (!verdict.allowed && verdict.reason === 'not_approved') {
-          return {
-            kind: 'refused',
-            reason: 'not_approved',
-            limitMinor: 0,
-            payment: payment ? { status: payment.status, endReason: payment.endReason } : null,
-          };
-        }
-        if (!verdict.allowed) return { kind: 'refused', reason: 'exceeds', limitMinor: verdict.limitMinor };
+        if (!verdict.allowed) return operationRefusal(verdict, payment);
         if (input.kind === 'settle' && payment) {
           // Serialises with cancellations: a transition computed from the old version fails its CAS.
           payments.set(payment.paymentId, { ...payment, version: payment.version + 1, updatedAt: input.at });

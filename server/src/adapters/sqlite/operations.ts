@@ -7,6 +7,7 @@ import { applyCommandWrites } from './agent-commands.ts';
 import {
   authorizedMinor,
   checkOperationLimit,
+  operationRefusal,
   operationTotals,
   type CountedOperation,
   type OperationTotals,
@@ -70,15 +71,7 @@ export class SqliteOperations implements OperationsPort {
             payment ? { status: payment.status, authorizedMinor: authorizedMinor(payment) } : null,
             totals,
           );
-          if (!verdict.allowed && verdict.reason === 'not_approved') {
-            return {
-              kind: 'refused',
-              reason: 'not_approved',
-              limitMinor: 0,
-              payment: payment ? { status: payment.status, endReason: payment.endReason } : null,
-            };
-          }
-          if (!verdict.allowed) return { kind: 'refused', reason: 'exceeds', limitMinor: verdict.limitMinor };
+          if (!verdict.allowed) return operationRefusal(verdict, payment);
           if (input.kind === 'settle') {
             // Serialises with cancellations: a transition computed from the old version fails its CAS.
             await this.#db.run('UPDATE payments SET version = version + 1, updated_at = ? WHERE payment_id = ?', [
