@@ -250,6 +250,29 @@ describe('terminal ownership', () => {
     expect((await t.server.store.getPayment('PAYR1'))?.status).not.toBe('accepted');
   });
 
+  it('a terminal an administrator moves away and back gets what is owed again, on the session that stayed connected', async () => {
+    const one = await t.server.issueAgentToken('till-1');
+    const two = await t.server.issueAgentToken('till-2');
+    const a = await agent(one.token);
+    await hello(a, ['SN1']);
+    expect(await submit(await createPayment('PAYB1'), 'SN1')).toBe(200);
+    const first = await a.waitForMessage(isStart);
+    // Not acknowledged (the agent could not journal it yet); moved away while it is repeated.
+    expect(
+      await t.server.store.moveTerminal({ serialNumber: 'SN1', fromAgentId: one.agentId, toAgentId: two.agentId, actor: 'cli:ops', reason: 'mistake', at: 2 }),
+    ).toBe(true);
+    await new Promise((r) => setTimeout(r, 350)); // > 3 dispatch resend intervals: the repeats stop
+    const copies = a.messages.filter(isStart).length;
+    // The administrator moves it back; till-1 never disconnected.
+    expect(
+      await t.server.store.moveTerminal({ serialNumber: 'SN1', fromAgentId: two.agentId, toAgentId: one.agentId, actor: 'cli:ops', reason: 'undo', at: 3 }),
+    ).toBe(true);
+    const again = await a.waitForMessage(isStart, copies + 1, 2000);
+    expect(again.id).toBe(first.id);
+    a.send({ v: PROTOCOL_VERSION, id: nextId(), type: 'ack', ackOf: first.id });
+    await waitFor(async () => (await t.server.store.getPayment('PAYB1'))?.status === 'accepted', 5000, 'accepted');
+  });
+
   it('refuses malformed serials and more than the configured number of terminals, storing none of them', async () => {
     await t.close();
     t = await startTestServer({ POSBRIDGE_MAX_TERMINALS_PER_AGENT: '2' });

@@ -5,9 +5,10 @@
  * leaves. The ticker and the wake-ups only make it look sooner.
  *
  * For each deliverable row of a serial a session holds:
- * 1. the session's agent must still own the serial in the store; otherwise the row is passed
- *    for this session (`repeats stopped: the terminal moved to another agent` when it had been
- *    sent there): the new owner gets what is owed when it announces the terminal;
+ * 1. the session's agent must still own the serial in the store; the rows of a serial it no
+ *    longer owns are not read for it (logged once, `repeats stopped: the terminal moved to another
+ *    agent`) and not passed either: the new owner gets what is owed when it announces the
+ *    terminal, and this session gets it again if an administrator moves the terminal back;
  * 2. a start or abort goes only to the payment's bound agent: for another agent it is not sent
  *    (`command for a payment bound to another agent not sent`) and the use case flags the
  *    payment `unknown` (nobody can learn the sale's outcome any more);
@@ -53,6 +54,8 @@ export class CommandDelivery {
   readonly #chains = new WeakMap<AgentSession, Promise<void>>();
   /** Sessions with a pass queued or running: the ticker does not pile more onto them. */
   readonly #busy = new WeakSet<AgentSession>();
+  /** Per session: the serials it holds that another agent owns now (logged once each). */
+  readonly #unowned = new WeakMap<AgentSession, Set<string>>();
   #ticker: NodeJS.Timeout | undefined;
   #stopped = false;
 
@@ -110,11 +113,38 @@ export class CommandDelivery {
 
   async #pass(session: AgentSession, serialNumbers: readonly string[]): Promise<void> {
     if (this.#stopped || !session.isOpen || serialNumbers.length === 0) return;
-    const due = await this.#o.commands.listDeliverableCommands(serialNumbers, session.sessionId, this.#o.now(), BATCH);
+    const owned = await this.#ownedOf(session, serialNumbers);
+    if (owned.length === 0) return;
+    const due = await this.#o.commands.listDeliverableCommands(owned, session.sessionId, this.#o.now(), BATCH);
     for (const c of due) {
       if (this.#stopped || !session.isOpen) return;
       await this.#deliverOne(session, c);
     }
+  }
+
+  /**
+   * Of `serialNumbers`, those `session`'s agent owns in the store now. A serial moved away is
+   * skipped, not passed: moved back (an administrator's undo), it is delivered again.
+   */
+  async #ownedOf(session: AgentSession, serialNumbers: readonly string[]): Promise<string[]> {
+    const owned: string[] = [];
+    for (const serialNumber of serialNumbers) {
+      const owner = await this.#o.store.findTerminal(serialNumber);
+      let unowned = this.#unowned.get(session);
+      if (owner?.agentId === session.agentId) {
+        owned.push(serialNumber);
+        unowned?.delete(serialNumber);
+        continue;
+      }
+      if (unowned?.has(serialNumber)) continue;
+      if (!unowned) this.#unowned.set(session, (unowned = new Set()));
+      unowned.add(serialNumber);
+      this.#log.warn(
+        { agentId: session.agentId, serialNumber, ownerAgentId: owner?.agentId ?? null },
+        'repeats stopped: the terminal moved to another agent',
+      );
+    }
+    return owned;
   }
 
   async #deliverOne(session: AgentSession, c: AgentCommandRecord): Promise<void> {
@@ -123,10 +153,9 @@ export class CommandDelivery {
     const type = typeOfKind(c.kind);
     const owner = await this.#o.store.findTerminal(c.serialNumber);
     if (owner?.agentId !== session.agentId) {
-      await this.#o.commands.passCommand(c.commandId, session.sessionId, this.#o.now());
+      // Moved since this pass began (the next pass skips the serial; see #ownedOf): not sent, not passed.
       const parties = { paymentId: c.paymentId, messageId: c.commandId, type, agentId: session.agentId, serialNumber: c.serialNumber, ownerAgentId: owner?.agentId ?? null };
-      if (c.sentSessionId === session.sessionId) this.#log.warn(parties, 'repeats stopped: the terminal moved to another agent');
-      else this.#log.debug(parties, 'command not sent: the session no longer owns the terminal');
+      this.#log.debug(parties, 'command not sent: the session no longer owns the terminal');
       return;
     }
     if (c.kind === 'start' || c.kind === 'abort') {

@@ -101,9 +101,18 @@ export class LocalPresence<H extends LocalHolder> implements Presence {
     return known ? { status: 'offline', agentId: known.agentId } : { status: 'unknown' };
   }
 
-  /** @inheritdoc */
+  /**
+   * @inheritdoc
+   * A holder that is not (or no longer) its agent's current session ({@link connect}) holds
+   * nothing: the claim routes and admits nothing.
+   */
   async claim(holder: H, terminals: readonly AnnouncedTerminal[], now: number): Promise<PresenceClaim> {
+    // A session its agent replaced (a frame it had queued is handled while it closes) takes
+    // nothing: routing to it would take the serials from the new session, and its close would
+    // then drop them. Checked again after the admission, which may be overtaken by the replace.
+    if (this.#current.get(holder.agentId) !== holder) return { held: [], added: [], refused: [] };
     const { accepted: held, refused } = await this.#admission.admit(holder.agentId, terminals, now);
+    if (this.#current.get(holder.agentId) !== holder) return { held: [], added: [], refused: [] };
     // Serials routed here before and not announced (or not owned) any more stop being routed here.
     for (const serial of holder.serials) {
       if (!held.includes(serial) && this.#routes.get(serial) === holder) this.#routes.delete(serial);

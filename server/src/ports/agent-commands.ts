@@ -12,8 +12,9 @@
  * `aborting` (an `unknown` payment VTEX cancelled keeps its abort until it is resolved); a void
  * when the payment leaves `reversing`; a refund when its outcome is recorded (it stays open
  * while `unknown`) or it is released. A session the command cannot go to (the terminal's owner
- * is not its target, or no longer owns the serial) *passes* it: it is not offered to that
- * session again, but to the next one.
+ * is not its target) *passes* it: it is not offered to that session again, but to the next one.
+ * A session whose agent no longer owns the serial is not offered it while that lasts (the
+ * terminal may be moved back).
  *
  * Delivery writes ahead: {@link AgentCommandsPort.markCommandSent} is a compare-and-set that
  * records the send (and when the next repeat is due) before the frame leaves, so a command is
