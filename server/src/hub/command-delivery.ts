@@ -22,6 +22,7 @@
  * @see docs/protocol/ws.md "Delivery", docs/architecture.md "Effects are rows"
  */
 import type { Logger } from 'pino';
+import { SerialQueue } from '@posbridge/kit/serial-queue';
 import { decodeServerMessage } from '@posbridge/protocol/ws';
 import type { AgentCommandRecord, AgentCommandsPort } from '../ports/agent-commands.ts';
 import type { AgentEventHandler } from '../ports/agent-events.ts';
@@ -50,10 +51,8 @@ export interface CommandDeliveryOptions {
 export class CommandDelivery {
   readonly #o: CommandDeliveryOptions;
   readonly #log: Logger;
-  /** Per session: the tail of its delivery chain (ordering only; the rows decide what is sent). */
-  readonly #chains = new WeakMap<AgentSession, Promise<void>>();
-  /** Sessions with a pass queued or running: the ticker does not pile more onto them. */
-  readonly #busy = new WeakSet<AgentSession>();
+  /** Per session: its passes, one at a time (ordering only; the rows decide what is sent). */
+  readonly #queues = new WeakMap<AgentSession, SerialQueue>();
   /** Per session: the serials it holds that another agent owns now (logged once each). */
   readonly #unowned = new WeakMap<AgentSession, Set<string>>();
   #ticker: NodeJS.Timeout | undefined;
@@ -69,7 +68,8 @@ export class CommandDelivery {
     if (this.#ticker || this.#stopped) return;
     this.#ticker = setInterval(() => {
       for (const session of this.#o.presence.holders()) {
-        if (!this.#busy.has(session)) void this.deliver(session, session.serials);
+        // A session with a pass queued or running gets no more from the ticker.
+        if ((this.#queues.get(session)?.pending ?? 0) === 0) void this.deliver(session, session.serials);
       }
     }, this.#o.resendMs);
     this.#ticker.unref();
@@ -97,18 +97,14 @@ export class CommandDelivery {
    * @returns when that pass is over (never rejects: failures are logged, the next tick retries).
    */
   deliver(session: AgentSession, serialNumbers: readonly string[]): Promise<void> {
-    const previous = this.#chains.get(session) ?? Promise.resolve();
-    this.#busy.add(session);
-    const next = previous
-      .then(() => this.#pass(session, serialNumbers))
-      .catch((err: unknown) => {
-        this.#log.warn({ err, agentId: session.agentId }, 'command delivery failed; retried on the next tick');
-      })
-      .finally(() => {
-        if (this.#chains.get(session) === next) this.#busy.delete(session);
-      });
-    this.#chains.set(session, next);
-    return next;
+    let queue = this.#queues.get(session);
+    if (!queue) {
+      queue = new SerialQueue();
+      this.#queues.set(session, queue);
+    }
+    return queue.run(() => this.#pass(session, serialNumbers)).catch((err: unknown) => {
+      this.#log.warn({ err, agentId: session.agentId }, 'command delivery failed; retried on the next tick');
+    });
   }
 
   async #pass(session: AgentSession, serialNumbers: readonly string[]): Promise<void> {
