@@ -7,10 +7,10 @@ import {
   nextId,
   startCallbackReceiver,
   startTestServer,
-  waitFor,
   type TestAgent,
   type TestServer,
 } from '../testing/helpers.ts';
+import { waitFor } from '@posbridge/testkit';
 
 type Start = Extract<ServerMessage, { type: 'payment.start' }>;
 type Ack = Extract<ServerMessage, { type: 'ack' }>;
@@ -157,13 +157,13 @@ describe('payment flow through the hub', () => {
     });
 
     a.send({ v: PROTOCOL_VERSION, id: nextId(), type: 'ack', ackOf: start.id });
-    await waitFor(async () => (await t.server.store.getPayment('PAY1'))?.status === 'accepted', 5000, 'accepted');
+    await waitFor(async () => (await t.server.store.getPayment('PAY1'))?.status === 'accepted', { timeoutMs: 5000, message: 'accepted' });
     const startsAtAck = a.messages.filter(isStart).length;
     await new Promise((r) => setTimeout(r, 350)); // > 3 resend intervals
     expect(a.messages.filter(isStart).length).toBe(startsAtAck);
 
     a.send({ v: PROTOCOL_VERSION, id: nextId(), type: 'payment.progress', paymentId: 'PAY1', stage: 'pin' });
-    await waitFor(async () => (await t.server.store.getPayment('PAY1'))?.progressStage === 'pin', 5000, 'progress');
+    await waitFor(async () => (await t.server.store.getPayment('PAY1'))?.progressStage === 'pin', { timeoutMs: 5000, message: 'progress' });
 
     const res = result(start);
     a.send(res);
@@ -171,7 +171,7 @@ describe('payment flow through the hub', () => {
     expect(ack.ackOf).toBe(res.id);
     expect((await t.server.store.getPayment('PAY1'))?.status).toBe('approved');
 
-    const cb = await waitFor(() => receiver.received[0], 4000, 'callback');
+    const cb = await waitFor(() => receiver.received[0], { timeoutMs: 4000, message: 'callback' });
     expect(cb.method).toBe('POST');
     expect(cb.url).toBe('/cb/PAY1?accountName=shop&X-VTEX-signature=s1g');
     expect(cb.headers['content-type']).toBe('application/json');
@@ -199,7 +199,7 @@ describe('payment flow through the hub', () => {
     // The agent repeats the result (its ack was "lost"): acknowledged again, applied once.
     a.send(res);
     await a.waitForMessage((m): m is Ack => isAck(m) && m.ackOf === res.id, 2);
-    await waitFor(() => t.lines.some((l) => l['msg'] === 'callback delivered' && l['paymentId'] === 'PAY1'), 4000, 'delivered log');
+    await waitFor(() => t.lines.some((l) => l['msg'] === 'callback delivered' && l['paymentId'] === 'PAY1'), { timeoutMs: 4000, message: 'delivered log' });
     await new Promise((r) => setTimeout(r, 200));
     expect(receiver.received).toHaveLength(1);
     const events = await t.server.store.listPaymentEvents('PAY1');
@@ -245,7 +245,7 @@ describe('payment flow through the hub', () => {
     expect(other).toEqual({ status: 409, json: { code: 'POS_ALREADY_BOUND', message: expect.any(String), retryable: false } });
 
     await a.close();
-    await waitFor(() => t.lines.some((l) => l['msg'] === 'agent disconnected'), 5000, 'disconnect');
+    await waitFor(() => t.lines.some((l) => l['msg'] === 'agent disconnected'), { timeoutMs: 5000, message: 'disconnect' });
     const offline = await submit(await createPayment('PAY3'), 'SN2');
     expect(offline).toEqual({ status: 503, json: { code: 'POS_TERMINAL_OFFLINE', message: expect.any(String), retryable: true } });
   });
@@ -353,7 +353,7 @@ describe('payment flow through the hub', () => {
     await a.waitForMessage((m): m is Ack => isAck(m) && m.ackOf === denied.id);
     const final = await t.createPayment(createPaymentBody({ paymentId: 'PAY7' }));
     expect(final.json).toMatchObject({ status: 'denied', authorizationId: null, code: '51' });
-    const cb = await waitFor(() => receiver.received[0], 4000, 'callback');
+    const cb = await waitFor(() => receiver.received[0], { timeoutMs: 4000, message: 'callback' });
     expect(JSON.parse(cb.body)).toMatchObject({ paymentId: 'PAY7', status: 'denied', authorizationId: null });
   });
 });

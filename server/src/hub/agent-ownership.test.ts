@@ -20,10 +20,10 @@ import {
   nextId,
   startCallbackReceiver,
   startTestServer,
-  waitFor,
   type TestAgent,
   type TestServer,
 } from '../testing/helpers.ts';
+import { waitFor } from '@posbridge/testkit';
 
 type Welcome = Extract<ServerMessage, { type: 'hub.welcome' }>;
 type Start = Extract<ServerMessage, { type: 'payment.start' }>;
@@ -142,7 +142,7 @@ describe('terminal ownership', () => {
     expect(await submit(await createPayment('PAY1'), 'SN1')).toBe(200);
     await v.waitForMessage(isStart);
     await v.close();
-    await waitFor(() => t.lines.some((l) => l['msg'] === 'agent disconnected'), 5000, 'victim gone');
+    await waitFor(() => t.lines.some((l) => l['msg'] === 'agent disconnected'), { timeoutMs: 5000, message: 'victim gone' });
 
     const hijacker = await otherMerchantAgent('evil');
     const offline = await agent(hijacker.token);
@@ -189,7 +189,7 @@ describe('terminal ownership', () => {
     const device: AnnouncedTerminal = { serialNumber: 'SN1', dialect: 'PBL/1', serialSource: 'device' };
     expect((await hello(b, [device])).refused).toMatchObject([{ serialNumber: 'SN1', code: 'WS_SERIAL_CLAIMED' }]);
     await a.close();
-    await waitFor(() => t.lines.some((l) => l['msg'] === 'agent disconnected'), 5000, 'till-1 gone');
+    await waitFor(() => t.lines.some((l) => l['msg'] === 'agent disconnected'), { timeoutMs: 5000, message: 'till-1 gone' });
 
     const c = await agent(two.token);
     // A configured serial (Concert E+ cannot tell its own) is not proof enough.
@@ -278,7 +278,7 @@ describe('the terminal limit', () => {
     expect(await submit(await createPayment('PAYL1'), 'SN2')).toBe(200);
     const start = await a.waitForMessage(isStart);
     a.send({ v: PROTOCOL_VERSION, id: nextId(), type: 'ack', ackOf: start.id });
-    await waitFor(async () => (await t.server.store.getPayment('PAYL1'))?.status === 'accepted', 5000, 'accepted');
+    await waitFor(async () => (await t.server.store.getPayment('PAYL1'))?.status === 'accepted', { timeoutMs: 5000, message: 'accepted' });
     await a.close();
     // The agent restarts with a new terminal configured first.
     const b = await agent(token);
@@ -319,9 +319,9 @@ describe('agent reports are bound to their sender', () => {
 
     // The real agent completes the sale; the merchant settles; VTEX asks for a refund.
     a.send({ v: PROTOCOL_VERSION, id: nextId(), type: 'ack', ackOf: start.id });
-    await waitFor(async () => (await t.server.store.getPayment('PAY3'))?.status === 'accepted', 5000, 'accepted');
+    await waitFor(async () => (await t.server.store.getPayment('PAY3'))?.status === 'accepted', { timeoutMs: 5000, message: 'accepted' });
     a.send(result('PAY3'));
-    await waitFor(async () => (await t.server.store.getPayment('PAY3'))?.status === 'approved', 5000, 'approved');
+    await waitFor(async () => (await t.server.store.getPayment('PAY3'))?.status === 'approved', { timeoutMs: 5000, message: 'approved' });
     expect((await post('/payments/PAY3/settlements', { paymentId: 'PAY3', requestId: 'S1', value: 31.9, authorizationId: 'AUTH1', transactionId: 'TX1' })).status).toBe(200);
     const refund = post('/payments/PAY3/refunds', { paymentId: 'PAY3', requestId: 'F1', value: 10, settleId: 'se', tid: 'pb', transactionId: 'TX1' });
     const op = await a.waitForMessage(isOp);
@@ -337,7 +337,7 @@ describe('agent reports are bound to their sender', () => {
 
     // The real agent's answer is taken.
     a.send(opResult(op, 'REAL-AUTH'));
-    await waitFor(async () => (await t.server.store.getOperation(op.operationId))?.status === 'approved', 5000, 'refund approved');
+    await waitFor(async () => (await t.server.store.getOperation(op.operationId))?.status === 'approved', { timeoutMs: 5000, message: 'refund approved' });
     expect(await t.server.store.getOperation(op.operationId)).toMatchObject({ authorizationId: 'REAL-AUTH' });
 
     const warned = t.lines.filter((l) => l['msg'] === 'agent report refused');
@@ -371,13 +371,13 @@ describe('payments of a terminal that moved to another agent of its store', () =
     expect(await submit(await createPayment(paymentId), 'SN1')).toBe(200);
     const start = await a.waitForMessage(isStart);
     a.send({ v: PROTOCOL_VERSION, id: nextId(), type: 'ack', ackOf: start.id });
-    await waitFor(async () => (await t.server.store.getPayment(paymentId))?.status === 'accepted', 5000, 'accepted');
+    await waitFor(async () => (await t.server.store.getPayment(paymentId))?.status === 'accepted', { timeoutMs: 5000, message: 'accepted' });
     if (approve) {
       a.send(result(paymentId));
-      await waitFor(async () => (await t.server.store.getPayment(paymentId))?.status === 'approved', 5000, 'approved');
+      await waitFor(async () => (await t.server.store.getPayment(paymentId))?.status === 'approved', { timeoutMs: 5000, message: 'approved' });
     }
     await a.close();
-    await waitFor(() => t.lines.some((l) => l['msg'] === 'agent disconnected'), 5000, 'till-1 gone');
+    await waitFor(() => t.lines.some((l) => l['msg'] === 'agent disconnected'), { timeoutMs: 5000, message: 'till-1 gone' });
     const b = await agent(two.token);
     expect((await hello(b, [device])).accepted).toEqual(['SN1']);
     return { b, oneId: one.agentId, twoId: two.agentId };
@@ -418,10 +418,10 @@ describe('payments of a terminal that moved to another agent of its store', () =
     const start = await a.waitForMessage(isStart);
     a.send({ v: PROTOCOL_VERSION, id: nextId(), type: 'ack', ackOf: start.id });
     a.send(result('PAYM3'));
-    await waitFor(async () => (await t.server.store.getPayment('PAYM3'))?.status === 'approved', 5000, 'approved');
+    await waitFor(async () => (await t.server.store.getPayment('PAYM3'))?.status === 'approved', { timeoutMs: 5000, message: 'approved' });
     expect((await post('/payments/PAYM3/settlements', { paymentId: 'PAYM3', requestId: 'S1', value: 31.9, authorizationId: 'AUTH1', transactionId: 'TX1' })).status).toBe(200);
     await a.close();
-    await waitFor(() => t.lines.some((l) => l['msg'] === 'agent disconnected'), 5000, 'till-1 gone');
+    await waitFor(() => t.lines.some((l) => l['msg'] === 'agent disconnected'), { timeoutMs: 5000, message: 'till-1 gone' });
     // The terminal was sold: an administrator moved it to another merchant's agent.
     const evil = await otherMerchantAgent('evil');
     expect(

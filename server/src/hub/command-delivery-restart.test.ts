@@ -28,9 +28,9 @@ import {
   sinkLogger,
   tempDir,
   testEnv,
-  waitFor,
   type TestAgent,
 } from '../testing/helpers.ts';
+import { waitFor } from '@posbridge/testkit';
 
 type Start = Extract<ServerMessage, { type: 'payment.start' }>;
 const isStart = (m: ServerMessage): m is Start => m.type === 'payment.start';
@@ -111,7 +111,7 @@ describe('agent commands across a server restart', () => {
     const a = await connect(first, token);
     await a.hello(['SN1']);
     const startId = await bind(first);
-    await waitFor(() => stalled.includes(startId), 5000, 'delivery at the write-ahead');
+    await waitFor(() => stalled.includes(startId), { timeoutMs: 5000, message: 'delivery at the write-ahead' });
     expect(a.messages.filter(isStart)).toEqual([]);
     expect(await first.commands.getCommand(startId)).toMatchObject({ status: 'open', attempts: 0, sentSessionId: null });
     await kill(a);
@@ -124,7 +124,7 @@ describe('agent commands across a server restart', () => {
     const got = await b.waitForMessage(isStart);
     expect(got).toMatchObject({ id: startId, paymentId: 'PAYK', serialNumber: 'SN1' });
     b.send({ v: PROTOCOL_VERSION, id: nextId(), type: 'ack', ackOf: startId });
-    await waitFor(async () => (await second.store.getPayment('PAYK'))?.status === 'accepted', 5000, 'accepted');
+    await waitFor(async () => (await second.store.getPayment('PAYK'))?.status === 'accepted', { timeoutMs: 5000, message: 'accepted' });
     await new Promise((r) => setTimeout(r, RESEND_MS * 3 + 100));
     expect(starts()).toBe(1);
     expect(b.messages.filter(isStart)).toHaveLength(1);
@@ -149,7 +149,7 @@ describe('agent commands across a server restart', () => {
     await b.hello(['SN1']);
     expect((await b.waitForMessage(isStart)).id).toBe(startId);
     b.send({ v: PROTOCOL_VERSION, id: nextId(), type: 'ack', ackOf: startId });
-    await waitFor(async () => (await second.store.getPayment('PAYK'))?.status === 'accepted', 5000, 'accepted');
+    await waitFor(async () => (await second.store.getPayment('PAYK'))?.status === 'accepted', { timeoutMs: 5000, message: 'accepted' });
     await new Promise((r) => setTimeout(r, RESEND_MS * 3 + 100));
     expect(starts()).toBe(1);
     expect(await second.commands.getCommand(startId)).toMatchObject({ status: 'closed', closeReason: 'agent.acked' });
@@ -199,7 +199,7 @@ describe('on the memory store', () => {
     expect((await a.waitForMessage(isStart)).id).toBe(startId);
     expect((await a.waitForMessage(isStart, 2, RESEND_MS * 3)).id).toBe(startId);
     a.send({ v: PROTOCOL_VERSION, id: nextId(), type: 'ack', ackOf: startId });
-    await waitFor(async () => (await server.store.getPayment('PAYK'))?.status === 'accepted', 5000, 'accepted');
+    await waitFor(async () => (await server.store.getPayment('PAYK'))?.status === 'accepted', { timeoutMs: 5000, message: 'accepted' });
     expect(await server.commands.getCommand(startId)).toMatchObject({ status: 'closed', closeReason: 'agent.acked' });
     const copies = a.messages.filter(isStart).length;
     await new Promise((r) => setTimeout(r, RESEND_MS * 2 + 100));
