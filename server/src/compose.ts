@@ -293,7 +293,7 @@ export async function buildServer(options: BuildServerOptions): Promise<Composed
         ready = true;
         return publicUrl;
       },
-      issueAgentToken: (agentName, storeId) => issueAgentToken(store, agentName, Date.now(), storeId),
+      issueAgentToken: (agentName, storeId) => issueAgentToken(store, agentName, now(), storeId),
       close,
     };
   } catch (err) {
