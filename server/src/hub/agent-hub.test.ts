@@ -52,6 +52,23 @@ async function submit(submitUrl: string, serialNumber: string) {
   return { status: res.status, json: (await res.json()) as Record<string, unknown> };
 }
 
+/**
+ * Proves the hub's resend ticker has made `passes` more passes over `a`'s session: a probe payment
+ * is bound to `serial` (another terminal of the same session) and left unacknowledged until its
+ * start has come `passes` more times, then acknowledged. Every pass lists what is due on all the
+ * session's terminals, so any other command still due would have been re-sent in those passes.
+ * @returns the probe's start (acknowledged, so it is accepted).
+ */
+async function resendPasses(a: TestAgent, serial: string, paymentId: string, passes = 3): Promise<Start> {
+  expect((await submit(await createPayment(paymentId), serial)).status).toBe(200);
+  const isProbe = (m: ServerMessage): m is Start => isStart(m) && m.paymentId === paymentId;
+  const first = await a.waitForMessage(isProbe);
+  await a.waitForMessage(isProbe, 1 + passes);
+  a.send({ v: PROTOCOL_VERSION, id: nextId(), type: 'ack', ackOf: first.id });
+  await waitFor(async () => (await t.server.store.getPayment(paymentId))?.status === 'accepted', { timeoutMs: 5000, message: `${paymentId} accepted` });
+  return first;
+}
+
 function result(start: Start, overrides: Partial<PaymentResult> = {}): PaymentResult {
   return {
     v: PROTOCOL_VERSION,
@@ -130,7 +147,7 @@ describe('payment flow through the hub', () => {
   it('submit → start (re-sent until ack) → result → ack, approved, one callback', async () => {
     const { token, agentId } = await t.server.issueAgentToken('store-1');
     const a = await agent(token);
-    await a.hello(['SN1']);
+    await a.hello(['SN1', 'SN9']); // SN9 carries the probes
     const submitUrl = await createPayment('PAY1');
 
     const bound = await submit(submitUrl, 'SN1');
@@ -158,9 +175,9 @@ describe('payment flow through the hub', () => {
 
     a.send({ v: PROTOCOL_VERSION, id: nextId(), type: 'ack', ackOf: start.id });
     await waitFor(async () => (await t.server.store.getPayment('PAY1'))?.status === 'accepted', { timeoutMs: 5000, message: 'accepted' });
-    const startsAtAck = a.messages.filter(isStart).length;
-    await new Promise((r) => setTimeout(r, 350)); // > 3 resend intervals
-    expect(a.messages.filter(isStart).length).toBe(startsAtAck);
+    const startsAtAck = a.messages.filter((m) => isStart(m) && m.paymentId === 'PAY1').length;
+    const probe = await resendPasses(a, 'SN9', 'PROBE1');
+    expect(a.messages.filter((m) => isStart(m) && m.paymentId === 'PAY1').length).toBe(startsAtAck);
 
     a.send({ v: PROTOCOL_VERSION, id: nextId(), type: 'payment.progress', paymentId: 'PAY1', stage: 'pin' });
     await waitFor(async () => (await t.server.store.getPayment('PAY1'))?.progressStage === 'pin', { timeoutMs: 5000, message: 'progress' });
@@ -200,8 +217,11 @@ describe('payment flow through the hub', () => {
     a.send(res);
     await a.waitForMessage((m): m is Ack => isAck(m) && m.ackOf === res.id, 2);
     await waitFor(() => t.lines.some((l) => l['msg'] === 'callback delivered' && l['paymentId'] === 'PAY1'), { timeoutMs: 4000, message: 'delivered log' });
-    await new Promise((r) => setTimeout(r, 200));
-    expect(receiver.received).toHaveLength(1);
+    // Probe: a later callback through the same outbox and worker; a second PAY1 callback, due
+    // earlier, would be claimed before it.
+    a.send(result(probe));
+    await waitFor(() => t.lines.some((l) => l['msg'] === 'callback delivered' && l['paymentId'] === 'PROBE1'), { timeoutMs: 4000, message: 'probe delivered' });
+    expect(receiver.received.map((r) => r.url)).toEqual(['/cb/PAY1?accountName=shop&X-VTEX-signature=s1g', '/cb/PROBE1?accountName=shop&X-VTEX-signature=s1g']);
     const events = await t.server.store.listPaymentEvents('PAY1');
     expect(events.filter((e) => e.type === 'result.received')).toHaveLength(1);
     expect((await t.server.store.listCallbacks('PAY1')).map((c) => c.status)).toEqual(['delivered']);
@@ -280,7 +300,7 @@ describe('payment flow through the hub', () => {
   it('payment.rejected unbinds the payment so another terminal can be chosen', async () => {
     const { token } = await t.server.issueAgentToken('store-1');
     const a = await agent(token);
-    await a.hello(['SN1', 'SN2']);
+    await a.hello(['SN1', 'SN2', 'SN9']); // SN9 carries the probe
     const submitUrl = await createPayment('PAY6');
     await submit(submitUrl, 'SN1');
     const start = await a.waitForMessage(isStart);
@@ -288,9 +308,9 @@ describe('payment flow through the hub', () => {
     a.send(rejected);
     await a.waitForMessage((m): m is Ack => isAck(m) && m.ackOf === rejected.id);
     expect((await t.server.store.getPayment('PAY6'))?.status).toBe('awaiting_terminal');
-    const startsAfter = a.messages.filter(isStart).length;
-    await new Promise((r) => setTimeout(r, 250));
-    expect(a.messages.filter(isStart).length).toBe(startsAfter); // resend stopped
+    const startsAfter = a.messages.filter((m) => isStart(m) && m.paymentId === 'PAY6').length;
+    await resendPasses(a, 'SN9', 'PROBE6');
+    expect(a.messages.filter((m) => isStart(m) && m.paymentId === 'PAY6').length).toBe(startsAfter); // resend stopped
 
     const answer = await t.createPayment(createPaymentBody({ paymentId: 'PAY6' }));
     expect((answer.json['paymentAppData'] as { appName: string }).appName).toBe('vtex.terminal-connector-app');
