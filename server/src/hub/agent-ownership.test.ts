@@ -7,6 +7,7 @@ import { rmSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
 import {
   PROTOCOL_VERSION,
+  REHELLO_MIN_INTERVAL_MS,
   type AnnouncedTerminal,
   type OperationResult,
   type PaymentResult,
@@ -67,6 +68,16 @@ async function hello(a: TestAgent, terminals: (string | AnnouncedTerminal)[], n 
     terminals: terminals.map((x) => (typeof x === 'string' ? { serialNumber: x, dialect: 'PBL/1' } : x)),
   });
   return a.waitForMessage(isWelcome, n);
+}
+
+/**
+ * Waits until `a`'s session has handled every frame sent before: frames are handled one at a time
+ * in order, so the answer to a probe frame (a bad one: an error) comes after theirs.
+ */
+async function handled(a: TestAgent): Promise<void> {
+  const errors = a.messages.filter(isError).length;
+  a.sendRaw('probe: not json');
+  await a.waitForMessage(isError, errors + 1);
 }
 
 /** A second merchant with a default store; returns an agent token of that store. */
@@ -178,6 +189,10 @@ describe('terminal ownership', () => {
   });
 
   it('moves inside a store only when the old session is gone and the serial was read from the device', async () => {
+    // The server's clock runs ahead on demand (the repeated hello must come a second later).
+    let ahead = 0;
+    await t.close();
+    t = await startTestServer({}, undefined, { now: () => Date.now() + ahead });
     const one = await t.server.issueAgentToken('till-1');
     const two = await t.server.issueAgentToken('till-2');
     const a = await agent(one.token);
@@ -197,7 +212,7 @@ describe('terminal ownership', () => {
     expect(configured.refused).toMatchObject([{ serialNumber: 'SN1', code: 'WS_SERIAL_UNCONFIRMED' }]);
     expect(await t.server.store.findTerminal('SN1')).toMatchObject({ agentId: one.agentId });
     // The same connection announces again (no sooner than a second later) with the serial read from the device.
-    await new Promise((r) => setTimeout(r, 1050));
+    ahead += REHELLO_MIN_INTERVAL_MS;
     const confirmed = await hello(c, [device], 2);
     expect(confirmed).toMatchObject({ accepted: ['SN1'], refused: [] });
     expect(await t.server.store.findTerminal('SN1')).toMatchObject({ agentId: two.agentId });
@@ -207,10 +222,14 @@ describe('terminal ownership', () => {
     ]);
     expect(await submit(await createPayment('PAY2'), 'SN1')).toBe(200);
     expect((await c.waitForMessage(isStart)).paymentId).toBe('PAY2');
-    // PAY8 stays with till-1: till-2's reports for it would be refused, so it is never sent to till-2.
-    await new Promise((r) => setTimeout(r, 250));
+    // PAY8 stays with till-1: till-2's reports for it would be refused, so it is never sent to till-2
+    // (the delivery decides so once and passes the row for that session).
+    const passed = await waitFor(() => t.lines.find((l) => l['msg'] === 'command for a payment bound to another agent not sent'), {
+      timeoutMs: 5000,
+      message: 'PAY8 passed for till-2',
+    });
+    expect(passed).toMatchObject({ paymentId: 'PAY8', agentId: two.agentId });
     expect(new Set(c.messages.filter(isStart).map((m) => m.paymentId))).toEqual(new Set(['PAY2']));
-    expect(t.lines.find((l) => l['msg'] === 'command for a payment bound to another agent not sent')).toMatchObject({ paymentId: 'PAY8', agentId: two.agentId });
   });
 
   it('an administrator move takes effect at once: the old agent gets nothing more, the new one gets the terminal', async () => {
@@ -242,11 +261,15 @@ describe('terminal ownership', () => {
       await t.server.store.moveTerminal({ serialNumber: 'SN1', fromAgentId: one.agentId, toAgentId: two.agentId, actor: 'cli:ops', reason: 'new till', at: 2 }),
     ).toBe(true);
     const copies = a.messages.filter(isStart).length;
-    await new Promise((r) => setTimeout(r, 350)); // > 3 dispatch resend intervals
+    // The next delivery pass sees the move and stops the repeats for this session.
+    await waitFor(() => t.lines.some((l) => l['msg'] === 'repeats stopped: the terminal moved to another agent' && l['paymentId'] === 'PAYR1'), {
+      timeoutMs: 5000,
+      message: 'repeats stopped',
+    });
     expect(a.messages.filter(isStart).length).toBe(copies);
     // Its late ack changes nothing.
     a.send({ v: PROTOCOL_VERSION, id: nextId(), type: 'ack', ackOf: first.id });
-    await new Promise((r) => setTimeout(r, 100));
+    await handled(a);
     expect((await t.server.store.getPayment('PAYR1'))?.status).not.toBe('accepted');
   });
 
