@@ -140,6 +140,32 @@ async function post(path: string, body: unknown): Promise<{ status: number; json
   return { status: res.status, json: (await res.json()) as Record<string, unknown> };
 }
 
+/**
+ * Proves the hub's delivery made `passes` more passes over `a`'s session: a probe payment of
+ * `merchant` (null = the bootstrap merchant; else the name given to {@link otherMerchantAgent}) is
+ * bound to `serial`, a terminal of that session, and left unacknowledged until its start has come
+ * `passes` more times, then acknowledged. Every pass lists what is due on all the session's
+ * terminals, so anything else due to it would have been sent in those passes.
+ * @returns a filter that drops the probe's starts from a list of messages.
+ */
+async function resendPasses(a: TestAgent, merchant: string | null, serial: string, paymentId: string, passes = 3): Promise<(m: ServerMessage) => boolean> {
+  const headers = merchant === null ? AUTH_HEADERS : { 'X-VTEX-API-AppKey': `${merchant}-key`, 'X-VTEX-API-AppToken': `${merchant}-token` };
+  const res = await fetch(`${t.server.url}/payments`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', ...headers },
+    body: JSON.stringify(createPaymentBody({ paymentId, callbackUrl: `${receiver.url}/cb/${paymentId}`, ...(merchant === null ? {} : { merchantName: merchant }) })),
+  });
+  expect(res.status).toBe(200);
+  const json = (await res.json()) as { paymentAppData: { payload: string } };
+  expect(await submit((JSON.parse(json.paymentAppData.payload) as { submitUrl: string }).submitUrl, serial)).toBe(200);
+  const isProbe = (m: ServerMessage): m is Start => isStart(m) && m.paymentId === paymentId;
+  const first = await a.waitForMessage(isProbe);
+  await a.waitForMessage(isProbe, 1 + passes);
+  a.send({ v: PROTOCOL_VERSION, id: nextId(), type: 'ack', ackOf: first.id });
+  await waitFor(async () => (await t.server.store.getPayment(paymentId))?.status === 'accepted', { timeoutMs: 5000, message: `${paymentId} accepted` });
+  return (m) => !isProbe(m);
+}
+
 async function metric(name: string): Promise<string[]> {
   const text = await (await fetch(`${t.server.url}/metrics`)).text();
   return text.split('\n').filter((l) => l.startsWith(name));
@@ -176,9 +202,10 @@ describe('terminal ownership', () => {
     await t.server.close();
     t = await startTestServer({}, dir);
     const h = await agent(hijacker.token);
-    expect((await hello(h, ['SN1'])).refused).toMatchObject([{ serialNumber: 'SN1', code: 'WS_SERIAL_FOREIGN' }]);
-    await new Promise((r) => setTimeout(r, 300)); // > 2 dispatch resend intervals
-    expect(h.messages.filter(isCommand)).toEqual([]);
+    // SNE, a terminal of the hijacker's own, carries the probe.
+    expect((await hello(h, ['SN1', 'SNE'])).refused).toMatchObject([{ serialNumber: 'SN1', code: 'WS_SERIAL_FOREIGN' }]);
+    const notProbe = await resendPasses(h, 'evil', 'SNE', 'PROBE-EVIL');
+    expect(h.messages.filter(isCommand).filter(notProbe)).toEqual([]);
     expect(await t.server.store.findTerminal('SN1')).toMatchObject({ agentId: victim.agentId });
     expect((await t.server.store.listTerminalEvents('SN1')).map((e) => e.type)).toEqual(['registered']);
 
@@ -236,7 +263,7 @@ describe('terminal ownership', () => {
     const one = await t.server.issueAgentToken('till-1');
     const evil = await otherMerchantAgent('evil');
     const a = await agent(one.token);
-    await hello(a, ['SN1']);
+    await hello(a, ['SN1', 'SN5']); // SN5 carries the probe
     // What `posbridge-server terminal move SN1 --agent <evil> --reason …` does, while till-1 is connected.
     expect(
       await t.server.store.moveTerminal({ serialNumber: 'SN1', fromAgentId: one.agentId, toAgentId: evil.agentId, actor: 'cli:ops', reason: 'sold', at: 2 }),
@@ -245,8 +272,8 @@ describe('terminal ownership', () => {
     expect(await submit(submitUrl, 'SN1')).toBe(404); // now another merchant's terminal
     const b = await agent(evil.token);
     expect((await hello(b, [{ serialNumber: 'SN1', dialect: 'concert-e+' }])).accepted).toEqual(['SN1']);
-    await new Promise((r) => setTimeout(r, 250));
-    expect(a.messages.filter(isCommand)).toEqual([]);
+    const notProbe = await resendPasses(a, null, 'SN5', 'PROBE9');
+    expect(a.messages.filter(isCommand).filter(notProbe)).toEqual([]);
   });
 
   it('an administrator move stops the repeats already going to the old agent: it cannot take a sale it would charge unreported', async () => {
@@ -454,7 +481,8 @@ describe('payments of a terminal that moved to another agent of its store', () =
     expect((await hello(h, ['SN1'])).accepted).toEqual(['SN1']);
     const refund = await post('/payments/PAYM3/refunds', { paymentId: 'PAYM3', requestId: 'F1', value: 10, settleId: 'se', tid: 'pb', transactionId: 'TX1' });
     expect(refund).toMatchObject({ status: 501, json: { code: 'refund-manually' } });
-    await new Promise((r) => setTimeout(r, 250));
-    expect(h.messages.filter(isCommand)).toEqual([]);
+    // A sale of evil's own on SN1 proves the delivery passes over h's session that would carry it.
+    const notProbe = await resendPasses(h, 'evil', 'SN1', 'PROBE-EVIL');
+    expect(h.messages.filter(isCommand).filter(notProbe)).toEqual([]);
   });
 });
