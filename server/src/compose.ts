@@ -222,6 +222,7 @@ export async function buildServer(options: BuildServerOptions): Promise<Composed
       operations,
       store,
       logger,
+      now,
       metrics,
       settings,
       submitSecret,
