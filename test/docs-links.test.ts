@@ -17,15 +17,6 @@ import { describe, expect, it } from 'vitest';
 const ROOT = resolve(import.meta.dirname, '..');
 const SKIP_DIRS = new Set(['node_modules', '.git', 'dist', 'coverage', '.vite', 'web-build']);
 
-/**
- * Files other branches are rewriting while this check lands; the lead applies the replacement
- * references after merging them and then empties this list. An entry that no longer has a
- * broken reference fails the suite, so the list cannot outlive its reason.
- */
-const PENDING_ELSEWHERE: readonly string[] = [
-  'server/src/payments/payment-service.ts',
-];
-
 /** Patterns that only make sense next to a private checkout of the project's notes. */
 const PRIVATE = [
   { what: 'a path into ../shared', re: /(?:\.\.\/)+shared\// },
@@ -185,13 +176,8 @@ describe('references inside the repo', () => {
   });
 
   it('resolve: no private paths, no missing files, headings and § that exist', () => {
-    const broken = scanned.filter((f) => !PENDING_ELSEWHERE.includes(f)).flatMap(brokenIn);
+    const broken = scanned.flatMap(brokenIn);
     expect(broken.map(format)).toEqual([]);
-  });
-
-  it('the temporary allow-list only names files that still need the fix', () => {
-    const stale = PENDING_ELSEWHERE.filter((f) => !fileSet.has(f) || brokenIn(f).length === 0);
-    expect(stale).toEqual([]);
   });
 
   it('catches what it is for', () => {

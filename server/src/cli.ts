@@ -99,9 +99,15 @@ const CONFIG_FLAGS = ['port', 'host', 'db', 'public-url', 'log-level'] as const;
 
 /**
  * Runs the CLI.
+ * @param now clock, ms since epoch, of everything the commands record (creation times, a
+ *   terminal's move, an operator's resolution); the composition root's default is the wall clock.
  * @returns the process exit code to use, or undefined when the server keeps running.
  */
-export async function runCli(args: readonly string[], env: Record<string, string | undefined>): Promise<number | undefined> {
+export async function runCli(
+  args: readonly string[],
+  env: Record<string, string | undefined>,
+  now: () => number = Date.now,
+): Promise<number | undefined> {
   let parsed;
   try {
     parsed = parseArgs({
@@ -191,7 +197,7 @@ export async function runCli(args: readonly string[], env: Record<string, string
     if (name === undefined) return 2;
     return admin('agent add', async (store) => {
       const storeId = await storeOf(store);
-      const { agentId, token } = await issueAgentToken(store, name, Date.now(), storeId);
+      const { agentId, token } = await issueAgentToken(store, name, now(), storeId);
       process.stdout.write(
         `agent created\n  name:    ${name}\n  agentId: ${agentId}\n  token:   ${token}\n` +
           'Store the token now: only its hash is kept, it cannot be shown again.\n',
@@ -209,16 +215,16 @@ export async function runCli(args: readonly string[], env: Record<string, string
     }
     return admin('merchant add', async (store) => {
       const issued = newMerchantCredentials();
-      const now = Date.now();
+      const createdAt = now();
       await store.createMerchant({
         merchantId: issued.merchantId,
         name,
         appKey: issued.appKey,
         appTokenSha256: hashAppToken(issued.appToken),
         callbackMode: mode,
-        createdAt: now,
+        createdAt,
       });
-      await store.createStore({ storeId: `sto_${randomUUID().replaceAll('-', '')}`, merchantId: issued.merchantId, name: 'default', createdAt: now });
+      await store.createStore({ storeId: `sto_${randomUUID().replaceAll('-', '')}`, merchantId: issued.merchantId, name: 'default', createdAt });
       process.stdout.write(
         `merchant created\n  name:       ${name}\n  merchantId: ${issued.merchantId}\n  appKey:     ${issued.appKey}\n` +
           `  appToken:   ${issued.appToken}\n  callbacks:  ${mode}\n  store:      default\n` +
@@ -247,7 +253,7 @@ export async function runCli(args: readonly string[], env: Record<string, string
       const merchant = await store.findMerchantByName(merchantName);
       if (!merchant) throw new Error(`no merchant named ${JSON.stringify(merchantName)}`);
       const storeId = `sto_${randomUUID().replaceAll('-', '')}`;
-      await store.createStore({ storeId, merchantId: merchant.merchantId, name, createdAt: Date.now() });
+      await store.createStore({ storeId, merchantId: merchant.merchantId, name, createdAt: now() });
       process.stdout.write(`store created\n  merchant: ${merchantName}\n  name:     ${name}\n  storeId:  ${storeId}\n`);
     });
   }
@@ -307,6 +313,7 @@ export async function runCli(args: readonly string[], env: Record<string, string
         // Nobody waits in this process; a running server's waiting requests re-read the store at
         // their time-out (a cluster change feed would wake them at once).
         changes: new MemoryChangeFeed(),
+        now,
       });
       if (command === 'operation') {
         const op = await service.resolveUnknownOperation(id, { outcome, reason, operator });
@@ -356,7 +363,7 @@ export async function runCli(args: readonly string[], env: Record<string, string
         toAgentId,
         actor: `cli:${values.operator?.trim() || (osUser(env) ?? 'unknown')}`,
         reason,
-        at: Date.now(),
+        at: now(),
       });
       if (!moved) throw new Error(`terminal ${serialNumber} changed owner meanwhile; run the command again`);
       const owner = await store.agentOwner(toAgentId);

@@ -222,6 +222,7 @@ export async function buildServer(options: BuildServerOptions): Promise<Composed
       operations,
       store,
       logger,
+      now,
       metrics,
       settings,
       submitSecret,
@@ -293,7 +294,7 @@ export async function buildServer(options: BuildServerOptions): Promise<Composed
         ready = true;
         return publicUrl;
       },
-      issueAgentToken: (agentName, storeId) => issueAgentToken(store, agentName, Date.now(), storeId),
+      issueAgentToken: (agentName, storeId) => issueAgentToken(store, agentName, now(), storeId),
       close,
     };
   } catch (err) {

@@ -49,6 +49,7 @@ function closedAfter(url: string, send: string, maxMs: number): Promise<number> 
       if (send !== '') socket.write(send);
     });
     socket.on('data', () => undefined);
+    // Real time on purpose: the server's real socket time-outs are the subject; this only bounds the wait.
     const timer = setTimeout(() => {
       socket.destroy();
       reject(new Error(`connection still open after ${maxMs} ms`));

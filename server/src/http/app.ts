@@ -35,6 +35,8 @@ export interface AppDeps {
   readonly operations: OperationService;
   readonly store: PaymentStore;
   readonly logger: Logger;
+  /** Clock, ms since epoch, of what the routers decide and record themselves (the onboarding flow). */
+  readonly now: () => number;
   readonly metrics: ServerMetrics;
   readonly settings: PppAnswerSettings;
   /** HMAC key of submit tokens. */
@@ -233,6 +235,7 @@ export function createApp(deps: AppDeps): Express {
       store: deps.store,
       logger: deps.logger,
       callbackMode: deps.onboardingCallbackMode,
+      now: deps.now,
       maxPendingPerSource: deps.onboarding.pendingPerSource,
       maxPending: deps.onboarding.pendingMax,
     }),

@@ -83,6 +83,8 @@ export class FailureLimiter {
   async retryAfterSeconds(key: string): Promise<number> {
     const info = await this.#store.get(key);
     if (!info || info.totalHits < this.#o.limit) return 0;
+    // The wall clock on purpose: express-rate-limit's MemoryStore sets `resetTime` and ends each
+    // window by its own Date.now()/timer, so Retry-After must be measured on that same clock.
     return Math.max(1, Math.ceil(((info.resetTime?.getTime() ?? Date.now()) - Date.now()) / 1000));
   }
 

@@ -11,7 +11,8 @@ import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ERROR_CODES } from '@posbridge/protocol/errors';
 import { MAX_FRAME_BYTES, PROTOCOL_VERSION, decodeAgentMessage, type ServerMessage } from '@posbridge/protocol/ws';
-import { connectAgent, startTestServer, waitFor, type TestAgent, type TestServer } from '../testing/helpers.ts';
+import { connectAgent, startTestServer, type TestAgent, type TestServer } from '../testing/helpers.ts';
+import { waitFor } from '@posbridge/testkit';
 
 let t: TestServer;
 let token: string;
@@ -73,7 +74,7 @@ describe('agent hub under random frames (real WebSocket)', () => {
         const refused = typeof f !== 'string' || !decodeAgentMessage(f).ok;
         if (!refused) return; // accepted by the codec: the hub may ack, error or ignore it
         const outcome = await Promise.race([
-          waitFor(() => a.messages.filter((m) => m.type === 'error').length > errorsBefore, 3000, 'error message').then(() => 'error' as const),
+          waitFor(() => a.messages.filter((m) => m.type === 'error').length > errorsBefore, { timeoutMs: 3000, message: 'error message' }).then(() => 'error' as const),
           closed.then((code) => code),
         ]);
         if (outcome === 'error') {

@@ -7,10 +7,10 @@ import {
   nextId,
   startCallbackReceiver,
   startTestServer,
-  waitFor,
   type TestAgent,
   type TestServer,
 } from '../testing/helpers.ts';
+import { waitFor } from '@posbridge/testkit';
 
 type Start = Extract<ServerMessage, { type: 'payment.start' }>;
 type Ack = Extract<ServerMessage, { type: 'ack' }>;
@@ -50,6 +50,23 @@ async function createPayment(paymentId: string): Promise<string> {
 async function submit(submitUrl: string, serialNumber: string) {
   const res = await fetch(submitUrl, { method: 'POST', body: JSON.stringify({ serialNumber }), headers: { 'Content-Type': 'application/json' } });
   return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+}
+
+/**
+ * Proves the hub's resend ticker has made `passes` more passes over `a`'s session: a probe payment
+ * is bound to `serial` (another terminal of the same session) and left unacknowledged until its
+ * start has come `passes` more times, then acknowledged. Every pass lists what is due on all the
+ * session's terminals, so any other command still due would have been re-sent in those passes.
+ * @returns the probe's start (acknowledged, so it is accepted).
+ */
+async function resendPasses(a: TestAgent, serial: string, paymentId: string, passes = 3): Promise<Start> {
+  expect((await submit(await createPayment(paymentId), serial)).status).toBe(200);
+  const isProbe = (m: ServerMessage): m is Start => isStart(m) && m.paymentId === paymentId;
+  const first = await a.waitForMessage(isProbe);
+  await a.waitForMessage(isProbe, 1 + passes);
+  a.send({ v: PROTOCOL_VERSION, id: nextId(), type: 'ack', ackOf: first.id });
+  await waitFor(async () => (await t.server.store.getPayment(paymentId))?.status === 'accepted', { timeoutMs: 5000, message: `${paymentId} accepted` });
+  return first;
 }
 
 function result(start: Start, overrides: Partial<PaymentResult> = {}): PaymentResult {
@@ -130,7 +147,7 @@ describe('payment flow through the hub', () => {
   it('submit → start (re-sent until ack) → result → ack, approved, one callback', async () => {
     const { token, agentId } = await t.server.issueAgentToken('store-1');
     const a = await agent(token);
-    await a.hello(['SN1']);
+    await a.hello(['SN1', 'SN9']); // SN9 carries the probes
     const submitUrl = await createPayment('PAY1');
 
     const bound = await submit(submitUrl, 'SN1');
@@ -157,13 +174,13 @@ describe('payment flow through the hub', () => {
     });
 
     a.send({ v: PROTOCOL_VERSION, id: nextId(), type: 'ack', ackOf: start.id });
-    await waitFor(async () => (await t.server.store.getPayment('PAY1'))?.status === 'accepted', 5000, 'accepted');
-    const startsAtAck = a.messages.filter(isStart).length;
-    await new Promise((r) => setTimeout(r, 350)); // > 3 resend intervals
-    expect(a.messages.filter(isStart).length).toBe(startsAtAck);
+    await waitFor(async () => (await t.server.store.getPayment('PAY1'))?.status === 'accepted', { timeoutMs: 5000, message: 'accepted' });
+    const startsAtAck = a.messages.filter((m) => isStart(m) && m.paymentId === 'PAY1').length;
+    const probe = await resendPasses(a, 'SN9', 'PROBE1');
+    expect(a.messages.filter((m) => isStart(m) && m.paymentId === 'PAY1').length).toBe(startsAtAck);
 
     a.send({ v: PROTOCOL_VERSION, id: nextId(), type: 'payment.progress', paymentId: 'PAY1', stage: 'pin' });
-    await waitFor(async () => (await t.server.store.getPayment('PAY1'))?.progressStage === 'pin', 5000, 'progress');
+    await waitFor(async () => (await t.server.store.getPayment('PAY1'))?.progressStage === 'pin', { timeoutMs: 5000, message: 'progress' });
 
     const res = result(start);
     a.send(res);
@@ -171,7 +188,7 @@ describe('payment flow through the hub', () => {
     expect(ack.ackOf).toBe(res.id);
     expect((await t.server.store.getPayment('PAY1'))?.status).toBe('approved');
 
-    const cb = await waitFor(() => receiver.received[0], 4000, 'callback');
+    const cb = await waitFor(() => receiver.received[0], { timeoutMs: 4000, message: 'callback' });
     expect(cb.method).toBe('POST');
     expect(cb.url).toBe('/cb/PAY1?accountName=shop&X-VTEX-signature=s1g');
     expect(cb.headers['content-type']).toBe('application/json');
@@ -199,9 +216,12 @@ describe('payment flow through the hub', () => {
     // The agent repeats the result (its ack was "lost"): acknowledged again, applied once.
     a.send(res);
     await a.waitForMessage((m): m is Ack => isAck(m) && m.ackOf === res.id, 2);
-    await waitFor(() => t.lines.some((l) => l['msg'] === 'callback delivered' && l['paymentId'] === 'PAY1'), 4000, 'delivered log');
-    await new Promise((r) => setTimeout(r, 200));
-    expect(receiver.received).toHaveLength(1);
+    await waitFor(() => t.lines.some((l) => l['msg'] === 'callback delivered' && l['paymentId'] === 'PAY1'), { timeoutMs: 4000, message: 'delivered log' });
+    // Probe: a later callback through the same outbox and worker; a second PAY1 callback, due
+    // earlier, would be claimed before it.
+    a.send(result(probe));
+    await waitFor(() => t.lines.some((l) => l['msg'] === 'callback delivered' && l['paymentId'] === 'PROBE1'), { timeoutMs: 4000, message: 'probe delivered' });
+    expect(receiver.received.map((r) => r.url)).toEqual(['/cb/PAY1?accountName=shop&X-VTEX-signature=s1g', '/cb/PROBE1?accountName=shop&X-VTEX-signature=s1g']);
     const events = await t.server.store.listPaymentEvents('PAY1');
     expect(events.filter((e) => e.type === 'result.received')).toHaveLength(1);
     expect((await t.server.store.listCallbacks('PAY1')).map((c) => c.status)).toEqual(['delivered']);
@@ -245,7 +265,7 @@ describe('payment flow through the hub', () => {
     expect(other).toEqual({ status: 409, json: { code: 'POS_ALREADY_BOUND', message: expect.any(String), retryable: false } });
 
     await a.close();
-    await waitFor(() => t.lines.some((l) => l['msg'] === 'agent disconnected'), 5000, 'disconnect');
+    await waitFor(() => t.lines.some((l) => l['msg'] === 'agent disconnected'), { timeoutMs: 5000, message: 'disconnect' });
     const offline = await submit(await createPayment('PAY3'), 'SN2');
     expect(offline).toEqual({ status: 503, json: { code: 'POS_TERMINAL_OFFLINE', message: expect.any(String), retryable: true } });
   });
@@ -280,7 +300,7 @@ describe('payment flow through the hub', () => {
   it('payment.rejected unbinds the payment so another terminal can be chosen', async () => {
     const { token } = await t.server.issueAgentToken('store-1');
     const a = await agent(token);
-    await a.hello(['SN1', 'SN2']);
+    await a.hello(['SN1', 'SN2', 'SN9']); // SN9 carries the probe
     const submitUrl = await createPayment('PAY6');
     await submit(submitUrl, 'SN1');
     const start = await a.waitForMessage(isStart);
@@ -288,9 +308,9 @@ describe('payment flow through the hub', () => {
     a.send(rejected);
     await a.waitForMessage((m): m is Ack => isAck(m) && m.ackOf === rejected.id);
     expect((await t.server.store.getPayment('PAY6'))?.status).toBe('awaiting_terminal');
-    const startsAfter = a.messages.filter(isStart).length;
-    await new Promise((r) => setTimeout(r, 250));
-    expect(a.messages.filter(isStart).length).toBe(startsAfter); // resend stopped
+    const startsAfter = a.messages.filter((m) => isStart(m) && m.paymentId === 'PAY6').length;
+    await resendPasses(a, 'SN9', 'PROBE6');
+    expect(a.messages.filter((m) => isStart(m) && m.paymentId === 'PAY6').length).toBe(startsAfter); // resend stopped
 
     const answer = await t.createPayment(createPaymentBody({ paymentId: 'PAY6' }));
     expect((answer.json['paymentAppData'] as { appName: string }).appName).toBe('vtex.terminal-connector-app');
@@ -353,7 +373,7 @@ describe('payment flow through the hub', () => {
     await a.waitForMessage((m): m is Ack => isAck(m) && m.ackOf === denied.id);
     const final = await t.createPayment(createPaymentBody({ paymentId: 'PAY7' }));
     expect(final.json).toMatchObject({ status: 'denied', authorizationId: null, code: '51' });
-    const cb = await waitFor(() => receiver.received[0], 4000, 'callback');
+    const cb = await waitFor(() => receiver.received[0], { timeoutMs: 4000, message: 'callback' });
     expect(JSON.parse(cb.body)).toMatchObject({ paymentId: 'PAY7', status: 'denied', authorizationId: null });
   });
 });

@@ -7,6 +7,7 @@ import { rmSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
 import {
   PROTOCOL_VERSION,
+  REHELLO_MIN_INTERVAL_MS,
   type AnnouncedTerminal,
   type OperationResult,
   type PaymentResult,
@@ -20,10 +21,10 @@ import {
   nextId,
   startCallbackReceiver,
   startTestServer,
-  waitFor,
   type TestAgent,
   type TestServer,
 } from '../testing/helpers.ts';
+import { waitFor } from '@posbridge/testkit';
 
 type Welcome = Extract<ServerMessage, { type: 'hub.welcome' }>;
 type Start = Extract<ServerMessage, { type: 'payment.start' }>;
@@ -67,6 +68,16 @@ async function hello(a: TestAgent, terminals: (string | AnnouncedTerminal)[], n 
     terminals: terminals.map((x) => (typeof x === 'string' ? { serialNumber: x, dialect: 'PBL/1' } : x)),
   });
   return a.waitForMessage(isWelcome, n);
+}
+
+/**
+ * Waits until `a`'s session has handled every frame sent before: frames are handled one at a time
+ * in order, so the answer to a probe frame (a bad one: an error) comes after theirs.
+ */
+async function handled(a: TestAgent): Promise<void> {
+  const errors = a.messages.filter(isError).length;
+  a.sendRaw('probe: not json');
+  await a.waitForMessage(isError, errors + 1);
 }
 
 /** A second merchant with a default store; returns an agent token of that store. */
@@ -129,6 +140,32 @@ async function post(path: string, body: unknown): Promise<{ status: number; json
   return { status: res.status, json: (await res.json()) as Record<string, unknown> };
 }
 
+/**
+ * Proves the hub's delivery made `passes` more passes over `a`'s session: a probe payment of
+ * `merchant` (null = the bootstrap merchant; else the name given to {@link otherMerchantAgent}) is
+ * bound to `serial`, a terminal of that session, and left unacknowledged until its start has come
+ * `passes` more times, then acknowledged. Every pass lists what is due on all the session's
+ * terminals, so anything else due to it would have been sent in those passes.
+ * @returns a filter that drops the probe's starts from a list of messages.
+ */
+async function resendPasses(a: TestAgent, merchant: string | null, serial: string, paymentId: string, passes = 3): Promise<(m: ServerMessage) => boolean> {
+  const headers = merchant === null ? AUTH_HEADERS : { 'X-VTEX-API-AppKey': `${merchant}-key`, 'X-VTEX-API-AppToken': `${merchant}-token` };
+  const res = await fetch(`${t.server.url}/payments`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', ...headers },
+    body: JSON.stringify(createPaymentBody({ paymentId, callbackUrl: `${receiver.url}/cb/${paymentId}`, ...(merchant === null ? {} : { merchantName: merchant }) })),
+  });
+  expect(res.status).toBe(200);
+  const json = (await res.json()) as { paymentAppData: { payload: string } };
+  expect(await submit((JSON.parse(json.paymentAppData.payload) as { submitUrl: string }).submitUrl, serial)).toBe(200);
+  const isProbe = (m: ServerMessage): m is Start => isStart(m) && m.paymentId === paymentId;
+  const first = await a.waitForMessage(isProbe);
+  await a.waitForMessage(isProbe, 1 + passes);
+  a.send({ v: PROTOCOL_VERSION, id: nextId(), type: 'ack', ackOf: first.id });
+  await waitFor(async () => (await t.server.store.getPayment(paymentId))?.status === 'accepted', { timeoutMs: 5000, message: `${paymentId} accepted` });
+  return (m) => !isProbe(m);
+}
+
 async function metric(name: string): Promise<string[]> {
   const text = await (await fetch(`${t.server.url}/metrics`)).text();
   return text.split('\n').filter((l) => l.startsWith(name));
@@ -142,7 +179,7 @@ describe('terminal ownership', () => {
     expect(await submit(await createPayment('PAY1'), 'SN1')).toBe(200);
     await v.waitForMessage(isStart);
     await v.close();
-    await waitFor(() => t.lines.some((l) => l['msg'] === 'agent disconnected'), 5000, 'victim gone');
+    await waitFor(() => t.lines.some((l) => l['msg'] === 'agent disconnected'), { timeoutMs: 5000, message: 'victim gone' });
 
     const hijacker = await otherMerchantAgent('evil');
     const offline = await agent(hijacker.token);
@@ -165,9 +202,10 @@ describe('terminal ownership', () => {
     await t.server.close();
     t = await startTestServer({}, dir);
     const h = await agent(hijacker.token);
-    expect((await hello(h, ['SN1'])).refused).toMatchObject([{ serialNumber: 'SN1', code: 'WS_SERIAL_FOREIGN' }]);
-    await new Promise((r) => setTimeout(r, 300)); // > 2 dispatch resend intervals
-    expect(h.messages.filter(isCommand)).toEqual([]);
+    // SNE, a terminal of the hijacker's own, carries the probe.
+    expect((await hello(h, ['SN1', 'SNE'])).refused).toMatchObject([{ serialNumber: 'SN1', code: 'WS_SERIAL_FOREIGN' }]);
+    const notProbe = await resendPasses(h, 'evil', 'SNE', 'PROBE-EVIL');
+    expect(h.messages.filter(isCommand).filter(notProbe)).toEqual([]);
     expect(await t.server.store.findTerminal('SN1')).toMatchObject({ agentId: victim.agentId });
     expect((await t.server.store.listTerminalEvents('SN1')).map((e) => e.type)).toEqual(['registered']);
 
@@ -178,6 +216,10 @@ describe('terminal ownership', () => {
   });
 
   it('moves inside a store only when the old session is gone and the serial was read from the device', async () => {
+    // The server's clock runs ahead on demand (the repeated hello must come a second later).
+    let ahead = 0;
+    await t.close();
+    t = await startTestServer({}, undefined, { now: () => Date.now() + ahead });
     const one = await t.server.issueAgentToken('till-1');
     const two = await t.server.issueAgentToken('till-2');
     const a = await agent(one.token);
@@ -189,7 +231,7 @@ describe('terminal ownership', () => {
     const device: AnnouncedTerminal = { serialNumber: 'SN1', dialect: 'PBL/1', serialSource: 'device' };
     expect((await hello(b, [device])).refused).toMatchObject([{ serialNumber: 'SN1', code: 'WS_SERIAL_CLAIMED' }]);
     await a.close();
-    await waitFor(() => t.lines.some((l) => l['msg'] === 'agent disconnected'), 5000, 'till-1 gone');
+    await waitFor(() => t.lines.some((l) => l['msg'] === 'agent disconnected'), { timeoutMs: 5000, message: 'till-1 gone' });
 
     const c = await agent(two.token);
     // A configured serial (Concert E+ cannot tell its own) is not proof enough.
@@ -197,7 +239,7 @@ describe('terminal ownership', () => {
     expect(configured.refused).toMatchObject([{ serialNumber: 'SN1', code: 'WS_SERIAL_UNCONFIRMED' }]);
     expect(await t.server.store.findTerminal('SN1')).toMatchObject({ agentId: one.agentId });
     // The same connection announces again (no sooner than a second later) with the serial read from the device.
-    await new Promise((r) => setTimeout(r, 1050));
+    ahead += REHELLO_MIN_INTERVAL_MS;
     const confirmed = await hello(c, [device], 2);
     expect(confirmed).toMatchObject({ accepted: ['SN1'], refused: [] });
     expect(await t.server.store.findTerminal('SN1')).toMatchObject({ agentId: two.agentId });
@@ -207,17 +249,21 @@ describe('terminal ownership', () => {
     ]);
     expect(await submit(await createPayment('PAY2'), 'SN1')).toBe(200);
     expect((await c.waitForMessage(isStart)).paymentId).toBe('PAY2');
-    // PAY8 stays with till-1: till-2's reports for it would be refused, so it is never sent to till-2.
-    await new Promise((r) => setTimeout(r, 250));
+    // PAY8 stays with till-1: till-2's reports for it would be refused, so it is never sent to till-2
+    // (the delivery decides so once and passes the row for that session).
+    const passed = await waitFor(() => t.lines.find((l) => l['msg'] === 'command for a payment bound to another agent not sent'), {
+      timeoutMs: 5000,
+      message: 'PAY8 passed for till-2',
+    });
+    expect(passed).toMatchObject({ paymentId: 'PAY8', agentId: two.agentId });
     expect(new Set(c.messages.filter(isStart).map((m) => m.paymentId))).toEqual(new Set(['PAY2']));
-    expect(t.lines.find((l) => l['msg'] === 'command for a payment bound to another agent not sent')).toMatchObject({ paymentId: 'PAY8', agentId: two.agentId });
   });
 
   it('an administrator move takes effect at once: the old agent gets nothing more, the new one gets the terminal', async () => {
     const one = await t.server.issueAgentToken('till-1');
     const evil = await otherMerchantAgent('evil');
     const a = await agent(one.token);
-    await hello(a, ['SN1']);
+    await hello(a, ['SN1', 'SN5']); // SN5 carries the probe
     // What `posbridge-server terminal move SN1 --agent <evil> --reason …` does, while till-1 is connected.
     expect(
       await t.server.store.moveTerminal({ serialNumber: 'SN1', fromAgentId: one.agentId, toAgentId: evil.agentId, actor: 'cli:ops', reason: 'sold', at: 2 }),
@@ -226,8 +272,8 @@ describe('terminal ownership', () => {
     expect(await submit(submitUrl, 'SN1')).toBe(404); // now another merchant's terminal
     const b = await agent(evil.token);
     expect((await hello(b, [{ serialNumber: 'SN1', dialect: 'concert-e+' }])).accepted).toEqual(['SN1']);
-    await new Promise((r) => setTimeout(r, 250));
-    expect(a.messages.filter(isCommand)).toEqual([]);
+    const notProbe = await resendPasses(a, null, 'SN5', 'PROBE9');
+    expect(a.messages.filter(isCommand).filter(notProbe)).toEqual([]);
   });
 
   it('an administrator move stops the repeats already going to the old agent: it cannot take a sale it would charge unreported', async () => {
@@ -242,11 +288,15 @@ describe('terminal ownership', () => {
       await t.server.store.moveTerminal({ serialNumber: 'SN1', fromAgentId: one.agentId, toAgentId: two.agentId, actor: 'cli:ops', reason: 'new till', at: 2 }),
     ).toBe(true);
     const copies = a.messages.filter(isStart).length;
-    await new Promise((r) => setTimeout(r, 350)); // > 3 dispatch resend intervals
+    // The next delivery pass sees the move and stops the repeats for this session.
+    await waitFor(() => t.lines.some((l) => l['msg'] === 'repeats stopped: the terminal moved to another agent' && l['paymentId'] === 'PAYR1'), {
+      timeoutMs: 5000,
+      message: 'repeats stopped',
+    });
     expect(a.messages.filter(isStart).length).toBe(copies);
     // Its late ack changes nothing.
     a.send({ v: PROTOCOL_VERSION, id: nextId(), type: 'ack', ackOf: first.id });
-    await new Promise((r) => setTimeout(r, 100));
+    await handled(a);
     expect((await t.server.store.getPayment('PAYR1'))?.status).not.toBe('accepted');
   });
 
@@ -301,7 +351,7 @@ describe('the terminal limit', () => {
     expect(await submit(await createPayment('PAYL1'), 'SN2')).toBe(200);
     const start = await a.waitForMessage(isStart);
     a.send({ v: PROTOCOL_VERSION, id: nextId(), type: 'ack', ackOf: start.id });
-    await waitFor(async () => (await t.server.store.getPayment('PAYL1'))?.status === 'accepted', 5000, 'accepted');
+    await waitFor(async () => (await t.server.store.getPayment('PAYL1'))?.status === 'accepted', { timeoutMs: 5000, message: 'accepted' });
     await a.close();
     // The agent restarts with a new terminal configured first.
     const b = await agent(token);
@@ -342,9 +392,9 @@ describe('agent reports are bound to their sender', () => {
 
     // The real agent completes the sale; the merchant settles; VTEX asks for a refund.
     a.send({ v: PROTOCOL_VERSION, id: nextId(), type: 'ack', ackOf: start.id });
-    await waitFor(async () => (await t.server.store.getPayment('PAY3'))?.status === 'accepted', 5000, 'accepted');
+    await waitFor(async () => (await t.server.store.getPayment('PAY3'))?.status === 'accepted', { timeoutMs: 5000, message: 'accepted' });
     a.send(result('PAY3'));
-    await waitFor(async () => (await t.server.store.getPayment('PAY3'))?.status === 'approved', 5000, 'approved');
+    await waitFor(async () => (await t.server.store.getPayment('PAY3'))?.status === 'approved', { timeoutMs: 5000, message: 'approved' });
     expect((await post('/payments/PAY3/settlements', { paymentId: 'PAY3', requestId: 'S1', value: 31.9, authorizationId: 'AUTH1', transactionId: 'TX1' })).status).toBe(200);
     const refund = post('/payments/PAY3/refunds', { paymentId: 'PAY3', requestId: 'F1', value: 10, settleId: 'se', tid: 'pb', transactionId: 'TX1' });
     const op = await a.waitForMessage(isOp);
@@ -360,7 +410,7 @@ describe('agent reports are bound to their sender', () => {
 
     // The real agent's answer is taken.
     a.send(opResult(op, 'REAL-AUTH'));
-    await waitFor(async () => (await t.server.store.getOperation(op.operationId))?.status === 'approved', 5000, 'refund approved');
+    await waitFor(async () => (await t.server.store.getOperation(op.operationId))?.status === 'approved', { timeoutMs: 5000, message: 'refund approved' });
     expect(await t.server.store.getOperation(op.operationId)).toMatchObject({ authorizationId: 'REAL-AUTH' });
 
     const warned = t.lines.filter((l) => l['msg'] === 'agent report refused');
@@ -394,13 +444,13 @@ describe('payments of a terminal that moved to another agent of its store', () =
     expect(await submit(await createPayment(paymentId), 'SN1')).toBe(200);
     const start = await a.waitForMessage(isStart);
     a.send({ v: PROTOCOL_VERSION, id: nextId(), type: 'ack', ackOf: start.id });
-    await waitFor(async () => (await t.server.store.getPayment(paymentId))?.status === 'accepted', 5000, 'accepted');
+    await waitFor(async () => (await t.server.store.getPayment(paymentId))?.status === 'accepted', { timeoutMs: 5000, message: 'accepted' });
     if (approve) {
       a.send(result(paymentId));
-      await waitFor(async () => (await t.server.store.getPayment(paymentId))?.status === 'approved', 5000, 'approved');
+      await waitFor(async () => (await t.server.store.getPayment(paymentId))?.status === 'approved', { timeoutMs: 5000, message: 'approved' });
     }
     await a.close();
-    await waitFor(() => t.lines.some((l) => l['msg'] === 'agent disconnected'), 5000, 'till-1 gone');
+    await waitFor(() => t.lines.some((l) => l['msg'] === 'agent disconnected'), { timeoutMs: 5000, message: 'till-1 gone' });
     const b = await agent(two.token);
     expect((await hello(b, [device])).accepted).toEqual(['SN1']);
     return { b, oneId: one.agentId, twoId: two.agentId };
@@ -441,10 +491,10 @@ describe('payments of a terminal that moved to another agent of its store', () =
     const start = await a.waitForMessage(isStart);
     a.send({ v: PROTOCOL_VERSION, id: nextId(), type: 'ack', ackOf: start.id });
     a.send(result('PAYM3'));
-    await waitFor(async () => (await t.server.store.getPayment('PAYM3'))?.status === 'approved', 5000, 'approved');
+    await waitFor(async () => (await t.server.store.getPayment('PAYM3'))?.status === 'approved', { timeoutMs: 5000, message: 'approved' });
     expect((await post('/payments/PAYM3/settlements', { paymentId: 'PAYM3', requestId: 'S1', value: 31.9, authorizationId: 'AUTH1', transactionId: 'TX1' })).status).toBe(200);
     await a.close();
-    await waitFor(() => t.lines.some((l) => l['msg'] === 'agent disconnected'), 5000, 'till-1 gone');
+    await waitFor(() => t.lines.some((l) => l['msg'] === 'agent disconnected'), { timeoutMs: 5000, message: 'till-1 gone' });
     // The terminal was sold: an administrator moved it to another merchant's agent.
     const evil = await otherMerchantAgent('evil');
     expect(
@@ -454,7 +504,8 @@ describe('payments of a terminal that moved to another agent of its store', () =
     expect((await hello(h, ['SN1'])).accepted).toEqual(['SN1']);
     const refund = await post('/payments/PAYM3/refunds', { paymentId: 'PAYM3', requestId: 'F1', value: 10, settleId: 'se', tid: 'pb', transactionId: 'TX1' });
     expect(refund).toMatchObject({ status: 501, json: { code: 'refund-manually' } });
-    await new Promise((r) => setTimeout(r, 250));
-    expect(h.messages.filter(isCommand)).toEqual([]);
+    // A sale of evil's own on SN1 proves the delivery passes over h's session that would carry it.
+    const notProbe = await resendPasses(h, 'evil', 'SN1', 'PROBE-EVIL');
+    expect(h.messages.filter(isCommand).filter(notProbe)).toEqual([]);
   });
 });

@@ -28,9 +28,9 @@ import {
   sinkLogger,
   tempDir,
   testEnv,
-  waitFor,
   type TestAgent,
 } from '../testing/helpers.ts';
+import { waitFor } from '@posbridge/testkit';
 
 type Start = Extract<ServerMessage, { type: 'payment.start' }>;
 const isStart = (m: ServerMessage): m is Start => m.type === 'payment.start';
@@ -72,21 +72,35 @@ async function connect(server: RunningServer, token: string): Promise<TestAgent>
   return a;
 }
 
-/** Creates PAYK and binds SN1 (the bind commits its payment.start row). */
-async function bind(server: RunningServer): Promise<string> {
+/** Creates `paymentId` (PAYK) and binds `serialNumber` (SN1); the bind commits its payment.start row. */
+async function bind(server: RunningServer, paymentId = 'PAYK', serialNumber = 'SN1'): Promise<string> {
   const created = await fetch(`${server.url}/payments`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json', ...AUTH_HEADERS },
-    body: JSON.stringify(createPaymentBody({ paymentId: 'PAYK', callbackUrl: 'http://127.0.0.1:9/cb?X-VTEX-signature=s' })),
+    body: JSON.stringify(createPaymentBody({ paymentId, callbackUrl: 'http://127.0.0.1:9/cb?X-VTEX-signature=s' })),
   });
   const json = (await created.json()) as { paymentAppData: { payload: string } };
   const { submitUrl } = JSON.parse(json.paymentAppData.payload) as { submitUrl: string };
-  const bound = await fetch(submitUrl, { method: 'POST', body: JSON.stringify({ serialNumber: 'SN1' }), headers: { 'Content-Type': 'application/json' } });
+  const bound = await fetch(submitUrl, { method: 'POST', body: JSON.stringify({ serialNumber }), headers: { 'Content-Type': 'application/json' } });
   expect(bound.status).toBe(200);
-  const p = await server.store.getPayment('PAYK');
+  const p = await server.store.getPayment(paymentId);
   expect(p?.status).toBe('dispatched');
   if (!p?.binding) throw new Error('not bound');
   return p.binding.startId;
+}
+
+/**
+ * Proves `server`'s delivery made `passes` more passes over `a`'s session: a probe payment bound
+ * to SN9 (another terminal of that session) is left unacknowledged until its start has come
+ * `passes` more times, then acknowledged. Every pass lists what is due on all the session's
+ * terminals, so another command still due would have been re-sent in those passes.
+ */
+async function resendPasses(server: RunningServer, a: TestAgent, passes = 3): Promise<void> {
+  const probeId = await bind(server, 'PROBE', 'SN9');
+  const isProbe = (m: ServerMessage): m is Start => isStart(m) && m.id === probeId;
+  await a.waitForMessage(isProbe, 1 + passes, RESEND_MS * (passes + 3));
+  a.send({ v: PROTOCOL_VERSION, id: nextId(), type: 'ack', ackOf: probeId });
+  await waitFor(async () => (await server.store.getPayment('PROBE'))?.status === 'accepted', { timeoutMs: 5000, message: 'probe accepted' });
 }
 
 /** Kills the process's link to the agent: no close handshake. */
@@ -111,7 +125,7 @@ describe('agent commands across a server restart', () => {
     const a = await connect(first, token);
     await a.hello(['SN1']);
     const startId = await bind(first);
-    await waitFor(() => stalled.includes(startId), 5000, 'delivery at the write-ahead');
+    await waitFor(() => stalled.includes(startId), { timeoutMs: 5000, message: 'delivery at the write-ahead' });
     expect(a.messages.filter(isStart)).toEqual([]);
     expect(await first.commands.getCommand(startId)).toMatchObject({ status: 'open', attempts: 0, sentSessionId: null });
     await kill(a);
@@ -120,14 +134,14 @@ describe('agent commands across a server restart', () => {
     const second = await start();
     const b = await connect(second, token);
     const starts = countStarts(b, () => startId);
-    await b.hello(['SN1']);
+    await b.hello(['SN1', 'SN9']);
     const got = await b.waitForMessage(isStart);
     expect(got).toMatchObject({ id: startId, paymentId: 'PAYK', serialNumber: 'SN1' });
     b.send({ v: PROTOCOL_VERSION, id: nextId(), type: 'ack', ackOf: startId });
-    await waitFor(async () => (await second.store.getPayment('PAYK'))?.status === 'accepted', 5000, 'accepted');
-    await new Promise((r) => setTimeout(r, RESEND_MS * 3 + 100));
+    await waitFor(async () => (await second.store.getPayment('PAYK'))?.status === 'accepted', { timeoutMs: 5000, message: 'accepted' });
+    await resendPasses(second, b);
     expect(starts()).toBe(1);
-    expect(b.messages.filter(isStart)).toHaveLength(1);
+    expect(b.messages.filter((m) => isStart(m) && m.id === startId)).toHaveLength(1);
     expect(await second.commands.getCommand(startId)).toMatchObject({ status: 'closed', closeReason: 'agent.acked', attempts: 1 });
   });
 
@@ -146,11 +160,11 @@ describe('agent commands across a server restart', () => {
     const second = await start();
     const b = await connect(second, token);
     const starts = countStarts(b, () => startId);
-    await b.hello(['SN1']);
+    await b.hello(['SN1', 'SN9']);
     expect((await b.waitForMessage(isStart)).id).toBe(startId);
     b.send({ v: PROTOCOL_VERSION, id: nextId(), type: 'ack', ackOf: startId });
-    await waitFor(async () => (await second.store.getPayment('PAYK'))?.status === 'accepted', 5000, 'accepted');
-    await new Promise((r) => setTimeout(r, RESEND_MS * 3 + 100));
+    await waitFor(async () => (await second.store.getPayment('PAYK'))?.status === 'accepted', { timeoutMs: 5000, message: 'accepted' });
+    await resendPasses(second, b);
     expect(starts()).toBe(1);
     expect(await second.commands.getCommand(startId)).toMatchObject({ status: 'closed', closeReason: 'agent.acked' });
   });
@@ -194,16 +208,16 @@ describe('on the memory store', () => {
     expect(existsSync(join(tmp.dir, 'db.sqlite'))).toBe(false);
     const { token } = await server.issueAgentToken('till-1');
     const a = await connect(server, token);
-    await a.hello(['SN1']);
+    await a.hello(['SN1', 'SN9']);
     const startId = await bind(server);
     expect((await a.waitForMessage(isStart)).id).toBe(startId);
     expect((await a.waitForMessage(isStart, 2, RESEND_MS * 3)).id).toBe(startId);
     a.send({ v: PROTOCOL_VERSION, id: nextId(), type: 'ack', ackOf: startId });
-    await waitFor(async () => (await server.store.getPayment('PAYK'))?.status === 'accepted', 5000, 'accepted');
+    await waitFor(async () => (await server.store.getPayment('PAYK'))?.status === 'accepted', { timeoutMs: 5000, message: 'accepted' });
     expect(await server.commands.getCommand(startId)).toMatchObject({ status: 'closed', closeReason: 'agent.acked' });
-    const copies = a.messages.filter(isStart).length;
-    await new Promise((r) => setTimeout(r, RESEND_MS * 2 + 100));
-    expect(a.messages.filter(isStart)).toHaveLength(copies);
+    const copies = a.messages.filter((m) => isStart(m) && m.id === startId).length;
+    await resendPasses(server, a);
+    expect(a.messages.filter((m) => isStart(m) && m.id === startId)).toHaveLength(copies);
   });
 });
 

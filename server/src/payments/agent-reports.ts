@@ -126,7 +126,7 @@ export async function onOperationResult(core: PaymentCore, agentId: string, resu
       if (isBusyRefusal(result)) {
         // The terminal never ran it: not a refusal of the refund. The waiting request answers a
         // retryable 500 and VTEX's repeat is a new attempt (never refund-manually for a busy terminal).
-        const released = await core.store.releaseOperation(operationId);
+        const released = await core.store.releaseOperation(operationId, core.now());
         core.changes.notify(operationId);
         if (released) {
           core.log.warn({ paymentId, operationId, agentId }, 'refund not taken: terminal busy; VTEX repeats the request');

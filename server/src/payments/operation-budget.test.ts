@@ -12,10 +12,10 @@ import {
   createPaymentBody,
   nextId,
   startTestServer,
-  waitFor,
   type TestAgent,
   type TestServer,
 } from '../testing/helpers.ts';
+import { waitFor } from '@posbridge/testkit';
 
 type Start = Extract<ServerMessage, { type: 'payment.start' }>;
 type Abort = Extract<ServerMessage, { type: 'payment.abort' }>;
@@ -43,7 +43,7 @@ it('a cancellation woken after its budget passed on the injected clock answers P
   expect(bound.status).toBe(200);
   const start = await agent.waitForMessage((m): m is Start => m.type === 'payment.start' && m.paymentId === 'B1');
   agent.send({ v: PROTOCOL_VERSION, id: nextId(), type: 'ack', ackOf: start.id });
-  await waitFor(async () => (await t.server.store.getPayment('B1'))?.status === 'accepted', 5000, 'accepted');
+  await waitFor(async () => (await t.server.store.getPayment('B1'))?.status === 'accepted', { timeoutMs: 5000, message: 'accepted' });
 
   const began = performance.now();
   const pending = fetch(`${t.server.url}/payments/B1/cancellations`, {

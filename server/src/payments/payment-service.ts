@@ -242,7 +242,7 @@ export class PaymentService implements AgentEventHandler {
         ? {
             callback: {
               url: p.callbackUrl,
-              // Retry mode: an empty POST makes VTEX call Create Payment again (ppp-pos.md §6.3).
+              // Retry mode: an empty POST makes VTEX call Create Payment again (docs/protocol/vtex-ppp.md §6.3).
               body: mode === 'retry' ? '' : JSON.stringify(callbackBody(prospective, this.#settings)),
               status: enqueue.status,
               // Retried until VTEX stops waiting for this payment (its delayToCancel), at least a minute.

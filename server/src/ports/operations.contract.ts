@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { apply, approvedPayment, approvedResult, binding, newPayment, useStore, type StoreFactory } from './contract-helpers.ts';
+import type { NewAgentCommand } from './agent-commands.ts';
 import type { NewOperation } from './operations.ts';
 
 const op = (overrides: Partial<NewOperation> & Pick<NewOperation, 'operationId' | 'kind' | 'requestId'>): NewOperation => ({
@@ -14,6 +15,17 @@ const op = (overrides: Partial<NewOperation> & Pick<NewOperation, 'operationId' 
   status: 'approved',
   at: 4000,
   ...overrides,
+});
+
+/** The `operation.start` command a refund opens with its row. */
+const refundCommand = (operationId: string): NewAgentCommand => ({
+  commandId: operationId,
+  kind: 'refund',
+  paymentId: 'P1',
+  merchantId: 'm1',
+  serialNumber: 'SN1',
+  agentId: null,
+  message: JSON.stringify({ id: operationId, type: 'operation.start' }),
 });
 
 /** Registers the operations contract against stores made by `factory`. */
@@ -188,15 +200,16 @@ export function operationsContract(factory: StoreFactory): void {
       await approvedPayment(store());
       await store().recordOperation(op({ operationId: 'se1', kind: 'settle', requestId: 'S1', amountMinor: 3190 }));
       for (const id of ['rf1', 'rf2', 'rf3']) {
-        await store().recordOperation(op({ operationId: id, kind: 'refund', requestId: id, amountMinor: 100, status: 'pending' }));
+        await store().recordOperation(op({ operationId: id, kind: 'refund', requestId: id, amountMinor: 100, status: 'pending', command: refundCommand(id) }));
       }
       await store().setOperationAnswer('rf2', 200, { refundId: 'rf2' }, 4100);
       await store().setOperationOutcome('rf3', { status: 'unknown', at: 4100 });
-      expect(await store().releaseOperation('se1')).toBe(false);
-      expect(await store().releaseOperation('rf2')).toBe(false);
-      expect(await store().releaseOperation('rf3')).toBe(false);
-      expect(await store().releaseOperation('rf1')).toBe(true);
-      expect(await store().releaseOperation('rf1')).toBe(false);
+      expect(await store().releaseOperation('se1', 4200)).toBe(false);
+      expect(await store().releaseOperation('rf2', 4200)).toBe(false);
+      expect(await store().releaseOperation('rf3', 4200)).toBe(false);
+      expect(await store().releaseOperation('rf1', 4200)).toBe(true);
+      expect(await store().getCommand('rf1')).toMatchObject({ status: 'closed', closedAt: 4200, closeReason: 'released' });
+      expect(await store().releaseOperation('rf1', 4300)).toBe(false);
       expect(await store().getOperation('rf1')).toBeNull();
       // The repeat of the request records a new attempt.
       expect((await store().recordOperation(op({ operationId: 'rf1b', kind: 'refund', requestId: 'rf1', amountMinor: 100, status: 'pending' }))).kind).toBe('created');

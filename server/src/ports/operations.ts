@@ -135,10 +135,11 @@ export interface OperationsPort {
   countUnknownOperations(): Promise<number>;
   /**
    * Removes a refund that never ran: still `pending`, no answer stored (its agent refused it
-   * before the terminal took it, e.g. busy). VTEX's repeat of the request records a new attempt.
+   * before the terminal took it, e.g. busy), and closes its command (reason `released`) at `at`
+   * (ms since epoch). VTEX's repeat of the request records a new attempt.
    * @returns true when the row was removed, false when it is gone, final or answered.
    */
-  releaseOperation(operationId: string): Promise<boolean>;
+  releaseOperation(operationId: string, at: number): Promise<boolean>;
   /** Stores the final answer once (first writer wins). @returns the row with the stored answer. */
   setOperationAnswer(operationId: string, httpStatus: number, body: unknown, at: number): Promise<OperationRecord>;
   /** Refunds still `pending`/`unknown` on one of `serialNumbers` (re-sent after a reconnect), oldest first. */

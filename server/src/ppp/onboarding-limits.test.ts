@@ -75,4 +75,16 @@ describe('configuration flow limits', () => {
     expect(limited.headers.get('ratelimit-policy')).toBeTruthy();
     expect((await t.createPayment(createPaymentBody({ paymentId: 'ONB-PPP' }))).status).toBe(200);
   });
+
+  it("runs on the server's clock: a pending flow expires when that clock passes its 10 minutes", async () => {
+    let ahead = 0;
+    t = await startTestServer({ POSBRIDGE_ONBOARDING_PENDING_PER_SOURCE: '1' }, undefined, { now: () => Date.now() + ahead });
+    const first = await askToken('https://a.example/r?c=');
+    expect(first.status).toBe(200);
+    expect((await askToken('https://a.example/r?c=')).status).toBe(429);
+    ahead += 600_000; // the token's lifetime, on the injected clock only
+    expect((await askToken('https://a.example/r?c=')).status).toBe(200);
+    const redirect = await fetch(`${t.server.url}/authorization/redirect?applicationId=vtex&token=${String(first.json['token'])}&merchantName=late`, { redirect: 'manual' });
+    expect(redirect.status).not.toBe(302);
+  });
 });

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { Logger } from 'pino';
 import WebSocket from 'ws';
-import { startCallbackReceiver as startGatewayReceiver, waitFor as waitForCondition } from '@posbridge/testkit';
+import { startCallbackReceiver as startGatewayReceiver, waitFor } from '@posbridge/testkit';
 import {
   PROTOCOL_VERSION,
   decodeServerMessage,
@@ -42,15 +42,6 @@ export function sinkLogger(): { logger: Logger; lines: Record<string, unknown>[]
   });
   const logger = createRootLogger({ level: 'trace', destination: stream });
   return { logger, lines };
-}
-
-/**
- * Polls `check` until it returns a value other than undefined/false, or fails after `timeoutMs`.
- * @deprecated the positional form kept for the suites not moved yet; use `waitFor` of
- * `@posbridge/testkit` (`{ timeoutMs, intervalMs, message }`), which this calls.
- */
-export function waitFor<T>(check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 4000, what = 'condition'): Promise<T> {
-  return waitForCondition(check, { timeoutMs, message: what });
 }
 
 /** Callback hosts a test server allows besides the default policy (loopback and gateway.example). */
@@ -232,7 +223,7 @@ export function connectAgent(serverUrl: string, token: string): Promise<TestAgen
     send: (m) => ws.send(JSON.stringify(m)),
     sendRaw: (t) => ws.send(t),
     waitForMessage: (pred, n = 1, timeoutMs = 4000) =>
-      waitForCondition(() => messages.filter(pred)[n - 1], { timeoutMs, message: `server message #${n}` }),
+      waitFor(() => messages.filter(pred)[n - 1], { timeoutMs, message: `server message #${n}` }),
     async hello(serials) {
       agent.send({
         v: PROTOCOL_VERSION,

@@ -162,13 +162,12 @@ export class MemoryOperations implements OperationsPort {
     });
   }
 
-  releaseOperation(operationId: string): Promise<boolean> {
+  releaseOperation(operationId: string, at: number): Promise<boolean> {
     return this.#conn.run('releaseOperation', () => {
       const { operations } = this.#conn.tables;
       const row = operations.get(operationId);
       if (!row || row.kind !== 'refund' || row.status !== 'pending' || row.answerBody !== null) return false;
-      // No time is given here: the close is stamped with the operation's last change.
-      applyCommandWrites(this.#conn.tables, { close: [{ commandId: operationId, reason: 'released' }] }, row.updatedAt);
+      applyCommandWrites(this.#conn.tables, { close: [{ commandId: operationId, reason: 'released' }] }, at);
       return operations.delete(operationId);
     });
   }

@@ -183,14 +183,13 @@ export class SqliteOperations implements OperationsPort {
     });
   }
 
-  releaseOperation(operationId: string): Promise<boolean> {
+  releaseOperation(operationId: string, at: number): Promise<boolean> {
     return this.#op('releaseOperation', () => this.#db.transaction(async () => {
       const info = await this.#db.run(
         `DELETE FROM operations WHERE operation_id = ? AND kind = 'refund' AND status = 'pending' AND answer IS NULL`,
         [operationId],
       );
-      // The port gives no time here; the close time is only for support.
-      if (info.changes === 1) await applyCommandWrites(this.#db, { close: [{ commandId: operationId, reason: 'released' }] }, Date.now());
+      if (info.changes === 1) await applyCommandWrites(this.#db, { close: [{ commandId: operationId, reason: 'released' }] }, at);
       return info.changes === 1;
     }));
   }
