@@ -320,7 +320,7 @@ describe('terminal ownership', () => {
     const again = await a.waitForMessage(isStart, copies + 1, 2000);
     expect(again.id).toBe(first.id);
     a.send({ v: PROTOCOL_VERSION, id: nextId(), type: 'ack', ackOf: first.id });
-    await waitFor(async () => (await t.server.store.getPayment('PAYB1'))?.status === 'accepted', 5000, 'accepted');
+    await waitFor(async () => (await t.server.store.getPayment('PAYB1'))?.status === 'accepted', { timeoutMs: 5000, message: 'accepted' });
   });
 
   it('refuses malformed serials and more than the configured number of terminals, storing none of them', async () => {
