@@ -289,7 +289,7 @@ describe('terminal ownership', () => {
     ).toBe(true);
     const copies = a.messages.filter(isStart).length;
     // The next delivery pass sees the move and stops the repeats for this session.
-    await waitFor(() => t.lines.some((l) => l['msg'] === 'repeats stopped: the terminal moved to another agent' && l['paymentId'] === 'PAYR1'), {
+    await waitFor(() => t.lines.some((l) => l['msg'] === 'repeats stopped: the terminal moved to another agent' && l['serialNumber'] === 'SN1' && l['agentId'] === one.agentId), {
       timeoutMs: 5000,
       message: 'repeats stopped',
     });
