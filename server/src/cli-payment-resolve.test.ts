@@ -22,14 +22,15 @@ import {
   testEnv,
   type TestAgent,
   type TestServer,
+  isServerMessage,
 } from './testing/helpers.ts';
 
 const run = promisify(execFile);
 const BIN = fileURLToPath(new URL('../bin/posbridge-server.js', import.meta.url));
 type Start = Extract<ServerMessage, { type: 'payment.start' }>;
 type OpStart = Extract<ServerMessage, { type: 'operation.start' }>;
-const isStart = (m: ServerMessage): m is Start => m.type === 'payment.start';
-const isOp = (m: ServerMessage): m is OpStart => m.type === 'operation.start';
+const isStart = isServerMessage('payment.start');
+const isOp = isServerMessage('operation.start');
 
 let tmp: ReturnType<typeof tempDir>;
 let t: TestServer;

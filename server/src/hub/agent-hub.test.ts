@@ -9,14 +9,15 @@ import {
   startTestServer,
   type TestAgent,
   type TestServer,
+  isServerMessage,
 } from '../testing/helpers.ts';
 import { waitFor } from '@posbridge/testkit';
 
 type Start = Extract<ServerMessage, { type: 'payment.start' }>;
 type Ack = Extract<ServerMessage, { type: 'ack' }>;
-const isStart = (m: ServerMessage): m is Start => m.type === 'payment.start';
-const isAck = (m: ServerMessage): m is Ack => m.type === 'ack';
-const isError = (m: ServerMessage): m is Extract<ServerMessage, { type: 'error' }> => m.type === 'error';
+const isStart = isServerMessage('payment.start');
+const isAck = isServerMessage('ack');
+const isError = isServerMessage('error');
 
 let t: TestServer;
 let receiver: Awaited<ReturnType<typeof startCallbackReceiver>>;

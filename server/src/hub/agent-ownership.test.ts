@@ -23,6 +23,7 @@ import {
   startTestServer,
   type TestAgent,
   type TestServer,
+  isServerMessage,
 } from '../testing/helpers.ts';
 import { waitFor } from '@posbridge/testkit';
 
@@ -30,11 +31,11 @@ type Welcome = Extract<ServerMessage, { type: 'hub.welcome' }>;
 type Start = Extract<ServerMessage, { type: 'payment.start' }>;
 type OpStart = Extract<ServerMessage, { type: 'operation.start' }>;
 type ErrorMsg = Extract<ServerMessage, { type: 'error' }>;
-const isWelcome = (m: ServerMessage): m is Welcome => m.type === 'hub.welcome';
-const isStart = (m: ServerMessage): m is Start => m.type === 'payment.start';
-const isOp = (m: ServerMessage): m is OpStart => m.type === 'operation.start';
-const isError = (m: ServerMessage): m is ErrorMsg => m.type === 'error';
-const isAck = (m: ServerMessage): m is Extract<ServerMessage, { type: 'ack' }> => m.type === 'ack';
+const isWelcome = isServerMessage('hub.welcome');
+const isStart = isServerMessage('payment.start');
+const isOp = isServerMessage('operation.start');
+const isError = isServerMessage('error');
+const isAck = isServerMessage('ack');
 /** What a hijacker must never receive. */
 const isCommand = (m: ServerMessage) => m.type === 'payment.start' || m.type === 'payment.abort' || m.type === 'operation.start';
 

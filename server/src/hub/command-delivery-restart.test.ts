@@ -29,11 +29,12 @@ import {
   tempDir,
   testEnv,
   type TestAgent,
+  isServerMessage,
 } from '../testing/helpers.ts';
 import { waitFor } from '@posbridge/testkit';
 
 type Start = Extract<ServerMessage, { type: 'payment.start' }>;
-const isStart = (m: ServerMessage): m is Start => m.type === 'payment.start';
+const isStart = isServerMessage('payment.start');
 const RESEND_MS = 300;
 
 let tmp: ReturnType<typeof tempDir>;

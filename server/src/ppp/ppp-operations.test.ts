@@ -19,6 +19,7 @@ import {
   startTestServer,
   type TestAgent,
   type TestServer,
+  isServerMessage,
 } from '../testing/helpers.ts';
 import { expectPppContract as expectContract } from '../testing/ppp-contract.ts';
 
@@ -26,9 +27,9 @@ import { expectPppContract as expectContract } from '../testing/ppp-contract.ts'
 type Start = Extract<ServerMessage, { type: 'payment.start' }>;
 type Abort = Extract<ServerMessage, { type: 'payment.abort' }>;
 type OpStart = Extract<ServerMessage, { type: 'operation.start' }>;
-const isStart = (m: ServerMessage): m is Start => m.type === 'payment.start';
-const isAbort = (m: ServerMessage): m is Abort => m.type === 'payment.abort';
-const isOp = (m: ServerMessage): m is OpStart => m.type === 'operation.start';
+const isStart = isServerMessage('payment.start');
+const isAbort = isServerMessage('payment.abort');
+const isOp = isServerMessage('operation.start');
 
 let clock: number;
 let t: TestServer;

@@ -22,15 +22,16 @@ import {
   tempDir,
   type TestAgent,
   type TestServer,
+  isServerMessage,
 } from '../testing/helpers.ts';
 import { expectPppContract } from '../testing/ppp-contract.ts';
 
 type Start = Extract<ServerMessage, { type: 'payment.start' }>;
 type Abort = Extract<ServerMessage, { type: 'payment.abort' }>;
 type OpStart = Extract<ServerMessage, { type: 'operation.start' }>;
-const isStart = (m: ServerMessage): m is Start => m.type === 'payment.start';
-const isAbort = (m: ServerMessage): m is Abort => m.type === 'payment.abort';
-const isOp = (m: ServerMessage): m is OpStart => m.type === 'operation.start';
+const isStart = isServerMessage('payment.start');
+const isAbort = isServerMessage('payment.abort');
+const isOp = isServerMessage('operation.start');
 
 const UNKNOWN_ALERT = 'payment outcome unknown; resolve it with posbridge-server payment resolve';
 const CANCEL = '/payments/{paymentId}/cancellations';

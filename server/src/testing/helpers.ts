@@ -247,3 +247,11 @@ export function connectAgent(serverUrl: string, token: string): Promise<TestAgen
     ws.once('error', reject);
   });
 }
+
+/**
+ * A type guard for server → agent messages of one `type` (docs/protocol/ws.md "Messages"), for
+ * `TestAgent.waitForMessage` and filters: `const isStart = isServerMessage('payment.start')`.
+ */
+export function isServerMessage<T extends ServerMessage['type']>(type: T): (m: ServerMessage) => m is Extract<ServerMessage, { type: T }> {
+  return (m): m is Extract<ServerMessage, { type: T }> => m.type === type;
+}
