@@ -30,6 +30,7 @@ import {
   type JsonAnswer,
   waitFor,
 } from '@posbridge/testkit';
+import { suiteAgentEnv, suiteServerEnv } from './suite-env.ts';
 
 const SERIAL = 'SIMABRT1';
 
@@ -83,19 +84,13 @@ describe('cancellation while the agent is dead mid-sale, then an agent restart (
     appKey = 'vtexappkey-abort';
     appToken = randomBytes(16).toString('hex');
     server = await startServer({
-      config: loadServerConfig({
-        PORT: '0',
-        HOST: '127.0.0.1',
-        POSBRIDGE_DB: join(dir, 'server.sqlite'),
-        POSBRIDGE_APP_KEY: appKey,
-        POSBRIDGE_APP_TOKEN: appToken,
-        POSBRIDGE_CALLBACK_APP_KEY: 'vtexappkey-partner',
-        POSBRIDGE_CALLBACK_APP_TOKEN: 'partner-secret',
-        POSBRIDGE_CALLBACK_ALLOW_HOSTS: '127.0.0.1', // the test's callback receiver
-        POSBRIDGE_DISPATCH_RESEND_MS: '300',
-        POSBRIDGE_HEARTBEAT_INTERVAL_MS: '1000',
-        POSBRIDGE_ANSWER_BUDGET_MS: '1000',
-      }),
+      config: loadServerConfig(
+        suiteServerEnv(dir, { appKey, appToken }, {
+          POSBRIDGE_DISPATCH_RESEND_MS: '300',
+          POSBRIDGE_HEARTBEAT_INTERVAL_MS: '1000',
+          POSBRIDGE_ANSWER_BUDGET_MS: '1000',
+        }),
+      ),
       logger,
     });
     // A customer who never presents a card: the sale waits on the terminal until aborted.
@@ -106,20 +101,13 @@ describe('cancellation while the agent is dead mid-sale, then an agent restart (
     receiver = await startCallbackReceiver();
     gateway = new GatewayClient(server.url, appKey, appToken);
     const { token } = await server.issueAgentToken('abort-restart');
-    agentEnv = {
-      POSBRIDGE_SERVER_URL: `${server.url.replace(/^http/, 'ws')}/agent/v1`,
-      POSBRIDGE_AGENT_TOKEN: token,
+    agentEnv = suiteAgentEnv(server.url, token, {
       POSBRIDGE_TERMINAL_PORT: terminal.path,
       POSBRIDGE_JOURNAL: join(dir, 'agent-journal.sqlite'),
-      LOG_LEVEL: 'debug',
-      POSBRIDGE_RECONNECT_BASE_MS: '50',
-      POSBRIDGE_RECONNECT_CAP_MS: '300',
-      POSBRIDGE_RESEND_INTERVAL_MS: '300',
-      POSBRIDGE_RECOVERY_INTERVAL_MS: '300',
       POSBRIDGE_STATUS_BACKOFF_MS: '50',
       POSBRIDGE_STATUS_TIMEOUT_MS: '1000',
       POSBRIDGE_ACK_TIMEOUT_MS: '1000',
-    };
+    });
   });
 
   // A failed case must not leave its agent running, nor its sale on the terminal, into the next one.

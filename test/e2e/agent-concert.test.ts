@@ -15,6 +15,7 @@ import { CONCERT_EPLUS, startSim, type RunningSim } from '@posbridge/hardware-si
 import { loadServerConfig, startServer, type RunningServer } from '@posbridge/server';
 import { loadAgentConfig, startAgent, type RunningAgent } from '@posbridge/terminal-agent';
 import { GatewayClient, appPayload, buildCreatePayment, startCallbackReceiver, submitTerminal, type CallbackReceiver } from '@posbridge/testkit';
+import { suiteServerEnv } from './suite-env.ts';
 
 const SERIAL = 'ING0001';
 
@@ -32,16 +33,7 @@ describe('Concert E+ terminal end to end (server → agent concert-serial → pt
     const appKey = 'vtexappkey-concert';
     const appToken = randomBytes(16).toString('hex');
     server = await startServer({
-      config: loadServerConfig({
-        PORT: '0',
-        HOST: '127.0.0.1',
-        POSBRIDGE_DB: join(dir, 'server.sqlite'),
-        POSBRIDGE_APP_KEY: appKey,
-        POSBRIDGE_APP_TOKEN: appToken,
-        POSBRIDGE_CALLBACK_APP_KEY: 'vtexappkey-partner',
-        POSBRIDGE_CALLBACK_APP_TOKEN: 'partner-secret',
-        POSBRIDGE_CALLBACK_ALLOW_HOSTS: '127.0.0.1', // the test's callback receiver
-      }),
+      config: loadServerConfig(suiteServerEnv(dir, { appKey, appToken })),
       logger,
     });
     sim = await startSim({ terminals: [{ serialNumber: SERIAL, dialect: CONCERT_EPLUS }], logger, dir, link: 'pty', stepDelayMs: 20 });

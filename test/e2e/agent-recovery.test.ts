@@ -25,6 +25,7 @@ import {
   submitTerminal,
   type CallbackReceiver,
 } from '@posbridge/testkit';
+import { suiteAgentEnv, suiteServerEnv } from './suite-env.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const SERIAL = 'SIMKILL1';
@@ -121,18 +122,12 @@ describe('agent SIGKILLed at each step of a payment (real server, pty simulator,
     const appKey = 'vtexappkey-kill';
     const appToken = randomBytes(16).toString('hex');
     server = await startServer({
-      config: loadServerConfig({
-        PORT: '0',
-        HOST: '127.0.0.1',
-        POSBRIDGE_DB: join(dir, 'server.sqlite'),
-        POSBRIDGE_APP_KEY: appKey,
-        POSBRIDGE_APP_TOKEN: appToken,
-        POSBRIDGE_CALLBACK_APP_KEY: 'vtexappkey-partner',
-        POSBRIDGE_CALLBACK_APP_TOKEN: 'partner-secret',
-        POSBRIDGE_CALLBACK_ALLOW_HOSTS: '127.0.0.1', // the test's callback receiver
-        POSBRIDGE_DISPATCH_RESEND_MS: '300',
-        POSBRIDGE_HEARTBEAT_INTERVAL_MS: '1000',
-      }),
+      config: loadServerConfig(
+        suiteServerEnv(dir, { appKey, appToken }, {
+          POSBRIDGE_DISPATCH_RESEND_MS: '300',
+          POSBRIDGE_HEARTBEAT_INTERVAL_MS: '1000',
+        }),
+      ),
       logger,
     });
     sim = await startSim({ terminals: [{ serialNumber: SERIAL }], logger, dir, link: 'pty', stepDelayMs: 150 });
@@ -142,20 +137,13 @@ describe('agent SIGKILLed at each step of a payment (real server, pty simulator,
     receiver = await startCallbackReceiver();
     gateway = new GatewayClient(server.url, appKey, appToken);
     const { token } = await server.issueAgentToken('kill-test');
-    agentEnv = {
-      POSBRIDGE_SERVER_URL: `${server.url.replace(/^http/, 'ws')}/agent/v1`,
-      POSBRIDGE_AGENT_TOKEN: token,
+    agentEnv = suiteAgentEnv(server.url, token, {
       POSBRIDGE_TERMINAL_PORT: simPath,
       POSBRIDGE_JOURNAL: join(dir, 'agent-journal.sqlite'),
-      LOG_LEVEL: 'debug',
-      POSBRIDGE_RECONNECT_BASE_MS: '50',
-      POSBRIDGE_RECONNECT_CAP_MS: '300',
-      POSBRIDGE_RESEND_INTERVAL_MS: '300',
-      POSBRIDGE_RECOVERY_INTERVAL_MS: '300',
       POSBRIDGE_STATUS_BACKOFF_MS: '50',
       POSBRIDGE_STATUS_TIMEOUT_MS: '1000',
       POSBRIDGE_ACK_TIMEOUT_MS: '1000',
-    };
+    });
   });
 
   // A failed case must not leave its agent running into the next one.
@@ -243,17 +231,11 @@ describe('agent SIGKILLed during a Concert E+ sale (no status query: unknown, ne
     const logger = pino({ level: 'warn' }, new Writable({ write: (_c, _e, done) => done() }));
     const appToken = randomBytes(16).toString('hex');
     server = await startServer({
-      config: loadServerConfig({
-        PORT: '0',
-        HOST: '127.0.0.1',
-        POSBRIDGE_DB: join(dir, 'server.sqlite'),
-        POSBRIDGE_APP_KEY: 'vtexappkey-kill',
-        POSBRIDGE_APP_TOKEN: appToken,
-        POSBRIDGE_CALLBACK_APP_KEY: 'vtexappkey-partner',
-        POSBRIDGE_CALLBACK_APP_TOKEN: 'partner-secret',
-        POSBRIDGE_CALLBACK_ALLOW_HOSTS: '127.0.0.1', // the test's callback receiver
-        POSBRIDGE_DISPATCH_RESEND_MS: '300',
-      }),
+      config: loadServerConfig(
+        suiteServerEnv(dir, { appKey: 'vtexappkey-kill', appToken }, {
+          POSBRIDGE_DISPATCH_RESEND_MS: '300',
+        }),
+      ),
       logger,
     });
     sim = await startSim({ terminals: [{ serialNumber: 'INGKILL1', dialect: CONCERT_EPLUS }], logger, dir, link: 'pty', stepDelayMs: 300 });
@@ -273,19 +255,12 @@ describe('agent SIGKILLed during a Concert E+ sale (no status query: unknown, ne
     const terminal = sim.terminals[0]!;
     if (terminal.link !== 'pty') throw new Error('expected a pty simulator');
     const { token } = await server.issueAgentToken('kill-concert');
-    const env = {
-      POSBRIDGE_SERVER_URL: `${server.url.replace(/^http/, 'ws')}/agent/v1`,
-      POSBRIDGE_AGENT_TOKEN: token,
+    const env = suiteAgentEnv(server.url, token, {
       POSBRIDGE_TERMINAL_PORT: terminal.path,
       POSBRIDGE_TERMINAL_DRIVER: 'concert-serial',
       POSBRIDGE_TERMINAL_SERIAL: 'INGKILL1',
       POSBRIDGE_JOURNAL: join(dir, 'agent-journal.sqlite'),
-      LOG_LEVEL: 'debug',
-      POSBRIDGE_RECONNECT_BASE_MS: '50',
-      POSBRIDGE_RECONNECT_CAP_MS: '300',
-      POSBRIDGE_RESEND_INTERVAL_MS: '300',
-      POSBRIDGE_RECOVERY_INTERVAL_MS: '300',
-    };
+    });
     let agent = new AgentProcess(env);
     agents.push(agent);
     await agent.waitFor((l) => l.msg === 'agent ready');
