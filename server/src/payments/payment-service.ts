@@ -86,6 +86,8 @@ export class PaymentService implements AgentEventHandler {
   readonly #changes: ChangeFeed;
   readonly #presence: Presence | undefined;
   readonly #wake: (serialNumbers: readonly string[]) => void;
+  /** The service as its use cases see it (./payment-core.ts), built once. */
+  readonly #core: PaymentCore;
 
   constructor(options: PaymentServiceOptions) {
     this.#store = options.store;
@@ -99,22 +101,7 @@ export class PaymentService implements AgentEventHandler {
     this.#onStatusChanged = options.onStatusChanged ?? (() => undefined);
     this.#presence = options.presence;
     this.#wake = options.wake ?? (() => undefined);
-  }
-
-  /** The presence port. @throws Error when the service was built without one (the CLI). */
-  get presence(): Presence {
-    if (!this.#presence) throw new Error('PaymentService built without presence');
-    return this.#presence;
-  }
-
-  /** The service clock, ms since epoch. */
-  now(): number {
-    return this.#now();
-  }
-
-  /** The service as its use cases see it (./payment-core.ts). */
-  #core(): PaymentCore {
-    return {
+    this.#core = {
       store: this.#store,
       log: this.#log,
       posLog: this.#posLog,
@@ -128,14 +115,25 @@ export class PaymentService implements AgentEventHandler {
     };
   }
 
+  /** The presence port. @throws Error when the service was built without one (the CLI). */
+  get presence(): Presence {
+    if (!this.#presence) throw new Error('PaymentService built without presence');
+    return this.#presence;
+  }
+
+  /** The service clock, ms since epoch. */
+  now(): number {
+    return this.#now();
+  }
+
   /** Create Payment: {@link createPayment} (./create-payment.ts). */
   createPayment(req: CreatePaymentRequest, ctx: CreateContext): Promise<CreatePaymentOutcome> {
-    return createPayment(this.#core(), req, ctx);
+    return createPayment(this.#core, req, ctx);
   }
 
   /** Binds a terminal (submitUrl): {@link bindTerminal} (./bind-terminal.ts). */
   bindTerminal(paymentId: string, serialNumber: string): Promise<BindOutcome> {
-    return bindTerminal(this.#core(), paymentId, serialNumber);
+    return bindTerminal(this.#core, paymentId, serialNumber);
   }
 
   /** The stored payment, or null. */
@@ -145,47 +143,47 @@ export class PaymentService implements AgentEventHandler {
 
   /** Expires the payments due at `now` (default: the service clock): {@link expireDue} (./expire.ts). */
   expireDue(now?: number): Promise<number> {
-    return expireDue(this.#core(), now);
+    return expireDue(this.#core, now);
   }
 
   /** An operator resolves an unknown payment: {@link resolveUnknown} (./resolve-unknown.ts). */
   resolveUnknown(paymentId: string, resolution: OperatorResolution): Promise<Payment> {
-    return resolveUnknown(this.#core(), paymentId, resolution);
+    return resolveUnknown(this.#core, paymentId, resolution);
   }
 
   /** An operator resolves an unknown refund: {@link resolveUnknownOperation} (./resolve-unknown.ts). */
   resolveUnknownOperation(operationId: string, resolution: Omit<OperatorResolution, 'authorizationId'>): Promise<OperationRecord> {
-    return resolveUnknownOperation(this.#core(), operationId, resolution);
+    return resolveUnknownOperation(this.#core, operationId, resolution);
   }
 
   /** @inheritdoc (./agent-reports.ts) */
   onStartAcked(agentId: string, paymentId: string, startId: string): Promise<AgentReportOutcome> {
-    return onStartAcked(this.#core(), agentId, paymentId, startId);
+    return onStartAcked(this.#core, agentId, paymentId, startId);
   }
 
   /** @inheritdoc (./agent-reports.ts) */
   onResult(agentId: string, result: PaymentResult): Promise<AgentReportOutcome> {
-    return onResult(this.#core(), agentId, result);
+    return onResult(this.#core, agentId, result);
   }
 
   /** @inheritdoc (./agent-reports.ts) */
   onRejected(agentId: string, rejected: PaymentRejected): Promise<AgentReportOutcome> {
-    return onRejected(this.#core(), agentId, rejected);
+    return onRejected(this.#core, agentId, rejected);
   }
 
   /** @inheritdoc (./agent-reports.ts) */
   onOperationResult(agentId: string, result: OperationResult): Promise<AgentReportOutcome> {
-    return onOperationResult(this.#core(), agentId, result);
+    return onOperationResult(this.#core, agentId, result);
   }
 
   /** @inheritdoc (./agent-reports.ts) */
   onProgress(agentId: string, progress: PaymentProgress): Promise<void> {
-    return onProgress(this.#core(), agentId, progress);
+    return onProgress(this.#core, agentId, progress);
   }
 
   /** @inheritdoc (./agent-reports.ts) */
   onBoundAgentReplaced(paymentId: string, ownerAgentId: string): Promise<void> {
-    return onBoundAgentReplaced(this.#core(), paymentId, ownerAgentId);
+    return onBoundAgentReplaced(this.#core, paymentId, ownerAgentId);
   }
 
   /**
