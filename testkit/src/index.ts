@@ -11,3 +11,4 @@ export * from './system-programs.ts';
 export * from './wait-for.ts';
 export * from './tls-pki.ts';
 export * from './vtex-gateway.ts';
+export * from './services.ts';

@@ -20,6 +20,7 @@
  */
 import { accessSync, constants, readdirSync, readFileSync } from 'node:fs';
 import { delimiter, join, relative } from 'node:path';
+import { natsServerPath, postgresBinDir } from './services.ts';
 
 /** An optional program some suites need. */
 export interface SystemProgram {
@@ -76,6 +77,22 @@ export const SYSTEM_PROGRAMS: Readonly<Record<string, SystemProgram>> = {
     debianPackage: 'openssl',
     purpose: 'a throwaway TLS PKI for the HTTPS and wss:// suites',
     locate: (env) => findOnPath('openssl', env['PATH']),
+  },
+  postgres: {
+    name: 'postgres',
+    debianPackage: 'postgresql',
+    purpose: 'a throwaway PostgreSQL server for the cluster store and its contract suites',
+    // initdb, pg_ctl and postgres of POSBRIDGE_PG_BINDIR, else the newest /usr/lib/postgresql/<major>/bin.
+    locate: (env) => {
+      const dir = postgresBinDir(env);
+      return dir === undefined ? undefined : join(dir, 'postgres');
+    },
+  },
+  'nats-server': {
+    name: 'nats-server',
+    debianPackage: 'nats-server',
+    purpose: 'a throwaway NATS server, the bus between cluster instances',
+    locate: (env) => natsServerPath(env),
   },
 };
 
