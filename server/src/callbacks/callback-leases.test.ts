@@ -140,4 +140,48 @@ describe('callback leases', () => {
       await b.stop();
     }
   });
+
+  it('a worker that claims again a row it is still delivering does not POST it twice', async () => {
+    let clock = 1_000_000;
+    const { logger, lines } = sinkLogger();
+    const held: CallbackRequest[] = [];
+    const answers: ((a: CallbackAnswer) => void)[] = [];
+    const worker = new CallbackWorker({
+      store,
+      logger,
+      credentials,
+      config: { ...config, pollIntervalMs: 600_000 },
+      now: () => clock,
+      owner: 'instance-a',
+      post: (request) => {
+        held.push(request);
+        return new Promise((resolve) => answers.push(resolve));
+      },
+    });
+    try {
+      await approved('S1', 'http://127.0.0.1:9/cb/S1');
+      worker.start();
+      await waitFor(() => held.length === 1, { timeoutMs: 4000, message: 'first attempt' });
+      clock += callbackLeaseMs(config); // the worker's own lease runs out while its POST hangs
+      worker.notify();
+      await worker.idle();
+      expect(lines.find((l) => l['msg'] === 'callback claimed again while its delivery is in flight; left to the lease')).toMatchObject({
+        level: 40,
+        paymentId: 'S1',
+        leaseUntil: clock + callbackLeaseMs(config),
+      });
+      expect(held).toHaveLength(1);
+      answers[0]!({ status: 200 }); // its stale lease: the result is dropped, the row waits for the new lease
+      await waitFor(() => lines.find((l) => l['msg'] === 'callback lease lost; result dropped'), { timeoutMs: 4000, message: 'lease lost' });
+      expect((await store.listCallbacks('S1'))[0]).toMatchObject({ status: 'pending', attempts: 0, leaseOwner: 'instance-a' });
+      clock += callbackLeaseMs(config);
+      worker.notify();
+      await waitFor(() => held.length === 2, { timeoutMs: 4000, message: 'retried after the lease' });
+      answers[1]!({ status: 200 });
+      await waitFor(async () => (await store.listCallbacks('S1'))[0]?.status === 'delivered', { timeoutMs: 4000, message: 'delivered' });
+    } finally {
+      for (const answer of answers) answer({ status: 200 });
+      await worker.stop();
+    }
+  });
 });

@@ -121,6 +121,8 @@ export class CallbackWorker {
   #loop: Promise<void> = Promise.resolve();
   /** Deliveries in flight, by merchantId. */
   readonly #inFlight = new Map<string, number>();
+  /** Ids of the callbacks being delivered. */
+  readonly #inFlightIds = new Set<number>();
   readonly #deliveries = new Set<Promise<void>>();
 
   /**
@@ -209,7 +211,19 @@ export class CallbackWorker {
         this.#log.error({ err }, 'could not read the callback outbox');
         return;
       }
-      for (const entry of batch) this.#start(entry);
+      for (const entry of batch) {
+        // Our own lease ran out mid-delivery (a store write slower than the margin) and we
+        // claimed the row again: a second POST now would double it. The running delivery's settle
+        // is refused (its lease is stale), and the row is retried when this new lease runs out.
+        if (this.#inFlightIds.has(entry.id)) {
+          this.#log.warn(
+            { paymentId: entry.paymentId, leaseUntil: entry.leaseUntil },
+            'callback claimed again while its delivery is in flight; left to the lease',
+          );
+          continue;
+        }
+        this.#start(entry);
+      }
       if (batch.length === limit) this.#again = true;
     } while (this.#again && !this.#stopped);
   }
@@ -217,12 +231,14 @@ export class CallbackWorker {
   #start(entry: ClaimedCallback): void {
     const merchantId = entry.merchantId;
     this.#inFlight.set(merchantId, (this.#inFlight.get(merchantId) ?? 0) + 1);
+    this.#inFlightIds.add(entry.id);
     const delivery: Promise<void> = this.#deliver(entry)
       .catch((err: unknown) => this.#log.error({ err, paymentId: entry.paymentId }, 'callback delivery failed unexpectedly'))
       .finally(() => {
         const left = (this.#inFlight.get(merchantId) ?? 1) - 1;
         if (left > 0) this.#inFlight.set(merchantId, left);
         else this.#inFlight.delete(merchantId);
+        this.#inFlightIds.delete(entry.id);
         this.#deliveries.delete(delivery);
         this.notify(); // a slot is free: this merchant's next callback, or anyone's
       });
