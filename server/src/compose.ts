@@ -23,6 +23,7 @@ import type { AgentSession } from './hub/agent-session.ts';
 import { issueAgentToken, type IssuedAgentToken } from './hub/agent-tokens.ts';
 import { LocalPresence } from './hub/local-presence.ts';
 import { WakeSignal } from './hub/wake-signal.ts';
+import { defaultLeaseOwner } from './lease-owner.ts';
 import { ServerMetrics } from './observability/metrics.ts';
 import { DeadlineWorker } from './payments/deadline-worker.ts';
 import { OperationService } from './payments/operation-service.ts';
@@ -169,9 +170,14 @@ export async function buildServer(options: BuildServerOptions): Promise<Composed
       () => store.countOpenCommands(),
     );
     const settings = pppAnswerSettingsOf(config);
+    // Lease owner of this instance's workers (ports/leases.ts, docs/architecture.md). To wire
+    // (issue 12, the cluster): `config.instanceId` (POSBRIDGE_INSTANCE_ID) once the
+    // configuration has it; until then a random id per process.
+    const leaseOwner = defaultLeaseOwner();
     const worker = new CallbackWorker({
       store,
       logger,
+      owner: leaseOwner,
       credentials: config.callbackCredentials,
       config: config.callback,
       now,
@@ -231,7 +237,7 @@ export async function buildServer(options: BuildServerOptions): Promise<Composed
     hub.onReportRefused = (reason, type) => metrics.agentReportsRefused.inc({ reason, type });
     // ---- end of payments ⇄ agents ---------------------------------------------------------------
 
-    const deadlines = new DeadlineWorker({ service, logger, pollMs: config.deadlinePollMs });
+    const deadlines = new DeadlineWorker({ service, logger, pollMs: config.deadlinePollMs, owner: leaseOwner });
 
     let publicUrl = config.publicUrl ?? '';
     // ---- health: lifecycle phase, store probe and bus for /healthz and /readyz (http/health.ts) ----

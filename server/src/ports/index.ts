@@ -18,6 +18,7 @@ export * from './agent-commands.ts';
 export * from './callback-outbox.ts';
 export * from './directory.ts';
 export * from './events.ts';
+export * from './leases.ts';
 export * from './meta.ts';
 export * from './operations.ts';
 export * from './payments.ts';
