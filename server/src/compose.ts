@@ -23,7 +23,6 @@ import type { AgentSession } from './hub/agent-session.ts';
 import { issueAgentToken, type IssuedAgentToken } from './hub/agent-tokens.ts';
 import { LocalPresence } from './hub/local-presence.ts';
 import { WakeSignal } from './hub/wake-signal.ts';
-import { defaultLeaseOwner } from './lease-owner.ts';
 import { ServerMetrics } from './observability/metrics.ts';
 import { DeadlineWorker } from './payments/deadline-worker.ts';
 import { OperationService } from './payments/operation-service.ts';
@@ -170,10 +169,8 @@ export async function buildServer(options: BuildServerOptions): Promise<Composed
       () => store.countOpenCommands(),
     );
     const settings = pppAnswerSettingsOf(config);
-    // Lease owner of this instance's workers (ports/leases.ts, docs/architecture.md). To wire
-    // (issue 12, the cluster): `config.instanceId` (POSBRIDGE_INSTANCE_ID) once the
-    // configuration has it; until then a random id per process.
-    const leaseOwner = defaultLeaseOwner();
+    // Lease owner of this instance's workers (ports/leases.ts, docs/architecture.md): the instance id.
+    const leaseOwner = config.instanceId;
     const worker = new CallbackWorker({
       store,
       logger,
