@@ -68,7 +68,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
   const terminals = new AgentTerminals({ config, logger, clock, ...(opts.openPort ? { openPort: opts.openPort } : {}) });
   const serverCa = serverTrust(config.caFile);
   const link = new AgentLink({
-    serverUrl: config.serverUrl,
+    serverUrl: config.serverUrls[0] ?? '',
     token: config.token,
     ...(serverCa !== undefined ? { ca: serverCa } : {}),
     logger,

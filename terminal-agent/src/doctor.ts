@@ -152,7 +152,7 @@ export async function runDoctor(
       fix: 'set the missing values (environment, --config file or flags); see `posbridge-agent --help`',
     });
   } else {
-    out.push({ check: 'configuration', status: 'pass', detail: `${config.terminals.length} terminal(s), server ${config.serverUrl}` });
+    out.push({ check: 'configuration', status: 'pass', detail: `${config.terminals.length} terminal(s), server ${config.serverUrls.join(', ')}` });
   }
 
   const terminals = config?.terminals ?? [];
@@ -290,6 +290,7 @@ async function checkSerialPort(t: AgentTerminalConfig, byId: [string, string][],
 
 async function checkServer(config: AgentConfig, deps: DoctorDeps): Promise<DoctorCheck[]> {
   const out: DoctorCheck[] = [];
+  const serverUrl = config.serverUrls[0] ?? '';
   let ca: string[] | undefined;
   try {
     ca = serverTrust(config.caFile);
@@ -298,12 +299,12 @@ async function checkServer(config: AgentConfig, deps: DoctorDeps): Promise<Docto
     return out;
   }
   try {
-    const status = await deps.probeServer(config.serverUrl, config.token, 5000, ca);
+    const status = await deps.probeServer(serverUrl, config.token, 5000, ca);
     if (status === 101) {
-      out.push({ check: 'server', status: 'pass', detail: `${config.serverUrl} reachable` });
+      out.push({ check: 'server', status: 'pass', detail: `${serverUrl} reachable` });
       out.push({ check: 'agent token', status: 'pass', detail: 'accepted by the server' });
     } else if (status === 401 || status === 403) {
-      out.push({ check: 'server', status: 'pass', detail: `${config.serverUrl} reachable` });
+      out.push({ check: 'server', status: 'pass', detail: `${serverUrl} reachable` });
       out.push({
         check: 'agent token',
         status: 'fail',
@@ -311,7 +312,7 @@ async function checkServer(config: AgentConfig, deps: DoctorDeps): Promise<Docto
         fix: 'issue a new token on the server (`posbridge-server agent add --name <store>`) and set POSBRIDGE_AGENT_TOKEN',
       });
     } else {
-      out.push({ check: 'server', status: 'fail', detail: `${config.serverUrl} answered HTTP ${status}`, fix: 'check serverUrl: it must end with /agent/v1' });
+      out.push({ check: 'server', status: 'fail', detail: `${serverUrl} answered HTTP ${status}`, fix: 'check serverUrl: it must end with /agent/v1' });
     }
   } catch (err) {
     const cert = certificateProblemOf(err);
@@ -319,14 +320,14 @@ async function checkServer(config: AgentConfig, deps: DoctorDeps): Promise<Docto
       check: 'server',
       status: 'fail',
       detail: cert
-        ? `${config.serverUrl}: server certificate not trusted (${cert.code}: ${toError(err).message})`
-        : `${config.serverUrl} not reachable: ${toError(err).message}`,
+        ? `${serverUrl}: server certificate not trusted (${cert.code}: ${toError(err).message})`
+        : `${serverUrl} not reachable: ${toError(err).message}`,
       fix: cert?.fix ?? 'check the network, DNS and firewall (outbound HTTPS/WSS), and POSBRIDGE_SERVER_URL',
     });
     return out;
   }
   try {
-    const httpUrl = config.serverUrl.replace(/^ws/, 'http');
+    const httpUrl = serverUrl.replace(/^ws/, 'http');
     const t0 = deps.now();
     const date = await deps.serverDate(httpUrl, 5000, ca);
     const t1 = deps.now();
