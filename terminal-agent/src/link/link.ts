@@ -240,7 +240,7 @@ export class AgentLink {
     this.#reconnectTimer = undefined;
     if (this.#closing) return;
     const url = this.serverUrl;
-    this.#log.debug({ serverUrl: url, round: this.#attempt, tried: this.#failedInRound }, 'connecting to server');
+    this.#log.debug({ serverUrl: url, failedRounds: this.#attempt, failedInRound: this.#failedInRound }, 'connecting to server');
     const ws = new WebSocket(url, {
       headers: { Authorization: `Bearer ${this.#o.token}` },
       handshakeTimeout: this.#o.helloTimeoutMs,
