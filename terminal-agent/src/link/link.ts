@@ -123,8 +123,8 @@ export class AgentLink {
   #failedInRound = 0;
   /** Failed rounds since the last welcome: the backoff exponent. */
   #attempt = 0;
-  /** HTTP status of the latest attempt on each URL that ended in a refused upgrade. */
-  readonly #refusedBy = new Map<string, number>();
+  /** The URLs whose latest attempt ended in a refused upgrade (an HTTP answer other than 101). */
+  readonly #refusedBy = new Set<string>();
   #closing = false;
   #helloId: string | undefined;
   #reconnectTimer: Timer | undefined;
@@ -255,7 +255,7 @@ export class AgentLink {
       const status = res.statusCode ?? 0;
       res.resume();
       refused = true;
-      this.#refusedBy.set(url, status);
+      this.#refusedBy.add(url);
       if (status === 401 || status === 403) {
         this.#log.error({ serverUrl: url, httpStatus: status }, 'agent token rejected by server');
       } else {
