@@ -85,6 +85,29 @@ describe('the server on PostgreSQL', () => {
   }, 30_000);
 });
 
+describe('several instances on one PostgreSQL', () => {
+  it('three servers starting at once on a fresh database all come up (one migrates), and each sees what another created', async () => {
+    const url = await freshDatabase();
+    const servers = await Promise.all([0, 1, 2].map(() => startTestServer({ POSBRIDGE_DATABASE_URL: url, POSBRIDGE_SUBMIT_SECRET: 'shared-secret-0123456789', POSBRIDGE_PUBLIC_URL: 'https://pb.example' })));
+    try {
+      const created = await servers[0]?.createPayment(createPaymentBody({ paymentId: 'PGM1' }));
+      expect(created?.status).toBe(200);
+      for (const t of servers) expect(await t.server.store.getPayment('PGM1')).toMatchObject({ paymentId: 'PGM1' });
+      // The same answer from another instance (same public URL and submit secret: same submitUrl).
+      const repeated = await servers[2]?.createPayment(createPaymentBody({ paymentId: 'PGM1' }));
+      expect(repeated?.json).toEqual(created?.json);
+      const store = await openPostgresStore({ connectionString: url, migrate: false });
+      try {
+        expect(await store.db.rows('SELECT version FROM schema_version')).toEqual([{ version: PG_SCHEMA_VERSION }]);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await Promise.all(servers.map((t) => t.close()));
+    }
+  }, 30_000);
+});
+
 describe('posbridge-server migrate', () => {
   it('brings a fresh database to this version once, and says so', async () => {
     const url = await freshDatabase();
