@@ -111,3 +111,33 @@ describe('openPostgresStore', () => {
     expect(Date.now() - started).toBeLessThan(3000);
   });
 });
+
+// Last in the file: it stops the server.
+describe('a PostgreSQL outage', () => {
+  it('turns into a prompt STORE_FAILED, and the same store works again once the server is back', async () => {
+    const url = await freshDatabase();
+    const store = await openPostgresStore({ connectionString: url, connectTimeoutMs: 1000, statementTimeoutMs: 1000 });
+    try {
+      expect(await store.getPayment('P1')).toBeNull();
+      // The throwaway server runs with synchronous_commit=off: commits of the last moments are
+      // only in WAL buffers, which an immediate stop loses. A checkpoint flushes them.
+      await admin.run('CHECKPOINT');
+      await server.kill();
+      const started = Date.now();
+      await expect(store.getPayment('P1')).rejects.toMatchObject({ code: 'STORE_FAILED', details: { operation: 'getPayment' } });
+      await expect(store.ping()).rejects.toMatchObject({ code: 'STORE_FAILED' });
+      expect(Date.now() - started).toBeLessThan(4000);
+      await server.start();
+      // The pool drops the dead connections and opens new ones.
+      let answer: unknown;
+      for (let i = 0; i < 20 && answer === undefined; i++) {
+        answer = await store.getPayment('P1').catch(() => undefined);
+        if (answer === undefined) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(answer).toBeNull();
+      await store.ping();
+    } finally {
+      await store.close();
+    }
+  }, 60_000);
+});
