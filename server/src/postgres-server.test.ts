@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPostgres, type ThrowawayPostgres } from '@posbridge/testkit';
-import { openPostgresStore } from './adapters/postgres/index.ts';
+import { isPostgresStore, openPostgresStore } from './adapters/postgres/index.ts';
 import { PG_SCHEMA_VERSION } from './adapters/postgres/migrations.ts';
 import { PgDb } from './adapters/postgres/pg-db.ts';
 import { hashAgentToken } from './hub/agent-tokens.ts';
@@ -68,6 +68,8 @@ describe('the server on PostgreSQL', () => {
       } finally {
         await store.close();
       }
+      // The composed store is the PostgreSQL one, with its pool for cluster tables.
+      expect(isPostgresStore(t.server.store)).toBe(true);
       const listening = t.lines.find((l) => l['msg'] === 'server listening');
       expect(listening).toMatchObject({ store: 'postgres' });
       expect(JSON.stringify(t.lines)).not.toContain(PASSWORD);

@@ -49,6 +49,15 @@ export interface PostgresStore extends PaymentStore {
   ping(): Promise<void>;
 }
 
+/**
+ * True when `store` is a {@link PostgresStore} (what `openStore` returns for the `postgres` kind),
+ * for modules that build their own tables on its pool (cluster presence, shared counters).
+ */
+export function isPostgresStore(store: PaymentStore): store is PostgresStore {
+  const db = (store as Partial<PostgresStore>).db;
+  return db instanceof PgDb && typeof (store as Partial<PostgresStore>).ping === 'function';
+}
+
 /** Every port over one pool, composed into the {@link PostgresStore}. */
 function composePostgresStore(db: PgDb): PostgresStore {
   return {
