@@ -91,7 +91,7 @@ export interface ComposedServer {
   issueAgentToken(agentName: string, storeId?: string): Promise<IssuedAgentToken>;
   /**
    * Stops the deadline worker, the HTTP server (if listening) and the agent sockets, drains the
-   * callback worker, stops the rate limiters and closes the store. Idempotent; safe before `start`.
+   * callback worker and closes the store. Idempotent; safe before `start`.
    */
   close(): Promise<void>;
 }
@@ -215,7 +215,6 @@ export async function buildServer(options: BuildServerOptions): Promise<Composed
 
     let publicUrl = config.publicUrl ?? '';
     let ready = false;
-    const stopLimits = new AbortController();
     const app = createApp({
       service,
       agents: hub,
@@ -241,7 +240,6 @@ export async function buildServer(options: BuildServerOptions): Promise<Composed
       metricsToken: config.metricsToken,
       paymentAppDir: config.paymentAppDir,
       isReady: () => ready,
-      closing: stopLimits.signal,
     });
     // HTTPS when given a certificate: TLS 1.2 or newer only (VTEX calls HTTPS on 443).
     // Connection time-outs (POSBRIDGE_HTTP_*): a silent or stalled connection is closed after the
@@ -271,7 +269,6 @@ export async function buildServer(options: BuildServerOptions): Promise<Composed
         server.closeAllConnections();
         await httpClosed;
         await worker.stop();
-        stopLimits.abort();
         await store.close();
         log.info('server closed');
       })();

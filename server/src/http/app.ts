@@ -35,7 +35,7 @@ export interface AppDeps {
   readonly operations: OperationService;
   readonly store: PaymentStore;
   readonly logger: Logger;
-  /** Clock, ms since epoch, of what the routers decide and record themselves (the onboarding flow). */
+  /** Clock, ms since epoch, of what the routers decide and record themselves (the onboarding flow, the rate limits' windows). */
   readonly now: () => number;
   readonly metrics: ServerMetrics;
   readonly settings: PppAnswerSettings;
@@ -63,8 +63,6 @@ export interface AppDeps {
   readonly paymentAppDir: string;
   /** True once the server is ready for traffic (listening, database open, not closing). */
   readonly isReady: () => boolean;
-  /** Aborted when the server closes: stops the rate limiters' window timers. */
-  readonly closing?: AbortSignal;
 }
 
 /** Limits of the unauthenticated configuration flow. @see ../ppp/authorization-router.ts */
@@ -178,15 +176,18 @@ export function createApp(deps: AppDeps): Express {
     next();
   });
 
-  // Failed authentications count per surface, each with its own store and key (./rate-limit.ts):
+  // Failed authentications count per surface, each under its own key prefix in the store (./rate-limit.ts):
   // a failure on one surface never refuses valid calls on another.
-  const limits = { limit: deps.authFailureLimit, windowMs: deps.authFailureWindowMs, logger: deps.logger };
+  const limits = { limit: deps.authFailureLimit, windowMs: deps.authFailureWindowMs, counters: deps.store, now: deps.now, logger: deps.logger };
   const pppLimiter = new FailureLimiter('ppp', { ...limits, onFailure: () => deps.metrics.authFailures.inc({ surface: 'ppp' }) });
   const posLimiter = new FailureLimiter('pos', { ...limits, onFailure: () => deps.metrics.authFailures.inc({ surface: 'pos' }) });
   const metricsLimiter = new FailureLimiter('metrics', { ...limits, onFailure: () => deps.metrics.authFailures.inc({ surface: 'metrics' }) });
-  const onboardingLimit = onboardingRateLimit({ limit: deps.onboarding.rateLimit, windowMs: deps.onboarding.rateWindowMs, logger: deps.logger });
-  deps.closing?.addEventListener('abort', () => {
-    for (const limiter of [pppLimiter, posLimiter, metricsLimiter, onboardingLimit]) limiter.shutdown();
+  const onboardingLimit = onboardingRateLimit({
+    limit: deps.onboarding.rateLimit,
+    windowMs: deps.onboarding.rateWindowMs,
+    counters: deps.store,
+    now: deps.now,
+    logger: deps.logger,
   });
 
   app.get('/healthz', (_req, res) => {
@@ -229,7 +230,7 @@ export function createApp(deps: AppDeps): Express {
   const json = express.json({ limit: deps.bodyLimitBytes, type: () => true });
   app.use(
     '/authorization',
-    onboardingLimit.middleware,
+    onboardingLimit,
     express.json({ limit: ONBOARDING_BODY_LIMIT_BYTES, type: () => true }),
     createAuthorizationRouter({
       store: deps.store,
