@@ -15,7 +15,7 @@ import type { Express } from 'express';
 import type { Logger } from 'pino';
 import { createCallbackUrlGuard, systemResolver, type HostResolver } from './callbacks/callback-url-policy.ts';
 import { CallbackWorker } from './callbacks/callback-worker.ts';
-import type { ServerConfig } from './config.ts';
+import { isClusterStore, type ServerConfig } from './config.ts';
 import { createApp } from './http/app.ts';
 import { AgentHub } from './hub/agent-hub.ts';
 import type { AgentSession } from './hub/agent-session.ts';
@@ -141,7 +141,13 @@ export async function buildServer(options: BuildServerOptions): Promise<Composed
       callbackMode: config.callbackMode,
       createdAt: now(),
     });
-    const submitSecret = await resolveSubmitSecret({ configured: config.submitSecret, file: config.submitSecretFile, store, logger });
+    const submitSecret = await resolveSubmitSecret({
+      configured: config.submitSecret,
+      file: config.submitSecretFile,
+      shared: isClusterStore(config.storeKind),
+      store,
+      logger,
+    });
     const commands = options.agentCommands ? options.agentCommands(store) : store;
     const metrics = new ServerMetrics(
       () => store.countPaymentsByStatus(),
