@@ -111,7 +111,10 @@ export interface ServerConfig {
   readonly delayToAutoSettleSeconds: number;
   /** `acquirer` reported to VTEX. @default "posbridge" */
   readonly acquirer: string;
-  /** HMAC key for submit tokens; `undefined` = generated once and persisted in the database. */
+  /**
+   * HMAC key for submit tokens; `undefined` = read from `submitSecretFile` (generated there on
+   * first start, except in a cluster: {@link isClusterStore}, where the key must be configured).
+   */
   readonly submitSecret: string | undefined;
   /** pino level. @default "info" */
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -151,8 +154,9 @@ export interface ServerConfig {
   readonly http: HttpTimeoutsConfig;
   /**
    * File holding the generated submit secret (created 0600) when `submitSecret` is unset;
-   * undefined = kept in memory only (a `:memory:` database).
-   * @default `<dbPath>.submit-secret`
+   * undefined = kept in memory only (a `:memory:` database). In a cluster ({@link isClusterStore})
+   * only as configured: a file every instance reads, never generated.
+   * @default `<dbPath>.submit-secret` (none in a cluster)
    */
   readonly submitSecretFile: string | undefined;
   /** Bearer token required on `/metrics`; undefined = open (restrict at the proxy). */
@@ -420,12 +424,30 @@ export function loadServerConfig(env: Record<string, string | undefined>, argv: 
       requestTimeoutMs: c.POSBRIDGE_HTTP_REQUEST_TIMEOUT_MS,
       checkIntervalMs: c.POSBRIDGE_HTTP_CHECK_INTERVAL_MS,
     },
-    submitSecretFile: c.POSBRIDGE_SUBMIT_SECRET_FILE ?? (c.POSBRIDGE_DB === ':memory:' ? undefined : `${c.POSBRIDGE_DB}.submit-secret`),
+    submitSecretFile:
+      c.POSBRIDGE_SUBMIT_SECRET_FILE ??
+      (c.POSBRIDGE_DB === ':memory:' || isClusterStore(storeKindOf(c.POSBRIDGE_STORE, c.POSBRIDGE_DATABASE_URL)) ? undefined : `${c.POSBRIDGE_DB}.submit-secret`),
     metricsToken: c.POSBRIDGE_METRICS_TOKEN,
     paymentAppDir: c.POSBRIDGE_PAYMENT_APP_DIR ?? DEFAULT_PAYMENT_APP_DIR,
     instanceId: c.POSBRIDGE_INSTANCE_ID ?? defaultInstanceId(),
   };
+  if (isClusterStore(config.storeKind) && config.submitSecret === undefined && config.submitSecretFile === undefined) {
+    // A key generated per instance would make a submitUrl minted by one instance fail on the others.
+    const problem =
+      `POSBRIDGE_SUBMIT_SECRET: required with POSBRIDGE_STORE=${config.storeKind} (several instances share the store): ` +
+      'set it, or POSBRIDGE_SUBMIT_SECRET_FILE to a file every instance reads, so every instance signs and checks submitUrls with the same key';
+    throw new CodedError('CFG_INVALID', `configuration is invalid:\n  - ${problem}`, { details: { problems: [problem] } });
+  }
   return deepFreeze(config);
+}
+
+/**
+ * True when `storeKind` is a store several server instances share (a cluster: PostgreSQL). Then
+ * nothing an instance generates for itself may be part of what another instance must check:
+ * the submit secret comes from configuration only.
+ */
+export function isClusterStore(storeKind: string): boolean {
+  return storeKind === 'postgres';
 }
 
 /** Every environment variable the server reads (the table of server/README.md lists exactly these). */

@@ -14,10 +14,12 @@ import { bindPort } from '../bind-port.ts';
 import { storeError } from '../store-error.ts';
 import { PgAgentCommands } from './agent-commands.ts';
 import { PgCallbackOutbox } from './callback-outbox.ts';
+import { PgCounters } from './counters.ts';
 import { PgDirectory } from './directory.ts';
 import { PgPaymentEvents } from './events.ts';
 import { PgMeta } from './meta.ts';
 import { checkPostgresSchema, migratePostgres, type MigrationLogger } from './migrations.ts';
+import { PgOnboardingTokens } from './onboarding-tokens.ts';
 import { PgOperations } from './operations.ts';
 import { PgPayments } from './payments.ts';
 import { PgDb } from './pg-db.ts';
@@ -68,6 +70,8 @@ function composePostgresStore(db: PgDb): PostgresStore {
     ...bindPort(new PgDirectory(db)),
     ...bindPort(new PgMeta(db)),
     ...bindPort(new PgAgentCommands(db)),
+    ...bindPort(new PgCounters(db)),
+    ...bindPort(new PgOnboardingTokens(db)),
     db,
     ping: () =>
       db.ping().catch((err: unknown) => {

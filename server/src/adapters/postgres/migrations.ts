@@ -14,6 +14,7 @@
 import { CodedError } from '@posbridge/protocol/errors';
 import type { PgDb, PgQueryable } from './pg-db.ts';
 import { SCHEMA_CORE } from './schema-core.ts';
+import { SHARED_STATE_DDL } from './schema-shared.ts';
 
 /** One migration: `sql` (one or more statements, no parameters) brings the schema to `version`. */
 export interface PgMigration {
@@ -24,7 +25,10 @@ export interface PgMigration {
 }
 
 /** Ordered migrations; index i is version i + 1. */
-export const PG_MIGRATIONS: readonly PgMigration[] = [{ version: 1, name: 'core', sql: SCHEMA_CORE }];
+export const PG_MIGRATIONS: readonly PgMigration[] = [
+  { version: 1, name: 'core', sql: SCHEMA_CORE },
+  { version: 2, name: 'shared-state', sql: SHARED_STATE_DDL },
+];
 
 /** The schema version this code runs on. */
 export const PG_SCHEMA_VERSION: number = PG_MIGRATIONS.length;
