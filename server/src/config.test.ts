@@ -126,14 +126,16 @@ describe('loadServerConfig', () => {
 
   it('POSBRIDGE_DATABASE_URL selects postgres unless POSBRIDGE_STORE says otherwise; postgres without it is refused, naming it', () => {
     const url = 'postgres://pb:s3cret-pw@db.internal:5432/pb';
-    const c = loadServerConfig({ ...required, POSBRIDGE_DATABASE_URL: url });
+    // A cluster store needs the submit key from configuration (pos/submit-secret.ts).
+    const cluster = { ...required, POSBRIDGE_SUBMIT_SECRET: 'k'.repeat(32) };
+    const c = loadServerConfig({ ...cluster, POSBRIDGE_DATABASE_URL: url });
     expect(c).toMatchObject({ storeKind: 'postgres', databaseUrl: url, dbPoolMax: 10 });
     expect(loadServerConfig({ ...required, POSBRIDGE_DATABASE_URL: url, POSBRIDGE_STORE: 'sqlite' }).storeKind).toBe('sqlite');
-    expect(loadServerConfig({ ...required, POSBRIDGE_DATABASE_URL: url, POSBRIDGE_DB_POOL_MAX: '25' }).dbPoolMax).toBe(25);
+    expect(loadServerConfig({ ...cluster, POSBRIDGE_DATABASE_URL: url, POSBRIDGE_DB_POOL_MAX: '25' }).dbPoolMax).toBe(25);
     expect(() => loadServerConfig({ ...required, POSBRIDGE_STORE: 'postgres' })).toThrow(/POSBRIDGE_DATABASE_URL: is required when POSBRIDGE_STORE=postgres/);
     expect(() => loadServerConfig({ ...required, POSBRIDGE_DATABASE_URL: 'mysql://x' })).toThrow(/POSBRIDGE_DATABASE_URL: must be a postgres:\/\/ URL/);
     expect(() => loadServerConfig({ ...required, POSBRIDGE_DATABASE_URL: url, POSBRIDGE_DB_POOL_MAX: '0' })).toThrow(/POSBRIDGE_DB_POOL_MAX/);
-    expect(loadServerConfig(required, ['--database-url', url]).storeKind).toBe('postgres');
+    expect(loadServerConfig(cluster, ['--database-url', url]).storeKind).toBe('postgres');
     // The startup line keeps the host, never the password.
     const text = JSON.stringify(redactConfig(c));
     expect(text).not.toContain('s3cret-pw');
