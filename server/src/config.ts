@@ -16,6 +16,7 @@ import { z } from 'zod';
 import { issueLines } from '@posbridge/kit/zod-issues';
 import { CodedError } from '@posbridge/protocol/errors';
 import { parseAllowHosts, parseHostSuffixes, type CallbackHostPolicy } from './callbacks/callback-url-policy.ts';
+import { parseNatsUrl, redactNatsUrl } from './adapters/nats/nats-url.ts';
 
 /** Merchant or partner appKey/appToken pair. */
 export interface AppCredentials {
@@ -151,6 +152,14 @@ export interface ServerConfig {
    * @default `<repository>/payment-app/dist` (built by `npm run app:build`)
    */
   readonly paymentAppDir: string;
+  /**
+   * NATS server(s) of the bus between instances (`POSBRIDGE_NATS_URL`, comma-separated,
+   * ./adapters/nats/nats-url.ts); undefined = no bus (one instance). May carry credentials: log
+   * it only through {@link redactConfig}.
+   */
+  readonly natsUrl: string | undefined;
+  /** First token(s) of every bus subject, so clusters can share a NATS server. @default "posbridge" */
+  readonly natsSubjectPrefix: string;
 }
 
 /** Where `npm run app:build` writes the Payment App in a checkout of this repository. */
@@ -220,6 +229,11 @@ const EnvSchema = z
     POSBRIDGE_SUBMIT_SECRET_FILE: z.string().min(1).optional(),
     POSBRIDGE_METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
     POSBRIDGE_PAYMENT_APP_DIR: z.string().min(1).optional(),
+    POSBRIDGE_NATS_URL: z.string().max(8192).optional(),
+    POSBRIDGE_NATS_SUBJECT_PREFIX: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,32}(\.[A-Za-z0-9_-]{1,32}){0,3}$/, 'must be 1–4 dot-separated tokens of A-Z a-z 0-9 _ -')
+      .default('posbridge'),
   })
   .superRefine((c, ctx) => {
     // The server's deadline (secondsWaiting + grace) must pass a minute before VTEX cancels.
@@ -258,6 +272,8 @@ const EnvSchema = z
         message: 'must be ≥ POSBRIDGE_HTTP_HEADERS_TIMEOUT_MS',
       });
     }
+    const nats = c.POSBRIDGE_NATS_URL === undefined ? undefined : parseNatsUrl(c.POSBRIDGE_NATS_URL);
+    for (const problem of nats?.ok === false ? nats.problems : []) ctx.addIssue({ code: 'custom', path: ['POSBRIDGE_NATS_URL'], message: problem });
     if (c.POSBRIDGE_CALLBACK_MAX_DELAY_MS < c.POSBRIDGE_CALLBACK_BASE_DELAY_MS) {
       ctx.addIssue({
         code: 'custom',
@@ -387,6 +403,8 @@ export function loadServerConfig(env: Record<string, string | undefined>, argv: 
     submitSecretFile: c.POSBRIDGE_SUBMIT_SECRET_FILE ?? (c.POSBRIDGE_DB === ':memory:' ? undefined : `${c.POSBRIDGE_DB}.submit-secret`),
     metricsToken: c.POSBRIDGE_METRICS_TOKEN,
     paymentAppDir: c.POSBRIDGE_PAYMENT_APP_DIR ?? DEFAULT_PAYMENT_APP_DIR,
+    natsUrl: c.POSBRIDGE_NATS_URL,
+    natsSubjectPrefix: c.POSBRIDGE_NATS_SUBJECT_PREFIX,
   };
   return deepFreeze(config);
 }
@@ -417,6 +435,7 @@ export function redactConfig(config: ServerConfig): Record<string, unknown> {
     callbackCredentials: { appKey: config.callbackCredentials.appKey, appToken: '[redacted]' },
     submitSecret: config.submitSecret === undefined ? undefined : '[redacted]',
     metricsToken: config.metricsToken === undefined ? undefined : '[redacted]',
+    natsUrl: config.natsUrl === undefined ? undefined : redactNatsUrl(config.natsUrl),
   };
 }
 

@@ -31,11 +31,6 @@ import type { z } from 'zod';
 import { backoff, type Backoff } from '@posbridge/kit/backoff';
 import { parseNatsUrl, type NatsServers } from './nats-url.ts';
 
-/** What `/readyz` reads of a bus: `none` when the instance runs without one. */
-export interface BusHealth {
-  state(): 'up' | 'down' | 'none';
-}
-
 /** Options of {@link NatsBus}. */
 export interface NatsBusOptions {
   /** `POSBRIDGE_NATS_URL` as configured (./nats-url.ts); credentials are never logged. */
@@ -79,7 +74,7 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
 const encoder = new TextEncoder();
 
 /** The NATS connection of one instance, with its subscriptions, reconnects and health. */
-export class NatsBus implements BusHealth {
+export class NatsBus {
   readonly #o: NatsBusOptions;
   readonly #servers: NatsServers;
   readonly #log: Logger;
@@ -110,7 +105,10 @@ export class NatsBus implements BusHealth {
     this.#backoff = backoff({ baseMs: options.reconnectBaseMs ?? 250, capMs: options.reconnectCapMs ?? 10_000, minFraction: 0.5 });
   }
 
-  /** `up` while connected to a NATS server, else `down` (also before the first connection). */
+  /**
+   * `up` while connected to a NATS server, else `down` (also before the first connection). What
+   * `/readyz` reports as the bus state; never throws or blocks.
+   */
   state(): 'up' | 'down' {
     return this.#state;
   }

@@ -1,0 +1,112 @@
+/**
+ * The composition root with `POSBRIDGE_NATS_URL` (issue 12 item 2), on a real, throwaway
+ * nats-server: the bus health it exposes (`none` without NATS, `up` once connected, `down` after
+ * close), and the wake-up bridge it wires: a command row committed by another instance (another
+ * store over the same database file) is delivered by the instance holding the agent as soon as
+ * the other instance wakes it over NATS, long before the delivery tick
+ * (`POSBRIDGE_DISPATCH_RESEND_MS`, 20 s here) would have found it. Without NATS the tick delivers
+ * it: hub/command-delivery-restart.test.ts "the rows are the truth".
+ * @requires-program nats-server
+ */
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startNats, waitFor, type ThrowawayNats } from '@posbridge/testkit';
+import { NatsBus } from './adapters/nats/nats-bus.ts';
+import { NatsWakeBridge } from './adapters/nats/nats-wake.ts';
+import { openSqliteStore } from './adapters/sqlite/index.ts';
+import { buildServer } from './compose.ts';
+import { loadServerConfig } from './config.ts';
+import { transition, type PaymentEvent } from './domain/payment-machine.ts';
+import { WakeSignal } from './hub/wake-signal.ts';
+import { startServer, type RunningServer } from './main.ts';
+import { commandWritesOf } from './payments/command-rows.ts';
+import { AUTH_HEADERS, connectAgent, createPaymentBody, isServerMessage, sinkLogger, tempDir, testEnv, type TestAgent } from './testing/helpers.ts';
+
+let nats: ThrowawayNats;
+let tmp: ReturnType<typeof tempDir>;
+beforeAll(async () => {
+  nats = await startNats();
+});
+afterAll(async () => {
+  await nats?.stop();
+});
+beforeEach(() => {
+  tmp = tempDir();
+});
+afterEach(() => tmp.cleanup());
+
+describe('buildServer with POSBRIDGE_NATS_URL', () => {
+  it('exposes the bus health: none without a bus; up once connected, down after close', async () => {
+    const single = await buildServer({ config: loadServerConfig(testEnv(join(tmp.dir, 'a.sqlite'))), logger: sinkLogger().logger });
+    expect(single.bus.state()).toBe('none');
+    await single.close();
+
+    const { logger, lines } = sinkLogger();
+    const env = testEnv(join(tmp.dir, 'b.sqlite'), { POSBRIDGE_NATS_URL: `nats://svc:hunter2@127.0.0.1:${nats.port}` });
+    const clustered = await buildServer({ config: loadServerConfig(env), logger });
+    try {
+      await waitFor(() => clustered.bus.state() === 'up', { message: 'bus up' });
+    } finally {
+      await clustered.close();
+    }
+    expect(clustered.bus.state()).toBe('down');
+    expect(lines.some((l) => l['msg'] === 'NATS bus up')).toBe(true);
+    expect(JSON.stringify(lines)).not.toContain('hunter2');
+  });
+
+  it('delivers a command committed on another instance as soon as that instance wakes it over NATS', async () => {
+    const dbPath = join(tmp.dir, 'shared.sqlite');
+    const config = loadServerConfig(testEnv(dbPath, { POSBRIDGE_NATS_URL: nats.url, POSBRIDGE_DISPATCH_RESEND_MS: '20000' }));
+    let holder: RunningServer | undefined;
+    let agent: TestAgent | undefined;
+    // The other instance: its store over the same file, its wake-up signal bridged to the bus.
+    const otherBus = new NatsBus({ url: nats.url, subjectPrefix: config.natsSubjectPrefix, instanceId: 'other', logger: sinkLogger().logger });
+    const otherWakes = new WakeSignal();
+    const bridge = new NatsWakeBridge(otherBus, otherWakes);
+    otherBus.start();
+    try {
+      holder = await startServer({ config, logger: sinkLogger().logger, manualDeadlines: true });
+      const { token, agentId } = await holder.issueAgentToken('till-1');
+      agent = await connectAgent(holder.url, token);
+      await agent.hello(['SN1']);
+      const created = await fetch(`${holder.url}/payments`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', ...AUTH_HEADERS },
+        body: JSON.stringify(createPaymentBody({ paymentId: 'PAYX', callbackUrl: 'http://127.0.0.1:9/cb?X-VTEX-signature=s' })),
+      });
+      expect(created.status).toBe(200);
+      await waitFor(() => otherBus.state() === 'up', { message: 'other bus up' });
+      await otherBus.flush();
+
+      const other = await openSqliteStore({ filename: dbPath });
+      try {
+        const p = await other.getPayment('PAYX');
+        if (!p) throw new Error('no payment');
+        const event: PaymentEvent = { type: 'terminal.bound', binding: { serialNumber: 'SN1', agentId, startId: 'st_remote' } };
+        const { state, effects } = transition(p, event, Date.now());
+        const bound = await other.applyTransition({
+          paymentId: p.paymentId,
+          expectedVersion: p.version,
+          expectedStatus: p.status,
+          next: state,
+          event,
+          at: Date.now(),
+          commands: commandWritesOf(p, { ...p, ...state }, event, effects),
+        });
+        expect(bound?.status).toBe('dispatched');
+      } finally {
+        await other.close();
+      }
+      const began = performance.now();
+      otherWakes.wake(['SN1']);
+      const got = await agent.waitForMessage(isServerMessage('payment.start'), 1, 3000);
+      expect(got).toMatchObject({ id: 'st_remote', paymentId: 'PAYX', serialNumber: 'SN1' });
+      expect(performance.now() - began).toBeLessThan(3000);
+    } finally {
+      agent?.ws.terminate();
+      await holder?.close();
+      bridge.close();
+      await otherBus.close();
+    }
+  });
+});
