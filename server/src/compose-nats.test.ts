@@ -5,7 +5,7 @@
  * store over the same database file) is delivered by the instance holding the agent as soon as
  * the other instance wakes it over NATS, long before the delivery tick
  * (`POSBRIDGE_DISPATCH_RESEND_MS`, 20 s here) would have found it. Without NATS the tick delivers
- * it: hub/command-delivery-restart.test.ts "the rows are the truth".
+ * it, NATS down or not (here, and hub/command-delivery-restart.test.ts "the rows are the truth").
  * @requires-program nats-server
  */
 import { join } from 'node:path';
@@ -34,6 +34,39 @@ beforeEach(() => {
   tmp = tempDir();
 });
 afterEach(() => tmp.cleanup());
+
+/** Another instance binds `paymentId` to SN1 over the same database file (its start row `startId`), telling nobody. */
+async function bindElsewhere(dbPath: string, paymentId: string, agentId: string, startId: string): Promise<void> {
+  const other = await openSqliteStore({ filename: dbPath });
+  try {
+    const p = await other.getPayment(paymentId);
+    if (!p) throw new Error('no payment');
+    const event: PaymentEvent = { type: 'terminal.bound', binding: { serialNumber: 'SN1', agentId, startId } };
+    const { state, effects } = transition(p, event, Date.now());
+    const bound = await other.applyTransition({
+      paymentId: p.paymentId,
+      expectedVersion: p.version,
+      expectedStatus: p.status,
+      next: state,
+      event,
+      at: Date.now(),
+      commands: commandWritesOf(p, { ...p, ...state }, event, effects),
+    });
+    expect(bound?.status).toBe('dispatched');
+  } finally {
+    await other.close();
+  }
+}
+
+/** Creates `paymentId` through `server`'s PPP route. */
+async function createPayment(server: RunningServer, paymentId: string): Promise<void> {
+  const created = await fetch(`${server.url}/payments`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', ...AUTH_HEADERS },
+    body: JSON.stringify(createPaymentBody({ paymentId, callbackUrl: 'http://127.0.0.1:9/cb?X-VTEX-signature=s' })),
+  });
+  expect(created.status).toBe(200);
+}
 
 describe('buildServer with POSBRIDGE_NATS_URL', () => {
   it('exposes the bus health: none without a bus; up once connected, down after close', async () => {
@@ -69,34 +102,11 @@ describe('buildServer with POSBRIDGE_NATS_URL', () => {
       const { token, agentId } = await holder.issueAgentToken('till-1');
       agent = await connectAgent(holder.url, token);
       await agent.hello(['SN1']);
-      const created = await fetch(`${holder.url}/payments`, {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json', ...AUTH_HEADERS },
-        body: JSON.stringify(createPaymentBody({ paymentId: 'PAYX', callbackUrl: 'http://127.0.0.1:9/cb?X-VTEX-signature=s' })),
-      });
-      expect(created.status).toBe(200);
+      await createPayment(holder, 'PAYX');
       await waitFor(() => otherBus.state() === 'up', { message: 'other bus up' });
       await otherBus.flush();
 
-      const other = await openSqliteStore({ filename: dbPath });
-      try {
-        const p = await other.getPayment('PAYX');
-        if (!p) throw new Error('no payment');
-        const event: PaymentEvent = { type: 'terminal.bound', binding: { serialNumber: 'SN1', agentId, startId: 'st_remote' } };
-        const { state, effects } = transition(p, event, Date.now());
-        const bound = await other.applyTransition({
-          paymentId: p.paymentId,
-          expectedVersion: p.version,
-          expectedStatus: p.status,
-          next: state,
-          event,
-          at: Date.now(),
-          commands: commandWritesOf(p, { ...p, ...state }, event, effects),
-        });
-        expect(bound?.status).toBe('dispatched');
-      } finally {
-        await other.close();
-      }
+      await bindElsewhere(dbPath, 'PAYX', agentId, 'st_remote');
       const began = performance.now();
       otherWakes.wake(['SN1']);
       const got = await agent.waitForMessage(isServerMessage('payment.start'), 1, 3000);
@@ -107,6 +117,28 @@ describe('buildServer with POSBRIDGE_NATS_URL', () => {
       await holder?.close();
       bridge.close();
       await otherBus.close();
+    }
+  });
+
+  it('with NATS down, a command committed on another instance is still delivered, by the delivery tick', async () => {
+    const dbPath = join(tmp.dir, 'shared.sqlite');
+    const config = loadServerConfig(testEnv(dbPath, { POSBRIDGE_NATS_URL: nats.url, POSBRIDGE_DISPATCH_RESEND_MS: '300' }));
+    let holder: RunningServer | undefined;
+    let agent: TestAgent | undefined;
+    try {
+      holder = await startServer({ config, logger: sinkLogger().logger, manualDeadlines: true });
+      const { token, agentId } = await holder.issueAgentToken('till-1');
+      agent = await connectAgent(holder.url, token);
+      await agent.hello(['SN1']);
+      await createPayment(holder, 'PAYD');
+      await nats.kill();
+      await bindElsewhere(dbPath, 'PAYD', agentId, 'st_down');
+      const got = await agent.waitForMessage(isServerMessage('payment.start'), 1, 3000);
+      expect(got).toMatchObject({ id: 'st_down', paymentId: 'PAYD' });
+    } finally {
+      agent?.ws.terminate();
+      await holder?.close();
+      await nats.start();
     }
   });
 });

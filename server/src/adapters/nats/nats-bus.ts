@@ -198,12 +198,13 @@ export class NatsBus {
   async flush(): Promise<void> {
     const nc = this.#nc;
     if (this.#state !== 'up' || nc === undefined) return;
-    await settlesWithin(nc.flush(), this.#o.closeTimeoutMs ?? 2000);
+    await succeedsWithin(nc.flush(), this.#o.closeTimeoutMs ?? 2000);
   }
 
   /**
    * Stops reconnecting and drains the connection (what was published is sent, what arrived is
-   * handled), closing it hard after `closeTimeoutMs`. Never rejects; idempotent.
+   * handled), closing it hard after `closeTimeoutMs` or at once while down. Never rejects;
+   * idempotent.
    */
   async close(): Promise<void> {
     this.#closing = true;
@@ -211,10 +212,11 @@ export class NatsBus {
     const bound = this.#o.closeTimeoutMs ?? 2000;
     const nc = this.#nc;
     if (nc && !nc.isClosed()) {
-      const drained = nc.drain().catch(() => undefined);
-      if (!(await settlesWithin(drained, bound))) await nc.close().catch(() => undefined);
+      // Draining needs the server: while down there is nothing to flush, so close at once.
+      const drained = this.#state === 'up' && (await succeedsWithin(nc.drain(), bound));
+      if (!drained) await succeedsWithin(nc.close(), bound);
     }
-    if (this.#loop) await settlesWithin(this.#loop, bound);
+    if (this.#loop) await succeedsWithin(this.#loop, bound);
     this.#setState('down', false);
   }
 
@@ -232,6 +234,7 @@ export class NatsBus {
           name: `posbridge-${this.#o.instanceId}`,
           noEcho: true,
           maxReconnectAttempts: -1,
+          // Asked once per pass of the client's dial loop; reset by every reconnect.
           reconnectDelayHandler: () => this.#backoff.delayFor(this.#reconnectAttempt++),
           timeout: this.#o.connectTimeoutMs ?? 5000,
           pingInterval: this.#o.pingIntervalMs ?? 5000,
@@ -366,15 +369,15 @@ export class NatsBus {
   }
 }
 
-/** True when `promise` settles within `ms`. */
-async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+/** True when `promise` fulfils within `ms` (false when it rejects or takes longer). */
+async function succeedsWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<false>((resolve) => {
     timer = setTimeout(() => resolve(false), ms);
     timer.unref();
   });
   try {
-    return await Promise.race([promise.then(() => true, () => true), timeout]);
+    return await Promise.race([promise.then(() => true, () => false), timeout]);
   } finally {
     clearTimeout(timer);
   }
