@@ -6,6 +6,8 @@
  * the other instance wakes it over NATS, long before the delivery tick
  * (`POSBRIDGE_DISPATCH_RESEND_MS`, 20 s here) would have found it. Without NATS the tick delivers
  * it, NATS down or not (here, and hub/command-delivery-restart.test.ts "the rows are the truth").
+ * And a cancellation answered by one instance while the terminal's answer arrives on another,
+ * with NATS dead: the waiting request polls the store and answers the outcome within its budget.
  * @requires-program nats-server
  */
 import { join } from 'node:path';
@@ -20,7 +22,8 @@ import { transition, type PaymentEvent } from './domain/payment-machine.ts';
 import { WakeSignal } from './hub/wake-signal.ts';
 import { startServer, type RunningServer } from './main.ts';
 import { commandWritesOf } from './payments/command-rows.ts';
-import { AUTH_HEADERS, connectAgent, createPaymentBody, isServerMessage, sinkLogger, tempDir, testEnv, type TestAgent } from './testing/helpers.ts';
+import { PROTOCOL_VERSION } from '@posbridge/protocol/ws';
+import { AUTH_HEADERS, connectAgent, createPaymentBody, isServerMessage, nextId, sinkLogger, tempDir, testEnv, type TestAgent } from './testing/helpers.ts';
 
 let nats: ThrowawayNats;
 let tmp: ReturnType<typeof tempDir>;
@@ -138,6 +141,54 @@ describe('buildServer with POSBRIDGE_NATS_URL', () => {
     } finally {
       agent?.ws.terminate();
       await holder?.close();
+      await nats.start();
+    }
+  });
+
+  it('with NATS down, a cancellation on one instance still sees the outcome the other instance commits, within its budget', async () => {
+    const dbPath = join(tmp.dir, 'shared.sqlite');
+    const env = testEnv(dbPath, { POSBRIDGE_NATS_URL: nats.url, POSBRIDGE_DISPATCH_RESEND_MS: '200', POSBRIDGE_ANSWER_BUDGET_MS: '4000' });
+    const servers: RunningServer[] = [];
+    let agent: TestAgent | undefined;
+    try {
+      const holder = await startServer({ config: loadServerConfig(env), logger: sinkLogger().logger, manualDeadlines: true });
+      servers.push(holder);
+      const answering = await startServer({ config: loadServerConfig(env), logger: sinkLogger().logger, manualDeadlines: true });
+      servers.push(answering);
+      agent = await connectAgent(holder.url, (await holder.issueAgentToken('till-1')).token);
+      await agent.hello(['SN1']);
+      const created = await fetch(`${holder.url}/payments`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', ...AUTH_HEADERS },
+        body: JSON.stringify(createPaymentBody({ paymentId: 'PAYC', callbackUrl: 'http://127.0.0.1:9/cb?X-VTEX-signature=s' })),
+      });
+      const { submitUrl } = JSON.parse(((await created.json()) as { paymentAppData: { payload: string } }).paymentAppData.payload) as { submitUrl: string };
+      const bound = await fetch(submitUrl, { method: 'POST', body: JSON.stringify({ serialNumber: 'SN1' }), headers: { 'Content-Type': 'application/json' } });
+      expect(bound.status).toBe(200);
+      const start = await agent.waitForMessage(isServerMessage('payment.start'));
+      agent.send({ v: PROTOCOL_VERSION, id: nextId(), type: 'ack', ackOf: start.id });
+      await waitFor(async () => (await holder.store.getPayment('PAYC'))?.status === 'accepted', { message: 'accepted' });
+
+      await nats.kill();
+      const began = performance.now();
+      const cancelled = fetch(`${answering.url}/payments/PAYC/cancellations`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', ...AUTH_HEADERS },
+        body: JSON.stringify({ paymentId: 'PAYC', requestId: 'R1', authorizationId: 'AUTH1', transactionId: 'TX1' }),
+      });
+      // The holder's delivery tick finds the abort row; the terminal never started the sale.
+      const abort = await agent.waitForMessage(isServerMessage('payment.abort'), 1, 3000);
+      agent.send({ v: PROTOCOL_VERSION, id: nextId(), type: 'ack', ackOf: abort.id });
+      // Answered after more than one poll step: a wait that gave up at its first step would answer "pending".
+      await new Promise((r) => setTimeout(r, 1500));
+      agent.send({ v: PROTOCOL_VERSION, id: nextId(), type: 'payment.rejected', paymentId: 'PAYC', code: 'TERM_UNKNOWN', message: 'never started' });
+      const res = await cancelled;
+      expect(res.status).toBe(200);
+      expect(await res.json()).toMatchObject({ code: null, message: 'cancelled; nothing was charged' });
+      expect(performance.now() - began).toBeLessThan(4000);
+    } finally {
+      agent?.ws.terminate();
+      for (const server of servers) await server.close();
       await nats.start();
     }
   });

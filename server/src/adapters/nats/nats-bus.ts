@@ -46,8 +46,9 @@ export interface NatsBusOptions {
   readonly maxMessageBytes?: number;
   /** Time-out of one connection attempt, ms. @default 5000 */
   readonly connectTimeoutMs?: number;
-  /** Delays between connection attempts (jittered, exponential). @default 250 ms doubling up to 10 s */
+  /** First delay between connection attempts, ms (doubling, jittered down to half). @default 250 */
   readonly reconnectBaseMs?: number;
+  /** Longest delay between connection attempts, ms. @default 10000 */
   readonly reconnectCapMs?: number;
   /** Client pings: a silent server is given up after two missed pings. @default 5000 */
   readonly pingIntervalMs?: number;
@@ -127,7 +128,11 @@ export class NatsBus {
   /** Starts connecting in the background (returns at once; idempotent). */
   start(): void {
     if (this.#loop || this.#closing) return;
-    this.#loop = this.#run();
+    this.#loop = this.#run().catch((err: unknown) => {
+      // Not expected (every step handles its failures): the bus stays down, the server runs on.
+      this.#setState('down', true, { err: summary(err) });
+      this.#log.error({ err: summary(err) }, 'NATS bus stopped');
+    });
   }
 
   /**

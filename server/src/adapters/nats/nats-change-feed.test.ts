@@ -1,8 +1,8 @@
 /**
  * The NATS change feed on a real, throwaway nats-server: the ChangeFeed contract (with the bus up,
  * and with a bus that never reaches NATS: then the feed is this instance's alone), a notification
- * crossing from one instance to another, and NATS killed: long waits resolve false within the
- * down bound (so long polls re-read the store), and after a restart notifications cross again.
+ * crossing from one instance to another, and NATS killed: long waits resolve true ("read the
+ * store again") within the poll step, and after a restart notifications cross again.
  * @requires-program nats-server
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -76,27 +76,34 @@ describe('NatsChangeFeed across instances', () => {
     expect(await other).toBe(false);
   });
 
-  it('cuts long waits short while NATS is down, and crosses again once it is back', async () => {
+  it('polls while NATS is down: long waits say "read again" every step, short ones keep their time-out', async () => {
     const a = open(500);
     const b = open(500);
     await Promise.all([up(a.bus), up(b.bus)]);
     const inFlight = b.feed.wait('pay-1', 30_000);
     await nats.kill();
     let began = performance.now();
-    // The wait in flight when the bus went down ends (its caller re-reads the store) …
-    expect(await inFlight).toBe(false);
+    // The wait in flight when the bus went down ends at once: its caller reads the store again …
+    expect(await inFlight).toBe(true);
     expect(performance.now() - began).toBeLessThan(3000);
     await waitFor(() => a.bus.state() === 'down' && b.bus.state() === 'down');
-    // … and a new long wait lasts at most the down bound.
+    // … and a new long wait lasts one poll step, then says "read again".
     began = performance.now();
-    expect(await b.feed.wait('pay-1', 30_000)).toBe(false);
+    expect(await b.feed.wait('pay-1', 30_000)).toBe(true);
     const took = performance.now() - began;
     expect(took).toBeGreaterThanOrEqual(450);
     expect(took).toBeLessThan(1500);
+    // A wait within the step times out as usual; an aborted one is false.
+    expect(await b.feed.wait('pay-1', 100)).toBe(false);
+    const stop = new AbortController();
+    const aborted = b.feed.wait('pay-1', 30_000, stop.signal);
+    stop.abort();
+    expect(await aborted).toBe(false);
     // Local notifications still wake local waiters at once.
     const local = b.feed.wait('pay-1', 30_000);
     b.feed.notify('pay-1');
     expect(await local).toBe(true);
+    expect(b.feed.waiting).toBe(0);
 
     await nats.start();
     await Promise.all([up(a.bus), up(b.bus)]);

@@ -14,9 +14,15 @@
  *
  * NATS is not transactional and loses what is published while it is down; that is allowed (the
  * feed is a hint, ports/change-feed.ts), but a waiter must not sleep through changes it cannot
- * hear. So while the bus is down a wait lasts at most `downWaitMs` (the "adapter limit" of the
- * port), and the waits in flight when the bus goes down resolve false at once: their callers
- * re-read the store and wait again, now in short steps, until the bus is back.
+ * hear. So while the bus is down the feed *polls* for its waiters: a wait longer than `downWaitMs`
+ * resolves true after `downWaitMs` ("it may have changed: read the store again"), and the waits in
+ * flight when the bus goes down resolve true at once. Their callers re-read the store and wait
+ * again for what is left of their budget (payments/operation-service.ts loops so), in steps of
+ * `downWaitMs`, until the bus is back. True rather than false because the callers take false as
+ * their time-out and answer from what they read: a false after one second would shorten a
+ * 4-second answer budget to one second, while a true costs one extra read (the spurious
+ * notification the port allows). A wait no longer than `downWaitMs` keeps its own time-out and
+ * resolves false on it, as always.
  *
  * @see docs/adr/0003-change-feed-and-wake-ups-over-nats.md
  */
@@ -35,7 +41,7 @@ const ChangeMessageSchema = z.strictObject({ key: z.string().min(1).max(MAX_KEY_
 export interface NatsChangeFeedOptions extends MemoryChangeFeedOptions {
   /** The bus (started or not: the feed works locally until it is up). */
   readonly bus: NatsBus;
-  /** Longest wait while the bus is down, ms. @default 1000 */
+  /** Poll step while the bus is down, ms: the longest a wait lasts before it says "read again". @default 1000 */
   readonly downWaitMs?: number;
 }
 
@@ -44,8 +50,9 @@ export class NatsChangeFeed implements ChangeFeed {
   readonly #bus: NatsBus;
   readonly #local: MemoryChangeFeed;
   readonly #downWaitMs: number;
-  /** Aborted (and replaced) when the bus goes down: cuts the waits in flight short. */
-  #down = new AbortController();
+  readonly #maxWaiters: number;
+  /** Keys waited on right now, with how many waits each (woken when the bus goes down). */
+  readonly #keys = new Map<string, number>();
   readonly #unsubscribe: () => void;
   readonly #unwatch: () => void;
 
@@ -53,12 +60,11 @@ export class NatsChangeFeed implements ChangeFeed {
     this.#bus = options.bus;
     this.#local = new MemoryChangeFeed(options);
     this.#downWaitMs = options.downWaitMs ?? 1000;
+    this.#maxWaiters = options.maxWaiters ?? 10_000;
     this.#unsubscribe = this.#bus.subscribe('changes', ChangeMessageSchema, ({ key }) => this.#local.notify(key));
     this.#unwatch = this.#bus.onStateChange((state) => {
-      if (state !== 'down') return;
-      const previous = this.#down;
-      this.#down = new AbortController();
-      previous.abort();
+      // What changed elsewhere from now on goes unheard: every waiter reads the store again.
+      if (state === 'down') for (const key of [...this.#keys.keys()]) this.#local.notify(key);
     });
   }
 
@@ -75,25 +81,15 @@ export class NatsChangeFeed implements ChangeFeed {
 
   /**
    * @inheritdoc
-   * While the bus is down the wait is cut to `downWaitMs`; a wait in flight when the bus goes
-   * down resolves false then.
+   * While the bus is down, a wait longer than `downWaitMs` resolves true after `downWaitMs` (read
+   * the store again); a wait in flight when the bus goes down resolves true at once.
    */
   async wait(key: string, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
-    if (signal?.aborted === true) return false;
-    const limit = this.#bus.state() === 'up' ? timeoutMs : Math.min(timeoutMs, this.#downWaitMs);
-    const down = this.#down.signal;
-    if (signal === undefined) return this.#local.wait(key, limit, down);
-    // Either signal ends the wait; both listeners are removed when it is over.
-    const both = new AbortController();
-    const abort = () => both.abort();
-    signal.addEventListener('abort', abort, { once: true });
-    down.addEventListener('abort', abort, { once: true });
-    try {
-      return await this.#local.wait(key, limit, both.signal);
-    } finally {
-      signal.removeEventListener('abort', abort);
-      down.removeEventListener('abort', abort);
-    }
+    if (timeoutMs <= 0 || signal?.aborted === true || this.#local.waiting >= this.#maxWaiters) return false;
+    if (this.#bus.state() === 'up' || timeoutMs <= this.#downWaitMs) return this.#waitLocally(key, timeoutMs, signal);
+    const woken = await this.#waitLocally(key, this.#downWaitMs, signal);
+    // Not woken: its poll step ran out (read again), unless the caller gave up meanwhile.
+    return woken || !isAborted(signal);
   }
 
   /** Stops hearing the bus (the bus itself is closed by its owner). Waits in flight run out. */
@@ -101,4 +97,20 @@ export class NatsChangeFeed implements ChangeFeed {
     this.#unsubscribe();
     this.#unwatch();
   }
+
+  async #waitLocally(key: string, timeoutMs: number, signal: AbortSignal | undefined): Promise<boolean> {
+    this.#keys.set(key, (this.#keys.get(key) ?? 0) + 1);
+    try {
+      return await this.#local.wait(key, timeoutMs, signal);
+    } finally {
+      const left = (this.#keys.get(key) ?? 1) - 1;
+      if (left > 0) this.#keys.set(key, left);
+      else this.#keys.delete(key);
+    }
+  }
+}
+
+/** Whether `signal` has aborted by now (read after an await: not narrowed by an earlier check). */
+function isAborted(signal: AbortSignal | undefined): boolean {
+  return signal?.aborted === true;
 }
