@@ -114,6 +114,16 @@ describe('loadServerConfig', () => {
     expect(text).not.toContain('0123456789abcdef0123');
   });
 
+  it('POSBRIDGE_NATS_URL selects the bus (checked, redacted in the log line); the subject prefix is bounded', () => {
+    expect(loadServerConfig(required)).toMatchObject({ natsUrl: undefined, natsSubjectPrefix: 'posbridge' });
+    const c = loadServerConfig({ ...required, POSBRIDGE_NATS_URL: 'nats://svc:hunter2@n1:4222,nats://svc:hunter2@n2', POSBRIDGE_NATS_SUBJECT_PREFIX: 'eu.prod' });
+    expect(c).toMatchObject({ natsUrl: 'nats://svc:hunter2@n1:4222,nats://svc:hunter2@n2', natsSubjectPrefix: 'eu.prod' });
+    expect(JSON.stringify(redactConfig(c))).not.toContain('hunter2');
+    expect(() => loadServerConfig({ ...required, POSBRIDGE_NATS_URL: 'http://n1' })).toThrow(/POSBRIDGE_NATS_URL: server 1: scheme must be nats:\/\/ or tls:\/\//);
+    expect(() => loadServerConfig({ ...required, POSBRIDGE_NATS_SUBJECT_PREFIX: 'a.*' })).toThrow(/POSBRIDGE_NATS_SUBJECT_PREFIX/);
+    expect(() => loadServerConfig({ ...required, POSBRIDGE_NATS_SUBJECT_PREFIX: 'a b' })).toThrow(/POSBRIDGE_NATS_SUBJECT_PREFIX/);
+  });
+
   it('POSBRIDGE_STORE chooses the store adapter: sqlite by default, a bounded kind name', () => {
     expect(loadServerConfig(required).storeKind).toBe('sqlite');
     expect(loadServerConfig({ ...required, POSBRIDGE_STORE: 'memory' }).storeKind).toBe('memory');
