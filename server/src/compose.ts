@@ -20,7 +20,6 @@ import { createApp } from './http/app.ts';
 import { AgentHub } from './hub/agent-hub.ts';
 import type { AgentSession } from './hub/agent-session.ts';
 import { issueAgentToken, type IssuedAgentToken } from './hub/agent-tokens.ts';
-import { LocalPresence } from './hub/local-presence.ts';
 import { WakeSignal } from './hub/wake-signal.ts';
 import { ServerMetrics } from './observability/metrics.ts';
 import { DeadlineWorker } from './payments/deadline-worker.ts';
@@ -32,6 +31,7 @@ import { appUrlsFor } from './pos/submit-token.ts';
 import { hashAppToken } from './ppp/auth.ts';
 import type { PppAnswerSettings } from './domain/ppp-outcome.ts';
 import { MemoryChangeFeed } from './adapters/memory/change-feed.ts';
+import { createPresence, type InstancePresence } from './presence-factory.ts';
 import { STORE_FACTORIES, storeFactoryOf, type StoreRegistry } from './store-factory.ts';
 import { BOOTSTRAP_MERCHANT_ID, type PaymentStore } from './ports/index.ts';
 
@@ -132,6 +132,7 @@ export async function buildServer(options: BuildServerOptions): Promise<Composed
       ? { cert: readFileSync(config.tlsCertFile), key: readFileSync(config.tlsKeyFile) }
       : undefined;
   const store = await openStore(config);
+  let instance: InstancePresence<AgentSession> | undefined;
   try {
     await store.upsertBootstrapMerchant({
       merchantId: BOOTSTRAP_MERCHANT_ID,
@@ -165,13 +166,13 @@ export async function buildServer(options: BuildServerOptions): Promise<Composed
     // ---- payments ⇄ agents: the use cases and the hub, and how they reach each other ----------
     // In-process: the waits it wakes are this process's requests (docs/architecture.md).
     const changes = new MemoryChangeFeed();
-    // Delivery state of this instance: which sessions it holds (presence), and the wake-ups of
-    // its delivery after a commit. The use cases get both; the hub is built last, on the use cases.
-    const presence = new LocalPresence<AgentSession>({
-      store,
-      logger: logger.child({ component: 'hub' }),
-      maxTerminalsPerAgent: config.maxTerminalsPerAgent,
-    });
+    // Delivery state of this instance: which sessions it holds (presence: this hub's only, or
+    // shared by the cluster on PostgreSQL, ./presence-factory.ts), and the wake-ups of its
+    // delivery after a commit. The use cases get both; the hub is built last, on the use cases.
+    const here = await createPresence<AgentSession>({ store, logger, maxTerminalsPerAgent: config.maxTerminalsPerAgent, now });
+    instance = here;
+    await here.start();
+    const { presence } = here;
     const wakes = new WakeSignal();
     const wake = (serials: readonly string[]) => wakes.wake(serials);
     const service = new PaymentService({
@@ -268,6 +269,7 @@ export async function buildServer(options: BuildServerOptions): Promise<Composed
         const httpClosed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
         await hub.close();
+        await here.stop();
         server.closeAllConnections();
         await httpClosed;
         await worker.stop();
@@ -298,6 +300,7 @@ export async function buildServer(options: BuildServerOptions): Promise<Composed
       close,
     };
   } catch (err) {
+    await instance?.stop();
     await store.close().catch(() => undefined);
     throw err;
   }
