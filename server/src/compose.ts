@@ -31,7 +31,7 @@ import { appUrlsFor } from './pos/submit-token.ts';
 import { hashAppToken } from './ppp/auth.ts';
 import type { PppAnswerSettings } from './domain/ppp-outcome.ts';
 import { MemoryChangeFeed } from './adapters/memory/change-feed.ts';
-import { createPresence, type InstancePresence } from './presence-factory.ts';
+import { createPresence, type ClusterSettings, type InstancePresence } from './presence-factory.ts';
 import { STORE_FACTORIES, storeFactoryOf, type StoreRegistry } from './store-factory.ts';
 import { BOOTSTRAP_MERCHANT_ID, type PaymentStore } from './ports/index.ts';
 
@@ -56,6 +56,11 @@ export interface BuildServerOptions {
    * @default the store's log as is
    */
   readonly agentCommands?: (commands: AgentCommandsPort) => AgentCommandsPort;
+  /**
+   * Joins a cluster: the presence is shared with the other instances over this PostgreSQL pool
+   * (./presence-factory.ts). @default one instance (the presence of this hub only)
+   */
+  readonly cluster?: ClusterSettings;
 }
 
 /** What {@link buildServer} wired: the pieces to listen on, the parts, and one `close()`. */
@@ -79,6 +84,8 @@ export interface ComposedServer {
   readonly operations: OperationService;
   /** The agents' WebSocket hub. */
   readonly hub: AgentHub;
+  /** This instance's id (in a cluster, its registration). */
+  readonly instanceId: string;
   /** The Prometheus registry and instruments. */
   readonly metrics: ServerMetrics;
   /**
@@ -169,7 +176,13 @@ export async function buildServer(options: BuildServerOptions): Promise<Composed
     // Delivery state of this instance: which sessions it holds (presence: this hub's only, or
     // shared by the cluster on PostgreSQL, ./presence-factory.ts), and the wake-ups of its
     // delivery after a commit. The use cases get both; the hub is built last, on the use cases.
-    const here = await createPresence<AgentSession>({ store, logger, maxTerminalsPerAgent: config.maxTerminalsPerAgent, now });
+    const here = await createPresence<AgentSession>({
+      store,
+      logger,
+      maxTerminalsPerAgent: config.maxTerminalsPerAgent,
+      now,
+      ...options.cluster,
+    });
     instance = here;
     await here.start();
     const { presence } = here;
@@ -288,6 +301,7 @@ export async function buildServer(options: BuildServerOptions): Promise<Composed
       service,
       operations,
       hub,
+      instanceId: here.instanceId,
       metrics,
       start(port) {
         publicUrl = config.publicUrl ?? `${scheme}://127.0.0.1:${port}`;

@@ -50,6 +50,10 @@ export interface CreatePresenceOptions {
   readonly timers?: HeartbeatTimers;
 }
 
+/** How an instance joins a cluster (the composition root passes it through). */
+export type ClusterSettings = Required<Pick<CreatePresenceOptions, 'db'>> &
+  Pick<CreatePresenceOptions, 'instanceId' | 'leaseMs' | 'heartbeatMs' | 'meta' | 'onTakenOver'>;
+
 /** The presence of an instance and its lifecycle. */
 export interface InstancePresence<H extends ClusterHolder> {
   /** `local` (one instance) or `cluster`. */
