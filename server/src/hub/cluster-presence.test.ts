@@ -95,8 +95,9 @@ async function cluster() {
     };
   };
   const i1 = await instance('i1', db);
-  const i2 = await instance('i2', dbs.pool(db));
-  return { db, store, a, b, clock, i1, i2, lines };
+  const pool2 = dbs.pool(db);
+  const i2 = await instance('i2', pool2);
+  return { db, pool2, store, a, b, clock, i1, i2, lines };
 }
 
 describe('ClusterPresence', () => {
@@ -228,5 +229,15 @@ describe('ClusterPresence', () => {
     const late = await i1.hello(new FakeSession(b, 's_b'), [device('SIM0002'), device('SIM0002')]);
     expect(late.held).toEqual([]);
     expect(late.refused).toEqual([expect.objectContaining({ serialNumber: 'SIM0002', code: 'WS_SERIAL_CLAIMED' })]);
+  });
+
+  it('a claim the shared rows cannot take (database unreachable) fails and leaves nothing routed here', async () => {
+    const { pool2, a, i2 } = await cluster();
+    await pool2.close();
+    const sa = new FakeSession(a, 's_a');
+    await expect(i2.hello(sa, [device('SIM0001')])).rejects.toMatchObject({ code: 'STORE_FAILED' });
+    expect(i2.presence.routeOf('SIM0001')).toBeUndefined();
+    expect(sa.serials).toEqual([]);
+    expect(i2.presence.holders()).toEqual([]);
   });
 });
