@@ -14,7 +14,7 @@ import { createMemoryStore } from '../adapters/memory/index.ts';
 import { PgInstanceRegistry } from '../adapters/postgres/instances.ts';
 import { PgTerminalHolders } from '../adapters/postgres/terminal-holders.ts';
 import type { PaymentStore } from '../ports/index.ts';
-import type { HolderSession } from '../ports/terminal-holders.ts';
+import type { HolderSession, InstanceHoldings, TerminalHolders } from '../ports/terminal-holders.ts';
 import { clusterDbs, type ClusterDbs } from '../testing/cluster-db.ts';
 import { sinkLogger } from '../testing/helpers.ts';
 import { issueAgentToken } from './agent-tokens.ts';
@@ -239,5 +239,49 @@ describe('ClusterPresence', () => {
     expect(i2.presence.routeOf('SIM0001')).toBeUndefined();
     expect(sa.serials).toEqual([]);
     expect(i2.presence.holders()).toEqual([]);
+  });
+
+  it('a claim that overlaps a reconcile is left to the next one; reconciles asked for meanwhile join the waiting one', async () => {
+    const { db, store, a, clock } = await cluster();
+    const registry = new PgInstanceRegistry(db);
+    await registry.register({ instanceId: 'i3', startedAt: clock.now, now: clock.now, leaseMs: LEASE });
+    const real = new PgTerminalHolders(db);
+    // heldBy answers what it read only once the gate opens: a claim commits in between.
+    let open: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const gated: TerminalHolders = {
+      claim: (...args) => real.claim(...args),
+      locate: (...args) => real.locate(...args),
+      isConnectedElsewhere: (...args) => real.isConnectedElsewhere(...args),
+      release: (...args) => real.release(...args),
+      heldBy: async (instanceId): Promise<InstanceHoldings> => {
+        const rows = await real.heldBy(instanceId);
+        await gate;
+        return rows;
+      },
+    };
+    const presence = new ClusterPresence<FakeSession>({
+      store,
+      logger: sinkLogger().logger,
+      maxTerminalsPerAgent: 8,
+      holders: gated,
+      instanceId: 'i3',
+      now: () => clock.now,
+    });
+    const sa = new FakeSession(a, 's_a');
+    presence.connect(sa);
+    await presence.claim(sa, [device('SIM0001')], clock.now);
+
+    const first = presence.reconcile();
+    const second = presence.reconcile();
+    expect(presence.reconcile()).toBe(second);
+    await new Promise((r) => setTimeout(r, 50)); // the first one has read the rows by now
+    clock.now += 1_000;
+    expect((await presence.claim(sa, [device('SIM0001'), device('SIM0002')], clock.now)).added).toEqual(['SIM0002']);
+    open();
+    expect(await first).toEqual({ closed: [], dropped: new Map(), released: [] });
+    expect(presence.routeOf('SIM0002')).toBe(sa);
+    expect(await second).toEqual({ closed: [], dropped: new Map(), released: [] });
+    expect(sa.serials).toEqual(['SIM0001', 'SIM0002']);
   });
 });

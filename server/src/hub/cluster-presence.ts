@@ -21,6 +21,7 @@
  * @see docs/protocol/ws.md "Terminal ownership", ports/terminal-holders.ts
  */
 import type { Logger } from 'pino';
+import { SerialQueue } from '@posbridge/kit/serial-queue';
 import { ERROR_CODES } from '@posbridge/protocol/errors';
 import type { AnnouncedTerminal } from '@posbridge/protocol/ws';
 import type { PaymentStore } from '../ports/index.ts';
@@ -77,8 +78,13 @@ export class ClusterPresence<H extends ClusterHolder> implements HubPresence<H> 
   readonly #claimed = new Set<string>();
   /** Claims in flight, by session id (a reconcile leaves those sessions alone). */
   readonly #inFlight = new Map<string, number>();
-  /** Sessions that started a claim since the current reconcile began. */
+  /** Sessions that started a claim since the running reconcile began (kept only while one runs). */
   readonly #touched = new Set<string>();
+  /** Reconciles run one at a time (each judges by its own snapshot). */
+  readonly #reconciles = new SerialQueue();
+  /** A reconcile queued behind the running one (later calls join it). */
+  #waiting: Promise<ReconcileReport> | undefined;
+  #reconciling = false;
   readonly #pending = new Set<Promise<void>>();
   #lost = false;
 
@@ -156,7 +162,7 @@ export class ClusterPresence<H extends ClusterHolder> implements HubPresence<H> 
    */
   async claim(holder: H, terminals: readonly AnnouncedTerminal[], now: number): Promise<PresenceClaim> {
     if (this.#lost) return this.#refuseAll(holder, terminals);
-    this.#touched.add(holder.sessionId);
+    if (this.#reconciling) this.#touched.add(holder.sessionId);
     this.#inFlight.set(holder.sessionId, (this.#inFlight.get(holder.sessionId) ?? 0) + 1);
     try {
       const local = await this.#local.claim(holder, terminals, now);
@@ -227,10 +233,30 @@ export class ClusterPresence<H extends ClusterHolder> implements HubPresence<H> 
   /**
    * Compares what the shared rows say this instance holds with its sessions, and acts on the
    * difference (see the module doc). Sessions with a claim in flight meanwhile are left to the next
-   * reconcile. Called at every heartbeat, and whenever another instance says it took something over.
+   * reconcile. Called at every heartbeat, and whenever another instance says it took something over;
+   * calls run one after the other, and a call while one is already waiting joins that one.
    * @throws CodedError `STORE_FAILED` (nothing changed).
    */
-  async reconcile(): Promise<ReconcileReport> {
+  reconcile(): Promise<ReconcileReport> {
+    if (this.#waiting) return this.#waiting;
+    let started = false;
+    let queued: Promise<ReconcileReport> | undefined = undefined;
+    queued = this.#reconciles.run(async () => {
+      started = true;
+      if (this.#waiting === queued) this.#waiting = undefined;
+      this.#reconciling = true;
+      try {
+        return await this.#reconcile();
+      } finally {
+        this.#reconciling = false;
+        this.#touched.clear();
+      }
+    });
+    if (!started) this.#waiting = queued;
+    return queued;
+  }
+
+  async #reconcile(): Promise<ReconcileReport> {
     const closed: string[] = [];
     const dropped = new Map<string, string[]>();
     const released: string[] = [];
