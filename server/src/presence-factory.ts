@@ -118,6 +118,8 @@ export async function createPresence<H extends ClusterHolder>(options: CreatePre
     ...(options.timers ? { timers: options.timers } : {}),
     onBeat: () => presence.reconcile(),
     onLost: () => presence.markLost(),
+    // Cut off from the database past the lease: the agents are better served by another instance.
+    onExpired: () => presence.closeAll('server instance cannot reach the cluster database'),
   });
   return {
     mode: 'cluster',

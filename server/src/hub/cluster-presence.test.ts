@@ -284,4 +284,17 @@ describe('ClusterPresence', () => {
     expect(await second).toEqual({ closed: [], dropped: new Map(), released: [] });
     expect(sa.serials).toEqual(['SIM0001', 'SIM0002']);
   });
+
+  it('closeAll (lease expired while cut off from the database) closes every session here; later connections are served', async () => {
+    const { a, b, i1, i2 } = await cluster();
+    const sa = new FakeSession(a, 's_a');
+    await i1.hello(sa, [device('SIM0001')]);
+    i1.presence.closeAll('server instance cannot reach the cluster database');
+    expect(sa.closedWith).toEqual({ code: 1012, reason: 'server instance cannot reach the cluster database' });
+    expect(i1.presence.routeOf('SIM0001')).toBeUndefined();
+    i1.presence.detach(sa);
+    await i1.presence.settled();
+    expect((await i1.hello(new FakeSession(b, 's_b'), [device('SIM0002')])).held).toEqual(['SIM0002']);
+    expect(await i2.presence.locate('SIM0002')).toEqual({ status: 'online', agentId: b });
+  });
 });

@@ -296,9 +296,18 @@ export class ClusterPresence<H extends ClusterHolder> implements HubPresence<H> 
   markLost(): void {
     if (this.#lost) return;
     this.#lost = true;
+    this.closeAll('server instance lost its cluster registration');
+  }
+
+  /**
+   * Closes every session here (1012, service restart: the agents reconnect, to another instance
+   * if this one is unhealthy), e.g. when the lease ran out while the database was unreachable.
+   * Claims of later connections are served as usual.
+   */
+  closeAll(reason: string): void {
     for (const holder of this.#sessions.values()) {
       this.#local.drop(holder, holder.serials);
-      holder.close(1012, 'server instance lost its cluster registration');
+      holder.close(1012, reason);
     }
   }
 

@@ -64,6 +64,7 @@ async function setup(onBeat?: () => Promise<unknown>) {
   const clock = { now: T0 };
   const { logger, lines } = sinkLogger();
   let lostCalls = 0;
+  let expiredCalls = 0;
   const heartbeat = new InstanceHeartbeat({
     registry,
     instanceId: 'i1',
@@ -76,6 +77,7 @@ async function setup(onBeat?: () => Promise<unknown>) {
     timers,
     ...(onBeat ? { onBeat } : {}),
     onLost: () => lostCalls++,
+    onExpired: () => expiredCalls++,
   });
   const beat = async (advanceMs: number) => {
     clock.now += advanceMs;
@@ -83,7 +85,7 @@ async function setup(onBeat?: () => Promise<unknown>) {
     await heartbeat.beat();
   };
   const said = (msg: string) => lines.filter((l) => l['msg'] === msg).length;
-  return { db, registry, timers, clock, heartbeat, beat, said, lines, lost: () => lostCalls };
+  return { db, registry, timers, clock, heartbeat, beat, said, lines, lost: () => lostCalls, expired: () => expiredCalls };
 }
 
 describe('InstanceHeartbeat', () => {
@@ -119,7 +121,7 @@ describe('InstanceHeartbeat', () => {
 
   it('logs a failing database once, the lease running out once, and the recovery; reconciles again once renewed', async () => {
     let reconciles = 0;
-    const { registry, heartbeat, beat, said } = await setup(async () => {
+    const { registry, heartbeat, beat, said, expired } = await setup(async () => {
       reconciles++;
     });
     await heartbeat.start();
@@ -128,12 +130,14 @@ describe('InstanceHeartbeat', () => {
     await beat(EVERY);
     expect(said('instance heartbeat failed; retrying at every beat')).toBe(1);
     expect(said('instance lease expired: other instances may take over its agents and terminals')).toBe(0);
+    expect(expired()).toBe(0);
     await beat(EVERY);
     await beat(EVERY);
     await beat(EVERY); // T0 + 10 s: past the 9 s lease
     await beat(EVERY);
     expect(said('instance heartbeat failed; retrying at every beat')).toBe(1);
     expect(said('instance lease expired: other instances may take over its agents and terminals')).toBe(1);
+    expect(expired()).toBe(1);
     expect(reconciles).toBe(0);
 
     registry.down = false;

@@ -6,8 +6,8 @@
  * (which removes what the instance held; a crashed instance's rows die with its lease instead).
  *
  * Logged once per occurrence, not per beat: the first failed heartbeat (`warn`) and the recovery
- * (`info`); the lease running out while the heartbeats fail (`error`: other instances may take
- * over its agents now); the registration lost for good (`error`, then `onLost`: the instance must
+ * (`info`); the lease running out while the heartbeats fail (`error`, then `onExpired`: other
+ * instances may take over its agents now); the registration lost for good (`error`, then `onLost`: the instance must
  * stop claiming — another process registered the same id, or the row was removed).
  */
 import type { Logger } from 'pino';
@@ -49,6 +49,11 @@ export interface InstanceHeartbeatOptions {
   readonly onBeat?: () => Promise<unknown>;
   /** The registration was lost for good (called once). Never throws. */
   readonly onLost?: () => void;
+  /**
+   * The lease ran out while the heartbeats failed (called once per outage): other instances may
+   * take over this one's agents now. Never throws.
+   */
+  readonly onExpired?: () => void;
 }
 
 /** Keeps one instance's lease alive. */
@@ -123,6 +128,11 @@ export class InstanceHeartbeat {
       if (now >= this.#leaseUntil && !this.#expiredLogged) {
         this.#expiredLogged = true;
         this.#log.error({ leaseUntil: this.#leaseUntil }, 'instance lease expired: other instances may take over its agents and terminals');
+        try {
+          this.#o.onExpired?.();
+        } catch (err) {
+          this.#log.warn({ err }, 'onExpired failed');
+        }
       }
       return;
     }
