@@ -183,7 +183,10 @@ export class ClusterPresence<H extends ClusterHolder> implements HubPresence<H> 
       this.#claimed.add(holder.sessionId);
       const refusedHere = new Set(shared.refused);
       this.#local.drop(holder, shared.refused);
-      const position = new Map(terminals.map((t, i) => [t.serialNumber, i] as const));
+      const position = new Map<string, number>();
+      terminals.forEach((t, i) => {
+        if (!position.has(t.serialNumber)) position.set(t.serialNumber, i);
+      });
       const refused: RefusedSerial[] = [
         ...local.refused,
         ...shared.refused.map((serialNumber) => ({ serialNumber, code: 'WS_SERIAL_CLAIMED' as const, message: ERROR_CODES.WS_SERIAL_CLAIMED.message })),
