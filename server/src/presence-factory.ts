@@ -52,7 +52,7 @@ export interface CreatePresenceOptions {
 
 /** How an instance joins a cluster (the composition root passes it through). */
 export type ClusterSettings = Required<Pick<CreatePresenceOptions, 'db'>> &
-  Pick<CreatePresenceOptions, 'instanceId' | 'leaseMs' | 'heartbeatMs' | 'meta' | 'onTakenOver'>;
+  Pick<CreatePresenceOptions, 'leaseMs' | 'heartbeatMs' | 'meta' | 'onTakenOver'>;
 
 /** The presence of an instance and its lifecycle. */
 export interface InstancePresence<H extends ClusterHolder> {

@@ -41,9 +41,9 @@ interface Instance {
 
 async function instance(dbPath: string, db: PgDb, instanceId: string): Promise<Instance> {
   const composed = await buildServer({
-    config: loadServerConfig(testEnv(dbPath)),
+    config: loadServerConfig(testEnv(dbPath, { POSBRIDGE_INSTANCE_ID: instanceId })),
     logger: sinkLogger().logger,
-    cluster: { db, instanceId, leaseMs: 2_000, heartbeatMs: 150 },
+    cluster: { db, leaseMs: 2_000, heartbeatMs: 150 },
   });
   cleanups.push(() => composed.close());
   const port = await new Promise<number>((resolve) => composed.server.listen(0, '127.0.0.1', () => resolve((composed.server.address() as AddressInfo).port)));
