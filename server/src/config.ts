@@ -5,7 +5,8 @@
  * deep-frozen {@link ServerConfig}. Every problem is collected and reported at once in a single
  * `CFG_INVALID` error, so an operator fixes a bad deployment in one pass.
  *
- * The knobs and their env names are listed in server/README.md.
+ * The knobs and their env names are listed in server/README.md. The cluster settings (PostgreSQL,
+ * NATS, instance id) and their rules live in ./config-cluster.ts, re-exported here.
  *
  * @see CONTRIBUTING.md "Configuration"
  * @see docs/protocol/vtex-ppp.md §4.2 (delays), §5.5 (two independent timeouts)
@@ -15,10 +16,19 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { issueLines } from '@posbridge/kit/zod-issues';
 import { CodedError } from '@posbridge/protocol/errors';
-import { redactUrlPasswords } from '@posbridge/protocol/redaction';
 import { parseAllowHosts, parseHostSuffixes, type CallbackHostPolicy } from './callbacks/callback-url-policy.ts';
-import { INSTANCE_ID_PATTERN, defaultInstanceId } from './instance-id.ts';
-import { parseNatsUrl, redactNatsUrl } from './adapters/nats/nats-url.ts';
+import {
+  CLUSTER_ENV_SHAPE,
+  clusterConfigOf,
+  clusterEnvProblems,
+  clusterSubmitSecretProblem,
+  isClusterStore,
+  redactClusterConfig,
+  storeKindOf,
+  type ClusterConfig,
+} from './config-cluster.ts';
+
+export { isClusterStore, resolveDbPath, resolveStoreSettings, type ClusterConfig, type StoreSettings } from './config-cluster.ts';
 
 /** Merchant or partner appKey/appToken pair. */
 export interface AppCredentials {
@@ -76,8 +86,8 @@ export interface HttpTimeoutsConfig {
   readonly checkIntervalMs: number;
 }
 
-/** The validated, deep-frozen server configuration. */
-export interface ServerConfig {
+/** The validated, deep-frozen server configuration (its cluster fields: {@link ClusterConfig}). */
+export interface ServerConfig extends ClusterConfig {
   /** TCP port; 0 picks any free port. @default 8080 */
   readonly port: number;
   /** Interface to bind. @default "0.0.0.0" */
@@ -90,14 +100,6 @@ export interface ServerConfig {
    * `POSBRIDGE_DATABASE_URL` is set, else "sqlite"
    */
   readonly storeKind: string;
-  /**
-   * PostgreSQL connection URL (`POSBRIDGE_DATABASE_URL`, `postgres://user:password@host:5432/db`),
-   * required by the `postgres` store kind. Holds a password: logged only through
-   * {@link redactConfig}.
-   */
-  readonly databaseUrl: string | undefined;
-  /** Most pooled PostgreSQL connections of this instance (`POSBRIDGE_DB_POOL_MAX`). @default 10 */
-  readonly dbPoolMax: number;
   /** Public base URL used to build `submitUrl`, without trailing slash; `undefined` = `http://127.0.0.1:<actual port>`. */
   readonly publicUrl: string | undefined;
   /** Credentials VTEX sends on every PPP call (merchant affiliation). */
@@ -167,21 +169,6 @@ export interface ServerConfig {
    * @default `<repository>/payment-app/dist` (built by `npm run app:build`)
    */
   readonly paymentAppDir: string;
-  /**
-   * This server instance's name (`POSBRIDGE_INSTANCE_ID`): on every log line, in `/healthz`, and
-   * the key of the instance registry of a cluster. 1–64 of `A-Z a-z 0-9 . _ -`, starting with a
-   * letter or digit; unique per running instance.
-   * @default `<hostname>-<pid>-<4 random hex>`, generated at start (./instance-id.ts)
-   */
-  readonly instanceId: string;
-  /**
-   * NATS server(s) of the bus between instances (`POSBRIDGE_NATS_URL`, comma-separated,
-   * ./adapters/nats/nats-url.ts); undefined = no bus (one instance). May carry credentials: log
-   * it only through {@link redactConfig}.
-   */
-  readonly natsUrl: string | undefined;
-  /** First token(s) of every bus subject, so clusters can share a NATS server. @default "posbridge" */
-  readonly natsSubjectPrefix: string;
 }
 
 /** Where `npm run app:build` writes the Payment App in a checkout of this repository. */
@@ -195,12 +182,6 @@ function trustProxyOf(raw: string | undefined): boolean | number | string {
   return raw;
 }
 
-/** The store kind: `POSBRIDGE_STORE` when set, else `postgres` when a database URL is, else `sqlite`. */
-function storeKindOf(kind: string | undefined, databaseUrl: string | undefined): string {
-  if (kind !== undefined && kind !== '') return kind;
-  return databaseUrl !== undefined && databaseUrl !== '' ? 'postgres' : 'sqlite';
-}
-
 const intFromEnv = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
 const EnvSchema = z
@@ -209,8 +190,7 @@ const EnvSchema = z
     HOST: z.string().min(1).default('0.0.0.0'),
     POSBRIDGE_DB: z.string().min(1).default('./posbridge.sqlite'),
     POSBRIDGE_STORE: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'must be a store kind, e.g. sqlite').optional(),
-    POSBRIDGE_DATABASE_URL: z.string().max(4096).regex(/^postgres(ql)?:\/\/\S+$/, 'must be a postgres:// URL').optional(),
-    POSBRIDGE_DB_POOL_MAX: intFromEnv(1, 1000).default(10),
+    ...CLUSTER_ENV_SHAPE,
     POSBRIDGE_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
     POSBRIDGE_APP_KEY: z.string({ error: 'is required' }).min(1, 'is required'),
     POSBRIDGE_APP_TOKEN: z.string({ error: 'is required' }).min(1, 'is required'),
@@ -259,19 +239,10 @@ const EnvSchema = z
     POSBRIDGE_SUBMIT_SECRET_FILE: z.string().min(1).optional(),
     POSBRIDGE_METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
     POSBRIDGE_PAYMENT_APP_DIR: z.string().min(1).optional(),
-    POSBRIDGE_INSTANCE_ID: z
-      .string()
-      .regex(INSTANCE_ID_PATTERN, 'must be 1–64 of A-Z a-z 0-9 . _ -, starting with a letter or digit')
-      .optional(),
-    POSBRIDGE_NATS_URL: z.string().max(8192).optional(),
-    POSBRIDGE_NATS_SUBJECT_PREFIX: z
-      .string()
-      .regex(/^[A-Za-z0-9_-]{1,32}(\.[A-Za-z0-9_-]{1,32}){0,3}$/, 'must be 1–4 dot-separated tokens of A-Z a-z 0-9 _ -')
-      .default('posbridge'),
   })
   .superRefine((c, ctx) => {
-    if (storeKindOf(c.POSBRIDGE_STORE, c.POSBRIDGE_DATABASE_URL) === 'postgres' && c.POSBRIDGE_DATABASE_URL === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['POSBRIDGE_DATABASE_URL'], message: 'is required when POSBRIDGE_STORE=postgres' });
+    for (const { path, message } of clusterEnvProblems(c, storeKindOf(c.POSBRIDGE_STORE, c.POSBRIDGE_DATABASE_URL))) {
+      ctx.addIssue({ code: 'custom', path: [path], message });
     }
     // The server's deadline (secondsWaiting + grace) must pass a minute before VTEX cancels.
     const minimum = c.POSBRIDGE_SECONDS_WAITING + c.POSBRIDGE_DEADLINE_GRACE_SECONDS + 60;
@@ -309,8 +280,6 @@ const EnvSchema = z
         message: 'must be ≥ POSBRIDGE_HTTP_HEADERS_TIMEOUT_MS',
       });
     }
-    const nats = c.POSBRIDGE_NATS_URL === undefined ? undefined : parseNatsUrl(c.POSBRIDGE_NATS_URL);
-    for (const problem of nats?.ok === false ? nats.problems : []) ctx.addIssue({ code: 'custom', path: ['POSBRIDGE_NATS_URL'], message: problem });
     if (c.POSBRIDGE_CALLBACK_MAX_DELAY_MS < c.POSBRIDGE_CALLBACK_BASE_DELAY_MS) {
       ctx.addIssue({
         code: 'custom',
@@ -390,8 +359,6 @@ export function loadServerConfig(env: Record<string, string | undefined>, argv: 
     host: c.HOST,
     dbPath: c.POSBRIDGE_DB,
     storeKind: storeKindOf(c.POSBRIDGE_STORE, c.POSBRIDGE_DATABASE_URL),
-    databaseUrl: c.POSBRIDGE_DATABASE_URL,
-    dbPoolMax: c.POSBRIDGE_DB_POOL_MAX,
     publicUrl: c.POSBRIDGE_PUBLIC_URL?.replace(/\/+$/, ''),
     merchantCredentials: { appKey: c.POSBRIDGE_APP_KEY, appToken: c.POSBRIDGE_APP_TOKEN },
     callbackCredentials: { appKey: c.POSBRIDGE_CALLBACK_APP_KEY, appToken: c.POSBRIDGE_CALLBACK_APP_TOKEN },
@@ -445,27 +412,13 @@ export function loadServerConfig(env: Record<string, string | undefined>, argv: 
       (c.POSBRIDGE_DB === ':memory:' || isClusterStore(storeKindOf(c.POSBRIDGE_STORE, c.POSBRIDGE_DATABASE_URL)) ? undefined : `${c.POSBRIDGE_DB}.submit-secret`),
     metricsToken: c.POSBRIDGE_METRICS_TOKEN,
     paymentAppDir: c.POSBRIDGE_PAYMENT_APP_DIR ?? DEFAULT_PAYMENT_APP_DIR,
-    instanceId: c.POSBRIDGE_INSTANCE_ID ?? defaultInstanceId(),
-    natsUrl: c.POSBRIDGE_NATS_URL,
-    natsSubjectPrefix: c.POSBRIDGE_NATS_SUBJECT_PREFIX,
+    ...clusterConfigOf(c),
   };
-  if (isClusterStore(config.storeKind) && config.submitSecret === undefined && config.submitSecretFile === undefined) {
-    // A key generated per instance would make a submitUrl minted by one instance fail on the others.
-    const problem =
-      `POSBRIDGE_SUBMIT_SECRET: required with POSBRIDGE_STORE=${config.storeKind} (several instances share the store): ` +
-      'set it, or POSBRIDGE_SUBMIT_SECRET_FILE to a file every instance reads, so every instance signs and checks submitUrls with the same key';
+  const problem = clusterSubmitSecretProblem(config.storeKind, config.submitSecret, config.submitSecretFile);
+  if (problem !== undefined) {
     throw new CodedError('CFG_INVALID', `configuration is invalid:\n  - ${problem}`, { details: { problems: [problem] } });
   }
   return deepFreeze(config);
-}
-
-/**
- * True when `storeKind` is a store several server instances share (a cluster: PostgreSQL). Then
- * nothing an instance generates for itself may be part of what another instance must check:
- * the submit secret comes from configuration only.
- */
-export function isClusterStore(storeKind: string): boolean {
-  return storeKind === 'postgres';
 }
 
 /** Every environment variable the server reads (the table of server/README.md lists exactly these). */
@@ -494,8 +447,7 @@ export function redactConfig(config: ServerConfig): Record<string, unknown> {
     callbackCredentials: { appKey: config.callbackCredentials.appKey, appToken: '[redacted]' },
     submitSecret: config.submitSecret === undefined ? undefined : '[redacted]',
     metricsToken: config.metricsToken === undefined ? undefined : '[redacted]',
-    databaseUrl: config.databaseUrl === undefined ? undefined : redactUrlPasswords(config.databaseUrl),
-    natsUrl: config.natsUrl === undefined ? undefined : redactNatsUrl(config.natsUrl),
+    ...redactClusterConfig(config),
   };
 }
 
@@ -505,48 +457,4 @@ export function redactConfig(config: ServerConfig): Record<string, unknown> {
  */
 export function readProcessEnv(): Record<string, string | undefined> {
   return process.env;
-}
-
-/** Where the data lives: the store kind and its database (what ../store-factory.ts opens). */
-export interface StoreSettings {
-  /** `POSBRIDGE_STORE`. @default "postgres" when `databaseUrl` is set, else "sqlite" */
-  readonly storeKind: string;
-  /** `POSBRIDGE_DB` (or `--db`): the SQLite file. @default "./posbridge.sqlite" */
-  readonly dbPath: string;
-  /** `POSBRIDGE_DATABASE_URL` (or `--database-url`): the PostgreSQL URL of the `postgres` kind. */
-  readonly databaseUrl?: string | undefined;
-  /** `POSBRIDGE_DB_POOL_MAX`: most pooled PostgreSQL connections. @default 10 */
-  readonly dbPoolMax?: number;
-}
-
-/**
- * The store settings alone (for CLI commands that need no credentials, e.g. `agent add`); the
- * kind (and the `postgres` kind's URL) is checked when the store is opened.
- * @param dbOverride - `--db` value, wins over `POSBRIDGE_DB`.
- * @param databaseUrlOverride - `--database-url` value, wins over `POSBRIDGE_DATABASE_URL`.
- */
-export function resolveStoreSettings(
-  env: Record<string, string | undefined>,
-  dbOverride?: string,
-  databaseUrlOverride?: string,
-): StoreSettings {
-  const url = databaseUrlOverride !== undefined && databaseUrlOverride !== '' ? databaseUrlOverride : env['POSBRIDGE_DATABASE_URL'];
-  const databaseUrl = url !== undefined && url !== '' ? url : undefined;
-  const pool = Number(env['POSBRIDGE_DB_POOL_MAX']);
-  return {
-    storeKind: storeKindOf(env['POSBRIDGE_STORE'], databaseUrl),
-    dbPath: resolveDbPath(env, dbOverride),
-    ...(databaseUrl === undefined ? {} : { databaseUrl }),
-    ...(Number.isInteger(pool) && pool >= 1 && pool <= 1000 ? { dbPoolMax: pool } : {}),
-  };
-}
-
-/**
- * The SQLite path alone (for CLI commands that need no credentials, e.g. `agent add`).
- * @param override - `--db` value, wins over `POSBRIDGE_DB`.
- */
-export function resolveDbPath(env: Record<string, string | undefined>, override?: string): string {
-  if (override !== undefined && override !== '') return override;
-  const fromEnv = env['POSBRIDGE_DB'];
-  return fromEnv !== undefined && fromEnv !== '' ? fromEnv : './posbridge.sqlite';
 }

@@ -7,7 +7,7 @@
  *    submitUrls survive restarts;
  * 3. a `:memory:` database (no file) gets a secret for the life of the process.
  *
- * In a cluster (`shared`: several instances on one store, ../config.ts `isClusterStore`) nothing
+ * In a cluster (`shared`: several instances on one store, ../config-cluster.ts `isClusterStore`) nothing
  * is generated: the key is `POSBRIDGE_SUBMIT_SECRET` or the configured file, which must exist
  * (every instance reads the same one), else the server refuses to start (`CFG_INVALID`). A key
  * generated per instance would make a submitUrl minted by one instance fail on the others.
