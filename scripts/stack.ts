@@ -17,6 +17,7 @@
  * `"store":"postgres","bus":"nats","instances":[{"pppBaseUrl","pid"},…],"agent":{"pid"}`, printed
  * once the agent is counted by an instance's `/healthz`. `pppBaseUrl` is instance 0's.
  */
+import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { logRedaction } from '@posbridge/protocol/redaction';
@@ -143,7 +144,9 @@ if (instances >= 2) {
       instances: stack.instances.map((i) => ({ pppBaseUrl: i.pppBaseUrl, pid: i.pid() })),
       agent: { pid: stack.agent.pid },
     };
-    logger.info({ dir: stack.dir, instances: ready.instances, agent: ready.agent }, 'cluster stack ready');
+    // The folders it made (all removed on exit) and the simulator's control interface, for tools.
+    const dirs = [stack.dir, ...(stack.postgres ? [dirname(stack.postgres.dataDir)] : [])];
+    logger.info({ dir: stack.dir, dirs, simControlUrl: stack.simControlUrl, instances: ready.instances, agent: ready.agent }, 'cluster stack ready');
     process.stdout.write(`${JSON.stringify(ready)}\n`);
   } catch (err) {
     logger.fatal({ err }, 'cluster stack failed to start');

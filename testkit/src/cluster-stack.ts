@@ -99,6 +99,8 @@ export interface ClusterStack {
   instances: ClusterInstance[];
   agent: Supervised;
   sim: RunningSim;
+  /** The simulator's control interface (`GET /terminals/SIM0001/sales`: sales and charges per reference). */
+  simControlUrl: string;
   /** The database every instance uses. */
   databaseUrl: string;
   natsUrl: string;
@@ -284,7 +286,8 @@ export async function startClusterStack(options: ClusterStackOptions): Promise<C
     logger.info({ instances: instances.map((i) => ({ pppBaseUrl: i.pppBaseUrl, pid: i.pid() })) }, 'cluster stack: instances listening');
     step();
 
-    const sim = await startSim({ terminals: [{ serialNumber }], logger, dir, link: 'pty', stepDelayMs: options.stepDelayMs ?? 250 });
+    // The control interface lets a client read the terminal's sales (double charges) from outside.
+    const sim = await startSim({ terminals: [{ serialNumber }], logger, dir, link: 'pty', stepDelayMs: options.stepDelayMs ?? 250, controlPort: 0 });
     cleanups.push({ name: 'simulator', run: () => sim.close() });
     const terminal = sim.terminals[0];
     if (terminal?.link !== 'pty') throw new Error('the cluster stack needs the simulator on a pty (install socat)');
@@ -334,6 +337,7 @@ export async function startClusterStack(options: ClusterStackOptions): Promise<C
       instances,
       agent,
       sim,
+      simControlUrl: sim.controlUrl ?? '',
       databaseUrl,
       natsUrl,
       ...(postgres ? { postgres } : {}),
