@@ -68,6 +68,7 @@ export async function startClusterBackend(options: ClusterBackendOptions): Promi
       if ((err as { exitCode?: number }).exitCode !== 2) throw err;
     }
     const agentToken = await issueSoakAgentToken(serverEnv, [], dir);
+    const stores: string[] = [];
     const servers = ports.map(
       (port, i) =>
         new Supervised({
@@ -78,9 +79,7 @@ export async function startClusterBackend(options: ClusterBackendOptions): Promi
           logFile: join(dir, `server-${i}.log`),
           isReady: (l) => l.msg === 'server listening',
           onLine: (l) => {
-            if (l.msg === 'server listening' && !/postgres|^pg$/i.test(String(l['store']))) {
-              process.stderr.write(`soak: server-${i} runs on store ${String(l['store'])}, not PostgreSQL (POSBRIDGE_DATABASE_URL ignored by this build)\n`);
-            }
+            if (l.msg === 'server listening') stores[i] = String(l['store']);
           },
         }),
     );
@@ -88,6 +87,8 @@ export async function startClusterBackend(options: ClusterBackendOptions): Promi
       await Promise.all(servers.map((s) => s.stop()));
     });
     await Promise.all(servers.map((s) => s.start()));
+    const notPg = stores.findIndex((store) => !/postgres|^pg$/i.test(store));
+    if (notPg >= 0) throw new Error(`server-${notPg} runs on store "${stores[notPg]}", not PostgreSQL: this server build does not take POSBRIDGE_DATABASE_URL`);
 
     const rnd = seededRandom(options.seed ^ 0x5eed);
     const pick = () => servers[Math.floor(rnd() * servers.length)]!;
