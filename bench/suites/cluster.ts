@@ -84,9 +84,7 @@ export async function benchCluster(samples: number, durationS: number, connectio
     logger: pino({ level: 'silent' }),
     instances: 2,
     stepDelayMs: 0,
-    logSink: { write: () => undefined },
-    serverEnv: { LOG_LEVEL: 'warn' },
-    agentEnv: { LOG_LEVEL: 'warn' },
+    logSink: { write: () => undefined }, // the children log at info (their ready lines); dropped here
   });
   try {
     // Bind on the instance that does NOT hold the agent's socket.

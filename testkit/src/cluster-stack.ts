@@ -49,7 +49,7 @@ export interface ClusterStackOptions {
   callbackAllowHosts?: string;
   /** Ports of the instances (0 = any free port). @default all 0 */
   ports?: readonly number[];
-  /** More environment for every server instance (timings of the soak and the bench). */
+  /** More environment for every server instance (timings of the soak and the bench). `LOG_LEVEL` must stay `info` or lower: readiness is read from the logs. */
   serverEnv?: Record<string, string>;
   /** More environment for the agent (its timing knobs, `POSBRIDGE_<KNOB>`). */
   agentEnv?: Record<string, string>;
