@@ -94,7 +94,7 @@ export const ERROR_CODES = {
   TERM_PORT_OPEN_FAILED: { message: 'could not open the terminal port', retryable: true },
   TERM_HID_UNAVAILABLE: { message: 'the HID library (node-hid / libusb) could not be loaded', retryable: false },
 
-  STORE_FAILED: { message: 'payment store operation failed', retryable: true },
+  STORE_FAILED: { message: 'payment store operation failed', retryable: true, httpStatus: 503 },
 
   SIM_NOT_FOUND: { message: 'no such simulated terminal or control route', retryable: false, httpStatus: 404 },
   SIM_BAD_REQUEST: { message: 'the simulator control request is not valid', retryable: false, httpStatus: 400 },
@@ -123,6 +123,12 @@ export const ERROR_CODES = {
     message: 'the terminal was busy and did not take the refund; nothing was refunded; repeat the same request',
     retryable: true,
     httpStatus: 500,
+  },
+  // A request that did not finish within the PPP answer budget (docs/deployment.md).
+  PPP_UNAVAILABLE: {
+    message: 'posbridge could not finish this request in time (its database is slow or unreachable); repeat the same request',
+    retryable: true,
+    httpStatus: 503,
   },
 } as const satisfies Record<string, { message: string; retryable: boolean; httpStatus?: number }>;
 

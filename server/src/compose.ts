@@ -17,11 +17,13 @@ import { createCallbackUrlGuard, systemResolver, type HostResolver } from './cal
 import { CallbackWorker } from './callbacks/callback-worker.ts';
 import type { ServerConfig } from './config.ts';
 import { createApp } from './http/app.ts';
+import { StoreProbe, type ServerPhase } from './http/health.ts';
 import { AgentHub } from './hub/agent-hub.ts';
 import type { AgentSession } from './hub/agent-session.ts';
 import { issueAgentToken, type IssuedAgentToken } from './hub/agent-tokens.ts';
 import { LocalPresence } from './hub/local-presence.ts';
 import { WakeSignal } from './hub/wake-signal.ts';
+import { defaultLeaseOwner } from './lease-owner.ts';
 import { ServerMetrics } from './observability/metrics.ts';
 import { DeadlineWorker } from './payments/deadline-worker.ts';
 import { OperationService } from './payments/operation-service.ts';
@@ -34,6 +36,7 @@ import type { PppAnswerSettings } from './domain/ppp-outcome.ts';
 import { MemoryChangeFeed } from './adapters/memory/change-feed.ts';
 import { STORE_FACTORIES, storeFactoryOf, type StoreRegistry } from './store-factory.ts';
 import { BOOTSTRAP_MERCHANT_ID, type PaymentStore } from './ports/index.ts';
+import { NO_BUS, type BusHealth } from './ports/bus-health.ts';
 
 /** Options of {@link buildServer}. */
 export interface BuildServerOptions {
@@ -56,10 +59,17 @@ export interface BuildServerOptions {
    * @default the store's log as is
    */
   readonly agentCommands?: (commands: AgentCommandsPort) => AgentCommandsPort;
+  /**
+   * The bus between instances as readiness sees it (`/readyz` `components.bus`): `down` makes
+   * this instance `degraded`, never unready. @default NO_BUS (`none`: a single instance)
+   */
+  readonly bus?: BusHealth;
 }
 
 /** What {@link buildServer} wired: the pieces to listen on, the parts, and one `close()`. */
 export interface ComposedServer {
+  /** This instance's id (`config.instanceId`): in `/healthz`, `/readyz`; main.ts binds it to the root logger. */
+  readonly instanceId: string;
   /**
    * The HTTP server (HTTPS when `config.tlsCertFile`/`tlsKeyFile` are set), not listening yet:
    * the caller listens on it. WebSocket upgrades go to the agent hub.
@@ -106,6 +116,15 @@ export function pppAnswerSettingsOf(config: ServerConfig): PppAnswerSettings {
   };
 }
 
+/**
+ * The request deadline of the PPP and Payment App routes, ms (http/deadline.ts): 500 ms after
+ * the answer budget (so a use case that waited its whole budget still answers itself), at most
+ * 4800 ms (every answer leaves within VTEX's 5 s).
+ */
+export function requestDeadlineMsOf(config: ServerConfig): number {
+  return Math.min(config.answerBudgetMs + 500, 4800);
+}
+
 /** The payment deadlines of a configuration (seconds), as the payment service takes them. */
 export function paymentDeadlinesOf(config: ServerConfig): PaymentServiceOptions['deadlines'] {
   return {
@@ -123,7 +142,9 @@ export function paymentDeadlinesOf(config: ServerConfig): PaymentServiceOptions[
  *   database cannot be opened; the read error of a TLS file. Whatever was opened is closed again.
  */
 export async function buildServer(options: BuildServerOptions): Promise<ComposedServer> {
-  const { config, logger } = options;
+  const { config } = options;
+  // Every line names its instance: main.ts binds instanceId on the root; a logger without it gets it here.
+  const logger = options.logger.bindings()['instanceId'] === config.instanceId ? options.logger : options.logger.child({ instanceId: config.instanceId });
   const now = options.clock ?? Date.now;
   const log = logger.child({ component: 'server' });
   const openStore = storeFactoryOf(config, options.stores ?? STORE_FACTORIES);
@@ -149,9 +170,14 @@ export async function buildServer(options: BuildServerOptions): Promise<Composed
       () => store.countOpenCommands(),
     );
     const settings = pppAnswerSettingsOf(config);
+    // Lease owner of this instance's workers (ports/leases.ts, docs/architecture.md). To wire
+    // (issue 12, the cluster): `config.instanceId` (POSBRIDGE_INSTANCE_ID) once the
+    // configuration has it; until then a random id per process.
+    const leaseOwner = defaultLeaseOwner();
     const worker = new CallbackWorker({
       store,
       logger,
+      owner: leaseOwner,
       credentials: config.callbackCredentials,
       config: config.callback,
       now,
@@ -211,10 +237,14 @@ export async function buildServer(options: BuildServerOptions): Promise<Composed
     hub.onReportRefused = (reason, type) => metrics.agentReportsRefused.inc({ reason, type });
     // ---- end of payments ⇄ agents ---------------------------------------------------------------
 
-    const deadlines = new DeadlineWorker({ service, logger, pollMs: config.deadlinePollMs });
+    const deadlines = new DeadlineWorker({ service, logger, pollMs: config.deadlinePollMs, owner: leaseOwner });
 
     let publicUrl = config.publicUrl ?? '';
-    let ready = false;
+    // ---- health: lifecycle phase, store probe and bus for /healthz and /readyz (http/health.ts) ----
+    let phase: ServerPhase = 'starting';
+    const storeProbe = new StoreProbe({ store, kind: config.storeKind, logger: log });
+    const health = { instanceId: config.instanceId, probe: storeProbe, bus: options.bus ?? NO_BUS, phase: () => phase };
+    // ---- end of health ----------------------------------------------------------------------------
     const stopLimits = new AbortController();
     const app = createApp({
       service,
@@ -240,7 +270,8 @@ export async function buildServer(options: BuildServerOptions): Promise<Composed
       onboardingCallbackMode: config.callbackMode,
       metricsToken: config.metricsToken,
       paymentAppDir: config.paymentAppDir,
-      isReady: () => ready,
+      health,
+      requestDeadlineMs: requestDeadlineMsOf(config),
       closing: stopLimits.signal,
     });
     // HTTPS when given a certificate: TLS 1.2 or newer only (VTEX calls HTTPS on 443).
@@ -262,7 +293,7 @@ export async function buildServer(options: BuildServerOptions): Promise<Composed
     const close = (): Promise<void> => {
       closing ??= (async () => {
         log.info('server closing');
-        ready = false;
+        phase = 'closing';
         await deadlines.stop();
         // The callback fires (with ERR_SERVER_NOT_RUNNING) when the server never listened.
         const httpClosed = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -278,6 +309,7 @@ export async function buildServer(options: BuildServerOptions): Promise<Composed
       return closing;
     };
     return {
+      instanceId: config.instanceId,
       server,
       scheme,
       app,
@@ -291,7 +323,7 @@ export async function buildServer(options: BuildServerOptions): Promise<Composed
         publicUrl = config.publicUrl ?? `${scheme}://127.0.0.1:${port}`;
         worker.start();
         if (options.manualDeadlines !== true) deadlines.start();
-        ready = true;
+        if (phase === 'starting') phase = 'serving';
         return publicUrl;
       },
       issueAgentToken: (agentName, storeId) => issueAgentToken(store, agentName, now(), storeId),

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { SERVER_SETTINGS, loadServerConfig, redactConfig, resolveStoreSettings } from './config.ts';
+import { INSTANCE_ID_PATTERN, defaultInstanceId } from './instance-id.ts';
 import { testEnv } from './testing/helpers.ts';
 
 describe('loadServerConfig', () => {
@@ -121,6 +122,33 @@ describe('loadServerConfig', () => {
     // The CLI's commands that need no credentials read the same two settings.
     expect(resolveStoreSettings({}, undefined)).toEqual({ storeKind: 'sqlite', dbPath: './posbridge.sqlite' });
     expect(resolveStoreSettings({ POSBRIDGE_STORE: 'memory', POSBRIDGE_DB: 'x.sqlite' }, 'y.sqlite')).toEqual({ storeKind: 'memory', dbPath: 'y.sqlite' });
+  });
+});
+
+describe('POSBRIDGE_INSTANCE_ID (issue 12)', () => {
+  const required = { POSBRIDGE_APP_KEY: 'k', POSBRIDGE_APP_TOKEN: 't', POSBRIDGE_CALLBACK_APP_KEY: 'ck', POSBRIDGE_CALLBACK_APP_TOKEN: 'ct' };
+
+  it('is taken as given when it matches the bounded pattern', () => {
+    expect(loadServerConfig({ ...required, POSBRIDGE_INSTANCE_ID: 'pb-eu-1.a_b' }).instanceId).toBe('pb-eu-1.a_b');
+    expect(loadServerConfig({ ...required, POSBRIDGE_INSTANCE_ID: 'x'.repeat(64) }).instanceId).toHaveLength(64);
+  });
+
+  it('refuses other characters, a leading separator and more than 64 characters with CFG_INVALID', () => {
+    for (const bad of ['pb 1', '-pb', 'pb/1', 'é', 'x'.repeat(65), 'a{"b"}']) {
+      expect(() => loadServerConfig({ ...required, POSBRIDGE_INSTANCE_ID: bad }), bad).toThrow(/POSBRIDGE_INSTANCE_ID: must be 1–64/);
+    }
+  });
+
+  it('defaults to <hostname>-<pid>-<4 hex>, always within the pattern', () => {
+    const a = loadServerConfig(required).instanceId;
+    expect(a).toMatch(new RegExp(`-${process.pid}-[0-9a-f]{4}$`));
+    expect(a).toMatch(INSTANCE_ID_PATTERN);
+    expect(defaultInstanceId('web-1.example.com', 42)).toMatch(/^web-1\.example\.com-42-[0-9a-f]{4}$/);
+    for (const host of ['', '---', 'ünïcode host', `h${'x'.repeat(300)}`]) {
+      const id = defaultInstanceId(host, 4_194_304);
+      expect(id, host).toMatch(INSTANCE_ID_PATTERN);
+    }
+    expect(defaultInstanceId('', 7)).toMatch(/^posbridge-7-[0-9a-f]{4}$/);
   });
 });
 

@@ -16,6 +16,7 @@ import { z } from 'zod';
 import { issueLines } from '@posbridge/kit/zod-issues';
 import { CodedError } from '@posbridge/protocol/errors';
 import { parseAllowHosts, parseHostSuffixes, type CallbackHostPolicy } from './callbacks/callback-url-policy.ts';
+import { INSTANCE_ID_PATTERN, defaultInstanceId } from './instance-id.ts';
 
 /** Merchant or partner appKey/appToken pair. */
 export interface AppCredentials {
@@ -151,6 +152,13 @@ export interface ServerConfig {
    * @default `<repository>/payment-app/dist` (built by `npm run app:build`)
    */
   readonly paymentAppDir: string;
+  /**
+   * This server instance's name (`POSBRIDGE_INSTANCE_ID`): on every log line, in `/healthz`, and
+   * the key of the instance registry of a cluster. 1–64 of `A-Z a-z 0-9 . _ -`, starting with a
+   * letter or digit; unique per running instance.
+   * @default `<hostname>-<pid>-<4 random hex>`, generated at start (./instance-id.ts)
+   */
+  readonly instanceId: string;
 }
 
 /** Where `npm run app:build` writes the Payment App in a checkout of this repository. */
@@ -220,6 +228,10 @@ const EnvSchema = z
     POSBRIDGE_SUBMIT_SECRET_FILE: z.string().min(1).optional(),
     POSBRIDGE_METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
     POSBRIDGE_PAYMENT_APP_DIR: z.string().min(1).optional(),
+    POSBRIDGE_INSTANCE_ID: z
+      .string()
+      .regex(INSTANCE_ID_PATTERN, 'must be 1–64 of A-Z a-z 0-9 . _ -, starting with a letter or digit')
+      .optional(),
   })
   .superRefine((c, ctx) => {
     // The server's deadline (secondsWaiting + grace) must pass a minute before VTEX cancels.
@@ -387,6 +399,7 @@ export function loadServerConfig(env: Record<string, string | undefined>, argv: 
     submitSecretFile: c.POSBRIDGE_SUBMIT_SECRET_FILE ?? (c.POSBRIDGE_DB === ':memory:' ? undefined : `${c.POSBRIDGE_DB}.submit-secret`),
     metricsToken: c.POSBRIDGE_METRICS_TOKEN,
     paymentAppDir: c.POSBRIDGE_PAYMENT_APP_DIR ?? DEFAULT_PAYMENT_APP_DIR,
+    instanceId: c.POSBRIDGE_INSTANCE_ID ?? defaultInstanceId(),
   };
   return deepFreeze(config);
 }

@@ -17,6 +17,8 @@ export type {
   CreatePaymentResult,
   CallbackEntry,
   CallbackStatus,
+  ClaimedCallback,
+  Lease,
   PaymentEventRecord,
   AgentRecord,
   TerminalRecord,

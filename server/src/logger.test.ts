@@ -60,4 +60,14 @@ describe('token-bearing paths in logs', () => {
     expect(out.join('')).toContain('[token]');
     expect(out.join('')).not.toContain(token);
   });
+
+  it('binds the instance id to every line when given (issue 12)', () => {
+    const out: string[] = [];
+    const destination = new Writable({ write: (c: Buffer, _e, d) => (out.push(c.toString()), d()) });
+    const logger = createRootLogger({ level: 'info', destination, instanceId: 'pb-2' });
+    logger.info('root line');
+    logger.child({ component: 'hub' }).warn('child line');
+    const parsed = out.join('').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(parsed).toEqual([expect.objectContaining({ app: 'posbridge-server', instanceId: 'pb-2', msg: 'root line' }), expect.objectContaining({ instanceId: 'pb-2', component: 'hub' })]);
+  });
 });

@@ -26,13 +26,16 @@ export interface RootLoggerOptions {
   level: string;
   /** Where lines go; default stdout. */
   destination?: DestinationStream;
+  /** This server instance's id (ServerConfig `instanceId`), bound to every line when given. */
+  instanceId?: string;
 }
 
 /**
  * Creates the process's root logger with posbridge's redaction (the shared paths, and every
  * token-bearing path masked on every line: `maskTokenPaths`) and `err` serializer.
- * @returns a pino logger bound to `{ app: "posbridge-server" }`.
+ * @returns a pino logger bound to `{ app: "posbridge-server" }` (and `instanceId` when given).
  */
 export function createRootLogger(options: RootLoggerOptions): Logger {
-  return createLogger({ level: options.level, base: { app: 'posbridge-server' }, ...(options.destination ? { destination: options.destination } : {}) });
+  const base = { app: 'posbridge-server', ...(options.instanceId === undefined ? {} : { instanceId: options.instanceId }) };
+  return createLogger({ level: options.level, base, ...(options.destination ? { destination: options.destination } : {}) });
 }

@@ -145,7 +145,7 @@ export async function runServerProcess(
     process.exitCode = 1;
     return undefined;
   }
-  const logger = createRootLogger({ level: config.logLevel });
+  const logger = createRootLogger({ level: config.logLevel, instanceId: config.instanceId });
   logger.info({ config: redactConfig(config) }, 'configuration loaded');
   const unknown = unknownServerSettings(env);
   if (unknown.length > 0) logger.warn({ settings: unknown }, 'unknown POSBRIDGE_ settings ignored');

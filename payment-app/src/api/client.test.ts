@@ -53,6 +53,8 @@ describe('problemOfSubmitFailure', () => {
     [http(400, 'POS_INVALID_SERIAL'), 'invalid_serial'],
     [http(410, 'SOMETHING_NEW'), 'expired'],
     [http(503, 'HTTP_503'), 'offline'],
+    [http(503, 'STORE_FAILED'), 'server'],
+    [http(503, 'PPP_UNAVAILABLE'), 'server'],
     [http(500, 'HTTP_500'), 'server'],
     [{ kind: 'network' as const, message: '' }, 'network'],
     [{ kind: 'invalid-answer' as const, status: 200, message: '' }, 'server'],

@@ -49,6 +49,10 @@ export function problemOfSubmitFailure(error: ApiFailure): ConnectorProblem {
       return 'expired';
     case 'POS_INVALID_SERIAL':
       return 'invalid_serial';
+    // The server's database is unavailable (503 too, but not the terminal's fault): try again.
+    case 'STORE_FAILED':
+    case 'PPP_UNAVAILABLE':
+      return 'server';
     default:
       break;
   }

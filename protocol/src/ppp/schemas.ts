@@ -128,6 +128,11 @@ export interface PppErrorBody {
   status: 'error';
   code: string;
   message: string;
+  /**
+   * posbridge's addition, only on its `503` answers (with `Retry-After`): `true`, the same request
+   * may succeed later (its database was unavailable). VTEX ignores it and retries 5xx anyway.
+   */
+  retryable?: true;
 }
 
 /** `GET /manifest` answer. @see docs/protocol/vtex-ppp.md §4.1 */

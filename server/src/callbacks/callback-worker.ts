@@ -14,6 +14,11 @@
  *   (`callback URL refused by the host policy; giving up`, error): the partner credentials
  *   never go to a host outside the policy.
  * Pending rows are picked up at startup too, so deliveries survive a restart.
+ * Several instances share one outbox through leases (../ports/leases.ts): each claim leases its
+ * rows to this worker's `owner` for {@link callbackLeaseMs} (one attempt's time-out plus a
+ * margin), a row whose holder died is claimed again once its lease ran out, and a worker whose
+ * lease was taken over meanwhile finds its settle refused: it logs `callback lease lost; result
+ * dropped` (warn) and stops there, leaving the row to its new holder.
  * A row with an empty body is a retry-mode callback (docs/protocol/vtex-ppp.md §6.3): an empty POST after
  * which VTEX calls Create Payment again and reads the final status there.
  *
@@ -22,7 +27,8 @@
 import type { Logger } from 'pino';
 import { backoff } from '@posbridge/kit/backoff';
 import type { AppCredentials, CallbackConfig } from '../config.ts';
-import type { CallbackEntry, PaymentStore } from '../ports/index.ts';
+import { defaultLeaseOwner } from '../lease-owner.ts';
+import { checkLeaseOwner, leaseOf, type ClaimedCallback, type Lease, type PaymentStore } from '../ports/index.ts';
 import { createCallbackHttpClient, type CallbackPoster } from './callback-http.ts';
 import { checkCallbackUrl, isCallbackHostRefused, pinnedLookup, systemResolver, type HostResolver } from './callback-url-policy.ts';
 
@@ -44,6 +50,11 @@ export interface CallbackWorkerOptions {
    * returns, once checked. @default the system's DNS, bounded by the attempt's time-out
    */
   readonly resolveHost?: HostResolver;
+  /**
+   * Lease owner of this worker's claims: the instance id (1..128 characters).
+   * @default ../lease-owner.ts `defaultLeaseOwner()` (random per process)
+   */
+  readonly owner?: string;
   /** Called after each attempt (metrics). */
   readonly onAttempt?: (outcome: 'delivered' | 'retry' | 'failed', reason: CallbackFailureReason | null) => void;
 }
@@ -59,6 +70,18 @@ export type CallbackFailureReason = 'http' | 'network' | 'expired' | 'policy';
  */
 export function backoffDelayMs(attempt: number, config: Pick<CallbackConfig, 'baseDelayMs' | 'maxDelayMs'>, random: number): number {
   return backoff({ baseMs: config.baseDelayMs, capMs: config.maxDelayMs, minFraction: 0.1, random: () => random }).delayFor(attempt - 1);
+}
+
+/** Least time a lease outlasts one attempt's time-out: the store writes before and after the POST. */
+export const LEASE_MARGIN_MS = 5000;
+
+/**
+ * Length of a callback lease (ms): one attempt's HTTP time-out (which bounds DNS, connection and
+ * answer) plus a margin of at least {@link LEASE_MARGIN_MS} — twice the time-out when that is
+ * longer — so a live worker settles its row before any other instance may claim it.
+ */
+export function callbackLeaseMs(config: Pick<CallbackConfig, 'timeoutMs'>): number {
+  return config.timeoutMs + Math.max(config.timeoutMs, LEASE_MARGIN_MS);
 }
 
 /** True for HTTP statuses worth repeating the same request for. */
@@ -89,6 +112,8 @@ export class CallbackWorker {
   readonly #closeHttp: () => void;
   readonly #lookup: ReturnType<typeof pinnedLookup>;
   readonly #onAttempt: NonNullable<CallbackWorkerOptions['onAttempt']>;
+  readonly #owner: string;
+  readonly #leaseMs: number;
   #timer: NodeJS.Timeout | undefined;
   #running = false;
   #stopped = true;
@@ -96,9 +121,20 @@ export class CallbackWorker {
   #loop: Promise<void> = Promise.resolve();
   /** Deliveries in flight, by merchantId. */
   readonly #inFlight = new Map<string, number>();
+  /** Ids of the callbacks being delivered. */
+  readonly #inFlightIds = new Set<number>();
   readonly #deliveries = new Set<Promise<void>>();
 
+  /**
+   * @throws TypeError for an empty or overlong `owner`; RangeError when `config.timeoutMs` is not
+   *   a positive integer (the lease is derived from it).
+   */
   constructor(options: CallbackWorkerOptions) {
+    if (!Number.isInteger(options.config.timeoutMs) || options.config.timeoutMs < 1) {
+      throw new RangeError(`callback timeoutMs must be an integer ≥ 1 (got ${options.config.timeoutMs})`);
+    }
+    this.#owner = checkLeaseOwner(options.owner ?? defaultLeaseOwner());
+    this.#leaseMs = callbackLeaseMs(options.config);
     this.#store = options.store;
     this.#log = options.logger.child({ component: 'callback' });
     this.#credentials = options.credentials;
@@ -161,52 +197,73 @@ export class CallbackWorker {
       const free = this.#config.maxConcurrency - this.#deliveries.size;
       if (free <= 0) return; // a delivery that finishes wakes the worker again
       const limit = Math.min(free, BATCH);
-      let batch: CallbackEntry[];
+      let batch: ClaimedCallback[];
       try {
-        // Lease long enough to cover one attempt, so a crash mid-POST retries after the lease.
-        batch = await this.#store.claimDueCallbacks(this.#now(), this.#config.timeoutMs * 2, limit, {
-          perMerchantLimit: this.#config.perMerchantConcurrency,
-          inFlight: this.#inFlight,
-        });
+        // Leased past one attempt, so a crash mid-POST retries after the lease (on any instance).
+        batch = await this.#store.claimDueCallbacks(
+          this.#now(),
+          this.#leaseMs,
+          limit,
+          { perMerchantLimit: this.#config.perMerchantConcurrency, inFlight: this.#inFlight },
+          this.#owner,
+        );
       } catch (err) {
         this.#log.error({ err }, 'could not read the callback outbox');
         return;
       }
-      for (const entry of batch) this.#start(entry);
+      for (const entry of batch) {
+        // Our own lease ran out mid-delivery (a store write slower than the margin) and we
+        // claimed the row again: a second POST now would double it. The running delivery's settle
+        // is refused (its lease is stale), and the row is retried when this new lease runs out.
+        if (this.#inFlightIds.has(entry.id)) {
+          this.#log.warn(
+            { paymentId: entry.paymentId, leaseUntil: entry.leaseUntil },
+            'callback claimed again while its delivery is in flight; left to the lease',
+          );
+          continue;
+        }
+        this.#start(entry);
+      }
       if (batch.length === limit) this.#again = true;
     } while (this.#again && !this.#stopped);
   }
 
-  #start(entry: CallbackEntry): void {
+  #start(entry: ClaimedCallback): void {
     const merchantId = entry.merchantId;
     this.#inFlight.set(merchantId, (this.#inFlight.get(merchantId) ?? 0) + 1);
+    this.#inFlightIds.add(entry.id);
     const delivery: Promise<void> = this.#deliver(entry)
       .catch((err: unknown) => this.#log.error({ err, paymentId: entry.paymentId }, 'callback delivery failed unexpectedly'))
       .finally(() => {
         const left = (this.#inFlight.get(merchantId) ?? 1) - 1;
         if (left > 0) this.#inFlight.set(merchantId, left);
         else this.#inFlight.delete(merchantId);
+        this.#inFlightIds.delete(entry.id);
         this.#deliveries.delete(delivery);
         this.notify(); // a slot is free: this merchant's next callback, or anyone's
       });
     this.#deliveries.add(delivery);
   }
 
-  async #deliver(entry: CallbackEntry): Promise<void> {
+  async #deliver(entry: ClaimedCallback): Promise<void> {
+    const lease = leaseOf(entry);
     const attempt = entry.attempts + 1;
     const status = statusOf(entry.body);
     const ctx = { paymentId: entry.paymentId, attempt, mode: entry.body === '' ? 'retry' : 'notification' };
     let httpStatus: number | null = null;
     let failure: string;
     if (entry.expiresAt !== null && this.#now() >= entry.expiresAt) {
-      await this.#store.markCallbackFailed(entry.id, entry.attempts, 'payment window closed', entry.lastHttpStatus, this.#now());
+      if (!(await this.#store.markCallbackFailed(entry.id, lease, entry.attempts, 'payment window closed', entry.lastHttpStatus, this.#now()))) {
+        this.#lost(ctx, lease);
+        return;
+      }
       this.#onAttempt('failed', 'expired');
       this.#log.error({ ...ctx, status }, 'callback window closed before delivery; giving up');
       return;
     }
     const verdict = checkCallbackUrl(entry.url, this.#config.hostPolicy);
     if (!verdict.ok) {
-      await this.#refuse(entry, ctx, status, `callbackUrl ${verdict.reason}`);
+      await this.#refuse(entry, lease, ctx, status, `callbackUrl ${verdict.reason}`);
       return;
     }
     try {
@@ -224,22 +281,30 @@ export class CallbackWorker {
       });
       httpStatus = res.status;
       if (res.status >= 200 && res.status < 300) {
-        await this.#store.markCallbackDelivered(entry.id, attempt, res.status, this.#now());
+        const settled = await this.#store.markCallbackDelivered(entry.id, lease, attempt, res.status, this.#now());
         this.#onAttempt('delivered', null);
+        if (!settled) {
+          this.#lost(ctx, lease);
+          return;
+        }
         this.#log.info({ ...ctx, status, httpStatus }, 'callback delivered');
         return;
       }
       failure = `HTTP ${res.status}`;
       if (!isRetryableStatus(res.status)) {
-        await this.#store.markCallbackFailed(entry.id, attempt, failure, res.status, this.#now());
+        const settled = await this.#store.markCallbackFailed(entry.id, lease, attempt, failure, res.status, this.#now());
         this.#onAttempt('failed', 'http');
+        if (!settled) {
+          this.#lost(ctx, lease);
+          return;
+        }
         this.#log.error({ ...ctx, status, httpStatus }, 'callback refused; giving up');
         return;
       }
       this.#log.warn({ ...ctx, httpStatus }, 'callback attempt failed');
     } catch (err) {
       if (isCallbackHostRefused(err)) {
-        await this.#refuse(entry, ctx, status, (err as Error).message);
+        await this.#refuse(entry, lease, ctx, status, (err as Error).message);
         return;
       }
       failure = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
@@ -250,13 +315,20 @@ export class CallbackWorker {
       const delayMs = backoffDelayMs(attempt, this.#config, this.#random());
       const windowClosed = entry.expiresAt !== null && this.#now() + delayMs >= entry.expiresAt;
       if (attempt >= this.#config.maxAttempts || windowClosed) {
-        await this.#store.markCallbackFailed(entry.id, attempt, failure, httpStatus, this.#now());
+        const settled = await this.#store.markCallbackFailed(entry.id, lease, attempt, failure, httpStatus, this.#now());
         this.#onAttempt('failed', windowClosed ? 'expired' : reason);
+        if (!settled) {
+          this.#lost(ctx, lease);
+          return;
+        }
         this.#log.error({ ...ctx, status, httpStatus, reason: failure }, 'callback attempts exhausted; giving up');
         return;
       }
       this.#onAttempt('retry', reason);
-      await this.#store.scheduleCallbackRetry(entry.id, attempt, this.#now() + delayMs, failure, httpStatus, this.#now());
+      if (!(await this.#store.scheduleCallbackRetry(entry.id, lease, attempt, this.#now() + delayMs, failure, httpStatus, this.#now()))) {
+        this.#lost(ctx, lease);
+        return;
+      }
       this.#log.debug({ ...ctx, delayMs }, 'callback retry scheduled');
       if (delayMs < this.#config.pollIntervalMs && !this.#stopped) {
         setTimeout(() => this.notify(), delayMs).unref();
@@ -266,10 +338,21 @@ export class CallbackWorker {
     }
   }
 
+  /**
+   * The row was claimed again (this worker's lease ran out and another claim took it) or settled
+   * meanwhile: this worker's result is dropped, the row is its new holder's.
+   */
+  #lost(ctx: Record<string, unknown>, lease: Lease): void {
+    this.#log.warn({ ...ctx, leaseOwner: lease.owner, leaseUntil: lease.until }, 'callback lease lost; result dropped');
+  }
+
   /** Gives a callback up because the host policy refuses its URL (nothing was sent). */
-  async #refuse(entry: CallbackEntry, ctx: Record<string, unknown>, status: string | undefined, reason: string): Promise<void> {
+  async #refuse(entry: ClaimedCallback, lease: Lease, ctx: Record<string, unknown>, status: string | undefined, reason: string): Promise<void> {
     try {
-      await this.#store.markCallbackFailed(entry.id, entry.attempts, reason, null, this.#now());
+      if (!(await this.#store.markCallbackFailed(entry.id, lease, entry.attempts, reason, null, this.#now()))) {
+        this.#lost(ctx, lease);
+        return;
+      }
     } catch (err) {
       this.#log.error({ err, ...ctx }, 'could not record the callback attempt');
     }

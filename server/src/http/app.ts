@@ -11,7 +11,9 @@ import express, { type Express } from 'express';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
 import { maskTokenPaths } from '@posbridge/protocol/redaction';
+import { requestDeadline, stopIfAnswered } from './deadline.ts';
 import { pppErrorHandler, sendPppError } from './errors.ts';
+import { healthRoutes, type HealthDeps } from './health.ts';
 import type { ServerMetrics } from '../observability/metrics.ts';
 import { routeTemplateOf } from '../observability/route-label.ts';
 import type { OperationService } from '../payments/operation-service.ts';
@@ -61,8 +63,13 @@ export interface AppDeps {
   readonly metricsToken: string | undefined;
   /** Folder of the Payment App's web build, served at `/pos/app/` (a missing folder answers 404 with a hint). */
   readonly paymentAppDir: string;
-  /** True once the server is ready for traffic (listening, database open, not closing). */
-  readonly isReady: () => boolean;
+  /** What `/healthz` and `/readyz` report (./health.ts): instance id, store probe, bus, phase. */
+  readonly health: Omit<HealthDeps, 'agents'>;
+  /**
+   * Longest a PPP or Payment App request may take before it is answered 503 `PPP_UNAVAILABLE`,
+   * ms (./deadline.ts): below the PPP budget of 5 s, above the answer budget of the use cases.
+   */
+  readonly requestDeadlineMs: number;
   /** Aborted when the server closes: stops the rate limiters' window timers. */
   readonly closing?: AbortSignal;
 }
@@ -189,23 +196,9 @@ export function createApp(deps: AppDeps): Express {
     for (const limiter of [pppLimiter, posLimiter, metricsLimiter, onboardingLimit]) limiter.shutdown();
   });
 
-  app.get('/healthz', (_req, res) => {
-    res.status(200).json({ status: 'ok' });
-  });
-  app.get('/readyz', async (_req, res) => {
-    let storeOk = true;
-    try {
-      await deps.store.countPaymentsByStatus();
-    } catch {
-      storeOk = false;
-    }
-    const ready = storeOk && deps.isReady();
-    res.status(ready ? 200 : 503).json({
-      status: ready ? 'ready' : 'not_ready',
-      store: storeOk ? 'ok' : 'failed',
-      agentsConnected: deps.agents.sessionCount,
-    });
-  });
+  const health = healthRoutes({ ...deps.health, agents: deps.agents });
+  app.get('/healthz', health.healthz);
+  app.get('/readyz', health.readyz);
   // The bearer header is compared constant-time over sha256 digests, so neither its content nor
   // its length leaks through timing.
   const metricsBearer = deps.metricsToken === undefined ? undefined : digestOf(`Bearer ${deps.metricsToken}`);
@@ -227,8 +220,11 @@ export function createApp(deps: AppDeps): Express {
   });
 
   const json = express.json({ limit: deps.bodyLimitBytes, type: () => true });
+  // Every PPP and Payment App answer leaves within the budget, whatever the store does (./deadline.ts).
+  const pppDeadline = requestDeadline({ deadlineMs: deps.requestDeadlineMs, shape: 'ppp', logger: log });
   app.use(
     '/authorization',
+    pppDeadline,
     onboardingLimit.middleware,
     express.json({ limit: ONBOARDING_BODY_LIMIT_BYTES, type: () => true }),
     createAuthorizationRouter({
@@ -242,12 +238,15 @@ export function createApp(deps: AppDeps): Express {
   );
   app.use(
     '/payments',
+    pppDeadline,
     pppAuth(deps.store, log, pppLimiter),
+    stopIfAnswered,
     json,
     createPaymentsRouter(deps),
   );
   app.use(
     '/pos/v1',
+    requestDeadline({ deadlineMs: deps.requestDeadlineMs, shape: 'wire', logger: log }),
     createPosRouter({
       service: deps.service,
       agents: deps.agents,

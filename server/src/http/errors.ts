@@ -4,7 +4,9 @@
  * - the submit route (called by the Payment App): `{ code, message, retryable }` (CONTRIBUTING.md "Errors").
  * Never a stack trace. Unexpected errors are logged with `err` and answered 500; a malformed
  * request (bad `%` escape, undecompressable body, unreadable body) is the client's: 400 logged
- * at debug (docs/ppp.md "Validation and errors").
+ * at debug (docs/ppp.md "Validation and errors"). A store that fails (`STORE_FAILED`) or a request
+ * past its deadline (`PPP_UNAVAILABLE`, ./deadline.ts) is answered 503 with `Retry-After` and a
+ * body that says it is retryable, logged at warn once per refusal (docs/deployment.md).
  */
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from 'pino';
@@ -78,14 +80,86 @@ export function sendPppError(res: Parameters<RequestHandler>[1], status: number,
   res.status(status).json(body);
 }
 
+/** Seconds a client is asked to wait (`Retry-After`) before repeating a request answered 503 unavailable. */
+export const UNAVAILABLE_RETRY_AFTER_SECONDS = 2;
+
+/** What a 503 unavailable answer says, whatever the adapter's own message was (it is logged, not sent). */
+const UNAVAILABLE_MESSAGES = {
+  STORE_FAILED: 'the payment store is unavailable right now; repeat the same request (it is idempotent)',
+  PPP_UNAVAILABLE: ERROR_CODES.PPP_UNAVAILABLE.message,
+} as const;
+
+/** The codes answered 503 unavailable with `Retry-After`: the server's dependencies failed, not the request. */
+export type UnavailableCode = keyof typeof UNAVAILABLE_MESSAGES;
+
+/** True for the codes of {@link UnavailableCode}. */
+export function isUnavailableCode(code: string): code is UnavailableCode {
+  return Object.hasOwn(UNAVAILABLE_MESSAGES, code);
+}
+
+/** The two error body shapes: PPP routes', and the Payment App routes' `{code, message, retryable}`. */
+export type ErrorShape = 'ppp' | 'wire';
+
+/** `res.locals` key set once an answer was sent on the request's behalf (deadline or refusal): later writes are dropped. */
+export const ANSWERED_EARLY = 'posbridgeAnsweredEarly';
+
+/**
+ * Answers 503 with `Retry-After` and a retryable body of `shape`, and logs one warn line
+ * (`request refused: unavailable`) with the payment (when known), path and `reason` (the
+ * adapter's message: no secrets reach store errors). Nothing happens when an answer was sent.
+ */
+export function sendUnavailable(
+  req: Parameters<RequestHandler>[0],
+  res: Parameters<RequestHandler>[1],
+  options: { readonly code: UnavailableCode; readonly shape: ErrorShape; readonly logger: Logger; readonly reason: string },
+): void {
+  if (res.headersSent) return;
+  res.locals[ANSWERED_EARLY] = true;
+  const message = UNAVAILABLE_MESSAGES[options.code];
+  const path = req.originalUrl.split('?')[0] ?? '';
+  // Before the router ran (authentication still waiting), a follow-up route's paymentId is in
+  // its path, as sent (not decoded: a malformed escape must not throw here).
+  const fromPath = /^\/payments\/([^/]{1,128})\//.exec(path)?.[1];
+  const payment = paymentOf(res).paymentId ?? fromPath;
+  options.logger.warn(
+    { code: options.code, status: 503, method: req.method, path, ...(payment === undefined ? {} : { paymentId: payment }), reason: options.reason.slice(0, 500) },
+    'request refused: unavailable',
+  );
+  res.setHeader('Retry-After', String(UNAVAILABLE_RETRY_AFTER_SECONDS));
+  if (options.shape === 'ppp') {
+    const body: PppErrorBody = { status: 'error', code: options.code, message, retryable: true };
+    res.status(503).json(body);
+  } else {
+    res.status(503).json({ code: options.code, message, retryable: true });
+  }
+}
+
+/**
+ * Handles an error that arrives after an answer already left: the late completion of work a
+ * deadline answered for (./deadline.ts) is dropped with a debug line, never a second answer nor
+ * a reset connection.
+ * @returns true when the error was such a late one (handled), false otherwise.
+ */
+function droppedLate(err: unknown, req: Parameters<RequestHandler>[0], res: Parameters<RequestHandler>[1], logger: Logger): boolean {
+  if (res.locals[ANSWERED_EARLY] !== true) return false;
+  const code = isCodedError(err) ? err.code : (err as { code?: unknown } | null)?.code;
+  logger.debug({ method: req.method, path: req.originalUrl.split('?')[0], ...paymentOf(res), code }, 'late completion dropped: answered already');
+  return true;
+}
+
 /** Express error middleware for PPP routes. */
 export function pppErrorHandler(logger: Logger): ErrorRequestHandler {
   return (err: unknown, req, res, next) => {
+    if (droppedLate(err, req, res, logger)) return;
     if (res.headersSent) {
       next(err);
       return;
     }
     const { status, error, unexpected } = toHttpError(err, 'PPP_MALFORMED_JSON');
+    if (isUnavailableCode(error.code)) {
+      sendUnavailable(req, res, { code: error.code, shape: 'ppp', logger, reason: error.message });
+      return;
+    }
     const ctx = { ...paymentOf(res), path: req.originalUrl.split('?')[0] };
     if (unexpected) logger.error({ err, method: req.method, ...ctx }, 'request failed');
     else logger.debug({ code: error.code, status, ...ctx, ...(isCodedError(err) ? {} : { reason: error.message }) }, 'request refused');
@@ -96,11 +170,16 @@ export function pppErrorHandler(logger: Logger): ErrorRequestHandler {
 /** Express error middleware for the submit route: `{ code, message, retryable }`. */
 export function wireErrorHandler(logger: Logger): ErrorRequestHandler {
   return (err: unknown, req, res, next) => {
+    if (droppedLate(err, req, res, logger)) return;
     if (res.headersSent) {
       next(err);
       return;
     }
     const { status, error, unexpected } = toHttpError(err, 'POS_INVALID_SERIAL');
+    if (isUnavailableCode(error.code)) {
+      sendUnavailable(req, res, { code: error.code, shape: 'wire', logger, reason: error.message });
+      return;
+    }
     if (unexpected) logger.error({ err, method: req.method, ...paymentOf(res) }, 'submit request failed');
     // A malformed request (not a refusal of the payment's route) is the client's noise: debug.
     else if (!isCodedError(err)) logger.debug({ code: error.code, status, method: req.method, reason: error.message }, 'request refused');

@@ -40,7 +40,7 @@ import {
 import { bindTerminal, type BindOutcome } from './bind-terminal.ts';
 import { commandWritesOf } from './command-rows.ts';
 import { createPayment, type CreateContext, type CreatePaymentOutcome } from './create-payment.ts';
-import { expireDue } from './expire.ts';
+import { expireDue, type ExpireDueOptions } from './expire.ts';
 import { MAX_CAS_ATTEMPTS, type ApplyOutcome, type DeadlineSettings, type PaymentCore } from './payment-core.ts';
 import { resolveUnknown, resolveUnknownOperation, type OperatorResolution } from './resolve-unknown.ts';
 
@@ -141,9 +141,12 @@ export class PaymentService implements AgentEventHandler {
     return this.#store.getPayment(paymentId);
   }
 
-  /** Expires the payments due at `now` (default: the service clock): {@link expireDue} (./expire.ts). */
-  expireDue(now?: number): Promise<number> {
-    return expireDue(this.#core, now);
+  /**
+   * Expires the payments due at `options.now` (default: the service clock) that no other
+   * instance holds: {@link expireDue} (./expire.ts).
+   */
+  expireDue(options?: ExpireDueOptions): Promise<number> {
+    return expireDue(this.#core, options);
   }
 
   /** An operator resolves an unknown payment: {@link resolveUnknown} (./resolve-unknown.ts). */

@@ -18,6 +18,7 @@ export * from './agent-commands.ts';
 export * from './callback-outbox.ts';
 export * from './directory.ts';
 export * from './events.ts';
+export * from './leases.ts';
 export * from './meta.ts';
 export * from './operations.ts';
 export * from './payments.ts';
@@ -31,4 +32,12 @@ export interface PaymentStore
   extends PaymentsPort, PaymentEventsPort, CallbackOutboxPort, OperationsPort, DirectoryPort, MetaPort, AgentCommandsPort {
   /** Releases the underlying database; nothing may be called afterwards. */
   close(): Promise<void>;
+  /**
+   * A cheap round trip to the database (e.g. `SELECT 1` on a pooled connection) for readiness
+   * (`/readyz`): resolves when the database answers. Optional: without it readiness does a
+   * primary-key read (`getMeta`) instead. The caller bounds it with its own time-out and caches
+   * the answer, so an adapter need not.
+   * @throws CodedError `STORE_FAILED` when the database does not answer.
+   */
+  ping?(): Promise<void>;
 }

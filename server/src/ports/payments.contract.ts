@@ -162,16 +162,52 @@ export function paymentsContract(factory: StoreFactory): void {
       expect(await store().listPaymentsIn(['dispatched'], [])).toEqual([]);
     });
 
-    it('lists payments whose deadline passed and that still wait for a terminal, by deadline, bounded', async () => {
+    it('claims payments whose deadline passed and that still wait for a terminal, by deadline, bounded', async () => {
       await store().createPayment(newPayment({ paymentId: 'D3', deadlineAt: 3000 }));
       await store().createPayment(newPayment({ paymentId: 'D1', deadlineAt: 1000 }));
       await store().createPayment(newPayment({ paymentId: 'D2', deadlineAt: 2000 }));
       await store().createPayment(newPayment({ paymentId: 'LATER', deadlineAt: 9000 }));
       await store().createPayment(newPayment({ paymentId: 'NEVER' }));
       await approvedPayment(store(), { paymentId: 'DONE', deadlineAt: 500 });
-      expect((await store().listDuePayments(3000, 10)).map((p) => p.paymentId)).toEqual(['D1', 'D2', 'D3']);
-      expect((await store().listDuePayments(3000, 2)).map((p) => p.paymentId)).toEqual(['D1', 'D2']);
-      expect(await store().listDuePayments(999, 10)).toEqual([]);
+      expect(await store().claimDuePayments(999, 10, 10_000, 'instance-a')).toEqual([]);
+      const first = await store().claimDuePayments(3000, 2, 10_000, 'instance-a');
+      expect(first.map((p) => p.paymentId)).toEqual(['D1', 'D2']);
+      expect(first[0]).toEqual(await store().getPayment('D1')); // the lease is not part of the payment
+      // The caller's own claims hold too: the next claim of the same pass goes on with the rest.
+      expect((await store().claimDuePayments(3000, 10, 10_000, 'instance-a')).map((p) => p.paymentId)).toEqual(['D3']);
+      expect(await store().claimDuePayments(3000, 10, 10_000, 'instance-a')).toEqual([]);
+    });
+
+    describe('deadline leases between instances', () => {
+      it('never gives one payment to two concurrent claims', async () => {
+        for (let i = 0; i < 12; i += 1) await store().createPayment(newPayment({ paymentId: `D${i}`, deadlineAt: 1000 + i }));
+        const claims = await Promise.all(
+          Array.from({ length: 6 }, (_, i) => store().claimDuePayments(5000, 3, 10_000, i % 2 === 0 ? 'instance-a' : 'instance-b')),
+        );
+        // A claim may come back short when it meets rows another claim holds; none is in two.
+        const rest = await store().claimDuePayments(5000, 100, 10_000, 'instance-c');
+        const ids = [...claims.flat(), ...rest].map((p) => p.paymentId);
+        expect(new Set(ids).size).toBe(ids.length);
+        expect(ids).toHaveLength(12);
+        expect(claims.flat().length).toBeGreaterThanOrEqual(3);
+      });
+
+      it("leaves a deadline claimed by A to A until A's lease runs out, then B takes it over", async () => {
+        await store().createPayment(newPayment({ paymentId: 'D1', deadlineAt: 1000 }));
+        expect((await store().claimDuePayments(2000, 10, 10_000, 'instance-a')).map((p) => p.paymentId)).toEqual(['D1']);
+        expect(await store().claimDuePayments(11_999, 10, 10_000, 'instance-b')).toEqual([]);
+        expect((await store().claimDuePayments(12_000, 10, 10_000, 'instance-b')).map((p) => p.paymentId)).toEqual(['D1']);
+        expect(await store().claimDuePayments(21_999, 10, 10_000, 'instance-a')).toEqual([]);
+      });
+
+      it('stops offering a claimed payment once a transition moved it past waiting', async () => {
+        const { payment } = await store().createPayment(newPayment({ paymentId: 'D1', deadlineAt: 1000 }));
+        const [claimed] = await store().claimDuePayments(2000, 10, 10_000, 'instance-a');
+        expect(claimed).toEqual(payment);
+        const expired = await apply(store(), claimed!, { type: 'deadline.passed' }, 2000);
+        expect(expired?.status).toBe('expired');
+        expect(await store().claimDuePayments(1e12, 10, 10_000, 'instance-b')).toEqual([]);
+      });
     });
 
     it('counts payments by status', async () => {

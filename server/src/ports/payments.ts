@@ -6,6 +6,8 @@
  * - `applyTransition` is a compare-and-set on (`paymentId`, `version`, `status`): it writes the new
  *   state, appends the audit event (./events.ts) and (optionally) enqueues the callback
  *   (./callback-outbox.ts) in ONE transaction, or does nothing and returns `null`.
+ * - `claimDuePayments` leases a payment's deadline to one instance at a time (./leases.ts); the
+ *   expiry itself stays a compare-and-set transition, so two instances never both expire one.
  *
  * Times are ms since epoch. Money is integer minor units + ISO 4217 alpha code.
  * See docs/architecture.md for where each port is used.
@@ -94,8 +96,17 @@ export interface PaymentsPort {
   setProgressStage(paymentId: string, stage: ProgressStage, at: number): Promise<boolean>;
   /** Payments in `status` bound to one of `serialNumbers`, oldest first. */
   listBoundPayments(status: PaymentStatus, serialNumbers: readonly string[]): Promise<Payment[]>;
-  /** Payments whose `deadlineAt` is ≤ `now` and that still wait for a terminal, oldest first. */
-  listDuePayments(now: number, limit: number): Promise<Payment[]>;
+  /**
+   * Claims the deadlines due at `now` for `owner` until `now + leaseMs` (./leases.ts): payments
+   * whose `deadlineAt` is ≤ `now`, that still wait for a terminal (`awaiting_terminal`,
+   * `dispatched`, `accepted`, `unknown`) and whose deadline lease is absent or ran out
+   * (`≤ now`, whoever held it — the caller's own earlier claims included, so one pass of
+   * claims ends), by `deadlineAt` then `paymentId`, at most `limit`. Concurrent claims never
+   * return the same payment while its lease holds. The lease is not part of {@link Payment}.
+   * @param leaseMs - ≥ 1; longer than one pass over a claimed batch.
+   * @param owner - the claiming instance (./leases.ts `checkLeaseOwner`).
+   */
+  claimDuePayments(now: number, limit: number, leaseMs: number, owner: string): Promise<Payment[]>;
   /** Payments in any of `statuses` bound to one of `serialNumbers` (re-sends after a reconnect). */
   listPaymentsIn(statuses: readonly PaymentStatus[], serialNumbers: readonly string[]): Promise<Payment[]>;
   /** Number of payments per status (metrics). */

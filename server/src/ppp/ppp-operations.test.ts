@@ -461,7 +461,7 @@ describe('Payment App routes, health and metrics', () => {
 
   it('healthz, readyz and Prometheus metrics', async () => {
     await approved('MX1');
-    expect((await call('GET', '/healthz', undefined, {})).json).toEqual({ status: 'ok' });
+    expect((await call('GET', '/healthz', undefined, {})).json).toEqual({ status: 'ok', instanceId: expect.any(String), agentsConnected: 1 });
     expect((await call('GET', '/readyz', undefined, {})).json).toMatchObject({ status: 'ready', agentsConnected: 1 });
     const text = await (await fetch(`${t.server.url}/metrics`)).text();
     expect(text).toContain('posbridge_payments{status="approved"} 1');

@@ -1,9 +1,11 @@
 /**
  * {@link CallbackOutboxPort} in memory, with the semantics of the SQLite adapter: a claim leases
- * the due pending callbacks by moving `nextAttemptAt` to `now + leaseMs`, merchants taking turns
- * (each one's oldest first, then each one's second, …) within their in-flight bound.
+ * the claimable callbacks (pending, due, not leased) to its owner until `now + leaseMs`,
+ * merchants taking turns (each one's oldest first, then each one's second, …) within their
+ * in-flight bound; a settle applies only while the row carries the settler's lease.
  */
-import type { CallbackClaimFairness, CallbackEntry, CallbackOutboxPort } from '../../ports/callback-outbox.ts';
+import type { CallbackClaimFairness, CallbackEntry, CallbackOutboxPort, ClaimedCallback } from '../../ports/callback-outbox.ts';
+import type { Lease } from '../../ports/leases.ts';
 import { byKeys, type CallbackRow, type MemoryConnection } from './state.ts';
 
 /** The callback outbox over a memory connection. */
@@ -30,6 +32,8 @@ export class MemoryCallbackOutbox implements CallbackOutboxPort {
       lastError: row.lastError,
       lastHttpStatus: row.lastHttpStatus,
       expiresAt: row.expiresAt,
+      leaseOwner: row.leaseOwner,
+      leaseUntil: row.leaseUntil,
     };
   }
 
@@ -39,11 +43,25 @@ export class MemoryCallbackOutbox implements CallbackOutboxPort {
     if (row) callbacks.set(id, { ...row, ...fields });
   }
 
-  claimDueCallbacks(now: number, leaseMs: number, limit: number, fairness?: CallbackClaimFairness): Promise<CallbackEntry[]> {
+  /** Writes `fields` and ends the lease if the row is pending and carries `lease`; else false. */
+  #settle(id: number, lease: Lease, fields: Partial<Omit<CallbackRow, 'id' | 'paymentId' | 'kind'>>): boolean {
+    const row = this.#conn.tables.callbacks.get(id);
+    if (!row || row.status !== 'pending' || row.leaseOwner !== lease.owner || row.leaseUntil !== lease.until) return false;
+    this.#update(id, { ...fields, leaseOwner: null, leaseUntil: null });
+    return true;
+  }
+
+  claimDueCallbacks(
+    now: number,
+    leaseMs: number,
+    limit: number,
+    fairness: CallbackClaimFairness | undefined,
+    owner: string,
+  ): Promise<ClaimedCallback[]> {
     const perMerchantLimit = fairness?.perMerchantLimit ?? Number.MAX_SAFE_INTEGER;
     return this.#conn.run('claimDueCallbacks', () => {
       const due = [...this.#conn.tables.callbacks.values()]
-        .filter((r) => r.status === 'pending' && r.nextAttemptAt <= now)
+        .filter((r) => r.status === 'pending' && r.nextAttemptAt <= now && (r.leaseUntil === null || r.leaseUntil <= now))
         .map((r) => this.#entry(r))
         .filter((e): e is CallbackEntry => e !== null)
         .sort(byKeys<CallbackEntry>((e) => e.nextAttemptAt, (e) => e.id));
@@ -59,33 +77,35 @@ export class MemoryCallbackOutbox implements CallbackOutboxPort {
         .sort(byKeys<{ entry: CallbackEntry; rank: number }>((r) => r.rank, (r) => r.entry.nextAttemptAt, (r) => r.entry.id))
         .map((r) => r.entry);
       const chosen = limit < 0 ? turns : turns.slice(0, limit); // SQL: a negative LIMIT is none
-      for (const entry of chosen) this.#update(entry.id, { nextAttemptAt: now + leaseMs, updatedAt: now });
-      return chosen;
+      const lease = { leaseOwner: owner, leaseUntil: now + leaseMs };
+      for (const entry of chosen) this.#update(entry.id, { ...lease, updatedAt: now });
+      return chosen.map((entry) => ({ ...entry, ...lease }));
     });
   }
 
-  markCallbackDelivered(id: number, attempts: number, httpStatus: number, at: number): Promise<void> {
+  markCallbackDelivered(id: number, lease: Lease, attempts: number, httpStatus: number, at: number): Promise<boolean> {
     return this.#conn.run('markCallbackDelivered', () =>
-      this.#update(id, { status: 'delivered', attempts, lastHttpStatus: httpStatus, lastError: null, updatedAt: at }),
+      this.#settle(id, lease, { status: 'delivered', attempts, lastHttpStatus: httpStatus, lastError: null, updatedAt: at }),
     );
   }
 
   scheduleCallbackRetry(
     id: number,
+    lease: Lease,
     attempts: number,
     nextAttemptAt: number,
     error: string,
     httpStatus: number | null,
     at: number,
-  ): Promise<void> {
+  ): Promise<boolean> {
     return this.#conn.run('scheduleCallbackRetry', () =>
-      this.#update(id, { attempts, nextAttemptAt, lastError: error.slice(0, 500), lastHttpStatus: httpStatus, updatedAt: at }),
+      this.#settle(id, lease, { attempts, nextAttemptAt, lastError: error.slice(0, 500), lastHttpStatus: httpStatus, updatedAt: at }),
     );
   }
 
-  markCallbackFailed(id: number, attempts: number, error: string, httpStatus: number | null, at: number): Promise<void> {
+  markCallbackFailed(id: number, lease: Lease, attempts: number, error: string, httpStatus: number | null, at: number): Promise<boolean> {
     return this.#conn.run('markCallbackFailed', () =>
-      this.#update(id, { status: 'failed', attempts, lastError: error.slice(0, 500), lastHttpStatus: httpStatus, updatedAt: at }),
+      this.#settle(id, lease, { status: 'failed', attempts, lastError: error.slice(0, 500), lastHttpStatus: httpStatus, updatedAt: at }),
     );
   }
 

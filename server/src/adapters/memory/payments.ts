@@ -50,6 +50,8 @@ function enqueueCallback(state: MemoryState, paymentId: string, callback: NewCal
     createdAt: at,
     updatedAt: at,
     expiresAt: callback.expiresAt ?? null,
+    leaseOwner: null,
+    leaseUntil: null,
   });
 }
 
@@ -186,12 +188,19 @@ export class MemoryPayments implements PaymentsPort {
     return this.#conn.run('listBoundPayments', () => this.#paymentsIn([status], serialNumbers));
   }
 
-  listDuePayments(now: number, limit: number): Promise<Payment[]> {
-    return this.#conn.run('listDuePayments', () => {
-      const due = [...this.#conn.tables.payments.values()]
-        .filter((p) => p.deadlineAt !== null && p.deadlineAt <= now && WAITING.includes(p.status))
+  claimDuePayments(now: number, limit: number, leaseMs: number, owner: string): Promise<Payment[]> {
+    return this.#conn.run('claimDuePayments', () => {
+      const { payments, deadlineLeases } = this.#conn.tables;
+      const free = (p: Payment): boolean => {
+        const lease = deadlineLeases.get(p.paymentId);
+        return lease === undefined || lease.until <= now;
+      };
+      const due = [...payments.values()]
+        .filter((p) => p.deadlineAt !== null && p.deadlineAt <= now && WAITING.includes(p.status) && free(p))
         .sort(byKeys<Payment>((p) => p.deadlineAt, (p) => p.paymentId));
-      return (limit < 0 ? due : due.slice(0, limit)).map(copy);
+      const chosen = limit < 0 ? due : due.slice(0, limit); // SQL: a negative LIMIT is none
+      for (const p of chosen) deadlineLeases.set(p.paymentId, { owner, until: now + leaseMs });
+      return chosen.map(copy);
     });
   }
 

@@ -14,6 +14,7 @@
  */
 import type { AgentCommandRecord } from '../../ports/agent-commands.ts';
 import type { CallbackStatus } from '../../ports/callback-outbox.ts';
+import type { Lease } from '../../ports/leases.ts';
 import type { MerchantRecord, StoreRecord, TerminalEventRecord, TerminalRecord } from '../../ports/directory.ts';
 import type { OperationRecord } from '../../ports/operations.ts';
 import type { Payment } from '../../ports/payments.ts';
@@ -145,6 +146,10 @@ export interface CallbackRow {
   readonly createdAt: number;
   readonly updatedAt: number;
   readonly expiresAt: number | null;
+  /** Holder of the row's lease (ports/leases.ts), null when none. */
+  readonly leaseOwner: string | null;
+  /** When that lease runs out; null with `leaseOwner`. */
+  readonly leaseUntil: number | null;
 }
 
 /** A stored operation; its answer's body is JSON text, as written. */
@@ -167,6 +172,8 @@ export interface MemoryTables {
   readonly meta: Table<string, string>;
   /** The agent-command log, by commandId (./agent-commands.ts). */
   readonly agentCommands: Table<string, AgentCommandRecord>;
+  /** Deadline leases by paymentId (ports/payments.ts `claimDuePayments`; SQLite keeps them on the payment row). */
+  readonly deadlineLeases: Table<string, Lease>;
   /** Last value of each sequence (`payment_events`, `callbacks`, `terminal_events`), rolled back with its transaction. */
   readonly sequences: Table<string, number>;
 }
@@ -196,6 +203,7 @@ export function createMemoryState(): MemoryState {
     terminalEvents: table(),
     meta: table(),
     agentCommands: table(),
+    deadlineLeases: table(),
     sequences: table(),
   };
   return {

@@ -1,8 +1,11 @@
 /**
- * {@link CallbackOutboxPort} on SQLite: the `callback_outbox` table, leased by moving
- * `next_attempt_at` past the lease inside one `BEGIN IMMEDIATE` transaction.
+ * {@link CallbackOutboxPort} on SQLite: the `callback_outbox` table, claimed by writing
+ * `lease_owner` / `lease_until` inside one `BEGIN IMMEDIATE` transaction (one writer at a time
+ * over every connection to the file, so two claims never take the same row), and settled by an
+ * UPDATE that matches the lease (ports/leases.ts).
  */
-import type { CallbackClaimFairness, CallbackEntry, CallbackOutboxPort } from '../../ports/callback-outbox.ts';
+import type { CallbackClaimFairness, CallbackEntry, CallbackOutboxPort, ClaimedCallback } from '../../ports/callback-outbox.ts';
+import type { Lease } from '../../ports/leases.ts';
 import type { SqliteDb } from './sqlite-db.ts';
 import { rowToCallback, runExclusive, type CallbackRow } from './rows.ts';
 
@@ -18,7 +21,25 @@ export class SqliteCallbackOutbox implements CallbackOutboxPort {
     return runExclusive(this.#db, operation, fn);
   }
 
-  claimDueCallbacks(now: number, leaseMs: number, limit: number, fairness?: CallbackClaimFairness): Promise<CallbackEntry[]> {
+  /** Runs `UPDATE callback_outbox SET <set>, lease_owner = NULL, lease_until = NULL` on a pending row holding `lease`. */
+  #settle(operation: string, id: number, lease: Lease, set: string, params: readonly (string | number | null)[]): Promise<boolean> {
+    return this.#op(operation, async () => {
+      const info = await this.#db.run(
+        `UPDATE callback_outbox SET ${set}, lease_owner = NULL, lease_until = NULL
+          WHERE id = ? AND status = 'pending' AND lease_owner = ? AND lease_until = ?`,
+        [...params, id, lease.owner, lease.until],
+      );
+      return info.changes === 1;
+    });
+  }
+
+  claimDueCallbacks(
+    now: number,
+    leaseMs: number,
+    limit: number,
+    fairness: CallbackClaimFairness | undefined,
+    owner: string,
+  ): Promise<ClaimedCallback[]> {
     const perMerchantLimit = fairness?.perMerchantLimit ?? Number.MAX_SAFE_INTEGER;
     const inFlight = JSON.stringify(Object.fromEntries(fairness?.inFlight ?? []));
     return this.#op('claimDueCallbacks', () =>
@@ -31,58 +52,61 @@ export class SqliteCallbackOutbox implements CallbackOutboxPort {
              SELECT o.*, p.merchant_id AS merchant_id,
                     ROW_NUMBER() OVER (PARTITION BY p.merchant_id ORDER BY o.next_attempt_at, o.id) AS merchant_rank
                FROM callback_outbox o JOIN payments p ON p.payment_id = o.payment_id
-              WHERE o.status = 'pending' AND o.next_attempt_at <= ?
+              WHERE o.status = 'pending' AND o.next_attempt_at <= ? AND (o.lease_until IS NULL OR o.lease_until <= ?)
            )
            SELECT due.* FROM due LEFT JOIN json_each(?) AS busy ON busy.key = due.merchant_id
             WHERE due.merchant_rank + COALESCE(busy.value, 0) <= ?
             ORDER BY due.merchant_rank, due.next_attempt_at, due.id
             LIMIT ?`,
-          [now, inFlight, perMerchantLimit, limit],
+          [now, now, inFlight, perMerchantLimit, limit],
         );
+        const lease = { leaseOwner: owner, leaseUntil: now + leaseMs };
         for (const r of rows) {
-          await this.#db.run('UPDATE callback_outbox SET next_attempt_at = ?, updated_at = ? WHERE id = ?', [
-            now + leaseMs,
+          await this.#db.run('UPDATE callback_outbox SET lease_owner = ?, lease_until = ?, updated_at = ? WHERE id = ?', [
+            lease.leaseOwner,
+            lease.leaseUntil,
             now,
             r.id,
           ]);
         }
-        return rows.map(rowToCallback);
+        return rows.map((r) => ({ ...rowToCallback(r), ...lease }));
       }),
     );
   }
 
-  markCallbackDelivered(id: number, attempts: number, httpStatus: number, at: number): Promise<void> {
-    return this.#op('markCallbackDelivered', async () => {
-      await this.#db.run(
-        `UPDATE callback_outbox SET status = 'delivered', attempts = ?, last_http_status = ?, last_error = NULL, updated_at = ? WHERE id = ?`,
-        [attempts, httpStatus, at, id],
-      );
-    });
+  markCallbackDelivered(id: number, lease: Lease, attempts: number, httpStatus: number, at: number): Promise<boolean> {
+    return this.#settle('markCallbackDelivered', id, lease, `status = 'delivered', attempts = ?, last_http_status = ?, last_error = NULL, updated_at = ?`, [
+      attempts,
+      httpStatus,
+      at,
+    ]);
   }
 
   scheduleCallbackRetry(
     id: number,
+    lease: Lease,
     attempts: number,
     nextAttemptAt: number,
     error: string,
     httpStatus: number | null,
     at: number,
-  ): Promise<void> {
-    return this.#op('scheduleCallbackRetry', async () => {
-      await this.#db.run(
-        `UPDATE callback_outbox SET attempts = ?, next_attempt_at = ?, last_error = ?, last_http_status = ?, updated_at = ? WHERE id = ?`,
-        [attempts, nextAttemptAt, error.slice(0, 500), httpStatus, at, id],
-      );
-    });
+  ): Promise<boolean> {
+    return this.#settle(
+      'scheduleCallbackRetry',
+      id,
+      lease,
+      'attempts = ?, next_attempt_at = ?, last_error = ?, last_http_status = ?, updated_at = ?',
+      [attempts, nextAttemptAt, error.slice(0, 500), httpStatus, at],
+    );
   }
 
-  markCallbackFailed(id: number, attempts: number, error: string, httpStatus: number | null, at: number): Promise<void> {
-    return this.#op('markCallbackFailed', async () => {
-      await this.#db.run(
-        `UPDATE callback_outbox SET status = 'failed', attempts = ?, last_error = ?, last_http_status = ?, updated_at = ? WHERE id = ?`,
-        [attempts, error.slice(0, 500), httpStatus, at, id],
-      );
-    });
+  markCallbackFailed(id: number, lease: Lease, attempts: number, error: string, httpStatus: number | null, at: number): Promise<boolean> {
+    return this.#settle('markCallbackFailed', id, lease, `status = 'failed', attempts = ?, last_error = ?, last_http_status = ?, updated_at = ?`, [
+      attempts,
+      error.slice(0, 500),
+      httpStatus,
+      at,
+    ]);
   }
 
   listCallbacks(paymentId: string): Promise<CallbackEntry[]> {

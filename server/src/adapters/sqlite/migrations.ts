@@ -212,4 +212,13 @@ export const MIGRATIONS: readonly string[] = [
     FROM operations o JOIN payments p ON p.payment_id = o.payment_id
    WHERE o.kind = 'refund' AND o.status IN ('pending', 'unknown') AND o.serial_number IS NOT NULL AND p.serial_number IS NOT NULL;
   `,
+  // 5 (work shared between instances, issue 12 item 3, ports/leases.ts): who holds a callback's
+  // or a deadline's lease, and until when. A callback claimed by an older version (its
+  // next_attempt_at moved to the end of its lease) is simply due at that time, with no lease.
+  `
+  ALTER TABLE callback_outbox ADD COLUMN lease_owner TEXT;
+  ALTER TABLE callback_outbox ADD COLUMN lease_until INTEGER;
+  ALTER TABLE payments ADD COLUMN deadline_lease_owner TEXT;
+  ALTER TABLE payments ADD COLUMN deadline_lease_until INTEGER;
+  `,
 ];

@@ -172,16 +172,26 @@ export class SqlitePayments implements PaymentsPort {
     });
   }
 
-  listDuePayments(now: number, limit: number): Promise<Payment[]> {
-    return this.#op('listDuePayments', async () => {
-      const rows = await this.#db.all<PaymentRow>(
-        `SELECT * FROM payments WHERE deadline_at IS NOT NULL AND deadline_at <= ?
-           AND state IN ('awaiting_terminal', 'dispatched', 'accepted', 'unknown')
-         ORDER BY deadline_at, payment_id LIMIT ?`,
-        [now, limit],
-      );
-      return rows.map(rowToPayment);
-    });
+  claimDuePayments(now: number, limit: number, leaseMs: number, owner: string): Promise<Payment[]> {
+    return this.#op('claimDuePayments', () =>
+      this.#db.transaction(async () => {
+        const rows = await this.#db.all<PaymentRow>(
+          `SELECT * FROM payments WHERE deadline_at IS NOT NULL AND deadline_at <= ?
+             AND state IN ('awaiting_terminal', 'dispatched', 'accepted', 'unknown')
+             AND (deadline_lease_until IS NULL OR deadline_lease_until <= ?)
+           ORDER BY deadline_at, payment_id LIMIT ?`,
+          [now, now, limit],
+        );
+        for (const r of rows) {
+          await this.#db.run('UPDATE payments SET deadline_lease_owner = ?, deadline_lease_until = ? WHERE payment_id = ?', [
+            owner,
+            now + leaseMs,
+            r.payment_id,
+          ]);
+        }
+        return rows.map(rowToPayment);
+      }),
+    );
   }
 
   listPaymentsIn(statuses: readonly PaymentStatus[], serialNumbers: readonly string[]): Promise<Payment[]> {

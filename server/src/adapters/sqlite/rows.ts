@@ -65,6 +65,8 @@ export interface CallbackRow {
   last_error: string | null;
   last_http_status: number | null;
   expires_at: number | null;
+  lease_owner: string | null;
+  lease_until: number | null;
 }
 
 /** An `operations` row. */
@@ -200,6 +202,8 @@ export function rowToCallback(r: CallbackRow): CallbackEntry {
     lastError: r.last_error,
     lastHttpStatus: r.last_http_status,
     expiresAt: r.expires_at,
+    leaseOwner: r.lease_owner,
+    leaseUntil: r.lease_until,
   };
 }
 

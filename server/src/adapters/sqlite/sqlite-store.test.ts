@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { newPayment } from '../../ports/contract-helpers.ts';
+import { apply, approvedResult, binding, newPayment } from '../../ports/contract-helpers.ts';
 import type { PaymentStore } from '../../ports/index.ts';
 import { tempDir } from '../../testing/helpers.ts';
 import { openSqliteStore } from './index.ts';
@@ -44,6 +44,29 @@ describe('SqlitePaymentStore', () => {
       );
       expect(results.filter((r) => r.created)).toHaveLength(1);
       expect(new Set(results.map((r) => r.payment.id)).size).toBe(1);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('claims from two connections to the same file never share a callback or a deadline', async () => {
+    const other = await openSqliteStore({ filename: file });
+    try {
+      for (let i = 0; i < 10; i += 1) {
+        const { payment } = await store.createPayment(newPayment({ paymentId: `C${i}`, createdAt: 1000 + i }));
+        const bound = await apply(store, payment, { type: 'terminal.bound', binding }, 2000);
+        await apply(store, bound!, approvedResult, 2000, true);
+        await store.createPayment(newPayment({ paymentId: `D${i}`, deadlineAt: 1000 + i }));
+      }
+      const claimers = Array.from({ length: 8 }, (_, i) => ({ s: i % 2 ? store : other, owner: i % 2 ? 'instance-a' : 'instance-b' }));
+      const callbacks = await Promise.all(claimers.map(({ s, owner }) => s.claimDueCallbacks(5000, 10_000, 2, undefined, owner)));
+      const deadlines = await Promise.all(claimers.map(({ s, owner }) => s.claimDuePayments(5000, 2, 10_000, owner)));
+      const callbackIds = callbacks.flat().map((c) => c.id);
+      const paymentIds = deadlines.flat().map((p) => p.paymentId);
+      expect(new Set(callbackIds).size).toBe(10);
+      expect(callbackIds).toHaveLength(10);
+      expect(new Set(paymentIds).size).toBe(10);
+      expect(paymentIds).toHaveLength(10);
     } finally {
       await other.close();
     }
