@@ -15,7 +15,7 @@
  *  NATS       ◀──┼── server 1 (PPP + hub) ◀──┼──ws── agent ══serial (pty)══ simulator SIM0001
  *                └── server N-1           ◀──┘   (POSBRIDGE_SERVER_URL = every hub URL)
  * ```
- * @see docs/testing.md (the cluster stack)
+ * @see docs/testing.md (the cluster stack), docs/deployment.md (the topology it reproduces)
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
