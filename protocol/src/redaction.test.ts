@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MASKED_TOKEN, REDACT_PATHS, logRedaction, maskTokenPaths } from './redaction.ts';
+import { MASKED_TOKEN, REDACT_CENSOR, REDACT_PATHS, logRedaction, maskTokenPaths, redactUrlPasswords } from './redaction.ts';
 
 const TOKEN = 'UDE.abcDEF123_-xyz';
 
@@ -45,5 +45,21 @@ describe('logRedaction', () => {
     expect(opts.redact.paths).toEqual([...REDACT_PATHS]);
     expect(opts.redact.paths).toEqual(expect.arrayContaining(['token', 'appToken', 'pan', 'track2', 'req.headers["x-vtex-api-apptoken"]']));
     expect(opts.hooks.streamWrite(`/pos/v1/submit/${TOKEN}`)).toBe(`/pos/v1/submit/${MASKED_TOKEN}`);
+    expect(opts.hooks.streamWrite('{"url":"postgres://pb:s3cret@db:5432/pb"}')).toBe(`{"url":"postgres://pb:${REDACT_CENSOR}@db:5432/pb"}`);
+  });
+});
+
+describe('redactUrlPasswords', () => {
+  it('masks the password of every URL, keeping scheme, user, host and path; idempotent', () => {
+    const text = 'a postgres://pb:s3cr%40t@db.internal:5432/pb?sslmode=require and nats://u:p@n1:4222, b';
+    const masked = redactUrlPasswords(text);
+    expect(masked).toBe(`a postgres://pb:${REDACT_CENSOR}@db.internal:5432/pb?sslmode=require and nats://u:${REDACT_CENSOR}@n1:4222, b`);
+    expect(redactUrlPasswords(masked)).toBe(masked);
+  });
+
+  it('leaves URLs without a password alone', () => {
+    for (const url of ['postgres://pb@db/pb', 'postgres://db:5432/pb', 'https://h/p?a=b:c@d', 'no url here']) {
+      expect(redactUrlPasswords(url)).toBe(url);
+    }
   });
 });

@@ -11,7 +11,8 @@
  * - {@link maskTokenPaths}: secrets that travel inside strings (a Payment App token is the last
  *   segment of `/pos/v1/submit|status|terminals/<token>`; onboarding tokens and codes are query
  *   parameters). Applied to the whole serialized line (pino `hooks.streamWrite`), so a path in
- *   any field, in the message or in an error's stack is masked too.
+ *   any field, in the message or in an error's stack is masked too. The password of a URL
+ *   (`postgres://user:password@host/db`, {@link redactUrlPasswords}) is masked the same way.
  *
  * @see docs/ppp.md "Observability"
  */
@@ -78,6 +79,20 @@ export function maskTokenPaths(text: string): string {
     .replace(TOKEN_QUERY, `$1${MASKED_TOKEN}`);
 }
 
+/** `scheme://user:password@`: the password of a URL's user information. */
+const URL_PASSWORD = /(\b[a-z][a-z0-9+.-]*:\/\/[^:/?#@\s"'<>]*:)[^@/?#\s"'<>]+@/gi;
+
+/**
+ * Replaces the password of every URL in `text` (`postgres://user:password@host/db`,
+ * `nats://user:password@host`) by {@link REDACT_CENSOR}, keeping scheme, user and host.
+ * Idempotent; text without such URLs is returned unchanged.
+ * @param text - a URL, message or a whole serialized log line.
+ */
+export function redactUrlPasswords(text: string): string {
+  if (!text.includes('://')) return text;
+  return text.replace(URL_PASSWORD, `$1${REDACT_CENSOR}@`);
+}
+
 /** The pino options of {@link logRedaction} (structurally typed: protocol does not depend on pino). */
 export interface LogRedactionOptions {
   readonly redact: { paths: string[]; censor: string };
@@ -87,8 +102,8 @@ export interface LogRedactionOptions {
 /**
  * pino options every posbridge root logger spreads into its own:
  * `pino({ level, ...logRedaction() })`. Redacts {@link REDACT_PATHS} and masks tokens in every
- * serialized line ({@link maskTokenPaths}).
+ * serialized line ({@link maskTokenPaths}), and URL passwords ({@link redactUrlPasswords}).
  */
 export function logRedaction(): LogRedactionOptions {
-  return { redact: { paths: [...REDACT_PATHS], censor: REDACT_CENSOR }, hooks: { streamWrite: maskTokenPaths } };
+  return { redact: { paths: [...REDACT_PATHS], censor: REDACT_CENSOR }, hooks: { streamWrite: (line) => maskTokenPaths(redactUrlPasswords(line)) } };
 }

@@ -127,10 +127,10 @@ describe('posbridge-server CLI', () => {
     const added = await run(BIN, ['agent', 'add', '--name', 'x', '--db', db], { env }).catch((e: unknown) => e);
     expect(added).toMatchObject({ code: 1 });
     expect((added as { stderr: string }).stderr).toContain('agent add failed: CFG_INVALID: configuration is invalid');
-    expect((added as { stderr: string }).stderr).toContain('POSBRIDGE_STORE: unknown store kind "nope" (known: sqlite, memory)');
+    expect((added as { stderr: string }).stderr).toContain('POSBRIDGE_STORE: unknown store kind "nope" (known: sqlite, memory, postgres)');
     const served = await run(BIN, ['run'], { env: { ...env, ...testEnv(db), POSBRIDGE_STORE: 'nope' } }).catch((e: unknown) => e);
     expect(served).toMatchObject({ code: 1 });
-    expect((served as { stderr: string }).stderr).toContain('POSBRIDGE_STORE: unknown store kind "nope" (known: sqlite, memory)');
+    expect((served as { stderr: string }).stderr).toContain('POSBRIDGE_STORE: unknown store kind "nope" (known: sqlite, memory, postgres)');
     expect(existsSync(db)).toBe(false);
   }, 20_000);
 

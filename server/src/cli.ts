@@ -1,7 +1,8 @@
 /**
  * `posbridge-server` command line. Importing this module runs nothing: the process entry is
  * ./cli-main.ts (started by bin/posbridge-server.js). Every command opens its store through
- * ./store-factory.ts (`POSBRIDGE_STORE`, `POSBRIDGE_DB` / `--db`), as the server does.
+ * ./store-factory.ts (`POSBRIDGE_STORE`, `POSBRIDGE_DB` / `--db`, `POSBRIDGE_DATABASE_URL` /
+ * `--database-url`), as the server does.
  *
  * ```
  * posbridge-server [run] [--port N] [--host H] [--db PATH] [--public-url URL] [--log-level L]
@@ -15,6 +16,7 @@
  * posbridge-server operation resolve <operationId> --outcome approved|denied --reason TEXT
  *                  [--operator NAME] [--db PATH]
  * posbridge-server terminal move SERIAL --agent AGENT_ID --reason TEXT [--db PATH]
+ * posbridge-server migrate [--database-url URL]
  * posbridge-server --help
  * ```
  * Exit codes: 0 ok, 1 runtime/config failure, 2 usage error.
@@ -33,7 +35,8 @@ import { PaymentService } from './payments/payment-service.ts';
 import { runServerProcess } from './main.ts';
 import { hashAppToken } from './ppp/auth.ts';
 import { newMerchantCredentials } from './ppp/authorization-router.ts';
-import { openStore, PROCESS_LOCAL_STORE_KINDS } from './store-factory.ts';
+import { openStore, PROCESS_LOCAL_STORE_KINDS, requireDatabaseUrl } from './store-factory.ts';
+import { redactUrlPasswords } from '@posbridge/protocol/redaction';
 import type { PaymentStore } from './ports/index.ts';
 
 /** Text of `--help`. */
@@ -72,12 +75,19 @@ Usage:
                                           a till replaced or a terminal sold on; recorded with who,
                                           when and why. The old agent is refused from then on; the
                                           new one gets the terminal when it announces it
+  posbridge-server migrate [--database-url URL]
+                                          bring the PostgreSQL schema (POSBRIDGE_DATABASE_URL) to
+                                          this release's version, once even when several run at
+                                          once; prints "schema at version N (was M)". SQLite
+                                          databases migrate when they are opened
   posbridge-server --help                 show this help
 
 Options (each overrides its environment variable):
   --port N          PORT (default 8080; 0 = any free port)
   --host H          HOST (default 0.0.0.0)
   --db PATH         POSBRIDGE_DB (default ./posbridge.sqlite)
+  --database-url U  POSBRIDGE_DATABASE_URL (postgres://user:password@host:5432/db; selects the
+                    postgres store; prefer the environment: a flag is visible to other users)
   --public-url URL  POSBRIDGE_PUBLIC_URL (base of submitUrl)
   --log-level L     LOG_LEVEL (fatal|error|warn|info|debug|trace|silent)
   --name NAME       name of the agent, merchant or store to add
@@ -95,7 +105,7 @@ Required environment: POSBRIDGE_APP_KEY, POSBRIDGE_APP_TOKEN, POSBRIDGE_CALLBACK
 POSBRIDGE_CALLBACK_APP_TOKEN. See server/README.md for every setting.
 `;
 
-const CONFIG_FLAGS = ['port', 'host', 'db', 'public-url', 'log-level'] as const;
+const CONFIG_FLAGS = ['port', 'host', 'db', 'database-url', 'public-url', 'log-level'] as const;
 
 /**
  * Runs the CLI.
@@ -128,6 +138,7 @@ export async function runCli(
         port: { type: 'string' },
         host: { type: 'string' },
         db: { type: 'string' },
+        'database-url': { type: 'string' },
         'public-url': { type: 'string' },
         'log-level': { type: 'string' },
       },
@@ -155,11 +166,11 @@ export async function runCli(
 
   const admin = async (what: string, fn: (store: PaymentStore) => Promise<void>): Promise<number> => {
     try {
-      const settings = resolveStoreSettings(env, values.db);
+      const settings = resolveStoreSettings(env, values.db, values['database-url']);
       if (PROCESS_LOCAL_STORE_KINDS.has(settings.storeKind)) {
         throw new CodedError(
           'CFG_INVALID',
-          `POSBRIDGE_STORE=${settings.storeKind} keeps the data inside the server process; ${what} needs a store other processes can open (sqlite)`,
+          `POSBRIDGE_STORE=${settings.storeKind} keeps the data inside the server process; ${what} needs a store other processes can open (sqlite, postgres)`,
         );
       }
       const store = await openStore(settings);
@@ -170,7 +181,7 @@ export async function runCli(
       }
       return 0;
     } catch (err) {
-      process.stderr.write(`${what} failed: ${isCodedError(err) ? `${err.code}: ${err.message}` : String(err)}\n`);
+      process.stderr.write(failure(what, err));
       return 1;
     }
   };
@@ -374,8 +385,49 @@ export async function runCli(
     });
   }
 
+  if (command === 'migrate' && sub === undefined) return migrate(resolveStoreSettings(env, values.db, values['database-url']));
+
   process.stderr.write(`unknown command: ${positionals.join(' ')}\n\n${HELP}`);
   return 2;
+}
+
+/** The line a failed command prints (coded errors with their code, and the cause's message; URL passwords redacted). */
+function failure(what: string, err: unknown): string {
+  const cause = err instanceof Error && err.cause instanceof Error && err.cause.message !== '' ? ` (${err.cause.message})` : '';
+  return redactUrlPasswords(`${what} failed: ${isCodedError(err) ? `${err.code}: ${err.message}` : String(err)}${cause}\n`);
+}
+
+/**
+ * `posbridge-server migrate`: applies pending PostgreSQL migrations (../adapters/postgres/migrations.ts)
+ * under their advisory lock and prints `schema at version N (was M)`. SQLite has nothing to do
+ * ahead: it migrates when opened.
+ * @returns 0, or 1 (printed on stderr) when the database cannot be reached, a migration fails,
+ *   its schema is newer than this release, or the store kind has no schema.
+ */
+async function migrate(settings: ReturnType<typeof resolveStoreSettings>): Promise<number> {
+  if (settings.storeKind === 'sqlite') {
+    process.stdout.write(`SQLite migrates on open: ${settings.dbPath} gets this release's schema when the server (or any command) opens it; nothing to do\n`);
+    return 0;
+  }
+  try {
+    if (settings.storeKind !== 'postgres') {
+      throw new CodedError('CFG_INVALID', `POSBRIDGE_STORE=${settings.storeKind} has no schema to migrate (postgres, sqlite do)`);
+    }
+    const url = requireDatabaseUrl(settings);
+    const { PgDb } = await import('./adapters/postgres/pg-db.ts');
+    const { migratePostgres } = await import('./adapters/postgres/migrations.ts');
+    const db = PgDb.open({ connectionString: url, maxConnections: 1, connectTimeoutMs: 10_000 });
+    try {
+      const { from, to } = await migratePostgres(db);
+      process.stdout.write(`schema at version ${to} (was ${from})\n`);
+    } finally {
+      await db.close();
+    }
+    return 0;
+  } catch (err) {
+    process.stderr.write(failure('migrate', err));
+    return 1;
+  }
 }
 
 /** The OS user running the command (the default `--operator`), or undefined when none is known. */

@@ -73,12 +73,12 @@ describe('buildServer', () => {
     const config = loadServerConfig(testEnv(dbPath, { POSBRIDGE_STORE: 'nope' }));
     await expect(buildServer({ config, logger: sinkLogger().logger })).rejects.toMatchObject({
       code: 'CFG_INVALID',
-      message: expect.stringContaining('POSBRIDGE_STORE: unknown store kind "nope" (known: sqlite, memory)'),
-      details: { problems: ['POSBRIDGE_STORE: unknown store kind "nope" (known: sqlite, memory)'] },
+      message: expect.stringContaining('POSBRIDGE_STORE: unknown store kind "nope" (known: sqlite, memory, postgres)'),
+      details: { problems: ['POSBRIDGE_STORE: unknown store kind "nope" (known: sqlite, memory, postgres)'] },
     });
     await expect(openStore({ storeKind: 'constructor', dbPath })).rejects.toMatchObject({ code: 'CFG_INVALID' });
     expect(existsSync(dbPath)).toBe(false);
-    expect([...STORE_FACTORIES.keys()]).toEqual(['sqlite', 'memory']);
+    expect([...STORE_FACTORIES.keys()]).toEqual(['sqlite', 'memory', 'postgres']);
   });
 
   it('close() before start is safe, idempotent, and closes the store', async () => {

@@ -15,7 +15,7 @@ import type { Express } from 'express';
 import type { Logger } from 'pino';
 import { createCallbackUrlGuard, systemResolver, type HostResolver } from './callbacks/callback-url-policy.ts';
 import { CallbackWorker } from './callbacks/callback-worker.ts';
-import type { ServerConfig } from './config.ts';
+import { isClusterStore, type ServerConfig } from './config.ts';
 import { createApp } from './http/app.ts';
 import { StoreProbe, type ServerPhase } from './http/health.ts';
 import { AgentHub } from './hub/agent-hub.ts';
@@ -23,7 +23,6 @@ import type { AgentSession } from './hub/agent-session.ts';
 import { issueAgentToken, type IssuedAgentToken } from './hub/agent-tokens.ts';
 import { LocalPresence } from './hub/local-presence.ts';
 import { WakeSignal } from './hub/wake-signal.ts';
-import { defaultLeaseOwner } from './lease-owner.ts';
 import { ServerMetrics } from './observability/metrics.ts';
 import { DeadlineWorker } from './payments/deadline-worker.ts';
 import { OperationService } from './payments/operation-service.ts';
@@ -101,7 +100,7 @@ export interface ComposedServer {
   issueAgentToken(agentName: string, storeId?: string): Promise<IssuedAgentToken>;
   /**
    * Stops the deadline worker, the HTTP server (if listening) and the agent sockets, drains the
-   * callback worker, stops the rate limiters and closes the store. Idempotent; safe before `start`.
+   * callback worker and closes the store. Idempotent; safe before `start`.
    */
   close(): Promise<void>;
 }
@@ -162,7 +161,13 @@ export async function buildServer(options: BuildServerOptions): Promise<Composed
       callbackMode: config.callbackMode,
       createdAt: now(),
     });
-    const submitSecret = await resolveSubmitSecret({ configured: config.submitSecret, file: config.submitSecretFile, store, logger });
+    const submitSecret = await resolveSubmitSecret({
+      configured: config.submitSecret,
+      file: config.submitSecretFile,
+      shared: isClusterStore(config.storeKind),
+      store,
+      logger,
+    });
     const commands = options.agentCommands ? options.agentCommands(store) : store;
     const metrics = new ServerMetrics(
       () => store.countPaymentsByStatus(),
@@ -170,10 +175,8 @@ export async function buildServer(options: BuildServerOptions): Promise<Composed
       () => store.countOpenCommands(),
     );
     const settings = pppAnswerSettingsOf(config);
-    // Lease owner of this instance's workers (ports/leases.ts, docs/architecture.md). To wire
-    // (issue 12, the cluster): `config.instanceId` (POSBRIDGE_INSTANCE_ID) once the
-    // configuration has it; until then a random id per process.
-    const leaseOwner = defaultLeaseOwner();
+    // Lease owner of this instance's workers (ports/leases.ts, docs/architecture.md): the instance id.
+    const leaseOwner = config.instanceId;
     const worker = new CallbackWorker({
       store,
       logger,
@@ -245,7 +248,6 @@ export async function buildServer(options: BuildServerOptions): Promise<Composed
     const storeProbe = new StoreProbe({ store, kind: config.storeKind, logger: log });
     const health = { instanceId: config.instanceId, probe: storeProbe, bus: options.bus ?? NO_BUS, phase: () => phase };
     // ---- end of health ----------------------------------------------------------------------------
-    const stopLimits = new AbortController();
     const app = createApp({
       service,
       agents: hub,
@@ -272,7 +274,6 @@ export async function buildServer(options: BuildServerOptions): Promise<Composed
       paymentAppDir: config.paymentAppDir,
       health,
       requestDeadlineMs: requestDeadlineMsOf(config),
-      closing: stopLimits.signal,
     });
     // HTTPS when given a certificate: TLS 1.2 or newer only (VTEX calls HTTPS on 443).
     // Connection time-outs (POSBRIDGE_HTTP_*): a silent or stalled connection is closed after the
@@ -302,7 +303,6 @@ export async function buildServer(options: BuildServerOptions): Promise<Composed
         server.closeAllConnections();
         await httpClosed;
         await worker.stop();
-        stopLimits.abort();
         await store.close();
         log.info('server closed');
       })();

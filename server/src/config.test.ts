@@ -123,6 +123,30 @@ describe('loadServerConfig', () => {
     expect(resolveStoreSettings({}, undefined)).toEqual({ storeKind: 'sqlite', dbPath: './posbridge.sqlite' });
     expect(resolveStoreSettings({ POSBRIDGE_STORE: 'memory', POSBRIDGE_DB: 'x.sqlite' }, 'y.sqlite')).toEqual({ storeKind: 'memory', dbPath: 'y.sqlite' });
   });
+
+  it('POSBRIDGE_DATABASE_URL selects postgres unless POSBRIDGE_STORE says otherwise; postgres without it is refused, naming it', () => {
+    const url = 'postgres://pb:s3cret-pw@db.internal:5432/pb';
+    const c = loadServerConfig({ ...required, POSBRIDGE_DATABASE_URL: url });
+    expect(c).toMatchObject({ storeKind: 'postgres', databaseUrl: url, dbPoolMax: 10 });
+    expect(loadServerConfig({ ...required, POSBRIDGE_DATABASE_URL: url, POSBRIDGE_STORE: 'sqlite' }).storeKind).toBe('sqlite');
+    expect(loadServerConfig({ ...required, POSBRIDGE_DATABASE_URL: url, POSBRIDGE_DB_POOL_MAX: '25' }).dbPoolMax).toBe(25);
+    expect(() => loadServerConfig({ ...required, POSBRIDGE_STORE: 'postgres' })).toThrow(/POSBRIDGE_DATABASE_URL: is required when POSBRIDGE_STORE=postgres/);
+    expect(() => loadServerConfig({ ...required, POSBRIDGE_DATABASE_URL: 'mysql://x' })).toThrow(/POSBRIDGE_DATABASE_URL: must be a postgres:\/\/ URL/);
+    expect(() => loadServerConfig({ ...required, POSBRIDGE_DATABASE_URL: url, POSBRIDGE_DB_POOL_MAX: '0' })).toThrow(/POSBRIDGE_DB_POOL_MAX/);
+    expect(loadServerConfig(required, ['--database-url', url]).storeKind).toBe('postgres');
+    // The startup line keeps the host, never the password.
+    const text = JSON.stringify(redactConfig(c));
+    expect(text).not.toContain('s3cret-pw');
+    expect(text).toContain('postgres://pb:[redacted]@db.internal:5432/pb');
+    // The CLI reads the same settings (--database-url wins).
+    expect(resolveStoreSettings({ POSBRIDGE_DATABASE_URL: url, POSBRIDGE_DB_POOL_MAX: '3' })).toEqual({
+      storeKind: 'postgres',
+      dbPath: './posbridge.sqlite',
+      databaseUrl: url,
+      dbPoolMax: 3,
+    });
+    expect(resolveStoreSettings({}, undefined, 'postgres://other/db')).toMatchObject({ storeKind: 'postgres', databaseUrl: 'postgres://other/db' });
+  });
 });
 
 describe('POSBRIDGE_INSTANCE_ID (issue 12)', () => {

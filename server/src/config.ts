@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { issueLines } from '@posbridge/kit/zod-issues';
 import { CodedError } from '@posbridge/protocol/errors';
+import { redactUrlPasswords } from '@posbridge/protocol/redaction';
 import { parseAllowHosts, parseHostSuffixes, type CallbackHostPolicy } from './callbacks/callback-url-policy.ts';
 import { INSTANCE_ID_PATTERN, defaultInstanceId } from './instance-id.ts';
 
@@ -84,9 +85,18 @@ export interface ServerConfig {
   readonly dbPath: string;
   /**
    * Which store adapter holds the data (`POSBRIDGE_STORE`), a kind of ./store-factory.ts's
-   * registry; an unknown kind fails at start with `CFG_INVALID`. @default "sqlite"
+   * registry; an unknown kind fails at start with `CFG_INVALID`. @default "postgres" when
+   * `POSBRIDGE_DATABASE_URL` is set, else "sqlite"
    */
   readonly storeKind: string;
+  /**
+   * PostgreSQL connection URL (`POSBRIDGE_DATABASE_URL`, `postgres://user:password@host:5432/db`),
+   * required by the `postgres` store kind. Holds a password: logged only through
+   * {@link redactConfig}.
+   */
+  readonly databaseUrl: string | undefined;
+  /** Most pooled PostgreSQL connections of this instance (`POSBRIDGE_DB_POOL_MAX`). @default 10 */
+  readonly dbPoolMax: number;
   /** Public base URL used to build `submitUrl`, without trailing slash; `undefined` = `http://127.0.0.1:<actual port>`. */
   readonly publicUrl: string | undefined;
   /** Credentials VTEX sends on every PPP call (merchant affiliation). */
@@ -101,7 +111,10 @@ export interface ServerConfig {
   readonly delayToAutoSettleSeconds: number;
   /** `acquirer` reported to VTEX. @default "posbridge" */
   readonly acquirer: string;
-  /** HMAC key for submit tokens; `undefined` = generated once and persisted in the database. */
+  /**
+   * HMAC key for submit tokens; `undefined` = read from `submitSecretFile` (generated there on
+   * first start, except in a cluster: {@link isClusterStore}, where the key must be configured).
+   */
   readonly submitSecret: string | undefined;
   /** pino level. @default "info" */
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -141,8 +154,9 @@ export interface ServerConfig {
   readonly http: HttpTimeoutsConfig;
   /**
    * File holding the generated submit secret (created 0600) when `submitSecret` is unset;
-   * undefined = kept in memory only (a `:memory:` database).
-   * @default `<dbPath>.submit-secret`
+   * undefined = kept in memory only (a `:memory:` database). In a cluster ({@link isClusterStore})
+   * only as configured: a file every instance reads, never generated.
+   * @default `<dbPath>.submit-secret` (none in a cluster)
    */
   readonly submitSecretFile: string | undefined;
   /** Bearer token required on `/metrics`; undefined = open (restrict at the proxy). */
@@ -172,6 +186,12 @@ function trustProxyOf(raw: string | undefined): boolean | number | string {
   return raw;
 }
 
+/** The store kind: `POSBRIDGE_STORE` when set, else `postgres` when a database URL is, else `sqlite`. */
+function storeKindOf(kind: string | undefined, databaseUrl: string | undefined): string {
+  if (kind !== undefined && kind !== '') return kind;
+  return databaseUrl !== undefined && databaseUrl !== '' ? 'postgres' : 'sqlite';
+}
+
 const intFromEnv = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
 const EnvSchema = z
@@ -179,7 +199,9 @@ const EnvSchema = z
     PORT: intFromEnv(0, 65535).default(8080),
     HOST: z.string().min(1).default('0.0.0.0'),
     POSBRIDGE_DB: z.string().min(1).default('./posbridge.sqlite'),
-    POSBRIDGE_STORE: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'must be a store kind, e.g. sqlite').default('sqlite'),
+    POSBRIDGE_STORE: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'must be a store kind, e.g. sqlite').optional(),
+    POSBRIDGE_DATABASE_URL: z.string().max(4096).regex(/^postgres(ql)?:\/\/\S+$/, 'must be a postgres:// URL').optional(),
+    POSBRIDGE_DB_POOL_MAX: intFromEnv(1, 1000).default(10),
     POSBRIDGE_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
     POSBRIDGE_APP_KEY: z.string({ error: 'is required' }).min(1, 'is required'),
     POSBRIDGE_APP_TOKEN: z.string({ error: 'is required' }).min(1, 'is required'),
@@ -234,6 +256,9 @@ const EnvSchema = z
       .optional(),
   })
   .superRefine((c, ctx) => {
+    if (storeKindOf(c.POSBRIDGE_STORE, c.POSBRIDGE_DATABASE_URL) === 'postgres' && c.POSBRIDGE_DATABASE_URL === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['POSBRIDGE_DATABASE_URL'], message: 'is required when POSBRIDGE_STORE=postgres' });
+    }
     // The server's deadline (secondsWaiting + grace) must pass a minute before VTEX cancels.
     const minimum = c.POSBRIDGE_SECONDS_WAITING + c.POSBRIDGE_DEADLINE_GRACE_SECONDS + 60;
     if (c.POSBRIDGE_DELAY_TO_CANCEL < minimum) {
@@ -284,6 +309,7 @@ const ARGV_FLAGS = {
   port: 'PORT',
   host: 'HOST',
   db: 'POSBRIDGE_DB',
+  'database-url': 'POSBRIDGE_DATABASE_URL',
   'public-url': 'POSBRIDGE_PUBLIC_URL',
   'log-level': 'LOG_LEVEL',
 } as const;
@@ -299,7 +325,7 @@ function deepFreeze<T>(value: T): T {
 
 /**
  * Builds the server configuration from environment variables (and optional `--flag value`
- * overrides: `--port`, `--host`, `--db`, `--public-url`, `--log-level`).
+ * overrides: `--port`, `--host`, `--db`, `--database-url`, `--public-url`, `--log-level`).
  *
  * Empty strings count as unset. The environment is shared with the other posbridge programs,
  * so unknown variables are not errors here; {@link unknownServerSettings} lists likely typos.
@@ -347,7 +373,9 @@ export function loadServerConfig(env: Record<string, string | undefined>, argv: 
     port: c.PORT,
     host: c.HOST,
     dbPath: c.POSBRIDGE_DB,
-    storeKind: c.POSBRIDGE_STORE,
+    storeKind: storeKindOf(c.POSBRIDGE_STORE, c.POSBRIDGE_DATABASE_URL),
+    databaseUrl: c.POSBRIDGE_DATABASE_URL,
+    dbPoolMax: c.POSBRIDGE_DB_POOL_MAX,
     publicUrl: c.POSBRIDGE_PUBLIC_URL?.replace(/\/+$/, ''),
     merchantCredentials: { appKey: c.POSBRIDGE_APP_KEY, appToken: c.POSBRIDGE_APP_TOKEN },
     callbackCredentials: { appKey: c.POSBRIDGE_CALLBACK_APP_KEY, appToken: c.POSBRIDGE_CALLBACK_APP_TOKEN },
@@ -396,12 +424,30 @@ export function loadServerConfig(env: Record<string, string | undefined>, argv: 
       requestTimeoutMs: c.POSBRIDGE_HTTP_REQUEST_TIMEOUT_MS,
       checkIntervalMs: c.POSBRIDGE_HTTP_CHECK_INTERVAL_MS,
     },
-    submitSecretFile: c.POSBRIDGE_SUBMIT_SECRET_FILE ?? (c.POSBRIDGE_DB === ':memory:' ? undefined : `${c.POSBRIDGE_DB}.submit-secret`),
+    submitSecretFile:
+      c.POSBRIDGE_SUBMIT_SECRET_FILE ??
+      (c.POSBRIDGE_DB === ':memory:' || isClusterStore(storeKindOf(c.POSBRIDGE_STORE, c.POSBRIDGE_DATABASE_URL)) ? undefined : `${c.POSBRIDGE_DB}.submit-secret`),
     metricsToken: c.POSBRIDGE_METRICS_TOKEN,
     paymentAppDir: c.POSBRIDGE_PAYMENT_APP_DIR ?? DEFAULT_PAYMENT_APP_DIR,
     instanceId: c.POSBRIDGE_INSTANCE_ID ?? defaultInstanceId(),
   };
+  if (isClusterStore(config.storeKind) && config.submitSecret === undefined && config.submitSecretFile === undefined) {
+    // A key generated per instance would make a submitUrl minted by one instance fail on the others.
+    const problem =
+      `POSBRIDGE_SUBMIT_SECRET: required with POSBRIDGE_STORE=${config.storeKind} (several instances share the store): ` +
+      'set it, or POSBRIDGE_SUBMIT_SECRET_FILE to a file every instance reads, so every instance signs and checks submitUrls with the same key';
+    throw new CodedError('CFG_INVALID', `configuration is invalid:\n  - ${problem}`, { details: { problems: [problem] } });
+  }
   return deepFreeze(config);
+}
+
+/**
+ * True when `storeKind` is a store several server instances share (a cluster: PostgreSQL). Then
+ * nothing an instance generates for itself may be part of what another instance must check:
+ * the submit secret comes from configuration only.
+ */
+export function isClusterStore(storeKind: string): boolean {
+  return storeKind === 'postgres';
 }
 
 /** Every environment variable the server reads (the table of server/README.md lists exactly these). */
@@ -430,6 +476,7 @@ export function redactConfig(config: ServerConfig): Record<string, unknown> {
     callbackCredentials: { appKey: config.callbackCredentials.appKey, appToken: '[redacted]' },
     submitSecret: config.submitSecret === undefined ? undefined : '[redacted]',
     metricsToken: config.metricsToken === undefined ? undefined : '[redacted]',
+    databaseUrl: config.databaseUrl === undefined ? undefined : redactUrlPasswords(config.databaseUrl),
   };
 }
 
@@ -441,22 +488,38 @@ export function readProcessEnv(): Record<string, string | undefined> {
   return process.env;
 }
 
-/** Where the data lives: the store kind and its database path (what ../store-factory.ts opens). */
+/** Where the data lives: the store kind and its database (what ../store-factory.ts opens). */
 export interface StoreSettings {
-  /** `POSBRIDGE_STORE`. @default "sqlite" */
+  /** `POSBRIDGE_STORE`. @default "postgres" when `databaseUrl` is set, else "sqlite" */
   readonly storeKind: string;
-  /** `POSBRIDGE_DB` (or `--db`). @default "./posbridge.sqlite" */
+  /** `POSBRIDGE_DB` (or `--db`): the SQLite file. @default "./posbridge.sqlite" */
   readonly dbPath: string;
+  /** `POSBRIDGE_DATABASE_URL` (or `--database-url`): the PostgreSQL URL of the `postgres` kind. */
+  readonly databaseUrl?: string | undefined;
+  /** `POSBRIDGE_DB_POOL_MAX`: most pooled PostgreSQL connections. @default 10 */
+  readonly dbPoolMax?: number;
 }
 
 /**
  * The store settings alone (for CLI commands that need no credentials, e.g. `agent add`); the
- * kind is checked when the store is opened.
+ * kind (and the `postgres` kind's URL) is checked when the store is opened.
  * @param dbOverride - `--db` value, wins over `POSBRIDGE_DB`.
+ * @param databaseUrlOverride - `--database-url` value, wins over `POSBRIDGE_DATABASE_URL`.
  */
-export function resolveStoreSettings(env: Record<string, string | undefined>, dbOverride?: string): StoreSettings {
-  const kind = env['POSBRIDGE_STORE'];
-  return { storeKind: kind !== undefined && kind !== '' ? kind : 'sqlite', dbPath: resolveDbPath(env, dbOverride) };
+export function resolveStoreSettings(
+  env: Record<string, string | undefined>,
+  dbOverride?: string,
+  databaseUrlOverride?: string,
+): StoreSettings {
+  const url = databaseUrlOverride !== undefined && databaseUrlOverride !== '' ? databaseUrlOverride : env['POSBRIDGE_DATABASE_URL'];
+  const databaseUrl = url !== undefined && url !== '' ? url : undefined;
+  const pool = Number(env['POSBRIDGE_DB_POOL_MAX']);
+  return {
+    storeKind: storeKindOf(env['POSBRIDGE_STORE'], databaseUrl),
+    dbPath: resolveDbPath(env, dbOverride),
+    ...(databaseUrl === undefined ? {} : { databaseUrl }),
+    ...(Number.isInteger(pool) && pool >= 1 && pool <= 1000 ? { dbPoolMax: pool } : {}),
+  };
 }
 
 /**

@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import { isCodedError } from '@posbridge/protocol/errors';
 import type { HostResolver } from './callbacks/callback-url-policy.ts';
 import { buildServer } from './compose.ts';
+import { redactUrlPasswords } from '@posbridge/protocol/redaction';
 import { loadServerConfig, redactConfig, unknownServerSettings, type ServerConfig } from './config.ts';
 import type { IssuedAgentToken } from './hub/agent-tokens.ts';
 import { createRootLogger } from './logger.ts';
@@ -105,7 +106,8 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
   const url = `${composed.scheme}://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
   const publicUrl = composed.start(address.port);
-  log.info({ url, publicUrl, db: config.dbPath, store: config.storeKind }, 'server listening');
+  const db = config.storeKind === 'postgres' && config.databaseUrl !== undefined ? redactUrlPasswords(config.databaseUrl) : config.dbPath;
+  log.info({ url, publicUrl, db, store: config.storeKind }, 'server listening');
   return {
     url,
     port: address.port,

@@ -6,11 +6,9 @@ import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AddressInfo } from 'node:net';
-import type { IncomingMessage } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '@posbridge/testkit';
-import { WebSocketServer, type WebSocket } from 'ws';
+import type { WebSocket } from 'ws';
 import { REHELLO_MIN_INTERVAL_MS } from '@posbridge/protocol/ws';
 import { loadAgentConfig, type AgentConfig } from './config.ts';
 import { startAgent, type RunningAgent } from './agent.ts';
@@ -22,88 +20,10 @@ import { newTransaction, type Transaction } from './session/transaction-machine.
 import { createMemoryPair } from './transports/memory-pair.ts';
 import { FakeLineTerminal, type FakeTerminalScript } from './testing/fake-line-terminal.ts';
 import { createLogSink } from './testing/log-sink.ts';
+import { startHub, type Hub, type HubOptions, type Msg } from './testing/fake-hub.ts';
 import type { Clock } from '@posbridge/kit/clock';
 import { ManualClock } from '@posbridge/kit/manual-clock';
 
-type Msg = Record<string, unknown> & { type: string; id: string };
-
-interface HubOptions {
-  /** Answer the upgrade with this HTTP status instead of accepting it. */
-  refuseStatus?: number;
-  /** Whether to ack a report; `copy` counts copies of this message id received so far (1-based). */
-  ackReport?: (msg: Msg, copy: number) => boolean;
-  heartbeatIntervalMs?: number;
-  /** Refuse `serial` in the answer to the `hello`-th (1-based) agent.hello of the connection. */
-  refuse?: (serial: string, hello: number) => { code: string; message: string } | undefined;
-  /** Answer this report with `error` `WS_REPORT_REFUSED` instead of an ack. */
-  refuseReport?: (msg: Msg) => boolean;
-}
-
-/** A fake posbridge hub. */
-async function startHub(opts: HubOptions = {}) {
-  const messages: Msg[] = [];
-  const upgrades: IncomingMessage[] = [];
-  const sockets: WebSocket[] = [];
-  const copies = new Map<string, number>();
-  const wss = new WebSocketServer({
-    host: '127.0.0.1',
-    port: 0,
-    verifyClient: (_info, cb) => (opts.refuseStatus ? cb(false, opts.refuseStatus, 'Unauthorized') : cb(true)),
-  });
-  await once(wss, 'listening');
-  wss.on('connection', (ws, req) => {
-    upgrades.push(req);
-    sockets.push(ws);
-    let hellos = 0;
-    ws.on('message', (data) => {
-      const msg = JSON.parse(data.toString()) as Msg;
-      messages.push(msg);
-      if (msg.type === 'agent.hello') {
-        hellos += 1;
-        const announced = (msg['terminals'] as { serialNumber: string }[]).map((t) => t.serialNumber);
-        const refused = announced.flatMap((serialNumber) => {
-          const r = opts.refuse?.(serialNumber, hellos);
-          return r ? [{ serialNumber, ...r }] : [];
-        });
-        const serials = announced.filter((s) => !refused.some((r) => r.serialNumber === s));
-        ws.send(
-          JSON.stringify({
-            v: 1,
-            id: `w${messages.length}`,
-            type: 'hub.welcome',
-            agentId: 'agent-1',
-            heartbeatIntervalMs: opts.heartbeatIntervalMs ?? 30_000,
-            accepted: serials,
-            refused,
-          }),
-        );
-      }
-      if (msg.type === 'payment.result' || msg.type === 'payment.rejected' || msg.type === 'operation.result') {
-        if (opts.refuseReport?.(msg) === true) {
-          ws.send(JSON.stringify({ v: 1, id: `e-${msg.id}`, type: 'error', code: 'WS_REPORT_REFUSED', message: 'payment.result refused (not_owner)', retryable: false, ref: msg.id }));
-          return;
-        }
-        const copy = (copies.get(msg.id) ?? 0) + 1;
-        copies.set(msg.id, copy);
-        if ((opts.ackReport ?? (() => true))(msg, copy)) ws.send(JSON.stringify({ v: 1, id: `a-${msg.id}-${copy}`, type: 'ack', ackOf: msg.id }));
-      }
-    });
-  });
-  const port = (wss.address() as AddressInfo).port;
-  return {
-    url: `ws://127.0.0.1:${port}/agent/v1`,
-    messages,
-    upgrades,
-    sockets,
-    of: (type: string) => messages.filter((m) => m.type === type),
-    send: (msg: object) => sockets.at(-1)!.send(JSON.stringify(msg)),
-    close: async () => {
-      for (const s of wss.clients) s.terminate();
-      await new Promise<void>((r) => wss.close(() => r()));
-    },
-  };
-}
-type Hub = Awaited<ReturnType<typeof startHub>>;
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {

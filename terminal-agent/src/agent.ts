@@ -45,7 +45,7 @@ export interface StartAgentOptions {
   journal?: Journal;
   /** Where each `hub.welcome`'s accepted/refused serials are written for `doctor` (./server-status.ts); unset: not written. */
   serverStatusFile?: string;
-  /** Uniform random source of the refused-serial retry jitter. @default Math.random */
+  /** Uniform random source of the reconnect and refused-serial retry jitter. @default Math.random */
   random?: () => number;
   /** Time and timers of the link, the drivers and the runners. @default {@link SYSTEM_CLOCK} */
   clock?: Clock;
@@ -68,7 +68,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
   const terminals = new AgentTerminals({ config, logger, clock, ...(opts.openPort ? { openPort: opts.openPort } : {}) });
   const serverCa = serverTrust(config.caFile);
   const link = new AgentLink({
-    serverUrl: config.serverUrl,
+    serverUrls: config.serverUrls,
     token: config.token,
     ...(serverCa !== undefined ? { ca: serverCa } : {}),
     logger,
@@ -76,6 +76,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
     reconnectCapMs: config.reconnectCapMs,
     resendIntervalMs: config.resendIntervalMs,
     helloTimeoutMs: config.helloTimeoutMs,
+    ...(opts.random !== undefined ? { random: opts.random } : {}),
     clock,
     hello: () => ({ agentVersion: AGENT_VERSION, terminals: terminals.hello() }),
   });

@@ -21,7 +21,7 @@ Commands:
 
 Options:
   -c, --config <file> JSON config file (keys as in terminal-agent/README.md)
-      --server-url <u>  hub URL, ws(s)://host:port/agent/v1
+      --server-url <u>  hub URL, ws(s)://host:port/agent/v1; several (cluster) separated by commas
       --port <path>       terminal serial port (prefer /dev/serial/by-id/…)
       --baud <n>          baud rate (default 9600)
       --serial <sn>       terminal serial number (required for Concert E+)

@@ -96,10 +96,22 @@ export interface AgentTimingConfig {
   readonly concertAnswerTimeoutMs: number;
 }
 
+/** Most hub URLs one agent may be given (`serverUrls`). */
+export const MAX_SERVER_URLS = 16;
+
+/** Longest hub URL accepted, in characters. */
+export const MAX_SERVER_URL_CHARS = 2048;
+
 /** The validated, deep-frozen agent configuration. */
 export interface AgentConfig extends AgentTimingConfig {
-  /** Hub endpoint: `ws://host:port/agent/v1` (or `wss://`). */
-  readonly serverUrl: string;
+  /**
+   * Hub endpoints, `ws://host:port/agent/v1` (or `wss://`), in the order the link tries them
+   * (link/link.ts): 1 to {@link MAX_SERVER_URLS}, no two alike, all of one scheme, none carrying
+   * credentials. One URL (a single server or a load balancer) is the common case; several are the
+   * instances of a cluster, any of which may take the agent. From `serverUrl` (one URL) or
+   * `serverUrls` (a list) in the file, or a comma-separated `POSBRIDGE_SERVER_URL` / `--server-url`.
+   */
+  readonly serverUrls: readonly string[];
   /** Agent token issued by the server; sent as `Authorization: Bearer <token>`. Secret. */
   readonly token: string;
   /**
@@ -212,11 +224,60 @@ const TerminalSchema = z
     return { ...t, driver, dialect };
   });
 
+/**
+ * What is wrong with a list of hub URLs, as one message per problem (empty when it is valid):
+ * each must parse as a `ws://` or `wss://` URL of at most {@link MAX_SERVER_URL_CHARS}
+ * characters without `user:password@` (URLs are logged; the token has its own setting); the list
+ * holds 1 to {@link MAX_SERVER_URLS} URLs, none twice (compared as parsed: `WS://A:80/x` is
+ * `ws://a/x`), all of one scheme (mixing them would make TLS depend on which instance answers).
+ * Entries are named by position (`entry 2 of 3`) when there are several, never by their text.
+ */
+export function serverUrlProblems(urls: readonly string[]): string[] {
+  if (urls.length === 0) return ['is required'];
+  if (urls.length > MAX_SERVER_URLS) return [`lists ${urls.length} URLs; at most ${MAX_SERVER_URLS} are allowed`];
+  const problems: string[] = [];
+  const seen = new Map<string, number>();
+  const schemes = new Set<string>();
+  urls.forEach((text, i) => {
+    const which = urls.length === 1 ? '' : `entry ${i + 1} of ${urls.length}: `;
+    if (text.trim() === '') {
+      problems.push(`${which}is empty`);
+      return;
+    }
+    if (text.length > MAX_SERVER_URL_CHARS) {
+      problems.push(`${which}is longer than ${MAX_SERVER_URL_CHARS} characters`);
+      return;
+    }
+    if (!URL.canParse(text) || !/^wss?:$/.test(new URL(text).protocol)) {
+      problems.push(`${which}must be a ws:// or wss:// URL`);
+      return;
+    }
+    const url = new URL(text);
+    if (url.username !== '' || url.password !== '') {
+      problems.push(`${which}must not carry user:password@ (set the token in POSBRIDGE_AGENT_TOKEN)`);
+      return;
+    }
+    schemes.add(url.protocol);
+    const first = seen.get(url.href);
+    if (first !== undefined) problems.push(`${which}repeats entry ${first + 1}`);
+    else seen.set(url.href, i);
+  });
+  if (schemes.size > 1) problems.push('mixes ws:// and wss:// URLs: use wss:// for every instance (or ws:// for every one on a trusted network)');
+  return problems;
+}
+
+/** Splits a comma-separated list of hub URLs (env or flag), trimming each entry. */
+export function splitServerUrls(text: string): string[] {
+  return text.split(',').map((u) => u.trim());
+}
+
 const ConfigSchema = z
   .strictObject({
-    serverUrl: z
-      .string({ error: 'is required' })
-      .refine((v) => URL.canParse(v) && /^wss?:$/.test(new URL(v).protocol), 'must be a ws:// or wss:// URL'),
+    serverUrls: z
+      .array(z.string(), { error: 'is required' })
+      .superRefine((urls, ctx) => {
+        for (const message of serverUrlProblems(urls)) ctx.addIssue({ code: 'custom', message });
+      }),
     token: z.string({ error: 'is required' }).min(1, 'is required'),
     caFile: z.string().min(1).optional(),
     terminals: z.array(TerminalSchema, { error: 'is required' }).min(1, 'at least one terminal is required'),
@@ -226,7 +287,7 @@ const ConfigSchema = z
   })
   .superRefine((cfg, ctx) => {
     if (cfg.caFile !== undefined) {
-      if (URL.canParse(cfg.serverUrl) && new URL(cfg.serverUrl).protocol !== 'wss:') {
+      if (cfg.serverUrls.some((u) => URL.canParse(u) && new URL(u).protocol !== 'wss:')) {
         ctx.addIssue({ code: 'custom', path: ['caFile'], message: 'is set but serverUrl is not wss:// (a CA only applies to TLS)' });
       }
       try {
@@ -278,7 +339,8 @@ export const AGENT_FLAG_OPTIONS = {
 /**
  * Builds the agent configuration from the environment and command-line arguments.
  *
- * @param env - usually `process.env`: `POSBRIDGE_SERVER_URL`, `POSBRIDGE_AGENT_TOKEN`, `POSBRIDGE_SERVER_CA_FILE`,
+ * @param env - usually `process.env`: `POSBRIDGE_SERVER_URL` (one hub URL, or several separated
+ *   by commas), `POSBRIDGE_AGENT_TOKEN`, `POSBRIDGE_SERVER_CA_FILE`,
  *   `POSBRIDGE_TERMINAL_PORT`, `POSBRIDGE_TERMINAL_BAUD`, `POSBRIDGE_TERMINAL_SERIAL`,
  *   `LOG_LEVEL`, and `POSBRIDGE_<KNOB>` for every timing knob ({@link envNameOf}).
  * @param argv - arguments after the command name; only `--config <file.json>` is read here
@@ -311,6 +373,16 @@ export function loadAgentConfig(env: Record<string, string | undefined>, argv: r
           raw[k] = v;
           source.set(k, `${k} (config file ${configFile})`);
         }
+        // `serverUrl` is the one-URL form of `serverUrls`: the rest of the loader sees the list.
+        if ('serverUrl' in raw) {
+          if ('serverUrls' in raw) {
+            problems.push(`config file ${configFile}: serverUrl and serverUrls are both set: keep one (serverUrl for one hub URL, serverUrls for a list)`);
+          } else {
+            raw['serverUrls'] = [raw['serverUrl']];
+            source.set('serverUrls', source.get('serverUrl') ?? 'serverUrl');
+          }
+          delete raw['serverUrl'];
+        }
       }
     } catch (err) {
       problems.push(`config file ${configFile}: ${(err as Error).message}`);
@@ -323,7 +395,12 @@ export function loadAgentConfig(env: Record<string, string | undefined>, argv: r
     raw[key] = v;
     source.set(key, name);
   };
-  fromEnv('serverUrl', 'POSBRIDGE_SERVER_URL');
+  const serverUrlEnv = env['POSBRIDGE_SERVER_URL'];
+  if (serverUrlEnv !== undefined && serverUrlEnv !== '') {
+    // The environment's list replaces the file's.
+    raw['serverUrls'] = splitServerUrls(serverUrlEnv);
+    source.set('serverUrls', 'POSBRIDGE_SERVER_URL');
+  }
   fromEnv('token', 'POSBRIDGE_AGENT_TOKEN');
   fromEnv('caFile', 'POSBRIDGE_SERVER_CA_FILE');
   fromEnv('logLevel', 'LOG_LEVEL');
@@ -337,7 +414,10 @@ export function loadAgentConfig(env: Record<string, string | undefined>, argv: r
     raw[key] = v;
     source.set(key, `--${flag}`);
   };
-  fromFlag('serverUrl', 'server-url');
+  if (flags['server-url'] !== undefined) {
+    raw['serverUrls'] = splitServerUrls(flags['server-url']);
+    source.set('serverUrls', '--server-url');
+  }
   fromFlag('logLevel', 'log-level');
   fromFlag('journalPath', 'journal');
 
@@ -365,7 +445,7 @@ export function loadAgentConfig(env: Record<string, string | undefined>, argv: r
   } else if (baud !== undefined || serial !== undefined || driver !== undefined) {
     problems.push('a terminal baud rate, serial or driver is set (env or flag) but POSBRIDGE_TERMINAL_PORT / --port is not');
   }
-  if (!source.has('serverUrl')) source.set('serverUrl', 'serverUrl (POSBRIDGE_SERVER_URL)');
+  if (!source.has('serverUrls')) source.set('serverUrls', 'serverUrl (POSBRIDGE_SERVER_URL)');
   if (!source.has('token')) source.set('token', 'token (POSBRIDGE_AGENT_TOKEN)');
   if (!source.has('terminals')) source.set('terminals', 'terminals (POSBRIDGE_TERMINAL_PORT)');
 

@@ -127,3 +127,64 @@ describe('doctor', () => {
     expect(fine.find((c) => c.check === 'server terminals')).toMatchObject({ status: 'pass', detail: expect.stringContaining('SN-OK') });
   });
 });
+
+describe('doctor with several hub URLs', () => {
+  const A = 'ws://hub-a/agent/v1';
+  const B = 'ws://hub-b/agent/v1';
+  const C = 'ws://hub-c/agent/v1';
+  const refused = () => Object.assign(new Error('connect ECONNREFUSED 10.0.0.2:80'), { code: 'ECONNREFUSED' });
+  /** Probe answers per URL: an HTTP status, or an error to reject with. */
+  const probes = (answers: Record<string, number | Error>): Pick<DoctorDeps, 'probeServer'> => ({
+    probeServer: async (url) => {
+      const a = answers[url];
+      if (a === undefined) throw new Error(`unexpected probe of ${url}`);
+      if (a instanceof Error) throw a;
+      return a;
+    },
+  });
+
+  it('passes when one URL is reachable, with a warning line (and the fix) for each one that is not; --json stays one valid document', async () => {
+    const dates: string[] = [];
+    const d = deps({ ...probes({ [A]: refused(), [B]: 101, [C]: 503 }), serverDate: async (url) => (dates.push(url), 1_700_000_000_000) });
+    const checks = await runDoctor(config({ POSBRIDGE_SERVER_URL: `${A},${B},${C}` }), [], d);
+    expect(checks.filter((c) => c.check.startsWith('server') || c.check === 'agent token' || c.check === 'clock')).toEqual([
+      { check: 'server', status: 'pass', detail: '1 of 3 hub URLs reachable' },
+      { check: `server ${A}`, status: 'warn', detail: expect.stringContaining('ECONNREFUSED'), fix: expect.stringContaining('firewall') },
+      { check: `server ${B}`, status: 'pass', detail: 'reachable, token accepted' },
+      { check: `server ${C}`, status: 'warn', detail: 'answered HTTP 503', fix: expect.stringContaining('/agent/v1') },
+      { check: 'agent token', status: 'pass', detail: 'accepted by 1 of 1 reachable hub URLs' },
+      expect.objectContaining({ check: 'clock', status: 'pass' }),
+    ]);
+    expect(dates).toEqual(['http://hub-b/agent/v1']); // the clock of the URL that took the agent
+
+    const out: string[] = [];
+    const io: CommandIo = {
+      out: (t) => out.push(t),
+      err: () => undefined,
+      env: { POSBRIDGE_SERVER_URL: `${A},${B},${C}`, POSBRIDGE_AGENT_TOKEN: 't', POSBRIDGE_TERMINAL_PORT: '/dev/serial/by-id/usb-Ingenico_Move5000_123-if00' },
+      argv: ['doctor'],
+      json: true,
+    };
+    expect(await doctorCommand(io, d)).toBe(0);
+    const parsed = JSON.parse(out.join('')) as { ok: boolean; checks: { check: string; status: string }[] };
+    expect(parsed.ok).toBe(true);
+    expect(parsed.checks.filter((c) => c.status === 'warn').map((c) => c.check)).toEqual(expect.arrayContaining([`server ${A}`, `server ${C}`]));
+  });
+
+  it('fails when no URL is reachable (no token or clock line then)', async () => {
+    const checks = await runDoctor(config({ POSBRIDGE_SERVER_URL: `${A},${B}` }), [], deps(probes({ [A]: refused(), [B]: refused() })));
+    expect(checks.find((c) => c.check === 'server')).toMatchObject({ status: 'fail', detail: 'none of the 2 hub URLs is reachable' });
+    expect(checks.filter((c) => c.check.startsWith('server ')).map((c) => c.status)).toEqual(['warn', 'warn']);
+    expect(checks.some((c) => c.check === 'agent token' || c.check === 'clock')).toBe(false);
+  });
+
+  it('a token one URL rejects while another accepts it is a warning on that URL; rejected by every reachable URL, the token fails', async () => {
+    const mixed = await runDoctor(config({ POSBRIDGE_SERVER_URL: `${A},${B}` }), [], deps(probes({ [A]: 401, [B]: 101 })));
+    expect(mixed.find((c) => c.check === `server ${A}`)).toMatchObject({ status: 'warn', detail: expect.stringContaining(`that ${B} accepts`) });
+    expect(mixed.find((c) => c.check === 'agent token')).toMatchObject({ status: 'pass' });
+
+    const rejected = await runDoctor(config({ POSBRIDGE_SERVER_URL: `${A},${B}` }), [], deps(probes({ [A]: 401, [B]: refused() })));
+    expect(rejected.find((c) => c.check === 'server')).toMatchObject({ status: 'pass', detail: '1 of 2 hub URLs reachable' });
+    expect(rejected.find((c) => c.check === 'agent token')).toMatchObject({ status: 'fail', fix: expect.stringContaining('posbridge-server agent add') });
+  });
+});

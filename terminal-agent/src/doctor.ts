@@ -4,8 +4,10 @@
  *
  * Checks: configuration; per serial terminal the port exists, is not held by another program,
  * is readable and writable (dialout group or a udev rule), and uses a stable address; libusb
- * for node-hid; the journal folder; server reachability (over `wss://`, the certificate is
- * verified with the configured `caFile` exactly as the agent does) and the agent token; clock
+ * for node-hid; the journal folder; server reachability of every hub URL (over `wss://`, the
+ * certificate is verified with the configured `caFile` exactly as the agent does: with several
+ * URLs, `server` passes when one is reachable and each unreachable one is a warning) and the
+ * agent token; clock
  * skew against the server's HTTP `Date`; terminals the server refused at the agent's last
  * welcome (read from the agent's server-status file, ./server-status.ts), each with its fix.
  *
@@ -152,7 +154,7 @@ export async function runDoctor(
       fix: 'set the missing values (environment, --config file or flags); see `posbridge-agent --help`',
     });
   } else {
-    out.push({ check: 'configuration', status: 'pass', detail: `${config.terminals.length} terminal(s), server ${config.serverUrl}` });
+    out.push({ check: 'configuration', status: 'pass', detail: `${config.terminals.length} terminal(s), server ${config.serverUrls.join(', ')}` });
   }
 
   const terminals = config?.terminals ?? [];
@@ -288,6 +290,89 @@ async function checkSerialPort(t: AgentTerminalConfig, byId: [string, string][],
   return out;
 }
 
+/** What probing one hub URL gave: the HTTP status of the upgrade (101 = accepted), or the error. */
+type Probe = { readonly url: string; readonly status: number } | { readonly url: string; readonly err: unknown };
+
+const isTokenRefusal = (status: number) => status === 401 || status === 403;
+const TOKEN_FIX = 'issue a new token on the server (`posbridge-server agent add --name <store>`) and set POSBRIDGE_AGENT_TOKEN';
+const NETWORK_FIX = 'check the network, DNS and firewall (outbound HTTPS/WSS), and POSBRIDGE_SERVER_URL';
+
+/** Detail and fix of a URL the upgrade did not reach (a certificate problem gets its own fix). */
+function unreachable(url: string, err: unknown): { detail: string; fix: string } {
+  const cert = certificateProblemOf(err);
+  return {
+    detail: cert ? `${url}: server certificate not trusted (${cert.code}: ${toError(err).message})` : `${url} not reachable: ${toError(err).message}`,
+    fix: cert?.fix ?? NETWORK_FIX,
+  };
+}
+
+/** The `server` and `agent token` lines of one hub URL (the form of a single-server install). */
+function oneServerChecks(probe: Probe): DoctorCheck[] {
+  if ('err' in probe) return [{ check: 'server', status: 'fail', ...unreachable(probe.url, probe.err) }];
+  const { url, status } = probe;
+  if (status === 101) {
+    return [
+      { check: 'server', status: 'pass', detail: `${url} reachable` },
+      { check: 'agent token', status: 'pass', detail: 'accepted by the server' },
+    ];
+  }
+  if (isTokenRefusal(status)) {
+    return [
+      { check: 'server', status: 'pass', detail: `${url} reachable` },
+      { check: 'agent token', status: 'fail', detail: `rejected (HTTP ${status})`, fix: TOKEN_FIX },
+    ];
+  }
+  return [{ check: 'server', status: 'fail', detail: `${url} answered HTTP ${status}`, fix: 'check serverUrl: it must end with /agent/v1' }];
+}
+
+/**
+ * The lines of several hub URLs: `server` passes when at least one URL takes the upgrade (or
+ * answers it with a token refusal), then one `server <url>` line per URL, a warning for each that
+ * does not; `agent token` passes when one URL accepted it, fails when every reachable one refused it.
+ */
+function severalServerChecks(probes: readonly Probe[]): DoctorCheck[] {
+  const answered = (p: Probe): p is Probe & { status: number } => 'status' in p;
+  const reachable = probes.filter((p) => answered(p) && (p.status === 101 || isTokenRefusal(p.status)));
+  const accepted = probes.filter((p) => answered(p) && p.status === 101);
+  const out: DoctorCheck[] = [
+    reachable.length > 0
+      ? { check: 'server', status: 'pass', detail: `${reachable.length} of ${probes.length} hub URLs reachable` }
+      : { check: 'server', status: 'fail', detail: `none of the ${probes.length} hub URLs is reachable`, fix: `see the server <url> lines; ${NETWORK_FIX}` },
+  ];
+  for (const p of probes) {
+    const check = `server ${p.url}`;
+    if ('err' in p) {
+      out.push({ check, status: 'warn', ...unreachable(p.url, p.err) });
+    } else if (p.status === 101) {
+      out.push({ check, status: 'pass', detail: 'reachable, token accepted' });
+    } else if (isTokenRefusal(p.status)) {
+      out.push(
+        accepted.length > 0
+          ? {
+              check,
+              status: 'warn',
+              detail: `rejects the agent token (HTTP ${p.status}) that ${accepted[0]!.url} accepts`,
+              fix: 'this URL may belong to another posbridge installation: check POSBRIDGE_SERVER_URL',
+            }
+          : { check, status: 'pass', detail: `reachable (token rejected, HTTP ${p.status})` },
+      );
+    } else {
+      out.push({ check, status: 'warn', detail: `answered HTTP ${p.status}`, fix: 'check this URL: it must end with /agent/v1' });
+    }
+  }
+  if (accepted.length > 0) {
+    out.push({ check: 'agent token', status: 'pass', detail: `accepted by ${accepted.length} of ${reachable.length} reachable hub URLs` });
+  } else if (reachable.length > 0) {
+    out.push({ check: 'agent token', status: 'fail', detail: `rejected by every reachable hub URL (HTTP ${(reachable[0] as { status: number }).status})`, fix: TOKEN_FIX });
+  }
+  return out;
+}
+
+/**
+ * Probes every hub URL (at once, 5 s each) and reports them ({@link oneServerChecks} or
+ * {@link severalServerChecks}), then the clock against the first URL that accepted the agent (else
+ * the first that answered HTTP at all); no clock line when none answered.
+ */
 async function checkServer(config: AgentConfig, deps: DoctorDeps): Promise<DoctorCheck[]> {
   const out: DoctorCheck[] = [];
   let ca: string[] | undefined;
@@ -297,36 +382,20 @@ async function checkServer(config: AgentConfig, deps: DoctorDeps): Promise<Docto
     out.push({ check: 'server', status: 'fail', detail: toError(err).message, fix: 'point POSBRIDGE_SERVER_CA_FILE (caFile) at a readable PEM file' });
     return out;
   }
+  const probes: Probe[] = await Promise.all(
+    config.serverUrls.map((url) =>
+      deps.probeServer(url, config.token, 5000, ca).then(
+        (status): Probe => ({ url, status }),
+        (err: unknown): Probe => ({ url, err }),
+      ),
+    ),
+  );
+  out.push(...(probes.length === 1 ? oneServerChecks(probes[0]!) : severalServerChecks(probes)));
+  const timeSource = probes.find((p) => 'status' in p && p.status === 101) ?? probes.find((p) => 'status' in p);
+  if (timeSource === undefined) return out;
+  const serverUrl = timeSource.url;
   try {
-    const status = await deps.probeServer(config.serverUrl, config.token, 5000, ca);
-    if (status === 101) {
-      out.push({ check: 'server', status: 'pass', detail: `${config.serverUrl} reachable` });
-      out.push({ check: 'agent token', status: 'pass', detail: 'accepted by the server' });
-    } else if (status === 401 || status === 403) {
-      out.push({ check: 'server', status: 'pass', detail: `${config.serverUrl} reachable` });
-      out.push({
-        check: 'agent token',
-        status: 'fail',
-        detail: `rejected (HTTP ${status})`,
-        fix: 'issue a new token on the server (`posbridge-server agent add --name <store>`) and set POSBRIDGE_AGENT_TOKEN',
-      });
-    } else {
-      out.push({ check: 'server', status: 'fail', detail: `${config.serverUrl} answered HTTP ${status}`, fix: 'check serverUrl: it must end with /agent/v1' });
-    }
-  } catch (err) {
-    const cert = certificateProblemOf(err);
-    out.push({
-      check: 'server',
-      status: 'fail',
-      detail: cert
-        ? `${config.serverUrl}: server certificate not trusted (${cert.code}: ${toError(err).message})`
-        : `${config.serverUrl} not reachable: ${toError(err).message}`,
-      fix: cert?.fix ?? 'check the network, DNS and firewall (outbound HTTPS/WSS), and POSBRIDGE_SERVER_URL',
-    });
-    return out;
-  }
-  try {
-    const httpUrl = config.serverUrl.replace(/^ws/, 'http');
+    const httpUrl = serverUrl.replace(/^ws/, 'http');
     const t0 = deps.now();
     const date = await deps.serverDate(httpUrl, 5000, ca);
     const t1 = deps.now();

@@ -1,10 +1,11 @@
 /**
  * The technician CLI as a real process: `--help`, `identify` against the simulator on a pty,
  * and `doctor --json` against the real server (port, permissions, lock, server, token, clock),
- * then on a machine without the port.
+ * then on a machine without the port, then with a second hub URL where nothing listens.
  * @requires-program socat
  */
 import { execFile } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -98,5 +99,22 @@ describe('posbridge-agent CLI (real process)', () => {
     const bad = JSON.parse(missing.stdout) as { checks: { check: string; status: string; fix?: string }[] };
     expect(bad.checks.find((c) => c.check.startsWith('port '))).toMatchObject({ status: 'fail', fix: expect.stringContaining('posbridge-agent ports') });
     expect(bad.checks.find((c) => c.check === 'agent token')).toMatchObject({ status: 'fail', fix: expect.stringContaining('posbridge-server agent add') });
+  });
+
+  it('doctor with two hub URLs, one of them with nothing listening: passes, with a warning line for the dead one', async () => {
+    const dead = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = probe.address() as AddressInfo;
+        probe.close(() => resolve(port));
+      });
+    });
+    const deadUrl = `ws://127.0.0.1:${dead}/agent/v1`;
+    const { code, stdout } = await cli(['doctor', '--json'], { ...env, POSBRIDGE_SERVER_URL: `${deadUrl},${env['POSBRIDGE_SERVER_URL']}` });
+    const report = JSON.parse(stdout) as { ok: boolean; checks: { check: string; status: string; detail: string }[] };
+    expect(report.checks.filter((c) => c.status === 'fail')).toEqual([]);
+    expect(code).toBe(0);
+    expect(report.checks.find((c) => c.check === 'server')).toMatchObject({ status: 'pass', detail: '1 of 2 hub URLs reachable' });
+    expect(report.checks.find((c) => c.check === `server ${deadUrl}`)).toMatchObject({ status: 'warn', detail: expect.stringContaining('ECONNREFUSED') });
+    expect(report.checks.find((c) => c.check === 'agent token')).toMatchObject({ status: 'pass' });
   });
 });

@@ -134,7 +134,7 @@ export async function startPostgres(options: { readonly env?: NodeJS.ProcessEnv 
   writeFileSync(join(dir, 'README'), 'throwaway PostgreSQL cluster of a posbridge test (testkit/src/services.ts)\n');
   const pgCtl = join(bin, 'pg_ctl');
   const logFile = join(dir, 'server.log');
-  const opts = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`;
+  const opts = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=200`;
   const start = async (): Promise<void> => {
     runPg(pgCtl, ['-D', dataDir, '-l', logFile, '-o', opts, '-w', '-t', '30', 'start']);
     await waitForPort(port, 10_000, 'PostgreSQL');

@@ -37,7 +37,7 @@ export interface AppDeps {
   readonly operations: OperationService;
   readonly store: PaymentStore;
   readonly logger: Logger;
-  /** Clock, ms since epoch, of what the routers decide and record themselves (the onboarding flow). */
+  /** Clock, ms since epoch, of what the routers decide and record themselves (the onboarding flow, the rate limits' windows). */
   readonly now: () => number;
   readonly metrics: ServerMetrics;
   readonly settings: PppAnswerSettings;
@@ -70,8 +70,6 @@ export interface AppDeps {
    * ms (./deadline.ts): below the PPP budget of 5 s, above the answer budget of the use cases.
    */
   readonly requestDeadlineMs: number;
-  /** Aborted when the server closes: stops the rate limiters' window timers. */
-  readonly closing?: AbortSignal;
 }
 
 /** Limits of the unauthenticated configuration flow. @see ../ppp/authorization-router.ts */
@@ -185,15 +183,18 @@ export function createApp(deps: AppDeps): Express {
     next();
   });
 
-  // Failed authentications count per surface, each with its own store and key (./rate-limit.ts):
+  // Failed authentications count per surface, each under its own key prefix in the store (./rate-limit.ts):
   // a failure on one surface never refuses valid calls on another.
-  const limits = { limit: deps.authFailureLimit, windowMs: deps.authFailureWindowMs, logger: deps.logger };
+  const limits = { limit: deps.authFailureLimit, windowMs: deps.authFailureWindowMs, counters: deps.store, now: deps.now, logger: deps.logger };
   const pppLimiter = new FailureLimiter('ppp', { ...limits, onFailure: () => deps.metrics.authFailures.inc({ surface: 'ppp' }) });
   const posLimiter = new FailureLimiter('pos', { ...limits, onFailure: () => deps.metrics.authFailures.inc({ surface: 'pos' }) });
   const metricsLimiter = new FailureLimiter('metrics', { ...limits, onFailure: () => deps.metrics.authFailures.inc({ surface: 'metrics' }) });
-  const onboardingLimit = onboardingRateLimit({ limit: deps.onboarding.rateLimit, windowMs: deps.onboarding.rateWindowMs, logger: deps.logger });
-  deps.closing?.addEventListener('abort', () => {
-    for (const limiter of [pppLimiter, posLimiter, metricsLimiter, onboardingLimit]) limiter.shutdown();
+  const onboardingLimit = onboardingRateLimit({
+    limit: deps.onboarding.rateLimit,
+    windowMs: deps.onboarding.rateWindowMs,
+    counters: deps.store,
+    now: deps.now,
+    logger: deps.logger,
   });
 
   const health = healthRoutes({ ...deps.health, agents: deps.agents });
@@ -225,7 +226,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(
     '/authorization',
     pppDeadline,
-    onboardingLimit.middleware,
+    onboardingLimit,
     express.json({ limit: ONBOARDING_BODY_LIMIT_BYTES, type: () => true }),
     createAuthorizationRouter({
       store: deps.store,

@@ -11,19 +11,28 @@
  *
  * A source is an IPv4 address or an IPv6 /56 network ({@link sourceKeyOf}).
  *
- * Failure limits use express-rate-limit's windowed {@link MemoryStore} directly rather than its
- * middleware: the middleware counts every request while it is in flight and a client-aborted one
- * as a failure, which 429s a busy gateway's valid calls (server/src/ppp/auth-rate-limit.test.ts).
- * Only an answered failure counts here. The onboarding limit counts every request, so it is the
+ * Every count lives in the store's shared counters (../ports/counters.ts, through the
+ * express-rate-limit `Store` of ./counters-store.ts, one key prefix per surface), so all server
+ * instances on one database share each limit: a client spreading its attempts over the instances
+ * behind a load balancer gets one allowance, not one per instance. Windows are fixed and run on
+ * the injected clock.
+ *
+ * Failure limits use that store directly rather than the library's middleware: the middleware
+ * counts every request while it is in flight and a client-aborted one as a failure, which 429s a
+ * busy gateway's valid calls (server/src/ppp/auth-rate-limit.test.ts). Here only a failure
+ * counts, once decided and before its refusal is sent (so the client's next attempt sees it on
+ * whichever instance it lands). The onboarding limit counts every request, so it is the
  * library's middleware as is.
  *
  * @see https://express-rate-limit.mintlify.app/reference/configuration
  */
 import type { Request, RequestHandler, Response } from 'express';
-import { MemoryStore, ipKeyGenerator, rateLimit } from 'express-rate-limit';
+import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
 import type { Logger } from 'pino';
 import { ERROR_CODES, type ErrorCode } from '@posbridge/protocol/errors';
 import { maskTokenPaths } from '@posbridge/protocol/redaction';
+import type { CountersPort } from '../ports/counters.ts';
+import { CountersStore } from './counters-store.ts';
 import { sendPppError } from './errors.ts';
 
 /** The surfaces that have their own limit. */
@@ -38,6 +47,10 @@ export interface FailureLimiterOptions {
   readonly limit: number;
   /** Window, ms (fixed windows, as express-rate-limit's MemoryStore keeps them). */
   readonly windowMs: number;
+  /** Where the counts live (the store: shared by every instance on the database). */
+  readonly counters: CountersPort;
+  /** Clock, ms since epoch. */
+  readonly now: () => number;
   readonly logger: Logger;
   /** Called on every counted failure (metrics). */
   readonly onFailure?: () => void;
@@ -62,48 +75,42 @@ export function sourceKeyOf(req: Request): string {
 }
 
 /**
- * Failed authentications of one surface, counted per key in fixed windows.
+ * Failed authentications of one surface, counted per key in fixed windows (stored keys
+ * `<surface>:<sha256 of the key>`).
  */
 export class FailureLimiter {
-  readonly #store = new MemoryStore();
+  readonly #store: CountersStore;
   readonly #o: FailureLimiterOptions;
   readonly #log: Logger;
 
-  /** @param surface - named on the refusal log line. */
+  /** @param surface - prefixes its stored keys and is named on the refusal log line. */
   constructor(
     readonly surface: LimitSurface,
     options: FailureLimiterOptions,
   ) {
     this.#o = options;
     this.#log = options.logger.child({ component: 'http' });
-    this.#store.init({ windowMs: options.windowMs } as Parameters<MemoryStore['init']>[0]);
+    this.#store = new CountersStore(options.counters, { prefix: `${surface}:`, windowMs: options.windowMs, now: options.now });
   }
 
-  /** Seconds until `key` may try again; 0 when it is not limited. */
+  /** Seconds until `key` may try again; 0 when it is not limited. @throws CodedError `STORE_FAILED`. */
   async retryAfterSeconds(key: string): Promise<number> {
     const info = await this.#store.get(key);
     if (!info || info.totalHits < this.#o.limit) return 0;
-    // The wall clock on purpose: express-rate-limit's MemoryStore sets `resetTime` and ends each
-    // window by its own Date.now()/timer, so Retry-After must be measured on that same clock.
-    return Math.max(1, Math.ceil(((info.resetTime?.getTime() ?? Date.now()) - Date.now()) / 1000));
+    const resetAt = info.resetTime?.getTime() ?? this.#o.now();
+    return Math.max(1, Math.ceil((resetAt - this.#o.now()) / 1000));
   }
 
-  /** Counts one failure of `key` now. */
+  /** Counts one failure of `key` now. @throws CodedError `STORE_FAILED`. */
   async fail(key: string): Promise<void> {
     this.#o.onFailure?.();
     await this.#store.increment(key);
   }
 
-  /** Counts a failure of `key` once the response is answered with a status `isFailure` accepts (never for an aborted request). */
-  failWhenAnswered(res: Response, key: string, isFailure: (status: number) => boolean): void {
-    res.on('finish', () => {
-      if (isFailure(res.statusCode)) void this.fail(key);
-    });
-  }
-
   /**
    * Refuses `req` with 429 `PPP_TOO_MANY_ATTEMPTS` and `Retry-After` when `key` is limited.
    * @returns true when the request was refused (the caller stops).
+   * @throws CodedError `STORE_FAILED` when the counts cannot be read (the request is not served).
    */
   async refuseIfLimited(req: Request, res: Response, key: string, shape: ErrorShape): Promise<boolean> {
     const wait = await this.retryAfterSeconds(key);
@@ -115,11 +122,6 @@ export class FailureLimiter {
     res.setHeader('Retry-After', String(wait));
     sendRefusal(res, 429, 'PPP_TOO_MANY_ATTEMPTS', ERROR_CODES.PPP_TOO_MANY_ATTEMPTS.message, shape);
     return true;
-  }
-
-  /** Stops the store's window timer. */
-  shutdown(): void {
-    this.#store.shutdown();
   }
 }
 
@@ -134,28 +136,25 @@ export interface OnboardingRateLimitOptions {
   readonly limit: number;
   /** Window, ms. */
   readonly windowMs: number;
+  /** Where the counts live (stored keys `onboarding:<sha256 of the source>`). */
+  readonly counters: CountersPort;
+  /** Clock, ms since epoch. */
+  readonly now: () => number;
   readonly logger: Logger;
-}
-
-/** The configuration flow's limit: its middleware and the store behind it. */
-export interface OnboardingRateLimit {
-  readonly middleware: RequestHandler;
-  /** Stops the store's window timer. */
-  shutdown(): void;
 }
 
 /**
  * express-rate-limit middleware of the configuration flow: every request counts (the routes are
  * unauthenticated by design and create state); over the limit → 429 `PPP_RATE_LIMITED` with
- * `RateLimit`/`Retry-After` headers.
+ * `RateLimit`/`Retry-After` headers. A store failure fails the request (express-rate-limit's
+ * default: the error goes to the error handler, nothing is served unlimited).
  */
-export function onboardingRateLimit(options: OnboardingRateLimitOptions): OnboardingRateLimit {
+export function onboardingRateLimit(options: OnboardingRateLimitOptions): RequestHandler {
   const log = options.logger.child({ component: 'onboarding' });
-  const store = new MemoryStore();
-  const middleware = rateLimit({
+  return rateLimit({
     windowMs: options.windowMs,
     limit: options.limit,
-    store,
+    store: new CountersStore(options.counters, { prefix: 'onboarding:', windowMs: options.windowMs, now: options.now }),
     standardHeaders: 'draft-7',
     legacyHeaders: false,
     // `trust proxy` is the operator's documented choice (POSBRIDGE_TRUST_PROXY), and forwarding
@@ -166,5 +165,4 @@ export function onboardingRateLimit(options: OnboardingRateLimitOptions): Onboar
       sendRefusal(res, 429, 'PPP_RATE_LIMITED', 'too many configuration-flow requests from this source', 'ppp');
     },
   });
-  return { middleware, shutdown: () => store.shutdown() };
 }

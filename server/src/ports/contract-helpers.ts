@@ -95,3 +95,33 @@ export async function approvedPayment(
   if (approved?.status !== 'approved') throw new Error('approve failed');
   return approved;
 }
+
+/** One adapter instance of a single port, for the contracts that test just that port. */
+export interface PortFixture<P> {
+  readonly port: P;
+  close(): Promise<void>;
+}
+
+/** Fixtures of one port made from a whole store of `factory` (the store is the port). */
+export function portOfStore<P>(factory: StoreFactory, pick: (store: PaymentStore) => P): () => Promise<PortFixture<P>> {
+  return async () => {
+    const store = await factory();
+    return { port: pick(store), close: () => store.close() };
+  };
+}
+
+/** A fresh port fixture per test from `make`, closed after it; call inside a `describe`. */
+export function usePort<P>(make: () => Promise<PortFixture<P>>): () => P {
+  let fixture: PortFixture<P> | undefined;
+  beforeEach(async () => {
+    fixture = await make();
+  });
+  afterEach(async () => {
+    await fixture?.close();
+    fixture = undefined;
+  });
+  return () => {
+    if (!fixture) throw new Error('the port is made in beforeEach');
+    return fixture.port;
+  };
+}

@@ -4,21 +4,26 @@
  * adapters/sqlite/sqlite-contract.test.ts).
  */
 import { callbackOutboxContract } from './callback-outbox.contract.ts';
-import type { StoreFactory } from './contract-helpers.ts';
+import { portOfStore, type StoreFactory } from './contract-helpers.ts';
+import { countersContract } from './counters.contract.ts';
 import { directoryContract } from './directory.contract.ts';
 import { eventsContract } from './events.contract.ts';
 import { metaContract } from './meta.contract.ts';
+import { onboardingTokensContract } from './onboarding-tokens.contract.ts';
 import { operationsContract } from './operations.contract.ts';
 import { paymentsContract } from './payments.contract.ts';
 
 export type { StoreFactory } from './contract-helpers.ts';
 
-/** Registers every port contract against stores made by `factory` (each call: a new, empty store). */
-export function storeContracts(factory: StoreFactory): void {
+/** Registers every port contract against stores made by `factory` (each call: a new, empty store); `name` titles the suites that take one. */
+export function storeContracts(factory: StoreFactory, name = 'store'): void {
   paymentsContract(factory);
   eventsContract(factory);
   callbackOutboxContract(factory);
   operationsContract(factory);
   directoryContract(factory);
   metaContract(factory);
+  // The shared-state contracts take just their port (the PostgreSQL classes run them alone too).
+  countersContract(name, portOfStore(factory, (store) => store));
+  onboardingTokensContract(name, portOfStore(factory, (store) => store));
 }

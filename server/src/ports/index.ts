@@ -8,18 +8,22 @@
  */
 import type { AgentCommandsPort } from './agent-commands.ts';
 import type { CallbackOutboxPort } from './callback-outbox.ts';
+import type { CountersPort } from './counters.ts';
 import type { DirectoryPort } from './directory.ts';
 import type { PaymentEventsPort } from './events.ts';
 import type { MetaPort } from './meta.ts';
+import type { OnboardingTokensPort } from './onboarding-tokens.ts';
 import type { OperationsPort } from './operations.ts';
 import type { PaymentsPort } from './payments.ts';
 
 export * from './agent-commands.ts';
 export * from './callback-outbox.ts';
+export * from './counters.ts';
 export * from './directory.ts';
 export * from './events.ts';
 export * from './leases.ts';
 export * from './meta.ts';
+export * from './onboarding-tokens.ts';
 export * from './operations.ts';
 export * from './payments.ts';
 
@@ -29,7 +33,15 @@ export * from './payments.ts';
  * `CodedError('STORE_FAILED')`.
  */
 export interface PaymentStore
-  extends PaymentsPort, PaymentEventsPort, CallbackOutboxPort, OperationsPort, DirectoryPort, MetaPort, AgentCommandsPort {
+  extends PaymentsPort,
+    PaymentEventsPort,
+    CallbackOutboxPort,
+    OperationsPort,
+    DirectoryPort,
+    MetaPort,
+    AgentCommandsPort,
+    CountersPort,
+    OnboardingTokensPort {
   /** Releases the underlying database; nothing may be called afterwards. */
   close(): Promise<void>;
   /**

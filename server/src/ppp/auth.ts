@@ -45,7 +45,7 @@ const DUMMY_HASH = hashAppToken('posbridge-no-such-merchant');
  * Middleware that resolves the merchant from the credentials (either spelling) into
  * `res.locals.ppp`, or fails with `PPP_UNAUTHORIZED` (401).
  *
- * With a `limiter`, answered authentication failures (401) count per source and presented appKey (a key of
+ * With a `limiter`, failed authentications (answered 401) count per source and presented appKey (a key of
  * no merchant counts as `?`, so every unknown key of one source shares a bucket); a limited
  * bucket is answered 429 before the credentials are checked, so a brute-forcing source learns
  * nothing, while another merchant's calls from the same address are unaffected.
@@ -83,9 +83,10 @@ export function pppAuth(store: PaymentStore, logger: Logger, limiter?: FailureLi
         { method: req.method, path, remoteAddress: req.ip, testSuite, ...(paymentId === undefined ? {} : { paymentId }) },
         'PPP request unauthorized',
       );
-      // Only this refusal counts, once answered: later refusals of authenticated calls (403
+      // Only this refusal counts: later refusals of authenticated calls (403
       // PPP_MERCHANT_MISMATCH) are no failed authentication and never limit valid credentials.
-      limiter?.failWhenAnswered(res, bucket, (status) => status === 401);
+      // Counted before the 401 is sent, so the client's next attempt (on any instance) sees it.
+      await limiter?.fail(bucket);
       next(new CodedError('PPP_UNAUTHORIZED'));
     })().catch(next);
   };

@@ -15,8 +15,10 @@
  * These routes cannot require merchant credentials (their purpose is to issue them), so every
  * input is bounded: the app rate-limits every request per source (../http/rate-limit.ts), a
  * `returnUrl` is at most 2 KB (`MAX_RETURN_URL_LENGTH`), and pending flows are capped per source
- * and in total (429 `PPP_RATE_LIMITED` beyond). Tokens and codes live in memory for `ttlMs`: an
- * interrupted flow is simply started again from the VTEX Admin.
+ * and in total (429 `PPP_RATE_LIMITED` beyond). Pending flows live in the store for `ttlMs`
+ * (../ports/onboarding-tokens.ts: only sha256 digests of tokens and codes, single-use, expiring),
+ * so each step may land on any server instance of a cluster: an interrupted flow is simply
+ * started again from the VTEX Admin.
  *
  * @see docs/protocol/vtex-ppp.md §8
  */
@@ -46,15 +48,8 @@ export interface AuthorizationRouterDeps {
   readonly maxPending?: number;
 }
 
-interface Pending {
-  readonly returnUrl: string;
-  /** Source that asked for the token (`sourceKeyOf`: an IPv4 address or an IPv6 /56). */
-  readonly source: string;
-  readonly expiresAt: number;
-  code: string | null;
-  /** VTEX account name confirmed on the sign-up page. */
-  merchantName: string | null;
-}
+/** The digest a token or code is stored and looked up by (sha256, hex, as `hashAppToken`). */
+const digestOf = hashAppToken;
 
 /** What a VTEX account name (`merchantName`) may look like. */
 export const MERCHANT_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -119,59 +114,34 @@ export function createAuthorizationRouter(deps: AuthorizationRouterDeps): Router
   const log = deps.logger.child({ component: 'onboarding' });
   const ttlMs = deps.ttlMs ?? 600_000;
   const now = deps.now ?? Date.now;
-  const maxPerSource = deps.maxPendingPerSource ?? 5;
-  const maxPending = deps.maxPending ?? 1000;
-  const byToken = new Map<string, Pending>();
-  const byCode = new Map<string, string>();
-  /** Pending flows per source address (entries removed at 0, so the map is bounded by byToken). */
-  const perSource = new Map<string, number>();
-  const forget = (token: string) => {
-    const p = byToken.get(token);
-    if (!p) return;
-    byToken.delete(token);
-    if (p.code !== null) byCode.delete(p.code);
-    const n = (perSource.get(p.source) ?? 1) - 1;
-    if (n <= 0) perSource.delete(p.source);
-    else perSource.set(p.source, n);
-  };
-  const sweep = () => {
-    const t = now();
-    for (const [token, p] of byToken) {
-      if (p.expiresAt <= t) forget(token);
-    }
-  };
+  const caps = { maxPerSource: deps.maxPendingPerSource ?? 5, maxPending: deps.maxPending ?? 1000 };
   const router = express.Router();
 
-  router.post('/token', (req, res) => {
+  router.post('/token', async (req, res) => {
     const body = parseBody(AuthorizationTokenRequestSchema, req.body, 'Create Authorization Token');
-    sweep();
     const source = sourceKeyOf(req);
-    const held = perSource.get(source) ?? 0;
-    if (held >= maxPerSource || byToken.size >= maxPending) {
-      const full = held >= maxPerSource ? 'source' : 'server';
-      log.warn({ remoteAddress: sourceOf(req), full, pendingOfSource: held, pending: byToken.size }, 'onboarding token refused: too many pending flows');
-      let oldest = Number.POSITIVE_INFINITY;
-      for (const p of byToken.values()) if ((full === 'server' || p.source === source) && p.expiresAt < oldest) oldest = p.expiresAt;
-      res.setHeader('Retry-After', String(Math.max(1, Math.ceil((oldest - now()) / 1000))));
+    const token = randomUUID();
+    const at = now();
+    const created = await deps.store.createOnboardingToken({ tokenSha256: digestOf(token), source, returnUrl: body.returnUrl, expiresAt: at + ttlMs }, caps, at);
+    if (created.kind === 'full') {
+      const { full, pendingOfSource, pending } = created;
+      log.warn({ remoteAddress: sourceOf(req), full, pendingOfSource, pending }, 'onboarding token refused: too many pending flows');
+      res.setHeader('Retry-After', String(Math.max(1, Math.ceil((created.oldestExpiresAt - at) / 1000))));
       throw new CodedError(
         'PPP_RATE_LIMITED',
         full === 'source'
-          ? `too many configuration flows pending from this source (at most ${maxPerSource}); finish one or wait for it to expire`
+          ? `too many configuration flows pending from this source (at most ${caps.maxPerSource}); finish one or wait for it to expire`
           : 'too many configuration flows pending on this server; try again later',
       );
     }
-    const token = randomUUID();
-    byToken.set(token, { returnUrl: body.returnUrl, source, expiresAt: now() + ttlMs, code: null, merchantName: null });
-    perSource.set(source, held + 1);
     log.info('onboarding token issued');
     res.status(200).json({ applicationId: 'vtex', token });
   });
 
   router.get('/redirect', async (req, res) => {
-    sweep();
     const token = queryString(req.query['token']);
-    const pending = token === undefined ? undefined : byToken.get(token);
-    if (queryString(req.query['applicationId']) !== 'vtex' || token === undefined || !pending || pending.code !== null) {
+    const pending = token === undefined ? null : await deps.store.getOnboardingToken(digestOf(token), now());
+    if (queryString(req.query['applicationId']) !== 'vtex' || token === undefined || pending === null || pending.authorized) {
       throw new CodedError('PPP_ONBOARDING_INVALID');
     }
     const page = (status: number, name: string, problem?: string) => {
@@ -191,26 +161,22 @@ export function createAuthorizationRouter(deps: AuthorizationRouterDeps): Router
       page(409, given, `${given} is already connected to posbridge. Ask the posbridge operator for its credentials.`);
       return;
     }
-    pending.merchantName = given;
-    pending.code = randomBytes(16).toString('hex').toUpperCase();
-    byCode.set(pending.code, token);
+    const code = randomBytes(16).toString('hex').toUpperCase();
+    // Compare-and-set: of two submissions of one token (on any instances) only one gets a code.
+    if (!(await deps.store.authorizeOnboardingToken(digestOf(token), { codeSha256: digestOf(code), merchantName: given }, now()))) {
+      throw new CodedError('PPP_ONBOARDING_INVALID');
+    }
     log.info({ merchantName: given }, 'onboarding authorized; redirecting to VTEX');
-    res.redirect(302, `${pending.returnUrl}${encodeURIComponent(pending.code)}`);
+    res.redirect(302, `${pending.returnUrl}${encodeURIComponent(code)}`);
   });
 
   router.get('/credentials', async (req, res) => {
-    sweep();
     const code = queryString(req.query['authorizationCode']);
-    const token = code === undefined ? undefined : byCode.get(code);
-    if (queryString(req.query['applicationId']) !== 'vtex' || code === undefined || token === undefined) {
-      throw new CodedError('PPP_ONBOARDING_INVALID');
-    }
-    const pending = byToken.get(token);
-    // Single use: a replay of the code gets nothing.
-    byCode.delete(code);
-    forget(token);
-    const merchantName = pending?.merchantName ?? null;
-    if (merchantName === null) throw new CodedError('PPP_ONBOARDING_INVALID');
+    if (queryString(req.query['applicationId']) !== 'vtex' || code === undefined) throw new CodedError('PPP_ONBOARDING_INVALID');
+    // Single use: taking the code deletes the flow, so a replay (on any instance) gets nothing.
+    const grant = await deps.store.takeOnboardingCode(digestOf(code), now());
+    if (grant === null) throw new CodedError('PPP_ONBOARDING_INVALID');
+    const { merchantName } = grant;
     const issued = newMerchantCredentials();
     const createdAt = now();
     try {

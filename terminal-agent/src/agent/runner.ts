@@ -157,7 +157,10 @@ export class AgentRunner {
         void payments.handleOperation(message);
       },
       onReportAcked: (message) => void payments.handleReportAcked(message),
-      onRefused: (httpStatus) => {
+      onRefused: (httpStatus, everyUrlRefused) => {
+        // With several hub URLs, one instance answering 503 (stopping) or 401 (another
+        // installation) is not fatal: another URL may take the agent; the link keeps trying.
+        if (!everyUrlRefused) return;
         const code: ErrorCode = httpStatus === 401 || httpStatus === 403 ? 'WS_UNAUTHORIZED' : 'WS_BAD_MESSAGE';
         const message =
           code === 'WS_UNAUTHORIZED'

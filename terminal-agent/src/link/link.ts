@@ -1,9 +1,23 @@
 /**
- * The agent's one WebSocket to the server's hub (`/agent/v1`):
+ * The agent's one WebSocket to the server's hub (`/agent/v1`), on one of the hub URLs at a time:
  *
  *   connecting ──open──▶ hello sent ──hub.welcome──▶ live ──(no ping for 2×heartbeat)──▶ terminate
- *       ▲                    │ (no welcome in helloTimeoutMs: terminate)                │
- *       └──── backoff (full jitter, base·2^n capped) ◀──── close / error ◀──────────────┘
+ *   (urls[i])                │ (no welcome in helloTimeoutMs: terminate)                │
+ *       ▲                    ▼                                                          ▼
+ *       └── i = i+1 mod n, after the delay below ◀──────────── close / error ◀──────────┘
+ *
+ * Failover over several URLs (the instances of a cluster; one URL is a round of one):
+ * - the first attempt goes to `serverUrls[0]`; every close or failure moves on to the next URL;
+ * - a *round* is the run of failed attempts since the last welcome (or the start). While the
+ *   round has URLs left, the next one is tried at once; once all `n` failed in a row, the link
+ *   waits the backoff (kit/backoff, full jitter, `reconnectBaseMs`·2^k capped at
+ *   `reconnectCapMs`, k = failed rounds so far) and starts the next round;
+ * - a welcome resets the round and k; when that live connection drops, the link waits
+ *   `backoff(0)` (≤ `reconnectBaseMs`, so a fleet of agents leaving a dead instance spreads out)
+ *   and tries the next URL.
+ * Nothing of a connection outlives it: the outbox, the journal above it and the hello content
+ * belong to the agent, so the instance that takes the agent next gets the same hello and the same
+ * unacknowledged reports.
  *
  * - authenticates with `Authorization: Bearer <token>` on the upgrade; a 401/403 answer is
  *   logged as "agent token rejected by server" and retried at the backoff pace;
@@ -49,8 +63,8 @@ export type HelloContent = Pick<AgentHello, 'agentVersion' | 'terminals'>;
 
 /** Options of {@link AgentLink}. */
 export interface AgentLinkOptions {
-  /** `ws://host:port/agent/v1`. */
-  serverUrl: string;
+  /** Hub URLs, `ws://host:port/agent/v1`, tried in this order (at least one; see the module header). */
+  serverUrls: readonly string[];
   /** Agent token (secret; never logged). */
   token: string;
   /** Trusted CA certificates (PEM) for `wss://`; undefined = Node's roots (see ./tls.ts `serverTrust`). */
@@ -84,8 +98,12 @@ export interface AgentLinkHandlers {
   onOperationStart: (message: OperationStart) => void;
   /** Called when the server acknowledged a report of the outbox. */
   onReportAcked: (message: ReliableMessage) => void;
-  /** Called when the server refuses the upgrade (401/403: token rejected). */
-  onRefused: (httpStatus: number) => void;
+  /**
+   * Called when a server refuses the upgrade with an HTTP answer (401/403: token rejected).
+   * `everyUrlRefused`: the latest attempt on every hub URL ended in such an answer (always true
+   * with one URL), i.e. no URL is merely unreachable and might take the agent.
+   */
+  onRefused: (httpStatus: number, everyUrlRefused: boolean) => void;
   /** Called when the server refused a report for good (`WS_REPORT_REFUSED`); it is no longer repeated. */
   onReportRefused?: (message: ReliableMessage, reason: string) => void;
 }
@@ -99,7 +117,14 @@ export class AgentLink {
   readonly #outbox = new Outbox();
   #ws: WebSocket | undefined;
   #welcomed = false;
+  /** Index in `serverUrls` of the current (or next) attempt. */
+  #index = 0;
+  /** Failed attempts in the current round (see the module header). */
+  #failedInRound = 0;
+  /** Failed rounds since the last welcome: the backoff exponent. */
   #attempt = 0;
+  /** The URLs whose latest attempt ended in a refused upgrade (an HTTP answer other than 101). */
+  readonly #refusedBy = new Set<string>();
   #closing = false;
   #helloId: string | undefined;
   #reconnectTimer: Timer | undefined;
@@ -108,7 +133,9 @@ export class AgentLink {
   #heartbeatMs = 0;
   #resendTimer: Timer | undefined;
 
+  /** @throws RangeError when `serverUrls` is empty. */
   constructor(opts: AgentLinkOptions) {
+    if (opts.serverUrls.length === 0) throw new RangeError('AgentLink: serverUrls must hold at least one URL');
     this.#o = opts;
     this.#clock = opts.clock ?? SYSTEM_CLOCK;
     this.#log = opts.logger.child({ component: 'link' });
@@ -131,6 +158,16 @@ export class AgentLink {
   /** True while connected and welcomed. */
   get isLive(): boolean {
     return this.#welcomed && this.#ws?.readyState === WebSocket.OPEN;
+  }
+
+  /** The hub URL of the current connection or attempt (the next one while waiting to reconnect). */
+  get serverUrl(): string {
+    return this.#urlAt(this.#index);
+  }
+
+  #urlAt(index: number): string {
+    const urls = this.#o.serverUrls;
+    return urls[index % urls.length] as string;
   }
 
   /**
@@ -202,7 +239,8 @@ export class AgentLink {
   #connect(): void {
     this.#reconnectTimer = undefined;
     if (this.#closing) return;
-    const url = this.#o.serverUrl;
+    const url = this.serverUrl;
+    this.#log.debug({ serverUrl: url, failedRounds: this.#attempt, failedInRound: this.#failedInRound }, 'connecting to server');
     const ws = new WebSocket(url, {
       headers: { Authorization: `Bearer ${this.#o.token}` },
       handshakeTimeout: this.#o.helloTimeoutMs,
@@ -211,19 +249,23 @@ export class AgentLink {
     });
     this.#ws = ws;
     this.#welcomed = false;
+    let refused = false;
 
     ws.on('unexpected-response', (_req, res) => {
       const status = res.statusCode ?? 0;
       res.resume();
+      refused = true;
+      this.#refusedBy.add(url);
       if (status === 401 || status === 403) {
         this.#log.error({ serverUrl: url, httpStatus: status }, 'agent token rejected by server');
       } else {
         this.#log.warn({ serverUrl: url, httpStatus: status }, 'server refused the connection');
       }
-      this.#handlers.onRefused(status);
+      this.#handlers.onRefused(status, this.#o.serverUrls.every((u) => this.#refusedBy.has(u)));
       ws.terminate();
     });
     ws.on('open', () => {
+      this.#refusedBy.delete(url);
       this.#helloId = newMessageId();
       const hello: AgentHello = { v: PROTOCOL_VERSION, id: this.#helloId, type: 'agent.hello', ...this.#o.hello() };
       this.#send(hello);
@@ -256,15 +298,34 @@ export class AgentLink {
       const wasLive = this.#welcomed;
       this.#welcomed = false;
       this.#ws = undefined;
+      if (!refused) this.#refusedBy.delete(url);
       if (this.#closing) return;
-      const delayMs = backoff({ baseMs: this.#o.reconnectBaseMs, capMs: this.#o.reconnectCapMs, random: this.#o.random }).delayFor(this.#attempt);
-      this.#attempt += 1;
+      const delayMs = this.#nextAttempt(wasLive);
       this.#log[wasLive ? 'warn' : 'debug'](
-        { serverUrl: url, code, reason: reason.toString('utf8'), reconnectInMs: delayMs },
+        { serverUrl: url, code, reason: reason.toString('utf8'), nextServerUrl: this.serverUrl, reconnectInMs: delayMs },
         'disconnected from server',
       );
       this.#reconnectTimer = this.#clock.setTimeout(() => this.#connect(), delayMs);
     });
+  }
+
+  /**
+   * Moves to the next URL after a close and answers how long to wait before trying it (the
+   * rounds of the module header). `wasLive`: the connection had been welcomed.
+   */
+  #nextAttempt(wasLive: boolean): number {
+    const policy = backoff({ baseMs: this.#o.reconnectBaseMs, capMs: this.#o.reconnectCapMs, random: this.#o.random });
+    this.#index = (this.#index + 1) % this.#o.serverUrls.length;
+    if (wasLive) {
+      this.#failedInRound = 0;
+      return policy.delayFor(0);
+    }
+    this.#failedInRound += 1;
+    if (this.#failedInRound < this.#o.serverUrls.length) return 0;
+    this.#failedInRound = 0;
+    const delayMs = policy.delayFor(this.#attempt);
+    this.#attempt += 1;
+    return delayMs;
   }
 
   #clearConnTimers(): void {
@@ -280,7 +341,7 @@ export class AgentLink {
     this.#deadTimer?.cancel();
     const ws = this.#ws;
     this.#deadTimer = this.#clock.setTimeout(() => {
-      this.#log.warn({ serverUrl: this.#o.serverUrl, heartbeatIntervalMs: this.#heartbeatMs }, 'no ping from server, reconnecting');
+      this.#log.warn({ serverUrl: this.serverUrl, heartbeatIntervalMs: this.#heartbeatMs }, 'no ping from server, reconnecting');
       ws?.terminate();
     }, 2 * this.#heartbeatMs);
   }
@@ -304,9 +365,10 @@ export class AgentLink {
         this.#helloTimer?.cancel();
         this.#welcomed = true;
         this.#attempt = 0;
+        this.#failedInRound = 0;
         this.#heartbeatMs = msg.heartbeatIntervalMs;
         this.#alive();
-        this.#log.info({ serverUrl: this.#o.serverUrl, agentId: msg.agentId, accepted: msg.accepted }, 'connected to server');
+        this.#log.info({ serverUrl: this.serverUrl, agentId: msg.agentId, accepted: msg.accepted }, 'connected to server');
         this.#handlers.onWelcome(msg);
         this.#flush(true);
         return;

@@ -9,9 +9,11 @@ import type { PaymentStore } from '../../ports/index.ts';
 import { bindPort } from '../bind-port.ts';
 import { MemoryAgentCommands } from './agent-commands.ts';
 import { MemoryCallbackOutbox } from './callback-outbox.ts';
+import { MemoryCounters } from './counters.ts';
 import { MemoryDirectory } from './directory.ts';
 import { MemoryPaymentEvents } from './events.ts';
 import { MemoryMeta } from './meta.ts';
+import { MemoryOnboardingTokens } from './onboarding-tokens.ts';
 import { MemoryOperations } from './operations.ts';
 import { MemoryPayments } from './payments.ts';
 import { createMemoryState, MemoryConnection, type MemoryState } from './state.ts';
@@ -38,6 +40,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): PaymentStor
     ...bindPort(new MemoryDirectory(conn)),
     ...bindPort(new MemoryMeta(conn)),
     ...bindPort(new MemoryAgentCommands(conn)),
+    ...bindPort(new MemoryCounters(conn)),
+    ...bindPort(new MemoryOnboardingTokens(conn)),
     close: () => conn.close(),
   };
 }

@@ -3,5 +3,5 @@ import { storeContracts } from '../../ports/contracts.ts';
 import { createMemoryStore } from './index.ts';
 
 describe('memory adapter', () => {
-  storeContracts(() => Promise.resolve(createMemoryStore()));
+  storeContracts(() => Promise.resolve(createMemoryStore()), 'memory');
 });

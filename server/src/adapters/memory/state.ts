@@ -158,6 +158,23 @@ export interface OperationRow extends Omit<OperationRecord, 'answer'> {
   readonly answerBody: string | null;
 }
 
+/** A counter's window, with its key. */
+export interface CounterRow {
+  readonly key: string;
+  readonly count: number;
+  readonly resetAt: number;
+}
+
+/** A pending configuration flow (digests only). */
+export interface OnboardingTokenRow {
+  readonly tokenSha256: string;
+  readonly source: string;
+  readonly returnUrl: string;
+  readonly expiresAt: number;
+  readonly codeSha256: string | null;
+  readonly merchantName: string | null;
+}
+
 /** Every table of the memory store. */
 export interface MemoryTables {
   readonly payments: Table<string, Payment>;
@@ -174,6 +191,12 @@ export interface MemoryTables {
   readonly agentCommands: Table<string, AgentCommandRecord>;
   /** Deadline leases by paymentId (ports/payments.ts `claimDuePayments`; SQLite keeps them on the payment row). */
   readonly deadlineLeases: Table<string, Lease>;
+  /** Shared counters, by key (./counters.ts). */
+  readonly counters: Table<string, CounterRow>;
+  /** Pending configuration flows, by token digest (./onboarding-tokens.ts). */
+  readonly onboardingTokens: Table<string, OnboardingTokenRow>;
+  /** Token digest of each issued code digest. */
+  readonly onboardingCodes: Table<string, string>;
   /** Last value of each sequence (`payment_events`, `callbacks`, `terminal_events`), rolled back with its transaction. */
   readonly sequences: Table<string, number>;
 }
@@ -204,6 +227,9 @@ export function createMemoryState(): MemoryState {
     meta: table(),
     agentCommands: table(),
     deadlineLeases: table(),
+    counters: table(),
+    onboardingTokens: table(),
+    onboardingCodes: table(),
     sequences: table(),
   };
   return {

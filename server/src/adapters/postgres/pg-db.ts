@@ -172,18 +172,32 @@ export class PgDb implements PgQueryable {
   /**
    * Runs `fn` on one client while holding the session-level advisory lock `key`
    * (`pg_advisory_lock`): concurrent callers on any process wait their turn. Used by migrations.
+   * With `statementTimeoutMs`, that client's `statement_timeout` (the wait for the lock included)
+   * is that many ms instead of the pool's until the lock is released (a migration may take longer
+   * than a request's statement).
    */
-  async withAdvisoryLock<T>(key: number, fn: (client: PgQueryable) => Promise<T>): Promise<T> {
+  async withAdvisoryLock<T>(key: number, fn: (client: PgQueryable) => Promise<T>, options: { statementTimeoutMs?: number } = {}): Promise<T> {
     const client = await this.#pool.connect();
     let broken = false;
     try {
-      await client.query('SELECT pg_advisory_lock($1)', [key]);
+      if (options.statementTimeoutMs !== undefined) {
+        await client.query(`SET statement_timeout = ${Math.max(0, Math.trunc(options.statementTimeoutMs))}`);
+      }
       try {
-        return await fn(queryable(client));
+        await client.query('SELECT pg_advisory_lock($1)', [key]);
+        try {
+          return await fn(queryable(client));
+        } finally {
+          await client.query('SELECT pg_advisory_unlock($1)', [key]).catch(() => {
+            broken = true;
+          });
+        }
       } finally {
-        await client.query('SELECT pg_advisory_unlock($1)', [key]).catch(() => {
-          broken = true;
-        });
+        if (options.statementTimeoutMs !== undefined && !broken) {
+          await client.query('RESET statement_timeout').catch(() => {
+            broken = true;
+          });
+        }
       }
     } finally {
       client.release(broken);

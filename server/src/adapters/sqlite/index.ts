@@ -13,9 +13,11 @@ import { SqliteDb } from './sqlite-db.ts';
 import { bindPort } from '../bind-port.ts';
 import { SqliteAgentCommands } from './agent-commands.ts';
 import { SqliteCallbackOutbox } from './callback-outbox.ts';
+import { SqliteCounters } from './counters.ts';
 import { SqliteDirectory } from './directory.ts';
 import { SqlitePaymentEvents } from './events.ts';
 import { SqliteMeta } from './meta.ts';
+import { SqliteOnboardingTokens } from './onboarding-tokens.ts';
 import { SqliteOperations } from './operations.ts';
 import { SqlitePayments } from './payments.ts';
 import { storeError } from '../store-error.ts';
@@ -53,6 +55,8 @@ function composeSqliteStore(db: SqliteDb): PaymentStore {
     ...bindPort(new SqliteDirectory(db)),
     ...bindPort(new SqliteMeta(db)),
     ...bindPort(new SqliteAgentCommands(db)),
+    ...bindPort(new SqliteCounters(db)),
+    ...bindPort(new SqliteOnboardingTokens(db)),
     close: () => db.close(),
   };
 }

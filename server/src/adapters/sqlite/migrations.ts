@@ -221,4 +221,26 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE payments ADD COLUMN deadline_lease_owner TEXT;
   ALTER TABLE payments ADD COLUMN deadline_lease_until INTEGER;
   `,
+  // 6 (cluster, issue 12 item 4): state every server instance on one database shares: the
+  // fixed-window counters of the rate limits, and the configuration flow's pending flows (token
+  // and code kept only as sha256 hex).
+  `
+  CREATE TABLE rate_counters (
+    key      TEXT PRIMARY KEY CHECK (length(key) BETWEEN 1 AND 128),
+    count    INTEGER NOT NULL CHECK (count >= 0),
+    reset_at INTEGER NOT NULL
+  );
+  CREATE INDEX rate_counters_reset ON rate_counters(reset_at);
+
+  CREATE TABLE onboarding_tokens (
+    token_sha256  TEXT PRIMARY KEY CHECK (length(token_sha256) = 64),
+    source        TEXT NOT NULL CHECK (length(source) BETWEEN 1 AND 128),
+    return_url    TEXT NOT NULL CHECK (length(return_url) <= 4096),
+    expires_at    INTEGER NOT NULL,
+    code_sha256   TEXT UNIQUE CHECK (code_sha256 IS NULL OR length(code_sha256) = 64),
+    merchant_name TEXT CHECK (merchant_name IS NULL OR length(merchant_name) BETWEEN 1 AND 64)
+  );
+  CREATE INDEX onboarding_tokens_expiry ON onboarding_tokens(expires_at);
+  CREATE INDEX onboarding_tokens_source ON onboarding_tokens(source, expires_at);
+  `,
 ];

@@ -13,5 +13,5 @@ describe('SQLite adapter', () => {
     const tmp = tempDir();
     dirs.push(tmp);
     return openSqliteStore({ filename: join(tmp.dir, 'store.sqlite') });
-  });
+  }, 'sqlite');
 });

@@ -1,0 +1,133 @@
+/**
+ * The versioned schema of the PostgreSQL store and its runner. Migration N brings the schema
+ * from version N-1 to N; the applied versions are rows of `schema_version`. Never edit a shipped
+ * migration: append one (other schema modules, e.g. the cluster's, add theirs as later versions).
+ *
+ * Several server instances may start at once against one database: {@link migratePostgres} runs
+ * under the session advisory lock {@link MIGRATION_LOCK_KEY}, so exactly one applies each
+ * pending migration (each in its own transaction) and the others find it applied. A database
+ * whose version is newer than this code knows is refused: an older server must not write to a
+ * schema it does not understand.
+ *
+ * @see ./schema-core.ts, ../../../README.md (`posbridge-server migrate`)
+ */
+import { CodedError } from '@posbridge/protocol/errors';
+import type { PgDb, PgQueryable } from './pg-db.ts';
+import { SCHEMA_CORE } from './schema-core.ts';
+import { SHARED_STATE_DDL } from './schema-shared.ts';
+
+/** One migration: `sql` (one or more statements, no parameters) brings the schema to `version`. */
+export interface PgMigration {
+  readonly version: number;
+  /** Short name, kept in `schema_version.name`. */
+  readonly name: string;
+  readonly sql: string;
+}
+
+/** Ordered migrations; index i is version i + 1. */
+export const PG_MIGRATIONS: readonly PgMigration[] = [
+  { version: 1, name: 'core', sql: SCHEMA_CORE },
+  { version: 2, name: 'shared-state', sql: SHARED_STATE_DDL },
+];
+
+/** The schema version this code runs on. */
+export const PG_SCHEMA_VERSION: number = PG_MIGRATIONS.length;
+
+/**
+ * Key of the session advisory lock (`pg_advisory_lock(bigint)`) migrations run under: the ASCII
+ * bytes of "posbmigr" would not fit a JS number exactly, so it is "pbmg" = 0x70626d67. Advisory
+ * locks are per database; nothing else in posbridge uses this key.
+ */
+export const MIGRATION_LOCK_KEY = 0x70626d67;
+
+/** Where log lines of the runner go (a pino logger fits). */
+export interface MigrationLogger {
+  info(fields: Record<string, unknown>, message: string): void;
+}
+
+/** Options of {@link migratePostgres}. */
+export interface MigrateOptions {
+  readonly logger?: MigrationLogger;
+  /** Migrations to apply. @default {@link PG_MIGRATIONS} */
+  readonly migrations?: readonly PgMigration[];
+  /** Longest wait for the lock plus any one statement of a migration, ms. @default 120000 */
+  readonly timeoutMs?: number;
+}
+
+const CREATE_VERSION_TABLE = `CREATE TABLE IF NOT EXISTS schema_version (
+  version    integer PRIMARY KEY,
+  name       text NOT NULL,
+  applied_at timestamptz NOT NULL DEFAULT now()
+)`;
+
+/** The applied version of the schema (0: none, or no `schema_version` table). */
+async function appliedVersion(q: PgQueryable): Promise<number> {
+  const table = await q.one<{ t: string | null }>(`SELECT to_regclass('schema_version')::text AS t`);
+  if (table?.t === null || table?.t === undefined) return 0;
+  const row = await q.one<{ v: number | null }>('SELECT MAX(version) AS v FROM schema_version');
+  return row?.v ?? 0;
+}
+
+function tooNew(version: number, known: number): CodedError {
+  return new CodedError(
+    'STORE_FAILED',
+    `the PostgreSQL schema is at version ${version}, newer than this server knows (${known}): run a server release that knows it`,
+    { details: { operation: 'migrate', schemaVersion: version, knownVersion: known } },
+  );
+}
+
+/**
+ * Applies every pending migration, once, even when several processes call it at the same time.
+ * @returns the version before (`from`) and after (`to`).
+ * @throws CodedError `STORE_FAILED` when the database's version is newer than `migrations` know,
+ *   or a migration fails (it is rolled back; earlier ones stay applied).
+ */
+export async function migratePostgres(db: PgDb, opts: MigrateOptions = {}): Promise<{ from: number; to: number }> {
+  const migrations = opts.migrations ?? PG_MIGRATIONS;
+  const latest = migrations.length;
+  try {
+    return await db.withAdvisoryLock(MIGRATION_LOCK_KEY, async (q) => {
+      await q.run(CREATE_VERSION_TABLE);
+      const from = await appliedVersion(q);
+      if (from > latest) throw tooNew(from, latest);
+      for (const m of migrations.slice(from)) {
+        await q.run('BEGIN');
+        try {
+          await q.run(m.sql);
+          await q.run('INSERT INTO schema_version (version, name) VALUES ($1, $2)', [m.version, m.name]);
+          await q.run('COMMIT');
+        } catch (err) {
+          await q.run('ROLLBACK').catch(() => undefined);
+          throw new CodedError('STORE_FAILED', `PostgreSQL migration ${m.version} (${m.name}) failed`, {
+            cause: err,
+            details: { operation: 'migrate', version: m.version },
+          });
+        }
+        opts.logger?.info({ version: m.version, name: m.name }, 'PostgreSQL schema migrated');
+      }
+      return { from, to: Math.max(from, latest) };
+    }, { statementTimeoutMs: opts.timeoutMs ?? 120_000 });
+  } catch (err) {
+    if (err instanceof CodedError) throw err;
+    throw new CodedError('STORE_FAILED', 'PostgreSQL migration failed', { cause: err, details: { operation: 'migrate' } });
+  }
+}
+
+/**
+ * Checks, without changing anything, that the database is at exactly the version of `migrations`
+ * (a server opened with `migrate: false`).
+ * @throws CodedError `STORE_FAILED` when it is behind (run `posbridge-server migrate`) or newer.
+ */
+export async function checkPostgresSchema(db: PgDb, migrations: readonly PgMigration[] = PG_MIGRATIONS): Promise<number> {
+  const version = await appliedVersion(db);
+  const latest = migrations.length;
+  if (version > latest) throw tooNew(version, latest);
+  if (version < latest) {
+    throw new CodedError(
+      'STORE_FAILED',
+      `the PostgreSQL schema is at version ${version}, this server needs ${latest}: run \`posbridge-server migrate\` first`,
+      { details: { operation: 'checkSchema', schemaVersion: version, knownVersion: latest } },
+    );
+  }
+  return version;
+}

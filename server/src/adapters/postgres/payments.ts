@@ -1,0 +1,196 @@
+/**
+ * {@link PaymentsPort} on PostgreSQL. Idempotent create is `INSERT … ON CONFLICT DO NOTHING` on
+ * the `payment_id` key (a concurrent second insert waits for the first and then does nothing);
+ * a transition is one compare-and-set `UPDATE … WHERE version = $n AND state = $m` (a concurrent
+ * second update waits, re-checks the condition on the committed row and matches nothing), with
+ * its audit event, callback and agent commands in the same transaction.
+ *
+ * @see ../sqlite/payments.ts (the same statements on SQLite)
+ */
+import type { ProgressStage } from '@posbridge/protocol/ws';
+import { eventData } from '../../domain/audit-data.ts';
+import type { PaymentStatus } from '../../domain/payment-machine.ts';
+import { BOOTSTRAP_MERCHANT_ID } from '../../ports/directory.ts';
+import type { CreatePaymentResult, NewPayment, Payment, PaymentChange, PaymentsPort } from '../../ports/payments.ts';
+import { applyPgCommandWrites } from './agent-commands.ts';
+import { toTs, type PgDb, type PgParam } from './pg-db.ts';
+import { insertPgEvent, pgOp, pgPayment, readPgPayment } from './rows.ts';
+
+/** The payments port on the shared pool. */
+export class PgPayments implements PaymentsPort {
+  readonly #db: PgDb;
+
+  constructor(db: PgDb) {
+    this.#db = db;
+  }
+
+  createPayment(input: NewPayment): Promise<CreatePaymentResult> {
+    return pgOp('createPayment', () =>
+      this.#db.transaction(async (tx) => {
+        const created =
+          (await tx.run(
+            `INSERT INTO payments (payment_id, id, transaction_id, order_id, reference, merchant_name, method,
+               installments, amount_minor, currency, callback_url, state, version, created_at, changed_at, updated_at,
+               merchant_id, deadline_at, test_suite)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'awaiting_terminal', 0, $12, $12, $12, $13, $14, $15)
+             ON CONFLICT DO NOTHING`,
+            [
+              input.paymentId,
+              input.id,
+              input.transactionId,
+              input.orderId,
+              input.reference,
+              input.merchantName,
+              input.method,
+              input.installments,
+              input.amount.amountMinor,
+              input.amount.currency,
+              input.callbackUrl,
+              toTs(input.createdAt),
+              input.merchantId ?? BOOTSTRAP_MERCHANT_ID,
+              toTs(input.deadlineAt),
+              input.testSuite === true,
+            ],
+          )) === 1;
+        if (created) {
+          await insertPgEvent(tx, {
+            paymentId: input.paymentId,
+            type: 'created',
+            from: null,
+            to: 'awaiting_terminal',
+            data: { amount: input.amount, method: input.method, installments: input.installments },
+            at: input.createdAt,
+          });
+        }
+        const payment = await readPgPayment(tx, input.paymentId);
+        if (!payment) throw new Error('payment vanished after insert');
+        return { payment, created };
+      }),
+    );
+  }
+
+  getPayment(paymentId: string): Promise<Payment | null> {
+    return pgOp('getPayment', () => readPgPayment(this.#db, paymentId));
+  }
+
+  applyTransition(change: PaymentChange): Promise<Payment | null> {
+    return pgOp('applyTransition', () =>
+      this.#db.transaction(async (tx) => {
+        const { next } = change;
+        const o = next.outcome;
+        const params: PgParam[] = [
+          next.status,
+          next.binding?.serialNumber ?? null,
+          next.binding?.agentId ?? null,
+          next.binding?.startId ?? null,
+          o?.outcome ?? null,
+          o?.terminalRef ?? null,
+          o?.authorizationId ?? null,
+          o?.nsu ?? null,
+          o?.tid ?? null,
+          o?.responseCode ?? null,
+          o?.message ?? null,
+          o?.card?.brand ?? null,
+          o?.card?.firstDigits ?? null,
+          o?.card?.lastDigits ?? null,
+          o?.amountMinor ?? null,
+          next.endReason,
+          toTs(next.deadlineAt),
+          toTs(next.changedAt),
+          toTs(change.at),
+          change.paymentId,
+          change.expectedVersion,
+          change.expectedStatus,
+        ];
+        const row = await tx.one<Record<string, unknown>>(
+          `UPDATE payments SET state = $1, serial_number = $2, agent_id = $3, start_id = $4,
+             outcome = $5, terminal_ref = $6, authorization_id = $7, nsu = $8, result_tid = $9, response_code = $10,
+             result_message = $11, card_brand = $12, card_first_digits = $13, card_last_digits = $14, result_amount_minor = $15,
+             end_reason = $16, deadline_at = $17, changed_at = $18, updated_at = $19, version = version + 1
+           WHERE payment_id = $20 AND version = $21 AND state = $22
+           RETURNING *`,
+          params,
+        );
+        if (!row) return null;
+        await insertPgEvent(tx, {
+          paymentId: change.paymentId,
+          type: change.event.type,
+          from: change.expectedStatus,
+          to: next.status,
+          data: eventData(change.event),
+          at: change.at,
+        });
+        if (change.callback) {
+          await tx.run(
+            `INSERT INTO callback_outbox (payment_id, kind, url, body, status, attempts, next_attempt_at, created_at, updated_at, expires_at)
+             VALUES ($1, $2, $3, $4, 'pending', 0, $5, $5, $5, $6)
+             ON CONFLICT (payment_id, kind) DO NOTHING`,
+            [
+              change.paymentId,
+              `final:${change.callback.status}`,
+              change.callback.url,
+              change.callback.body,
+              toTs(change.at),
+              toTs(change.callback.expiresAt ?? null),
+            ],
+          );
+        }
+        await applyPgCommandWrites(tx, change.commands, change.at);
+        return pgPayment(row);
+      }),
+    );
+  }
+
+  setProgressStage(paymentId: string, stage: ProgressStage, at: number): Promise<boolean> {
+    return pgOp('setProgressStage', async () => {
+      const n = await this.#db.run('UPDATE payments SET progress_stage = $1, updated_at = $2 WHERE payment_id = $3', [
+        stage,
+        toTs(at),
+        paymentId,
+      ]);
+      return n === 1;
+    });
+  }
+
+  listBoundPayments(status: PaymentStatus, serialNumbers: readonly string[]): Promise<Payment[]> {
+    if (serialNumbers.length === 0) return Promise.resolve([]);
+    return pgOp('listBoundPayments', async () => {
+      const rows = await this.#db.rows<Record<string, unknown>>(
+        `SELECT * FROM payments WHERE state = $1 AND serial_number = ANY($2::text[]) ORDER BY changed_at, payment_id COLLATE "C"`,
+        [status, serialNumbers],
+      );
+      return rows.map(pgPayment);
+    });
+  }
+
+  listDuePayments(now: number, limit: number): Promise<Payment[]> {
+    return pgOp('listDuePayments', async () => {
+      const rows = await this.#db.rows<Record<string, unknown>>(
+        `SELECT * FROM payments WHERE deadline_at IS NOT NULL AND deadline_at <= $1
+           AND state IN ('awaiting_terminal', 'dispatched', 'accepted', 'unknown')
+         ORDER BY deadline_at, payment_id COLLATE "C" LIMIT $2`,
+        [toTs(now), Math.max(0, Math.trunc(limit))],
+      );
+      return rows.map(pgPayment);
+    });
+  }
+
+  listPaymentsIn(statuses: readonly PaymentStatus[], serialNumbers: readonly string[]): Promise<Payment[]> {
+    if (statuses.length === 0 || serialNumbers.length === 0) return Promise.resolve([]);
+    return pgOp('listPaymentsIn', async () => {
+      const rows = await this.#db.rows<Record<string, unknown>>(
+        `SELECT * FROM payments WHERE state = ANY($1::text[]) AND serial_number = ANY($2::text[])
+          ORDER BY changed_at, payment_id COLLATE "C"`,
+        [statuses, serialNumbers],
+      );
+      return rows.map(pgPayment);
+    });
+  }
+
+  countPaymentsByStatus(): Promise<Partial<Record<PaymentStatus, number>>> {
+    return pgOp('countPaymentsByStatus', async () => {
+      const rows = await this.#db.rows<{ state: string; n: number }>('SELECT state, COUNT(*) AS n FROM payments GROUP BY state');
+      return Object.fromEntries(rows.map((r) => [r.state, r.n])) as Partial<Record<PaymentStatus, number>>;
+    });
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * {@link CountersPort} on SQLite: the `rate_counters` table (migration 5). A hit is one upsert
+ * (`INSERT … ON CONFLICT DO UPDATE … RETURNING`) that keeps a current window and replaces an
+ * ended one, so it is atomic on its own; the lazy purge runs in the same transaction.
+ */
+import { COUNTER_PURGE_PER_HIT, counterArgsProblem, type CounterWindow, type CountersPort } from '../../ports/counters.ts';
+import type { SqliteDb } from './sqlite-db.ts';
+import { runExclusive } from './rows.ts';
+
+interface CounterRow {
+  count: number;
+  reset_at: number;
+}
+
+function check(key: string, windowMs?: number): void {
+  const problem = counterArgsProblem(key, windowMs);
+  if (problem !== undefined) throw new RangeError(problem);
+}
+
+const PURGE = 'DELETE FROM rate_counters WHERE key IN (SELECT key FROM rate_counters WHERE reset_at <= ? ORDER BY reset_at LIMIT ?)';
+
+/** Counters over one connection. */
+export class SqliteCounters implements CountersPort {
+  readonly #db: SqliteDb;
+
+  constructor(db: SqliteDb) {
+    this.#db = db;
+  }
+
+  #op<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+    return runExclusive(this.#db, operation, fn);
+  }
+
+  hitCounter(key: string, windowMs: number, now: number): Promise<CounterWindow> {
+    return this.#op('hitCounter', () =>
+      this.#db.transaction(async () => {
+        check(key, windowMs);
+        await this.#db.run(PURGE, [now, COUNTER_PURGE_PER_HIT]);
+        // `all`: a RETURNING statement is stepped to its end, its one row read.
+        const [row] = await this.#db.all<CounterRow>(
+          `INSERT INTO rate_counters (key, count, reset_at) VALUES (?, 1, ?)
+           ON CONFLICT (key) DO UPDATE SET
+             count    = CASE WHEN rate_counters.reset_at > ? THEN rate_counters.count + 1 ELSE 1 END,
+             reset_at = CASE WHEN rate_counters.reset_at > ? THEN rate_counters.reset_at ELSE excluded.reset_at END
+           RETURNING count, reset_at`,
+          [key, now + windowMs, now, now],
+        );
+        if (!row) throw new Error('upsert returned no row');
+        return { count: row.count, resetAt: row.reset_at };
+      }),
+    );
+  }
+
+  getCounter(key: string, now: number): Promise<CounterWindow | null> {
+    return this.#op('getCounter', async () => {
+      check(key);
+      const row = await this.#db.get<CounterRow>('SELECT count, reset_at FROM rate_counters WHERE key = ? AND reset_at > ?', [key, now]);
+      return row ? { count: row.count, resetAt: row.reset_at } : null;
+    });
+  }
+
+  decrementCounter(key: string, now: number): Promise<void> {
+    return this.#op('decrementCounter', async () => {
+      check(key);
+      await this.#db.run('UPDATE rate_counters SET count = MAX(count - 1, 0) WHERE key = ? AND reset_at > ?', [key, now]);
+    });
+  }
+
+  resetCounter(key: string): Promise<void> {
+    return this.#op('resetCounter', async () => {
+      check(key);
+      await this.#db.run('DELETE FROM rate_counters WHERE key = ?', [key]);
+    });
+  }
+
+  purgeExpiredCounters(now: number, limit: number): Promise<number> {
+    return this.#op('purgeExpiredCounters', async () => (await this.#db.run(PURGE, [now, limit])).changes);
+  }
+}
