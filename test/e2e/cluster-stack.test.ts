@@ -138,9 +138,16 @@ describe('npm run stack -- --instances 2', () => {
   }, 120_000);
 
   afterAll(async () => {
-    if (child.exitCode === null) child.kill('SIGKILL');
+    // SIGTERM, not SIGKILL: a killed stack would leave its servers, PostgreSQL and NATS behind.
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 50_000);
+      await exited;
+      clearTimeout(timer);
+    }
     await receiver.close();
-  });
+  }, 60_000);
 
   it('prints exactly one ready line naming both instances (their server processes) and the agent', () => {
     expect(stdoutLines).toHaveLength(1);
