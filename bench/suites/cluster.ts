@@ -87,6 +87,10 @@ export async function benchCluster(samples: number, durationS: number, connectio
     logSink: { write: () => undefined }, // the children log at info (their ready lines); dropped here
   });
   try {
+    // Throughput first, on the fresh database of both instances.
+    const targets = stack.instances.map((i) => ({ baseUrl: i.pppBaseUrl, appKey: stack.appKey, appToken: stack.appToken }));
+    const clusterLoad: ThroughputRow = { side: 'two instances, PostgreSQL', connections, ...(await createLoad(targets, connections, durationS)) };
+    log(`cluster create, two instances on PostgreSQL  c=${connections} ${clusterLoad.requestsPerSecond} req/s  p50 ${clusterLoad.p50Ms} ms  p99 ${clusterLoad.p99Ms} ms`);
     // Bind on the instance that does NOT hold the agent's socket.
     const health = await Promise.all(stack.instances.map((i) => i.health()));
     const holder = health.findIndex((h) => (h?.agentsConnected ?? 0) > 0);
@@ -102,16 +106,14 @@ export async function benchCluster(samples: number, durationS: number, connectio
       const submitUrl = appPayload(await gateway.createPayment(body))!.payload['submitUrl'] as string;
       const started = performance.now();
       const callbackArrived = receiver.waitFor(paymentId, 30_000);
-      await submitTerminal(onInstance(submitUrl, other), serialNumber);
+      const bound = await submitTerminal(onInstance(submitUrl, other), serialNumber);
+      if (bound.status !== 200) throw new Error(`bind on the instance without the agent answered ${bound.status} ${JSON.stringify(bound.body)}`);
       await callbackArrived;
       if (i >= 3) times.push(performance.now() - started);
     }
     const crossInstance = summarise('cluster bind→callback, agent on the other instance', times);
     log(`cluster bound on one instance, agent on other p50 ${crossInstance.p50Ms} ms  p99 ${crossInstance.p99Ms} ms  (n=${crossInstance.samples})`);
 
-    const targets = stack.instances.map((i) => ({ baseUrl: i.pppBaseUrl, appKey: stack.appKey, appToken: stack.appToken }));
-    const clusterLoad: ThroughputRow = { side: 'two instances, PostgreSQL', connections, ...(await createLoad(targets, connections, durationS)) };
-    log(`cluster create, two instances on PostgreSQL  c=${connections} ${clusterLoad.requestsPerSecond} req/s  p50 ${clusterLoad.p50Ms} ms  p99 ${clusterLoad.p99Ms} ms`);
     return {
       latency: { single, crossInstance, ratioP50: round2(crossInstance.p50Ms / single.p50Ms) },
       throughput: { single: singleLoad, cluster: clusterLoad, ratio: round2(clusterLoad.requestsPerSecond / singleLoad.requestsPerSecond) },
