@@ -197,9 +197,6 @@ export async function startClusterStack(options: ClusterStackOptions): Promise<C
       postgres = pg;
       cleanups.push({ name: 'PostgreSQL', run: () => pg.stop() });
       await psql(pg.url, 'CREATE DATABASE posbridge');
-      // The throwaway server's synchronous_commit=off would lose acknowledged commits if a tool
-      // crashes PostgreSQL (pg_ctl -m immediate); this database waits for its WAL writes again.
-      await psql(pg.url, 'ALTER DATABASE posbridge SET synchronous_commit = on');
       databaseUrl = pg.urlOf('posbridge');
     }
     step();

@@ -46,10 +46,6 @@ export async function startClusterBackend(options: ClusterBackendOptions): Promi
     const pg: ThrowawayPostgres = await startPostgres();
     undo.push(() => pg.stop());
     await psql(pg.url, 'CREATE DATABASE posbridge');
-    // The throwaway server runs with synchronous_commit=off, which loses the last commits when
-    // PostgreSQL crashes (postgres-restart): a loss of the test setup, not of posbridge. Commits
-    // of this database wait for their WAL write again (fsync stays off: the OS does not crash).
-    await psql(pg.url, 'ALTER DATABASE posbridge SET synchronous_commit = on');
     const nats: ThrowawayNats = await startNats();
     undo.push(() => nats.stop());
     const databaseUrl = pg.urlOf('posbridge');
