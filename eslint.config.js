@@ -134,14 +134,16 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': ['error', { patterns: [...everywhere, layer(httpSide, coreUp)] }] },
   },
   {
-    // Native device modules stay behind the agent's transports.
+    // Native device modules stay behind the agent's transports; the NATS client behind the
+    // server's bus adapter (server/src/adapters/nats/).
     files: ['**/*.{ts,tsx}'],
-    ignores: ['terminal-agent/src/transports/**', 'kit/src/**', 'terminal-agent/src/doctor.ts', 'terminal-agent/src/commands.ts', 'hardware-sim/src/**', '**/*.test.ts', 'bench/**', 'scripts/**', 'test/**'],
+    ignores: ['terminal-agent/src/transports/**', 'kit/src/**', 'terminal-agent/src/doctor.ts', 'terminal-agent/src/commands.ts', 'hardware-sim/src/**', 'server/src/adapters/nats/**', '**/*.test.ts', 'bench/**', 'scripts/**', 'test/**'],
     rules: {
       'no-restricted-syntax': [
         'error',
         { selector: "ImportDeclaration[source.value='node-hid']", message: 'node-hid is imported only in terminal-agent/src/transports/.' },
         { selector: "ImportDeclaration[source.value='serialport']", message: 'serialport is imported only in terminal-agent/src/transports/ (and the simulator).' },
+        { selector: 'ImportDeclaration[source.value=/^@nats-io\\//]', message: 'The NATS client is imported only in server/src/adapters/nats/ (the bus adapter).' },
       ],
     },
   },

@@ -8,6 +8,7 @@
  *
  * @see ../README.md (configuration), ../../docs/architecture.md
  */
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -33,6 +34,9 @@ import { appUrlsFor } from './pos/submit-token.ts';
 import { hashAppToken } from './ppp/auth.ts';
 import type { PppAnswerSettings } from './domain/ppp-outcome.ts';
 import { MemoryChangeFeed } from './adapters/memory/change-feed.ts';
+import { NatsBus } from './adapters/nats/nats-bus.ts';
+import { NatsChangeFeed } from './adapters/nats/nats-change-feed.ts';
+import { NatsWakeBridge } from './adapters/nats/nats-wake.ts';
 import { STORE_FACTORIES, storeFactoryOf, type StoreRegistry } from './store-factory.ts';
 import { BOOTSTRAP_MERCHANT_ID, type PaymentStore } from './ports/index.ts';
 import { NO_BUS, type BusHealth } from './ports/bus-health.ts';
@@ -91,6 +95,11 @@ export interface ComposedServer {
   /** The Prometheus registry and instruments. */
   readonly metrics: ServerMetrics;
   /**
+   * The bus between instances, as `/readyz` reads it: `up`/`down` with `POSBRIDGE_NATS_URL`
+   * set, else `none`.
+   */
+  readonly bus: BusHealth;
+  /**
    * Call once `server` listens on `port`: fixes the public URL (base of submitUrls), starts the
    * callback worker and (unless `manualDeadlines`) the deadline worker, and turns `/readyz` ready.
    * @returns the public URL: `config.publicUrl`, or `<scheme>://127.0.0.1:<port>`.
@@ -100,7 +109,7 @@ export interface ComposedServer {
   issueAgentToken(agentName: string, storeId?: string): Promise<IssuedAgentToken>;
   /**
    * Stops the deadline worker, the HTTP server (if listening) and the agent sockets, drains the
-   * callback worker and closes the store. Idempotent; safe before `start`.
+   * callback worker, closes the bus (drained, bounded) and the store. Idempotent; safe before `start`.
    */
   close(): Promise<void>;
 }
@@ -152,6 +161,7 @@ export async function buildServer(options: BuildServerOptions): Promise<Composed
       ? { cert: readFileSync(config.tlsCertFile), key: readFileSync(config.tlsKeyFile) }
       : undefined;
   const store = await openStore(config);
+  let bus: NatsBus | undefined;
   try {
     await store.upsertBootstrapMerchant({
       merchantId: BOOTSTRAP_MERCHANT_ID,
@@ -192,8 +202,13 @@ export async function buildServer(options: BuildServerOptions): Promise<Composed
     });
 
     // ---- payments ⇄ agents: the use cases and the hub, and how they reach each other ----------
-    // In-process: the waits it wakes are this process's requests (docs/architecture.md).
-    const changes = new MemoryChangeFeed();
+    // With POSBRIDGE_NATS_URL, waits and delivery wake-ups also cross instances over the NATS bus
+    // (a hint: the rows stay the truth, docs/adr/0003-change-feed-and-wake-ups-over-nats.md);
+    // without it they are this process's alone. The bus connects in the background.
+    if (config.natsUrl !== undefined) {
+      bus = new NatsBus({ url: config.natsUrl, subjectPrefix: config.natsSubjectPrefix, instanceId: randomUUID(), logger, now });
+    }
+    const changes = bus ? new NatsChangeFeed({ bus }) : new MemoryChangeFeed();
     // Delivery state of this instance: which sessions it holds (presence), and the wake-ups of
     // its delivery after a commit. The use cases get both; the hub is built last, on the use cases.
     const presence = new LocalPresence<AgentSession>({
@@ -202,6 +217,8 @@ export async function buildServer(options: BuildServerOptions): Promise<Composed
       maxTerminalsPerAgent: config.maxTerminalsPerAgent,
     });
     const wakes = new WakeSignal();
+    const wakeBridge = bus ? new NatsWakeBridge(bus, wakes) : undefined;
+    bus?.start();
     const wake = (serials: readonly string[]) => wakes.wake(serials);
     const service = new PaymentService({
       presence,
@@ -246,7 +263,7 @@ export async function buildServer(options: BuildServerOptions): Promise<Composed
     // ---- health: lifecycle phase, store probe and bus for /healthz and /readyz (http/health.ts) ----
     let phase: ServerPhase = 'starting';
     const storeProbe = new StoreProbe({ store, kind: config.storeKind, logger: log });
-    const health = { instanceId: config.instanceId, probe: storeProbe, bus: options.bus ?? NO_BUS, phase: () => phase };
+    const health = { instanceId: config.instanceId, probe: storeProbe, bus: bus ?? options.bus ?? NO_BUS, phase: () => phase };
     // ---- end of health ----------------------------------------------------------------------------
     const app = createApp({
       service,
@@ -303,6 +320,9 @@ export async function buildServer(options: BuildServerOptions): Promise<Composed
         server.closeAllConnections();
         await httpClosed;
         await worker.stop();
+        wakeBridge?.close();
+        if (changes instanceof NatsChangeFeed) changes.close();
+        await bus?.close();
         await store.close();
         log.info('server closed');
       })();
@@ -319,6 +339,7 @@ export async function buildServer(options: BuildServerOptions): Promise<Composed
       operations,
       hub,
       metrics,
+      bus: bus ?? options.bus ?? NO_BUS,
       start(port) {
         publicUrl = config.publicUrl ?? `${scheme}://127.0.0.1:${port}`;
         worker.start();
@@ -330,6 +351,7 @@ export async function buildServer(options: BuildServerOptions): Promise<Composed
       close,
     };
   } catch (err) {
+    await bus?.close();
     await store.close().catch(() => undefined);
     throw err;
   }

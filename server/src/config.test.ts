@@ -114,6 +114,16 @@ describe('loadServerConfig', () => {
     expect(text).not.toContain('0123456789abcdef0123');
   });
 
+  it('POSBRIDGE_NATS_URL selects the bus (checked, redacted in the log line); the subject prefix is bounded', () => {
+    expect(loadServerConfig(required)).toMatchObject({ natsUrl: undefined, natsSubjectPrefix: 'posbridge' });
+    const c = loadServerConfig({ ...required, POSBRIDGE_NATS_URL: 'nats://svc:hunter2@n1:4222,nats://svc:hunter2@n2', POSBRIDGE_NATS_SUBJECT_PREFIX: 'eu.prod' });
+    expect(c).toMatchObject({ natsUrl: 'nats://svc:hunter2@n1:4222,nats://svc:hunter2@n2', natsSubjectPrefix: 'eu.prod' });
+    expect(JSON.stringify(redactConfig(c))).not.toContain('hunter2');
+    expect(() => loadServerConfig({ ...required, POSBRIDGE_NATS_URL: 'http://n1' })).toThrow(/POSBRIDGE_NATS_URL: server 1: scheme must be nats:\/\/ or tls:\/\//);
+    expect(() => loadServerConfig({ ...required, POSBRIDGE_NATS_SUBJECT_PREFIX: 'a.*' })).toThrow(/POSBRIDGE_NATS_SUBJECT_PREFIX/);
+    expect(() => loadServerConfig({ ...required, POSBRIDGE_NATS_SUBJECT_PREFIX: 'a b' })).toThrow(/POSBRIDGE_NATS_SUBJECT_PREFIX/);
+  });
+
   it('POSBRIDGE_STORE chooses the store adapter: sqlite by default, a bounded kind name', () => {
     expect(loadServerConfig(required).storeKind).toBe('sqlite');
     expect(loadServerConfig({ ...required, POSBRIDGE_STORE: 'memory' }).storeKind).toBe('memory');
@@ -126,14 +136,16 @@ describe('loadServerConfig', () => {
 
   it('POSBRIDGE_DATABASE_URL selects postgres unless POSBRIDGE_STORE says otherwise; postgres without it is refused, naming it', () => {
     const url = 'postgres://pb:s3cret-pw@db.internal:5432/pb';
-    const c = loadServerConfig({ ...required, POSBRIDGE_DATABASE_URL: url });
+    // A cluster store needs the submit key from configuration (pos/submit-secret.ts).
+    const cluster = { ...required, POSBRIDGE_SUBMIT_SECRET: 'k'.repeat(32) };
+    const c = loadServerConfig({ ...cluster, POSBRIDGE_DATABASE_URL: url });
     expect(c).toMatchObject({ storeKind: 'postgres', databaseUrl: url, dbPoolMax: 10 });
     expect(loadServerConfig({ ...required, POSBRIDGE_DATABASE_URL: url, POSBRIDGE_STORE: 'sqlite' }).storeKind).toBe('sqlite');
-    expect(loadServerConfig({ ...required, POSBRIDGE_DATABASE_URL: url, POSBRIDGE_DB_POOL_MAX: '25' }).dbPoolMax).toBe(25);
+    expect(loadServerConfig({ ...cluster, POSBRIDGE_DATABASE_URL: url, POSBRIDGE_DB_POOL_MAX: '25' }).dbPoolMax).toBe(25);
     expect(() => loadServerConfig({ ...required, POSBRIDGE_STORE: 'postgres' })).toThrow(/POSBRIDGE_DATABASE_URL: is required when POSBRIDGE_STORE=postgres/);
     expect(() => loadServerConfig({ ...required, POSBRIDGE_DATABASE_URL: 'mysql://x' })).toThrow(/POSBRIDGE_DATABASE_URL: must be a postgres:\/\/ URL/);
     expect(() => loadServerConfig({ ...required, POSBRIDGE_DATABASE_URL: url, POSBRIDGE_DB_POOL_MAX: '0' })).toThrow(/POSBRIDGE_DB_POOL_MAX/);
-    expect(loadServerConfig(required, ['--database-url', url]).storeKind).toBe('postgres');
+    expect(loadServerConfig(cluster, ['--database-url', url]).storeKind).toBe('postgres');
     // The startup line keeps the host, never the password.
     const text = JSON.stringify(redactConfig(c));
     expect(text).not.toContain('s3cret-pw');

@@ -18,6 +18,7 @@ import { CodedError } from '@posbridge/protocol/errors';
 import { redactUrlPasswords } from '@posbridge/protocol/redaction';
 import { parseAllowHosts, parseHostSuffixes, type CallbackHostPolicy } from './callbacks/callback-url-policy.ts';
 import { INSTANCE_ID_PATTERN, defaultInstanceId } from './instance-id.ts';
+import { parseNatsUrl, redactNatsUrl } from './adapters/nats/nats-url.ts';
 
 /** Merchant or partner appKey/appToken pair. */
 export interface AppCredentials {
@@ -173,6 +174,14 @@ export interface ServerConfig {
    * @default `<hostname>-<pid>-<4 random hex>`, generated at start (./instance-id.ts)
    */
   readonly instanceId: string;
+  /**
+   * NATS server(s) of the bus between instances (`POSBRIDGE_NATS_URL`, comma-separated,
+   * ./adapters/nats/nats-url.ts); undefined = no bus (one instance). May carry credentials: log
+   * it only through {@link redactConfig}.
+   */
+  readonly natsUrl: string | undefined;
+  /** First token(s) of every bus subject, so clusters can share a NATS server. @default "posbridge" */
+  readonly natsSubjectPrefix: string;
 }
 
 /** Where `npm run app:build` writes the Payment App in a checkout of this repository. */
@@ -254,6 +263,11 @@ const EnvSchema = z
       .string()
       .regex(INSTANCE_ID_PATTERN, 'must be 1–64 of A-Z a-z 0-9 . _ -, starting with a letter or digit')
       .optional(),
+    POSBRIDGE_NATS_URL: z.string().max(8192).optional(),
+    POSBRIDGE_NATS_SUBJECT_PREFIX: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,32}(\.[A-Za-z0-9_-]{1,32}){0,3}$/, 'must be 1–4 dot-separated tokens of A-Z a-z 0-9 _ -')
+      .default('posbridge'),
   })
   .superRefine((c, ctx) => {
     if (storeKindOf(c.POSBRIDGE_STORE, c.POSBRIDGE_DATABASE_URL) === 'postgres' && c.POSBRIDGE_DATABASE_URL === undefined) {
@@ -295,6 +309,8 @@ const EnvSchema = z
         message: 'must be ≥ POSBRIDGE_HTTP_HEADERS_TIMEOUT_MS',
       });
     }
+    const nats = c.POSBRIDGE_NATS_URL === undefined ? undefined : parseNatsUrl(c.POSBRIDGE_NATS_URL);
+    for (const problem of nats?.ok === false ? nats.problems : []) ctx.addIssue({ code: 'custom', path: ['POSBRIDGE_NATS_URL'], message: problem });
     if (c.POSBRIDGE_CALLBACK_MAX_DELAY_MS < c.POSBRIDGE_CALLBACK_BASE_DELAY_MS) {
       ctx.addIssue({
         code: 'custom',
@@ -430,6 +446,8 @@ export function loadServerConfig(env: Record<string, string | undefined>, argv: 
     metricsToken: c.POSBRIDGE_METRICS_TOKEN,
     paymentAppDir: c.POSBRIDGE_PAYMENT_APP_DIR ?? DEFAULT_PAYMENT_APP_DIR,
     instanceId: c.POSBRIDGE_INSTANCE_ID ?? defaultInstanceId(),
+    natsUrl: c.POSBRIDGE_NATS_URL,
+    natsSubjectPrefix: c.POSBRIDGE_NATS_SUBJECT_PREFIX,
   };
   if (isClusterStore(config.storeKind) && config.submitSecret === undefined && config.submitSecretFile === undefined) {
     // A key generated per instance would make a submitUrl minted by one instance fail on the others.
@@ -477,6 +495,7 @@ export function redactConfig(config: ServerConfig): Record<string, unknown> {
     submitSecret: config.submitSecret === undefined ? undefined : '[redacted]',
     metricsToken: config.metricsToken === undefined ? undefined : '[redacted]',
     databaseUrl: config.databaseUrl === undefined ? undefined : redactUrlPasswords(config.databaseUrl),
+    natsUrl: config.natsUrl === undefined ? undefined : redactNatsUrl(config.natsUrl),
   };
 }
 

@@ -2,7 +2,8 @@
  * The in-process wake-up of command delivery: the payment use cases call {@link WakeSignal.wake}
  * after committing command rows, and the hub's delivery listens. It only makes delivery look
  * sooner; a lost wake-up delays a command to the next delivery tick, never loses it (the rows are
- * the truth). A cluster replaces it with a bus.
+ * the truth). In a cluster it is bridged to the other instances over NATS
+ * (../adapters/nats/nats-wake.ts); the delivery tick stays the safety net.
  */
 
 /** Fan-out of "rows for these serials were committed". */

@@ -31,7 +31,7 @@ describe('the submit secret in a cluster', () => {
     return tmp.dir;
   };
 
-  const env = (overrides: Record<string, string>) => testEnv(join(dir(), 'unused.sqlite'), { POSBRIDGE_STORE: 'postgres', ...overrides });
+  const env = (overrides: Record<string, string>) => testEnv(join(dir(), 'unused.sqlite'), { POSBRIDGE_STORE: 'postgres', POSBRIDGE_DATABASE_URL: 'postgres://pb@127.0.0.1:1/pb', ...overrides });
 
   it('refuses a cluster configuration without a configured key, naming both settings', () => {
     let thrown: unknown;

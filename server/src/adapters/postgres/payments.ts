@@ -163,15 +163,29 @@ export class PgPayments implements PaymentsPort {
     });
   }
 
-  listDuePayments(now: number, limit: number): Promise<Payment[]> {
-    return pgOp('listDuePayments', async () => {
+  claimDuePayments(now: number, limit: number, leaseMs: number, owner: string): Promise<Payment[]> {
+    return pgOp('claimDuePayments', async () => {
+      // FOR NO KEY UPDATE (the lock an UPDATE of non-key columns takes), not FOR UPDATE: it does
+      // not block the foreign-key checks of concurrent inserts referencing the payment (its audit
+      // events, callbacks, commands). SKIP LOCKED passes over payments another claim (or a
+      // transition) holds right now; the lock re-checks the WHERE on the latest committed row,
+      // so a payment another claim leased meanwhile, or that stopped waiting, is skipped too.
       const rows = await this.#db.rows<Record<string, unknown>>(
-        `SELECT * FROM payments WHERE deadline_at IS NOT NULL AND deadline_at <= $1
-           AND state IN ('awaiting_terminal', 'dispatched', 'accepted', 'unknown')
-         ORDER BY deadline_at, payment_id COLLATE "C" LIMIT $2`,
-        [toTs(now), Math.max(0, Math.trunc(limit))],
+        `UPDATE payments p SET deadline_lease_owner = $3, deadline_lease_until = $4
+           FROM (SELECT payment_id FROM payments
+                  WHERE deadline_at IS NOT NULL AND deadline_at <= $1
+                    AND state IN ('awaiting_terminal', 'dispatched', 'accepted', 'unknown')
+                    AND (deadline_lease_until IS NULL OR deadline_lease_until <= $1)
+                  ORDER BY deadline_at, payment_id COLLATE "C" LIMIT $2
+                    FOR NO KEY UPDATE SKIP LOCKED) due
+          WHERE p.payment_id = due.payment_id
+         RETURNING p.*`,
+        [toTs(now), Math.max(0, Math.trunc(limit)), owner, toTs(now + leaseMs)],
       );
-      return rows.map(pgPayment);
+      // RETURNING has no guaranteed order: by deadline, then paymentId (byte order, as COLLATE "C").
+      return rows
+        .map(pgPayment)
+        .sort((a, b) => (a.deadlineAt ?? 0) - (b.deadlineAt ?? 0) || (a.paymentId < b.paymentId ? -1 : a.paymentId > b.paymentId ? 1 : 0));
     });
   }
 

@@ -1,16 +1,17 @@
 /**
  * The port contracts (../../ports/*.contract.ts) on a real PostgreSQL, with the same assertions
  * as memory and SQLite, plus what only a concurrent database can show: parallel creates of one
- * payment, racing compare-and-sets, racing refunds and callback claims, and exact round-trips of
+ * payment, racing compare-and-sets, racing refunds, callback and deadline claims from two pools (leases held, taken over, stale settles refused), and exact round-trips of
  * money (`bigint`) and time (`timestamptz`). One throwaway server for the file; each store the
  * contract factory makes gets a schema of its own (`search_path` in the connection string).
  * @requires-program postgres
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPostgres, type ThrowawayPostgres } from '@posbridge/testkit';
-import { transition } from '../../domain/payment-machine.ts';
 import { agentCommandsContract } from '../../ports/agent-commands.contract.ts';
-import { apply, approvedPayment, binding, newPayment } from '../../ports/contract-helpers.ts';
+import { transition } from '../../domain/payment-machine.ts';
+import { leaseOf, type ClaimedCallback } from '../../ports/callback-outbox.ts';
+import { apply, approvedPayment, approvedResult, binding, newPayment } from '../../ports/contract-helpers.ts';
 import { storeContracts } from '../../ports/contracts.ts';
 import { applyPgCommandWrites } from './agent-commands.ts';
 import { openPostgresStore, type PostgresStore } from './index.ts';
@@ -146,32 +147,81 @@ describe('PostgreSQL store under concurrency', () => {
     }
   });
 
-  it('parallel claims from two pools never hand out the same callback', async () => {
+  it('two pools claiming callbacks in a loop never get the same row; expired leases are taken over, stale settles refused', async () => {
     const store = await freshStore();
     const other = await openPostgresStore({ connectionString: urlIn(`t_${schemas}`) });
     try {
-      for (let i = 0; i < 30; i++) {
-        const { payment } = await store.createPayment(newPayment({ paymentId: `CB${i}` }));
-        await apply(store, payment, { type: 'terminal.bound', binding: { ...binding, startId: `st_${i}` } }, 1001);
-        const bound = await store.getPayment(`CB${i}`);
-        if (!bound) throw new Error('bind failed');
-        const { state } = transition(bound, { type: 'result.received', outcome: { outcome: 'denied', terminalRef: 'r', authorizationId: null, nsu: null, tid: null, responseCode: '05', message: 'no', card: null, amountMinor: 3190 } }, 1002);
-        await store.applyTransition({
-          paymentId: bound.paymentId, expectedVersion: bound.version, expectedStatus: bound.status, next: state,
-          event: { type: 'result.received', outcome: { outcome: 'denied', terminalRef: 'r', authorizationId: null, nsu: null, tid: null, responseCode: '05', message: 'no', card: null, amountMinor: 3190 } },
-          at: 1002, callback: { url: 'https://gw.example/cb', body: '{}', status: 'denied' },
-        });
+      for (let i = 0; i < 40; i++) {
+        const { payment } = await store.createPayment(newPayment({ paymentId: `CB${i}`, id: `pb_cb${i}`, createdAt: 1000 + i }));
+        const bound = await apply(store, payment, { type: 'terminal.bound', binding: { ...binding, startId: `st_${i}` } }, 1000 + i);
+        await apply(store, bound!, approvedResult, 1000 + i, true);
       }
-      // Rounds of ten parallel claims (a claimer may find every due row locked by another and
-      // skip them: SKIP LOCKED) until all are handed out: none twice.
-      const ids: number[] = [];
-      for (let round = 0; round < 30 && ids.length < 30; round++) {
-        const claims = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? store : other).claimDueCallbacks(5000, 60_000, 5)));
-        ids.push(...claims.flat().map((c) => c.id));
+      // Rounds of parallel claims from both pools at one `now` (every lease holds throughout): a
+      // claim may find rows locked by another and skip them (SKIP LOCKED), but none is handed out twice.
+      const owners = ['instance-a', 'instance-b'] as const;
+      const byA: ClaimedCallback[] = [];
+      const all: ClaimedCallback[] = [];
+      for (let round = 0; round < 40 && all.length < 40; round++) {
+        const claims = await Promise.all(
+          Array.from({ length: 8 }, (_, i) => (i % 2 ? other : store).claimDueCallbacks(5000, 60_000, 3, undefined, owners[i % 2]!)),
+        );
+        for (const [i, claim] of claims.entries()) {
+          for (const c of claim) expect(c).toMatchObject({ leaseOwner: owners[i % 2], leaseUntil: 65_000 });
+          if (i % 2 === 0) byA.push(...claim);
+          all.push(...claim);
+        }
       }
-      expect(ids).toHaveLength(30);
-      expect(new Set(ids).size).toBe(30);
-      expect(await store.claimDueCallbacks(5000, 60_000, 100)).toEqual([]);
+      expect(all).toHaveLength(40);
+      expect(new Set(all.map((c) => c.id)).size).toBe(40);
+      expect(byA.length).toBeGreaterThan(0);
+      expect(await store.claimDueCallbacks(64_999, 60_000, 100, undefined, 'instance-c')).toEqual([]);
+
+      // instance-a dies: once its leases run out, B takes its rows over (and only those still
+      // pending: B delivered its own), concurrently with a second claimer that gets the rest.
+      const mine = all.filter((c) => c.leaseOwner === 'instance-b');
+      for (const c of mine) expect(await other.markCallbackDelivered(c.id, leaseOf(c), 1, 200, 6000)).toBe(true);
+      const takeovers = await Promise.all([other.claimDueCallbacks(65_000, 60_000, 100, undefined, 'instance-b'), store.claimDueCallbacks(65_000, 60_000, 100, undefined, 'instance-c')]);
+      const taken = takeovers.flat();
+      expect(taken.map((c) => c.id).sort((a, b) => a - b)).toEqual(byA.map((c) => c.id).sort((a, b) => a - b));
+      // A comes back late: every settle with its stale lease is refused and writes nothing.
+      const results = await Promise.all(byA.map((c) => store.markCallbackDelivered(c.id, leaseOf(c), 1, 200, 70_000)));
+      expect(results.every((r) => !r)).toBe(true);
+      const settled = await Promise.all(taken.map((c) => (c.leaseOwner === 'instance-b' ? other : store).scheduleCallbackRetry(c.id, leaseOf(c), 1, 90_000, 'HTTP 503', 503, 70_000)));
+      expect(settled.every((r) => r)).toBe(true);
+      const rows = await store.db.rows<{ status: string; n: number }>(
+        `SELECT status, COUNT(*) AS n FROM callback_outbox WHERE lease_owner IS NULL GROUP BY status ORDER BY status`,
+      );
+      expect(rows).toEqual([
+        { status: 'delivered', n: mine.length },
+        { status: 'pending', n: byA.length },
+      ]);
+    } finally {
+      await other.close();
+      await store.close();
+    }
+  });
+
+  it('two pools claiming deadlines in a loop never get the same payment, and take over expired leases', async () => {
+    const store = await freshStore();
+    const other = await openPostgresStore({ connectionString: urlIn(`t_${schemas}`) });
+    try {
+      for (let i = 0; i < 40; i++) await store.createPayment(newPayment({ paymentId: `D${i}`, id: `pb_d${i}`, deadlineAt: 1000 + i }));
+      const claimed: string[] = [];
+      for (let round = 0; round < 40 && claimed.length < 40; round++) {
+        const claims = await Promise.all(
+          Array.from({ length: 8 }, (_, i) => (i % 2 ? other : store).claimDuePayments(5000, 3, 60_000, i % 2 ? 'instance-b' : 'instance-a')),
+        );
+        for (const claim of claims) {
+          const deadlines = claim.map((p) => p.deadlineAt ?? 0);
+          expect(deadlines).toEqual([...deadlines].sort((a, b) => a - b));
+          claimed.push(...claim.map((p) => p.paymentId));
+        }
+      }
+      expect(claimed).toHaveLength(40);
+      expect(new Set(claimed).size).toBe(40);
+      expect(await other.claimDuePayments(64_999, 100, 60_000, 'instance-b')).toEqual([]);
+      const takeovers = await Promise.all([other.claimDuePayments(65_000, 100, 60_000, 'instance-b'), store.claimDuePayments(65_000, 100, 60_000, 'instance-c')]);
+      expect(takeovers.flat().map((p) => p.paymentId).sort()).toEqual([...claimed].sort());
     } finally {
       await other.close();
       await store.close();
@@ -204,8 +254,17 @@ describe('PostgreSQL store values', () => {
       expect((await store.listPaymentEvents('P1'))[0]?.at).toBe(createdAt);
       const stored = await store.db.one<{ t: string }>(`SELECT to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.MS') AS t FROM payments`);
       expect(stored?.t).toBe('2026-12-02 07:30:15.987');
-      expect((await store.listDuePayments(createdAt + 120_000, 10)).map((p) => p.paymentId)).toEqual([]);
-      expect((await store.listDuePayments(createdAt + 120_001, 10)).map((p) => p.paymentId)).toEqual(['P1']);
+      expect((await store.claimDuePayments(createdAt + 120_000, 10, 10_000, 'instance-a')).map((p) => p.paymentId)).toEqual([]);
+      expect((await store.claimDuePayments(createdAt + 120_001, 10, 10_000, 'instance-a')).map((p) => p.paymentId)).toEqual(['P1']);
+      // A lease's `until` is compared for equality by the settle: a ms value (here .988 + 60 s)
+      // round-trips exactly through timestamptz in a non-UTC session.
+      const bound = await apply(store, payment, { type: 'terminal.bound', binding }, createdAt + 1);
+      await apply(store, bound!, approvedResult, createdAt + 1, true);
+      const [claimed] = await store.claimDueCallbacks(createdAt + 1, 60_000, 10, undefined, 'instance-a');
+      expect(claimed).toMatchObject({ leaseUntil: createdAt + 60_001 });
+      expect((await store.listCallbacks('P1'))[0]).toMatchObject({ leaseUntil: createdAt + 60_001 });
+      expect(await store.markCallbackDelivered(claimed!.id, { owner: 'instance-a', until: createdAt + 60_002 }, 1, 200, createdAt + 2)).toBe(false);
+      expect(await store.markCallbackDelivered(claimed!.id, leaseOf(claimed!), 1, 200, createdAt + 2)).toBe(true);
     } finally {
       await store.close();
     }

@@ -9,6 +9,13 @@
  * (event data, callback bodies, agent messages, stored answers) as `text`, so the exact bytes
  * written are the bytes read back. Uniqueness and foreign keys are SQLite's; identities
  * (`payment_events.seq`, `callback_outbox.id`, `terminal_events.seq`) are `bigint` identities.
+ *
+ * Leases (../../ports/leases.ts): `callback_outbox.lease_owner`/`lease_until` and
+ * `payments.deadline_lease_owner`/`deadline_lease_until` are `text` and `timestamptz` like every
+ * other time. A settle compares `lease_until` for equality with the ms value its claim returned:
+ * that is exact because the value is always bound from JavaScript ms (`toTs`, a `Date`, written by
+ * `pg` with its milliseconds) and `timestamptz` keeps microseconds, so the stored instant is that
+ * very ms and reads back as it (never computed in SQL with intervals or `now()`).
  */
 
 /** DDL of migration 1 (tables and indexes of the core ports). */
@@ -95,6 +102,8 @@ CREATE TABLE payments (
   end_reason          text CHECK (end_reason IN ('cancelled', 'expired')),
   deadline_at         timestamptz,
   test_suite          boolean NOT NULL DEFAULT false,
+  deadline_lease_owner text,
+  deadline_lease_until timestamptz,
   created_at          timestamptz NOT NULL,
   changed_at          timestamptz NOT NULL,
   updated_at          timestamptz NOT NULL
@@ -102,7 +111,9 @@ CREATE TABLE payments (
 CREATE INDEX payments_state_serial ON payments(state, serial_number);
 CREATE INDEX payments_serial ON payments(serial_number) WHERE serial_number IS NOT NULL;
 CREATE INDEX payments_start_id ON payments(start_id);
-CREATE INDEX payments_deadline ON payments(deadline_at) WHERE deadline_at IS NOT NULL;
+-- The deadline claim's order (ports/payments.ts claimDuePayments); the payment machine clears the
+-- deadline when a payment ends, so the index stays about the size of the waiting set.
+CREATE INDEX payments_deadline ON payments(deadline_at, payment_id COLLATE "C") WHERE deadline_at IS NOT NULL;
 
 CREATE TABLE payment_events (
   seq        bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -129,9 +140,14 @@ CREATE TABLE callback_outbox (
   created_at       timestamptz NOT NULL,
   updated_at       timestamptz NOT NULL,
   expires_at       timestamptz,
+  lease_owner      text,
+  lease_until      timestamptz,
   UNIQUE (payment_id, kind)
 );
-CREATE INDEX callback_outbox_due ON callback_outbox(next_attempt_at, id) WHERE status = 'pending';
+-- The callback claim (ports/callback-outbox.ts claimDueCallbacks): the pending rows by due time;
+-- leased rows stay in it (a claim keeps next_attempt_at) and are filtered on lease_until, which
+-- the index carries. There are at most as many of them as deliveries in flight.
+CREATE INDEX callback_outbox_due ON callback_outbox(next_attempt_at, id) INCLUDE (lease_until) WHERE status = 'pending';
 
 CREATE TABLE operations (
   operation_id     text PRIMARY KEY,
