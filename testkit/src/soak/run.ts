@@ -233,7 +233,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     await writeFile(
       agentConfigPath,
       JSON.stringify({
-        serverUrl: proxies.map((p) => `ws://127.0.0.1:${p.port}/agent/v1`).join(','),
+        serverUrls: proxies.map((p) => `ws://127.0.0.1:${p.port}/agent/v1`),
         terminals: terminals.map((t) => ({ path: t.path, serialNumber: t.serialNumber })),
         journalPath,
         ...AGENT_TIMINGS,
