@@ -22,7 +22,6 @@ import { StoreProbe, type ServerPhase } from './http/health.ts';
 import { AgentHub } from './hub/agent-hub.ts';
 import type { AgentSession } from './hub/agent-session.ts';
 import { issueAgentToken, type IssuedAgentToken } from './hub/agent-tokens.ts';
-import { LocalPresence } from './hub/local-presence.ts';
 import { WakeSignal } from './hub/wake-signal.ts';
 import { ServerMetrics } from './observability/metrics.ts';
 import { DeadlineWorker } from './payments/deadline-worker.ts';
@@ -37,9 +36,15 @@ import { MemoryChangeFeed } from './adapters/memory/change-feed.ts';
 import { NatsBus } from './adapters/nats/nats-bus.ts';
 import { NatsChangeFeed } from './adapters/nats/nats-change-feed.ts';
 import { NatsWakeBridge } from './adapters/nats/nats-wake.ts';
+import { createPresence, type ClusterSettings, type InstancePresence } from './presence-factory.ts';
+import type { HolderSession } from './ports/terminal-holders.ts';
+import { z } from 'zod';
 import { STORE_FACTORIES, storeFactoryOf, type StoreRegistry } from './store-factory.ts';
 import { BOOTSTRAP_MERCHANT_ID, type PaymentStore } from './ports/index.ts';
 import { NO_BUS, type BusHealth } from './ports/bus-health.ts';
+
+/** `<prefix>.presence.taken`: an instance took over a session the named instance held (a hint). */
+const TakenOverSchema = z.strictObject({ instanceId: z.string().min(1).max(64) });
 
 /** Options of {@link buildServer}. */
 export interface BuildServerOptions {
@@ -67,6 +72,11 @@ export interface BuildServerOptions {
    * this instance `degraded`, never unready. @default NO_BUS (`none`: a single instance)
    */
   readonly bus?: BusHealth;
+  /**
+   * Joins a cluster: the presence is shared with the other instances over this PostgreSQL pool
+   * (./presence-factory.ts). @default one instance (the presence of this hub only)
+   */
+  readonly cluster?: ClusterSettings;
 }
 
 /** What {@link buildServer} wired: the pieces to listen on, the parts, and one `close()`. */
@@ -162,6 +172,7 @@ export async function buildServer(options: BuildServerOptions): Promise<Composed
       : undefined;
   const store = await openStore(config);
   let bus: NatsBus | undefined;
+  let instance: InstancePresence<AgentSession> | undefined;
   try {
     await store.upsertBootstrapMerchant({
       merchantId: BOOTSTRAP_MERCHANT_ID,
@@ -209,13 +220,30 @@ export async function buildServer(options: BuildServerOptions): Promise<Composed
       bus = new NatsBus({ url: config.natsUrl, subjectPrefix: config.natsSubjectPrefix, instanceId: randomUUID(), logger, now });
     }
     const changes = bus ? new NatsChangeFeed({ bus }) : new MemoryChangeFeed();
-    // Delivery state of this instance: which sessions it holds (presence), and the wake-ups of
-    // its delivery after a commit. The use cases get both; the hub is built last, on the use cases.
-    const presence = new LocalPresence<AgentSession>({
+    // Delivery state of this instance: which sessions it holds (presence: this hub's only, or
+    // shared by the cluster on PostgreSQL, ./presence-factory.ts), and the wake-ups of its
+    // delivery after a commit. The use cases get both; the hub is built last, on the use cases.
+    // On PostgreSQL the instance joins the cluster over the store's pool (loaded only then). An
+    // instance that takes an agent over tells the one that held it over the bus, which then
+    // compares its sessions with the shared rows at once instead of at its next heartbeat.
+    const pgStore = config.storeKind === 'postgres' ? await import('./adapters/postgres/index.ts') : undefined;
+    const natsBus = bus;
+    const here = await createPresence<AgentSession>({
       store,
-      logger: logger.child({ component: 'hub' }),
+      logger,
       maxTerminalsPerAgent: config.maxTerminalsPerAgent,
+      now,
+      instanceId: config.instanceId,
+      ...(pgStore?.isPostgresStore(store) === true ? { db: (store as import('./adapters/postgres/index.ts').PostgresStore).db } : {}),
+      ...(natsBus ? { onTakenOver: (taken: HolderSession) => natsBus.publish('presence.taken', { instanceId: taken.instanceId }) } : {}),
+      ...options.cluster,
     });
+    instance = here;
+    const unsubscribeTaken = natsBus?.subscribe('presence.taken', TakenOverSchema, ({ instanceId }) => {
+      if (instanceId === here.instanceId) void here.reconcile();
+    });
+    await here.start();
+    const { presence } = here;
     const wakes = new WakeSignal();
     const wakeBridge = bus ? new NatsWakeBridge(bus, wakes) : undefined;
     bus?.start();
@@ -317,10 +345,12 @@ export async function buildServer(options: BuildServerOptions): Promise<Composed
         const httpClosed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
         await hub.close();
+        await here.stop();
         server.closeAllConnections();
         await httpClosed;
         await worker.stop();
         wakeBridge?.close();
+        unsubscribeTaken?.();
         if (changes instanceof NatsChangeFeed) changes.close();
         await bus?.close();
         await store.close();
@@ -351,6 +381,7 @@ export async function buildServer(options: BuildServerOptions): Promise<Composed
       close,
     };
   } catch (err) {
+    await instance?.stop();
     await bus?.close();
     await store.close().catch(() => undefined);
     throw err;

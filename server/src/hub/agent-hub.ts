@@ -33,7 +33,7 @@ import { ReportRouter } from './report-router.ts';
 import { AgentSession, newMessageId } from './agent-session.ts';
 import { authenticateUpgrade } from './agent-upgrade.ts';
 import { CommandDelivery } from './command-delivery.ts';
-import type { LocalPresence } from './local-presence.ts';
+import type { HubPresence } from './local-presence.ts';
 import type { ReportRefusal } from './report-guard.ts';
 import type { WakeSignal } from './wake-signal.ts';
 
@@ -47,7 +47,7 @@ export interface AgentHubOptions {
   /** The use cases agents report to. */
   readonly handler: AgentEventHandler;
   /** Where serials are held on this instance (shared with the use cases, which locate terminals). */
-  readonly presence: LocalPresence<AgentSession>;
+  readonly presence: HubPresence<AgentSession>;
   /** Wake-ups of delivery after the use cases committed command rows. */
   readonly wakes?: WakeSignal;
   readonly logger: Logger;
@@ -72,7 +72,7 @@ export class AgentHub {
   readonly #maxBadFrames: number;
   readonly #now: () => number;
   readonly #wss: WebSocketServer;
-  readonly #presence: LocalPresence<AgentSession>;
+  readonly #presence: HubPresence<AgentSession>;
   readonly #delivery: CommandDelivery;
   readonly #reports: ReportRouter;
   readonly #all = new Set<AgentSession>();

@@ -28,7 +28,7 @@ import type { AgentCommandRecord, AgentCommandsPort } from '../ports/agent-comma
 import type { AgentEventHandler } from '../ports/agent-events.ts';
 import type { PaymentStore } from '../ports/index.ts';
 import type { AgentSession } from './agent-session.ts';
-import type { LocalPresence } from './local-presence.ts';
+import type { HubPresence } from './local-presence.ts';
 
 /** Most rows read for one session per pass. */
 const BATCH = 100;
@@ -37,7 +37,7 @@ const BATCH = 100;
 export interface CommandDeliveryOptions {
   readonly commands: AgentCommandsPort;
   readonly store: PaymentStore;
-  readonly presence: LocalPresence<AgentSession>;
+  readonly presence: HubPresence<AgentSession>;
   /** The use case told when a start or abort meets a terminal that moved to another agent. */
   readonly handler: Pick<AgentEventHandler, 'onBoundAgentReplaced'>;
   readonly logger: Logger;

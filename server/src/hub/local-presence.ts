@@ -30,10 +30,44 @@ export interface LocalPresenceOptions {
   readonly logger: Logger;
   /** Most serials one agent may have accepted in one announcement. */
   readonly maxTerminalsPerAgent: number;
+  /**
+   * True when `agentId` is connected to another server instance (a cluster: ./cluster-presence.ts);
+   * asked by the admission only for an agent not connected here. @default never
+   */
+  readonly isAgentLiveElsewhere?: (agentId: string) => Promise<boolean>;
+}
+
+/**
+ * What the hub needs of the presence of its instance: the {@link Presence} port plus the
+ * in-memory routing of the sessions it holds. {@link LocalPresence} (one instance) and
+ * ClusterPresence (./cluster-presence.ts, several instances sharing PostgreSQL) implement it.
+ */
+export interface HubPresence<H extends LocalHolder> extends Presence {
+  /** The current session of `agentId`, if connected here. */
+  sessionOf(agentId: string): H | undefined;
+  /** Makes `holder` its agent's current session (before its first claim). */
+  connect(holder: H): void;
+  /** The session `serialNumber` is routed to here, if any (open or not). */
+  routeOf(serialNumber: string): H | undefined;
+  /** The open sessions holding at least one serial. */
+  holders(): H[];
+  /** Serials whose session here is open right now. */
+  onlineSerials(): ReadonlySet<string>;
+  /** Number of agents connected here. */
+  readonly sessionCount: number;
+  /** The open session routed here for `serialNumber`, if its agent still owns the serial in the store. */
+  ownedRoute(serialNumber: string): Promise<H | undefined>;
+  claim(holder: H, terminals: readonly AnnouncedTerminal[], now: number): Promise<PresenceClaim>;
+  release(holder: H): Promise<void>;
+  /**
+   * Removes a session's routes (the rows keep what is owed for the next connect).
+   * @returns true when it was its agent's current session.
+   */
+  detach(holder: H): boolean;
 }
 
 /** In-memory presence over the sessions of one hub. */
-export class LocalPresence<H extends LocalHolder> implements Presence {
+export class LocalPresence<H extends LocalHolder> implements HubPresence<H> {
   readonly #store: PaymentStore;
   readonly #routes = new Map<string, H>();
   /** The current session of each connected agent. */
@@ -42,11 +76,12 @@ export class LocalPresence<H extends LocalHolder> implements Presence {
 
   constructor(options: LocalPresenceOptions) {
     this.#store = options.store;
+    const elsewhere = options.isAgentLiveElsewhere;
     this.#admission = new TerminalAdmission({
       store: options.store,
       logger: options.logger,
       maxTerminalsPerAgent: options.maxTerminalsPerAgent,
-      isAgentLive: (agentId) => this.#current.get(agentId)?.isOpen === true,
+      isAgentLive: (agentId) => this.#current.get(agentId)?.isOpen === true || (elsewhere?.(agentId) ?? false),
     });
   }
 
@@ -127,6 +162,18 @@ export class LocalPresence<H extends LocalHolder> implements Presence {
   release(holder: H): Promise<void> {
     this.detach(holder);
     return Promise.resolve();
+  }
+
+  /**
+   * Stops routing `serialNumbers` to `holder` (another instance took them over, or a claim was
+   * refused there); they leave `holder.serials`. It stays its agent's current session.
+   */
+  drop(holder: H, serialNumbers: readonly string[]): void {
+    if (serialNumbers.length === 0) return;
+    for (const serial of serialNumbers) {
+      if (this.#routes.get(serial) === holder) this.#routes.delete(serial);
+    }
+    holder.serials = holder.serials.filter((serial) => !serialNumbers.includes(serial));
   }
 
   /**

@@ -13,14 +13,14 @@ import type { AgentCommandsPort } from '../ports/agent-commands.ts';
 import type { AgentEventHandler } from '../ports/agent-events.ts';
 import type { PaymentStore } from '../ports/index.ts';
 import { newMessageId, type AgentSession } from './agent-session.ts';
-import type { LocalPresence } from './local-presence.ts';
+import type { HubPresence } from './local-presence.ts';
 import { ReportGuard, type ReportRefusal } from './report-guard.ts';
 
 /** Options of {@link ReportRouter}. */
 export interface ReportRouterOptions {
   readonly store: PaymentStore;
   readonly commands: AgentCommandsPort;
-  readonly presence: LocalPresence<AgentSession>;
+  readonly presence: HubPresence<AgentSession>;
   readonly handler: AgentEventHandler;
   readonly logger: Logger;
   readonly now: () => number;

@@ -43,8 +43,8 @@ export interface TerminalAdmissionOptions {
   readonly logger: Logger;
   /** Most serials one agent may have accepted in one announcement. */
   readonly maxTerminalsPerAgent: number;
-  /** True while `agentId` has an open session on this hub. */
-  readonly isAgentLive: (agentId: string) => boolean;
+  /** True while `agentId` has an open session (on this hub, or on another instance of a cluster). */
+  readonly isAgentLive: (agentId: string) => boolean | Promise<boolean>;
 }
 
 /** Applies the ownership rules above; stateless apart from the store. */
@@ -123,7 +123,7 @@ export class TerminalAdmission {
         refuse(serialNumber, 'WS_SERIAL_FOREIGN');
         continue;
       }
-      if (this.#o.isAgentLive(owner.agentId)) {
+      if (await this.#o.isAgentLive(owner.agentId)) {
         refuse(serialNumber, 'WS_SERIAL_CLAIMED');
         continue;
       }

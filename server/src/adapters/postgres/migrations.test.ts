@@ -48,8 +48,9 @@ describe('migratePostgres', () => {
     expect(await db.rows('SELECT version, name FROM schema_version ORDER BY version')).toEqual(PG_MIGRATIONS.map((m) => ({ version: m.version, name: m.name })));
     const tables = await db.rows<{ t: string }>(`SELECT tablename AS t FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename`);
     expect(tables.map((r) => r.t)).toEqual([
-      'agent_commands', 'agents', 'callback_outbox', 'merchants', 'meta', 'operations', 'payment_events', 'payments',
-      'schema_version', 'stores', 'terminal_events', 'terminals',
+      'agent_commands', 'agent_connections', 'agents', 'callback_outbox', 'merchants', 'meta', 'onboarding_tokens', 'operations',
+      'payment_events', 'payments', 'rate_counters', 'schema_version', 'server_instances', 'stores', 'terminal_events',
+      'terminal_holders', 'terminals',
     ]);
     // Again: nothing to do.
     expect(await migratePostgres(db)).toEqual({ from: PG_SCHEMA_VERSION, to: PG_SCHEMA_VERSION });
@@ -59,7 +60,7 @@ describe('migratePostgres', () => {
     const lines: { fields: Record<string, unknown>; message: string }[] = [];
     const db = pool(await freshDatabase());
     await migratePostgres(db, { logger: { info: (fields, message) => lines.push({ fields, message }) } });
-    expect(lines).toEqual([{ fields: { version: 1, name: 'core' }, message: 'PostgreSQL schema migrated' }]);
+    expect(lines).toEqual(PG_MIGRATIONS.map((m) => ({ fields: { version: m.version, name: m.name }, message: 'PostgreSQL schema migrated' })));
   });
 
   it('rolls a failing migration back, keeping the versions before it', async () => {

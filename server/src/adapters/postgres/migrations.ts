@@ -14,6 +14,7 @@
 import { CodedError } from '@posbridge/protocol/errors';
 import type { PgDb, PgQueryable } from './pg-db.ts';
 import { SCHEMA_CORE } from './schema-core.ts';
+import { CLUSTER_SCHEMA_SQL } from './schema-cluster.ts';
 import { SHARED_STATE_DDL } from './schema-shared.ts';
 
 /** One migration: `sql` (one or more statements, no parameters) brings the schema to `version`. */
@@ -28,6 +29,7 @@ export interface PgMigration {
 export const PG_MIGRATIONS: readonly PgMigration[] = [
   { version: 1, name: 'core', sql: SCHEMA_CORE },
   { version: 2, name: 'shared-state', sql: SHARED_STATE_DDL },
+  { version: 3, name: 'cluster', sql: CLUSTER_SCHEMA_SQL },
 ];
 
 /** The schema version this code runs on. */
