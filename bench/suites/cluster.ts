@@ -4,6 +4,8 @@
  * - bind → callback when the payment is bound on one instance and the agent's socket is held by
  *   the other (the command row crosses over NATS, the result comes back through PostgreSQL),
  *   vs the single-instance figure (the `e2e` suite's path: one server on SQLite). Goal ≤ 1.5×.
+ *   The same bound on the agent's own instance is measured too, to tell PostgreSQL's share from
+ *   the crossing's.
  * - Create Payment throughput of two instances on one PostgreSQL (half the connections on each)
  *   vs one instance on SQLite with all of them. Goal ≥ 1.0×.
  *
@@ -31,7 +33,8 @@ export interface ThroughputRow {
 
 /** What the cluster suite measured. */
 export interface ClusterResult {
-  latency: { single: LatencyRow; crossInstance: LatencyRow; ratioP50: number };
+  /** `sameInstance` (bound where the agent is) splits the cost of PostgreSQL from the cost of crossing instances. */
+  latency: { single: LatencyRow; sameInstance: LatencyRow; crossInstance: LatencyRow; ratioP50: number };
   throughput: { single: ThroughputRow; cluster: ThroughputRow; ratio: number };
 }
 
@@ -91,31 +94,37 @@ export async function benchCluster(samples: number, durationS: number, connectio
     const targets = stack.instances.map((i) => ({ baseUrl: i.pppBaseUrl, appKey: stack.appKey, appToken: stack.appToken }));
     const clusterLoad: ThroughputRow = { side: 'two instances, PostgreSQL', connections, ...(await createLoad(targets, connections, durationS)) };
     log(`cluster create, two instances on PostgreSQL  c=${connections} ${clusterLoad.requestsPerSecond} req/s  p50 ${clusterLoad.p50Ms} ms  p99 ${clusterLoad.p99Ms} ms`);
-    // Bind on the instance that does NOT hold the agent's socket.
+    // Which instance holds the agent's socket: bound there, then on the other.
     const health = await Promise.all(stack.instances.map((i) => i.health()));
     const holder = health.findIndex((h) => (h?.agentsConnected ?? 0) > 0);
     if (holder < 0) throw new Error('no instance holds the agent');
-    const other = stack.instances[1 - holder]!;
-    const gateway = new GatewayClient(other.pppBaseUrl, stack.appKey, stack.appToken);
     const serialNumber = stack.terminals[0]!.serialNumber;
-    const times: number[] = [];
-    for (let i = 0; i < samples + 3; i++) {
-      const paymentId = `CLBENCH${Date.now().toString(16)}${i}`.toUpperCase().padEnd(32, '0');
-      const transactionId = `TX${paymentId}`.slice(0, 32);
-      const body = buildCreatePayment({ paymentId, transactionId, callbackUrl: receiver.callbackUrlFor(transactionId, paymentId) });
-      const submitUrl = appPayload(await gateway.createPayment(body))!.payload['submitUrl'] as string;
-      const started = performance.now();
-      const callbackArrived = receiver.waitFor(paymentId, 30_000);
-      const bound = await submitTerminal(onInstance(submitUrl, other), serialNumber);
-      if (bound.status !== 200) throw new Error(`bind on the instance without the agent answered ${bound.status} ${JSON.stringify(bound.body)}`);
-      await callbackArrived;
-      if (i >= 3) times.push(performance.now() - started);
-    }
+    /** Bind → callback of `samples` payments created and bound on `on`, ms each. */
+    const measure = async (on: ClusterInstance): Promise<number[]> => {
+      const gateway = new GatewayClient(on.pppBaseUrl, stack.appKey, stack.appToken);
+      const times: number[] = [];
+      for (let i = 0; i < samples + 3; i++) {
+        const paymentId = `CLBENCH${on.index}${Date.now().toString(16)}${i}`.toUpperCase().padEnd(32, '0');
+        const transactionId = `TX${paymentId}`.slice(0, 32);
+        const body = buildCreatePayment({ paymentId, transactionId, callbackUrl: receiver.callbackUrlFor(transactionId, paymentId) });
+        const submitUrl = appPayload(await gateway.createPayment(body))!.payload['submitUrl'] as string;
+        const started = performance.now();
+        const callbackArrived = receiver.waitFor(paymentId, 30_000);
+        const bound = await submitTerminal(onInstance(submitUrl, on), serialNumber);
+        if (bound.status !== 200) throw new Error(`bind on instance ${on.index} answered ${bound.status} ${JSON.stringify(bound.body)}`);
+        await callbackArrived;
+        if (i >= 3) times.push(performance.now() - started);
+      }
+      return times;
+    };
+    const sameInstance = summarise('cluster bind→callback, agent on the same instance', await measure(stack.instances[holder]!));
+    log(`cluster bound on the agent's instance        p50 ${sameInstance.p50Ms} ms  p99 ${sameInstance.p99Ms} ms  (n=${sameInstance.samples})`);
+    const times = await measure(stack.instances[1 - holder]!);
     const crossInstance = summarise('cluster bind→callback, agent on the other instance', times);
     log(`cluster bound on one instance, agent on other p50 ${crossInstance.p50Ms} ms  p99 ${crossInstance.p99Ms} ms  (n=${crossInstance.samples})`);
 
     return {
-      latency: { single, crossInstance, ratioP50: round2(crossInstance.p50Ms / single.p50Ms) },
+      latency: { single, sameInstance, crossInstance, ratioP50: round2(crossInstance.p50Ms / single.p50Ms) },
       throughput: { single: singleLoad, cluster: clusterLoad, ratio: round2(clusterLoad.requestsPerSecond / singleLoad.requestsPerSecond) },
     };
   } finally {

@@ -24,7 +24,11 @@ import {
 
 /** Latency distribution of one measured path, milliseconds. */
 export interface LatencyRow {
-  path: 'posbridge bind→callback' | 'raw pty SALE→RESULT' | 'cluster bind→callback, agent on the other instance';
+  path:
+    | 'posbridge bind→callback'
+    | 'raw pty SALE→RESULT'
+    | 'cluster bind→callback, agent on the same instance'
+    | 'cluster bind→callback, agent on the other instance';
   samples: number;
   p50Ms: number;
   p99Ms: number;
