@@ -1,7 +1,8 @@
 /**
  * `npm run bench` — posbridge's speed and memory figures, each side by side with a baseline in
  * the same run: PPP throughput vs a bare express handler, end-to-end latency vs the raw
- * pseudo-terminal round trip, hub capacity at 1,000 and 10,000 agents, agent footprint.
+ * pseudo-terminal round trip, hub capacity at 1,000 and 10,000 agents, agent footprint, and the
+ * cluster (two instances on PostgreSQL and NATS) against one instance on SQLite.
  * Writes `bench/results/<mode>.json` and `<mode>.md` (`full` or `quick`; a partial run with
  * `--only` gets the suites in its name) and prints a summary. `--quick` finishes in under two minutes on a 2-core machine.
  */
@@ -9,15 +10,17 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { benchAgent, type AgentRow } from './suites/agent.ts';
+import { benchCluster, type ClusterResult } from './suites/cluster.ts';
 import { benchE2e, type LatencyRow } from './suites/e2e.ts';
 import { benchHub, type HubRow } from './suites/hub.ts';
 import { benchPpp, type PppRow } from './suites/ppp.ts';
 
-const HELP = `Usage: npm run bench [-- --quick] [-- --only ppp,e2e,hub,agent]
+const HELP = `Usage: npm run bench [-- --quick] [-- --only ppp,e2e,hub,agent,cluster]
 
 Measures posbridge against baselines and writes bench/results/<full|quick>.{json,md}.
   --quick      short runs (under two minutes): 10 connections, 1,000 agents, fewer samples
-  --only LIST  run only these suites (comma-separated: ppp, e2e, hub, agent)
+  --only LIST  run only these suites (comma-separated: ppp, e2e, hub, agent, cluster);
+               cluster needs postgresql, nats-server and socat
   -h, --help   show this help`;
 
 const { values } = parseArgs({
@@ -29,11 +32,12 @@ if (values.help) {
   process.exit(0);
 }
 const quick = values.quick;
-const only = new Set((values.only ?? 'ppp,e2e,hub,agent').split(',').map((s) => s.trim()));
+const SUITES = ['ppp', 'e2e', 'hub', 'agent', 'cluster'];
+const only = new Set((values.only ?? SUITES.join(',')).split(',').map((s) => s.trim()));
 const log = (line: string) => process.stdout.write(`${line}\n`);
 const startedAt = new Date();
 
-const results: { ppp?: PppRow[]; e2e?: LatencyRow[]; hub?: HubRow[]; agent?: AgentRow } = {};
+const results: { ppp?: PppRow[]; e2e?: LatencyRow[]; hub?: HubRow[]; agent?: AgentRow; cluster?: ClusterResult } = {};
 log(`posbridge bench (${quick ? 'quick' : 'full'}) on ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`);
 if (only.has('ppp')) results.ppp = await benchPpp(quick ? [10] : [1, 10, 50], quick ? 2 : 5, log);
 if (only.has('e2e')) results.e2e = await benchE2e(quick ? 20 : 200, log);
@@ -42,6 +46,7 @@ if (only.has('hub')) {
   for (const agents of quick ? [1_000] : [1_000, 10_000]) results.hub.push(await benchHub(agents, 20, quick ? 3 : 10, log));
 }
 if (only.has('agent')) results.agent = await benchAgent(quick ? 20 : 200, log);
+if (only.has('cluster')) results.cluster = await benchCluster(quick ? 20 : 200, quick ? 2 : 5, 10, log);
 
 const report = {
   startedAt: startedAt.toISOString(),
@@ -52,7 +57,7 @@ const report = {
 const md = renderMarkdown(report);
 const dir = new URL('./results/', import.meta.url);
 await mkdir(dir, { recursive: true });
-const name = only.size === 4 ? report.mode : `${report.mode}-${[...only].sort().join('-')}`;
+const name = SUITES.every((s) => only.has(s)) ? report.mode : `${report.mode}-${[...only].sort().join('-')}`;
 await writeFile(new URL(`${name}.json`, dir), `${JSON.stringify(report, null, 2)}\n`);
 await writeFile(new URL(`${name}.md`, dir), `${md}\n`);
 log(`\n${md}`);
@@ -98,6 +103,22 @@ function renderMarkdown(r: typeof report): string {
     out.push('## Agent footprint', '');
     out.push('| start-up to ready | RSS idle | RSS under load (max) | payments |', '|---|---|---|---|');
     out.push(`| ${a.startupToReadyMs} ms | ${(a.rssIdleBytes / 2 ** 20).toFixed(1)} MiB | ${(a.rssUnderLoadMaxBytes / 2 ** 20).toFixed(1)} MiB | ${a.paymentsUnderLoad} |`, '');
+  }
+  if (r.results.cluster) {
+    const { latency, throughput } = r.results.cluster;
+    out.push('## Cluster: two instances on PostgreSQL and NATS vs one instance on SQLite', '');
+    out.push('| figure | one instance | cluster | cluster ÷ one | goal |', '|---|---|---|---|---|');
+    out.push(
+      `| bind → callback p50 / p99 ms (cluster: bound on one instance, agent on the other) | ${latency.single.p50Ms} / ${latency.single.p99Ms} | ${latency.crossInstance.p50Ms} / ${latency.crossInstance.p99Ms} | ${latency.ratioP50}× | ≤ 1.5× |`,
+    );
+    out.push(
+      `| bind → callback p50 / p99 ms, cluster bound on the agent's own instance (PostgreSQL's share) | ${latency.single.p50Ms} / ${latency.single.p99Ms} | ${latency.sameInstance.p50Ms} / ${latency.sameInstance.p99Ms} | ${(latency.sameInstance.p50Ms / latency.single.p50Ms).toFixed(2)}× | |`,
+    );
+    out.push(
+      `| Create Payment req/s at ${throughput.single.connections} connections (p99 ms) | ${throughput.single.requestsPerSecond} (${throughput.single.p99Ms}) | ${throughput.cluster.requestsPerSecond} (${throughput.cluster.p99Ms}) | ${throughput.ratio}× | ≥ 1.0× |`,
+    );
+    const non2xx = throughput.single.non2xx + throughput.cluster.non2xx + throughput.single.errors + throughput.cluster.errors;
+    out.push('', non2xx > 0 ? `Answers other than 2xx or errors: ${non2xx}.` : 'Every answer was a 200.', '');
   }
   return out.join('\n');
 }

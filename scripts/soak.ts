@@ -6,7 +6,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { FAULT_KINDS, runSoak, type SoakResult } from '@posbridge/testkit/soak';
+import { CLUSTER_FAULT_KINDS, FAULT_KINDS, runSoak, type SoakResult } from '@posbridge/testkit/soak';
 
 const HELP = `npm run soak -- [options]
 
@@ -17,8 +17,14 @@ the simulator (NAK, lost ACK, bad CRC, noise, duplicate or mismatched answers, r
 answer, cable pulled, slow answer). Then checks: every payment final (an unknown resolved), no
 sale without a matching final callback, no payment charged twice, no callback lost.
 
+With --instances N (N ≥ 2) the server side is a cluster: N server processes on a throwaway
+PostgreSQL and NATS (postgresql and nats-server installed), the gateway spreading its calls over
+the instances and the agent knowing every hub; the plan adds instance SIGKILL + restart after a
+pause, PostgreSQL crash + restart and NATS kill + restart, with the same invariants.
+
 Options:
   --payments N    payments to make (default 300)
+  --instances N   server instances: 1 = one server on SQLite (default), 2–8 = a cluster
   --quick         40 payments (the CI mode; under 3 minutes on 2 cores)
   --seed S        seed of the fault schedule and amounts (default: random, printed)
   --terminals N   simulated terminals working in parallel (default 2)
@@ -55,7 +61,7 @@ function printResult(r: SoakResult): void {
   out(`  terminal sales      ${c.terminalSales} final, ${c.terminalCharges} charges`);
   out(`  duplicate charges   ${c.duplicateCharges}`);
   out('  faults injected (planned):');
-  for (const k of FAULT_KINDS) out(`    ${k.padEnd(24)} ${String(r.faultsInjected[k]).padStart(4)} (${r.faultsPlanned[k]})`);
+  for (const k of r.instances > 1 ? [...FAULT_KINDS, ...CLUSTER_FAULT_KINDS] : FAULT_KINDS) out(`    ${k.padEnd(24)} ${String(r.faultsInjected[k]).padStart(4)} (${r.faultsPlanned[k]})`);
   out(`  ws connections cut  ${r.connectionsCut}, stalled ${r.connectionsStalled}`);
   const notes = Object.entries(r.wireFaultNotes).sort(([a], [b]) => a.localeCompare(b));
   if (notes.length > 0) out(`  simulator frame notes: ${notes.map(([k, v]) => `${k} ${v}`).join(', ')}`);
@@ -85,6 +91,7 @@ async function main(): Promise<void> {
         quick: { type: 'boolean' },
         seed: { type: 'string' },
         terminals: { type: 'string' },
+        instances: { type: 'string' },
         'poll-ms': { type: 'string' },
         keep: { type: 'boolean' },
         json: { type: 'string' },
@@ -103,15 +110,18 @@ async function main(): Promise<void> {
   const payments = values.quick ? 40 : intOption(values.payments, 'payments', 300, 1);
   const seed = intOption(values.seed, 'seed', Math.floor(Math.random() * 2 ** 31), 0);
   const terminals = intOption(values.terminals, 'terminals', 2, 1);
+  const instances = intOption(values.instances, 'instances', 1, 1);
+  if (instances > 8) fail('--instances must be 1–8');
   const pollMs = intOption(values['poll-ms'], 'poll-ms', 500, 50);
-  const reproduce = `npm run soak -- --payments ${payments} --seed ${seed}${terminals !== 2 ? ` --terminals ${terminals}` : ''}${pollMs !== 500 ? ` --poll-ms ${pollMs}` : ''}`;
-  process.stdout.write(`soak: ${payments} payments, seed ${seed}, ${terminals} terminals (reproduce: ${reproduce})\n`);
+  const reproduce = `npm run soak -- --payments ${payments} --seed ${seed}${terminals !== 2 ? ` --terminals ${terminals}` : ''}${instances !== 1 ? ` --instances ${instances}` : ''}${pollMs !== 500 ? ` --poll-ms ${pollMs}` : ''}`;
+  process.stdout.write(`soak: ${payments} payments, seed ${seed}, ${terminals} terminals, ${instances === 1 ? 'one server (SQLite)' : `${instances} instances (PostgreSQL, NATS)`} (reproduce: ${reproduce})\n`);
   let result: SoakResult;
   try {
     result = await runSoak({
       payments,
       seed,
       terminals,
+      instances,
       pollMs,
       keep: values.keep === true,
       handleSignals: true,

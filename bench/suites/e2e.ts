@@ -24,7 +24,11 @@ import {
 
 /** Latency distribution of one measured path, milliseconds. */
 export interface LatencyRow {
-  path: 'posbridge bind→callback' | 'raw pty SALE→RESULT';
+  path:
+    | 'posbridge bind→callback'
+    | 'raw pty SALE→RESULT'
+    | 'cluster bind→callback, agent on the same instance'
+    | 'cluster bind→callback, agent on the other instance';
   samples: number;
   p50Ms: number;
   p99Ms: number;
@@ -38,7 +42,8 @@ export function percentile(values: number[], p: number): number {
   return sorted[rank] ?? Number.NaN;
 }
 
-function summarise(path: LatencyRow['path'], samples: number[]): LatencyRow {
+/** The distribution of `samples` (ms) as a row. */
+export function summarise(path: LatencyRow['path'], samples: number[]): LatencyRow {
   const round = (n: number) => Math.round(n * 100) / 100;
   return {
     path,
@@ -49,7 +54,8 @@ function summarise(path: LatencyRow['path'], samples: number[]): LatencyRow {
   };
 }
 
-async function measurePosbridge(payments: number): Promise<number[]> {
+/** Bind → callback of `payments` sequential payments on the single-instance local stack (SQLite, in process), ms each. */
+export async function measurePosbridge(payments: number): Promise<number[]> {
   const receiver = await startCallbackReceiver();
   const stack = await startLocalStack({ logger: pino({ level: 'silent' }), link: 'pty', stepDelayMs: 0 });
   try {

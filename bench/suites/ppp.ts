@@ -27,28 +27,42 @@ const EXAMPLE = JSON.parse(
   readFileSync(new URL('../../test/fixtures/ppp/create-payment.venda-direta-credito.json', import.meta.url), 'utf8'),
 ) as Record<string, unknown>;
 
-async function run(
-  port: number,
+/** Where a load goes: a PPP base URL and the merchant credentials it accepts. */
+export interface PppTarget {
+  baseUrl: string;
+  appKey: string;
+  appToken: string;
+}
+
+/** The target of a bench child (bench/lib/targets.ts) on `port`. */
+const benchTarget = (port: number): PppTarget => ({ baseUrl: `http://127.0.0.1:${port}`, appKey: BENCH_APP_KEY, appToken: BENCH_APP_TOKEN });
+
+/**
+ * `connections` gateways calling `POST /payments` on `target` for `durationS` seconds:
+ * `create` = a new `paymentId` each request, `poll` = the same one again.
+ */
+export async function runPppLoad(
+  target: PppTarget,
   connections: number,
   durationS: number,
   mode: 'create' | 'poll',
 ): Promise<{ result: autocannon.Result; statuses: Record<string, number>; sampleError?: string }> {
   let counter = 0;
-  const runId = Date.now().toString(16).toUpperCase();
+  const runId = `${Date.now().toString(16)}${Math.floor(Math.random() * 0xfff).toString(16)}`.toUpperCase();
   const bodyFor = (paymentId: string) =>
     JSON.stringify({ ...EXAMPLE, paymentId, callbackUrl: 'http://127.0.0.1:9/callback?X-VTEX-signature=bench' });
   const pollBody = bodyFor(`POLL${runId}`.padEnd(32, '0'));
   const statuses: Record<string, number> = {};
   let sampleError: string | undefined;
   const options: autocannon.Options = {
-    url: `http://127.0.0.1:${port}/payments`,
+    url: `${target.baseUrl}/payments`,
     method: 'POST',
     connections,
     duration: durationS,
     headers: {
       'content-type': 'application/json',
-      'x-vtex-api-appkey': BENCH_APP_KEY,
-      'x-vtex-api-apptoken': BENCH_APP_TOKEN,
+      'x-vtex-api-appkey': target.appKey,
+      'x-vtex-api-apptoken': target.appToken,
     },
     requests: [
       {
@@ -84,8 +98,8 @@ export async function benchPpp(concurrencies: number[], durationS: number, log: 
     try {
       for (const mode of ['create', 'poll'] as const) {
         for (const connections of concurrencies) {
-          await run(child.ready.port, connections, 1, mode); // warm-up
-          const { result, statuses } = await run(child.ready.port, connections, durationS, mode);
+          await runPppLoad(benchTarget(child.ready.port), connections, 1, mode); // warm-up
+          const { result, statuses } = await runPppLoad(benchTarget(child.ready.port), connections, durationS, mode);
           const row: PppRow = {
             target,
             mode,

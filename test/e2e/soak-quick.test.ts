@@ -7,7 +7,7 @@
  * @requires-program socat
  */
 import { describe, expect, it } from 'vitest';
-import { checkInvariants, type SoakObservations, FAULT_KINDS, countPlannedFaults, planSoak, runSoak } from '@posbridge/testkit/soak';
+import { checkInvariants, type SoakObservations, CLUSTER_FAULT_KINDS, FAULT_KINDS, countPlannedFaults, planSoak, runSoak } from '@posbridge/testkit/soak';
 
 /** Two payments that went right: P1 approved (charged once as r1), P2 denied (r2, not charged). */
 function healthy(): SoakObservations {
@@ -72,6 +72,18 @@ describe('soak plan', () => {
     expect(planSoak({ payments: 40, seed: 5 })).not.toEqual(planSoak({ payments: 40, seed: 6 }));
     const counts = countPlannedFaults(planSoak({ payments: 16, seed: 9 }));
     for (const kind of FAULT_KINDS) expect(counts[kind], kind).toBeGreaterThanOrEqual(1);
+  });
+
+  it('plans the cluster faults only for a cluster run, leaving the rest of the plan as it was', () => {
+    const single = planSoak({ payments: 40, seed: 5 });
+    const cluster = planSoak({ payments: 40, seed: 5, cluster: true });
+    const isCluster = (kind: string) => (CLUSTER_FAULT_KINDS as readonly string[]).includes(kind);
+    for (const kind of CLUSTER_FAULT_KINDS) {
+      expect(countPlannedFaults(cluster)[kind], kind).toBeGreaterThanOrEqual(1);
+      expect(countPlannedFaults(single)[kind], kind).toBe(0);
+    }
+    expect(cluster.map((p) => ({ ...p, faults: p.faults.filter((f) => !isCluster(f.kind)) }))).toEqual(single);
+    expect(cluster.flatMap((p) => p.faults).filter((f) => isCluster(f.kind)).every((f) => f.afterMs !== undefined)).toBe(true);
   });
 });
 

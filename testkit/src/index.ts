@@ -12,3 +12,4 @@ export * from './wait-for.ts';
 export * from './tls-pki.ts';
 export * from './vtex-gateway.ts';
 export * from './services.ts';
+export * from './psql.ts';

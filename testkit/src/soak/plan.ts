@@ -4,7 +4,8 @@
  * plan. Pure: no I/O, no clock.
  *
  * A fault belongs to one payment. Process and network faults (`ws-drop`, `ws-stall`,
- * `agent-kill`, `server-kill`) fire `afterMs` after that payment's terminal was bound, whatever the payment is
+ * `agent-kill`, `server-kill`, and in a cluster run `instance-kill`, `postgres-restart`,
+ * `nats-restart`) fire `afterMs` after that payment's terminal was bound, whatever the payment is
  * doing then (so they also hit the payments running beside it); callback faults shape the
  * answers to that payment's callback; serial faults set its terminal's simulator scenario, or
  * choose a test amount that misbehaves on the wire (hardware-sim/README.md).
@@ -32,11 +33,20 @@ export const FAULT_KINDS = [
   'serial-slow-answer',
 ] as const;
 
+/**
+ * The faults only a cluster run (`--instances N`) injects: SIGKILL of one instance and its
+ * restart after a pause, a crash and restart of PostgreSQL, a kill and restart of NATS.
+ */
+export const CLUSTER_FAULT_KINDS = ['instance-kill', 'postgres-restart', 'nats-restart'] as const;
+
 /** A kind of fault. */
-export type FaultKind = (typeof FAULT_KINDS)[number];
+export type FaultKind = (typeof FAULT_KINDS)[number] | (typeof CLUSTER_FAULT_KINDS)[number];
+
+/** Every kind, the cluster's included. */
+export const ALL_FAULT_KINDS: readonly FaultKind[] = [...FAULT_KINDS, ...CLUSTER_FAULT_KINDS];
 
 /** Faults that act on processes or the network, at a moment. */
-export const TIMED_FAULTS: readonly FaultKind[] = ['ws-drop', 'ws-stall', 'agent-kill', 'server-kill'];
+export const TIMED_FAULTS: readonly FaultKind[] = ['ws-drop', 'ws-stall', 'agent-kill', 'server-kill', ...CLUSTER_FAULT_KINDS];
 /** Faults that act through the simulator's scenario for one sale. */
 export const SCENARIO_FAULTS: readonly FaultKind[] = [
   'serial-nak-first',
@@ -77,6 +87,9 @@ export const FAULT_RATES: Readonly<Record<FaultKind, number>> = {
   'serial-lost-answer': 0.03,
   'serial-cable-pulled': 0.03,
   'serial-slow-answer': 0.03,
+  'instance-kill': 0.06,
+  'postgres-restart': 0.03,
+  'nats-restart': 0.03,
 };
 
 /** One planned fault. */
@@ -105,6 +118,11 @@ export interface PlanOptions {
   seed: number;
   /** Upper bound of a timed fault's `afterMs`. @default 1200 */
   maxOffsetMs?: number;
+  /**
+   * Plan the cluster's faults too ({@link CLUSTER_FAULT_KINDS}), after the others, so a seed
+   * gives the same single-instance faults either way. @default false
+   */
+  cluster?: boolean;
 }
 
 const DECLINE_CENTS = [5, 54] as const;
@@ -129,7 +147,7 @@ export function planSoak(options: PlanOptions): PlannedPayment[] {
     plan.push({ index, amountMinor: units * 100 + cents, method: rnd() < 0.7 ? 'credit' : 'debit', behaviour, faults: [] });
   }
   const serialTaken = new Set<number>();
-  for (const kind of FAULT_KINDS) {
+  for (const kind of options.cluster === true ? ALL_FAULT_KINDS : FAULT_KINDS) {
     const wanted = Math.min(options.payments, Math.max(options.payments >= 16 ? 1 : 0, Math.round(FAULT_RATES[kind] * options.payments)));
     const isSerial = SCENARIO_FAULTS.includes(kind) || AMOUNT_FAULTS[kind] !== undefined;
     for (let n = 0, tries = 0; n < wanted && tries < options.payments * 10; tries++) {
@@ -156,7 +174,7 @@ export function planSoak(options: PlanOptions): PlannedPayment[] {
 
 /** Faults of a plan counted by kind. */
 export function countPlannedFaults(plan: readonly PlannedPayment[]): Record<FaultKind, number> {
-  const counts = Object.fromEntries(FAULT_KINDS.map((k) => [k, 0])) as Record<FaultKind, number>;
+  const counts = Object.fromEntries(ALL_FAULT_KINDS.map((k) => [k, 0])) as Record<FaultKind, number>;
   for (const p of plan) for (const f of p.faults) counts[f.kind]++;
   return counts;
 }

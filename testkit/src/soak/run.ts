@@ -1,6 +1,7 @@
 /**
  * The fault-injection soak (`npm run soak`): real server and real terminal agent as child
- * processes (SQLite files on disk), simulated PBL/1 terminals on real pseudo-terminals, a TCP
+ * processes (SQLite files on disk; or, with `instances` ≥ 2, a cluster of servers on PostgreSQL
+ * and NATS, ./cluster-backend.ts), simulated PBL/1 terminals on real pseudo-terminals, a TCP
  * proxy between agent and server, and a fake VTEX gateway that creates payments, binds them like
  * the inStore app and polls `POST /payments` like VTEX until each is final. Faults from the
  * seeded plan (./plan.ts) hit the run while it goes; at the end every side's records are read
@@ -11,14 +12,11 @@
  *                simulator (ptys) ◀══════════════════════════════ serial ═════════════════════════════════╝
  * ```
  */
-import { randomBytes, randomUUID } from 'node:crypto';
-import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import sqlite3 from 'sqlite3';
 import { SerialQueue } from '@posbridge/kit/serial-queue';
 import { startSim, type PtySimTerminalHandle, type RunningSim, type SimScenarioPatch } from '@posbridge/hardware-sim';
 import {
@@ -33,8 +31,10 @@ import {
   type JsonAnswer,
 } from '../vtex-gateway.ts';
 import { checkInvariants, type InvariantReport, type PaymentRecord, type ReferenceSales } from './invariants.ts';
-import { FAULT_KINDS, countPlannedFaults, planSoak, type FaultKind, type PlannedFault, type PlannedPayment } from './plan.ts';
-import { ROOT, Supervised } from './supervised.ts';
+import { startSingleBackend, queryAll } from './backend.ts';
+import { startClusterBackend } from './cluster-backend.ts';
+import { ALL_FAULT_KINDS, countPlannedFaults, planSoak, type FaultKind, type PlannedFault, type PlannedPayment } from './plan.ts';
+import { Supervised } from './supervised.ts';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.ts';
 
 /** Options of {@link runSoak}. */
@@ -53,6 +53,12 @@ export interface SoakOptions {
   onProgress?: (line: string) => void;
   /** On SIGINT/SIGTERM, stop the children, socat and the proxy, then exit 130 (the CLI sets it). @default false */
   handleSignals?: boolean;
+  /**
+   * Server instances: 1 = one server on SQLite; 2 or more = a cluster on a throwaway
+   * PostgreSQL and NATS, with the cluster's faults planned too (plan.ts `CLUSTER_FAULT_KINDS`)
+   * and the gateway spreading its calls over the instances. @default 1
+   */
+  instances?: number;
 }
 
 /** What a soak run found. */
@@ -71,6 +77,8 @@ export interface SoakResult extends InvariantReport {
   connectionsStalled: number;
   /** Exits of the children the soak did not cause (restarted by the supervisor), e.g. the agent giving up at start-up. */
   unexpectedExits: { server: string[]; agent: string[] };
+  /** Server instances of the run. */
+  instances: number;
   /** Gateway calls that failed (server down, 5xx, 503 terminal offline) and were retried. */
   gatewayRetries: number;
   /**
@@ -133,43 +141,9 @@ function scenarioOf(fault: FaultKind): SimScenarioPatch['faults'] | undefined {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
-}
-
-/** Runs a command to completion; resolves with its stdout. @throws Error on a non-zero exit. */
-function runToEnd(args: string[], env: Record<string, string>): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
-    child.stderr.on('data', (c: Buffer) => (err += c.toString('utf8')));
-    child.once('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`${args.join(' ')} exited ${code}: ${err}`))));
-  });
-}
-
-/** Every row of a query on an SQLite file (opened read-only). */
-function queryAll<T>(file: string, sql: string): Promise<T[]> {
-  return new Promise((resolve, reject) => {
-    const db = new sqlite3.Database(file, sqlite3.OPEN_READONLY, (openErr) => {
-      if (openErr) return reject(openErr);
-      db.all(sql, [], (err, rows) => {
-        db.close();
-        if (err) reject(err);
-        else resolve(rows as T[]);
-      });
-    });
-  });
-}
-
 /**
  * Runs the soak and checks its invariants. Never throws for a violation (they are in the
- * result); throws only when the stack cannot be started.
+ * result); throws only when the stack cannot be side.
  */
 export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   const started = performance.now();
@@ -177,9 +151,10 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   const terminalsWanted = options.terminals ?? 2;
   const pollMs = options.pollMs ?? 500;
   const paymentTimeoutMs = options.paymentTimeoutMs ?? 120_000;
-  const plan = planSoak({ payments: options.payments, seed: options.seed });
+  const instances = options.instances ?? 1;
+  const plan = planSoak({ payments: options.payments, seed: options.seed, cluster: instances > 1 });
   const faultsPlanned = countPlannedFaults(plan);
-  const faultsInjected = Object.fromEntries(FAULT_KINDS.map((k) => [k, 0])) as Record<FaultKind, number>;
+  const faultsInjected = Object.fromEntries(ALL_FAULT_KINDS.map((k) => [k, 0])) as Record<FaultKind, number>;
   const dir = await mkdtemp(join(tmpdir(), 'posbridge-soak-'));
   const cleanups: (() => Promise<void>)[] = [];
   const closeAll = async () => {
@@ -198,18 +173,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     });
   }
 
-  const appKey = 'vtexappkey-soak';
-  const appToken = randomBytes(18).toString('base64url');
-  const dbPath = join(dir, 'server.sqlite');
   const journalPath = join(dir, 'agent-journal.sqlite');
-  const serverEnv = {
-    POSBRIDGE_DB: dbPath,
-    POSBRIDGE_APP_KEY: appKey,
-    POSBRIDGE_APP_TOKEN: appToken,
-    POSBRIDGE_CALLBACK_APP_KEY: 'vtexappkey-partner-soak',
-    POSBRIDGE_CALLBACK_APP_TOKEN: randomBytes(18).toString('base64url'),
-    POSBRIDGE_CALLBACK_ALLOW_HOSTS: '127.0.0.1', // the fake gateway's callback receiver
-  };
 
   // Callback faults: the first `attempts` callbacks of a payment answer 503 or hang.
   const callbackFaults = new Map<string, { kind: FaultKind; left: number; total: number }[]>();
@@ -224,9 +188,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
 
   let receiver: CallbackReceiver | undefined;
   let sim: RunningSim | undefined;
-  let server: Supervised | undefined;
   let agent: Supervised | undefined;
-  let proxy: TcpProxy | undefined;
+  const proxies: TcpProxy[] = [];
   const records = new Map<string, { index: number; polled: string }>();
   let gatewayRetries = 0;
   let connectionsCut = 0;
@@ -255,43 +218,22 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       return t;
     });
 
-    // The agent's token, issued by the server's own CLI on the database the server will use.
-    const added = await runToEnd(['server/src/cli-main.ts', 'agent', 'add', '--name', 'soak-agent', '--db', dbPath], serverEnv);
-    const token = /token:\s+(\S+)/.exec(added)?.[1];
-    if (!token) throw new Error(`agent add printed no token: ${added}`);
+    // The server side (its agent token issued by the server's own CLI on its database).
+    const side = instances > 1 ? await startClusterBackend({ dir, instances, seed: options.seed }) : await startSingleBackend(dir);
+    cleanups.push(() => side.close());
 
-    const port = await freePort();
-    server = new Supervised({
-      name: 'server',
-      args: ['server/src/cli-main.ts', 'run'],
-      env: {
-        ...serverEnv,
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        POSBRIDGE_PUBLIC_URL: `http://127.0.0.1:${port}`,
-        LOG_LEVEL: 'info',
-        POSBRIDGE_DISPATCH_RESEND_MS: '300',
-        POSBRIDGE_HEARTBEAT_INTERVAL_MS: '1000',
-        POSBRIDGE_CALLBACK_TIMEOUT_MS: '1000',
-        POSBRIDGE_CALLBACK_BASE_DELAY_MS: '100',
-        POSBRIDGE_CALLBACK_MAX_DELAY_MS: '1000',
-        POSBRIDGE_CALLBACK_POLL_MS: '100',
-        POSBRIDGE_DEADLINE_POLL_MS: '500',
-      },
-      logFile: join(dir, 'server.log'),
-      isReady: (l) => l.msg === 'server listening',
-    });
-    cleanups.push(() => server!.stop());
-    await server.start();
-
-    proxy = await startTcpProxy(() => port);
-    cleanups.push(() => proxy!.close());
+    // One TCP proxy in front of each instance's hub: the network faults act on every one.
+    for (const hubPort of side.hubPorts) {
+      const proxy = await startTcpProxy(() => hubPort);
+      proxies.push(proxy);
+      cleanups.push(() => proxy.close());
+    }
 
     const agentConfigPath = join(dir, 'agent.json');
     await writeFile(
       agentConfigPath,
       JSON.stringify({
-        serverUrl: `ws://127.0.0.1:${proxy.port}/agent/v1`,
+        serverUrls: proxies.map((p) => `ws://127.0.0.1:${p.port}/agent/v1`),
         terminals: terminals.map((t) => ({ path: t.path, serialNumber: t.serialNumber })),
         journalPath,
         ...AGENT_TIMINGS,
@@ -300,14 +242,24 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     agent = new Supervised({
       name: 'agent',
       args: ['terminal-agent/src/cli.ts', 'run', '--config', agentConfigPath],
-      env: { POSBRIDGE_AGENT_TOKEN: token, LOG_LEVEL: 'info' },
+      env: { POSBRIDGE_AGENT_TOKEN: side.agentToken, LOG_LEVEL: 'info' },
       logFile: join(dir, 'agent.log'),
       isReady: (l) => l.msg === 'agent ready',
     });
     cleanups.push(() => agent!.stop());
     await agent.start();
 
-    const gateway = new GatewayClient(`http://127.0.0.1:${port}`, appKey, appToken);
+    // The gateway (and the inStore app) take the instances in turn, as a load balancer would.
+    const gateways = side.pppBaseUrls.map((url) => new GatewayClient(url, side.appKey, side.appToken));
+    let turn = 0;
+    const nextInstance = () => turn++ % gateways.length;
+    const gateway = { createPayment: (body: Record<string, unknown>) => gateways[nextInstance()]!.createPayment(body) };
+    /** A minted URL on the next instance (same path and query). */
+    const onNextInstance = (url: string) => {
+      const u = new URL(url);
+      u.host = new URL(side.pppBaseUrls[nextInstance()]!).host;
+      return u.toString();
+    };
 
     /** Runs a gateway call until it gets an answer the caller accepts; network errors and 5xx are retried. */
     const retrying = async (call: () => Promise<JsonAnswer>, done: (a: JsonAnswer) => boolean, deadline: number): Promise<JsonAnswer | undefined> => {
@@ -328,21 +280,21 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       const task = (async () => {
         await sleep(fault.afterMs ?? 0);
         if (fault.kind === 'ws-drop') {
-          connectionsCut += proxy!.cut();
+          for (const p of proxies) connectionsCut += p.cut();
           faultsInjected['ws-drop']++;
         } else if (fault.kind === 'ws-stall') {
           // Longer than the server's heartbeat (1 s) and the agent's dead-link timer (2 pings).
-          connectionsStalled += proxy!.stall(2500);
+          for (const p of proxies) connectionsStalled += p.stall(2500);
           faultsInjected['ws-stall']++;
         } else if (fault.kind === 'agent-kill') {
           await processLock.run(async () => {
             faultsInjected['agent-kill']++;
             await agent!.crashAndRestart();
           });
-        } else if (fault.kind === 'server-kill') {
+        } else {
+          // server-kill, and the cluster's instance, PostgreSQL and NATS restarts.
           await processLock.run(async () => {
-            faultsInjected['server-kill']++;
-            await server!.crashAndRestart();
+            if (await side.inject(fault.kind)) faultsInjected[fault.kind]++;
           });
         }
       })().catch((err: unknown) => progress(`fault ${fault.kind} failed: ${String(err)}`));
@@ -378,7 +330,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
         const submitUrl = appPayload(answer)?.payload['submitUrl'];
         if (typeof submitUrl !== 'string') return false;
         // 200 bound (or repeat); 410 already final; 503 terminal offline, 404 not announced yet, network: retry.
-        const bound = await retrying(() => submitTerminal(submitUrl, terminal.serialNumber), (a) => a.status === 200 || a.status === 410 || a.status === 409, deadline);
+        const bound = await retrying(() => submitTerminal(onNextInstance(submitUrl), terminal.serialNumber), (a) => a.status === 200 || a.status === 410 || a.status === 409, deadline);
         return bound !== undefined;
       };
       if (!(await bind(created))) return;
@@ -409,7 +361,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       progress(
         `[${((performance.now() - started) / 1000).toFixed(1).padStart(6)} s] ${finished}/${plan.length} payments final ` +
           `(approved ${finals.filter((r) => r.polled === 'approved').length}, denied ${finals.filter((r) => r.polled === 'denied').length}) · ` +
-          `faults injected ${injected} · restarts: server ${server!.starts - 1}, agent ${agent!.starts - 1}`,
+          `faults injected ${injected} · restarts: ${side.restarts()}, agent ${agent!.starts - 1}`,
       );
     };
     const ticker = setInterval(() => report(), 1000);
@@ -438,12 +390,10 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     for (const t of terminals) t.setScenario({ ...BASE_SCENARIO }, true);
 
     await agent.stop();
-    await server.stop();
+    await side.stop();
 
     // Read every side back.
-    const serverRows = await queryAll<{ payment_id: string; state: string }>(dbPath, 'SELECT payment_id, state FROM payments');
-    const unknownRows = await queryAll<{ payment_id: string }>(dbPath, "SELECT DISTINCT payment_id FROM payment_events WHERE to_state = 'unknown'");
-    const outbox = await queryAll<{ payment_id: string; status: string; attempts: number }>(dbPath, 'SELECT payment_id, status, attempts FROM callback_outbox');
+    const { payments: serverRows, unknown: unknownRows, outbox } = await side.readBack();
     const journalStates = await queryAll<{ state: string }>(journalPath, 'SELECT state FROM transaction_events UNION ALL SELECT state FROM transactions');
     const referenceOwner = new Map<string, string>();
     for (const row of journalStates) {
@@ -480,7 +430,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       sales,
       saleReferencesOnWire,
     });
-    const unexpectedExits = { server: [...server.exitReasons], agent: [...agent.exitReasons] };
+    const unexpectedExits = { server: side.unexpectedExits(), agent: [...agent.exitReasons] };
     const deniedWithoutCharge = payments
       .filter((p) => p.polled === 'denied' && plan[p.index]!.behaviour !== 'decline' && plan[p.index]!.behaviour !== 'customer-cancel')
       .map((p) => ({ index: p.index, paymentId: p.paymentId, faults: plan[p.index]!.faults.map((f) => f.kind) }));
@@ -497,6 +447,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       connectionsCut,
       connectionsStalled,
       unexpectedExits,
+      instances,
       deniedWithoutCharge,
       gatewayRetries,
       dir,

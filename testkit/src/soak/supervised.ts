@@ -1,15 +1,26 @@
 /**
  * A child process under a supervisor, as systemd would run it (`Restart=on-failure`): started
- * with `node --import tsx <script>`, its pino JSON lines parsed (and appended to a log file),
- * restarted when it exits on its own, and killable on purpose (SIGKILL for the soak's faults).
+ * with `node --import tsx <script>` (the child is that node process itself, so its pid is the
+ * process that serves), its pino JSON lines parsed (and appended to a log file or handed to a
+ * sink), restarted when it exits on its own (unless told not to), and killable on purpose
+ * (SIGKILL for the soak's faults).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, type WriteStream } from 'node:fs';
+import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
-/** Repository root (children run from there). */
+/** Repository root (children run from there unless `cwd` says otherwise). */
 export const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
+
+/** tsx's loader as a file URL, so a child started outside the repository still finds it. */
+export const TSX_LOADER = import.meta.resolve('tsx');
+
+/** Where a child's output lines go instead of a file. */
+export interface LogSink {
+  write(text: string): unknown;
+}
 
 /** A parsed log line of a child. */
 export type LogLine = Record<string, unknown> & { msg?: string };
@@ -18,11 +29,15 @@ export type LogLine = Record<string, unknown> & { msg?: string };
 export interface SupervisedOptions {
   /** Short name for messages (`server`, `agent`). */
   name: string;
-  /** Script and arguments after `node --import tsx`. */
+  /** Script and arguments after `node --import tsx` (a relative script is taken from {@link ROOT}). */
   args: string[];
   env: Record<string, string>;
-  /** File every stdout/stderr line is appended to. */
-  logFile: string;
+  /** File every stdout/stderr line is appended to, or a sink that gets each line (newline included). */
+  logFile: string | LogSink;
+  /** Working directory of the child (where its relative default files land). @default ROOT */
+  cwd?: string;
+  /** Restart the child when it exits on its own. @default true */
+  restartOnExit?: boolean;
   /** A log line meaning "ready". */
   isReady: (line: LogLine) => boolean;
   /** Ready within this many ms, or the start counts as failed (killed and retried). @default 30000 */
@@ -36,7 +51,7 @@ export interface SupervisedOptions {
 /** A supervised child process. */
 export class Supervised {
   readonly #o: SupervisedOptions;
-  readonly #log: WriteStream;
+  readonly #log: WriteStream | LogSink;
   #child: ChildProcess | undefined;
   #exited: Promise<void> = Promise.resolve();
   #stopping = false;
@@ -51,7 +66,7 @@ export class Supervised {
 
   constructor(options: SupervisedOptions) {
     this.#o = options;
-    this.#log = createWriteStream(options.logFile, { flags: 'a' });
+    this.#log = typeof options.logFile === 'string' ? createWriteStream(options.logFile, { flags: 'a' }) : options.logFile;
   }
 
   /** Process id of the running child, if any. */
@@ -81,8 +96,9 @@ export class Supervised {
   #spawn(): void {
     this.starts++;
     this.#log.write(`--- ${this.#o.name} start #${this.starts} at ${new Date().toISOString()}\n`);
-    const child = spawn(process.execPath, ['--import', 'tsx', ...this.#o.args], {
-      cwd: ROOT,
+    const [script, ...rest] = this.#o.args;
+    const child = spawn(process.execPath, ['--import', TSX_LOADER, ...(script === undefined ? [] : [resolve(ROOT, script)]), ...rest], {
+      cwd: this.#o.cwd ?? ROOT,
       env: { ...process.env, ...this.#o.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -123,6 +139,7 @@ export class Supervised {
         if (!this.#stopping && !this.#killing) {
           this.unexpectedExits++;
           this.exitReasons.push(String(signal ?? code));
+          if (this.#o.restartOnExit === false) return;
           setTimeout(() => {
             if (!this.#stopping && !this.#killing && this.#child === undefined) this.#spawn();
           }, this.#o.restartDelayMs ?? 300);
@@ -167,6 +184,7 @@ export class Supervised {
       await this.#exited;
       clearTimeout(timer);
     }
-    await new Promise<void>((resolve) => this.#log.end(() => resolve()));
+    const log = this.#log;
+    if ('end' in log) await new Promise<void>((resolve) => log.end(() => resolve()));
   }
 }
