@@ -10,59 +10,14 @@
  *
  * @see ../../ports/agent-commands.ts (the delivery rule), ../sqlite/agent-commands.ts
  */
-import type {
-  AgentCommandKind,
-  AgentCommandRecord,
-  AgentCommandsPort,
-  AgentCommandStatus,
-  CommandWrites,
-} from '../../ports/agent-commands.ts';
+import type { AgentCommandRecord, AgentCommandsPort, CommandWrites } from '../../ports/agent-commands.ts';
 import { toTs, type PgDb, type PgQueryable } from './pg-db.ts';
+import { rowToCommand as sqliteRowToCommand, type CommandRow } from '../sqlite/rows.ts';
 import { pgOp, plain } from './rows.ts';
 
-interface CommandRow {
-  command_id: string;
-  kind: string;
-  payment_id: string;
-  merchant_id: string;
-  serial_number: string;
-  agent_id: string | null;
-  message: string;
-  status: string;
-  created_at: number;
-  attempts: number;
-  last_sent_at: number | null;
-  sent_session_id: string | null;
-  next_attempt_at: number | null;
-  acked_at: number | null;
-  acked_session_id: string | null;
-  passed_session_id: string | null;
-  closed_at: number | null;
-  close_reason: string | null;
-}
-
+/** A stored command (the SQLite mapper, after {@link plain}). */
 function rowToCommand(row: Record<string, unknown>): AgentCommandRecord {
-  const r = plain<CommandRow>(row);
-  return {
-    commandId: r.command_id,
-    kind: r.kind as AgentCommandKind,
-    paymentId: r.payment_id,
-    merchantId: r.merchant_id,
-    serialNumber: r.serial_number,
-    agentId: r.agent_id,
-    message: r.message,
-    status: r.status as AgentCommandStatus,
-    createdAt: r.created_at,
-    attempts: r.attempts,
-    lastSentAt: r.last_sent_at,
-    sentSessionId: r.sent_session_id,
-    nextAttemptAt: r.next_attempt_at,
-    ackedAt: r.acked_at,
-    ackedSessionId: r.acked_session_id,
-    passedSessionId: r.passed_session_id,
-    closedAt: r.closed_at,
-    closeReason: r.close_reason,
-  };
+  return sqliteRowToCommand(plain<CommandRow>(row));
 }
 
 /** Most commands one {@link AgentCommandsPort.listDeliverableCommands} call returns. */

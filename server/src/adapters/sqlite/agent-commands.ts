@@ -9,58 +9,9 @@
  * @see ../../ports/agent-commands.ts (the delivery rule), docs/architecture.md "Effects are rows"
  */
 import { CodedError, isCodedError } from '@posbridge/protocol/errors';
-import type {
-  AgentCommandKind,
-  AgentCommandRecord,
-  AgentCommandsPort,
-  AgentCommandStatus,
-  CommandWrites,
-} from '../../ports/agent-commands.ts';
+import type { AgentCommandRecord, AgentCommandsPort, CommandWrites } from '../../ports/agent-commands.ts';
 import type { SqliteDb } from './sqlite-db.ts';
-
-interface CommandRow {
-  command_id: string;
-  kind: string;
-  payment_id: string;
-  merchant_id: string;
-  serial_number: string;
-  agent_id: string | null;
-  message: string;
-  status: string;
-  created_at: number;
-  attempts: number;
-  last_sent_at: number | null;
-  sent_session_id: string | null;
-  next_attempt_at: number | null;
-  acked_at: number | null;
-  acked_session_id: string | null;
-  passed_session_id: string | null;
-  closed_at: number | null;
-  close_reason: string | null;
-}
-
-function rowToCommand(r: CommandRow): AgentCommandRecord {
-  return {
-    commandId: r.command_id,
-    kind: r.kind as AgentCommandKind,
-    paymentId: r.payment_id,
-    merchantId: r.merchant_id,
-    serialNumber: r.serial_number,
-    agentId: r.agent_id,
-    message: r.message,
-    status: r.status as AgentCommandStatus,
-    createdAt: r.created_at,
-    attempts: r.attempts,
-    lastSentAt: r.last_sent_at,
-    sentSessionId: r.sent_session_id,
-    nextAttemptAt: r.next_attempt_at,
-    ackedAt: r.acked_at,
-    ackedSessionId: r.acked_session_id,
-    passedSessionId: r.passed_session_id,
-    closedAt: r.closed_at,
-    closeReason: r.close_reason,
-  };
-}
+import { rowToCommand, type CommandRow } from './rows.ts';
 
 /** Most commands one {@link AgentCommandsPort.listDeliverableCommands} call returns. */
 const MAX_LIST = 1000;

@@ -3,6 +3,7 @@
  * types of the ports, plus the helpers every SQLite port shares: error wrapping and the reads
  * that more than one port needs inside its own transaction.
  */
+import type { AgentCommandKind, AgentCommandRecord, AgentCommandStatus } from '../../ports/agent-commands.ts';
 import type { PaymentMethodKind, ProgressStage } from '@posbridge/protocol/ws';
 import type { EndReason, PaymentStatus, TerminalOutcome } from '../../domain/payment-machine.ts';
 import type { CallbackEntry, CallbackStatus } from '../../ports/callback-outbox.ts';
@@ -225,4 +226,50 @@ export async function readPayment(db: SqliteDb, paymentId: string): Promise<Paym
 export async function readOperation(db: SqliteDb, operationId: string): Promise<OperationRecord | null> {
   const row = await db.get<OperationRow>('SELECT * FROM operations WHERE operation_id = ?', [operationId]);
   return row ? rowToOperation(row) : null;
+}
+
+/** A row of `agent_commands` (times as ms since epoch). */
+export interface CommandRow {
+  command_id: string;
+  kind: string;
+  payment_id: string;
+  merchant_id: string;
+  serial_number: string;
+  agent_id: string | null;
+  message: string;
+  status: string;
+  created_at: number;
+  attempts: number;
+  last_sent_at: number | null;
+  sent_session_id: string | null;
+  next_attempt_at: number | null;
+  acked_at: number | null;
+  acked_session_id: string | null;
+  passed_session_id: string | null;
+  closed_at: number | null;
+  close_reason: string | null;
+}
+
+/** An `agent_commands` row as the port's record. */
+export function rowToCommand(r: CommandRow): AgentCommandRecord {
+  return {
+    commandId: r.command_id,
+    kind: r.kind as AgentCommandKind,
+    paymentId: r.payment_id,
+    merchantId: r.merchant_id,
+    serialNumber: r.serial_number,
+    agentId: r.agent_id,
+    message: r.message,
+    status: r.status as AgentCommandStatus,
+    createdAt: r.created_at,
+    attempts: r.attempts,
+    lastSentAt: r.last_sent_at,
+    sentSessionId: r.sent_session_id,
+    nextAttemptAt: r.next_attempt_at,
+    ackedAt: r.acked_at,
+    ackedSessionId: r.acked_session_id,
+    passedSessionId: r.passed_session_id,
+    closedAt: r.closed_at,
+    closeReason: r.close_reason,
+  };
 }
