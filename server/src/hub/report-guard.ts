@@ -19,6 +19,7 @@
  */
 import type { AgentMessage, AgentHello } from '@posbridge/protocol/ws';
 import { voidIdOf } from '../domain/ids.ts';
+import type { AgentCommandRecord } from '../ports/agent-commands.ts';
 import type { PaymentStore } from '../ports/index.ts';
 import type { AgentSession } from './agent-session.ts';
 
@@ -42,11 +43,6 @@ export interface ReportGuardDeps {
   readonly store: PaymentStore;
   /** The session the hub routes `serialNumber` to, if any. */
   routeOf(serialNumber: string): AgentSession | undefined;
-  /**
-   * The session a command `messageId` was last sent on and its terminal, while it awaits that
-   * session's acknowledgement (read from its row); undefined otherwise.
-   */
-  sentOn(messageId: string): Promise<{ readonly sessionId: string; readonly serialNumber: string } | undefined>;
 }
 
 /** Checks agent reports against who was sent what; reads only. */
@@ -58,17 +54,19 @@ export class ReportGuard {
   }
 
   /**
+   * @param acked - for an `ack`: the row of the command it acknowledges (`ackOf`) as just read by
+   *   the caller, or null when there is none (the caller reads it once for the guard and the use case).
    * @returns null when `session` may send `message`, else why not.
    * @throws CodedError `STORE_FAILED`.
    */
-  async check(session: AgentSession, message: Exclude<AgentMessage, AgentHello>): Promise<ReportRefusal | null> {
+  async check(session: AgentSession, message: Exclude<AgentMessage, AgentHello>, acked: AgentCommandRecord | null = null): Promise<ReportRefusal | null> {
     switch (message.type) {
       case 'ack': {
-        const sent = await this.#d.sentOn(message.ackOf);
-        if (sent === undefined) return null;
-        if (sent.sessionId !== session.sessionId) return 'wrong_session';
+        // Only a command awaiting the acknowledgement of the session it was last sent on is checked.
+        if (acked?.status !== 'open' || acked.sentSessionId === null || acked.ackedSessionId === acked.sentSessionId) return null;
+        if (acked.sentSessionId !== session.sessionId) return 'wrong_session';
         // The terminal moved away since the command was sent: the old agent takes nothing more.
-        return (await this.#owns(session, sent.serialNumber)) ? null : 'not_owner';
+        return (await this.#owns(session, acked.serialNumber)) ? null : 'not_owner';
       }
       case 'error':
         return null;
