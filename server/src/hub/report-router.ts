@@ -46,9 +46,11 @@ export class ReportRouter {
   /** Handles one message of `session` (called one at a time per session, in arrival order). */
   async handle(session: AgentSession, message: Exclude<AgentMessage, AgentHello>): Promise<void> {
     const handler = this.#o.handler;
-    // An ack's command row, read once for the guard and for the use case.
+    // The terminal's owner is read alongside the row the report names (./report-guard.ts prefetch);
+    // an ack's command row is read once, for the guard and for the use case.
+    const ahead = message.type === 'error' ? undefined : this.#guard.prefetch(session);
     const acked = message.type === 'ack' ? await this.#o.commands.getCommand(message.ackOf) : null;
-    const refusal = await this.#guard.check(session, message, acked);
+    const refusal = await this.#guard.check(session, message, acked, ahead);
     if (refusal !== null) {
       this.#refuse(session, message, refusal);
       return;
