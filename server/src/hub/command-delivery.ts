@@ -110,9 +110,21 @@ export class CommandDelivery {
 
   async #pass(session: AgentSession, serialNumbers: readonly string[]): Promise<void> {
     if (this.#stopped || !session.isOpen || serialNumbers.length === 0) return;
-    const owned = await this.#ownedOf(session, serialNumbers);
-    if (owned.length === 0) return;
-    const due = await this.#o.commands.listDeliverableCommands(owned, session.sessionId, this.#o.now(), BATCH);
+    let owned: string[];
+    let due: AgentCommandRecord[];
+    if (serialNumbers.length === 1) {
+      // One serial (a wake-up after a commit): its owner and its rows are read side by side, and
+      // the rows are dropped if it is not owned — as if they had not been read.
+      const rows = this.#o.commands.listDeliverableCommands(serialNumbers, session.sessionId, this.#o.now(), BATCH);
+      rows.catch(() => undefined);
+      owned = await this.#ownedOf(session, serialNumbers);
+      if (owned.length === 0) return;
+      due = await rows;
+    } else {
+      owned = await this.#ownedOf(session, serialNumbers);
+      if (owned.length === 0) return;
+      due = await this.#o.commands.listDeliverableCommands(owned, session.sessionId, this.#o.now(), BATCH);
+    }
     for (const [i, c] of due.entries()) {
       if (this.#stopped || !session.isOpen) return;
       // The first row's ownership is the one #ownedOf just read (only the row list was read since);
