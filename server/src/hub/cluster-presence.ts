@@ -143,9 +143,18 @@ export class ClusterPresence<H extends ClusterHolder> implements HubPresence<H> 
    * Online here, or held by a session on a live instance whose agent owns the serial in the store.
    */
   async locate(serialNumber: string): Promise<TerminalLookup> {
-    const here = await this.#local.locate(serialNumber);
-    if (here.status !== 'offline') return here;
-    const shared = await this.#o.holders.locate(serialNumber, this.#o.now());
+    // Not routed here: the shared rows are read alongside the local lookup (one round trip, not two).
+    const sharedRead = this.#local.routeOf(serialNumber) === undefined ? this.#o.holders.locate(serialNumber, this.#o.now()) : undefined;
+    // A failed local read must not leave the shared read's rejection unhandled.
+    const here = await this.#local.locate(serialNumber).catch((err: unknown) => {
+      sharedRead?.catch(() => undefined);
+      throw err;
+    });
+    if (here.status !== 'offline') {
+      sharedRead?.catch(() => undefined);
+      return here;
+    }
+    const shared = await (sharedRead ?? this.#o.holders.locate(serialNumber, this.#o.now()));
     // This instance's own rows are not trusted over its routes (a closed session's rows may linger).
     if (shared && shared.instanceId !== this.#o.instanceId && shared.agentId === here.agentId) {
       return { status: 'online', agentId: here.agentId };

@@ -5,7 +5,8 @@
  * leaves. The ticker and the wake-ups only make it look sooner.
  *
  * For each deliverable row of a serial a session holds:
- * 1. the session's agent must still own the serial in the store; the rows of a serial it no
+ * 1. the session's agent must still own the serial in the store (read at the start of the pass,
+ *    and again before every row after the first); the rows of a serial it no
  *    longer owns are not read for it (logged once, `repeats stopped: the terminal moved to another
  *    agent`) and not passed either: the new owner gets what is owed when it announces the
  *    terminal, and this session gets it again if an administrator moves the terminal back;
@@ -109,12 +110,26 @@ export class CommandDelivery {
 
   async #pass(session: AgentSession, serialNumbers: readonly string[]): Promise<void> {
     if (this.#stopped || !session.isOpen || serialNumbers.length === 0) return;
-    const owned = await this.#ownedOf(session, serialNumbers);
-    if (owned.length === 0) return;
-    const due = await this.#o.commands.listDeliverableCommands(owned, session.sessionId, this.#o.now(), BATCH);
-    for (const c of due) {
+    let owned: string[];
+    let due: AgentCommandRecord[];
+    if (serialNumbers.length === 1) {
+      // One serial (a wake-up after a commit): its owner and its rows are read side by side, and
+      // the rows are dropped if it is not owned — as if they had not been read.
+      const rows = this.#o.commands.listDeliverableCommands(serialNumbers, session.sessionId, this.#o.now(), BATCH);
+      rows.catch(() => undefined);
+      owned = await this.#ownedOf(session, serialNumbers);
+      if (owned.length === 0) return;
+      due = await rows;
+    } else {
+      owned = await this.#ownedOf(session, serialNumbers);
+      if (owned.length === 0) return;
+      due = await this.#o.commands.listDeliverableCommands(owned, session.sessionId, this.#o.now(), BATCH);
+    }
+    for (const [i, c] of due.entries()) {
       if (this.#stopped || !session.isOpen) return;
-      await this.#deliverOne(session, c);
+      // The first row's ownership is the one #ownedOf just read (only the row list was read since);
+      // every later row's is read again, after the sends before it.
+      await this.#deliverOne(session, c, i === 0);
     }
   }
 
@@ -143,11 +158,11 @@ export class CommandDelivery {
     return owned;
   }
 
-  async #deliverOne(session: AgentSession, c: AgentCommandRecord): Promise<void> {
+  async #deliverOne(session: AgentSession, c: AgentCommandRecord, ownershipFresh: boolean): Promise<void> {
     // Only a session that holds the serial here delivers it (another may have claimed it since).
     if (this.#o.presence.routeOf(c.serialNumber) !== session) return;
     const type = typeOfKind(c.kind);
-    const owner = await this.#o.store.findTerminal(c.serialNumber);
+    const owner = ownershipFresh ? { agentId: session.agentId } : await this.#o.store.findTerminal(c.serialNumber);
     if (owner?.agentId !== session.agentId) {
       // Moved since this pass began (the next pass skips the serial; see #ownedOf): not sent, not passed.
       const parties = { paymentId: c.paymentId, messageId: c.commandId, type, agentId: session.agentId, serialNumber: c.serialNumber, ownerAgentId: owner?.agentId ?? null };

@@ -19,7 +19,8 @@
  */
 import type { AgentMessage, AgentHello } from '@posbridge/protocol/ws';
 import { voidIdOf } from '../domain/ids.ts';
-import type { PaymentStore } from '../ports/index.ts';
+import type { AgentCommandRecord } from '../ports/agent-commands.ts';
+import type { PaymentStore, TerminalRecord } from '../ports/index.ts';
 import type { AgentSession } from './agent-session.ts';
 
 /** Why a report was refused (the `reason` label of the metric). */
@@ -42,11 +43,15 @@ export interface ReportGuardDeps {
   readonly store: PaymentStore;
   /** The session the hub routes `serialNumber` to, if any. */
   routeOf(serialNumber: string): AgentSession | undefined;
-  /**
-   * The session a command `messageId` was last sent on and its terminal, while it awaits that
-   * session's acknowledgement (read from its row); undefined otherwise.
-   */
-  sentOn(messageId: string): Promise<{ readonly sessionId: string; readonly serialNumber: string } | undefined>;
+}
+
+/**
+ * The store's owner of the one serial a session is routed, read ahead (see {@link ReportGuard.prefetch}).
+ * `owner` never rejects unhandled: a failed read is read again by whoever needs it.
+ */
+export interface OwnerPrefetch {
+  readonly serialNumber: string;
+  readonly owner: Promise<TerminalRecord | null>;
 }
 
 /** Checks agent reports against who was sent what; reads only. */
@@ -58,24 +63,47 @@ export class ReportGuard {
   }
 
   /**
+   * Starts reading the owner of the serial `session` is routed, when it is routed exactly one (an
+   * agent with one terminal, the common case), so that read overlaps the read of the payment or
+   * command a report names instead of following it. Nothing is decided on it that would not be
+   * decided on the same read made a moment later: {@link check} uses it only for that serial.
+   */
+  prefetch(session: AgentSession): OwnerPrefetch | undefined {
+    const routed = session.serials.filter((s) => this.#d.routeOf(s) === session);
+    if (routed.length !== 1) return undefined;
+    const serialNumber = routed[0]!;
+    const owner = this.#d.store.findTerminal(serialNumber);
+    owner.catch(() => undefined);
+    return { serialNumber, owner };
+  }
+
+  /**
+   * @param acked - for an `ack`: the row of the command it acknowledges (`ackOf`) as just read by
+   *   the caller, or null when there is none (the caller reads it once for the guard and the use case).
+   * @param ahead - {@link prefetch} of this session, started before the caller's own reads (none: read when needed).
    * @returns null when `session` may send `message`, else why not.
    * @throws CodedError `STORE_FAILED`.
    */
-  async check(session: AgentSession, message: Exclude<AgentMessage, AgentHello>): Promise<ReportRefusal | null> {
+  async check(
+    session: AgentSession,
+    message: Exclude<AgentMessage, AgentHello>,
+    acked: AgentCommandRecord | null = null,
+    ahead?: OwnerPrefetch,
+  ): Promise<ReportRefusal | null> {
     switch (message.type) {
       case 'ack': {
-        const sent = await this.#d.sentOn(message.ackOf);
-        if (sent === undefined) return null;
-        if (sent.sessionId !== session.sessionId) return 'wrong_session';
+        // Only a command awaiting the acknowledgement of the session it was last sent on is checked.
+        if (acked?.status !== 'open' || acked.sentSessionId === null || acked.ackedSessionId === acked.sentSessionId) return null;
+        if (acked.sentSessionId !== session.sessionId) return 'wrong_session';
         // The terminal moved away since the command was sent: the old agent takes nothing more.
-        return (await this.#owns(session, sent.serialNumber)) ? null : 'not_owner';
+        return (await this.#owns(session, acked.serialNumber, ahead)) ? null : 'not_owner';
       }
       case 'error':
         return null;
       case 'payment.progress':
       case 'payment.result':
       case 'payment.rejected':
-        return this.#checkBound(session, message.paymentId);
+        return this.#checkBound(session, message.paymentId, ahead);
       case 'operation.result': {
         // Voids and refunds run on whichever agent of the payment's merchant drives the terminal
         // now (the hub sends them there), so they are taken from that agent.
@@ -92,7 +120,7 @@ export class ReportGuard {
           serialNumber = op.serialNumber;
         }
         if (serialNumber === null) return 'not_bound';
-        if (!(await this.#owns(session, serialNumber))) return 'not_owner';
+        if (!(await this.#owns(session, serialNumber, ahead))) return 'not_owner';
         return (await this.#d.store.agentOwner(session.agentId))?.merchantId === p.merchantId ? null : 'wrong_agent';
       }
       default: {
@@ -102,17 +130,17 @@ export class ReportGuard {
     }
   }
 
-  async #checkBound(session: AgentSession, paymentId: string): Promise<ReportRefusal | null> {
+  async #checkBound(session: AgentSession, paymentId: string, ahead: OwnerPrefetch | undefined): Promise<ReportRefusal | null> {
     const p = await this.#d.store.getPayment(paymentId);
     if (!p) return 'unknown_payment';
     if (!p.binding) return 'not_bound';
     if (p.binding.agentId !== session.agentId) return 'wrong_agent';
-    return (await this.#owns(session, p.binding.serialNumber)) ? null : 'not_owner';
+    return (await this.#owns(session, p.binding.serialNumber, ahead)) ? null : 'not_owner';
   }
 
-  async #owns(session: AgentSession, serialNumber: string): Promise<boolean> {
+  async #owns(session: AgentSession, serialNumber: string, ahead: OwnerPrefetch | undefined): Promise<boolean> {
     if (this.#d.routeOf(serialNumber) !== session) return false;
-    const owner = await this.#d.store.findTerminal(serialNumber);
+    const owner = ahead?.serialNumber === serialNumber ? await ahead.owner : await this.#d.store.findTerminal(serialNumber);
     return owner?.agentId === session.agentId;
   }
 }

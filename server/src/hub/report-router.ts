@@ -40,18 +40,17 @@ export class ReportRouter {
     this.#guard = new ReportGuard({
       store: options.store,
       routeOf: (serialNumber) => options.presence.routeOf(serialNumber),
-      sentOn: async (messageId) => {
-        const c = await options.commands.getCommand(messageId);
-        if (c?.status !== 'open' || c.sentSessionId === null || c.ackedSessionId === c.sentSessionId) return undefined;
-        return { sessionId: c.sentSessionId, serialNumber: c.serialNumber };
-      },
     });
   }
 
   /** Handles one message of `session` (called one at a time per session, in arrival order). */
   async handle(session: AgentSession, message: Exclude<AgentMessage, AgentHello>): Promise<void> {
     const handler = this.#o.handler;
-    const refusal = await this.#guard.check(session, message);
+    // The terminal's owner is read alongside the row the report names (./report-guard.ts prefetch);
+    // an ack's command row is read once, for the guard and for the use case.
+    const ahead = message.type === 'error' ? undefined : this.#guard.prefetch(session);
+    const acked = message.type === 'ack' ? await this.#o.commands.getCommand(message.ackOf) : null;
+    const refusal = await this.#guard.check(session, message, acked, ahead);
     if (refusal !== null) {
       this.#refuse(session, message, refusal);
       return;
@@ -59,7 +58,7 @@ export class ReportRouter {
     const ack = () => session.send({ v: PROTOCOL_VERSION, id: newMessageId(), type: 'ack', ackOf: message.id });
     switch (message.type) {
       case 'ack': {
-        const c = await this.#o.commands.getCommand(message.ackOf);
+        const c = acked;
         if (c?.status !== 'open' || c.sentSessionId !== session.sessionId || c.ackedSessionId === session.sessionId) {
           this.#log.debug({ agentId: session.agentId, ackOf: message.ackOf }, 'ack of no pending message');
           return;

@@ -29,7 +29,15 @@ export interface BindOutcome {
 export async function bindTerminal(core: PaymentCore, paymentId: string, serialNumber: string): Promise<BindOutcome> {
   const presence = core.presence();
   for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
-    const p = await core.store.getPayment(paymentId);
+    // The payment and where the terminal is (with its agent's merchant) are read side by side: on
+    // PostgreSQL each read is a round trip, and neither depends on the other.
+    const [p, { where, owner }] = await Promise.all([
+      core.store.getPayment(paymentId),
+      presence.locate(serialNumber).then(async (where) => ({
+        where,
+        owner: where.status === 'unknown' ? null : await core.store.agentOwner(where.agentId),
+      })),
+    ]);
     if (!p) throw new CodedError('POS_SUBMIT_NOT_FOUND');
     switch (p.status) {
       case 'approved':
@@ -52,8 +60,6 @@ export async function bindTerminal(core: PaymentCore, paymentId: string, serialN
         throw new Error(`unhandled status ${String(never)}`);
       }
     }
-    const where = await presence.locate(serialNumber);
-    const owner = where.status === 'unknown' ? null : await core.store.agentOwner(where.agentId);
     if (where.status === 'unknown' || owner?.merchantId !== p.merchantId) {
       if (owner && owner.merchantId !== p.merchantId) {
         core.posLog.warn({ paymentId, serialNumber }, 'terminal of another merchant refused');

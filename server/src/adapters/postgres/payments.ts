@@ -3,7 +3,8 @@
  * the `payment_id` key (a concurrent second insert waits for the first and then does nothing);
  * a transition is one compare-and-set `UPDATE … WHERE version = $n AND state = $m` (a concurrent
  * second update waits, re-checks the condition on the committed row and matches nothing), with
- * its audit event, callback and agent commands in the same transaction.
+ * its audit event, callback and agent commands in the same transaction — one statement with
+ * data-modifying CTEs, so one round trip (./transition-sql.ts).
  *
  * @see ../sqlite/payments.ts (the same statements on SQLite)
  */
@@ -13,7 +14,8 @@ import type { PaymentStatus } from '../../domain/payment-machine.ts';
 import { BOOTSTRAP_MERCHANT_ID } from '../../ports/directory.ts';
 import type { CreatePaymentResult, NewPayment, Payment, PaymentChange, PaymentsPort } from '../../ports/payments.ts';
 import { applyPgCommandWrites } from './agent-commands.ts';
-import { toTs, type PgDb, type PgParam } from './pg-db.ts';
+import { toTs, type PgDb } from './pg-db.ts';
+import { oneStatementFits, PAYMENT_SET, TRANSITION_SQL, transitionParams } from './transition-sql.ts';
 import { insertPgEvent, pgOp, pgPayment, readPgPayment } from './rows.ts';
 
 /** The payments port on the shared pool. */
@@ -25,48 +27,46 @@ export class PgPayments implements PaymentsPort {
   }
 
   createPayment(input: NewPayment): Promise<CreatePaymentResult> {
-    return pgOp('createPayment', () =>
-      this.#db.transaction(async (tx) => {
-        const created =
-          (await tx.run(
-            `INSERT INTO payments (payment_id, id, transaction_id, order_id, reference, merchant_name, method,
-               installments, amount_minor, currency, callback_url, state, version, created_at, changed_at, updated_at,
-               merchant_id, deadline_at, test_suite)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'awaiting_terminal', 0, $12, $12, $12, $13, $14, $15)
-             ON CONFLICT DO NOTHING`,
-            [
-              input.paymentId,
-              input.id,
-              input.transactionId,
-              input.orderId,
-              input.reference,
-              input.merchantName,
-              input.method,
-              input.installments,
-              input.amount.amountMinor,
-              input.amount.currency,
-              input.callbackUrl,
-              toTs(input.createdAt),
-              input.merchantId ?? BOOTSTRAP_MERCHANT_ID,
-              toTs(input.deadlineAt),
-              input.testSuite === true,
-            ],
-          )) === 1;
-        if (created) {
-          await insertPgEvent(tx, {
-            paymentId: input.paymentId,
-            type: 'created',
-            from: null,
-            to: 'awaiting_terminal',
-            data: { amount: input.amount, method: input.method, installments: input.installments },
-            at: input.createdAt,
-          });
-        }
-        const payment = await readPgPayment(tx, input.paymentId);
-        if (!payment) throw new Error('payment vanished after insert');
-        return { payment, created };
-      }),
-    );
+    return pgOp('createPayment', async () => {
+      // The insert and its audit event in one statement (its own transaction): one round trip.
+      const row = await this.#db.one<Record<string, unknown>>(
+        `WITH ins AS (
+           INSERT INTO payments (payment_id, id, transaction_id, order_id, reference, merchant_name, method,
+             installments, amount_minor, currency, callback_url, state, version, created_at, changed_at, updated_at,
+             merchant_id, deadline_at, test_suite)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'awaiting_terminal', 0, $12, $12, $12, $13, $14, $15)
+           ON CONFLICT DO NOTHING
+           RETURNING *
+         ), ev AS (
+           INSERT INTO payment_events (payment_id, type, from_state, to_state, data, at)
+           SELECT ins.payment_id, 'created', NULL, 'awaiting_terminal', $16::text, $12::timestamptz FROM ins
+         )
+         SELECT * FROM ins`,
+        [
+          input.paymentId,
+          input.id,
+          input.transactionId,
+          input.orderId,
+          input.reference,
+          input.merchantName,
+          input.method,
+          input.installments,
+          input.amount.amountMinor,
+          input.amount.currency,
+          input.callbackUrl,
+          toTs(input.createdAt),
+          input.merchantId ?? BOOTSTRAP_MERCHANT_ID,
+          toTs(input.deadlineAt),
+          input.testSuite === true,
+          JSON.stringify({ amount: input.amount, method: input.method, installments: input.installments }),
+        ],
+      );
+      if (row) return { payment: pgPayment(row), created: true };
+      // It existed (or a concurrent create committed it first): the stored payment, as it is now.
+      const payment = await readPgPayment(this.#db, input.paymentId);
+      if (!payment) throw new Error('payment vanished after insert');
+      return { payment, created: false };
+    });
   }
 
   getPayment(paymentId: string): Promise<Payment | null> {
@@ -74,71 +74,53 @@ export class PgPayments implements PaymentsPort {
   }
 
   applyTransition(change: PaymentChange): Promise<Payment | null> {
-    return pgOp('applyTransition', () =>
-      this.#db.transaction(async (tx) => {
-        const { next } = change;
-        const o = next.outcome;
-        const params: PgParam[] = [
-          next.status,
-          next.binding?.serialNumber ?? null,
-          next.binding?.agentId ?? null,
-          next.binding?.startId ?? null,
-          o?.outcome ?? null,
-          o?.terminalRef ?? null,
-          o?.authorizationId ?? null,
-          o?.nsu ?? null,
-          o?.tid ?? null,
-          o?.responseCode ?? null,
-          o?.message ?? null,
-          o?.card?.brand ?? null,
-          o?.card?.firstDigits ?? null,
-          o?.card?.lastDigits ?? null,
-          o?.amountMinor ?? null,
-          next.endReason,
-          toTs(next.deadlineAt),
-          toTs(next.changedAt),
-          toTs(change.at),
-          change.paymentId,
-          change.expectedVersion,
-          change.expectedStatus,
-        ];
-        const row = await tx.one<Record<string, unknown>>(
-          `UPDATE payments SET state = $1, serial_number = $2, agent_id = $3, start_id = $4,
-             outcome = $5, terminal_ref = $6, authorization_id = $7, nsu = $8, result_tid = $9, response_code = $10,
-             result_message = $11, card_brand = $12, card_first_digits = $13, card_last_digits = $14, result_amount_minor = $15,
-             end_reason = $16, deadline_at = $17, changed_at = $18, updated_at = $19, version = version + 1
+    return pgOp('applyTransition', async () => {
+      if (!oneStatementFits(change.commands)) return this.#applyInTransaction(change);
+      const row = await this.#db.one<Record<string, unknown>>(TRANSITION_SQL, transitionParams(change));
+      return row ? pgPayment(row) : null;
+    });
+  }
+
+  /**
+   * The same change as several statements in one `BEGIN … COMMIT`: used when one command id is
+   * both opened and closed, or opened twice (one statement may not change a row twice).
+   */
+  #applyInTransaction(change: PaymentChange): Promise<Payment | null> {
+    return this.#db.transaction(async (tx) => {
+      const { next } = change;
+      const row = await tx.one<Record<string, unknown>>(
+        `UPDATE payments SET ${PAYMENT_SET}
            WHERE payment_id = $20 AND version = $21 AND state = $22
            RETURNING *`,
-          params,
+        transitionParams(change).slice(0, 22),
+      );
+      if (!row) return null;
+      await insertPgEvent(tx, {
+        paymentId: change.paymentId,
+        type: change.event.type,
+        from: change.expectedStatus,
+        to: next.status,
+        data: eventData(change.event),
+        at: change.at,
+      });
+      if (change.callback) {
+        await tx.run(
+          `INSERT INTO callback_outbox (payment_id, kind, url, body, status, attempts, next_attempt_at, created_at, updated_at, expires_at)
+           VALUES ($1, $2, $3, $4, 'pending', 0, $5, $5, $5, $6)
+           ON CONFLICT (payment_id, kind) DO NOTHING`,
+          [
+            change.paymentId,
+            `final:${change.callback.status}`,
+            change.callback.url,
+            change.callback.body,
+            toTs(change.at),
+            toTs(change.callback.expiresAt ?? null),
+          ],
         );
-        if (!row) return null;
-        await insertPgEvent(tx, {
-          paymentId: change.paymentId,
-          type: change.event.type,
-          from: change.expectedStatus,
-          to: next.status,
-          data: eventData(change.event),
-          at: change.at,
-        });
-        if (change.callback) {
-          await tx.run(
-            `INSERT INTO callback_outbox (payment_id, kind, url, body, status, attempts, next_attempt_at, created_at, updated_at, expires_at)
-             VALUES ($1, $2, $3, $4, 'pending', 0, $5, $5, $5, $6)
-             ON CONFLICT (payment_id, kind) DO NOTHING`,
-            [
-              change.paymentId,
-              `final:${change.callback.status}`,
-              change.callback.url,
-              change.callback.body,
-              toTs(change.at),
-              toTs(change.callback.expiresAt ?? null),
-            ],
-          );
-        }
-        await applyPgCommandWrites(tx, change.commands, change.at);
-        return pgPayment(row);
-      }),
-    );
+      }
+      await applyPgCommandWrites(tx, change.commands, change.at);
+      return pgPayment(row);
+    });
   }
 
   setProgressStage(paymentId: string, stage: ProgressStage, at: number): Promise<boolean> {

@@ -21,7 +21,7 @@
 import pg from 'pg';
 
 /** Parameter values the adapters bind. */
-export type PgParam = string | number | boolean | Date | null | readonly string[] | readonly number[];
+export type PgParam = string | number | boolean | Date | null | readonly (string | null)[] | readonly number[];
 
 /** What a statement runs on: the pool, or the client of a transaction. */
 export interface PgQueryable {
