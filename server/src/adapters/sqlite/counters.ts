@@ -6,6 +6,7 @@
 import { COUNTER_PURGE_PER_HIT, counterArgsProblem, type CounterWindow, type CountersPort } from '../../ports/counters.ts';
 import type { SqliteDb } from './sqlite-db.ts';
 import { runExclusive } from './rows.ts';
+import { storeError } from '../store-error.ts';
 
 interface CounterRow {
   count: number;
@@ -52,10 +53,14 @@ export class SqliteCounters implements CountersPort {
   }
 
   getCounter(key: string, now: number): Promise<CounterWindow | null> {
-    return this.#op('getCounter', async () => {
+    // Read on every authenticated PPP call: on the reader connection, not behind the writes (./sqlite-db.ts).
+    const read = async (): Promise<CounterWindow | null> => {
       check(key);
-      const row = await this.#db.get<CounterRow>('SELECT count, reset_at FROM rate_counters WHERE key = ? AND reset_at > ?', [key, now]);
+      const [row] = await this.#db.read<CounterRow>('SELECT count, reset_at FROM rate_counters WHERE key = ? AND reset_at > ?', [key, now]);
       return row ? { count: row.count, resetAt: row.reset_at } : null;
+    };
+    return read().catch((err: unknown) => {
+      throw storeError('getCounter', err);
     });
   }
 
