@@ -167,6 +167,7 @@ export function createApp(deps: AppDeps): Express {
         { method: req.method, route: routeTemplateOf(req.originalUrl.split('?')[0] ?? ''), status_code: String(res.statusCode) },
         seconds,
       );
+      if (!log.isLevelEnabled('debug')) return;
       const paymentId = res.locals['paymentId'] as string | undefined;
       log.debug(
         {

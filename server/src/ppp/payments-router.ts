@@ -117,7 +117,7 @@ export function createPaymentsRouter(deps: PaymentsRouterDeps): Router {
       }
       answer = paymentAnswer(payment, deps.appUrlsFor(payment.paymentId), deps.settings);
     }
-    log.debug({ paymentId: answer.paymentId, status: answer.status, appName: answer.paymentAppData?.appName }, 'payment answered');
+    if (log.isLevelEnabled('debug')) log.debug({ paymentId: answer.paymentId, status: answer.status, appName: answer.paymentAppData?.appName }, 'payment answered');
     res.status(200).json(answer);
   });
 

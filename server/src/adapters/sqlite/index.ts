@@ -47,7 +47,7 @@ async function migrate(db: SqliteDb): Promise<void> {
 }
 
 /** Every port over one connection, composed into the {@link PaymentStore}. */
-function composeSqliteStore(db: SqliteDb): PaymentStore {
+function composeSqliteStore(db: SqliteDb, counters: SqliteCounters): PaymentStore {
   return {
     ...bindPort(new SqlitePayments(db)),
     ...bindPort(new SqlitePaymentEvents(db)),
@@ -56,7 +56,7 @@ function composeSqliteStore(db: SqliteDb): PaymentStore {
     ...bindPort(new SqliteDirectory(db)),
     ...bindPort(new SqliteMeta(db)),
     ...bindPort(new SqliteAgentCommands(db)),
-    ...bindPort(new SqliteCounters(db)),
+    ...bindPort(counters),
     ...bindPort(new SqliteOnboardingTokens(db)),
     close: () => db.close(),
   };
@@ -80,7 +80,9 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Paym
     if (options.filename !== '' && options.filename !== ':memory:' && !options.filename.startsWith('file:')) {
       await opened.attachReader(options.filename, options.busyTimeoutMs ?? 5000);
     }
-    return composeSqliteStore(opened);
+    const counters = new SqliteCounters(opened);
+    await counters.load();
+    return composeSqliteStore(opened, counters);
   } catch (err) {
     await db?.close().catch(() => undefined);
     throw storeError(`open ${options.filename}`, err);
