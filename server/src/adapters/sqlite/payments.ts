@@ -1,26 +1,28 @@
 /**
  * {@link PaymentsPort} on SQLite. Idempotent create is `INSERT OR IGNORE` on the `payment_id`
- * primary key, group-committed (./create-batch.ts); a transition is an `UPDATE … WHERE version = ? AND state = ?` with its audit event
+ * primary key, group-committed (./create-batch.ts); reads by id are batched (./read-batch.ts); a transition is an `UPDATE … WHERE version = ? AND state = ?` with its audit event
  * and callback in the same `BEGIN IMMEDIATE` transaction.
  */
 import { applyCommandWrites } from './agent-commands.ts';
 import { CreateBatcher } from './create-batch.ts';
+import { PaymentReadBatcher } from './read-batch.ts';
 import type { ProgressStage } from '@posbridge/protocol/ws';
 import { eventData } from '../../domain/audit-data.ts';
 import type { PaymentStatus } from '../../domain/payment-machine.ts';
 import type { CreatePaymentResult, NewPayment, Payment, PaymentChange, PaymentsPort } from '../../ports/payments.ts';
 import type { SqliteDb, SqlParam } from './sqlite-db.ts';
 import { readPayment, rowToPayment, runExclusive, type PaymentRow } from './rows.ts';
-import { storeError } from '../store-error.ts';
 
 /** The payments port over one connection (see ./sqlite-db.ts for its lock). */
 export class SqlitePayments implements PaymentsPort {
   readonly #db: SqliteDb;
   readonly #creates: CreateBatcher;
+  readonly #reads: PaymentReadBatcher;
 
   constructor(db: SqliteDb) {
     this.#db = db;
     this.#creates = new CreateBatcher(db);
+    this.#reads = new PaymentReadBatcher(db);
   }
 
   #op<T>(operation: string, fn: () => Promise<T>): Promise<T> {
@@ -37,13 +39,8 @@ export class SqlitePayments implements PaymentsPort {
   }
 
   getPayment(paymentId: string): Promise<Payment | null> {
-    // The hot read of every PPP call: on the reader connection, not behind the writes (./sqlite-db.ts).
-    return this.#db.read<PaymentRow>('SELECT * FROM payments WHERE payment_id = ?', [paymentId]).then(
-      ([row]) => (row ? rowToPayment(row) : null),
-      (err: unknown) => {
-        throw storeError('getPayment', err);
-      },
-    );
+    // The hot read of every PPP call: batched on the reader connection, not behind the writes (./read-batch.ts).
+    return this.#reads.get(paymentId);
   }
 
   applyTransition(change: PaymentChange): Promise<Payment | null> {

@@ -49,6 +49,21 @@ describe('SQLite hot path', () => {
     }
   });
 
+  it('concurrent reads by id (batched) answer each caller its own payment, null for a missing one', async () => {
+    for (let i = 0; i < 5; i++) await store.createPayment(newPayment({ paymentId: `R${i}`, orderId: `O${i}` }));
+    const ids = Array.from({ length: 150 }, (_, i) => (i % 7 === 0 ? `MISSING${i}` : `R${i % 5}`));
+    const got = await Promise.all(ids.map((id) => store.getPayment(id)));
+    got.forEach((p, i) => {
+      const id = ids[i] ?? '';
+      if (id.startsWith('MISSING')) expect(p).toBeNull();
+      else expect(p).toMatchObject({ paymentId: id, orderId: `O${id.slice(1)}` });
+    });
+    expect(got[1]).not.toBe(got[6]); // R1 twice: two objects, as two unbatched reads give
+    // A read asked for after a create answered sees it.
+    const [, after] = await Promise.all([store.getPayment('R0'), store.createPayment(newPayment({ paymentId: 'R9' })).then(() => store.getPayment('R9'))]);
+    expect(after?.paymentId).toBe('R9');
+  });
+
   it('one failing create in a batch rejects only itself; the others are stored', async () => {
     const bad = newPayment({ paymentId: 'BAD', orderId: null as unknown as string }); // NOT NULL column
     const settled = await Promise.allSettled([
