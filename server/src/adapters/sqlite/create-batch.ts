@@ -3,7 +3,8 @@
  * busy (./sqlite-db.ts) are inserted together in one `BEGIN IMMEDIATE … COMMIT`, and each is
  * answered only after that COMMIT, so a new payment is committed before its answer exactly as
  * with one transaction per create; the batch only shares the transaction's fixed cost (BEGIN,
- * COMMIT, the WAL append) among the creates that were waiting anyway.
+ * COMMIT, the WAL append, one multi-row statement per table) among the creates that were waiting
+ * anyway.
  *
  * When a batch fails (one bad row fails the whole transaction, which is rolled back), each of its
  * creates is retried alone in its own transaction, so a failure rejects only its own caller.
@@ -12,7 +13,7 @@
  */
 import { BOOTSTRAP_MERCHANT_ID } from '../../ports/directory.ts';
 import type { CreatePaymentResult, NewPayment } from '../../ports/payments.ts';
-import type { SqliteDb } from './sqlite-db.ts';
+import type { SqliteDb, SqlParam } from './sqlite-db.ts';
 import { rowToPayment, runExclusive, type PaymentRow } from './rows.ts';
 import { storeError } from '../store-error.ts';
 
@@ -25,7 +26,6 @@ const INSERT_PAYMENT = `INSERT OR IGNORE INTO payments (payment_id, id, transact
  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'awaiting_terminal', 0, ?, ?, ?, ?, ?, ?)
  RETURNING *`;
 const INSERT_CREATED_EVENT = `INSERT INTO payment_events (payment_id, type, from_state, to_state, data, at) VALUES (?, 'created', NULL, 'awaiting_terminal', ?, ?)`;
-const SELECT_PAYMENT = 'SELECT * FROM payments WHERE payment_id = ?';
 
 interface Waiting {
   readonly input: NewPayment;
@@ -33,10 +33,9 @@ interface Waiting {
   reject(err: unknown): void;
 }
 
-/** Inserts one payment (idempotent by `paymentId`) with its `created` event, inside the caller's transaction. */
-async function insertOne(db: SqliteDb, input: NewPayment): Promise<CreatePaymentResult> {
-  // RETURNING answers the new row in the same step; an ignored insert (the id exists) returns none.
-  const [inserted] = await db.cachedAll<PaymentRow>(INSERT_PAYMENT, [
+/** The bound parameters of one payment row of INSERT_PAYMENT (its VALUES order). */
+function paymentParams(input: NewPayment): SqlParam[] {
+  return [
     input.paymentId,
     input.id,
     input.transactionId,
@@ -54,18 +53,56 @@ async function insertOne(db: SqliteDb, input: NewPayment): Promise<CreatePayment
     input.merchantId ?? BOOTSTRAP_MERCHANT_ID,
     input.deadlineAt ?? null,
     input.testSuite === true ? 1 : 0,
-  ]);
-  if (inserted) {
-    await db.cachedRun(INSERT_CREATED_EVENT, [
-      input.paymentId,
-      JSON.stringify({ amount: input.amount, method: input.method, installments: input.installments }),
-      input.createdAt,
-    ]);
-    return { payment: rowToPayment(inserted), created: true };
+  ];
+}
+
+function eventParams(input: NewPayment): SqlParam[] {
+  return [input.paymentId, JSON.stringify({ amount: input.amount, method: input.method, installments: input.installments }), input.createdAt];
+}
+
+/** `sql` with its `VALUES (…)` row repeated `n` times (constant text per `n`, so each is prepared once). */
+const repeated = new Map<string, string[]>();
+function manyRows(sql: string, n: number): string {
+  let byN = repeated.get(sql);
+  if (!byN) repeated.set(sql, (byN = []));
+  if (byN[n] === undefined) {
+    const at = sql.indexOf('VALUES (');
+    const end = sql.indexOf(')', at) + 1;
+    const row = sql.slice(at + 'VALUES '.length, end);
+    byN[n] = `${sql.slice(0, at)}VALUES ${Array.from({ length: n }, () => row).join(', ')}${sql.slice(end)}`;
   }
-  const [existing] = await db.cachedAll<PaymentRow>(SELECT_PAYMENT, [input.paymentId]);
-  if (!existing) throw new Error('payment vanished after insert');
-  return { payment: rowToPayment(existing), created: false };
+  return byN[n];
+}
+
+/**
+ * Inserts the payments (each idempotent by `paymentId`) with a `created` event for each new one,
+ * inside the caller's transaction, in three statements whatever their number: one multi-row
+ * `INSERT OR IGNORE … RETURNING *` (rows are inserted in order, so of two creates of one id in
+ * the batch the first wins, as if they had come one after the other), one multi-row insert of
+ * the events, one read of the ids that already existed.
+ */
+async function insertMany(db: SqliteDb, inputs: readonly NewPayment[]): Promise<CreatePaymentResult[]> {
+  const inserted = await db.cachedAll<PaymentRow>(manyRows(INSERT_PAYMENT, inputs.length), inputs.flatMap(paymentParams));
+  const byId = new Map(inserted.map((r) => [r.payment_id, r]));
+  const created = inputs.filter((input, i) => byId.has(input.paymentId) && inputs.findIndex((o) => o.paymentId === input.paymentId) === i);
+  if (created.length > 0) await db.cachedRun(manyRows(INSERT_CREATED_EVENT, created.length), created.flatMap(eventParams));
+  const missing = [...new Set(inputs.filter((input) => !byId.has(input.paymentId)).map((input) => input.paymentId))];
+  const existing = new Map<string, PaymentRow>();
+  if (missing.length > 0) {
+    const rows = await db.cachedAll<PaymentRow>(`SELECT * FROM payments WHERE payment_id IN (${missing.map(() => '?').join(', ')})`, missing);
+    for (const r of rows) existing.set(r.payment_id, r);
+  }
+  const firstCreated = new Set<string>();
+  return inputs.map((input) => {
+    const fresh = byId.get(input.paymentId);
+    if (fresh && !firstCreated.has(input.paymentId)) {
+      firstCreated.add(input.paymentId);
+      return { payment: rowToPayment(fresh), created: true };
+    }
+    const row = fresh ?? existing.get(input.paymentId);
+    if (!row) throw new Error('payment vanished after insert');
+    return { payment: rowToPayment(row), created: false };
+  });
 }
 
 /** The group-committing Create Payment of one connection. */
@@ -104,9 +141,7 @@ export class CreateBatcher {
     let results: CreatePaymentResult[] | undefined;
     try {
       results = await this.#db.transaction(async () => {
-        const out: CreatePaymentResult[] = [];
-        for (const w of batch) out.push(await insertOne(this.#db, w.input));
-        return out;
+        return insertMany(this.#db, batch.map((w) => w.input));
       });
     } catch (err) {
       if (batch.length === 1) {
@@ -121,7 +156,7 @@ export class CreateBatcher {
     // The batch was rolled back: each alone, so only the failing one is refused.
     for (const w of batch) {
       try {
-        w.resolve(await this.#db.transaction(() => insertOne(this.#db, w.input)));
+        w.resolve((await this.#db.transaction(() => insertMany(this.#db, [w.input])))[0] as CreatePaymentResult);
       } catch (err) {
         w.reject(storeError('createPayment', err));
       }
