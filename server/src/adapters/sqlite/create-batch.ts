@@ -24,7 +24,7 @@ const INSERT_PAYMENT = `INSERT OR IGNORE INTO payments (payment_id, id, transact
    installments, amount_minor, currency, callback_url, state, version, created_at, changed_at, updated_at,
    merchant_id, deadline_at, test_suite)
  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'awaiting_terminal', 0, ?, ?, ?, ?, ?, ?)
- RETURNING *`;
+ RETURNING payment_id`;
 const INSERT_CREATED_EVENT = `INSERT INTO payment_events (payment_id, type, from_state, to_state, data, at) VALUES (?, 'created', NULL, 'awaiting_terminal', ?, ?)`;
 
 interface Waiting {
@@ -56,6 +56,51 @@ function paymentParams(input: NewPayment): SqlParam[] {
   ];
 }
 
+/**
+ * The row INSERT_PAYMENT writes for `input` (every column it does not set is NULL), so a new
+ * payment is answered without reading its 35 columns back (server/src/adapters/sqlite/sqlite-hot-path.test.ts
+ * checks it equals the stored row).
+ */
+function insertedRow(input: NewPayment): PaymentRow {
+  return {
+    payment_id: input.paymentId,
+    id: input.id,
+    transaction_id: input.transactionId,
+    order_id: input.orderId,
+    reference: input.reference,
+    merchant_name: input.merchantName,
+    method: input.method,
+    installments: input.installments,
+    amount_minor: input.amount.amountMinor,
+    currency: input.amount.currency,
+    callback_url: input.callbackUrl,
+    state: 'awaiting_terminal',
+    version: 0,
+    serial_number: null,
+    agent_id: null,
+    start_id: null,
+    progress_stage: null,
+    outcome: null,
+    terminal_ref: null,
+    authorization_id: null,
+    nsu: null,
+    result_tid: null,
+    response_code: null,
+    result_message: null,
+    card_brand: null,
+    card_first_digits: null,
+    card_last_digits: null,
+    result_amount_minor: null,
+    merchant_id: input.merchantId ?? BOOTSTRAP_MERCHANT_ID,
+    end_reason: null,
+    deadline_at: input.deadlineAt ?? null,
+    test_suite: input.testSuite === true ? 1 : 0,
+    created_at: input.createdAt,
+    changed_at: input.createdAt,
+    updated_at: input.createdAt,
+  };
+}
+
 function eventParams(input: NewPayment): SqlParam[] {
   return [input.paymentId, JSON.stringify({ amount: input.amount, method: input.method, installments: input.installments }), input.createdAt];
 }
@@ -82,8 +127,8 @@ function manyRows(sql: string, n: number): string {
  * the events, one read of the ids that already existed.
  */
 async function insertMany(db: SqliteDb, inputs: readonly NewPayment[]): Promise<CreatePaymentResult[]> {
-  const inserted = await db.cachedAll<PaymentRow>(manyRows(INSERT_PAYMENT, inputs.length), inputs.flatMap(paymentParams));
-  const byId = new Map(inserted.map((r) => [r.payment_id, r]));
+  const inserted = await db.cachedAll<{ payment_id: string }>(manyRows(INSERT_PAYMENT, inputs.length), inputs.flatMap(paymentParams));
+  const byId = new Set(inserted.map((r) => r.payment_id));
   const created = inputs.filter((input, i) => byId.has(input.paymentId) && inputs.findIndex((o) => o.paymentId === input.paymentId) === i);
   if (created.length > 0) await db.cachedRun(manyRows(INSERT_CREATED_EVENT, created.length), created.flatMap(eventParams));
   const missing = [...new Set(inputs.filter((input) => !byId.has(input.paymentId)).map((input) => input.paymentId))];
@@ -92,11 +137,14 @@ async function insertMany(db: SqliteDb, inputs: readonly NewPayment[]): Promise<
     const rows = await db.cachedAll<PaymentRow>(`SELECT * FROM payments WHERE payment_id IN (${missing.map(() => '?').join(', ')})`, missing);
     for (const r of rows) existing.set(r.payment_id, r);
   }
-  const firstCreated = new Set<string>();
+  // The first input of each inserted id is the row that was written; a later one of the same id was ignored.
+  const written = new Map<string, PaymentRow>();
+  for (const input of created) written.set(input.paymentId, insertedRow(input));
+  const answered = new Set<string>();
   return inputs.map((input) => {
-    const fresh = byId.get(input.paymentId);
-    if (fresh && !firstCreated.has(input.paymentId)) {
-      firstCreated.add(input.paymentId);
+    const fresh = written.get(input.paymentId);
+    if (fresh && !answered.has(input.paymentId)) {
+      answered.add(input.paymentId);
       return { payment: rowToPayment(fresh), created: true };
     }
     const row = fresh ?? existing.get(input.paymentId);

@@ -37,11 +37,16 @@ describe('SQLite hot path', () => {
   it('concurrent creates are committed together, each readable from another connection once answered', async () => {
     const other = await openSqliteStore({ filename: file });
     try {
-      const results = await Promise.all(Array.from({ length: 40 }, (_, i) => store.createPayment(newPayment({ paymentId: `B${i}` }))));
+      const results = await Promise.all(
+        Array.from({ length: 40 }, (_, i) =>
+          store.createPayment(newPayment({ paymentId: `B${i}`, testSuite: i % 2 === 0, ...(i % 3 === 0 ? { deadlineAt: 5000 + i } : {}) })),
+        ),
+      );
       expect(results.every((r) => r.created)).toBe(true);
       // Answered = committed: a separate connection sees every one of them and its created event.
       for (let i = 0; i < 40; i++) {
-        expect((await other.getPayment(`B${i}`))?.paymentId).toBe(`B${i}`);
+        // The answer is the stored row, column for column.
+        expect(await other.getPayment(`B${i}`)).toEqual(results[i]?.payment);
         expect((await other.listPaymentEvents(`B${i}`)).map((e) => e.type)).toEqual(['created']);
       }
     } finally {
