@@ -14,6 +14,7 @@ import { maskTokenPaths } from '@posbridge/protocol/redaction';
 import { requestDeadline, stopIfAnswered } from './deadline.ts';
 import { pppErrorHandler, sendPppError } from './errors.ts';
 import { healthRoutes, type HealthDeps } from './health.ts';
+import { recordedHeaders } from './static-headers.ts';
 import type { ServerMetrics } from '../observability/metrics.ts';
 import { routeTemplateOf } from '../observability/route-label.ts';
 import type { OperationService } from '../payments/operation-service.ts';
@@ -151,12 +152,14 @@ export function createApp(deps: AppDeps): Express {
     }) as express.ErrorRequestHandler,
   );
 
-  // Security headers; the API serves JSON only, so the strictest CSP costs nothing.
+  // Security headers; the API serves JSON only, so the strictest CSP costs nothing. Recorded once (./static-headers.ts).
   app.use(
-    helmet({
-      contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
-      crossOriginResourcePolicy: { policy: 'cross-origin' },
-    }),
+    recordedHeaders(
+      helmet({
+        contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+        crossOriginResourcePolicy: { policy: 'cross-origin' },
+      }),
+    ),
   );
 
   app.use((req, res, next) => {
@@ -167,6 +170,7 @@ export function createApp(deps: AppDeps): Express {
         { method: req.method, route: routeTemplateOf(req.originalUrl.split('?')[0] ?? ''), status_code: String(res.statusCode) },
         seconds,
       );
+      if (!log.isLevelEnabled('debug')) return;
       const paymentId = res.locals['paymentId'] as string | undefined;
       log.debug(
         {

@@ -18,6 +18,12 @@ export interface CreateContext {
   readonly merchantId: string;
   /** `X-VTEX-API-Is-TestSuite: true` was sent. */
   readonly testSuite: boolean;
+  /**
+   * The stored payment of this `paymentId` when the caller just read it (a repeat: the gateway's
+   * poll), so it is answered without a write; `null` or absent when none was found (the
+   * idempotent insert still decides, so a concurrent create of the same id is one payment).
+   */
+  readonly existing?: Payment | null;
 }
 
 /** Answer of {@link PaymentService.createPayment}. */
@@ -42,7 +48,7 @@ export async function createPayment(core: PaymentCore, req: CreatePaymentRequest
   // Refused before anything is stored: 0 or more than a terminal's amount field would only fail later on the terminal.
   const amount = assertChargeable(moneyFromDecimal(req.value, req.currency), 'value');
   const now = core.now();
-  const { payment, created } = await core.store.createPayment({
+  const { payment, created } = ctx.existing ? { payment: ctx.existing, created: false } : await core.store.createPayment({
     paymentId: req.paymentId,
     id: newPaymentId(),
     transactionId: req.transactionId,

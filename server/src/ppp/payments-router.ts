@@ -74,7 +74,6 @@ export function createPaymentsRouter(deps: PaymentsRouterDeps): Router {
       log.info({ paymentId, merchantId, reason }, 'callbackUrl refused by the host policy');
       throw new CodedError('PPP_INVALID_REQUEST', `invalid Create Payment request: callbackUrl: ${reason}`);
     };
-    if ((await deps.service.getPayment(paymentId)) !== null) return;
     const verdict = deps.callbackUrls.check(callbackUrl);
     if (!verdict.ok) return refuse(verdict.reason);
     if (verdict.allowlisted) return;
@@ -94,8 +93,10 @@ export function createPaymentsRouter(deps: PaymentsRouterDeps): Router {
     if (merchant.name !== null && body.merchantName !== merchant.name) {
       throw new CodedError('PPP_MERCHANT_MISMATCH', undefined, { details: { paymentId: body.paymentId } });
     }
-    await screenCallbackUrl(body.callbackUrl, body.paymentId, merchant.merchantId);
-    const outcome = await deps.service.createPayment(body, { merchantId: merchant.merchantId, testSuite });
+    // One read decides: a repeat (the gateway's poll) is answered from it without a write.
+    const existing = await deps.service.getPayment(body.paymentId);
+    if (existing === null) await screenCallbackUrl(body.callbackUrl, body.paymentId, merchant.merchantId);
+    const outcome = await deps.service.createPayment(body, { merchantId: merchant.merchantId, testSuite, existing });
     let answer: CreatePaymentResponse;
     if (outcome.kind === 'unsupported_method') {
       log.info({ paymentId: body.paymentId, method: body.paymentMethod }, 'payment method not supported; denied');
@@ -116,7 +117,7 @@ export function createPaymentsRouter(deps: PaymentsRouterDeps): Router {
       }
       answer = paymentAnswer(payment, deps.appUrlsFor(payment.paymentId), deps.settings);
     }
-    log.debug({ paymentId: answer.paymentId, status: answer.status, appName: answer.paymentAppData?.appName }, 'payment answered');
+    if (log.isLevelEnabled('debug')) log.debug({ paymentId: answer.paymentId, status: answer.status, appName: answer.paymentAppData?.appName }, 'payment answered');
     res.status(200).json(answer);
   });
 

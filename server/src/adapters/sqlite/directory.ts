@@ -3,6 +3,11 @@
  * `terminal_events` ownership log. Uniqueness is the schema's (UNIQUE constraints, mapped to
  * `CFG_INVALID` for merchants and stores); ownership changes are compare-and-set updates with
  * their audit row in one `BEGIN IMMEDIATE` transaction.
+ *
+ * `findMerchantByAppKey` (every PPP call) is answered from a cache of found merchants, dropped
+ * by every merchant write of this process and kept at most {@link MERCHANT_CACHE_MS} for writes
+ * of another process on the same file (the CLI); an unknown key is never cached, so a merchant
+ * the CLI just added authenticates at once. Misses read on the reader connection (./sqlite-db.ts).
  */
 import { CodedError } from '@posbridge/protocol/errors';
 import {
@@ -19,10 +24,19 @@ import {
 } from '../../ports/directory.ts';
 import type { SqliteDb } from './sqlite-db.ts';
 import { isUniqueViolation, rowToMerchant, runExclusive, type MerchantRow } from './rows.ts';
+import { storeError } from '../store-error.ts';
+
+/**
+ * How long a cached merchant (by appKey) is answered without reading the database again, ms
+ * (monotonic clock): the bound on how late another process's change of that merchant is seen.
+ */
+export const MERCHANT_CACHE_MS = 1000;
 
 /** The directory over one connection. */
 export class SqliteDirectory implements DirectoryPort {
   readonly #db: SqliteDb;
+  /** Found merchants by appKey, with when they were read (performance.now()). Bounded by the merchants table. */
+  readonly #byAppKey = new Map<string, { merchant: MerchantRecord; readAt: number }>();
 
   constructor(db: SqliteDb) {
     this.#db = db;
@@ -151,6 +165,7 @@ export class SqliteDirectory implements DirectoryPort {
   }
 
   upsertBootstrapMerchant(merchant: MerchantRecord): Promise<void> {
+    this.#byAppKey.clear();
     return this.#op('upsertBootstrapMerchant', () =>
       this.#db.transaction(async () => {
         // Another merchant may have been given the env appKey or name by the CLI: that is a
@@ -171,10 +186,11 @@ export class SqliteDirectory implements DirectoryPort {
         throw new CodedError('CFG_INVALID', 'the bootstrap merchant\'s appKey or name belongs to another merchant', { cause: err });
       }
       throw err;
-    });
+    }).finally(() => this.#byAppKey.clear()); // also after: a read in flight may have cached the old row
   }
 
   createMerchant(merchant: MerchantRecord): Promise<void> {
+    this.#byAppKey.clear();
     return this.#op('createMerchant', async () => {
       try {
         await this.#db.run(
@@ -195,8 +211,20 @@ export class SqliteDirectory implements DirectoryPort {
     });
   }
 
-  findMerchantByAppKey(appKey: string): Promise<MerchantRecord | null> {
-    return this.#merchantBy('app_key', appKey, 'findMerchantByAppKey');
+  async findMerchantByAppKey(appKey: string): Promise<MerchantRecord | null> {
+    const cached = this.#byAppKey.get(appKey);
+    if (cached && performance.now() - cached.readAt < MERCHANT_CACHE_MS) return cached.merchant;
+    const readAt = performance.now();
+    let rows: MerchantRow[];
+    try {
+      rows = await this.#db.read<MerchantRow>('SELECT * FROM merchants WHERE app_key = ?', [appKey]);
+    } catch (err) {
+      throw storeError('findMerchantByAppKey', err);
+    }
+    const merchant = rows[0] ? rowToMerchant(rows[0]) : null;
+    if (merchant) this.#byAppKey.set(appKey, { merchant, readAt });
+    else this.#byAppKey.delete(appKey);
+    return merchant;
   }
 
   findMerchantByName(name: string): Promise<MerchantRecord | null> {

@@ -2,7 +2,8 @@
  * The SQLite adapter: every port (../../ports/) on one SQLite database (the `sqlite3` package),
  * for a single server instance.
  *
- * Connection setup: `journal_mode=WAL`, `busy_timeout`, `foreign_keys=ON`. Every operation runs
+ * Connection setup: `journal_mode=WAL`, `busy_timeout`, `foreign_keys=ON`, `synchronous=NORMAL`,
+ * plus a read-only second connection for the hot reads (./sqlite-db.ts). Every write runs
  * through one FIFO lock (see ./sqlite-db.ts) so transactions never interleave on the
  * shared connection; each port's class holds the same {@link SqliteDb} handle, so a change and
  * its effects (events, callbacks, agent commands) commit in one `BEGIN IMMEDIATE` transaction.
@@ -46,7 +47,7 @@ async function migrate(db: SqliteDb): Promise<void> {
 }
 
 /** Every port over one connection, composed into the {@link PaymentStore}. */
-function composeSqliteStore(db: SqliteDb): PaymentStore {
+function composeSqliteStore(db: SqliteDb, counters: SqliteCounters): PaymentStore {
   return {
     ...bindPort(new SqlitePayments(db)),
     ...bindPort(new SqlitePaymentEvents(db)),
@@ -55,7 +56,7 @@ function composeSqliteStore(db: SqliteDb): PaymentStore {
     ...bindPort(new SqliteDirectory(db)),
     ...bindPort(new SqliteMeta(db)),
     ...bindPort(new SqliteAgentCommands(db)),
-    ...bindPort(new SqliteCounters(db)),
+    ...bindPort(counters),
     ...bindPort(new SqliteOnboardingTokens(db)),
     close: () => db.close(),
   };
@@ -75,7 +76,13 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Paym
     await db.exec('PRAGMA synchronous = NORMAL');
     const opened = db;
     await opened.exclusive(() => migrate(opened));
-    return composeSqliteStore(opened);
+    // A second connection for the hot reads (./sqlite-db.ts `read`): only a file has one to share.
+    if (options.filename !== '' && options.filename !== ':memory:' && !options.filename.startsWith('file:')) {
+      await opened.attachReader(options.filename, options.busyTimeoutMs ?? 5000);
+    }
+    const counters = new SqliteCounters(opened);
+    await counters.load();
+    return composeSqliteStore(opened, counters);
   } catch (err) {
     await db?.close().catch(() => undefined);
     throw storeError(`open ${options.filename}`, err);

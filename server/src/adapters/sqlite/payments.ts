@@ -1,13 +1,14 @@
 /**
  * {@link PaymentsPort} on SQLite. Idempotent create is `INSERT OR IGNORE` on the `payment_id`
- * primary key; a transition is an `UPDATE … WHERE version = ? AND state = ?` with its audit event
+ * primary key, group-committed (./create-batch.ts); reads by id are batched (./read-batch.ts); a transition is an `UPDATE … WHERE version = ? AND state = ?` with its audit event
  * and callback in the same `BEGIN IMMEDIATE` transaction.
  */
 import { applyCommandWrites } from './agent-commands.ts';
+import { CreateBatcher } from './create-batch.ts';
+import { PaymentReadBatcher } from './read-batch.ts';
 import type { ProgressStage } from '@posbridge/protocol/ws';
 import { eventData } from '../../domain/audit-data.ts';
 import type { PaymentStatus } from '../../domain/payment-machine.ts';
-import { BOOTSTRAP_MERCHANT_ID } from '../../ports/directory.ts';
 import type { CreatePaymentResult, NewPayment, Payment, PaymentChange, PaymentsPort } from '../../ports/payments.ts';
 import type { SqliteDb, SqlParam } from './sqlite-db.ts';
 import { readPayment, rowToPayment, runExclusive, type PaymentRow } from './rows.ts';
@@ -15,9 +16,13 @@ import { readPayment, rowToPayment, runExclusive, type PaymentRow } from './rows
 /** The payments port over one connection (see ./sqlite-db.ts for its lock). */
 export class SqlitePayments implements PaymentsPort {
   readonly #db: SqliteDb;
+  readonly #creates: CreateBatcher;
+  readonly #reads: PaymentReadBatcher;
 
   constructor(db: SqliteDb) {
     this.#db = db;
+    this.#creates = new CreateBatcher(db);
+    this.#reads = new PaymentReadBatcher(db);
   }
 
   #op<T>(operation: string, fn: () => Promise<T>): Promise<T> {
@@ -29,53 +34,13 @@ export class SqlitePayments implements PaymentsPort {
   }
 
   createPayment(input: NewPayment): Promise<CreatePaymentResult> {
-    return this.#op('createPayment', () =>
-      this.#db.transaction(async () => {
-        const info = await this.#db.run(
-          `INSERT OR IGNORE INTO payments (payment_id, id, transaction_id, order_id, reference, merchant_name, method,
-             installments, amount_minor, currency, callback_url, state, version, created_at, changed_at, updated_at,
-             merchant_id, deadline_at, test_suite)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'awaiting_terminal', 0, ?, ?, ?, ?, ?, ?)`,
-          [
-            input.paymentId,
-            input.id,
-            input.transactionId,
-            input.orderId,
-            input.reference,
-            input.merchantName,
-            input.method,
-            input.installments,
-            input.amount.amountMinor,
-            input.amount.currency,
-            input.callbackUrl,
-            input.createdAt,
-            input.createdAt,
-            input.createdAt,
-            input.merchantId ?? BOOTSTRAP_MERCHANT_ID,
-            input.deadlineAt ?? null,
-            input.testSuite === true ? 1 : 0,
-          ],
-        );
-        const created = info.changes === 1;
-        if (created) {
-          await this.#db.run(
-            `INSERT INTO payment_events (payment_id, type, from_state, to_state, data, at) VALUES (?, 'created', NULL, 'awaiting_terminal', ?, ?)`,
-            [
-              input.paymentId,
-              JSON.stringify({ amount: input.amount, method: input.method, installments: input.installments }),
-              input.createdAt,
-            ],
-          );
-        }
-        const payment = await this.#readPayment(input.paymentId);
-        if (!payment) throw new Error('payment vanished after insert');
-        return { payment, created };
-      }),
-    );
+    // Group commit: creates waiting for the lock share one transaction (./create-batch.ts).
+    return this.#creates.create(input);
   }
 
   getPayment(paymentId: string): Promise<Payment | null> {
-    return this.#op('getPayment', () => this.#readPayment(paymentId));
+    // The hot read of every PPP call: batched on the reader connection, not behind the writes (./read-batch.ts).
+    return this.#reads.get(paymentId);
   }
 
   applyTransition(change: PaymentChange): Promise<Payment | null> {

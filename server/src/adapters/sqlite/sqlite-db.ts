@@ -4,6 +4,16 @@
  * One `sqlite3.Database` is one connection: statements from two concurrent async operations
  * would interleave inside each other's `BEGIN … COMMIT`. {@link SqliteDb.exclusive} therefore
  * runs every store operation one at a time.
+ *
+ * Hot reads (the PPP path: a payment by id, a merchant by appKey, a rate counter) may go through
+ * {@link SqliteDb.read} instead: on a file database it runs them on a second, read-only
+ * connection without the lock, so they never queue behind writes. In WAL mode that connection
+ * sees every transaction committed before the read started (a committed write is answered only
+ * after its COMMIT, so a caller always reads its own writes), never a half-done one.
+ * Statements run through {@link SqliteDb.cachedAll}/{@link SqliteDb.cachedRun} are prepared once
+ * and reused.
+ *
+ * @see https://www.sqlite.org/wal.html "Concurrency"
  */
 import { chmodSync, closeSync, openSync, statSync } from 'node:fs';
 import sqlite3 from 'sqlite3';
@@ -37,9 +47,74 @@ export interface RunInfo {
 export class SqliteDb {
   readonly #db: sqlite3.Database;
   readonly #queue = new SerialQueue();
+  /** Prepared statements by SQL text (a bounded set: only constant SQL of the hot path). */
+  readonly #statements = new Map<string, sqlite3.Statement>();
+  /** The read-only connection of {@link read}, when one is attached. */
+  #reader: SqliteDb | null = null;
 
   private constructor(db: sqlite3.Database) {
     this.#db = db;
+  }
+
+  /**
+   * Attaches a second, read-only (`PRAGMA query_only`) connection on the same file for
+   * {@link read}. Only for a file database in WAL mode (`:memory:` would be another database).
+   * @throws the sqlite3 error when it cannot be opened.
+   */
+  async attachReader(filename: string, busyTimeoutMs: number): Promise<void> {
+    const reader = await SqliteDb.open(filename);
+    reader.setBusyTimeout(busyTimeoutMs);
+    await reader.exec('PRAGMA query_only = ON');
+    this.#reader = reader;
+  }
+
+  /**
+   * All rows of a read-only query, on the reader connection without the lock when one is
+   * attached, else inside {@link exclusive}. Only for a statement that reads committed state
+   * on its own (never inside a transaction of the caller's).
+   */
+  read<T>(sql: string, params: readonly SqlParam[] = []): Promise<T[]> {
+    const reader = this.#reader;
+    if (reader) return reader.cachedAll<T>(sql, params);
+    return this.exclusive(() => this.cachedAll<T>(sql, params));
+  }
+
+  #statement(sql: string): sqlite3.Statement {
+    let st = this.#statements.get(sql);
+    if (!st) {
+      st = this.#db.prepare(sql);
+      this.#statements.set(sql, st);
+    }
+    return st;
+  }
+
+  /**
+   * All rows of `sql` through a statement prepared once (`all` steps it to its end and resets
+   * it, so no read transaction stays open). `sql` must be constant text, never built from input.
+   */
+  cachedAll<T>(sql: string, params: readonly SqlParam[] = []): Promise<T[]> {
+    return new Promise((resolve, reject) => {
+      this.#statement(sql).all<T>(params, (err: Error | null, rows: T[]) => {
+        if (err) reject(err);
+        else resolve(rows);
+      });
+    });
+  }
+
+  /** {@link run} through a statement prepared once; `sql` must be constant text. */
+  cachedRun(sql: string, params: readonly SqlParam[] = []): Promise<RunInfo> {
+    return new Promise((resolve, reject) => {
+      this.#statement(sql).run(params, function (this: sqlite3.RunResult, err: Error | null) {
+        if (err) reject(err);
+        else resolve({ changes: this.changes, lastId: this.lastID });
+      });
+    });
+  }
+
+  #finalizeStatements(): Promise<void> {
+    const all = [...this.#statements.values()];
+    this.#statements.clear();
+    return Promise.all(all.map((st) => new Promise<void>((resolve) => st.finalize(() => resolve())))).then(() => undefined);
   }
 
   /**
@@ -122,16 +197,21 @@ export class SqliteDb {
     }
   }
 
-  /** Closes the connection (after queued operations). */
-  close(): Promise<void> {
+  /** Closes the connection and its reader (after queued operations). */
+  async close(): Promise<void> {
+    const reader = this.#reader;
+    this.#reader = null;
+    await reader?.close();
     return this.exclusive(
-      () =>
-        new Promise<void>((resolve, reject) => {
+      async () => {
+        await this.#finalizeStatements();
+        return new Promise<void>((resolve, reject) => {
           this.#db.close((err) => {
             if (err) reject(err);
             else resolve();
           });
-        }),
+        });
+      },
     );
   }
 }
