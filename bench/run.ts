@@ -7,9 +7,9 @@
  * `--only` gets the suites in its name) and prints a summary. `--quick` finishes in under two minutes on a 2-core machine.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
-import { benchAgent, type AgentRow } from './suites/agent.ts';
+import { agentEntries, benchAgent, type AgentRow } from './suites/agent.ts';
 import { benchCluster, type ClusterResult } from './suites/cluster.ts';
 import { benchE2e, type LatencyRow } from './suites/e2e.ts';
 import { benchHub, type HubRow } from './suites/hub.ts';
@@ -36,22 +36,32 @@ const SUITES = ['ppp', 'e2e', 'hub', 'agent', 'cluster'];
 const only = new Set((values.only ?? SUITES.join(',')).split(',').map((s) => s.trim()));
 const log = (line: string) => process.stdout.write(`${line}\n`);
 const startedAt = new Date();
+const loadAtStart = loadavg().map((l) => Math.round(l * 100) / 100);
 
-const results: { ppp?: PppRow[]; e2e?: LatencyRow[]; hub?: HubRow[]; agent?: AgentRow; cluster?: ClusterResult } = {};
+const results: { ppp?: PppRow[]; e2e?: LatencyRow[]; hub?: HubRow[]; agent?: AgentRow[]; cluster?: ClusterResult } = {};
 log(`posbridge bench (${quick ? 'quick' : 'full'}) on ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`);
 if (only.has('ppp')) results.ppp = await benchPpp(quick ? [10] : [1, 10, 50], quick ? 2 : 5, log);
 if (only.has('e2e')) results.e2e = await benchE2e(quick ? 20 : 200, log);
 if (only.has('hub')) {
   results.hub = [];
-  for (const agents of quick ? [1_000] : [1_000, 10_000]) results.hub.push(await benchHub(agents, 20, quick ? 3 : 10, log));
+  for (const agents of quick ? [1_000] : [1_000, 10_000]) results.hub.push(...(await benchHub(agents, [20, 200], quick ? 3 : 10, log)));
 }
-if (only.has('agent')) results.agent = await benchAgent(quick ? 20 : 200, log);
+if (only.has('agent')) {
+  results.agent = [];
+  for (const program of agentEntries()) results.agent.push(await benchAgent(quick ? 20 : 200, log, program));
+}
 if (only.has('cluster')) results.cluster = await benchCluster(quick ? 20 : 200, quick ? 2 : 5, 10, log);
 
 const report = {
   startedAt: startedAt.toISOString(),
   mode: quick ? 'quick' : 'full',
-  machine: { cores: cpus().length, memoryBytes: totalmem(), node: process.version },
+  machine: {
+    cores: cpus().length,
+    memoryBytes: totalmem(),
+    node: process.version,
+    /** 1/5/15-minute load averages when the run started and ended (the machine may be shared). */
+    loadAverage: { start: loadAtStart, end: loadavg().map((l) => Math.round(l * 100) / 100) },
+  },
   results,
 };
 const md = renderMarkdown(report);
@@ -68,7 +78,7 @@ function ratio(a: number, b: number): string {
 }
 
 function renderMarkdown(r: typeof report): string {
-  const out: string[] = [`# posbridge benchmark — ${r.mode}, ${r.startedAt}`, '', `${r.machine.cores} cores, Node ${r.machine.node}.`, ''];
+  const out: string[] = [`# posbridge benchmark — ${r.mode}, ${r.startedAt}`, '', `${r.machine.cores} cores, Node ${r.machine.node}, load average ${r.machine.loadAverage.start.join(' / ')} at start, ${r.machine.loadAverage.end.join(' / ')} at end.`, ''];
   if (r.results.ppp) {
     out.push('## PPP Create Payment (posbridge vs bare express returning the same JSON)', '');
     out.push('| mode | connections | posbridge req/s | bare req/s | bare ÷ posbridge | posbridge p50 / p99 ms | bare p50 / p99 ms |', '|---|---|---|---|---|---|---|');
@@ -99,10 +109,14 @@ function renderMarkdown(r: typeof report): string {
     out.push('');
   }
   if (r.results.agent) {
-    const a = r.results.agent;
     out.push('## Agent footprint', '');
-    out.push('| start-up to ready | RSS idle | RSS under load (max) | payments |', '|---|---|---|---|');
-    out.push(`| ${a.startupToReadyMs} ms | ${(a.rssIdleBytes / 2 ** 20).toFixed(1)} MiB | ${(a.rssUnderLoadMaxBytes / 2 ** 20).toFixed(1)} MiB | ${a.paymentsUnderLoad} |`, '');
+    out.push('| program | start-up to ready | RSS idle | RSS under load (max) | payments |', '|---|---|---|---|---|');
+    for (const a of r.results.agent) {
+      out.push(
+        `| ${a.runtime} (\`${a.entry}\`) | ${a.startupToReadyMs} ms | ${(a.rssIdleBytes / 2 ** 20).toFixed(1)} MiB | ${(a.rssUnderLoadMaxBytes / 2 ** 20).toFixed(1)} MiB | ${a.paymentsUnderLoad} |`,
+      );
+    }
+    out.push('');
   }
   if (r.results.cluster) {
     const { latency, throughput } = r.results.cluster;

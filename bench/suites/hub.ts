@@ -75,17 +75,54 @@ async function postJson(url: string, body: unknown, headers: Record<string, stri
 }
 
 /**
- * Measures one hub size.
+ * Offers `rate` payments per second for `seconds` (open loop: a payment starts every
+ * `1000 / rate` ms whether or not the earlier ones finished), each created over PPP and bound to
+ * a random agent; records in `started` when each bind answered.
+ */
+async function dispatchAtRate(
+  base: string,
+  fleet: readonly FakeAgent[],
+  started: Map<string, number>,
+  rate: number,
+  seconds: number,
+): Promise<{ offered: number }> {
+  const headers = { 'x-vtex-api-appkey': BENCH_APP_KEY, 'x-vtex-api-apptoken': BENCH_APP_TOKEN };
+  const total = rate * seconds;
+  const inFlight: Promise<void>[] = [];
+  const t0 = performance.now();
+  for (let i = 0; i < total; i++) {
+    const paymentId = randomBytes(16).toString('hex').toUpperCase();
+    const serial = fleet[Math.floor(Math.random() * fleet.length)]!.serial;
+    inFlight.push(
+      (async () => {
+        const created = await postJson(`${base}/payments`, { ...EXAMPLE, paymentId, callbackUrl: 'http://127.0.0.1:9/cb' }, headers);
+        const payload = JSON.parse((created['paymentAppData'] as { payload: string }).payload) as { submitUrl: string };
+        started.set(paymentId, performance.now());
+        await postJson(payload.submitUrl, { serialNumber: serial });
+      })(),
+    );
+    // Keep to the schedule (timers drift by a millisecond or more each at 200/s).
+    const ahead = t0 + ((i + 1) * 1000) / rate - performance.now();
+    if (ahead > 0) await sleep(ahead);
+  }
+  await Promise.all(inFlight);
+  await sleep(1_000);
+  return { offered: total };
+}
+
+/**
+ * Measures one hub size: connects `agents`, then dispatches at each rate in turn over the same
+ * connections; one row per rate (the connection figures repeat).
  * @param agents - concurrent agent connections.
- * @param dispatchRatePerSecond - payments per second during the dispatch phase.
- * @param dispatchSeconds - length of the dispatch phase.
+ * @param dispatchRatesPerSecond - payments per second of each dispatch phase.
+ * @param dispatchSeconds - length of each dispatch phase.
  */
 export async function benchHub(
   agents: number,
-  dispatchRatePerSecond: number,
+  dispatchRatesPerSecond: readonly number[],
   dispatchSeconds: number,
   log: (line: string) => void,
-): Promise<HubRow> {
+): Promise<HubRow[]> {
   const server = await startChild<{ port: number; tokens: string[] }>('bench/lib/targets.ts', ['hub', String(agents)], {
     env: { BENCH_HEARTBEAT_MS: '1000' },
     timeoutMs: 300_000,
@@ -117,38 +154,26 @@ export async function benchHub(
     const heartbeatCpuMsPerSecondPer1k = Math.round(((cpuTimeMs(pid) - cpuBefore) / (idleMs / 1000) / agents) * 1000 * 100) / 100;
 
     const base = `http://127.0.0.1:${server.ready.port}`;
-    const headers = { 'x-vtex-api-appkey': BENCH_APP_KEY, 'x-vtex-api-apptoken': BENCH_APP_TOKEN };
-    const total = dispatchRatePerSecond * dispatchSeconds;
-    const inFlight: Promise<void>[] = [];
-    for (let i = 0; i < total; i++) {
-      const paymentId = randomBytes(16).toString('hex').toUpperCase();
-      const serial = fleet[Math.floor(Math.random() * fleet.length)]!.serial;
-      inFlight.push(
-        (async () => {
-          const created = await postJson(`${base}/payments`, { ...EXAMPLE, paymentId, callbackUrl: 'http://127.0.0.1:9/cb' }, headers);
-          const payload = JSON.parse((created['paymentAppData'] as { payload: string }).payload) as { submitUrl: string };
-          started.set(paymentId, performance.now());
-          await postJson(payload.submitUrl, { serialNumber: serial });
-        })(),
+    const rows: HubRow[] = [];
+    for (const rate of dispatchRatesPerSecond) {
+      latencies.length = 0;
+      const { offered } = await dispatchAtRate(base, fleet, started, rate, dispatchSeconds);
+      const row: HubRow = {
+        agents,
+        connectSeconds: Math.round(connectSeconds * 10) / 10,
+        rssPerConnectionBytes,
+        heartbeatCpuMsPerSecondPer1k,
+        dispatchRatePerSecond: rate,
+        dispatchP50Ms: Math.round(percentile(latencies, 50) * 100) / 100,
+        dispatchP99Ms: Math.round(percentile(latencies, 99) * 100) / 100,
+        dispatched: latencies.length,
+      };
+      log(
+        `hub ${agents} agents: connect ${row.connectSeconds} s, ${(row.rssPerConnectionBytes / 1024).toFixed(1)} KiB/conn, heartbeat ${row.heartbeatCpuMsPerSecondPer1k} ms CPU/s per 1k, dispatch p50 ${row.dispatchP50Ms} ms p99 ${row.dispatchP99Ms} ms (${row.dispatched}/${offered} at ${rate}/s)`,
       );
-      await sleep(1000 / dispatchRatePerSecond);
+      rows.push(row);
     }
-    await Promise.all(inFlight);
-    await sleep(1_000);
-    const row: HubRow = {
-      agents,
-      connectSeconds: Math.round(connectSeconds * 10) / 10,
-      rssPerConnectionBytes,
-      heartbeatCpuMsPerSecondPer1k,
-      dispatchRatePerSecond,
-      dispatchP50Ms: Math.round(percentile(latencies, 50) * 100) / 100,
-      dispatchP99Ms: Math.round(percentile(latencies, 99) * 100) / 100,
-      dispatched: latencies.length,
-    };
-    log(
-      `hub ${agents} agents: connect ${row.connectSeconds} s, ${Math.round(row.rssPerConnectionBytes / 1024)} KiB/conn, heartbeat ${row.heartbeatCpuMsPerSecondPer1k} ms CPU/s per 1k, dispatch p50 ${row.dispatchP50Ms} ms p99 ${row.dispatchP99Ms} ms (${row.dispatched}/${total} at ${dispatchRatePerSecond}/s)`,
-    );
-    return row;
+    return rows;
   } finally {
     for (const agent of fleet) agent.ws.terminate();
     await server.stop();
