@@ -45,6 +45,9 @@ function connectAgent(port: number, token: string, serial: string, onStart: (pay
     const send = (msg: Record<string, unknown>) => ws.send(JSON.stringify({ v: 1, id: `${serial}-${seq++}`, ...msg }));
     ws.on('open', () => send({ type: 'agent.hello', agentVersion: 'bench', terminals: [{ serialNumber: serial, dialect: 'PBL/1' }] }));
     ws.on('error', reject);
+    // Settles the promise if the server closes before welcoming (a no-op after the welcome).
+    ws.on('close', (code, reason) => reject(new Error(`agent ${serial} closed before hub.welcome: ${code} ${String(reason)}`)));
+    ws.on('unexpected-response', (_req, res) => reject(new Error(`agent ${serial} upgrade refused: HTTP ${res.statusCode}`)));
     ws.on('message', (data) => {
       const msg = JSON.parse(String(data)) as Record<string, unknown>;
       if (msg['type'] === 'hub.welcome') resolve({ ws, serial });
@@ -139,7 +142,9 @@ export async function benchHub(
       const batch = server.ready.tokens.slice(i, i + 200).map((token, j) =>
         connectAgent(server.ready.port, token, `BENCH${String(i + j).padStart(6, '0')}`, (paymentId) => {
           const t0 = started.get(paymentId);
-          if (t0 !== undefined) latencies.push(performance.now() - t0);
+          if (t0 === undefined) return; // a repeat (the ack came late), or not ours
+          started.delete(paymentId);
+          latencies.push(performance.now() - t0);
         }),
       );
       fleet.push(...(await Promise.all(batch)));
