@@ -21,7 +21,12 @@ Measures posbridge against baselines and writes bench/results/<full|quick>.{json
   --quick      short runs (under two minutes): 10 connections, 1,000 agents, fewer samples
   --only LIST  run only these suites (comma-separated: ppp, e2e, hub, agent, cluster);
                cluster needs postgresql, nats-server and socat
-  -h, --help   show this help`;
+  -h, --help   show this help
+
+Environment:
+  BENCH_AGENT_ENTRY   a compiled agent CLI (.js) for the agent suite to measure, beside the tsx
+                      one (default: terminal-agent/dist/cli.js or dist/src/cli.js when built)
+  BENCH_CPU_PROF_DIR  write a V8 CPU profile of every benchmark child process into this directory`;
 
 const { values } = parseArgs({
   args: process.argv.slice(2),
@@ -103,7 +108,7 @@ function renderMarkdown(r: typeof report): string {
     out.push('| agents | connect s | memory per connection | heartbeat CPU (ms/s per 1k agents, 1 s pings) | dispatch p50 / p99 ms | payments |', '|---|---|---|---|---|---|');
     for (const row of r.results.hub) {
       out.push(
-        `| ${row.agents} | ${row.connectSeconds} | ${(row.rssPerConnectionBytes / 1024).toFixed(1)} KiB | ${row.heartbeatCpuMsPerSecondPer1k} | ${row.dispatchP50Ms} / ${row.dispatchP99Ms} | ${row.dispatched} at ${row.dispatchRatePerSecond}/s |`,
+        `| ${row.agents} | ${row.connectSeconds} | ${(row.rssPerConnectionBytes / 1024).toFixed(1)} KiB | ${row.heartbeatCpuMsPerSecondPer1k} | ${row.dispatchP50Ms} / ${row.dispatchP99Ms} | ${row.dispatched} at ${row.dispatchRatePerSecond}/s${Object.keys(row.failures).length > 0 ? ` (not 200: ${Object.entries(row.failures).map(([k, v]) => `${k} ×${v}`).join(', ')})` : ''} |`,
       );
     }
     out.push('');

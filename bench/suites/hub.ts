@@ -25,6 +25,8 @@ export interface HubRow {
   dispatchP50Ms: number;
   dispatchP99Ms: number;
   dispatched: number;
+  /** Creates or binds answered other than 200, by `create <status>` / `bind <status>` (none: empty). */
+  failures: Record<string, number>;
 }
 
 const EXAMPLE = JSON.parse(
@@ -72,9 +74,16 @@ function connectAgent(port: number, token: string, serial: string, onStart: (pay
   });
 }
 
-async function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Record<string, unknown>> {
+async function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: Record<string, unknown> }> {
   const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
-  return (await res.json()) as Record<string, unknown>;
+  const text = await res.text();
+  let parsed: Record<string, unknown> = {};
+  try {
+    parsed = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    // not JSON: counted by status below
+  }
+  return { status: res.status, body: parsed };
 }
 
 /**
@@ -88,7 +97,11 @@ async function dispatchAtRate(
   started: Map<string, number>,
   rate: number,
   seconds: number,
-): Promise<{ offered: number }> {
+): Promise<{ offered: number; failures: Record<string, number> }> {
+  const failures: Record<string, number> = {};
+  const fail = (what: string) => {
+    failures[what] = (failures[what] ?? 0) + 1;
+  };
   const headers = { 'x-vtex-api-appkey': BENCH_APP_KEY, 'x-vtex-api-apptoken': BENCH_APP_TOKEN };
   const total = rate * seconds;
   const inFlight: Promise<void>[] = [];
@@ -98,10 +111,21 @@ async function dispatchAtRate(
     const serial = fleet[Math.floor(Math.random() * fleet.length)]!.serial;
     inFlight.push(
       (async () => {
-        const created = await postJson(`${base}/payments`, { ...EXAMPLE, paymentId, callbackUrl: 'http://127.0.0.1:9/cb' }, headers);
-        const payload = JSON.parse((created['paymentAppData'] as { payload: string }).payload) as { submitUrl: string };
-        started.set(paymentId, performance.now());
-        await postJson(payload.submitUrl, { serialNumber: serial });
+        try {
+          const created = await postJson(`${base}/payments`, { ...EXAMPLE, paymentId, callbackUrl: 'http://127.0.0.1:9/cb' }, headers);
+          const appData = created.body['paymentAppData'] as { payload: string } | undefined;
+          if (created.status !== 200 || !appData) return fail(`create ${created.status}`);
+          const payload = JSON.parse(appData.payload) as { submitUrl: string };
+          started.set(paymentId, performance.now());
+          const bound = await postJson(payload.submitUrl, { serialNumber: serial });
+          if (bound.status !== 200) {
+            started.delete(paymentId);
+            fail(`bind ${bound.status}`);
+          }
+        } catch (err) {
+          started.delete(paymentId);
+          fail(`request error ${(err as Error).message}`);
+        }
       })(),
     );
     // Keep to the schedule (timers drift by a millisecond or more each at 200/s).
@@ -110,7 +134,7 @@ async function dispatchAtRate(
   }
   await Promise.all(inFlight);
   await sleep(1_000);
-  return { offered: total };
+  return { offered: total, failures };
 }
 
 /**
@@ -162,7 +186,7 @@ export async function benchHub(
     const rows: HubRow[] = [];
     for (const rate of dispatchRatesPerSecond) {
       latencies.length = 0;
-      const { offered } = await dispatchAtRate(base, fleet, started, rate, dispatchSeconds);
+      const { offered, failures } = await dispatchAtRate(base, fleet, started, rate, dispatchSeconds);
       const row: HubRow = {
         agents,
         connectSeconds: Math.round(connectSeconds * 10) / 10,
@@ -172,9 +196,10 @@ export async function benchHub(
         dispatchP50Ms: Math.round(percentile(latencies, 50) * 100) / 100,
         dispatchP99Ms: Math.round(percentile(latencies, 99) * 100) / 100,
         dispatched: latencies.length,
+        failures,
       };
       log(
-        `hub ${agents} agents: connect ${row.connectSeconds} s, ${(row.rssPerConnectionBytes / 1024).toFixed(1)} KiB/conn, heartbeat ${row.heartbeatCpuMsPerSecondPer1k} ms CPU/s per 1k, dispatch p50 ${row.dispatchP50Ms} ms p99 ${row.dispatchP99Ms} ms (${row.dispatched}/${offered} at ${rate}/s)`,
+        `hub ${agents} agents: connect ${row.connectSeconds} s, ${(row.rssPerConnectionBytes / 1024).toFixed(1)} KiB/conn, heartbeat ${row.heartbeatCpuMsPerSecondPer1k} ms CPU/s per 1k, dispatch p50 ${row.dispatchP50Ms} ms p99 ${row.dispatchP99Ms} ms (${row.dispatched}/${offered} at ${rate}/s)${Object.keys(failures).length > 0 ? `, failed: ${JSON.stringify(failures)}` : ''}`,
       );
       rows.push(row);
     }
