@@ -71,6 +71,7 @@ export async function benchAgent(
       POSBRIDGE_SERVER_URL: `${server.url.replace(/^http/, 'ws')}/agent/v1`,
       POSBRIDGE_AGENT_TOKEN: token,
       POSBRIDGE_TERMINAL_PORT: terminal.path,
+      POSBRIDGE_JOURNAL: join(dir, 'agent-journal.sqlite'), // not ./posbridge-agent-journal.sqlite in the checkout
       LOG_LEVEL: 'info',
     },
     isReady: (line) => line['msg'] === 'agent ready',
