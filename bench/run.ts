@@ -7,9 +7,9 @@
  * `--only` gets the suites in its name) and prints a summary. `--quick` finishes in under two minutes on a 2-core machine.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
-import { benchAgent, type AgentRow } from './suites/agent.ts';
+import { agentEntries, benchAgent, type AgentRow } from './suites/agent.ts';
 import { benchCluster, type ClusterResult } from './suites/cluster.ts';
 import { benchE2e, type LatencyRow } from './suites/e2e.ts';
 import { benchHub, type HubRow } from './suites/hub.ts';
@@ -21,7 +21,12 @@ Measures posbridge against baselines and writes bench/results/<full|quick>.{json
   --quick      short runs (under two minutes): 10 connections, 1,000 agents, fewer samples
   --only LIST  run only these suites (comma-separated: ppp, e2e, hub, agent, cluster);
                cluster needs postgresql, nats-server and socat
-  -h, --help   show this help`;
+  -h, --help   show this help
+
+Environment:
+  BENCH_AGENT_ENTRY   a compiled agent CLI (.js) for the agent suite to measure, beside the tsx
+                      one (default: terminal-agent/dist/cli.js or dist/src/cli.js when built)
+  BENCH_CPU_PROF_DIR  write a V8 CPU profile of every benchmark child process into this directory`;
 
 const { values } = parseArgs({
   args: process.argv.slice(2),
@@ -36,22 +41,32 @@ const SUITES = ['ppp', 'e2e', 'hub', 'agent', 'cluster'];
 const only = new Set((values.only ?? SUITES.join(',')).split(',').map((s) => s.trim()));
 const log = (line: string) => process.stdout.write(`${line}\n`);
 const startedAt = new Date();
+const loadAtStart = loadavg().map((l) => Math.round(l * 100) / 100);
 
-const results: { ppp?: PppRow[]; e2e?: LatencyRow[]; hub?: HubRow[]; agent?: AgentRow; cluster?: ClusterResult } = {};
+const results: { ppp?: PppRow[]; e2e?: LatencyRow[]; hub?: HubRow[]; agent?: AgentRow[]; cluster?: ClusterResult } = {};
 log(`posbridge bench (${quick ? 'quick' : 'full'}) on ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`);
 if (only.has('ppp')) results.ppp = await benchPpp(quick ? [10] : [1, 10, 50], quick ? 2 : 5, log);
 if (only.has('e2e')) results.e2e = await benchE2e(quick ? 20 : 200, log);
 if (only.has('hub')) {
   results.hub = [];
-  for (const agents of quick ? [1_000] : [1_000, 10_000]) results.hub.push(await benchHub(agents, 20, quick ? 3 : 10, log));
+  for (const agents of quick ? [1_000] : [1_000, 10_000]) results.hub.push(...(await benchHub(agents, [20, 200], quick ? 3 : 10, log)));
 }
-if (only.has('agent')) results.agent = await benchAgent(quick ? 20 : 200, log);
+if (only.has('agent')) {
+  results.agent = [];
+  for (const program of agentEntries()) results.agent.push(await benchAgent(quick ? 20 : 200, log, program));
+}
 if (only.has('cluster')) results.cluster = await benchCluster(quick ? 20 : 200, quick ? 2 : 5, 10, log);
 
 const report = {
   startedAt: startedAt.toISOString(),
   mode: quick ? 'quick' : 'full',
-  machine: { cores: cpus().length, memoryBytes: totalmem(), node: process.version },
+  machine: {
+    cores: cpus().length,
+    memoryBytes: totalmem(),
+    node: process.version,
+    /** 1/5/15-minute load averages when the run started and ended (the machine may be shared). */
+    loadAverage: { start: loadAtStart, end: loadavg().map((l) => Math.round(l * 100) / 100) },
+  },
   results,
 };
 const md = renderMarkdown(report);
@@ -68,7 +83,7 @@ function ratio(a: number, b: number): string {
 }
 
 function renderMarkdown(r: typeof report): string {
-  const out: string[] = [`# posbridge benchmark — ${r.mode}, ${r.startedAt}`, '', `${r.machine.cores} cores, Node ${r.machine.node}.`, ''];
+  const out: string[] = [`# posbridge benchmark — ${r.mode}, ${r.startedAt}`, '', `${r.machine.cores} cores, Node ${r.machine.node}, load average ${r.machine.loadAverage.start.join(' / ')} at start, ${r.machine.loadAverage.end.join(' / ')} at end.`, ''];
   if (r.results.ppp) {
     out.push('## PPP Create Payment (posbridge vs bare express returning the same JSON)', '');
     out.push('| mode | connections | posbridge req/s | bare req/s | bare ÷ posbridge | posbridge p50 / p99 ms | bare p50 / p99 ms |', '|---|---|---|---|---|---|---|');
@@ -93,16 +108,20 @@ function renderMarkdown(r: typeof report): string {
     out.push('| agents | connect s | memory per connection | heartbeat CPU (ms/s per 1k agents, 1 s pings) | dispatch p50 / p99 ms | payments |', '|---|---|---|---|---|---|');
     for (const row of r.results.hub) {
       out.push(
-        `| ${row.agents} | ${row.connectSeconds} | ${(row.rssPerConnectionBytes / 1024).toFixed(1)} KiB | ${row.heartbeatCpuMsPerSecondPer1k} | ${row.dispatchP50Ms} / ${row.dispatchP99Ms} | ${row.dispatched} at ${row.dispatchRatePerSecond}/s |`,
+        `| ${row.agents} | ${row.connectSeconds} | ${(row.rssPerConnectionBytes / 1024).toFixed(1)} KiB | ${row.heartbeatCpuMsPerSecondPer1k} | ${row.dispatchP50Ms} / ${row.dispatchP99Ms} | ${row.dispatched} at ${row.dispatchRatePerSecond}/s${Object.keys(row.failures).length > 0 ? ` (not 200: ${Object.entries(row.failures).map(([k, v]) => `${k} ×${v}`).join(', ')})` : ''} |`,
       );
     }
     out.push('');
   }
   if (r.results.agent) {
-    const a = r.results.agent;
     out.push('## Agent footprint', '');
-    out.push('| start-up to ready | RSS idle | RSS under load (max) | payments |', '|---|---|---|---|');
-    out.push(`| ${a.startupToReadyMs} ms | ${(a.rssIdleBytes / 2 ** 20).toFixed(1)} MiB | ${(a.rssUnderLoadMaxBytes / 2 ** 20).toFixed(1)} MiB | ${a.paymentsUnderLoad} |`, '');
+    out.push('| program | start-up to ready | RSS idle | RSS under load (max) | payments |', '|---|---|---|---|---|');
+    for (const a of r.results.agent) {
+      out.push(
+        `| ${a.runtime} (\`${a.entry}\`) | ${a.startupToReadyMs} ms | ${(a.rssIdleBytes / 2 ** 20).toFixed(1)} MiB | ${(a.rssUnderLoadMaxBytes / 2 ** 20).toFixed(1)} MiB | ${a.paymentsUnderLoad} |`,
+      );
+    }
+    out.push('');
   }
   if (r.results.cluster) {
     const { latency, throughput } = r.results.cluster;

@@ -20,8 +20,9 @@ export interface Child<T> {
 }
 
 /**
- * Spawns `node --import tsx <script> ...args` from the repository root and waits for its first
- * stdout line that parses as JSON and satisfies `isReady`.
+ * Spawns `node --import tsx <script> ...args` from the repository root (plain `node <script>`
+ * when `script` is compiled JavaScript, `.js`) and waits for its first stdout line that parses
+ * as JSON and satisfies `isReady`.
  * @throws Error when it exits first or `timeoutMs` passes (with its stderr).
  */
 export function startChild<T>(
@@ -30,7 +31,8 @@ export function startChild<T>(
   options: { env?: Record<string, string>; timeoutMs?: number; isReady?: (line: Record<string, unknown>) => boolean } = {},
 ): Promise<Child<T>> {
   const started = performance.now();
-  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+  const loader = script.endsWith('.ts') ? ['--import', 'tsx'] : [];
+  const child = spawn(process.execPath, [...loader, ...profileArgs(), script, ...args], {
     cwd: ROOT,
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -73,6 +75,15 @@ export function startChild<T>(
       });
     });
   });
+}
+
+/**
+ * `--cpu-prof` arguments when `BENCH_CPU_PROF_DIR` names a directory: every benchmark child
+ * then writes a V8 CPU profile there when it exits (open it in Chrome DevTools or speedscope).
+ */
+function profileArgs(): string[] {
+  const dir = process.env['BENCH_CPU_PROF_DIR'];
+  return dir ? ['--cpu-prof', '--cpu-prof-dir', dir] : [];
 }
 
 /** Resident set size of a process, bytes (from /proc/<pid>/status). */

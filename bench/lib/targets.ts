@@ -60,6 +60,8 @@ export const BARE_ANSWER = {
 };
 
 async function main(target: string | undefined): Promise<void> {
+  // Exit (rather than die) on the harness's SIGTERM, so `--cpu-prof` (BENCH_CPU_PROF_DIR) is written.
+  process.once('SIGTERM', () => process.exit(0));
   if (target === 'bare') {
     const app = express();
     app.use(express.json({ limit: '256kb' }));

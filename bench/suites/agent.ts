@@ -3,13 +3,18 @@
  * server and a simulated terminal on a pseudo-terminal. Measures start-up time from spawn to
  * `agent ready` (connected, welcomed, terminal identified), resident memory idle, and the
  * highest resident memory while it runs a stream of payments.
+ *
+ * Which program: the compiled agent (`npm run build` output) when one exists, else the
+ * TypeScript sources through tsx; `agentEntries()` says which, and `BENCH_AGENT_ENTRY` names
+ * another compiled entry (a scratch build) to measure.
  */
 import pino from 'pino';
 import { startSim } from '@posbridge/hardware-sim';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { rssBytes, startChild } from '../lib/child.ts';
+import { ROOT, rssBytes, startChild } from '../lib/child.ts';
 import { BENCH_APP_KEY, BENCH_APP_TOKEN, startBenchServer } from '../lib/targets.ts';
 import {
   GatewayClient,
@@ -21,14 +26,38 @@ import {
 
 /** The agent's footprint. */
 export interface AgentRow {
+  /** `compiled` (plain node on JavaScript) or `tsx` (the TypeScript sources, transformed at run time). */
+  runtime: 'compiled' | 'tsx';
+  /** The entry script run, relative to the repository root or absolute. */
+  entry: string;
   startupToReadyMs: number;
   rssIdleBytes: number;
   rssUnderLoadMaxBytes: number;
   paymentsUnderLoad: number;
 }
 
-/** Runs the agent CLI and `payments` payments through it. */
-export async function benchAgent(payments: number, log: (line: string) => void): Promise<AgentRow> {
+/** Where the compiled agent CLI may be, relative to the repository root (the build's layouts). */
+const COMPILED_ENTRIES = ['terminal-agent/dist/cli.js', 'terminal-agent/dist/src/cli.js'];
+const TSX_ENTRY = 'terminal-agent/src/cli.ts';
+
+/**
+ * The agent programs to measure, first the one the figures are about: the compiled CLI
+ * (`BENCH_AGENT_ENTRY`, else the first of {@link COMPILED_ENTRIES} present) followed by the
+ * tsx one for comparison, or the tsx one alone when nothing is compiled.
+ */
+export function agentEntries(env: NodeJS.ProcessEnv = process.env): { runtime: AgentRow['runtime']; entry: string }[] {
+  const override = env['BENCH_AGENT_ENTRY'];
+  const compiled = override ?? COMPILED_ENTRIES.find((e) => existsSync(join(ROOT, e)));
+  const tsx = { runtime: 'tsx' as const, entry: TSX_ENTRY };
+  return compiled ? [{ runtime: 'compiled', entry: compiled }, tsx] : [tsx];
+}
+
+/** Runs the agent CLI `entry` and `payments` payments through it. */
+export async function benchAgent(
+  payments: number,
+  log: (line: string) => void,
+  program: { runtime: AgentRow['runtime']; entry: string } = agentEntries()[0]!,
+): Promise<AgentRow> {
   const dir = await mkdtemp(join(tmpdir(), 'posbridge-bench-agent-'));
   const silent = pino({ level: 'silent' });
   const server = await startBenchServer(dir);
@@ -37,11 +66,12 @@ export async function benchAgent(payments: number, log: (line: string) => void):
   const terminal = sim.terminals[0]!;
   if (terminal.link !== 'pty') throw new Error('the agent benchmark needs socat');
   const { token } = await server.issueAgentToken('bench');
-  const agent = await startChild<Record<string, unknown>>('terminal-agent/src/cli.ts', [], {
+  const agent = await startChild<Record<string, unknown>>(program.entry, [], {
     env: {
       POSBRIDGE_SERVER_URL: `${server.url.replace(/^http/, 'ws')}/agent/v1`,
       POSBRIDGE_AGENT_TOKEN: token,
       POSBRIDGE_TERMINAL_PORT: terminal.path,
+      POSBRIDGE_JOURNAL: join(dir, 'agent-journal.sqlite'), // not ./posbridge-agent-journal.sqlite in the checkout
       LOG_LEVEL: 'info',
     },
     isReady: (line) => line['msg'] === 'agent ready',
@@ -67,13 +97,14 @@ export async function benchAgent(payments: number, log: (line: string) => void):
     }
     clearInterval(sampler);
     const row: AgentRow = {
+      ...program,
       startupToReadyMs: Math.round(agent.startupMs),
       rssIdleBytes,
       rssUnderLoadMaxBytes,
       paymentsUnderLoad: payments,
     };
     log(
-      `agent start-up to ready ${row.startupToReadyMs} ms, RSS idle ${Math.round(rssIdleBytes / 2 ** 20)} MiB, under load max ${Math.round(rssUnderLoadMaxBytes / 2 ** 20)} MiB (${payments} payments)`,
+      `agent (${program.runtime}, ${program.entry}) start-up to ready ${row.startupToReadyMs} ms, RSS idle ${Math.round(rssIdleBytes / 2 ** 20)} MiB, under load max ${Math.round(rssUnderLoadMaxBytes / 2 ** 20)} MiB (${payments} payments)`,
     );
     return row;
   } finally {

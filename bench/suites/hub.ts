@@ -25,6 +25,8 @@ export interface HubRow {
   dispatchP50Ms: number;
   dispatchP99Ms: number;
   dispatched: number;
+  /** Creates or binds answered other than 200, by `create <status>` / `bind <status>` (none: empty). */
+  failures: Record<string, number>;
 }
 
 const EXAMPLE = JSON.parse(
@@ -45,6 +47,9 @@ function connectAgent(port: number, token: string, serial: string, onStart: (pay
     const send = (msg: Record<string, unknown>) => ws.send(JSON.stringify({ v: 1, id: `${serial}-${seq++}`, ...msg }));
     ws.on('open', () => send({ type: 'agent.hello', agentVersion: 'bench', terminals: [{ serialNumber: serial, dialect: 'PBL/1' }] }));
     ws.on('error', reject);
+    // Settles the promise if the server closes before welcoming (a no-op after the welcome).
+    ws.on('close', (code, reason) => reject(new Error(`agent ${serial} closed before hub.welcome: ${code} ${String(reason)}`)));
+    ws.on('unexpected-response', (_req, res) => reject(new Error(`agent ${serial} upgrade refused: HTTP ${res.statusCode}`)));
     ws.on('message', (data) => {
       const msg = JSON.parse(String(data)) as Record<string, unknown>;
       if (msg['type'] === 'hub.welcome') resolve({ ws, serial });
@@ -69,23 +74,82 @@ function connectAgent(port: number, token: string, serial: string, onStart: (pay
   });
 }
 
-async function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Record<string, unknown>> {
+async function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: Record<string, unknown> }> {
   const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
-  return (await res.json()) as Record<string, unknown>;
+  const text = await res.text();
+  let parsed: Record<string, unknown> = {};
+  try {
+    parsed = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    // not JSON: counted by status below
+  }
+  return { status: res.status, body: parsed };
 }
 
 /**
- * Measures one hub size.
+ * Offers `rate` payments per second for `seconds` (open loop: a payment starts every
+ * `1000 / rate` ms whether or not the earlier ones finished), each created over PPP and bound to
+ * a random agent; records in `started` when each bind answered.
+ */
+async function dispatchAtRate(
+  base: string,
+  fleet: readonly FakeAgent[],
+  started: Map<string, number>,
+  rate: number,
+  seconds: number,
+): Promise<{ offered: number; failures: Record<string, number> }> {
+  const failures: Record<string, number> = {};
+  const fail = (what: string) => {
+    failures[what] = (failures[what] ?? 0) + 1;
+  };
+  const headers = { 'x-vtex-api-appkey': BENCH_APP_KEY, 'x-vtex-api-apptoken': BENCH_APP_TOKEN };
+  const total = rate * seconds;
+  const inFlight: Promise<void>[] = [];
+  const t0 = performance.now();
+  for (let i = 0; i < total; i++) {
+    const paymentId = randomBytes(16).toString('hex').toUpperCase();
+    const serial = fleet[Math.floor(Math.random() * fleet.length)]!.serial;
+    inFlight.push(
+      (async () => {
+        try {
+          const created = await postJson(`${base}/payments`, { ...EXAMPLE, paymentId, callbackUrl: 'http://127.0.0.1:9/cb' }, headers);
+          const appData = created.body['paymentAppData'] as { payload: string } | undefined;
+          if (created.status !== 200 || !appData) return fail(`create ${created.status}`);
+          const payload = JSON.parse(appData.payload) as { submitUrl: string };
+          started.set(paymentId, performance.now());
+          const bound = await postJson(payload.submitUrl, { serialNumber: serial });
+          if (bound.status !== 200) {
+            started.delete(paymentId);
+            fail(`bind ${bound.status}`);
+          }
+        } catch (err) {
+          started.delete(paymentId);
+          fail(`request error ${(err as Error).message}`);
+        }
+      })(),
+    );
+    // Keep to the schedule (timers drift by a millisecond or more each at 200/s).
+    const ahead = t0 + ((i + 1) * 1000) / rate - performance.now();
+    if (ahead > 0) await sleep(ahead);
+  }
+  await Promise.all(inFlight);
+  await sleep(1_000);
+  return { offered: total, failures };
+}
+
+/**
+ * Measures one hub size: connects `agents`, then dispatches at each rate in turn over the same
+ * connections; one row per rate (the connection figures repeat).
  * @param agents - concurrent agent connections.
- * @param dispatchRatePerSecond - payments per second during the dispatch phase.
- * @param dispatchSeconds - length of the dispatch phase.
+ * @param dispatchRatesPerSecond - payments per second of each dispatch phase.
+ * @param dispatchSeconds - length of each dispatch phase.
  */
 export async function benchHub(
   agents: number,
-  dispatchRatePerSecond: number,
+  dispatchRatesPerSecond: readonly number[],
   dispatchSeconds: number,
   log: (line: string) => void,
-): Promise<HubRow> {
+): Promise<HubRow[]> {
   const server = await startChild<{ port: number; tokens: string[] }>('bench/lib/targets.ts', ['hub', String(agents)], {
     env: { BENCH_HEARTBEAT_MS: '1000' },
     timeoutMs: 300_000,
@@ -102,7 +166,9 @@ export async function benchHub(
       const batch = server.ready.tokens.slice(i, i + 200).map((token, j) =>
         connectAgent(server.ready.port, token, `BENCH${String(i + j).padStart(6, '0')}`, (paymentId) => {
           const t0 = started.get(paymentId);
-          if (t0 !== undefined) latencies.push(performance.now() - t0);
+          if (t0 === undefined) return; // a repeat (the ack came late), or not ours
+          started.delete(paymentId);
+          latencies.push(performance.now() - t0);
         }),
       );
       fleet.push(...(await Promise.all(batch)));
@@ -117,38 +183,27 @@ export async function benchHub(
     const heartbeatCpuMsPerSecondPer1k = Math.round(((cpuTimeMs(pid) - cpuBefore) / (idleMs / 1000) / agents) * 1000 * 100) / 100;
 
     const base = `http://127.0.0.1:${server.ready.port}`;
-    const headers = { 'x-vtex-api-appkey': BENCH_APP_KEY, 'x-vtex-api-apptoken': BENCH_APP_TOKEN };
-    const total = dispatchRatePerSecond * dispatchSeconds;
-    const inFlight: Promise<void>[] = [];
-    for (let i = 0; i < total; i++) {
-      const paymentId = randomBytes(16).toString('hex').toUpperCase();
-      const serial = fleet[Math.floor(Math.random() * fleet.length)]!.serial;
-      inFlight.push(
-        (async () => {
-          const created = await postJson(`${base}/payments`, { ...EXAMPLE, paymentId, callbackUrl: 'http://127.0.0.1:9/cb' }, headers);
-          const payload = JSON.parse((created['paymentAppData'] as { payload: string }).payload) as { submitUrl: string };
-          started.set(paymentId, performance.now());
-          await postJson(payload.submitUrl, { serialNumber: serial });
-        })(),
+    const rows: HubRow[] = [];
+    for (const rate of dispatchRatesPerSecond) {
+      latencies.length = 0;
+      const { offered, failures } = await dispatchAtRate(base, fleet, started, rate, dispatchSeconds);
+      const row: HubRow = {
+        agents,
+        connectSeconds: Math.round(connectSeconds * 10) / 10,
+        rssPerConnectionBytes,
+        heartbeatCpuMsPerSecondPer1k,
+        dispatchRatePerSecond: rate,
+        dispatchP50Ms: Math.round(percentile(latencies, 50) * 100) / 100,
+        dispatchP99Ms: Math.round(percentile(latencies, 99) * 100) / 100,
+        dispatched: latencies.length,
+        failures,
+      };
+      log(
+        `hub ${agents} agents: connect ${row.connectSeconds} s, ${(row.rssPerConnectionBytes / 1024).toFixed(1)} KiB/conn, heartbeat ${row.heartbeatCpuMsPerSecondPer1k} ms CPU/s per 1k, dispatch p50 ${row.dispatchP50Ms} ms p99 ${row.dispatchP99Ms} ms (${row.dispatched}/${offered} at ${rate}/s)${Object.keys(failures).length > 0 ? `, failed: ${JSON.stringify(failures)}` : ''}`,
       );
-      await sleep(1000 / dispatchRatePerSecond);
+      rows.push(row);
     }
-    await Promise.all(inFlight);
-    await sleep(1_000);
-    const row: HubRow = {
-      agents,
-      connectSeconds: Math.round(connectSeconds * 10) / 10,
-      rssPerConnectionBytes,
-      heartbeatCpuMsPerSecondPer1k,
-      dispatchRatePerSecond,
-      dispatchP50Ms: Math.round(percentile(latencies, 50) * 100) / 100,
-      dispatchP99Ms: Math.round(percentile(latencies, 99) * 100) / 100,
-      dispatched: latencies.length,
-    };
-    log(
-      `hub ${agents} agents: connect ${row.connectSeconds} s, ${Math.round(row.rssPerConnectionBytes / 1024)} KiB/conn, heartbeat ${row.heartbeatCpuMsPerSecondPer1k} ms CPU/s per 1k, dispatch p50 ${row.dispatchP50Ms} ms p99 ${row.dispatchP99Ms} ms (${row.dispatched}/${total} at ${dispatchRatePerSecond}/s)`,
-    );
-    return row;
+    return rows;
   } finally {
     for (const agent of fleet) agent.ws.terminate();
     await server.stop();

@@ -1,11 +1,12 @@
 /**
  * `posbridge-agent` command line: `run | ports | hid | identify | doctor`, `--help`.
  * Writes only usage text and command output itself; `run` logs through pino (stdout).
+ * Each command's module loads when that command runs: `run` does not load the doctor and the
+ * listing commands (docs/performance.md "Agent footprint").
  */
 import { parseArgs } from 'node:util';
 import { AGENT_FLAG_OPTIONS, readProcessEnv } from './config.ts';
-import { doctorCommand, hidCommand, identifyCommand, portsCommand, type CommandIo } from './commands.ts';
-import { main } from './main.ts';
+import type { CommandIo } from './commands.ts';
 
 const USAGE = `Usage: posbridge-agent <command> [options]
 
@@ -69,19 +70,19 @@ if (parsed.values.help === true) {
 } else {
   switch (command) {
     case 'run':
-      await main(args);
+      await (await import('./main.ts')).main(args);
       break;
     case 'ports':
-      process.exitCode = await portsCommand(io);
+      process.exitCode = await (await import('./commands.ts')).portsCommand(io);
       break;
     case 'hid':
-      process.exitCode = await hidCommand(io);
+      process.exitCode = await (await import('./commands.ts')).hidCommand(io);
       break;
     case 'identify':
-      process.exitCode = await identifyCommand(io);
+      process.exitCode = await (await import('./commands.ts')).identifyCommand(io);
       break;
     case 'doctor':
-      process.exitCode = await doctorCommand(io);
+      process.exitCode = await (await import('./commands.ts')).doctorCommand(io);
       break;
     default:
       process.stderr.write(`posbridge-agent: unknown command ${JSON.stringify(command)}\n\n${USAGE}`);

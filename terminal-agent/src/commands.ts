@@ -89,7 +89,7 @@ export async function identifyCommand(io: CommandIo): Promise<number> {
   const results: Record<string, unknown>[] = [];
   let failed = 0;
   for (const terminal of config.terminals) {
-    const driver = createDriver({ terminal, config, logger });
+    const driver = await createDriver({ terminal, config, logger });
     try {
       const identity = await driver.identify();
       const source = terminal.driver.startsWith('concert') ? 'configured (Concert E+ cannot report it)' : 'read from the terminal';

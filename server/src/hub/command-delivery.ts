@@ -5,11 +5,11 @@
  * leaves. The ticker and the wake-ups only make it look sooner.
  *
  * For each deliverable row of a serial a session holds:
- * 1. the session's agent must still own the serial in the store (read at the start of the pass,
- *    and again before every row after the first); the rows of a serial it no
- *    longer owns are not read for it (logged once, `repeats stopped: the terminal moved to another
- *    agent`) and not passed either: the new owner gets what is owed when it announces the
- *    terminal, and this session gets it again if an administrator moves the terminal back;
+ * 1. the session's agent must still own the serial in the store, read just before each row is
+ *    sent (a wake-up's first row: read alongside the row list); the rows of a serial it no longer owns are not sent on it (logged once,
+ *    `repeats stopped: the terminal moved to another agent`) and not passed either: the new owner
+ *    gets what is owed when it announces the terminal, and this session gets it again if an
+ *    administrator moves the terminal back;
  * 2. a start or abort goes only to the payment's bound agent: for another agent it is not sent
  *    (`command for a payment bound to another agent not sent`) and the use case flags the
  *    payment `unknown` (nobody can learn the sale's outcome any more);
@@ -18,7 +18,8 @@
  * 4. mark sent (next repeat at now + `resendMs`), then send; logged `payment dispatched`,
  *    `payment abort sent` or `operation dispatched` on the first send to a session.
  *
- * Deliveries to one session run one at a time, in row order.
+ * Deliveries to one session run one at a time, in row order. A pass reads the due rows first (one
+ * read; a ticker pass with nothing due costs only that), then ownership per serial with rows.
  *
  * @see docs/protocol/ws.md "Delivery", docs/architecture.md "Effects are rows"
  */
@@ -28,11 +29,18 @@ import { decodeServerMessage } from '@posbridge/protocol/ws';
 import type { AgentCommandRecord, AgentCommandsPort } from '../ports/agent-commands.ts';
 import type { AgentEventHandler } from '../ports/agent-events.ts';
 import type { PaymentStore } from '../ports/index.ts';
+import type { TerminalRecord } from '../ports/directory.ts';
 import type { AgentSession } from './agent-session.ts';
 import type { HubPresence } from './local-presence.ts';
 
 /** Most rows read for one session per pass. */
 const BATCH = 100;
+
+/**
+ * Ticker passes in flight at once. A sweep over 10,000 sessions queues its store reads a few at
+ * a time, so a wake-up's pass (a new payment's dispatch) waits behind a few of them, not all.
+ */
+const SWEEP_CONCURRENCY = 4;
 
 /** Options of {@link CommandDelivery}. */
 export interface CommandDeliveryOptions {
@@ -57,6 +65,7 @@ export class CommandDelivery {
   /** Per session: the serials it holds that another agent owns now (logged once each). */
   readonly #unowned = new WeakMap<AgentSession, Set<string>>();
   #ticker: NodeJS.Timeout | undefined;
+  #sweeping = false;
   #stopped = false;
 
   constructor(options: CommandDeliveryOptions) {
@@ -64,16 +73,33 @@ export class CommandDelivery {
     this.#log = options.logger;
   }
 
-  /** Starts the ticker that re-reads the rows every `resendMs`. */
+  /**
+   * Starts the ticker that re-reads the rows every `resendMs`: a sweep over the sessions held
+   * here, {@link SWEEP_CONCURRENCY} at a time; a tick while the last sweep still runs is skipped.
+   */
   start(): void {
     if (this.#ticker || this.#stopped) return;
-    this.#ticker = setInterval(() => {
-      for (const session of this.#o.presence.holders()) {
-        // A session with a pass queued or running gets no more from the ticker.
-        if ((this.#queues.get(session)?.pending ?? 0) === 0) void this.deliver(session, session.serials);
-      }
-    }, this.#o.resendMs);
+    this.#ticker = setInterval(() => void this.#sweep(), this.#o.resendMs);
     this.#ticker.unref();
+  }
+
+  async #sweep(): Promise<void> {
+    if (this.#sweeping) return;
+    this.#sweeping = true;
+    try {
+      const sessions = this.#o.presence.holders();
+      let next = 0;
+      const worker = async (): Promise<void> => {
+        while (next < sessions.length && !this.#stopped) {
+          const session = sessions[next++]!;
+          // A session with a pass queued or running gets no more from the ticker.
+          if ((this.#queues.get(session)?.pending ?? 0) === 0) await this.deliver(session, session.serials);
+        }
+      };
+      await Promise.all(Array.from({ length: SWEEP_CONCURRENCY }, worker));
+    } finally {
+      this.#sweeping = false;
+    }
   }
 
   /** Stops the ticker; later wake-ups send nothing. Does not wait for sends in flight. */
@@ -110,65 +136,56 @@ export class CommandDelivery {
 
   async #pass(session: AgentSession, serialNumbers: readonly string[]): Promise<void> {
     if (this.#stopped || !session.isOpen || serialNumbers.length === 0) return;
-    let owned: string[];
-    let due: AgentCommandRecord[];
-    if (serialNumbers.length === 1) {
-      // One serial (a wake-up after a commit): its owner and its rows are read side by side, and
-      // the rows are dropped if it is not owned — as if they had not been read.
-      const rows = this.#o.commands.listDeliverableCommands(serialNumbers, session.sessionId, this.#o.now(), BATCH);
-      rows.catch(() => undefined);
-      owned = await this.#ownedOf(session, serialNumbers);
-      if (owned.length === 0) return;
-      due = await rows;
-    } else {
-      owned = await this.#ownedOf(session, serialNumbers);
-      if (owned.length === 0) return;
-      due = await this.#o.commands.listDeliverableCommands(owned, session.sessionId, this.#o.now(), BATCH);
-    }
+    // A wake-up (one serial, just committed): its owner is read alongside its rows and stands for
+    // the first row's ownership check. Otherwise one read says whether anything is due (most
+    // ticker passes: nothing); ownership is read afterwards, fresh, for each row about to be sent.
+    const prefetched = serialNumbers.length === 1 ? this.#o.store.findTerminal(serialNumbers[0]!) : undefined;
+    prefetched?.catch(() => undefined);
+    const due = await this.#o.commands.listDeliverableCommands(serialNumbers, session.sessionId, this.#o.now(), BATCH);
+    const skipped = new Set<string>();
     for (const [i, c] of due.entries()) {
       if (this.#stopped || !session.isOpen) return;
-      // The first row's ownership is the one #ownedOf just read (only the row list was read since);
-      // every later row's is read again, after the sends before it.
-      await this.#deliverOne(session, c, i === 0);
+      if (skipped.has(c.serialNumber)) continue;
+      if (!(await this.#deliverOne(session, c, i === 0 ? prefetched : undefined))) skipped.add(c.serialNumber);
     }
+    // Rows of serials moved away may have filled the batch: read again for the others.
+    if (due.length === BATCH && skipped.size > 0) await this.#pass(session, serialNumbers.filter((s) => !skipped.has(s)));
   }
 
   /**
-   * Of `serialNumbers`, those `session`'s agent owns in the store now. A serial moved away is
-   * skipped, not passed: moved back (an administrator's undo), it is delivered again.
+   * Whether `session`'s agent owns `serialNumber` in the store now. A serial moved away is
+   * logged once per session (`repeats stopped`), then skipped quietly; moved back (an
+   * administrator's undo), it is delivered again.
    */
-  async #ownedOf(session: AgentSession, serialNumbers: readonly string[]): Promise<string[]> {
-    const owned: string[] = [];
-    for (const serialNumber of serialNumbers) {
-      const owner = await this.#o.store.findTerminal(serialNumber);
-      let unowned = this.#unowned.get(session);
-      if (owner?.agentId === session.agentId) {
-        owned.push(serialNumber);
-        unowned?.delete(serialNumber);
-        continue;
-      }
-      if (unowned?.has(serialNumber)) continue;
-      if (!unowned) this.#unowned.set(session, (unowned = new Set()));
-      unowned.add(serialNumber);
-      this.#log.warn(
-        { agentId: session.agentId, serialNumber, ownerAgentId: owner?.agentId ?? null },
-        'repeats stopped: the terminal moved to another agent',
-      );
+  async #owns(session: AgentSession, c: AgentCommandRecord, prefetched?: Promise<TerminalRecord | null>): Promise<boolean> {
+    const owner = await (prefetched ?? this.#o.store.findTerminal(c.serialNumber));
+    let unowned = this.#unowned.get(session);
+    if (owner?.agentId === session.agentId) {
+      unowned?.delete(c.serialNumber);
+      return true;
     }
-    return owned;
+    const parties = { agentId: session.agentId, serialNumber: c.serialNumber, ownerAgentId: owner?.agentId ?? null };
+    if (unowned?.has(c.serialNumber)) {
+      this.#log.debug({ ...parties, paymentId: c.paymentId, messageId: c.commandId }, 'command not sent: the session no longer owns the terminal');
+      return false;
+    }
+    if (!unowned) this.#unowned.set(session, (unowned = new Set()));
+    unowned.add(c.serialNumber);
+    this.#log.warn(parties, 'repeats stopped: the terminal moved to another agent');
+    return false;
   }
 
-  async #deliverOne(session: AgentSession, c: AgentCommandRecord, ownershipFresh: boolean): Promise<void> {
+  /**
+   * Sends one row if it is still due on `session` (or passes it, see the module doc).
+   * @param owner the row's terminal as read alongside the rows (a wake-up's first row), else read now
+   * @returns false when `session`'s agent no longer owns the row's terminal (nothing sent or passed).
+   */
+  async #deliverOne(session: AgentSession, c: AgentCommandRecord, owner?: Promise<TerminalRecord | null>): Promise<boolean> {
     // Only a session that holds the serial here delivers it (another may have claimed it since).
-    if (this.#o.presence.routeOf(c.serialNumber) !== session) return;
+    if (this.#o.presence.routeOf(c.serialNumber) !== session) return true;
     const type = typeOfKind(c.kind);
-    const owner = ownershipFresh ? { agentId: session.agentId } : await this.#o.store.findTerminal(c.serialNumber);
-    if (owner?.agentId !== session.agentId) {
-      // Moved since this pass began (the next pass skips the serial; see #ownedOf): not sent, not passed.
-      const parties = { paymentId: c.paymentId, messageId: c.commandId, type, agentId: session.agentId, serialNumber: c.serialNumber, ownerAgentId: owner?.agentId ?? null };
-      this.#log.debug(parties, 'command not sent: the session no longer owns the terminal');
-      return;
-    }
+    // Moved away (an administrator's move): not sent, not passed; the new owner gets it.
+    if (!(await this.#owns(session, c, owner))) return false;
     if (c.kind === 'start' || c.kind === 'abort') {
       if (c.agentId !== session.agentId) {
         this.#log.warn(
@@ -177,7 +194,7 @@ export class CommandDelivery {
         );
         await this.#o.handler.onBoundAgentReplaced(c.paymentId, session.agentId);
         await this.#o.commands.passCommand(c.commandId, session.sessionId, this.#o.now());
-        return;
+        return true;
       }
     } else {
       const mine = await this.#o.store.agentOwner(session.agentId);
@@ -187,7 +204,7 @@ export class CommandDelivery {
           "command for another merchant's payment not sent",
         );
         await this.#o.commands.passCommand(c.commandId, session.sessionId, this.#o.now());
-        return;
+        return true;
       }
     }
     const decoded = decodeServerMessage(c.message);
@@ -195,29 +212,30 @@ export class CommandDelivery {
       // Written by this server from a validated message: only a damaged database gets here.
       this.#log.error({ paymentId: c.paymentId, messageId: c.commandId, code: decoded.error.code }, 'stored agent command is not a valid message');
       await this.#o.commands.passCommand(c.commandId, session.sessionId, this.#o.now());
-      return;
+      return true;
     }
     const now = this.#o.now();
     // Write-ahead: the send is recorded before the frame leaves (a crash after it means the next session gets it).
-    if (!(await this.#o.commands.markCommandSent(c.commandId, session.sessionId, now, now + this.#o.resendMs))) return;
-    if (!session.send(decoded.value)) return;
+    if (!(await this.#o.commands.markCommandSent(c.commandId, session.sessionId, now, now + this.#o.resendMs))) return true;
+    if (!session.send(decoded.value)) return true;
     if (c.sentSessionId === session.sessionId) {
       this.#log.debug({ paymentId: c.paymentId, messageId: c.commandId, type }, 'message re-sent to agent');
-      return;
+      return true;
     }
     const m = decoded.value;
     switch (m.type) {
       case 'payment.start':
         this.#log.info({ paymentId: c.paymentId, serialNumber: c.serialNumber, agentId: session.agentId }, 'payment dispatched');
-        return;
+        return true;
       case 'payment.abort':
         this.#log.info({ paymentId: c.paymentId, serialNumber: c.serialNumber, reason: m.reason }, 'payment abort sent');
-        return;
+        return true;
       case 'operation.start':
         this.#log.info({ paymentId: c.paymentId, operationId: m.operationId, kind: m.kind, serialNumber: c.serialNumber }, 'operation dispatched');
-        return;
+        return true;
       default:
         this.#log.info({ paymentId: c.paymentId, messageId: c.commandId, type: m.type }, 'command sent to agent');
+        return true;
     }
   }
 }

@@ -67,7 +67,7 @@ export class AgentTerminals {
     const problems: TerminalProblem[] = [];
     const found = await Promise.all(
       config.terminals.map(async (terminal) => {
-        const driver = createDriver({ terminal, config, logger, clock, ...(openPort ? { openPort } : {}) });
+        const driver = await createDriver({ terminal, config, logger, clock, ...(openPort ? { openPort } : {}) });
         this.#drivers.push(driver);
         try {
           return { terminal, driver, identity: await driver.identify() };

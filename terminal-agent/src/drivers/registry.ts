@@ -9,7 +9,10 @@
  * | `pbl1-hid`       | PBL/1       | USB HID vendor reports (node-hid)       |
  *
  * Native modules load lazily inside the transports, when a port is first opened: a machine
- * without libusb still runs its serial terminals.
+ * without libusb still runs its serial terminals. The drivers load lazily too, when the first
+ * terminal that uses one is built: an agent of PBL/1 terminals never loads the Concert E+ codec
+ * (and the reverse), which keeps its start-up time and memory down (docs/performance.md
+ * "Agent footprint").
  *
  * @see CONTRIBUTING.md "Drivers and transports"
  */
@@ -20,8 +23,6 @@ import type { AgentConfig, AgentTerminalConfig, DriverName } from '../config.ts'
 import { openHidPort } from '../transports/hid.ts';
 import { openSerialPort } from '../transports/serial.ts';
 import type { Clock } from '@posbridge/kit/clock';
-import { ConcertDriver } from './concert/concert-driver.ts';
-import { LineDriver } from './line/line-driver.ts';
 import type { TerminalDriver } from './terminal-driver.ts';
 
 /** What a factory gets. */
@@ -39,8 +40,8 @@ export interface DriverContext {
   clock?: Clock;
 }
 
-/** Builds one driver. */
-export type DriverFactory = (ctx: DriverContext) => TerminalDriver;
+/** Builds one driver (after loading its module on first use). */
+export type DriverFactory = (ctx: DriverContext) => Promise<TerminalDriver>;
 
 function serialOpener(ctx: DriverContext): () => Promise<Duplex> {
   const t = ctx.terminal;
@@ -57,35 +58,39 @@ function hidOpener(ctx: DriverContext): () => Promise<Duplex> {
   };
 }
 
-const line = (open: (ctx: DriverContext) => () => Promise<Duplex>): DriverFactory => (ctx) =>
-  new LineDriver({
+const line = (open: (ctx: DriverContext) => () => Promise<Duplex>): DriverFactory => async (ctx) => {
+  const { LineDriver } = await import('./line/line-driver.ts');
+  return new LineDriver({
     open: open(ctx),
     logger: ctx.logger,
     timings: ctx.config,
     ...(ctx.clock ? { clock: ctx.clock } : {}),
     ...(ctx.terminal.serialNumber !== undefined ? { serialNumber: ctx.terminal.serialNumber } : {}),
   });
+};
 
 /** Every driver by name. */
 export const DRIVER_REGISTRY: Readonly<Record<DriverName, DriverFactory>> = Object.freeze({
   'pbl1-serial': line(serialOpener),
   'pbl1-hid': line(hidOpener),
-  'concert-serial': (ctx: DriverContext) =>
-    new ConcertDriver({
+  'concert-serial': async (ctx: DriverContext) => {
+    const { ConcertDriver } = await import('./concert/concert-driver.ts');
+    return new ConcertDriver({
       open: serialOpener(ctx),
       logger: ctx.logger,
       posNumber: ctx.terminal.posNumber,
       timings: { answerTimeoutMs: ctx.config.concertAnswerTimeoutMs },
       ...(ctx.clock ? { clock: ctx.clock } : {}),
       ...(ctx.terminal.serialNumber !== undefined ? { serialNumber: ctx.terminal.serialNumber } : {}),
-    }),
+    });
+  },
 });
 
 /**
- * Builds the driver named by `ctx.terminal.driver`.
- * @throws CodedError `CFG_INVALID` for a name the registry does not know.
+ * Builds the driver named by `ctx.terminal.driver`, loading its module on first use.
+ * @throws CodedError `CFG_INVALID` (rejects) for a name the registry does not know.
  */
-export function createDriver(ctx: DriverContext): TerminalDriver {
+export async function createDriver(ctx: DriverContext): Promise<TerminalDriver> {
   const factory = (DRIVER_REGISTRY as Record<string, DriverFactory | undefined>)[ctx.terminal.driver];
   if (!factory) throw new CodedError('CFG_INVALID', `unknown driver ${ctx.terminal.driver}; known: ${Object.keys(DRIVER_REGISTRY).join(', ')}`);
   return factory(ctx);
