@@ -64,6 +64,29 @@ describe('posbridge-server CLI', () => {
     await expect(run(BIN, ['store', 'add', '--merchant', 'nobody', '--name', 'x', '--db', db])).rejects.toMatchObject({ code: 1 });
   }, 30_000);
 
+  it('merchant set --test-suite on|off switches the Test Suite mode, naming who did it; refuses bad usage', async () => {
+    const db = join(tmp.dir, 'suite.sqlite');
+    await run(BIN, ['merchant', 'add', '--name', 'acme', '--db', db]);
+    const mode = async (): Promise<boolean | undefined> => {
+      const store = await openSqliteStore({ filename: db });
+      try {
+        return (await store.findMerchantByName('acme'))?.testSuiteMode;
+      } finally {
+        await store.close();
+      }
+    };
+    expect(await mode()).toBeUndefined();
+    const on = await run(BIN, ['merchant', 'set', 'acme', '--test-suite', 'on', '--operator', 'ana', '--db', db]);
+    expect(on.stdout).toMatch(/Test Suite mode on, by cli:ana at /);
+    expect(await mode()).toBe(true);
+    expect((await run(BIN, ['merchant', 'list', '--db', db])).stdout).toMatch(/acme\t\S+\tnotification\ttest-suite/);
+    await run(BIN, ['merchant', 'set', 'acme', '--test-suite', 'off', '--operator', 'ana', '--db', db]);
+    expect(await mode()).toBeUndefined();
+    await expect(run(BIN, ['merchant', 'set', 'acme', '--test-suite', 'yes', '--db', db])).rejects.toMatchObject({ code: 2 });
+    await expect(run(BIN, ['merchant', 'set', '--test-suite', 'on', '--db', db])).rejects.toMatchObject({ code: 2 });
+    await expect(run(BIN, ['merchant', 'set', 'nobody', '--test-suite', 'on', '--db', db])).rejects.toMatchObject({ code: 1 });
+  }, 30_000);
+
   it('terminal move gives a serial to another agent, audited; refuses unknown serials and agents, and needs a reason', async () => {
     const db = join(tmp.dir, 'move.sqlite');
     await run(BIN, ['merchant', 'add', '--name', 'acme', '--db', db]);

@@ -9,6 +9,7 @@
  * posbridge-server agent add --name NAME [--merchant M --store S] [--db PATH]
  * posbridge-server merchant add --name NAME [--callback-mode notification|retry] [--db PATH]
  * posbridge-server merchant list [--db PATH]
+ * posbridge-server merchant set NAME --test-suite on|off [--operator NAME] [--db PATH]
  * posbridge-server store add --merchant M --name NAME [--db PATH]
  * posbridge-server terminal list [--merchant M] [--db PATH]
  * posbridge-server payment resolve <paymentId> --outcome approved|denied --reason TEXT
@@ -51,6 +52,10 @@ Usage:
                                           create a merchant (VTEX merchantName) and print its
                                           appKey/appToken (the token is shown once)
   posbridge-server merchant list          list merchants (no secrets)
+  posbridge-server merchant set NAME --test-suite on|off [--operator NAME]
+                                          VTEX Test Suite mode of merchant NAME (off by default):
+                                          suite requests run on its virtual terminal
+                                          (docs/homologation.md); who and when are kept
   posbridge-server store add --merchant M --name NAME
                                           create a store of merchant M
   posbridge-server terminal list [--merchant M]
@@ -94,6 +99,7 @@ Options (each overrides its environment variable):
   --merchant M      merchant name (agent add, store add, terminal list)
   --store S         store name (agent add)
   --callback-mode   notification (default) or retry (merchant add)
+  --test-suite      on or off (merchant set)
   --outcome O       approved or denied (payment resolve, operation resolve)
   --reason TEXT     why, 1-500 characters: what the receipt shows (payment resolve, e.g. "receipt
                     000123 shows approved"), or why the terminal moves (terminal move); kept in the audit log
@@ -130,6 +136,7 @@ export async function runCli(
         merchant: { type: 'string' },
         store: { type: 'string' },
         'callback-mode': { type: 'string' },
+        'test-suite': { type: 'string' },
         outcome: { type: 'string' },
         reason: { type: 'string' },
         authorization: { type: 'string' },
@@ -247,8 +254,31 @@ export async function runCli(
   if (command === 'merchant' && sub === 'list' && rest.length === 0) {
     return admin('merchant list', async (store) => {
       for (const m of await store.listMerchants()) {
-        process.stdout.write(`${m.merchantId}\t${m.name ?? '(any name)'}\t${m.appKey}\t${m.callbackMode}\n`);
+        process.stdout.write(`${m.merchantId}\t${m.name ?? '(any name)'}\t${m.appKey}\t${m.callbackMode}${m.testSuiteMode === true ? '\ttest-suite' : ''}\n`);
       }
+    });
+  }
+
+  if (command === 'merchant' && sub === 'set') {
+    const [name, ...extra] = rest;
+    const mode = values['test-suite'];
+    if (name === undefined || extra.length > 0 || (mode !== 'on' && mode !== 'off')) {
+      process.stderr.write('merchant set: usage: merchant set NAME --test-suite on|off [--operator NAME]\n');
+      return 2;
+    }
+    const operator = values.operator?.trim() || osUser(env);
+    if (operator === undefined) {
+      process.stderr.write('merchant set: no OS user name found; pass --operator NAME\n');
+      return 2;
+    }
+    return admin('merchant set', async (store) => {
+      const merchant = await store.findMerchantByName(name);
+      if (!merchant) throw new Error(`no merchant named ${JSON.stringify(name)}`);
+      const at = now();
+      await store.setMerchantTestSuite({ merchantId: merchant.merchantId, on: mode === 'on', actor: `cli:${operator}`, at });
+      process.stdout.write(
+        `merchant ${name} (${merchant.merchantId}): Test Suite mode ${mode}, by cli:${operator} at ${new Date(at).toISOString()}\n`,
+      );
     });
   }
 

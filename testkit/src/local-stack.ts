@@ -45,6 +45,8 @@ export interface LocalStackOptions {
    * comma-separated `host[:port]`). Loopback is always allowed: the fake gateway listens there.
    */
   callbackAllowHosts?: string;
+  /** How the merchant is told a payment became final (`POSBRIDGE_CALLBACK_MODE`, docs/ppp.md "Callbacks"). @default "notification" */
+  callbackMode?: 'notification' | 'retry';
   /** Partner credentials the server sends on VTEX callbacks. Default: random demo values. */
   callbackAppKey?: string;
   callbackAppToken?: string;
@@ -112,6 +114,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       POSBRIDGE_APP_TOKEN: appToken,
       POSBRIDGE_CALLBACK_APP_KEY: callbackAppKey,
       POSBRIDGE_CALLBACK_APP_TOKEN: callbackAppToken,
+      ...(options.callbackMode !== undefined ? { POSBRIDGE_CALLBACK_MODE: options.callbackMode } : {}),
       // The fake gateway (testkit/src/vtex-gateway.ts) and the Payment App's dev host listen on loopback.
       POSBRIDGE_CALLBACK_ALLOW_HOSTS: [LOOPBACK_CALLBACK_HOSTS, options.callbackAllowHosts ?? ''].filter((h) => h !== '').join(','),
     });

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { useStore, type StoreFactory } from './contract-helpers.ts';
-import type { MerchantRecord } from './directory.ts';
+import { BOOTSTRAP_MERCHANT_ID, type MerchantRecord } from './directory.ts';
 
 const merchant = (overrides: Partial<MerchantRecord> = {}): MerchantRecord => ({
   merchantId: 'mch_a',
@@ -104,6 +104,22 @@ export function directoryContract(factory: StoreFactory): void {
       expect(await store().findMerchantByAppKey('nope')).toBeNull();
       expect(await store().findMerchantByName('nope')).toBeNull();
       expect(await store().getMerchant('nope')).toBeNull();
+    });
+
+    it('keeps a merchant\'s Test Suite mode off by default; an admin turns it on and off, kept across a bootstrap upsert', async () => {
+      await store().createMerchant(merchant());
+      expect((await store().getMerchant('mch_a'))?.testSuiteMode ?? false).toBe(false);
+      expect(await store().setMerchantTestSuite({ merchantId: 'mch_a', on: true, actor: 'cli:ops', at: 20 })).toBe(true);
+      expect(await store().findMerchantByAppKey('key-a')).toMatchObject({ testSuiteMode: true });
+      expect(await store().setMerchantTestSuite({ merchantId: 'nope', on: true, actor: 'cli:ops', at: 20 })).toBe(false);
+      const boot = merchant({ merchantId: BOOTSTRAP_MERCHANT_ID, name: 'boot', appKey: 'key-b' });
+      await store().upsertBootstrapMerchant(boot);
+      await store().setMerchantTestSuite({ merchantId: BOOTSTRAP_MERCHANT_ID, on: true, actor: 'cli:ops', at: 21 });
+      await store().upsertBootstrapMerchant(boot);
+      expect((await store().getMerchant(BOOTSTRAP_MERCHANT_ID))?.testSuiteMode).toBe(true);
+      expect(await store().setMerchantTestSuite({ merchantId: 'mch_a', on: false, actor: 'cli:ops', at: 22 })).toBe(true);
+      expect((await store().findMerchantByName('shopA'))?.testSuiteMode ?? false).toBe(false);
+      expect((await store().listMerchants()).map((m) => m.testSuiteMode ?? false)).toEqual([false, true]);
     });
 
     it('upserts the bootstrap merchant and its default store; refuses credentials of another merchant', async () => {

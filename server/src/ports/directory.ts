@@ -28,6 +28,22 @@ export interface MerchantRecord {
   readonly appTokenSha256: string;
   readonly callbackMode: CallbackMode;
   readonly createdAt: number;
+  /**
+   * VTEX Test Suite mode (docs/homologation.md): requests carrying `X-VTEX-API-Is-TestSuite: true`
+   * run on the merchant's virtual terminal. Absent = off (the default); set only by
+   * {@link MerchantDirectory.setMerchantTestSuite}, an audited admin action.
+   */
+  readonly testSuiteMode?: boolean;
+}
+
+/** An admin's change of a merchant's Test Suite mode (who and when are kept on the merchant). */
+export interface TestSuiteModeChange {
+  readonly merchantId: string;
+  readonly on: boolean;
+  /** Who changed it, e.g. `cli:<os user>` (≤ 200 characters kept). */
+  readonly actor: string;
+  /** ms since epoch. */
+  readonly at: number;
 }
 
 /** A physical store of a merchant; agents (and so terminals) belong to one. */
@@ -109,6 +125,11 @@ export interface MerchantDirectory {
   getMerchant(merchantId: string): Promise<MerchantRecord | null>;
   /** Every merchant, oldest first. */
   listMerchants(): Promise<MerchantRecord[]>;
+  /**
+   * Turns the merchant's Test Suite mode on or off, keeping who did it and when on the merchant.
+   * @returns false when there is no such merchant.
+   */
+  setMerchantTestSuite(change: TestSuiteModeChange): Promise<boolean>;
   /**
    * Creates a store of an existing merchant.
    * @throws CodedError `CFG_INVALID` when the merchant already has one of that name (or the id is taken).

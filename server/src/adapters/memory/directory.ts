@@ -15,6 +15,7 @@ import {
   type TerminalEventRecord,
   type TerminalListing,
   type TerminalMove,
+  type TestSuiteModeChange,
   type TerminalRecord,
 } from '../../ports/directory.ts';
 import { byKeys, ConstraintError, copy, type AgentRow, type MemoryConnection } from './state.ts';
@@ -166,6 +167,8 @@ export class MemoryDirectory implements DirectoryPort {
           appTokenSha256: merchant.appTokenSha256,
           callbackMode: merchant.callbackMode,
           createdAt: existing?.createdAt ?? merchant.createdAt,
+          // The Test Suite mode is an admin setting, not the environment's: kept as it was.
+          ...(existing?.testSuiteMode === true ? { testSuiteMode: true } : {}),
         });
         const taken = [...stores.values()].some((s) => s.merchantId === merchant.merchantId && s.name === 'default');
         if (!stores.has(BOOTSTRAP_STORE_ID) && !taken) {
@@ -211,6 +214,17 @@ export class MemoryDirectory implements DirectoryPort {
 
   getMerchant(merchantId: string): Promise<MerchantRecord | null> {
     return this.#merchantBy('getMerchant', (m) => m.merchantId === merchantId);
+  }
+
+  setMerchantTestSuite(change: TestSuiteModeChange): Promise<boolean> {
+    return this.#conn.run('setMerchantTestSuite', () => {
+      const { merchants } = this.#conn.tables;
+      const m = merchants.get(change.merchantId);
+      if (!m) return false;
+      const { testSuiteMode: _was, ...rest } = m;
+      merchants.set(change.merchantId, change.on ? { ...rest, testSuiteMode: true } : rest);
+      return true;
+    });
   }
 
   listMerchants(): Promise<MerchantRecord[]> {

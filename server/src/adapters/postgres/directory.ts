@@ -18,6 +18,7 @@ import {
   type TerminalEventRecord,
   type TerminalListing,
   type TerminalMove,
+  type TestSuiteModeChange,
   type TerminalRecord,
 } from '../../ports/directory.ts';
 import { toTs, type PgDb } from './pg-db.ts';
@@ -230,6 +231,16 @@ export class PgDirectory implements DirectoryPort {
 
   getMerchant(merchantId: string): Promise<MerchantRecord | null> {
     return this.#merchantBy('merchant_id', merchantId, 'getMerchant');
+  }
+
+  setMerchantTestSuite(change: TestSuiteModeChange): Promise<boolean> {
+    return pgOp('setMerchantTestSuite', async () => {
+      const n = await this.#db.run(
+        'UPDATE merchants SET test_suite = $1, test_suite_changed_by = $2, test_suite_changed_at = $3 WHERE merchant_id = $4',
+        [change.on, change.actor.slice(0, 200), toTs(change.at), change.merchantId],
+      );
+      return n === 1;
+    });
   }
 
   listMerchants(): Promise<MerchantRecord[]> {

@@ -30,6 +30,14 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
   { version: 1, name: 'core', sql: SCHEMA_CORE },
   { version: 2, name: 'shared-state', sql: SHARED_STATE_DDL },
   { version: 3, name: 'cluster', sql: CLUSTER_SCHEMA_SQL },
+  // VTEX homologation (issue 16): a merchant's Test Suite mode and who last changed it, when.
+  {
+    version: 4,
+    name: 'test-suite-mode',
+    sql: `ALTER TABLE merchants ADD COLUMN test_suite boolean NOT NULL DEFAULT false;
+ALTER TABLE merchants ADD COLUMN test_suite_changed_by text CHECK (test_suite_changed_by IS NULL OR length(test_suite_changed_by) <= 200);
+ALTER TABLE merchants ADD COLUMN test_suite_changed_at timestamptz;`,
+  },
 ];
 
 /** The schema version this code runs on. */

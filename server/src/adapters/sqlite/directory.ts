@@ -20,6 +20,7 @@ import {
   type TerminalEventRecord,
   type TerminalListing,
   type TerminalMove,
+  type TestSuiteModeChange,
   type TerminalRecord,
 } from '../../ports/directory.ts';
 import type { SqliteDb } from './sqlite-db.ts';
@@ -233,6 +234,16 @@ export class SqliteDirectory implements DirectoryPort {
 
   getMerchant(merchantId: string): Promise<MerchantRecord | null> {
     return this.#merchantBy('merchant_id', merchantId, 'getMerchant');
+  }
+
+  setMerchantTestSuite(change: TestSuiteModeChange): Promise<boolean> {
+    return this.#op('setMerchantTestSuite', async () => {
+      const r = await this.#db.run(
+        'UPDATE merchants SET test_suite = ?, test_suite_changed_by = ?, test_suite_changed_at = ? WHERE merchant_id = ?',
+        [change.on ? 1 : 0, change.actor.slice(0, 200), change.at, change.merchantId],
+      );
+      return r.changes === 1;
+    });
   }
 
   listMerchants(): Promise<MerchantRecord[]> {

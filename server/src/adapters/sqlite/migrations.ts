@@ -243,4 +243,11 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX onboarding_tokens_expiry ON onboarding_tokens(expires_at);
   CREATE INDEX onboarding_tokens_source ON onboarding_tokens(source, expires_at);
   `,
+  // 7 (VTEX homologation, issue 16): a merchant's Test Suite mode (off by default) and who last
+  // changed it, when (an admin action, ports/directory.ts TestSuiteModeChange).
+  `
+  ALTER TABLE merchants ADD COLUMN test_suite INTEGER NOT NULL DEFAULT 0 CHECK (test_suite IN (0, 1));
+  ALTER TABLE merchants ADD COLUMN test_suite_changed_by TEXT CHECK (test_suite_changed_by IS NULL OR length(test_suite_changed_by) <= 200);
+  ALTER TABLE merchants ADD COLUMN test_suite_changed_at INTEGER;
+  `,
 ];

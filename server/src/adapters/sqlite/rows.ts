@@ -98,6 +98,8 @@ export interface MerchantRow {
   app_token_sha256: string;
   callback_mode: string;
   created_at: number;
+  /** 1 = Test Suite mode on (migration 7; absent before it). */
+  test_suite?: number;
 }
 
 /** The domain record of a `merchants` row. */
@@ -109,6 +111,7 @@ export function rowToMerchant(r: MerchantRow): MerchantRecord {
     appTokenSha256: r.app_token_sha256,
     callbackMode: r.callback_mode as CallbackMode,
     createdAt: r.created_at,
+    ...(r.test_suite === 1 ? { testSuiteMode: true } : {}),
   };
 }
 
