@@ -57,7 +57,7 @@ export interface GiftCardsPort {
   findGiftCard(merchantName: string, cardId: string): Promise<GiftCard | null>;
   /** The card of `merchantName` whose redemption-code digest is `digest`, or null. */
   findGiftCardByCodeDigest(merchantName: string, digest: string): Promise<GiftCard | null>;
-  /** Cards of `merchantName` owned by `profileId`, oldest first, at most `limit` (≤ {@link MAX_GIFTCARD_PAGE}). */
+  /** Cards of `merchantName` owned by `profileId`, oldest first (ties by id), at most `limit` (≤ {@link MAX_GIFTCARD_PAGE}). */
   listGiftCardsOfClient(merchantName: string, profileId: string, limit: number): Promise<readonly GiftCard[]>;
   /**
    * Decides `req` on card `req.cardId` of `merchantName` with ../giftcards/ledger.ts `decideEntry` at

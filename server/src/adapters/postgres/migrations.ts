@@ -16,6 +16,7 @@ import type { PgDb, PgQueryable } from './pg-db.ts';
 import { SCHEMA_CORE } from './schema-core.ts';
 import { CLUSTER_SCHEMA_SQL } from './schema-cluster.ts';
 import { SHARED_STATE_DDL } from './schema-shared.ts';
+import { GIFTCARDS_DDL } from './schema-giftcards.ts';
 
 /** One migration: `sql` (one or more statements, no parameters) brings the schema to `version`. */
 export interface PgMigration {
@@ -30,6 +31,10 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
   { version: 1, name: 'core', sql: SCHEMA_CORE },
   { version: 2, name: 'shared-state', sql: SHARED_STATE_DDL },
   { version: 3, name: 'cluster', sql: CLUSTER_SCHEMA_SQL },
+  // NOTE for the merge: the gift card ledger (issue 17) is planned as version 5; another branch
+  // adds version 4 at the same time. Here it is the 4th entry (so version 4); at merge put it after
+  // the other branch's 4 as version 5 (it depends on nothing that migration adds).
+  { version: 4, name: 'giftcards', sql: GIFTCARDS_DDL },
 ];
 
 /** The schema version this code runs on. */
