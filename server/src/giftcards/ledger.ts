@@ -21,7 +21,7 @@
  * - a Settlement of a Debit settles at most its value not yet settled nor cancelled;
  * - a card's journal holds at most {@link MAX_JOURNAL_ENTRIES} entries.
  *
- * @see https://developers.vtex.com/docs/api-reference/giftcard-provider-protocol
+ * @see docs/gift-cards.md, https://developers.vtex.com/docs/api-reference/giftcard-provider-protocol
  */
 import { createHash } from 'node:crypto';
 

@@ -13,6 +13,7 @@
  *
  * Times are ms since epoch, passed in (no adapter reads a clock). Money is integer minor units of
  * the card's ISO 4217 currency.
+ * @see docs/gift-cards.md
  */
 import {
   MAX_GIFTCARD_ID_LENGTH,
