@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { balanceOf, decideEntry, isOwner, type EntryRequest, type GiftCard, type JournalEntry } from './ledger.ts';
+import { newGiftCardEntryId, newGiftCardId } from './ids.ts';
 import { newRedemptionCode, normalizeRedemptionCode, redemptionCodeDigest, REDEMPTION_CODE_BYTES } from './redemption-code.ts';
 
 const card: GiftCard = {
@@ -147,5 +148,13 @@ describe('redemption codes', () => {
     expect(REDEMPTION_CODE_BYTES * 8).toBeGreaterThanOrEqual(80);
     expect(normalizeRedemptionCode('1ZZZ-ZZZZ-ZZZZ-ZZZZ-ZZZZ')).toBe('1ZZZZZZZZZZZZZZZZZZZ');
     expect(normalizeRedemptionCode('lzzz-zzzz-zzzz-zzzz-zzzU')).toBeNull();
+  });
+});
+
+describe('gift card ids', () => {
+  it('are prefixed, random, and fit the store bounds', () => {
+    expect(newGiftCardId()).toMatch(/^gc_[0-9a-f]{32}$/);
+    expect(newGiftCardEntryId()).toMatch(/^gct_[0-9a-f]{32}$/);
+    expect(newGiftCardId()).not.toBe(newGiftCardId());
   });
 });
