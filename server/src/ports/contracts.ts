@@ -8,6 +8,7 @@ import { portOfStore, type StoreFactory } from './contract-helpers.ts';
 import { countersContract } from './counters.contract.ts';
 import { directoryContract } from './directory.contract.ts';
 import { eventsContract } from './events.contract.ts';
+import { giftCardsContract } from './giftcards.contract.ts';
 import { metaContract } from './meta.contract.ts';
 import { onboardingTokensContract } from './onboarding-tokens.contract.ts';
 import { operationsContract } from './operations.contract.ts';
@@ -26,4 +27,5 @@ export function storeContracts(factory: StoreFactory, name = 'store'): void {
   // The shared-state contracts take just their port (the PostgreSQL classes run them alone too).
   countersContract(name, portOfStore(factory, (store) => store));
   onboardingTokensContract(name, portOfStore(factory, (store) => store));
+  giftCardsContract(name, portOfStore(factory, (store) => store));
 }

@@ -10,6 +10,7 @@ import type { AgentCommandsPort } from './agent-commands.ts';
 import type { CallbackOutboxPort } from './callback-outbox.ts';
 import type { CountersPort } from './counters.ts';
 import type { DirectoryPort } from './directory.ts';
+import type { GiftCardsPort } from './giftcards.ts';
 import type { PaymentEventsPort } from './events.ts';
 import type { MetaPort } from './meta.ts';
 import type { OnboardingTokensPort } from './onboarding-tokens.ts';
@@ -21,6 +22,7 @@ export * from './callback-outbox.ts';
 export * from './counters.ts';
 export * from './directory.ts';
 export * from './events.ts';
+export * from './giftcards.ts';
 export * from './leases.ts';
 export * from './meta.ts';
 export * from './onboarding-tokens.ts';
@@ -41,7 +43,8 @@ export interface PaymentStore
     MetaPort,
     AgentCommandsPort,
     CountersPort,
-    OnboardingTokensPort {
+    OnboardingTokensPort,
+    GiftCardsPort {
   /** Releases the underlying database; nothing may be called afterwards. */
   close(): Promise<void>;
   /**

@@ -12,6 +12,7 @@ import { MemoryCallbackOutbox } from './callback-outbox.ts';
 import { MemoryCounters } from './counters.ts';
 import { MemoryDirectory } from './directory.ts';
 import { MemoryPaymentEvents } from './events.ts';
+import { MemoryGiftCards } from './giftcards.ts';
 import { MemoryMeta } from './meta.ts';
 import { MemoryOnboardingTokens } from './onboarding-tokens.ts';
 import { MemoryOperations } from './operations.ts';
@@ -42,6 +43,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): PaymentStor
     ...bindPort(new MemoryAgentCommands(conn)),
     ...bindPort(new MemoryCounters(conn)),
     ...bindPort(new MemoryOnboardingTokens(conn)),
+    ...bindPort(new MemoryGiftCards(conn)),
     close: () => conn.close(),
   };
 }

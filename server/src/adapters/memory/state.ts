@@ -16,6 +16,7 @@ import type { AgentCommandRecord } from '../../ports/agent-commands.ts';
 import type { CallbackStatus } from '../../ports/callback-outbox.ts';
 import type { Lease } from '../../ports/leases.ts';
 import type { MerchantRecord, StoreRecord, TerminalEventRecord, TerminalRecord } from '../../ports/directory.ts';
+import type { GiftCard, JournalEntry } from '../../ports/giftcards.ts';
 import type { OperationRecord } from '../../ports/operations.ts';
 import type { Payment } from '../../ports/payments.ts';
 import type { PaymentStatus } from '../../domain/payment-machine.ts';
@@ -197,6 +198,14 @@ export interface MemoryTables {
   readonly onboardingTokens: Table<string, OnboardingTokenRow>;
   /** Token digest of each issued code digest. */
   readonly onboardingCodes: Table<string, string>;
+  /** Gift cards by id (./giftcards.ts). */
+  readonly giftCards: Table<string, GiftCard>;
+  /** Card id of each `merchantName` + redemption-code digest (the UNIQUE index of the SQL stores). */
+  readonly giftCardCodes: Table<string, string>;
+  /** Each card's journal, by card id, in `seq` order (replaced by a longer array on every append). */
+  readonly giftCardJournals: Table<string, readonly JournalEntry[]>;
+  /** Card id of each journal entry id (entry ids are unique in the store). */
+  readonly giftCardEntryIds: Table<string, string>;
   /** Last value of each sequence (`payment_events`, `callbacks`, `terminal_events`), rolled back with its transaction. */
   readonly sequences: Table<string, number>;
 }
@@ -230,6 +239,10 @@ export function createMemoryState(): MemoryState {
     counters: table(),
     onboardingTokens: table(),
     onboardingCodes: table(),
+    giftCards: table(),
+    giftCardCodes: table(),
+    giftCardJournals: table(),
+    giftCardEntryIds: table(),
     sequences: table(),
   };
   return {

@@ -17,6 +17,7 @@ import { PgCallbackOutbox } from './callback-outbox.ts';
 import { PgCounters } from './counters.ts';
 import { PgDirectory } from './directory.ts';
 import { PgPaymentEvents } from './events.ts';
+import { PgGiftCards } from './giftcards.ts';
 import { PgMeta } from './meta.ts';
 import { checkPostgresSchema, migratePostgres, type MigrationLogger } from './migrations.ts';
 import { PgOnboardingTokens } from './onboarding-tokens.ts';
@@ -72,6 +73,7 @@ function composePostgresStore(db: PgDb): PostgresStore {
     ...bindPort(new PgAgentCommands(db)),
     ...bindPort(new PgCounters(db)),
     ...bindPort(new PgOnboardingTokens(db)),
+    ...bindPort(new PgGiftCards(db)),
     db,
     ping: () =>
       db.ping().catch((err: unknown) => {

@@ -16,6 +16,7 @@ import type { PgDb, PgQueryable } from './pg-db.ts';
 import { SCHEMA_CORE } from './schema-core.ts';
 import { CLUSTER_SCHEMA_SQL } from './schema-cluster.ts';
 import { SHARED_STATE_DDL } from './schema-shared.ts';
+import { GIFTCARDS_DDL } from './schema-giftcards.ts';
 
 /** One migration: `sql` (one or more statements, no parameters) brings the schema to `version`. */
 export interface PgMigration {
@@ -38,6 +39,8 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
 ALTER TABLE merchants ADD COLUMN test_suite_changed_by text CHECK (test_suite_changed_by IS NULL OR length(test_suite_changed_by) <= 200);
 ALTER TABLE merchants ADD COLUMN test_suite_changed_at timestamptz;`,
   },
+  // The gift card ledger (issue 17): cards and their append-only journal.
+  { version: 5, name: 'giftcards', sql: GIFTCARDS_DDL },
 ];
 
 /** The schema version this code runs on. */

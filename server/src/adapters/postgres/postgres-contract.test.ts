@@ -13,6 +13,7 @@ import { transition } from '../../domain/payment-machine.ts';
 import { leaseOf, type ClaimedCallback } from '../../ports/callback-outbox.ts';
 import { apply, approvedPayment, approvedResult, binding, newPayment } from '../../ports/contract-helpers.ts';
 import { storeContracts } from '../../ports/contracts.ts';
+import { giftCard } from '../../ports/giftcards.contract.ts';
 import { applyPgCommandWrites } from './agent-commands.ts';
 import { openPostgresStore, type PostgresStore } from './index.ts';
 import { PgDb } from './pg-db.ts';
@@ -284,6 +285,27 @@ describe('PostgreSQL store values', () => {
       expect(await store.listPaymentEvents('P1')).toHaveLength(1);
       expect(await store.getCommand('st1')).toBeNull();
     } finally {
+      await store.close();
+    }
+  });
+
+  it('gift cards: parallel debits through two pools never go below zero, and journal entries are append-only', async () => {
+    const store = await freshStore();
+    const other = await openPostgresStore({ connectionString: urlIn(`t_${schemas}`) });
+    try {
+      await store.createGiftCard(giftCard('gc_a'));
+      await store.appendGiftCardEntry('M', { cardId: 'gc_a', entryId: 'gct_load', requestId: 'load', kind: 'credit', amountMinor: 1000 }, 2000);
+      const results = await Promise.all(
+        Array.from({ length: 40 }, (_, i) =>
+          (i % 2 === 0 ? store : other).appendGiftCardEntry('M', { cardId: 'gc_a', entryId: `gct_${i}`, requestId: `r_${i}`, kind: 'debit', amountMinor: 70 }, 2001),
+        ),
+      );
+      expect(results.filter((r) => r.kind === 'appended')).toHaveLength(14); // 14 × 70 = 980 ≤ 1000 < 15 × 70
+      expect(await other.getGiftCardBalance('M', 'gc_a')).toBe(20);
+      await expect(store.db.run("UPDATE gift_card_entries SET amount_minor = 1 WHERE entry_id = 'gct_load'")).rejects.toThrow(/append-only/);
+      await expect(store.db.run("DELETE FROM gift_card_entries WHERE entry_id = 'gct_load'")).rejects.toThrow(/append-only/);
+    } finally {
+      await other.close();
       await store.close();
     }
   });

@@ -17,6 +17,7 @@ import { SqliteCallbackOutbox } from './callback-outbox.ts';
 import { SqliteCounters } from './counters.ts';
 import { SqliteDirectory } from './directory.ts';
 import { SqlitePaymentEvents } from './events.ts';
+import { SqliteGiftCards } from './giftcards.ts';
 import { SqliteMeta } from './meta.ts';
 import { SqliteOnboardingTokens } from './onboarding-tokens.ts';
 import { SqliteOperations } from './operations.ts';
@@ -58,6 +59,7 @@ function composeSqliteStore(db: SqliteDb, counters: SqliteCounters): PaymentStor
     ...bindPort(new SqliteAgentCommands(db)),
     ...bindPort(counters),
     ...bindPort(new SqliteOnboardingTokens(db)),
+    ...bindPort(new SqliteGiftCards(db)),
     close: () => db.close(),
   };
 }

@@ -250,4 +250,50 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE merchants ADD COLUMN test_suite_changed_by TEXT CHECK (test_suite_changed_by IS NULL OR length(test_suite_changed_by) <= 200);
   ALTER TABLE merchants ADD COLUMN test_suite_changed_at INTEGER;
   `,
+  // 8 (gift cards, issue 17): the built-in ledger's cards and their append-only journal.
+  // Redemption codes only as HMAC
+  // digests (../../giftcards/redemption-code.ts); the balance is never stored, only each entry's
+  // balance after it, and (card_id, request_id) is the idempotency key.
+  `
+  CREATE TABLE gift_cards (
+    card_id              TEXT PRIMARY KEY CHECK (length(card_id) BETWEEN 1 AND 128),
+    merchant_name        TEXT NOT NULL CHECK (length(merchant_name) BETWEEN 1 AND 128),
+    profile_id           TEXT NOT NULL CHECK (length(profile_id) BETWEEN 1 AND 128),
+    relation_name        TEXT NOT NULL CHECK (length(relation_name) BETWEEN 1 AND 128),
+    caption              TEXT NOT NULL CHECK (length(caption) <= 512),
+    currency             TEXT NOT NULL CHECK (length(currency) = 3),
+    emitted_at           INTEGER NOT NULL,
+    expires_at           INTEGER,
+    restricted_to_owner  INTEGER NOT NULL CHECK (restricted_to_owner IN (0, 1)),
+    multiple_redemptions INTEGER NOT NULL CHECK (multiple_redemptions IN (0, 1)),
+    multiple_credits     INTEGER NOT NULL CHECK (multiple_credits IN (0, 1)),
+    code_digest          TEXT NOT NULL CHECK (length(code_digest) = 64),
+    created_at           INTEGER NOT NULL,
+    UNIQUE (merchant_name, code_digest)
+  );
+  CREATE INDEX gift_cards_owner ON gift_cards(merchant_name, profile_id, created_at, card_id);
+
+  CREATE TABLE gift_card_entries (
+    entry_id            TEXT PRIMARY KEY CHECK (length(entry_id) BETWEEN 1 AND 128),
+    card_id             TEXT NOT NULL REFERENCES gift_cards(card_id),
+    seq                 INTEGER NOT NULL CHECK (seq >= 1),
+    kind                TEXT NOT NULL CHECK (kind IN ('debit', 'credit', 'cancellation', 'settlement')),
+    amount_minor        INTEGER NOT NULL CHECK (amount_minor >= 1),
+    transaction_id      TEXT,
+    request_id          TEXT NOT NULL CHECK (length(request_id) BETWEEN 1 AND 128),
+    fingerprint         TEXT NOT NULL CHECK (length(fingerprint) = 64),
+    description         TEXT NOT NULL CHECK (length(description) <= 512),
+    order_id            TEXT,
+    at                  INTEGER NOT NULL,
+    balance_after_minor INTEGER NOT NULL CHECK (balance_after_minor >= 0),
+    UNIQUE (card_id, seq),
+    UNIQUE (card_id, request_id),
+    CHECK ((kind IN ('cancellation', 'settlement')) = (transaction_id IS NOT NULL))
+  );
+
+  CREATE TRIGGER gift_card_entries_no_update BEFORE UPDATE ON gift_card_entries
+  BEGIN SELECT RAISE(ABORT, 'gift card journal entries are append-only'); END;
+  CREATE TRIGGER gift_card_entries_no_delete BEFORE DELETE ON gift_card_entries
+  BEGIN SELECT RAISE(ABORT, 'gift card journal entries are append-only'); END;
+  `,
 ];
