@@ -30,7 +30,7 @@ export function startChild<T>(
   options: { env?: Record<string, string>; timeoutMs?: number; isReady?: (line: Record<string, unknown>) => boolean } = {},
 ): Promise<Child<T>> {
   const started = performance.now();
-  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+  const child = spawn(process.execPath, ['--conditions=@posbridge/source', '--import', 'tsx', script, ...args], {
     cwd: ROOT,
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
