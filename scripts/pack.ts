@@ -146,7 +146,9 @@ function stage(dir: (typeof PACKED)[number], stageRoot: string): string {
  */
 export function packAll(out: string, build = true): { tarballs: PackedTarball[]; buildMs: number } {
   const started = performance.now();
-  if (build) execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: ['ignore', process.stderr, process.stderr] });
+  // NODE_ENV=production whatever the caller has (a test runner sets `test`): the Payment App's
+  // vite build would otherwise bundle React's development build.
+  if (build) execFileSync('npm', ['run', 'build'], { cwd: ROOT, env: { ...process.env, NODE_ENV: 'production' }, stdio: ['ignore', process.stderr, process.stderr] });
   const buildMs = build ? Math.round(performance.now() - started) : 0;
   rmSync(out, { recursive: true, force: true });
   const stageRoot = join(out, 'stage');
