@@ -30,6 +30,21 @@ const exec = promisify(execFile);
 /** Native dependencies whose install scripts npm 11 must be allowed to run in a global install. */
 const ALLOW_SCRIPTS = '@serialport/bindings-cpp,sqlite3,node-hid';
 
+/**
+ * The machine's environment without what ties a child to this repository or this test run:
+ * NODE_OPTIONS (it may carry the source condition or tsx), npm's script variables (`npm_*`, the
+ * package's paths; the `npm_config_nodedir` setting stays), vitest's and NODE_ENV.
+ */
+function cleanEnv(from: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(from)) {
+    if (value === undefined || key === 'NODE_OPTIONS' || key === 'NODE_ENV' || key === 'INIT_CWD' || key.startsWith('VITEST')) continue;
+    if (key.startsWith('npm_') && key !== 'npm_config_nodedir') continue;
+    out[key] = value;
+  }
+  return out;
+}
+
 describe.runIf(ENABLED)('npm run pack → npm install -g → the installed programs', () => {
   let dir: string;
   let prefix: string;
@@ -82,13 +97,10 @@ describe.runIf(ENABLED)('npm run pack → npm install -g → the installed progr
     expect(tarballs.map((t) => t.name).sort()).toEqual(['@posbridge/hardware-sim', '@posbridge/server', '@posbridge/terminal-agent']);
     for (const t of tarballs) measured[`${t.name} bytes`] = t.bytes;
 
-    // Installed from a folder outside the repository, with an environment that names none of it.
-    env = {
-      PATH: `${join(prefix, 'bin')}:${process.env['PATH'] ?? ''}`,
-      HOME: process.env['HOME'] ?? dir,
-      LOG_LEVEL: 'info',
-      ...(process.env['npm_config_nodedir'] !== undefined ? { npm_config_nodedir: process.env['npm_config_nodedir'] } : existsSync('/usr/include/node') ? { npm_config_nodedir: '/usr' } : {}),
-    };
+    // Installed from a folder outside the repository, with an environment that names none of it:
+    // the machine's own (network, CA certificates) minus what the test runner and npm add.
+    env = { ...cleanEnv(process.env), PATH: `${join(prefix, 'bin')}:${process.env['PATH'] ?? ''}`, LOG_LEVEL: 'info' };
+    if (env['npm_config_nodedir'] === undefined && existsSync('/usr/include/node')) env['npm_config_nodedir'] = '/usr';
     const installStarted = performance.now();
     await exec('npm', ['install', '-g', '--prefix', prefix, '--no-audit', '--no-fund', `--allow-scripts=${ALLOW_SCRIPTS}`, ...tarballs.map((t) => t.file)], {
       cwd: dir,
