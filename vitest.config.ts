@@ -1,11 +1,13 @@
 import { fileURLToPath } from 'node:url';
+import { defaultServerConditions } from 'vite';
 import { configDefaults, defineConfig } from 'vitest/config';
 import { gateSuites } from './testkit/src/system-programs.ts';
 
 /**
  * One vitest project per workspace. Unit tests live next to their code
  * (`src/**\/*.test.ts`); cross-package suites live in `test/`.
- * Packages are consumed from their TypeScript sources, so tests never wait for a build.
+ * Packages are consumed from their TypeScript sources (the `@posbridge/source` export condition,
+ * docs/adr/0004), so tests never wait for a build.
  *
  * Suites that need an optional system program say so with `@requires-program <name>` in their
  * header; without that program they are skipped with one loud line naming the Debian package,
@@ -17,7 +19,12 @@ const gated = gateSuites({ roots: roots.map(rootOf) });
 /** The default excludes plus the suites whose system program is missing. */
 const exclude = (dir: string): string[] => [...configDefaults.exclude, ...(gated.get(rootOf(dir)) ?? [])];
 
+/** Export conditions: each workspace package's `@posbridge/source` entry (src/*.ts) before its dist/. */
+const conditions = ['@posbridge/source', ...defaultServerConditions];
+
 export default defineConfig({
+  resolve: { conditions },
+  ssr: { resolve: { conditions } },
   test: {
     projects: [
       { extends: true, test: { name: 'protocol', root: './protocol', include: ['src/**/*.test.ts'], exclude: exclude('protocol') } },

@@ -8,7 +8,7 @@
  * `npm run stack` ready line) the dev and preview servers also run the host helper (dev/host-helper.ts).
  */
 import { fileURLToPath } from 'node:url';
-import { defineConfig } from 'vite';
+import { defaultClientConditions, defineConfig } from 'vite';
 import { hostHelper, hostHelperOptionsFromEnv } from './dev/host-helper.ts';
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
@@ -18,6 +18,8 @@ export default defineConfig({
   root: here('.'),
   base: './',
   resolve: {
+    // @posbridge/protocol from its TypeScript sources, no build first (docs/adr/0004).
+    conditions: ['@posbridge/source', ...defaultClientConditions],
     alias: [{ find: /^react-native$/, replacement: 'react-native-web' }],
     extensions: ['.web.tsx', '.web.ts', '.web.js', '.tsx', '.ts', '.mjs', '.js', '.jsx', '.json'],
   },

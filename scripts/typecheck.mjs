@@ -1,5 +1,5 @@
-// Type-checks every workspace against the TypeScript sources of its dependencies (no build,
-// docs/adr/0001). One `tsc --noEmit -p <dir>` per project; exits non-zero if any fails.
+// Type-checks every workspace against the TypeScript sources of its dependencies (no build: the
+// `@posbridge/source` export condition via tsconfig customConditions, docs/adr/0004). One `tsc --noEmit -p <dir>` per project; exits non-zero if any fails.
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 

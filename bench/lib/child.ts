@@ -31,7 +31,7 @@ export function startChild<T>(
   options: { env?: Record<string, string>; timeoutMs?: number; isReady?: (line: Record<string, unknown>) => boolean } = {},
 ): Promise<Child<T>> {
   const started = performance.now();
-  const loader = script.endsWith('.ts') ? ['--import', 'tsx'] : [];
+  const loader = script.endsWith('.ts') ? ['--conditions=@posbridge/source', '--import', 'tsx'] : [];
   const child = spawn(process.execPath, [...loader, ...profileArgs(), script, ...args], {
     cwd: ROOT,
     env: { ...process.env, ...options.env },

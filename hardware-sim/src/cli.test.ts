@@ -6,6 +6,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { SOURCE_NODE_ARGS } from '@posbridge/testkit';
 import { describe, expect, it } from 'vitest';
 import { CLI_OPTIONS, USAGE } from './cli-usage.ts';
 import { CONTROL_ACTIONS } from './control.ts';
@@ -28,7 +29,7 @@ describe('posbridge-sim command line', () => {
 
   it('prints the usage and exits 0', async () => {
     const bin = fileURLToPath(new URL('../bin/posbridge-sim.js', import.meta.url));
-    const { stdout } = await promisify(execFile)(process.execPath, [bin, '--help'], { timeout: 20_000 });
+    const { stdout } = await promisify(execFile)(process.execPath, [...SOURCE_NODE_ARGS, bin, '--help'], { timeout: 20_000 });
     expect(stdout).toBe(USAGE);
   }, 30_000);
 });

@@ -36,7 +36,7 @@ export interface RunningStack {
 
 /** Starts `scripts/stack.ts` on a free port and waits for its ready line. */
 export async function startStack(args: string[] = []): Promise<RunningStack> {
-  const child: ChildProcessWithoutNullStreams = spawn(process.execPath, ['--import', 'tsx', 'scripts/stack.ts', ...args], {
+  const child: ChildProcessWithoutNullStreams = spawn(process.execPath, ['--conditions=@posbridge/source', '--import', 'tsx', 'scripts/stack.ts', ...args], {
     cwd: ROOT,
     env: { ...process.env, PORT: '0', LOG_LEVEL: 'info' },
   });

@@ -23,7 +23,7 @@ interface Ready {
   terminals: { serialNumber: string }[];
 }
 
-const stack = spawn(process.execPath, ['--import', 'tsx', 'scripts/stack.ts', '--step-delay-ms', process.env['STEP_DELAY_MS'] ?? '1200'], {
+const stack = spawn(process.execPath, ['--conditions=@posbridge/source', '--import', 'tsx', 'scripts/stack.ts', '--step-delay-ms', process.env['STEP_DELAY_MS'] ?? '1200'], {
   cwd: ROOT,
   env: { ...process.env, PORT: process.env['PORT'] ?? '0' },
   stdio: ['ignore', 'pipe', 'inherit'],

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { waitFor } from '@posbridge/testkit';
+import { waitFor, SOURCE_NODE_ARGS } from '@posbridge/testkit';
 import { PROTOCOL_VERSION, type ServerMessage } from '@posbridge/protocol/ws';
 import {
   AUTH_HEADERS,
@@ -25,7 +25,10 @@ import {
   isServerMessage,
 } from './testing/helpers.ts';
 
-const run = promisify(execFile);
+const exec = promisify(execFile);
+/** Runs a bin with its TypeScript sources (`--conditions=@posbridge/source` + tsx, docs/adr/0004). */
+const run = (bin: string, args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<{ stdout: string; stderr: string }> =>
+  exec(process.execPath, [...SOURCE_NODE_ARGS, bin, ...args], { ...options, encoding: 'utf8' });
 const BIN = fileURLToPath(new URL('../bin/posbridge-server.js', import.meta.url));
 type Start = Extract<ServerMessage, { type: 'payment.start' }>;
 type OpStart = Extract<ServerMessage, { type: 'operation.start' }>;

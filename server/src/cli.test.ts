@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { SOURCE_NODE_ARGS } from '@posbridge/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadServerConfig } from './config.ts';
 import { hashAgentToken } from './hub/agent-tokens.ts';
@@ -10,7 +11,10 @@ import { startServer } from './main.ts';
 import { openSqliteStore } from './adapters/sqlite/index.ts';
 import { createPaymentBody, sinkLogger, tempDir, testEnv, AUTH_HEADERS } from './testing/helpers.ts';
 
-const run = promisify(execFile);
+const exec = promisify(execFile);
+/** Runs a bin with its TypeScript sources (`--conditions=@posbridge/source` + tsx, docs/adr/0004). */
+const run = (bin: string, args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<{ stdout: string; stderr: string }> =>
+  exec(process.execPath, [...SOURCE_NODE_ARGS, bin, ...args], { ...options, encoding: 'utf8' });
 const BIN = fileURLToPath(new URL('../bin/posbridge-server.js', import.meta.url));
 
 let tmp: ReturnType<typeof tempDir>;

@@ -11,6 +11,7 @@
  * @see CONTRIBUTING.md "Configuration"
  * @see docs/protocol/vtex-ppp.md §4.2 (delays), §5.5 (two independent timeouts)
  */
+import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
@@ -166,13 +167,16 @@ export interface ServerConfig extends ClusterConfig {
   readonly metricsToken: string | undefined;
   /**
    * Folder of the Payment App's web build, served at `/pos/app/`.
-   * @default `<repository>/payment-app/dist` (built by `npm run app:build`)
+   * @default the copy an installed package ships (`<package>/payment-app`, docs/adr/0004), else
+   *   `<repository>/payment-app/dist` (built by `npm run app:build`)
    */
   readonly paymentAppDir: string;
 }
 
-/** Where `npm run app:build` writes the Payment App in a checkout of this repository. */
-const DEFAULT_PAYMENT_APP_DIR = fileURLToPath(new URL('../../payment-app/dist', import.meta.url));
+/** The Payment App an installed package ships next to its dist/ (scripts/pack.ts puts it there). */
+const SHIPPED_PAYMENT_APP_DIR = fileURLToPath(new URL('../payment-app', import.meta.url));
+/** The shipped copy, else where `npm run app:build` writes it in a checkout of this repository. */
+const DEFAULT_PAYMENT_APP_DIR = existsSync(SHIPPED_PAYMENT_APP_DIR) ? SHIPPED_PAYMENT_APP_DIR : fileURLToPath(new URL('../../payment-app/dist', import.meta.url));
 
 /** Parses `POSBRIDGE_TRUST_PROXY` into an express `trust proxy` value. */
 function trustProxyOf(raw: string | undefined): boolean | number | string {

@@ -9,14 +9,17 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPostgres, type ThrowawayPostgres } from '@posbridge/testkit';
+import { startPostgres, type ThrowawayPostgres, SOURCE_NODE_ARGS } from '@posbridge/testkit';
 import { isPostgresStore, openPostgresStore } from './adapters/postgres/index.ts';
 import { PG_SCHEMA_VERSION } from './adapters/postgres/migrations.ts';
 import { PgDb } from './adapters/postgres/pg-db.ts';
 import { hashAgentToken } from './hub/agent-tokens.ts';
 import { AUTH_HEADERS, createPaymentBody, startTestServer } from './testing/helpers.ts';
 
-const run = promisify(execFile);
+const exec = promisify(execFile);
+/** Runs a bin with its TypeScript sources (`--conditions=@posbridge/source` + tsx, docs/adr/0004). */
+const run = (bin: string, args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<{ stdout: string; stderr: string }> =>
+  exec(process.execPath, [...SOURCE_NODE_ARGS, bin, ...args], { ...options, encoding: 'utf8' });
 const BIN = fileURLToPath(new URL('../bin/posbridge-server.js', import.meta.url));
 const PASSWORD = 'pw-that-must-not-be-logged';
 

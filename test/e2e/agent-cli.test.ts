@@ -16,13 +16,14 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSim, type RunningSim } from '@posbridge/hardware-sim';
 import { loadServerConfig, startServer, type RunningServer } from '@posbridge/server';
+import { SOURCE_NODE_ARGS } from '@posbridge/testkit';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const run = promisify(execFile);
 
 async function cli(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, ['terminal-agent/bin/posbridge-agent.js', ...args], {
+    const { stdout, stderr } = await run(process.execPath, [...SOURCE_NODE_ARGS, 'terminal-agent/bin/posbridge-agent.js', ...args], {
       cwd: ROOT,
       env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/tmp', ...env },
       timeout: 30_000,

@@ -40,7 +40,7 @@ class AgentProcess {
   #waiters: { pred: (l: LogLine) => boolean; resolve: (l: LogLine) => void }[] = [];
 
   constructor(env: Record<string, string>) {
-    this.child = spawn(process.execPath, ['--import', 'tsx', 'terminal-agent/src/cli.ts', 'run'], {
+    this.child = spawn(process.execPath, ['--conditions=@posbridge/source', '--import', 'tsx', 'terminal-agent/src/cli.ts', 'run'], {
       cwd: ROOT,
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -115,7 +115,7 @@ describe('npm run stack -- --instances 2', () => {
 
   beforeAll(async () => {
     receiver = await startCallbackReceiver();
-    child = spawn(process.execPath, ['--import', 'tsx', 'scripts/stack.ts', '--instances', '2', '--step-delay-ms', '250'], {
+    child = spawn(process.execPath, ['--conditions=@posbridge/source', '--import', 'tsx', 'scripts/stack.ts', '--instances', '2', '--step-delay-ms', '250'], {
       cwd: ROOT,
       env: { ...process.env, LOG_LEVEL: 'info' },
     });

@@ -17,7 +17,7 @@ describe('npm run demo exits in bounded time', () => {
   it('a hung child keeps the loop alive: the watchdog prints what is open and exits 3 within the bound', async () => {
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', '--import', PRELOAD, 'scripts/demo.ts', '--step-delay-ms', '5', '--exit-timeout-s', '3'],
+      ['--conditions=@posbridge/source', '--import', 'tsx', '--import', PRELOAD, 'scripts/demo.ts', '--step-delay-ms', '5', '--exit-timeout-s', '3'],
       { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let stdout = '';

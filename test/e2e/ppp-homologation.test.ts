@@ -148,7 +148,7 @@ describe('PPP homologation against npm run stack', () => {
 
   beforeAll(async () => {
     callbacks = await startCallbacks();
-    child = spawn(process.execPath, ['--import', 'tsx', 'scripts/stack.ts', '--step-delay-ms', '5'], {
+    child = spawn(process.execPath, ['--conditions=@posbridge/source', '--import', 'tsx', 'scripts/stack.ts', '--step-delay-ms', '5'], {
       cwd: ROOT,
       env: { ...process.env, PORT: '0', LOG_LEVEL: 'info' },
     });

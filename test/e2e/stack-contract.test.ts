@@ -30,7 +30,7 @@ describe('npm run stack contract', () => {
 
   beforeAll(async () => {
     receiver = await startCallbackReceiver();
-    child = spawn(process.execPath, ['--import', 'tsx', 'scripts/stack.ts', '--step-delay-ms', '5'], {
+    child = spawn(process.execPath, ['--conditions=@posbridge/source', '--import', 'tsx', 'scripts/stack.ts', '--step-delay-ms', '5'], {
       cwd: ROOT,
       env: { ...process.env, PORT: '0', LOG_LEVEL: 'info' },
     });

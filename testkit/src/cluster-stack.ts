@@ -28,7 +28,8 @@ import { LOOPBACK_CALLBACK_HOSTS } from './local-stack.ts';
 import { psql } from './psql.ts';
 import { startNats, startPostgres, type ThrowawayNats, type ThrowawayPostgres } from './services.ts';
 import { runShutdownSteps, type ShutdownStep } from './shutdown.ts';
-import { ROOT, Supervised, TSX_LOADER, type LogLine, type LogSink } from './soak/supervised.ts';
+import { ROOT, Supervised, type LogLine, type LogSink } from './soak/supervised.ts';
+import { SOURCE_NODE_ARGS } from './source-node.ts';
 
 /** Options of {@link startClusterStack}. */
 export interface ClusterStackOptions {
@@ -116,11 +117,11 @@ export interface ClusterStack {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Runs a script of the repository (`node --import tsx`) to completion in `cwd`. @returns its exit code and output. */
+/** Runs a script of the repository (`node --conditions=@posbridge/source --import tsx`) to completion in `cwd`. @returns its exit code and output. */
 function runScript(args: string[], env: Record<string, string>, cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const [script, ...rest] = args;
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, ['--import', TSX_LOADER, resolve(ROOT, script ?? ''), ...rest], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...SOURCE_NODE_ARGS, resolve(ROOT, script ?? ''), ...rest], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));

@@ -13,3 +13,4 @@ export * from './tls-pki.ts';
 export * from './vtex-gateway.ts';
 export * from './services.ts';
 export * from './psql.ts';
+export * from './source-node.ts';

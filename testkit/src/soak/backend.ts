@@ -9,7 +9,8 @@ import { createServer, type AddressInfo } from 'node:net';
 import { join, resolve as resolvePath } from 'node:path';
 import sqlite3 from 'sqlite3';
 import type { FaultKind } from './plan.ts';
-import { ROOT, Supervised, TSX_LOADER } from './supervised.ts';
+import { ROOT, Supervised } from './supervised.ts';
+import { SOURCE_NODE_ARGS } from '../source-node.ts';
 
 /** The server's records of a run, read back after it stopped. */
 export interface ServerRecords {
@@ -78,13 +79,13 @@ export async function freeLoopbackPort(): Promise<number> {
 }
 
 /**
- * Runs a repository script (`node --import tsx`, script relative to the repository) to
+ * Runs a repository script (`node --conditions=@posbridge/source --import tsx`, script relative to the repository) to
  * completion in `cwd`; resolves with its stdout. @throws Error on a non-zero exit (with its stderr and `exitCode`).
  */
 export function runToEnd(args: string[], env: Record<string, string>, cwd = ROOT): Promise<string> {
   const [script, ...rest] = args;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', TSX_LOADER, resolvePath(ROOT, script ?? ''), ...rest], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...SOURCE_NODE_ARGS, resolvePath(ROOT, script ?? ''), ...rest], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));

@@ -1,6 +1,6 @@
 /**
  * A child process under a supervisor, as systemd would run it (`Restart=on-failure`): started
- * with `node --import tsx <script>` (the child is that node process itself, so its pid is the
+ * with `node --conditions=@posbridge/source --import tsx <script>` (../source-node.ts; the child is that node process itself, so its pid is the
  * process that serves), its pino JSON lines parsed (and appended to a log file or handed to a
  * sink), restarted when it exits on its own (unless told not to), and killable on purpose
  * (SIGKILL for the soak's faults).
@@ -10,12 +10,11 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { SOURCE_NODE_ARGS } from '../source-node.ts';
 
 /** Repository root (children run from there unless `cwd` says otherwise). */
 export const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 
-/** tsx's loader as a file URL, so a child started outside the repository still finds it. */
-export const TSX_LOADER = import.meta.resolve('tsx');
 
 /** Where a child's output lines go instead of a file. */
 export interface LogSink {
@@ -29,7 +28,7 @@ export type LogLine = Record<string, unknown> & { msg?: string };
 export interface SupervisedOptions {
   /** Short name for messages (`server`, `agent`). */
   name: string;
-  /** Script and arguments after `node --import tsx` (a relative script is taken from {@link ROOT}). */
+  /** Script and arguments after the source flags (`node --conditions=@posbridge/source --import tsx`) (a relative script is taken from {@link ROOT}). */
   args: string[];
   env: Record<string, string>;
   /** File every stdout/stderr line is appended to, or a sink that gets each line (newline included). */
@@ -97,7 +96,7 @@ export class Supervised {
     this.starts++;
     this.#log.write(`--- ${this.#o.name} start #${this.starts} at ${new Date().toISOString()}\n`);
     const [script, ...rest] = this.#o.args;
-    const child = spawn(process.execPath, ['--import', TSX_LOADER, ...(script === undefined ? [] : [resolve(ROOT, script)]), ...rest], {
+    const child = spawn(process.execPath, [...SOURCE_NODE_ARGS, ...(script === undefined ? [] : [resolve(ROOT, script)]), ...rest], {
       cwd: this.#o.cwd ?? ROOT,
       env: { ...process.env, ...this.#o.env },
       stdio: ['ignore', 'pipe', 'pipe'],
