@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '@posbridge/testkit';
 import { BOOTSTRAP_MERCHANT_ID } from '../ports/directory.ts';
-import { AUTH_HEADERS, createPaymentBody, startCallbackReceiver, startTestServer, type TestServer } from '../testing/helpers.ts';
+import { AUTH_HEADERS, createPaymentBody, startCallbackReceiver, startTestServer, tempDir, type TestServer } from '../testing/helpers.ts';
 import { expectPppContract } from '../testing/ppp-contract.ts';
 
 const SUITE = { ...AUTH_HEADERS, 'x-vtex-api-is-testsuite': 'true' } as const;
@@ -152,3 +152,37 @@ describe('Test Suite mode off', () => {
     expect(await t.server.store.listCommands('VTOFF1')).toEqual([]);
   });
 });
+
+describe('a restart before an async answer', () => {
+  it('loses nothing: the open start row is answered by the next process and the callback sent', async () => {
+    const tmp = tempDir();
+    const cb = await startCallbackReceiver();
+    try {
+      const first = await startTestServer({ POSBRIDGE_CALLBACK_ALLOW_HOSTS: '127.0.0.1' }, tmp.dir);
+      await first.server.store.setMerchantTestSuite({ merchantId: BOOTSTRAP_MERCHANT_ID, on: true, actor: 'test', at: Date.now() });
+      const paymentId = 'VTRESTART1';
+      const callbackUrl = `${cb.url}/cb/${paymentId}`;
+      const res = await fetch(`${first.server.url}/payments`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', ...SUITE },
+        body: JSON.stringify({ ...suiteBody(paymentId, CARDS.asyncApproved), callbackUrl }),
+      });
+      expect(((await res.json()) as Record<string, unknown>)['status']).toBe('undefined');
+      await first.close(); // before the answer was due
+      expect(cb.received).toHaveLength(0);
+
+      const second = await startTestServer({ POSBRIDGE_CALLBACK_ALLOW_HOSTS: '127.0.0.1' }, tmp.dir);
+      try {
+        await waitFor(() => cb.received.length > 0, { timeoutMs: 15_000 });
+        expect(cb.received[0]).toMatchObject({ method: 'POST', url: `/cb/${paymentId}` });
+        expect(JSON.parse(cb.received[0]!.body)).toMatchObject({ paymentId, status: 'approved' });
+      } finally {
+        await second.close();
+      }
+    } finally {
+      await cb.close();
+      tmp.cleanup();
+    }
+  }, 25_000);
+});
+
