@@ -115,6 +115,25 @@ describe('Test Suite mode on: the virtual terminal', () => {
     if (expected === 'approved') expect(typeof final['authorizationId']).toBe('string');
   }, 20_000);
 
+  it('a cancel before an async answer aborts the sale: cancellationId, nothing charged, no late answer', async () => {
+    const paymentId = 'VTASYNCCANCEL1';
+    expect((await create(paymentId, CARDS.asyncApproved))['status']).toBe('undefined');
+    const cancel = await call(`/payments/${paymentId}/cancellations`, { paymentId, requestId: 'C1', authorizationId: null, transactionId: `TX${paymentId}` });
+    expect(cancel.status).toBe(200);
+    expectPppContract('/payments/{paymentId}/cancellations', 'post', 200, cancel.json);
+    expect(typeof cancel.json['cancellationId']).toBe('string');
+    expect((await t.server.store.getPayment(paymentId))?.status).toBe('cancelled');
+    await new Promise((r) => setTimeout(r, 3500));
+    expect((await t.server.store.getPayment(paymentId))?.status).toBe('cancelled');
+    expect(receiver.received.some((c) => c.url.includes(`/payments/${paymentId}/`))).toBe(false);
+  }, 10_000);
+
+  it('counts its answers in posbridge_virtual_terminal_answers_total', async () => {
+    const text = await (await fetch(`${t.server.url}/metrics`)).text();
+    expect(text).toMatch(/posbridge_virtual_terminal_answers_total\{kind="start",outcome="approved"\} [1-9]/);
+    expect(text).toMatch(/posbridge_virtual_terminal_answers_total\{kind="void",outcome="approved"\} [1-9]/);
+  });
+
   it('another number (or none): the simulator amount table (cents 05 declined, else approved)', async () => {
     expect((await create('VTAMOUNT1', '5555666677778884', SUITE, 12.05))['status']).toBe('denied');
     expect((await create('VTAMOUNT2', null, SUITE, 12.34))['status']).toBe('approved');
