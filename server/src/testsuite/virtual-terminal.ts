@@ -219,6 +219,13 @@ export class VirtualTerminal {
           return;
         }
         const op = parsed.data;
+        // Only a suite payment's own virtual binding is reversed here; anything else on a VT- serial
+        // (which the hub refuses to let a real agent announce) is left alone, never approved.
+        const p = await h.getPayment(op.paymentId);
+        if (!p || !isVirtualBinding(p) || p.binding?.serialNumber !== c.serialNumber) {
+          this.#log.warn(ctx, 'virtual terminal: operation of a payment not bound to it left alone');
+          return;
+        }
         const result: OperationResult = {
           v: PROTOCOL_VERSION,
           id: `vt_${c.commandId}`.slice(0, 64),
