@@ -26,7 +26,9 @@ import {
 const HELP = `Usage: npm run demo -- [options]
 
 Runs one in-store card payment end to end on the embedded defaults (SQLite in a temporary
-folder, the simulated terminal on a pseudo-terminal) and prints each hop.
+folder, the simulated terminal on a pseudo-terminal) and prints each hop. The demo merchant
+has VTEX Test Suite mode on (docs/homologation.md); the demo's own payment sends no Test Suite
+header, so it runs on the simulated terminal.
 
 Options:
   --amount <decimal>   amount in BRL, as VTEX sends it (default 31.9; cents .05 are declined by the simulator)
@@ -104,7 +106,7 @@ async function main(): Promise<number> {
   let receiver: CallbackReceiver | undefined;
   try {
     receiver = await startCallbackReceiver();
-    stack = await startLocalStack({ logger, serialNumber: options.serialNumber, stepDelayMs: options.stepDelayMs });
+    stack = await startLocalStack({ logger, serialNumber: options.serialNumber, stepDelayMs: options.stepDelayMs, testSuiteMode: true });
     const terminal = stack.terminals[0];
     out.write(
       `\nready: PPP at ${stack.pppBaseUrl}, SQLite in ${stack.dir}, terminal ${options.serialNumber} on ${

@@ -33,7 +33,9 @@ const HELP = `Usage: npm run stack [-- options]
 Starts the posbridge server (SQLite in a temporary folder), one simulated terminal on a
 pseudo-terminal and a connected agent, then prints one JSON "ready" line on stdout.
 Logs go to stderr. Stop with Ctrl-C or SIGTERM: it exits within 25 s (status 1 and a list of
-what was still open when it had to force the exit).
+what was still open when it had to force the exit). The merchant has VTEX Test Suite mode on:
+requests with X-VTEX-API-Is-TestSuite: true run on its virtual terminal, with no clerk
+(docs/homologation.md); requests without it are ordinary POS payments.
 
 With --instances N (N ≥ 2) it starts the cluster instead: a PostgreSQL server (throwaway, from
 the machine's binaries) and a NATS server (throwaway), N server processes on free loopback
@@ -154,7 +156,7 @@ if (instances >= 2) {
   }
 } else {
   try {
-    const stack = await startLocalStack({ logger, port, serialNumber: values.serial, stepDelayMs, ...(callbackAllowHosts ? { callbackAllowHosts } : {}) });
+    const stack = await startLocalStack({ logger, port, serialNumber: values.serial, stepDelayMs, testSuiteMode: true, ...(callbackAllowHosts ? { callbackAllowHosts } : {}) });
     stopOnSignals(() => stack.close(), STACK_EXIT_TIMEOUT_MS);
     logger.info({ dir: stack.dir, pppBaseUrl: stack.pppBaseUrl, terminals: stack.terminals }, 'local stack ready');
     process.stdout.write(

@@ -78,7 +78,7 @@ export const ERROR_CODES = {
     message: 'this terminal is registered to another agent of the store and its serial number was not read from the device',
     retryable: true,
   },
-  WS_SERIAL_INVALID: { message: 'serial number does not match the terminal serial pattern', retryable: false },
+  WS_SERIAL_INVALID: { message: 'serial number does not match the terminal serial pattern or is reserved', retryable: false },
   WS_TERMINAL_LIMIT: { message: 'the agent announced more terminals than the server allows per agent', retryable: false },
   WS_REPORT_REFUSED: {
     message: 'report refused: it does not come from the session of the agent the command was sent to and that owns the terminal',

@@ -25,6 +25,7 @@ import { issueAgentToken, type IssuedAgentToken } from './hub/agent-tokens.ts';
 import { WakeSignal } from './hub/wake-signal.ts';
 import { ServerMetrics } from './observability/metrics.ts';
 import { DeadlineWorker } from './payments/deadline-worker.ts';
+import { VirtualTerminal } from './testsuite/virtual-terminal.ts';
 import { OperationService } from './payments/operation-service.ts';
 import { PaymentService, type PaymentServiceOptions } from './payments/payment-service.ts';
 import type { AgentCommandsPort } from './ports/agent-commands.ts';
@@ -286,6 +287,17 @@ export async function buildServer(options: BuildServerOptions): Promise<Composed
     // ---- end of payments ⇄ agents ---------------------------------------------------------------
 
     const deadlines = new DeadlineWorker({ service, logger, pollMs: config.deadlinePollMs, owner: leaseOwner });
+    // Test Suite mode (docs/homologation.md): the in-process agent of every merchant's virtual
+    // terminal answers the command rows of `VT-<merchantId>`, woken like delivery, polled as a safety net.
+    const virtualTerminal = new VirtualTerminal({
+      service,
+      commands,
+      store,
+      logger,
+      now,
+      onAnswered: (kind, outcome) => metrics.virtualTerminalAnswers.inc({ kind, outcome }),
+    });
+    const unsubscribeVirtual = wakes.subscribe((serials) => virtualTerminal.wake(serials));
 
     let publicUrl = config.publicUrl ?? '';
     // ---- health: lifecycle phase, store probe and bus for /healthz and /readyz (http/health.ts) ----
@@ -309,6 +321,7 @@ export async function buildServer(options: BuildServerOptions): Promise<Composed
         options.resolveCallbackHost ?? systemResolver({ timeoutMs: 1000, tries: 1 }),
       ),
       appUrlsFor: (paymentId) => appUrlsFor(publicUrl, submitSecret, paymentId),
+      virtualTerminal,
       bodyLimitBytes: config.bodyLimitBytes,
       trustProxy: config.trustProxy,
       authFailureLimit: config.authFailureLimit,
@@ -341,6 +354,8 @@ export async function buildServer(options: BuildServerOptions): Promise<Composed
         log.info('server closing');
         phase = 'closing';
         await deadlines.stop();
+        unsubscribeVirtual();
+        await virtualTerminal.stop();
         // The callback fires (with ERR_SERVER_NOT_RUNNING) when the server never listened.
         const httpClosed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
@@ -373,6 +388,7 @@ export async function buildServer(options: BuildServerOptions): Promise<Composed
       start(port) {
         publicUrl = config.publicUrl ?? `${scheme}://127.0.0.1:${port}`;
         worker.start();
+        virtualTerminal.start();
         if (options.manualDeadlines !== true) deadlines.start();
         if (phase === 'starting') phase = 'serving';
         return publicUrl;

@@ -47,6 +47,12 @@ export interface LocalStackOptions {
   callbackAllowHosts?: string;
   /** How the merchant is told a payment became final (`POSBRIDGE_CALLBACK_MODE`, docs/ppp.md "Callbacks"). @default "notification" */
   callbackMode?: 'notification' | 'retry';
+  /**
+   * Turn the bootstrap merchant's VTEX Test Suite mode on (docs/homologation.md): requests with
+   * `X-VTEX-API-Is-TestSuite: true` then run on its virtual terminal, with no clerk. Recorded as
+   * changed by `local-stack`. @default false
+   */
+  testSuiteMode?: boolean;
   /** Partner credentials the server sends on VTEX callbacks. Default: random demo values. */
   callbackAppKey?: string;
   callbackAppToken?: string;
@@ -120,6 +126,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     });
     const server = await startServer({ config, logger });
     cleanups.push({ name: 'server', run: () => server.close() });
+    if (options.testSuiteMode === true) {
+      const merchant = await server.store.findMerchantByAppKey(appKey);
+      if (!merchant) throw new Error('local stack: the bootstrap merchant was not created');
+      await server.store.setMerchantTestSuite({ merchantId: merchant.merchantId, on: true, actor: 'local-stack', at: Date.now() });
+      logger.info({ merchantId: merchant.merchantId }, 'local stack: Test Suite mode on (suite requests run on the virtual terminal)');
+    }
 
     const sim = await startSim({
       terminals: [{ serialNumber, dialect }],

@@ -27,6 +27,7 @@ import type { PppAnswerSettings } from '../domain/ppp-outcome.ts';
 import type { PaymentAppUrls } from '../ppp/mappers.ts';
 import type { CallbackUrlGuard } from '../callbacks/callback-url-policy.ts';
 import { createPaymentsRouter } from '../ppp/payments-router.ts';
+import type { VirtualTerminal } from '../testsuite/virtual-terminal.ts';
 import { FailureLimiter, onboardingRateLimit, sourceKeyOf } from './rate-limit.ts';
 import type { CallbackMode, PaymentStore } from '../ports/index.ts';
 
@@ -48,6 +49,8 @@ export interface AppDeps {
   readonly callbackUrls: CallbackUrlGuard;
   /** Payment App URLs of a payment. */
   readonly appUrlsFor: (paymentId: string) => PaymentAppUrls;
+  /** The virtual terminal of merchants in Test Suite mode (../testsuite/virtual-terminal.ts); absent: none. */
+  readonly virtualTerminal?: VirtualTerminal;
   /** Largest accepted PPP body in bytes. */
   readonly bodyLimitBytes: number;
   /** express `trust proxy` setting (false: use the socket address). */

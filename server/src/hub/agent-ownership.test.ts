@@ -340,6 +340,18 @@ describe('terminal ownership', () => {
     for (const serial of ['-dash', long, 'SN3']) expect(await t.server.store.findTerminal(serial)).toBeNull();
     expect((await t.server.store.listTerminals()).map((x) => x.serialNumber)).toEqual(['SN1', 'SN2']);
   });
+
+  it('refuses serials in the virtual terminals\' VT- namespace (Test Suite mode), in any case', async () => {
+    const { token } = await t.server.issueAgentToken('big-store');
+    const a = await agent(token);
+    const welcome = await hello(a, ['VT-m1', 'vt-m1', 'SN7']);
+    expect(welcome.accepted).toEqual(['SN7']);
+    expect(welcome.refused).toEqual([
+      { serialNumber: 'VT-m1', code: 'WS_SERIAL_INVALID', message: expect.stringContaining('reserved') },
+      { serialNumber: 'vt-m1', code: 'WS_SERIAL_INVALID', message: expect.stringContaining('reserved') },
+    ]);
+    for (const serial of ['VT-m1', 'vt-m1']) expect(await t.server.store.findTerminal(serial)).toBeNull();
+  });
 });
 
 describe('the terminal limit', () => {

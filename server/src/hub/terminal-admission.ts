@@ -4,7 +4,9 @@
  * administrator (`posbridge-server terminal move`) or a confirmed move inside the store changes
  * that. The rules, in order, for each distinct announced serial:
  *
- * 1. not matching {@link TERMINAL_SERIAL_PATTERN} → `WS_SERIAL_INVALID` (not stored);
+ * 1. not matching {@link TERMINAL_SERIAL_PATTERN}, or starting with `VT-` (reserved for the
+ *    merchants' virtual terminals of Test Suite mode, docs/homologation.md: a real agent must never
+ *    receive or answer their rows) → `WS_SERIAL_INVALID` (not stored);
  * 2. beyond `maxTerminalsPerAgent` accepted serials → `WS_TERMINAL_LIMIT` (not stored); serials
  *    the agent owns already are counted first, so a newly announced one never pushes them out;
  * 3. never registered → registered to this agent (audit event `registered`), accepted;
@@ -24,6 +26,7 @@ import { ERROR_CODES, type ErrorCode } from '@posbridge/protocol/errors';
 import { TERMINAL_SERIAL_PATTERN, type AnnouncedTerminal } from '@posbridge/protocol/ws';
 import type { RefusedSerial } from '../ports/presence.ts';
 import type { PaymentStore } from '../ports/index.ts';
+import { VIRTUAL_SERIAL_PREFIX } from '../testsuite/virtual-terminal.ts';
 
 /** Default of {@link TerminalAdmissionOptions.maxTerminalsPerAgent}. */
 export const DEFAULT_MAX_TERMINALS_PER_AGENT = 16;
@@ -83,6 +86,10 @@ export class TerminalAdmission {
       if (accepted.includes(serialNumber) || refused.some((r) => r.serialNumber === serialNumber)) continue;
       if (!TERMINAL_SERIAL_PATTERN.test(serialNumber)) {
         refuse(serialNumber, 'WS_SERIAL_INVALID', `serial number must match ${TERMINAL_SERIAL_PATTERN.source}`);
+        continue;
+      }
+      if (serialNumber.toUpperCase().startsWith(VIRTUAL_SERIAL_PREFIX)) {
+        refuse(serialNumber, 'WS_SERIAL_INVALID', `serial numbers starting with ${VIRTUAL_SERIAL_PREFIX} are reserved for virtual terminals`);
         continue;
       }
       if (accepted.length >= this.#o.maxTerminalsPerAgent) {

@@ -31,6 +31,8 @@ export class ServerMetrics {
   readonly httpDuration: Histogram<'method' | 'route' | 'status_code'>;
   readonly authFailures: Counter<'surface'>;
   readonly agentReportsRefused: Counter<'reason' | 'type'>;
+  /** Answers of the Test Suite virtual terminal (docs/homologation.md), by command kind and outcome. */
+  readonly virtualTerminalAnswers: Counter<'kind' | 'outcome'>;
 
   /**
    * @param countPayments - reads the number of payments per status (called on each scrape).
@@ -116,6 +118,12 @@ export class ServerMetrics {
       name: 'posbridge_agent_reports_refused_total',
       help: 'Agent reports (acks, progress, results, operation results) refused: not from the session the command was sent to and that owns the terminal.',
       labelNames: ['reason', 'type'],
+      registers,
+    });
+    this.virtualTerminalAnswers = new Counter({
+      name: 'posbridge_virtual_terminal_answers_total',
+      help: 'Commands answered by the Test Suite virtual terminal (docs/homologation.md), by kind (start, abort, void, refund) and outcome.',
+      labelNames: ['kind', 'outcome'],
       registers,
     });
   }

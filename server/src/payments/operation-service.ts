@@ -49,6 +49,7 @@ import type {
 import type { ChangeFeed } from '../ports/change-feed.ts';
 import type { OperationRecord, Payment, PaymentStore } from '../ports/index.ts';
 import type { Presence } from '../ports/presence.ts';
+import { isVirtualBinding } from '../testsuite/virtual-terminal.ts';
 import { refundCommandOf } from './command-rows.ts';
 import type { PaymentService } from './payment-service.ts';
 
@@ -115,6 +116,8 @@ export class OperationService {
    */
   async #terminalCanReverse(p: Payment): Promise<boolean> {
     if (!p.binding) return false;
+    // A merchant's virtual terminal (Test Suite mode, docs/homologation.md) is always reachable.
+    if (isVirtualBinding(p)) return true;
     const where = await this.#presence.locate(p.binding.serialNumber);
     if (where.status !== 'online') return false;
     return (await this.#store.agentOwner(where.agentId))?.merchantId === p.merchantId;

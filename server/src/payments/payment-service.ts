@@ -42,6 +42,7 @@ import { commandWritesOf } from './command-rows.ts';
 import { createPayment, type CreateContext, type CreatePaymentOutcome } from './create-payment.ts';
 import { expireDue, type ExpireDueOptions } from './expire.ts';
 import { MAX_CAS_ATTEMPTS, type ApplyOutcome, type DeadlineSettings, type PaymentCore } from './payment-core.ts';
+import { VIRTUAL_SERIAL_PREFIX } from '../testsuite/virtual-terminal.ts';
 import { resolveUnknown, resolveUnknownOperation, type OperatorResolution } from './resolve-unknown.ts';
 
 /** Options of {@link PaymentService}. */
@@ -268,6 +269,8 @@ export class PaymentService implements AgentEventHandler {
   async #wakeFor(serialNumber: string | undefined): Promise<'online' | 'offline' | 'unknown_terminal'> {
     if (serialNumber === undefined) return 'unknown_terminal';
     this.#wake([serialNumber]);
+    // A virtual terminal (docs/homologation.md) has no session: its in-process agent is woken like delivery.
+    if (serialNumber.startsWith(VIRTUAL_SERIAL_PREFIX)) return 'online';
     if (!this.#presence) return 'offline';
     const where = await this.#presence.locate(serialNumber);
     return where.status === 'unknown' ? 'unknown_terminal' : where.status;

@@ -30,6 +30,8 @@ import { parseBody } from '../http/validation.ts';
 import type { PppAnswerSettings } from '../domain/ppp-outcome.ts';
 import type { OperationService } from '../payments/operation-service.ts';
 import type { PaymentService } from '../payments/payment-service.ts';
+import { suiteScenarioOf } from '../testsuite/scenario.ts';
+import type { VirtualTerminal } from '../testsuite/virtual-terminal.ts';
 import { pppContext } from './auth.ts';
 import { paymentAnswer, unsupportedMethodAnswer, type PaymentAppUrls } from './mappers.ts';
 
@@ -43,6 +45,12 @@ export interface PaymentsRouterDeps {
   readonly callbackUrls: CallbackUrlGuard;
   /** Payment App URLs of a payment. */
   readonly appUrlsFor: (paymentId: string) => PaymentAppUrls;
+  /**
+   * The virtual terminal (../testsuite/virtual-terminal.ts): a Test Suite request
+   * (`X-VTEX-API-Is-TestSuite: true`) of a merchant whose Test Suite mode is on runs there.
+   * Absent: every payment is an ordinary POS payment.
+   */
+  readonly virtualTerminal?: VirtualTerminal;
 }
 
 /** The path's paymentId must match the body's (VTEX sends both). */
@@ -96,13 +104,16 @@ export function createPaymentsRouter(deps: PaymentsRouterDeps): Router {
     // One read decides: a repeat (the gateway's poll) is answered from it without a write.
     const existing = await deps.service.getPayment(body.paymentId);
     if (existing === null) await screenCallbackUrl(body.callbackUrl, body.paymentId, merchant.merchantId);
+    // Only both together reach the virtual terminal: the merchant's mode alone, or the header alone, never does.
+    const virtual = testSuite && merchant.testSuiteMode === true ? deps.virtualTerminal : undefined;
     const outcome = await deps.service.createPayment(body, { merchantId: merchant.merchantId, testSuite, existing });
     let answer: CreatePaymentResponse;
     if (outcome.kind === 'unsupported_method') {
       log.info({ paymentId: body.paymentId, method: body.paymentMethod }, 'payment method not supported; denied');
       answer = unsupportedMethodAnswer(body.paymentId, body.paymentMethod, deps.settings);
     } else {
-      const { payment, created } = outcome;
+      const { created } = outcome;
+      let { payment } = outcome;
       if (created) {
         log.info(
           {
@@ -111,9 +122,15 @@ export function createPaymentsRouter(deps: PaymentsRouterDeps): Router {
             amount: formatMoney(payment.amount),
             method: body.paymentMethod,
             ...(testSuite ? { testSuite } : {}),
+            ...(virtual ? { virtualTerminal: true } : {}),
           },
           'payment created',
         );
+      }
+      // A suite payment still awaiting a terminal (just created, or created by a request cut off
+      // before its binding) goes to the virtual terminal; the card number only picks the scenario.
+      if (virtual && payment.testSuite && payment.status === 'awaiting_terminal' && payment.binding === null) {
+        payment = await virtual.run(payment, suiteScenarioOf(body.card?.number, payment.amount.amountMinor));
       }
       answer = paymentAnswer(payment, deps.appUrlsFor(payment.paymentId), deps.settings);
     }

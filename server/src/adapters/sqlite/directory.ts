@@ -243,7 +243,7 @@ export class SqliteDirectory implements DirectoryPort {
         [change.on ? 1 : 0, change.actor.slice(0, 200), change.at, change.merchantId],
       );
       return r.changes === 1;
-    });
+    }).finally(() => this.#byAppKey.clear()); // a merchant write: the cached row is stale (module comment)
   }
 
   listMerchants(): Promise<MerchantRecord[]> {
