@@ -24,6 +24,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { startSim, type RunningSim } from '@posbridge/hardware-sim';
+import { openStore } from '@posbridge/server';
 import { LOOPBACK_CALLBACK_HOSTS } from './local-stack.ts';
 import { psql } from './psql.ts';
 import { startNats, startPostgres, type ThrowawayNats, type ThrowawayPostgres } from './services.ts';
@@ -282,6 +283,16 @@ export async function startClusterStack(options: ClusterStackOptions): Promise<C
     const first = await startInstance(0, options.publicUrl);
     instances.push(first);
     step();
+    // Test Suite mode on for the stack's merchant (bootstrapped by instance 0), as in the
+    // single-instance stack (docs/homologation.md): suite requests run on its virtual terminal.
+    const shared = await openStore({ storeKind: 'postgres', dbPath: '', databaseUrl, dbPoolMax: 1 });
+    try {
+      const merchant = await shared.findMerchantByAppKey(appKey);
+      if (!merchant) throw new Error('cluster stack: instance 0 did not record the bootstrap merchant');
+      await shared.setMerchantTestSuite({ merchantId: merchant.merchantId, on: true, actor: 'cluster-stack', at: Date.now() });
+    } finally {
+      await shared.close();
+    }
     const publicUrl = options.publicUrl ?? first.pppBaseUrl;
     instances.push(...(await Promise.all(Array.from({ length: n - 1 }, (_, i) => startInstance(i + 1, publicUrl)))));
     logger.info({ instances: instances.map((i) => ({ pppBaseUrl: i.pppBaseUrl, pid: i.pid() })) }, 'cluster stack: instances listening');
