@@ -116,10 +116,10 @@ function renderMarkdown(r: typeof report): string {
   }
   if (r.results.agent) {
     out.push('## Agent footprint', '');
-    out.push('| program | start-up to ready | RSS idle | RSS under load (max) | payments |', '|---|---|---|---|---|');
+    out.push('| program | start-up to ready | RSS idle | RSS under load (max) | payments | agent CPU / payment | wall / payment |', '|---|---|---|---|---|---|---|');
     for (const a of r.results.agent) {
       out.push(
-        `| ${a.runtime} (\`node ${[...a.nodeFlags, ...(a.runtime === 'tsx' ? ['--import tsx'] : []), a.entry].join(' ')}\`) | ${a.startupToReadyMs} ms | ${(a.rssIdleBytes / 2 ** 20).toFixed(1)} MiB | ${(a.rssUnderLoadMaxBytes / 2 ** 20).toFixed(1)} MiB | ${a.paymentsUnderLoad} |`,
+        `| ${a.runtime} (\`node ${[...a.nodeFlags, ...(a.runtime === 'tsx' ? ['--import tsx'] : []), a.entry].join(' ')}\`) | ${a.startupToReadyMs} ms | ${(a.rssIdleBytes / 2 ** 20).toFixed(1)} MiB | ${(a.rssUnderLoadMaxBytes / 2 ** 20).toFixed(1)} MiB | ${a.paymentsUnderLoad} | ${a.cpuMsPerPayment} ms | ${a.wallMsPerPayment} ms |`,
       );
     }
     out.push('');

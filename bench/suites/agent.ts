@@ -16,7 +16,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT, rssBytes, startChild } from '../lib/child.ts';
+import { ROOT, cpuTimeMs, rssBytes, startChild } from '../lib/child.ts';
 import { BENCH_APP_KEY, BENCH_APP_TOKEN, startBenchServer } from '../lib/targets.ts';
 import {
   GatewayClient,
@@ -38,6 +38,10 @@ export interface AgentRow {
   rssIdleBytes: number;
   rssUnderLoadMaxBytes: number;
   paymentsUnderLoad: number;
+  /** The agent's CPU time (user + system) per payment under load, milliseconds. */
+  cpuMsPerPayment: number;
+  /** Wall time per payment under load (create → callback, one at a time), milliseconds. */
+  wallMsPerPayment: number;
 }
 
 /** Where the compiled agent CLI may be, relative to the repository root (the build's layouts). */
@@ -109,6 +113,8 @@ export async function benchAgent(
     const sampler = setInterval(() => {
       rssUnderLoadMaxBytes = Math.max(rssUnderLoadMaxBytes, rssBytes(pid));
     }, 50);
+    const cpuBefore = cpuTimeMs(pid);
+    const loadStarted = performance.now();
     const gateway = new GatewayClient(server.url, BENCH_APP_KEY, BENCH_APP_TOKEN);
     for (let i = 0; i < payments; i++) {
       const paymentId = `AGENTBENCH${Date.now().toString(16)}${i}`.toUpperCase().padEnd(32, '0').slice(0, 32);
@@ -121,15 +127,19 @@ export async function benchAgent(
       await done;
     }
     clearInterval(sampler);
+    const cpuMsPerPayment = Math.round(((cpuTimeMs(pid) - cpuBefore) / payments) * 10) / 10;
+    const wallMsPerPayment = Math.round(((performance.now() - loadStarted) / payments) * 10) / 10;
     const row: AgentRow = {
       ...program,
       startupToReadyMs: Math.round(agent.startupMs),
       rssIdleBytes,
       rssUnderLoadMaxBytes,
       paymentsUnderLoad: payments,
+      cpuMsPerPayment,
+      wallMsPerPayment,
     };
     log(
-      `agent (${program.runtime}, node ${[...program.nodeFlags, program.entry].join(' ')}) start-up to ready ${row.startupToReadyMs} ms, RSS idle ${Math.round(rssIdleBytes / 2 ** 20)} MiB, under load max ${Math.round(rssUnderLoadMaxBytes / 2 ** 20)} MiB (${payments} payments)`,
+      `agent (${program.runtime}, node ${[...program.nodeFlags, program.entry].join(' ')}) start-up to ready ${row.startupToReadyMs} ms, RSS idle ${Math.round(rssIdleBytes / 2 ** 20)} MiB, under load max ${Math.round(rssUnderLoadMaxBytes / 2 ** 20)} MiB (${payments} payments, agent CPU ${cpuMsPerPayment} ms and wall ${wallMsPerPayment} ms per payment)`,
     );
     return row;
   } finally {
