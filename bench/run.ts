@@ -25,7 +25,8 @@ Measures posbridge against baselines and writes bench/results/<full|quick>.{json
 
 Environment:
   BENCH_AGENT_ENTRY   a compiled agent CLI (.js) for the agent suite to measure, beside the tsx
-                      one (default: terminal-agent/dist/cli.js or dist/src/cli.js when built)
+                      one (default, when built: terminal-agent/bin/posbridge-agent.js, which
+                      runs dist/cli.js; either way with the node flags of the bin's shebang)
   BENCH_CPU_PROF_DIR  write a V8 CPU profile of every benchmark child process into this directory`;
 
 const { values } = parseArgs({
@@ -115,10 +116,10 @@ function renderMarkdown(r: typeof report): string {
   }
   if (r.results.agent) {
     out.push('## Agent footprint', '');
-    out.push('| program | start-up to ready | RSS idle | RSS under load (max) | payments |', '|---|---|---|---|---|');
+    out.push('| program | start-up to ready | RSS idle | RSS under load (max) | payments | agent CPU / payment | wall / payment |', '|---|---|---|---|---|---|---|');
     for (const a of r.results.agent) {
       out.push(
-        `| ${a.runtime} (\`${a.entry}\`) | ${a.startupToReadyMs} ms | ${(a.rssIdleBytes / 2 ** 20).toFixed(1)} MiB | ${(a.rssUnderLoadMaxBytes / 2 ** 20).toFixed(1)} MiB | ${a.paymentsUnderLoad} |`,
+        `| ${a.runtime} (\`node ${[...a.nodeFlags, ...(a.runtime === 'tsx' ? ['--import tsx'] : []), a.entry].join(' ')}\`) | ${a.startupToReadyMs} ms | ${(a.rssIdleBytes / 2 ** 20).toFixed(1)} MiB | ${(a.rssUnderLoadMaxBytes / 2 ** 20).toFixed(1)} MiB | ${a.paymentsUnderLoad} | ${a.cpuMsPerPayment} ms | ${a.wallMsPerPayment} ms |`,
       );
     }
     out.push('');

@@ -22,17 +22,23 @@ export interface Child<T> {
 /**
  * Spawns `node --import tsx <script> ...args` from the repository root (plain `node <script>`
  * when `script` is compiled JavaScript, `.js`) and waits for its first stdout line that parses
- * as JSON and satisfies `isReady`.
+ * as JSON and satisfies `isReady`. `nodeArgs` go on node's command line before the script (V8
+ * flags such as those of a bin's shebang).
  * @throws Error when it exits first or `timeoutMs` passes (with its stderr).
  */
 export function startChild<T>(
   script: string,
   args: string[],
-  options: { env?: Record<string, string>; timeoutMs?: number; isReady?: (line: Record<string, unknown>) => boolean } = {},
+  options: {
+    env?: Record<string, string>;
+    timeoutMs?: number;
+    isReady?: (line: Record<string, unknown>) => boolean;
+    nodeArgs?: string[];
+  } = {},
 ): Promise<Child<T>> {
   const started = performance.now();
   const loader = script.endsWith('.ts') ? ['--conditions=@posbridge/source', '--import', 'tsx'] : [];
-  const child = spawn(process.execPath, [...loader, ...profileArgs(), script, ...args], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), ...loader, ...profileArgs(), script, ...args], {
     cwd: ROOT,
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
