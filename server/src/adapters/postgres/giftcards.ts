@@ -9,7 +9,7 @@
  *
  * @see https://www.postgresql.org/docs/15/explicit-locking.html#LOCKING-ROWS
  */
-import { balanceOf, decideEntry, type EntryKind } from '../../giftcards/ledger.ts';
+import { balanceOf, decideEntry } from '../../giftcards/ledger.ts';
 import {
   giftCardProblem,
   pageProblem,
@@ -21,79 +21,20 @@ import {
   type JournalPage,
 } from '../../ports/giftcards.ts';
 import { storeError } from '../store-error.ts';
-import { fromTs, toTs, type PgDb, type PgQueryable } from './pg-db.ts';
+import { rowToCard, rowToEntry, type CardRow, type EntryRow } from '../sqlite/giftcards.ts';
+import { toTs, type PgDb, type PgQueryable } from './pg-db.ts';
+import { plain } from './rows.ts';
 
-interface CardRow {
-  card_id: string;
-  merchant_name: string;
-  profile_id: string;
-  relation_name: string;
-  caption: string;
-  currency: string;
-  emitted_at: Date;
-  expires_at: Date | null;
-  restricted_to_owner: boolean;
-  multiple_redemptions: boolean;
-  multiple_credits: boolean;
-  code_digest: string;
-  created_at: Date;
-}
-
-interface EntryRow {
-  entry_id: string;
-  card_id: string;
-  seq: number;
-  kind: EntryKind;
-  amount_minor: number;
-  transaction_id: string | null;
-  request_id: string;
-  fingerprint: string;
-  description: string;
-  order_id: string | null;
-  at: Date;
-  balance_after_minor: number;
-}
-
-function rowToCard(r: CardRow): GiftCard {
-  return {
-    id: r.card_id,
-    merchantName: r.merchant_name,
-    profileId: r.profile_id,
-    relationName: r.relation_name,
-    caption: r.caption,
-    currency: r.currency,
-    emittedAt: fromTs(r.emitted_at),
-    expiresAt: fromTs(r.expires_at),
-    restrictedToOwner: r.restricted_to_owner,
-    multipleRedemptions: r.multiple_redemptions,
-    multipleCredits: r.multiple_credits,
-    redemptionCodeDigest: r.code_digest,
-    createdAt: fromTs(r.created_at),
-  };
-}
-
-function rowToEntry(r: EntryRow): JournalEntry {
-  return {
-    id: r.entry_id,
-    cardId: r.card_id,
-    seq: r.seq,
-    kind: r.kind,
-    amountMinor: r.amount_minor,
-    transactionId: r.transaction_id,
-    requestId: r.request_id,
-    fingerprint: r.fingerprint,
-    description: r.description,
-    orderId: r.order_id,
-    at: fromTs(r.at),
-    balanceAfterMinor: r.balance_after_minor,
-  };
-}
+/** The domain card of a `gift_cards` row (the SQLite mapper, once `plain` has turned timestamps and booleans). */
+const pgCard = (row: Record<string, unknown>): GiftCard => rowToCard(plain<CardRow>(row));
+/** The domain entry of a `gift_card_entries` row, likewise. */
+const pgEntry = (row: Record<string, unknown>): JournalEntry => rowToEntry(plain<EntryRow>(row));
 
 const CARD = 'SELECT * FROM gift_cards WHERE merchant_name = $1 AND card_id = $2';
 const JOURNAL = 'SELECT * FROM gift_card_entries WHERE card_id = $1 ORDER BY seq';
 
 async function journalOf(q: PgQueryable, cardId: string): Promise<JournalEntry[]> {
-  return (await q.rows<EntryRow>(JOURNAL, [cardId])).map(rowToEntry);
+  return (await q.rows<Record<string, unknown>>(JOURNAL, [cardId])).map(pgEntry);
 }
 
 /** Gift cards over a pool. */
@@ -113,8 +54,8 @@ export class PgGiftCards implements GiftCardsPort {
   }
 
   async #card(q: PgQueryable, merchantName: string, cardId: string, lock = false): Promise<GiftCard | null> {
-    const row = await q.one<CardRow>(lock ? `${CARD} FOR UPDATE` : CARD, [merchantName, cardId]);
-    return row ? rowToCard(row) : null;
+    const row = await q.one<Record<string, unknown>>(lock ? `${CARD} FOR UPDATE` : CARD, [merchantName, cardId]);
+    return row ? pgCard(row) : null;
   }
 
   createGiftCard(card: GiftCard): Promise<GiftCard> {
@@ -151,8 +92,8 @@ export class PgGiftCards implements GiftCardsPort {
 
   findGiftCardByCodeDigest(merchantName: string, digest: string): Promise<GiftCard | null> {
     return this.#op('findGiftCardByCodeDigest', async () => {
-      const row = await this.#db.one<CardRow>('SELECT * FROM gift_cards WHERE merchant_name = $1 AND code_digest = $2', [merchantName, digest]);
-      return row ? rowToCard(row) : null;
+      const row = await this.#db.one<Record<string, unknown>>('SELECT * FROM gift_cards WHERE merchant_name = $1 AND code_digest = $2', [merchantName, digest]);
+      return row ? pgCard(row) : null;
     });
   }
 
@@ -160,11 +101,11 @@ export class PgGiftCards implements GiftCardsPort {
     return this.#op('listGiftCardsOfClient', async () => {
       const problem = pageProblem(0, limit);
       if (problem !== undefined) throw new RangeError(problem);
-      const rows = await this.#db.rows<CardRow>(
+      const rows = await this.#db.rows<Record<string, unknown>>(
         'SELECT * FROM gift_cards WHERE merchant_name = $1 AND profile_id = $2 ORDER BY created_at, card_id COLLATE "C" LIMIT $3',
         [merchantName, profileId, limit],
       );
-      return rows.map(rowToCard);
+      return rows.map(pgCard);
     });
   }
 
@@ -193,12 +134,12 @@ export class PgGiftCards implements GiftCardsPort {
     return this.#op('listGiftCardEntries', async (): Promise<JournalPage> => {
       const problem = pageProblem(offset, limit);
       if (problem !== undefined) throw new RangeError(problem);
-      const rows = await this.#db.rows<EntryRow & { total: number }>(
+      const rows = await this.#db.rows<Record<string, unknown> & { total: number }>(
         `SELECT e.*, COUNT(*) OVER () AS total FROM gift_card_entries e JOIN gift_cards c ON c.card_id = e.card_id
           WHERE c.merchant_name = $1 AND e.card_id = $2 ORDER BY e.seq LIMIT $3 OFFSET $4`,
         [merchantName, cardId, limit, offset],
       );
-      if (rows.length > 0) return { entries: rows.map(rowToEntry), total: rows[0]?.total ?? 0 };
+      if (rows.length > 0) return { entries: rows.map(pgEntry), total: rows[0]?.total ?? 0 };
       // A page past the end (or an unknown card): count alone.
       const count = await this.#db.one<{ n: number }>(
         'SELECT COUNT(*) AS n FROM gift_card_entries e JOIN gift_cards c ON c.card_id = e.card_id WHERE c.merchant_name = $1 AND e.card_id = $2',
@@ -210,11 +151,11 @@ export class PgGiftCards implements GiftCardsPort {
 
   getGiftCardEntry(merchantName: string, cardId: string, entryId: string): Promise<JournalEntry | null> {
     return this.#op('getGiftCardEntry', async () => {
-      const row = await this.#db.one<EntryRow>(
+      const row = await this.#db.one<Record<string, unknown>>(
         'SELECT e.* FROM gift_card_entries e JOIN gift_cards c ON c.card_id = e.card_id WHERE c.merchant_name = $1 AND e.card_id = $2 AND e.entry_id = $3',
         [merchantName, cardId, entryId],
       );
-      return row ? rowToEntry(row) : null;
+      return row ? pgEntry(row) : null;
     });
   }
 

@@ -20,7 +20,8 @@ import {
 import type { SqliteDb } from './sqlite-db.ts';
 import { runExclusive } from './rows.ts';
 
-interface CardRow {
+/** A `gift_cards` row (SQLite shapes: ms since epoch, 0/1; PostgreSQL's through postgres/rows.ts `plain`). */
+export interface CardRow {
   card_id: string;
   merchant_name: string;
   profile_id: string;
@@ -36,7 +37,8 @@ interface CardRow {
   created_at: number;
 }
 
-interface EntryRow {
+/** A `gift_card_entries` row (SQLite shapes, as {@link CardRow}). */
+export interface EntryRow {
   entry_id: string;
   card_id: string;
   seq: number;
@@ -51,7 +53,8 @@ interface EntryRow {
   balance_after_minor: number;
 }
 
-function rowToCard(r: CardRow): GiftCard {
+/** The domain card of a `gift_cards` row. */
+export function rowToCard(r: CardRow): GiftCard {
   return {
     id: r.card_id,
     merchantName: r.merchant_name,
@@ -69,7 +72,8 @@ function rowToCard(r: CardRow): GiftCard {
   };
 }
 
-function rowToEntry(r: EntryRow): JournalEntry {
+/** The domain journal entry of a `gift_card_entries` row. */
+export function rowToEntry(r: EntryRow): JournalEntry {
   return {
     id: r.entry_id,
     cardId: r.card_id,
