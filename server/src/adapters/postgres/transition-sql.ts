@@ -19,6 +19,7 @@
 import { eventData } from '../../domain/audit-data.ts';
 import type { CommandWrites } from '../../ports/agent-commands.ts';
 import type { PaymentChange } from '../../ports/payments.ts';
+import { paymentSetParams } from '../payment-set-params.ts';
 import { toTs, type PgParam } from './pg-db.ts';
 
 /** The `SET` list of a transition (parameters $1–$19 of {@link transitionParams}). */
@@ -73,33 +74,10 @@ export function oneStatementFits(writes: CommandWrites | undefined): boolean {
 
 /** The 37 parameters of {@link TRANSITION_SQL} (the first 22 are those of a bare compare-and-set with {@link PAYMENT_SET}). */
 export function transitionParams(change: PaymentChange): PgParam[] {
-  const { next } = change;
-  const o = next.outcome;
   const open = change.commands?.open ?? [];
   const close = change.commands?.close ?? [];
   return [
-    next.status,
-    next.binding?.serialNumber ?? null,
-    next.binding?.agentId ?? null,
-    next.binding?.startId ?? null,
-    o?.outcome ?? null,
-    o?.terminalRef ?? null,
-    o?.authorizationId ?? null,
-    o?.nsu ?? null,
-    o?.tid ?? null,
-    o?.responseCode ?? null,
-    o?.message ?? null,
-    o?.card?.brand ?? null,
-    o?.card?.firstDigits ?? null,
-    o?.card?.lastDigits ?? null,
-    o?.amountMinor ?? null,
-    next.endReason,
-    toTs(next.deadlineAt),
-    toTs(next.changedAt),
-    toTs(change.at),
-    change.paymentId,
-    change.expectedVersion,
-    change.expectedStatus,
+    ...paymentSetParams(change, toTs),
     // the event
     change.event.type,
     JSON.stringify(eventData(change.event)),

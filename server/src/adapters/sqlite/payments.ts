@@ -3,6 +3,7 @@
  * primary key, group-committed (./create-batch.ts); reads by id are batched (./read-batch.ts); a transition is an `UPDATE … WHERE version = ? AND state = ?` with its audit event
  * and callback in the same `BEGIN IMMEDIATE` transaction.
  */
+import { paymentSetParams } from '../payment-set-params.ts';
 import { applyCommandWrites } from './agent-commands.ts';
 import { CreateBatcher } from './create-batch.ts';
 import { PaymentReadBatcher } from './read-batch.ts';
@@ -47,31 +48,7 @@ export class SqlitePayments implements PaymentsPort {
     return this.#op('applyTransition', () =>
       this.#db.transaction(async () => {
         const { next } = change;
-        const o = next.outcome;
-        const params: SqlParam[] = [
-          next.status,
-          next.binding?.serialNumber ?? null,
-          next.binding?.agentId ?? null,
-          next.binding?.startId ?? null,
-          o?.outcome ?? null,
-          o?.terminalRef ?? null,
-          o?.authorizationId ?? null,
-          o?.nsu ?? null,
-          o?.tid ?? null,
-          o?.responseCode ?? null,
-          o?.message ?? null,
-          o?.card?.brand ?? null,
-          o?.card?.firstDigits ?? null,
-          o?.card?.lastDigits ?? null,
-          o?.amountMinor ?? null,
-          next.endReason,
-          next.deadlineAt,
-          next.changedAt,
-          change.at,
-          change.paymentId,
-          change.expectedVersion,
-          change.expectedStatus,
-        ];
+        const params: SqlParam[] = paymentSetParams(change, (ms) => ms);
         const info = await this.#db.run(
           `UPDATE payments SET state = ?, serial_number = ?, agent_id = ?, start_id = ?,
              outcome = ?, terminal_ref = ?, authorization_id = ?, nsu = ?, result_tid = ?, response_code = ?,
