@@ -20,7 +20,7 @@ import {
 import type { SqliteDb } from './sqlite-db.ts';
 import { runExclusive } from './rows.ts';
 
-/** A `gift_cards` row (SQLite shapes: ms since epoch, 0/1; PostgreSQL's through postgres/rows.ts `plain`). */
+/** A `gift_cards` row (SQLite shapes: ms since epoch, 0/1; PostgreSQL's through ../postgres/rows.ts `plain`). */
 export interface CardRow {
   card_id: string;
   merchant_name: string;
