@@ -8,8 +8,8 @@
  * @see https://www.postgresql.org/docs/15/sql-insert.html#SQL-ON-CONFLICT
  */
 import { COUNTER_PURGE_PER_HIT, counterArgsProblem, type CounterWindow, type CountersPort } from '../../ports/counters.ts';
-import { storeError } from '../store-error.ts';
 import { fromTs, toTs, type PgDb } from './pg-db.ts';
+import { pgOp } from './rows.ts';
 
 interface CounterRow {
   count: number;
@@ -35,12 +35,8 @@ export class PgCounters implements CountersPort {
     this.#db = db;
   }
 
-  async #op<T>(operation: string, fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (err) {
-      throw storeError(operation, err);
-    }
+  #op<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+    return pgOp(operation, fn);
   }
 
   hitCounter(key: string, windowMs: number, now: number): Promise<CounterWindow> {

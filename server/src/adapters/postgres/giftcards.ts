@@ -20,10 +20,9 @@ import {
   type JournalEntry,
   type JournalPage,
 } from '../../ports/giftcards.ts';
-import { storeError } from '../store-error.ts';
 import { rowToCard, rowToEntry, type CardRow, type EntryRow } from '../sqlite/giftcards.ts';
 import { toTs, type PgDb, type PgQueryable } from './pg-db.ts';
-import { plain } from './rows.ts';
+import { plain, pgOp } from './rows.ts';
 
 /** The domain card of a `gift_cards` row (the SQLite mapper, once `plain` has turned timestamps and booleans). */
 const pgCard = (row: Record<string, unknown>): GiftCard => rowToCard(plain<CardRow>(row));
@@ -45,12 +44,8 @@ export class PgGiftCards implements GiftCardsPort {
     this.#db = db;
   }
 
-  async #op<T>(operation: string, fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (err) {
-      throw storeError(operation, err);
-    }
+  #op<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+    return pgOp(operation, fn);
   }
 
   async #card(q: PgQueryable, merchantName: string, cardId: string, lock = false): Promise<GiftCard | null> {

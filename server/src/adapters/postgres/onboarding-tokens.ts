@@ -19,8 +19,8 @@ import {
   type OnboardingTokenRecord,
   type OnboardingTokensPort,
 } from '../../ports/onboarding-tokens.ts';
-import { storeError } from '../store-error.ts';
 import { fromTs, toTs, type PgDb } from './pg-db.ts';
+import { pgOp } from './rows.ts';
 import { ONBOARDING_LOCK_KEY } from './schema-shared.ts';
 
 interface TokenRow {
@@ -47,12 +47,8 @@ export class PgOnboardingTokens implements OnboardingTokensPort {
     this.#db = db;
   }
 
-  async #op<T>(operation: string, fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (err) {
-      throw storeError(operation, err);
-    }
+  #op<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+    return pgOp(operation, fn);
   }
 
   createOnboardingToken(token: NewOnboardingToken, caps: OnboardingCaps, now: number): Promise<OnboardingCreateResult> {
