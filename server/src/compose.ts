@@ -18,6 +18,7 @@ import { createCallbackUrlGuard, systemResolver, type HostResolver } from './cal
 import { CallbackWorker } from './callbacks/callback-worker.ts';
 import { isClusterStore, type ServerConfig } from './config.ts';
 import { createApp } from './http/app.ts';
+import { derivePepper, LedgerBackend } from './giftcards/ledger-backend.ts';
 import { StoreProbe, type ServerPhase } from './http/health.ts';
 import { AgentHub } from './hub/agent-hub.ts';
 import type { AgentSession } from './hub/agent-session.ts';
@@ -332,6 +333,7 @@ export async function buildServer(options: BuildServerOptions): Promise<Composed
       paymentAppDir: config.paymentAppDir,
       health,
       requestDeadlineMs: requestDeadlineMsOf(config),
+      giftcards: new LedgerBackend({ store, pepper: derivePepper(submitSecret), now }),
     });
     // HTTPS when given a certificate: TLS 1.2 or newer only (VTEX calls HTTPS on 443).
     // Connection time-outs (POSBRIDGE_HTTP_*): a silent or stalled connection is closed after the
