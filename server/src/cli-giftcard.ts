@@ -24,7 +24,7 @@ import { isClusterStore, resolveStoreSettings } from './config.ts';
 import { newGiftCardEntryId } from './giftcards/ids.ts';
 import { derivePepper, LedgerBackend } from './giftcards/ledger-backend.ts';
 import type { JournalEntry } from './giftcards/ledger.ts';
-import { issueProviderCredentials } from './giftcards/provider-credentials.ts';
+import { findProviderCredentials, issueProviderCredentials } from './giftcards/provider-credentials.ts';
 import { resolveSubmitSecret } from './pos/submit-secret.ts';
 import { MAX_GIFTCARD_PAGE, type PaymentStore } from './ports/index.ts';
 import { openStore, PROCESS_LOCAL_STORE_KINDS } from './store-factory.ts';
@@ -164,8 +164,11 @@ export async function runGiftcardCli(args: readonly string[], env: Record<string
     });
     return new LedgerBackend({ store, pepper: derivePepper(secret), now });
   };
-  const requireMerchant = async (store: PaymentStore): Promise<void> => {
-    if ((await store.findMerchantByName(merchantName)) === null) throw new Error(`no merchant named ${JSON.stringify(merchantName)} (posbridge-server merchant list)`);
+  /** A merchant of the directory, or (issue) one already served as a gift card provider. */
+  const requireMerchant = async (store: PaymentStore, orProvider = false): Promise<void> => {
+    if ((await store.findMerchantByName(merchantName)) !== null) return;
+    if (orProvider && (await findProviderCredentials(store, merchantName)) !== null) return;
+    throw new Error(`no merchant named ${JSON.stringify(merchantName)} (posbridge-server merchant list)`);
   };
 
   if (sub === 'credentials' && rest.length === 1 && rest[0] === 'issue') {
@@ -189,7 +192,7 @@ export async function runGiftcardCli(args: readonly string[], env: Record<string
       return 2;
     }
     return withStore(async (store) => {
-      await requireMerchant(store);
+      await requireMerchant(store, true);
       const backend = await ledger(store);
       const created = await backend.createCard(merchantName, {
         profileId,
