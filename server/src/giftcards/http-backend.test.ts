@@ -5,14 +5,17 @@
  * 5xx, a time-out or a garbled answer is answered 503 (retryable), never a refusal; the
  * per-merchant router sends other merchants to the ledger.
  */
+import { writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createMemoryStore } from '../adapters/memory/index.ts';
 import { FailureLimiter } from '../http/rate-limit.ts';
 import { ServerMetrics } from '../observability/metrics.ts';
-import { sinkLogger } from '../testing/helpers.ts';
+import { sinkLogger, startTestServer, tempDir } from '../testing/helpers.ts';
+import { loadGiftCardProviders } from './providers-file.ts';
 import { expectGiftCardAnswer } from '../testing/giftcard-contract.ts';
 import { HttpProviderBackend, PerMerchantBackend } from './http-backend.ts';
 import { createGiftCardProviderRouter } from './http/router.ts';
@@ -163,6 +166,52 @@ describe('HttpProviderBackend against a fake merchant system', () => {
       fake.state.mode = mode;
       const r = await call('loyal', 'POST', '/giftcards/L-1/transactions', debit(1, `r-${mode}`));
       expect([mode, r.status, (r.body as { retryable?: boolean }).retryable]).toEqual([mode, 503, true]);
+    }
+  });
+});
+
+describe('POSBRIDGE_GIFTCARD_PROVIDERS_FILE', () => {
+  it('a started server forwards the merchants of the file to their system, with the token read from its file', async () => {
+    const fake = fakeProvider();
+    upstream = fake.server;
+    const upstreamUrl = await listen(fake.server);
+    const tmp = tempDir();
+    writeFileSync(join(tmp.dir, 'token'), 'upstream-token\n');
+    writeFileSync(join(tmp.dir, 'providers.json'), JSON.stringify({ loyal: { baseUrl: upstreamUrl, appKey: 'upstream-key', appTokenFile: join(tmp.dir, 'token'), currency: 'BRL' } }));
+    const t = await startTestServer({ POSBRIDGE_GIFTCARD_PROVIDERS_FILE: join(tmp.dir, 'providers.json') }, tmp.dir);
+    try {
+      const cred = await issueProviderCredentials(t.server.store, 'loyal', Date.now());
+      const res = await fetch(`${t.server.url}/giftcard-provider/loyal/giftcards/L-1`, { headers: { 'X-PROVIDER-API-AppKey': cred.appKey, 'X-PROVIDER-API-AppToken': cred.appToken } });
+      expect(await res.json()).toMatchObject({ id: 'L-1', balance: 80 });
+      expect(fake.seen.at(-1)).toMatchObject({ method: 'GET', url: '/giftcards/L-1', appKey: 'upstream-key' });
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('names every problem of a bad file at once', () => {
+    const tmp = tempDir();
+    try {
+      const file = join(tmp.dir, 'providers.json');
+      writeFileSync(file, JSON.stringify({ 'bad name!': {}, ok: { baseUrl: 'ftp://x', appKey: 'k', appTokenFile: '/nonexistent', currency: 'brl' } }));
+      const err = (() => {
+        try {
+          loadGiftCardProviders(file);
+        } catch (e) {
+          return e as Error & { code: string };
+        }
+        throw new Error('a bad file was accepted');
+      })();
+      expect(err.code).toBe('CFG_INVALID');
+      expect(err.message).toMatch(/bad name!/);
+      expect(err.message).toMatch(/baseUrl: must be an http\(s\) URL/);
+      expect(err.message).toMatch(/currency: must be an upper-case ISO 4217 code/);
+      writeFileSync(file, JSON.stringify({ ok: { baseUrl: 'https://x.example', appKey: 'k', appTokenFile: join(tmp.dir, 'missing'), currency: 'BRL' } }));
+      expect(() => loadGiftCardProviders(file)).toThrow(/ok.appTokenFile cannot be read \(ENOENT\)/);
+      writeFileSync(file, '{');
+      expect(() => loadGiftCardProviders(file)).toThrow(/cannot be read as JSON/);
+    } finally {
+      tmp.cleanup();
     }
   });
 });
