@@ -125,7 +125,7 @@ export function createGiftCardProviderRouter(deps: GiftCardRouterDeps): Router {
       const body = parseBody(SearchSchema, req.body, 'gift card search');
       const page = parseRestRange(req.headers['rest-range']);
       const code = body.cart?.redemptionCode ?? undefined;
-      const limitKey = `${merchant}|${body.client.id ?? body.client.email ?? '?'}`;
+      const limitKey = `${merchant}|${body.client.id || body.client.email || '?'}`;
       if (code !== undefined && code !== '' && (await deps.codeLimiter.refuseIfLimited(req, res, limitKey, 'wire'))) return;
       const found = await deps.backend.search(merchant, { client: clientRefOf(body.client), ...(code === undefined ? {} : { redemptionCode: code }) }, page);
       if (found.codeNotFound) await deps.codeLimiter.fail(limitKey);
