@@ -160,6 +160,8 @@ describe('gift card provider over HTTP (SQLite)', () => {
     const missing = await call('GET', '/giftcards/gc_nope');
     expect([missing.status, missing.json['code']]).toEqual([404, 'GIFTCARD_NOT_FOUND']);
     expect((await call('GET', `/giftcards/${cardId}/transactions/gct_nope/cancellations`)).status).toBe(404);
+    expect((await call('GET', `/giftcards/${'x'.repeat(129)}`)).json['code']).toBe('GIFTCARD_NOT_FOUND');
+    expect((await call('POST', `/giftcards/${cardId}/transactions/${'x'.repeat(129)}/settlements`, { value: 1, requestId: 's' })).json['code']).toBe('GIFTCARD_TRANSACTION_NOT_FOUND');
 
     const metrics = await (await fetch(`${t!.server.url}/metrics`)).text();
     expect(metrics).toMatch(/posbridge_giftcard_transactions_total\{operation="debit",result="ok"\} 2/);

@@ -34,6 +34,7 @@ import type { FailureLimiter } from '../../http/rate-limit.ts';
 import { parseBody } from '../../http/validation.ts';
 import type { MetaPort } from '../../ports/meta.ts';
 import type { BackendRefusal, BackendResult, GiftCardBackend } from '../backend.ts';
+import { MAX_GIFTCARD_ID_LENGTH } from '../ledger.ts';
 import { merchantOf, providerAuth } from './provider-auth.ts';
 import { parseRestRange, setContentRange } from './range.ts';
 import {
@@ -97,6 +98,14 @@ export function createGiftCardProviderRouter(deps: GiftCardRouterDeps): Router {
   const router = express.Router({ mergeParams: true });
   router.use(providerAuth(deps.meta, deps.logger, deps.authLimiter));
   router.use(express.json({ limit: deps.bodyLimitBytes, type: JSON_TYPES }));
+
+  // Ids longer than any the ledger mints or accepts name nothing: 404 before any lookup.
+  for (const name of ['cardId', 'tId']) {
+    router.param(name, (_req, res, next, value: string) => {
+      if (value.length <= MAX_GIFTCARD_ID_LENGTH) next();
+      else refuse(res, notFound(name === 'cardId' ? 'card' : 'transaction'));
+    });
+  }
 
   const links = (req: Request): Links => new Links(req.baseUrl);
   const param = (req: Request, name: string): string => String(req.params[name] ?? '');
