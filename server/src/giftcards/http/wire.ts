@@ -84,12 +84,15 @@ export const OperationSchema = z.object({ value, requestId: id });
 /** Links of one merchant's `serviceUrl` (`base` is its path, e.g. `/giftcard-provider/acme`). */
 export class Links {
   constructor(readonly base: string) {}
+  /** `<base>/giftcards/<cardId>`. */
   card(cardId: string): string {
     return `${this.base}/giftcards/${encodeURIComponent(cardId)}`;
   }
+  /** The card's transactions list. */
   transactions(cardId: string): string {
     return `${this.card(cardId)}/transactions`;
   }
+  /** One transaction of the card. */
   transaction(cardId: string, transactionId: string): string {
     return `${this.transactions(cardId)}/${encodeURIComponent(transactionId)}`;
   }
