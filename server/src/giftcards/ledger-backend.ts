@@ -98,10 +98,16 @@ export class LedgerBackend implements GiftCardBackend {
       const card = digest === null ? null : await this.#o.store.findGiftCardByCodeDigest(merchantName, digest);
       codeNotFound = card === null;
       cards = card === null ? [] : [card];
-    } else if (query.client.id !== undefined && query.client.id !== '') {
-      cards = [...(await this.#o.store.listGiftCardsOfClient(merchantName, query.client.id, MAX_GIFTCARD_PAGE))];
     } else {
-      cards = [];
+      // The owner is named by profile id, e-mail or document (./ledger.ts isOwner): a card issued
+      // to any of them is the client's.
+      const { id, email, document } = query.client;
+      const names = new Set([id, email, email?.toLowerCase(), document].filter((n): n is string => n !== undefined && n !== ''));
+      const byId = new Map<string, GiftCard>();
+      for (const name of names) {
+        for (const c of await this.#o.store.listGiftCardsOfClient(merchantName, name, MAX_GIFTCARD_PAGE)) byId.set(c.id, c);
+      }
+      cards = [...byId.values()].sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1)).slice(0, MAX_GIFTCARD_PAGE);
     }
     // Only cards the client may use now: a typed card of another owner is not offered either.
     const usable = cards.filter((c) => usabilityProblem(c, query.client, now) === undefined);

@@ -111,6 +111,14 @@ describe('gift card provider over HTTP (SQLite)', () => {
     const typed = await call('POST', '/giftcards/_search', { client: { id: 'someone-else', email: 'x@example.com', document: '1' }, cart: cart(code.toLowerCase().replaceAll('-', '')) });
     expect(typed.list.map((c) => c['id'])).toEqual([cardId]);
 
+    // A card issued to the shopper's e-mail is theirs too (a restricted card must name them so).
+    const byEmail = (await call('POST', '/giftcards', { ...newCard, profileId: 'shopper@example.com', restrictedToOwner: true })).json['id'];
+    const both = await call('POST', '/giftcards/_search', { client, cart: cart() });
+    expect(new Set(both.list.map((c) => c['id']))).toEqual(new Set([cardId, byEmail]));
+    expect(both.headers.get('rest-content-range')).toBe('resources 0-1/2');
+    const second = await call('POST', '/giftcards/_search', { client, cart: cart() }, { 'REST-Range': 'resources=1-1' });
+    expect(second.list.map((c) => c['id'])).toEqual([both.list[1]?.['id']]);
+
     const card = await call('GET', `/giftcards/${cardId}`);
     expectGiftCardAnswer('/giftcards/{giftCardId}', 'get', card.json);
     expect(card.json).toMatchObject({ id: cardId, balance: 50, currencyCode: 'BRL', redemptionCode: '****-****-****-****-****' });
