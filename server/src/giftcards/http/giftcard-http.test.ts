@@ -79,6 +79,7 @@ describe('gift card provider over HTTP (SQLite)', () => {
     expect(unknownMerchant.status).toBe(401);
     const limited = await caller(base, cred)('GET', '/giftcards/gc_x');
     expect(limited.status).toBe(429);
+    expect(JSON.stringify(t!.lines)).not.toContain(cred.appToken);
     expect(limited.headers.get('retry-after')).not.toBeNull();
     // PPP credentials are not gift card credentials.
     const ppp = await caller(`${t!.server.url}/giftcard-provider/acme`, { appKey: 'merchant-key', appToken: 'merchant-token' })('GET', '/giftcards/gc_x');
@@ -170,6 +171,12 @@ describe('gift card provider over HTTP (SQLite)', () => {
     expect((await call('GET', `/giftcards/${cardId}/transactions/gct_nope/cancellations`)).status).toBe(404);
     expect((await call('GET', `/giftcards/${'x'.repeat(129)}`)).json['code']).toBe('GIFTCARD_NOT_FOUND');
     expect((await call('POST', `/giftcards/${cardId}/transactions/${'x'.repeat(129)}/settlements`, { value: 1, requestId: 's' })).json['code']).toBe('GIFTCARD_TRANSACTION_NOT_FOUND');
+
+    // Neither the redemption code nor the provider token is ever logged; refusals name the card.
+    const logged = JSON.stringify(t!.lines);
+    expect(logged).not.toContain(code);
+    expect(logged.toLowerCase()).not.toContain(code.replaceAll('-', '').toLowerCase());
+    expect(t!.lines.some((l) => l['msg'] === 'gift card request refused' && l['code'] === 'GIFTCARD_INSUFFICIENT_BALANCE' && l['cardId'] === cardId)).toBe(true);
 
     const metrics = await (await fetch(`${t!.server.url}/metrics`)).text();
     expect(metrics).toMatch(/posbridge_giftcard_transactions_total\{operation="debit",result="ok"\} 2/);

@@ -115,11 +115,13 @@ export function createGiftCardProviderRouter(deps: GiftCardRouterDeps): Router {
     (req: Request, res: Response, next: (err?: unknown) => void): void => {
       fn(req, res).catch(next);
     };
-  const counted = async <T>(operation: GiftCardOperationLabel, run: () => Promise<BackendResult<T>>): Promise<BackendResult<T>> => {
+  const counted = async <T>(req: Request, res: Response, operation: GiftCardOperationLabel, run: () => Promise<BackendResult<T>>): Promise<BackendResult<T>> => {
     try {
       const r = await run();
       deps.transactions.inc({ operation, result: r.ok ? 'ok' : r.refusal.code });
-      if (!r.ok) log.info({ operation, code: r.refusal.code }, 'gift card request refused');
+      const where = { merchantName: merchantOf(res), cardId: param(req, 'cardId'), ...(req.params['tId'] === undefined ? {} : { transactionId: param(req, 'tId') }) };
+      if (r.ok) log.debug({ operation, ...where }, 'gift card transaction decided');
+      else log.info({ operation, code: r.refusal.code, ...where }, 'gift card request refused');
       return r;
     } catch (err) {
       deps.transactions.inc({ operation, result: 'error' });
@@ -179,7 +181,7 @@ export function createGiftCardProviderRouter(deps: GiftCardRouterDeps): Router {
       const body = parseBody(TransactionSchema, req.body, 'gift card transaction');
       const operation = body.operation === 'Debit' ? 'debit' : 'credit';
       const profile = body.orderInfo?.clientProfile ?? undefined;
-      const r = await counted(operation, () =>
+      const r = await counted(req, res, operation, () =>
         deps.backend.createTransaction(merchantOf(res), param(req, 'cardId'), {
           operation,
           value: body.value,
@@ -236,7 +238,7 @@ export function createGiftCardProviderRouter(deps: GiftCardRouterDeps): Router {
       route(async (req, res) => {
         const body = parseBody(OperationSchema, req.body, kind);
         const args = [merchantOf(res), param(req, 'cardId'), param(req, 'tId'), { value: body.value, requestId: body.requestId }] as const;
-        const r = await counted(kind, () => (kind === 'cancellation' ? deps.backend.cancel(...args) : deps.backend.settle(...args)));
+        const r = await counted(req, res, kind, () => (kind === 'cancellation' ? deps.backend.cancel(...args) : deps.backend.settle(...args)));
         if (!r.ok) return refuse(res, r.refusal);
         res.status(200).json(operationOf(r.value));
       }),
