@@ -18,6 +18,7 @@
  *                  [--operator NAME] [--db PATH]
  * posbridge-server terminal move SERIAL --agent AGENT_ID --reason TEXT [--db PATH]
  * posbridge-server migrate [--database-url URL]
+ * posbridge-server giftcard credentials|issue|credit|show|list …   (./cli-giftcard.ts)
  * posbridge-server --help
  * ```
  * Exit codes: 0 ok, 1 runtime/config failure, 2 usage error.
@@ -30,6 +31,7 @@ import { paymentDeadlinesOf, pppAnswerSettingsOf } from './compose.ts';
 import { loadServerConfig, resolveStoreSettings, type ServerConfig } from './config.ts';
 import { randomUUID } from 'node:crypto';
 import { userInfo } from 'node:os';
+import { runGiftcardCli } from './cli-giftcard.ts';
 import { issueAgentToken } from './hub/agent-tokens.ts';
 import { createRootLogger } from './logger.ts';
 import { PaymentService } from './payments/payment-service.ts';
@@ -85,6 +87,9 @@ Usage:
                                           this release's version, once even when several run at
                                           once; prints "schema at version N (was M)". SQLite
                                           databases migrate when they are opened
+  posbridge-server giftcard credentials|issue|credit|show|list …
+                                          the Gift Card Provider credentials and the built-in
+                                          gift card ledger (posbridge-server giftcard --help)
   posbridge-server --help                 show this help
 
 Options (each overrides its environment variable):
@@ -124,6 +129,7 @@ export async function runCli(
   env: Record<string, string | undefined>,
   now: () => number = Date.now,
 ): Promise<number | undefined> {
+  if (args[0] === 'giftcard') return runGiftcardCli(args.slice(1), env, now);
   let parsed;
   try {
     parsed = parseArgs({

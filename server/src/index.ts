@@ -9,6 +9,7 @@ export { startServer, type RunningServer, type StartServerOptions } from './main
 export { buildServer, type BuildServerOptions, type ComposedServer } from './compose.ts';
 export { STORE_FACTORIES, openStore, type StoreFactory, type StoreRegistry } from './store-factory.ts';
 export { createRootLogger, REDACT_PATHS } from './logger.ts';
+export { issueProviderCredentials, type IssuedProviderCredentials } from './giftcards/provider-credentials.ts';
 export type {
   PaymentStore,
   Payment,

@@ -38,6 +38,7 @@ interface Ready {
   bus: string;
   instances: { pppBaseUrl: string; pid: number }[];
   agent: { pid: number };
+  giftcard: { serviceUrl: string; appKey: string; appToken: string };
 }
 
 interface Health {
@@ -151,7 +152,8 @@ describe('npm run stack -- --instances 2', () => {
 
   it('prints exactly one ready line naming both instances (their server processes) and the agent', () => {
     expect(stdoutLines).toHaveLength(1);
-    expect(Object.keys(ready).sort()).toEqual(['agent', 'appKey', 'appToken', 'bus', 'event', 'instances', 'pppBaseUrl', 'store', 'terminals']);
+    expect(Object.keys(ready).sort()).toEqual(['agent', 'appKey', 'appToken', 'bus', 'event', 'giftcard', 'instances', 'pppBaseUrl', 'store', 'terminals']);
+    expect(ready.giftcard.serviceUrl).toBe(`${ready.pppBaseUrl}/giftcard-provider/posbridge-local`);
     expect(ready.store).toBe('postgres');
     expect(ready.bus).toBe('nats');
     expect(ready.terminals).toEqual([{ serialNumber: 'SIM0001' }]);
@@ -168,6 +170,17 @@ describe('npm run stack -- --instances 2', () => {
     expect(new Set([child.pid, ready.agent.pid, ...ready.instances.map((i) => i.pid)]).size).toBe(4);
     expect(readyLog.simControlUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     for (const line of stderrLines) expect(JSON.parse(line)).not.toHaveProperty('event', 'ready');
+  });
+
+  it("serves the merchant's Gift Card Provider, with an empty ledger, on every instance (shared credentials)", async () => {
+    for (const i of ready.instances) {
+      const res = await fetch(`${i.pppBaseUrl}/giftcard-provider/posbridge-local/giftcards/_search`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'X-PROVIDER-API-AppKey': ready.giftcard.appKey, 'X-PROVIDER-API-AppToken': ready.giftcard.appToken },
+        body: JSON.stringify({ client: { id: 'anyone', email: 'a@example.com', document: '1' }, cart: { redemptionCode: '' } }),
+      });
+      expect([res.status, await res.json()]).toEqual([200, []]);
+    }
   });
 
   it('answers /healthz on each instance with its own id, and counts the one agent once', async () => {

@@ -19,6 +19,7 @@ interface Ready {
   appKey: string;
   appToken: string;
   terminals: { serialNumber: string }[];
+  giftcard: { serviceUrl: string; appKey: string; appToken: string };
 }
 
 describe('npm run stack contract', () => {
@@ -56,7 +57,10 @@ describe('npm run stack contract', () => {
 
   it('prints exactly one ready line with the PPP base URL, credentials and terminals', () => {
     expect(stdoutLines).toHaveLength(1);
-    expect(Object.keys(ready).sort()).toEqual(['appKey', 'appToken', 'event', 'pppBaseUrl', 'terminals']);
+    expect(Object.keys(ready).sort()).toEqual(['appKey', 'appToken', 'event', 'giftcard', 'pppBaseUrl', 'terminals']);
+    expect(ready.giftcard.serviceUrl).toBe(`${ready.pppBaseUrl}/giftcard-provider/posbridge-local`);
+    expect(ready.giftcard.appKey).not.toBe(ready.appKey);
+    expect(ready.giftcard.appToken).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(ready.pppBaseUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(ready.pppBaseUrl).not.toMatch(/:0$/);
     expect(ready.terminals).toEqual([{ serialNumber: 'SIM0001' }]);

@@ -29,6 +29,8 @@ import type { CallbackUrlGuard } from '../callbacks/callback-url-policy.ts';
 import { createPaymentsRouter } from '../ppp/payments-router.ts';
 import type { VirtualTerminal } from '../testsuite/virtual-terminal.ts';
 import { FailureLimiter, onboardingRateLimit, sourceKeyOf } from './rate-limit.ts';
+import type { GiftCardBackend } from '../giftcards/backend.ts';
+import { createGiftCardProviderRouter } from '../giftcards/http/router.ts';
 import type { CallbackMode, PaymentStore } from '../ports/index.ts';
 
 /** Dependencies of {@link createApp}. */
@@ -74,6 +76,11 @@ export interface AppDeps {
    * ms (./deadline.ts): below the PPP budget of 5 s, above the answer budget of the use cases.
    */
   readonly requestDeadlineMs: number;
+  /**
+   * Who keeps the merchants' gift cards (../giftcards/backend.ts): the Gift Card Provider
+   * endpoints at `/giftcard-provider/<merchant>` (docs/gift-cards.md) call it.
+   */
+  readonly giftcards: GiftCardBackend;
 }
 
 /** Limits of the unauthenticated configuration flow. @see ../ppp/authorization-router.ts */
@@ -262,6 +269,24 @@ export function createApp(deps: AppDeps): Express {
       logger: deps.logger,
       submitSecret: deps.submitSecret,
       limiter: posLimiter,
+    }),
+  );
+
+  // The Gift Card Provider endpoints (docs/gift-cards.md): one serviceUrl per merchant, their own
+  // credentials and limits, answered within the same deadline as PPP calls.
+  const giftcardLimiter = new FailureLimiter('giftcard', { ...limits, onFailure: () => deps.metrics.authFailures.inc({ surface: 'giftcard' }) });
+  const giftcardCodeLimiter = new FailureLimiter('giftcard-code', { ...limits, onFailure: () => deps.metrics.authFailures.inc({ surface: 'giftcard-code' }) });
+  app.use(
+    '/giftcard-provider/:merchantName',
+    requestDeadline({ deadlineMs: deps.requestDeadlineMs, shape: 'wire', logger: log }),
+    createGiftCardProviderRouter({
+      backend: deps.giftcards,
+      meta: deps.store,
+      logger: deps.logger,
+      authLimiter: giftcardLimiter,
+      codeLimiter: giftcardCodeLimiter,
+      transactions: deps.metrics.giftcardTransactions,
+      bodyLimitBytes: deps.bodyLimitBytes,
     }),
   );
 

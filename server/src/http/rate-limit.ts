@@ -8,6 +8,8 @@
  * | `pos` (Payment App, `/pos/v1`) | forged or malformed tokens | source; a valid token is never limited (it cannot be guessed) |
  * | `metrics` (`/metrics` with `POSBRIDGE_METRICS_TOKEN`) | wrong bearer tokens | source |
  * | `onboarding` (`/authorization`) | every request (unauthenticated by design) | source |
+ * | `giftcard` (`/giftcard-provider/<merchant>`) | answered 401 (missing or wrong provider credentials) | source |
+ * | `giftcard-code` (gift card search) | typed redemption codes that match no card | merchant + client |
  *
  * A source is an IPv4 address or an IPv6 /56 network ({@link sourceKeyOf}).
  *
@@ -36,7 +38,7 @@ import { CountersStore } from './counters-store.ts';
 import { sendPppError } from './errors.ts';
 
 /** The surfaces that have their own limit. */
-export type LimitSurface = 'ppp' | 'pos' | 'metrics' | 'onboarding';
+export type LimitSurface = 'ppp' | 'pos' | 'metrics' | 'onboarding' | 'giftcard' | 'giftcard-code';
 
 /** Body shape of a refusal: PPP `{status, code, message}` or the Payment App's `{code, message, retryable}`. */
 export type ErrorShape = 'ppp' | 'wire';

@@ -18,6 +18,7 @@ const TEMPLATES = [
   '/pos/v1/status/:token',
   '/pos/v1/terminals/:token',
   '/pos/app/*',
+  '/giftcard-provider/*',
   '/manifest',
   '/healthz',
   '/readyz',

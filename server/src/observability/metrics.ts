@@ -33,6 +33,12 @@ export class ServerMetrics {
   readonly agentReportsRefused: Counter<'reason' | 'type'>;
   /** Answers of the Test Suite virtual terminal (docs/homologation.md), by command kind and outcome. */
   readonly virtualTerminalAnswers: Counter<'kind' | 'outcome'>;
+  /**
+   * Gift card provider transactions (docs/gift-cards.md "Metrics"), by operation (debit, credit,
+   * cancellation, settlement) and result (`ok`, one of the ledger's `GIFTCARD_*` refusal codes,
+   * or `error`): both label sets are closed lists.
+   */
+  readonly giftcardTransactions: Counter<'operation' | 'result'>;
 
   /**
    * @param countPayments - reads the number of payments per status (called on each scrape).
@@ -124,6 +130,12 @@ export class ServerMetrics {
       name: 'posbridge_virtual_terminal_answers_total',
       help: 'Commands answered by the Test Suite virtual terminal (docs/homologation.md), by kind (start, abort, void, refund) and outcome.',
       labelNames: ['kind', 'outcome'],
+      registers,
+    });
+    this.giftcardTransactions = new Counter({
+      name: 'posbridge_giftcard_transactions_total',
+      help: 'Gift card provider transactions (docs/gift-cards.md), by operation (debit, credit, cancellation, settlement) and result (ok, a GIFTCARD_* refusal code, error).',
+      labelNames: ['operation', 'result'],
       registers,
     });
   }

@@ -21,6 +21,7 @@ export const ROUTE_TEMPLATES = [
   '/pos/v1/status/:token',
   '/pos/v1/terminals/:token',
   '/pos/app/*',
+  '/giftcard-provider/*',
   '/manifest',
   '/healthz',
   '/readyz',
@@ -42,6 +43,8 @@ const PATTERNS: readonly (readonly [RegExp, RouteTemplate])[] = [
   [/^\/pos\/v1\/status\/[^/]+\/?$/, '/pos/v1/status/:token'],
   [/^\/pos\/v1\/terminals\/[^/]+\/?$/, '/pos/v1/terminals/:token'],
   [/^\/pos\/app(\/.*)?$/, '/pos/app/*'],
+  // One label for every gift card provider path: merchant names and card ids never become values.
+  [/^\/giftcard-provider\/[^/]+(\/.*)?$/, '/giftcard-provider/*'],
 ];
 
 /**
