@@ -36,7 +36,7 @@ import { CountersStore } from './counters-store.ts';
 import { sendPppError } from './errors.ts';
 
 /** The surfaces that have their own limit. */
-export type LimitSurface = 'ppp' | 'pos' | 'metrics' | 'onboarding';
+export type LimitSurface = 'ppp' | 'pos' | 'metrics' | 'onboarding' | 'admin';
 
 /** Body shape of a refusal: PPP `{status, code, message}` or the Payment App's `{code, message, retryable}`. */
 export type ErrorShape = 'ppp' | 'wire';
