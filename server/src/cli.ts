@@ -18,6 +18,7 @@
  *                  [--operator NAME] [--db PATH]
  * posbridge-server terminal move SERIAL --agent AGENT_ID --reason TEXT [--db PATH]
  * posbridge-server migrate [--database-url URL]
+ * posbridge-server user add|list|disable …, token add|list|revoke …   (./cli-admin.ts)
  * posbridge-server --help
  * ```
  * Exit codes: 0 ok, 1 runtime/config failure, 2 usage error.
@@ -29,8 +30,9 @@ import { MemoryChangeFeed } from './adapters/memory/change-feed.ts';
 import { paymentDeadlinesOf, pppAnswerSettingsOf } from './compose.ts';
 import { loadServerConfig, resolveStoreSettings, type ServerConfig } from './config.ts';
 import { randomUUID } from 'node:crypto';
-import { userInfo } from 'node:os';
 import { issueAgentToken } from './hub/agent-tokens.ts';
+import { ADMIN_CLI_HELP, isAdminCliCommand, runAdminCli } from './cli-admin.ts';
+import { osUser } from './cli-os-user.ts';
 import { createRootLogger } from './logger.ts';
 import { PaymentService } from './payments/payment-service.ts';
 import { runServerProcess } from './main.ts';
@@ -107,6 +109,7 @@ Options (each overrides its environment variable):
   --operator NAME   who decides (payment resolve, operation resolve, terminal move; default: the OS user)
   --agent AGENT_ID  the agent to move the terminal to (terminal move; see \`agent add\` output)
 
+${ADMIN_CLI_HELP}
 Required environment: POSBRIDGE_APP_KEY, POSBRIDGE_APP_TOKEN, POSBRIDGE_CALLBACK_APP_KEY,
 POSBRIDGE_CALLBACK_APP_TOKEN. See server/README.md for every setting.
 `;
@@ -124,6 +127,8 @@ export async function runCli(
   env: Record<string, string | undefined>,
   now: () => number = Date.now,
 ): Promise<number | undefined> {
+  // Console users and API tokens have their own command line (./cli-admin.ts).
+  if (isAdminCliCommand(args)) return runAdminCli(args, env, now);
   let parsed;
   try {
     parsed = parseArgs({
@@ -458,16 +463,4 @@ async function migrate(settings: ReturnType<typeof resolveStoreSettings>): Promi
     process.stderr.write(failure('migrate', err));
     return 1;
   }
-}
-
-/** The OS user running the command (the default `--operator`), or undefined when none is known. */
-function osUser(env: Record<string, string | undefined>): string | undefined {
-  try {
-    const name = userInfo().username.trim();
-    if (name !== '') return name;
-  } catch {
-    // no passwd entry (containers): fall back to the environment
-  }
-  const fromEnv = (env['USER'] ?? env['LOGNAME'] ?? '').trim();
-  return fromEnv === '' ? undefined : fromEnv;
 }
