@@ -151,7 +151,7 @@ describe('npm run stack -- --instances 2', () => {
 
   it('prints exactly one ready line naming both instances (their server processes) and the agent', () => {
     expect(stdoutLines).toHaveLength(1);
-    expect(Object.keys(ready).sort()).toEqual(['agent', 'appKey', 'appToken', 'bus', 'event', 'instances', 'pppBaseUrl', 'store', 'terminals']);
+    expect(Object.keys(ready).sort()).toEqual(['adminToken', 'agent', 'appKey', 'appToken', 'bus', 'consoleUrl', 'event', 'instances', 'pppBaseUrl', 'store', 'terminals']);
     expect(ready.store).toBe('postgres');
     expect(ready.bus).toBe('nats');
     expect(ready.terminals).toEqual([{ serialNumber: 'SIM0001' }]);
