@@ -117,7 +117,7 @@ describe('npm run stack contract', () => {
     expect(callback.body['lastDigits']).toMatch(/^\d{4}$/);
     expect((await post(`${ready.pppBaseUrl}/payments`, body)).json['status']).toBe('approved');
 
-    // The admin API (docs/admin-api.md "Payment detail"): the payment and its whole path.
+    // The admin API (docs/admin-api.md "Payments"): the payment and its whole path.
     const detailUrl = `${ready.pppBaseUrl}/admin/v1/payments/${paymentId}`;
     expect((await fetch(detailUrl)).status).toBe(401);
     expect((await fetch(detailUrl, { headers: { authorization: `Bearer pbk_${'x'.repeat(43)}` } })).status).toBe(401);

@@ -4,7 +4,7 @@
  * `scrypt$<N>$<r>$<p>$<salt base64url>$<hash base64url>` (32-byte hash). Verification reads the
  * parameters from the string (so they can be raised later) and compares in constant time.
  *
- * @see docs/admin-api.md "Accounts and roles"
+ * @see docs/admin-api.md "Authentication"
  */
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 

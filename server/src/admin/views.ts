@@ -5,7 +5,7 @@
  * payment's event rows, its commands' sends and acknowledgements, in time order, each named by
  * the component that produced it.
  *
- * @see docs/admin-api.md "Payment detail"
+ * @see docs/admin-api.md "Payments"
  */
 import type { AgentCommandRecord, CallbackEntry, Payment, PaymentEventRecord } from '../ports/index.ts';
 
