@@ -82,6 +82,22 @@ describe('posbridge-server user / token', () => {
     }
   });
 
+  it('audits the other admin commands too (merchant, store, agent), as cli:<operator>', async () => {
+    expect((await cli('merchant', 'add', '--name', 'loja')).code).toBe(0);
+    expect((await cli('store', 'add', '--merchant', 'loja', '--name', 'centro')).code).toBe(0);
+    expect((await cli('agent', 'add', '--name', 'caixa', '--merchant', 'loja', '--store', 'centro')).code).toBe(0);
+    const store = await openSqliteStore({ filename: db });
+    try {
+      expect((await store.listAudit(10)).map((e) => `${e.actor} ${e.action} ${e.reason} ${e.at}`)).toEqual([
+        'cli:ops-anna agent.add caixa 1700000000000',
+        'cli:ops-anna store.add centro 1700000000000',
+        'cli:ops-anna merchant.add loja 1700000000000',
+      ]);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('refuses bad usage with exit 2 and prints help', async () => {
     expect((await cli('user', 'add', '--name', 'bad name', '--role', 'viewer')).code).toBe(2);
     expect((await cli('user', 'add', '--name', 'ok', '--role', 'root')).code).toBe(2);

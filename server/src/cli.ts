@@ -215,12 +215,17 @@ export async function runCli(
     return s.storeId;
   };
 
+  /** The admin audit row of a command's change (docs/admin-api.md "Audit log"), as `cli:<operator>`. */
+  const audited = (store: PaymentStore, action: string, target: string, reason = ''): Promise<void> =>
+    store.appendAudit({ actor: `cli:${values.operator?.trim() || (osUser(env) ?? 'unknown')}`, action, target, reason, outcome: 'ok', at: now() });
+
   if (command === 'agent' && sub === 'add' && rest.length === 0) {
     const name = requireName('agent add');
     if (name === undefined) return 2;
     return admin('agent add', async (store) => {
       const storeId = await storeOf(store);
       const { agentId, token } = await issueAgentToken(store, name, now(), storeId);
+      await audited(store, 'agent.add', agentId, name);
       process.stdout.write(
         `agent created\n  name:    ${name}\n  agentId: ${agentId}\n  token:   ${token}\n` +
           'Store the token now: only its hash is kept, it cannot be shown again.\n',
@@ -248,6 +253,7 @@ export async function runCli(
         createdAt,
       });
       await store.createStore({ storeId: `sto_${randomUUID().replaceAll('-', '')}`, merchantId: issued.merchantId, name: 'default', createdAt });
+      await audited(store, 'merchant.add', issued.merchantId, name);
       process.stdout.write(
         `merchant created\n  name:       ${name}\n  merchantId: ${issued.merchantId}\n  appKey:     ${issued.appKey}\n` +
           `  appToken:   ${issued.appToken}\n  callbacks:  ${mode}\n  store:      default\n` +
@@ -281,6 +287,7 @@ export async function runCli(
       if (!merchant) throw new Error(`no merchant named ${JSON.stringify(name)}`);
       const at = now();
       await store.setMerchantTestSuite({ merchantId: merchant.merchantId, on: mode === 'on', actor: `cli:${operator}`, at });
+      await audited(store, 'merchant.test-suite', merchant.merchantId, `test suite ${mode}`);
       process.stdout.write(
         `merchant ${name} (${merchant.merchantId}): Test Suite mode ${mode}, by cli:${operator} at ${new Date(at).toISOString()}\n`,
       );
@@ -300,6 +307,7 @@ export async function runCli(
       if (!merchant) throw new Error(`no merchant named ${JSON.stringify(merchantName)}`);
       const storeId = `sto_${randomUUID().replaceAll('-', '')}`;
       await store.createStore({ storeId, merchantId: merchant.merchantId, name, createdAt: now() });
+      await audited(store, 'store.add', storeId, name);
       process.stdout.write(`store created\n  merchant: ${merchantName}\n  name:     ${name}\n  storeId:  ${storeId}\n`);
     });
   }
@@ -363,6 +371,7 @@ export async function runCli(
       });
       if (command === 'operation') {
         const op = await service.resolveUnknownOperation(id, { outcome, reason, operator });
+        await audited(store, 'operation.resolve', id, `${outcome}: ${reason}`);
         process.stdout.write(
           `operation resolved\n  operationId: ${id}\n  paymentId:   ${op.paymentId}\n  kind:        ${op.kind}\n` +
             `  status:      ${op.status}\n  operator:    ${operator}\n`,
@@ -376,6 +385,7 @@ export async function runCli(
         operator,
         ...(values.authorization === undefined ? {} : { authorizationId: values.authorization }),
       });
+      await audited(store, 'payment.resolve', paymentId, `${outcome}: ${reason}`);
       const callback = (await store.listCallbacks(paymentId)).some((c) => c.status === 'pending')
         ? 'enqueued; the running server delivers it'
         : "none (VTEX cancelled the payment: its next cancellation attempt is answered from this decision)";
@@ -412,6 +422,7 @@ export async function runCli(
         at: now(),
       });
       if (!moved) throw new Error(`terminal ${serialNumber} changed owner meanwhile; run the command again`);
+      await audited(store, 'terminal.move', serialNumber, reason);
       const owner = await store.agentOwner(toAgentId);
       process.stdout.write(
         `terminal moved\n  serial: ${serialNumber}\n  from:   ${terminal.agentId}\n  to:     ${toAgentId} (${agent.name}, store ${owner?.storeId ?? '?'})\n` +

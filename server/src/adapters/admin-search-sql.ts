@@ -15,10 +15,12 @@ export interface SearchSql<P> {
 
 /**
  * Builds the search. `placeholder(i)` names parameter i (1-based: `?` for SQLite, `$i` for
- * PostgreSQL); `time` converts a time parameter (ms since epoch) to the dialect's value. Asks for `limit + 1` rows: the extra one only
+ * PostgreSQL); `time` converts a time parameter (ms since epoch) to the dialect's value;
+ * `collate` (PostgreSQL: ` COLLATE "C"`) makes paymentIds compare by code point, as SQLite's
+ * BINARY and the memory adapter do, whatever the database's collation. Asks for `limit + 1` rows: the extra one only
  * tells that a next page exists.
  */
-export function paymentSearchSql<P>(s: PaymentSearch, placeholder: (i: number) => string, time: (ms: number) => P): SearchSql<P> {
+export function paymentSearchSql<P>(s: PaymentSearch, placeholder: (i: number) => string, time: (ms: number) => P, collate = ''): SearchSql<P> {
   const where: string[] = [];
   const params: (P | string | number)[] = [];
   const text = (v: string): string => v;
@@ -54,9 +56,9 @@ export function paymentSearchSql<P>(s: PaymentSearch, placeholder: (i: number) =
     const t1 = param(time(s.after.createdAt));
     const t2 = param(time(s.after.createdAt));
     const id = param(text(s.after.paymentId));
-    where.push(`(created_at < ${t1} OR (created_at = ${t2} AND payment_id < ${id}))`);
+    where.push(`(created_at < ${t1} OR (created_at = ${t2} AND payment_id${collate} < ${id}))`);
   }
   const limit = param(s.limit + 1);
-  const sql = `SELECT * FROM payments${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, payment_id DESC LIMIT ${limit}`;
+  const sql = `SELECT * FROM payments${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, payment_id${collate} DESC LIMIT ${limit}`;
   return { sql, params };
 }

@@ -69,10 +69,14 @@ describe('payments', () => {
     expect(timeline.map((e) => `${e['component'] as string}:${e['event'] as string}`)).toEqual([
       'server:created',
       'server:terminal.bound',
+      'server:command.sent',
       'agent:agent.acked',
+      'agent:command.acked',
+      'server:command.closed',
       'terminal:result.received',
     ]);
-    expect(timeline[3]).toMatchObject({ fromStatus: 'accepted', toStatus: 'approved', data: { outcome: 'approved', terminalRef: `r_${f.payments.approved}`, responseCode: '00', amountMinor: 3190 } });
+    expect(timeline[2]).toMatchObject({ commandId: `st_${f.payments.approved}`, kind: 'start', serialNumber: 'SN-A', attempts: 1 });
+    expect(timeline[6]).toMatchObject({ fromStatus: 'accepted', toStatus: 'approved', data: { outcome: 'approved', terminalRef: `r_${f.payments.approved}`, responseCode: '00', amountMinor: 3190 } });
     expect((await f.call('GET', '/admin/v1/payments/NOPE', { bearer: f.tokens.viewer })).status).toBe(404);
   });
 
@@ -82,6 +86,10 @@ describe('payments', () => {
     expect(callbacks.json['callbacks']).toEqual([expect.objectContaining({ callbackId: f.callbackId, status: 'failed', attempts: 1, origin: 'http://127.0.0.1:1' })]);
     const commands = await f.call('GET', `/admin/v1/payments/${f.payments.approved}/commands`, { bearer: f.tokens.viewer });
     expectAdminContract('Commands', commands.json);
+    expect(commands.json['commands']).toEqual([
+      expect.objectContaining({ commandId: `st_${f.payments.approved}`, kind: 'start', messageType: 'payment.start', status: 'closed', attempts: 1, closeReason: 'accepted' }),
+    ]);
+    expect(JSON.stringify(commands.json)).not.toContain('"message"');
 
     const path = `/admin/v1/payments/${f.payments.approved}/callbacks/${f.callbackId}/redeliver`;
     const noReason = await f.call('POST', path, { bearer: f.tokens.operator }, {});

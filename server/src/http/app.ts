@@ -283,6 +283,7 @@ export function createApp(deps: AppDeps): Express {
   // The operations console's API and its (placeholder) page: docs/admin-api.md.
   app.use(
     ADMIN_API_PATH,
+    requestDeadline({ deadlineMs: deps.requestDeadlineMs, shape: 'wire', logger: log }),
     createAdminRouter({
       store: deps.store,
       service: deps.service,

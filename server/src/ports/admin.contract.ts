@@ -89,11 +89,12 @@ export function adminContract(factory: StoreFactory): void {
     });
 
     it('orders payments created at the same time by paymentId, across pages', async () => {
-      for (const id of ['X1', 'X2', 'X3']) await store().createPayment(newPayment({ paymentId: id, createdAt: 500 }));
+      // By code point, whatever the database's collation: 'b' > 'Z' > 'A'.
+      for (const id of ['A1', 'b1', 'Z1']) await store().createPayment(newPayment({ paymentId: id, createdAt: 500 }));
       const one = await store().searchPayments({ limit: 1 });
       const two = await store().searchPayments({ limit: 1, after: one.next! });
       const three = await store().searchPayments({ limit: 1, after: two.next! });
-      expect([one, two, three].map((p) => p.payments[0]?.paymentId)).toEqual(['X3', 'X2', 'X1']);
+      expect([one, two, three].map((p) => p.payments[0]?.paymentId)).toEqual(['b1', 'Z1', 'A1']);
       expect(three.next).toBeNull();
     });
 

@@ -9,7 +9,7 @@ import { transition, type PaymentEvent } from '../domain/payment-machine.ts';
 import { issueApiToken } from '../admin/credentials.ts';
 import { hashPassword } from '../admin/passwords.ts';
 import { hashAppToken } from '../ppp/auth.ts';
-import { BOOTSTRAP_MERCHANT_ID, type AdminRole, type NewPayment, type Payment, type PaymentStore } from '../ports/index.ts';
+import { BOOTSTRAP_MERCHANT_ID, type AdminRole, type CommandWrites, type NewPayment, type Payment, type PaymentStore } from '../ports/index.ts';
 import { startTestServer, type TestServer } from './helpers.ts';
 import { waitFor } from '@posbridge/testkit';
 
@@ -45,7 +45,7 @@ export interface AdminFixture {
   close(): Promise<void>;
 }
 
-async function step(store: PaymentStore, p: Payment, event: PaymentEvent, at: number, callback = false): Promise<Payment> {
+async function step(store: PaymentStore, p: Payment, event: PaymentEvent, at: number, callback = false, commands?: CommandWrites): Promise<Payment> {
   const { state } = transition(p, event, at);
   const next = await store.applyTransition({
     paymentId: p.paymentId,
@@ -55,6 +55,7 @@ async function step(store: PaymentStore, p: Payment, event: PaymentEvent, at: nu
     event,
     at,
     ...(callback ? { callback: { url: p.callbackUrl, body: '{"status":"approved"}', status: 'approved' as const } } : {}),
+    ...(commands ? { commands } : {}),
   });
   if (!next) throw new Error(`fixture: ${event.type} not applied to ${p.paymentId}`);
   return next;
@@ -82,8 +83,20 @@ function newPayment(paymentId: string, merchantId: string, at: number): NewPayme
 async function paymentWith(store: PaymentStore, paymentId: string, merchantId: string, outcome: 'approved' | 'unknown', at: number): Promise<Payment> {
   const { payment } = await store.createPayment(newPayment(paymentId, merchantId, at));
   const binding = { serialNumber: 'SN-A', agentId: 'agt', startId: `st_${paymentId}` };
-  const bound = await step(store, payment, { type: 'terminal.bound', binding }, at + 1);
-  const acked = await step(store, bound, { type: 'agent.acked', startId: binding.startId }, at + 2);
+  // The start command as the use case writes it: opened with the binding, sent, acknowledged, closed with the ack.
+  const start = {
+    commandId: binding.startId,
+    kind: 'start' as const,
+    paymentId,
+    merchantId,
+    serialNumber: binding.serialNumber,
+    agentId: binding.agentId,
+    message: JSON.stringify({ v: 1, id: binding.startId, type: 'payment.start', paymentId }),
+  };
+  const bound = await step(store, payment, { type: 'terminal.bound', binding }, at + 1, false, { open: [start] });
+  await store.markCommandSent(start.commandId, 'ses-fixture', at + 1, at + 1001);
+  await store.ackCommand(start.commandId, 'ses-fixture', at + 2);
+  const acked = await step(store, bound, { type: 'agent.acked', startId: binding.startId }, at + 2, false, { close: [{ commandId: start.commandId, reason: 'accepted' }] });
   const result: PaymentEvent = {
     type: 'result.received',
     outcome: {

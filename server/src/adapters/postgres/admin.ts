@@ -47,7 +47,7 @@ export class PgAdmin implements AdminPort {
 
   searchPayments(search: PaymentSearch): Promise<PaymentSearchPage> {
     return pgOp('searchPayments', async () => {
-      const { sql, params } = paymentSearchSql(search, (i) => `$${i}`, (ms) => new Date(ms));
+      const { sql, params } = paymentSearchSql(search, (i) => `$${i}`, (ms) => new Date(ms), ' COLLATE "C"');
       const rows = (await this.#db.rows<Row>(sql, params)).map(pgPayment);
       const page = rows.slice(0, search.limit);
       const last = page[page.length - 1];

@@ -54,7 +54,11 @@ CREATE TRIGGER admin_audit_append_only BEFORE UPDATE OR DELETE ON admin_audit
 ALTER TABLE agents ADD COLUMN agent_version text CHECK (agent_version IS NULL OR length(agent_version) <= 64);
 ALTER TABLE agents ADD COLUMN last_hello_at timestamptz;
 
-CREATE INDEX payments_created ON payments (created_at DESC, payment_id DESC);
+CREATE INDEX payments_created ON payments (created_at DESC, payment_id COLLATE "C" DESC);
 CREATE INDEX payments_order ON payments (order_id);
+CREATE INDEX payments_transaction ON payments (transaction_id);
+CREATE INDEX payments_nsu ON payments (nsu) WHERE nsu IS NOT NULL;
+CREATE INDEX payments_authorization ON payments (authorization_id) WHERE authorization_id IS NOT NULL;
+CREATE INDEX payments_result_tid ON payments (result_tid) WHERE result_tid IS NOT NULL;
 CREATE INDEX payments_merchant_created ON payments (merchant_id, created_at DESC);
 `;

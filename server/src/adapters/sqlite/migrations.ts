@@ -350,6 +350,10 @@ export const MIGRATIONS: readonly string[] = [
 
   CREATE INDEX payments_created ON payments(created_at DESC, payment_id DESC);
   CREATE INDEX payments_order ON payments(order_id);
+  CREATE INDEX payments_transaction ON payments(transaction_id);
+  CREATE INDEX payments_nsu ON payments(nsu) WHERE nsu IS NOT NULL;
+  CREATE INDEX payments_authorization ON payments(authorization_id) WHERE authorization_id IS NOT NULL;
+  CREATE INDEX payments_result_tid ON payments(result_tid) WHERE result_tid IS NOT NULL;
   CREATE INDEX payments_merchant_created ON payments(merchant_id, created_at DESC);
   `,
 ];
