@@ -21,6 +21,8 @@ export const ROUTE_TEMPLATES = [
   '/pos/v1/status/:token',
   '/pos/v1/terminals/:token',
   '/pos/app/*',
+  '/admin/v1/*',
+  '/console/*',
   '/manifest',
   '/healthz',
   '/readyz',
@@ -42,6 +44,9 @@ const PATTERNS: readonly (readonly [RegExp, RouteTemplate])[] = [
   [/^\/pos\/v1\/status\/[^/]+\/?$/, '/pos/v1/status/:token'],
   [/^\/pos\/v1\/terminals\/[^/]+\/?$/, '/pos/v1/terminals/:token'],
   [/^\/pos\/app(\/.*)?$/, '/pos/app/*'],
+  // The admin API and the console (docs/admin-api.md): one value each, ids never in the label.
+  [/^\/admin\/v1(\/.*)?$/, '/admin/v1/*'],
+  [/^\/console(\/.*)?$/, '/console/*'],
 ];
 
 /**
