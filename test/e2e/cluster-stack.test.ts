@@ -38,6 +38,8 @@ interface Ready {
   bus: string;
   instances: { pppBaseUrl: string; pid: number }[];
   agent: { pid: number };
+  adminToken: string;
+  consoleUrl: string;
 }
 
 interface Health {
@@ -187,6 +189,16 @@ describe('npm run stack -- --instances 2', () => {
     expect(callback.body).toMatchObject({ paymentId: body['paymentId'], status: 'approved' });
     expect(await finalOf(i1.pppBaseUrl, body)).toBe('approved');
     expect(await finalOf(i0.pppBaseUrl, body)).toBe('approved');
+    // Each instance's admin API reads the shared store: the same timeline, server and agent entries (docs/admin-api.md).
+    for (const i of [i0, i1]) {
+      const url = `${i.pppBaseUrl}/admin/v1/payments/${String(body['paymentId'])}`;
+      expect((await fetch(url)).status).toBe(401);
+      const detail = await fetch(url, { headers: { authorization: `Bearer ${ready.adminToken}` } });
+      expect(detail.status).toBe(200);
+      const { payment, timeline } = (await detail.json()) as { payment: { status: string }; timeline: { component: string; event: string }[] };
+      expect(payment.status).toBe('approved');
+      expect(timeline.map((e) => `${e.component}:${e.event}`)).toEqual(expect.arrayContaining(['server:created', 'agent:agent.acked', 'terminal:result.received']));
+    }
   }, 60_000);
 
   it('survives SIGKILL of the agent’s instance: the agent moves, the payment in flight finishes, a new one completes', async () => {

@@ -80,7 +80,10 @@ export function loginRoutes(ctx: AdminContext): Router {
         sendAdminError(res, 'ADMIN_UNAUTHORIZED', 'wrong user name or password');
         return;
       }
-      const session = await openSession(ctx.store, user, ctx.now(), ctx.sessionTtlMs);
+      const now = ctx.now();
+      // Sessions over for a day go at each login: the table holds about one lifetime of logins.
+      await ctx.store.pruneSessions(now - 86_400_000);
+      const session = await openSession(ctx.store, user, now, ctx.sessionTtlMs);
       await audit(ctx, `user:${user.name}`, 'session.login', session.credentialId, '', 'ok');
       const secure = ctx.secureCookies || req.secure;
       const maxAge = ctx.sessionTtlMs;

@@ -115,7 +115,10 @@ describe('console sessions', () => {
   const login = async (name: string, password: string) => f.call('POST', '/admin/v1/session', {}, { name, password });
 
   it('logs in with a secure HttpOnly SameSite=Strict cookie and a CSRF token; changes need that token', async () => {
+    const stale = { credentialId: 'ses_stale', kind: 'session' as const, secretSha256: '9'.repeat(64), label: 'vera', userId: 'usr_vera', role: 'viewer' as const, merchantId: null, createdAt: 1, expiresAt: 2, revokedAt: null };
+    await f.store.createCredential(stale);
     const res = await login('root', FIXTURE_PASSWORD);
+    expect(await f.store.findCredentialByHash(stale.secretSha256)).toBeNull(); // sessions long over are pruned at login
     expect(res.status).toBe(200);
     expectAdminContract('Login', res.json);
     const cookies = res.headers.getSetCookie();

@@ -148,6 +148,20 @@ export function adminContract(factory: StoreFactory): void {
       expect(await store().findCredentialByHash('a'.repeat(64))).toMatchObject({ revokedAt: 50 });
     });
 
+    it('prunes sessions that expired or were revoked before a time, never API tokens', async () => {
+      await store().createUser(user());
+      const session = (id: string, hash: string, over: Partial<AdminCredential>) =>
+        credential({ credentialId: id, kind: 'session', userId: 'usr_1', secretSha256: hash.repeat(64), ...over });
+      await store().createCredential(session('ses_old', '1', { expiresAt: 100 }));
+      await store().createCredential(session('ses_revoked', '2', { expiresAt: 10_000, revokedAt: 150 }));
+      await store().createCredential(session('ses_live', '3', { expiresAt: 10_000 }));
+      await store().createCredential(credential({ credentialId: 'tok_old', secretSha256: '4'.repeat(64), expiresAt: 100 }));
+      expect(await store().pruneSessions(200)).toBe(2);
+      expect(await store().pruneSessions(200)).toBe(0);
+      expect((await store().listCredentials('session')).map((c) => c.credentialId)).toEqual(['ses_live']);
+      expect((await store().listCredentials('api')).map((c) => c.credentialId)).toEqual(['tok_old']);
+    });
+
     it('appends audit rows, bounded, newest first, paged by seq', async () => {
       await store().appendAudit({ actor: 'user:ana', action: 'payment.resolve', target: 'P1', reason: 'receipt shows approved', outcome: 'ok', at: 5 });
       await store().appendAudit({ actor: 'x'.repeat(300), action: 'callback.redeliver', target: 'y'.repeat(300), reason: 'z'.repeat(600), outcome: 'ok', at: 6 });

@@ -175,6 +175,11 @@ export interface AdminPort {
   listCredentials(kind: CredentialKind): Promise<AdminCredential[]>;
   /** Revokes a credential at `at`. @returns false when unknown or already revoked. */
   revokeCredential(credentialId: string, at: number): Promise<boolean>;
+  /**
+   * Deletes the sessions (never API tokens) that expired or were revoked before `before`, so
+   * the table stays bounded by the logins of one session lifetime. @returns how many.
+   */
+  pruneSessions(before: number): Promise<number>;
 
   /** Appends an audit row. */
   appendAudit(entry: NewAuditEntry): Promise<void>;

@@ -191,6 +191,21 @@ export class MemoryAdmin implements AdminPort {
     });
   }
 
+  pruneSessions(before: number): Promise<number> {
+    return this.#conn.run('pruneSessions', () => {
+      const { adminCredentials } = this.#conn.tables;
+      let n = 0;
+      for (const c of [...adminCredentials.values()]) {
+        if (c.kind !== 'session') continue;
+        if ((c.expiresAt !== null && c.expiresAt < before) || (c.revokedAt !== null && c.revokedAt < before)) {
+          adminCredentials.delete(c.credentialId);
+          n++;
+        }
+      }
+      return n;
+    });
+  }
+
   appendAudit(entry: NewAuditEntry): Promise<void> {
     return this.#conn.run('appendAudit', () => {
       const seq = this.#conn.state.nextSeq('admin_audit');

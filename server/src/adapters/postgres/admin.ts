@@ -160,6 +160,15 @@ export class PgAdmin implements AdminPort {
     );
   }
 
+  pruneSessions(before: number): Promise<number> {
+    return pgOp('pruneSessions', () =>
+      this.#db.run(
+        "DELETE FROM admin_credentials WHERE kind = 'session' AND ((expires_at IS NOT NULL AND expires_at < $1) OR (revoked_at IS NOT NULL AND revoked_at < $1))",
+        [new Date(before)],
+      ),
+    );
+  }
+
   appendAudit(entry: NewAuditEntry): Promise<void> {
     return pgOp('appendAudit', async () => {
       await this.#db.run('INSERT INTO admin_audit (actor, action, target, reason, outcome, at) VALUES ($1, $2, $3, $4, $5, $6)', [

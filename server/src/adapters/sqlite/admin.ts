@@ -256,6 +256,16 @@ export class SqliteAdmin implements AdminPort {
     });
   }
 
+  pruneSessions(before: number): Promise<number> {
+    return this.#op('pruneSessions', async () => {
+      const r = await this.#db.run(
+        "DELETE FROM admin_credentials WHERE kind = 'session' AND ((expires_at IS NOT NULL AND expires_at < ?) OR (revoked_at IS NOT NULL AND revoked_at < ?))",
+        [before, before],
+      );
+      return r.changes;
+    });
+  }
+
   appendAudit(entry: NewAuditEntry): Promise<void> {
     return this.#op('appendAudit', async () => {
       await this.#db.run('INSERT INTO admin_audit (actor, action, target, reason, outcome, at) VALUES (?, ?, ?, ?, ?, ?)', [
