@@ -139,7 +139,7 @@ export async function runAdminCli(
 
   if (command === 'user' && sub === 'add' && rest.length === 0) {
     const name = values.name?.trim() ?? '';
-    if (!/^[A-Za-z0-9._@-]{1,64}$/.test(name)) return usage('user add: --name must be 1-64 characters of A-Z a-z 0-9 . _ @ -');
+    if (!/^[A-Za-z0-9._@-]{1,59}$/.test(name)) return usage('user add: --name must be 1-59 characters of A-Z a-z 0-9 . _ @ -');
     if (!needRole()) return usage('user add: --role must be viewer, operator or admin');
     let password: string;
     let generated = false;

@@ -16,8 +16,8 @@ import { audit, Id, parseOr400, Reason, route, type AdminContext } from './conte
 import { issueApiToken, newUserId, openSession, roleAtLeast, secretHash } from './credentials.ts';
 import { hashPassword, MAX_PASSWORD_BYTES, NO_USER_HASH, passwordProblem, verifyPassword } from './passwords.ts';
 
-/** A login name: 1–64 characters of `A-Z a-z 0-9 . _ @ -`. */
-export const UserName = z.string().min(1).max(64).regex(/^[A-Za-z0-9._@-]+$/, 'must be 1-64 characters of A-Z a-z 0-9 . _ @ -');
+/** A login name: 1–59 characters of `A-Z a-z 0-9 . _ @ -` (so `user:<name>` fits an operator's 64, ../payments/resolve-unknown.ts). */
+export const UserName = z.string().min(1).max(59).regex(/^[A-Za-z0-9._@-]+$/, 'must be 1-59 characters of A-Z a-z 0-9 . _ @ -');
 const Role = z.enum(ADMIN_ROLES as [AdminRole, ...AdminRole[]]);
 
 const LoginBody = z.object({ name: z.string().min(1).max(64), password: z.string().min(1).max(MAX_PASSWORD_BYTES) }).strict();

@@ -141,6 +141,33 @@ describe('payments', () => {
   });
 });
 
+describe('operations', () => {
+  it('lists a payment’s operations and the unknown refunds; an operator resolves one with a reason, audited', async () => {
+    const ops = await f.call('GET', `/admin/v1/payments/${f.payments.approved}/operations`, { bearer: f.tokens.viewer });
+    expect(ops.status).toBe(200);
+    expectAdminContract('Operations', ops.json);
+    expect((ops.json['operations'] as Row[]).map((o) => `${o['operationId'] as string}:${o['kind'] as string}:${o['status'] as string}`)).toEqual([
+      `${f.unknownRefund}:refund:unknown`,
+      'se_fixture:settle:approved',
+    ]);
+    const queue = await f.call('GET', '/admin/v1/unknown-operations?limit=10', { bearer: f.tokens.viewer });
+    expectAdminContract('Operations', queue.json);
+    expect((queue.json['operations'] as Row[]).map((o) => o['operationId'])).toEqual([f.unknownRefund]);
+    const path = `/admin/v1/operations/${f.unknownRefund}/resolve`;
+    expect((await f.call('POST', path, { bearer: f.tokens.operator }, { outcome: 'approved' })).status).toBe(400);
+    expect((await f.call('POST', '/admin/v1/operations/op_none/resolve', { bearer: f.tokens.operator }, { outcome: 'approved', reason: 'x' })).status).toBe(404);
+    const res = await f.call('POST', path, { bearer: f.tokens.operator }, { outcome: 'denied', reason: 'terminal journal shows no refund' });
+    expect(res.status).toBe(200);
+    expectAdminContract('OperationOne', res.json);
+    expect(res.json['operation']).toMatchObject({ operationId: f.unknownRefund, status: 'denied' });
+    expect((await f.store.listAudit(1))[0]).toMatchObject({ action: 'operation.resolve', target: f.unknownRefund, reason: 'denied: terminal journal shows no refund', outcome: 'ok' });
+    const again = await f.call('POST', path, { bearer: f.tokens.operator }, { outcome: 'approved', reason: 'twice' });
+    expect(again.status).toBe(409);
+    expect((await f.store.listAudit(1))[0]).toMatchObject({ action: 'operation.resolve', outcome: 'ADMIN_RESOLVE_REFUSED' });
+    expect((await f.call('GET', '/admin/v1/unknown-operations', { bearer: f.tokens.viewer })).json).toEqual({ operations: [] });
+  });
+});
+
 describe('directory', () => {
   it('lists merchants, stores, terminals and agents with presence, version and last seen, no secrets', async () => {
     const { token } = await f.t.server.issueAgentToken('caixa-1');

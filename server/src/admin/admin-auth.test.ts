@@ -29,6 +29,9 @@ function routes(): { method: string; path: string; role: AdminRole; payment: boo
     { method: 'GET', path: `/admin/v1/payments/${p}/commands`, role: 'viewer', payment: true },
     { method: 'POST', path: `/admin/v1/payments/${p}/callbacks/${f.callbackId}/redeliver`, role: 'operator', payment: true, body: { reason: 'table' } },
     { method: 'POST', path: `/admin/v1/payments/${f.payments.unknown}/resolve`, role: 'operator', payment: true, body: { outcome: 'denied', reason: 'table' } },
+    { method: 'GET', path: `/admin/v1/payments/${p}/operations`, role: 'viewer', payment: true },
+    { method: 'GET', path: '/admin/v1/unknown-operations', role: 'viewer', payment: false },
+    { method: 'POST', path: `/admin/v1/operations/${f.unknownRefund}/resolve`, role: 'operator', payment: true, body: { outcome: 'denied', reason: 'table' } },
     { method: 'GET', path: '/admin/v1/merchants', role: 'viewer', payment: false },
     { method: 'GET', path: '/admin/v1/stores', role: 'viewer', payment: false },
     { method: 'GET', path: '/admin/v1/terminals', role: 'viewer', payment: false },
@@ -83,6 +86,7 @@ describe('admin API authentication', () => {
     }
     expect(checked).toBeGreaterThanOrEqual(15);
     expect((await f.store.getPayment(f.payments.unknown))?.status).toBe('unknown');
+    expect((await f.store.getOperation(f.unknownRefund))?.status).toBe('unknown');
     expect(await f.store.findUserByName('table-user')).toBeNull();
   });
 
@@ -96,6 +100,8 @@ describe('admin API authentication', () => {
     expect(named.status).toBe(403);
     const own = await f.call('GET', '/admin/v1/payments', { bearer: f.tokens.otherOperator });
     expect((own.json['payments'] as { paymentId: string }[]).map((p) => p.paymentId)).toEqual([f.payments.otherUnknown]);
+    const refunds = await f.call('GET', '/admin/v1/unknown-operations', { bearer: f.tokens.otherOperator });
+    expect(refunds.json).toEqual({ operations: [] });
     const unknown = await f.call('GET', '/admin/v1/unknown', { bearer: f.tokens.otherOperator });
     expect((unknown.json['payments'] as { paymentId: string }[]).map((p) => p.paymentId)).toEqual([f.payments.otherUnknown]);
     for (const path of ['/admin/v1/merchants', '/admin/v1/stores']) {

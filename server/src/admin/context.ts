@@ -17,8 +17,8 @@ import type { AdminPrincipal } from './auth.ts';
 /** Dependencies of the admin router (../http/app.ts builds it). */
 export interface AdminContext {
   readonly store: PaymentStore;
-  /** The use cases (an operator's resolution goes through `resolveUnknown`). */
-  readonly service: Pick<PaymentService, 'resolveUnknown'>;
+  /** The use cases (an operator's resolution goes through `resolveUnknown` / `resolveUnknownOperation`). */
+  readonly service: Pick<PaymentService, 'resolveUnknown' | 'resolveUnknownOperation'>;
   /** Where terminals are online right now (shared by the cluster when it is one). */
   readonly presence: Pick<Presence, 'locate'>;
   /** ms since epoch: audit times, expiries, redelivery times. */

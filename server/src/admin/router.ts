@@ -13,6 +13,7 @@ import { accountRoutes, loginRoutes } from './account-routes.ts';
 import { adminAuth, sendAdminError } from './auth.ts';
 import type { AdminContext } from './context.ts';
 import { directoryRoutes } from './directory-routes.ts';
+import { operationRoutes } from './operation-routes.ts';
 import { paymentRoutes } from './payment-routes.ts';
 
 /** Where the admin API is mounted. */
@@ -53,6 +54,7 @@ export function createAdminRouter(ctx: AdminContext): Router {
   r.use(loginRoutes(ctx));
   r.use(adminAuth({ store: ctx.store, now: ctx.now, limiter: ctx.limiter, logger: ctx.logger }));
   r.use(paymentRoutes(ctx));
+  r.use(operationRoutes(ctx));
   r.use(directoryRoutes(ctx));
   r.use(accountRoutes(ctx));
   r.use((req, res) => {

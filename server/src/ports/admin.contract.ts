@@ -88,6 +88,26 @@ export function adminContract(factory: StoreFactory): void {
       expect(second.payments[0]).toEqual(a);
     });
 
+    it('lists operations newest first, by payment, status and merchant', async () => {
+      await directory(store());
+      await approvedPayment(store(), { paymentId: 'PO', createdAt: 1000 });
+      await store().createPayment(newPayment({ paymentId: 'PQ', merchantId: 'mch_2', createdAt: 1500 }));
+      const op = (operationId: string, paymentId: string, kind: 'cancel' | 'settle' | 'refund', amountMinor: number, status: 'approved' | 'unknown' | 'pending', at: number) =>
+        store().recordOperation({ operationId, paymentId, kind, requestId: `req_${operationId}`, amountMinor, status, at });
+      expect((await op('se1', 'PO', 'settle', 3190, 'approved', 2000)).kind).toBe('created');
+      expect((await op('rf1', 'PO', 'refund', 1000, 'unknown', 3000)).kind).toBe('created');
+      expect((await op('ca1', 'PQ', 'cancel', 0, 'pending', 2500)).kind).toBe('created');
+      const list = async (f: Omit<Parameters<PaymentStore['listOperations']>[0], 'limit'>, limit = 10) =>
+        (await store().listOperations({ ...f, limit })).map((o) => `${o.operationId}:${o.merchantId}`);
+      expect(await list({})).toEqual(['rf1:mch_bootstrap', 'ca1:mch_2', 'se1:mch_bootstrap']);
+      expect(await list({ statuses: ['unknown'] })).toEqual(['rf1:mch_bootstrap']);
+      expect(await list({ paymentId: 'PO' })).toEqual(['rf1:mch_bootstrap', 'se1:mch_bootstrap']);
+      expect(await list({ merchantId: 'mch_2' })).toEqual(['ca1:mch_2']);
+      expect(await list({}, 1)).toEqual(['rf1:mch_bootstrap']);
+      const [refund] = await store().listOperations({ paymentId: 'PO', statuses: ['unknown'], limit: 1 });
+      expect(refund).toEqual({ ...(await store().getOperation('rf1')), merchantId: BOOTSTRAP_MERCHANT_ID });
+    });
+
     it('orders payments created at the same time by paymentId, across pages', async () => {
       // By code point, whatever the database's collation: 'b' > 'Z' > 'A'.
       for (const id of ['A1', 'b1', 'Z1']) await store().createPayment(newPayment({ paymentId: id, createdAt: 500 }));

@@ -8,6 +8,7 @@
  * a revoked credential stays revoked; audit rows are append-only. Times are ms since epoch.
  */
 import type { PaymentStatus } from '../domain/payment-machine.ts';
+import type { OperationRecord, OperationStatus } from './operations.ts';
 import type { Payment } from './payments.ts';
 
 /** Console roles, weakest first: `viewer` reads; `operator` also resolves and redelivers; `admin` also manages users and tokens. */
@@ -61,6 +62,23 @@ export interface PaymentSearchPage {
   readonly next: PaymentCursor | null;
 }
 
+/** Which operations (cancellations, settlements, refunds) {@link AdminPort.listOperations} answers. */
+export interface OperationFilter {
+  /** Only this payment's. */
+  readonly paymentId?: string;
+  /** Only these statuses (non-empty when given). */
+  readonly statuses?: readonly OperationStatus[];
+  /** Only operations of this merchant's payments. */
+  readonly merchantId?: string;
+  /** 1–{@link MAX_SEARCH_PAGE}. */
+  readonly limit: number;
+}
+
+/** An operation with the merchant of its payment. */
+export interface OperationListing extends OperationRecord {
+  readonly merchantId: string;
+}
+
 /** A store with its merchant, for listings. */
 export interface StoreListing {
   readonly storeId: string;
@@ -87,7 +105,7 @@ export interface AgentListing {
 /** A console user (the password only as its scrypt hash string, server/src/admin/passwords.ts). */
 export interface AdminUser {
   readonly userId: string;
-  /** Login name, 1–64 characters of `A-Z a-z 0-9 . _ @ -`, unique. */
+  /** Login name, 1–59 characters of `A-Z a-z 0-9 . _ @ -` (the API and CLI check it), unique. */
   readonly name: string;
   readonly role: AdminRole;
   /** Only this merchant's data; null: every merchant. */
@@ -146,6 +164,8 @@ export type RedeliverResult = 'scheduled' | 'not_found' | 'in_flight';
 export interface AdminPort {
   /** A page of payments matching `search` (see {@link PaymentSearch}). */
   searchPayments(search: PaymentSearch): Promise<PaymentSearchPage>;
+  /** Operations matching `filter`, newest first (by `createdAt`, then `operationId`). */
+  listOperations(filter: OperationFilter): Promise<OperationListing[]>;
   /** Stores, by merchant then name; only `merchantId`'s when given. */
   listStores(merchantId?: string): Promise<StoreListing[]>;
   /** Agents with their store and serials, by name then id; only `merchantId`'s when given. */

@@ -37,8 +37,10 @@ export interface AdminFixture {
   readonly url: string;
   /** API tokens by name: viewer, operator, admin, otherOperator, otherAdmin (scoped to mch_other), revoked, expired. */
   readonly tokens: Record<'viewer' | 'operator' | 'admin' | 'otherOperator' | 'otherAdmin' | 'revoked' | 'expired', string>;
-  /** paymentIds: approved (failed callback), unknown, otherUnknown (mch_other). */
+  /** paymentIds: approved (failed callback, settled, a refund of unknown outcome), unknown, otherUnknown (mch_other). */
   readonly payments: { readonly approved: string; readonly unknown: string; readonly otherUnknown: string };
+  /** operationId of the approved payment's refund whose terminal outcome is unknown. */
+  readonly unknownRefund: string;
   /** Id of the approved payment's callback (failed once the worker tried it). */
   readonly callbackId: number;
   call(method: string, path: string, auth?: CallAuth, body?: unknown): Promise<CallAnswer>;
@@ -139,6 +141,9 @@ export async function startAdminFixture(overrides: Record<string, string> = {}):
   await store.createUser({ userId: 'usr_vera', name: 'vera', role: 'viewer', merchantId: null, passwordHash, disabled: false, createdAt: now });
 
   const approved = await paymentWith(store, 'ADM-APPROVED', BOOTSTRAP_MERCHANT_ID, 'approved', now - 10_000);
+  const settle = { paymentId: approved.paymentId, kind: 'settle' as const, amountMinor: 3190, status: 'approved' as const };
+  await store.recordOperation({ ...settle, operationId: 'se_fixture', requestId: 'req-settle', at: now - 9000 });
+  await store.recordOperation({ paymentId: approved.paymentId, kind: 'refund', amountMinor: 1000, status: 'unknown', operationId: 'rf_fixture', requestId: 'req-refund', serialNumber: 'SN-A', at: now - 8000 });
   await paymentWith(store, 'ADM-UNKNOWN', BOOTSTRAP_MERCHANT_ID, 'unknown', now - 5000);
   await paymentWith(store, 'ADM-OTHER', 'mch_other', 'unknown', now - 4000);
   const failed = await waitFor(async () => (await store.listCallbacks(approved.paymentId)).find((c) => c.status === 'failed'), {
@@ -154,6 +159,7 @@ export async function startAdminFixture(overrides: Record<string, string> = {}):
     tokens,
     payments: { approved: approved.paymentId, unknown: 'ADM-UNKNOWN', otherUnknown: 'ADM-OTHER' },
     callbackId: failed.id,
+    unknownRefund: 'rf_fixture',
     async call(method, path, auth = {}, body) {
       const headers: Record<string, string> = {};
       if (auth.bearer !== undefined) headers['Authorization'] = `Bearer ${auth.bearer}`;

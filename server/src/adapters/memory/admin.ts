@@ -12,6 +12,8 @@ import {
   type AuditEntry,
   type CredentialKind,
   type NewAuditEntry,
+  type OperationFilter,
+  type OperationListing,
   type PaymentSearch,
   type PaymentSearchPage,
   type RedeliverResult,
@@ -20,6 +22,7 @@ import {
 import { BOOTSTRAP_STORE_ID } from '../../ports/directory.ts';
 import type { Payment } from '../../ports/payments.ts';
 import { taken } from '../sqlite/admin.ts';
+import { toRecord } from './operations.ts';
 import { byKeys, ConstraintError, copy, type MemoryConnection } from './state.ts';
 
 /** True when `p` matches every field of `s` (cursor and limit aside). */
@@ -67,6 +70,22 @@ export class MemoryAdmin implements AdminPort {
         payments: page.map((p) => copy(p)),
         next: found.length > search.limit && last ? { createdAt: last.createdAt, paymentId: last.paymentId } : null,
       };
+    });
+  }
+
+  listOperations(filter: OperationFilter): Promise<OperationListing[]> {
+    return this.#conn.run('listOperations', () => {
+      const { operations, payments } = this.#conn.tables;
+      const out: OperationListing[] = [];
+      for (const row of operations.values()) {
+        const payment = payments.get(row.paymentId);
+        if (payment === undefined) continue;
+        if (filter.paymentId !== undefined && row.paymentId !== filter.paymentId) continue;
+        if (filter.merchantId !== undefined && payment.merchantId !== filter.merchantId) continue;
+        if (filter.statuses !== undefined && !filter.statuses.includes(row.status)) continue;
+        out.push({ ...toRecord(row), merchantId: payment.merchantId });
+      }
+      return out.sort(byKeys((o) => -o.createdAt, (o) => o.operationId)).slice(0, filter.limit);
     });
   }
 

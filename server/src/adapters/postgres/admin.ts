@@ -14,6 +14,8 @@ import {
   type AuditEntry,
   type CredentialKind,
   type NewAuditEntry,
+  type OperationFilter,
+  type OperationListing,
   type PaymentSearch,
   type PaymentSearchPage,
   type RedeliverResult,
@@ -23,6 +25,7 @@ import { paymentSearchSql } from '../admin-search-sql.ts';
 import {
   AGENT_LISTING_SQL,
   auditValues,
+  operationListSql,
   rowToAgentListing,
   rowToAudit,
   rowToCredential,
@@ -33,7 +36,7 @@ import {
   type UserRow,
 } from '../sqlite/admin.ts';
 import { toTs, type PgDb } from './pg-db.ts';
-import { isPgUniqueViolation, pgOp, pgPayment, plain } from './rows.ts';
+import { isPgUniqueViolation, pgOp, pgOperation, pgPayment, plain } from './rows.ts';
 
 type Row = Record<string, unknown>;
 
@@ -52,6 +55,14 @@ export class PgAdmin implements AdminPort {
       const page = rows.slice(0, search.limit);
       const last = page[page.length - 1];
       return { payments: page, next: rows.length > search.limit && last ? { createdAt: last.createdAt, paymentId: last.paymentId } : null };
+    });
+  }
+
+  listOperations(filter: OperationFilter): Promise<OperationListing[]> {
+    return pgOp('listOperations', async () => {
+      const { sql, params } = operationListSql(filter, (i) => `$${i}`, ' COLLATE "C"');
+      const rows = await this.#db.rows<Row>(sql, params);
+      return rows.map((r) => ({ ...pgOperation(r), merchantId: String(r['payment_merchant_id']) }));
     });
   }
 

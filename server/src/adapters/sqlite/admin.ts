@@ -14,6 +14,8 @@ import {
   type AuditEntry,
   type CredentialKind,
   type NewAuditEntry,
+  type OperationFilter,
+  type OperationListing,
   type PaymentSearch,
   type PaymentSearchPage,
   type RedeliverResult,
@@ -23,7 +25,7 @@ import { CodedError } from '@posbridge/protocol/errors';
 import { BOOTSTRAP_STORE_ID } from '../../ports/directory.ts';
 import { paymentSearchSql } from '../admin-search-sql.ts';
 import type { SqliteDb } from './sqlite-db.ts';
-import { isUniqueViolation, rowToPayment, runExclusive, type PaymentRow } from './rows.ts';
+import { isUniqueViolation, rowToOperation, rowToPayment, runExclusive, type OperationRow, type PaymentRow } from './rows.ts';
 
 /** An `admin_users` row. */
 export interface UserRow {
@@ -129,6 +131,28 @@ export const AGENT_LISTING_SQL = (merchantFilter: string, join: string): string 
     ${merchantFilter}
     ORDER BY a.name, a.agent_id`;
 
+/**
+ * SQL of {@link AdminPort.listOperations} (`placeholder(i)` names parameter i, 1-based) and its
+ * parameters, in the order of the text; `collate` as in ../admin-search-sql.ts.
+ */
+export function operationListSql(f: OperationFilter, placeholder: (i: number) => string, collate = ''): { sql: string; params: (string | number)[] } {
+  const where: string[] = [];
+  const params: (string | number)[] = [];
+  const param = (v: string | number): string => {
+    params.push(v);
+    return placeholder(params.length);
+  };
+  if (f.paymentId !== undefined) where.push(`o.payment_id = ${param(f.paymentId)}`);
+  if (f.merchantId !== undefined) where.push(`p.merchant_id = ${param(f.merchantId)}`);
+  if (f.statuses !== undefined) where.push(`o.status IN (${f.statuses.map((st) => param(st)).join(', ')})`);
+  const limit = param(f.limit);
+  return {
+    sql: `SELECT o.*, p.merchant_id AS payment_merchant_id FROM operations o JOIN payments p ON p.payment_id = o.payment_id
+          ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY o.created_at DESC, o.operation_id${collate} LIMIT ${limit}`,
+    params,
+  };
+}
+
 /** The admin port over one connection. */
 export class SqliteAdmin implements AdminPort {
   readonly #db: SqliteDb;
@@ -148,6 +172,14 @@ export class SqliteAdmin implements AdminPort {
       const page = rows.slice(0, search.limit);
       const last = page[page.length - 1];
       return { payments: page, next: rows.length > search.limit && last ? { createdAt: last.createdAt, paymentId: last.paymentId } : null };
+    });
+  }
+
+  listOperations(filter: OperationFilter): Promise<OperationListing[]> {
+    return this.#op('listOperations', async () => {
+      const { sql, params } = operationListSql(filter, () => '?');
+      const rows = await this.#db.all<OperationRow & { payment_merchant_id: string }>(sql, params);
+      return rows.map((r) => ({ ...rowToOperation(r), merchantId: r.payment_merchant_id }));
     });
   }
 
