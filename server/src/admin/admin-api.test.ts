@@ -205,6 +205,9 @@ describe('users, tokens and the audit log', () => {
     const admin = { bearer: f.tokens.admin };
     const weak = await f.call('POST', '/admin/v1/users', admin, { name: 'carla', password: 'short', role: 'operator' });
     expect(weak.status).toBe(400);
+    // `user:<name>` is the operator recorded on a resolution, bounded at 64 characters.
+    expect((await f.call('POST', '/admin/v1/users', admin, { name: 'n'.repeat(60), password: 'a long enough password', role: 'viewer' })).status).toBe(400);
+    expect((await f.call('POST', '/admin/v1/users', admin, { name: 'n'.repeat(59), password: 'a long enough password', role: 'viewer' })).status).toBe(201);
     const added = await f.call('POST', '/admin/v1/users', admin, { name: 'carla', password: 'a long enough password', role: 'operator', merchantId: 'mch_other' });
     expect(added.status).toBe(201);
     expectAdminContract('UserOne', added.json);
