@@ -19,6 +19,7 @@
  * posbridge-server terminal move SERIAL --agent AGENT_ID --reason TEXT [--db PATH]
  * posbridge-server migrate [--database-url URL]
  * posbridge-server giftcard credentials|issue|credit|show|list …   (./cli-giftcard.ts)
+ * posbridge-server user add|list|disable …, token add|list|revoke …   (./cli-admin.ts)
  * posbridge-server --help
  * ```
  * Exit codes: 0 ok, 1 runtime/config failure, 2 usage error.
@@ -30,9 +31,10 @@ import { MemoryChangeFeed } from './adapters/memory/change-feed.ts';
 import { paymentDeadlinesOf, pppAnswerSettingsOf } from './compose.ts';
 import { loadServerConfig, resolveStoreSettings, type ServerConfig } from './config.ts';
 import { randomUUID } from 'node:crypto';
-import { userInfo } from 'node:os';
 import { runGiftcardCli } from './cli-giftcard.ts';
 import { issueAgentToken } from './hub/agent-tokens.ts';
+import { ADMIN_CLI_HELP, isAdminCliCommand, runAdminCli } from './cli-admin.ts';
+import { osUser } from './cli-os-user.ts';
 import { createRootLogger } from './logger.ts';
 import { PaymentService } from './payments/payment-service.ts';
 import { runServerProcess } from './main.ts';
@@ -112,6 +114,7 @@ Options (each overrides its environment variable):
   --operator NAME   who decides (payment resolve, operation resolve, terminal move; default: the OS user)
   --agent AGENT_ID  the agent to move the terminal to (terminal move; see \`agent add\` output)
 
+${ADMIN_CLI_HELP}
 Required environment: POSBRIDGE_APP_KEY, POSBRIDGE_APP_TOKEN, POSBRIDGE_CALLBACK_APP_KEY,
 POSBRIDGE_CALLBACK_APP_TOKEN. See server/README.md for every setting.
 `;
@@ -130,6 +133,8 @@ export async function runCli(
   now: () => number = Date.now,
 ): Promise<number | undefined> {
   if (args[0] === 'giftcard') return runGiftcardCli(args.slice(1), env, now);
+  // Console users and API tokens have their own command line (./cli-admin.ts).
+  if (isAdminCliCommand(args)) return runAdminCli(args, env, now);
   let parsed;
   try {
     parsed = parseArgs({
@@ -216,12 +221,17 @@ export async function runCli(
     return s.storeId;
   };
 
+  /** The admin audit row of a command's change (docs/admin-api.md "Audit log"), as `cli:<operator>`. */
+  const audited = (store: PaymentStore, action: string, target: string, reason = ''): Promise<void> =>
+    store.appendAudit({ actor: `cli:${values.operator?.trim() || (osUser(env) ?? 'unknown')}`, action, target, reason, outcome: 'ok', at: now() });
+
   if (command === 'agent' && sub === 'add' && rest.length === 0) {
     const name = requireName('agent add');
     if (name === undefined) return 2;
     return admin('agent add', async (store) => {
       const storeId = await storeOf(store);
       const { agentId, token } = await issueAgentToken(store, name, now(), storeId);
+      await audited(store, 'agent.add', agentId, name);
       process.stdout.write(
         `agent created\n  name:    ${name}\n  agentId: ${agentId}\n  token:   ${token}\n` +
           'Store the token now: only its hash is kept, it cannot be shown again.\n',
@@ -249,6 +259,7 @@ export async function runCli(
         createdAt,
       });
       await store.createStore({ storeId: `sto_${randomUUID().replaceAll('-', '')}`, merchantId: issued.merchantId, name: 'default', createdAt });
+      await audited(store, 'merchant.add', issued.merchantId, name);
       process.stdout.write(
         `merchant created\n  name:       ${name}\n  merchantId: ${issued.merchantId}\n  appKey:     ${issued.appKey}\n` +
           `  appToken:   ${issued.appToken}\n  callbacks:  ${mode}\n  store:      default\n` +
@@ -282,6 +293,7 @@ export async function runCli(
       if (!merchant) throw new Error(`no merchant named ${JSON.stringify(name)}`);
       const at = now();
       await store.setMerchantTestSuite({ merchantId: merchant.merchantId, on: mode === 'on', actor: `cli:${operator}`, at });
+      await audited(store, 'merchant.test-suite', merchant.merchantId, `test suite ${mode}`);
       process.stdout.write(
         `merchant ${name} (${merchant.merchantId}): Test Suite mode ${mode}, by cli:${operator} at ${new Date(at).toISOString()}\n`,
       );
@@ -301,6 +313,7 @@ export async function runCli(
       if (!merchant) throw new Error(`no merchant named ${JSON.stringify(merchantName)}`);
       const storeId = `sto_${randomUUID().replaceAll('-', '')}`;
       await store.createStore({ storeId, merchantId: merchant.merchantId, name, createdAt: now() });
+      await audited(store, 'store.add', storeId, name);
       process.stdout.write(`store created\n  merchant: ${merchantName}\n  name:     ${name}\n  storeId:  ${storeId}\n`);
     });
   }
@@ -364,6 +377,7 @@ export async function runCli(
       });
       if (command === 'operation') {
         const op = await service.resolveUnknownOperation(id, { outcome, reason, operator });
+        await audited(store, 'operation.resolve', id, `${outcome}: ${reason}`);
         process.stdout.write(
           `operation resolved\n  operationId: ${id}\n  paymentId:   ${op.paymentId}\n  kind:        ${op.kind}\n` +
             `  status:      ${op.status}\n  operator:    ${operator}\n`,
@@ -377,6 +391,7 @@ export async function runCli(
         operator,
         ...(values.authorization === undefined ? {} : { authorizationId: values.authorization }),
       });
+      await audited(store, 'payment.resolve', paymentId, `${outcome}: ${reason}`);
       const callback = (await store.listCallbacks(paymentId)).some((c) => c.status === 'pending')
         ? 'enqueued; the running server delivers it'
         : "none (VTEX cancelled the payment: its next cancellation attempt is answered from this decision)";
@@ -413,6 +428,7 @@ export async function runCli(
         at: now(),
       });
       if (!moved) throw new Error(`terminal ${serialNumber} changed owner meanwhile; run the command again`);
+      await audited(store, 'terminal.move', serialNumber, reason);
       const owner = await store.agentOwner(toAgentId);
       process.stdout.write(
         `terminal moved\n  serial: ${serialNumber}\n  from:   ${terminal.agentId}\n  to:     ${toAgentId} (${agent.name}, store ${owner?.storeId ?? '?'})\n` +
@@ -464,16 +480,4 @@ async function migrate(settings: ReturnType<typeof resolveStoreSettings>): Promi
     process.stderr.write(failure('migrate', err));
     return 1;
   }
-}
-
-/** The OS user running the command (the default `--operator`), or undefined when none is known. */
-function osUser(env: Record<string, string | undefined>): string | undefined {
-  try {
-    const name = userInfo().username.trim();
-    if (name !== '') return name;
-  } catch {
-    // no passwd entry (containers): fall back to the environment
-  }
-  const fromEnv = (env['USER'] ?? env['LOGNAME'] ?? '').trim();
-  return fromEnv === '' ? undefined : fromEnv;
 }

@@ -349,6 +349,9 @@ export async function buildServer(options: BuildServerOptions): Promise<Composed
       health,
       requestDeadlineMs: requestDeadlineMsOf(config),
       giftcards: giftCardBackendOf(config, new LedgerBackend({ store, pepper: derivePepper(submitSecret), now }), now),
+      presence,
+      // Secure cookies whenever the browser reaches us over HTTPS: our own TLS, or a configured proxy.
+      admin: { sessionTtlMs: config.adminSessionTtlMs, secureCookies: tls !== undefined || config.trustProxy !== false },
     });
     // HTTPS when given a certificate: TLS 1.2 or newer only (VTEX calls HTTPS on 443).
     // Connection time-outs (POSBRIDGE_HTTP_*): a silent or stalled connection is closed after the

@@ -10,6 +10,8 @@ export { buildServer, type BuildServerOptions, type ComposedServer } from './com
 export { STORE_FACTORIES, openStore, type StoreFactory, type StoreRegistry } from './store-factory.ts';
 export { createRootLogger, REDACT_PATHS } from './logger.ts';
 export { issueProviderCredentials, type IssuedProviderCredentials } from './giftcards/provider-credentials.ts';
+export { issueApiToken, type IssuedApiToken, type NewApiToken } from './admin/credentials.ts';
+export { ADMIN_API_PATH, CONSOLE_PATH } from './admin/router.ts';
 export type {
   PaymentStore,
   Payment,

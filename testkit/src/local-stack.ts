@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { CONCERT_EPLUS, PBL1, startSim, type RunningSim, type SimDialect, type SimScenarioPatch } from '@posbridge/hardware-sim';
-import { issueProviderCredentials, loadServerConfig, startServer, type RunningServer } from '@posbridge/server';
+import { CONSOLE_PATH, issueApiToken, issueProviderCredentials, loadServerConfig, startServer, type RunningServer } from '@posbridge/server';
 import { envNameOf, loadAgentConfig, startAgent, type AgentTimingConfig, type RunningAgent } from '@posbridge/terminal-agent';
 import { runShutdownSteps, type ShutdownStep } from './shutdown.ts';
 
@@ -83,6 +83,10 @@ export interface LocalStack {
   /** Merchant credentials VTEX must send (`X-VTEX-API-AppKey` / `X-VTEX-API-AppToken`). */
   appKey: string;
   appToken: string;
+  /** An admin API token with role `operator` (docs/admin-api.md), for tools that inspect payments. */
+  adminToken: string;
+  /** Where the operations console is served: `<pppBaseUrl>/console/`. */
+  consoleUrl: string;
   /** Partner credentials the server puts on callbacks. */
   callbackAppKey: string;
   callbackAppToken: string;
@@ -140,6 +144,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     });
     const server = await startServer({ config, logger });
     cleanups.push({ name: 'server', run: () => server.close() });
+    const admin = await issueApiToken(server.store, { label: 'local-stack', role: 'operator', merchantId: null, userId: null, now: Date.now(), expiresAt: null });
     if (options.testSuiteMode === true) {
       const merchant = await server.store.findMerchantByAppKey(appKey);
       if (!merchant) throw new Error('local stack: the bootstrap merchant was not created');
@@ -190,6 +195,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       pppBaseUrl: server.url,
       appKey,
       appToken,
+      adminToken: admin.token,
+      consoleUrl: `${server.url}${CONSOLE_PATH}/`,
       callbackAppKey,
       callbackAppToken,
       giftcard,

@@ -38,7 +38,7 @@ import { CountersStore } from './counters-store.ts';
 import { sendPppError } from './errors.ts';
 
 /** The surfaces that have their own limit. */
-export type LimitSurface = 'ppp' | 'pos' | 'metrics' | 'onboarding' | 'giftcard' | 'giftcard-code';
+export type LimitSurface = 'ppp' | 'pos' | 'metrics' | 'onboarding' | 'giftcard' | 'giftcard-code' | 'admin';
 
 /** Body shape of a refusal: PPP `{status, code, message}` or the Payment App's `{code, message, retryable}`. */
 export type ErrorShape = 'ppp' | 'wire';

@@ -12,7 +12,7 @@
  * | `posbridge_callback_failures_total` | counter | `reason` = http \| network \| expired |
  * | `posbridge_agents_connected` | gauge | — |
  * | `posbridge_http_request_duration_seconds` | histogram | `method`, `route`, `status_code` |
- * | `posbridge_auth_failures_total` | counter | `surface` = ppp \| pos \| agent |
+ * | `posbridge_auth_failures_total` | counter | `surface` = ppp \| pos \| metrics \| agent \| admin |
  * | `posbridge_agent_reports_refused_total` | counter | `reason` (hub/report-guard.ts), `type` (agent message type) |
  * | default Node.js process metrics | | prefixed `posbridge_` |
  * | `posbridge_agent_commands_open` | gauge (read from the store on scrape): agent commands (start, abort, void, refund) not yet done with; a value that keeps growing means commands are not getting through | — |

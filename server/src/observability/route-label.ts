@@ -22,6 +22,8 @@ export const ROUTE_TEMPLATES = [
   '/pos/v1/terminals/:token',
   '/pos/app/*',
   '/giftcard-provider/*',
+  '/admin/v1/*',
+  '/console/*',
   '/manifest',
   '/healthz',
   '/readyz',
@@ -45,6 +47,9 @@ const PATTERNS: readonly (readonly [RegExp, RouteTemplate])[] = [
   [/^\/pos\/app(\/.*)?$/, '/pos/app/*'],
   // One label for every gift card provider path: merchant names and card ids never become values.
   [/^\/giftcard-provider\/[^/]+(\/.*)?$/, '/giftcard-provider/*'],
+  // The admin API and the console (docs/admin-api.md): one value each, ids never in the label.
+  [/^\/admin\/v1(\/.*)?$/, '/admin/v1/*'],
+  [/^\/console(\/.*)?$/, '/console/*'],
 ];
 
 /**

@@ -6,6 +6,7 @@
  *
  * Times are ms since epoch. Money is integer minor units + ISO 4217 alpha code.
  */
+import type { AdminPort } from './admin.ts';
 import type { AgentCommandsPort } from './agent-commands.ts';
 import type { CallbackOutboxPort } from './callback-outbox.ts';
 import type { CountersPort } from './counters.ts';
@@ -17,6 +18,7 @@ import type { OnboardingTokensPort } from './onboarding-tokens.ts';
 import type { OperationsPort } from './operations.ts';
 import type { PaymentsPort } from './payments.ts';
 
+export * from './admin.ts';
 export * from './agent-commands.ts';
 export * from './callback-outbox.ts';
 export * from './counters.ts';
@@ -44,7 +46,8 @@ export interface PaymentStore
     AgentCommandsPort,
     CountersPort,
     OnboardingTokensPort,
-    GiftCardsPort {
+    GiftCardsPort,
+    AdminPort {
   /** Releases the underlying database; nothing may be called afterwards. */
   close(): Promise<void>;
   /**

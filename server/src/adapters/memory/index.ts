@@ -7,6 +7,7 @@
  */
 import type { PaymentStore } from '../../ports/index.ts';
 import { bindPort } from '../bind-port.ts';
+import { MemoryAdmin } from './admin.ts';
 import { MemoryAgentCommands } from './agent-commands.ts';
 import { MemoryCallbackOutbox } from './callback-outbox.ts';
 import { MemoryCounters } from './counters.ts';
@@ -44,6 +45,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): PaymentStor
     ...bindPort(new MemoryCounters(conn)),
     ...bindPort(new MemoryOnboardingTokens(conn)),
     ...bindPort(new MemoryGiftCards(conn)),
+    ...bindPort(new MemoryAdmin(conn)),
     close: () => conn.close(),
   };
 }

@@ -12,6 +12,7 @@
  *
  * Stored values are immutable snapshots: writers store new objects, readers copy what they hand out.
  */
+import type { AdminCredential, AdminUser, AuditEntry } from '../../ports/admin.ts';
 import type { AgentCommandRecord } from '../../ports/agent-commands.ts';
 import type { CallbackStatus } from '../../ports/callback-outbox.ts';
 import type { Lease } from '../../ports/leases.ts';
@@ -206,6 +207,14 @@ export interface MemoryTables {
   readonly giftCardJournals: Table<string, readonly JournalEntry[]>;
   /** Card id of each journal entry id (entry ids are unique in the store). */
   readonly giftCardEntryIds: Table<string, string>;
+  /** Console users by userId (./admin.ts). */
+  readonly adminUsers: Table<string, AdminUser>;
+  /** API tokens and sessions by credentialId. */
+  readonly adminCredentials: Table<string, AdminCredential>;
+  /** The admin audit log by seq. */
+  readonly adminAudit: Table<number, AuditEntry>;
+  /** Each agent's last `agent.hello`: version and time. */
+  readonly agentHellos: Table<string, { readonly agentVersion: string; readonly at: number }>;
   /** Last value of each sequence (`payment_events`, `callbacks`, `terminal_events`), rolled back with its transaction. */
   readonly sequences: Table<string, number>;
 }
@@ -243,6 +252,10 @@ export function createMemoryState(): MemoryState {
     giftCardCodes: table(),
     giftCardJournals: table(),
     giftCardEntryIds: table(),
+    adminUsers: table(),
+    adminCredentials: table(),
+    adminAudit: table(),
+    agentHellos: table(),
     sequences: table(),
   };
   return {

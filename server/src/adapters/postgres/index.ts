@@ -12,6 +12,7 @@
 import type { PaymentStore } from '../../ports/index.ts';
 import { bindPort } from '../bind-port.ts';
 import { storeError } from '../store-error.ts';
+import { PgAdmin } from './admin.ts';
 import { PgAgentCommands } from './agent-commands.ts';
 import { PgCallbackOutbox } from './callback-outbox.ts';
 import { PgCounters } from './counters.ts';
@@ -74,6 +75,7 @@ function composePostgresStore(db: PgDb): PostgresStore {
     ...bindPort(new PgCounters(db)),
     ...bindPort(new PgOnboardingTokens(db)),
     ...bindPort(new PgGiftCards(db)),
+    ...bindPort(new PgAdmin(db)),
     db,
     ping: () =>
       db.ping().catch((err: unknown) => {

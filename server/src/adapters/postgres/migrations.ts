@@ -17,6 +17,7 @@ import { SCHEMA_CORE } from './schema-core.ts';
 import { CLUSTER_SCHEMA_SQL } from './schema-cluster.ts';
 import { SHARED_STATE_DDL } from './schema-shared.ts';
 import { GIFTCARDS_DDL } from './schema-giftcards.ts';
+import { ADMIN_DDL } from './schema-admin.ts';
 
 /** One migration: `sql` (one or more statements, no parameters) brings the schema to `version`. */
 export interface PgMigration {
@@ -41,6 +42,14 @@ ALTER TABLE merchants ADD COLUMN test_suite_changed_at timestamptz;`,
   },
   // The gift card ledger (issue 17): cards and their append-only journal.
   { version: 5, name: 'giftcards', sql: GIFTCARDS_DDL },
+  // 6–8: reserved for other work of issue 14 (agent pairing, end-of-day totals) and later; each
+  // branch fills its own version when it is merged (never ship a database migrated by a branch
+  // with a placeholder).
+  { version: 6, name: 'reserved-6', sql: 'SELECT 1' },
+  { version: 7, name: 'reserved-7', sql: 'SELECT 1' },
+  { version: 8, name: 'reserved-8', sql: 'SELECT 1' },
+  // The operations console (issue 14 items 1–2): users, credentials, audit log, agent hellos.
+  { version: 9, name: 'admin', sql: ADMIN_DDL },
 ];
 
 /** The schema version this code runs on. */

@@ -12,6 +12,7 @@ import type { PaymentStore } from '../../ports/index.ts';
 import { MIGRATIONS } from './migrations.ts';
 import { SqliteDb } from './sqlite-db.ts';
 import { bindPort } from '../bind-port.ts';
+import { SqliteAdmin } from './admin.ts';
 import { SqliteAgentCommands } from './agent-commands.ts';
 import { SqliteCallbackOutbox } from './callback-outbox.ts';
 import { SqliteCounters } from './counters.ts';
@@ -60,6 +61,7 @@ function composeSqliteStore(db: SqliteDb, counters: SqliteCounters): PaymentStor
     ...bindPort(counters),
     ...bindPort(new SqliteOnboardingTokens(db)),
     ...bindPort(new SqliteGiftCards(db)),
+    ...bindPort(new SqliteAdmin(db)),
     close: () => db.close(),
   };
 }

@@ -296,4 +296,64 @@ export const MIGRATIONS: readonly string[] = [
   CREATE TRIGGER gift_card_entries_no_delete BEFORE DELETE ON gift_card_entries
   BEGIN SELECT RAISE(ABORT, 'gift card journal entries are append-only'); END;
   `,
+  // 9–11: reserved for other work of issues 14 (agent pairing, end-of-day totals) and later: each
+  // branch fills its own number when it is merged (never ship a database migrated by a branch
+  // with an empty placeholder).
+  '',
+  '',
+  '',
+  // 12 (operations console, issue 14 items 1–2): console users, their API tokens and sessions
+  // (secrets only as sha256 hex, passwords only as scrypt strings), the admin audit log, what an
+  // agent last said of itself (for listings), and the index of the payment search's sort.
+  `
+  CREATE TABLE admin_users (
+    user_id       TEXT PRIMARY KEY CHECK (length(user_id) BETWEEN 1 AND 64),
+    name          TEXT NOT NULL UNIQUE CHECK (length(name) BETWEEN 1 AND 64),
+    role          TEXT NOT NULL CHECK (role IN ('viewer', 'operator', 'admin')),
+    merchant_id   TEXT REFERENCES merchants(merchant_id),
+    password_hash TEXT NOT NULL CHECK (length(password_hash) <= 512),
+    disabled      INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1)),
+    created_at    INTEGER NOT NULL
+  );
+
+  CREATE TABLE admin_credentials (
+    credential_id TEXT PRIMARY KEY CHECK (length(credential_id) BETWEEN 1 AND 64),
+    kind          TEXT NOT NULL CHECK (kind IN ('api', 'session')),
+    secret_sha256 TEXT NOT NULL UNIQUE CHECK (length(secret_sha256) = 64),
+    label         TEXT NOT NULL CHECK (length(label) <= 100),
+    user_id       TEXT REFERENCES admin_users(user_id),
+    role          TEXT NOT NULL CHECK (role IN ('viewer', 'operator', 'admin')),
+    merchant_id   TEXT REFERENCES merchants(merchant_id),
+    created_at    INTEGER NOT NULL,
+    expires_at    INTEGER,
+    revoked_at    INTEGER
+  );
+  CREATE INDEX admin_credentials_kind ON admin_credentials(kind, created_at);
+  CREATE INDEX admin_credentials_user ON admin_credentials(user_id);
+
+  CREATE TABLE admin_audit (
+    seq     INTEGER PRIMARY KEY AUTOINCREMENT,
+    actor   TEXT NOT NULL CHECK (length(actor) <= 200),
+    action  TEXT NOT NULL CHECK (length(action) <= 64),
+    target  TEXT NOT NULL CHECK (length(target) <= 200),
+    reason  TEXT NOT NULL CHECK (length(reason) <= 500),
+    outcome TEXT NOT NULL CHECK (length(outcome) <= 64),
+    at      INTEGER NOT NULL
+  );
+  CREATE TRIGGER admin_audit_no_update BEFORE UPDATE ON admin_audit
+  BEGIN SELECT RAISE(ABORT, 'admin audit rows are append-only'); END;
+  CREATE TRIGGER admin_audit_no_delete BEFORE DELETE ON admin_audit
+  BEGIN SELECT RAISE(ABORT, 'admin audit rows are append-only'); END;
+
+  ALTER TABLE agents ADD COLUMN agent_version TEXT CHECK (agent_version IS NULL OR length(agent_version) <= 64);
+  ALTER TABLE agents ADD COLUMN last_hello_at INTEGER;
+
+  CREATE INDEX payments_created ON payments(created_at DESC, payment_id DESC);
+  CREATE INDEX payments_order ON payments(order_id);
+  CREATE INDEX payments_transaction ON payments(transaction_id);
+  CREATE INDEX payments_nsu ON payments(nsu) WHERE nsu IS NOT NULL;
+  CREATE INDEX payments_authorization ON payments(authorization_id) WHERE authorization_id IS NOT NULL;
+  CREATE INDEX payments_result_tid ON payments(result_tid) WHERE result_tid IS NOT NULL;
+  CREATE INDEX payments_merchant_created ON payments(merchant_id, created_at DESC);
+  `,
 ];
