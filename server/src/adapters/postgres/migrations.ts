@@ -41,6 +41,15 @@ ALTER TABLE merchants ADD COLUMN test_suite_changed_at timestamptz;`,
   },
   // The gift card ledger (issue 17): cards and their append-only journal.
   { version: 5, name: 'giftcards', sql: GIFTCARDS_DDL },
+  // The partner's VTEX IO Payment App of a merchant (issue 15; `vendor.name`, null = VTEX's own
+  // apps) and who last changed it, when. Reserved as version 8 (6 and 7 merge before it).
+  {
+    version: 6,
+    name: 'payment-app',
+    sql: `ALTER TABLE merchants ADD COLUMN payment_app text CHECK (payment_app IS NULL OR length(payment_app) BETWEEN 3 AND 129);
+ALTER TABLE merchants ADD COLUMN payment_app_changed_by text CHECK (payment_app_changed_by IS NULL OR length(payment_app_changed_by) <= 200);
+ALTER TABLE merchants ADD COLUMN payment_app_changed_at timestamptz;`,
+  },
 ];
 
 /** The schema version this code runs on. */

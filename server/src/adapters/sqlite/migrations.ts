@@ -296,4 +296,12 @@ export const MIGRATIONS: readonly string[] = [
   CREATE TRIGGER gift_card_entries_no_delete BEFORE DELETE ON gift_card_entries
   BEGIN SELECT RAISE(ABORT, 'gift card journal entries are append-only'); END;
   `,
+  // 11 (Payment App in its real hosts, issue 15; numbers 9 and 10 are reserved for work merged
+  // before it): the partner's VTEX IO Payment App a merchant's payments open (`vendor.name`,
+  // null = VTEX's own apps) and who last changed it, when (ports/directory.ts PaymentAppChange).
+  `
+  ALTER TABLE merchants ADD COLUMN payment_app TEXT CHECK (payment_app IS NULL OR length(payment_app) BETWEEN 3 AND 129);
+  ALTER TABLE merchants ADD COLUMN payment_app_changed_by TEXT CHECK (payment_app_changed_by IS NULL OR length(payment_app_changed_by) <= 200);
+  ALTER TABLE merchants ADD COLUMN payment_app_changed_at INTEGER;
+  `,
 ];
