@@ -10,3 +10,5 @@ export { PaymentApp, type PaymentAppProps } from './screens/PaymentApp.tsx';
 export { registerPaymentApps, type AppRegistryLike, type RegisterOptions } from './register.tsx';
 export { createPosClient, type FetchLike, type FetchResponseLike, type PosClient, type ApiResult, type ApiFailure } from './api/client.ts';
 export { pickLanguage, type Language } from './i18n/index.ts';
+export { CheckoutFlow, type CheckoutFlowProps } from './screens/CheckoutFlow.tsx';
+export * from './host/checkout.ts';

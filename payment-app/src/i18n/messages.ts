@@ -111,6 +111,13 @@ const en = {
     stepsA11y: 'Payment steps',
     steps: { card: 'Card', pin: 'PIN', processing: 'Processing' },
   },
+  checkout: {
+    title: 'Card payment',
+    opening: 'Opening the payment…',
+    unknown: 'Result not known yet',
+    unknownDetail: 'The terminal has not said whether the card was charged. Do not charge the buyer again: the result is confirmed with the terminal or by an operator, and the checkout updates then.',
+    answered: 'Back to the checkout…',
+  },
 };
 
 /** The shape every language provides. */
@@ -200,6 +207,13 @@ const ptBR: Messages = {
     stepsA11y: 'Etapas do pagamento',
     steps: { card: 'Cartão', pin: 'Senha', processing: 'Processando' },
   },
+  checkout: {
+    title: 'Pagamento com cartão',
+    opening: 'Abrindo o pagamento…',
+    unknown: 'Resultado ainda desconhecido',
+    unknownDetail: 'A maquininha não informou se o cartão foi cobrado. Não cobre o cliente de novo: o resultado é confirmado com a maquininha ou por um operador, e o checkout é atualizado então.',
+    answered: 'Voltando ao checkout…',
+  },
 };
 
 const es: Messages = {
@@ -285,6 +299,13 @@ const es: Messages = {
     doneA11y: 'Cerrar y volver al checkout',
     stepsA11y: 'Pasos del pago',
     steps: { card: 'Tarjeta', pin: 'PIN', processing: 'Procesando' },
+  },
+  checkout: {
+    title: 'Pago con tarjeta',
+    opening: 'Abriendo el pago…',
+    unknown: 'Resultado aún desconocido',
+    unknownDetail: 'El terminal no informó si la tarjeta fue cobrada. No cobre de nuevo al cliente: el resultado se confirma con el terminal o por un operador, y el checkout se actualiza entonces.',
+    answered: 'Volviendo al checkout…',
   },
 };
 
