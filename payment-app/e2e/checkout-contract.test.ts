@@ -2,8 +2,9 @@
  * The VTEX checkout contract of the VTEX IO Payment App, in Debian's Chromium against a real
  * `npm run stack`: the app is assembled by `buildVtexIoApp` (what `npm run vtex-io:build`
  * writes), a page playing VTEX checkout (./checkout/checkout-page.tsx: jQuery from npm, the
- * gateway's Create Payment through the host helper) mounts its `react/index.tsx` component under
- * the extension its pages.json registers, with `appPayload` from the stack's answer, and listens
+ * gateway's Create Payment through the host helper) mounts its component (from
+ * payment-app/vtex-io/react/index.tsx; the test also checks the extension its pages.json
+ * registers) with `appPayload` from the stack's answer, and listens
  * for the checkout events. The clerk's flow ends with `transactionValidation.vtex` `[true]` for an
  * approval and `[false]` for a decline or a clerk who gives up, after `removePaymentLoading.vtex`;
  * the gateway's next Create Payment is final and agrees. Screens in three languages go to
@@ -26,7 +27,7 @@ import type * as Bundle from '../vtex-io/react/posbridge/checkout.js';
 import type * as Source from '../vtex-io/checkout-bundle.tsx';
 import { ARTIFACTS as APP_ARTIFACTS, launchChromium, startStack, type RunningStack } from './stack.ts';
 
-// The hand-written types of the bundle (shipped in react/posbridge/checkout.d.ts) are those of its source.
+// The hand-written types of the bundle (payment-app/vtex-io/react/posbridge/checkout.d.ts) are those of its source.
 const sameMount: typeof Bundle.mountCheckoutApp = null as unknown as typeof Source.mountCheckoutApp;
 void sameMount;
 

@@ -1,7 +1,7 @@
 /**
  * A page that plays VTEX checkout for the Payment App contract test (../checkout-contract.test.ts):
  * jQuery from npm as `window.$`, a payment created through the host helper (the gateway's
- * `POST /payments` to a real `npm run stack`), the VTEX IO app's component (`react/index.tsx`
+ * `POST /payments` to a real `npm run stack`), the VTEX IO app's component (payment-app/vtex-io/react/index.tsx
  * of the assembled folder, alias `@posbridge-vtex-io`) mounted with `appPayload`, and listeners for
  * `removePaymentLoading.vtex` and `transactionValidation.vtex`. After the answer it repeats
  * Create Payment like the gateway until the payment is final. Query: `amount`, `locale`.

@@ -81,12 +81,16 @@ export const TerminalConnectorPayloadSchema = z.looseObject({
   submitUrl: z.url(),
   statusUrl: z.url().optional(),
   terminalsUrl: z.url().optional(),
+  /** posbridge's addition: `POST` it to stop the sale on the terminal (*Cancel on terminal*). */
+  cancelUrl: z.url().optional(),
 });
 
 /** Payload of `vtex.challenge-wait-for-confirmation` (JSON-serialised into `paymentAppData.payload`). */
 export const WaitForConfirmationPayloadSchema = z.looseObject({
   secondsWaiting: z.number().int().positive(),
   statusUrl: z.url().optional(),
+  /** posbridge's addition: `POST` it to stop the sale on the terminal (*Cancel on terminal*). */
+  cancelUrl: z.url().optional(),
 });
 
 export type PosPaymentState = z.infer<typeof PosPaymentStateSchema>;

@@ -20,6 +20,7 @@ export const ROUTE_TEMPLATES = [
   '/pos/v1/submit/:token',
   '/pos/v1/status/:token',
   '/pos/v1/terminals/:token',
+  '/pos/v1/cancel/:token',
   '/pos/app/*',
   '/manifest',
   '/healthz',
@@ -41,6 +42,7 @@ const PATTERNS: readonly (readonly [RegExp, RouteTemplate])[] = [
   [/^\/pos\/v1\/submit\/[^/]+\/?$/, '/pos/v1/submit/:token'],
   [/^\/pos\/v1\/status\/[^/]+\/?$/, '/pos/v1/status/:token'],
   [/^\/pos\/v1\/terminals\/[^/]+\/?$/, '/pos/v1/terminals/:token'],
+  [/^\/pos\/v1\/cancel\/[^/]+\/?$/, '/pos/v1/cancel/:token'],
   [/^\/pos\/app(\/.*)?$/, '/pos/app/*'],
 ];
 

@@ -14,6 +14,8 @@ export interface PaymentAppUrls {
   readonly submitUrl: string;
   readonly statusUrl: string;
   readonly terminalsUrl: string;
+  /** *Cancel on terminal* (`POST`): posbridge's addition to both payloads; VTEX's apps ignore it. */
+  readonly cancelUrl: string;
 }
 
 /** Denied answer for a method posbridge does not serve (no payment is stored). */
@@ -58,13 +60,14 @@ export function paymentAnswer(p: Payment, urls: PaymentAppUrls, s: PppAnswerSett
         submitUrl: urls.submitUrl,
         statusUrl: urls.statusUrl,
         terminalsUrl: urls.terminalsUrl,
+        cancelUrl: urls.cancelUrl,
       };
       return pending(apps.connector, JSON.stringify(payload), 'waiting for the terminal to be identified');
     }
     case 'dispatched':
     case 'accepted':
     case 'unknown': {
-      const payload: WaitForConfirmationPayloadWire = { secondsWaiting: s.secondsWaiting, statusUrl: urls.statusUrl };
+      const payload: WaitForConfirmationPayloadWire = { secondsWaiting: s.secondsWaiting, statusUrl: urls.statusUrl, cancelUrl: urls.cancelUrl };
       const message =
         p.status === 'unknown' ? 'terminal outcome unknown; awaiting reconciliation' : 'waiting for the terminal';
       return pending(apps.wait, JSON.stringify(payload), message);
@@ -77,13 +80,13 @@ export function paymentAnswer(p: Payment, urls: PaymentAppUrls, s: PppAnswerSett
       return finalFields(p, 'denied', s);
     case 'reversal_unknown': {
       // Whether the reversal went through is unknown: never reported cancelled/denied on a guess.
-      const payload: WaitForConfirmationPayloadWire = { secondsWaiting: s.secondsWaiting, statusUrl: urls.statusUrl };
+      const payload: WaitForConfirmationPayloadWire = { secondsWaiting: s.secondsWaiting, statusUrl: urls.statusUrl, cancelUrl: urls.cancelUrl };
       return pending(apps.wait, JSON.stringify(payload), 'reversal outcome unknown; awaiting reconciliation');
     }
     case 'aborting':
     case 'reversing': {
       if (p.endReason === 'cancelled') return { ...finalFields({ ...p, status: 'cancelled' }, 'denied', s) };
-      const payload: WaitForConfirmationPayloadWire = { secondsWaiting: s.secondsWaiting, statusUrl: urls.statusUrl };
+      const payload: WaitForConfirmationPayloadWire = { secondsWaiting: s.secondsWaiting, statusUrl: urls.statusUrl, cancelUrl: urls.cancelUrl };
       return pending(apps.wait, JSON.stringify(payload), 'payment expired; stopping the terminal');
     }
     default: {

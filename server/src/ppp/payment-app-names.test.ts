@@ -36,7 +36,7 @@ describe('paymentAppData.appName per merchant', () => {
   it("answers VTEX's own apps by default", async () => {
     const first = await appData('PA1');
     expect(first.appName).toBe('vtex.terminal-connector-app');
-    expect(Object.keys(first.payload).sort()).toEqual(['statusUrl', 'submitUrl', 'terminalsUrl']);
+    expect(Object.keys(first.payload).sort()).toEqual(['cancelUrl', 'statusUrl', 'submitUrl', 'terminalsUrl']);
   });
 
   it("answers the partner's app for both steps once configured, with VTEX-compatible payloads, and VTEX's again after default", async () => {
@@ -52,7 +52,7 @@ describe('paymentAppData.appName per merchant', () => {
     expect(bind.status).toBe(200);
     const wait = await appData('PA2');
     expect(wait.appName).toBe('acme.posbridge-pay');
-    expect(wait.payload).toEqual({ secondsWaiting: expect.any(Number), statusUrl: connect.payload['statusUrl'] });
+    expect(wait.payload).toEqual({ secondsWaiting: expect.any(Number), statusUrl: connect.payload['statusUrl'], cancelUrl: connect.payload['cancelUrl'] });
     // An old payment's repeat follows the merchant's current setting too: VTEX opens what is installed.
     await setApp(null);
     expect((await appData('PA2')).appName).toBe('vtex.challenge-wait-for-confirmation');

@@ -146,7 +146,7 @@ describe('contract and validation', () => {
     expectContract('/manifest', 'get', 200, manifest.json);
 
     const { res, urls } = await create('CT1');
-    expect(Object.keys(urls).sort()).toEqual(['statusUrl', 'submitUrl', 'terminalsUrl']);
+    expect(Object.keys(urls).sort()).toEqual(['cancelUrl', 'statusUrl', 'submitUrl', 'terminalsUrl']);
     const denied = await t.createPayment(createPaymentBody({ paymentId: 'CT2', paymentMethod: 'Visa' }));
     expectContract('/payments', 'post', 200, denied.json);
     expect(denied.json).toMatchObject({ status: 'denied', message: expect.stringContaining('Visa') });
