@@ -187,6 +187,26 @@ describe('VTEX IO Payment App in a checkout page (Chromium, npm run stack)', () 
     await page.close();
   });
 
+  it('Cancel on terminal (English): the sale stops, the wait screen ends cancelled, [false], and the gateway sees denied', async () => {
+    const { page, errors } = await open('en-US', 10.5);
+    await page.getByTestId('serial-input').fill(stack.ready.terminals[0]!.serialNumber);
+    await page.getByTestId('submit').click();
+    const button = page.getByTestId('cancel-on-terminal');
+    await button.waitFor({ timeout: 20_000 });
+    await shoot(page, '08-wait-cancel-on-terminal-en');
+    await button.click();
+    await page.getByTestId('wait-final-ended').waitFor({ timeout: 30_000 });
+    expect(await page.getByTestId('wait-final-ended').textContent()).toContain('Payment cancelled');
+    await shoot(page, '09-wait-cancelled-en');
+    await page.getByTestId('done').click();
+    await waitFor(async () => (await events(page)).length === 2 || undefined, { timeoutMs: 5000, message: 'transactionValidation.vtex' });
+    expect(await events(page)).toEqual(['removePaymentLoading', 'transactionValidation:false']);
+    await page.getByTestId('checkout-final').filter({ hasText: 'gateway:' }).waitFor({ timeout: 20_000 });
+    expect(await page.getByTestId('checkout-final').textContent()).toBe('gateway: denied');
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
   it('a clerk who closes the connector answers [false]', async () => {
     const { page } = await open('en-US', 10.5);
     await page.getByTestId('cancel').click();

@@ -77,12 +77,16 @@ export interface TerminalConnectorPayload {
   readonly submitUrl: string;
   readonly statusUrl: string | null;
   readonly terminalsUrl: string | null;
+  /** *Cancel on terminal* (posbridge's addition; absent from other connectors). */
+  readonly cancelUrl: string | null;
 }
 
 /** Parsed wait-for-confirmation payload. */
 export interface WaitForConfirmationPayload {
   readonly secondsWaiting: number;
   readonly statusUrl: string | null;
+  /** *Cancel on terminal* (posbridge's addition); without it the button is hidden. */
+  readonly cancelUrl: string | null;
 }
 
 function parseJson(payload: string): unknown {
@@ -101,6 +105,7 @@ export function parseConnectorPayload(payload: string): TerminalConnectorPayload
     submitUrl: parsed.data.submitUrl,
     statusUrl: parsed.data.statusUrl ?? null,
     terminalsUrl: parsed.data.terminalsUrl ?? null,
+    cancelUrl: parsed.data.cancelUrl ?? null,
   };
 }
 
@@ -108,5 +113,5 @@ export function parseConnectorPayload(payload: string): TerminalConnectorPayload
 export function parseWaitPayload(payload: string): WaitForConfirmationPayload | null {
   const parsed = WaitForConfirmationPayloadSchema.safeParse(parseJson(payload));
   if (!parsed.success) return null;
-  return { secondsWaiting: parsed.data.secondsWaiting, statusUrl: parsed.data.statusUrl ?? null };
+  return { secondsWaiting: parsed.data.secondsWaiting, statusUrl: parsed.data.statusUrl ?? null, cancelUrl: parsed.data.cancelUrl ?? null };
 }

@@ -39,7 +39,7 @@ export interface CheckoutFlowProps {
 type Step =
   | { readonly kind: 'connector' }
   /** Reading the status: to open the wait screen (`open`), or after its time ran out (`recheck`). */
-  | { readonly kind: 'reading'; readonly statusUrl: string; readonly purpose: 'open' | 'recheck' }
+  | { readonly kind: 'reading'; readonly statusUrl: string; readonly cancelUrl: string | null; readonly purpose: 'open' | 'recheck' }
   | { readonly kind: 'wait'; readonly payload: string }
   | { readonly kind: 'unknown' }
   | { readonly kind: 'answered' };
@@ -74,6 +74,7 @@ export function CheckoutFlow(props: CheckoutFlowProps) {
   // Between the steps (and after the wait screen's time ran out): what does the server say?
   const readingUrl = step.kind === 'reading' ? step.statusUrl : null;
   const purpose = step.kind === 'reading' ? step.purpose : null;
+  const readingCancelUrl = step.kind === 'reading' ? step.cancelUrl : null;
   useEffect(() => {
     if (readingUrl === null) return undefined;
     let live = true;
@@ -87,13 +88,15 @@ export function CheckoutFlow(props: CheckoutFlowProps) {
           return;
         }
         const next = checkoutStepOfStatus(r.value, fallbackSeconds);
+        const waitPayload = (secondsWaiting: number) =>
+          JSON.stringify(readingCancelUrl === null ? { secondsWaiting, statusUrl: readingUrl } : { secondsWaiting, statusUrl: readingUrl, cancelUrl: readingCancelUrl });
         // Opening: the wait screen shows whatever the status is (a sale already over included), so the clerk sees it.
         if (purpose === 'open') {
           const secondsWaiting = Math.max(1, r.value.secondsRemaining ?? fallbackSeconds);
-          setStep({ kind: 'wait', payload: JSON.stringify({ secondsWaiting, statusUrl: readingUrl }) });
+          setStep({ kind: 'wait', payload: waitPayload(secondsWaiting) });
         } else if (next.kind === 'answer') answer(next.approved);
         else if (next.kind === 'unknown') setStep({ kind: 'unknown' });
-        else setStep({ kind: 'wait', payload: JSON.stringify({ secondsWaiting: next.secondsWaiting, statusUrl: readingUrl }) });
+        else setStep({ kind: 'wait', payload: waitPayload(next.secondsWaiting) });
       });
     };
     read();
@@ -101,23 +104,23 @@ export function CheckoutFlow(props: CheckoutFlowProps) {
       live = false;
       if (timer !== undefined) clearTimeout(timer);
     };
-  }, [client, readingUrl, purpose, pollIntervalMs, fallbackSeconds, answer]);
+  }, [client, readingUrl, readingCancelUrl, purpose, pollIntervalMs, fallbackSeconds, answer]);
 
   const onConnectorClose = useCallback(
     (result: ConnectorResult) => {
       const statusUrl = connector?.statusUrl ?? null;
-      if (result.outcome === 'submitted' && statusUrl !== null) setStep({ kind: 'reading', statusUrl, purpose: 'open' });
+      if (result.outcome === 'submitted' && statusUrl !== null) setStep({ kind: 'reading', statusUrl, cancelUrl: connector?.cancelUrl ?? null, purpose: 'open' });
       else answer(checkoutAnswerOf(result) ?? false);
     },
     [connector, answer],
   );
 
   const onWaitClose = useCallback(
-    (result: WaitResult, statusUrl: string | null) => {
+    (result: WaitResult, statusUrl: string | null, cancelUrl: string | null) => {
       const approved = checkoutAnswerOf(result);
       if (approved !== null) answer(approved);
       // Time ran out: the server's deadline decides (an expiry is false, an unknown outcome is never guessed).
-      else if (statusUrl !== null) setStep({ kind: 'reading', statusUrl, purpose: 'recheck' });
+      else if (statusUrl !== null) setStep({ kind: 'reading', statusUrl, cancelUrl, purpose: 'recheck' });
       else answer(false);
     },
     [answer],
@@ -135,7 +138,8 @@ export function CheckoutFlow(props: CheckoutFlowProps) {
         />
       );
     case 'wait': {
-      const statusUrl = parseWaitPayload(step.payload)?.statusUrl ?? null;
+      const wait = parseWaitPayload(step.payload);
+      const statusUrl = wait?.statusUrl ?? null;
       return (
         <WaitForConfirmationScreen
           key={step.payload}
@@ -143,7 +147,7 @@ export function CheckoutFlow(props: CheckoutFlowProps) {
           locale={props.locale}
           fetch={fetch}
           autoCloseMs={props.autoCloseMs ?? null}
-          onClose={(result) => onWaitClose(result, statusUrl)}
+          onClose={(result) => onWaitClose(result, statusUrl, wait?.cancelUrl ?? null)}
         />
       );
     }
