@@ -4,6 +4,7 @@
  */
 export * from './host/contract.ts';
 export * from './host/scanner.ts';
+export * from './host/device-memory.ts';
 export { TerminalConnectorScreen } from './screens/TerminalConnectorScreen.tsx';
 export { WaitForConfirmationScreen } from './screens/WaitForConfirmationScreen.tsx';
 export { PaymentApp, type PaymentAppProps } from './screens/PaymentApp.tsx';

@@ -13,6 +13,7 @@ import {
   type PosPaymentState,
 } from '@posbridge/protocol/pos';
 import type { FetchLike } from '../api/client.ts';
+import type { DeviceMemory } from './device-memory.ts';
 import type { TerminalScanner } from './scanner.ts';
 
 /** `paymentAppData.appName` values the posbridge connector returns. */
@@ -56,6 +57,8 @@ export interface PaymentAppHostProps<Result> {
 export interface TerminalConnectorProps extends PaymentAppHostProps<ConnectorResult> {
   /** Camera scanner; without one the Scan button is hidden. */
   readonly scanner?: TerminalScanner | undefined;
+  /** The device's storage: remembers the store it stands in and the terminal last used (./device-memory.ts). */
+  readonly memory?: DeviceMemory | undefined;
   /** How long "sent to terminal" stays on screen before `onClose`. @default 1500 */
   readonly closeDelayMs?: number | undefined;
   /** How long to watch `statusUrl` for the terminal to accept (busy terminals refuse). @default 6000 */

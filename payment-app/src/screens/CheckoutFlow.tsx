@@ -12,6 +12,7 @@ import { createPosClient, type FetchLike } from '../api/client.ts';
 import { platformFetch } from '../api/default-fetch.ts';
 import { checkoutAnswerOf, checkoutStepOfStatus, stepOfPayload, type CheckoutEvents } from '../host/checkout.ts';
 import { parseConnectorPayload, parseWaitPayload, type ConnectorResult, type WaitResult } from '../host/contract.ts';
+import type { DeviceMemory } from '../host/device-memory.ts';
 import type { TerminalScanner } from '../host/scanner.ts';
 import { messagesFor } from '../i18n/index.ts';
 import { Body, Busy, Notice, Screen, Title } from '../ui/parts.tsx';
@@ -28,6 +29,8 @@ export interface CheckoutFlowProps {
   readonly checkout: CheckoutEvents;
   readonly fetch?: FetchLike | undefined;
   readonly scanner?: TerminalScanner | undefined;
+  /** The device's storage (the store it stands in, the terminal last used). */
+  readonly memory?: DeviceMemory | undefined;
   /** Poll period of `statusUrl` between the steps. @default 1000 */
   readonly pollIntervalMs?: number | undefined;
   /** Countdown when the server gives no `secondsRemaining`. @default 120 */
@@ -134,6 +137,7 @@ export function CheckoutFlow(props: CheckoutFlowProps) {
           locale={props.locale}
           fetch={fetch}
           scanner={props.scanner}
+          memory={props.memory}
           onClose={onConnectorClose}
         />
       );

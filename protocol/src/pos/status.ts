@@ -61,9 +61,11 @@ export const PosTerminalSchema = z.object({
   /** It is running another payment right now. */
   busy: z.boolean(),
   model: z.string().optional(),
+  /** The store its agent serves: the app shows the terminals of the device's store. */
+  store: z.object({ storeId: z.string().min(1).max(128), name: z.string().min(1).max(128) }).optional(),
 });
 
-/** `GET {terminalsUrl}` answer: the terminals of the payment's store (online ones first). */
+/** `GET {terminalsUrl}` answer: the merchant's terminals with their store (online ones first). */
 export const PosTerminalsSchema = z.object({ terminals: z.array(PosTerminalSchema) });
 
 /** `POST {submitUrl}` success answer. */

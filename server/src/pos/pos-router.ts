@@ -5,7 +5,7 @@
  *
  * - `POST /pos/v1/submit/:token` `{"serialNumber":"…"}` → `SubmitAnswer` (binds the terminal);
  * - `GET  /pos/v1/status/:token` → `PosStatus` (progress and final result);
- * - `GET  /pos/v1/terminals/:token` → `PosTerminals` (the merchant's terminals, online first);
+ * - `GET  /pos/v1/terminals/:token` → `PosTerminals` (the merchant's terminals with their store, online first);
  * - `POST /pos/v1/cancel/:token` → `PosStatus` (*Cancel on terminal*: ./clerk-cancel.ts; 409
  *   POS_CANCEL_REFUSED for an approved payment or an unknown outcome).
  *
@@ -114,7 +114,12 @@ export function createPosRouter(deps: PosRouterDeps): Router {
     const busy = new Set((await deps.store.listPaymentsIn(BUSY_STATUSES, serials)).flatMap((q) => (q.binding ? [q.binding.serialNumber] : [])));
     const answer: PosTerminals = {
       terminals: listed
-        .map((t) => ({ serialNumber: t.serialNumber, online: online.has(t.serialNumber), busy: busy.has(t.serialNumber) }))
+        .map((t) => ({
+          serialNumber: t.serialNumber,
+          online: online.has(t.serialNumber),
+          busy: busy.has(t.serialNumber),
+          store: { storeId: t.storeId, name: t.storeName },
+        }))
         .sort((a, b) => Number(b.online) - Number(a.online) || a.serialNumber.localeCompare(b.serialNumber)),
     };
     res.status(200).setHeader('Cache-Control', 'no-store').json(answer);

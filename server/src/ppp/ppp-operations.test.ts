@@ -454,7 +454,7 @@ describe('Payment App routes, health and metrics', () => {
     expect(status.headers.get('access-control-allow-origin')).toBe('*');
     expect(PosStatusSchema.parse(await status.json())).toMatchObject({ state: 'dispatched', serialNumber: 'SN1', secondsRemaining: 330 });
     const terminals = PosTerminalsSchema.parse(await (await fetch(urls['terminalsUrl']!)).json());
-    expect(terminals.terminals).toEqual([{ serialNumber: 'SN1', online: true, busy: true }]);
+    expect(terminals.terminals).toEqual([{ serialNumber: 'SN1', online: true, busy: true, store: { storeId: 'sto_bootstrap', name: 'default' } }]);
     const forged = await fetch(urls['statusUrl']!.replace(/.$/, (c) => (c === 'A' ? 'B' : 'A')));
     expect(forged.status).toBe(404);
   });
