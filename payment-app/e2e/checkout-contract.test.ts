@@ -136,75 +136,72 @@ describe('VTEX IO Payment App in a checkout page (Chromium, npm run stack)', () 
     await shoot(page, `05-${finalTestId}-${language}`);
   }
 
-  it('approval (English): removePaymentLoading, then transactionValidation.vtex [true] once, and the gateway sees approved', async () => {
-    const { page, errors } = await open('en-US', 10.5);
-    expect(await page.evaluate(() => window.posbridgeCheckout.appName)).toBe('vtex.terminal-connector-app'); // the stack's merchant keeps the default
-    expect(await events(page)).toEqual(['removePaymentLoading']);
-    expect(await unlabelled(page)).toEqual([]);
-    await payOnTerminal(page, 'en', 'wait-final-approved');
-    expect(await page.getByTestId('wait-final-detail').textContent()).toMatch(/^\S.* •••• \d{4}$/);
-    expect(await events(page)).toEqual(['removePaymentLoading']); // nothing answered before the clerk is done
-    await page.getByTestId('done').click();
-    await waitFor(async () => (await events(page)).length === 2 || undefined, { timeoutMs: 5000, message: 'transactionValidation.vtex' });
-    expect(await events(page)).toEqual(['removePaymentLoading', 'transactionValidation:true']);
-    await page.getByTestId('checkout-final').filter({ hasText: 'gateway:' }).waitFor({ timeout: 20_000 });
-    expect(await page.getByTestId('checkout-final').textContent()).toBe('gateway: approved');
-    await page.screenshot({ path: join(ARTIFACTS, '06-checkout-after-approval-en.png'), fullPage: true });
-    expect(errors).toEqual([]);
-    await page.close();
-  });
+  /** Per language: the locale the page gets, texts the test reads, the file suffix of its screenshots. */
+  const LANGUAGES = [
+    { locale: 'en-US', tag: 'en', heading: 'Which terminal?', denied: 'Denied', cancelled: 'Payment cancelled' },
+    { locale: 'pt-BR', tag: 'pt-BR', heading: 'Qual maquininha?', denied: 'Recusado', cancelled: 'Pagamento cancelado' },
+    { locale: 'es-AR', tag: 'es', heading: '¿Qué terminal?', denied: 'Rechazado', cancelled: 'Pago cancelado' },
+  ] as const;
 
-  it('decline (Português): transactionValidation.vtex [false], and the gateway sees denied', async () => {
-    const { page, errors } = await open('pt-BR', 10.05);
-    expect(await page.getByRole('heading').first().textContent()).toBe('Qual maquininha?');
-    await payOnTerminal(page, 'pt-BR', 'wait-final-denied');
-    expect(await page.getByTestId('wait-final-denied').textContent()).toContain('Recusado');
+  /** Done on the final screen, then the checkout's answer and the gateway's next Create Payment. */
+  async function finish(page: Page, expected: boolean, gateway: 'approved' | 'denied'): Promise<void> {
     await page.getByTestId('done').click();
     await waitFor(async () => (await events(page)).length === 2 || undefined, { timeoutMs: 5000, message: 'transactionValidation.vtex' });
-    expect(await events(page)).toEqual(['removePaymentLoading', 'transactionValidation:false']);
+    expect(await events(page)).toEqual(['removePaymentLoading', `transactionValidation:${expected}`]);
     await page.getByTestId('checkout-final').filter({ hasText: 'gateway:' }).waitFor({ timeout: 20_000 });
-    expect(await page.getByTestId('checkout-final').textContent()).toBe('gateway: denied');
-    expect(errors).toEqual([]);
-    await page.close();
-  });
+    expect(await page.getByTestId('checkout-final').textContent()).toBe(`gateway: ${gateway}`);
+  }
 
-  it('unknown serial then approval (Español): a clear error, choose another, never a loop on "waiting"', async () => {
-    const { page, errors } = await open('es-AR', 10.5);
-    await page.getByTestId('serial-input').fill('NOPE0000');
-    await page.getByTestId('submit').click();
-    await page.getByTestId('connector-problem').waitFor({ timeout: 15_000 });
-    expect(await page.getByTestId('connector-problem').textContent()).toContain('NOPE0000');
-    expect(await unlabelled(page)).toEqual([]);
-    await shoot(page, '07-connector-unknown-terminal-es');
-    expect(await events(page)).toEqual(['removePaymentLoading']);
-    await page.getByTestId('change').click();
-    await page.getByTestId('serial-input').fill('');
-    await payOnTerminal(page, 'es', 'wait-final-approved');
-    await page.getByTestId('done').click();
-    await waitFor(async () => (await events(page)).length === 2 || undefined, { timeoutMs: 5000, message: 'transactionValidation.vtex' });
-    expect(await events(page)).toEqual(['removePaymentLoading', 'transactionValidation:true']);
-    expect(errors).toEqual([]);
-    await page.close();
-  });
+  describe.each(LANGUAGES)('in $tag', (lang) => {
+    it('unknown serial, a clear error, another serial, approval: removePaymentLoading, then transactionValidation.vtex [true] once; never a loop on "waiting"', async () => {
+      const { page, errors } = await open(lang.locale, 10.5);
+      expect(await page.evaluate(() => window.posbridgeCheckout.appName)).toBe('vtex.terminal-connector-app'); // the stack's merchant keeps the default
+      expect(await page.getByRole('heading').first().textContent()).toBe(lang.heading);
+      expect(await events(page)).toEqual(['removePaymentLoading']);
+      expect(await unlabelled(page)).toEqual([]);
+      await page.getByTestId('serial-input').fill('NOPE0000');
+      await page.getByTestId('submit').click();
+      await page.getByTestId('connector-problem').waitFor({ timeout: 15_000 });
+      expect(await page.getByTestId('connector-problem').textContent()).toContain('NOPE0000');
+      expect(await unlabelled(page)).toEqual([]);
+      await shoot(page, `07-connector-unknown-terminal-${lang.tag}`);
+      expect(await events(page)).toEqual(['removePaymentLoading']);
+      await page.getByTestId('change').click();
+      await page.getByTestId('serial-input').fill('');
+      await payOnTerminal(page, lang.tag, 'wait-final-approved');
+      expect(await page.getByTestId('wait-final-detail').textContent()).toMatch(/^\S.* •••• \d{4}$/);
+      expect(await events(page)).toEqual(['removePaymentLoading']); // nothing answered before the clerk is done
+      await finish(page, true, 'approved');
+      await page.screenshot({ path: join(ARTIFACTS, `06-checkout-after-approval-${lang.tag}.png`), fullPage: true });
+      expect(errors).toEqual([]);
+      await page.close();
+    });
 
-  it('Cancel on terminal (English): the sale stops, the wait screen ends cancelled, [false], and the gateway sees denied', async () => {
-    const { page, errors } = await open('en-US', 10.5);
-    await page.getByTestId('serial-input').fill(stack.ready.terminals[0]!.serialNumber);
-    await page.getByTestId('submit').click();
-    const button = page.getByTestId('cancel-on-terminal');
-    await button.waitFor({ timeout: 20_000 });
-    await shoot(page, '08-wait-cancel-on-terminal-en');
-    await button.click();
-    await page.getByTestId('wait-final-ended').waitFor({ timeout: 30_000 });
-    expect(await page.getByTestId('wait-final-ended').textContent()).toContain('Payment cancelled');
-    await shoot(page, '09-wait-cancelled-en');
-    await page.getByTestId('done').click();
-    await waitFor(async () => (await events(page)).length === 2 || undefined, { timeoutMs: 5000, message: 'transactionValidation.vtex' });
-    expect(await events(page)).toEqual(['removePaymentLoading', 'transactionValidation:false']);
-    await page.getByTestId('checkout-final').filter({ hasText: 'gateway:' }).waitFor({ timeout: 20_000 });
-    expect(await page.getByTestId('checkout-final').textContent()).toBe('gateway: denied');
-    expect(errors).toEqual([]);
-    await page.close();
+    it('decline: transactionValidation.vtex [false], and the gateway sees denied', async () => {
+      const { page, errors } = await open(lang.locale, 10.05);
+      await payOnTerminal(page, lang.tag, 'wait-final-denied');
+      expect(await page.getByTestId('wait-final-denied').textContent()).toContain(lang.denied);
+      await finish(page, false, 'denied');
+      expect(errors).toEqual([]);
+      await page.close();
+    });
+
+    it('Cancel on terminal: the sale stops, the wait screen ends cancelled, [false], and the gateway sees denied', async () => {
+      const { page, errors } = await open(lang.locale, 10.5);
+      await page.getByTestId('serial-input').fill(stack.ready.terminals[0]!.serialNumber);
+      await page.getByTestId('submit').click();
+      const button = page.getByTestId('cancel-on-terminal');
+      await button.waitFor({ timeout: 20_000 });
+      expect(await unlabelled(page)).toEqual([]);
+      await shoot(page, `08-wait-cancel-on-terminal-${lang.tag}`);
+      await button.click();
+      await page.getByTestId('wait-final-ended').waitFor({ timeout: 30_000 });
+      expect(await page.getByTestId('wait-final-ended').textContent()).toContain(lang.cancelled);
+      await shoot(page, `09-wait-cancelled-${lang.tag}`);
+      await finish(page, false, 'denied');
+      expect(errors).toEqual([]);
+      await page.close();
+    });
   });
 
   it('a clerk who closes the connector answers [false]', async () => {
