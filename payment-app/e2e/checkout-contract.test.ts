@@ -11,6 +11,7 @@
  * test-artifacts/payment-app/checkout/.
  * @requires-program chromium socat
  */
+import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -22,7 +23,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '@posbridge/testkit';
 import { hostHelper } from '../dev/host-helper.ts';
 import { unlabelledControls } from '../src/testing/a11y.ts';
-import { buildVtexIoApp, type VtexIoBuild } from '../vtex-io/build.ts';
+import { buildVtexIoApp, resolveConfig, type VtexIoBuild } from '../vtex-io/build.ts';
 import type * as Bundle from '../vtex-io/react/posbridge/checkout.js';
 import type * as Source from '../vtex-io/checkout-bundle.tsx';
 import { ARTIFACTS as APP_ARTIFACTS, launchChromium, startStack, type RunningStack } from './stack.ts';
@@ -104,6 +105,27 @@ describe('VTEX IO Payment App in a checkout page (Chromium, npm run stack)', () 
     expect(pages.extensions).toEqual({ 'checkout/transactions/pos-payment': { component: 'index' } });
     expect(app.appId).toBe('posbridgetest.pos-payment');
     expect(readFileSync(join(app.outDir, 'react', 'index.tsx'), 'utf8')).toContain("from './posbridge/checkout.js'");
+    // The configuration is checked before anything is written.
+    expect(() => resolveConfig({ vendor: 'vtex' })).toThrow(/use the default instead/);
+    expect(() => resolveConfig({ vendor: 'Acme' })).toThrow(/vendor\/name "Acme.posbridge-payment-app"/);
+    expect(() => resolveConfig({ vendor: 'acme', name: 'pay_app' })).toThrow(/kebab-case/);
+    expect(() => resolveConfig({ vendor: 'acme', version: '1.0' })).toThrow(/semver/);
+    expect(resolveConfig({ vendor: 'acme' })).toMatchObject({ name: 'posbridge-payment-app', version: '0.1.0' });
+  });
+
+  it('npm run vtex-io:build has --help and refuses to run without a vendor', async () => {
+    const run = (args: string[]) =>
+      new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+        execFile(process.execPath, ['--conditions=@posbridge/source', '--import', 'tsx', here('../scripts/vtex-io-build.ts'), ...args], { cwd: here('..'), env: { ...process.env, POSBRIDGE_VTEX_IO_VENDOR: '' } }, (err, stdout, stderr) =>
+          resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : null, stdout, stderr }),
+        );
+      });
+    const help = await run(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('--vendor ACCOUNT');
+    const missing = await run([]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('--vendor (or POSBRIDGE_VTEX_IO_VENDOR) is required');
   });
 
   async function open(locale: string, amount: number): Promise<{ page: Page; errors: string[] }> {
