@@ -68,6 +68,11 @@ export const ERROR_CODES = {
     httpStatus: 409,
   },
   POS_PAYMENT_FINAL: { message: 'this payment is already finished', retryable: false, httpStatus: 410 },
+  POS_CANCEL_REFUSED: {
+    message: 'this payment cannot be cancelled from the Payment App now (approved, or its outcome is unknown): cancel it through VTEX',
+    retryable: false,
+    httpStatus: 409,
+  },
 
   WS_UNAUTHORIZED: { message: 'agent token missing or not recognised', retryable: false },
   WS_BAD_MESSAGE: { message: 'message does not match the agent protocol', retryable: false },

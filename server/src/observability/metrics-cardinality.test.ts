@@ -17,6 +17,7 @@ const TEMPLATES = [
   '/pos/v1/submit/:token',
   '/pos/v1/status/:token',
   '/pos/v1/terminals/:token',
+  '/pos/v1/cancel/:token',
   '/pos/app/*',
   '/giftcard-provider/*',
   '/manifest',

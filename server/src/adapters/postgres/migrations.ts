@@ -42,14 +42,19 @@ ALTER TABLE merchants ADD COLUMN test_suite_changed_at timestamptz;`,
   },
   // The gift card ledger (issue 17): cards and their append-only journal.
   { version: 5, name: 'giftcards', sql: GIFTCARDS_DDL },
-  // 6–8: reserved for other work of issue 14 (agent pairing, end-of-day totals) and later; each
-  // branch fills its own version when it is merged (never ship a database migrated by a branch
-  // with a placeholder).
+  // 6: filled by the merge of issue 16's sandbox mode.
   { version: 6, name: 'reserved-6', sql: 'SELECT 1' },
-  { version: 7, name: 'reserved-7', sql: 'SELECT 1' },
-  { version: 8, name: 'reserved-8', sql: 'SELECT 1' },
+  // The partner's VTEX IO Payment App of a merchant (issue 15; `vendor.name`, null = VTEX's own
+  // apps) and who last changed it, when.
+  {
+    version: 7,
+    name: 'payment-app',
+    sql: `ALTER TABLE merchants ADD COLUMN payment_app text CHECK (payment_app IS NULL OR length(payment_app) BETWEEN 3 AND 129);
+ALTER TABLE merchants ADD COLUMN payment_app_changed_by text CHECK (payment_app_changed_by IS NULL OR length(payment_app_changed_by) <= 200);
+ALTER TABLE merchants ADD COLUMN payment_app_changed_at timestamptz;`,
+  },
   // The operations console (issue 14 items 1–2): users, credentials, audit log, agent hellos.
-  { version: 9, name: 'admin', sql: ADMIN_DDL },
+  { version: 8, name: 'admin', sql: ADMIN_DDL },
 ];
 
 /** The schema version this code runs on. */

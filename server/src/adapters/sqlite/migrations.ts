@@ -296,13 +296,15 @@ export const MIGRATIONS: readonly string[] = [
   CREATE TRIGGER gift_card_entries_no_delete BEFORE DELETE ON gift_card_entries
   BEGIN SELECT RAISE(ABORT, 'gift card journal entries are append-only'); END;
   `,
-  // 9–11: reserved for other work of issues 14 (agent pairing, end-of-day totals) and later: each
-  // branch fills its own number when it is merged (never ship a database migrated by a branch
-  // with an empty placeholder).
-  '',
-  '',
-  '',
-  // 12 (operations console, issue 14 items 1–2): console users, their API tokens and sessions
+  '', // 9: filled by the merge of issue 16's sandbox mode
+  // 10 (Payment App in its real hosts, issue 15): the partner's VTEX IO Payment App a merchant's payments open (`vendor.name`,
+  // null = VTEX's own apps) and who last changed it, when (ports/directory.ts PaymentAppChange).
+  `
+  ALTER TABLE merchants ADD COLUMN payment_app TEXT CHECK (payment_app IS NULL OR length(payment_app) BETWEEN 3 AND 129);
+  ALTER TABLE merchants ADD COLUMN payment_app_changed_by TEXT CHECK (payment_app_changed_by IS NULL OR length(payment_app_changed_by) <= 200);
+  ALTER TABLE merchants ADD COLUMN payment_app_changed_at INTEGER;
+  `,
+  // 11 (operations console, issue 14 items 1–2): console users, their API tokens and sessions
   // (secrets only as sha256 hex, passwords only as scrypt strings), the admin audit log, what an
   // agent last said of itself (for listings), and the index of the payment search's sort.
   `
