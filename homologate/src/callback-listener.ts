@@ -2,7 +2,7 @@
  * The `callbackUrl` side of VTEX's gateway, for the asynchronous cases: an HTTP listener that
  * records every POST it receives. Each payment gets its own URL with a random
  * `X-VTEX-signature` query, like the gateway's, so the report can tell whether the connector
- * used the callbackUrl exactly as received (ppp-pos.md §6: notification mode POSTs the final
+ * used the callbackUrl exactly as received (docs/protocol/vtex-ppp.md §6: notification mode POSTs the final
  * body; retry mode POSTs after which the gateway calls Create Payment again).
  */
 import { randomBytes } from 'node:crypto';

@@ -1,5 +1,5 @@
 /**
- * The Venda Direta (POS) flows of /work/shared/spec/ppp-pos.md §2: Create Payment answers
+ * The Venda Direta (POS) flows of docs/protocol/vtex-ppp.md §2 and §5.4: Create Payment answers
  * `undefined` with `paymentAppData` (`vtex.terminal-connector-app`, payload a JSON string with
  * `submitUrl`); the terminal-connector app POSTs `{serialNumber}` to `submitUrl`; the terminal's
  * result arrives by callback. These are what a store does, not Test Suite cases: they are sent
@@ -11,7 +11,7 @@ import { filled, isObject, type CaseRun, type HomologationCase } from './case-ru
 import { expectCallback, followUp } from './cases-suite.ts';
 import { approvedPayment, cancelBody, createPaymentBody, vtexId } from './payloads.ts';
 
-/** The app that identifies the terminal (ppp-pos.md §4, "use the latter"). */
+/** The app that identifies the terminal (docs/protocol/vtex-ppp.md §5.4). */
 export const TERMINAL_APP = 'vtex.terminal-connector-app';
 
 /** Amounts of the POS sales, PPP decimals (cents 90 / 50: approved rows of posbridge's simulator). */
@@ -23,7 +23,7 @@ function appData(run: CaseRun, answer: Record<string, unknown>): { appName: stri
   const data = answer['paymentAppData'];
   if (!run.check(isObject(data), 'create: no paymentAppData (the POS flow needs the terminal-connector app)') || !isObject(data)) return null;
   run.observe(`paymentAppData ${String(data['appName'])}`);
-  if (!run.check(typeof data['payload'] === 'string', 'create: paymentAppData.payload is not a string (ppp-pos.md §4: serialized JSON)')) return null;
+  if (!run.check(typeof data['payload'] === 'string', 'create: paymentAppData.payload is not a string (PPP: serialized JSON)')) return null;
   try {
     const payload = JSON.parse(String(data['payload'])) as unknown;
     if (!run.check(isObject(payload), 'create: paymentAppData.payload is not a JSON object')) return null;

@@ -2,7 +2,7 @@
  * The HTTP client of `posbridge-homologate`: calls a PPP connector the way VTEX's gateway does
  * (appKey/appToken headers, JSON bodies, `X-VTEX-API-Is-TestSuite: true` on Test Suite cases) and
  * records every request and answer, timed, with the app token redacted, for the report.
- * Source: /work/shared/spec/ppp-pos.md §3 (headers), homologate/spec/ppp-openapi.yml.
+ * Source: docs/protocol/vtex-ppp.md §3 (headers), homologate/spec/ppp-openapi.yml.
  */
 
 /** The redacted stand-in for a secret in the request log. */

@@ -1,6 +1,6 @@
 /**
  * Request bodies the way VTEX's gateway sends them (homologate/spec/ppp-openapi.yml: Create
- * Payment request, `CancelPaymentRequest`, `SettlePayment`, `RefundPayment`; /work/shared/spec/ppp-pos.md §4–§5).
+ * Payment request, `CancelPaymentRequest`, `SettlePayment`, `RefundPayment`; docs/protocol/vtex-ppp.md §4, §5).
  * Card numbers are VTEX's published Test Suite numbers, never real cards.
  */
 import { randomBytes } from 'node:crypto';

@@ -49,9 +49,10 @@ function exchangeLines(e: Exchange): string[] {
 
 /**
  * The report as text for a terminal. `secrets` (the app token) are replaced by
- * {@link REDACTED} wherever they would appear, should a connector echo one back.
+ * {@link REDACTED} in every value of the report ({@link redactDeep}), should a connector echo one back.
  */
-export function renderText(report: HomologationReport, secrets: readonly string[] = []): string {
+export function renderText(whole: HomologationReport, secrets: readonly string[] = []): string {
+  const report = redactDeep(whole, secrets);
   const passed = report.cases.filter((c) => c.passed).length;
   const out: string[] = [
     `posbridge-homologate Test Report`,
@@ -80,18 +81,38 @@ export function renderText(report: HomologationReport, secrets: readonly string[
     for (const cb of c.callbacks) out.push(`  ⇐ callback POST ${cb.pathAndQuery}`, `    body ${bodyText(cb.body === '' ? '(empty)' : cb.body)}`);
   }
   out.push('', `${passed}/${report.cases.length} cases passed: ${report.passed ? 'PASS' : 'FAIL'}`, '');
-  return redact(out.join('\n'), secrets);
+  return out.join('\n');
 }
 
 /** The report as JSON (one document), secrets redacted like {@link renderText}. */
 export function renderJson(report: HomologationReport, secrets: readonly string[] = []): string {
-  return `${redact(JSON.stringify(report, null, 2), secrets)}\n`;
+  return `${JSON.stringify(redactDeep(report, secrets), null, 2)}\n`;
 }
 
-/** Replaces every occurrence of each non-empty secret in `text` by {@link REDACTED}. */
+/**
+ * Secrets shorter than this are not searched for in bodies (a short token would match ordinary
+ * text); the client still redacts them in the request headers, where they are sent.
+ */
+export const MIN_REDACTED_SECRET_CHARS = 8;
+
+/**
+ * Replaces every occurrence of each secret of at least {@link MIN_REDACTED_SECRET_CHARS}
+ * characters in `text` by {@link REDACTED}, also in its JSON-escaped form.
+ */
 export function redact(text: string, secrets: readonly string[]): string {
-  let out = text;
-  // The secret as written, and as it appears inside a JSON string (quotes, backslashes escaped).
-  for (const s of secrets.flatMap((x) => [x, JSON.stringify(x).slice(1, -1)])) if (s.length > 0) out = out.split(s).join(REDACTED);
-  return out;
+  // The secret as written, and as it appears inside a JSON string (quotes, backslashes escaped);
+  // one pass, longest first, so a replacement is never searched again.
+  const forms = [...new Set(secrets.flatMap((x) => [x, JSON.stringify(x).slice(1, -1)]))].filter((x) => x.length >= MIN_REDACTED_SECRET_CHARS).sort((x, y) => y.length - x.length);
+  if (forms.length === 0) return text;
+  return text.replace(new RegExp(forms.map((x) => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'g'), REDACTED);
+}
+
+/** A copy of `value` with {@link redact} applied to every string in it (keys included). */
+export function redactDeep<T>(value: T, secrets: readonly string[]): T {
+  if (typeof value === 'string') return redact(value, secrets) as T;
+  if (Array.isArray(value)) return value.map((v: unknown) => redactDeep(v, secrets)) as T;
+  if (typeof value === 'object' && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [redact(k, secrets), redactDeep(v as unknown, secrets)])) as T;
+  }
+  return value;
 }
