@@ -9,7 +9,7 @@
  * posbridge-server agent add --name NAME [--merchant M --store S] [--db PATH]
  * posbridge-server merchant add --name NAME [--callback-mode notification|retry] [--db PATH]
  * posbridge-server merchant list [--db PATH]
- * posbridge-server merchant set NAME --test-suite on|off [--operator NAME] [--db PATH]
+ * posbridge-server merchant set NAME [--test-suite on|off] [--sandbox-terminals allow|deny] [--operator NAME] [--db PATH]
  * posbridge-server store add --merchant M --name NAME [--db PATH]
  * posbridge-server terminal list [--merchant M] [--db PATH]
  * posbridge-server payment resolve <paymentId> --outcome approved|denied --reason TEXT
@@ -52,10 +52,13 @@ Usage:
                                           create a merchant (VTEX merchantName) and print its
                                           appKey/appToken (the token is shown once)
   posbridge-server merchant list          list merchants (no secrets)
-  posbridge-server merchant set NAME --test-suite on|off [--operator NAME]
+  posbridge-server merchant set NAME [--test-suite on|off] [--sandbox-terminals allow|deny] [--operator NAME]
                                           VTEX Test Suite mode of merchant NAME (off by default):
                                           suite requests run on its virtual terminal
-                                          (docs/homologation.md); who and when are kept
+                                          (docs/homologation.md); --sandbox-terminals: may VTEX
+                                          sandbox payments run on its real terminals (default
+                                          deny, docs/homologation.md "Sandbox mode"); who and
+                                          when are kept
   posbridge-server store add --merchant M --name NAME
                                           create a store of merchant M
   posbridge-server terminal list [--merchant M]
@@ -100,6 +103,7 @@ Options (each overrides its environment variable):
   --store S         store name (agent add)
   --callback-mode   notification (default) or retry (merchant add)
   --test-suite      on or off (merchant set)
+  --sandbox-terminals allow or deny (merchant set)
   --outcome O       approved or denied (payment resolve, operation resolve)
   --reason TEXT     why, 1-500 characters: what the receipt shows (payment resolve, e.g. "receipt
                     000123 shows approved"), or why the terminal moves (terminal move); kept in the audit log
@@ -137,6 +141,7 @@ export async function runCli(
         store: { type: 'string' },
         'callback-mode': { type: 'string' },
         'test-suite': { type: 'string' },
+        'sandbox-terminals': { type: 'string' },
         outcome: { type: 'string' },
         reason: { type: 'string' },
         authorization: { type: 'string' },
@@ -254,7 +259,7 @@ export async function runCli(
   if (command === 'merchant' && sub === 'list' && rest.length === 0) {
     return admin('merchant list', async (store) => {
       for (const m of await store.listMerchants()) {
-        process.stdout.write(`${m.merchantId}\t${m.name ?? '(any name)'}\t${m.appKey}\t${m.callbackMode}${m.testSuiteMode === true ? '\ttest-suite' : ''}\n`);
+        process.stdout.write(`${m.merchantId}\t${m.name ?? '(any name)'}\t${m.appKey}\t${m.callbackMode}${m.testSuiteMode === true ? '\ttest-suite' : ''}${m.sandboxTerminals === 'allow' ? '\tsandbox-terminals' : ''}\n`);
       }
     });
   }
@@ -262,8 +267,11 @@ export async function runCli(
   if (command === 'merchant' && sub === 'set') {
     const [name, ...extra] = rest;
     const mode = values['test-suite'];
-    if (name === undefined || extra.length > 0 || (mode !== 'on' && mode !== 'off')) {
-      process.stderr.write('merchant set: usage: merchant set NAME --test-suite on|off [--operator NAME]\n');
+    const sandbox = values['sandbox-terminals'];
+    const modeOk = mode === undefined || mode === 'on' || mode === 'off';
+    const sandboxOk = sandbox === undefined || sandbox === 'allow' || sandbox === 'deny';
+    if (name === undefined || extra.length > 0 || !modeOk || !sandboxOk || (mode === undefined && sandbox === undefined)) {
+      process.stderr.write('merchant set: usage: merchant set NAME [--test-suite on|off] [--sandbox-terminals allow|deny] [--operator NAME]\n');
       return 2;
     }
     const operator = values.operator?.trim() || osUser(env);
@@ -275,10 +283,15 @@ export async function runCli(
       const merchant = await store.findMerchantByName(name);
       if (!merchant) throw new Error(`no merchant named ${JSON.stringify(name)}`);
       const at = now();
-      await store.setMerchantTestSuite({ merchantId: merchant.merchantId, on: mode === 'on', actor: `cli:${operator}`, at });
-      process.stdout.write(
-        `merchant ${name} (${merchant.merchantId}): Test Suite mode ${mode}, by cli:${operator} at ${new Date(at).toISOString()}\n`,
-      );
+      const by = `by cli:${operator} at ${new Date(at).toISOString()}`;
+      if (mode !== undefined) {
+        await store.setMerchantTestSuite({ merchantId: merchant.merchantId, on: mode === 'on', actor: `cli:${operator}`, at });
+        process.stdout.write(`merchant ${name} (${merchant.merchantId}): Test Suite mode ${mode}, ${by}\n`);
+      }
+      if (sandbox !== undefined) {
+        await store.setMerchantSandboxTerminals({ merchantId: merchant.merchantId, allow: sandbox === 'allow', actor: `cli:${operator}`, at });
+        process.stdout.write(`merchant ${name} (${merchant.merchantId}): sandbox payments on real terminals ${sandbox}, ${by}\n`);
+      }
     });
   }
 

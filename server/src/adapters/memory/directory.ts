@@ -15,6 +15,7 @@ import {
   type TerminalEventRecord,
   type TerminalListing,
   type TerminalMove,
+  type SandboxTerminalsChange,
   type TestSuiteModeChange,
   type TerminalRecord,
 } from '../../ports/directory.ts';
@@ -169,6 +170,7 @@ export class MemoryDirectory implements DirectoryPort {
           createdAt: existing?.createdAt ?? merchant.createdAt,
           // The Test Suite mode is an admin setting, not the environment's: kept as it was.
           ...(existing?.testSuiteMode === true ? { testSuiteMode: true } : {}),
+          ...(existing?.sandboxTerminals === 'allow' ? { sandboxTerminals: 'allow' as const } : {}),
         });
         const taken = [...stores.values()].some((s) => s.merchantId === merchant.merchantId && s.name === 'default');
         if (!stores.has(BOOTSTRAP_STORE_ID) && !taken) {
@@ -223,6 +225,17 @@ export class MemoryDirectory implements DirectoryPort {
       if (!m) return false;
       const { testSuiteMode: _was, ...rest } = m;
       merchants.set(change.merchantId, change.on ? { ...rest, testSuiteMode: true } : rest);
+      return true;
+    });
+  }
+
+  setMerchantSandboxTerminals(change: SandboxTerminalsChange): Promise<boolean> {
+    return this.#conn.run('setMerchantSandboxTerminals', () => {
+      const { merchants } = this.#conn.tables;
+      const m = merchants.get(change.merchantId);
+      if (!m) return false;
+      const { sandboxTerminals: _was, ...rest } = m;
+      merchants.set(change.merchantId, change.allow ? { ...rest, sandboxTerminals: 'allow' } : rest);
       return true;
     });
   }

@@ -18,6 +18,7 @@ import {
   type TerminalEventRecord,
   type TerminalListing,
   type TerminalMove,
+  type SandboxTerminalsChange,
   type TestSuiteModeChange,
   type TerminalRecord,
 } from '../../ports/directory.ts';
@@ -238,6 +239,16 @@ export class PgDirectory implements DirectoryPort {
       const n = await this.#db.run(
         'UPDATE merchants SET test_suite = $1, test_suite_changed_by = $2, test_suite_changed_at = $3 WHERE merchant_id = $4',
         [change.on, change.actor.slice(0, 200), toTs(change.at), change.merchantId],
+      );
+      return n === 1;
+    });
+  }
+
+  setMerchantSandboxTerminals(change: SandboxTerminalsChange): Promise<boolean> {
+    return pgOp('setMerchantSandboxTerminals', async () => {
+      const n = await this.#db.run(
+        'UPDATE merchants SET sandbox_terminals = $1, sandbox_terminals_changed_by = $2, sandbox_terminals_changed_at = $3 WHERE merchant_id = $4',
+        [change.allow, change.actor.slice(0, 200), toTs(change.at), change.merchantId],
       );
       return n === 1;
     });

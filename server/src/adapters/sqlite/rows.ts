@@ -47,6 +47,8 @@ export interface PaymentRow {
   end_reason: string | null;
   deadline_at: number | null;
   test_suite: number;
+  /** 1 = sent from a VTEX sandbox (migration 9; absent before it). */
+  sandbox?: number;
   created_at: number;
   changed_at: number;
   updated_at: number;
@@ -100,6 +102,8 @@ export interface MerchantRow {
   created_at: number;
   /** 1 = Test Suite mode on (migration 7; absent before it). */
   test_suite?: number;
+  /** 1 = sandbox payments allowed on real terminals (migration 9; absent before it). */
+  sandbox_terminals?: number;
 }
 
 /** The domain record of a `merchants` row. */
@@ -112,6 +116,7 @@ export function rowToMerchant(r: MerchantRow): MerchantRecord {
     callbackMode: r.callback_mode as CallbackMode,
     createdAt: r.created_at,
     ...(r.test_suite === 1 ? { testSuiteMode: true } : {}),
+    ...(r.sandbox_terminals === 1 ? { sandboxTerminals: 'allow' as const } : {}),
   };
 }
 
@@ -172,6 +177,7 @@ export function rowToPayment(r: PaymentRow): Payment {
     merchantName: r.merchant_name,
     merchantId: r.merchant_id,
     testSuite: r.test_suite === 1,
+    ...(r.sandbox === 1 ? { sandbox: true } : {}),
     method: r.method as PaymentMethodKind,
     installments: r.installments,
     amount: { amountMinor: r.amount_minor, currency: r.currency },
