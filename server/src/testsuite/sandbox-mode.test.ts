@@ -68,6 +68,14 @@ describe('sandbox mode', () => {
     expect(t.lines.find((l) => l['msg'] === 'payment created' && l['paymentId'] === 'SBX-ALLOW')).toMatchObject({ sandbox: true });
     expect((await submit(answer, 'SN1')).status).toBe(200);
     await agent.waitForMessage(isServerMessage('payment.start'));
+    // The request log marks sandbox requests on every PPP route (here a cancel with sandboxMode).
+    await fetch(`${t.server.url}/payments/SBX-ALLOW/cancellations`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', ...AUTH_HEADERS },
+      body: JSON.stringify({ paymentId: 'SBX-ALLOW', requestId: 'C-SBX', authorizationId: null, sandboxMode: true }),
+    });
+    expect(t.lines.some((l) => l['msg'] === 'request completed' && l['path'] === '/payments/SBX-ALLOW/cancellations' && l['sandbox'] === true)).toBe(true);
+    expect(t.lines.some((l) => l['msg'] === 'request completed' && l['paymentId'] === 'SBX-PLAIN' && l['sandbox'] === true)).toBe(false);
   });
 
   it('refuses the terminal (409 POS_SANDBOX_REFUSED) when the rule was changed to deny after Create Payment', async () => {
