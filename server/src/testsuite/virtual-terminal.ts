@@ -153,7 +153,9 @@ export class VirtualTerminal {
       do {
         this.#again = false;
         const now = this.#o.now();
-        const due = await this.#o.commands.listDeliverableCommandsByPrefix(VIRTUAL_SERIAL_PREFIX, VIRTUAL_SESSION_ID, now, 100);
+        // The port's largest page: rows of merchants whose mode was turned off stay open (until their
+        // deadline ends them) and are skipped below, so they must not crowd out the others.
+        const due = await this.#o.commands.listDeliverableCommandsByPrefix(VIRTUAL_SERIAL_PREFIX, VIRTUAL_SESSION_ID, now, 1000);
         if (due.length === 0) continue;
         // Only rows of a merchant still in Test Suite mode are answered (turning it off stops the answers).
         const on = new Set<string>();
