@@ -25,5 +25,10 @@ describe('posbridge-homologate command line', () => {
     );
     expect(bad).toMatchObject({ code: 2 });
     expect((bad as { stderr: string }).stderr).toMatch(/--callback-host: "nope" is not host:port/);
+    const wildcard = await run(process.execPath, [...NODE_ARGS, BIN, '--url', 'http://x', '--app-key', 'k', '--app-token', 't', '--callback-host', '0.0.0.0:8443']).catch(
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(wildcard).toMatchObject({ code: 2 });
+    expect((wildcard as { stderr: string }).stderr).toMatch(/--callback-public-host/);
   });
 });

@@ -51,7 +51,13 @@ for (const [name, value] of [
     fail(`--${name}: ${(err as Error).message}`);
   }
 }
-if (values['callback-host'] !== undefined) options.callbackListen = values['callback-host'];
+if (values['callback-host'] !== undefined) {
+  const { host } = parseHostPort(values['callback-host']);
+  if ((host === '0.0.0.0' || host === '::') && values['callback-public-host'] === undefined) {
+    fail(`--callback-host ${values['callback-host']} listens on every address: say where the connector reaches it with --callback-public-host`);
+  }
+  options.callbackListen = values['callback-host'];
+}
 if (values['callback-public-host'] !== undefined) options.callbackPublicHost = values['callback-public-host'];
 if (values.serial !== undefined) {
   if (!/^[\x21-\x7e]{1,64}$/.test(values.serial)) fail('--serial must be 1–64 visible ASCII characters');
