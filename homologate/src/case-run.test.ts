@@ -35,6 +35,7 @@ function context(now: () => number, timeoutMs = 2_000): CaseContext {
     contract: PppContract.load(),
     callbacks,
     paymentMethod: 'Venda Direta Credito',
+    merchantName: 'homologation',
     posTimeoutMs: 1_000,
     now,
     sleep: async () => {},

@@ -39,6 +39,8 @@ export interface CaseContext {
   callbacks: CallbackListener;
   /** Payment method name of the suite cases (e.g. `Venda Direta Credito`), from the manifest or `--payment-method`. */
   paymentMethod: string;
+  /** `merchantName` of every Create Payment (`--merchant-name`). */
+  merchantName: string;
   /** The terminal serial of the POS flows (`--serial`), if any. */
   serial?: string;
   /** How long a POS flow waits for the terminal's answer, ms. */

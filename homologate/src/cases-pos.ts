@@ -36,7 +36,7 @@ function appData(run: CaseRun, answer: Record<string, unknown>): { appName: stri
 
 async function createPos(run: CaseRun, method: PosMethod): Promise<{ body: Record<string, unknown>; answer: Record<string, unknown> }> {
   const paymentId = vtexId();
-  const body = createPaymentBody({ paymentId, paymentMethod: method, value: POS_VALUES[method], currency: 'BRL', callbackUrl: run.ctx.callbacks.urlFor(paymentId) });
+  const body = createPaymentBody({ paymentId, paymentMethod: method, value: POS_VALUES[method], currency: 'BRL', callbackUrl: run.ctx.callbacks.urlFor(paymentId), merchantName: run.ctx.merchantName });
   const { json } = await run.call('Create Payment', 'POST', '/payments', body, { testSuite: false, schemaPath: '/payments' });
   run.observe(`create ${String(json['status'] ?? 'no status')}`);
   run.check(json['status'] === 'undefined', `create: status ${JSON.stringify(json['status'])}, expected "undefined" (the terminal answers later)`);

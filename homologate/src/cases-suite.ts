@@ -20,7 +20,7 @@ const SUITE = { testSuite: true } as const;
 /** Sends Create Payment with a suite card; returns the body sent and the answer. */
 async function create(run: CaseRun, card: string, label = 'Create Payment'): Promise<{ body: Record<string, unknown>; answer: Record<string, unknown> }> {
   const paymentId = vtexId();
-  const body = createPaymentBody({ paymentId, paymentMethod: run.ctx.paymentMethod, value: SUITE_VALUE, currency: SUITE_CURRENCY, callbackUrl: run.ctx.callbacks.urlFor(paymentId), cardNumber: card });
+  const body = createPaymentBody({ paymentId, paymentMethod: run.ctx.paymentMethod, value: SUITE_VALUE, currency: SUITE_CURRENCY, callbackUrl: run.ctx.callbacks.urlFor(paymentId), merchantName: run.ctx.merchantName, cardNumber: card });
   const { json } = await run.call(label, 'POST', '/payments', body, { ...SUITE, schemaPath: '/payments' });
   return { body, answer: json };
 }

@@ -12,6 +12,7 @@ export const CLI_OPTIONS = {
   'callback-public-host': { type: 'string' },
   serial: { type: 'string' },
   'payment-method': { type: 'string' },
+  'merchant-name': { type: 'string' },
   'timeout-ms': { type: 'string' },
   'pos-timeout-ms': { type: 'string' },
   json: { type: 'boolean' },
@@ -52,6 +53,8 @@ Options:
                               listener at another address (a tunnel, NAT); default --callback-host
   --serial <serial>           run the POS sales on this terminal
   --payment-method <name>     payment method of the Test Suite cases (default: the manifest's first)
+  --merchant-name <name>      merchantName of every Create Payment: the VTEX account name the
+                              connector knows this merchant by (default homologation)
   --timeout-ms <n>            give up on one answer after n ms (default 10000; the budget stays 5 s)
   --pos-timeout-ms <n>        how long a POS sale waits for its terminal (default 120000)
   --json                      print the report as JSON instead of text

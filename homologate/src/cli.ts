@@ -64,6 +64,10 @@ if (values.serial !== undefined) {
   options.serial = values.serial;
 }
 if (values['payment-method'] !== undefined) options.paymentMethod = values['payment-method'];
+if (values['merchant-name'] !== undefined) {
+  if (!/^[\x21-\x7e]{1,128}$/.test(values['merchant-name'])) fail('--merchant-name must be 1–128 visible ASCII characters');
+  options.merchantName = values['merchant-name'];
+}
 const timeoutMs = positive('timeout-ms', values['timeout-ms'], 120_000);
 if (timeoutMs !== undefined) options.timeoutMs = timeoutMs;
 const posTimeoutMs = positive('pos-timeout-ms', values['pos-timeout-ms'], 3_600_000);

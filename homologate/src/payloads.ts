@@ -26,6 +26,8 @@ export interface CreatePaymentInput {
   value: number;
   currency: string;
   callbackUrl: string;
+  /** The VTEX account name (`merchantName`) the connector knows the merchant by. */
+  merchantName: string;
   /** A suite card number; absent for a POS payment (the terminal reads the card). */
   cardNumber?: string;
 }
@@ -46,7 +48,7 @@ export function createPaymentBody(input: CreatePaymentInput): Record<string, unk
     paymentId: input.paymentId,
     paymentMethod: input.paymentMethod,
     paymentMethodCustomCode: null,
-    merchantName: 'homologation',
+    merchantName: input.merchantName,
     card,
     value: input.value,
     referenceValue: input.value,

@@ -23,6 +23,8 @@ export interface HomologationOptions {
   callbackPublicHost?: string;
   /** Terminal serial of the POS flows. */
   serial?: string;
+  /** `merchantName` of the Create Payments (the VTEX account name). @default `homologation` */
+  merchantName?: string;
   /** Payment method of the suite cases; default the first one the manifest lists. */
   paymentMethod?: string;
   /** Give up on one answer after this long, ms. @default 10000 */
@@ -47,6 +49,7 @@ export async function runHomologation(options: HomologationOptions): Promise<Hom
       contract: options.contract ?? PppContract.load(),
       callbacks,
       paymentMethod: options.paymentMethod ?? '',
+      merchantName: options.merchantName ?? 'homologation',
       posTimeoutMs: options.posTimeoutMs ?? 120_000,
       now,
       sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),

@@ -94,7 +94,7 @@ describe.runIf(ENABLED)('npm run pack → npm install -g → the installed progr
     });
     measured['packMs'] = Math.round(performance.now() - started);
     const { tarballs } = JSON.parse(packed.stdout.trim().split('\n').at(-1) ?? '{}') as { tarballs: { name: string; file: string; bytes: number }[] };
-    expect(tarballs.map((t) => t.name).sort()).toEqual(['@posbridge/hardware-sim', '@posbridge/server', '@posbridge/terminal-agent']);
+    expect(tarballs.map((t) => t.name).sort()).toEqual(['@posbridge/hardware-sim', '@posbridge/homologate', '@posbridge/server', '@posbridge/terminal-agent']);
     for (const t of tarballs) measured[`${t.name} bytes`] = t.bytes;
 
     // Installed from a folder outside the repository, with an environment that names none of it:
