@@ -11,7 +11,7 @@ const ioModules = ['fs', 'path', 'os', 'net', 'http', 'https', 'crypto', 'child_
 const srcPattern = { group: ['@posbridge/*/src', '@posbridge/*/src/**'], message: 'Import another package through its name and exports map, never its src/.' };
 
 /** Another package's test support (`<package>/src/testing/`), reached by a relative path: shared test code lives in testkit/. */
-const packages = ['protocol', 'kit', 'server', 'terminal-agent', 'hardware-sim', 'test', 'payment-app', 'testkit'];
+const packages = ['protocol', 'kit', 'server', 'terminal-agent', 'hardware-sim', 'test', 'payment-app', 'testkit', 'homologate'];
 const testingPattern = {
   regex: `(^|/)(${packages.join('|')})/src/testing(/|$)`,
   message: "Never import another package's src/testing: shared test support lives in the testkit package.",
@@ -35,7 +35,7 @@ const testkitPattern = {
   message: 'Only tests and test helpers (src/testing/) import @posbridge/testkit; product code never does.',
 };
 /** Product sources of the workspaces: everything under src/ but tests and test helpers. */
-const productFiles = ['protocol', 'kit', 'server', 'terminal-agent', 'hardware-sim', 'payment-app'].map((dir) => `${dir}/src/**/*.{ts,tsx}`);
+const productFiles = ['protocol', 'kit', 'server', 'terminal-agent', 'hardware-sim', 'payment-app', 'homologate'].map((dir) => `${dir}/src/**/*.{ts,tsx}`);
 
 /**
  * The layers of the server core (docs/architecture.md): the domain and the ports know nothing of
@@ -144,6 +144,16 @@ export default tseslint.config(
         { selector: "ImportDeclaration[source.value='node-hid']", message: 'node-hid is imported only in terminal-agent/src/transports/.' },
         { selector: "ImportDeclaration[source.value='serialport']", message: 'serialport is imported only in terminal-agent/src/transports/ (and the simulator).' },
         { selector: 'ImportDeclaration[source.value=/^@nats-io\\//]', message: 'The NATS client is imported only in server/src/adapters/nats/ (the bus adapter).' },
+      ],
+    },
+  },
+  {
+    // posbridge-homologate judges any connector: it imports no posbridge package (docs/homologation.md).
+    files: ['homologate/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [...everywhere, { group: ['@posbridge/*'], message: 'posbridge-homologate imports no posbridge code: it must judge any connector.' }] },
       ],
     },
   },

@@ -14,7 +14,7 @@ import { gateSuites } from './testkit/src/system-programs.ts';
  * and under `CI=true` the run fails instead (testkit/src/system-programs.ts, docs/testing.md).
  */
 const rootOf = (dir: string): string => fileURLToPath(new URL(`./${dir}`, import.meta.url));
-const roots = ['protocol', 'kit', 'server', 'terminal-agent', 'hardware-sim', 'test', 'payment-app', 'testkit'];
+const roots = ['protocol', 'kit', 'server', 'terminal-agent', 'hardware-sim', 'test', 'payment-app', 'testkit', 'homologate'];
 const gated = gateSuites({ roots: roots.map(rootOf) });
 /** The default excludes plus the suites whose system program is missing. */
 const exclude = (dir: string): string[] => [...configDefaults.exclude, ...(gated.get(rootOf(dir)) ?? [])];
@@ -37,6 +37,7 @@ export default defineConfig({
         extends: true,
         test: { name: 'hardware-sim', root: './hardware-sim', include: ['src/**/*.test.ts'], exclude: exclude('hardware-sim') },
       },
+      { extends: true, test: { name: 'homologate', root: './homologate', include: ['src/**/*.test.ts'], exclude: exclude('homologate') } },
       { extends: true, test: { name: 'kit', root: './kit', include: ['src/**/*.test.ts'], exclude: exclude('kit') } },
       { extends: true, test: { name: 'testkit', root: './testkit', include: ['src/**/*.test.ts'], exclude: exclude('testkit') } },
       {

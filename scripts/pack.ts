@@ -1,7 +1,7 @@
 /**
- * `npm run pack` — builds (`npm run build`) and packs the three installable programs into one
+ * `npm run pack` — builds (`npm run build`) and packs the four installable programs into one
  * folder: `posbridge-server-<v>.tgz`, `posbridge-terminal-agent-<v>.tgz`,
- * `posbridge-hardware-sim-<v>.tgz`, each installable on its own with `npm install -g <tarball>`
+ * `posbridge-hardware-sim-<v>.tgz`, `posbridge-homologate-<v>.tgz`, each installable on its own with `npm install -g <tarball>`
  * (docs/adr/0004, docs/deployment.md).
  *
  * Each package is staged in `<out>/stage/<name>/` as it ships: its bin/, its compiled dist/, its
@@ -26,8 +26,8 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 const HELP = `Usage: npm run pack [-- options]
 
-Builds every package (npm run build) and packs the server, the terminal agent and the simulator
-into installable tarballs, with @posbridge/protocol and @posbridge/kit vendored inside each.
+Builds every package (npm run build) and packs the server, the terminal agent, the simulator and
+posbridge-homologate into installable tarballs, with @posbridge/protocol and @posbridge/kit vendored inside each.
 Install one with: npm install -g <dir>/posbridge-terminal-agent-<version>.tgz
 
 Options:
@@ -37,7 +37,7 @@ Options:
 `;
 
 /** The workspace folders packed into tarballs (each has a bin). */
-export const PACKED = ['server', 'terminal-agent', 'hardware-sim'] as const;
+export const PACKED = ['server', 'terminal-agent', 'hardware-sim', 'homologate'] as const;
 /** The private workspace packages vendored inside each tarball, and their folders. */
 const BUNDLED = { '@posbridge/protocol': 'protocol', '@posbridge/kit': 'kit' } as const;
 
@@ -114,6 +114,11 @@ function stage(dir: (typeof PACKED)[number], stageRoot: string): string {
     // The install notes and the systemd unit they copy (terminal-agent/docs/install.md).
     cpSync(join(ROOT, dir, 'docs'), join(to, 'docs'), { recursive: true });
     files.push('docs');
+  }
+  if (dir === 'homologate') {
+    // Its own copy of VTEX's PPP OpenAPI (homologate/spec/README.md), read beside dist/.
+    cpSync(join(ROOT, dir, 'spec'), join(to, 'spec'), { recursive: true });
+    files.push('spec');
   }
   if (dir === 'server') {
     // The Payment App's web build, served at /pos/app/ (server/src/config.ts finds it here).

@@ -73,6 +73,11 @@ export const ERROR_CODES = {
     retryable: false,
     httpStatus: 409,
   },
+  POS_SANDBOX_REFUSED: {
+    message: 'a VTEX sandbox payment does not run on this merchant\'s terminals',
+    retryable: false,
+    httpStatus: 409,
+  },
 
   WS_UNAUTHORIZED: { message: 'agent token missing or not recognised', retryable: false },
   WS_BAD_MESSAGE: { message: 'message does not match the agent protocol', retryable: false },

@@ -117,6 +117,30 @@ describe('posbridge-server CLI', () => {
     expect(await app()).toBeUndefined();
   }, 30_000);
 
+  it('merchant set --sandbox-terminals allow|deny sets the sandbox rule (deny by default), naming who did it; refuses bad usage', async () => {
+    const db = join(tmp.dir, 'sandbox.sqlite');
+    await run(BIN, ['merchant', 'add', '--name', 'acme', '--db', db]);
+    const rule = async (): Promise<string | undefined> => {
+      const store = await openSqliteStore({ filename: db });
+      try {
+        return (await store.findMerchantByName('acme'))?.sandboxTerminals;
+      } finally {
+        await store.close();
+      }
+    };
+    expect(await rule()).toBeUndefined();
+    const allowed = await run(BIN, ['merchant', 'set', 'acme', '--sandbox-terminals', 'allow', '--operator', 'ana', '--db', db]);
+    expect(allowed.stdout).toMatch(/sandbox payments on real terminals allow, by cli:ana at /);
+    expect(allowed.stdout).not.toMatch(/Test Suite/);
+    expect(await rule()).toBe('allow');
+    expect((await run(BIN, ['merchant', 'list', '--db', db])).stdout).toMatch(/acme\t\S+\tnotification\tapp:default\tsandbox-terminals\n/);
+    const both = await run(BIN, ['merchant', 'set', 'acme', '--sandbox-terminals', 'deny', '--test-suite', 'on', '--operator', 'ana', '--db', db]);
+    expect(both.stdout).toMatch(/Test Suite mode on, by cli:ana[^\n]*\n[^\n]*sandbox payments on real terminals deny, by cli:ana/);
+    expect(await rule()).toBeUndefined();
+    await expect(run(BIN, ['merchant', 'set', 'acme', '--sandbox-terminals', 'yes', '--db', db])).rejects.toMatchObject({ code: 2 });
+    await expect(run(BIN, ['merchant', 'set', 'acme', '--db', db])).rejects.toMatchObject({ code: 2 });
+  }, 30_000);
+
   it('terminal move gives a serial to another agent, audited; refuses unknown serials and agents, and needs a reason', async () => {
     const db = join(tmp.dir, 'move.sqlite');
     await run(BIN, ['merchant', 'add', '--name', 'acme', '--db', db]);

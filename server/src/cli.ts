@@ -9,8 +9,8 @@
  * posbridge-server agent add --name NAME [--merchant M --store S] [--db PATH]
  * posbridge-server merchant add --name NAME [--callback-mode notification|retry] [--db PATH]
  * posbridge-server merchant list [--db PATH]
- * posbridge-server merchant set NAME [--test-suite on|off] [--payment-app vendor.name|default]
- *                  [--operator NAME] [--db PATH]
+ * posbridge-server merchant set NAME [--test-suite on|off] [--sandbox-terminals allow|deny]
+ *                  [--payment-app vendor.name|default] [--operator NAME] [--db PATH]
  * posbridge-server store add --merchant M --name NAME [--db PATH]
  * posbridge-server terminal list [--merchant M] [--db PATH]
  * posbridge-server payment resolve <paymentId> --outcome approved|denied --reason TEXT
@@ -35,13 +35,13 @@ import { randomUUID } from 'node:crypto';
 import { runGiftcardCli } from './cli-giftcard.ts';
 import { issueAgentToken } from './hub/agent-tokens.ts';
 import { ADMIN_CLI_HELP, isAdminCliCommand, runAdminCli } from './cli-admin.ts';
+import { applyMerchantSet, merchantListLine, parseMerchantSet } from './cli-merchant.ts';
 import { osUser } from './cli-os-user.ts';
 import { createRootLogger } from './logger.ts';
 import { PaymentService } from './payments/payment-service.ts';
 import { runServerProcess } from './main.ts';
 import { hashAppToken } from './ppp/auth.ts';
 import { newMerchantCredentials } from './ppp/authorization-router.ts';
-import { paymentAppSetting } from './ppp/payment-app-setting.ts';
 import { openStore, PROCESS_LOCAL_STORE_KINDS, requireDatabaseUrl } from './store-factory.ts';
 import { redactUrlPasswords } from '@posbridge/protocol/redaction';
 import type { PaymentStore } from './ports/index.ts';
@@ -58,13 +58,16 @@ Usage:
                                           create a merchant (VTEX merchantName) and print its
                                           appKey/appToken (the token is shown once)
   posbridge-server merchant list          list merchants (no secrets)
-  posbridge-server merchant set NAME [--test-suite on|off] [--payment-app vendor.name|default]
-                   [--operator NAME]
+  posbridge-server merchant set NAME [--test-suite on|off] [--sandbox-terminals allow|deny]
+                   [--payment-app vendor.name|default] [--operator NAME]
                                           VTEX Test Suite mode of merchant NAME (off by default):
                                           suite requests run on its virtual terminal
-                                          (docs/homologation.md); the Payment App its payments
-                                          open: the partner's installed VTEX IO app, or VTEX's
-                                          own (default; docs/payment-app-install.md); who and
+                                          (docs/homologation.md); --sandbox-terminals: may VTEX
+                                          sandbox payments run on its real terminals (default
+                                          deny, docs/homologation.md "Sandbox mode"); the Payment
+                                          App its payments open: the partner's installed VTEX IO
+                                          app, or VTEX's own (default;
+                                          docs/payment-app-install.md); who and
                                           when are kept
   posbridge-server store add --merchant M --name NAME
                                           create a store of merchant M
@@ -114,6 +117,7 @@ Options (each overrides its environment variable):
   --callback-mode   notification (default) or retry (merchant add)
   --test-suite      on or off (merchant set)
   --payment-app A   vendor.name of an installed VTEX IO Payment App, or default (merchant set)
+  --sandbox-terminals allow or deny (merchant set)
   --outcome O       approved or denied (payment resolve, operation resolve)
   --reason TEXT     why, 1-500 characters: what the receipt shows (payment resolve, e.g. "receipt
                     000123 shows approved"), or why the terminal moves (terminal move); kept in the audit log
@@ -156,6 +160,7 @@ export async function runCli(
         'callback-mode': { type: 'string' },
         'test-suite': { type: 'string' },
         'payment-app': { type: 'string' },
+        'sandbox-terminals': { type: 'string' },
         outcome: { type: 'string' },
         reason: { type: 'string' },
         authorization: { type: 'string' },
@@ -278,24 +283,14 @@ export async function runCli(
 
   if (command === 'merchant' && sub === 'list' && rest.length === 0) {
     return admin('merchant list', async (store) => {
-      for (const m of await store.listMerchants()) {
-        process.stdout.write(
-          `${m.merchantId}\t${m.name ?? '(any name)'}\t${m.appKey}\t${m.callbackMode}\tapp:${m.paymentApp ?? 'default'}${m.testSuiteMode === true ? '\ttest-suite' : ''}\n`,
-        );
-      }
+      for (const m of await store.listMerchants()) process.stdout.write(merchantListLine(m));
     });
   }
 
   if (command === 'merchant' && sub === 'set') {
-    const [name, ...extra] = rest;
-    const mode = values['test-suite'];
-    const app = values['payment-app'] === undefined ? undefined : paymentAppSetting(values['payment-app']);
-    if (name === undefined || extra.length > 0 || (mode !== undefined && mode !== 'on' && mode !== 'off') || (mode === undefined && app === undefined)) {
-      process.stderr.write('merchant set: usage: merchant set NAME [--test-suite on|off] [--payment-app vendor.name|default] [--operator NAME]\n');
-      return 2;
-    }
-    if (app !== undefined && !app.ok) {
-      process.stderr.write(`merchant set: --payment-app: ${app.error}\n`);
+    const req = parseMerchantSet(rest, values);
+    if ('error' in req) {
+      process.stderr.write(`${req.error}\n`);
       return 2;
     }
     const operator = values.operator?.trim() || osUser(env);
@@ -304,21 +299,7 @@ export async function runCli(
       return 2;
     }
     return admin('merchant set', async (store) => {
-      const merchant = await store.findMerchantByName(name);
-      if (!merchant) throw new Error(`no merchant named ${JSON.stringify(name)}`);
-      const at = now();
-      const by = `by cli:${operator} at ${new Date(at).toISOString()}`;
-      if (mode !== undefined) {
-        await store.setMerchantTestSuite({ merchantId: merchant.merchantId, on: mode === 'on', actor: `cli:${operator}`, at });
-        await audited(store, 'merchant.test-suite', merchant.merchantId, `test suite ${mode}`);
-        process.stdout.write(`merchant ${name} (${merchant.merchantId}): Test Suite mode ${mode}, ${by}\n`);
-      }
-      if (app?.ok === true) {
-        await store.setMerchantPaymentApp({ merchantId: merchant.merchantId, paymentApp: app.value, actor: `cli:${operator}`, at });
-        await audited(store, 'merchant.payment-app', merchant.merchantId, `payment app ${app.value ?? 'default'}`);
-        const shown = app.value ?? "default (VTEX's vtex.terminal-connector-app, vtex.challenge-wait-for-confirmation)";
-        process.stdout.write(`merchant ${name} (${merchant.merchantId}): Payment App ${shown}, ${by}\n`);
-      }
+      process.stdout.write(await applyMerchantSet(store, req, operator, now(), (action, target, reason) => audited(store, action, target, reason)));
     });
   }
 

@@ -1,10 +1,11 @@
 /**
  * The installable programs (issue 13 item 2, docs/adr/0004): `npm run pack` builds and packs the
- * server, the agent and the simulator; they install with `npm install -g --prefix <tmp>` into a
+ * server, the agent, the simulator and posbridge-homologate; they install with `npm install -g --prefix <tmp>` into a
  * temporary prefix outside the repository (dependencies from the npm registry, sqlite3 compiled
  * from source), and the installed bins — compiled JavaScript, no tsx — run: `posbridge-agent
  * --help`, `posbridge-agent doctor --json`, and one payment through the installed server +
- * simulator + agent (created like VTEX, bound like the inStore app, final callback received).
+ * simulator + agent (created like VTEX, bound like the inStore app, final callback received), then
+ * the installed posbridge-homologate passes every case against that server.
  *
  * Slow (two sqlite3 compiles, minutes): runs under `CI=true` or `POSBRIDGE_PACK_TEST=1`, and is
  * skipped with one loud line otherwise (docs/testing.md).
@@ -94,7 +95,7 @@ describe.runIf(ENABLED)('npm run pack → npm install -g → the installed progr
     });
     measured['packMs'] = Math.round(performance.now() - started);
     const { tarballs } = JSON.parse(packed.stdout.trim().split('\n').at(-1) ?? '{}') as { tarballs: { name: string; file: string; bytes: number }[] };
-    expect(tarballs.map((t) => t.name).sort()).toEqual(['@posbridge/hardware-sim', '@posbridge/server', '@posbridge/terminal-agent']);
+    expect(tarballs.map((t) => t.name).sort()).toEqual(['@posbridge/hardware-sim', '@posbridge/homologate', '@posbridge/server', '@posbridge/terminal-agent']);
     for (const t of tarballs) measured[`${t.name} bytes`] = t.bytes;
 
     // Installed from a folder outside the repository, with an environment that names none of it:
@@ -127,7 +128,7 @@ describe.runIf(ENABLED)('npm run pack → npm install -g → the installed progr
   }, 60_000);
 
   it('installs the three bins as compiled JavaScript, with no TypeScript sources and no tsx', async () => {
-    for (const name of ['posbridge-server', 'posbridge-agent', 'posbridge-sim']) expect(existsSync(bin(name))).toBe(true);
+    for (const name of ['posbridge-server', 'posbridge-agent', 'posbridge-sim', 'posbridge-homologate']) expect(existsSync(bin(name))).toBe(true);
     const lib = join(prefix, 'lib', 'node_modules', '@posbridge');
     for (const pkg of ['server', 'terminal-agent', 'hardware-sim']) {
       expect(existsSync(join(lib, pkg, 'dist'))).toBe(true);
@@ -158,6 +159,7 @@ describe.runIf(ENABLED)('npm run pack → npm install -g → the installed progr
         POSBRIDGE_CALLBACK_APP_KEY: 'partner-key',
         POSBRIDGE_CALLBACK_APP_TOKEN: randomBytes(24).toString('base64url'),
         POSBRIDGE_CALLBACK_ALLOW_HOSTS: '127.0.0.1',
+        POSBRIDGE_MERCHANT_NAME: 'mystore',
       },
       (l) => l['msg'] === 'server listening',
     );
@@ -194,5 +196,20 @@ describe.runIf(ENABLED)('npm run pack → npm install -g → the installed progr
     const callback = await receiver.waitFor(String(body['paymentId']), 30_000);
     expect(callback.body).toMatchObject({ paymentId: body['paymentId'], status: 'approved' });
     expect((await gateway.createPayment(body)).body['status']).toBe('approved');
-  }, 120_000);
+
+    // The installed posbridge-homologate (its own spec copy, compiled) against the installed
+    // server, the merchant in Test Suite mode set with the installed CLI; the POS sales on SIM0001.
+    await exec(bin('posbridge-server'), ['merchant', 'set', 'mystore', '--test-suite', 'on', '--operator', 'pack-install', '--db', db], { cwd: dir, env, encoding: 'utf8' });
+    // Another process's merchant write reaches the server's merchant cache within 1 s (server/src/adapters/sqlite/directory.ts).
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    const homologate = await exec(
+      bin('posbridge-homologate'),
+      ['--url', baseUrl, '--app-key', appKey, '--app-token', appToken, '--merchant-name', 'mystore', '--serial', 'SIM0001', '--json'],
+      { cwd: dir, env, encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 },
+    ).catch((err: { stdout?: string; code?: number }) => ({ stdout: err.stdout ?? '', code: err.code }));
+    const homologation = JSON.parse(homologate.stdout) as { passed: boolean; cases: { name: string; passed: boolean; failures: string[] }[] };
+    expect(homologation.cases.filter((c) => !c.passed)).toEqual([]);
+    expect(homologation.passed).toBe(true);
+    expect(homologate.stdout).not.toContain(appToken);
+  }, 180_000);
 });

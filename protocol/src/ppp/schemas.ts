@@ -111,10 +111,22 @@ export const CreatePaymentRequestSchema = z.looseObject({
   callbackUrl: z.url({ protocol: /^https?$/ }),
   returnUrl: z.string().nullable(),
   card: CardSchema.nullable().optional(),
+  /** Sent from a VTEX sandbox environment (the OpenAPI spells it `sandBoxMode`; {@link isSandboxRequest} also reads `sandboxMode`). */
   sandBoxMode: z.boolean().optional(),
+  /** The follow-up routes' spelling, accepted on Create Payment too. */
+  sandboxMode: z.boolean().optional(),
   inboundRequestsUrl: z.string().nullable().optional(),
 });
 export type CreatePaymentRequest = z.infer<typeof CreatePaymentRequestSchema>;
+
+/**
+ * True when a PPP request says it comes from a VTEX sandbox environment: `sandBoxMode` (Create
+ * Payment in the OpenAPI) or `sandboxMode` (cancel, settle, refund) is `true`.
+ * @see docs/homologation.md "Sandbox mode"
+ */
+export function isSandboxRequest(body: { sandBoxMode?: boolean | undefined; sandboxMode?: boolean | undefined }): boolean {
+  return body.sandBoxMode === true || body.sandboxMode === true;
+}
 
 /** `paymentAppData` of an `undefined` answer: `payload` is a JSON *string*. @see docs/protocol/vtex-ppp.md §5.4 */
 export interface PaymentAppData {

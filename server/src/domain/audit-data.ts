@@ -2,7 +2,16 @@
  * The audit data of a payment event: what the timeline (ports/events.ts) keeps of each machine
  * event, the same in every adapter. Never card data beyond brand/first6/last4, never secrets.
  */
+import type { Money } from '@posbridge/protocol/money';
 import type { PaymentEvent } from './payment-machine.ts';
+
+/**
+ * Audit data of a payment's `created` event: amount, method, installments, and `sandbox: true`
+ * for a payment sent from a VTEX sandbox (docs/homologation.md "Sandbox mode").
+ */
+export function createdEventData(input: { amount: Money; method: string; installments: number; sandbox?: boolean | undefined }): Record<string, unknown> {
+  return { amount: input.amount, method: input.method, installments: input.installments, ...(input.sandbox === true ? { sandbox: true } : {}) };
+}
 
 /** Audit data of an event: what happened, never card data beyond brand/first6/last4. */
 export function eventData(event: PaymentEvent): unknown {

@@ -11,6 +11,7 @@ import express, { type Express } from 'express';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
 import { maskTokenPaths } from '@posbridge/protocol/redaction';
+import { isSandboxRequest } from '@posbridge/protocol/ppp';
 import { requestDeadline, stopIfAnswered } from './deadline.ts';
 import { pppErrorHandler, sendPppError } from './errors.ts';
 import { healthRoutes, type HealthDeps } from './health.ts';
@@ -204,6 +205,8 @@ export function createApp(deps: AppDeps): Express {
           durationMs: seconds * 1000,
           ...(paymentId === undefined ? {} : { paymentId }),
           ...(isTestSuite(req) ? { testSuite: true } : {}),
+          // VTEX sandbox requests (docs/homologation.md "Sandbox mode"), on every PPP route.
+          ...(typeof req.body === 'object' && req.body !== null && isSandboxRequest(req.body as Record<string, boolean | undefined>) ? { sandbox: true } : {}),
         },
         'request completed',
       );

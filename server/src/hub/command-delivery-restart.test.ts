@@ -226,6 +226,7 @@ describe('on the memory store', () => {
 function bindPort(port: AgentCommandsPort): AgentCommandsPort {
   return {
     listDeliverableCommands: (...a) => port.listDeliverableCommands(...a),
+    listDeliverableCommandsByPrefix: (...a) => port.listDeliverableCommandsByPrefix(...a),
     markCommandSent: (...a) => port.markCommandSent(...a),
     passCommand: (...a) => port.passCommand(...a),
     ackCommand: (...a) => port.ackCommand(...a),

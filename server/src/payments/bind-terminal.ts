@@ -67,6 +67,12 @@ export async function bindTerminal(core: PaymentCore, paymentId: string, serialN
       throw new CodedError('POS_TERMINAL_UNKNOWN', undefined, { details: { serialNumber } });
     }
     if (where.status === 'offline') throw new CodedError('POS_TERMINAL_OFFLINE', undefined, { details: { serialNumber } });
+    // A sandbox payment never reaches a production terminal unless its merchant allows it, also
+    // when the rule changed after Create Payment (docs/homologation.md "Sandbox mode").
+    if (p.sandbox === true && (await core.store.getMerchant(p.merchantId))?.sandboxTerminals !== 'allow') {
+      core.posLog.warn({ paymentId, serialNumber, sandbox: true }, 'sandbox payment refused on a production terminal');
+      throw new CodedError('POS_SANDBOX_REFUSED', undefined, { details: { paymentId, serialNumber } });
+    }
     const now = core.now();
     // The wait app starts counting `secondsWaiting` once the terminal is chosen; VTEX itself
     // cancels at `delayToCancel`, so the server must give up a minute before that.

@@ -18,6 +18,14 @@ export interface CreateContext {
   readonly merchantId: string;
   /** `X-VTEX-API-Is-TestSuite: true` was sent. */
   readonly testSuite: boolean;
+  /** The request says it comes from a VTEX sandbox (`sandBoxMode`/`sandboxMode: true`). @default false */
+  readonly sandbox?: boolean;
+  /**
+   * A sandbox payment may be created: it runs on the virtual terminal (never a production one),
+   * or the merchant allows sandbox payments on its real terminals. Ignored when not `sandbox`.
+   * @default false
+   */
+  readonly sandboxAllowed?: boolean;
   /**
    * The stored payment of this `paymentId` when the caller just read it (a repeat: the gateway's
    * poll), so it is answered without a write; `null` or absent when none was found (the
@@ -29,11 +37,14 @@ export interface CreateContext {
 /** Answer of {@link PaymentService.createPayment}. */
 export type CreatePaymentOutcome =
   | { readonly kind: 'unsupported_method' }
+  | { readonly kind: 'sandbox_refused' }
   | { readonly kind: 'payment'; readonly payment: Payment; readonly created: boolean };
 
 /**
  * Create Payment: creates the payment once per `paymentId` and returns the stored one.
- * A method other than Venda Direta is not stored (`unsupported_method`, answered `denied`).
+ * A method other than Venda Direta is not stored (`unsupported_method`, answered `denied`), nor
+ * is a new sandbox payment that would reach a production terminal of a merchant that does not
+ * allow it (`sandbox_refused`, answered `denied`; docs/homologation.md "Sandbox mode").
  *
  * @throws CodedError `MONEY_UNKNOWN_CURRENCY` / `MONEY_INVALID_AMOUNT` (400);
  *   `MONEY_AMOUNT_OUT_OF_RANGE` (400) for a `value` below one minor unit or above
@@ -47,6 +58,8 @@ export async function createPayment(core: PaymentCore, req: CreatePaymentRequest
   if (!method) return { kind: 'unsupported_method' };
   // Refused before anything is stored: 0 or more than a terminal's amount field would only fail later on the terminal.
   const amount = assertChargeable(moneyFromDecimal(req.value, req.currency), 'value');
+  // The rule is checked only for a new payment: a repeat answers what was created.
+  if (ctx.existing == null && ctx.sandbox === true && ctx.sandboxAllowed !== true) return { kind: 'sandbox_refused' };
   const now = core.now();
   const { payment, created } = ctx.existing ? { payment: ctx.existing, created: false } : await core.store.createPayment({
     paymentId: req.paymentId,
@@ -63,6 +76,7 @@ export async function createPayment(core: PaymentCore, req: CreatePaymentRequest
     createdAt: now,
     deadlineAt: now + (core.deadlines.secondsWaiting + core.deadlines.graceSeconds) * 1000,
     testSuite: ctx.testSuite,
+    ...(ctx.sandbox === true ? { sandbox: true } : {}),
   });
   if (created) {
     core.onStatusChanged(null, payment.status);

@@ -75,6 +75,25 @@ export function agentCommandsContract(name: string, make: () => Promise<AgentCom
       expect(await ids([])).toEqual([]);
     });
 
+    it('lists what is deliverable for a serial prefix: only serials starting with it, byte for byte, oldest first, bounded', async () => {
+      await f.apply({ open: [command('vt_b', { serialNumber: 'VT-mch_b', paymentId: 'P2' })] }, 2000);
+      await f.apply({ open: [command('vt_a', { serialNumber: 'VT-mch_a' }), command('real', { serialNumber: 'SN1', paymentId: 'P2' })] }, 1000);
+      await f.apply({ open: [command('near', { serialNumber: 'VT.x', paymentId: 'P2' }), command('lower', { serialNumber: 'vt-mch_a', paymentId: 'P2' })] }, 1500);
+      const ids = async (prefix: string, session = 's1', now = 3000, limit = 10) =>
+        (await f.port.listDeliverableCommandsByPrefix(prefix, session, now, limit)).map((c) => c.commandId);
+      expect(await ids('VT-')).toEqual(['vt_a', 'vt_b']);
+      expect(await ids('VT-', 's1', 3000, 1)).toEqual(['vt_a']);
+      expect(await ids('VT-mch_b')).toEqual(['vt_b']);
+      expect(await ids('ZZ')).toEqual([]);
+      // The delivery rule holds as for listDeliverableCommands: written ahead on s1, not due again before its repeat time.
+      expect(await f.port.markCommandSent('vt_a', 's1', 3000, 4000)).toBe(true);
+      expect(await ids('VT-', 's1', 3500)).toEqual(['vt_b']);
+      expect(await ids('VT-', 's1', 4000)).toEqual(['vt_a', 'vt_b']);
+      await f.apply({ close: [{ commandId: 'vt_b', reason: 'done' }] }, 4100);
+      expect(await ids('VT-', 's1', 4200)).toEqual(['vt_a']);
+      expect(() => f.port.listDeliverableCommandsByPrefix('', 's1', 0, 1)).toThrow(RangeError);
+    });
+
     it('a send is written ahead once per repeat interval and session; a new session gets it at once', async () => {
       await f.apply({ open: [command('st_1')] }, 1000);
       expect(await f.port.markCommandSent('st_1', 's1', 1100, 1200)).toBe(true);

@@ -101,6 +101,14 @@ export interface AgentCommandsPort {
    */
   listDeliverableCommands(serialNumbers: readonly string[], sessionId: string, now: number, limit: number): Promise<AgentCommandRecord[]>;
   /**
+   * Open commands of every serial starting with `serialPrefix` (1–64 characters, compared
+   * byte for byte) deliverable on `sessionId` at `now`, oldest first, at most `limit` (1–1000):
+   * one indexed read of the open rows, e.g. the virtual terminals' `VT-` serials
+   * (server/src/testsuite/virtual-terminal.ts) without listing who owns them.
+   * @throws RangeError (synchronously) for a prefix {@link prefixRange} refuses.
+   */
+  listDeliverableCommandsByPrefix(serialPrefix: string, sessionId: string, now: number, limit: number): Promise<AgentCommandRecord[]>;
+  /**
    * Write-ahead of one send: if the command is still deliverable on `sessionId` at `at`, records
    * the attempt (`attempts + 1`, `lastSentAt`, `sentSessionId`) and the next repeat
    * (`nextAttemptAt`), atomically. @returns false (nothing written, send nothing) otherwise.
@@ -121,4 +129,14 @@ export interface AgentCommandsPort {
   listCommands(paymentId: string): Promise<AgentCommandRecord[]>;
   /** Number of open commands (metric `posbridge_agent_commands_open`). */
   countOpenCommands(): Promise<number>;
+}
+
+/**
+ * The serials starting with `prefix` as a half-open range `[prefix, next)`: `next` is `prefix`
+ * with its last character incremented (byte order of the ASCII serials, docs/protocol/ws.md).
+ * @throws RangeError for an empty prefix, one over 64 characters or one not printable ASCII.
+ */
+export function prefixRange(prefix: string): [string, string] {
+  if (!/^[\x20-\x7e]{1,64}$/.test(prefix)) throw new RangeError(`serial prefix must be 1-64 printable ASCII characters (got ${JSON.stringify(prefix)})`);
+  return [prefix, `${prefix.slice(0, -1)}${String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1)}`];
 }

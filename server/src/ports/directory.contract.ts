@@ -139,6 +139,22 @@ export function directoryContract(factory: StoreFactory): void {
       expect((await store().listMerchants()).map((m) => m.paymentApp ?? null)).toEqual([null, 'boot.pay-app']);
     });
 
+    it("keeps a merchant's sandbox rule deny by default; an admin allows and denies it, kept across a bootstrap upsert", async () => {
+      await store().createMerchant(merchant());
+      expect(await store().getMerchant('mch_a')).not.toHaveProperty('sandboxTerminals');
+      expect(await store().setMerchantSandboxTerminals({ merchantId: 'mch_a', allow: true, actor: 'cli:ops', at: 20 })).toBe(true);
+      expect(await store().findMerchantByAppKey('key-a')).toMatchObject({ sandboxTerminals: 'allow' });
+      expect(await store().setMerchantSandboxTerminals({ merchantId: 'nope', allow: true, actor: 'cli:ops', at: 20 })).toBe(false);
+      const boot = merchant({ merchantId: BOOTSTRAP_MERCHANT_ID, name: 'boot', appKey: 'key-b' });
+      await store().upsertBootstrapMerchant(boot);
+      await store().setMerchantSandboxTerminals({ merchantId: BOOTSTRAP_MERCHANT_ID, allow: true, actor: 'cli:ops', at: 21 });
+      await store().upsertBootstrapMerchant(boot);
+      expect((await store().getMerchant(BOOTSTRAP_MERCHANT_ID))?.sandboxTerminals).toBe('allow');
+      expect(await store().setMerchantSandboxTerminals({ merchantId: 'mch_a', allow: false, actor: 'cli:ops', at: 22 })).toBe(true);
+      expect(await store().findMerchantByAppKey('key-a')).not.toHaveProperty('sandboxTerminals');
+      expect((await store().listMerchants()).map((m) => m.sandboxTerminals ?? 'deny')).toEqual(['deny', 'allow']);
+    });
+
     it('upserts the bootstrap merchant and its default store; refuses credentials of another merchant', async () => {
       const boot = merchant({ merchantId: 'mch_bootstrap', name: null, appKey: 'env-key', createdAt: 1 });
       await store().upsertBootstrapMerchant(boot);

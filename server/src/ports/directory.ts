@@ -40,6 +40,24 @@ export interface MerchantRecord {
    * default); set only by {@link MerchantDirectory.setMerchantPaymentApp}, an audited admin action.
    */
   readonly paymentApp?: string;
+  /**
+   * `'allow'`: VTEX sandbox payments (`sandBoxMode: true`) may run on this merchant's real
+   * terminals. Absent = deny (the default): such a payment is answered `denied` unless it runs on
+   * the virtual terminal (docs/homologation.md "Sandbox mode"). Set only by
+   * {@link MerchantDirectory.setMerchantSandboxTerminals}, an audited admin action.
+   */
+  readonly sandboxTerminals?: 'allow';
+}
+
+/** An admin's change of a merchant's sandbox rule (who and when are kept on the merchant). */
+export interface SandboxTerminalsChange {
+  readonly merchantId: string;
+  /** True = allow sandbox payments on the merchant's real terminals. */
+  readonly allow: boolean;
+  /** Who changed it, e.g. `cli:<os user>` (≤ 200 characters kept). */
+  readonly actor: string;
+  /** ms since epoch. */
+  readonly at: number;
 }
 
 /** An admin's change of a merchant's Test Suite mode (who and when are kept on the merchant). */
@@ -152,6 +170,11 @@ export interface MerchantDirectory {
    * @returns false when there is no such merchant.
    */
   setMerchantPaymentApp(change: PaymentAppChange): Promise<boolean>;
+  /**
+   * Allows or denies VTEX sandbox payments on the merchant's real terminals, keeping who did it
+   * and when on the merchant. @returns false when there is no such merchant.
+   */
+  setMerchantSandboxTerminals(change: SandboxTerminalsChange): Promise<boolean>;
   /**
    * Creates a store of an existing merchant.
    * @throws CodedError `CFG_INVALID` when the merchant already has one of that name (or the id is taken).

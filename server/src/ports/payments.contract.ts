@@ -57,6 +57,16 @@ export function paymentsContract(factory: StoreFactory): void {
       expect(await store().getPayment('nope')).toBeNull();
     });
 
+    it('records a VTEX sandbox payment on the payment and in its created event; others carry no flag', async () => {
+      const { payment } = await store().createPayment(newPayment({ paymentId: 'SBX', sandbox: true }));
+      expect(payment.sandbox).toBe(true);
+      expect((await store().getPayment('SBX'))?.sandbox).toBe(true);
+      expect((await store().listPaymentEvents('SBX'))[0]?.data).toMatchObject({ sandbox: true });
+      await store().createPayment(newPayment({ paymentId: 'PLAIN', sandbox: false }));
+      expect(await store().getPayment('PLAIN')).not.toHaveProperty('sandbox');
+      expect((await store().listPaymentEvents('PLAIN'))[0]?.data).not.toHaveProperty('sandbox');
+    });
+
     it('refuses a second payment with the same posbridge id (STORE_FAILED), storing nothing', async () => {
       const { payment } = await store().createPayment(newPayment());
       await expect(store().createPayment(newPayment({ paymentId: 'P2', id: payment.id }))).rejects.toMatchObject({ code: 'STORE_FAILED' });

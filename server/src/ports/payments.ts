@@ -40,6 +40,11 @@ export interface NewPayment {
   readonly deadlineAt?: number | null;
   /** Created by the VTEX Test Suite (`X-VTEX-API-Is-TestSuite: true`). @default false */
   readonly testSuite?: boolean;
+  /**
+   * Sent from a VTEX sandbox environment (`sandBoxMode`/`sandboxMode: true`, docs/homologation.md
+   * "Sandbox mode"). Absent on a stored payment = not sandbox.
+   */
+  readonly sandbox?: boolean;
 }
 
 /** A stored payment. */

@@ -35,6 +35,28 @@ export function unsupportedMethodAnswer(paymentId: string, paymentMethod: string
 }
 
 /**
+ * Create Payment's answer to a VTEX sandbox payment that would reach a production terminal of a
+ * merchant that does not allow it (nothing was created): `denied`, with code `SANDBOX_NOT_ALLOWED`
+ * and a message naming the setting. A `denied` is final for VTEX's gateway (the transaction is
+ * cancelled and the message shown), where an HTTP error would be retried (5xx) or recorded as a
+ * connector failure (4xx) (docs/homologation.md "Sandbox mode").
+ */
+export function sandboxRefusedAnswer(paymentId: string, s: PppAnswerSettings): CreatePaymentResponse {
+  return {
+    paymentId,
+    status: 'denied',
+    authorizationId: null,
+    // `tid` is a required string (OpenAPI); nothing was created, so it echoes the paymentId.
+    tid: paymentId,
+    nsu: null,
+    acquirer: s.acquirer,
+    code: 'SANDBOX_NOT_ALLOWED',
+    message: 'sandbox payment (sandBoxMode): this merchant does not run sandbox payments on its terminals (posbridge-server merchant set NAME --sandbox-terminals allow)',
+    ...pppDelays(s),
+  };
+}
+
+/**
  * The Create Payment answer for `payment` in its current state.
  * @param urls - the payment's Payment App URLs (submitUrl, statusUrl, terminalsUrl).
  * @param apps - the `paymentAppData.appName` of each step: VTEX's own apps unless the merchant

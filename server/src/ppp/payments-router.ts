@@ -21,6 +21,7 @@ import {
   CreatePaymentRequestSchema,
   InboundRequestSchema,
   paymentAppNamesOf,
+  isSandboxRequest,
   RefundPaymentRequestSchema,
   SettlePaymentRequestSchema,
   type CreatePaymentResponse,
@@ -34,7 +35,7 @@ import type { PaymentService } from '../payments/payment-service.ts';
 import { suiteScenarioOf } from '../testsuite/scenario.ts';
 import type { VirtualTerminal } from '../testsuite/virtual-terminal.ts';
 import { pppContext } from './auth.ts';
-import { paymentAnswer, unsupportedMethodAnswer, type PaymentAppUrls } from './mappers.ts';
+import { paymentAnswer, sandboxRefusedAnswer, unsupportedMethodAnswer, type PaymentAppUrls } from './mappers.ts';
 
 /** Dependencies of {@link createPaymentsRouter}. */
 export interface PaymentsRouterDeps {
@@ -107,11 +108,18 @@ export function createPaymentsRouter(deps: PaymentsRouterDeps): Router {
     if (existing === null) await screenCallbackUrl(body.callbackUrl, body.paymentId, merchant.merchantId);
     // Only both together reach the virtual terminal: the merchant's mode alone, or the header alone, never does.
     const virtual = testSuite && merchant.testSuiteMode === true ? deps.virtualTerminal : undefined;
-    const outcome = await deps.service.createPayment(body, { merchantId: merchant.merchantId, testSuite, existing });
+    // A sandbox payment never reaches a production terminal unless the merchant allows it; the
+    // virtual terminal is not one (docs/homologation.md "Sandbox mode").
+    const sandbox = isSandboxRequest(body);
+    const sandboxAllowed = virtual !== undefined || merchant.sandboxTerminals === 'allow';
+    const outcome = await deps.service.createPayment(body, { merchantId: merchant.merchantId, testSuite, existing, sandbox, sandboxAllowed });
     let answer: CreatePaymentResponse;
     if (outcome.kind === 'unsupported_method') {
       log.info({ paymentId: body.paymentId, method: body.paymentMethod }, 'payment method not supported; denied');
       answer = unsupportedMethodAnswer(body.paymentId, body.paymentMethod, deps.settings);
+    } else if (outcome.kind === 'sandbox_refused') {
+      log.warn({ paymentId: body.paymentId, merchantId: merchant.merchantId, sandbox: true }, 'sandbox payment refused: the merchant does not allow sandbox payments on its terminals; denied');
+      answer = sandboxRefusedAnswer(body.paymentId, deps.settings);
     } else {
       const { created } = outcome;
       let { payment } = outcome;
@@ -123,6 +131,7 @@ export function createPaymentsRouter(deps: PaymentsRouterDeps): Router {
             amount: formatMoney(payment.amount),
             method: body.paymentMethod,
             ...(testSuite ? { testSuite } : {}),
+            ...(payment.sandbox === true ? { sandbox: true } : {}),
             ...(virtual ? { virtualTerminal: true } : {}),
           },
           'payment created',

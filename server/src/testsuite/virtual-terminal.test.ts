@@ -170,6 +170,24 @@ describe('Test Suite mode off', () => {
     expect(await t.server.store.getPayment('VTOFF1')).toMatchObject({ status: 'awaiting_terminal', binding: null });
     expect(await t.server.store.listCommands('VTOFF1')).toEqual([]);
   });
+
+  it('turning the mode off stops the answers of a pending async suite payment; turning it on again answers it', async () => {
+    await setMode(true);
+    const paymentId = 'VTOFFLATE1';
+    expect((await create(paymentId, CARDS.asyncApproved))['status']).toBe('undefined');
+    await setMode(false);
+    // Past the 3 s async delay and several 1 s polls: the open row of an off merchant is not answered.
+    await new Promise((r) => setTimeout(r, 4500));
+    expect((await t.server.store.getPayment(paymentId))?.status).toBe('dispatched');
+    expect((await t.server.store.listCommands(paymentId)).map((c) => c.status)).toEqual(['open']);
+    expect(receiver.received.some((c) => c.url.includes(`/payments/${paymentId}/`))).toBe(false);
+    await setMode(true);
+    try {
+      await waitFor(async () => (await t.server.store.getPayment(paymentId))?.status === 'approved', { timeoutMs: 5000 });
+    } finally {
+      await setMode(false);
+    }
+  }, 15_000);
 });
 
 describe('a restart before an async answer', () => {

@@ -65,9 +65,9 @@ export interface VirtualTerminalOptions {
   /** The payment use cases (binding) and the hub's report handlers (answers). */
   readonly service: Pick<PaymentService, 'applyEvent' | 'getPayment'> & AgentEventHandler;
   /** The command rows answered. */
-  readonly commands: Pick<AgentCommandsPort, 'listDeliverableCommands' | 'markCommandSent'>;
-  /** Which merchants have Test Suite mode on (their virtual serials are polled). */
-  readonly store: Pick<PaymentStore, 'listMerchants'>;
+  readonly commands: Pick<AgentCommandsPort, 'listDeliverableCommands' | 'listDeliverableCommandsByPrefix' | 'markCommandSent'>;
+  /** Whether a merchant with due rows still has Test Suite mode on (read only for those merchants). */
+  readonly store: Pick<PaymentStore, 'getMerchant'>;
   readonly logger: Logger;
   /** Clock, ms since epoch. */
   readonly now: () => number;
@@ -138,7 +138,11 @@ export class VirtualTerminal {
     if (serialNumbers.some((s) => s.startsWith(VIRTUAL_SERIAL_PREFIX))) this.tick();
   }
 
-  /** One pass over the open rows of every Test Suite merchant's virtual serial, unless one runs (then one more after it). */
+  /**
+   * One pass over the due open rows of every `VT-` serial (one indexed read of the open command
+   * rows, ports/agent-commands.ts `listDeliverableCommandsByPrefix`), answering those of merchants
+   * whose Test Suite mode is still on; unless a pass runs (then one more after it).
+   */
   tick(): void {
     if (this.#busy) {
       this.#again = true;
@@ -148,9 +152,20 @@ export class VirtualTerminal {
     this.#running = (async () => {
       do {
         this.#again = false;
-        const merchants = await this.#o.store.listMerchants();
-        const serials = merchants.filter((m) => m.testSuiteMode === true).map((m) => virtualSerialOf(m.merchantId));
-        if (serials.length > 0) await this.#answerDue(serials);
+        const now = this.#o.now();
+        // The port's largest page: rows of merchants whose mode was turned off stay open (until their
+        // deadline ends them) and are skipped below, so they must not crowd out the others.
+        const due = await this.#o.commands.listDeliverableCommandsByPrefix(VIRTUAL_SERIAL_PREFIX, VIRTUAL_SESSION_ID, now, 1000);
+        if (due.length === 0) continue;
+        // Only rows of a merchant still in Test Suite mode are answered (turning it off stops the answers).
+        const on = new Set<string>();
+        for (const merchantId of new Set(due.map((c) => c.merchantId))) {
+          if ((await this.#o.store.getMerchant(merchantId))?.testSuiteMode === true) on.add(merchantId);
+        }
+        await this.#answerRows(
+          due.filter((c) => on.has(c.merchantId) && c.serialNumber === virtualSerialOf(c.merchantId)),
+          now,
+        );
       } while (this.#again);
     })()
       .catch((err: unknown) => this.#log.error({ err }, 'virtual terminal pass failed'))
@@ -169,7 +184,11 @@ export class VirtualTerminal {
   /** Answers every due open command of `serials`, oldest first. */
   async #answerDue(serials: readonly string[]): Promise<void> {
     const now = this.#o.now();
-    const rows = await this.#o.commands.listDeliverableCommands(serials, VIRTUAL_SESSION_ID, now, 100);
+    await this.#answerRows(await this.#o.commands.listDeliverableCommands(serials, VIRTUAL_SESSION_ID, now, 100), now);
+  }
+
+  /** Answers `rows` (due open commands of virtual serials, oldest first) at `now`. */
+  async #answerRows(rows: readonly AgentCommandRecord[], now: number): Promise<void> {
     for (const c of rows) {
       if (c.kind === 'start' || c.kind === 'abort') {
         const scenario = scenarioOfAgent(c.agentId);

@@ -8,6 +8,7 @@
  */
 import {
   isDeliverable,
+  prefixRange,
   type AgentCommandRecord,
   type AgentCommandsPort,
   type CommandWrites,
@@ -65,6 +66,14 @@ export class MemoryAgentCommands implements AgentCommandsPort {
     return this.#conn.run('listDeliverableCommands', () => {
       const serials = new Set(serialNumbers);
       const due = [...this.#conn.tables.agentCommands.values()].filter((c) => serials.has(c.serialNumber) && isDeliverable(c, sessionId, now));
+      return due.sort(oldestFirst).slice(0, Math.max(1, Math.min(MAX_LIST, Math.trunc(limit)))).map(copy);
+    });
+  }
+
+  listDeliverableCommandsByPrefix(serialPrefix: string, sessionId: string, now: number, limit: number): Promise<AgentCommandRecord[]> {
+    const [from, to] = prefixRange(serialPrefix);
+    return this.#conn.run('listDeliverableCommandsByPrefix', () => {
+      const due = [...this.#conn.tables.agentCommands.values()].filter((c) => c.serialNumber >= from && c.serialNumber < to && isDeliverable(c, sessionId, now));
       return due.sort(oldestFirst).slice(0, Math.max(1, Math.min(MAX_LIST, Math.trunc(limit)))).map(copy);
     });
   }

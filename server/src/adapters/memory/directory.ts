@@ -15,6 +15,7 @@ import {
   type TerminalEventRecord,
   type TerminalListing,
   type TerminalMove,
+  type SandboxTerminalsChange,
   type TestSuiteModeChange,
   type PaymentAppChange,
   type TerminalRecord,
@@ -172,6 +173,7 @@ export class MemoryDirectory implements DirectoryPort {
           ...(existing?.testSuiteMode === true ? { testSuiteMode: true } : {}),
           // So is the Payment App.
           ...(existing?.paymentApp !== undefined ? { paymentApp: existing.paymentApp } : {}),
+          ...(existing?.sandboxTerminals === 'allow' ? { sandboxTerminals: 'allow' as const } : {}),
         });
         const taken = [...stores.values()].some((s) => s.merchantId === merchant.merchantId && s.name === 'default');
         if (!stores.has(BOOTSTRAP_STORE_ID) && !taken) {
@@ -237,6 +239,17 @@ export class MemoryDirectory implements DirectoryPort {
       if (!m) return false;
       const { paymentApp: _was, ...rest } = m;
       merchants.set(change.merchantId, change.paymentApp === null ? rest : { ...rest, paymentApp: change.paymentApp });
+      return true;
+    });
+  }
+
+  setMerchantSandboxTerminals(change: SandboxTerminalsChange): Promise<boolean> {
+    return this.#conn.run('setMerchantSandboxTerminals', () => {
+      const { merchants } = this.#conn.tables;
+      const m = merchants.get(change.merchantId);
+      if (!m) return false;
+      const { sandboxTerminals: _was, ...rest } = m;
+      merchants.set(change.merchantId, change.allow ? { ...rest, sandboxTerminals: 'allow' } : rest);
       return true;
     });
   }

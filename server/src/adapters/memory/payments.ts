@@ -6,7 +6,7 @@
  */
 import { applyCommandWrites } from './agent-commands.ts';
 import type { ProgressStage } from '@posbridge/protocol/ws';
-import { eventData } from '../../domain/audit-data.ts';
+import { createdEventData, eventData } from '../../domain/audit-data.ts';
 import type { PaymentMachineState, PaymentStatus, TerminalOutcome } from '../../domain/payment-machine.ts';
 import type { NewCallback } from '../../ports/callback-outbox.ts';
 import { BOOTSTRAP_MERCHANT_ID } from '../../ports/directory.ts';
@@ -111,6 +111,7 @@ export class MemoryPayments implements PaymentsPort {
         merchantName: input.merchantName,
         merchantId: input.merchantId ?? BOOTSTRAP_MERCHANT_ID,
         testSuite: input.testSuite === true,
+        ...(input.sandbox === true ? { sandbox: true } : {}),
         method: input.method,
         installments: input.installments,
         amount: { amountMinor: input.amount.amountMinor, currency: input.amount.currency },
@@ -133,7 +134,7 @@ export class MemoryPayments implements PaymentsPort {
         'created',
         null,
         'awaiting_terminal',
-        { amount: input.amount, method: input.method, installments: input.installments },
+        createdEventData(input),
         input.createdAt,
       );
       return { payment: copy(payment), created: true };

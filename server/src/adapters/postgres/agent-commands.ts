@@ -10,7 +10,7 @@
  *
  * @see ../../ports/agent-commands.ts (the delivery rule), ../sqlite/agent-commands.ts
  */
-import type { AgentCommandRecord, AgentCommandsPort, CommandWrites } from '../../ports/agent-commands.ts';
+import { prefixRange, type AgentCommandRecord, type AgentCommandsPort, type CommandWrites } from '../../ports/agent-commands.ts';
 import { toTs, type PgDb, type PgQueryable } from './pg-db.ts';
 import { rowToCommand as sqliteRowToCommand, type CommandRow } from '../sqlite/rows.ts';
 import { pgOp, plain } from './rows.ts';
@@ -65,6 +65,22 @@ export class PgAgentCommands implements AgentCommandsPort {
             AND (sent_session_id IS DISTINCT FROM $2 OR next_attempt_at <= $3)
           ORDER BY created_at, command_id COLLATE "C" LIMIT $4`,
         [serialNumbers, sessionId, toTs(now), Math.max(1, Math.min(MAX_LIST, Math.trunc(limit)))],
+      );
+      return rows.map(rowToCommand);
+    });
+  }
+
+  listDeliverableCommandsByPrefix(serialPrefix: string, sessionId: string, now: number, limit: number): Promise<AgentCommandRecord[]> {
+    const [from, to] = prefixRange(serialPrefix);
+    return pgOp('listDeliverableCommandsByPrefix', async () => {
+      // Byte order (COLLATE "C"), the same range as SQLite's; the open rows are few (partial index).
+      const rows = await this.#db.rows<Record<string, unknown>>(
+        `SELECT * FROM agent_commands
+          WHERE status = 'open' AND serial_number COLLATE "C" >= $1 AND serial_number COLLATE "C" < $2
+            AND acked_session_id IS DISTINCT FROM $3 AND passed_session_id IS DISTINCT FROM $3
+            AND (sent_session_id IS DISTINCT FROM $3 OR next_attempt_at <= $4)
+          ORDER BY created_at, command_id COLLATE "C" LIMIT $5`,
+        [from, to, sessionId, toTs(now), Math.max(1, Math.min(MAX_LIST, Math.trunc(limit)))],
       );
       return rows.map(rowToCommand);
     });

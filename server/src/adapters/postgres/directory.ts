@@ -18,6 +18,7 @@ import {
   type TerminalEventRecord,
   type TerminalListing,
   type TerminalMove,
+  type SandboxTerminalsChange,
   type TestSuiteModeChange,
   type PaymentAppChange,
   type TerminalRecord,
@@ -249,6 +250,16 @@ export class PgDirectory implements DirectoryPort {
       const n = await this.#db.run(
         'UPDATE merchants SET payment_app = $1, payment_app_changed_by = $2, payment_app_changed_at = $3 WHERE merchant_id = $4',
         [change.paymentApp, change.actor.slice(0, 200), toTs(change.at), change.merchantId],
+      );
+      return n === 1;
+    });
+  }
+
+  setMerchantSandboxTerminals(change: SandboxTerminalsChange): Promise<boolean> {
+    return pgOp('setMerchantSandboxTerminals', async () => {
+      const n = await this.#db.run(
+        'UPDATE merchants SET sandbox_terminals = $1, sandbox_terminals_changed_by = $2, sandbox_terminals_changed_at = $3 WHERE merchant_id = $4',
+        [change.allow, change.actor.slice(0, 200), toTs(change.at), change.merchantId],
       );
       return n === 1;
     });

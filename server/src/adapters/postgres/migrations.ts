@@ -42,8 +42,16 @@ ALTER TABLE merchants ADD COLUMN test_suite_changed_at timestamptz;`,
   },
   // The gift card ledger (issue 17): cards and their append-only journal.
   { version: 5, name: 'giftcards', sql: GIFTCARDS_DDL },
-  // 6: filled by the merge of issue 16's sandbox mode.
-  { version: 6, name: 'reserved-6', sql: 'SELECT 1' },
+  // VTEX sandbox mode (issue 16 item 3, docs/homologation.md "Sandbox mode"): the payment's flag,
+  // the merchant's rule for sandbox payments on real terminals (deny by default), who and when.
+  {
+    version: 6,
+    name: 'sandbox-mode',
+    sql: `ALTER TABLE payments ADD COLUMN sandbox boolean NOT NULL DEFAULT false;
+ALTER TABLE merchants ADD COLUMN sandbox_terminals boolean NOT NULL DEFAULT false;
+ALTER TABLE merchants ADD COLUMN sandbox_terminals_changed_by text CHECK (sandbox_terminals_changed_by IS NULL OR length(sandbox_terminals_changed_by) <= 200);
+ALTER TABLE merchants ADD COLUMN sandbox_terminals_changed_at timestamptz;`,
+  },
   // The partner's VTEX IO Payment App of a merchant (issue 15; `vendor.name`, null = VTEX's own
   // apps) and who last changed it, when.
   {

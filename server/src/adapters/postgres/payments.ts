@@ -9,7 +9,7 @@
  * @see ../sqlite/payments.ts (the same statements on SQLite)
  */
 import type { ProgressStage } from '@posbridge/protocol/ws';
-import { eventData } from '../../domain/audit-data.ts';
+import { createdEventData, eventData } from '../../domain/audit-data.ts';
 import type { PaymentStatus } from '../../domain/payment-machine.ts';
 import { BOOTSTRAP_MERCHANT_ID } from '../../ports/directory.ts';
 import type { CreatePaymentResult, NewPayment, Payment, PaymentChange, PaymentsPort } from '../../ports/payments.ts';
@@ -33,8 +33,8 @@ export class PgPayments implements PaymentsPort {
         `WITH ins AS (
            INSERT INTO payments (payment_id, id, transaction_id, order_id, reference, merchant_name, method,
              installments, amount_minor, currency, callback_url, state, version, created_at, changed_at, updated_at,
-             merchant_id, deadline_at, test_suite)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'awaiting_terminal', 0, $12, $12, $12, $13, $14, $15)
+             merchant_id, deadline_at, test_suite, sandbox)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'awaiting_terminal', 0, $12, $12, $12, $13, $14, $15, $17)
            ON CONFLICT DO NOTHING
            RETURNING *
          ), ev AS (
@@ -58,7 +58,8 @@ export class PgPayments implements PaymentsPort {
           input.merchantId ?? BOOTSTRAP_MERCHANT_ID,
           toTs(input.deadlineAt),
           input.testSuite === true,
-          JSON.stringify({ amount: input.amount, method: input.method, installments: input.installments }),
+          JSON.stringify(createdEventData(input)),
+          input.sandbox === true,
         ],
       );
       if (row) return { payment: pgPayment(row), created: true };

@@ -9,7 +9,7 @@
  * @see ../../ports/agent-commands.ts (the delivery rule), docs/architecture.md "Effects are rows"
  */
 import { CodedError, isCodedError } from '@posbridge/protocol/errors';
-import type { AgentCommandRecord, AgentCommandsPort, CommandWrites } from '../../ports/agent-commands.ts';
+import { prefixRange, type AgentCommandRecord, type AgentCommandsPort, type CommandWrites } from '../../ports/agent-commands.ts';
 import type { SqliteDb } from './sqlite-db.ts';
 import { rowToCommand, type CommandRow } from './rows.ts';
 
@@ -65,6 +65,22 @@ export class SqliteAgentCommands implements AgentCommandsPort {
             AND (sent_session_id IS NOT ? OR next_attempt_at <= ?)
           ORDER BY created_at, command_id LIMIT ?`,
         [...serialNumbers, sessionId, sessionId, sessionId, now, Math.max(1, Math.min(MAX_LIST, Math.trunc(limit)))],
+      );
+      return rows.map(rowToCommand);
+    });
+  }
+
+  listDeliverableCommandsByPrefix(serialPrefix: string, sessionId: string, now: number, limit: number): Promise<AgentCommandRecord[]> {
+    const [from, to] = prefixRange(serialPrefix);
+    return this.#op('listDeliverableCommandsByPrefix', async () => {
+      // A range on serial_number (BINARY collation) reads the partial index of open rows.
+      const rows = await this.#db.all<CommandRow>(
+        `SELECT * FROM agent_commands
+          WHERE status = 'open' AND serial_number >= ? AND serial_number < ?
+            AND acked_session_id IS NOT ? AND passed_session_id IS NOT ?
+            AND (sent_session_id IS NOT ? OR next_attempt_at <= ?)
+          ORDER BY created_at, command_id LIMIT ?`,
+        [from, to, sessionId, sessionId, sessionId, now, Math.max(1, Math.min(MAX_LIST, Math.trunc(limit)))],
       );
       return rows.map(rowToCommand);
     });

@@ -14,6 +14,7 @@
 import { BOOTSTRAP_MERCHANT_ID } from '../../ports/directory.ts';
 import type { CreatePaymentResult, NewPayment } from '../../ports/payments.ts';
 import type { SqliteDb, SqlParam } from './sqlite-db.ts';
+import { createdEventData } from '../../domain/audit-data.ts';
 import { rowToPayment, runExclusive, type PaymentRow } from './rows.ts';
 import { storeError } from '../store-error.ts';
 
@@ -22,8 +23,8 @@ export const MAX_CREATE_BATCH = 64;
 
 const INSERT_PAYMENT = `INSERT OR IGNORE INTO payments (payment_id, id, transaction_id, order_id, reference, merchant_name, method,
    installments, amount_minor, currency, callback_url, state, version, created_at, changed_at, updated_at,
-   merchant_id, deadline_at, test_suite)
- VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'awaiting_terminal', 0, ?, ?, ?, ?, ?, ?)
+   merchant_id, deadline_at, test_suite, sandbox)
+ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'awaiting_terminal', 0, ?, ?, ?, ?, ?, ?, ?)
  RETURNING payment_id`;
 const INSERT_CREATED_EVENT = `INSERT INTO payment_events (payment_id, type, from_state, to_state, data, at) VALUES (?, 'created', NULL, 'awaiting_terminal', ?, ?)`;
 
@@ -53,6 +54,7 @@ function paymentParams(input: NewPayment): SqlParam[] {
     input.merchantId ?? BOOTSTRAP_MERCHANT_ID,
     input.deadlineAt ?? null,
     input.testSuite === true ? 1 : 0,
+    input.sandbox === true ? 1 : 0,
   ];
 }
 
@@ -95,6 +97,7 @@ function insertedRow(input: NewPayment): PaymentRow {
     end_reason: null,
     deadline_at: input.deadlineAt ?? null,
     test_suite: input.testSuite === true ? 1 : 0,
+    sandbox: input.sandbox === true ? 1 : 0,
     created_at: input.createdAt,
     changed_at: input.createdAt,
     updated_at: input.createdAt,
@@ -102,7 +105,7 @@ function insertedRow(input: NewPayment): PaymentRow {
 }
 
 function eventParams(input: NewPayment): SqlParam[] {
-  return [input.paymentId, JSON.stringify({ amount: input.amount, method: input.method, installments: input.installments }), input.createdAt];
+  return [input.paymentId, JSON.stringify(createdEventData(input)), input.createdAt];
 }
 
 /** `sql` with its `VALUES (…)` row repeated `n` times (constant text per `n`, so each is prepared once). */

@@ -20,6 +20,7 @@ import {
   type TerminalEventRecord,
   type TerminalListing,
   type TerminalMove,
+  type SandboxTerminalsChange,
   type TestSuiteModeChange,
   type PaymentAppChange,
   type TerminalRecord,
@@ -252,6 +253,16 @@ export class SqliteDirectory implements DirectoryPort {
       const r = await this.#db.run(
         'UPDATE merchants SET payment_app = ?, payment_app_changed_by = ?, payment_app_changed_at = ? WHERE merchant_id = ?',
         [change.paymentApp, change.actor.slice(0, 200), change.at, change.merchantId],
+      );
+      return r.changes === 1;
+    }).finally(() => this.#byAppKey.clear()); // a merchant write: the cached row is stale (module comment)
+  }
+
+  setMerchantSandboxTerminals(change: SandboxTerminalsChange): Promise<boolean> {
+    return this.#op('setMerchantSandboxTerminals', async () => {
+      const r = await this.#db.run(
+        'UPDATE merchants SET sandbox_terminals = ?, sandbox_terminals_changed_by = ?, sandbox_terminals_changed_at = ? WHERE merchant_id = ?',
+        [change.allow ? 1 : 0, change.actor.slice(0, 200), change.at, change.merchantId],
       );
       return r.changes === 1;
     }).finally(() => this.#byAppKey.clear()); // a merchant write: the cached row is stale (module comment)

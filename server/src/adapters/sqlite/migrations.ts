@@ -296,7 +296,15 @@ export const MIGRATIONS: readonly string[] = [
   CREATE TRIGGER gift_card_entries_no_delete BEFORE DELETE ON gift_card_entries
   BEGIN SELECT RAISE(ABORT, 'gift card journal entries are append-only'); END;
   `,
-  '', // 9: filled by the merge of issue 16's sandbox mode
+  // 9 (VTEX sandbox mode, issue 16 item 3, docs/homologation.md "Sandbox mode"): a payment sent
+  // from a VTEX sandbox, and the merchant's rule for such payments on its real terminals (deny by
+  // default) with who last changed it, when.
+  `
+  ALTER TABLE payments ADD COLUMN sandbox INTEGER NOT NULL DEFAULT 0 CHECK (sandbox IN (0, 1));
+  ALTER TABLE merchants ADD COLUMN sandbox_terminals INTEGER NOT NULL DEFAULT 0 CHECK (sandbox_terminals IN (0, 1));
+  ALTER TABLE merchants ADD COLUMN sandbox_terminals_changed_by TEXT CHECK (sandbox_terminals_changed_by IS NULL OR length(sandbox_terminals_changed_by) <= 200);
+  ALTER TABLE merchants ADD COLUMN sandbox_terminals_changed_at INTEGER;
+  `,
   // 10 (Payment App in its real hosts, issue 15): the partner's VTEX IO Payment App a merchant's payments open (`vendor.name`,
   // null = VTEX's own apps) and who last changed it, when (ports/directory.ts PaymentAppChange).
   `

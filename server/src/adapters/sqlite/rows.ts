@@ -47,6 +47,8 @@ export interface PaymentRow {
   end_reason: string | null;
   deadline_at: number | null;
   test_suite: number;
+  /** 1 = sent from a VTEX sandbox (migration 9; absent before it). */
+  sandbox?: number;
   created_at: number;
   changed_at: number;
   updated_at: number;
@@ -102,6 +104,8 @@ export interface MerchantRow {
   test_suite?: number;
   /** `vendor.name` of the merchant's Payment App, null = VTEX's (absent before its migration). */
   payment_app?: string | null;
+  /** 1 = sandbox payments allowed on real terminals (migration 9; absent before it). */
+  sandbox_terminals?: number;
 }
 
 /** The domain record of a `merchants` row. */
@@ -115,6 +119,7 @@ export function rowToMerchant(r: MerchantRow): MerchantRecord {
     createdAt: r.created_at,
     ...(r.test_suite === 1 ? { testSuiteMode: true } : {}),
     ...(typeof r.payment_app === 'string' ? { paymentApp: r.payment_app } : {}),
+    ...(r.sandbox_terminals === 1 ? { sandboxTerminals: 'allow' as const } : {}),
   };
 }
 
@@ -175,6 +180,7 @@ export function rowToPayment(r: PaymentRow): Payment {
     merchantName: r.merchant_name,
     merchantId: r.merchant_id,
     testSuite: r.test_suite === 1,
+    ...(r.sandbox === 1 ? { sandbox: true } : {}),
     method: r.method as PaymentMethodKind,
     installments: r.installments,
     amount: { amountMinor: r.amount_minor, currency: r.currency },
