@@ -1,5 +1,5 @@
 /**
- * {@link AdminPort} on PostgreSQL: the tables of ./schema-admin.ts (migration 9), the payment
+ * {@link AdminPort} on PostgreSQL: the tables of ./schema-admin.ts (migration 8), the payment
  * search (../admin-search-sql.ts) and listings over the directory tables. Rows map through the
  * SQLite mappers (../sqlite/admin.ts) once {@link plain} has turned times into ms.
  *

@@ -1,11 +1,11 @@
 /**
  * PostgreSQL schema of the operations console (issue 14 items 1–2): the same tables as SQLite
- * migration 12 (../sqlite/migrations.ts) with `timestamptz` times — console users, their API
+ * migration 11 (../sqlite/migrations.ts) with `timestamptz` times — console users, their API
  * tokens and sessions (secrets only as sha256 hex, passwords only as scrypt strings), the
  * append-only admin audit log (a trigger refuses UPDATE and DELETE), what an agent last said of
  * itself, and the indexes of the payment search (../admin-search-sql.ts).
  *
- * {@link ADMIN_DDL} is migration version 9 (./migrations.ts), run once inside its transaction.
+ * {@link ADMIN_DDL} is migration version 8 (./migrations.ts), run once inside its transaction.
  */
 
 /** DDL of the console tables (plain `CREATE`: a versioned migration runs it once). */

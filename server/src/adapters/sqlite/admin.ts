@@ -1,5 +1,5 @@
 /**
- * {@link AdminPort} on SQLite: the tables of migration 12 (./migrations.ts) — `admin_users`,
+ * {@link AdminPort} on SQLite: the tables of migration 11 (./migrations.ts) — `admin_users`,
  * `admin_credentials`, `admin_audit` (append-only by trigger) — the payment search
  * (../admin-search-sql.ts) and listings over the directory tables. The row mappers are pure and
  * shared with ../postgres/admin.ts.
