@@ -296,4 +296,20 @@ export const MIGRATIONS: readonly string[] = [
   CREATE TRIGGER gift_card_entries_no_delete BEFORE DELETE ON gift_card_entries
   BEGIN SELECT RAISE(ABORT, 'gift card journal entries are append-only'); END;
   `,
+  // 9 (hot path, issue 13): the `created` event of a new payment is written by the INSERT itself,
+  // so a group-committed Create Payment (../sqlite/create-batch.ts) is one autocommit statement —
+  // payment rows and their events, atomically — instead of BEGIN, two inserts and COMMIT (four
+  // trips to the database thread). INSERT OR IGNORE of an existing id fires nothing. The data is
+  // the same object create-batch.ts wrote before: {amount:{amountMinor,currency},method,installments}.
+  `
+  CREATE TRIGGER payments_created_event AFTER INSERT ON payments
+  BEGIN
+    INSERT INTO payment_events (payment_id, type, from_state, to_state, data, at)
+    VALUES (NEW.payment_id, 'created', NULL, 'awaiting_terminal',
+            json_object('amount', json_object('amountMinor', NEW.amount_minor, 'currency', NEW.currency),
+                        'method', NEW.method, 'installments', NEW.installments),
+            NEW.created_at);
+  END;
+  `,
 ];
+

@@ -84,6 +84,25 @@ describe('SQLite hot path', () => {
     expect((await store.getPayment('G2'))?.paymentId).toBe('G2');
   });
 
+  it('each new payment of a batch has exactly one created event (the trigger), a repeat none, a UNIQUE clash only its own refusal', async () => {
+    const settled = await Promise.allSettled([
+      store.createPayment(newPayment({ paymentId: 'E1', id: 'pb_e1', installments: 3 })),
+      store.createPayment(newPayment({ paymentId: 'E2', id: 'pb_e2', method: 'debit' })),
+      store.createPayment(newPayment({ paymentId: 'E1', id: 'pb_e1_again' })),
+      store.createPayment(newPayment({ paymentId: 'E3', id: 'pb_e1' })), // another payment with E1's id: UNIQUE(id)
+    ]);
+    expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'rejected']);
+    expect((settled[3] as PromiseRejectedResult).reason).toMatchObject({ code: 'STORE_FAILED' });
+    expect(await store.getPayment('E3')).toBeNull();
+    const e1 = await store.listPaymentEvents('E1');
+    expect(e1.map((e) => [e.type, e.fromStatus, e.toStatus])).toEqual([['created', null, 'awaiting_terminal']]);
+    const p1 = await store.getPayment('E1');
+    expect(e1[0]?.data).toEqual({ amount: p1?.amount, method: 'credit', installments: 3 });
+    expect(e1[0]?.at).toBe(p1?.createdAt);
+    expect((await store.listPaymentEvents('E2'))[0]?.data).toMatchObject({ method: 'debit' });
+    expect(await store.listPaymentEvents('E3')).toEqual([]);
+  });
+
   it('a merchant added by another process authenticates at once; a changed bootstrap token is seen at once', async () => {
     await store.upsertBootstrapMerchant(merchant({ merchantId: 'mch_bootstrap', name: null, appKey: 'env-key', appTokenSha256: 'tok-1' }));
     expect((await store.findMerchantByAppKey('env-key'))?.appTokenSha256).toBe('tok-1');
