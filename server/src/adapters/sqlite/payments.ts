@@ -12,7 +12,7 @@ import { eventData } from '../../domain/audit-data.ts';
 import type { PaymentStatus } from '../../domain/payment-machine.ts';
 import type { CreatePaymentResult, NewPayment, Payment, PaymentChange, PaymentsPort } from '../../ports/payments.ts';
 import type { SqliteDb, SqlParam } from './sqlite-db.ts';
-import { readPayment, rowToPayment, runExclusive, type PaymentRow } from './rows.ts';
+import { rowToPayment, runExclusive, type PaymentRow } from './rows.ts';
 
 /** The payments port over one connection (see ./sqlite-db.ts for its lock). */
 export class SqlitePayments implements PaymentsPort {
@@ -30,10 +30,6 @@ export class SqlitePayments implements PaymentsPort {
     return runExclusive(this.#db, operation, fn);
   }
 
-  #readPayment(paymentId: string): Promise<Payment | null> {
-    return readPayment(this.#db, paymentId);
-  }
-
   createPayment(input: NewPayment): Promise<CreatePaymentResult> {
     // Group commit: creates waiting for the lock share one transaction (./create-batch.ts).
     return this.#creates.create(input);
@@ -49,16 +45,19 @@ export class SqlitePayments implements PaymentsPort {
       this.#db.transaction(async () => {
         const { next } = change;
         const params: SqlParam[] = paymentSetParams(change, (ms) => ms);
-        const info = await this.#db.run(
+        // The compare-and-set answers the changed row itself (RETURNING): nothing later in this
+        // transaction writes the payment row, so it is the committed one.
+        const [row] = await this.#db.cachedAll<PaymentRow>(
           `UPDATE payments SET state = ?, serial_number = ?, agent_id = ?, start_id = ?,
              outcome = ?, terminal_ref = ?, authorization_id = ?, nsu = ?, result_tid = ?, response_code = ?,
              result_message = ?, card_brand = ?, card_first_digits = ?, card_last_digits = ?, result_amount_minor = ?,
              end_reason = ?, deadline_at = ?, changed_at = ?, updated_at = ?, version = version + 1
-           WHERE payment_id = ? AND version = ? AND state = ?`,
+           WHERE payment_id = ? AND version = ? AND state = ?
+           RETURNING *`,
           params,
         );
-        if (info.changes !== 1) return null;
-        await this.#db.run(
+        if (!row) return null;
+        await this.#db.cachedRun(
           `INSERT INTO payment_events (payment_id, type, from_state, to_state, data, at) VALUES (?, ?, ?, ?, ?, ?)`,
           [
             change.paymentId,
@@ -70,7 +69,7 @@ export class SqlitePayments implements PaymentsPort {
           ],
         );
         if (change.callback) {
-          await this.#db.run(
+          await this.#db.cachedRun(
             `INSERT OR IGNORE INTO callback_outbox (payment_id, kind, url, body, status, attempts, next_attempt_at, created_at, updated_at, expires_at)
              VALUES (?, ?, ?, ?, 'pending', 0, ?, ?, ?, ?)`,
             [
@@ -86,7 +85,7 @@ export class SqlitePayments implements PaymentsPort {
           );
         }
         await applyCommandWrites(this.#db, change.commands, change.at);
-        return this.#readPayment(change.paymentId);
+        return rowToPayment(row);
       }),
     );
   }
