@@ -12,6 +12,7 @@ import { eventData } from '../../domain/audit-data.ts';
 import type { PaymentStatus } from '../../domain/payment-machine.ts';
 import type { CreatePaymentResult, NewPayment, Payment, PaymentChange, PaymentsPort } from '../../ports/payments.ts';
 import type { SqliteDb, SqlParam } from './sqlite-db.ts';
+import { storeError } from '../store-error.ts';
 import { rowToPayment, runExclusive, type PaymentRow } from './rows.ts';
 
 /** The payments port over one connection (see ./sqlite-db.ts for its lock). */
@@ -92,7 +93,7 @@ export class SqlitePayments implements PaymentsPort {
 
   setProgressStage(paymentId: string, stage: ProgressStage, at: number): Promise<boolean> {
     return this.#op('setProgressStage', async () => {
-      const info = await this.#db.run('UPDATE payments SET progress_stage = ?, updated_at = ? WHERE payment_id = ?', [
+      const info = await this.#db.cachedRun('UPDATE payments SET progress_stage = ?, updated_at = ? WHERE payment_id = ?', [
         stage,
         at,
         paymentId,
@@ -113,7 +114,21 @@ export class SqlitePayments implements PaymentsPort {
     });
   }
 
-  claimDuePayments(now: number, limit: number, leaseMs: number, owner: string): Promise<Payment[]> {
+  async claimDuePayments(now: number, limit: number, leaseMs: number, owner: string): Promise<Payment[]> {
+    // The worker's idle ticks look on the reader connection first and take no write lock; a
+    // deadline passed just after that look is claimed on the next tick.
+    let due: unknown[];
+    try {
+      due = await this.#db.read(
+        `SELECT 1 FROM payments WHERE deadline_at IS NOT NULL AND deadline_at <= ?
+           AND state IN ('awaiting_terminal', 'dispatched', 'accepted', 'unknown')
+           AND (deadline_lease_until IS NULL OR deadline_lease_until <= ?) LIMIT 1`,
+        [now, now],
+      );
+    } catch (err) {
+      throw storeError('claimDuePayments', err);
+    }
+    if (due.length === 0) return [];
     return this.#op('claimDuePayments', () =>
       this.#db.transaction(async () => {
         const rows = await this.#db.all<PaymentRow>(
