@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import sqlite3 from 'sqlite3';
 import { WebSocket } from 'ws';
+import { approvalFor } from './lib/fake-agent.ts';
 import { startBenchServer } from './lib/targets.ts';
 
 const HELP = `Usage: node --conditions=@posbridge/source --import tsx bench/sqlite-trace.ts [--payments N]
@@ -105,18 +106,7 @@ await new Promise<void>((resolve, reject) => {
     if (msg['type'] !== 'payment.start') return;
     const paymentId = String(msg['paymentId']);
     send({ type: 'ack', ackOf: msg['id'] });
-    send({
-      type: 'payment.result',
-      paymentId,
-      outcome: 'approved',
-      amount: msg['amount'],
-      terminalRef: `r${seq}`,
-      authorizationId: '123456',
-      nsu: '000000001',
-      tid: 'T1',
-      responseCode: '00',
-      card: { brand: 'Mastercard', firstDigits: '545454', lastDigits: '5454' },
-    });
+    send(approvalFor(msg, `r${seq}`));
     setTimeout(() => finished.get(paymentId)?.(), 300);
   });
 });

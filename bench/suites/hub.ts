@@ -16,6 +16,7 @@ import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { WebSocket } from 'ws';
 import { cpuTimeMs, rssBytes, startChild } from '../lib/child.ts';
+import { approvalFor } from '../lib/fake-agent.ts';
 import { BENCH_APP_KEY, BENCH_APP_TOKEN } from '../lib/targets.ts';
 import { percentile } from './e2e.ts';
 
@@ -61,18 +62,7 @@ function connectAgent(port: number, token: string, serial: string, onStart: (pay
         const paymentId = msg['paymentId'] as string;
         onStart(paymentId);
         send({ type: 'ack', ackOf: msg['id'] });
-        send({
-          type: 'payment.result',
-          paymentId,
-          outcome: 'approved',
-          amount: msg['amount'],
-          terminalRef: `r${seq}`,
-          authorizationId: '123456',
-          nsu: '000000001',
-          tid: 'T1',
-          responseCode: '00',
-          card: { brand: 'Mastercard', firstDigits: '545454', lastDigits: '5454' },
-        });
+        send(approvalFor(msg, `r${seq}`));
       }
     });
   });
