@@ -6,12 +6,17 @@
  *   heartbeat interval is shortened to 1 s so the cost is visible), per 1,000 agents;
  * - dispatch latency: p50/p99 from `POST submitUrl` returning to the `payment.start` frame
  *   reaching the agent, at a steady payment rate spread over random terminals; the fake agents
- *   acknowledge and report an approval at once, as a real agent would after a zero-time sale.
+ *   acknowledge and report an approval at once, as a real agent would after a zero-time sale,
+ *   and a callback receiver in this process answers each payment's callback 200 as VTEX does
+ *   (an unreachable callbackUrl would add the retry schedule's rows to every payment).
  */
 import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { WebSocket } from 'ws';
 import { cpuTimeMs, rssBytes, startChild } from '../lib/child.ts';
+import { approvalFor } from '../lib/fake-agent.ts';
 import { BENCH_APP_KEY, BENCH_APP_TOKEN } from '../lib/targets.ts';
 import { percentile } from './e2e.ts';
 
@@ -57,18 +62,7 @@ function connectAgent(port: number, token: string, serial: string, onStart: (pay
         const paymentId = msg['paymentId'] as string;
         onStart(paymentId);
         send({ type: 'ack', ackOf: msg['id'] });
-        send({
-          type: 'payment.result',
-          paymentId,
-          outcome: 'approved',
-          amount: msg['amount'],
-          terminalRef: `r${seq}`,
-          authorizationId: '123456',
-          nsu: '000000001',
-          tid: 'T1',
-          responseCode: '00',
-          card: { brand: 'Mastercard', firstDigits: '545454', lastDigits: '5454' },
-        });
+        send(approvalFor(msg, `r${seq}`));
       }
     });
   });
@@ -86,6 +80,15 @@ async function postJson(url: string, body: unknown, headers: Record<string, stri
   return { status: res.status, body: parsed };
 }
 
+/** A stand-in for VTEX's callback endpoint on 127.0.0.1: every POST answered 200 once its body is read. */
+function callbackReceiver(): Promise<Server> {
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'));
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
 /**
  * Offers `rate` payments per second for `seconds` (open loop: a payment starts every
  * `1000 / rate` ms whether or not the earlier ones finished), each created over PPP and bound to
@@ -93,6 +96,7 @@ async function postJson(url: string, body: unknown, headers: Record<string, stri
  */
 async function dispatchAtRate(
   base: string,
+  callbackUrl: string,
   fleet: readonly FakeAgent[],
   started: Map<string, number>,
   rate: number,
@@ -112,7 +116,7 @@ async function dispatchAtRate(
     inFlight.push(
       (async () => {
         try {
-          const created = await postJson(`${base}/payments`, { ...EXAMPLE, paymentId, callbackUrl: 'http://127.0.0.1:9/cb' }, headers);
+          const created = await postJson(`${base}/payments`, { ...EXAMPLE, paymentId, callbackUrl }, headers);
           const appData = created.body['paymentAppData'] as { payload: string } | undefined;
           if (created.status !== 200 || !appData) return fail(`create ${created.status}`);
           const payload = JSON.parse(appData.payload) as { submitUrl: string };
@@ -158,6 +162,7 @@ export async function benchHub(
   const started = new Map<string, number>();
   const latencies: number[] = [];
   const fleet: FakeAgent[] = [];
+  let receiver: Server | undefined;
   try {
     await sleep(500);
     const rssBefore = rssBytes(pid);
@@ -183,10 +188,12 @@ export async function benchHub(
     const heartbeatCpuMsPerSecondPer1k = Math.round(((cpuTimeMs(pid) - cpuBefore) / (idleMs / 1000) / agents) * 1000 * 100) / 100;
 
     const base = `http://127.0.0.1:${server.ready.port}`;
+    receiver = await callbackReceiver();
+    const callbackUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/callback`;
     const rows: HubRow[] = [];
     for (const rate of dispatchRatesPerSecond) {
       latencies.length = 0;
-      const { offered, failures } = await dispatchAtRate(base, fleet, started, rate, dispatchSeconds);
+      const { offered, failures } = await dispatchAtRate(base, callbackUrl, fleet, started, rate, dispatchSeconds);
       const row: HubRow = {
         agents,
         connectSeconds: Math.round(connectSeconds * 10) / 10,
@@ -205,6 +212,7 @@ export async function benchHub(
     }
     return rows;
   } finally {
+    receiver?.close();
     for (const agent of fleet) agent.ws.terminate();
     await server.stop();
   }

@@ -22,7 +22,7 @@ const MAX_LIST = 1000;
  */
 export async function applyCommandWrites(db: SqliteDb, writes: CommandWrites | undefined, at: number): Promise<void> {
   for (const c of writes?.open ?? []) {
-    await db.run(
+    await db.cachedRun(
       `INSERT INTO agent_commands (command_id, kind, payment_id, merchant_id, serial_number, agent_id, message, status, created_at, updated_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, 'open', ?, ?)
        ON CONFLICT (command_id) DO UPDATE SET kind = excluded.kind, serial_number = excluded.serial_number,
@@ -33,7 +33,7 @@ export async function applyCommandWrites(db: SqliteDb, writes: CommandWrites | u
     );
   }
   for (const c of writes?.close ?? []) {
-    await db.run(
+    await db.cachedRun(
       `UPDATE agent_commands SET status = 'closed', closed_at = ?, close_reason = ?, updated_at = ? WHERE command_id = ? AND status = 'open'`,
       [at, c.reason.slice(0, 200), at, c.commandId],
     );
@@ -55,10 +55,17 @@ export class SqliteAgentCommands implements AgentCommandsPort {
     });
   }
 
+  /** A read of committed rows on the reader connection (./sqlite-db.ts `read`), not queued behind writes. */
+  #read<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+    return fn().catch((err: unknown) => {
+      throw new CodedError('STORE_FAILED', `agent commands: ${operation} failed`, { cause: err, details: { operation } });
+    });
+  }
+
   listDeliverableCommands(serialNumbers: readonly string[], sessionId: string, now: number, limit: number): Promise<AgentCommandRecord[]> {
     if (serialNumbers.length === 0) return Promise.resolve([]);
-    return this.#op('listDeliverableCommands', async () => {
-      const rows = await this.#db.all<CommandRow>(
+    return this.#read('listDeliverableCommands', async () => {
+      const rows = await this.#db.readVarying<CommandRow>(
         `SELECT * FROM agent_commands
           WHERE status = 'open' AND serial_number IN (${serialNumbers.map(() => '?').join(', ')})
             AND acked_session_id IS NOT ? AND passed_session_id IS NOT ?
@@ -88,7 +95,7 @@ export class SqliteAgentCommands implements AgentCommandsPort {
 
   markCommandSent(commandId: string, sessionId: string, at: number, nextAttemptAt: number): Promise<boolean> {
     return this.#op('markCommandSent', async () => {
-      const info = await this.#db.run(
+      const info = await this.#db.cachedRun(
         `UPDATE agent_commands SET attempts = attempts + 1, last_sent_at = ?, sent_session_id = ?, next_attempt_at = ?, updated_at = ?
           WHERE command_id = ? AND status = 'open' AND acked_session_id IS NOT ? AND passed_session_id IS NOT ?
             AND (sent_session_id IS NOT ? OR next_attempt_at <= ?)`,
@@ -110,11 +117,10 @@ export class SqliteAgentCommands implements AgentCommandsPort {
 
   ackCommand(commandId: string, sessionId: string, at: number): Promise<AgentCommandRecord | null> {
     return this.#op('ackCommand', async () => {
-      await this.#db.run(
-        `UPDATE agent_commands SET acked_at = ?, acked_session_id = ?, next_attempt_at = NULL, updated_at = ? WHERE command_id = ?`,
+      const [row] = await this.#db.cachedAll<CommandRow>(
+        `UPDATE agent_commands SET acked_at = ?, acked_session_id = ?, next_attempt_at = NULL, updated_at = ? WHERE command_id = ? RETURNING *`,
         [at, sessionId, at, commandId],
       );
-      const row = await this.#db.get<CommandRow>('SELECT * FROM agent_commands WHERE command_id = ?', [commandId]);
       return row ? rowToCommand(row) : null;
     });
   }
@@ -130,8 +136,8 @@ export class SqliteAgentCommands implements AgentCommandsPort {
   }
 
   getCommand(commandId: string): Promise<AgentCommandRecord | null> {
-    return this.#op('getCommand', async () => {
-      const row = await this.#db.get<CommandRow>('SELECT * FROM agent_commands WHERE command_id = ?', [commandId]);
+    return this.#read('getCommand', async () => {
+      const [row] = await this.#db.read<CommandRow>('SELECT * FROM agent_commands WHERE command_id = ?', [commandId]);
       return row ? rowToCommand(row) : null;
     });
   }

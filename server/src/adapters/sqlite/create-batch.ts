@@ -1,20 +1,21 @@
 /**
  * Group commit of Create Payment on SQLite: creates that arrive while the connection's lock is
- * busy (./sqlite-db.ts) are inserted together in one `BEGIN IMMEDIATE … COMMIT`, and each is
- * answered only after that COMMIT, so a new payment is committed before its answer exactly as
- * with one transaction per create; the batch only shares the transaction's fixed cost (BEGIN,
- * COMMIT, the WAL append, one multi-row statement per table) among the creates that were waiting
- * anyway.
+ * busy (./sqlite-db.ts) are inserted together by one multi-row `INSERT OR IGNORE … RETURNING`
+ * run in autocommit mode — one statement is one transaction, and the `payments_created_event`
+ * trigger (migration 12, ./migrations.ts) writes each new payment's `created` event inside it —
+ * and each is answered only after that statement committed, so a new payment and its event are
+ * on disk before its answer exactly as with one transaction per create. The batch shares the
+ * transaction's fixed cost (the commit, the WAL append, the trip to the database thread) among
+ * the creates that were waiting anyway: one trip per batch instead of BEGIN, two inserts, COMMIT.
  *
- * When a batch fails (one bad row fails the whole transaction, which is rolled back), each of its
- * creates is retried alone in its own transaction, so a failure rejects only its own caller.
+ * When a batch fails (one bad row fails the whole statement, which then wrote nothing), each of
+ * its creates is retried alone, so a failure rejects only its own caller.
  *
  * @see docs/performance.md "What limits them" (PPP)
  */
 import { BOOTSTRAP_MERCHANT_ID } from '../../ports/directory.ts';
 import type { CreatePaymentResult, NewPayment } from '../../ports/payments.ts';
 import type { SqliteDb, SqlParam } from './sqlite-db.ts';
-import { createdEventData } from '../../domain/audit-data.ts';
 import { rowToPayment, runExclusive, type PaymentRow } from './rows.ts';
 import { storeError } from '../store-error.ts';
 
@@ -26,7 +27,6 @@ const INSERT_PAYMENT = `INSERT OR IGNORE INTO payments (payment_id, id, transact
    merchant_id, deadline_at, test_suite, sandbox)
  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'awaiting_terminal', 0, ?, ?, ?, ?, ?, ?, ?)
  RETURNING payment_id`;
-const INSERT_CREATED_EVENT = `INSERT INTO payment_events (payment_id, type, from_state, to_state, data, at) VALUES (?, 'created', NULL, 'awaiting_terminal', ?, ?)`;
 
 interface Waiting {
   readonly input: NewPayment;
@@ -104,10 +104,6 @@ function insertedRow(input: NewPayment): PaymentRow {
   };
 }
 
-function eventParams(input: NewPayment): SqlParam[] {
-  return [input.paymentId, JSON.stringify(createdEventData(input)), input.createdAt];
-}
-
 /** `sql` with its `VALUES (…)` row repeated `n` times (constant text per `n`, so each is prepared once). */
 const repeated = new Map<string, string[]>();
 function manyRows(sql: string, n: number): string {
@@ -123,17 +119,20 @@ function manyRows(sql: string, n: number): string {
 }
 
 /**
- * Inserts the payments (each idempotent by `paymentId`) with a `created` event for each new one,
- * inside the caller's transaction, in three statements whatever their number: one multi-row
- * `INSERT OR IGNORE … RETURNING *` (rows are inserted in order, so of two creates of one id in
- * the batch the first wins, as if they had come one after the other), one multi-row insert of
- * the events, one read of the ids that already existed.
+ * Inserts the payments (each idempotent by `paymentId`), each new one with its `created` event
+ * (the trigger), in one statement whatever their number: one multi-row
+ * `INSERT OR IGNORE … RETURNING payment_id` (rows are inserted in order, so of two creates of one
+ * id in the batch the first wins, as if they had come one after the other). Run outside any
+ * transaction it is its own; a read of the ids that already existed follows only when some did.
+ *
+ * `OR IGNORE` also skips a row that breaks a NOT NULL or another UNIQUE constraint (a CHECK or a
+ * foreign key fails the whole statement instead): such an input, neither inserted nor existing,
+ * gets an Error in its place while the others of the statement stay committed.
  */
-async function insertMany(db: SqliteDb, inputs: readonly NewPayment[]): Promise<CreatePaymentResult[]> {
+async function insertMany(db: SqliteDb, inputs: readonly NewPayment[]): Promise<(CreatePaymentResult | Error)[]> {
   const inserted = await db.cachedAll<{ payment_id: string }>(manyRows(INSERT_PAYMENT, inputs.length), inputs.flatMap(paymentParams));
   const byId = new Set(inserted.map((r) => r.payment_id));
   const created = inputs.filter((input, i) => byId.has(input.paymentId) && inputs.findIndex((o) => o.paymentId === input.paymentId) === i);
-  if (created.length > 0) await db.cachedRun(manyRows(INSERT_CREATED_EVENT, created.length), created.flatMap(eventParams));
   const missing = [...new Set(inputs.filter((input) => !byId.has(input.paymentId)).map((input) => input.paymentId))];
   const existing = new Map<string, PaymentRow>();
   if (missing.length > 0) {
@@ -151,9 +150,14 @@ async function insertMany(db: SqliteDb, inputs: readonly NewPayment[]): Promise<
       return { payment: rowToPayment(fresh), created: true };
     }
     const row = fresh ?? existing.get(input.paymentId);
-    if (!row) throw new Error('payment vanished after insert');
+    if (!row) return new Error('payment not inserted: a NOT NULL or UNIQUE constraint of its row failed');
     return { payment: rowToPayment(row), created: false };
   });
+}
+
+function settle(w: Waiting, result: CreatePaymentResult | Error | undefined): void {
+  if (result instanceof Error || result === undefined) w.reject(storeError('createPayment', result ?? new Error('no result')));
+  else w.resolve(result);
 }
 
 /** The group-committing Create Payment of one connection. */
@@ -169,7 +173,7 @@ export class CreateBatcher {
 
   /**
    * Creates the payment once per `paymentId` (PaymentsPort.createPayment), resolving after the
-   * transaction that holds it committed. @throws CodedError `STORE_FAILED`.
+   * statement that holds it committed. @throws CodedError `STORE_FAILED`.
    */
   create(input: NewPayment): Promise<CreatePaymentResult> {
     return new Promise((resolve, reject) => {
@@ -183,17 +187,18 @@ export class CreateBatcher {
     void runExclusive(this.#db, 'createPayment', () => this.#flush()).catch(() => undefined);
   }
 
-  /** Runs inside the lock: takes every create waiting now (up to the bound) and commits them together. */
+  /**
+   * Runs inside the lock (so no other operation's transaction is open on the connection, which
+   * the statement would join): takes every create waiting now (up to the bound) and commits them together.
+   */
   async #flush(): Promise<void> {
     const batch = this.#waiting.splice(0, MAX_CREATE_BATCH);
     this.#queued = false;
     if (this.#waiting.length > 0) this.#queue(); // the rest go in the next batch, after this one
     if (batch.length === 0) return;
-    let results: CreatePaymentResult[] | undefined;
+    let results: (CreatePaymentResult | Error)[] | undefined;
     try {
-      results = await this.#db.transaction(async () => {
-        return insertMany(this.#db, batch.map((w) => w.input));
-      });
+      results = await insertMany(this.#db, batch.map((w) => w.input));
     } catch (err) {
       if (batch.length === 1) {
         batch[0]?.reject(storeError('createPayment', err));
@@ -201,13 +206,13 @@ export class CreateBatcher {
       }
     }
     if (results) {
-      batch.forEach((w, i) => w.resolve(results[i] as CreatePaymentResult));
+      batch.forEach((w, i) => settle(w, results[i]));
       return;
     }
-    // The batch was rolled back: each alone, so only the failing one is refused.
+    // The statement failed and wrote nothing: each alone, so only the failing one is refused.
     for (const w of batch) {
       try {
-        w.resolve((await this.#db.transaction(() => insertMany(this.#db, [w.input])))[0] as CreatePaymentResult);
+        settle(w, (await insertMany(this.#db, [w.input]))[0]);
       } catch (err) {
         w.reject(storeError('createPayment', err));
       }

@@ -25,7 +25,7 @@ import {
   type PaymentAppChange,
   type TerminalRecord,
 } from '../../ports/directory.ts';
-import type { SqliteDb } from './sqlite-db.ts';
+import type { SqliteDb, SqlParam } from './sqlite-db.ts';
 import { isUniqueViolation, rowToMerchant, runExclusive, type MerchantRow } from './rows.ts';
 import { storeError } from '../store-error.ts';
 
@@ -49,6 +49,15 @@ export class SqliteDirectory implements DirectoryPort {
     return runExclusive(this.#db, operation, fn);
   }
 
+  /** A read of committed rows on the reader connection (./sqlite-db.ts `read`), not queued behind writes. */
+  async #read<T>(operation: string, sql: string, params: readonly SqlParam[]): Promise<T | undefined> {
+    try {
+      return (await this.#db.read<T>(sql, params))[0];
+    } catch (err) {
+      throw storeError(operation, err);
+    }
+  }
+
   createAgent(agent: AgentRecord, tokenSha256: string): Promise<void> {
     return this.#op('createAgent', async () => {
       await this.#db.run('INSERT INTO agents (agent_id, name, token_sha256, created_at, store_id) VALUES (?, ?, ?, ?, ?)', [
@@ -61,24 +70,22 @@ export class SqliteDirectory implements DirectoryPort {
     });
   }
 
-  findAgentByTokenHash(tokenSha256: string): Promise<AgentRecord | null> {
-    return this.#op('findAgentByTokenHash', async () => {
-      const row = await this.#db.get<{ agent_id: string; name: string; created_at: number; store_id: string | null }>(
-        'SELECT agent_id, name, created_at, store_id FROM agents WHERE token_sha256 = ?',
-        [tokenSha256],
-      );
-      return row ? { agentId: row.agent_id, name: row.name, createdAt: row.created_at, storeId: row.store_id } : null;
-    });
+  async findAgentByTokenHash(tokenSha256: string): Promise<AgentRecord | null> {
+    const row = await this.#read<{ agent_id: string; name: string; created_at: number; store_id: string | null }>(
+      'findAgentByTokenHash',
+      'SELECT agent_id, name, created_at, store_id FROM agents WHERE token_sha256 = ?',
+      [tokenSha256],
+    );
+    return row ? { agentId: row.agent_id, name: row.name, createdAt: row.created_at, storeId: row.store_id } : null;
   }
 
-  getAgent(agentId: string): Promise<AgentRecord | null> {
-    return this.#op('getAgent', async () => {
-      const row = await this.#db.get<{ agent_id: string; name: string; created_at: number; store_id: string | null }>(
-        'SELECT agent_id, name, created_at, store_id FROM agents WHERE agent_id = ?',
-        [agentId],
-      );
-      return row ? { agentId: row.agent_id, name: row.name, createdAt: row.created_at, storeId: row.store_id } : null;
-    });
+  async getAgent(agentId: string): Promise<AgentRecord | null> {
+    const row = await this.#read<{ agent_id: string; name: string; created_at: number; store_id: string | null }>(
+      'getAgent',
+      'SELECT agent_id, name, created_at, store_id FROM agents WHERE agent_id = ?',
+      [agentId],
+    );
+    return row ? { agentId: row.agent_id, name: row.name, createdAt: row.created_at, storeId: row.store_id } : null;
   }
 
   registerTerminal(terminal: TerminalRecord): Promise<{ terminal: TerminalRecord; created: boolean }> {
@@ -157,14 +164,13 @@ export class SqliteDirectory implements DirectoryPort {
     });
   }
 
-  findTerminal(serialNumber: string): Promise<TerminalRecord | null> {
-    return this.#op('findTerminal', async () => {
-      const row = await this.#db.get<{ serial_number: string; agent_id: string; last_seen_at: number }>(
-        'SELECT * FROM terminals WHERE serial_number = ?',
-        [serialNumber],
-      );
-      return row ? { serialNumber: row.serial_number, agentId: row.agent_id, lastSeenAt: row.last_seen_at } : null;
-    });
+  async findTerminal(serialNumber: string): Promise<TerminalRecord | null> {
+    const row = await this.#read<{ serial_number: string; agent_id: string; last_seen_at: number }>(
+      'findTerminal',
+      'SELECT * FROM terminals WHERE serial_number = ?',
+      [serialNumber],
+    );
+    return row ? { serialNumber: row.serial_number, agentId: row.agent_id, lastSeenAt: row.last_seen_at } : null;
   }
 
   upsertBootstrapMerchant(merchant: MerchantRecord): Promise<void> {
@@ -207,11 +213,9 @@ export class SqliteDirectory implements DirectoryPort {
     });
   }
 
-  #merchantBy(column: 'app_key' | 'name' | 'merchant_id', value: string, operation: string): Promise<MerchantRecord | null> {
-    return this.#op(operation, async () => {
-      const row = await this.#db.get<MerchantRow>(`SELECT * FROM merchants WHERE ${column} = ?`, [value]);
-      return row ? rowToMerchant(row) : null;
-    });
+  async #merchantBy(column: 'app_key' | 'name' | 'merchant_id', value: string, operation: string): Promise<MerchantRecord | null> {
+    const row = await this.#read<MerchantRow>(operation, `SELECT * FROM merchants WHERE ${column} = ?`, [value]);
+    return row ? rowToMerchant(row) : null;
   }
 
   async findMerchantByAppKey(appKey: string): Promise<MerchantRecord | null> {
@@ -301,16 +305,15 @@ export class SqliteDirectory implements DirectoryPort {
     });
   }
 
-  agentOwner(agentId: string): Promise<{ merchantId: string; storeId: string } | null> {
-    return this.#op('agentOwner', async () => {
-      const row = await this.#db.get<{ store_id: string | null; merchant_id: string | null }>(
-        'SELECT a.store_id AS store_id, s.merchant_id AS merchant_id FROM agents a LEFT JOIN stores s ON s.store_id = a.store_id WHERE a.agent_id = ?',
-        [agentId],
-      );
-      if (!row) return null;
-      if (row.store_id === null) return { merchantId: BOOTSTRAP_MERCHANT_ID, storeId: BOOTSTRAP_STORE_ID };
-      return row.merchant_id === null ? null : { merchantId: row.merchant_id, storeId: row.store_id };
-    });
+  async agentOwner(agentId: string): Promise<{ merchantId: string; storeId: string } | null> {
+    const row = await this.#read<{ store_id: string | null; merchant_id: string | null }>(
+      'agentOwner',
+      'SELECT a.store_id AS store_id, s.merchant_id AS merchant_id FROM agents a LEFT JOIN stores s ON s.store_id = a.store_id WHERE a.agent_id = ?',
+      [agentId],
+    );
+    if (!row) return null;
+    if (row.store_id === null) return { merchantId: BOOTSTRAP_MERCHANT_ID, storeId: BOOTSTRAP_STORE_ID };
+    return row.merchant_id === null ? null : { merchantId: row.merchant_id, storeId: row.store_id };
   }
 
   listTerminals(merchantId?: string): Promise<TerminalListing[]> {

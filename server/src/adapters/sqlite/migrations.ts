@@ -366,4 +366,25 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX payments_result_tid ON payments(result_tid) WHERE result_tid IS NOT NULL;
   CREATE INDEX payments_merchant_created ON payments(merchant_id, created_at DESC);
   `,
+  // 12 (hot path, issue 13): the `created` event of a new payment is written by the INSERT itself,
+  // so a group-committed Create Payment (./create-batch.ts) is one autocommit statement — payment
+  // rows and their events, atomically — instead of BEGIN, two inserts and COMMIT (four trips to
+  // the database thread). INSERT OR IGNORE of an existing id fires nothing. The data is the object
+  // of createdEventData (../../domain/audit-data.ts): {amount:{amountMinor,currency},method,
+  // installments} plus sandbox: true for a sandbox payment (./sqlite-hot-path.test.ts compares them).
+  `
+  CREATE TRIGGER payments_created_event AFTER INSERT ON payments
+  BEGIN
+    INSERT INTO payment_events (payment_id, type, from_state, to_state, data, at)
+    VALUES (NEW.payment_id, 'created', NULL, 'awaiting_terminal',
+            CASE WHEN NEW.sandbox = 1
+              THEN json_object('amount', json_object('amountMinor', NEW.amount_minor, 'currency', NEW.currency),
+                               'method', NEW.method, 'installments', NEW.installments, 'sandbox', json('true'))
+              ELSE json_object('amount', json_object('amountMinor', NEW.amount_minor, 'currency', NEW.currency),
+                               'method', NEW.method, 'installments', NEW.installments)
+            END,
+            NEW.created_at);
+  END;
+  `,
 ];
+

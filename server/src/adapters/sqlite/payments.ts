@@ -12,7 +12,8 @@ import { eventData } from '../../domain/audit-data.ts';
 import type { PaymentStatus } from '../../domain/payment-machine.ts';
 import type { CreatePaymentResult, NewPayment, Payment, PaymentChange, PaymentsPort } from '../../ports/payments.ts';
 import type { SqliteDb, SqlParam } from './sqlite-db.ts';
-import { readPayment, rowToPayment, runExclusive, type PaymentRow } from './rows.ts';
+import { storeError } from '../store-error.ts';
+import { rowToPayment, runExclusive, type PaymentRow } from './rows.ts';
 
 /** The payments port over one connection (see ./sqlite-db.ts for its lock). */
 export class SqlitePayments implements PaymentsPort {
@@ -30,10 +31,6 @@ export class SqlitePayments implements PaymentsPort {
     return runExclusive(this.#db, operation, fn);
   }
 
-  #readPayment(paymentId: string): Promise<Payment | null> {
-    return readPayment(this.#db, paymentId);
-  }
-
   createPayment(input: NewPayment): Promise<CreatePaymentResult> {
     // Group commit: creates waiting for the lock share one transaction (./create-batch.ts).
     return this.#creates.create(input);
@@ -49,16 +46,19 @@ export class SqlitePayments implements PaymentsPort {
       this.#db.transaction(async () => {
         const { next } = change;
         const params: SqlParam[] = paymentSetParams(change, (ms) => ms);
-        const info = await this.#db.run(
+        // The compare-and-set answers the changed row itself (RETURNING): nothing later in this
+        // transaction writes the payment row, so it is the committed one.
+        const [row] = await this.#db.cachedAll<PaymentRow>(
           `UPDATE payments SET state = ?, serial_number = ?, agent_id = ?, start_id = ?,
              outcome = ?, terminal_ref = ?, authorization_id = ?, nsu = ?, result_tid = ?, response_code = ?,
              result_message = ?, card_brand = ?, card_first_digits = ?, card_last_digits = ?, result_amount_minor = ?,
              end_reason = ?, deadline_at = ?, changed_at = ?, updated_at = ?, version = version + 1
-           WHERE payment_id = ? AND version = ? AND state = ?`,
+           WHERE payment_id = ? AND version = ? AND state = ?
+           RETURNING *`,
           params,
         );
-        if (info.changes !== 1) return null;
-        await this.#db.run(
+        if (!row) return null;
+        await this.#db.cachedRun(
           `INSERT INTO payment_events (payment_id, type, from_state, to_state, data, at) VALUES (?, ?, ?, ?, ?, ?)`,
           [
             change.paymentId,
@@ -70,7 +70,7 @@ export class SqlitePayments implements PaymentsPort {
           ],
         );
         if (change.callback) {
-          await this.#db.run(
+          await this.#db.cachedRun(
             `INSERT OR IGNORE INTO callback_outbox (payment_id, kind, url, body, status, attempts, next_attempt_at, created_at, updated_at, expires_at)
              VALUES (?, ?, ?, ?, 'pending', 0, ?, ?, ?, ?)`,
             [
@@ -86,14 +86,14 @@ export class SqlitePayments implements PaymentsPort {
           );
         }
         await applyCommandWrites(this.#db, change.commands, change.at);
-        return this.#readPayment(change.paymentId);
+        return rowToPayment(row);
       }),
     );
   }
 
   setProgressStage(paymentId: string, stage: ProgressStage, at: number): Promise<boolean> {
     return this.#op('setProgressStage', async () => {
-      const info = await this.#db.run('UPDATE payments SET progress_stage = ?, updated_at = ? WHERE payment_id = ?', [
+      const info = await this.#db.cachedRun('UPDATE payments SET progress_stage = ?, updated_at = ? WHERE payment_id = ?', [
         stage,
         at,
         paymentId,
@@ -114,7 +114,21 @@ export class SqlitePayments implements PaymentsPort {
     });
   }
 
-  claimDuePayments(now: number, limit: number, leaseMs: number, owner: string): Promise<Payment[]> {
+  async claimDuePayments(now: number, limit: number, leaseMs: number, owner: string): Promise<Payment[]> {
+    // The worker's idle ticks look on the reader connection first and take no write lock; a
+    // deadline passed just after that look is claimed on the next tick.
+    let due: unknown[];
+    try {
+      due = await this.#db.read(
+        `SELECT 1 FROM payments WHERE deadline_at IS NOT NULL AND deadline_at <= ?
+           AND state IN ('awaiting_terminal', 'dispatched', 'accepted', 'unknown')
+           AND (deadline_lease_until IS NULL OR deadline_lease_until <= ?) LIMIT 1`,
+        [now, now],
+      );
+    } catch (err) {
+      throw storeError('claimDuePayments', err);
+    }
+    if (due.length === 0) return [];
     return this.#op('claimDuePayments', () =>
       this.#db.transaction(async () => {
         const rows = await this.#db.all<PaymentRow>(

@@ -79,6 +79,16 @@ export class SqliteDb {
     return this.exclusive(() => this.cachedAll<T>(sql, params));
   }
 
+  /**
+   * {@link read} for SQL whose text varies (an `IN (?, …)` list of the caller's length): run on
+   * the reader connection without being kept prepared.
+   */
+  readVarying<T>(sql: string, params: readonly SqlParam[] = []): Promise<T[]> {
+    const reader = this.#reader;
+    if (reader) return reader.all<T>(sql, params);
+    return this.exclusive(() => this.all<T>(sql, params));
+  }
+
   #statement(sql: string): sqlite3.Statement {
     let st = this.#statements.get(sql);
     if (!st) {

@@ -4,6 +4,7 @@
  */
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createdEventData } from '../../domain/audit-data.ts';
 import { newPayment } from '../../ports/contract-helpers.ts';
 import type { MerchantRecord, PaymentStore } from '../../ports/index.ts';
 import { tempDir } from '../../testing/helpers.ts';
@@ -82,6 +83,29 @@ describe('SQLite hot path', () => {
     expect(settled.map((s) => (s.status === 'fulfilled' ? s.value.created : null))).toEqual([true, null, true, false]);
     expect(await store.getPayment('BAD')).toBeNull();
     expect((await store.getPayment('G2'))?.paymentId).toBe('G2');
+  });
+
+  it('each new payment of a batch has exactly one created event (the trigger), a repeat none, a UNIQUE clash only its own refusal', async () => {
+    const settled = await Promise.allSettled([
+      store.createPayment(newPayment({ paymentId: 'E1', id: 'pb_e1', installments: 3 })),
+      store.createPayment(newPayment({ paymentId: 'E2', id: 'pb_e2', method: 'debit', sandbox: true })),
+      store.createPayment(newPayment({ paymentId: 'E1', id: 'pb_e1_again' })),
+      store.createPayment(newPayment({ paymentId: 'E3', id: 'pb_e1' })), // another payment with E1's id: UNIQUE(id)
+    ]);
+    expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'rejected']);
+    expect((settled[3] as PromiseRejectedResult).reason).toMatchObject({ code: 'STORE_FAILED' });
+    expect(await store.getPayment('E3')).toBeNull();
+    const e1 = await store.listPaymentEvents('E1');
+    expect(e1.map((e) => [e.type, e.fromStatus, e.toStatus])).toEqual([['created', null, 'awaiting_terminal']]);
+    const p1 = await store.getPayment('E1');
+    // The trigger writes what createdEventData (domain/audit-data.ts) gives, sandbox flag included.
+    expect(e1[0]?.data).toEqual(createdEventData({ amount: p1!.amount, method: 'credit', installments: 3 }));
+    expect(e1[0]?.data).toEqual({ amount: p1?.amount, method: 'credit', installments: 3 });
+    expect(e1[0]?.at).toBe(p1?.createdAt);
+    const p2 = await store.getPayment('E2');
+    expect((await store.listPaymentEvents('E2'))[0]?.data).toEqual(createdEventData({ amount: p2!.amount, method: 'debit', installments: p2!.installments, sandbox: true }));
+    expect((await store.listPaymentEvents('E2'))[0]?.data).toMatchObject({ method: 'debit', sandbox: true });
+    expect(await store.listPaymentEvents('E3')).toEqual([]);
   });
 
   it('a merchant added by another process authenticates at once; a changed bootstrap token is seen at once', async () => {
