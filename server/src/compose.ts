@@ -330,6 +330,7 @@ export async function buildServer(options: BuildServerOptions): Promise<Composed
       onboardingCallbackMode: config.callbackMode,
       metricsToken: config.metricsToken,
       paymentAppDir: config.paymentAppDir,
+      consoleDir: config.consoleDir,
       health,
       requestDeadlineMs: requestDeadlineMsOf(config),
       presence,
