@@ -1,5 +1,5 @@
 /**
- * The unknown-outcome queue (`GET /admin/v1/unknown`, newest first): payments whose terminal
+ * The unknown-outcome queue (`GET /admin/v1/unknown`, newest first, 50 a page): payments whose terminal
  * answer was lost, each with *Resolve* for operators and admins (docs/admin-api.md "Resolve").
  */
 import { useState, type ReactNode } from 'react';
@@ -11,7 +11,10 @@ import { ResolveForm } from './resolve-form.tsx';
 /** The queue screen. */
 export function Unknown({ principal }: { principal: Principal }): ReactNode {
   const i18n = useI18n();
-  const queue = useLoad(() => api.unknown(), []);
+  // Cursors of the pages before this one (the first page has none).
+  const [cursors, setCursors] = useState<string[]>([]);
+  const cursor = cursors.at(-1);
+  const queue = useLoad(() => api.unknown(cursor), [cursor]);
   const [resolving, setResolving] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const operator = canOperate(principal.role);
@@ -55,6 +58,24 @@ export function Unknown({ principal }: { principal: Principal }): ReactNode {
           </li>
         ))}
       </ul>
+      {cursors.length > 0 || queue.data?.next ? (
+        <nav className="pager" aria-label={i18n.t('pageN', { n: cursors.length + 1 })}>
+          <button type="button" disabled={cursors.length === 0} onClick={() => setCursors((c) => c.slice(0, -1))}>
+            {i18n.t('previousPage')}
+          </button>
+          <span>{i18n.t('pageN', { n: cursors.length + 1 })}</span>
+          <button
+            type="button"
+            disabled={!queue.data?.next}
+            onClick={() => {
+              const next = queue.data?.next;
+              if (next) setCursors((c) => [...c, next]);
+            }}
+          >
+            {i18n.t('nextPage')}
+          </button>
+        </nav>
+      ) : null}
     </>
   );
 }
