@@ -11,7 +11,7 @@ const ioModules = ['fs', 'path', 'os', 'net', 'http', 'https', 'crypto', 'child_
 const srcPattern = { group: ['@posbridge/*/src', '@posbridge/*/src/**'], message: 'Import another package through its name and exports map, never its src/.' };
 
 /** Another package's test support (`<package>/src/testing/`), reached by a relative path: shared test code lives in testkit/. */
-const packages = ['protocol', 'kit', 'server', 'terminal-agent', 'hardware-sim', 'test', 'payment-app', 'testkit', 'homologate'];
+const packages = ['protocol', 'kit', 'server', 'terminal-agent', 'hardware-sim', 'test', 'payment-app', 'testkit', 'homologate', 'console'];
 const testingPattern = {
   regex: `(^|/)(${packages.join('|')})/src/testing(/|$)`,
   message: "Never import another package's src/testing: shared test support lives in the testkit package.",
@@ -35,7 +35,7 @@ const testkitPattern = {
   message: 'Only tests and test helpers (src/testing/) import @posbridge/testkit; product code never does.',
 };
 /** Product sources of the workspaces: everything under src/ but tests and test helpers. */
-const productFiles = ['protocol', 'kit', 'server', 'terminal-agent', 'hardware-sim', 'payment-app', 'homologate'].map((dir) => `${dir}/src/**/*.{ts,tsx}`);
+const productFiles = ['protocol', 'kit', 'server', 'terminal-agent', 'hardware-sim', 'payment-app', 'homologate', 'console'].map((dir) => `${dir}/src/**/*.{ts,tsx}`);
 
 /**
  * The layers of the server core (docs/architecture.md): the domain and the ports know nothing of
@@ -58,7 +58,7 @@ const coreUp = 'The server core (payments, hub, callbacks; and domain, ports, ad
 
 export default tseslint.config(
   {
-    ignores: ['**/node_modules/**', '**/dist/**', 'test-artifacts/**', 'bench/results/**', 'payment-app/dist/**', 'payment-app/dist-vtex-io/**', 'payment-app/dist-vtex-io-test/**', '**/*.d.ts'],
+    ignores: ['**/node_modules/**', '**/dist/**', 'test-artifacts/**', 'bench/results/**', 'payment-app/dist/**', 'payment-app/dist-vtex-io/**', 'payment-app/dist-vtex-io-test/**', 'console/dist/**', '**/*.d.ts'],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,

@@ -14,7 +14,7 @@ import { gateSuites } from './testkit/src/system-programs.ts';
  * and under `CI=true` the run fails instead (testkit/src/system-programs.ts, docs/testing.md).
  */
 const rootOf = (dir: string): string => fileURLToPath(new URL(`./${dir}`, import.meta.url));
-const roots = ['protocol', 'kit', 'server', 'terminal-agent', 'hardware-sim', 'test', 'payment-app', 'testkit', 'homologate'];
+const roots = ['protocol', 'kit', 'server', 'terminal-agent', 'hardware-sim', 'test', 'payment-app', 'testkit', 'homologate', 'console'];
 const gated = gateSuites({ roots: roots.map(rootOf) });
 /** The default excludes plus the suites whose system program is missing. */
 const exclude = (dir: string): string[] => [...configDefaults.exclude, ...(gated.get(rootOf(dir)) ?? [])];
@@ -73,6 +73,19 @@ export default defineConfig({
           exclude: exclude('payment-app'),
           testTimeout: 120_000,
           hookTimeout: 120_000,
+        },
+      },
+      // Operations console: its pure parts in Node, and its web build in Debian's Chromium against a real stack (console/e2e/).
+      { extends: true, test: { name: 'console', root: './console', include: ['src/**/*.test.{ts,tsx}'], exclude: exclude('console') } },
+      {
+        extends: true,
+        test: {
+          name: 'console-browser',
+          root: './console',
+          include: ['e2e/**/*.test.ts'],
+          exclude: exclude('console'),
+          testTimeout: 180_000,
+          hookTimeout: 180_000,
         },
       },
     ],

@@ -5,7 +5,7 @@
  * (docs/adr/0004, docs/deployment.md).
  *
  * Each package is staged in `<out>/stage/<name>/` as it ships: its bin/, its compiled dist/, its
- * README, the server's Payment App web build (`payment-app/`, without source maps), and
+ * README, the server's Payment App web build (`payment-app/`, without source maps) and console (`console/`), and
  * `@posbridge/protocol` and `@posbridge/kit` (compiled) vendored in `dist/node_modules/`, where
  * Node's resolution finds them first, so no install ever asks a registry for a `@posbridge/*`
  * name. (Not `bundleDependencies`: npm 11 then skips linking the other dependencies' bins, and
@@ -17,7 +17,7 @@
  * Prints one JSON line on stdout: `{"event":"packed","dir":…,"tarballs":[{"name","file","bytes"}],"buildMs":…}`.
  */
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -124,6 +124,11 @@ function stage(dir: (typeof PACKED)[number], stageRoot: string): string {
     // The Payment App's web build, served at /pos/app/ (server/src/config.ts finds it here).
     cpSync(join(ROOT, 'payment-app', 'dist'), join(to, 'payment-app'), { recursive: true, filter: (src) => !src.endsWith('.map') });
     files.push('payment-app');
+    // The operations console's web build, served at /console/ (docs/console.md), when built.
+    if (existsSync(join(ROOT, 'console', 'dist', 'index.html'))) {
+      cpSync(join(ROOT, 'console', 'dist'), join(to, 'console'), { recursive: true, filter: (src) => !src.endsWith('.map') });
+      files.push('console');
+    }
   }
   const dependencies: Record<string, string> = { ...pkg.dependencies };
   for (const [name, folder] of Object.entries(BUNDLED)) {

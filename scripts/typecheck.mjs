@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 
 // payment-app is checked twice: app code against React Native's types with no DOM or Node
 // (tsconfig.json), and its web pages, tests and tooling with DOM + Node (tsconfig.web.json).
-const projects = ['protocol', 'kit', 'testkit', 'server', 'terminal-agent', 'hardware-sim', 'homologate', 'test', 'scripts', 'bench', 'payment-app', 'payment-app/tsconfig.web.json'];
+const projects = ['protocol', 'kit', 'testkit', 'server', 'terminal-agent', 'hardware-sim', 'homologate', 'test', 'scripts', 'bench', 'payment-app', 'payment-app/tsconfig.web.json', 'console'];
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 let failed = 0;
 for (const project of projects) {

@@ -346,6 +346,7 @@ export async function buildServer(options: BuildServerOptions): Promise<Composed
       onboardingCallbackMode: config.callbackMode,
       metricsToken: config.metricsToken,
       paymentAppDir: config.paymentAppDir,
+      consoleDir: config.consoleDir,
       health,
       requestDeadlineMs: requestDeadlineMsOf(config),
       giftcards: giftCardBackendOf(config, new LedgerBackend({ store, pepper: derivePepper(submitSecret), now }), now),

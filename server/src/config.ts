@@ -178,6 +178,13 @@ export interface ServerConfig extends ClusterConfig {
    */
   readonly paymentAppDir: string;
   /**
+   * Folder of the operations console's web build, served at `/console/`
+   * (`POSBRIDGE_CONSOLE_DIR`; without an `index.html` there, a page says how to build it).
+   * @default the installed package's `console/`, else `<repository>/console/dist`
+   *   (`npm run console:build`) @see docs/console.md
+   */
+  readonly consoleDir: string;
+  /**
    * Lifetime of an operations-console session (`POSBRIDGE_ADMIN_SESSION_TTL_MS`, 1 minute to 7
    * days), ms. @default 28800000 (8 hours) @see docs/admin-api.md "Settings"
    */
@@ -188,6 +195,10 @@ export interface ServerConfig extends ClusterConfig {
 const SHIPPED_PAYMENT_APP_DIR = fileURLToPath(new URL('../payment-app', import.meta.url));
 /** The shipped copy, else where `npm run app:build` writes it in a checkout of this repository. */
 const DEFAULT_PAYMENT_APP_DIR = existsSync(SHIPPED_PAYMENT_APP_DIR) ? SHIPPED_PAYMENT_APP_DIR : fileURLToPath(new URL('../../payment-app/dist', import.meta.url));
+
+/** The console an installed package ships, else where `npm run console:build` writes it. */
+const SHIPPED_CONSOLE_DIR = fileURLToPath(new URL('../console', import.meta.url));
+const DEFAULT_CONSOLE_DIR = existsSync(SHIPPED_CONSOLE_DIR) ? SHIPPED_CONSOLE_DIR : fileURLToPath(new URL('../../console/dist', import.meta.url));
 
 /** Parses `POSBRIDGE_TRUST_PROXY` into an express `trust proxy` value. */
 function trustProxyOf(raw: string | undefined): boolean | number | string {
@@ -255,6 +266,7 @@ const EnvSchema = z
     POSBRIDGE_METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
     POSBRIDGE_PAYMENT_APP_DIR: z.string().min(1).optional(),
     POSBRIDGE_GIFTCARD_PROVIDERS_FILE: z.string().min(1).optional(),
+    POSBRIDGE_CONSOLE_DIR: z.string().min(1).optional(),
     POSBRIDGE_ADMIN_SESSION_TTL_MS: intFromEnv(60_000, 7 * 86_400_000).default(8 * 3_600_000),
   })
   .superRefine((c, ctx) => {
@@ -430,6 +442,7 @@ export function loadServerConfig(env: Record<string, string | undefined>, argv: 
     metricsToken: c.POSBRIDGE_METRICS_TOKEN,
     giftcardProvidersFile: c.POSBRIDGE_GIFTCARD_PROVIDERS_FILE,
     paymentAppDir: c.POSBRIDGE_PAYMENT_APP_DIR ?? DEFAULT_PAYMENT_APP_DIR,
+    consoleDir: c.POSBRIDGE_CONSOLE_DIR ?? DEFAULT_CONSOLE_DIR,
     adminSessionTtlMs: c.POSBRIDGE_ADMIN_SESSION_TTL_MS,
     ...clusterConfigOf(c),
   };

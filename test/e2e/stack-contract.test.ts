@@ -144,7 +144,9 @@ describe('npm run stack contract', () => {
 
     const consolePage = await fetch(ready.consoleUrl);
     expect(consolePage.status).toBe(200);
-    expect(await consolePage.text()).toContain('The console UI is not built yet');
+    // The console's build when `npm run console:build` made one, else the page saying how to (docs/console.md).
+    expect(consolePage.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(await consolePage.text()).toContain('<title>posbridge console</title>');
   });
 
   it('stops cleanly on SIGTERM and removes its temporary folder', async () => {

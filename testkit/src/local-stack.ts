@@ -56,6 +56,11 @@ export interface LocalStackOptions {
   /** Partner credentials the server sends on VTEX callbacks. Default: random demo values. */
   callbackAppKey?: string;
   callbackAppToken?: string;
+  /**
+   * More server settings by their environment names (e.g. `POSBRIDGE_CONSOLE_DIR`,
+   * `POSBRIDGE_CALLBACK_MAX_ATTEMPTS`), applied after the stack's own. @default none
+   */
+  serverEnv?: Readonly<Record<string, string>>;
   /** Longest wait for each shutdown step (agent, simulator, server, folder), ms; a step that hangs is logged and left behind. @default 5000 */
   closeStepTimeoutMs?: number;
 }
@@ -141,6 +146,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       ...(options.callbackMode !== undefined ? { POSBRIDGE_CALLBACK_MODE: options.callbackMode } : {}),
       // The fake gateway (testkit/src/vtex-gateway.ts) and the Payment App's dev host listen on loopback.
       POSBRIDGE_CALLBACK_ALLOW_HOSTS: [LOOPBACK_CALLBACK_HOSTS, options.callbackAllowHosts ?? ''].filter((h) => h !== '').join(','),
+      ...options.serverEnv,
     });
     const server = await startServer({ config, logger });
     cleanups.push({ name: 'server', run: () => server.close() });

@@ -6,4 +6,5 @@
  */
 export * from './local-stack.ts';
 export * from './shutdown.ts';
+export * from './collected-logs.ts';
 export * from './cluster-stack.ts';

@@ -64,13 +64,13 @@ export function createAdminRouter(ctx: AdminContext): Router {
   return r;
 }
 
-/** The page served at `/console/` until the console UI is built: says so, and where the API is. */
+/** The page served at `/console/` while the console UI is not built (../http/console-static.ts): says so, how to build it, and where the API is. */
 export const CONSOLE_PLACEHOLDER_HTML = `<!doctype html>
 <html lang="en">
 <head><meta charset="utf-8"><title>posbridge console</title></head>
 <body>
 <h1>posbridge operations console</h1>
-<p>The console UI is not built yet. Nothing on this page works.</p>
+<p>The console UI is not built yet on this server. Build it with <code>npm run console:build</code>, or point <code>POSBRIDGE_CONSOLE_DIR</code> at a build (docs/console.md).</p>
 <p>The admin API it will use is available now at <code>${ADMIN_API_PATH}</code>; see docs/admin-api.md.</p>
 </body>
 </html>

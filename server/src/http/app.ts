@@ -34,7 +34,8 @@ import type { GiftCardBackend } from '../giftcards/backend.ts';
 import { createGiftCardProviderRouter } from '../giftcards/http/router.ts';
 import type { CallbackMode, PaymentStore } from '../ports/index.ts';
 import type { Presence } from '../ports/presence.ts';
-import { ADMIN_API_PATH, CONSOLE_PATH, consolePlaceholder, createAdminRouter } from '../admin/router.ts';
+import { ADMIN_API_PATH, CONSOLE_PATH, createAdminRouter } from '../admin/router.ts';
+import { consoleRoutes } from './console-static.ts';
 
 /** Dependencies of {@link createApp}. */
 export interface AppDeps {
@@ -72,6 +73,8 @@ export interface AppDeps {
   readonly metricsToken: string | undefined;
   /** Folder of the Payment App's web build, served at `/pos/app/` (a missing folder answers 404 with a hint). */
   readonly paymentAppDir: string;
+  /** Folder of the console's web build, served at `/console/` (./console-static.ts; without a build, a page says how to make one). */
+  readonly consoleDir: string;
   /** What `/healthz` and `/readyz` report (./health.ts): instance id, store probe, bus, phase. */
   readonly health: Omit<HealthDeps, 'agents'>;
   /**
@@ -307,7 +310,7 @@ export function createApp(deps: AppDeps): Express {
       bodyLimitBytes: deps.bodyLimitBytes,
     }),
   );
-  // The operations console's API and its (placeholder) page: docs/admin-api.md.
+  // The operations console's API (docs/admin-api.md) and its web build (docs/console.md).
   app.use(
     ADMIN_API_PATH,
     requestDeadline({ deadlineMs: deps.requestDeadlineMs, shape: 'wire', logger: log }),
@@ -322,7 +325,7 @@ export function createApp(deps: AppDeps): Express {
       secureCookies: deps.admin.secureCookies,
     }),
   );
-  app.use(CONSOLE_PATH, consolePlaceholder());
+  app.use(CONSOLE_PATH, consoleRoutes(deps.consoleDir));
 
   app.use((req, res) => {
     sendPppError(res, 404, 'PPP_NOT_FOUND', `no route ${req.method} ${loggablePath(req.path)}`);

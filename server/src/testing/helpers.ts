@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { IncomingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { Logger } from 'pino';
 import WebSocket from 'ws';
@@ -66,6 +66,8 @@ export function testEnv(dbPath: string, overrides: Record<string, string> = {}):
     POSBRIDGE_ANSWER_BUDGET_MS: '1500',
     // Test callback receivers listen on loopback; gateway.example is createPaymentBody's host.
     POSBRIDGE_CALLBACK_ALLOW_HOSTS: TEST_CALLBACK_ALLOW_HOSTS,
+    // The repository's console build, present or not, never changes what a test sees.
+    POSBRIDGE_CONSOLE_DIR: join(dirname(dbPath), 'console-not-built'),
     ...overrides,
   };
 }
