@@ -3,6 +3,7 @@
  * assertions for every adapter: adapters/memory/memory-contract.test.ts,
  * adapters/sqlite/sqlite-contract.test.ts).
  */
+import { agentEnrolmentContract } from './agent-enrolment.contract.ts';
 import { callbackOutboxContract } from './callback-outbox.contract.ts';
 import { portOfStore, type StoreFactory } from './contract-helpers.ts';
 import { countersContract } from './counters.contract.ts';
@@ -24,6 +25,7 @@ export function storeContracts(factory: StoreFactory, name = 'store'): void {
   operationsContract(factory);
   directoryContract(factory);
   metaContract(factory);
+  agentEnrolmentContract(factory);
   // The shared-state contracts take just their port (the PostgreSQL classes run them alone too).
   countersContract(name, portOfStore(factory, (store) => store));
   onboardingTokensContract(name, portOfStore(factory, (store) => store));

@@ -7,6 +7,7 @@
  * Times are ms since epoch. Money is integer minor units + ISO 4217 alpha code.
  */
 import type { AgentCommandsPort } from './agent-commands.ts';
+import type { AgentEnrolmentPort } from './agent-enrolment.ts';
 import type { CallbackOutboxPort } from './callback-outbox.ts';
 import type { CountersPort } from './counters.ts';
 import type { DirectoryPort } from './directory.ts';
@@ -18,6 +19,7 @@ import type { OperationsPort } from './operations.ts';
 import type { PaymentsPort } from './payments.ts';
 
 export * from './agent-commands.ts';
+export * from './agent-enrolment.ts';
 export * from './callback-outbox.ts';
 export * from './counters.ts';
 export * from './directory.ts';
@@ -44,7 +46,8 @@ export interface PaymentStore
     AgentCommandsPort,
     CountersPort,
     OnboardingTokensPort,
-    GiftCardsPort {
+    GiftCardsPort,
+    AgentEnrolmentPort {
   /** Releases the underlying database; nothing may be called afterwards. */
   close(): Promise<void>;
   /**

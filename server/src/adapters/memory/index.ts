@@ -8,6 +8,7 @@
 import type { PaymentStore } from '../../ports/index.ts';
 import { bindPort } from '../bind-port.ts';
 import { MemoryAgentCommands } from './agent-commands.ts';
+import { MemoryAgentEnrolment } from './agent-enrolment.ts';
 import { MemoryCallbackOutbox } from './callback-outbox.ts';
 import { MemoryCounters } from './counters.ts';
 import { MemoryDirectory } from './directory.ts';
@@ -44,6 +45,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): PaymentStor
     ...bindPort(new MemoryCounters(conn)),
     ...bindPort(new MemoryOnboardingTokens(conn)),
     ...bindPort(new MemoryGiftCards(conn)),
+    ...bindPort(new MemoryAgentEnrolment(conn)),
     close: () => conn.close(),
   };
 }

@@ -13,6 +13,7 @@ import type { PaymentStore } from '../../ports/index.ts';
 import { bindPort } from '../bind-port.ts';
 import { storeError } from '../store-error.ts';
 import { PgAgentCommands } from './agent-commands.ts';
+import { PgAgentEnrolment } from './agent-enrolment.ts';
 import { PgCallbackOutbox } from './callback-outbox.ts';
 import { PgCounters } from './counters.ts';
 import { PgDirectory } from './directory.ts';
@@ -74,6 +75,7 @@ function composePostgresStore(db: PgDb): PostgresStore {
     ...bindPort(new PgCounters(db)),
     ...bindPort(new PgOnboardingTokens(db)),
     ...bindPort(new PgGiftCards(db)),
+    ...bindPort(new PgAgentEnrolment(db)),
     db,
     ping: () =>
       db.ping().catch((err: unknown) => {

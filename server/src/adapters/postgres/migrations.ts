@@ -17,6 +17,7 @@ import { SCHEMA_CORE } from './schema-core.ts';
 import { CLUSTER_SCHEMA_SQL } from './schema-cluster.ts';
 import { SHARED_STATE_DDL } from './schema-shared.ts';
 import { GIFTCARDS_DDL } from './schema-giftcards.ts';
+import { ENROLMENT_PG_DDL } from './schema-enrolment.ts';
 
 /** One migration: `sql` (one or more statements, no parameters) brings the schema to `version`. */
 export interface PgMigration {
@@ -41,6 +42,9 @@ ALTER TABLE merchants ADD COLUMN test_suite_changed_at timestamptz;`,
   },
   // The gift card ledger (issue 17): cards and their append-only journal.
   { version: 5, name: 'giftcards', sql: GIFTCARDS_DDL },
+  // Agent enrolment and end-of-day totals (issue 14 items 4–5; ./schema-enrolment.ts). Version
+  // 10: versions 6–9 belong to other branches and take their places before it when they merge.
+  { version: 6, name: 'agent-enrolment', sql: ENROLMENT_PG_DDL },
 ];
 
 /** The schema version this code runs on. */

@@ -13,6 +13,7 @@ import { MIGRATIONS } from './migrations.ts';
 import { SqliteDb } from './sqlite-db.ts';
 import { bindPort } from '../bind-port.ts';
 import { SqliteAgentCommands } from './agent-commands.ts';
+import { SqliteAgentEnrolment } from './agent-enrolment.ts';
 import { SqliteCallbackOutbox } from './callback-outbox.ts';
 import { SqliteCounters } from './counters.ts';
 import { SqliteDirectory } from './directory.ts';
@@ -60,6 +61,7 @@ function composeSqliteStore(db: SqliteDb, counters: SqliteCounters): PaymentStor
     ...bindPort(counters),
     ...bindPort(new SqliteOnboardingTokens(db)),
     ...bindPort(new SqliteGiftCards(db)),
+    ...bindPort(new SqliteAgentEnrolment(db)),
     close: () => db.close(),
   };
 }

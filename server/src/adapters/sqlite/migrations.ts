@@ -3,6 +3,8 @@
  * the applied version is kept in `schema_version`. Never edit a shipped migration: append one.
  */
 
+import { ENROLMENT_SQLITE_DDL } from './schema-enrolment.ts';
+
 /** Ordered SQL migrations; index 0 is version 1. */
 export const MIGRATIONS: readonly string[] = [
   `
@@ -296,4 +298,8 @@ export const MIGRATIONS: readonly string[] = [
   CREATE TRIGGER gift_card_entries_no_delete BEFORE DELETE ON gift_card_entries
   BEGIN SELECT RAISE(ABORT, 'gift card journal entries are append-only'); END;
   `,
+  // 13 (agent enrolment and end-of-day totals, issue 14 items 4–5; ./schema-enrolment.ts):
+  // pairing codes, agent token rotation/revocation, the totals' index. Numbers 9–12 belong to
+  // other branches: when they merge, this entry keeps the 13th place.
+  ENROLMENT_SQLITE_DDL,
 ];
