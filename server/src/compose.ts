@@ -20,6 +20,8 @@ import { isClusterStore, type ServerConfig } from './config.ts';
 import { createApp } from './http/app.ts';
 import { StoreProbe, type ServerPhase } from './http/health.ts';
 import { AgentHub } from './hub/agent-hub.ts';
+import { loggingAuditSink, type AuditSink } from './enrolment/audit.ts';
+import { AgentEnrolment } from './enrolment/enrolment-service.ts';
 import type { AgentSession } from './hub/agent-session.ts';
 import { issueAgentToken, type IssuedAgentToken } from './hub/agent-tokens.ts';
 import { WakeSignal } from './hub/wake-signal.ts';
@@ -78,6 +80,11 @@ export interface BuildServerOptions {
    * (./presence-factory.ts). @default one instance (the presence of this hub only)
    */
   readonly cluster?: ClusterSettings;
+  /**
+   * Where enrolment actions are recorded besides the log (the admin API's audit log).
+   * @default the log only (./enrolment/audit.ts `loggingAuditSink`)
+   */
+  readonly audit?: AuditSink;
 }
 
 /** What {@link buildServer} wired: the pieces to listen on, the parts, and one `close()`. */
@@ -103,6 +110,8 @@ export interface ComposedServer {
   readonly operations: OperationService;
   /** The agents' WebSocket hub. */
   readonly hub: AgentHub;
+  /** Pairing codes, token rotation and revocation (the admin routes of ./admin-ext/ take it). */
+  readonly enrolment: AgentEnrolment;
   /** The Prometheus registry and instruments. */
   readonly metrics: ServerMetrics;
   /**
@@ -280,7 +289,16 @@ export async function buildServer(options: BuildServerOptions): Promise<Composed
       logger,
       heartbeatIntervalMs: config.heartbeatIntervalMs,
       dispatchResendMs: config.dispatchResendMs,
+      credentialCheckMs: config.agentCredentialCheckMs,
       now,
+    });
+    // Pairing codes, token rotation and revocation (docs/agent-enrolment.md); a change made in
+    // this process closes the agent's sessions here at once, the credential watch elsewhere.
+    const enrolment = new AgentEnrolment({
+      store,
+      audit: options.audit ?? loggingAuditSink(logger),
+      now,
+      credentialsChanged: (agentId) => void hub.credentialsChanged(agentId),
     });
     hub.onSessionsChanged = (count) => metrics.agentsConnected.set(count);
     hub.onReportRefused = (reason, type) => metrics.agentReportsRefused.inc({ reason, type });
@@ -307,6 +325,7 @@ export async function buildServer(options: BuildServerOptions): Promise<Composed
     // ---- end of health ----------------------------------------------------------------------------
     const app = createApp({
       service,
+      enrolment,
       agents: hub,
       operations,
       store,
@@ -383,6 +402,7 @@ export async function buildServer(options: BuildServerOptions): Promise<Composed
       service,
       operations,
       hub,
+      enrolment,
       metrics,
       bus: bus ?? options.bus ?? NO_BUS,
       start(port) {

@@ -29,11 +29,15 @@ import type { CallbackUrlGuard } from '../callbacks/callback-url-policy.ts';
 import { createPaymentsRouter } from '../ppp/payments-router.ts';
 import type { VirtualTerminal } from '../testsuite/virtual-terminal.ts';
 import { FailureLimiter, onboardingRateLimit, sourceKeyOf } from './rate-limit.ts';
+import type { AgentEnrolment } from '../enrolment/enrolment-service.ts';
+import { createPairingRouter } from '../enrolment/pairing-router.ts';
 import type { CallbackMode, PaymentStore } from '../ports/index.ts';
 
 /** Dependencies of {@link createApp}. */
 export interface AppDeps {
   readonly service: PaymentService;
+  /** Pairing codes redeemed at `POST /agent/v1/pair` (../enrolment/pairing-router.ts). */
+  readonly enrolment: AgentEnrolment;
   /** The agents connected to this instance (readiness, the Payment App's terminal list). */
   readonly agents: { readonly sessionCount: number; onlineSerials(): ReadonlySet<string> };
   readonly operations: OperationService;
@@ -196,6 +200,7 @@ export function createApp(deps: AppDeps): Express {
   const pppLimiter = new FailureLimiter('ppp', { ...limits, onFailure: () => deps.metrics.authFailures.inc({ surface: 'ppp' }) });
   const posLimiter = new FailureLimiter('pos', { ...limits, onFailure: () => deps.metrics.authFailures.inc({ surface: 'pos' }) });
   const metricsLimiter = new FailureLimiter('metrics', { ...limits, onFailure: () => deps.metrics.authFailures.inc({ surface: 'metrics' }) });
+  const pairingLimiter = new FailureLimiter('pairing', { ...limits, onFailure: () => deps.metrics.authFailures.inc({ surface: 'pairing' }) });
   const onboardingLimit = onboardingRateLimit({
     limit: deps.onboarding.rateLimit,
     windowMs: deps.onboarding.rateWindowMs,
@@ -264,6 +269,9 @@ export function createApp(deps: AppDeps): Express {
       limiter: posLimiter,
     }),
   );
+
+  // Agent pairing (unauthenticated: the code is the credential; bounded, rate-limited).
+  app.use(createPairingRouter({ enrolment: deps.enrolment, limiter: pairingLimiter, logger: deps.logger }));
 
   app.use((req, res) => {
     sendPppError(res, 404, 'PPP_NOT_FOUND', `no route ${req.method} ${loggablePath(req.path)}`);

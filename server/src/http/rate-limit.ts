@@ -8,6 +8,7 @@
  * | `pos` (Payment App, `/pos/v1`) | forged or malformed tokens | source; a valid token is never limited (it cannot be guessed) |
  * | `metrics` (`/metrics` with `POSBRIDGE_METRICS_TOKEN`) | wrong bearer tokens | source |
  * | `onboarding` (`/authorization`) | every request (unauthenticated by design) | source |
+ * | `pairing` (`POST /agent/v1/pair`, ../enrolment/pairing-router.ts) | refused pairing codes (malformed, unknown, used, expired) | source |
  *
  * A source is an IPv4 address or an IPv6 /56 network ({@link sourceKeyOf}).
  *
@@ -36,7 +37,7 @@ import { CountersStore } from './counters-store.ts';
 import { sendPppError } from './errors.ts';
 
 /** The surfaces that have their own limit. */
-export type LimitSurface = 'ppp' | 'pos' | 'metrics' | 'onboarding';
+export type LimitSurface = 'ppp' | 'pos' | 'metrics' | 'onboarding' | 'pairing';
 
 /** Body shape of a refusal: PPP `{status, code, message}` or the Payment App's `{code, message, retryable}`. */
 export type ErrorShape = 'ppp' | 'wire';
