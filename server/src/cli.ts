@@ -7,6 +7,8 @@
  * ```
  * posbridge-server [run] [--port N] [--host H] [--db PATH] [--public-url URL] [--log-level L]
  * posbridge-server agent add --name NAME [--merchant M --store S] [--db PATH]
+ * posbridge-server agent pair-code | rotate-token AGENT_ID | revoke AGENT_ID   (./cli-agent.ts)
+ * posbridge-server totals --date YYYY-MM-DD [--merchant M] [--store S] [--tz ZONE] [--csv]   (./cli-totals.ts)
  * posbridge-server merchant add --name NAME [--callback-mode notification|retry] [--db PATH]
  * posbridge-server merchant list [--db PATH]
  * posbridge-server merchant set NAME --test-suite on|off [--operator NAME] [--db PATH]
@@ -31,6 +33,8 @@ import { loadServerConfig, resolveStoreSettings, type ServerConfig } from './con
 import { randomUUID } from 'node:crypto';
 import { userInfo } from 'node:os';
 import { issueAgentToken } from './hub/agent-tokens.ts';
+import { AGENT_ENROLMENT_HELP, runEnrolmentCommand } from './cli-agent.ts';
+import { runTotalsCommand, TOTALS_HELP } from './cli-totals.ts';
 import { createRootLogger } from './logger.ts';
 import { PaymentService } from './payments/payment-service.ts';
 import { runServerProcess } from './main.ts';
@@ -48,7 +52,7 @@ Usage:
   posbridge-server agent add --name NAME [--merchant M --store S]
                                           create a terminal agent and print its token (shown once);
                                           without --merchant it serves the env-configured merchant
-  posbridge-server merchant add --name NAME [--callback-mode notification|retry]
+${AGENT_ENROLMENT_HELP}${TOTALS_HELP}  posbridge-server merchant add --name NAME [--callback-mode notification|retry]
                                           create a merchant (VTEX merchantName) and print its
                                           appKey/appToken (the token is shown once)
   posbridge-server merchant list          list merchants (no secrets)
@@ -142,6 +146,9 @@ export async function runCli(
         authorization: { type: 'string' },
         operator: { type: 'string' },
         agent: { type: 'string' },
+        date: { type: 'string' },
+        tz: { type: 'string' },
+        csv: { type: 'boolean' },
         port: { type: 'string' },
         host: { type: 'string' },
         db: { type: 'string' },
@@ -414,6 +421,12 @@ export async function runCli(
       );
     });
   }
+
+  const io = { out: (t: string) => void process.stdout.write(t), err: (t: string) => void process.stderr.write(t) };
+  const enrolment = await runEnrolmentCommand(command, sub, rest, { values, operator: values.operator?.trim() || osUser(env), env, now, admin, ...io });
+  if (enrolment !== undefined) return enrolment;
+  const totals = await runTotalsCommand(command, sub === undefined ? [] : [sub, ...rest], { values, admin, ...io });
+  if (totals !== undefined) return totals;
 
   if (command === 'migrate' && sub === undefined) return migrate(resolveStoreSettings(env, values.db, values['database-url']));
 

@@ -14,6 +14,7 @@ import { metaContract } from './meta.contract.ts';
 import { onboardingTokensContract } from './onboarding-tokens.contract.ts';
 import { operationsContract } from './operations.contract.ts';
 import { paymentsContract } from './payments.contract.ts';
+import { totalsContract } from './totals.contract.ts';
 
 export type { StoreFactory } from './contract-helpers.ts';
 
@@ -26,6 +27,7 @@ export function storeContracts(factory: StoreFactory, name = 'store'): void {
   directoryContract(factory);
   metaContract(factory);
   agentEnrolmentContract(factory);
+  totalsContract(factory);
   // The shared-state contracts take just their port (the PostgreSQL classes run them alone too).
   countersContract(name, portOfStore(factory, (store) => store));
   onboardingTokensContract(name, portOfStore(factory, (store) => store));

@@ -17,6 +17,7 @@ import type { MetaPort } from './meta.ts';
 import type { OnboardingTokensPort } from './onboarding-tokens.ts';
 import type { OperationsPort } from './operations.ts';
 import type { PaymentsPort } from './payments.ts';
+import type { TotalsPort } from './totals.ts';
 
 export * from './agent-commands.ts';
 export * from './agent-enrolment.ts';
@@ -30,6 +31,7 @@ export * from './meta.ts';
 export * from './onboarding-tokens.ts';
 export * from './operations.ts';
 export * from './payments.ts';
+export * from './totals.ts';
 
 /**
  * Everything the server persists: every port over one database, so that a change and its
@@ -47,7 +49,8 @@ export interface PaymentStore
     CountersPort,
     OnboardingTokensPort,
     GiftCardsPort,
-    AgentEnrolmentPort {
+    AgentEnrolmentPort,
+    TotalsPort {
   /** Releases the underlying database; nothing may be called afterwards. */
   close(): Promise<void>;
   /**

@@ -9,6 +9,7 @@ import type { PaymentStore } from '../../ports/index.ts';
 import { bindPort } from '../bind-port.ts';
 import { MemoryAgentCommands } from './agent-commands.ts';
 import { MemoryAgentEnrolment } from './agent-enrolment.ts';
+import { MemoryTotals } from './totals.ts';
 import { MemoryCallbackOutbox } from './callback-outbox.ts';
 import { MemoryCounters } from './counters.ts';
 import { MemoryDirectory } from './directory.ts';
@@ -46,6 +47,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): PaymentStor
     ...bindPort(new MemoryOnboardingTokens(conn)),
     ...bindPort(new MemoryGiftCards(conn)),
     ...bindPort(new MemoryAgentEnrolment(conn)),
+    ...bindPort(new MemoryTotals(conn)),
     close: () => conn.close(),
   };
 }

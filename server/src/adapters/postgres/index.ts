@@ -14,6 +14,7 @@ import { bindPort } from '../bind-port.ts';
 import { storeError } from '../store-error.ts';
 import { PgAgentCommands } from './agent-commands.ts';
 import { PgAgentEnrolment } from './agent-enrolment.ts';
+import { PgTotals } from './totals.ts';
 import { PgCallbackOutbox } from './callback-outbox.ts';
 import { PgCounters } from './counters.ts';
 import { PgDirectory } from './directory.ts';
@@ -76,6 +77,7 @@ function composePostgresStore(db: PgDb): PostgresStore {
     ...bindPort(new PgOnboardingTokens(db)),
     ...bindPort(new PgGiftCards(db)),
     ...bindPort(new PgAgentEnrolment(db)),
+    ...bindPort(new PgTotals(db)),
     db,
     ping: () =>
       db.ping().catch((err: unknown) => {

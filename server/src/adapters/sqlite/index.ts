@@ -14,6 +14,7 @@ import { SqliteDb } from './sqlite-db.ts';
 import { bindPort } from '../bind-port.ts';
 import { SqliteAgentCommands } from './agent-commands.ts';
 import { SqliteAgentEnrolment } from './agent-enrolment.ts';
+import { SqliteTotals } from './totals.ts';
 import { SqliteCallbackOutbox } from './callback-outbox.ts';
 import { SqliteCounters } from './counters.ts';
 import { SqliteDirectory } from './directory.ts';
@@ -62,6 +63,7 @@ function composeSqliteStore(db: SqliteDb, counters: SqliteCounters): PaymentStor
     ...bindPort(new SqliteOnboardingTokens(db)),
     ...bindPort(new SqliteGiftCards(db)),
     ...bindPort(new SqliteAgentEnrolment(db)),
+    ...bindPort(new SqliteTotals(db)),
     close: () => db.close(),
   };
 }
