@@ -109,6 +109,12 @@ export function agentEnrolmentContract(factory: StoreFactory): void {
       expect(await store().redeemPairingCode(sha('DUP'), { agentId: 'ag_z', tokenSha256: sha('tz') }, 1000)).toMatchObject({ kind: 'paired' });
     });
 
+    it('finds the store a code is made for, with its merchant', async () => {
+      await merchantWithStores();
+      expect(await store().storeForPairing('s2')).toEqual({ storeId: 's2', merchantId: 'm1', name: 'two' });
+      expect(await store().storeForPairing('nope')).toBeNull();
+    });
+
     it('rotates a token: the old one finds nobody, the new one the agent; the change is listed', async () => {
       await merchantWithStores();
       await store().createAgent({ agentId: 'ag1', name: 'till', createdAt: 0, storeId: 's1' }, sha('old'));

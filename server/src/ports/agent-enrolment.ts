@@ -94,6 +94,8 @@ export interface AgentEnrolmentPort {
    * nobody keeps) and it is marked revoked.
    */
   revokeAgent(agentId: string, discardedTokenSha256: string, now: number): Promise<RevokeResult>;
+  /** The store `storeId` with its merchant (what a pairing code is made for), or null when there is none. */
+  storeForPairing(storeId: string): Promise<{ readonly storeId: string; readonly merchantId: string; readonly name: string } | null>;
   /** Agents whose credentials changed at or after `since`, oldest change first, at most `limit`. */
   listAgentCredentialChanges(since: number, limit: number): Promise<AgentCredentialChange[]>;
 }

@@ -98,6 +98,13 @@ export class MemoryAgentEnrolment implements AgentEnrolmentPort {
     });
   }
 
+  storeForPairing(storeId: string): Promise<{ storeId: string; merchantId: string; name: string } | null> {
+    return this.#conn.run('storeForPairing', () => {
+      const s = this.#conn.tables.stores.get(storeId);
+      return s === undefined ? null : { storeId: s.storeId, merchantId: s.merchantId, name: s.name };
+    });
+  }
+
   listAgentCredentialChanges(since: number, limit: number): Promise<AgentCredentialChange[]> {
     return this.#conn.run('listAgentCredentialChanges', () =>
       [...this.#conn.tables.agents.values()]

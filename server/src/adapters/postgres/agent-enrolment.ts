@@ -123,6 +123,13 @@ export class PgAgentEnrolment implements AgentEnrolmentPort {
     });
   }
 
+  storeForPairing(storeId: string): Promise<{ storeId: string; merchantId: string; name: string } | null> {
+    return pgOp('storeForPairing', async () => {
+      const r = await this.#db.one<{ store_id: string; merchant_id: string; name: string }>('SELECT store_id, merchant_id, name FROM stores WHERE store_id = $1', [storeId]);
+      return r === undefined ? null : { storeId: r.store_id, merchantId: r.merchant_id, name: r.name };
+    });
+  }
+
   listAgentCredentialChanges(since: number, limit: number): Promise<AgentCredentialChange[]> {
     return pgOp('listAgentCredentialChanges', async () => {
       const rows = await this.#db.rows<{ agent_id: string; token_sha256: string; revoked_at: Date | null; credentials_changed_at: Date }>(

@@ -129,6 +129,13 @@ export class SqliteAgentEnrolment implements AgentEnrolmentPort {
     );
   }
 
+  storeForPairing(storeId: string): Promise<{ storeId: string; merchantId: string; name: string } | null> {
+    return this.#op('storeForPairing', async () => {
+      const r = await this.#db.get<{ store_id: string; merchant_id: string; name: string }>('SELECT store_id, merchant_id, name FROM stores WHERE store_id = ?', [storeId]);
+      return r === undefined ? null : { storeId: r.store_id, merchantId: r.merchant_id, name: r.name };
+    });
+  }
+
   listAgentCredentialChanges(since: number, limit: number): Promise<AgentCredentialChange[]> {
     return this.#op('listAgentCredentialChanges', async () => {
       const rows = await this.#db.all<{ agent_id: string; token_sha256: string; revoked_at: number | null; credentials_changed_at: number }>(
