@@ -2,7 +2,7 @@
  * `posbridge-server totals` (docs/totals.md), dispatched by ./cli.ts:
  *
  * ```
- * posbridge-server totals --date YYYY-MM-DD [--merchant M] [--store S] [--tz ZONE] [--csv]
+ * posbridge-server totals --date YYYY-MM-DD [--merchant M] [--store S] [--tz ZONE] [--csv | --json]
  * ```
  * Prints one line per store, terminal, currency, method and bucket with its count and sum
  * (integer minor units, and the decimal amount in the text form), or CSV with `--csv`.
@@ -13,16 +13,17 @@ import { buildTotalsReport, totalsCsv } from './totals/totals-report.ts';
 import { BOOTSTRAP_MERCHANT_ID, type PaymentStore } from './ports/index.ts';
 
 /** Help lines of the command (part of ./cli.ts `HELP`). */
-export const TOTALS_HELP = `  posbridge-server totals --date YYYY-MM-DD [--merchant M] [--store S] [--tz ZONE] [--csv]
+export const TOTALS_HELP = `  posbridge-server totals --date YYYY-MM-DD [--merchant M] [--store S] [--tz ZONE] [--csv | --json]
                                           end-of-day totals of merchant M (default: the
                                           env-configured one): per store, terminal, currency,
                                           method and status, counts and sums; the day in IANA
-                                          zone ZONE (default UTC); --csv for a spreadsheet
+                                          zone ZONE (default UTC); --csv for a spreadsheet,
+                                          --json for posbridge-agent totals --compare
 `;
 
 /** What the command gets from ./cli.ts. */
 export interface TotalsCliContext {
-  readonly values: { readonly merchant?: string | undefined; readonly store?: string | undefined; readonly date?: string | undefined; readonly tz?: string | undefined; readonly csv?: boolean | undefined };
+  readonly values: { readonly merchant?: string | undefined; readonly store?: string | undefined; readonly date?: string | undefined; readonly tz?: string | undefined; readonly csv?: boolean | undefined; readonly json?: boolean | undefined };
   readonly admin: (what: string, fn: (store: PaymentStore) => Promise<void>) => Promise<number>;
   readonly out: (text: string) => void;
   readonly err: (text: string) => void;
@@ -64,6 +65,10 @@ export async function runTotalsCommand(command: string, rest: readonly string[],
     }
     if (values.csv === true) {
       ctx.out(totalsCsv(report));
+      return;
+    }
+    if (values.json === true) {
+      ctx.out(`${JSON.stringify(report, null, 2)}\n`);
       return;
     }
     ctx.out(`totals of ${date} (${report.timeZone}: ${report.from} to ${report.to}), merchant ${values.merchant ?? merchantId}${values.store === undefined ? '' : `, store ${values.store}`}\n`);

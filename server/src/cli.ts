@@ -149,6 +149,7 @@ export async function runCli(
         date: { type: 'string' },
         tz: { type: 'string' },
         csv: { type: 'boolean' },
+        json: { type: 'boolean' },
         port: { type: 'string' },
         host: { type: 'string' },
         db: { type: 'string' },

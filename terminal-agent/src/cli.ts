@@ -1,5 +1,5 @@
 /**
- * `posbridge-agent` command line: `run | ports | hid | identify | doctor | pair`, `--help`.
+ * `posbridge-agent` command line: `run | ports | hid | identify | doctor | pair | totals`, `--help`.
  * Writes only usage text and command output itself; `run` logs through pino (stdout).
  * Each command's module loads when that command runs: `run` does not load the doctor and the
  * listing commands (docs/performance.md "Agent footprint").
@@ -20,6 +20,8 @@ Commands:
   identify            open each configured terminal and print its identity
   doctor              check port, permissions, libusb, journal, server, token, clock: pass/fail table
   pair <code>         exchange a pairing code for this agent's token (see posbridge-agent pair --help)
+  totals              the terminal's own totals of a day, compared with the server's report
+                      (see posbridge-agent totals --help)
 
 Options:
   -c, --config <file> JSON config file (keys as in terminal-agent/README.md)
@@ -49,9 +51,11 @@ failed; 2 invalid configuration or usage.
 `;
 
 const args = process.argv.slice(2);
+const ownIo: CommandIo = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t), env: readProcessEnv(), argv: args, json: false };
 if (args[0] === 'pair') {
-  const { pairCommand } = await import('./pair.ts');
-  process.exitCode = await pairCommand(args.slice(1), { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t), env: readProcessEnv(), argv: args, json: false });
+  process.exitCode = await (await import('./pair.ts')).pairCommand(args.slice(1), ownIo);
+} else if (args[0] === 'totals') {
+  process.exitCode = await (await import('./totals-command.ts')).totalsCommand(args.slice(1), ownIo);
 } else {
   await runCommand();
 }
