@@ -1,5 +1,5 @@
 /**
- * Admin routes of agent enrolment (docs/agent-enrolment.md "Console"), mounted by the admin API
+ * Admin routes of agent enrolment (docs/agent-enrolment.md "Rotation and revocation"), mounted by the admin API
  * under `/admin/v1`:
  *
  * | route | role | answer |
