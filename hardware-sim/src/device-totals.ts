@@ -8,7 +8,22 @@
  * - `refunded`: REFUNDs approved that day (their own amount), with the method of their sale.
  * The day of a transaction is the UTC date it finished on (the simulator's business day).
  */
-import type { DeviceMethod, FinishedSale } from './device-machine.ts';
+/** Card method (the device machine's `DeviceMethod`; declared here so this module imports nothing of it). */
+type DeviceMethod = 'credit' | 'debit';
+
+/** What the totals read of a finished transaction (the device machine's `FinishedSale`). */
+interface FinishedForTotals {
+  readonly result: {
+    readonly rid: string;
+    readonly operation: 'sale' | 'void' | 'refund';
+    readonly status: 'approved' | 'declined' | 'aborted';
+    readonly amountMinor: number;
+    readonly currency: string;
+    readonly method?: DeviceMethod;
+    readonly ref?: string;
+  };
+  readonly finishedAtMs: number;
+}
 
 /** A bucket of the terminal's totals. */
 export type DeviceTotalsBucket = 'approved' | 'declined' | 'voided' | 'refunded';
@@ -31,7 +46,7 @@ export function businessDayOf(ms: number): string {
 const ORDER: readonly DeviceTotalsBucket[] = ['approved', 'declined', 'voided', 'refunded'];
 
 /** The totals of `date` (`YYYYMMDD`) from the finished transactions, sorted by currency, method, bucket. */
-export function deviceTotals(finished: ReadonlyMap<string, FinishedSale>, date: string): DeviceTotalsEntry[] {
+export function deviceTotals(finished: ReadonlyMap<string, FinishedForTotals>, date: string): DeviceTotalsEntry[] {
   const voided = new Set<string>();
   for (const { result } of finished.values()) {
     if (result.operation === 'void' && result.status === 'approved' && result.ref !== undefined) voided.add(result.ref);

@@ -48,12 +48,13 @@ export interface PairingRouterDeps {
 export function createPairingRouter(deps: PairingRouterDeps): Router {
   const log = deps.logger.child({ component: 'enrolment' });
   const router = express.Router();
+  const readBody = express.json({ limit: PAIRING_BODY_LIMIT_BYTES, type: () => true });
   router.post(PAIRING_PATH, async (req, res, next) => {
     const source = sourceKeyOf(req);
     try {
       if (await deps.limiter.refuseIfLimited(req, res, source, 'wire')) return;
       await new Promise<void>((resolve, reject) =>
-        express.json({ limit: PAIRING_BODY_LIMIT_BYTES, type: () => true })(req, res, (err?: unknown) => (err === undefined ? resolve() : reject(err))),
+        readBody(req, res, (err?: unknown) => (err === undefined ? resolve() : reject(err))),
       );
       const body = parseBody(PairRequestSchema, req.body, 'pairing');
       const pairing = await deps.enrolment.pair(body.code, sourceOf(req));

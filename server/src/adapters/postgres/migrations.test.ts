@@ -49,7 +49,7 @@ describe('migratePostgres', () => {
     const tables = await db.rows<{ t: string }>(`SELECT tablename AS t FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename`);
     expect(tables.map((r) => r.t)).toEqual([
       'agent_commands', 'agent_connections', 'agents', 'callback_outbox', 'gift_card_entries', 'gift_cards', 'merchants', 'meta', 'onboarding_tokens', 'operations',
-      'payment_events', 'payments', 'rate_counters', 'schema_version', 'server_instances', 'stores', 'terminal_events',
+      'pairing_codes', 'payment_events', 'payments', 'rate_counters', 'schema_version', 'server_instances', 'stores', 'terminal_events',
       'terminal_holders', 'terminals',
     ]);
     // Again: nothing to do.
