@@ -48,6 +48,8 @@ import { NO_BUS, type BusHealth } from './ports/bus-health.ts';
 
 /** `<prefix>.presence.taken`: an instance took over a session the named instance held (a hint). */
 const TakenOverSchema = z.strictObject({ instanceId: z.string().min(1).max(64) });
+/** `<prefix>.agent.credentials`: an agent's token was rotated or the agent revoked (a hint; the row is the truth). */
+const CredentialsChangedSchema = z.strictObject({ agentId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/) });
 
 /** Options of {@link buildServer}. */
 export interface BuildServerOptions {
@@ -293,13 +295,18 @@ export async function buildServer(options: BuildServerOptions): Promise<Composed
       now,
     });
     // Pairing codes, token rotation and revocation (docs/agent-enrolment.md); a change made in
-    // this process closes the agent's sessions here at once, the credential watch elsewhere.
+    // this process closes the agent's sessions here at once and, with NATS, on the other instances
+    // as soon as they hear it; without the bus their credential watch finds the row.
     const enrolment = new AgentEnrolment({
       store,
       audit: options.audit ?? loggingAuditSink(logger),
       now,
-      credentialsChanged: (agentId) => void hub.credentialsChanged(agentId),
+      credentialsChanged: (agentId) => {
+        void hub.credentialsChanged(agentId);
+        natsBus?.publish('agent.credentials', { agentId });
+      },
     });
+    const unsubscribeCredentials = natsBus?.subscribe('agent.credentials', CredentialsChangedSchema, ({ agentId }) => void hub.credentialsChanged(agentId));
     hub.onSessionsChanged = (count) => metrics.agentsConnected.set(count);
     hub.onReportRefused = (reason, type) => metrics.agentReportsRefused.inc({ reason, type });
     // ---- end of payments ⇄ agents ---------------------------------------------------------------
@@ -385,6 +392,7 @@ export async function buildServer(options: BuildServerOptions): Promise<Composed
         await worker.stop();
         wakeBridge?.close();
         unsubscribeTaken?.();
+        unsubscribeCredentials?.();
         if (changes instanceof NatsChangeFeed) changes.close();
         await bus?.close();
         await store.close();
