@@ -80,7 +80,7 @@ export async function runEnrolmentCommand(command: string, sub: string | undefin
       ctx.out(
         `pairing code created\n  code:     ${issued.code}\n  merchant: ${merchantLabel} (${merchantId})\n  store:    ${storeLabel} (${storeId})\n` +
           `  agent:    ${issued.agentName}\n  expires:  ${new Date(issued.expiresAt).toISOString()} (in 15 minutes)\n` +
-          `On the store PC run: posbridge-agent pair ${issued.code} --server <this server's URL>\n` +
+          `On the store PC run: posbridge-agent pair ${issued.code} --server ${ctx.env['POSBRIDGE_PUBLIC_URL'] ?? "<this server's URL>"}\n` +
           'The code pairs one agent, once; only its hash is kept.\n',
       );
     });

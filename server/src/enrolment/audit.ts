@@ -27,13 +27,23 @@ export interface AuditSink {
   record(entry: AuditEntry): Promise<void>;
 }
 
-/** An {@link AuditSink} that writes each entry as an `info` line of component `audit`, then to `next` when given. */
+/**
+ * An {@link AuditSink} that writes each entry as an `info` line of component `audit`, then to
+ * `next` when given. It never rejects: the action it records has committed already (a pairing's
+ * token or a rotation's new token must still reach the caller), so a `next` that fails is logged
+ * at `error` (`audit entry not stored; this log line keeps it`) with the entry.
+ */
 export function loggingAuditSink(logger: Logger, next?: AuditSink): AuditSink {
   const log = logger.child({ component: 'audit' });
   return {
     async record(entry) {
-      log.info({ ...entry, at: new Date(entry.at).toISOString() }, entry.action);
-      await next?.record(entry);
+      const line = { ...entry, at: new Date(entry.at).toISOString() };
+      log.info(line, entry.action);
+      try {
+        await next?.record(entry);
+      } catch (err) {
+        log.error({ ...line, err }, 'audit entry not stored; this log line keeps it');
+      }
     },
   };
 }

@@ -16,6 +16,9 @@ import type { AgentEnrolmentPort } from '../ports/agent-enrolment.ts';
 /** WebSocket close code of a session whose token was rotated or revoked. */
 export const CLOSE_CREDENTIALS_CHANGED = 4001;
 
+/** Pages of changes one look reads at most. */
+const MAX_PAGES = 20;
+
 /** A session as the watch sees it. */
 export interface WatchedSession {
   readonly agentId: string;
@@ -79,15 +82,26 @@ export class CredentialWatch<S extends WatchedSession> {
   async #look(): Promise<void> {
     const startedAt = this.#o.now();
     const lookback = this.#o.lookbackMs ?? 60_000;
-    let changes;
+    const limit = this.#o.limit ?? 500;
+    const changes = [];
     try {
-      changes = await this.#o.store.listAgentCredentialChanges(this.#since, this.#o.limit ?? 500);
+      // Page by time: a full page goes on from its last change (a page of one millisecond only
+      // cannot advance: more than `limit` changes in one ms are read on the next look).
+      let since = this.#since;
+      for (let page = 0; page < MAX_PAGES; page++) {
+        const got = await this.#o.store.listAgentCredentialChanges(since, limit);
+        changes.push(...got);
+        const last = got.at(-1);
+        if (got.length < limit || last === undefined || last.changedAt === since) break;
+        since = last.changedAt;
+      }
     } catch (err) {
       this.#log.warn({ err }, 'agent credential check failed; tried again on the next tick');
       return;
     }
     this.#since = Math.max(this.#since, startedAt - lookback);
     if (changes.length === 0) return;
+    // The latest change of each agent wins (pages overlap at their edges, oldest first).
     const current = new Map(changes.map((c) => [c.agentId, c]));
     for (const [session, tokenSha256] of this.#o.sessions()) {
       const change = current.get(session.agentId);
