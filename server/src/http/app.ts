@@ -30,7 +30,7 @@ import { createPaymentsRouter } from '../ppp/payments-router.ts';
 import type { VirtualTerminal } from '../testsuite/virtual-terminal.ts';
 import { FailureLimiter, onboardingRateLimit, sourceKeyOf } from './rate-limit.ts';
 import type { AgentEnrolment } from '../enrolment/enrolment-service.ts';
-import { createPairingRouter } from '../enrolment/pairing-router.ts';
+import { createPairingRouter, PAIRING_PATH } from '../enrolment/pairing-router.ts';
 import type { CallbackMode, PaymentStore } from '../ports/index.ts';
 
 /** Dependencies of {@link createApp}. */
@@ -271,6 +271,10 @@ export function createApp(deps: AppDeps): Express {
   );
 
   // Agent pairing (unauthenticated: the code is the credential; bounded, rate-limited).
+  app.use(
+    PAIRING_PATH,
+    requestDeadline({ deadlineMs: deps.requestDeadlineMs, shape: 'wire', logger: log }),
+  );
   app.use(createPairingRouter({ enrolment: deps.enrolment, limiter: pairingLimiter, logger: deps.logger }));
 
   app.use((req, res) => {
