@@ -58,7 +58,7 @@ const coreUp = 'The server core (payments, hub, callbacks; and domain, ports, ad
 
 export default tseslint.config(
   {
-    ignores: ['**/node_modules/**', '**/dist/**', 'test-artifacts/**', 'bench/results/**', 'payment-app/dist/**', '**/*.d.ts'],
+    ignores: ['**/node_modules/**', '**/dist/**', 'test-artifacts/**', 'bench/results/**', 'payment-app/dist/**', 'payment-app/dist-vtex-io/**', 'payment-app/dist-vtex-io-test/**', '**/*.d.ts'],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,

@@ -5,7 +5,11 @@
  * Contract (kept by test/e2e/stack-contract.test.ts):
  * - honours `PORT` (`0` = any free port; default 8080);
  * - when ready, prints exactly one JSON line on stdout:
- *   `{"event":"ready","pppBaseUrl":"http://127.0.0.1:<port>","appKey":"…","appToken":"…","terminals":[{"serialNumber":"…"}]}`
+ *   `{"event":"ready","pppBaseUrl":"http://127.0.0.1:<port>","appKey":"…","appToken":"…","terminals":[{"serialNumber":"…"}],
+ *   "giftcard":{"serviceUrl":"http://127.0.0.1:<port>/giftcard-provider/posbridge-local","appKey":"…","appToken":"…"},
+ *   "adminToken":"…","consoleUrl":"http://127.0.0.1:<port>/console/"}`
+ *   (`giftcard`: the stack merchant's Gift Card Provider, docs/gift-cards.md, with an empty ledger;
+ *   `adminToken`: an admin API token with role operator, docs/admin-api.md)
  * - logs go to stderr as JSON lines;
  * - SIGTERM or SIGINT stops it cleanly, socat included, and removes its temporary folder; it
  *   exits within `STACK_EXIT_TIMEOUT_MS` whatever hangs (status 1, printing what was still open).
@@ -31,11 +35,14 @@ const CLUSTER_EXIT_TIMEOUT_MS = 45_000;
 const HELP = `Usage: npm run stack [-- options]
 
 Starts the posbridge server (SQLite in a temporary folder), one simulated terminal on a
-pseudo-terminal and a connected agent, then prints one JSON "ready" line on stdout.
-Logs go to stderr. Stop with Ctrl-C or SIGTERM: it exits within 25 s (status 1 and a list of
+pseudo-terminal and a connected agent, then prints one JSON "ready" line on stdout
+(pppBaseUrl, appKey, appToken, terminals, and adminToken: an admin API token with role
+operator, consoleUrl: <pppBaseUrl>/console/; docs/admin-api.md). Logs go to stderr. Stop with Ctrl-C or SIGTERM: it exits within 25 s (status 1 and a list of
 what was still open when it had to force the exit). The merchant has VTEX Test Suite mode on:
 requests with X-VTEX-API-Is-TestSuite: true run on its virtual terminal, with no clerk
-(docs/homologation.md); requests without it are ordinary POS payments.
+(docs/homologation.md); requests without it are ordinary POS payments. The ready line's
+"giftcard" ({"serviceUrl","appKey","appToken"}) is the merchant's Gift Card Provider, with an
+empty ledger, as VTEX's Gift Card Hub would be registered with it (docs/gift-cards.md).
 
 With --instances N (N ≥ 2) it starts the cluster instead: a PostgreSQL server (throwaway, from
 the machine's binaries) and a NATS server (throwaway), N server processes on free loopback
@@ -141,6 +148,9 @@ if (instances >= 2) {
       appKey: stack.appKey,
       appToken: stack.appToken,
       terminals: stack.terminals.map((t) => ({ serialNumber: t.serialNumber })),
+      giftcard: stack.giftcard,
+      adminToken: stack.adminToken,
+      consoleUrl: stack.consoleUrl,
       store: 'postgres',
       bus: 'nats',
       instances: stack.instances.map((i) => ({ pppBaseUrl: i.pppBaseUrl, pid: i.pid() })),
@@ -166,6 +176,9 @@ if (instances >= 2) {
         appKey: stack.appKey,
         appToken: stack.appToken,
         terminals: stack.terminals.map((t) => ({ serialNumber: t.serialNumber })),
+        giftcard: stack.giftcard,
+        adminToken: stack.adminToken,
+        consoleUrl: stack.consoleUrl,
       })}\n`,
     );
   } catch (err) {

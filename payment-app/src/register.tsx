@@ -6,6 +6,7 @@
  */
 import type { ComponentType } from 'react';
 import { TERMINAL_CONNECTOR_APP, WAIT_FOR_CONFIRMATION_APP, type TerminalConnectorProps } from './host/contract.ts';
+import type { DeviceMemory } from './host/device-memory.ts';
 import type { TerminalScanner } from './host/scanner.ts';
 import { TerminalConnectorScreen } from './screens/TerminalConnectorScreen.tsx';
 import { WaitForConfirmationScreen } from './screens/WaitForConfirmationScreen.tsx';
@@ -18,11 +19,13 @@ export interface AppRegistryLike {
 /** Host-wide options merged into every screen's props. */
 export interface RegisterOptions {
   readonly scanner?: TerminalScanner | undefined;
+  /** The device's storage (e.g. over AsyncStorage): remembers its store and the terminal last used. */
+  readonly memory?: DeviceMemory | undefined;
 }
 
 /** Registers both Payment Apps under `vtex.terminal-connector-app` and `vtex.challenge-wait-for-confirmation`. */
 export function registerPaymentApps(registry: AppRegistryLike, options: RegisterOptions = {}): void {
-  const Connector = (props: TerminalConnectorProps) => <TerminalConnectorScreen scanner={options.scanner} {...props} />;
+  const Connector = (props: TerminalConnectorProps) => <TerminalConnectorScreen scanner={options.scanner} memory={options.memory} {...props} />;
   registry.registerComponent(TERMINAL_CONNECTOR_APP, () => Connector as ComponentType<never>);
   registry.registerComponent(WAIT_FOR_CONFIRMATION_APP, () => WaitForConfirmationScreen as ComponentType<never>);
 }

@@ -5,10 +5,11 @@
  */
 import { createRoot } from 'react-dom/client';
 import { PaymentApp, type PaymentAppProps } from '../src/index.ts';
+import { localMemory } from './local-memory.ts';
 
 /** Renders the Payment App named `props.appName` into `element`; returns the unmount function. */
 export function mountPaymentApp(element: Element, props: PaymentAppProps): () => void {
   const root = createRoot(element);
-  root.render(<PaymentApp {...props} />);
+  root.render(<PaymentApp memory={localMemory()} {...props} />);
   return () => root.unmount();
 }

@@ -68,6 +68,11 @@ export const ERROR_CODES = {
     httpStatus: 409,
   },
   POS_PAYMENT_FINAL: { message: 'this payment is already finished', retryable: false, httpStatus: 410 },
+  POS_CANCEL_REFUSED: {
+    message: 'this payment cannot be cancelled from the Payment App now (approved, or its outcome is unknown): cancel it through VTEX',
+    retryable: false,
+    httpStatus: 409,
+  },
 
   WS_UNAUTHORIZED: { message: 'agent token missing or not recognised', retryable: false },
   WS_BAD_MESSAGE: { message: 'message does not match the agent protocol', retryable: false },
@@ -105,7 +110,18 @@ export const ERROR_CODES = {
     retryable: true,
     httpStatus: 500,
   },
-  ADMIN_RESOLVE_REFUSED: { message: 'only a payment whose terminal outcome is unknown can be resolved by an operator', retryable: false },
+  ADMIN_RESOLVE_REFUSED: { message: 'only a payment whose terminal outcome is unknown can be resolved by an operator', retryable: false, httpStatus: 409 },
+  // The operations console's API (docs/admin-api.md "Errors").
+  ADMIN_UNAUTHORIZED: { message: 'missing, wrong, expired or revoked console credentials', retryable: false, httpStatus: 401 },
+  ADMIN_FORBIDDEN: { message: 'the role or merchant scope of these credentials does not allow this', retryable: false, httpStatus: 403 },
+  ADMIN_CSRF_REFUSED: {
+    message: 'a change made with the session cookie needs the X-CSRF-Token header of that session',
+    retryable: false,
+    httpStatus: 403,
+  },
+  ADMIN_NOT_FOUND: { message: 'no such object (or not in the merchant scope of these credentials)', retryable: false, httpStatus: 404 },
+  ADMIN_INVALID_REQUEST: { message: 'the request does not match the admin API', retryable: false, httpStatus: 400 },
+  ADMIN_CALLBACK_IN_FLIGHT: { message: 'a callback worker is delivering this callback right now; try again shortly', retryable: true, httpStatus: 409 },
   // Amounts a terminal cannot charge (docs/ppp.md "Idempotency and amounts").
   MONEY_AMOUNT_OUT_OF_RANGE: {
     message: 'amount is below one minor unit or above the most a terminal can charge',

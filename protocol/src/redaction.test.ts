@@ -5,7 +5,7 @@ const TOKEN = 'UDE.abcDEF123_-xyz';
 
 describe('maskTokenPaths', () => {
   it('masks the token of every Payment App route, plain and percent-encoded', () => {
-    for (const route of ['submit', 'status', 'terminals']) {
+    for (const route of ['submit', 'status', 'terminals', 'cancel']) {
       expect(maskTokenPaths(`/pos/v1/${route}/${TOKEN}`)).toBe(`/pos/v1/${route}/${MASKED_TOKEN}`);
       expect(maskTokenPaths(`https://h/pos/v1/${route}/${TOKEN}?x=1`)).toBe(`https://h/pos/v1/${route}/${MASKED_TOKEN}?x=1`);
       expect(maskTokenPaths(`u=https%3A%2F%2Fh%2Fpos%2Fv1%2F${route}%2F${TOKEN}&y=2`)).toBe(`u=https%3A%2F%2Fh%2Fpos%2Fv1%2F${route}%2F${MASKED_TOKEN}&y=2`);

@@ -9,7 +9,7 @@
  *   data). A field is censored whatever its value, so field names that are not secrets must not
  *   use these names (e.g. a frame's token *type* is logged as `tokenType`, not `token`).
  * - {@link maskTokenPaths}: secrets that travel inside strings (a Payment App token is the last
- *   segment of `/pos/v1/submit|status|terminals/<token>`; onboarding tokens and codes are query
+ *   segment of `/pos/v1/submit|status|terminals|cancel/<token>`; onboarding tokens and codes are query
  *   parameters). Applied to the whole serialized line (pino `hooks.streamWrite`), so a path in
  *   any field, in the message or in an error's stack is masked too. The password of a URL
  *   (`postgres://user:password@host/db`, {@link redactUrlPasswords}) is masked the same way.
@@ -60,14 +60,14 @@ export const REDACT_PATHS: readonly string[] = [
  * `/pos/v1/<route>/<token>`, plain or percent-encoded (a URL inside a query string), in any
  * letter case: express matches routes case-insensitively, so `/POS/V1/STATUS/<token>` is served.
  */
-const TOKEN_PATH = /(\/pos\/v1\/(?:submit|status|terminals)\/)[^/?#&"'\s\\<>]+/gi;
-const TOKEN_PATH_ENCODED = /(%2Fpos%2Fv1%2F(?:submit|status|terminals)%2F)[^%&?#"'\s\\<>]+/gi;
+const TOKEN_PATH = /(\/pos\/v1\/(?:submit|status|terminals|cancel)\/)[^/?#&"'\s\\<>]+/gi;
+const TOKEN_PATH_ENCODED = /(%2Fpos%2Fv1%2F(?:submit|status|terminals|cancel)%2F)[^%&?#"'\s\\<>]+/gi;
 /** Query parameters that carry a secret: onboarding tokens and authorization codes. */
 const TOKEN_QUERY = /([?&](?:token|authorizationCode)=)[^&#"'\s\\<>]+/g;
 
 /**
  * Replaces every token in `text` by {@link MASKED_TOKEN}: the last segment of
- * `/pos/v1/submit|status|terminals/<token>` (also percent-encoded, any letter case) and the value of `token=` /
+ * `/pos/v1/submit|status|terminals|cancel/<token>` (also percent-encoded, any letter case) and the value of `token=` /
  * `authorizationCode=` query parameters. Idempotent; text without tokens is returned unchanged.
  * @param text - a path, URL, message or a whole serialized log line.
  */

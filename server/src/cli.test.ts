@@ -83,12 +83,38 @@ describe('posbridge-server CLI', () => {
     const on = await run(BIN, ['merchant', 'set', 'acme', '--test-suite', 'on', '--operator', 'ana', '--db', db]);
     expect(on.stdout).toMatch(/Test Suite mode on, by cli:ana at /);
     expect(await mode()).toBe(true);
-    expect((await run(BIN, ['merchant', 'list', '--db', db])).stdout).toMatch(/acme\t\S+\tnotification\ttest-suite/);
+    expect((await run(BIN, ['merchant', 'list', '--db', db])).stdout).toMatch(/acme\t\S+\tnotification\tapp:default\ttest-suite/);
     await run(BIN, ['merchant', 'set', 'acme', '--test-suite', 'off', '--operator', 'ana', '--db', db]);
     expect(await mode()).toBeUndefined();
     await expect(run(BIN, ['merchant', 'set', 'acme', '--test-suite', 'yes', '--db', db])).rejects.toMatchObject({ code: 2 });
     await expect(run(BIN, ['merchant', 'set', '--test-suite', 'on', '--db', db])).rejects.toMatchObject({ code: 2 });
     await expect(run(BIN, ['merchant', 'set', 'nobody', '--test-suite', 'on', '--db', db])).rejects.toMatchObject({ code: 1 });
+  }, 30_000);
+
+  it('merchant set --payment-app vendor.name|default picks the Payment App its payments open, naming who did it; refuses bad names', async () => {
+    const db = join(tmp.dir, 'app.sqlite');
+    await run(BIN, ['merchant', 'add', '--name', 'acme', '--db', db]);
+    const app = async (): Promise<string | undefined> => {
+      const store = await openSqliteStore({ filename: db });
+      try {
+        return (await store.findMerchantByName('acme'))?.paymentApp;
+      } finally {
+        await store.close();
+      }
+    };
+    expect(await app()).toBeUndefined();
+    const set = await run(BIN, ['merchant', 'set', 'acme', '--payment-app', 'acme.posbridge-pay', '--operator', 'ana', '--db', db]);
+    expect(set.stdout).toMatch(/Payment App acme\.posbridge-pay, by cli:ana at /);
+    expect(await app()).toBe('acme.posbridge-pay');
+    expect((await run(BIN, ['merchant', 'list', '--db', db])).stdout).toMatch(/acme\t\S+\tnotification\tapp:acme\.posbridge-pay\n/);
+    const bad = run(BIN, ['merchant', 'set', 'acme', '--payment-app', 'vtex.terminal-connector-app', '--db', db]);
+    await expect(bad).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('use the default instead') });
+    await expect(run(BIN, ['merchant', 'set', 'acme', '--payment-app', 'Acme.Pay', '--db', db])).rejects.toMatchObject({ code: 2 });
+    await expect(run(BIN, ['merchant', 'set', 'acme', '--db', db])).rejects.toMatchObject({ code: 2 });
+    expect(await app()).toBe('acme.posbridge-pay');
+    const reset = await run(BIN, ['merchant', 'set', 'acme', '--payment-app', 'default', '--operator', 'ana', '--db', db]);
+    expect(reset.stdout).toContain("Payment App default (VTEX's vtex.terminal-connector-app");
+    expect(await app()).toBeUndefined();
   }, 30_000);
 
   it('terminal move gives a serial to another agent, audited; refuses unknown serials and agents, and needs a reason', async () => {

@@ -11,7 +11,8 @@
  * posbridge-server totals --date YYYY-MM-DD [--merchant M] [--store S] [--tz ZONE] [--csv]   (./cli-totals.ts)
  * posbridge-server merchant add --name NAME [--callback-mode notification|retry] [--db PATH]
  * posbridge-server merchant list [--db PATH]
- * posbridge-server merchant set NAME --test-suite on|off [--operator NAME] [--db PATH]
+ * posbridge-server merchant set NAME [--test-suite on|off] [--payment-app vendor.name|default]
+ *                  [--operator NAME] [--db PATH]
  * posbridge-server store add --merchant M --name NAME [--db PATH]
  * posbridge-server terminal list [--merchant M] [--db PATH]
  * posbridge-server payment resolve <paymentId> --outcome approved|denied --reason TEXT
@@ -20,6 +21,8 @@
  *                  [--operator NAME] [--db PATH]
  * posbridge-server terminal move SERIAL --agent AGENT_ID --reason TEXT [--db PATH]
  * posbridge-server migrate [--database-url URL]
+ * posbridge-server giftcard credentials|issue|credit|show|list …   (./cli-giftcard.ts)
+ * posbridge-server user add|list|disable …, token add|list|revoke …   (./cli-admin.ts)
  * posbridge-server --help
  * ```
  * Exit codes: 0 ok, 1 runtime/config failure, 2 usage error.
@@ -31,15 +34,18 @@ import { MemoryChangeFeed } from './adapters/memory/change-feed.ts';
 import { paymentDeadlinesOf, pppAnswerSettingsOf } from './compose.ts';
 import { loadServerConfig, resolveStoreSettings, type ServerConfig } from './config.ts';
 import { randomUUID } from 'node:crypto';
-import { userInfo } from 'node:os';
+import { runGiftcardCli } from './cli-giftcard.ts';
 import { issueAgentToken } from './hub/agent-tokens.ts';
 import { AGENT_ENROLMENT_HELP, runEnrolmentCommand } from './cli-agent.ts';
 import { runTotalsCommand, TOTALS_HELP } from './cli-totals.ts';
+import { ADMIN_CLI_HELP, isAdminCliCommand, runAdminCli } from './cli-admin.ts';
+import { osUser } from './cli-os-user.ts';
 import { createRootLogger } from './logger.ts';
 import { PaymentService } from './payments/payment-service.ts';
 import { runServerProcess } from './main.ts';
 import { hashAppToken } from './ppp/auth.ts';
 import { newMerchantCredentials } from './ppp/authorization-router.ts';
+import { paymentAppSetting } from './ppp/payment-app-setting.ts';
 import { openStore, PROCESS_LOCAL_STORE_KINDS, requireDatabaseUrl } from './store-factory.ts';
 import { redactUrlPasswords } from '@posbridge/protocol/redaction';
 import type { PaymentStore } from './ports/index.ts';
@@ -56,10 +62,14 @@ ${AGENT_ENROLMENT_HELP}${TOTALS_HELP}  posbridge-server merchant add --name NAME
                                           create a merchant (VTEX merchantName) and print its
                                           appKey/appToken (the token is shown once)
   posbridge-server merchant list          list merchants (no secrets)
-  posbridge-server merchant set NAME --test-suite on|off [--operator NAME]
+  posbridge-server merchant set NAME [--test-suite on|off] [--payment-app vendor.name|default]
+                   [--operator NAME]
                                           VTEX Test Suite mode of merchant NAME (off by default):
                                           suite requests run on its virtual terminal
-                                          (docs/homologation.md); who and when are kept
+                                          (docs/homologation.md); the Payment App its payments
+                                          open: the partner's installed VTEX IO app, or VTEX's
+                                          own (default; docs/payment-app-install.md); who and
+                                          when are kept
   posbridge-server store add --merchant M --name NAME
                                           create a store of merchant M
   posbridge-server terminal list [--merchant M]
@@ -89,6 +99,9 @@ ${AGENT_ENROLMENT_HELP}${TOTALS_HELP}  posbridge-server merchant add --name NAME
                                           this release's version, once even when several run at
                                           once; prints "schema at version N (was M)". SQLite
                                           databases migrate when they are opened
+  posbridge-server giftcard credentials|issue|credit|show|list …
+                                          the Gift Card Provider credentials and the built-in
+                                          gift card ledger (posbridge-server giftcard --help)
   posbridge-server --help                 show this help
 
 Options (each overrides its environment variable):
@@ -104,6 +117,7 @@ Options (each overrides its environment variable):
   --store S         store name (agent add)
   --callback-mode   notification (default) or retry (merchant add)
   --test-suite      on or off (merchant set)
+  --payment-app A   vendor.name of an installed VTEX IO Payment App, or default (merchant set)
   --outcome O       approved or denied (payment resolve, operation resolve)
   --reason TEXT     why, 1-500 characters: what the receipt shows (payment resolve, e.g. "receipt
                     000123 shows approved"), or why the terminal moves (terminal move); kept in the audit log
@@ -111,6 +125,7 @@ Options (each overrides its environment variable):
   --operator NAME   who decides (payment resolve, operation resolve, terminal move; default: the OS user)
   --agent AGENT_ID  the agent to move the terminal to (terminal move; see \`agent add\` output)
 
+${ADMIN_CLI_HELP}
 Required environment: POSBRIDGE_APP_KEY, POSBRIDGE_APP_TOKEN, POSBRIDGE_CALLBACK_APP_KEY,
 POSBRIDGE_CALLBACK_APP_TOKEN. See server/README.md for every setting.
 `;
@@ -128,6 +143,9 @@ export async function runCli(
   env: Record<string, string | undefined>,
   now: () => number = Date.now,
 ): Promise<number | undefined> {
+  if (args[0] === 'giftcard') return runGiftcardCli(args.slice(1), env, now);
+  // Console users and API tokens have their own command line (./cli-admin.ts).
+  if (isAdminCliCommand(args)) return runAdminCli(args, env, now);
   let parsed;
   try {
     parsed = parseArgs({
@@ -141,6 +159,7 @@ export async function runCli(
         store: { type: 'string' },
         'callback-mode': { type: 'string' },
         'test-suite': { type: 'string' },
+        'payment-app': { type: 'string' },
         outcome: { type: 'string' },
         reason: { type: 'string' },
         authorization: { type: 'string' },
@@ -218,12 +237,17 @@ export async function runCli(
     return s.storeId;
   };
 
+  /** The admin audit row of a command's change (docs/admin-api.md "Audit log"), as `cli:<operator>`. */
+  const audited = (store: PaymentStore, action: string, target: string, reason = ''): Promise<void> =>
+    store.appendAudit({ actor: `cli:${values.operator?.trim() || (osUser(env) ?? 'unknown')}`, action, target, reason, outcome: 'ok', at: now() });
+
   if (command === 'agent' && sub === 'add' && rest.length === 0) {
     const name = requireName('agent add');
     if (name === undefined) return 2;
     return admin('agent add', async (store) => {
       const storeId = await storeOf(store);
       const { agentId, token } = await issueAgentToken(store, name, now(), storeId);
+      await audited(store, 'agent.add', agentId, name);
       process.stdout.write(
         `agent created\n  name:    ${name}\n  agentId: ${agentId}\n  token:   ${token}\n` +
           'Store the token now: only its hash is kept, it cannot be shown again.\n',
@@ -251,6 +275,7 @@ export async function runCli(
         createdAt,
       });
       await store.createStore({ storeId: `sto_${randomUUID().replaceAll('-', '')}`, merchantId: issued.merchantId, name: 'default', createdAt });
+      await audited(store, 'merchant.add', issued.merchantId, name);
       process.stdout.write(
         `merchant created\n  name:       ${name}\n  merchantId: ${issued.merchantId}\n  appKey:     ${issued.appKey}\n` +
           `  appToken:   ${issued.appToken}\n  callbacks:  ${mode}\n  store:      default\n` +
@@ -262,7 +287,9 @@ export async function runCli(
   if (command === 'merchant' && sub === 'list' && rest.length === 0) {
     return admin('merchant list', async (store) => {
       for (const m of await store.listMerchants()) {
-        process.stdout.write(`${m.merchantId}\t${m.name ?? '(any name)'}\t${m.appKey}\t${m.callbackMode}${m.testSuiteMode === true ? '\ttest-suite' : ''}\n`);
+        process.stdout.write(
+          `${m.merchantId}\t${m.name ?? '(any name)'}\t${m.appKey}\t${m.callbackMode}\tapp:${m.paymentApp ?? 'default'}${m.testSuiteMode === true ? '\ttest-suite' : ''}\n`,
+        );
       }
     });
   }
@@ -270,8 +297,13 @@ export async function runCli(
   if (command === 'merchant' && sub === 'set') {
     const [name, ...extra] = rest;
     const mode = values['test-suite'];
-    if (name === undefined || extra.length > 0 || (mode !== 'on' && mode !== 'off')) {
-      process.stderr.write('merchant set: usage: merchant set NAME --test-suite on|off [--operator NAME]\n');
+    const app = values['payment-app'] === undefined ? undefined : paymentAppSetting(values['payment-app']);
+    if (name === undefined || extra.length > 0 || (mode !== undefined && mode !== 'on' && mode !== 'off') || (mode === undefined && app === undefined)) {
+      process.stderr.write('merchant set: usage: merchant set NAME [--test-suite on|off] [--payment-app vendor.name|default] [--operator NAME]\n');
+      return 2;
+    }
+    if (app !== undefined && !app.ok) {
+      process.stderr.write(`merchant set: --payment-app: ${app.error}\n`);
       return 2;
     }
     const operator = values.operator?.trim() || osUser(env);
@@ -283,10 +315,18 @@ export async function runCli(
       const merchant = await store.findMerchantByName(name);
       if (!merchant) throw new Error(`no merchant named ${JSON.stringify(name)}`);
       const at = now();
-      await store.setMerchantTestSuite({ merchantId: merchant.merchantId, on: mode === 'on', actor: `cli:${operator}`, at });
-      process.stdout.write(
-        `merchant ${name} (${merchant.merchantId}): Test Suite mode ${mode}, by cli:${operator} at ${new Date(at).toISOString()}\n`,
-      );
+      const by = `by cli:${operator} at ${new Date(at).toISOString()}`;
+      if (mode !== undefined) {
+        await store.setMerchantTestSuite({ merchantId: merchant.merchantId, on: mode === 'on', actor: `cli:${operator}`, at });
+        await audited(store, 'merchant.test-suite', merchant.merchantId, `test suite ${mode}`);
+        process.stdout.write(`merchant ${name} (${merchant.merchantId}): Test Suite mode ${mode}, ${by}\n`);
+      }
+      if (app?.ok === true) {
+        await store.setMerchantPaymentApp({ merchantId: merchant.merchantId, paymentApp: app.value, actor: `cli:${operator}`, at });
+        await audited(store, 'merchant.payment-app', merchant.merchantId, `payment app ${app.value ?? 'default'}`);
+        const shown = app.value ?? "default (VTEX's vtex.terminal-connector-app, vtex.challenge-wait-for-confirmation)";
+        process.stdout.write(`merchant ${name} (${merchant.merchantId}): Payment App ${shown}, ${by}\n`);
+      }
     });
   }
 
@@ -303,6 +343,7 @@ export async function runCli(
       if (!merchant) throw new Error(`no merchant named ${JSON.stringify(merchantName)}`);
       const storeId = `sto_${randomUUID().replaceAll('-', '')}`;
       await store.createStore({ storeId, merchantId: merchant.merchantId, name, createdAt: now() });
+      await audited(store, 'store.add', storeId, name);
       process.stdout.write(`store created\n  merchant: ${merchantName}\n  name:     ${name}\n  storeId:  ${storeId}\n`);
     });
   }
@@ -366,6 +407,7 @@ export async function runCli(
       });
       if (command === 'operation') {
         const op = await service.resolveUnknownOperation(id, { outcome, reason, operator });
+        await audited(store, 'operation.resolve', id, `${outcome}: ${reason}`);
         process.stdout.write(
           `operation resolved\n  operationId: ${id}\n  paymentId:   ${op.paymentId}\n  kind:        ${op.kind}\n` +
             `  status:      ${op.status}\n  operator:    ${operator}\n`,
@@ -379,6 +421,7 @@ export async function runCli(
         operator,
         ...(values.authorization === undefined ? {} : { authorizationId: values.authorization }),
       });
+      await audited(store, 'payment.resolve', paymentId, `${outcome}: ${reason}`);
       const callback = (await store.listCallbacks(paymentId)).some((c) => c.status === 'pending')
         ? 'enqueued; the running server delivers it'
         : "none (VTEX cancelled the payment: its next cancellation attempt is answered from this decision)";
@@ -415,6 +458,7 @@ export async function runCli(
         at: now(),
       });
       if (!moved) throw new Error(`terminal ${serialNumber} changed owner meanwhile; run the command again`);
+      await audited(store, 'terminal.move', serialNumber, reason);
       const owner = await store.agentOwner(toAgentId);
       process.stdout.write(
         `terminal moved\n  serial: ${serialNumber}\n  from:   ${terminal.agentId}\n  to:     ${toAgentId} (${agent.name}, store ${owner?.storeId ?? '?'})\n` +
@@ -472,16 +516,4 @@ async function migrate(settings: ReturnType<typeof resolveStoreSettings>): Promi
     process.stderr.write(failure('migrate', err));
     return 1;
   }
-}
-
-/** The OS user running the command (the default `--operator`), or undefined when none is known. */
-function osUser(env: Record<string, string | undefined>): string | undefined {
-  try {
-    const name = userInfo().username.trim();
-    if (name !== '') return name;
-  } catch {
-    // no passwd entry (containers): fall back to the environment
-  }
-  const fromEnv = (env['USER'] ?? env['LOGNAME'] ?? '').trim();
-  return fromEnv === '' ? undefined : fromEnv;
 }

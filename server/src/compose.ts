@@ -18,6 +18,10 @@ import { createCallbackUrlGuard, systemResolver, type HostResolver } from './cal
 import { CallbackWorker } from './callbacks/callback-worker.ts';
 import { isClusterStore, type ServerConfig } from './config.ts';
 import { createApp } from './http/app.ts';
+import type { GiftCardBackend } from './giftcards/backend.ts';
+import { HttpProviderBackend, PerMerchantBackend } from './giftcards/http-backend.ts';
+import { derivePepper, LedgerBackend } from './giftcards/ledger-backend.ts';
+import { loadGiftCardProviders } from './giftcards/providers-file.ts';
 import { StoreProbe, type ServerPhase } from './http/health.ts';
 import { AgentHub } from './hub/agent-hub.ts';
 import { loggingAuditSink, type AuditSink } from './enrolment/audit.ts';
@@ -153,6 +157,18 @@ export function pppAnswerSettingsOf(config: ServerConfig): PppAnswerSettings {
  */
 export function requestDeadlineMsOf(config: ServerConfig): number {
   return Math.min(config.answerBudgetMs + 500, 4800);
+}
+
+/**
+ * Who keeps each merchant's gift cards (docs/gift-cards.md "An external provider"): the merchants
+ * of `config.giftcardProvidersFile` their own system over HTTP, every other one `ledger`.
+ * @throws CodedError `CFG_INVALID` for a bad providers file.
+ */
+export function giftCardBackendOf(config: ServerConfig, ledger: GiftCardBackend, now: () => number): GiftCardBackend {
+  if (config.giftcardProvidersFile === undefined) return ledger;
+  const external = new Map<string, GiftCardBackend>();
+  for (const [merchant, p] of loadGiftCardProviders(config.giftcardProvidersFile)) external.set(merchant, new HttpProviderBackend({ ...p, now }));
+  return new PerMerchantBackend(ledger, external);
 }
 
 /** The payment deadlines of a configuration (seconds), as the payment service takes them. */
@@ -358,6 +374,10 @@ export async function buildServer(options: BuildServerOptions): Promise<Composed
       paymentAppDir: config.paymentAppDir,
       health,
       requestDeadlineMs: requestDeadlineMsOf(config),
+      giftcards: giftCardBackendOf(config, new LedgerBackend({ store, pepper: derivePepper(submitSecret), now }), now),
+      presence,
+      // Secure cookies whenever the browser reaches us over HTTPS: our own TLS, or a configured proxy.
+      admin: { sessionTtlMs: config.adminSessionTtlMs, secureCookies: tls !== undefined || config.trustProxy !== false },
     });
     // HTTPS when given a certificate: TLS 1.2 or newer only (VTEX calls HTTPS on 443).
     // Connection time-outs (POSBRIDGE_HTTP_*): a silent or stalled connection is closed after the

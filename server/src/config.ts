@@ -171,11 +171,22 @@ export interface ServerConfig extends ClusterConfig {
   /** Bearer token required on `/metrics`; undefined = open (restrict at the proxy). */
   readonly metricsToken: string | undefined;
   /**
+   * JSON file naming the merchants whose gift cards live in their own system, served through the
+   * HTTP adapter (docs/gift-cards.md "An external provider"); read at start. Undefined: every
+   * merchant uses the built-in ledger.
+   */
+  readonly giftcardProvidersFile: string | undefined;
+  /**
    * Folder of the Payment App's web build, served at `/pos/app/`.
    * @default the copy an installed package ships (`<package>/payment-app`, docs/adr/0004), else
    *   `<repository>/payment-app/dist` (built by `npm run app:build`)
    */
   readonly paymentAppDir: string;
+  /**
+   * Lifetime of an operations-console session (`POSBRIDGE_ADMIN_SESSION_TTL_MS`, 1 minute to 7
+   * days), ms. @default 28800000 (8 hours) @see docs/admin-api.md "Settings"
+   */
+  readonly adminSessionTtlMs: number;
 }
 
 /** The Payment App an installed package ships next to its dist/ (scripts/pack.ts puts it there). */
@@ -249,6 +260,8 @@ const EnvSchema = z
     POSBRIDGE_SUBMIT_SECRET_FILE: z.string().min(1).optional(),
     POSBRIDGE_METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
     POSBRIDGE_PAYMENT_APP_DIR: z.string().min(1).optional(),
+    POSBRIDGE_GIFTCARD_PROVIDERS_FILE: z.string().min(1).optional(),
+    POSBRIDGE_ADMIN_SESSION_TTL_MS: intFromEnv(60_000, 7 * 86_400_000).default(8 * 3_600_000),
   })
   .superRefine((c, ctx) => {
     for (const { path, message } of clusterEnvProblems(c, storeKindOf(c.POSBRIDGE_STORE, c.POSBRIDGE_DATABASE_URL))) {
@@ -422,7 +435,9 @@ export function loadServerConfig(env: Record<string, string | undefined>, argv: 
       c.POSBRIDGE_SUBMIT_SECRET_FILE ??
       (c.POSBRIDGE_DB === ':memory:' || isClusterStore(storeKindOf(c.POSBRIDGE_STORE, c.POSBRIDGE_DATABASE_URL)) ? undefined : `${c.POSBRIDGE_DB}.submit-secret`),
     metricsToken: c.POSBRIDGE_METRICS_TOKEN,
+    giftcardProvidersFile: c.POSBRIDGE_GIFTCARD_PROVIDERS_FILE,
     paymentAppDir: c.POSBRIDGE_PAYMENT_APP_DIR ?? DEFAULT_PAYMENT_APP_DIR,
+    adminSessionTtlMs: c.POSBRIDGE_ADMIN_SESSION_TTL_MS,
     ...clusterConfigOf(c),
   };
   const problem = clusterSubmitSecretProblem(config.storeKind, config.submitSecret, config.submitSecretFile);

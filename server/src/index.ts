@@ -9,6 +9,9 @@ export { startServer, type RunningServer, type StartServerOptions } from './main
 export { buildServer, type BuildServerOptions, type ComposedServer } from './compose.ts';
 export { STORE_FACTORIES, openStore, type StoreFactory, type StoreRegistry } from './store-factory.ts';
 export { createRootLogger, REDACT_PATHS } from './logger.ts';
+export { issueProviderCredentials, type IssuedProviderCredentials } from './giftcards/provider-credentials.ts';
+export { issueApiToken, type IssuedApiToken, type NewApiToken } from './admin/credentials.ts';
+export { ADMIN_API_PATH, CONSOLE_PATH } from './admin/router.ts';
 export type {
   PaymentStore,
   Payment,

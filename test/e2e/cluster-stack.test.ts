@@ -38,6 +38,9 @@ interface Ready {
   bus: string;
   instances: { pppBaseUrl: string; pid: number }[];
   agent: { pid: number };
+  giftcard: { serviceUrl: string; appKey: string; appToken: string };
+  adminToken: string;
+  consoleUrl: string;
 }
 
 interface Health {
@@ -151,7 +154,8 @@ describe('npm run stack -- --instances 2', () => {
 
   it('prints exactly one ready line naming both instances (their server processes) and the agent', () => {
     expect(stdoutLines).toHaveLength(1);
-    expect(Object.keys(ready).sort()).toEqual(['agent', 'appKey', 'appToken', 'bus', 'event', 'instances', 'pppBaseUrl', 'store', 'terminals']);
+    expect(Object.keys(ready).sort()).toEqual(['adminToken', 'agent', 'appKey', 'appToken', 'bus', 'consoleUrl', 'event', 'giftcard', 'instances', 'pppBaseUrl', 'store', 'terminals']);
+    expect(ready.giftcard.serviceUrl).toBe(`${ready.pppBaseUrl}/giftcard-provider/posbridge-local`);
     expect(ready.store).toBe('postgres');
     expect(ready.bus).toBe('nats');
     expect(ready.terminals).toEqual([{ serialNumber: 'SIM0001' }]);
@@ -168,6 +172,17 @@ describe('npm run stack -- --instances 2', () => {
     expect(new Set([child.pid, ready.agent.pid, ...ready.instances.map((i) => i.pid)]).size).toBe(4);
     expect(readyLog.simControlUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     for (const line of stderrLines) expect(JSON.parse(line)).not.toHaveProperty('event', 'ready');
+  });
+
+  it("serves the merchant's Gift Card Provider, with an empty ledger, on every instance (shared credentials)", async () => {
+    for (const i of ready.instances) {
+      const res = await fetch(`${i.pppBaseUrl}/giftcard-provider/posbridge-local/giftcards/_search`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'X-PROVIDER-API-AppKey': ready.giftcard.appKey, 'X-PROVIDER-API-AppToken': ready.giftcard.appToken },
+        body: JSON.stringify({ client: { id: 'anyone', email: 'a@example.com', document: '1' }, cart: { redemptionCode: '' } }),
+      });
+      expect([res.status, await res.json()]).toEqual([200, []]);
+    }
   });
 
   it('answers /healthz on each instance with its own id, and counts the one agent once', async () => {
@@ -187,6 +202,16 @@ describe('npm run stack -- --instances 2', () => {
     expect(callback.body).toMatchObject({ paymentId: body['paymentId'], status: 'approved' });
     expect(await finalOf(i1.pppBaseUrl, body)).toBe('approved');
     expect(await finalOf(i0.pppBaseUrl, body)).toBe('approved');
+    // Each instance's admin API reads the shared store: the same timeline, server and agent entries (docs/admin-api.md).
+    for (const i of [i0, i1]) {
+      const url = `${i.pppBaseUrl}/admin/v1/payments/${String(body['paymentId'])}`;
+      expect((await fetch(url)).status).toBe(401);
+      const detail = await fetch(url, { headers: { authorization: `Bearer ${ready.adminToken}` } });
+      expect(detail.status).toBe(200);
+      const { payment, timeline } = (await detail.json()) as { payment: { status: string }; timeline: { component: string; event: string }[] };
+      expect(payment.status).toBe('approved');
+      expect(timeline.map((e) => `${e.component}:${e.event}`)).toEqual(expect.arrayContaining(['server:created', 'agent:agent.acked', 'terminal:result.received']));
+    }
   }, 60_000);
 
   it('survives SIGKILL of the agent’s instance: the agent moves, the payment in flight finishes, a new one completes', async () => {

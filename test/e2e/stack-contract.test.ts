@@ -19,6 +19,9 @@ interface Ready {
   appKey: string;
   appToken: string;
   terminals: { serialNumber: string }[];
+  giftcard: { serviceUrl: string; appKey: string; appToken: string };
+  adminToken: string;
+  consoleUrl: string;
 }
 
 describe('npm run stack contract', () => {
@@ -56,7 +59,13 @@ describe('npm run stack contract', () => {
 
   it('prints exactly one ready line with the PPP base URL, credentials and terminals', () => {
     expect(stdoutLines).toHaveLength(1);
-    expect(Object.keys(ready).sort()).toEqual(['appKey', 'appToken', 'event', 'pppBaseUrl', 'terminals']);
+
+    expect(ready.giftcard.serviceUrl).toBe(`${ready.pppBaseUrl}/giftcard-provider/posbridge-local`);
+    expect(ready.giftcard.appKey).not.toBe(ready.appKey);
+    expect(ready.giftcard.appToken).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(Object.keys(ready).sort()).toEqual(['adminToken', 'appKey', 'appToken', 'consoleUrl', 'event', 'giftcard', 'pppBaseUrl', 'terminals']);
+    expect(ready.adminToken).toMatch(/^pbk_[A-Za-z0-9_-]{43}$/);
+    expect(ready.consoleUrl).toBe(`${ready.pppBaseUrl}/console/`);
     expect(ready.pppBaseUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(ready.pppBaseUrl).not.toMatch(/:0$/);
     expect(ready.terminals).toEqual([{ serialNumber: 'SIM0001' }]);
@@ -112,6 +121,30 @@ describe('npm run stack contract', () => {
     expect(callback.body['firstDigits']).toMatch(/^\d{6}$/);
     expect(callback.body['lastDigits']).toMatch(/^\d{4}$/);
     expect((await post(`${ready.pppBaseUrl}/payments`, body)).json['status']).toBe('approved');
+
+    // The admin API (docs/admin-api.md "Payments"): the payment and its whole path.
+    const detailUrl = `${ready.pppBaseUrl}/admin/v1/payments/${paymentId}`;
+    expect((await fetch(detailUrl)).status).toBe(401);
+    expect((await fetch(detailUrl, { headers: { authorization: `Bearer pbk_${'x'.repeat(43)}` } })).status).toBe(401);
+    const detail = await fetch(detailUrl, { headers: { authorization: `Bearer ${ready.adminToken}` } });
+    expect(detail.status).toBe(200);
+    const { payment, timeline } = (await detail.json()) as { payment: Record<string, unknown>; timeline: Record<string, unknown>[] };
+    expect(payment).toMatchObject({ paymentId, transactionId, status: 'approved', amount: { amountMinor: 1050, currency: 'BRL' } });
+    expect(JSON.stringify(payment)).not.toContain(callback.body['firstDigits'] as string);
+    expect(timeline.length).toBeGreaterThanOrEqual(4);
+    for (const entry of timeline) {
+      expect(entry['at']).toBe(new Date(Date.parse(entry['at'] as string)).toISOString());
+      expect(['server', 'agent', 'terminal']).toContain(entry['component']);
+      expect(entry['event']).toEqual(expect.any(String));
+    }
+    const times = timeline.map((e) => Date.parse(e['at'] as string));
+    expect(times).toEqual([...times].sort((a, b) => a - b));
+    const kinds = timeline.map((e) => `${e['component'] as string}:${e['event'] as string}`);
+    expect(kinds).toEqual(expect.arrayContaining(['server:created', 'server:terminal.bound', 'agent:agent.acked', 'agent:command.acked', 'terminal:result.received']));
+
+    const consolePage = await fetch(ready.consoleUrl);
+    expect(consolePage.status).toBe(200);
+    expect(await consolePage.text()).toContain('The console UI is not built yet');
   });
 
   it('stops cleanly on SIGTERM and removes its temporary folder', async () => {

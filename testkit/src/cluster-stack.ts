@@ -24,8 +24,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { startSim, type RunningSim } from '@posbridge/hardware-sim';
-import { openStore } from '@posbridge/server';
-import { LOOPBACK_CALLBACK_HOSTS } from './local-stack.ts';
+import { CONSOLE_PATH, issueApiToken, issueProviderCredentials, openStore } from '@posbridge/server';
+import { LOOPBACK_CALLBACK_HOSTS, STACK_GIFTCARD_MERCHANT, type StackGiftCardProvider } from './local-stack.ts';
 import { psql } from './psql.ts';
 import { startNats, startPostgres, type ThrowawayNats, type ThrowawayPostgres } from './services.ts';
 import { runShutdownSteps, type ShutdownStep } from './shutdown.ts';
@@ -95,8 +95,14 @@ export interface ClusterStack {
   pppBaseUrl: string;
   appKey: string;
   appToken: string;
+  /** An admin API token with role `operator` (docs/admin-api.md). */
+  adminToken: string;
+  /** Instance 0's operations console: `<pppBaseUrl>/console/`. */
+  consoleUrl: string;
   callbackAppKey: string;
   callbackAppToken: string;
+  /** The Gift Card Provider of the stack's merchant on instance 0 (every instance serves it), with an empty ledger. */
+  giftcard: StackGiftCardProvider;
   terminals: { serialNumber: string; path: string }[];
   instances: ClusterInstance[];
   agent: Supervised;
@@ -285,14 +291,21 @@ export async function startClusterStack(options: ClusterStackOptions): Promise<C
     step();
     // Test Suite mode on for the stack's merchant (bootstrapped by instance 0), as in the
     // single-instance stack (docs/homologation.md): suite requests run on its virtual terminal.
+    let giftcard: StackGiftCardProvider | undefined;
+    let adminToken = '';
     const shared = await openStore({ storeKind: 'postgres', dbPath: '', databaseUrl, dbPoolMax: 1 });
     try {
       const merchant = await shared.findMerchantByAppKey(appKey);
       if (!merchant) throw new Error('cluster stack: instance 0 did not record the bootstrap merchant');
       await shared.setMerchantTestSuite({ merchantId: merchant.merchantId, on: true, actor: 'cluster-stack', at: Date.now() });
+      const provider = await issueProviderCredentials(shared, STACK_GIFTCARD_MERCHANT, Date.now());
+      giftcard = { serviceUrl: `${first.pppBaseUrl}/giftcard-provider/${STACK_GIFTCARD_MERCHANT}`, appKey: provider.appKey, appToken: provider.appToken };
+      // An operator's token of the admin API (docs/admin-api.md), on the shared database.
+      adminToken = (await issueApiToken(shared, { label: 'cluster-stack', role: 'operator', merchantId: null, userId: null, now: Date.now(), expiresAt: null })).token;
     } finally {
       await shared.close();
     }
+    if (giftcard === undefined) throw new Error('cluster stack: no gift card provider credentials were issued');
     const publicUrl = options.publicUrl ?? first.pppBaseUrl;
     instances.push(...(await Promise.all(Array.from({ length: n - 1 }, (_, i) => startInstance(i + 1, publicUrl)))));
     logger.info({ instances: instances.map((i) => ({ pppBaseUrl: i.pppBaseUrl, pid: i.pid() })) }, 'cluster stack: instances listening');
@@ -343,8 +356,11 @@ export async function startClusterStack(options: ClusterStackOptions): Promise<C
       pppBaseUrl: first.pppBaseUrl,
       appKey,
       appToken,
+      adminToken,
+      consoleUrl: `${first.pppBaseUrl}${CONSOLE_PATH}/`,
       callbackAppKey,
       callbackAppToken,
+      giftcard,
       terminals: [{ serialNumber, path: terminal.path }],
       instances,
       agent,

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { CONCERT_EPLUS, PBL1, startSim, type RunningSim, type SimDialect, type SimScenarioPatch } from '@posbridge/hardware-sim';
-import { loadServerConfig, startServer, type RunningServer } from '@posbridge/server';
+import { CONSOLE_PATH, issueApiToken, issueProviderCredentials, loadServerConfig, startServer, type RunningServer } from '@posbridge/server';
 import { envNameOf, loadAgentConfig, startAgent, type AgentTimingConfig, type RunningAgent } from '@posbridge/terminal-agent';
 import { runShutdownSteps, type ShutdownStep } from './shutdown.ts';
 
@@ -60,6 +60,18 @@ export interface LocalStackOptions {
   closeStepTimeoutMs?: number;
 }
 
+/** Merchant name of a stack's Gift Card Provider (its serviceUrl ends with it). */
+export const STACK_GIFTCARD_MERCHANT = 'posbridge-local';
+
+/** What the Gift Card Hub is registered with (docs/gift-cards.md "Registering posbridge in the Gift Card Hub"). */
+export interface StackGiftCardProvider {
+  /** `<pppBaseUrl>/giftcard-provider/<merchant>`. */
+  serviceUrl: string;
+  /** `X-PROVIDER-API-AppKey` / `X-PROVIDER-API-AppToken` (not the PPP credentials). */
+  appKey: string;
+  appToken: string;
+}
+
 /**
  * A running local stack. `close()` stops everything and removes the temporary folder: the agent
  * first (it closes its end of the serial line), then the simulator (its port, then socat), then
@@ -71,9 +83,15 @@ export interface LocalStack {
   /** Merchant credentials VTEX must send (`X-VTEX-API-AppKey` / `X-VTEX-API-AppToken`). */
   appKey: string;
   appToken: string;
+  /** An admin API token with role `operator` (docs/admin-api.md), for tools that inspect payments. */
+  adminToken: string;
+  /** Where the operations console is served: `<pppBaseUrl>/console/`. */
+  consoleUrl: string;
   /** Partner credentials the server puts on callbacks. */
   callbackAppKey: string;
   callbackAppToken: string;
+  /** The Gift Card Provider of the stack's merchant (docs/gift-cards.md), with an empty ledger. */
+  giftcard: StackGiftCardProvider;
   terminals: { serialNumber: string; dialect: SimDialect; path?: string }[];
   /** Base URL of the simulator's control interface, when `simControlPort` was given. */
   simControlUrl?: string;
@@ -126,12 +144,20 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     });
     const server = await startServer({ config, logger });
     cleanups.push({ name: 'server', run: () => server.close() });
+    const admin = await issueApiToken(server.store, { label: 'local-stack', role: 'operator', merchantId: null, userId: null, now: Date.now(), expiresAt: null });
     if (options.testSuiteMode === true) {
       const merchant = await server.store.findMerchantByAppKey(appKey);
       if (!merchant) throw new Error('local stack: the bootstrap merchant was not created');
       await server.store.setMerchantTestSuite({ merchantId: merchant.merchantId, on: true, actor: 'local-stack', at: Date.now() });
       logger.info({ merchantId: merchant.merchantId }, 'local stack: Test Suite mode on (suite requests run on the virtual terminal)');
     }
+
+    const provider = await issueProviderCredentials(server.store, STACK_GIFTCARD_MERCHANT, Date.now());
+    const giftcard: StackGiftCardProvider = {
+      serviceUrl: `${server.url}/giftcard-provider/${STACK_GIFTCARD_MERCHANT}`,
+      appKey: provider.appKey,
+      appToken: provider.appToken,
+    };
 
     const sim = await startSim({
       terminals: [{ serialNumber, dialect }],
@@ -169,8 +195,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       pppBaseUrl: server.url,
       appKey,
       appToken,
+      adminToken: admin.token,
+      consoleUrl: `${server.url}${CONSOLE_PATH}/`,
       callbackAppKey,
       callbackAppToken,
+      giftcard,
       terminals: [{ serialNumber, dialect, ...(terminal.link === 'pty' ? { path: terminal.path } : {}) }],
       dir,
       ...(sim.controlUrl !== undefined ? { simControlUrl: sim.controlUrl } : {}),

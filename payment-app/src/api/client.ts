@@ -51,6 +51,8 @@ export interface PosClient {
   status(statusUrl: string): Promise<ApiResult<PosStatus>>;
   /** `GET {terminalsUrl}`: the store's terminals for the picker. */
   terminals(terminalsUrl: string): Promise<ApiResult<PosTerminals>>;
+  /** `POST {cancelUrl}`: *Cancel on terminal*; the status after the request (409 `POS_CANCEL_REFUSED` when it cannot). */
+  cancel(cancelUrl: string): Promise<ApiResult<PosStatus>>;
 }
 
 /** Builds a {@link PosClient} over an injected fetch. */
@@ -102,5 +104,6 @@ export function createPosClient(options: PosClientOptions): PosClient {
     submit: (submitUrl, serialNumber) => call(SubmitAnswerSchema, submitUrl, 'POST', { serialNumber }),
     status: (statusUrl) => call(PosStatusSchema, statusUrl, 'GET'),
     terminals: (terminalsUrl) => call(PosTerminalsSchema, terminalsUrl, 'GET'),
+    cancel: (cancelUrl) => call(PosStatusSchema, cancelUrl, 'POST', {}),
   };
 }

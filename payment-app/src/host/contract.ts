@@ -13,6 +13,7 @@ import {
   type PosPaymentState,
 } from '@posbridge/protocol/pos';
 import type { FetchLike } from '../api/client.ts';
+import type { DeviceMemory } from './device-memory.ts';
 import type { TerminalScanner } from './scanner.ts';
 
 /** `paymentAppData.appName` values the posbridge connector returns. */
@@ -56,6 +57,8 @@ export interface PaymentAppHostProps<Result> {
 export interface TerminalConnectorProps extends PaymentAppHostProps<ConnectorResult> {
   /** Camera scanner; without one the Scan button is hidden. */
   readonly scanner?: TerminalScanner | undefined;
+  /** The device's storage: remembers the store it stands in and the terminal last used (./device-memory.ts). */
+  readonly memory?: DeviceMemory | undefined;
   /** How long "sent to terminal" stays on screen before `onClose`. @default 1500 */
   readonly closeDelayMs?: number | undefined;
   /** How long to watch `statusUrl` for the terminal to accept (busy terminals refuse). @default 6000 */
@@ -77,12 +80,16 @@ export interface TerminalConnectorPayload {
   readonly submitUrl: string;
   readonly statusUrl: string | null;
   readonly terminalsUrl: string | null;
+  /** *Cancel on terminal* (posbridge's addition; absent from other connectors). */
+  readonly cancelUrl: string | null;
 }
 
 /** Parsed wait-for-confirmation payload. */
 export interface WaitForConfirmationPayload {
   readonly secondsWaiting: number;
   readonly statusUrl: string | null;
+  /** *Cancel on terminal* (posbridge's addition); without it the button is hidden. */
+  readonly cancelUrl: string | null;
 }
 
 function parseJson(payload: string): unknown {
@@ -101,6 +108,7 @@ export function parseConnectorPayload(payload: string): TerminalConnectorPayload
     submitUrl: parsed.data.submitUrl,
     statusUrl: parsed.data.statusUrl ?? null,
     terminalsUrl: parsed.data.terminalsUrl ?? null,
+    cancelUrl: parsed.data.cancelUrl ?? null,
   };
 }
 
@@ -108,5 +116,5 @@ export function parseConnectorPayload(payload: string): TerminalConnectorPayload
 export function parseWaitPayload(payload: string): WaitForConfirmationPayload | null {
   const parsed = WaitForConfirmationPayloadSchema.safeParse(parseJson(payload));
   if (!parsed.success) return null;
-  return { secondsWaiting: parsed.data.secondsWaiting, statusUrl: parsed.data.statusUrl ?? null };
+  return { secondsWaiting: parsed.data.secondsWaiting, statusUrl: parsed.data.statusUrl ?? null, cancelUrl: parsed.data.cancelUrl ?? null };
 }

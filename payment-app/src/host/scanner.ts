@@ -1,6 +1,7 @@
 /**
  * The camera behind an interface: the host injects a {@link TerminalScanner} (a React Native
- * camera module, a web BarcodeDetector, a hardware scanner); tests inject a fake. The app only
+ * camera module — README "Camera adapter" for react-native-vision-camera —, a web decoder, a
+ * hardware scanner); tests inject a fake. The app only
  * turns the decoded text into a serial number.
  */
 import { SerialNumberSchema } from '@posbridge/protocol/ws';

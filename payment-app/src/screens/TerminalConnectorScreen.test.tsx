@@ -257,3 +257,61 @@ describe('terminal connector: language and accessibility', () => {
     expect(unlabelledControls(document.body)).toEqual([]);
   });
 });
+
+describe("terminal connector: the device's store, remembered", () => {
+  const store = (storeId: string, name: string) => ({ storeId, name });
+  const terminals = [
+    { ...terminal('DT0001'), store: store('sto_down', 'Downtown') },
+    { ...terminal('DT0002'), store: store('sto_down', 'Downtown') },
+    { ...terminal('MA0001'), store: store('sto_mall', 'Mall') },
+  ];
+  function memoryOf(initial: Record<string, string> = {}) {
+    const values = new Map(Object.entries(initial));
+    return { values, memory: { read: async (k: string) => values.get(k) ?? null, write: async (k: string, v: string) => void values.set(k, v) } };
+  }
+  function renderWithMemory(f: FakeFetch, memory: ReturnType<typeof memoryOf>['memory']) {
+    render(
+      <TerminalConnectorScreen
+        payload={connectorPayload({ terminalsUrl: TERMINALS_URL })}
+        locale="en"
+        onClose={vi.fn()}
+        fetch={f.fetch}
+        memory={memory}
+        closeDelayMs={20}
+        pollIntervalMs={10}
+        confirmTimeoutMs={300}
+      />,
+    );
+  }
+
+  it('asks once which store the device is in, lists only its terminals, and remembers store and last terminal', async () => {
+    const f = fakeFetch().on('GET', TERMINALS_URL, { status: 200, body: { terminals } }).on('POST', SUBMIT_URL, ok('MA0001'));
+    const m = memoryOf();
+    renderWithMemory(f, m.memory);
+    fireEvent.click(await screen.findByTestId('store-sto_mall'));
+    expect(m.values.get('posbridge.payment-app.storeId')).toBe('sto_mall');
+    expect(screen.getByTestId('store-line').textContent).toBe('Store: Mall');
+    expect(screen.queryByTestId('terminal-DT0001')).toBeNull();
+    fireEvent.click(screen.getByTestId('terminal-MA0001'));
+    fireEvent.click(screen.getByTestId('submit'));
+    await screen.findByTestId('connector-sent');
+    await waitFor(() => expect(m.values.get('posbridge.payment-app.lastSerial')).toBe('MA0001'));
+  });
+
+  it('opens on the remembered store with the last terminal preselected; Change store asks again', async () => {
+    const f = fakeFetch().on('GET', TERMINALS_URL, { status: 200, body: { terminals } });
+    renderWithMemory(f, memoryOf({ 'posbridge.payment-app.storeId': 'sto_down', 'posbridge.payment-app.lastSerial': 'DT0002' }).memory);
+    await waitFor(() => expect(screen.getByTestId('terminal-DT0002').getAttribute('aria-selected')).toBe('true'));
+    expect(screen.queryByTestId('terminal-MA0001')).toBeNull();
+    expect((screen.getByTestId('serial-input') as unknown as { value: string }).value).toBe('DT0002');
+    fireEvent.click(screen.getByTestId('change-store'));
+    expect(await screen.findByTestId('store-list')).toBeTruthy();
+  });
+
+  it('needs no store choice when every terminal is of one store, and survives a storage that fails', async () => {
+    const f = fakeFetch().on('GET', TERMINALS_URL, { status: 200, body: { terminals: terminals.slice(0, 2) } });
+    renderWithMemory(f, { read: () => Promise.reject(new Error('denied')), write: () => Promise.reject(new Error('denied')) });
+    expect(await screen.findByTestId('terminal-DT0001')).toBeTruthy();
+    expect(screen.queryByTestId('store-list')).toBeNull();
+  });
+});

@@ -1,7 +1,9 @@
 /**
  * The terminal connector (role of `vtex.terminal-connector-app`): the clerk identifies the
  * terminal — camera scan, typed serial, or the store's terminal list — and the payment is POSTed
- * to `submitUrl`. Shows a clear message and the next possible actions for every failure.
+ * to `submitUrl`. Shows a clear message and the next possible actions for every failure. The
+ * list shows the terminals of the device's store (chosen once, remembered in `memory`), online
+ * first, with the terminal last used on the device preselected.
  * Reports through `onClose` exactly once. @see ../host/contract.ts
  */
 import { useCallback, useEffect, useMemo, useReducer, useRef } from 'react';
@@ -11,9 +13,10 @@ import { createPosClient } from '../api/client.ts';
 import { platformFetch } from '../api/default-fetch.ts';
 import { PROBLEM_ACTIONS, problemOfSubmitFailure } from '../api/errors.ts';
 import { parseConnectorPayload, type ConnectorResult, type TerminalConnectorProps } from '../host/contract.ts';
+import { LAST_SERIAL_KEY, readRemembered, STORE_KEY } from '../host/device-memory.ts';
 import { serialFromCode } from '../host/scanner.ts';
 import { messagesFor, type Messages } from '../i18n/index.ts';
-import { connectorReducer, initialConnectorState, normaliseSerial, type ConnectorState } from '../state/connector.ts';
+import { connectorReducer, initialConnectorState, normaliseSerial, storesOf, visibleTerminals, type ConnectorState } from '../state/connector.ts';
 import { BigButton, Body, Busy, Gap, Notice, Screen, Title } from '../ui/parts.tsx';
 import { COLORS, SPACE, TOUCH_MIN, TYPE } from '../ui/theme.ts';
 
@@ -23,7 +26,7 @@ export function TerminalConnectorScreen(props: TerminalConnectorProps) {
   const payload = useMemo(() => parseConnectorPayload(props.payload), [props.payload]);
   const client = useMemo(() => createPosClient({ fetch: props.fetch ?? platformFetch }), [props.fetch]);
   const [state, dispatch] = useReducer(connectorReducer, payload?.terminalsUrl != null, initialConnectorState);
-  const { scanner } = props;
+  const { scanner, memory } = props;
   const closeDelayMs = props.closeDelayMs ?? 1500;
   const confirmTimeoutMs = props.confirmTimeoutMs ?? 6000;
   const pollIntervalMs = props.pollIntervalMs ?? 500;
@@ -40,6 +43,23 @@ export function TerminalConnectorScreen(props: TerminalConnectorProps) {
   const { phase } = state;
   const terminalsUrl = payload?.terminalsUrl ?? null;
   const statusUrl = payload?.statusUrl ?? null;
+
+  // What this device remembers: its store and the terminal last used.
+  useEffect(() => {
+    let live = true;
+    void readRemembered(memory).then((r) => {
+      if (live) dispatch({ type: 'remembered', ...r });
+    });
+    return () => {
+      live = false;
+    };
+  }, [memory]);
+  const remember = useCallback(
+    (key: string, value: string) => {
+      void memory?.write(key, value).catch(() => undefined); // best effort: the flow never waits for storage
+    },
+    [memory],
+  );
 
   // The store's terminals, whenever the list is (re)loading.
   useEffect(() => {
@@ -116,6 +136,9 @@ export function TerminalConnectorScreen(props: TerminalConnectorProps) {
   // "Sent" stays on screen a moment, then the host takes over.
   const sent = phase.kind === 'sent' ? phase : null;
   useEffect(() => {
+    if (sent !== null) remember(LAST_SERIAL_KEY, sent.serial);
+  }, [sent, remember]);
+  useEffect(() => {
     if (sent === null) return undefined;
     const timer = setTimeout(() => close({ outcome: 'submitted', paymentId: sent.paymentId, serialNumber: sent.serial }), closeDelayMs);
     return () => clearTimeout(timer);
@@ -147,6 +170,11 @@ export function TerminalConnectorScreen(props: TerminalConnectorProps) {
           onSubmit={() => dispatch({ type: 'submitRequested' })}
           onScan={() => dispatch({ type: 'scanRequested' })}
           onRefresh={() => dispatch({ type: 'listLoading' })}
+          onStore={(storeId) => {
+            remember(STORE_KEY, storeId);
+            dispatch({ type: 'storeChosen', storeId });
+          }}
+          onChangeStore={() => dispatch({ type: 'storeChangeRequested' })}
           onCancel={() => close({ outcome: 'cancelled' })}
         />
       )}
@@ -221,6 +249,8 @@ function ChoosingView(props: {
   readonly onSubmit: () => void;
   readonly onScan: () => void;
   readonly onRefresh: () => void;
+  readonly onStore: (storeId: string) => void;
+  readonly onChangeStore: () => void;
   readonly onCancel: () => void;
 }) {
   const { t, state } = props;
@@ -254,7 +284,9 @@ function ChoosingView(props: {
         disabled={serial === ''}
         testID="submit"
       />
-      {props.hasList && <TerminalListView t={t} state={state} onPick={props.onPick} onRefresh={props.onRefresh} />}
+      {props.hasList && (
+        <TerminalListView t={t} state={state} onPick={props.onPick} onRefresh={props.onRefresh} onStore={props.onStore} onChangeStore={props.onChangeStore} />
+      )}
       <Gap />
       <BigButton label={t.cancel} a11yLabel={t.cancelA11y} onPress={props.onCancel} variant="secondary" testID="cancel" />
     </>
@@ -266,11 +298,28 @@ function TerminalListView(props: {
   readonly state: ConnectorState;
   readonly onPick: (serial: string) => void;
   readonly onRefresh: () => void;
+  readonly onStore: (storeId: string) => void;
+  readonly onChangeStore: () => void;
 }) {
   const { t, state } = props;
   const list = state.list;
   if (list.status === 'unavailable') return null;
   const selected = normaliseSerial(state.serialText);
+  const { terminals, chooseStore } = visibleTerminals(state);
+  const stores = storesOf(list.terminals);
+  const store = stores.find((s) => s.storeId === state.storeId);
+  if (chooseStore) {
+    return (
+      <View style={local.list} role="list" aria-label={t.storeTitle} testID="store-list">
+        <Text style={local.listTitle} role="heading">
+          {t.storeTitle}
+        </Text>
+        {stores.map((s) => (
+          <BigButton key={s.storeId} label={s.name} a11yLabel={t.storeA11y(s.name)} variant="secondary" onPress={() => props.onStore(s.storeId)} testID={`store-${s.storeId}`} />
+        ))}
+      </View>
+    );
+  }
   return (
     <View style={local.list} role="list" aria-label={t.listTitle} testID="terminal-list">
       <View style={local.listHeader}>
@@ -290,8 +339,18 @@ function TerminalListView(props: {
       </View>
       {list.status === 'loading' && <Body muted>{t.listLoading}</Body>}
       {list.status === 'failed' && <Notice tone="warning">{t.listFailed}</Notice>}
-      {list.status === 'loaded' && list.terminals.length === 0 && <Body muted>{t.listEmpty}</Body>}
-      {list.terminals.map((terminal) => (
+      {store !== undefined && (
+        <View style={local.listHeader}>
+          <Text style={local.rowModel} testID="store-line">
+            {t.storeLine(store.name)}
+          </Text>
+          <Pressable role="button" aria-label={t.storeChangeA11y} onPress={props.onChangeStore} style={local.refresh} testID="change-store">
+            <Text style={local.refreshText}>{t.storeChange}</Text>
+          </Pressable>
+        </View>
+      )}
+      {list.status === 'loaded' && terminals.length === 0 && <Body muted>{t.listEmpty}</Body>}
+      {terminals.map((terminal) => (
         <TerminalRow
           key={terminal.serialNumber}
           t={t}

@@ -171,3 +171,37 @@ describe('wait for confirmation: language, payload and accessibility', () => {
     expect(unlabelledControls(document.body)).toEqual([]);
   });
 });
+
+describe('wait for confirmation: Cancel on terminal', () => {
+  const CANCEL_URL = 'https://pos.example/pos/v1/cancel/tok123';
+  const payload = JSON.stringify({ secondsWaiting: 300, statusUrl: STATUS_URL, cancelUrl: CANCEL_URL });
+
+  it('stops the sale through cancelUrl and ends as cancelled', async () => {
+    const f = fakeFetch()
+      .on('GET', STATUS_URL, reply({ stage: 'waiting_card' }), reply({ stage: 'waiting_card' }), reply({ state: 'cancelled', secondsRemaining: null }))
+      .on('POST', CANCEL_URL, reply({ state: 'in_progress', stage: 'waiting_card' }));
+    const { onClose } = renderWait(f, { payload });
+    const button = await screen.findByTestId('cancel-on-terminal');
+    expect(button.getAttribute('aria-label')).toBe('Stop this sale on the terminal and cancel the payment');
+    fireEvent.click(button);
+    await screen.findByTestId('wait-final-ended');
+    expect(f.calls.filter((c) => c.method === 'POST').map((c) => c.url)).toEqual([CANCEL_URL]);
+    expect(screen.queryByTestId('cancel-on-terminal')).toBeNull();
+    fireEvent.click(screen.getByTestId('done'));
+    expect(onClose).toHaveBeenCalledWith({ outcome: 'ended', state: 'cancelled' });
+  });
+
+  it('says so when the server refuses (the card may be charged) or cannot be reached, and hides the button without a cancelUrl', async () => {
+    const f = fakeFetch().on('GET', STATUS_URL, reply({ stage: 'processing' })).on('POST', CANCEL_URL, { networkError: 'offline' }, { status: 409, body: posError('POS_CANCEL_REFUSED') });
+    renderWait(f, { payload, locale: 'pt-BR' });
+    fireEvent.click(await screen.findByTestId('cancel-on-terminal'));
+    expect((await screen.findByTestId('cancel-failed')).textContent).toBe('Sem conexão com o servidor de pagamento para cancelar. Tente de novo.');
+    fireEvent.click(screen.getByTestId('cancel-on-terminal'));
+    expect((await screen.findByTestId('cancel-refused')).textContent).toContain('não pode mais ser cancelado');
+    expect(screen.queryByTestId('cancel-on-terminal')).toBeNull();
+    cleanup();
+    renderWait(fakeFetch().on('GET', STATUS_URL, reply({ stage: 'processing' })));
+    await screen.findByTestId('wait-stage');
+    expect(screen.queryByTestId('cancel-on-terminal')).toBeNull();
+  });
+});

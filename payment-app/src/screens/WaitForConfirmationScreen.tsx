@@ -2,9 +2,11 @@
  * Wait for confirmation (role of `vtex.challenge-wait-for-confirmation`): the terminal's live
  * progress read from `statusUrl` (waiting for card, PIN, processing), a countdown of
  * `secondsWaiting`, and the final result — approved or denied, with card brand and last 4
- * digits. The Done button closes it through the host callback. @see ../host/contract.ts
+ * digits. The Done button closes it through the host callback. With a `cancelUrl` (posbridge's
+ * payloads) a *Cancel on terminal* button stops the sale while it runs; the server refuses it
+ * once the card may have been charged (docs/ppp.md "Cancellation"). @see ../host/contract.ts
  */
-import { useCallback, useEffect, useMemo, useReducer, useRef } from 'react';
+import { useCallback, useEffect, useMemo, useReducer, useRef, useState } from 'react';
 import { StyleSheet, Text, View } from 'react-native';
 import type { ProgressStage } from '@posbridge/protocol/ws';
 import { createPosClient } from '../api/client.ts';
@@ -43,6 +45,21 @@ export function WaitForConfirmationScreen(props: WaitForConfirmationProps) {
   }, []);
 
   const waiting = payload !== null && state.end === null;
+  const cancelUrl = payload?.cancelUrl ?? null;
+  /** *Cancel on terminal*: idle, the request in flight, or why it did not go through. */
+  const [cancel, setCancel] = useState<'idle' | 'requesting' | 'refused' | 'failed'>('idle');
+  const requestCancel = useCallback(() => {
+    if (cancelUrl === null) return;
+    setCancel('requesting');
+    void client.cancel(cancelUrl).then((r) => {
+      if (r.ok) {
+        dispatch({ type: 'statusReceived', status: r.value });
+        setCancel('idle');
+      } else {
+        setCancel(r.error.kind === 'http' && r.error.code === 'POS_CANCEL_REFUSED' ? 'refused' : 'failed');
+      }
+    });
+  }, [client, cancelUrl]);
 
   // Countdown.
   useEffect(() => {
@@ -103,6 +120,9 @@ export function WaitForConfirmationScreen(props: WaitForConfirmationProps) {
         </View>
       )}
       {end === null ? <Progress t={t} state={state} hasStatus={statusUrl !== null} /> : <Final t={t} end={end} onDone={() => close(end)} />}
+      {end === null && cancelUrl !== null && status?.state !== 'unknown' && (
+        <CancelOnTerminal t={t} cancel={cancel} onPress={requestCancel} />
+      )}
     </Screen>
   );
 }
@@ -155,6 +175,34 @@ function Progress(props: { readonly t: WaitTexts; readonly state: WaitState; rea
           {t.reconnecting}
         </Notice>
       )}
+    </>
+  );
+}
+
+function CancelOnTerminal(props: { readonly t: WaitTexts; readonly cancel: 'idle' | 'requesting' | 'refused' | 'failed'; readonly onPress: () => void }) {
+  const { t, cancel } = props;
+  if (cancel === 'refused') {
+    return (
+      <Notice tone="warning" testID="cancel-refused">
+        {t.cancelRefused}
+      </Notice>
+    );
+  }
+  return (
+    <>
+      {cancel === 'failed' && (
+        <Notice tone="error" testID="cancel-failed">
+          {t.cancelFailed}
+        </Notice>
+      )}
+      <BigButton
+        label={cancel === 'requesting' ? t.cancelling : t.cancelOnTerminal}
+        a11yLabel={t.cancelOnTerminalA11y}
+        variant="secondary"
+        disabled={cancel === 'requesting'}
+        onPress={props.onPress}
+        testID="cancel-on-terminal"
+      />
     </>
   );
 }

@@ -29,6 +29,10 @@ export interface ConnectorState {
   readonly list: TerminalList;
   /** Submits so far, so a retry of the same serial is a new effect. */
   readonly attempts: number;
+  /** The store the device stands in (remembered; null: not chosen, or one store only). */
+  readonly storeId: string | null;
+  /** The terminal last used on this device (preselected when it is in the list and free). */
+  readonly lastSerial: string | null;
 }
 
 /** Everything that can happen on the screen. */
@@ -48,7 +52,10 @@ export type ConnectorAction =
   | { readonly type: 'changeRequested' }
   | { readonly type: 'listLoading' }
   | { readonly type: 'listLoaded'; readonly terminals: readonly PosTerminal[] }
-  | { readonly type: 'listFailed' };
+  | { readonly type: 'listFailed' }
+  | { readonly type: 'remembered'; readonly storeId: string | null; readonly lastSerial: string | null }
+  | { readonly type: 'storeChosen'; readonly storeId: string }
+  | { readonly type: 'storeChangeRequested' };
 
 /** Initial state; `hasTerminalList` when the payload carries a `terminalsUrl`. */
 export function initialConnectorState(hasTerminalList: boolean): ConnectorState {
@@ -57,7 +64,36 @@ export function initialConnectorState(hasTerminalList: boolean): ConnectorState 
     serialText: '',
     list: hasTerminalList ? { status: 'loading', terminals: [] } : { status: 'unavailable' },
     attempts: 0,
+    storeId: null,
+    lastSerial: null,
   };
+}
+
+/** The stores of the listed terminals (by name), when there is more than one: the clerk picks theirs. */
+export function storesOf(terminals: readonly PosTerminal[]): { storeId: string; name: string }[] {
+  const stores = new Map<string, string>();
+  for (const t of terminals) if (t.store !== undefined) stores.set(t.store.storeId, t.store.name);
+  if (stores.size < 2) return [];
+  return [...stores].map(([storeId, name]) => ({ storeId, name })).sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/**
+ * What the picker shows: the device's store's terminals; every terminal when they are all of
+ * one store; none while the store of a several-store merchant is not chosen (`chooseStore`).
+ */
+export function visibleTerminals(state: ConnectorState): { terminals: readonly PosTerminal[]; chooseStore: boolean } {
+  const all = state.list.status === 'unavailable' ? [] : state.list.terminals;
+  const stores = storesOf(all);
+  if (stores.length === 0) return { terminals: all, chooseStore: false };
+  if (state.storeId === null || !stores.some((s) => s.storeId === state.storeId)) return { terminals: [], chooseStore: true };
+  return { terminals: all.filter((t) => t.store?.storeId === state.storeId), chooseStore: false };
+}
+
+/** Preselects the last used terminal when the field is empty and it is listed, online and free. */
+function preselect(state: ConnectorState): ConnectorState {
+  if (state.serialText !== '' || state.lastSerial === null || state.phase.kind !== 'choosing') return state;
+  const last = visibleTerminals(state).terminals.find((t) => t.serialNumber === state.lastSerial);
+  return last !== undefined && last.online && !last.busy ? { ...state, serialText: last.serialNumber } : state;
 }
 
 /** Normalises what the clerk typed or scanned: trimmed, upper case (serial labels are upper case). */
@@ -129,7 +165,13 @@ export function connectorReducer(state: ConnectorState, action: ConnectorAction)
     case 'listLoading':
       return { ...state, list: { status: 'loading', terminals: state.list.status === 'unavailable' ? [] : state.list.terminals } };
     case 'listLoaded':
-      return { ...state, list: { status: 'loaded', terminals: sortTerminals(action.terminals) } };
+      return preselect({ ...state, list: { status: 'loaded', terminals: sortTerminals(action.terminals) } });
+    case 'remembered':
+      return preselect({ ...state, storeId: state.storeId ?? action.storeId, lastSerial: action.lastSerial });
+    case 'storeChosen':
+      return preselect({ ...state, storeId: action.storeId });
+    case 'storeChangeRequested':
+      return phase.kind === 'choosing' ? { ...state, storeId: null, serialText: '' } : state;
     case 'listFailed':
       return { ...state, list: { status: 'failed', terminals: state.list.status === 'unavailable' ? [] : state.list.terminals } };
   }

@@ -61,9 +61,11 @@ export const PosTerminalSchema = z.object({
   /** It is running another payment right now. */
   busy: z.boolean(),
   model: z.string().optional(),
+  /** The store its agent serves: the app shows the terminals of the device's store. */
+  store: z.object({ storeId: z.string().min(1).max(128), name: z.string().min(1).max(128) }).optional(),
 });
 
-/** `GET {terminalsUrl}` answer: the terminals of the payment's store (online ones first). */
+/** `GET {terminalsUrl}` answer: the merchant's terminals with their store (online ones first). */
 export const PosTerminalsSchema = z.object({ terminals: z.array(PosTerminalSchema) });
 
 /** `POST {submitUrl}` success answer. */
@@ -81,12 +83,16 @@ export const TerminalConnectorPayloadSchema = z.looseObject({
   submitUrl: z.url(),
   statusUrl: z.url().optional(),
   terminalsUrl: z.url().optional(),
+  /** posbridge's addition: `POST` it to stop the sale on the terminal (*Cancel on terminal*). */
+  cancelUrl: z.url().optional(),
 });
 
 /** Payload of `vtex.challenge-wait-for-confirmation` (JSON-serialised into `paymentAppData.payload`). */
 export const WaitForConfirmationPayloadSchema = z.looseObject({
   secondsWaiting: z.number().int().positive(),
   statusUrl: z.url().optional(),
+  /** posbridge's addition: `POST` it to stop the sale on the terminal (*Cancel on terminal*). */
+  cancelUrl: z.url().optional(),
 });
 
 export type PosPaymentState = z.infer<typeof PosPaymentStateSchema>;

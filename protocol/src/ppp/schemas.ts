@@ -21,6 +21,42 @@ export const TERMINAL_CONNECTOR_APP = 'vtex.terminal-connector-app';
 /** Payment App that waits for the terminal's result. @see docs/protocol/vtex-ppp.md §5.4 */
 export const WAIT_FOR_CONFIRMATION_APP = 'vtex.challenge-wait-for-confirmation';
 
+/**
+ * A partner's installed VTEX IO Payment App, `{vendor}.{name}` (docs/protocol/vtex-ppp.md §5.4
+ * "Custom Payment Apps"): the vendor is a VTEX account name (a lowercase letter, then lowercase
+ * letters or digits, ≤ 64), the name kebab-case (a lowercase letter, then lowercase letters,
+ * digits, single hyphens, ≤ 64). The vendor `vtex` is refused: VTEX's own apps are the default,
+ * not a setting. No version: the checkout resolves the installed major. @see docs/payment-app-install.md
+ */
+export const PaymentAppIdSchema = z
+  .string()
+  .max(129)
+  .regex(
+    /^[a-z][a-z0-9]{0,63}\.[a-z](?:[a-z0-9]|-(?=[a-z0-9])){0,63}$/,
+    'must be vendor.name: a VTEX account name, a dot, then a kebab-case app name (e.g. acme.posbridge-payment-app)',
+  )
+  .refine((id) => !id.startsWith('vtex.'), "the vendor vtex is VTEX's own apps: use the default instead");
+
+/** The `paymentAppData.appName`s a merchant's payments open at each step. */
+export interface PaymentAppNames {
+  /** While the terminal is identified (payload: `submitUrl`, …). */
+  readonly connector: string;
+  /** While the terminal works (payload: `secondsWaiting`, …). */
+  readonly wait: string;
+}
+
+/** VTEX's own Payment Apps: what a merchant without a configured app gets. */
+export const VTEX_PAYMENT_APPS: PaymentAppNames = { connector: TERMINAL_CONNECTOR_APP, wait: WAIT_FOR_CONFIRMATION_APP };
+
+/**
+ * The app names of a merchant's payments: VTEX's own apps when `paymentApp` is absent/null, else
+ * the partner's one app for both steps (it tells the steps apart by the payload: a `submitUrl`
+ * means "identify the terminal"). @see docs/ppp.md "Payment Apps"
+ */
+export function paymentAppNamesOf(paymentApp: string | null | undefined): PaymentAppNames {
+  return paymentApp == null ? VTEX_PAYMENT_APPS : { connector: paymentApp, wait: paymentApp };
+}
+
 const nullableString = z.string().nullable();
 
 /** Card block of Create Payment; for POS every field arrives null (docs/protocol/vtex-ppp.md §5.2). */

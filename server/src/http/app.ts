@@ -31,7 +31,11 @@ import type { VirtualTerminal } from '../testsuite/virtual-terminal.ts';
 import { FailureLimiter, onboardingRateLimit, sourceKeyOf } from './rate-limit.ts';
 import type { AgentEnrolment } from '../enrolment/enrolment-service.ts';
 import { createPairingRouter, PAIRING_PATH } from '../enrolment/pairing-router.ts';
+import type { GiftCardBackend } from '../giftcards/backend.ts';
+import { createGiftCardProviderRouter } from '../giftcards/http/router.ts';
 import type { CallbackMode, PaymentStore } from '../ports/index.ts';
+import type { Presence } from '../ports/presence.ts';
+import { ADMIN_API_PATH, CONSOLE_PATH, consolePlaceholder, createAdminRouter } from '../admin/router.ts';
 
 /** Dependencies of {@link createApp}. */
 export interface AppDeps {
@@ -78,6 +82,23 @@ export interface AppDeps {
    * ms (./deadline.ts): below the PPP budget of 5 s, above the answer budget of the use cases.
    */
   readonly requestDeadlineMs: number;
+  /**
+   * Who keeps the merchants' gift cards (../giftcards/backend.ts): the Gift Card Provider
+   * endpoints at `/giftcard-provider/<merchant>` (docs/gift-cards.md) call it.
+   */
+  readonly giftcards: GiftCardBackend;
+  /** Where terminals are online (the admin API's terminal and agent listings). */
+  readonly presence: Pick<Presence, 'locate'>;
+  /** Settings of the admin API (../admin/router.ts, docs/admin-api.md). */
+  readonly admin: AdminHttpSettings;
+}
+
+/** Settings of the admin API. */
+export interface AdminHttpSettings {
+  /** Lifetime of a console session, ms. */
+  readonly sessionTtlMs: number;
+  /** Mark cookies `Secure` on every request (TLS configured, or behind a configured proxy); otherwise only on HTTPS requests. */
+  readonly secureCookies: boolean;
 }
 
 /** Limits of the unauthenticated configuration flow. @see ../ppp/authorization-router.ts */
@@ -199,6 +220,7 @@ export function createApp(deps: AppDeps): Express {
   const limits = { limit: deps.authFailureLimit, windowMs: deps.authFailureWindowMs, counters: deps.store, now: deps.now, logger: deps.logger };
   const pppLimiter = new FailureLimiter('ppp', { ...limits, onFailure: () => deps.metrics.authFailures.inc({ surface: 'ppp' }) });
   const posLimiter = new FailureLimiter('pos', { ...limits, onFailure: () => deps.metrics.authFailures.inc({ surface: 'pos' }) });
+  const adminLimiter = new FailureLimiter('admin', { ...limits, onFailure: () => deps.metrics.authFailures.inc({ surface: 'admin' }) });
   const metricsLimiter = new FailureLimiter('metrics', { ...limits, onFailure: () => deps.metrics.authFailures.inc({ surface: 'metrics' }) });
   const pairingLimiter = new FailureLimiter('pairing', { ...limits, onFailure: () => deps.metrics.authFailures.inc({ surface: 'pairing' }) });
   const onboardingLimit = onboardingRateLimit({
@@ -276,6 +298,39 @@ export function createApp(deps: AppDeps): Express {
     requestDeadline({ deadlineMs: deps.requestDeadlineMs, shape: 'wire', logger: log }),
   );
   app.use(createPairingRouter({ enrolment: deps.enrolment, limiter: pairingLimiter, logger: deps.logger }));
+  // The Gift Card Provider endpoints (docs/gift-cards.md): one serviceUrl per merchant, their own
+  // credentials and limits, answered within the same deadline as PPP calls.
+  const giftcardLimiter = new FailureLimiter('giftcard', { ...limits, onFailure: () => deps.metrics.authFailures.inc({ surface: 'giftcard' }) });
+  const giftcardCodeLimiter = new FailureLimiter('giftcard-code', { ...limits, onFailure: () => deps.metrics.authFailures.inc({ surface: 'giftcard-code' }) });
+  app.use(
+    '/giftcard-provider/:merchantName',
+    requestDeadline({ deadlineMs: deps.requestDeadlineMs, shape: 'wire', logger: log }),
+    createGiftCardProviderRouter({
+      backend: deps.giftcards,
+      meta: deps.store,
+      logger: deps.logger,
+      authLimiter: giftcardLimiter,
+      codeLimiter: giftcardCodeLimiter,
+      transactions: deps.metrics.giftcardTransactions,
+      bodyLimitBytes: deps.bodyLimitBytes,
+    }),
+  );
+  // The operations console's API and its (placeholder) page: docs/admin-api.md.
+  app.use(
+    ADMIN_API_PATH,
+    requestDeadline({ deadlineMs: deps.requestDeadlineMs, shape: 'wire', logger: log }),
+    createAdminRouter({
+      store: deps.store,
+      service: deps.service,
+      presence: deps.presence,
+      now: deps.now,
+      logger: deps.logger,
+      limiter: adminLimiter,
+      sessionTtlMs: deps.admin.sessionTtlMs,
+      secureCookies: deps.admin.secureCookies,
+    }),
+  );
+  app.use(CONSOLE_PATH, consolePlaceholder());
 
   app.use((req, res) => {
     sendPppError(res, 404, 'PPP_NOT_FOUND', `no route ${req.method} ${loggablePath(req.path)}`);

@@ -171,7 +171,7 @@ describe('payment flow through the hub', () => {
     const polled = await t.createPayment(createPaymentBody({ paymentId: 'PAY1', callbackUrl: 'https://ignored.example/' }));
     expect(polled.json).toMatchObject({
       status: 'undefined',
-      paymentAppData: { appName: 'vtex.challenge-wait-for-confirmation', payload: expect.stringMatching(/^\{"secondsWaiting":300,"statusUrl":"http:[^"]+\/pos\/v1\/status\/[^"]+"\}$/) },
+      paymentAppData: { appName: 'vtex.challenge-wait-for-confirmation', payload: expect.stringMatching(/^\{"secondsWaiting":300,"statusUrl":"http:[^"]+\/pos\/v1\/status\/[^"]+","cancelUrl":"http:[^"]+\/pos\/v1\/cancel\/[^"]+"\}$/) },
     });
 
     a.send({ v: PROTOCOL_VERSION, id: nextId(), type: 'ack', ackOf: start.id });

@@ -197,6 +197,11 @@ export class AgentHub {
     }
 
     const { held: owned, added, refused } = await this.#presence.claim(session, hello.terminals, this.#now());
+    // What the agent said of itself, for the admin API's agent listing (docs/admin-api.md); a
+    // failed write only leaves that listing behind, never the session.
+    this.#store.recordAgentHello(session.agentId, hello.agentVersion, this.#now()).catch((err: unknown) => {
+      this.#log.warn({ err, agentId: session.agentId }, 'agent hello not recorded for the admin listing');
+    });
     session.send({
       v: PROTOCOL_VERSION,
       id: newMessageId(),

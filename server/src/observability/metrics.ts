@@ -12,7 +12,7 @@
  * | `posbridge_callback_failures_total` | counter | `reason` = http \| network \| expired |
  * | `posbridge_agents_connected` | gauge | — |
  * | `posbridge_http_request_duration_seconds` | histogram | `method`, `route`, `status_code` |
- * | `posbridge_auth_failures_total` | counter | `surface` = ppp \| pos \| agent |
+ * | `posbridge_auth_failures_total` | counter | `surface` = ppp \| pos \| metrics \| agent \| admin |
  * | `posbridge_agent_reports_refused_total` | counter | `reason` (hub/report-guard.ts), `type` (agent message type) |
  * | default Node.js process metrics | | prefixed `posbridge_` |
  * | `posbridge_agent_commands_open` | gauge (read from the store on scrape): agent commands (start, abort, void, refund) not yet done with; a value that keeps growing means commands are not getting through | — |
@@ -33,6 +33,12 @@ export class ServerMetrics {
   readonly agentReportsRefused: Counter<'reason' | 'type'>;
   /** Answers of the Test Suite virtual terminal (docs/homologation.md), by command kind and outcome. */
   readonly virtualTerminalAnswers: Counter<'kind' | 'outcome'>;
+  /**
+   * Gift card provider transactions (docs/gift-cards.md "Metrics"), by operation (debit, credit,
+   * cancellation, settlement) and result (`ok`, one of the ledger's `GIFTCARD_*` refusal codes,
+   * or `error`): both label sets are closed lists.
+   */
+  readonly giftcardTransactions: Counter<'operation' | 'result'>;
 
   /**
    * @param countPayments - reads the number of payments per status (called on each scrape).
@@ -124,6 +130,12 @@ export class ServerMetrics {
       name: 'posbridge_virtual_terminal_answers_total',
       help: 'Commands answered by the Test Suite virtual terminal (docs/homologation.md), by kind (start, abort, void, refund) and outcome.',
       labelNames: ['kind', 'outcome'],
+      registers,
+    });
+    this.giftcardTransactions = new Counter({
+      name: 'posbridge_giftcard_transactions_total',
+      help: 'Gift card provider transactions (docs/gift-cards.md), by operation (debit, credit, cancellation, settlement) and result (ok, a GIFTCARD_* refusal code, error).',
+      labelNames: ['operation', 'result'],
       registers,
     });
   }

@@ -20,7 +20,11 @@ export const ROUTE_TEMPLATES = [
   '/pos/v1/submit/:token',
   '/pos/v1/status/:token',
   '/pos/v1/terminals/:token',
+  '/pos/v1/cancel/:token',
   '/pos/app/*',
+  '/giftcard-provider/*',
+  '/admin/v1/*',
+  '/console/*',
   '/manifest',
   '/healthz',
   '/readyz',
@@ -42,7 +46,13 @@ const PATTERNS: readonly (readonly [RegExp, RouteTemplate])[] = [
   [/^\/pos\/v1\/submit\/[^/]+\/?$/, '/pos/v1/submit/:token'],
   [/^\/pos\/v1\/status\/[^/]+\/?$/, '/pos/v1/status/:token'],
   [/^\/pos\/v1\/terminals\/[^/]+\/?$/, '/pos/v1/terminals/:token'],
+  [/^\/pos\/v1\/cancel\/[^/]+\/?$/, '/pos/v1/cancel/:token'],
   [/^\/pos\/app(\/.*)?$/, '/pos/app/*'],
+  // One label for every gift card provider path: merchant names and card ids never become values.
+  [/^\/giftcard-provider\/[^/]+(\/.*)?$/, '/giftcard-provider/*'],
+  // The admin API and the console (docs/admin-api.md): one value each, ids never in the label.
+  [/^\/admin\/v1(\/.*)?$/, '/admin/v1/*'],
+  [/^\/console(\/.*)?$/, '/console/*'],
 ];
 
 /**

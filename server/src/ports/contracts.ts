@@ -4,6 +4,7 @@
  * adapters/sqlite/sqlite-contract.test.ts).
  */
 import { agentEnrolmentContract } from './agent-enrolment.contract.ts';
+import { adminContract } from './admin.contract.ts';
 import { callbackOutboxContract } from './callback-outbox.contract.ts';
 import { portOfStore, type StoreFactory } from './contract-helpers.ts';
 import { countersContract } from './counters.contract.ts';
@@ -28,6 +29,7 @@ export function storeContracts(factory: StoreFactory, name = 'store'): void {
   metaContract(factory);
   agentEnrolmentContract(factory);
   totalsContract(factory);
+  adminContract(factory);
   // The shared-state contracts take just their port (the PostgreSQL classes run them alone too).
   countersContract(name, portOfStore(factory, (store) => store));
   onboardingTokensContract(name, portOfStore(factory, (store) => store));

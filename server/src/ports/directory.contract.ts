@@ -122,6 +122,23 @@ export function directoryContract(factory: StoreFactory): void {
       expect((await store().listMerchants()).map((m) => m.testSuiteMode ?? false)).toEqual([false, true]);
     });
 
+    it("opens VTEX's own Payment Apps by default; an admin sets the partner's app and clears it, kept across a bootstrap upsert", async () => {
+      await store().createMerchant(merchant());
+      expect((await store().getMerchant('mch_a'))?.paymentApp).toBeUndefined();
+      expect(await store().setMerchantPaymentApp({ merchantId: 'mch_a', paymentApp: 'acme.posbridge-pay', actor: 'cli:ops', at: 30 })).toBe(true);
+      expect(await store().findMerchantByAppKey('key-a')).toMatchObject({ paymentApp: 'acme.posbridge-pay' });
+      expect((await store().findMerchantByName('shopA'))?.paymentApp).toBe('acme.posbridge-pay');
+      expect(await store().setMerchantPaymentApp({ merchantId: 'nope', paymentApp: 'acme.x', actor: 'cli:ops', at: 30 })).toBe(false);
+      const boot = merchant({ merchantId: BOOTSTRAP_MERCHANT_ID, name: 'boot', appKey: 'key-b' });
+      await store().upsertBootstrapMerchant(boot);
+      await store().setMerchantPaymentApp({ merchantId: BOOTSTRAP_MERCHANT_ID, paymentApp: 'boot.pay-app', actor: 'cli:ops', at: 31 });
+      await store().upsertBootstrapMerchant(boot);
+      expect((await store().getMerchant(BOOTSTRAP_MERCHANT_ID))?.paymentApp).toBe('boot.pay-app');
+      expect(await store().setMerchantPaymentApp({ merchantId: 'mch_a', paymentApp: null, actor: 'cli:ops', at: 32 })).toBe(true);
+      expect((await store().findMerchantByAppKey('key-a'))?.paymentApp).toBeUndefined();
+      expect((await store().listMerchants()).map((m) => m.paymentApp ?? null)).toEqual([null, 'boot.pay-app']);
+    });
+
     it('upserts the bootstrap merchant and its default store; refuses credentials of another merchant', async () => {
       const boot = merchant({ merchantId: 'mch_bootstrap', name: null, appKey: 'env-key', createdAt: 1 });
       await store().upsertBootstrapMerchant(boot);

@@ -34,12 +34,29 @@ export interface MerchantRecord {
    * {@link MerchantDirectory.setMerchantTestSuite}, an audited admin action.
    */
   readonly testSuiteMode?: boolean;
+  /**
+   * The partner's VTEX IO Payment App (`vendor.name`, protocol `PaymentAppIdSchema`) its payments
+   * open instead of VTEX's own apps (docs/payment-app-install.md). Absent = VTEX's apps (the
+   * default); set only by {@link MerchantDirectory.setMerchantPaymentApp}, an audited admin action.
+   */
+  readonly paymentApp?: string;
 }
 
 /** An admin's change of a merchant's Test Suite mode (who and when are kept on the merchant). */
 export interface TestSuiteModeChange {
   readonly merchantId: string;
   readonly on: boolean;
+  /** Who changed it, e.g. `cli:<os user>` (≤ 200 characters kept). */
+  readonly actor: string;
+  /** ms since epoch. */
+  readonly at: number;
+}
+
+/** An admin's choice of a merchant's Payment App (who and when are kept on the merchant). */
+export interface PaymentAppChange {
+  readonly merchantId: string;
+  /** `vendor.name` (validated by the caller against `PaymentAppIdSchema`, ≤ 129 characters); null = VTEX's own apps. */
+  readonly paymentApp: string | null;
   /** Who changed it, e.g. `cli:<os user>` (≤ 200 characters kept). */
   readonly actor: string;
   /** ms since epoch. */
@@ -130,6 +147,11 @@ export interface MerchantDirectory {
    * @returns false when there is no such merchant.
    */
   setMerchantTestSuite(change: TestSuiteModeChange): Promise<boolean>;
+  /**
+   * Sets (or, with null, clears) the merchant's Payment App, keeping who did it and when.
+   * @returns false when there is no such merchant.
+   */
+  setMerchantPaymentApp(change: PaymentAppChange): Promise<boolean>;
   /**
    * Creates a store of an existing merchant.
    * @throws CodedError `CFG_INVALID` when the merchant already has one of that name (or the id is taken).

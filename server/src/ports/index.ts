@@ -6,6 +6,7 @@
  *
  * Times are ms since epoch. Money is integer minor units + ISO 4217 alpha code.
  */
+import type { AdminPort } from './admin.ts';
 import type { AgentCommandsPort } from './agent-commands.ts';
 import type { AgentEnrolmentPort } from './agent-enrolment.ts';
 import type { CallbackOutboxPort } from './callback-outbox.ts';
@@ -19,6 +20,7 @@ import type { OperationsPort } from './operations.ts';
 import type { PaymentsPort } from './payments.ts';
 import type { TotalsPort } from './totals.ts';
 
+export * from './admin.ts';
 export * from './agent-commands.ts';
 export * from './agent-enrolment.ts';
 export * from './callback-outbox.ts';
@@ -50,7 +52,8 @@ export interface PaymentStore
     OnboardingTokensPort,
     GiftCardsPort,
     AgentEnrolmentPort,
-    TotalsPort {
+    TotalsPort,
+    AdminPort {
   /** Releases the underlying database; nothing may be called afterwards. */
   close(): Promise<void>;
   /**

@@ -5,7 +5,9 @@
  *
  * - `POST /pos/v1/submit/:token` `{"serialNumber":"…"}` → `SubmitAnswer` (binds the terminal);
  * - `GET  /pos/v1/status/:token` → `PosStatus` (progress and final result);
- * - `GET  /pos/v1/terminals/:token` → `PosTerminals` (the merchant's terminals, online first).
+ * - `GET  /pos/v1/terminals/:token` → `PosTerminals` (the merchant's terminals with their store, online first);
+ * - `POST /pos/v1/cancel/:token` → `PosStatus` (*Cancel on terminal*: ./clerk-cancel.ts; 409
+ *   POS_CANCEL_REFUSED for an approved payment or an unknown outcome).
  *
  * Submit errors: 404 POS_SUBMIT_NOT_FOUND, 400 POS_INVALID_SERIAL, 404 POS_TERMINAL_UNKNOWN
  * (also for a terminal of another merchant), 503 POS_TERMINAL_OFFLINE, 409 POS_ALREADY_BOUND,
@@ -23,6 +25,7 @@ import { wireErrorHandler } from '../http/errors.ts';
 import { BUSY_STATUSES, type PaymentService } from '../payments/payment-service.ts';
 import { sourceKeyOf, type FailureLimiter } from '../http/rate-limit.ts';
 import type { PaymentStore } from '../ports/index.ts';
+import { cancelByClerk } from './clerk-cancel.ts';
 import { posStateOf, posStatusOf } from './pos-mappers.ts';
 import { verifySubmitToken } from './submit-token.ts';
 
@@ -93,6 +96,14 @@ export function createPosRouter(deps: PosRouterDeps): Router {
     res.status(200).setHeader('Cache-Control', 'no-store').json(answer);
   });
 
+  router.post('/cancel/:token', token, async (_req, res) => {
+    const paymentId = res.locals['paymentId'] as string;
+    const { payment, cancelled } = await cancelByClerk(deps.service, paymentId);
+    log.info({ paymentId, status: payment.status, changed: cancelled }, cancelled ? 'payment cancelled by the clerk' : 'clerk cancellation repeated');
+    const answer: PosStatus = posStatusOf(payment, deps.service.now());
+    res.status(200).setHeader('Cache-Control', 'no-store').json(answer);
+  });
+
   router.get('/terminals/:token', token, async (_req, res) => {
     const paymentId = res.locals['paymentId'] as string;
     const p = await deps.service.getPayment(paymentId);
@@ -103,7 +114,12 @@ export function createPosRouter(deps: PosRouterDeps): Router {
     const busy = new Set((await deps.store.listPaymentsIn(BUSY_STATUSES, serials)).flatMap((q) => (q.binding ? [q.binding.serialNumber] : [])));
     const answer: PosTerminals = {
       terminals: listed
-        .map((t) => ({ serialNumber: t.serialNumber, online: online.has(t.serialNumber), busy: busy.has(t.serialNumber) }))
+        .map((t) => ({
+          serialNumber: t.serialNumber,
+          online: online.has(t.serialNumber),
+          busy: busy.has(t.serialNumber),
+          store: { storeId: t.storeId, name: t.storeName },
+        }))
         .sort((a, b) => Number(b.online) - Number(a.online) || a.serialNumber.localeCompare(b.serialNumber)),
     };
     res.status(200).setHeader('Cache-Control', 'no-store').json(answer);

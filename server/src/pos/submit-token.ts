@@ -47,16 +47,17 @@ export function submitUrlFor(publicUrl: string, secret: string, paymentId: strin
   return `${publicUrl}/pos/v1/submit/${createSubmitToken(secret, paymentId)}`;
 }
 
-/** The Payment App URLs of `paymentId` (submit, status, terminals), all carrying the same token. */
+/** The Payment App URLs of `paymentId` (submit, status, terminals, cancel), all carrying the same token. */
 export function appUrlsFor(
   publicUrl: string,
   secret: string,
   paymentId: string,
-): { submitUrl: string; statusUrl: string; terminalsUrl: string } {
+): { submitUrl: string; statusUrl: string; terminalsUrl: string; cancelUrl: string } {
   const token = createSubmitToken(secret, paymentId);
   return {
     submitUrl: `${publicUrl}/pos/v1/submit/${token}`,
     statusUrl: `${publicUrl}/pos/v1/status/${token}`,
     terminalsUrl: `${publicUrl}/pos/v1/terminals/${token}`,
+    cancelUrl: `${publicUrl}/pos/v1/cancel/${token}`,
   };
 }

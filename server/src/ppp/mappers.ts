@@ -4,12 +4,7 @@
  *
  * @see docs/protocol/vtex-ppp.md §4.2 (response table), §5.4 (paymentAppData), §5.7; docs/ppp.md "Routes"
  */
-import {
-  POS_PAYMENT_METHODS,
-  TERMINAL_CONNECTOR_APP,
-  WAIT_FOR_CONFIRMATION_APP,
-  type CreatePaymentResponse,
-} from '@posbridge/protocol/ppp';
+import { POS_PAYMENT_METHODS, VTEX_PAYMENT_APPS, type CreatePaymentResponse, type PaymentAppNames } from '@posbridge/protocol/ppp';
 import type { TerminalConnectorPayloadWire, WaitForConfirmationPayloadWire } from '@posbridge/protocol/pos';
 import { finalFields, pppDelays, type PppAnswerSettings } from '../domain/ppp-outcome.ts';
 import type { Payment } from '../ports/index.ts';
@@ -19,6 +14,8 @@ export interface PaymentAppUrls {
   readonly submitUrl: string;
   readonly statusUrl: string;
   readonly terminalsUrl: string;
+  /** *Cancel on terminal* (`POST`): posbridge's addition to both payloads; VTEX's apps ignore it. */
+  readonly cancelUrl: string;
 }
 
 /** Denied answer for a method posbridge does not serve (no payment is stored). */
@@ -40,8 +37,11 @@ export function unsupportedMethodAnswer(paymentId: string, paymentMethod: string
 /**
  * The Create Payment answer for `payment` in its current state.
  * @param urls - the payment's Payment App URLs (submitUrl, statusUrl, terminalsUrl).
+ * @param apps - the `paymentAppData.appName` of each step: VTEX's own apps unless the merchant
+ *   configured its partner's (protocol `paymentAppNamesOf`; docs/ppp.md "Payment Apps"). The
+ *   payloads are the same either way, so VTEX's apps and ours read them alike.
  */
-export function paymentAnswer(p: Payment, urls: PaymentAppUrls, s: PppAnswerSettings): CreatePaymentResponse {
+export function paymentAnswer(p: Payment, urls: PaymentAppUrls, s: PppAnswerSettings, apps: PaymentAppNames = VTEX_PAYMENT_APPS): CreatePaymentResponse {
   const pending = (appName: string, payload: string, message: string): CreatePaymentResponse => ({
     paymentId: p.paymentId,
     status: 'undefined',
@@ -60,16 +60,17 @@ export function paymentAnswer(p: Payment, urls: PaymentAppUrls, s: PppAnswerSett
         submitUrl: urls.submitUrl,
         statusUrl: urls.statusUrl,
         terminalsUrl: urls.terminalsUrl,
+        cancelUrl: urls.cancelUrl,
       };
-      return pending(TERMINAL_CONNECTOR_APP, JSON.stringify(payload), 'waiting for the terminal to be identified');
+      return pending(apps.connector, JSON.stringify(payload), 'waiting for the terminal to be identified');
     }
     case 'dispatched':
     case 'accepted':
     case 'unknown': {
-      const payload: WaitForConfirmationPayloadWire = { secondsWaiting: s.secondsWaiting, statusUrl: urls.statusUrl };
+      const payload: WaitForConfirmationPayloadWire = { secondsWaiting: s.secondsWaiting, statusUrl: urls.statusUrl, cancelUrl: urls.cancelUrl };
       const message =
         p.status === 'unknown' ? 'terminal outcome unknown; awaiting reconciliation' : 'waiting for the terminal';
-      return pending(WAIT_FOR_CONFIRMATION_APP, JSON.stringify(payload), message);
+      return pending(apps.wait, JSON.stringify(payload), message);
     }
     case 'approved':
     case 'denied':
@@ -79,14 +80,14 @@ export function paymentAnswer(p: Payment, urls: PaymentAppUrls, s: PppAnswerSett
       return finalFields(p, 'denied', s);
     case 'reversal_unknown': {
       // Whether the reversal went through is unknown: never reported cancelled/denied on a guess.
-      const payload: WaitForConfirmationPayloadWire = { secondsWaiting: s.secondsWaiting, statusUrl: urls.statusUrl };
-      return pending(WAIT_FOR_CONFIRMATION_APP, JSON.stringify(payload), 'reversal outcome unknown; awaiting reconciliation');
+      const payload: WaitForConfirmationPayloadWire = { secondsWaiting: s.secondsWaiting, statusUrl: urls.statusUrl, cancelUrl: urls.cancelUrl };
+      return pending(apps.wait, JSON.stringify(payload), 'reversal outcome unknown; awaiting reconciliation');
     }
     case 'aborting':
     case 'reversing': {
       if (p.endReason === 'cancelled') return { ...finalFields({ ...p, status: 'cancelled' }, 'denied', s) };
-      const payload: WaitForConfirmationPayloadWire = { secondsWaiting: s.secondsWaiting, statusUrl: urls.statusUrl };
-      return pending(WAIT_FOR_CONFIRMATION_APP, JSON.stringify(payload), 'payment expired; stopping the terminal');
+      const payload: WaitForConfirmationPayloadWire = { secondsWaiting: s.secondsWaiting, statusUrl: urls.statusUrl, cancelUrl: urls.cancelUrl };
+      return pending(apps.wait, JSON.stringify(payload), 'payment expired; stopping the terminal');
     }
     default: {
       const never: never = p.status;

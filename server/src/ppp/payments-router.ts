@@ -20,6 +20,7 @@ import {
   CancelPaymentRequestSchema,
   CreatePaymentRequestSchema,
   InboundRequestSchema,
+  paymentAppNamesOf,
   RefundPaymentRequestSchema,
   SettlePaymentRequestSchema,
   type CreatePaymentResponse,
@@ -132,7 +133,7 @@ export function createPaymentsRouter(deps: PaymentsRouterDeps): Router {
       if (virtual && payment.testSuite && payment.status === 'awaiting_terminal' && payment.binding === null) {
         payment = await virtual.run(payment, suiteScenarioOf(body.card?.number, payment.amount.amountMinor));
       }
-      answer = paymentAnswer(payment, deps.appUrlsFor(payment.paymentId), deps.settings);
+      answer = paymentAnswer(payment, deps.appUrlsFor(payment.paymentId), deps.settings, paymentAppNamesOf(merchant.paymentApp));
     }
     if (log.isLevelEnabled('debug')) log.debug({ paymentId: answer.paymentId, status: answer.status, appName: answer.paymentAppData?.appName }, 'payment answered');
     res.status(200).json(answer);

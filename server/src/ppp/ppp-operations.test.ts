@@ -146,7 +146,7 @@ describe('contract and validation', () => {
     expectContract('/manifest', 'get', 200, manifest.json);
 
     const { res, urls } = await create('CT1');
-    expect(Object.keys(urls).sort()).toEqual(['statusUrl', 'submitUrl', 'terminalsUrl']);
+    expect(Object.keys(urls).sort()).toEqual(['cancelUrl', 'statusUrl', 'submitUrl', 'terminalsUrl']);
     const denied = await t.createPayment(createPaymentBody({ paymentId: 'CT2', paymentMethod: 'Visa' }));
     expectContract('/payments', 'post', 200, denied.json);
     expect(denied.json).toMatchObject({ status: 'denied', message: expect.stringContaining('Visa') });
@@ -454,7 +454,7 @@ describe('Payment App routes, health and metrics', () => {
     expect(status.headers.get('access-control-allow-origin')).toBe('*');
     expect(PosStatusSchema.parse(await status.json())).toMatchObject({ state: 'dispatched', serialNumber: 'SN1', secondsRemaining: 330 });
     const terminals = PosTerminalsSchema.parse(await (await fetch(urls['terminalsUrl']!)).json());
-    expect(terminals.terminals).toEqual([{ serialNumber: 'SN1', online: true, busy: true }]);
+    expect(terminals.terminals).toEqual([{ serialNumber: 'SN1', online: true, busy: true, store: { storeId: 'sto_bootstrap', name: 'default' } }]);
     const forged = await fetch(urls['statusUrl']!.replace(/.$/, (c) => (c === 'A' ? 'B' : 'A')));
     expect(forged.status).toBe(404);
   });

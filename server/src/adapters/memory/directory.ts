@@ -16,6 +16,7 @@ import {
   type TerminalListing,
   type TerminalMove,
   type TestSuiteModeChange,
+  type PaymentAppChange,
   type TerminalRecord,
 } from '../../ports/directory.ts';
 import { byKeys, ConstraintError, copy, type AgentRow, type MemoryConnection } from './state.ts';
@@ -169,6 +170,8 @@ export class MemoryDirectory implements DirectoryPort {
           createdAt: existing?.createdAt ?? merchant.createdAt,
           // The Test Suite mode is an admin setting, not the environment's: kept as it was.
           ...(existing?.testSuiteMode === true ? { testSuiteMode: true } : {}),
+          // So is the Payment App.
+          ...(existing?.paymentApp !== undefined ? { paymentApp: existing.paymentApp } : {}),
         });
         const taken = [...stores.values()].some((s) => s.merchantId === merchant.merchantId && s.name === 'default');
         if (!stores.has(BOOTSTRAP_STORE_ID) && !taken) {
@@ -223,6 +226,17 @@ export class MemoryDirectory implements DirectoryPort {
       if (!m) return false;
       const { testSuiteMode: _was, ...rest } = m;
       merchants.set(change.merchantId, change.on ? { ...rest, testSuiteMode: true } : rest);
+      return true;
+    });
+  }
+
+  setMerchantPaymentApp(change: PaymentAppChange): Promise<boolean> {
+    return this.#conn.run('setMerchantPaymentApp', () => {
+      const { merchants } = this.#conn.tables;
+      const m = merchants.get(change.merchantId);
+      if (!m) return false;
+      const { paymentApp: _was, ...rest } = m;
+      merchants.set(change.merchantId, change.paymentApp === null ? rest : { ...rest, paymentApp: change.paymentApp });
       return true;
     });
   }

@@ -7,6 +7,7 @@
  */
 import type { PaymentStore } from '../../ports/index.ts';
 import { bindPort } from '../bind-port.ts';
+import { MemoryAdmin } from './admin.ts';
 import { MemoryAgentCommands } from './agent-commands.ts';
 import { MemoryAgentEnrolment } from './agent-enrolment.ts';
 import { MemoryTotals } from './totals.ts';
@@ -48,6 +49,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): PaymentStor
     ...bindPort(new MemoryGiftCards(conn)),
     ...bindPort(new MemoryAgentEnrolment(conn)),
     ...bindPort(new MemoryTotals(conn)),
+    ...bindPort(new MemoryAdmin(conn)),
     close: () => conn.close(),
   };
 }

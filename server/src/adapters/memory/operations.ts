@@ -19,7 +19,7 @@ import { appendPaymentEvent } from './payments.ts';
 import { byKeys, ConstraintError, type MemoryConnection, type OperationRow } from './state.ts';
 
 /** The record of a stored row (its answer's body parsed back, a fresh object). */
-function toRecord(row: OperationRow): OperationRecord {
+export function toRecord(row: OperationRow): OperationRecord {
   const { answerStatus, answerBody, ...fields } = row;
   return {
     ...fields,

@@ -12,6 +12,7 @@
  *
  * Stored values are immutable snapshots: writers store new objects, readers copy what they hand out.
  */
+import type { AdminCredential, AdminUser, AuditEntry } from '../../ports/admin.ts';
 import type { AgentCommandRecord } from '../../ports/agent-commands.ts';
 import type { CallbackStatus } from '../../ports/callback-outbox.ts';
 import type { Lease } from '../../ports/leases.ts';
@@ -225,6 +226,14 @@ export interface MemoryTables {
   readonly giftCardEntryIds: Table<string, string>;
   /** Pairing codes by digest (./agent-enrolment.ts). */
   readonly pairingCodes: Table<string, PairingCodeRow>;
+  /** Console users by userId (./admin.ts). */
+  readonly adminUsers: Table<string, AdminUser>;
+  /** API tokens and sessions by credentialId. */
+  readonly adminCredentials: Table<string, AdminCredential>;
+  /** The admin audit log by seq. */
+  readonly adminAudit: Table<number, AuditEntry>;
+  /** Each agent's last `agent.hello`: version and time. */
+  readonly agentHellos: Table<string, { readonly agentVersion: string; readonly at: number }>;
   /** Last value of each sequence (`payment_events`, `callbacks`, `terminal_events`), rolled back with its transaction. */
   readonly sequences: Table<string, number>;
 }
@@ -263,6 +272,10 @@ export function createMemoryState(): MemoryState {
     giftCardJournals: table(),
     giftCardEntryIds: table(),
     pairingCodes: table(),
+    adminUsers: table(),
+    adminCredentials: table(),
+    adminAudit: table(),
+    agentHellos: table(),
     sequences: table(),
   };
   return {

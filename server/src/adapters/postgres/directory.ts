@@ -19,6 +19,7 @@ import {
   type TerminalListing,
   type TerminalMove,
   type TestSuiteModeChange,
+  type PaymentAppChange,
   type TerminalRecord,
 } from '../../ports/directory.ts';
 import { toTs, type PgDb } from './pg-db.ts';
@@ -238,6 +239,16 @@ export class PgDirectory implements DirectoryPort {
       const n = await this.#db.run(
         'UPDATE merchants SET test_suite = $1, test_suite_changed_by = $2, test_suite_changed_at = $3 WHERE merchant_id = $4',
         [change.on, change.actor.slice(0, 200), toTs(change.at), change.merchantId],
+      );
+      return n === 1;
+    });
+  }
+
+  setMerchantPaymentApp(change: PaymentAppChange): Promise<boolean> {
+    return pgOp('setMerchantPaymentApp', async () => {
+      const n = await this.#db.run(
+        'UPDATE merchants SET payment_app = $1, payment_app_changed_by = $2, payment_app_changed_at = $3 WHERE merchant_id = $4',
+        [change.paymentApp, change.actor.slice(0, 200), toTs(change.at), change.merchantId],
       );
       return n === 1;
     });

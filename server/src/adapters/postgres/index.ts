@@ -12,6 +12,7 @@
 import type { PaymentStore } from '../../ports/index.ts';
 import { bindPort } from '../bind-port.ts';
 import { storeError } from '../store-error.ts';
+import { PgAdmin } from './admin.ts';
 import { PgAgentCommands } from './agent-commands.ts';
 import { PgAgentEnrolment } from './agent-enrolment.ts';
 import { PgTotals } from './totals.ts';
@@ -78,6 +79,7 @@ function composePostgresStore(db: PgDb): PostgresStore {
     ...bindPort(new PgGiftCards(db)),
     ...bindPort(new PgAgentEnrolment(db)),
     ...bindPort(new PgTotals(db)),
+    ...bindPort(new PgAdmin(db)),
     db,
     ping: () =>
       db.ping().catch((err: unknown) => {

@@ -48,6 +48,7 @@ describe('migratePostgres', () => {
     expect(await db.rows('SELECT version, name FROM schema_version ORDER BY version')).toEqual(PG_MIGRATIONS.map((m) => ({ version: m.version, name: m.name })));
     const tables = await db.rows<{ t: string }>(`SELECT tablename AS t FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename`);
     expect(tables.map((r) => r.t)).toEqual([
+      'admin_audit', 'admin_credentials', 'admin_users',
       'agent_commands', 'agent_connections', 'agents', 'callback_outbox', 'gift_card_entries', 'gift_cards', 'merchants', 'meta', 'onboarding_tokens', 'operations',
       'pairing_codes', 'payment_events', 'payments', 'rate_counters', 'schema_version', 'server_instances', 'stores', 'terminal_events',
       'terminal_holders', 'terminals',

@@ -18,6 +18,7 @@ import { CLUSTER_SCHEMA_SQL } from './schema-cluster.ts';
 import { SHARED_STATE_DDL } from './schema-shared.ts';
 import { GIFTCARDS_DDL } from './schema-giftcards.ts';
 import { ENROLMENT_PG_DDL } from './schema-enrolment.ts';
+import { ADMIN_DDL } from './schema-admin.ts';
 
 /** One migration: `sql` (one or more statements, no parameters) brings the schema to `version`. */
 export interface PgMigration {
@@ -42,9 +43,24 @@ ALTER TABLE merchants ADD COLUMN test_suite_changed_at timestamptz;`,
   },
   // The gift card ledger (issue 17): cards and their append-only journal.
   { version: 5, name: 'giftcards', sql: GIFTCARDS_DDL },
-  // Agent enrolment and end-of-day totals (issue 14 items 4–5; ./schema-enrolment.ts). Version
-  // 10: versions 6–9 belong to other branches and take their places before it when they merge.
-  { version: 6, name: 'agent-enrolment', sql: ENROLMENT_PG_DDL },
+  // 6: filled by the merge of issue 16's sandbox mode.
+  { version: 6, name: 'reserved-6', sql: 'SELECT 1' },
+  // The partner's VTEX IO Payment App of a merchant (issue 15; `vendor.name`, null = VTEX's own
+  // apps) and who last changed it, when.
+  {
+    version: 7,
+    name: 'payment-app',
+    sql: `ALTER TABLE merchants ADD COLUMN payment_app text CHECK (payment_app IS NULL OR length(payment_app) BETWEEN 3 AND 129);
+ALTER TABLE merchants ADD COLUMN payment_app_changed_by text CHECK (payment_app_changed_by IS NULL OR length(payment_app_changed_by) <= 200);
+ALTER TABLE merchants ADD COLUMN payment_app_changed_at timestamptz;`,
+  },
+  // The operations console (issue 14 items 1–2): users, credentials, audit log, agent hellos.
+  { version: 8, name: 'admin', sql: ADMIN_DDL },
+  // 9: reserved for another part of the plan (issue 14 / 16), filled when it merges.
+  { version: 9, name: 'reserved-9', sql: 'SELECT 1' },
+  // Agent enrolment and end-of-day totals (issue 14 items 4–5; ./schema-enrolment.ts): pairing
+  // codes and agent token rotation/revocation.
+  { version: 10, name: 'agent-enrolment', sql: ENROLMENT_PG_DDL },
 ];
 
 /** The schema version this code runs on. */

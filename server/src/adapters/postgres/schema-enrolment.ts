@@ -1,7 +1,6 @@
 /**
  * PostgreSQL DDL of agent enrolment (issue 14 items 4–5, ports/agent-enrolment.ts): pairing
- * codes (sha256 hex only), the token-change columns of `agents`, and the index the end-of-day
- * totals read payments by. Version 10 of ./migrations.ts (versions 6–9 are other features').
+ * codes (sha256 hex only), the token-change columns of `agents`. Version 10 of ./migrations.ts (the totals read payments by `payments_merchant_created`, version 8).
  */
 export const ENROLMENT_PG_DDL = `
 CREATE TABLE pairing_codes (
@@ -22,6 +21,4 @@ CREATE INDEX pairing_codes_expiry ON pairing_codes(expires_at);
 ALTER TABLE agents ADD COLUMN revoked_at timestamptz;
 ALTER TABLE agents ADD COLUMN credentials_changed_at timestamptz;
 CREATE INDEX agents_credentials_changed ON agents(credentials_changed_at) WHERE credentials_changed_at IS NOT NULL;
-
-CREATE INDEX payments_merchant_created ON payments(merchant_id, created_at);
 `;

@@ -21,6 +21,7 @@ import {
   type TerminalListing,
   type TerminalMove,
   type TestSuiteModeChange,
+  type PaymentAppChange,
   type TerminalRecord,
 } from '../../ports/directory.ts';
 import type { SqliteDb } from './sqlite-db.ts';
@@ -241,6 +242,16 @@ export class SqliteDirectory implements DirectoryPort {
       const r = await this.#db.run(
         'UPDATE merchants SET test_suite = ?, test_suite_changed_by = ?, test_suite_changed_at = ? WHERE merchant_id = ?',
         [change.on ? 1 : 0, change.actor.slice(0, 200), change.at, change.merchantId],
+      );
+      return r.changes === 1;
+    }).finally(() => this.#byAppKey.clear()); // a merchant write: the cached row is stale (module comment)
+  }
+
+  setMerchantPaymentApp(change: PaymentAppChange): Promise<boolean> {
+    return this.#op('setMerchantPaymentApp', async () => {
+      const r = await this.#db.run(
+        'UPDATE merchants SET payment_app = ?, payment_app_changed_by = ?, payment_app_changed_at = ? WHERE merchant_id = ?',
+        [change.paymentApp, change.actor.slice(0, 200), change.at, change.merchantId],
       );
       return r.changes === 1;
     }).finally(() => this.#byAppKey.clear()); // a merchant write: the cached row is stale (module comment)

@@ -12,6 +12,7 @@ import type { PaymentStore } from '../../ports/index.ts';
 import { MIGRATIONS } from './migrations.ts';
 import { SqliteDb } from './sqlite-db.ts';
 import { bindPort } from '../bind-port.ts';
+import { SqliteAdmin } from './admin.ts';
 import { SqliteAgentCommands } from './agent-commands.ts';
 import { SqliteAgentEnrolment } from './agent-enrolment.ts';
 import { SqliteTotals } from './totals.ts';
@@ -64,6 +65,7 @@ function composeSqliteStore(db: SqliteDb, counters: SqliteCounters): PaymentStor
     ...bindPort(new SqliteGiftCards(db)),
     ...bindPort(new SqliteAgentEnrolment(db)),
     ...bindPort(new SqliteTotals(db)),
+    ...bindPort(new SqliteAdmin(db)),
     close: () => db.close(),
   };
 }

@@ -298,8 +298,70 @@ export const MIGRATIONS: readonly string[] = [
   CREATE TRIGGER gift_card_entries_no_delete BEFORE DELETE ON gift_card_entries
   BEGIN SELECT RAISE(ABORT, 'gift card journal entries are append-only'); END;
   `,
+  '', // 9: filled by the merge of issue 16's sandbox mode
+  // 10 (Payment App in its real hosts, issue 15): the partner's VTEX IO Payment App a merchant's payments open (`vendor.name`,
+  // null = VTEX's own apps) and who last changed it, when (ports/directory.ts PaymentAppChange).
+  `
+  ALTER TABLE merchants ADD COLUMN payment_app TEXT CHECK (payment_app IS NULL OR length(payment_app) BETWEEN 3 AND 129);
+  ALTER TABLE merchants ADD COLUMN payment_app_changed_by TEXT CHECK (payment_app_changed_by IS NULL OR length(payment_app_changed_by) <= 200);
+  ALTER TABLE merchants ADD COLUMN payment_app_changed_at INTEGER;
+  `,
+  // 11 (operations console, issue 14 items 1–2): console users, their API tokens and sessions
+  // (secrets only as sha256 hex, passwords only as scrypt strings), the admin audit log, what an
+  // agent last said of itself (for listings), and the index of the payment search's sort.
+  `
+  CREATE TABLE admin_users (
+    user_id       TEXT PRIMARY KEY CHECK (length(user_id) BETWEEN 1 AND 64),
+    name          TEXT NOT NULL UNIQUE CHECK (length(name) BETWEEN 1 AND 64),
+    role          TEXT NOT NULL CHECK (role IN ('viewer', 'operator', 'admin')),
+    merchant_id   TEXT REFERENCES merchants(merchant_id),
+    password_hash TEXT NOT NULL CHECK (length(password_hash) <= 512),
+    disabled      INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1)),
+    created_at    INTEGER NOT NULL
+  );
+
+  CREATE TABLE admin_credentials (
+    credential_id TEXT PRIMARY KEY CHECK (length(credential_id) BETWEEN 1 AND 64),
+    kind          TEXT NOT NULL CHECK (kind IN ('api', 'session')),
+    secret_sha256 TEXT NOT NULL UNIQUE CHECK (length(secret_sha256) = 64),
+    label         TEXT NOT NULL CHECK (length(label) <= 100),
+    user_id       TEXT REFERENCES admin_users(user_id),
+    role          TEXT NOT NULL CHECK (role IN ('viewer', 'operator', 'admin')),
+    merchant_id   TEXT REFERENCES merchants(merchant_id),
+    created_at    INTEGER NOT NULL,
+    expires_at    INTEGER,
+    revoked_at    INTEGER
+  );
+  CREATE INDEX admin_credentials_kind ON admin_credentials(kind, created_at);
+  CREATE INDEX admin_credentials_user ON admin_credentials(user_id);
+
+  CREATE TABLE admin_audit (
+    seq     INTEGER PRIMARY KEY AUTOINCREMENT,
+    actor   TEXT NOT NULL CHECK (length(actor) <= 200),
+    action  TEXT NOT NULL CHECK (length(action) <= 64),
+    target  TEXT NOT NULL CHECK (length(target) <= 200),
+    reason  TEXT NOT NULL CHECK (length(reason) <= 500),
+    outcome TEXT NOT NULL CHECK (length(outcome) <= 64),
+    at      INTEGER NOT NULL
+  );
+  CREATE TRIGGER admin_audit_no_update BEFORE UPDATE ON admin_audit
+  BEGIN SELECT RAISE(ABORT, 'admin audit rows are append-only'); END;
+  CREATE TRIGGER admin_audit_no_delete BEFORE DELETE ON admin_audit
+  BEGIN SELECT RAISE(ABORT, 'admin audit rows are append-only'); END;
+
+  ALTER TABLE agents ADD COLUMN agent_version TEXT CHECK (agent_version IS NULL OR length(agent_version) <= 64);
+  ALTER TABLE agents ADD COLUMN last_hello_at INTEGER;
+
+  CREATE INDEX payments_created ON payments(created_at DESC, payment_id DESC);
+  CREATE INDEX payments_order ON payments(order_id);
+  CREATE INDEX payments_transaction ON payments(transaction_id);
+  CREATE INDEX payments_nsu ON payments(nsu) WHERE nsu IS NOT NULL;
+  CREATE INDEX payments_authorization ON payments(authorization_id) WHERE authorization_id IS NOT NULL;
+  CREATE INDEX payments_result_tid ON payments(result_tid) WHERE result_tid IS NOT NULL;
+  CREATE INDEX payments_merchant_created ON payments(merchant_id, created_at DESC);
+  `,
+  '', // 12: reserved for another part of the plan (issue 14 / 16), filled when it merges
   // 13 (agent enrolment and end-of-day totals, issue 14 items 4–5; ./schema-enrolment.ts):
-  // pairing codes, agent token rotation/revocation, the totals' index. Numbers 9–12 belong to
-  // other branches: when they merge, this entry keeps the 13th place.
+  // pairing codes and agent token rotation/revocation.
   ENROLMENT_SQLITE_DDL,
 ];

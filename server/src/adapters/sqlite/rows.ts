@@ -100,6 +100,8 @@ export interface MerchantRow {
   created_at: number;
   /** 1 = Test Suite mode on (migration 7; absent before it). */
   test_suite?: number;
+  /** `vendor.name` of the merchant's Payment App, null = VTEX's (absent before its migration). */
+  payment_app?: string | null;
 }
 
 /** The domain record of a `merchants` row. */
@@ -112,6 +114,7 @@ export function rowToMerchant(r: MerchantRow): MerchantRecord {
     callbackMode: r.callback_mode as CallbackMode,
     createdAt: r.created_at,
     ...(r.test_suite === 1 ? { testSuiteMode: true } : {}),
+    ...(typeof r.payment_app === 'string' ? { paymentApp: r.payment_app } : {}),
   };
 }
 

@@ -1,7 +1,7 @@
 /**
  * SQLite DDL of agent enrolment (issue 14 items 4–5, ports/agent-enrolment.ts): pairing codes
- * (sha256 hex only), the token-change columns of `agents`, and the index the end-of-day totals
- * read payments by. Migration 13 of ./migrations.ts (versions 9–12 are other features').
+ * (sha256 hex only) and the token-change columns of `agents`.
+ * Migration 13 of ./migrations.ts (the totals read payments by `payments_merchant_created`, migration 11).
  */
 export const ENROLMENT_SQLITE_DDL = `
   CREATE TABLE pairing_codes (
@@ -22,6 +22,4 @@ export const ENROLMENT_SQLITE_DDL = `
   ALTER TABLE agents ADD COLUMN revoked_at INTEGER;
   ALTER TABLE agents ADD COLUMN credentials_changed_at INTEGER;
   CREATE INDEX agents_credentials_changed ON agents(credentials_changed_at) WHERE credentials_changed_at IS NOT NULL;
-
-  CREATE INDEX payments_merchant_created ON payments(merchant_id, created_at);
 `;
