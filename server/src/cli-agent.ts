@@ -6,14 +6,13 @@
  * posbridge-server agent rotate-token AGENT_ID [--operator NAME]
  * posbridge-server agent revoke AGENT_ID [--reason TEXT] [--operator NAME]
  * ```
- * Each opens the store as the other commands do; its audit entry is a log line on stderr
- * (component `audit`, with the operator) until the admin API's audit log is wired in
- * (./enrolment/audit.ts). A running server closes a rotated or revoked agent's session within
+ * Each opens the store as the other commands do; its audit entry goes to the admin audit log
+ * (`cli:<operator>`) and is a log line on stderr (component `audit`; ./enrolment/audit.ts). A running server closes a rotated or revoked agent's session within
  * `POSBRIDGE_AGENT_CREDENTIAL_CHECK_MS` (its credential watch reads the change from the store).
  */
 import pino from 'pino';
 import { CodedError } from '@posbridge/protocol/errors';
-import { loggingAuditSink } from './enrolment/audit.ts';
+import { loggingAuditSink, storeAuditSink } from './enrolment/audit.ts';
 import { AgentEnrolment } from './enrolment/enrolment-service.ts';
 import { createRootLogger } from './logger.ts';
 import { BOOTSTRAP_MERCHANT_ID, BOOTSTRAP_STORE_ID, type PaymentStore } from './ports/index.ts';
@@ -60,7 +59,7 @@ export async function runEnrolmentCommand(command: string, sub: string | undefin
   const service = (store: PaymentStore) =>
     new AgentEnrolment({
       store,
-      audit: loggingAuditSink(createRootLogger({ level: auditLevel(ctx.env), destination: pino.destination(2) })),
+      audit: loggingAuditSink(createRootLogger({ level: auditLevel(ctx.env), destination: pino.destination(2) }), storeAuditSink(store)),
       now: ctx.now,
     });
 

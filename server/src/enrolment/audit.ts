@@ -1,7 +1,7 @@
 /**
  * Where the enrolment actions are recorded for the audit trail (docs/agent-enrolment.md
- * "Audit"). The server's audit log (the admin API's table) implements {@link AuditSink}; until
- * it is wired, and always in addition, every entry is a log line (`component: 'audit'`).
+ * "Audit"): the admin API's audit log ({@link storeAuditSink}) and, always in addition, a log
+ * line (`component: 'audit'`, {@link loggingAuditSink}).
  * Entries carry ids, names and the actor, never a token or a code.
  */
 import type { Logger } from 'pino';
@@ -25,6 +25,25 @@ export interface AuditEntry {
 /** The audit log. `record` resolves once the entry is stored; it may reject with `STORE_FAILED`. */
 export interface AuditSink {
   record(entry: AuditEntry): Promise<void>;
+}
+
+/**
+ * The admin API's audit log (`admin_audit`, ../ports/admin.ts `appendAudit`) as an
+ * {@link AuditSink}: action, actor and target as they are, `reason` from `details.reason`,
+ * outcome `ok` (only committed actions are recorded).
+ */
+export function storeAuditSink(store: { appendAudit(entry: { actor: string; action: string; target: string; reason: string; outcome: string; at: number }): Promise<void> }): AuditSink {
+  return {
+    record: (entry) =>
+      store.appendAudit({
+        actor: entry.actor.slice(0, 200),
+        action: entry.action.slice(0, 64),
+        target: entry.target.slice(0, 200),
+        reason: typeof entry.details?.['reason'] === 'string' ? entry.details['reason'].slice(0, 500) : '',
+        outcome: 'ok',
+        at: entry.at,
+      }),
+  };
 }
 
 /**

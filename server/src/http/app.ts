@@ -31,6 +31,7 @@ import type { VirtualTerminal } from '../testsuite/virtual-terminal.ts';
 import { FailureLimiter, onboardingRateLimit, sourceKeyOf } from './rate-limit.ts';
 import type { AgentEnrolment } from '../enrolment/enrolment-service.ts';
 import { createPairingRouter, PAIRING_PATH } from '../enrolment/pairing-router.ts';
+import { adminExtensions } from '../admin-ext/admin-extensions.ts';
 import type { GiftCardBackend } from '../giftcards/backend.ts';
 import { createGiftCardProviderRouter } from '../giftcards/http/router.ts';
 import type { CallbackMode, PaymentStore } from '../ports/index.ts';
@@ -328,6 +329,7 @@ export function createApp(deps: AppDeps): Express {
       limiter: adminLimiter,
       sessionTtlMs: deps.admin.sessionTtlMs,
       secureCookies: deps.admin.secureCookies,
+      extensions: adminExtensions({ enrolment: deps.enrolment, store: deps.store, logger: deps.logger }),
     }),
   );
   app.use(CONSOLE_PATH, consolePlaceholder());
