@@ -39,6 +39,7 @@
  * Safety rule of PBL/1: a rid the terminal knows never starts a second charge. Finished
  * transactions are kept in a bounded history (oldest evicted first).
  */
+import { businessDayOf, deviceTotals, type DeviceTotalsEntry } from './device-totals.ts';
 import {
   cardByBrand,
   cardFor,
@@ -84,7 +85,9 @@ export type DeviceCommand =
     }
   | { kind: 'status'; rid: string }
   | { kind: 'abort'; rid: string }
-  | { kind: 'ident'; rid: string };
+  | { kind: 'ident'; rid: string }
+  /** The terminal's totals of a business day (`date` YYYYMMDD; absent: today). */
+  | { kind: 'totals'; rid: string; date?: string };
 
 /** Codes of an ERR reply. */
 export type DeviceErrCode = 'BUSY' | 'NOT_FOUND' | 'BAD_REQUEST' | 'UNSUPPORTED';
@@ -135,6 +138,10 @@ export interface SaleResult {
   /** Terminal transaction id. */
   tid: string;
   message: string;
+  /** Card method of the sale (of the original sale, for a VOID / REFUND), for the totals. */
+  method?: DeviceMethod;
+  /** VOID / REFUND: the rid of the sale it reverses. */
+  ref?: string;
 }
 
 /** Who the terminal says it is. */
@@ -153,7 +160,8 @@ export type DeviceReply =
   | { kind: 'err'; rid: string; code: DeviceErrCode; message?: string }
   | { kind: 'progress'; rid: string; stage: DeviceStage }
   | { kind: 'result'; result: SaleResult }
-  | { kind: 'ident'; rid: string; identity: DeviceIdentity };
+  | { kind: 'ident'; rid: string; identity: DeviceIdentity }
+  | { kind: 'totals'; rid: string; date: string; entries: DeviceTotalsEntry[] };
 
 /** Outputs of the machine, performed by the interpreter. */
 export type DeviceEffect =
@@ -363,6 +371,7 @@ function onReverse(state: DeviceState, cmd: Extract<DeviceCommand, { kind: 'reve
       : { state, effects: [reply({ kind: 'err', rid: cmd.rid, code: 'BUSY' })] };
   }
   const tid = `${state.config.serialNumber}-${String(state.nextTxNumber).padStart(6, '0')}`;
+  const original = cmd.ref === undefined ? undefined : state.finished.get(cmd.ref)?.result;
   const base = {
     rid: cmd.rid,
     operation: cmd.op,
@@ -370,6 +379,8 @@ function onReverse(state: DeviceState, cmd: Extract<DeviceCommand, { kind: 'reve
     amountMinor: cmd.amountMinor,
     currency: cmd.currency,
     tid,
+    ...(cmd.ref === undefined ? {} : { ref: cmd.ref }),
+    ...(original?.method === undefined ? {} : { method: original.method }),
   } as const;
   const declined = (responseCode: string, message: string, card?: Readonly<TestCard>): SaleResult => ({
     ...base,
@@ -381,7 +392,6 @@ function onReverse(state: DeviceState, cmd: Extract<DeviceCommand, { kind: 'reve
   let result: SaleResult;
   let reversed = state.reversed;
   let nextNsu = state.nextNsu;
-  const original = cmd.ref === undefined ? undefined : state.finished.get(cmd.ref)?.result;
   if (cmd.ref !== undefined && (original === undefined || original.operation !== 'sale' || original.status !== 'approved')) {
     result = declined('12', 'Unknown original transaction');
   } else if (original !== undefined && original.currency !== cmd.currency) {
@@ -439,6 +449,7 @@ function completedResult(state: DeviceState, sale: RunningSale, row: Readonly<Te
     nsu: nsuText(nsu),
     tid: sale.tid,
     message: row.message,
+    method: sale.method,
   };
 }
 
@@ -454,6 +465,7 @@ function abortedResult(sale: RunningSale, responseCode: string, message: string)
     // No card data on an aborted sale: nothing was paid with it.
     tid: sale.tid,
     message,
+    method: sale.method,
   };
 }
 
@@ -575,6 +587,10 @@ export function transition(state: DeviceState, event: DeviceEvent, now: number):
           return onAbort(state, cmd.rid, now);
         case 'ident':
           return { state, effects: [reply({ kind: 'ident', rid: cmd.rid, identity: identityOf(state.config) })] };
+        case 'totals': {
+          const date = cmd.date ?? businessDayOf(now);
+          return { state, effects: [reply({ kind: 'totals', rid: cmd.rid, date, entries: deviceTotals(state.finished, date) })] };
+        }
         default: {
           const never: never = cmd;
           throw new TypeError(`unknown command ${JSON.stringify(never)}`);

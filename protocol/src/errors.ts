@@ -151,6 +151,14 @@ export const ERROR_CODES = {
     retryable: true,
     httpStatus: 503,
   },
+  // Agent enrolment (docs/agent-enrolment.md).
+  AGENT_PAIRING_CODE_UNKNOWN: { message: 'no such pairing code: check what you typed, or ask for a new code', retryable: false, httpStatus: 404 },
+  AGENT_PAIRING_CODE_USED: { message: 'this pairing code was used already: each code pairs one agent; ask for a new code', retryable: false, httpStatus: 410 },
+  AGENT_PAIRING_CODE_EXPIRED: { message: 'this pairing code expired (codes are valid for 15 minutes); ask for a new code', retryable: false, httpStatus: 410 },
+  AGENT_PAIRING_LIMIT: { message: 'this store has too many pending pairing codes; use one or wait until they expire', retryable: true, httpStatus: 429 },
+  ADMIN_AGENT_UNKNOWN: { message: 'no agent with this id', retryable: false, httpStatus: 404 },
+  ADMIN_MERCHANT_UNKNOWN: { message: 'no merchant with this id for this caller', retryable: false, httpStatus: 404 },
+  ADMIN_AGENT_REVOKED: { message: 'this agent is revoked: pair a new agent instead', retryable: false, httpStatus: 409 },
 } as const satisfies Record<string, { message: string; retryable: boolean; httpStatus?: number }>;
 
 /** Every error code posbridge can produce. */

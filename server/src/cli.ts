@@ -7,6 +7,8 @@
  * ```
  * posbridge-server [run] [--port N] [--host H] [--db PATH] [--public-url URL] [--log-level L]
  * posbridge-server agent add --name NAME [--merchant M --store S] [--db PATH]
+ * posbridge-server agent pair-code | rotate-token AGENT_ID | revoke AGENT_ID   (./cli-agent.ts)
+ * posbridge-server totals --date YYYY-MM-DD [--merchant M] [--store S] [--tz ZONE] [--csv]   (./cli-totals.ts)
  * posbridge-server merchant add --name NAME [--callback-mode notification|retry] [--db PATH]
  * posbridge-server merchant list [--db PATH]
  * posbridge-server merchant set NAME [--test-suite on|off] [--sandbox-terminals allow|deny]
@@ -34,6 +36,8 @@ import { loadServerConfig, resolveStoreSettings, type ServerConfig } from './con
 import { randomUUID } from 'node:crypto';
 import { runGiftcardCli } from './cli-giftcard.ts';
 import { issueAgentToken } from './hub/agent-tokens.ts';
+import { AGENT_ENROLMENT_HELP, runEnrolmentCommand } from './cli-agent.ts';
+import { runTotalsCommand, TOTALS_HELP } from './cli-totals.ts';
 import { ADMIN_CLI_HELP, isAdminCliCommand, runAdminCli } from './cli-admin.ts';
 import { applyMerchantSet, merchantListLine, parseMerchantSet } from './cli-merchant.ts';
 import { osUser } from './cli-os-user.ts';
@@ -42,8 +46,8 @@ import { PaymentService } from './payments/payment-service.ts';
 import { runServerProcess } from './main.ts';
 import { hashAppToken } from './ppp/auth.ts';
 import { newMerchantCredentials } from './ppp/authorization-router.ts';
-import { openStore, PROCESS_LOCAL_STORE_KINDS, requireDatabaseUrl } from './store-factory.ts';
-import { redactUrlPasswords } from '@posbridge/protocol/redaction';
+import { openStore, PROCESS_LOCAL_STORE_KINDS } from './store-factory.ts';
+import { failure, migrate } from './cli-migrate.ts';
 import type { PaymentStore } from './ports/index.ts';
 
 /** Text of `--help`. */
@@ -54,7 +58,7 @@ Usage:
   posbridge-server agent add --name NAME [--merchant M --store S]
                                           create a terminal agent and print its token (shown once);
                                           without --merchant it serves the env-configured merchant
-  posbridge-server merchant add --name NAME [--callback-mode notification|retry]
+${AGENT_ENROLMENT_HELP}${TOTALS_HELP}  posbridge-server merchant add --name NAME [--callback-mode notification|retry]
                                           create a merchant (VTEX merchantName) and print its
                                           appKey/appToken (the token is shown once)
   posbridge-server merchant list          list merchants (no secrets)
@@ -166,6 +170,10 @@ export async function runCli(
         authorization: { type: 'string' },
         operator: { type: 'string' },
         agent: { type: 'string' },
+        date: { type: 'string' },
+        tz: { type: 'string' },
+        csv: { type: 'boolean' },
+        json: { type: 'boolean' },
         port: { type: 'string' },
         host: { type: 'string' },
         db: { type: 'string' },
@@ -440,47 +448,14 @@ export async function runCli(
     });
   }
 
+  const io = { out: (t: string) => void process.stdout.write(t), err: (t: string) => void process.stderr.write(t) };
+  const enrolment = await runEnrolmentCommand(command, sub, rest, { values, operator: values.operator?.trim() || osUser(env), env, now, admin, ...io });
+  if (enrolment !== undefined) return enrolment;
+  const totals = await runTotalsCommand(command, sub === undefined ? [] : [sub, ...rest], { values, admin, ...io });
+  if (totals !== undefined) return totals;
+
   if (command === 'migrate' && sub === undefined) return migrate(resolveStoreSettings(env, values.db, values['database-url']));
 
   process.stderr.write(`unknown command: ${positionals.join(' ')}\n\n${HELP}`);
   return 2;
-}
-
-/** The line a failed command prints (coded errors with their code, and the cause's message; URL passwords redacted). */
-function failure(what: string, err: unknown): string {
-  const cause = err instanceof Error && err.cause instanceof Error && err.cause.message !== '' ? ` (${err.cause.message})` : '';
-  return redactUrlPasswords(`${what} failed: ${isCodedError(err) ? `${err.code}: ${err.message}` : String(err)}${cause}\n`);
-}
-
-/**
- * `posbridge-server migrate`: applies pending PostgreSQL migrations (../adapters/postgres/migrations.ts)
- * under their advisory lock and prints `schema at version N (was M)`. SQLite has nothing to do
- * ahead: it migrates when opened.
- * @returns 0, or 1 (printed on stderr) when the database cannot be reached, a migration fails,
- *   its schema is newer than this release, or the store kind has no schema.
- */
-async function migrate(settings: ReturnType<typeof resolveStoreSettings>): Promise<number> {
-  if (settings.storeKind === 'sqlite') {
-    process.stdout.write(`SQLite migrates on open: ${settings.dbPath} gets this release's schema when the server (or any command) opens it; nothing to do\n`);
-    return 0;
-  }
-  try {
-    if (settings.storeKind !== 'postgres') {
-      throw new CodedError('CFG_INVALID', `POSBRIDGE_STORE=${settings.storeKind} has no schema to migrate (postgres, sqlite do)`);
-    }
-    const url = requireDatabaseUrl(settings);
-    const { PgDb } = await import('./adapters/postgres/pg-db.ts');
-    const { migratePostgres } = await import('./adapters/postgres/migrations.ts');
-    const db = PgDb.open({ connectionString: url, maxConnections: 1, connectTimeoutMs: 10_000 });
-    try {
-      const { from, to } = await migratePostgres(db);
-      process.stdout.write(`schema at version ${to} (was ${from})\n`);
-    } finally {
-      await db.close();
-    }
-    return 0;
-  } catch (err) {
-    process.stderr.write(failure('migrate', err));
-    return 1;
-  }
 }

@@ -24,6 +24,8 @@ import { derivePepper, LedgerBackend } from './giftcards/ledger-backend.ts';
 import { loadGiftCardProviders } from './giftcards/providers-file.ts';
 import { StoreProbe, type ServerPhase } from './http/health.ts';
 import { AgentHub } from './hub/agent-hub.ts';
+import { loggingAuditSink, storeAuditSink, type AuditSink } from './enrolment/audit.ts';
+import { AgentEnrolment } from './enrolment/enrolment-service.ts';
 import type { AgentSession } from './hub/agent-session.ts';
 import { issueAgentToken, type IssuedAgentToken } from './hub/agent-tokens.ts';
 import { WakeSignal } from './hub/wake-signal.ts';
@@ -50,6 +52,8 @@ import { NO_BUS, type BusHealth } from './ports/bus-health.ts';
 
 /** `<prefix>.presence.taken`: an instance took over a session the named instance held (a hint). */
 const TakenOverSchema = z.strictObject({ instanceId: z.string().min(1).max(64) });
+/** `<prefix>.agent.credentials`: an agent's token was rotated or the agent revoked (a hint; the row is the truth). */
+const CredentialsChangedSchema = z.strictObject({ agentId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/) });
 
 /** Options of {@link buildServer}. */
 export interface BuildServerOptions {
@@ -82,6 +86,11 @@ export interface BuildServerOptions {
    * (./presence-factory.ts). @default one instance (the presence of this hub only)
    */
   readonly cluster?: ClusterSettings;
+  /**
+   * Where enrolment actions are recorded besides the log.
+   * @default the admin API's audit log in the store (./enrolment/audit.ts `storeAuditSink`)
+   */
+  readonly audit?: AuditSink;
 }
 
 /** What {@link buildServer} wired: the pieces to listen on, the parts, and one `close()`. */
@@ -107,6 +116,8 @@ export interface ComposedServer {
   readonly operations: OperationService;
   /** The agents' WebSocket hub. */
   readonly hub: AgentHub;
+  /** Pairing codes, token rotation and revocation (the admin routes of ./admin-ext/ take it). */
+  readonly enrolment: AgentEnrolment;
   /** The Prometheus registry and instruments. */
   readonly metrics: ServerMetrics;
   /**
@@ -296,8 +307,22 @@ export async function buildServer(options: BuildServerOptions): Promise<Composed
       logger,
       heartbeatIntervalMs: config.heartbeatIntervalMs,
       dispatchResendMs: config.dispatchResendMs,
+      credentialCheckMs: config.agentCredentialCheckMs,
       now,
     });
+    // Pairing codes, token rotation and revocation (docs/agent-enrolment.md); a change made in
+    // this process closes the agent's sessions here at once and, with NATS, on the other instances
+    // as soon as they hear it; without the bus their credential watch finds the row.
+    const enrolment = new AgentEnrolment({
+      store,
+      audit: loggingAuditSink(logger, options.audit ?? storeAuditSink(store)),
+      now,
+      credentialsChanged: (agentId) => {
+        void hub.credentialsChanged(agentId);
+        natsBus?.publish('agent.credentials', { agentId });
+      },
+    });
+    const unsubscribeCredentials = natsBus?.subscribe('agent.credentials', CredentialsChangedSchema, ({ agentId }) => void hub.credentialsChanged(agentId));
     hub.onSessionsChanged = (count) => metrics.agentsConnected.set(count);
     hub.onReportRefused = (reason, type) => metrics.agentReportsRefused.inc({ reason, type });
     // ---- end of payments ⇄ agents ---------------------------------------------------------------
@@ -323,6 +348,7 @@ export async function buildServer(options: BuildServerOptions): Promise<Composed
     // ---- end of health ----------------------------------------------------------------------------
     const app = createApp({
       service,
+      enrolment,
       agents: hub,
       operations,
       store,
@@ -387,6 +413,7 @@ export async function buildServer(options: BuildServerOptions): Promise<Composed
         await worker.stop();
         wakeBridge?.close();
         unsubscribeTaken?.();
+        unsubscribeCredentials?.();
         if (changes instanceof NatsChangeFeed) changes.close();
         await bus?.close();
         await store.close();
@@ -404,6 +431,7 @@ export async function buildServer(options: BuildServerOptions): Promise<Composed
       service,
       operations,
       hub,
+      enrolment,
       metrics,
       bus: bus ?? options.bus ?? NO_BUS,
       start(port) {

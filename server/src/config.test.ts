@@ -26,6 +26,7 @@ describe('loadServerConfig', () => {
       submitSecret: undefined,
       heartbeatIntervalMs: 15000,
       dispatchResendMs: 3000,
+      agentCredentialCheckMs: 2000,
     });
     expect(Object.isFrozen(c)).toBe(true);
     expect(Object.isFrozen(c.merchantCredentials)).toBe(true);

@@ -126,6 +126,11 @@ export interface ServerConfig extends ClusterConfig {
   readonly heartbeatIntervalMs: number;
   /** Interval at which an unacknowledged `payment.start` is repeated. @default 3000 */
   readonly dispatchResendMs: number;
+  /**
+   * Interval of the check that closes agent sessions whose token was rotated or revoked by
+   * another process or instance (hub/credential-watch.ts; docs/agent-enrolment.md). @default 2000
+   */
+  readonly agentCredentialCheckMs: number;
   /** Most terminals one agent may announce; the others are refused (`WS_TERMINAL_LIMIT`). @default 16 */
   readonly maxTerminalsPerAgent: number;
   /** Largest accepted HTTP body. @default 262144 */
@@ -230,6 +235,7 @@ const EnvSchema = z
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     POSBRIDGE_HEARTBEAT_INTERVAL_MS: intFromEnv(50, 600_000).default(15_000),
     POSBRIDGE_DISPATCH_RESEND_MS: intFromEnv(20, 600_000).default(3000),
+    POSBRIDGE_AGENT_CREDENTIAL_CHECK_MS: intFromEnv(100, 600_000).default(2000),
     POSBRIDGE_MAX_TERMINALS_PER_AGENT: intFromEnv(1, 64).default(16),
     POSBRIDGE_BODY_LIMIT_BYTES: intFromEnv(1024, 10_485_760).default(262_144),
     POSBRIDGE_CALLBACK_TIMEOUT_MS: intFromEnv(100, 120_000).default(10_000),
@@ -399,6 +405,7 @@ export function loadServerConfig(env: Record<string, string | undefined>, argv: 
     logLevel: c.LOG_LEVEL,
     heartbeatIntervalMs: c.POSBRIDGE_HEARTBEAT_INTERVAL_MS,
     dispatchResendMs: c.POSBRIDGE_DISPATCH_RESEND_MS,
+    agentCredentialCheckMs: c.POSBRIDGE_AGENT_CREDENTIAL_CHECK_MS,
     maxTerminalsPerAgent: c.POSBRIDGE_MAX_TERMINALS_PER_AGENT,
     bodyLimitBytes: c.POSBRIDGE_BODY_LIMIT_BYTES,
     callback: {

@@ -17,6 +17,7 @@ import { loadServerConfig, redactConfig, unknownServerSettings, type ServerConfi
 import type { IssuedAgentToken } from './hub/agent-tokens.ts';
 import { createRootLogger } from './logger.ts';
 import type { AgentHub } from './hub/agent-hub.ts';
+import type { AgentEnrolment } from './enrolment/enrolment-service.ts';
 import type { PaymentService } from './payments/payment-service.ts';
 import type { AgentCommandsPort } from './ports/agent-commands.ts';
 import type { PaymentStore } from './ports/index.ts';
@@ -39,6 +40,8 @@ export interface RunningServer {
   readonly commands: AgentCommandsPort;
   /** The agent hub (presence of this instance: tests, status). */
   readonly hub: AgentHub;
+  /** Pairing codes, token rotation and revocation (docs/agent-enrolment.md). */
+  readonly enrolment: AgentEnrolment;
   /** Stops HTTP, closes agent sockets, drains the callback worker, closes the store. Idempotent. */
   close(): Promise<void>;
   /** Same as {@link close}, for `await using`. */
@@ -115,6 +118,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     store: composed.store,
     commands: composed.commands,
     hub: composed.hub,
+    enrolment: composed.enrolment,
     service: composed.service,
     issueAgentToken: composed.issueAgentToken,
     close: composed.close,

@@ -1,5 +1,5 @@
 /**
- * `posbridge-agent` command line: `run | ports | hid | identify | doctor`, `--help`.
+ * `posbridge-agent` command line: `run | ports | hid | identify | doctor | pair | totals`, `--help`.
  * Writes only usage text and command output itself; `run` logs through pino (stdout).
  * Each command's module loads when that command runs: `run` does not load the doctor and the
  * listing commands (docs/performance.md "Agent footprint").
@@ -19,6 +19,9 @@ Commands:
   hid                 list USB HID devices (vendor/product id, serial, manufacturer, product)
   identify            open each configured terminal and print its identity
   doctor              check port, permissions, libusb, journal, server, token, clock: pass/fail table
+  pair <code>         exchange a pairing code for this agent's token (see posbridge-agent pair --help)
+  totals              the terminal's own totals of a day, compared with the server's report
+                      (see posbridge-agent totals --help)
 
 Options:
   -c, --config <file> JSON config file (keys as in terminal-agent/README.md)
@@ -34,10 +37,11 @@ Options:
   -h, --help          show this help
 
 Sources, later wins: defaults < --config file < environment < flags. The token comes only from
-the environment (POSBRIDGE_AGENT_TOKEN) or the file.
+the environment (POSBRIDGE_AGENT_TOKEN, or POSBRIDGE_AGENT_TOKEN_FILE naming a file of mode 0600)
+or the config file (token, or tokenFile as posbridge-agent pair writes it).
 
 Environment:
-  POSBRIDGE_SERVER_URL, POSBRIDGE_AGENT_TOKEN (required), POSBRIDGE_TERMINAL_PORT,
+  POSBRIDGE_SERVER_URL, POSBRIDGE_AGENT_TOKEN or POSBRIDGE_AGENT_TOKEN_FILE (required), POSBRIDGE_TERMINAL_PORT,
   POSBRIDGE_TERMINAL_BAUD, POSBRIDGE_TERMINAL_SERIAL, POSBRIDGE_TERMINAL_DRIVER,
   POSBRIDGE_TERMINAL_POS_NUMBER, POSBRIDGE_JOURNAL, LOG_LEVEL,
   POSBRIDGE_<KNOB> timing knobs, e.g. POSBRIDGE_RESULT_TIMEOUT_MS (see README)
@@ -47,45 +51,57 @@ failed; 2 invalid configuration or usage.
 `;
 
 const args = process.argv.slice(2);
-let parsed;
-try {
-  parsed = parseArgs({ args, options: AGENT_FLAG_OPTIONS, allowPositionals: true, strict: true });
-} catch (err) {
-  process.stderr.write(`posbridge-agent: ${(err as Error).message}\n\n${USAGE}`);
-  process.exit(2);
-}
-const [command = 'run', ...extra] = parsed.positionals;
-const io: CommandIo = {
-  out: (t) => process.stdout.write(t),
-  err: (t) => process.stderr.write(t),
-  env: readProcessEnv(),
-  argv: args,
-  json: parsed.values.json === true,
-};
-if (parsed.values.help === true) {
-  process.stdout.write(USAGE);
-} else if (extra.length > 0) {
-  process.stderr.write(`posbridge-agent: unexpected argument ${JSON.stringify(extra.join(' '))}\n\n${USAGE}`);
-  process.exitCode = 2;
+const ownIo: CommandIo = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t), env: readProcessEnv(), argv: args, json: false };
+if (args[0] === 'pair') {
+  process.exitCode = await (await import('./pair.ts')).pairCommand(args.slice(1), ownIo);
+} else if (args[0] === 'totals') {
+  process.exitCode = await (await import('./totals-command.ts')).totalsCommand(args.slice(1), ownIo);
 } else {
-  switch (command) {
-    case 'run':
-      await (await import('./main.ts')).main(args);
-      break;
-    case 'ports':
-      process.exitCode = await (await import('./commands.ts')).portsCommand(io);
-      break;
-    case 'hid':
-      process.exitCode = await (await import('./commands.ts')).hidCommand(io);
-      break;
-    case 'identify':
-      process.exitCode = await (await import('./commands.ts')).identifyCommand(io);
-      break;
-    case 'doctor':
-      process.exitCode = await (await import('./commands.ts')).doctorCommand(io);
-      break;
-    default:
-      process.stderr.write(`posbridge-agent: unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
-      process.exitCode = 2;
+  await runCommand();
+}
+
+/** Every command but `pair`, on the agent's own flags. */
+async function runCommand(): Promise<void> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options: AGENT_FLAG_OPTIONS, allowPositionals: true, strict: true });
+  } catch (err) {
+    process.stderr.write(`posbridge-agent: ${(err as Error).message}\n\n${USAGE}`);
+    process.exit(2);
+  }
+  const [command = 'run', ...extra] = parsed.positionals;
+  const io: CommandIo = {
+    out: (t) => process.stdout.write(t),
+    err: (t) => process.stderr.write(t),
+    env: readProcessEnv(),
+    argv: args,
+    json: parsed.values.json === true,
+  };
+  if (parsed.values.help === true) {
+    process.stdout.write(USAGE);
+  } else if (extra.length > 0) {
+    process.stderr.write(`posbridge-agent: unexpected argument ${JSON.stringify(extra.join(' '))}\n\n${USAGE}`);
+    process.exitCode = 2;
+  } else {
+    switch (command) {
+      case 'run':
+        await (await import('./main.ts')).main(args);
+        break;
+      case 'ports':
+        process.exitCode = await (await import('./commands.ts')).portsCommand(io);
+        break;
+      case 'hid':
+        process.exitCode = await (await import('./commands.ts')).hidCommand(io);
+        break;
+      case 'identify':
+        process.exitCode = await (await import('./commands.ts')).identifyCommand(io);
+        break;
+      case 'doctor':
+        process.exitCode = await (await import('./commands.ts')).doctorCommand(io);
+        break;
+      default:
+        process.stderr.write(`posbridge-agent: unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
+        process.exitCode = 2;
+    }
   }
 }

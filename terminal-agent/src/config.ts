@@ -3,7 +3,9 @@
  *
  * Sources, later wins: built-in defaults < JSON file given by `--config <file>` < environment
  * < flags (`--server-url`, `--port`, `--baud`, `--serial`, `--driver`, `--pos-number`,
- * `--journal`, `--log-level`). The token comes only from the environment or the file.
+ * `--journal`, `--log-level`). The token comes only from the environment or the file, directly
+ * (`POSBRIDGE_AGENT_TOKEN`, `token`) or as a token file of mode 0600 (`POSBRIDGE_AGENT_TOKEN_FILE`,
+ * `tokenFile`, relative to the config file; ./token-file.ts).
  * The loader reports every problem at once in a single `CFG_INVALID` error, and returns a
  * deep-frozen {@link AgentConfig}. This is the only module that reads `process.env` (and only
  * through the `env` argument the caller passes in).
@@ -16,7 +18,9 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { issueLines } from '@posbridge/kit/zod-issues';
 import { CodedError } from '@posbridge/protocol/errors';
+import { dirname, resolve } from 'node:path';
 import { readCaFile } from './link/tls.ts';
+import { readTokenFile } from './token-file.ts';
 
 /** Terminal dialects this agent can drive: the PBL/1 line dialect and Ingenico Concert E+. */
 export const TERMINAL_DIALECTS = ['PBL/1', 'concert-e+'] as const;
@@ -340,7 +344,7 @@ export const AGENT_FLAG_OPTIONS = {
  * Builds the agent configuration from the environment and command-line arguments.
  *
  * @param env - usually `process.env`: `POSBRIDGE_SERVER_URL` (one hub URL, or several separated
- *   by commas), `POSBRIDGE_AGENT_TOKEN`, `POSBRIDGE_SERVER_CA_FILE`,
+ *   by commas), `POSBRIDGE_AGENT_TOKEN`, `POSBRIDGE_AGENT_TOKEN_FILE`, `POSBRIDGE_SERVER_CA_FILE`,
  *   `POSBRIDGE_TERMINAL_PORT`, `POSBRIDGE_TERMINAL_BAUD`, `POSBRIDGE_TERMINAL_SERIAL`,
  *   `LOG_LEVEL`, and `POSBRIDGE_<KNOB>` for every timing knob ({@link envNameOf}).
  * @param argv - arguments after the command name; only `--config <file.json>` is read here
@@ -402,6 +406,19 @@ export function loadAgentConfig(env: Record<string, string | undefined>, argv: r
     source.set('serverUrls', 'POSBRIDGE_SERVER_URL');
   }
   fromEnv('token', 'POSBRIDGE_AGENT_TOKEN');
+  fromEnv('tokenFile', 'POSBRIDGE_AGENT_TOKEN_FILE');
+  // A token file (./token-file.ts, as `posbridge-agent pair` writes it) gives the token when none is given directly.
+  if (typeof raw['tokenFile'] === 'string') {
+    const file = source.get('tokenFile') === 'POSBRIDGE_AGENT_TOKEN_FILE' || configFile === undefined ? raw['tokenFile'] : resolve(dirname(configFile), raw['tokenFile']);
+    if (raw['token'] === undefined) {
+      const read = readTokenFile(file);
+      if ('token' in read) {
+        raw['token'] = read.token;
+        source.set('token', `token (${file})`);
+      } else problems.push(read.problem);
+    }
+  }
+  delete raw['tokenFile'];
   fromEnv('caFile', 'POSBRIDGE_SERVER_CA_FILE');
   fromEnv('logLevel', 'LOG_LEVEL');
   fromEnv('journalPath', 'POSBRIDGE_JOURNAL');

@@ -294,7 +294,7 @@ async function checkSerialPort(t: AgentTerminalConfig, byId: [string, string][],
 type Probe = { readonly url: string; readonly status: number } | { readonly url: string; readonly err: unknown };
 
 const isTokenRefusal = (status: number) => status === 401 || status === 403;
-const TOKEN_FIX = 'issue a new token on the server (`posbridge-server agent add --name <store>`) and set POSBRIDGE_AGENT_TOKEN';
+const TOKEN_FIX = 'pair the agent again (`posbridge-server agent pair-code`, then `posbridge-agent pair <code> --server <url>`), or issue a token (`posbridge-server agent add --name <store>`) and set POSBRIDGE_AGENT_TOKEN';
 const NETWORK_FIX = 'check the network, DNS and firewall (outbound HTTPS/WSS), and POSBRIDGE_SERVER_URL';
 
 /** Detail and fix of a URL the upgrade did not reach (a certificate problem gets its own fix). */

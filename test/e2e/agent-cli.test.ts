@@ -78,7 +78,7 @@ describe('posbridge-agent CLI (real process)', () => {
   it('--help lists every command', async () => {
     const { code, stdout } = await cli(['--help'], {});
     expect(code).toBe(0);
-    for (const c of ['run', 'ports', 'hid', 'identify', 'doctor', '--json']) expect(stdout).toContain(c);
+    for (const c of ['run', 'ports', 'hid', 'identify', 'doctor', 'pair <code>', 'totals', '--json']) expect(stdout).toContain(c);
   });
 
   it('identify reads the serial number from the terminal', async () => {

@@ -87,6 +87,11 @@ export function pbl1EventFromLine(text: string): DeviceEvent {
         return { type: 'command', command: { kind: 'abort', rid } };
       case 'IDENT':
         return { type: 'command', command: { kind: 'ident', rid } };
+      case 'TOTALS': {
+        const date = fieldOf(line, 'date');
+        if (date !== undefined && !/^[0-9]{8}$/.test(date)) throw new BadField('date must be YYYYMMDD');
+        return { type: 'command', command: { kind: 'totals', rid, ...(date === undefined ? {} : { date }) } };
+      }
       default:
         return { type: 'refused', rid, code: 'UNSUPPORTED', detail: `verb ${line.verb} is not supported` };
     }
@@ -146,6 +151,16 @@ export function pbl1LineFromReply(reply: DeviceReply): string {
         ],
       });
     }
+    case 'totals':
+      return encodeWireLine({
+        verb: 'TOTALS',
+        rid: reply.rid,
+        fields: [
+          ['date', reply.date],
+          ['n', String(reply.entries.length)],
+          ...reply.entries.map((e, i): [string, string] => [`t${i + 1}`, `${e.currency}.${e.method}.${e.bucket}.${e.count}.${e.amountMinor}`]),
+        ],
+      });
     default: {
       const never: never = reply;
       throw new TypeError(`unknown reply ${JSON.stringify(never)}`);

@@ -3,3 +3,4 @@ export * from './crc16.ts';
 export * from './line.ts';
 export * from './concert/index.ts';
 export * from './test-outcomes.ts';
+export * from './totals.ts';

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { crc16Hex } from './crc16.ts';
 import { decodeHostLine, decodeTerminalLine, encodeLine, type HostLine, type TerminalLine } from './line.ts';
 
 /**
@@ -71,6 +72,20 @@ const GOLDEN: { line: string; value: HostLine | TerminalLine; direction: 'host' 
   { direction: 'terminal', line: 'ERR p8 code=BUSY*55A8\n', value: { verb: 'ERR', rid: 'p8', code: 'BUSY' } },
   { direction: 'terminal', line: 'ACK p7Q2*0D8A\n', value: { verb: 'ACK', rid: 'p7Q2' } },
   { direction: 'terminal', line: 'PROGRESS p7Q2 stage=pin*27E2\n', value: { verb: 'PROGRESS', rid: 'p7Q2', stage: 'pin' } },
+  { direction: 'host', line: 'TOTALS tt1 date=20261202*BDF1\n', value: { verb: 'TOTALS', rid: 'tt1', date: '20261202' } },
+  {
+    direction: 'terminal',
+    line: 'TOTALS tt1 date=20261202 n=2 t1=986.credit.approved.2.6380 t2=986.debit.refunded.1.500*F186\n',
+    value: {
+      verb: 'TOTALS',
+      rid: 'tt1',
+      date: '20261202',
+      entries: [
+        { currency: '986', method: 'credit', bucket: 'approved', count: 2, amountMinor: 6380 },
+        { currency: '986', method: 'debit', bucket: 'refunded', count: 1, amountMinor: 500 },
+      ],
+    },
+  },
 ];
 
 describe('PBL/1 golden lines', () => {
@@ -173,4 +188,28 @@ function withCrc(body: string): string {
     for (let i = 0; i < 8; i++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
   }
   return `${body}*${crc.toString(16).toUpperCase().padStart(4, '0')}`;
+}
+
+describe('PBL/1 TOTALS', () => {
+  it('refuses an answer whose entries do not match n, or a malformed entry or date', () => {
+    const bad = (body: string) => decodeTerminalLine(encodeRaw(body));
+    expect(bad('TOTALS r1 date=20261202 n=2 t1=986.credit.approved.2.6380')).toMatchObject({ ok: false, reason: 'bad_field', detail: 'missing t2' });
+    expect(bad('TOTALS r1 date=20261202 n=1 t1=986.credit.pending.2.6380')).toMatchObject({ ok: false, reason: 'bad_field' });
+    expect(bad('TOTALS r1 date=2026-12-02 n=0')).toMatchObject({ ok: false, reason: 'bad_field' });
+    expect(bad('TOTALS r1 date=20261202 n=17')).toMatchObject({ ok: false, reason: 'bad_field', detail: 'n out of range' });
+    expect(bad('TOTALS r1 date=20261202 n=0')).toEqual({ ok: true, value: { verb: 'TOTALS', rid: 'r1', date: '20261202', entries: [] } });
+    expect(decodeHostLine(encodeRaw('TOTALS r2'))).toEqual({ ok: true, value: { verb: 'TOTALS', rid: 'r2' } });
+  });
+
+  it('fits the longest answer in one line', () => {
+    const entries = Array.from({ length: 16 }, () => ({ currency: '986', method: 'credit' as const, bucket: 'refunded' as const, count: 999_999_999, amountMinor: 999_999_999_999_999 }));
+    const line = encodeLine({ verb: 'TOTALS', rid: 'r'.repeat(36), date: '20261202', entries });
+    expect(line.length - 1).toBeLessThanOrEqual(1024);
+    expect(decodeTerminalLine(line)).toMatchObject({ ok: true, value: { entries } });
+  });
+});
+
+/** `body*CRC\n` with the codec's own CRC (the golden lines above pin the CRC itself). */
+function encodeRaw(body: string): string {
+  return `${body}*${crc16Hex(body)}\n`;
 }

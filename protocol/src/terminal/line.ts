@@ -10,8 +10,8 @@
  *   value  = *(ALPHA / DIGIT / "-" / "." / "_" / "~" / ":" / "/" / "%" HEXDIG HEXDIG)  (UTF-8 percent-encoding)
  *   crc    = 4(%x30-39 / %x41-46)    CRC-16/CCITT-FALSE of every byte before "*"
  *
- * Host (agent) → terminal: SALE, VOID, REFUND, STATUS, ABORT, IDENT.
- * Terminal → host: ACK, NAK, ERR, PROGRESS, RESULT, IDENT.
+ * Host (agent) → terminal: SALE, VOID, REFUND, STATUS, ABORT, IDENT, TOTALS.
+ * Terminal → host: ACK, NAK, ERR, PROGRESS, RESULT, IDENT, TOTALS (the day's totals).
  *
  * The dialect's safety rule: the terminal keys transactions by `rid`. A SALE repeated with a
  * `rid` it already knows never starts a second charge; it is answered with the current state
@@ -88,7 +88,14 @@ export interface IdentRequestLine {
   rid: string;
 }
 /** A line the host (agent) sends. */
-export type HostLine = SaleLine | StatusLine | AbortLine | IdentRequestLine | ReverseLine;
+/** Ask for the terminal's totals of one business day (`date` YYYYMMDD; absent: today). */
+export interface TotalsRequestLine {
+  verb: 'TOTALS';
+  rid: string;
+  date?: string;
+}
+/** A line the host sends. */
+export type HostLine = SaleLine | StatusLine | AbortLine | IdentRequestLine | ReverseLine | TotalsRequestLine;
 
 /** The request `rid` was received and accepted (for SALE: the transaction started). */
 export interface AckLine {
@@ -149,7 +156,30 @@ export interface IdentAnswerLine {
   dialect?: string;
 }
 /** A line the terminal sends. */
-export type TerminalLine = AckLine | NakLine | ErrLine | ProgressLine | ResultLine | IdentAnswerLine;
+/** Bucket of a terminal's totals (terminal wording: `declined`). */
+export type LineTotalsBucket = 'approved' | 'declined' | 'voided' | 'refunded';
+/** One line of a terminal's totals: wire form `<currency>.<method>.<bucket>.<count>.<amount>`. */
+export interface LineTotalsEntry {
+  /** ISO 4217 numeric. */
+  currency: string;
+  method: LineMethod;
+  bucket: LineTotalsBucket;
+  count: number;
+  /** Integer minor units. */
+  amountMinor: number;
+}
+/** The terminal's totals of `date` (answer direction): fields `date`, `n`, then `t1` … `tn`. */
+export interface TotalsAnswerLine {
+  verb: 'TOTALS';
+  rid: string;
+  /** YYYYMMDD. */
+  date: string;
+  entries: LineTotalsEntry[];
+}
+/** Most entries one TOTALS answer carries (2 currencies × 2 methods × 4 buckets; the longest fits {@link MAX_LINE_LENGTH}). */
+export const MAX_TOTALS_ENTRIES = 16;
+/** A line the terminal sends. */
+export type TerminalLine = AckLine | NakLine | ErrLine | ProgressLine | ResultLine | IdentAnswerLine | TotalsAnswerLine;
 
 /** Why a line could not be decoded. `rid` is set when the line was readable far enough. */
 export interface LineDecodeError {
@@ -206,6 +236,14 @@ function fieldsOf(line: HostLine | TerminalLine): [string, string | number | und
             ['dialect', line.dialect],
           ]
         : [];
+    case 'TOTALS':
+      return 'entries' in line
+        ? [
+            ['date', line.date],
+            ['n', line.entries.length],
+            ...line.entries.map((e, i): [string, string] => [`t${i + 1}`, `${e.currency}.${e.method}.${e.bucket}.${e.count}.${e.amountMinor}`]),
+          ]
+        : [['date', line.date]];
     case 'NAK':
       return [['reason', line.reason]];
     case 'ERR':
@@ -351,6 +389,15 @@ function decodeWith<T>(input: string, map: (raw: RawLine) => T | undefined): Lin
 }
 
 const CURRENCY_NUMERIC_RE = /^\d{3}$/;
+const DATE_RE = /^\d{8}$/;
+const TOTALS_ENTRY_RE = /^(\d{3})\.(credit|debit)\.(approved|declined|voided|refunded)\.(\d{1,9})\.(\d{1,15})$/;
+
+/** One `t<i>` value, already matched by {@link TOTALS_ENTRY_RE}. */
+function totalsEntry(value: string): LineTotalsEntry {
+  const m = TOTALS_ENTRY_RE.exec(value);
+  if (!m) throw new FieldError(`totals entry ${value} is malformed`);
+  return { currency: m[1] ?? '', method: m[2] as LineMethod, bucket: m[3] as LineTotalsBucket, count: Number(m[4]), amountMinor: Number(m[5]) };
+}
 const MAX_AMOUNT_MINOR = 999_999_999_999;
 
 /**
@@ -384,6 +431,8 @@ export function decodeHostLine(input: string): LineDecodeResult<HostLine> {
       case 'ABORT':
       case 'IDENT':
         return { verb: raw.verb, rid: raw.rid };
+      case 'TOTALS':
+        return defined<TotalsRequestLine>({ verb: 'TOTALS', rid: raw.rid, date: r.optPattern('date', DATE_RE) });
       default:
         return undefined;
     }
@@ -432,6 +481,11 @@ export function decodeTerminalLine(input: string): LineDecodeResult<TerminalLine
           firmware: r.opt('firmware'),
           dialect: r.opt('dialect'),
         });
+      case 'TOTALS': {
+        const n = r.int('n', 0, MAX_TOTALS_ENTRIES);
+        const entries = Array.from({ length: n }, (_, i) => totalsEntry(r.pattern(`t${i + 1}`, TOTALS_ENTRY_RE)));
+        return { verb: 'TOTALS', rid: raw.rid, date: r.pattern('date', DATE_RE), entries };
+      }
       default:
         return undefined;
     }

@@ -4,7 +4,7 @@
  *
  * @see docs/admin-api.md
  */
-import type { Request, RequestHandler, Response } from 'express';
+import type { Request, RequestHandler, Response, Router } from 'express';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { CodedError } from '@posbridge/protocol/errors';
@@ -30,6 +30,11 @@ export interface AdminContext {
   readonly sessionTtlMs: number;
   /** Cookies marked `Secure` even when the request itself is plain HTTP (TLS configured, or behind a configured proxy). */
   readonly secureCookies: boolean;
+  /**
+   * More routes, mounted after authentication (each checks its own role with `requireRole`):
+   * ../admin-ext/ (pairing codes, token rotation and revocation, totals). @default none
+   */
+  readonly extensions?: readonly Router[];
 }
 
 /** Writes an admin audit row (who, what, target, why, outcome, when: the injected clock). */

@@ -57,6 +57,7 @@ export function createAdminRouter(ctx: AdminContext): Router {
   r.use(operationRoutes(ctx));
   r.use(directoryRoutes(ctx));
   r.use(accountRoutes(ctx));
+  for (const extension of ctx.extensions ?? []) r.use(extension);
   r.use((req, res) => {
     sendAdminError(res, 'ADMIN_NOT_FOUND', `no admin route ${req.method} ${req.path.slice(0, 200)}`);
   });

@@ -30,6 +30,9 @@ import type { CallbackUrlGuard } from '../callbacks/callback-url-policy.ts';
 import { createPaymentsRouter } from '../ppp/payments-router.ts';
 import type { VirtualTerminal } from '../testsuite/virtual-terminal.ts';
 import { FailureLimiter, onboardingRateLimit, sourceKeyOf } from './rate-limit.ts';
+import type { AgentEnrolment } from '../enrolment/enrolment-service.ts';
+import { createPairingRouter, PAIRING_PATH } from '../enrolment/pairing-router.ts';
+import { adminExtensions } from '../admin-ext/admin-extensions.ts';
 import type { GiftCardBackend } from '../giftcards/backend.ts';
 import { createGiftCardProviderRouter } from '../giftcards/http/router.ts';
 import type { CallbackMode, PaymentStore } from '../ports/index.ts';
@@ -40,6 +43,8 @@ import { consoleRoutes } from './console-static.ts';
 /** Dependencies of {@link createApp}. */
 export interface AppDeps {
   readonly service: PaymentService;
+  /** Pairing codes redeemed at `POST /agent/v1/pair` (../enrolment/pairing-router.ts). */
+  readonly enrolment: AgentEnrolment;
   /** The agents connected to this instance (readiness, the Payment App's terminal list). */
   readonly agents: { readonly sessionCount: number; onlineSerials(): ReadonlySet<string> };
   readonly operations: OperationService;
@@ -224,6 +229,7 @@ export function createApp(deps: AppDeps): Express {
   const posLimiter = new FailureLimiter('pos', { ...limits, onFailure: () => deps.metrics.authFailures.inc({ surface: 'pos' }) });
   const adminLimiter = new FailureLimiter('admin', { ...limits, onFailure: () => deps.metrics.authFailures.inc({ surface: 'admin' }) });
   const metricsLimiter = new FailureLimiter('metrics', { ...limits, onFailure: () => deps.metrics.authFailures.inc({ surface: 'metrics' }) });
+  const pairingLimiter = new FailureLimiter('pairing', { ...limits, onFailure: () => deps.metrics.authFailures.inc({ surface: 'pairing' }) });
   const onboardingLimit = onboardingRateLimit({
     limit: deps.onboarding.rateLimit,
     windowMs: deps.onboarding.rateWindowMs,
@@ -293,6 +299,12 @@ export function createApp(deps: AppDeps): Express {
     }),
   );
 
+  // Agent pairing (unauthenticated: the code is the credential; bounded, rate-limited).
+  app.use(
+    PAIRING_PATH,
+    requestDeadline({ deadlineMs: deps.requestDeadlineMs, shape: 'wire', logger: log }),
+  );
+  app.use(createPairingRouter({ enrolment: deps.enrolment, limiter: pairingLimiter, logger: deps.logger }));
   // The Gift Card Provider endpoints (docs/gift-cards.md): one serviceUrl per merchant, their own
   // credentials and limits, answered within the same deadline as PPP calls.
   const giftcardLimiter = new FailureLimiter('giftcard', { ...limits, onFailure: () => deps.metrics.authFailures.inc({ surface: 'giftcard' }) });
@@ -323,6 +335,7 @@ export function createApp(deps: AppDeps): Express {
       limiter: adminLimiter,
       sessionTtlMs: deps.admin.sessionTtlMs,
       secureCookies: deps.admin.secureCookies,
+      extensions: adminExtensions({ enrolment: deps.enrolment, store: deps.store, logger: deps.logger }),
     }),
   );
   app.use(CONSOLE_PATH, consoleRoutes(deps.consoleDir));

@@ -8,6 +8,7 @@
  * | `pos` (Payment App, `/pos/v1`) | forged or malformed tokens | source; a valid token is never limited (it cannot be guessed) |
  * | `metrics` (`/metrics` with `POSBRIDGE_METRICS_TOKEN`) | wrong bearer tokens | source |
  * | `onboarding` (`/authorization`) | every request (unauthenticated by design) | source |
+ * | `pairing` (`POST /agent/v1/pair`, ../enrolment/pairing-router.ts) | refused pairing codes (malformed, unknown, used, expired) | source |
  * | `giftcard` (`/giftcard-provider/<merchant>`) | answered 401 (missing or wrong provider credentials) | source |
  * | `giftcard-code` (gift card search) | typed redemption codes that match no card | merchant + client |
  *
@@ -38,7 +39,7 @@ import { CountersStore } from './counters-store.ts';
 import { sendPppError } from './errors.ts';
 
 /** The surfaces that have their own limit. */
-export type LimitSurface = 'ppp' | 'pos' | 'metrics' | 'onboarding' | 'giftcard' | 'giftcard-code' | 'admin';
+export type LimitSurface = 'ppp' | 'pos' | 'metrics' | 'onboarding' | 'giftcard' | 'giftcard-code' | 'admin' | 'pairing';
 
 /** Body shape of a refusal: PPP `{status, code, message}` or the Payment App's `{code, message, retryable}`. */
 export type ErrorShape = 'ppp' | 'wire';

@@ -33,6 +33,7 @@ import { ReportRouter } from './report-router.ts';
 import { AgentSession, newMessageId } from './agent-session.ts';
 import { authenticateUpgrade } from './agent-upgrade.ts';
 import { CommandDelivery } from './command-delivery.ts';
+import { CredentialWatch } from './credential-watch.ts';
 import type { HubPresence } from './local-presence.ts';
 import type { ReportRefusal } from './report-guard.ts';
 import type { WakeSignal } from './wake-signal.ts';
@@ -61,6 +62,11 @@ export interface AgentHubOptions {
   readonly maxBadFrames?: number;
   /** Clock, ms since epoch. @default Date.now */
   readonly now?: () => number;
+  /**
+   * Interval of the check that closes sessions whose token was rotated or revoked
+   * (./credential-watch.ts), ms. @default 2000
+   */
+  readonly credentialCheckMs?: number;
 }
 
 /** The WebSocket hub of one server instance. */
@@ -75,7 +81,9 @@ export class AgentHub {
   readonly #presence: HubPresence<AgentSession>;
   readonly #delivery: CommandDelivery;
   readonly #reports: ReportRouter;
-  readonly #all = new Set<AgentSession>();
+  /** Every session of this instance, with the token hash it was opened with. */
+  readonly #all = new Map<AgentSession, string>();
+  readonly #credentials: CredentialWatch<AgentSession>;
   #closing = false;
   readonly #unsubscribe: () => void;
   /** Called when the number of connected agents changes (metrics). */
@@ -111,6 +119,14 @@ export class AgentHub {
       onRefused: (reason, type) => this.onReportRefused(reason, type),
     });
     this.#delivery.start();
+    this.#credentials = new CredentialWatch({
+      store: this.#store,
+      sessions: () => this.#all.entries(),
+      logger: this.#log,
+      intervalMs: options.credentialCheckMs ?? 2000,
+      now: this.#now,
+    });
+    this.#credentials.start();
     this.#unsubscribe = options.wakes?.subscribe((serials) => this.#delivery.wake(serials)) ?? (() => undefined);
   }
 
@@ -134,7 +150,7 @@ export class AgentHub {
         store: this.#store,
         logger: this.#log,
         closing: () => this.#closing,
-        accept: (r, s, h, agent) => this.#wss.handleUpgrade(r, s, h, (ws) => this.#onConnection(ws, agent)),
+        accept: (r, s, h, agent, tokenSha256) => this.#wss.handleUpgrade(r, s, h, (ws) => this.#onConnection(ws, agent, tokenSha256)),
       },
       req,
       socket,
@@ -142,7 +158,16 @@ export class AgentHub {
     );
   }
 
-  #onConnection(ws: WebSocket, agent: AgentRecord): void {
+  /**
+   * An agent's token was rotated or the agent revoked (by this process): closes its sessions
+   * opened with the old token now rather than at the next credential check.
+   */
+  credentialsChanged(agentId: string): Promise<void> {
+    this.#log.debug({ agentId }, 'agent credentials changed; checking sessions');
+    return this.#credentials.checkNow();
+  }
+
+  #onConnection(ws: WebSocket, agent: AgentRecord, tokenSha256: string): void {
     const session = new AgentSession({
       ws,
       agent,
@@ -157,7 +182,7 @@ export class AgentHub {
         onClose: (s) => this.#onClose(s),
       },
     });
-    this.#all.add(session);
+    this.#all.set(session, tokenSha256);
   }
 
   async #onHello(session: AgentSession, hello: AgentHello, repeat: boolean): Promise<void> {
@@ -231,7 +256,8 @@ export class AgentHub {
     this.#closing = true;
     this.#unsubscribe();
     this.#delivery.stop();
-    const sessions = [...this.#all];
+    this.#credentials.stop();
+    const sessions = [...this.#all.keys()];
     for (const s of sessions) s.close(1001, 'server shutting down');
     const timer = setTimeout(() => {
       for (const s of sessions) s.terminate();

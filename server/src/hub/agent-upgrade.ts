@@ -20,7 +20,7 @@ export interface UpgradeDeps {
   /** True once the hub is closing (answered 503). */
   readonly closing: () => boolean;
   /** Completes the handshake for an authenticated agent. */
-  readonly accept: (req: IncomingMessage, socket: Duplex, head: Buffer, agent: AgentRecord) => void;
+  readonly accept: (req: IncomingMessage, socket: Duplex, head: Buffer, agent: AgentRecord, tokenSha256: string) => void;
 }
 
 /**
@@ -38,8 +38,9 @@ export function authenticateUpgrade(deps: UpgradeDeps, req: IncomingMessage, soc
     log.warn({ remoteAddress: req.socket.remoteAddress }, 'agent upgrade without bearer token');
     return rejectUpgrade(socket, 401, 'WS_UNAUTHORIZED', 'agent token missing or not recognised');
   }
+  const tokenSha256 = hashAgentToken(token);
   deps.store
-    .findAgentByTokenHash(hashAgentToken(token))
+    .findAgentByTokenHash(tokenSha256)
     .then((agent) => {
       if (!agent) {
         log.warn({ remoteAddress: req.socket.remoteAddress }, 'agent upgrade with unknown token');
@@ -50,7 +51,7 @@ export function authenticateUpgrade(deps: UpgradeDeps, req: IncomingMessage, soc
         rejectUpgrade(socket, 503, 'WS_UNAUTHORIZED', 'server is shutting down');
         return;
       }
-      deps.accept(req, socket, head, agent);
+      deps.accept(req, socket, head, agent, tokenSha256);
     })
     .catch((err: unknown) => {
       log.error({ err }, 'agent authentication failed');

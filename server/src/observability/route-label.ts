@@ -29,13 +29,14 @@ export const ROUTE_TEMPLATES = [
   '/healthz',
   '/readyz',
   '/metrics',
+  '/agent/v1/pair',
   'other',
 ] as const;
 
 /** A value of the `route` label. */
 export type RouteTemplate = (typeof ROUTE_TEMPLATES)[number];
 
-const STATIC = new Set<string>(['/payments', '/authorization/token', '/authorization/redirect', '/authorization/credentials', '/manifest', '/healthz', '/readyz', '/metrics']);
+const STATIC = new Set<string>(['/payments', '/authorization/token', '/authorization/redirect', '/authorization/credentials', '/manifest', '/healthz', '/readyz', '/metrics', '/agent/v1/pair']);
 
 const PATTERNS: readonly (readonly [RegExp, RouteTemplate])[] = [
   [/^\/payments\/[^/]+\/cancellations\/?$/, '/payments/:paymentId/cancellations'],

@@ -3,6 +3,7 @@
  * assertions for every adapter: adapters/memory/memory-contract.test.ts,
  * adapters/sqlite/sqlite-contract.test.ts).
  */
+import { agentEnrolmentContract } from './agent-enrolment.contract.ts';
 import { adminContract } from './admin.contract.ts';
 import { callbackOutboxContract } from './callback-outbox.contract.ts';
 import { portOfStore, type StoreFactory } from './contract-helpers.ts';
@@ -14,6 +15,7 @@ import { metaContract } from './meta.contract.ts';
 import { onboardingTokensContract } from './onboarding-tokens.contract.ts';
 import { operationsContract } from './operations.contract.ts';
 import { paymentsContract } from './payments.contract.ts';
+import { totalsContract } from './totals.contract.ts';
 
 export type { StoreFactory } from './contract-helpers.ts';
 
@@ -25,6 +27,8 @@ export function storeContracts(factory: StoreFactory, name = 'store'): void {
   operationsContract(factory);
   directoryContract(factory);
   metaContract(factory);
+  agentEnrolmentContract(factory);
+  totalsContract(factory);
   adminContract(factory);
   // The shared-state contracts take just their port (the PostgreSQL classes run them alone too).
   countersContract(name, portOfStore(factory, (store) => store));

@@ -8,6 +8,7 @@
  */
 import type { AdminPort } from './admin.ts';
 import type { AgentCommandsPort } from './agent-commands.ts';
+import type { AgentEnrolmentPort } from './agent-enrolment.ts';
 import type { CallbackOutboxPort } from './callback-outbox.ts';
 import type { CountersPort } from './counters.ts';
 import type { DirectoryPort } from './directory.ts';
@@ -17,9 +18,11 @@ import type { MetaPort } from './meta.ts';
 import type { OnboardingTokensPort } from './onboarding-tokens.ts';
 import type { OperationsPort } from './operations.ts';
 import type { PaymentsPort } from './payments.ts';
+import type { TotalsPort } from './totals.ts';
 
 export * from './admin.ts';
 export * from './agent-commands.ts';
+export * from './agent-enrolment.ts';
 export * from './callback-outbox.ts';
 export * from './counters.ts';
 export * from './directory.ts';
@@ -30,6 +33,7 @@ export * from './meta.ts';
 export * from './onboarding-tokens.ts';
 export * from './operations.ts';
 export * from './payments.ts';
+export * from './totals.ts';
 
 /**
  * Everything the server persists: every port over one database, so that a change and its
@@ -47,6 +51,8 @@ export interface PaymentStore
     CountersPort,
     OnboardingTokensPort,
     GiftCardsPort,
+    AgentEnrolmentPort,
+    TotalsPort,
     AdminPort {
   /** Releases the underlying database; nothing may be called afterwards. */
   close(): Promise<void>;

@@ -69,6 +69,15 @@ const line = (open: (ctx: DriverContext) => () => Promise<Duplex>): DriverFactor
   });
 };
 
+/**
+ * Opens the byte stream of `terminal` as its driver would (serial port or HID device), for the
+ * commands that talk to a terminal outside a driver (`posbridge-agent totals`).
+ */
+export function openTerminalPort(terminal: AgentTerminalConfig, openPort?: (terminal: AgentTerminalConfig) => Promise<Duplex>): Promise<Duplex> {
+  const ctx = { terminal, ...(openPort ? { openPort } : {}) } as DriverContext;
+  return (terminal.driver === 'pbl1-hid' ? hidOpener(ctx) : serialOpener(ctx))();
+}
+
 /** Every driver by name. */
 export const DRIVER_REGISTRY: Readonly<Record<DriverName, DriverFactory>> = Object.freeze({
   'pbl1-serial': line(serialOpener),

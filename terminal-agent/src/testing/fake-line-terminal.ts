@@ -152,6 +152,9 @@ export class FakeLineTerminal {
         if (!this.script.hold) setImmediate(() => this.#complete(sale));
         return;
       }
+      case 'TOTALS':
+        this.send({ verb: 'ERR', rid: line.rid, code: 'UNSUPPORTED' });
+        return;
       default: {
         const never: never = line;
         throw new Error(`unexpected ${JSON.stringify(never)}`);

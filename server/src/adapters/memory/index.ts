@@ -9,6 +9,8 @@ import type { PaymentStore } from '../../ports/index.ts';
 import { bindPort } from '../bind-port.ts';
 import { MemoryAdmin } from './admin.ts';
 import { MemoryAgentCommands } from './agent-commands.ts';
+import { MemoryAgentEnrolment } from './agent-enrolment.ts';
+import { MemoryTotals } from './totals.ts';
 import { MemoryCallbackOutbox } from './callback-outbox.ts';
 import { MemoryCounters } from './counters.ts';
 import { MemoryDirectory } from './directory.ts';
@@ -45,6 +47,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): PaymentStor
     ...bindPort(new MemoryCounters(conn)),
     ...bindPort(new MemoryOnboardingTokens(conn)),
     ...bindPort(new MemoryGiftCards(conn)),
+    ...bindPort(new MemoryAgentEnrolment(conn)),
+    ...bindPort(new MemoryTotals(conn)),
     ...bindPort(new MemoryAdmin(conn)),
     close: () => conn.close(),
   };

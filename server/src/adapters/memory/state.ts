@@ -119,6 +119,23 @@ export interface AgentRow {
   readonly createdAt: number;
   readonly storeId: string | null;
   readonly tokenSha256: string;
+  /** When the agent was revoked (ports/agent-enrolment.ts); absent or null: live. */
+  readonly revokedAt?: number | null;
+  /** Last rotation or revocation of its token; absent or null: never. */
+  readonly credentialsChangedAt?: number | null;
+}
+
+/** A pairing code (its digest only; ports/agent-enrolment.ts). */
+export interface PairingCodeRow {
+  readonly codeSha256: string;
+  readonly merchantId: string;
+  readonly storeId: string;
+  readonly agentName: string;
+  readonly createdBy: string;
+  readonly createdAt: number;
+  readonly expiresAt: number;
+  readonly usedAt: number | null;
+  readonly agentId: string | null;
 }
 
 /** A stored payment event; `data` is JSON text, as written. */
@@ -207,6 +224,8 @@ export interface MemoryTables {
   readonly giftCardJournals: Table<string, readonly JournalEntry[]>;
   /** Card id of each journal entry id (entry ids are unique in the store). */
   readonly giftCardEntryIds: Table<string, string>;
+  /** Pairing codes by digest (./agent-enrolment.ts). */
+  readonly pairingCodes: Table<string, PairingCodeRow>;
   /** Console users by userId (./admin.ts). */
   readonly adminUsers: Table<string, AdminUser>;
   /** API tokens and sessions by credentialId. */
@@ -252,6 +271,7 @@ export function createMemoryState(): MemoryState {
     giftCardCodes: table(),
     giftCardJournals: table(),
     giftCardEntryIds: table(),
+    pairingCodes: table(),
     adminUsers: table(),
     adminCredentials: table(),
     adminAudit: table(),

@@ -14,6 +14,8 @@ import { bindPort } from '../bind-port.ts';
 import { storeError } from '../store-error.ts';
 import { PgAdmin } from './admin.ts';
 import { PgAgentCommands } from './agent-commands.ts';
+import { PgAgentEnrolment } from './agent-enrolment.ts';
+import { PgTotals } from './totals.ts';
 import { PgCallbackOutbox } from './callback-outbox.ts';
 import { PgCounters } from './counters.ts';
 import { PgDirectory } from './directory.ts';
@@ -75,6 +77,8 @@ function composePostgresStore(db: PgDb): PostgresStore {
     ...bindPort(new PgCounters(db)),
     ...bindPort(new PgOnboardingTokens(db)),
     ...bindPort(new PgGiftCards(db)),
+    ...bindPort(new PgAgentEnrolment(db)),
+    ...bindPort(new PgTotals(db)),
     ...bindPort(new PgAdmin(db)),
     db,
     ping: () =>

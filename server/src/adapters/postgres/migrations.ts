@@ -17,6 +17,7 @@ import { SCHEMA_CORE } from './schema-core.ts';
 import { CLUSTER_SCHEMA_SQL } from './schema-cluster.ts';
 import { SHARED_STATE_DDL } from './schema-shared.ts';
 import { GIFTCARDS_DDL } from './schema-giftcards.ts';
+import { ENROLMENT_PG_DDL } from './schema-enrolment.ts';
 import { ADMIN_DDL } from './schema-admin.ts';
 
 /** One migration: `sql` (one or more statements, no parameters) brings the schema to `version`. */
@@ -63,6 +64,9 @@ ALTER TABLE merchants ADD COLUMN payment_app_changed_at timestamptz;`,
   },
   // The operations console (issue 14 items 1–2): users, credentials, audit log, agent hellos.
   { version: 8, name: 'admin', sql: ADMIN_DDL },
+  // Agent enrolment and end-of-day totals (issue 14 items 4–5; ./schema-enrolment.ts): pairing
+  // codes and agent token rotation/revocation.
+  { version: 9, name: 'agent-enrolment', sql: ENROLMENT_PG_DDL },
 ];
 
 /** The schema version this code runs on. */

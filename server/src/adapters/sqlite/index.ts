@@ -14,6 +14,8 @@ import { SqliteDb } from './sqlite-db.ts';
 import { bindPort } from '../bind-port.ts';
 import { SqliteAdmin } from './admin.ts';
 import { SqliteAgentCommands } from './agent-commands.ts';
+import { SqliteAgentEnrolment } from './agent-enrolment.ts';
+import { SqliteTotals } from './totals.ts';
 import { SqliteCallbackOutbox } from './callback-outbox.ts';
 import { SqliteCounters } from './counters.ts';
 import { SqliteDirectory } from './directory.ts';
@@ -61,6 +63,8 @@ function composeSqliteStore(db: SqliteDb, counters: SqliteCounters): PaymentStor
     ...bindPort(counters),
     ...bindPort(new SqliteOnboardingTokens(db)),
     ...bindPort(new SqliteGiftCards(db)),
+    ...bindPort(new SqliteAgentEnrolment(db)),
+    ...bindPort(new SqliteTotals(db)),
     ...bindPort(new SqliteAdmin(db)),
     close: () => db.close(),
   };

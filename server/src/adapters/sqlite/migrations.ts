@@ -3,6 +3,8 @@
  * the applied version is kept in `schema_version`. Never edit a shipped migration: append one.
  */
 
+import { ENROLMENT_SQLITE_DDL } from './schema-enrolment.ts';
+
 /** Ordered SQL migrations; index 0 is version 1. */
 export const MIGRATIONS: readonly string[] = [
   `
@@ -386,5 +388,8 @@ export const MIGRATIONS: readonly string[] = [
             NEW.created_at);
   END;
   `,
+  // 13 (agent enrolment and end-of-day totals, issue 14 items 4–5; ./schema-enrolment.ts):
+  // pairing codes and agent token rotation/revocation.
+  ENROLMENT_SQLITE_DDL,
 ];
 

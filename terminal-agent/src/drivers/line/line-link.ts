@@ -484,6 +484,7 @@ function onAckItem(s: LineLinkState, item: LineInboxItem, c: Ctx): LineLinkState
       return endPhase1({ ...s, refusedWith: refusal, lastProblem: `ERR ${line.code} to a resent SALE` }, c);
     }
     case 'IDENT':
+    case 'TOTALS':
       return s;
     default: {
       const never: never = line;
@@ -538,6 +539,7 @@ function onResultItem(s: LineLinkState, item: LineInboxItem, c: Ctx): LineLinkSt
     case 'ACK':
     case 'NAK':
     case 'IDENT':
+    case 'TOTALS':
       // Late answers to a resent SALE; the transaction is running.
       log(c, 'debug', 'late answer ignored', { paymentId: req.paymentId, rid: req.rid, line: item.raw });
       return s;
@@ -586,6 +588,7 @@ function onStatusItem(s: LineLinkState, item: LineInboxItem, c: Ctx): LineLinkSt
     case 'NAK':
       return onStatusCheck(s, { kind: 'no_answer', reason: `NAK (${line.reason})` }, c);
     case 'IDENT':
+    case 'TOTALS':
       return s;
     default: {
       const never: never = line;
