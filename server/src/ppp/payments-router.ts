@@ -32,9 +32,11 @@ import { parseBody } from '../http/validation.ts';
 import type { PppAnswerSettings } from '../domain/ppp-outcome.ts';
 import type { OperationService } from '../payments/operation-service.ts';
 import type { PaymentService } from '../payments/payment-service.ts';
+import type { Payment } from '../ports/index.ts';
 import { suiteScenarioOf } from '../testsuite/scenario.ts';
 import type { VirtualTerminal } from '../testsuite/virtual-terminal.ts';
 import { pppContext } from './auth.ts';
+import { RecentIds } from './recent-ids.ts';
 import { paymentAnswer, sandboxRefusedAnswer, unsupportedMethodAnswer, type PaymentAppUrls } from './mappers.ts';
 
 /** Dependencies of {@link createPaymentsRouter}. */
@@ -67,6 +69,7 @@ function checkSamePayment(pathId: string | undefined, bodyId: string): string {
 export function createPaymentsRouter(deps: PaymentsRouterDeps): Router {
   const log = deps.logger.child({ component: 'ppp' });
   const router = express.Router();
+  const recent = new RecentIds();
 
   // Every log line about a request names its payment, a refused one too (docs/ppp.md "Observability").
   router.use('/:paymentId', (req, res, next) => {
@@ -76,8 +79,9 @@ export function createPaymentsRouter(deps: PaymentsRouterDeps): Router {
 
   /**
    * Refuses the `callbackUrl` of a new payment outside the host policy with a 400 naming the
-   * field. A repeat of an existing paymentId is not checked: its answer and its callback use
-   * the URL stored at creation, and every delivery checks that one again anyway.
+   * field. A repeat of an existing paymentId is never refused by it (the route reads the payment
+   * before refusing): its answer and its callback use the URL stored at creation, and every
+   * delivery checks that one again anyway.
    */
   async function screenCallbackUrl(callbackUrl: string, paymentId: string, merchantId: string): Promise<void> {
     const refuse = (reason: string): never => {
@@ -103,16 +107,29 @@ export function createPaymentsRouter(deps: PaymentsRouterDeps): Router {
     if (merchant.name !== null && body.merchantName !== merchant.name) {
       throw new CodedError('PPP_MERCHANT_MISMATCH', undefined, { details: { paymentId: body.paymentId } });
     }
-    // One read decides: a repeat (the gateway's poll) is answered from it without a write.
-    const existing = await deps.service.getPayment(body.paymentId);
-    if (existing === null) await screenCallbackUrl(body.callbackUrl, body.paymentId, merchant.merchantId);
     // Only both together reach the virtual terminal: the merchant's mode alone, or the header alone, never does.
     const virtual = testSuite && merchant.testSuiteMode === true ? deps.virtualTerminal : undefined;
     // A sandbox payment never reaches a production terminal unless the merchant allows it; the
     // virtual terminal is not one (docs/homologation.md "Sandbox mode").
     const sandbox = isSandboxRequest(body);
     const sandboxAllowed = virtual !== undefined || merchant.sandboxTerminals === 'allow';
-    const outcome = await deps.service.createPayment(body, { merchantId: merchant.merchantId, testSuite, existing, sandbox, sandboxAllowed });
+    // A likely repeat (an id this process answered lately: the gateway's poll) is answered from one
+    // read without a write. Any other id goes to the idempotent insert without that read (one store
+    // trip for a new payment); the insert answers a repeat it was not told of. Where refusing a new
+    // payment needs to know it is new (the callback policy, the sandbox rule), it is read first.
+    let existing: Payment | null | undefined;
+    if (recent.has(body.paymentId) || (sandbox && !sandboxAllowed)) existing = await deps.service.getPayment(body.paymentId);
+    if (existing == null) {
+      try {
+        await screenCallbackUrl(body.callbackUrl, body.paymentId, merchant.merchantId);
+      } catch (err) {
+        if (existing === null) throw err;
+        // Not read yet: a repeat is answered from what was stored (its URL passed at creation).
+        existing = await deps.service.getPayment(body.paymentId);
+        if (existing === null) throw err;
+      }
+    }
+    const outcome = await deps.service.createPayment(body, { merchantId: merchant.merchantId, testSuite, existing: existing ?? null, sandbox, sandboxAllowed });
     let answer: CreatePaymentResponse;
     if (outcome.kind === 'unsupported_method') {
       log.info({ paymentId: body.paymentId, method: body.paymentMethod }, 'payment method not supported; denied');
@@ -142,6 +159,7 @@ export function createPaymentsRouter(deps: PaymentsRouterDeps): Router {
       if (virtual && payment.testSuite && payment.status === 'awaiting_terminal' && payment.binding === null) {
         payment = await virtual.run(payment, suiteScenarioOf(body.card?.number, payment.amount.amountMinor));
       }
+      recent.add(payment.paymentId);
       answer = paymentAnswer(payment, deps.appUrlsFor(payment.paymentId), deps.settings, paymentAppNamesOf(merchant.paymentApp));
     }
     if (log.isLevelEnabled('debug')) log.debug({ paymentId: answer.paymentId, status: answer.status, appName: answer.paymentAppData?.appName }, 'payment answered');

@@ -122,6 +122,9 @@ export class VirtualTerminal {
     this.#log.info({ paymentId: p.paymentId, merchantId: p.merchantId, serialNumber, scenario }, 'suite payment on the virtual terminal');
     if (isAsyncScenario(scenario)) return p;
     await this.#answerDue([serialNumber]);
+    // A background pass (the wake-up of the commit above, or the poll) may have taken the row
+    // first (write-ahead: then it is not due for this call); its answer is awaited, not skipped.
+    await this.#running;
     return (await this.#o.service.getPayment(p.paymentId)) ?? p;
   }
 
