@@ -8,7 +8,7 @@
  * aborts, and rejects with a {@link ScannerError}: `no-camera` (no media devices, e.g. a page not
  * served over HTTPS, or no camera), `permission-denied` (the clerk, the browser or the embedding
  * page's `allow="camera"` refused it), `failed` (anything else, e.g. the camera is in use).
- * Web only (DOM). @see ../README.md "Camera scanning"
+ * Web only (DOM). @see ../README.md "Web host"
  */
 import { BrowserMultiFormatReader, type IScannerControls } from '@zxing/browser';
 import { BarcodeFormat, DecodeHintType } from '@zxing/library';
