@@ -58,7 +58,7 @@ const coreUp = 'The server core (payments, hub, callbacks; and domain, ports, ad
 
 export default tseslint.config(
   {
-    ignores: ['**/node_modules/**', '**/dist/**', 'test-artifacts/**', 'bench/results/**', 'payment-app/dist/**', 'payment-app/dist-vtex-io/**', 'payment-app/dist-vtex-io-test/**', 'console/dist/**', '**/*.d.ts'],
+    ignores: ['**/node_modules/**', '**/dist/**', 'test-artifacts/**', 'bench/results/**', 'payment-app/dist/**', 'payment-app/dist-vtex-io/**', 'payment-app/dist-vtex-io-test/**', 'console/dist/**', 'payment-app/dist-rn/**', '**/*.d.ts'],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,
@@ -166,5 +166,12 @@ export default tseslint.config(
     files: ['**/*.{js,mjs}'],
     ...tseslint.configs.disableTypeChecked,
     languageOptions: { globals: { ...globals.node } },
+  },
+  {
+    // CommonJS tool configs (payment-app/metro.config.cjs: Metro loads it with require()).
+    files: ['**/*.cjs'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: { sourceType: 'commonjs', globals: { ...globals.node } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
 );

@@ -116,15 +116,15 @@ export async function buildAndServe(ready: StackReady): Promise<ServedApp> {
 /** Debian's Chromium, the only browser that installs here (playwright cannot download one). */
 export const CHROMIUM = process.env['POSBRIDGE_CHROMIUM'] ?? '/usr/bin/chromium';
 
-/** Launches Chromium headless; fails with the fix if it is not installed. */
-export async function launchChromium(): Promise<Browser> {
+/** Launches Chromium headless (plus `extraArgs`, e.g. the fake camera's); fails with the fix if it is not installed. */
+export async function launchChromium(extraArgs: readonly string[] = []): Promise<Browser> {
   if (!existsSync(CHROMIUM)) {
     throw new Error(`${CHROMIUM} not found: install Debian's chromium (apt-get install -y chromium) or set POSBRIDGE_CHROMIUM`);
   }
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', ...extraArgs],
   });
 }
 

@@ -11,9 +11,14 @@ import type { TerminalScanner } from './host/scanner.ts';
 import { TerminalConnectorScreen } from './screens/TerminalConnectorScreen.tsx';
 import { WaitForConfirmationScreen } from './screens/WaitForConfirmationScreen.tsx';
 
-/** The part of React Native's `AppRegistry` used here (react-native-web's has it too). */
+/**
+ * The part of React Native's `AppRegistry` used here (react-native-web's has it too). Its
+ * component type is React Native's own `ComponentProvider` (`() => ComponentType<any>`): with a
+ * narrower one React Native's `AppRegistry` would not be accepted (react-native/index.ts checks it).
+ */
 export interface AppRegistryLike {
-  registerComponent(appKey: string, getComponentFunc: () => ComponentType<never>): string;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- React Native's ComponentProvider type
+  registerComponent(appKey: string, getComponentFunc: () => ComponentType<any>): string;
 }
 
 /** Host-wide options merged into every screen's props. */
@@ -26,6 +31,6 @@ export interface RegisterOptions {
 /** Registers both Payment Apps under `vtex.terminal-connector-app` and `vtex.challenge-wait-for-confirmation`. */
 export function registerPaymentApps(registry: AppRegistryLike, options: RegisterOptions = {}): void {
   const Connector = (props: TerminalConnectorProps) => <TerminalConnectorScreen scanner={options.scanner} memory={options.memory} {...props} />;
-  registry.registerComponent(TERMINAL_CONNECTOR_APP, () => Connector as ComponentType<never>);
-  registry.registerComponent(WAIT_FOR_CONFIRMATION_APP, () => WaitForConfirmationScreen as ComponentType<never>);
+  registry.registerComponent(TERMINAL_CONNECTOR_APP, () => Connector);
+  registry.registerComponent(WAIT_FOR_CONFIRMATION_APP, () => WaitForConfirmationScreen);
 }

@@ -8,6 +8,7 @@
 import { createRoot } from 'react-dom/client';
 import { CheckoutFlow } from '../src/screens/CheckoutFlow.tsx';
 import { checkoutEventsOn, type CheckoutEvents, type JQueryLike } from '../src/host/checkout.ts';
+import { webCameraScannerFor } from '../web/camera-scanner.ts';
 import { localMemory } from '../web/local-memory.ts';
 
 /** Options of {@link mountCheckoutApp}. */
@@ -25,6 +26,6 @@ export function mountCheckoutApp(element: Element, options: MountCheckoutOptions
   const locale = options.locale ?? (document.documentElement.lang || navigator.language);
   const checkout = options.checkout ?? checkoutEventsOn(window as unknown as { $?: JQueryLike });
   const root = createRoot(element);
-  root.render(<CheckoutFlow appPayload={options.appPayload} locale={locale} checkout={checkout} memory={localMemory()} />);
+  root.render(<CheckoutFlow appPayload={options.appPayload} locale={locale} checkout={checkout} memory={localMemory()} scanner={webCameraScannerFor(locale)} />);
   return () => root.unmount();
 }

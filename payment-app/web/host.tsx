@@ -228,7 +228,7 @@ function HostPage() {
         {opened === null ? (
           <p style={css.placeholder}>The Payment App opens here.</p>
         ) : (
-          <iframe key={opened.key} ref={frame} src="app.html" title="posbridge Payment App" style={css.frame} data-testid="payment-app-frame" />
+          <iframe key={opened.key} ref={frame} src="app.html" allow="camera" title="posbridge Payment App" style={css.frame} data-testid="payment-app-frame" />
         )}
       </section>
     </div>

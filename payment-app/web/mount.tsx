@@ -5,11 +5,12 @@
  */
 import { createRoot } from 'react-dom/client';
 import { PaymentApp, type PaymentAppProps } from '../src/index.ts';
+import { webCameraScannerFor } from './camera-scanner.ts';
 import { localMemory } from './local-memory.ts';
 
-/** Renders the Payment App named `props.appName` into `element`; returns the unmount function. */
+/** Renders the Payment App named `props.appName` into `element` (with the browser camera as scanner unless `props.scanner`); returns the unmount function. */
 export function mountPaymentApp(element: Element, props: PaymentAppProps): () => void {
   const root = createRoot(element);
-  root.render(<PaymentApp memory={localMemory()} {...props} />);
+  root.render(<PaymentApp memory={localMemory()} scanner={webCameraScannerFor(props.locale)} {...props} />);
   return () => root.unmount();
 }

@@ -22,6 +22,8 @@ export const PROBLEM_ACTIONS: Readonly<Record<ConnectorProblem, ProblemActions>>
   network: { retry: true, change: true },
   server: { retry: true, change: true },
   scanner: { retry: false, change: true },
+  camera_missing: { retry: false, change: true },
+  camera_denied: { retry: false, change: true },
   already_bound: { retry: false, change: false },
   payment_final: { retry: false, change: false },
   expired: { retry: false, change: false },

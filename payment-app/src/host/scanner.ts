@@ -9,9 +9,32 @@ import { SerialNumberSchema } from '@posbridge/protocol/ws';
 /** What one scan gave. */
 export type ScanOutcome = { readonly kind: 'code'; readonly text: string } | { readonly kind: 'cancelled' };
 
-/** Reads one barcode or QR code, showing whatever camera UI it needs; rejects if the camera fails. */
+/** Why a scan could not run: no camera on the device (or page), the clerk or the OS refused it, anything else. */
+export type ScannerFailure = 'no-camera' | 'permission-denied' | 'failed';
+
+/** What a {@link TerminalScanner} rejects with when it knows why; any other rejection reads as `failed`. */
+export class ScannerError extends Error {
+  constructor(
+    readonly reason: ScannerFailure,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ScannerError';
+  }
+}
+
+/** The {@link ScannerFailure} of whatever a scanner rejected with. */
+export function scannerFailureOf(error: unknown): ScannerFailure {
+  return error instanceof ScannerError ? error.reason : 'failed';
+}
+
+/**
+ * Reads one barcode or QR code, showing whatever camera UI it needs; rejects (preferably with a
+ * {@link ScannerError}) if the camera fails. `signal` aborts when the screen no longer waits
+ * (unmounted): the scanner then releases the camera and may resolve `cancelled`.
+ */
 export interface TerminalScanner {
-  scan(): Promise<ScanOutcome>;
+  scan(signal?: AbortSignal): Promise<ScanOutcome>;
 }
 
 /**

@@ -21,6 +21,8 @@ export type ConnectorProblem =
   | 'network'
   | 'server'
   | 'scanner'
+  | 'camera_missing'
+  | 'camera_denied'
   | 'invalid_payload';
 
 /** Messages for each problem, given the serial it concerns (may be empty). */
@@ -38,6 +40,8 @@ const en = {
     scan: 'Scan code',
     scanA11y: 'Scan the barcode or QR code on the terminal with the camera',
     scanning: 'Point the camera at the code on the terminal…',
+    scanCancel: 'Stop scanning',
+    scanCancelA11y: 'Stop the camera and go back',
     listTitle: 'Terminals in this store',
     storeTitle: 'Which store is this device in?',
     storeA11y: (name: string) => `This device is in store ${name}`,
@@ -78,6 +82,8 @@ const en = {
       network: () => 'No connection to the payment server. Check the internet connection and try again.',
       server: () => 'The payment server had a problem. Try again in a moment.',
       scanner: () => 'The camera could not read the code. Try again or type the serial number.',
+      camera_missing: () => 'No camera was found on this device. Type the serial number or pick the terminal from the list.',
+      camera_denied: () => 'The camera is blocked. Allow camera access for this page in the browser settings, or type the serial number.',
       invalid_payload: () => 'This payment cannot be opened (invalid data from the checkout). Restart the payment.',
     }),
   },
@@ -144,6 +150,8 @@ const ptBR: Messages = {
     scan: 'Ler código',
     scanA11y: 'Ler o código de barras ou QR code da maquininha com a câmera',
     scanning: 'Aponte a câmera para o código da maquininha…',
+    scanCancel: 'Parar a leitura',
+    scanCancelA11y: 'Desligar a câmera e voltar',
     listTitle: 'Maquininhas desta loja',
     storeTitle: 'Em qual loja está este aparelho?',
     storeA11y: (name) => `Este aparelho está na loja ${name}`,
@@ -184,6 +192,8 @@ const ptBR: Messages = {
       network: () => 'Sem conexão com o servidor de pagamento. Verifique a internet e tente de novo.',
       server: () => 'O servidor de pagamento teve um problema. Tente de novo em instantes.',
       scanner: () => 'A câmera não conseguiu ler o código. Tente de novo ou digite o número de série.',
+      camera_missing: () => 'Nenhuma câmera encontrada neste aparelho. Digite o número de série ou escolha a maquininha na lista.',
+      camera_denied: () => 'A câmera está bloqueada. Permita o acesso à câmera para esta página nas configurações do navegador, ou digite o número de série.',
       invalid_payload: () => 'Não é possível abrir este pagamento (dados inválidos do checkout). Refaça o pagamento.',
     },
   },
@@ -247,6 +257,8 @@ const es: Messages = {
     scan: 'Escanear código',
     scanA11y: 'Escanear con la cámara el código de barras o QR del terminal',
     scanning: 'Apunte la cámara al código del terminal…',
+    scanCancel: 'Dejar de escanear',
+    scanCancelA11y: 'Apagar la cámara y volver',
     listTitle: 'Terminales de esta tienda',
     storeTitle: '¿En qué tienda está este dispositivo?',
     storeA11y: (name) => `Este dispositivo está en la tienda ${name}`,
@@ -287,6 +299,8 @@ const es: Messages = {
       network: () => 'Sin conexión con el servidor de pagos. Revise la conexión a internet y reintente.',
       server: () => 'El servidor de pagos tuvo un problema. Reintente en un momento.',
       scanner: () => 'La cámara no pudo leer el código. Reintente o escriba el número de serie.',
+      camera_missing: () => 'No se encontró ninguna cámara en este dispositivo. Escriba el número de serie o elija el terminal de la lista.',
+      camera_denied: () => 'La cámara está bloqueada. Permita el acceso a la cámara para esta página en la configuración del navegador, o escriba el número de serie.',
       invalid_payload: () => 'No se puede abrir este pago (datos inválidos del checkout). Reinicie el pago.',
     },
   },

@@ -1,6 +1,6 @@
 import { act, cleanup, fireEvent, render, screen, waitFor } from '@testing-library/react';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { ConnectorResult, TerminalScanner } from '../index.ts';
+import { ScannerError, type ConnectorResult, type TerminalScanner } from '../index.ts';
 import { countControls, unlabelledControls } from '../testing/a11y.ts';
 import { fakeFetch, type FakeFetch } from '../testing/fake-fetch.ts';
 import { connectorPayload, posError, status, STATUS_URL, SUBMIT_URL, terminal, TERMINALS_URL } from '../testing/fixtures.ts';
@@ -217,6 +217,41 @@ describe('terminal connector: camera scanner', () => {
     fireEvent.click(screen.getByTestId('scan'));
     expect((await screen.findByTestId('connector-problem')).textContent).toMatch(/camera could not read the code/);
     expect(screen.queryByTestId('retry')).toBeNull();
+  });
+
+  it.each([
+    ['no-camera', /No camera was found on this device/],
+    ['permission-denied', /The camera is blocked/],
+    ['failed', /camera could not read the code/],
+  ] as const)('explains a %s scanner failure and offers to choose another', async (reason, message) => {
+    const scan = vi.fn<TerminalScanner['scan']>().mockRejectedValueOnce(new ScannerError(reason, 'test'));
+    renderConnector(fakeFetch(), { scanner: { scan } });
+    fireEvent.click(screen.getByTestId('scan'));
+    expect((await screen.findByTestId('connector-problem')).textContent).toMatch(message);
+    fireEvent.click(screen.getByTestId('change'));
+    expect(screen.getByTestId('serial-input')).toBeTruthy();
+  });
+
+  it('a scanned code with no valid serial is refused before any request', async () => {
+    const f = fakeFetch();
+    renderConnector(f, { scanner: { scan: async () => ({ kind: 'code', text: 'SIM 0001!' }) } });
+    fireEvent.click(screen.getByTestId('scan'));
+    expect((await screen.findByTestId('connector-problem')).textContent).toMatch(/camera could not read the code/);
+    expect(f.calls).toEqual([]);
+  });
+
+  it('aborts the scan (releases the camera) when the screen goes away', async () => {
+    let signal: AbortSignal | undefined;
+    const scan = vi.fn<TerminalScanner['scan']>((s) => {
+      signal = s;
+      return new Promise(() => undefined);
+    });
+    const { view } = renderConnector(fakeFetch(), { scanner: { scan } });
+    fireEvent.click(screen.getByTestId('scan'));
+    await screen.findByTestId('connector-scanning');
+    expect(signal?.aborted).toBe(false);
+    view.unmount();
+    expect(signal?.aborted).toBe(true);
   });
 
   it('hides the scan button without a scanner', () => {

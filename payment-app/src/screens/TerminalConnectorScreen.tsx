@@ -14,7 +14,7 @@ import { platformFetch } from '../api/default-fetch.ts';
 import { PROBLEM_ACTIONS, problemOfSubmitFailure } from '../api/errors.ts';
 import { parseConnectorPayload, type ConnectorResult, type TerminalConnectorProps } from '../host/contract.ts';
 import { LAST_SERIAL_KEY, readRemembered, STORE_KEY } from '../host/device-memory.ts';
-import { serialFromCode } from '../host/scanner.ts';
+import { scannerFailureOf, serialFromCode } from '../host/scanner.ts';
 import { messagesFor, type Messages } from '../i18n/index.ts';
 import { connectorReducer, initialConnectorState, normaliseSerial, storesOf, visibleTerminals, type ConnectorState } from '../state/connector.ts';
 import { BigButton, Body, Busy, Gap, Notice, Screen, Title } from '../ui/parts.tsx';
@@ -119,17 +119,19 @@ export function TerminalConnectorScreen(props: TerminalConnectorProps) {
   useEffect(() => {
     if (!scanning || scanner === undefined) return undefined;
     let live = true;
-    scanner.scan().then(
+    const abort = new AbortController();
+    scanner.scan(abort.signal).then(
       (outcome) => {
         if (!live) return;
         dispatch(outcome.kind === 'cancelled' ? { type: 'scanCancelled' } : { type: 'scanRead', serial: serialFromCode(outcome.text) });
       },
-      () => {
-        if (live) dispatch({ type: 'scanFailed' });
+      (error: unknown) => {
+        if (live) dispatch({ type: 'scanFailed', reason: scannerFailureOf(error) });
       },
     );
     return () => {
       live = false;
+      abort.abort();
     };
   }, [scanning, scanner]);
 

@@ -5,6 +5,7 @@
  */
 import type { PosPaymentState, PosStatus, PosTerminal } from '@posbridge/protocol/pos';
 import { SerialNumberSchema } from '@posbridge/protocol/ws';
+import type { ScannerFailure } from '../host/scanner.ts';
 import type { ConnectorProblem } from '../i18n/index.ts';
 
 /** Where the screen is. */
@@ -47,7 +48,7 @@ export type ConnectorAction =
   | { readonly type: 'scanRequested' }
   | { readonly type: 'scanRead'; readonly serial: string | null }
   | { readonly type: 'scanCancelled' }
-  | { readonly type: 'scanFailed' }
+  | { readonly type: 'scanFailed'; readonly reason?: ScannerFailure | undefined }
   | { readonly type: 'retryRequested' }
   | { readonly type: 'changeRequested' }
   | { readonly type: 'listLoading' }
@@ -95,6 +96,13 @@ function preselect(state: ConnectorState): ConnectorState {
   const last = visibleTerminals(state).terminals.find((t) => t.serialNumber === state.lastSerial);
   return last !== undefined && last.online && !last.busy ? { ...state, serialText: last.serialNumber } : state;
 }
+
+/** The problem a scanner failure shows. */
+const SCAN_PROBLEM: Readonly<Record<ScannerFailure, ConnectorProblem>> = {
+  'no-camera': 'camera_missing',
+  'permission-denied': 'camera_denied',
+  failed: 'scanner',
+};
 
 /** Normalises what the clerk typed or scanned: trimmed, upper case (serial labels are upper case). */
 export function normaliseSerial(text: string): string {
@@ -157,7 +165,7 @@ export function connectorReducer(state: ConnectorState, action: ConnectorAction)
     case 'scanCancelled':
       return phase.kind === 'scanning' ? { ...state, phase: { kind: 'choosing' } } : state;
     case 'scanFailed':
-      return phase.kind === 'scanning' ? { ...state, phase: { kind: 'problem', problem: 'scanner', serial: '' } } : state;
+      return phase.kind === 'scanning' ? { ...state, phase: { kind: 'problem', problem: SCAN_PROBLEM[action.reason ?? 'failed'], serial: '' } } : state;
     case 'retryRequested':
       return phase.kind === 'problem' && phase.serial !== '' ? submit(state, phase.serial) : state;
     case 'changeRequested':
