@@ -13,6 +13,9 @@ import { prefixRange, type AgentCommandRecord, type AgentCommandsPort, type Comm
 import type { SqliteDb } from './sqlite-db.ts';
 import { rowToCommand, type CommandRow } from './rows.ts';
 
+/** Serial lists up to this length get a prepared statement of their own (a bounded set of texts). */
+const PREPARED_SERIALS = 8;
+
 /** Most commands one {@link AgentCommandsPort.listDeliverableCommands} call returns. */
 const MAX_LIST = 1000;
 
@@ -65,7 +68,9 @@ export class SqliteAgentCommands implements AgentCommandsPort {
   listDeliverableCommands(serialNumbers: readonly string[], sessionId: string, now: number, limit: number): Promise<AgentCommandRecord[]> {
     if (serialNumbers.length === 0) return Promise.resolve([]);
     return this.#read('listDeliverableCommands', async () => {
-      const rows = await this.#db.readVarying<CommandRow>(
+      // Up to PREPARED_SERIALS serials (an agent's usual few terminals) the text is one of a few kept
+      // prepared; longer lists are prepared for the one call.
+      const rows = await (serialNumbers.length <= PREPARED_SERIALS ? this.#db.read.bind(this.#db) : this.#db.readVarying.bind(this.#db))<CommandRow>(
         `SELECT * FROM agent_commands
           WHERE status = 'open' AND serial_number IN (${serialNumbers.map(() => '?').join(', ')})
             AND acked_session_id IS NOT ? AND passed_session_id IS NOT ?
