@@ -83,8 +83,8 @@ export interface ServedApp {
   close(): Promise<void>;
 }
 
-/** Builds the app into a temporary folder and serves it with the host helper. */
-export async function buildAndServe(ready: StackReady): Promise<ServedApp> {
+/** Builds the app into a temporary folder and serves it, with the host helper unless `ready` is null (no stack). */
+export async function buildAndServe(ready: StackReady | null): Promise<ServedApp> {
   const outDir = mkdtempSync(join(tmpdir(), 'posbridge-app-'));
   const configFile = join(APP_ROOT, 'vite.config.ts');
   // vitest sets NODE_ENV=test, which would make vite bundle React's development build.
@@ -102,7 +102,7 @@ export async function buildAndServe(ready: StackReady): Promise<ServedApp> {
     logLevel: 'warn',
     build: { outDir },
     preview: { host: '127.0.0.1', port, strictPort: true },
-    plugins: [hostHelper(ready)],
+    plugins: ready === null ? [] : [hostHelper(ready)],
   });
   return {
     url: `http://127.0.0.1:${port}/`,
