@@ -5,7 +5,7 @@
  * in the hash (`#/giftcards?merchant=…&profile=…`, `#/giftcards/<id>?merchant=…`) so it can be
  * linked. Money is formatted with Intl from integer minor units in the card's currency.
  *
- * @see docs/console.md "Gift cards"
+ * @see docs/console.md "Screens"
  * @see docs/admin-api.md "Gift cards"
  */
 import { useState, type FormEvent, type ReactNode } from 'react';
