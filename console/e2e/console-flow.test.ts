@@ -248,6 +248,48 @@ describe('operations console in Chromium against the real stack', () => {
     }
   }
 
+  it('a card issued and credited with the CLI shows its balance and journal in every language, photographed, accessible', async () => {
+    const merchant = env.stack.giftcard.serviceUrl.split('/').at(-1) ?? '';
+    const profile = `client-${Date.now().toString(36)}`;
+    const issued = await env.giftcard(['issue', '--merchant', merchant, '--profile', profile, '--currency', 'BRL', '--value', '100.00', '--caption', 'Vale loja']);
+    expect(issued.code, issued.out).toBe(0);
+    const cardId = /cardId:\s+(\S+)/.exec(issued.out)?.[1] ?? '';
+    const code = /redemptionCode:\s+(\S+)/.exec(issued.out)?.[1] ?? '';
+    expect(cardId).not.toBe('');
+    const credited = await env.giftcard(['credit', cardId, '--merchant', merchant, '--value', '25.50', '--request-id', 'console-e2e-1', '--description', 'bonus']);
+    expect(credited.code, credited.out).toBe(0);
+    // One page, signed in through the API first: a fresh page's session probe would count as a
+    // failed authentication toward the source's limit, which the screens before this one use up.
+    const context = await browser.newContext({ viewport: SIZES.laptop, locale: 'en-US', bypassCSP: true });
+    contexts.push(context);
+    const signIn = await context.request.post(`${env.stack.pppBaseUrl}/admin/v1/session`, { data: VIEWER });
+    expect(signIn.status()).toBe(200);
+    const page = await context.newPage();
+    page.on('pageerror', (err) => pageErrors.push(`${err.name}: ${err.message}`));
+    await page.goto(env.stack.consoleUrl);
+    await page.locator('nav a[href="#/payments"]').waitFor();
+    for (const lang of LANGS) {
+      const t = (key: Parameters<typeof translate>[1], vars?: Record<string, string | number>) => translate(lang, key, vars);
+      await page.locator('#lang').selectOption(lang);
+      await page.getByRole('link', { name: t('navGiftCards') }).click();
+      await page.getByLabel(t('gcMerchant')).fill(merchant);
+      await page.getByLabel(t('gcProfile')).fill(profile);
+      await page.getByRole('button', { name: t('search'), exact: true }).click();
+      const link = page.getByRole('link', { name: cardId });
+      await link.waitFor();
+      await check(page, `${lang}-laptop-7-giftcards`);
+      await link.click();
+      await page.getByRole('heading', { name: t('gcJournal') }).waitFor();
+      await expect.poll(() => page.getByTestId('gc-balance').textContent()).toBe(formatMoney(lang, 12_550, 'BRL'));
+      const rows = page.locator('section[aria-labelledby=gc-journal-title] tbody tr');
+      await expect.poll(() => rows.count()).toBe(2);
+      const second = (await rows.nth(1).locator('td').allTextContents()).map((c) => c.trim());
+      expect(second.slice(0, 4)).toEqual(['2', t('gcKindCredit'), formatMoney(lang, 2_550, 'BRL'), formatMoney(lang, 12_550, 'BRL')]);
+      expect(await page.locator('main').textContent()).not.toContain(code);
+      await check(page, `${lang}-laptop-8-giftcard-detail`);
+    }
+  });
+
   // Last: it stops the agent.
   it('the terminal list follows the agent going away without a reload', async () => {
     const page = await open('tablet', 'en-US');

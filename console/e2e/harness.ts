@@ -2,7 +2,7 @@
  * Test support of the console's browser suite: the console built by vite into a temporary
  * folder (no manual build), the local stack (server, simulated terminal, agent) serving it at
  * `/console/`, a callback endpoint that can be told to answer 500, console users made with the
- * real `posbridge-server user add` command line, payments driven as VTEX does, Debian's
+ * real `posbridge-server user add` command line, gift cards issued with `posbridge-server giftcard`, payments driven as VTEX does, Debian's
  * Chromium through playwright-core, and axe-core injected into pages.
  */
 import { spawn } from 'node:child_process';
@@ -59,6 +59,8 @@ export interface ConsoleEnv {
   waitStatus(paymentId: string, statuses: string[], timeoutMs?: number): Promise<void>;
   /** Runs `posbridge-server user add` on the stack's database; resolves with its exit code and output. */
   addUser(name: string, role: string, password: string): Promise<{ code: number | null; out: string }>;
+  /** Runs `posbridge-server giftcard <args…> --db <the stack's database>`; resolves with its exit code and output. */
+  giftcard(args: readonly string[]): Promise<{ code: number | null; out: string }>;
   close(): Promise<void>;
 }
 
@@ -123,6 +125,17 @@ export async function startConsoleEnv(consoleDir: string): Promise<ConsoleEnv> {
       child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
       child.stderr.on('data', (c: Buffer) => (out += c.toString('utf8')));
       child.stdin.end(`${password}\n`);
+      return new Promise((resolve) => child.once('exit', (code) => resolve({ code, out })));
+    },
+    giftcard(args) {
+      const child = spawn(
+        process.execPath,
+        ['--conditions=@posbridge/source', '--import', 'tsx', 'server/bin/posbridge-server.js', 'giftcard', ...args, '--db', join(stack.dir, 'posbridge.sqlite')],
+        { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      let out = '';
+      child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
+      child.stderr.on('data', (c: Buffer) => (out += c.toString('utf8')));
       return new Promise((resolve) => child.once('exit', (code) => resolve({ code, out })));
     },
     async close() {

@@ -151,6 +151,37 @@ export interface Store {
   createdAt: string;
 }
 
+/** One card of `$defs/GiftCard` (docs/admin-api.md "Gift cards"); times ISO, never the redemption code. */
+export interface GiftCard {
+  cardId: string;
+  merchantName: string;
+  profileId: string;
+  relationName: string;
+  caption: string;
+  /** ISO 4217 alphabetic code of every amount of the card. */
+  currency: string;
+  emittedAt: string;
+  expiresAt: string | null;
+  restrictedToOwner: boolean;
+  multipleRedemptions: boolean;
+  multipleCredits: boolean;
+  createdAt: string;
+}
+
+/** One journal entry of `$defs/GiftCardEntry`; amounts in minor units of the card's currency. */
+export interface GiftCardEntry {
+  entryId: string;
+  seq: number;
+  kind: 'debit' | 'credit' | 'cancellation' | 'settlement';
+  amountMinor: number;
+  balanceAfterMinor: number;
+  transactionId: string | null;
+  orderId: string | null;
+  requestId: string;
+  description: string;
+  at: string;
+}
+
 /** A refusal of the API (`$defs/Error`), or `NETWORK` when no answer came. */
 export class ApiError extends Error {
   constructor(
@@ -238,6 +269,9 @@ export const api = {
   agents: () => call<{ agents: Agent[] }>('GET', '/agents'),
   merchants: () => call<{ merchants: Merchant[] }>('GET', '/merchants'),
   stores: () => call<{ stores: Store[] }>('GET', '/stores'),
+  giftCards: (merchant: string, profile: string) => call<{ cards: GiftCard[] }>('GET', `/giftcards${query({ merchant, profile })}`),
+  giftCard: (merchant: string, cardId: string) =>
+    call<{ card: GiftCard & { balanceMinor: number }; journal: GiftCardEntry[] }>('GET', `/giftcards/${encodeURIComponent(cardId)}${query({ merchant })}`),
 };
 
 /** True when the role may resolve and redeliver (docs/admin-api.md: operator and admin). */

@@ -1,7 +1,8 @@
 /**
  * The console's shell: who is logged in (`GET /admin/v1/session`), the login screen otherwise,
  * the header with navigation, language switch and logout, and hash routes to the screens
- * (`#/payments`, `#/payments/<id>`, `#/unknown`, `#/terminals`, `#/directory`).
+ * (`#/payments`, `#/payments/<id>`, `#/unknown`, `#/terminals`, `#/directory`, `#/giftcards`,
+ * `#/giftcards/<id>`).
  *
  * @see docs/console.md
  */
@@ -13,11 +14,15 @@ import { PaymentDetail } from './screens/payment-detail.tsx';
 import { Payments } from './screens/payments.tsx';
 import { Terminals } from './screens/terminals.tsx';
 import { Directory } from './screens/directory.tsx';
+import { GiftCardDetail, GiftCards } from './screens/giftcards.tsx';
 import { Unknown } from './screens/unknown.tsx';
 import { ErrorNote } from './ui.tsx';
 
 /** A parsed hash route. */
-export type Route = { name: 'payments'; params: URLSearchParams } | { name: 'payment'; id: string } | { name: 'unknown' } | { name: 'terminals' } | { name: 'directory' };
+export type Route = { name: 'payments'; params: URLSearchParams } | { name: 'payment'; id: string } | { name: 'unknown' } | { name: 'terminals' }
+  | { name: 'directory' }
+  | { name: 'giftcards'; params: URLSearchParams }
+  | { name: 'giftcard'; id: string; params: URLSearchParams };
 
 /** The route of a location hash (`#/payments?orderId=…`); anything else is the payment search. */
 export function routeOf(hash: string): Route {
@@ -27,6 +32,8 @@ export function routeOf(hash: string): Route {
   if (parts[0] === 'unknown') return { name: 'unknown' };
   if (parts[0] === 'terminals') return { name: 'terminals' };
   if (parts[0] === 'directory') return { name: 'directory' };
+  if (parts[0] === 'giftcards' && parts[1] !== undefined) return { name: 'giftcard', id: decodeURIComponent(parts[1]), params: new URLSearchParams(search) };
+  if (parts[0] === 'giftcards') return { name: 'giftcards', params: new URLSearchParams(search) };
   return { name: 'payments', params: new URLSearchParams(search) };
 }
 
@@ -36,6 +43,7 @@ const NAV: { route: Route['name']; href: string; key: MessageKey }[] = [
   { route: 'unknown', href: '#/unknown', key: 'navUnknown' },
   { route: 'terminals', href: '#/terminals', key: 'navTerminals' },
   { route: 'directory', href: '#/directory', key: 'navDirectory' },
+  { route: 'giftcards', href: '#/giftcards', key: 'navGiftCards' },
 ];
 
 function storedLang(): string | null {
@@ -134,7 +142,7 @@ export function App(): ReactNode {
             <ul>
               {NAV.map((n) => (
                 <li key={n.route}>
-                  <a href={n.href} aria-current={route.name === n.route || (n.route === 'payments' && route.name === 'payment') ? 'page' : undefined}>
+                  <a href={n.href} aria-current={route.name === n.route || (n.route === 'payments' && route.name === 'payment') || (n.route === 'giftcards' && route.name === 'giftcard') ? 'page' : undefined}>
                     {i18n.t(n.key)}
                   </a>
                 </li>
@@ -186,5 +194,9 @@ function Screen({ route, principal }: { route: Route; principal: Principal }): R
       return <Terminals {...props} />;
     case 'directory':
       return <Directory {...props} />;
+    case 'giftcards':
+      return <GiftCards params={route.params} {...props} />;
+    case 'giftcard':
+      return <GiftCardDetail id={route.id} params={route.params} {...props} />;
   }
 }

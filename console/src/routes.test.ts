@@ -8,6 +8,10 @@ describe('console routes', () => {
     expect(routeOf('#/unknown')).toEqual({ name: 'unknown' });
     expect(routeOf('#/terminals')).toEqual({ name: 'terminals' });
     expect(routeOf('#/directory')).toEqual({ name: 'directory' });
+    const cards = routeOf('#/giftcards?merchant=shop&profile=p-1');
+    expect(cards.name === 'giftcards' ? Object.fromEntries(cards.params) : null).toEqual({ merchant: 'shop', profile: 'p-1' });
+    const card = routeOf('#/giftcards/gc_A%2F1?merchant=shop');
+    expect(card.name === 'giftcard' ? [card.id, card.params.get('merchant')] : null).toEqual(['gc_A/1', 'shop']);
     const search = routeOf('#/payments?orderId=123&status=unknown');
     expect(search.name).toBe('payments');
     expect(search.name === 'payments' ? Object.fromEntries(search.params) : null).toEqual({ orderId: '123', status: 'unknown' });

@@ -36,6 +36,8 @@ function routes(): { method: string; path: string; role: AdminRole; payment: boo
     { method: 'GET', path: '/admin/v1/stores', role: 'viewer', payment: false },
     { method: 'GET', path: '/admin/v1/terminals', role: 'viewer', payment: false },
     { method: 'GET', path: '/admin/v1/agents', role: 'viewer', payment: false },
+    { method: 'GET', path: '/admin/v1/giftcards?merchant=shop&profile=p1', role: 'viewer', payment: false },
+    { method: 'GET', path: '/admin/v1/giftcards/gc_none?merchant=shop', role: 'viewer', payment: false },
     { method: 'GET', path: '/admin/v1/users', role: 'admin', payment: false },
     { method: 'POST', path: '/admin/v1/users', role: 'admin', payment: false, body: { name: 'table-user', password: 'x', role: 'viewer' } },
     { method: 'POST', path: '/admin/v1/users/usr_vera/disable', role: 'admin', payment: false, body: {} },

@@ -1,7 +1,7 @@
 /**
  * The admin API (`/admin/v1`, JSON) and the console's placeholder page (`/console/`): body
  * parsing (16 KiB at most), the login route, authentication of everything else (./auth.ts),
- * the payment, directory and account routes, a JSON 404 and the error mapping, all answered in
+ * the payment, directory, gift card and account routes, a JSON 404 and the error mapping, all answered in
  * the `{code, message, retryable}` shape.
  *
  * @see docs/admin-api.md
@@ -13,6 +13,7 @@ import { accountRoutes, loginRoutes } from './account-routes.ts';
 import { adminAuth, sendAdminError } from './auth.ts';
 import type { AdminContext } from './context.ts';
 import { directoryRoutes } from './directory-routes.ts';
+import { giftCardRoutes } from './giftcard-routes.ts';
 import { operationRoutes } from './operation-routes.ts';
 import { paymentRoutes } from './payment-routes.ts';
 
@@ -56,6 +57,7 @@ export function createAdminRouter(ctx: AdminContext): Router {
   r.use(paymentRoutes(ctx));
   r.use(operationRoutes(ctx));
   r.use(directoryRoutes(ctx));
+  r.use(giftCardRoutes(ctx));
   r.use(accountRoutes(ctx));
   for (const extension of ctx.extensions ?? []) r.use(extension);
   r.use((req, res) => {
