@@ -192,6 +192,22 @@ describe('login rate limit and secure cookies', () => {
     }
   });
 
+  it('counts guesses only: requests with no credentials (a console page checking its session) never lock a source out', async () => {
+    const g = await startAdminFixture({ POSBRIDGE_AUTH_FAILURE_LIMIT: '3' });
+    try {
+      const bare: number[] = [];
+      for (let i = 0; i < 6; i++) bare.push((await g.call('GET', '/admin/v1/session', {})).status);
+      expect(bare).toEqual([401, 401, 401, 401, 401, 401]);
+      expect((await g.call('GET', '/admin/v1/session', { bearer: g.tokens.viewer })).status).toBe(200);
+      // A secret that matches nothing is a guess: it counts.
+      const guesses: number[] = [];
+      for (let i = 0; i < 4; i++) guesses.push((await g.call('GET', '/admin/v1/session', { bearer: `pbk_${'x'.repeat(40)}${i}` })).status);
+      expect(guesses).toEqual([401, 401, 401, 429]);
+    } finally {
+      await g.close();
+    }
+  });
+
   it('marks cookies Secure behind a configured proxy', async () => {
     const g = await startAdminFixture({ POSBRIDGE_TRUST_PROXY: 'loopback' });
     try {

@@ -78,8 +78,11 @@ export function adminAuth(deps: AdminAuthDeps): RequestHandler {
     try {
       const source = sourceKeyOf(req);
       if (await deps.limiter.refuseIfLimited(req, res, source, 'wire')) return;
-      const refuse = async (why: string): Promise<void> => {
-        await deps.limiter.fail(source);
+      // Only a presented secret that matches nothing (a guess) counts toward the source's limit:
+      // no credentials at all (a console page checking its session) or an expired, revoked or
+      // disabled one is refused without counting, so a person's ordinary visits never lock them out.
+      const refuse = async (why: string, guess = false): Promise<void> => {
+        if (guess) await deps.limiter.fail(source);
         log.info({ method: req.method, path: req.baseUrl + req.path, why }, 'admin request refused: unauthenticated');
         sendAdminError(res, 'ADMIN_UNAUTHORIZED');
       };
@@ -89,11 +92,11 @@ export function adminAuth(deps: AdminAuthDeps): RequestHandler {
       let via: CredentialKind;
       if (authorization !== undefined) {
         const m = /^Bearer ([^\s]+)$/.exec(authorization);
-        if (!m || !SECRET.test(m[1] ?? '')) return await refuse('malformed bearer');
+        if (!m || !SECRET.test(m[1] ?? '')) return await refuse('malformed bearer', true);
         secret = m[1] ?? '';
         via = 'api';
       } else if (cookie !== undefined) {
-        if (!SECRET.test(cookie)) return await refuse('malformed cookie');
+        if (!SECRET.test(cookie)) return await refuse('malformed cookie', true);
         secret = cookie;
         via = 'session';
       } else {
@@ -101,7 +104,7 @@ export function adminAuth(deps: AdminAuthDeps): RequestHandler {
       }
       const credential = await deps.store.findCredentialByHash(secretHash(secret));
       const now = deps.now();
-      if (!credential || credential.kind !== via) return await refuse('unknown credential');
+      if (!credential || credential.kind !== via) return await refuse('unknown credential', true);
       if (credential.revokedAt !== null) return await refuse('revoked');
       if (credential.expiresAt !== null && credential.expiresAt <= now) return await refuse('expired');
       let actor = `token:${credential.credentialId}`;
