@@ -9,8 +9,7 @@
 import type { CallbackClaimFairness, CallbackEntry, CallbackOutboxPort, ClaimedCallback } from '../../ports/callback-outbox.ts';
 import type { Lease } from '../../ports/leases.ts';
 import type { SqliteDb } from './sqlite-db.ts';
-import { rowToCallback, runExclusive, type CallbackRow } from './rows.ts';
-import { storeError } from '../store-error.ts';
+import { readCommitted, rowToCallback, runExclusive, type CallbackRow } from './rows.ts';
 
 /** Is any callback due (the claim's WHERE, without ranking)? Answered from the index on (status, next_attempt_at). */
 const DUE_ANY = `SELECT 1 FROM callback_outbox
@@ -53,13 +52,7 @@ export class SqliteCallbackOutbox implements CallbackOutboxPort {
   }
 
   async #claim(now: number, leaseMs: number, limit: number, perMerchantLimit: number, inFlight: string, owner: string): Promise<ClaimedCallback[]> {
-    let due: unknown[];
-    try {
-      due = await this.#db.read(DUE_ANY, [now, now]);
-    } catch (err) {
-      throw storeError('claimDueCallbacks', err);
-    }
-    if (due.length === 0) return [];
+    if ((await readCommitted(this.#db, 'claimDueCallbacks', DUE_ANY, [now, now])).length === 0) return [];
     return this.#op('claimDueCallbacks', () =>
       this.#db.transaction(async () => {
         // Rank each merchant's due callbacks oldest first; taking rank 1 of every merchant, then

@@ -26,7 +26,7 @@ import {
   type TerminalRecord,
 } from '../../ports/directory.ts';
 import type { SqliteDb, SqlParam } from './sqlite-db.ts';
-import { isUniqueViolation, rowToMerchant, runExclusive, type MerchantRow } from './rows.ts';
+import { isUniqueViolation, readCommitted, rowToMerchant, runExclusive, type MerchantRow } from './rows.ts';
 import { storeError } from '../store-error.ts';
 
 /**
@@ -51,11 +51,7 @@ export class SqliteDirectory implements DirectoryPort {
 
   /** A read of committed rows on the reader connection (./sqlite-db.ts `read`), not queued behind writes. */
   async #read<T>(operation: string, sql: string, params: readonly SqlParam[]): Promise<T | undefined> {
-    try {
-      return (await this.#db.read<T>(sql, params))[0];
-    } catch (err) {
-      throw storeError(operation, err);
-    }
+    return (await readCommitted<T>(this.#db, operation, sql, params))[0];
   }
 
   createAgent(agent: AgentRecord, tokenSha256: string): Promise<void> {

@@ -12,8 +12,7 @@ import { eventData } from '../../domain/audit-data.ts';
 import type { PaymentStatus } from '../../domain/payment-machine.ts';
 import type { CreatePaymentResult, NewPayment, Payment, PaymentChange, PaymentsPort } from '../../ports/payments.ts';
 import type { SqliteDb, SqlParam } from './sqlite-db.ts';
-import { storeError } from '../store-error.ts';
-import { rowToPayment, runExclusive, type PaymentRow } from './rows.ts';
+import { readCommitted, rowToPayment, runExclusive, type PaymentRow } from './rows.ts';
 
 /** The payments port over one connection (see ./sqlite-db.ts for its lock). */
 export class SqlitePayments implements PaymentsPort {
@@ -117,17 +116,14 @@ export class SqlitePayments implements PaymentsPort {
   async claimDuePayments(now: number, limit: number, leaseMs: number, owner: string): Promise<Payment[]> {
     // The worker's idle ticks look on the reader connection first and take no write lock; a
     // deadline passed just after that look is claimed on the next tick.
-    let due: unknown[];
-    try {
-      due = await this.#db.read(
-        `SELECT 1 FROM payments WHERE deadline_at IS NOT NULL AND deadline_at <= ?
-           AND state IN ('awaiting_terminal', 'dispatched', 'accepted', 'unknown')
-           AND (deadline_lease_until IS NULL OR deadline_lease_until <= ?) LIMIT 1`,
-        [now, now],
-      );
-    } catch (err) {
-      throw storeError('claimDuePayments', err);
-    }
+    const due = await readCommitted(
+      this.#db,
+      'claimDuePayments',
+      `SELECT 1 FROM payments WHERE deadline_at IS NOT NULL AND deadline_at <= ?
+         AND state IN ('awaiting_terminal', 'dispatched', 'accepted', 'unknown')
+         AND (deadline_lease_until IS NULL OR deadline_lease_until <= ?) LIMIT 1`,
+      [now, now],
+    );
     if (due.length === 0) return [];
     return this.#op('claimDuePayments', () =>
       this.#db.transaction(async () => {

@@ -10,7 +10,7 @@ import type { CallbackEntry, CallbackStatus } from '../../ports/callback-outbox.
 import type { CallbackMode, MerchantRecord } from '../../ports/directory.ts';
 import type { OperationKind, OperationRecord, OperationStatus } from '../../ports/operations.ts';
 import type { Payment } from '../../ports/payments.ts';
-import type { SqliteDb } from './sqlite-db.ts';
+import type { SqliteDb, SqlParam } from './sqlite-db.ts';
 import { storeError } from '../store-error.ts';
 
 /** A `payments` row. */
@@ -226,6 +226,19 @@ export function runExclusive<T>(db: SqliteDb, operation: string, fn: () => Promi
   return db.exclusive(fn).catch((err: unknown) => {
     throw storeError(operation, err);
   });
+}
+
+/**
+ * The rows of a read of committed state on the reader connection (./sqlite-db.ts `read`: not
+ * queued behind writes). Only for a read outside any transaction of the caller's.
+ * @throws CodedError `STORE_FAILED` naming `operation`.
+ */
+export async function readCommitted<T>(db: SqliteDb, operation: string, sql: string, params: readonly SqlParam[]): Promise<T[]> {
+  try {
+    return await db.read<T>(sql, params);
+  } catch (err) {
+    throw storeError(operation, err);
+  }
 }
 
 /** The payment, or null (no lock of its own: call inside {@link runExclusive}). */
