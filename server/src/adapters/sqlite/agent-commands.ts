@@ -68,16 +68,16 @@ export class SqliteAgentCommands implements AgentCommandsPort {
   listDeliverableCommands(serialNumbers: readonly string[], sessionId: string, now: number, limit: number): Promise<AgentCommandRecord[]> {
     if (serialNumbers.length === 0) return Promise.resolve([]);
     return this.#read('listDeliverableCommands', async () => {
-      // Up to PREPARED_SERIALS serials (an agent's usual few terminals) the text is one of a few kept
-      // prepared; longer lists are prepared for the one call.
-      const rows = await (serialNumbers.length <= PREPARED_SERIALS ? this.#db.read.bind(this.#db) : this.#db.readVarying.bind(this.#db))<CommandRow>(
-        `SELECT * FROM agent_commands
+      const sql = `SELECT * FROM agent_commands
           WHERE status = 'open' AND serial_number IN (${serialNumbers.map(() => '?').join(', ')})
             AND acked_session_id IS NOT ? AND passed_session_id IS NOT ?
             AND (sent_session_id IS NOT ? OR next_attempt_at <= ?)
-          ORDER BY created_at, command_id LIMIT ?`,
-        [...serialNumbers, sessionId, sessionId, sessionId, now, Math.max(1, Math.min(MAX_LIST, Math.trunc(limit)))],
-      );
+          ORDER BY created_at, command_id LIMIT ?`;
+      const params = [...serialNumbers, sessionId, sessionId, sessionId, now, Math.max(1, Math.min(MAX_LIST, Math.trunc(limit)))];
+      // Up to PREPARED_SERIALS serials (an agent's usual few terminals) the text is one of a few kept
+      // prepared; longer lists are prepared for the one call.
+      const rows =
+        serialNumbers.length <= PREPARED_SERIALS ? await this.#db.read<CommandRow>(sql, params) : await this.#db.readVarying<CommandRow>(sql, params);
       return rows.map(rowToCommand);
     });
   }
