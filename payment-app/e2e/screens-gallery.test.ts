@@ -127,6 +127,7 @@ const SHOTS: readonly Shot[] = [
   connectorProblem('terminal-offline', err(503, 'POS_TERMINAL_OFFLINE'), 'offline', 'retry'),
   connectorProblem('terminal-busy', err(409, 'POS_TERMINAL_BUSY'), 'busy', 'retry'),
   connectorProblem('already-bound', err(409, 'POS_ALREADY_BOUND'), 'already_bound', 'close'),
+  connectorProblem('sandbox-refused', err(409, 'POS_SANDBOX_REFUSED'), 'sandbox_refused', 'close'),
   connectorProblem('payment-final', err(409, 'POS_PAYMENT_FINAL'), 'payment_final', 'close'),
   connectorProblem('expired', err(410, 'POS_PAYMENT_EXPIRED'), 'expired', 'close'),
   connectorProblem('network', 'abort', 'network', 'retry'),

@@ -48,6 +48,8 @@ describe('problemOfSubmitFailure', () => {
     [http(503, 'POS_TERMINAL_OFFLINE'), 'offline'],
     [http(409, 'POS_TERMINAL_BUSY'), 'busy'],
     [http(409, 'POS_ALREADY_BOUND'), 'already_bound'],
+    [http(409, 'POS_SANDBOX_REFUSED'), 'sandbox_refused'],
+    [http(409, 'SOMETHING_NEW'), 'server'],
     [http(410, 'POS_PAYMENT_FINAL'), 'payment_final'],
     [http(404, 'POS_SUBMIT_NOT_FOUND'), 'expired'],
     [http(400, 'POS_INVALID_SERIAL'), 'invalid_serial'],

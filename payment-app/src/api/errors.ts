@@ -25,6 +25,7 @@ export const PROBLEM_ACTIONS: Readonly<Record<ConnectorProblem, ProblemActions>>
   camera_missing: { retry: false, change: true },
   camera_denied: { retry: false, change: true },
   already_bound: { retry: false, change: false },
+  sandbox_refused: { retry: false, change: false },
   payment_final: { retry: false, change: false },
   expired: { retry: false, change: false },
   invalid_payload: { retry: false, change: false },
@@ -45,6 +46,8 @@ export function problemOfSubmitFailure(error: ApiFailure): ConnectorProblem {
       return 'already_bound';
     case 'POS_PAYMENT_FINAL':
       return 'payment_final';
+    case 'POS_SANDBOX_REFUSED':
+      return 'sandbox_refused';
     case 'POS_SUBMIT_NOT_FOUND':
     case 'POS_PAYMENT_EXPIRED':
     case 'POS_PAYMENT_CANCELLED':
@@ -60,6 +63,7 @@ export function problemOfSubmitFailure(error: ApiFailure): ConnectorProblem {
   }
   if (error.status === 410) return 'expired';
   if (error.status === 503) return 'offline';
-  if (error.status === 409) return 'already_bound';
+  // A 409 with a code this app does not know says nothing about which conflict it is: claiming
+  // "already bound" would send the clerk after a terminal that may not exist.
   return 'server';
 }

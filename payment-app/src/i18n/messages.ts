@@ -15,6 +15,7 @@ export type ConnectorProblem =
   | 'offline'
   | 'busy'
   | 'already_bound'
+  | 'sandbox_refused'
   | 'payment_final'
   | 'expired'
   | 'invalid_serial'
@@ -76,6 +77,7 @@ const en = {
       offline: (s: string) => `Terminal ${s} is offline. Check that it and its computer are on and connected, then try again.`,
       busy: (s: string) => `Terminal ${s} is busy with another payment. Wait for it to finish, or choose another terminal.`,
       already_bound: () => 'This payment was already sent to another terminal. Finish it there, or cancel and restart the payment.',
+      sandbox_refused: () => 'This is a test (sandbox) payment and this store does not allow test payments on real terminals. Cancel the payment.',
       payment_final: () => 'This payment is already finished, cancelled or expired. Start a new payment if needed.',
       expired: () => 'This payment has expired or was cancelled. Restart the payment from the checkout.',
       invalid_serial: (s: string) => (s ? `"${s}" is not a valid serial number. Use letters, digits, dot, dash or underscore.` : 'Type the serial number first.'),
@@ -186,6 +188,7 @@ const ptBR: Messages = {
       offline: (s) => `A maquininha ${s} está desconectada. Verifique se ela e o computador estão ligados e conectados e tente de novo.`,
       busy: (s) => `A maquininha ${s} está ocupada com outro pagamento. Aguarde terminar ou escolha outra.`,
       already_bound: () => 'Este pagamento já foi enviado para outra maquininha. Conclua nela ou cancele e refaça o pagamento.',
+      sandbox_refused: () => 'Este é um pagamento de teste (sandbox) e esta loja não permite testes em maquininhas reais. Cancele o pagamento.',
       payment_final: () => 'Este pagamento já foi concluído, cancelado ou expirou. Inicie um novo pagamento se precisar.',
       expired: () => 'Este pagamento expirou ou foi cancelado. Refaça o pagamento no checkout.',
       invalid_serial: (s) => (s ? `"${s}" não é um número de série válido. Use letras, números, ponto, hífen ou sublinhado.` : 'Digite o número de série primeiro.'),
@@ -293,6 +296,7 @@ const es: Messages = {
       offline: (s) => `El terminal ${s} está desconectado. Verifique que él y su computadora estén encendidos y conectados, y reintente.`,
       busy: (s) => `El terminal ${s} está ocupado con otro pago. Espere a que termine o elija otro.`,
       already_bound: () => 'Este pago ya se envió a otro terminal. Termínelo allí, o cancele y reinicie el pago.',
+      sandbox_refused: () => 'Este es un pago de prueba (sandbox) y esta tienda no permite pruebas en terminales reales. Cancele el pago.',
       payment_final: () => 'Este pago ya terminó, se canceló o venció. Inicie un pago nuevo si hace falta.',
       expired: () => 'Este pago venció o fue cancelado. Reinicie el pago desde el checkout.',
       invalid_serial: (s) => (s ? `"${s}" no es un número de serie válido. Use letras, dígitos, punto, guion o guion bajo.` : 'Escriba primero el número de serie.'),
