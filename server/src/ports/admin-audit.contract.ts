@@ -1,11 +1,13 @@
 /**
  * Contract of the admin audit log's guarantee (docs/admin-api.md "Audit log"): every port call
- * that makes an audited change takes its `audit` row and commits it in the same transaction as
+ * that makes an audited change (./admin.ts, ./payments.ts `applyTransition`, ./operations.ts
+ * `resolveUnknownOperation`, ./agent-enrolment.ts) takes its `audit` row and commits it in the same transaction as
  * the change — both or neither. Every adapter runs these same assertions
  * (adapters/memory/memory-contract.test.ts, adapters/sqlite/sqlite-contract.test.ts,
  * adapters/postgres/postgres-contract.test.ts). A row the store refuses (./admin.ts
  * `auditRowProblem`: here a time that is not ms since epoch) must roll the change back.
  */
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { transition, type PaymentEvent } from '../domain/payment-machine.ts';
 import type { AdminCredential, AdminUser, NewAuditEntry } from './admin.ts';
@@ -163,6 +165,42 @@ export function adminAuditContract(factory: StoreFactory): void {
       // Resolved already: nothing changes, no row.
       expect(await store().resolveUnknownOperation({ ...resolution, audit: good })).toBeNull();
       expect(await rows(store())).toEqual([good]);
+    });
+
+    it('writes the row with a pairing code, its redemption, a rotation and a revocation; rolls each back when its row is refused', async () => {
+      const sha = (text: string) => createHash('sha256').update(text).digest('hex');
+      await store().createMerchant({ merchantId: 'm1', name: 'shop', appKey: 'k1', appTokenSha256: sha('t'), callbackMode: 'notification', createdAt: 0 });
+      await store().createStore({ storeId: 's1', merchantId: 'm1', name: 'one', createdAt: 0 });
+      const code = { codeSha256: sha('CODE'), merchantId: 'm1', storeId: 's1', agentName: 'till', createdBy: 'cli:ops', createdAt: 1000, expiresAt: 1000 + 900_000 };
+      const agent = { agentId: 'ag_1', tokenSha256: sha('token1') };
+
+      await expect(store().createPairingCode(code, 10, refused('agent.pair_code.created', 'store:s1'))).rejects.toMatchObject({ code: 'STORE_FAILED' });
+      expect(await store().redeemPairingCode(code.codeSha256, agent, 2000)).toEqual({ kind: 'unknown' });
+      expect(await store().createPairingCode(code, 10, row('agent.pair_code.created', 'store:s1', { actor: 'cli:ops', reason: '', at: 1000 }))).toBe('created');
+
+      await expect(store().redeemPairingCode(code.codeSha256, agent, 2000, refused('agent.paired', 'agent:ag_1'))).rejects.toMatchObject({ code: 'STORE_FAILED' });
+      expect(await store().getAgent('ag_1')).toBeNull();
+      const paired = row('agent.paired', 'agent:ag_1', { actor: 'agent:ag_1', reason: '', at: 2000 });
+      expect((await store().redeemPairingCode(code.codeSha256, agent, 2000, paired)).kind).toBe('paired');
+      // Used already: nothing changes, no row.
+      expect((await store().redeemPairingCode(code.codeSha256, { agentId: 'ag_2', tokenSha256: sha('token2') }, 2100, paired)).kind).toBe('used');
+
+      await expect(store().rotateAgentToken('ag_1', sha('token3'), 3000, refused('agent.token.rotated', 'agent:ag_1'))).rejects.toMatchObject({ code: 'STORE_FAILED' });
+      expect(await store().findAgentByTokenHash(sha('token1'))).toMatchObject({ agentId: 'ag_1' });
+      expect(await store().rotateAgentToken('ag_1', sha('token3'), 3000, row('agent.token.rotated', 'agent:ag_1', { at: 3000 }))).toBe('rotated');
+
+      await expect(store().revokeAgent('ag_1', sha('nobody'), 4000, refused('agent.revoked', 'agent:ag_1'))).rejects.toMatchObject({ code: 'STORE_FAILED' });
+      expect(await store().findAgentByTokenHash(sha('token3'))).toMatchObject({ agentId: 'ag_1' });
+      expect(await store().revokeAgent('ag_1', sha('nobody'), 4000, row('agent.revoked', 'agent:ag_1', { reason: 'till stolen', at: 4000 }))).toBe('revoked');
+      expect(await store().revokeAgent('ag_1', sha('nobody again'), 4100, row('agent.revoked', 'agent:ag_1', { at: 4100 }))).toBe('already_revoked');
+      expect(await store().rotateAgentToken('ag_1', sha('token4'), 4200, row('agent.token.rotated', 'agent:ag_1', { at: 4200 }))).toBe('revoked');
+
+      expect(await rows(store())).toEqual([
+        row('agent.pair_code.created', 'store:s1', { actor: 'cli:ops', reason: '', at: 1000 }),
+        paired,
+        row('agent.token.rotated', 'agent:ag_1', { at: 3000 }),
+        row('agent.revoked', 'agent:ag_1', { reason: 'till stolen', at: 4000 }),
+      ]);
     });
 
     it('refuses a row on its own that is not one (appendAudit)', async () => {
