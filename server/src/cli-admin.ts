@@ -154,8 +154,10 @@ export async function runAdminCli(
     return withStore('user add', async (store) => {
       const merchantId = await merchantOf(store);
       const at = now();
-      await store.createUser({ userId: newUserId(), name, role: role!, merchantId, passwordHash: await hashPassword(password), disabled: false, createdAt: at });
-      await store.appendAudit({ actor, action: 'user.add', target: name, reason: `role ${role!}${merchantId === null ? '' : `, merchant ${merchantId}`}`, outcome: 'ok', at });
+      await store.createUser(
+        { userId: newUserId(), name, role: role!, merchantId, passwordHash: await hashPassword(password), disabled: false, createdAt: at },
+        { actor, action: 'user.add', target: name, reason: `role ${role!}${merchantId === null ? '' : `, merchant ${merchantId}`}`, outcome: 'ok', at },
+      );
       process.stdout.write(
         `user added\n  name:     ${name}\n  role:     ${role!}\n  merchant: ${merchantId ?? '(every merchant)'}\n` +
           (generated ? `  password: ${password}\nGive the password to the user now: only its hash is kept.\n` : ''),
@@ -179,8 +181,9 @@ export async function runAdminCli(
       const user = await store.findUserByName(name);
       if (!user) throw new Error(`no user named ${JSON.stringify(name)}`);
       const at = now();
-      await store.disableUser(user.userId, at);
-      await store.appendAudit({ actor, action: 'user.disable', target: name, reason, outcome: 'ok', at });
+      if (!(await store.disableUser(user.userId, at, { actor, action: 'user.disable', target: name, reason, outcome: 'ok', at }))) {
+        throw new Error(`no user named ${JSON.stringify(name)}`);
+      }
       process.stdout.write(`user ${name} disabled; its sessions and tokens are revoked\n`);
     });
   }
@@ -195,8 +198,15 @@ export async function runAdminCli(
       const merchantId = await merchantOf(store);
       const at = now();
       const expiresAt = days === undefined ? null : at + days * 86_400_000;
-      const issued = await issueApiToken(store, { label, role: role!, merchantId, userId: null, now: at, expiresAt });
-      await store.appendAudit({ actor, action: 'token.add', target: issued.credentialId, reason: `${label}: role ${role!}`, outcome: 'ok', at });
+      const issued = await issueApiToken(store, {
+        label,
+        role: role!,
+        merchantId,
+        userId: null,
+        now: at,
+        expiresAt,
+        audit: (credentialId) => ({ actor, action: 'token.add', target: credentialId, reason: `${label}: role ${role!}`, outcome: 'ok', at }),
+      });
       process.stdout.write(
         `token issued\n  id:       ${issued.credentialId}\n  label:    ${label}\n  role:     ${role!}\n  merchant: ${merchantId ?? '(every merchant)'}\n` +
           `  expires:  ${iso(expiresAt)}\n  token:    ${issued.token}\nStore the token now: only its hash is kept, it cannot be shown again.\n`,
@@ -218,8 +228,9 @@ export async function runAdminCli(
     const id = rest[0] ?? '';
     return withStore('token revoke', async (store) => {
       const at = now();
-      if (!(await store.revokeCredential(id, at))) throw new Error(`no active token ${JSON.stringify(id)}`);
-      await store.appendAudit({ actor, action: 'token.revoke', target: id, reason, outcome: 'ok', at });
+      if (!(await store.revokeCredential(id, at, { actor, action: 'token.revoke', target: id, reason, outcome: 'ok', at }))) {
+        throw new Error(`no active token ${JSON.stringify(id)}`);
+      }
       process.stdout.write(`token ${id} revoked\n`);
     });
   }

@@ -12,7 +12,7 @@
  */
 import pino from 'pino';
 import { CodedError } from '@posbridge/protocol/errors';
-import { loggingAuditSink, storeAuditSink } from './enrolment/audit.ts';
+import { loggingAuditSink } from './enrolment/audit.ts';
 import { AgentEnrolment } from './enrolment/enrolment-service.ts';
 import { createRootLogger } from './logger.ts';
 import { BOOTSTRAP_MERCHANT_ID, BOOTSTRAP_STORE_ID, type PaymentStore } from './ports/index.ts';
@@ -59,7 +59,7 @@ export async function runEnrolmentCommand(command: string, sub: string | undefin
   const service = (store: PaymentStore) =>
     new AgentEnrolment({
       store,
-      audit: loggingAuditSink(createRootLogger({ level: auditLevel(ctx.env), destination: pino.destination(2) }), storeAuditSink(store)),
+      audit: loggingAuditSink(createRootLogger({ level: auditLevel(ctx.env), destination: pino.destination(2) })),
       now: ctx.now,
     });
 

@@ -48,7 +48,7 @@ import { hashAppToken } from './ppp/auth.ts';
 import { newMerchantCredentials } from './ppp/authorization-router.ts';
 import { openStore, PROCESS_LOCAL_STORE_KINDS } from './store-factory.ts';
 import { failure, migrate } from './cli-migrate.ts';
-import type { PaymentStore } from './ports/index.ts';
+import type { NewAuditEntry, PaymentStore } from './ports/index.ts';
 
 /** Text of `--help`. */
 export const HELP = `posbridge-server — VTEX PPP connector for in-store POS payments + terminal-agent hub
@@ -243,8 +243,16 @@ export async function runCli(
   };
 
   /** The admin audit row of a command's change (docs/admin-api.md "Audit log"), as `cli:<operator>`. */
-  const audited = (store: PaymentStore, action: string, target: string, reason = ''): Promise<void> =>
-    store.appendAudit({ actor: `cli:${values.operator?.trim() || (osUser(env) ?? 'unknown')}`, action, target, reason, outcome: 'ok', at: now() });
+  const auditRow = (action: string, target: string, reason = ''): NewAuditEntry => ({
+    actor: `cli:${values.operator?.trim() || (osUser(env) ?? 'unknown')}`,
+    action,
+    target,
+    reason,
+    outcome: 'ok',
+    at: now(),
+  });
+  /** Writes {@link auditRow} on its own, after the change (for the changes whose store call takes no row yet). */
+  const audited = (store: PaymentStore, action: string, target: string, reason = ''): Promise<void> => store.appendAudit(auditRow(action, target, reason));
 
   if (command === 'agent' && sub === 'add' && rest.length === 0) {
     const name = requireName('agent add');
@@ -387,8 +395,7 @@ export async function runCli(
         now,
       });
       if (command === 'operation') {
-        const op = await service.resolveUnknownOperation(id, { outcome, reason, operator });
-        await audited(store, 'operation.resolve', id, `${outcome}: ${reason}`);
+        const op = await service.resolveUnknownOperation(id, { outcome, reason, operator }, auditRow('operation.resolve', id, `${outcome}: ${reason}`));
         process.stdout.write(
           `operation resolved\n  operationId: ${id}\n  paymentId:   ${op.paymentId}\n  kind:        ${op.kind}\n` +
             `  status:      ${op.status}\n  operator:    ${operator}\n`,
@@ -396,13 +403,16 @@ export async function runCli(
         return;
       }
       const paymentId = id;
-      const p = await service.resolveUnknown(paymentId, {
-        outcome,
-        reason,
-        operator,
-        ...(values.authorization === undefined ? {} : { authorizationId: values.authorization }),
-      });
-      await audited(store, 'payment.resolve', paymentId, `${outcome}: ${reason}`);
+      const p = await service.resolveUnknown(
+        paymentId,
+        {
+          outcome,
+          reason,
+          operator,
+          ...(values.authorization === undefined ? {} : { authorizationId: values.authorization }),
+        },
+        auditRow('payment.resolve', paymentId, `${outcome}: ${reason}`),
+      );
       const callback = (await store.listCallbacks(paymentId)).some((c) => c.status === 'pending')
         ? 'enqueued; the running server delivers it'
         : "none (VTEX cancelled the payment: its next cancellation attempt is answered from this decision)";

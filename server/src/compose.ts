@@ -24,7 +24,7 @@ import { derivePepper, LedgerBackend } from './giftcards/ledger-backend.ts';
 import { loadGiftCardProviders } from './giftcards/providers-file.ts';
 import { StoreProbe, type ServerPhase } from './http/health.ts';
 import { AgentHub } from './hub/agent-hub.ts';
-import { loggingAuditSink, storeAuditSink, type AuditSink } from './enrolment/audit.ts';
+import { loggingAuditSink, type AuditSink } from './enrolment/audit.ts';
 import { AgentEnrolment } from './enrolment/enrolment-service.ts';
 import type { AgentSession } from './hub/agent-session.ts';
 import { issueAgentToken, type IssuedAgentToken } from './hub/agent-tokens.ts';
@@ -87,8 +87,8 @@ export interface BuildServerOptions {
    */
   readonly cluster?: ClusterSettings;
   /**
-   * Where enrolment actions are recorded besides the log.
-   * @default the admin API's audit log in the store (./enrolment/audit.ts `storeAuditSink`)
+   * Where enrolment actions are told besides the log, once committed (their admin audit row is
+   * written with the change itself: ./enrolment/audit.ts `adminAuditRow`). @default none
    */
   readonly audit?: AuditSink;
 }
@@ -315,7 +315,7 @@ export async function buildServer(options: BuildServerOptions): Promise<Composed
     // as soon as they hear it; without the bus their credential watch finds the row.
     const enrolment = new AgentEnrolment({
       store,
-      audit: loggingAuditSink(logger, options.audit ?? storeAuditSink(store)),
+      audit: loggingAuditSink(logger, options.audit),
       now,
       credentialsChanged: (agentId) => {
         void hub.credentialsChanged(agentId);

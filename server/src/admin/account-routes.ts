@@ -12,7 +12,7 @@ import { CodedError } from '@posbridge/protocol/errors';
 import { ADMIN_ROLES, type AdminCredential, type AdminRole, type AdminUser } from '../ports/index.ts';
 import { sourceKeyOf } from '../http/rate-limit.ts';
 import { CSRF_COOKIE, cookieOf, principalOf, requireRole, sendAdminError, SESSION_COOKIE, type AdminPrincipal } from './auth.ts';
-import { audit, Id, parseOr400, Reason, route, type AdminContext } from './context.ts';
+import { auditEntry, auditRefusal, Id, parseOr400, Reason, route, type AdminContext } from './context.ts';
 import { issueApiToken, newUserId, openSession, roleAtLeast, secretHash } from './credentials.ts';
 import { hashPassword, MAX_PASSWORD_BYTES, NO_USER_HASH, passwordProblem, verifyPassword } from './passwords.ts';
 
@@ -76,15 +76,16 @@ export function loginRoutes(ctx: AdminContext): Router {
       const ok = await verifyPassword(body.password, user?.passwordHash ?? NO_USER_HASH);
       if (!user || !ok || user.disabled) {
         await ctx.limiter.fail(source);
-        await audit(ctx, `user:${body.name}`, 'session.login', body.name, '', 'ADMIN_UNAUTHORIZED');
+        await auditRefusal(ctx, `user:${body.name}`, 'session.login', body.name, '', 'ADMIN_UNAUTHORIZED');
         sendAdminError(res, 'ADMIN_UNAUTHORIZED', 'wrong user name or password');
         return;
       }
       const now = ctx.now();
       // Sessions over for a day go at each login: the table holds about one lifetime of logins.
       await ctx.store.pruneSessions(now - 86_400_000);
-      const session = await openSession(ctx.store, user, now, ctx.sessionTtlMs);
-      await audit(ctx, `user:${user.name}`, 'session.login', session.credentialId, '', 'ok');
+      const session = await openSession(ctx.store, user, now, ctx.sessionTtlMs, (credentialId) =>
+        auditEntry(ctx, `user:${user.name}`, 'session.login', credentialId, '', 'ok'),
+      );
       const secure = ctx.secureCookies || req.secure;
       const maxAge = ctx.sessionTtlMs;
       res.cookie(SESSION_COOKIE, session.secret, { httpOnly: true, secure, sameSite: 'strict', path: '/admin/v1', maxAge });
@@ -122,8 +123,11 @@ export function accountRoutes(ctx: AdminContext): Router {
       if (p.kind !== 'session') throw new CodedError('ADMIN_INVALID_REQUEST', 'only a console session logs out; revoke a token with DELETE /admin/v1/tokens/:credentialId');
       const secret = cookieOf(req, SESSION_COOKIE) ?? '';
       const credential = await ctx.store.findCredentialByHash(secretHash(secret));
-      if (credential) await ctx.store.revokeCredential(credential.credentialId, ctx.now());
-      await audit(ctx, p, 'session.logout', p.credentialId, '', 'ok');
+      const logout = auditEntry(ctx, p, 'session.logout', p.credentialId, '', 'ok');
+      // A session revoked meanwhile (another logout) changed nothing now: its row stands alone.
+      if (!credential || !(await ctx.store.revokeCredential(credential.credentialId, ctx.now(), logout))) {
+        await ctx.store.appendAudit({ ...logout, outcome: 'already revoked' });
+      }
       res.clearCookie(SESSION_COOKIE, { path: '/admin/v1' });
       res.clearCookie(CSRF_COOKIE, { path: '/' });
       res.json({ loggedOut: true });
@@ -159,8 +163,7 @@ export function accountRoutes(ctx: AdminContext): Router {
         disabled: false,
         createdAt: ctx.now(),
       };
-      await ctx.store.createUser(user);
-      await audit(ctx, p, 'user.add', user.name, `role ${user.role}${merchantId === null ? '' : `, merchant ${merchantId}`}`, 'ok');
+      await ctx.store.createUser(user, auditEntry(ctx, p, 'user.add', user.name, `role ${user.role}${merchantId === null ? '' : `, merchant ${merchantId}`}`, 'ok'));
       res.status(201).json({ user: userView(user) });
     }),
   );
@@ -174,8 +177,10 @@ export function accountRoutes(ctx: AdminContext): Router {
       const { reason } = parseOr400(DisableBody, req.body ?? {}, 'body');
       const user = await scopedUser(p, userId, res);
       if (!user) return;
-      await ctx.store.disableUser(userId, ctx.now());
-      await audit(ctx, p, 'user.disable', user.name, reason, 'ok');
+      if (!(await ctx.store.disableUser(userId, ctx.now(), auditEntry(ctx, p, 'user.disable', user.name, reason, 'ok')))) {
+        sendAdminError(res, 'ADMIN_NOT_FOUND', `no user ${JSON.stringify(userId)}`);
+        return;
+      }
       res.json({ user: userView({ ...user, disabled: true }) });
     }),
   );
@@ -200,8 +205,16 @@ export function accountRoutes(ctx: AdminContext): Router {
       const merchantId = await scopeFor(ctx, p, body.merchantId);
       const now = ctx.now();
       const expiresAt = body.expiresInDays === undefined ? null : now + body.expiresInDays * 86_400_000;
-      const issued = await issueApiToken(ctx.store, { label: body.label, role: body.role, merchantId, userId: p.userId, now, expiresAt });
-      await audit(ctx, p, 'token.add', issued.credentialId, `${body.label}: role ${body.role}${merchantId === null ? '' : `, merchant ${merchantId}`}`, 'ok');
+      const why = `${body.label}: role ${body.role}${merchantId === null ? '' : `, merchant ${merchantId}`}`;
+      const issued = await issueApiToken(ctx.store, {
+        label: body.label,
+        role: body.role,
+        merchantId,
+        userId: p.userId,
+        now,
+        expiresAt,
+        audit: (credentialId) => auditEntry(ctx, p, 'token.add', credentialId, why, 'ok'),
+      });
       res.status(201).json({
         token: { credentialId: issued.credentialId, label: body.label, role: body.role, merchantId, userId: p.userId, createdAt: iso(now), expiresAt: iso(expiresAt), revokedAt: null },
         secret: issued.token,
@@ -221,8 +234,9 @@ export function accountRoutes(ctx: AdminContext): Router {
         return;
       }
       const at = ctx.now();
-      const revoked = await ctx.store.revokeCredential(credentialId, at);
-      await audit(ctx, p, 'token.revoke', credentialId, token.label, revoked ? 'ok' : 'already revoked');
+      const entry = auditEntry(ctx, p, 'token.revoke', credentialId, token.label, 'ok');
+      // Already revoked: nothing changes, so the attempt's row is written on its own.
+      if (!(await ctx.store.revokeCredential(credentialId, at, entry))) await ctx.store.appendAudit({ ...entry, outcome: 'already revoked' });
       res.json({ token: tokenView({ ...token, revokedAt: token.revokedAt ?? at }) });
     }),
   );

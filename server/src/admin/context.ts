@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { CodedError } from '@posbridge/protocol/errors';
 import type { FailureLimiter } from '../http/rate-limit.ts';
 import type { PaymentService } from '../payments/payment-service.ts';
-import type { PaymentStore } from '../ports/index.ts';
+import type { NewAuditEntry, PaymentStore } from '../ports/index.ts';
 import type { Presence } from '../ports/presence.ts';
 import type { AdminPrincipal } from './auth.ts';
 
@@ -37,8 +37,28 @@ export interface AdminContext {
   readonly extensions?: readonly Router[];
 }
 
-/** Writes an admin audit row (who, what, target, why, outcome, when: the injected clock). */
-export async function audit(
+/**
+ * The admin audit row of an action (who, what, target, why, outcome, when: the injected clock).
+ * A change passes it to the store call that makes the change (its `audit` argument), so the row
+ * and the change commit in one transaction (docs/admin-api.md "Audit log").
+ */
+export function auditEntry(
+  ctx: AdminContext,
+  actor: AdminPrincipal | string,
+  action: string,
+  target: string,
+  reason: string,
+  outcome: string,
+): NewAuditEntry {
+  return { actor: typeof actor === 'string' ? actor : actor.actor, action, target, reason, outcome, at: ctx.now() };
+}
+
+/**
+ * Writes the audit row of an attempt that changed nothing (a refusal, a failed login) on its own.
+ * Never for a change: that carries {@link auditEntry} in its own store call.
+ * @throws CodedError `STORE_FAILED`.
+ */
+export async function auditRefusal(
   ctx: AdminContext,
   actor: AdminPrincipal | string,
   action: string,
@@ -46,7 +66,7 @@ export async function audit(
   reason: string,
   outcome: string,
 ): Promise<void> {
-  await ctx.store.appendAudit({ actor: typeof actor === 'string' ? actor : actor.actor, action, target, reason, outcome, at: ctx.now() });
+  await ctx.store.appendAudit(auditEntry(ctx, actor, action, target, reason, outcome));
 }
 
 /** Parses `value` with `schema`, or throws 400 `ADMIN_INVALID_REQUEST` naming the first problem. */

@@ -8,7 +8,7 @@
  * @see docs/admin-api.md "Authentication"
  */
 import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import type { AdminPort, AdminRole } from '../ports/admin.ts';
+import type { AdminPort, AdminRole, NewAuditEntry } from '../ports/admin.ts';
 
 /** Prefix of API tokens. */
 export const API_TOKEN_PREFIX = 'pbk_';
@@ -49,6 +49,8 @@ export interface NewApiToken {
   readonly now: number;
   /** ms since epoch, or null: never. */
   readonly expiresAt: number | null;
+  /** The audit row of the issue (given the new credentialId; never the secret), stored in the same transaction as the token. */
+  readonly audit?: (credentialId: string) => NewAuditEntry;
 }
 
 /** An issued token: the secret is shown once and never again. */
@@ -58,24 +60,27 @@ export interface IssuedApiToken {
 }
 
 /**
- * Issues an API token: stores its hash and answers the secret.
+ * Issues an API token: stores its hash (with `t.audit`'s row, in one transaction) and answers the secret.
  * @throws CodedError `CFG_INVALID` (a taken id or hash: practically never), `STORE_FAILED`.
  */
 export async function issueApiToken(store: Pick<AdminPort, 'createCredential'>, t: NewApiToken): Promise<IssuedApiToken> {
   const token = `${API_TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
   const credentialId = newId('tok_');
-  await store.createCredential({
-    credentialId,
-    kind: 'api',
-    secretSha256: secretHash(token),
-    label: t.label,
-    userId: t.userId,
-    role: t.role,
-    merchantId: t.merchantId,
-    createdAt: t.now,
-    expiresAt: t.expiresAt,
-    revokedAt: null,
-  });
+  await store.createCredential(
+    {
+      credentialId,
+      kind: 'api',
+      secretSha256: secretHash(token),
+      label: t.label,
+      userId: t.userId,
+      role: t.role,
+      merchantId: t.merchantId,
+      createdAt: t.now,
+      expiresAt: t.expiresAt,
+      revokedAt: null,
+    },
+    t.audit?.(credentialId),
+  );
   return { credentialId, token };
 }
 
@@ -87,28 +92,35 @@ export interface OpenedSession {
   readonly expiresAt: number;
 }
 
-/** Opens a session of a user (role and scope copied from the user). @throws as {@link issueApiToken}. */
+/**
+ * Opens a session of a user (role and scope copied from the user), with `audit`'s row (given the
+ * new session's credentialId; never the secret) in the same transaction. @throws as {@link issueApiToken}.
+ */
 export async function openSession(
   store: Pick<AdminPort, 'createCredential'>,
   user: { userId: string; name: string; role: AdminRole; merchantId: string | null },
   now: number,
   ttlMs: number,
+  audit?: (credentialId: string) => NewAuditEntry,
 ): Promise<OpenedSession> {
   const secret = `${SESSION_PREFIX}${randomBytes(32).toString('base64url')}`;
   const credentialId = newId('ses_');
   const expiresAt = now + ttlMs;
-  await store.createCredential({
-    credentialId,
-    kind: 'session',
-    secretSha256: secretHash(secret),
-    label: user.name,
-    userId: user.userId,
-    role: user.role,
-    merchantId: user.merchantId,
-    createdAt: now,
-    expiresAt,
-    revokedAt: null,
-  });
+  await store.createCredential(
+    {
+      credentialId,
+      kind: 'session',
+      secretSha256: secretHash(secret),
+      label: user.name,
+      userId: user.userId,
+      role: user.role,
+      merchantId: user.merchantId,
+      createdAt: now,
+      expiresAt,
+      revokedAt: null,
+    },
+    audit?.(credentialId),
+  );
   return { credentialId, secret, csrfToken: csrfTokenOf(secret), expiresAt };
 }
 

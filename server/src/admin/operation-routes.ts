@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { isCodedError } from '@posbridge/protocol/errors';
 import { MAX_SEARCH_PAGE, type OperationRecord } from '../ports/index.ts';
 import { inScope, principalOf, requireRole, sendAdminError } from './auth.ts';
-import { audit, Id, parseOr400, Reason, route, type AdminContext } from './context.ts';
+import { auditEntry, auditRefusal, Id, parseOr400, Reason, route, type AdminContext } from './context.ts';
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
@@ -81,11 +81,14 @@ export function operationRoutes(ctx: AdminContext): Router {
       }
       const why = `${body.outcome}: ${body.reason}`;
       try {
-        const resolved = await ctx.service.resolveUnknownOperation(operationId, { outcome: body.outcome, reason: body.reason, operator: p.actor });
-        await audit(ctx, p, 'operation.resolve', operationId, why, 'ok');
+        const resolved = await ctx.service.resolveUnknownOperation(
+          operationId,
+          { outcome: body.outcome, reason: body.reason, operator: p.actor },
+          auditEntry(ctx, p, 'operation.resolve', operationId, why, 'ok'),
+        );
         res.json({ operation: operationView(resolved) });
       } catch (err) {
-        if (isCodedError(err) && err.code === 'ADMIN_RESOLVE_REFUSED') await audit(ctx, p, 'operation.resolve', operationId, why, err.code);
+        if (isCodedError(err) && err.code === 'ADMIN_RESOLVE_REFUSED') await auditRefusal(ctx, p, 'operation.resolve', operationId, why, err.code);
         throw err;
       }
     }),

@@ -11,7 +11,7 @@ import { CodedError, isCodedError } from '@posbridge/protocol/errors';
 import { PAYMENT_STATUSES, type PaymentStatus } from '../domain/payment-state.ts';
 import { MAX_SEARCH_PAGE, type Payment, type PaymentCursor, type PaymentSearch } from '../ports/index.ts';
 import { inScope, principalOf, requireRole, sendAdminError, type AdminPrincipal } from './auth.ts';
-import { audit, Id, parseOr400, Reason, route, type AdminContext } from './context.ts';
+import { auditEntry, auditRefusal, Id, parseOr400, Reason, route, type AdminContext } from './context.ts';
 import { callbackView, commandView, paymentView, timelineOf } from './views.ts';
 
 /** Default page size of searches. */
@@ -181,13 +181,13 @@ export function paymentRoutes(ctx: AdminContext): Router {
         return;
       }
       const target = `${paymentId}#${callbackId}`;
-      const result = await ctx.store.redeliverCallback(callbackId, ctx.now());
+      const entry = auditEntry(ctx, p, 'callback.redeliver', target, `${reason} (was ${before.status} after ${before.attempts} attempts)`, 'ok');
+      const result = await ctx.store.redeliverCallback(callbackId, ctx.now(), entry);
       if (result !== 'scheduled') {
-        await audit(ctx, p, 'callback.redeliver', target, reason, 'ADMIN_CALLBACK_IN_FLIGHT');
+        await auditRefusal(ctx, p, 'callback.redeliver', target, reason, 'ADMIN_CALLBACK_IN_FLIGHT');
         sendAdminError(res, result === 'in_flight' ? 'ADMIN_CALLBACK_IN_FLIGHT' : 'ADMIN_NOT_FOUND');
         return;
       }
-      await audit(ctx, p, 'callback.redeliver', target, `${reason} (was ${before.status} after ${before.attempts} attempts)`, 'ok');
       ctx.logger.warn({ paymentId, callbackId, actor: p.actor, was: before.status }, 'callback redelivery asked by an operator');
       const after = (await ctx.store.listCallbacks(paymentId)).find((c) => c.id === callbackId) ?? before;
       res.json({ callback: callbackView(after, ctx.now()) });
@@ -206,16 +206,19 @@ export function paymentRoutes(ctx: AdminContext): Router {
       }
       if (!(await scopedPayment(p, paymentId, res))) return;
       try {
-        const resolved = await ctx.service.resolveUnknown(paymentId, {
-          outcome: body.outcome,
-          reason: body.reason,
-          operator: p.actor,
-          ...(body.authorizationId === undefined ? {} : { authorizationId: body.authorizationId }),
-        });
-        await audit(ctx, p, 'payment.resolve', paymentId, `${body.outcome}: ${body.reason}`, 'ok');
+        const resolved = await ctx.service.resolveUnknown(
+          paymentId,
+          {
+            outcome: body.outcome,
+            reason: body.reason,
+            operator: p.actor,
+            ...(body.authorizationId === undefined ? {} : { authorizationId: body.authorizationId }),
+          },
+          auditEntry(ctx, p, 'payment.resolve', paymentId, `${body.outcome}: ${body.reason}`, 'ok'),
+        );
         res.json({ payment: paymentView(resolved) });
       } catch (err) {
-        if (isCodedError(err) && err.code === 'ADMIN_RESOLVE_REFUSED') await audit(ctx, p, 'payment.resolve', paymentId, `${body.outcome}: ${body.reason}`, err.code);
+        if (isCodedError(err) && err.code === 'ADMIN_RESOLVE_REFUSED') await auditRefusal(ctx, p, 'payment.resolve', paymentId, `${body.outcome}: ${body.reason}`, err.code);
         throw err;
       }
     }),

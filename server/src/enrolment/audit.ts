@@ -1,10 +1,12 @@
 /**
  * Where the enrolment actions are recorded for the audit trail (docs/agent-enrolment.md
- * "Audit"): the admin API's audit log ({@link storeAuditSink}) and, always in addition, a log
- * line (`component: 'audit'`, {@link loggingAuditSink}).
+ * "Audit"): the admin API's audit log — its row ({@link adminAuditRow}) is written by the store
+ * call that makes the change, in the same transaction — and, once committed, a log line
+ * (`component: 'audit'`, {@link loggingAuditSink}).
  * Entries carry ids, names and the actor, never a token or a code.
  */
 import type { Logger } from 'pino';
+import type { NewAuditEntry } from '../ports/admin.ts';
 
 /** What is recorded of one action. */
 export interface AuditEntry {
@@ -22,27 +24,24 @@ export interface AuditEntry {
   readonly details?: Readonly<Record<string, string | number | boolean | null>>;
 }
 
-/** The audit log. `record` resolves once the entry is stored; it may reject with `STORE_FAILED`. */
+/** Where committed actions are told (a log, another trail). `record` resolves once the entry is kept; it may reject. */
 export interface AuditSink {
   record(entry: AuditEntry): Promise<void>;
 }
 
 /**
- * The admin API's audit log (`admin_audit`, ../ports/admin.ts `appendAudit`) as an
- * {@link AuditSink}: action, actor and target as they are, `reason` from `details.reason`,
- * outcome `ok` (only committed actions are recorded).
+ * The row of `entry` in the admin API's audit log (`admin_audit`, ../ports/admin.ts
+ * `NewAuditEntry`), handed to the store call of the action so both commit together: action,
+ * actor and target as they are, `reason` from `details.reason` (else empty), outcome `ok`.
  */
-export function storeAuditSink(store: { appendAudit(entry: { actor: string; action: string; target: string; reason: string; outcome: string; at: number }): Promise<void> }): AuditSink {
+export function adminAuditRow(entry: AuditEntry): NewAuditEntry {
   return {
-    record: (entry) =>
-      store.appendAudit({
-        actor: entry.actor.slice(0, 200),
-        action: entry.action.slice(0, 64),
-        target: entry.target.slice(0, 200),
-        reason: typeof entry.details?.['reason'] === 'string' ? entry.details['reason'].slice(0, 500) : '',
-        outcome: 'ok',
-        at: entry.at,
-      }),
+    actor: entry.actor.slice(0, 200),
+    action: entry.action.slice(0, 64),
+    target: entry.target.slice(0, 200),
+    reason: typeof entry.details?.['reason'] === 'string' ? entry.details['reason'].slice(0, 500) : '',
+    outcome: 'ok',
+    at: entry.at,
   };
 }
 

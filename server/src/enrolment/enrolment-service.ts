@@ -3,7 +3,8 @@
  * a pairing code for a store (CLI `agent pair-code`, or the console through
  * ../admin-ext/pairing-routes.ts); the agent exchanges it once for its token
  * (`POST /agent/v1/pair`, ./pairing-router.ts); operators rotate and revoke tokens. Each action
- * is recorded through the {@link AuditSink}; rotation and revocation tell the hub at once
+ * writes its admin audit row in the store transaction of the change (./audit.ts `adminAuditRow`)
+ * and, once committed, is told to the {@link AuditSink} (the log); rotation and revocation tell the hub at once
  * ({@link EnrolmentDeps.credentialsChanged}), and every instance's credential watch
  * (../hub/credential-watch.ts) closes sessions opened with a token that no longer holds.
  */
@@ -12,7 +13,7 @@ import { CodedError } from '@posbridge/protocol/errors';
 import type { PaymentStore } from '../ports/index.ts';
 import { MAX_AGENT_NAME_LENGTH } from '../ports/agent-enrolment.ts';
 import { hashAgentToken } from '../hub/agent-tokens.ts';
-import type { AuditSink } from './audit.ts';
+import { adminAuditRow, type AuditEntry, type AuditSink } from './audit.ts';
 import { formatPairingCode, newPairingCode, normalisePairingCode, pairingCodeDigest } from './pairing-code.ts';
 
 /** How long a pairing code is valid, ms (15 minutes). */
@@ -24,6 +25,7 @@ export const MAX_PENDING_CODES_PER_STORE = 20;
 /** What {@link AgentEnrolment} needs. */
 export interface EnrolmentDeps {
   readonly store: PaymentStore;
+  /** Told each committed action (its admin audit row is already stored with it): the audit log line. */
   readonly audit: AuditSink;
   /** Clock, ms since epoch. */
   readonly now: () => number;
@@ -73,19 +75,21 @@ export class AgentEnrolment {
     }
     const code = newPairingCode();
     const expiresAt = now + PAIRING_CODE_TTL_MS;
-    const created = await this.#d.store.createPairingCode(
-      { codeSha256: pairingCodeDigest(code), merchantId: input.merchantId, storeId: input.storeId, agentName, createdBy: input.actor, createdAt: now, expiresAt },
-      MAX_PENDING_CODES_PER_STORE,
-    );
-    if (created === 'full') throw new CodedError('AGENT_PAIRING_LIMIT', `store ${input.storeId} has ${MAX_PENDING_CODES_PER_STORE} pending pairing codes`);
-    await this.#d.audit.record({
+    const entry: AuditEntry = {
       action: 'agent.pair_code.created',
       actor: input.actor,
       target: `store:${input.storeId}`,
       at: now,
       merchantId: input.merchantId,
       details: { agentName, expiresAt: new Date(expiresAt).toISOString() },
-    });
+    };
+    const created = await this.#d.store.createPairingCode(
+      { codeSha256: pairingCodeDigest(code), merchantId: input.merchantId, storeId: input.storeId, agentName, createdBy: input.actor, createdAt: now, expiresAt },
+      MAX_PENDING_CODES_PER_STORE,
+      adminAuditRow(entry),
+    );
+    if (created === 'full') throw new CodedError('AGENT_PAIRING_LIMIT', `store ${input.storeId} has ${MAX_PENDING_CODES_PER_STORE} pending pairing codes`);
+    await this.#d.audit.record(entry);
     return { code: formatPairingCode(code), merchantId: input.merchantId, storeId: input.storeId, agentName, expiresAt };
   }
 
@@ -101,7 +105,8 @@ export class AgentEnrolment {
     const now = this.#d.now();
     const agentId = `ag_${randomUUID().replaceAll('-', '')}`;
     const token = randomBytes(32).toString('base64url');
-    const result = await this.#d.store.redeemPairingCode(pairingCodeDigest(code), { agentId, tokenSha256: hashAgentToken(token) }, now);
+    const row = adminAuditRow({ action: 'agent.paired', actor: `agent:${agentId}`, target: `agent:${agentId}`, at: now });
+    const result = await this.#d.store.redeemPairingCode(pairingCodeDigest(code), { agentId, tokenSha256: hashAgentToken(token) }, now, row);
     switch (result.kind) {
       case 'unknown':
         throw new CodedError('AGENT_PAIRING_CODE_UNKNOWN');
@@ -134,11 +139,12 @@ export class AgentEnrolment {
   async rotateToken(agentId: string, actor: string): Promise<{ agentId: string; token: string }> {
     const now = this.#d.now();
     const token = randomBytes(32).toString('base64url');
-    const result = await this.#d.store.rotateAgentToken(agentId, hashAgentToken(token), now);
+    const entry: AuditEntry = { action: 'agent.token.rotated', actor, target: `agent:${agentId}`, at: now };
+    const result = await this.#d.store.rotateAgentToken(agentId, hashAgentToken(token), now, adminAuditRow(entry));
     if (result === 'unknown') throw new CodedError('ADMIN_AGENT_UNKNOWN', `no agent with id ${agentId}`);
     if (result === 'revoked') throw new CodedError('ADMIN_AGENT_REVOKED', `agent ${agentId} is revoked: pair a new agent instead`);
     const owner = await this.#d.store.agentOwner(agentId);
-    await this.#d.audit.record({ action: 'agent.token.rotated', actor, target: `agent:${agentId}`, at: now, ...(owner ? { merchantId: owner.merchantId } : {}) });
+    await this.#d.audit.record({ ...entry, ...(owner ? { merchantId: owner.merchantId } : {}) });
     this.#d.credentialsChanged?.(agentId);
     return { agentId, token };
   }
@@ -152,18 +158,18 @@ export class AgentEnrolment {
     const now = this.#d.now();
     // The hash of 32 random bytes nobody keeps: no token can match it.
     const discarded = hashAgentToken(randomBytes(32).toString('base64url'));
-    const result = await this.#d.store.revokeAgent(agentId, discarded, now);
-    if (result === 'unknown') throw new CodedError('ADMIN_AGENT_UNKNOWN', `no agent with id ${agentId}`);
-    if (result === 'already_revoked') return false;
-    const owner = await this.#d.store.agentOwner(agentId);
-    await this.#d.audit.record({
+    const entry: AuditEntry = {
       action: 'agent.revoked',
       actor,
       target: `agent:${agentId}`,
       at: now,
-      ...(owner ? { merchantId: owner.merchantId } : {}),
       ...(reason === undefined ? {} : { details: { reason: reason.slice(0, 500) } }),
-    });
+    };
+    const result = await this.#d.store.revokeAgent(agentId, discarded, now, adminAuditRow(entry));
+    if (result === 'unknown') throw new CodedError('ADMIN_AGENT_UNKNOWN', `no agent with id ${agentId}`);
+    if (result === 'already_revoked') return false;
+    const owner = await this.#d.store.agentOwner(agentId);
+    await this.#d.audit.record({ ...entry, ...(owner ? { merchantId: owner.merchantId } : {}) });
     this.#d.credentialsChanged?.(agentId);
     return true;
   }

@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { PaymentEvent, PaymentStatus } from '../domain/payment-machine.ts';
 import type { ChangeFeed } from '../ports/change-feed.ts';
 import type { Presence } from '../ports/presence.ts';
-import type { Payment, PaymentStore } from '../ports/index.ts';
+import type { NewAuditEntry, Payment, PaymentStore } from '../ports/index.ts';
 
 /** Deadlines and callback windows, seconds. */
 export interface DeadlineSettings {
@@ -46,10 +46,11 @@ export interface PaymentCore {
   readonly changes: ChangeFeed;
   /** Where terminals are driven from. @throws Error when the service was built without one (the CLI). */
   presence(): Presence;
-  /** `PaymentService.applyEvent`: re-reads and applies until the compare-and-set succeeds. */
+  /** `PaymentService.applyEvent`: re-reads and applies until the compare-and-set succeeds (`audit` written with the change). */
   applyEvent(
     paymentId: string,
     makeEvent: (p: Payment) => PaymentEvent | null | Promise<PaymentEvent | null>,
+    audit?: NewAuditEntry,
   ): Promise<ApplyOutcome>;
   /**
    * One compare-and-set attempt of `event` on `p` (persisted with its callback and agent-command

@@ -28,7 +28,7 @@ import { callbackBody, type PppAnswerSettings } from '../domain/ppp-outcome.ts';
 import type { AgentEventHandler, AgentReportOutcome } from '../ports/agent-events.ts';
 import type { ChangeFeed } from '../ports/change-feed.ts';
 import type { Presence } from '../ports/presence.ts';
-import type { CallbackMode, OperationRecord, Payment, PaymentStore } from '../ports/index.ts';
+import type { CallbackMode, NewAuditEntry, OperationRecord, Payment, PaymentStore } from '../ports/index.ts';
 import {
   onBoundAgentReplaced,
   onOperationResult,
@@ -111,7 +111,7 @@ export class PaymentService implements AgentEventHandler {
       onStatusChanged: this.#onStatusChanged,
       changes: this.#changes,
       presence: () => this.presence,
-      applyEvent: (paymentId, makeEvent) => this.applyEvent(paymentId, makeEvent),
+      applyEvent: (paymentId, makeEvent, audit) => this.applyEvent(paymentId, makeEvent, audit),
       tryApply: (p, event, onCommitted) => this.#tryApply(p, event, onCommitted),
     };
   }
@@ -150,14 +150,14 @@ export class PaymentService implements AgentEventHandler {
     return expireDue(this.#core, options);
   }
 
-  /** An operator resolves an unknown payment: {@link resolveUnknown} (./resolve-unknown.ts). */
-  resolveUnknown(paymentId: string, resolution: OperatorResolution): Promise<Payment> {
-    return resolveUnknown(this.#core, paymentId, resolution);
+  /** An operator resolves an unknown payment, `audit` committed with it: {@link resolveUnknown} (./resolve-unknown.ts). */
+  resolveUnknown(paymentId: string, resolution: OperatorResolution, audit?: NewAuditEntry): Promise<Payment> {
+    return resolveUnknown(this.#core, paymentId, resolution, audit);
   }
 
-  /** An operator resolves an unknown refund: {@link resolveUnknownOperation} (./resolve-unknown.ts). */
-  resolveUnknownOperation(operationId: string, resolution: Omit<OperatorResolution, 'authorizationId'>): Promise<OperationRecord> {
-    return resolveUnknownOperation(this.#core, operationId, resolution);
+  /** An operator resolves an unknown refund, `audit` committed with it: {@link resolveUnknownOperation} (./resolve-unknown.ts). */
+  resolveUnknownOperation(operationId: string, resolution: Omit<OperatorResolution, 'authorizationId'>, audit?: NewAuditEntry): Promise<OperationRecord> {
+    return resolveUnknownOperation(this.#core, operationId, resolution, audit);
   }
 
   /** @inheritdoc (./agent-reports.ts) */
@@ -194,12 +194,14 @@ export class PaymentService implements AgentEventHandler {
    * Re-reads the payment and applies `makeEvent` until the compare-and-set succeeds.
    * `makeEvent` returning null ignores the call. It may be async to read more of the store: it
    * runs after the payment was read, so anything it reads that bumps the payment's version when
-   * it changes (settlements) is consistent with the compare-and-set.
+   * it changes (settlements) is consistent with the compare-and-set. `audit` (an operator's admin
+   * audit row) is written in the transaction of the change, and not at all when nothing changes.
    * @throws CodedError `STORE_FAILED` when the payment keeps changing underneath.
    */
   async applyEvent(
     paymentId: string,
     makeEvent: (p: Payment) => PaymentEvent | null | Promise<PaymentEvent | null>,
+    audit?: NewAuditEntry,
   ): Promise<ApplyOutcome> {
     for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
       const p = await this.#store.getPayment(paymentId);
@@ -209,7 +211,7 @@ export class PaymentService implements AgentEventHandler {
       const { effects } = transition(p, event, this.#now());
       const ignored = effects.find((e) => e.type === 'ignored');
       if (ignored) return { payment: p, applied: false, reason: ignored.reason };
-      const updated = await this.#tryApply(p, event);
+      const updated = await this.#tryApply(p, event, undefined, audit);
       if (updated) return { payment: updated, applied: true };
     }
     throw new CodedError('STORE_FAILED', 'payment changed concurrently too many times', { details: { paymentId } });
@@ -225,7 +227,7 @@ export class PaymentService implements AgentEventHandler {
    * ./command-rows.ts), then wake their deliverers.
    * @returns the updated payment, or null when it moved on meanwhile or the event was ignored.
    */
-  async #tryApply(p: Payment, event: PaymentEvent, onCommitted?: (updated: Payment) => void): Promise<Payment | null> {
+  async #tryApply(p: Payment, event: PaymentEvent, onCommitted?: (updated: Payment) => void, audit?: NewAuditEntry): Promise<Payment | null> {
     const now = this.#now();
     const { state, effects } = transition(p, event, now);
     if (effects.some((e) => e.type === 'ignored')) return null;
@@ -240,6 +242,7 @@ export class PaymentService implements AgentEventHandler {
       event,
       at: now,
       commands: commandWritesOf(p, prospective, event, effects),
+      ...(audit ? { audit } : {}),
       ...(enqueue
         ? {
             callback: {

@@ -5,7 +5,7 @@
  * @see docs/ppp.md "Unknown outcomes"; server/README.md "Resolving unknown payments"
  */
 import { CodedError } from '@posbridge/protocol/errors';
-import type { OperationRecord, Payment } from '../ports/index.ts';
+import type { NewAuditEntry, OperationRecord, Payment } from '../ports/index.ts';
 import type { PaymentCore } from './payment-core.ts';
 
 /**
@@ -29,7 +29,8 @@ export interface OperatorResolution {
  * audit log, and the callback to VTEX is enqueued in the same transaction (a payment VTEX
  * cancelled meanwhile gets none: denied ends `cancelled`, approved is left for VTEX's repeated
  * cancellation to reverse). Works against the store alone, so the CLI can run it next to a
- * running server, whose callback worker delivers the callback.
+ * running server, whose callback worker delivers the callback. `audit` (the admin audit row of
+ * the decision, docs/admin-api.md "Audit log") is written in that same transaction.
  *
  * @returns the updated payment.
  * @throws CodedError `ADMIN_RESOLVE_REFUSED` when the payment does not exist, is neither
@@ -37,7 +38,7 @@ export interface OperatorResolution {
  *   with a reversal); `STORE_FAILED`.
  * @see docs/ppp.md "Unknown outcomes"; server/README.md "Resolving unknown payments"
  */
-export async function resolveUnknown(core: PaymentCore, paymentId: string, resolution: OperatorResolution): Promise<Payment> {
+export async function resolveUnknown(core: PaymentCore, paymentId: string, resolution: OperatorResolution, audit?: NewAuditEntry): Promise<Payment> {
   const problem = resolutionProblem(resolution);
   if (problem) throw new CodedError('ADMIN_RESOLVE_REFUSED', problem, { details: { paymentId } });
   const before = await core.store.getPayment(paymentId);
@@ -51,6 +52,7 @@ export async function resolveUnknown(core: PaymentCore, paymentId: string, resol
           reason: resolution.reason.trim(),
         }
       : null,
+    audit,
   );
   if (!r.payment) throw new CodedError('ADMIN_RESOLVE_REFUSED', `no payment ${JSON.stringify(paymentId)}`, { details: { paymentId } });
   if (!r.applied) {
@@ -84,7 +86,7 @@ export async function resolveUnknown(core: PaymentCore, paymentId: string, resol
  * terminal's journal or receipt: `approved` = refunded (VTEX's retry of the refund is answered
  * 200), `denied` = not refunded (501 `refund-manually`). The decision is the
  * `operation.resolved` event in the payment's events (who, why, when), written with the new
- * operation status in one transaction. Works against the store alone (the CLI runs it next to a
+ * operation status (and `audit`, the admin audit row, when given) in one transaction. Works against the store alone (the CLI runs it next to a
  * running server). Bounded like {@link resolveUnknown}: `operator` 1–64 characters, `reason` 1–500.
  *
  * @returns the updated operation.
@@ -92,7 +94,12 @@ export async function resolveUnknown(core: PaymentCore, paymentId: string, resol
  *   `unknown`, or the resolution is out of bounds; `STORE_FAILED`.
  * @see docs/ppp.md "Unknown outcomes"; server/README.md "Resolving unknown payments"
  */
-export async function resolveUnknownOperation(core: PaymentCore, operationId: string, resolution: Omit<OperatorResolution, 'authorizationId'>): Promise<OperationRecord> {
+export async function resolveUnknownOperation(
+  core: PaymentCore,
+  operationId: string,
+  resolution: Omit<OperatorResolution, 'authorizationId'>,
+  audit?: NewAuditEntry,
+): Promise<OperationRecord> {
   const problem = resolutionProblem(resolution);
   if (problem) throw new CodedError('ADMIN_RESOLVE_REFUSED', problem, { details: { operationId } });
   const operator = resolution.operator.trim();
@@ -104,6 +111,7 @@ export async function resolveUnknownOperation(core: PaymentCore, operationId: st
     operator,
     reason,
     at: core.now(),
+    ...(audit ? { audit } : {}),
   });
   if (!op) {
     const known = await core.store.getOperation(operationId);

@@ -173,8 +173,11 @@ export interface AdminPort {
   /** Records an agent's `agent.hello` (version ≤ 64 characters kept). @returns false for an unknown agent. */
   recordAgentHello(agentId: string, agentVersion: string, at: number): Promise<boolean>;
 
-  /** Creates a user. @throws CodedError `CFG_INVALID` when the name or id is taken. */
-  createUser(user: AdminUser): Promise<void>;
+  /**
+   * Creates a user, and appends `audit` (when given) in the same transaction.
+   * @throws CodedError `CFG_INVALID` when the name or id is taken; `STORE_FAILED` (nothing written) when `audit` cannot be stored.
+   */
+  createUser(user: AdminUser, audit?: NewAuditEntry): Promise<void>;
   /** The user by login name, or null. */
   findUserByName(name: string): Promise<AdminUser | null>;
   /** The user, or null. */
@@ -182,26 +185,38 @@ export interface AdminPort {
   /** Every user, by name. */
   listUsers(): Promise<AdminUser[]>;
   /**
-   * Disables a user and revokes every credential of theirs at `at`, in one transaction.
-   * @returns false when there is no such user.
+   * Disables a user and revokes every credential of theirs at `at`, and appends `audit` (when
+   * given and the user exists), in one transaction.
+   * @returns false when there is no such user (no audit row written).
    */
-  disableUser(userId: string, at: number): Promise<boolean>;
+  disableUser(userId: string, at: number, audit?: NewAuditEntry): Promise<boolean>;
 
-  /** Stores a credential. @throws CodedError `CFG_INVALID` when its id or hash is taken. */
-  createCredential(credential: AdminCredential): Promise<void>;
+  /**
+   * Stores a credential, and appends `audit` (when given) in the same transaction.
+   * @throws CodedError `CFG_INVALID` when its id or hash is taken.
+   */
+  createCredential(credential: AdminCredential, audit?: NewAuditEntry): Promise<void>;
   /** The credential whose secret hashes to `secretSha256` (revoked or expired ones too), or null. */
   findCredentialByHash(secretSha256: string): Promise<AdminCredential | null>;
   /** Credentials of a kind, newest first (revoked ones too). */
   listCredentials(kind: CredentialKind): Promise<AdminCredential[]>;
-  /** Revokes a credential at `at`. @returns false when unknown or already revoked. */
-  revokeCredential(credentialId: string, at: number): Promise<boolean>;
+  /**
+   * Revokes a credential at `at`, and appends `audit` (when given) in the same transaction.
+   * @returns false when unknown or already revoked (nothing written, `audit` neither).
+   */
+  revokeCredential(credentialId: string, at: number, audit?: NewAuditEntry): Promise<boolean>;
   /**
    * Deletes the sessions (never API tokens) that expired or were revoked before `before`, so
    * the table stays bounded by the logins of one session lifetime. @returns how many.
    */
   pruneSessions(before: number): Promise<number>;
 
-  /** Appends an audit row. */
+  /**
+   * Appends an audit row on its own: for attempts that changed nothing (a refusal, a failed
+   * login). A change carries its row in the call that makes it (`audit` of the methods above,
+   * `PaymentChange.audit`, `OperationResolution.audit`), so both commit together.
+   * @throws CodedError `STORE_FAILED` when {@link auditRowProblem} finds one.
+   */
   appendAudit(entry: NewAuditEntry): Promise<void>;
   /** Audit rows newest first, at most `limit` (1–500), only those with `seq < before` when given. */
   listAudit(limit: number, before?: number): Promise<AuditEntry[]>;
@@ -210,13 +225,28 @@ export interface AdminPort {
    * An operator asks for a callback to be delivered again: a delivered or failed (or pending)
    * row becomes `pending`, due at `at`, its attempt count restarted at 0 and its window
    * (`expiresAt`) cleared, so the worker makes a new round of attempts (the caller audits the
-   * attempts made before).
-   * @returns `in_flight` (nothing written) while a worker holds its lease; `not_found`.
+   * attempts made before), with `audit` (when given) appended in the same transaction.
+   * @returns `in_flight` (nothing written, `audit` neither) while a worker holds its lease; `not_found`.
    */
-  redeliverCallback(callbackId: number, at: number): Promise<RedeliverResult>;
+  redeliverCallback(callbackId: number, at: number, audit?: NewAuditEntry): Promise<RedeliverResult>;
 }
 
 /** The first `n` characters of `s` (what the adapters keep of bounded text). */
 export function clip(s: string, n: number): string {
   return s.length <= n ? s : s.slice(0, n);
+}
+
+/**
+ * Why `e` cannot be stored as an audit row, or null. Every adapter checks it where it inserts the
+ * row — inside the transaction of the change the row records, which a refusal rolls back — and
+ * rejects with `STORE_FAILED`: `at` must be a safe integer ≥ 0 (ms since epoch), `actor`,
+ * `action` and `outcome` non-empty.
+ * @see docs/admin-api.md "Audit log"
+ */
+export function auditRowProblem(e: NewAuditEntry): string | null {
+  if (!Number.isSafeInteger(e.at) || e.at < 0) return `admin_audit.at must be ms since epoch, not ${String(e.at)}`;
+  if (e.actor === '') return 'admin_audit.actor is empty';
+  if (e.action === '') return 'admin_audit.action is empty';
+  if (e.outcome === '') return 'admin_audit.outcome is empty';
+  return null;
 }

@@ -19,6 +19,7 @@
  * Times are ms since epoch, passed in (no adapter reads a clock).
  */
 import type { AgentRecord } from './directory.ts';
+import type { NewAuditEntry } from './admin.ts';
 
 /** Expired or used codes each creation removes. */
 export const PAIRING_PURGE_PER_CREATE = 4;
@@ -78,22 +79,33 @@ export interface AgentEnrolmentPort {
   /**
    * Stores a code unless the store already has `maxPendingPerStore` codes pending at
    * `code.createdAt` (checked and inserted atomically). A digest already stored is refused
-   * (`STORE_FAILED`); so is an unknown store.
+   * (`STORE_FAILED`); so is an unknown store. `audit` (the admin audit row, ./admin.ts) is
+   * appended in the same transaction when the code is `created`; a refused row rolls it back.
    */
-  createPairingCode(code: NewPairingCode, maxPendingPerStore: number): Promise<PairingCreateResult>;
+  createPairingCode(code: NewPairingCode, maxPendingPerStore: number, audit?: NewAuditEntry): Promise<PairingCreateResult>;
   /**
    * Redeems the code of digest `codeSha256` at `now`: marks it used and creates the agent
    * `agent.agentId` with `agent.tokenSha256`, the code's name and store, in one transaction.
+   * `audit` (when given) is appended in that transaction when `paired`.
    * @returns `paired`, or why not (`used`, `expired`, `unknown`) with nothing written.
    */
-  redeemPairingCode(codeSha256: string, agent: { readonly agentId: string; readonly tokenSha256: string }, now: number): Promise<PairingRedeemResult>;
-  /** Replaces the token hash of a live agent. @returns `revoked` (nothing written) for a revoked agent. */
-  rotateAgentToken(agentId: string, tokenSha256: string, now: number): Promise<RotateResult>;
+  redeemPairingCode(
+    codeSha256: string,
+    agent: { readonly agentId: string; readonly tokenSha256: string },
+    now: number,
+    audit?: NewAuditEntry,
+  ): Promise<PairingRedeemResult>;
+  /**
+   * Replaces the token hash of a live agent, with `audit` (when given) in the same transaction.
+   * @returns `revoked` (nothing written) for a revoked agent.
+   */
+  rotateAgentToken(agentId: string, tokenSha256: string, now: number, audit?: NewAuditEntry): Promise<RotateResult>;
   /**
    * Revokes the agent: its token hash becomes `discardedTokenSha256` (the hash of a value
-   * nobody keeps) and it is marked revoked.
+   * nobody keeps) and it is marked revoked, with `audit` (when given) in the same transaction;
+   * nothing is written when it was revoked already.
    */
-  revokeAgent(agentId: string, discardedTokenSha256: string, now: number): Promise<RevokeResult>;
+  revokeAgent(agentId: string, discardedTokenSha256: string, now: number, audit?: NewAuditEntry): Promise<RevokeResult>;
   /** The store `storeId` with its merchant (what a pairing code is made for), or null when there is none. */
   storeForPairing(storeId: string): Promise<{ readonly storeId: string; readonly merchantId: string; readonly name: string } | null>;
   /** Agents whose credentials changed at or after `since`, oldest change first, at most `limit`. */

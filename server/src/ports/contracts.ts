@@ -4,6 +4,7 @@
  * adapters/sqlite/sqlite-contract.test.ts).
  */
 import { agentEnrolmentContract } from './agent-enrolment.contract.ts';
+import { adminAuditContract } from './admin-audit.contract.ts';
 import { adminContract } from './admin.contract.ts';
 import { callbackOutboxContract } from './callback-outbox.contract.ts';
 import { portOfStore, type StoreFactory } from './contract-helpers.ts';
@@ -30,6 +31,7 @@ export function storeContracts(factory: StoreFactory, name = 'store'): void {
   agentEnrolmentContract(factory);
   totalsContract(factory);
   adminContract(factory);
+  adminAuditContract(factory);
   // The shared-state contracts take just their port (the PostgreSQL classes run them alone too).
   countersContract(name, portOfStore(factory, (store) => store));
   onboardingTokensContract(name, portOfStore(factory, (store) => store));

@@ -7,6 +7,7 @@
  */
 import type { NewAgentCommand } from './agent-commands.ts';
 import type { Payment } from './payments.ts';
+import type { NewAuditEntry } from './admin.ts';
 
 export type { OperationTotals } from '../domain/operation-limits.ts';
 import type { OperationTotals } from '../domain/operation-limits.ts';
@@ -100,6 +101,8 @@ export interface OperationResolution {
   readonly reason: string;
   /** ms since epoch. */
   readonly at: number;
+  /** The admin audit row of this decision (./admin.ts), appended in the same transaction when given. */
+  readonly audit?: NewAuditEntry;
 }
 
 /** Operation rows. All methods may reject with `CodedError('STORE_FAILED')`. */

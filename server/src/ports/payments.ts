@@ -17,6 +17,7 @@ import type { PaymentMethodKind, ProgressStage } from '@posbridge/protocol/ws';
 import type { PaymentEvent, PaymentMachineState, PaymentStatus } from '../domain/payment-machine.ts';
 import type { CommandWrites } from './agent-commands.ts';
 import type { NewCallback } from './callback-outbox.ts';
+import type { NewAuditEntry } from './admin.ts';
 
 /** What is needed to create a payment (from a validated Create Payment request). */
 export interface NewPayment {
@@ -81,6 +82,8 @@ export interface PaymentChange {
   readonly callback?: NewCallback;
   /** Agent commands opened and closed in the same transaction (./agent-commands.ts). */
   readonly commands?: CommandWrites;
+  /** The admin audit row of the operator's action this change is (./admin.ts), appended in the same transaction. */
+  readonly audit?: NewAuditEntry;
 }
 
 /** Payment rows and their state. All methods may reject with `CodedError('STORE_FAILED')`. */

@@ -22,6 +22,7 @@ import {
 import { BOOTSTRAP_STORE_ID } from '../../ports/directory.ts';
 import type { Payment } from '../../ports/payments.ts';
 import { taken } from '../sqlite/admin.ts';
+import { insertMemoryAudit } from './audit-row.ts';
 import { toRecord } from './operations.ts';
 import { byKeys, ConstraintError, copy, type MemoryConnection } from './state.ts';
 
@@ -131,12 +132,13 @@ export class MemoryAdmin implements AdminPort {
     });
   }
 
-  createUser(user: AdminUser): Promise<void> {
+  createUser(user: AdminUser, audit?: NewAuditEntry): Promise<void> {
     return this.#conn.run('createUser', () => {
       const { adminUsers } = this.#conn.tables;
       if (adminUsers.has(user.userId)) throw taken(`user id ${user.userId}`, undefined);
       for (const u of adminUsers.values()) if (u.name === user.name) throw taken(`user ${JSON.stringify(user.name)}`, undefined);
       adminUsers.set(user.userId, copy(user));
+      if (audit) insertMemoryAudit(this.#conn.state, audit);
     });
   }
 
@@ -158,7 +160,7 @@ export class MemoryAdmin implements AdminPort {
     return this.#conn.run('listUsers', () => [...this.#conn.tables.adminUsers.values()].sort(byKeys((u) => u.name)).map((u) => copy(u)));
   }
 
-  disableUser(userId: string, at: number): Promise<boolean> {
+  disableUser(userId: string, at: number, audit?: NewAuditEntry): Promise<boolean> {
     return this.#conn.run('disableUser', () => {
       const { adminUsers, adminCredentials } = this.#conn.tables;
       const u = adminUsers.get(userId);
@@ -167,11 +169,12 @@ export class MemoryAdmin implements AdminPort {
       for (const c of adminCredentials.values()) {
         if (c.userId === userId && c.revokedAt === null) adminCredentials.set(c.credentialId, { ...c, revokedAt: at });
       }
+      if (audit) insertMemoryAudit(this.#conn.state, audit);
       return true;
     });
   }
 
-  createCredential(credential: AdminCredential): Promise<void> {
+  createCredential(credential: AdminCredential, audit?: NewAuditEntry): Promise<void> {
     return this.#conn.run('createCredential', () => {
       const { adminCredentials, adminUsers } = this.#conn.tables;
       if (adminCredentials.has(credential.credentialId)) throw taken(`credential ${credential.credentialId}`, undefined);
@@ -182,6 +185,7 @@ export class MemoryAdmin implements AdminPort {
         throw new ConstraintError('foreign_key', `admin_credentials.user_id ${credential.userId}`);
       }
       adminCredentials.set(credential.credentialId, { ...credential, label: clip(credential.label, 100) });
+      if (audit) insertMemoryAudit(this.#conn.state, audit);
     });
   }
 
@@ -201,11 +205,12 @@ export class MemoryAdmin implements AdminPort {
     );
   }
 
-  revokeCredential(credentialId: string, at: number): Promise<boolean> {
+  revokeCredential(credentialId: string, at: number, audit?: NewAuditEntry): Promise<boolean> {
     return this.#conn.run('revokeCredential', () => {
       const c = this.#conn.tables.adminCredentials.get(credentialId);
       if (c === undefined || c.revokedAt !== null) return false;
       this.#conn.tables.adminCredentials.set(credentialId, { ...c, revokedAt: at });
+      if (audit) insertMemoryAudit(this.#conn.state, audit);
       return true;
     });
   }
@@ -226,18 +231,7 @@ export class MemoryAdmin implements AdminPort {
   }
 
   appendAudit(entry: NewAuditEntry): Promise<void> {
-    return this.#conn.run('appendAudit', () => {
-      const seq = this.#conn.state.nextSeq('admin_audit');
-      this.#conn.tables.adminAudit.set(seq, {
-        seq,
-        actor: clip(entry.actor, 200),
-        action: clip(entry.action, 64),
-        target: clip(entry.target, 200),
-        reason: clip(entry.reason, 500),
-        outcome: clip(entry.outcome, 64),
-        at: entry.at,
-      });
-    });
+    return this.#conn.run('appendAudit', () => insertMemoryAudit(this.#conn.state, entry));
   }
 
   listAudit(limit: number, before?: number): Promise<AuditEntry[]> {
@@ -250,7 +244,7 @@ export class MemoryAdmin implements AdminPort {
     );
   }
 
-  redeliverCallback(callbackId: number, at: number): Promise<RedeliverResult> {
+  redeliverCallback(callbackId: number, at: number, audit?: NewAuditEntry): Promise<RedeliverResult> {
     return this.#conn.run('redeliverCallback', () => {
       const row = this.#conn.tables.callbacks.get(callbackId);
       if (row === undefined) return 'not_found';
@@ -265,6 +259,7 @@ export class MemoryAdmin implements AdminPort {
         leaseUntil: null,
         updatedAt: at,
       });
+      if (audit) insertMemoryAudit(this.#conn.state, audit);
       return 'scheduled';
     });
   }

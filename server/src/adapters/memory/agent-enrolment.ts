@@ -16,6 +16,8 @@ import {
   type RevokeResult,
   type RotateResult,
 } from '../../ports/agent-enrolment.ts';
+import type { NewAuditEntry } from '../../ports/admin.ts';
+import { insertMemoryAudit } from './audit-row.ts';
 import { byKeys, ConstraintError, type MemoryConnection, type PairingCodeRow } from './state.ts';
 
 /** Pairing codes and agent credentials over a memory connection. */
@@ -26,7 +28,7 @@ export class MemoryAgentEnrolment implements AgentEnrolmentPort {
     this.#conn = conn;
   }
 
-  createPairingCode(code: NewPairingCode, maxPendingPerStore: number): Promise<PairingCreateResult> {
+  createPairingCode(code: NewPairingCode, maxPendingPerStore: number, audit?: NewAuditEntry): Promise<PairingCreateResult> {
     return this.#conn.run('createPairingCode', (): PairingCreateResult => {
       const problem = pairingCodeProblem(code);
       if (problem !== undefined) throw new RangeError(problem);
@@ -43,11 +45,12 @@ export class MemoryAgentEnrolment implements AgentEnrolmentPort {
       for (const row of stale) pairingCodes.delete(row.codeSha256);
       if (pending >= maxPendingPerStore) return 'full';
       pairingCodes.set(code.codeSha256, { ...code, usedAt: null, agentId: null });
+      if (audit) insertMemoryAudit(this.#conn.state, audit);
       return 'created';
     });
   }
 
-  redeemPairingCode(codeSha256: string, agent: { readonly agentId: string; readonly tokenSha256: string }, now: number): Promise<PairingRedeemResult> {
+  redeemPairingCode(codeSha256: string, agent: { readonly agentId: string; readonly tokenSha256: string }, now: number, audit?: NewAuditEntry): Promise<PairingRedeemResult> {
     return this.#conn.run('redeemPairingCode', (): PairingRedeemResult => {
       const problem = tokenDigestProblem(agent.tokenSha256);
       if (problem !== undefined) throw new RangeError(problem);
@@ -60,6 +63,7 @@ export class MemoryAgentEnrolment implements AgentEnrolmentPort {
       for (const other of agents.values()) if (other.tokenSha256 === agent.tokenSha256) throw new ConstraintError('unique', 'agents.token_sha256');
       pairingCodes.set(codeSha256, { ...row, usedAt: now, agentId: agent.agentId });
       agents.set(agent.agentId, { agentId: agent.agentId, name: row.agentName, createdAt: now, storeId: row.storeId, tokenSha256: agent.tokenSha256 });
+      if (audit) insertMemoryAudit(this.#conn.state, audit);
       return {
         kind: 'paired',
         agent: { agentId: agent.agentId, name: row.agentName, createdAt: now, storeId: row.storeId },
@@ -70,7 +74,7 @@ export class MemoryAgentEnrolment implements AgentEnrolmentPort {
     });
   }
 
-  rotateAgentToken(agentId: string, tokenSha256: string, now: number): Promise<RotateResult> {
+  rotateAgentToken(agentId: string, tokenSha256: string, now: number, audit?: NewAuditEntry): Promise<RotateResult> {
     return this.#conn.run('rotateAgentToken', (): RotateResult => {
       const problem = tokenDigestProblem(tokenSha256);
       if (problem !== undefined) throw new RangeError(problem);
@@ -80,11 +84,12 @@ export class MemoryAgentEnrolment implements AgentEnrolmentPort {
       if (row.revokedAt != null) return 'revoked';
       for (const other of agents.values()) if (other.tokenSha256 === tokenSha256) throw new ConstraintError('unique', 'agents.token_sha256');
       agents.set(agentId, { ...row, tokenSha256, credentialsChangedAt: now });
+      if (audit) insertMemoryAudit(this.#conn.state, audit);
       return 'rotated';
     });
   }
 
-  revokeAgent(agentId: string, discardedTokenSha256: string, now: number): Promise<RevokeResult> {
+  revokeAgent(agentId: string, discardedTokenSha256: string, now: number, audit?: NewAuditEntry): Promise<RevokeResult> {
     return this.#conn.run('revokeAgent', (): RevokeResult => {
       const problem = tokenDigestProblem(discardedTokenSha256);
       if (problem !== undefined) throw new RangeError(problem);
@@ -94,6 +99,7 @@ export class MemoryAgentEnrolment implements AgentEnrolmentPort {
       if (row.revokedAt != null) return 'already_revoked';
       for (const other of agents.values()) if (other.tokenSha256 === discardedTokenSha256) throw new ConstraintError('unique', 'agents.token_sha256');
       agents.set(agentId, { ...row, tokenSha256: discardedTokenSha256, revokedAt: now, credentialsChangedAt: now });
+      if (audit) insertMemoryAudit(this.#conn.state, audit);
       return 'revoked';
     });
   }

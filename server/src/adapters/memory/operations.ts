@@ -5,6 +5,7 @@
  * (nothing can interleave: see ./state.ts), and a new settlement bumps the payment's `version`.
  */
 import { applyCommandWrites } from './agent-commands.ts';
+import { insertMemoryAudit } from './audit-row.ts';
 import { authorizedMinor, checkOperationLimit, operationRefusal, operationTotals, type OperationTotals } from '../../domain/operation-limits.ts';
 import type {
   NewOperation,
@@ -150,6 +151,7 @@ export class MemoryOperations implements OperationsPort {
         { operationId: row.operationId, kind: row.kind, outcome: resolution.status, operator: resolution.operator, reason: resolution.reason },
         resolution.at,
       );
+      if (resolution.audit) insertMemoryAudit(this.#conn.state, resolution.audit);
       return toRecord(updated);
     });
   }

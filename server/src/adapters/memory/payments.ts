@@ -5,6 +5,7 @@
  * stored shape of a state (only the fields the schema keeps, a card only when whole).
  */
 import { applyCommandWrites } from './agent-commands.ts';
+import { insertMemoryAudit } from './audit-row.ts';
 import type { ProgressStage } from '@posbridge/protocol/ws';
 import { createdEventData, eventData } from '../../domain/audit-data.ts';
 import type { PaymentMachineState, PaymentStatus, TerminalOutcome } from '../../domain/payment-machine.ts';
@@ -171,6 +172,7 @@ export class MemoryPayments implements PaymentsPort {
       );
       if (change.callback) enqueueCallback(this.#conn.state, change.paymentId, change.callback, change.at);
       applyCommandWrites(this.#conn.tables, change.commands, change.at);
+      if (change.audit) insertMemoryAudit(this.#conn.state, change.audit);
       return copy(updated);
     });
   }

@@ -24,7 +24,6 @@ import {
 import { paymentSearchSql } from '../admin-search-sql.ts';
 import {
   AGENT_LISTING_SQL,
-  auditValues,
   operationListSql,
   rowToAgentListing,
   rowToAudit,
@@ -35,6 +34,7 @@ import {
   type CredentialRow,
   type UserRow,
 } from '../sqlite/admin.ts';
+import { insertPgAudit } from './audit-row.ts';
 import { toTs, type PgDb } from './pg-db.ts';
 import { isPgUniqueViolation, pgOp, pgOperation, pgPayment, plain } from './rows.ts';
 
@@ -93,18 +93,21 @@ export class PgAdmin implements AdminPort {
     );
   }
 
-  createUser(user: AdminUser): Promise<void> {
-    return pgOp('createUser', async () => {
-      try {
-        await this.#db.run(
-          'INSERT INTO admin_users (user_id, name, role, merchant_id, password_hash, disabled, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)',
-          [user.userId, user.name, user.role, user.merchantId, user.passwordHash, user.disabled, new Date(user.createdAt)],
-        );
-      } catch (err) {
-        if (isPgUniqueViolation(err)) throw taken(`user ${JSON.stringify(user.name)}`, err);
-        throw err;
-      }
-    });
+  createUser(user: AdminUser, audit?: NewAuditEntry): Promise<void> {
+    return pgOp('createUser', () =>
+      this.#db.transaction(async (tx) => {
+        try {
+          await tx.run(
+            'INSERT INTO admin_users (user_id, name, role, merchant_id, password_hash, disabled, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)',
+            [user.userId, user.name, user.role, user.merchantId, user.passwordHash, user.disabled, new Date(user.createdAt)],
+          );
+        } catch (err) {
+          if (isPgUniqueViolation(err)) throw taken(`user ${JSON.stringify(user.name)}`, err);
+          throw err;
+        }
+        if (audit) await insertPgAudit(tx, audit);
+      }),
+    );
   }
 
   findUserByName(name: string): Promise<AdminUser | null> {
@@ -125,29 +128,33 @@ export class PgAdmin implements AdminPort {
     return pgOp('listUsers', async () => (await this.#db.rows<Row>('SELECT * FROM admin_users ORDER BY name')).map((r) => rowToUser(plain<UserRow>(r))));
   }
 
-  disableUser(userId: string, at: number): Promise<boolean> {
+  disableUser(userId: string, at: number, audit?: NewAuditEntry): Promise<boolean> {
     return pgOp('disableUser', () =>
       this.#db.transaction(async (tx) => {
         if ((await tx.run('UPDATE admin_users SET disabled = true WHERE user_id = $1', [userId])) !== 1) return false;
         await tx.run('UPDATE admin_credentials SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL', [new Date(at), userId]);
+        if (audit) await insertPgAudit(tx, audit);
         return true;
       }),
     );
   }
 
-  createCredential(c: AdminCredential): Promise<void> {
-    return pgOp('createCredential', async () => {
-      try {
-        await this.#db.run(
-          `INSERT INTO admin_credentials (credential_id, kind, secret_sha256, label, user_id, role, merchant_id, created_at, expires_at, revoked_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-          [c.credentialId, c.kind, c.secretSha256, clip(c.label, 100), c.userId, c.role, c.merchantId, new Date(c.createdAt), toTs(c.expiresAt), toTs(c.revokedAt)],
-        );
-      } catch (err) {
-        if (isPgUniqueViolation(err)) throw taken(`credential ${c.credentialId}`, err);
-        throw err;
-      }
-    });
+  createCredential(c: AdminCredential, audit?: NewAuditEntry): Promise<void> {
+    return pgOp('createCredential', () =>
+      this.#db.transaction(async (tx) => {
+        try {
+          await tx.run(
+            `INSERT INTO admin_credentials (credential_id, kind, secret_sha256, label, user_id, role, merchant_id, created_at, expires_at, revoked_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+            [c.credentialId, c.kind, c.secretSha256, clip(c.label, 100), c.userId, c.role, c.merchantId, new Date(c.createdAt), toTs(c.expiresAt), toTs(c.revokedAt)],
+          );
+        } catch (err) {
+          if (isPgUniqueViolation(err)) throw taken(`credential ${c.credentialId}`, err);
+          throw err;
+        }
+        if (audit) await insertPgAudit(tx, audit);
+      }),
+    );
   }
 
   findCredentialByHash(secretSha256: string): Promise<AdminCredential | null> {
@@ -165,9 +172,14 @@ export class PgAdmin implements AdminPort {
     );
   }
 
-  revokeCredential(credentialId: string, at: number): Promise<boolean> {
-    return pgOp('revokeCredential', async () =>
-      (await this.#db.run('UPDATE admin_credentials SET revoked_at = $1 WHERE credential_id = $2 AND revoked_at IS NULL', [new Date(at), credentialId])) === 1,
+  revokeCredential(credentialId: string, at: number, audit?: NewAuditEntry): Promise<boolean> {
+    return pgOp('revokeCredential', () =>
+      this.#db.transaction(async (tx) => {
+        const n = await tx.run('UPDATE admin_credentials SET revoked_at = $1 WHERE credential_id = $2 AND revoked_at IS NULL', [new Date(at), credentialId]);
+        if (n !== 1) return false;
+        if (audit) await insertPgAudit(tx, audit);
+        return true;
+      }),
     );
   }
 
@@ -181,12 +193,7 @@ export class PgAdmin implements AdminPort {
   }
 
   appendAudit(entry: NewAuditEntry): Promise<void> {
-    return pgOp('appendAudit', async () => {
-      await this.#db.run('INSERT INTO admin_audit (actor, action, target, reason, outcome, at) VALUES ($1, $2, $3, $4, $5, $6)', [
-        ...auditValues(entry),
-        new Date(entry.at),
-      ]);
-    });
+    return pgOp('appendAudit', () => insertPgAudit(this.#db, entry));
   }
 
   listAudit(limit: number, before?: number): Promise<AuditEntry[]> {
@@ -199,18 +206,23 @@ export class PgAdmin implements AdminPort {
     });
   }
 
-  redeliverCallback(callbackId: number, at: number): Promise<RedeliverResult> {
-    return pgOp('redeliverCallback', async () => {
-      const ts = new Date(at);
-      const changed = await this.#db.run(
-        `UPDATE callback_outbox SET status = 'pending', attempts = 0, next_attempt_at = $1, expires_at = NULL,
-                lease_owner = NULL, lease_until = NULL, updated_at = $1
-          WHERE id = $2 AND NOT (status = 'pending' AND lease_until IS NOT NULL AND lease_until > $1)`,
-        [ts, callbackId],
-      );
-      if (changed === 1) return 'scheduled';
-      const row = await this.#db.one<Row>('SELECT id FROM callback_outbox WHERE id = $1', [callbackId]);
-      return row ? 'in_flight' : 'not_found';
-    });
+  redeliverCallback(callbackId: number, at: number, audit?: NewAuditEntry): Promise<RedeliverResult> {
+    return pgOp('redeliverCallback', () =>
+      this.#db.transaction(async (tx): Promise<RedeliverResult> => {
+        const ts = new Date(at);
+        const changed = await tx.run(
+          `UPDATE callback_outbox SET status = 'pending', attempts = 0, next_attempt_at = $1, expires_at = NULL,
+                  lease_owner = NULL, lease_until = NULL, updated_at = $1
+            WHERE id = $2 AND NOT (status = 'pending' AND lease_until IS NOT NULL AND lease_until > $1)`,
+          [ts, callbackId],
+        );
+        if (changed === 1) {
+          if (audit) await insertPgAudit(tx, audit);
+          return 'scheduled';
+        }
+        const row = await tx.one<Row>('SELECT id FROM callback_outbox WHERE id = $1', [callbackId]);
+        return row ? 'in_flight' : 'not_found';
+      }),
+    );
   }
 }

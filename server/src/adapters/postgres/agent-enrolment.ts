@@ -18,6 +18,8 @@ import {
   type RevokeResult,
   type RotateResult,
 } from '../../ports/agent-enrolment.ts';
+import type { NewAuditEntry } from '../../ports/admin.ts';
+import { insertPgAudit } from './audit-row.ts';
 import { fromTs, toTs, type PgDb } from './pg-db.ts';
 import { pgOp } from './rows.ts';
 
@@ -41,7 +43,7 @@ export class PgAgentEnrolment implements AgentEnrolmentPort {
     this.#db = db;
   }
 
-  createPairingCode(code: NewPairingCode, maxPendingPerStore: number): Promise<PairingCreateResult> {
+  createPairingCode(code: NewPairingCode, maxPendingPerStore: number, audit?: NewAuditEntry): Promise<PairingCreateResult> {
     return pgOp('createPairingCode', async () => {
       const problem = pairingCodeProblem(code);
       if (problem !== undefined) throw new RangeError(problem);
@@ -58,12 +60,13 @@ export class PgAgentEnrolment implements AgentEnrolmentPort {
           'INSERT INTO pairing_codes (code_sha256, merchant_id, store_id, agent_name, created_by, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)',
           [code.codeSha256, code.merchantId, code.storeId, code.agentName, code.createdBy, toTs(code.createdAt), toTs(code.expiresAt)],
         );
+        if (audit) await insertPgAudit(tx, audit);
         return 'created';
       });
     });
   }
 
-  redeemPairingCode(codeSha256: string, agent: { readonly agentId: string; readonly tokenSha256: string }, now: number): Promise<PairingRedeemResult> {
+  redeemPairingCode(codeSha256: string, agent: { readonly agentId: string; readonly tokenSha256: string }, now: number, audit?: NewAuditEntry): Promise<PairingRedeemResult> {
     return pgOp('redeemPairingCode', async () => {
       const problem = tokenDigestProblem(agent.tokenSha256);
       if (problem !== undefined) throw new RangeError(problem);
@@ -83,6 +86,7 @@ export class PgAgentEnrolment implements AgentEnrolmentPort {
           row.store_id,
         ]);
         await tx.run('UPDATE pairing_codes SET used_at = $1, agent_id = $2 WHERE code_sha256 = $3', [toTs(now), agent.agentId, codeSha256]);
+        if (audit) await insertPgAudit(tx, audit);
         return {
           kind: 'paired',
           agent: { agentId: agent.agentId, name: row.agent_name, createdAt: now, storeId: row.store_id },
@@ -94,32 +98,42 @@ export class PgAgentEnrolment implements AgentEnrolmentPort {
     });
   }
 
-  rotateAgentToken(agentId: string, tokenSha256: string, now: number): Promise<RotateResult> {
+  rotateAgentToken(agentId: string, tokenSha256: string, now: number, audit?: NewAuditEntry): Promise<RotateResult> {
     return pgOp('rotateAgentToken', async () => {
       const problem = tokenDigestProblem(tokenSha256);
       if (problem !== undefined) throw new RangeError(problem);
-      const changed = await this.#db.run('UPDATE agents SET token_sha256 = $1, credentials_changed_at = $2 WHERE agent_id = $3 AND revoked_at IS NULL', [
-        tokenSha256,
-        toTs(now),
-        agentId,
-      ]);
-      if (changed === 1) return 'rotated';
-      const row = await this.#db.one<{ agent_id: string }>('SELECT agent_id FROM agents WHERE agent_id = $1', [agentId]);
-      return row === undefined ? 'unknown' : 'revoked';
+      return this.#db.transaction(async (tx): Promise<RotateResult> => {
+        const changed = await tx.run('UPDATE agents SET token_sha256 = $1, credentials_changed_at = $2 WHERE agent_id = $3 AND revoked_at IS NULL', [
+          tokenSha256,
+          toTs(now),
+          agentId,
+        ]);
+        if (changed === 1) {
+          if (audit) await insertPgAudit(tx, audit);
+          return 'rotated';
+        }
+        const row = await tx.one<{ agent_id: string }>('SELECT agent_id FROM agents WHERE agent_id = $1', [agentId]);
+        return row === undefined ? 'unknown' : 'revoked';
+      });
     });
   }
 
-  revokeAgent(agentId: string, discardedTokenSha256: string, now: number): Promise<RevokeResult> {
+  revokeAgent(agentId: string, discardedTokenSha256: string, now: number, audit?: NewAuditEntry): Promise<RevokeResult> {
     return pgOp('revokeAgent', async () => {
       const problem = tokenDigestProblem(discardedTokenSha256);
       if (problem !== undefined) throw new RangeError(problem);
-      const changed = await this.#db.run(
-        'UPDATE agents SET token_sha256 = $1, revoked_at = $2, credentials_changed_at = $2 WHERE agent_id = $3 AND revoked_at IS NULL',
-        [discardedTokenSha256, toTs(now), agentId],
-      );
-      if (changed === 1) return 'revoked';
-      const row = await this.#db.one<{ agent_id: string }>('SELECT agent_id FROM agents WHERE agent_id = $1', [agentId]);
-      return row === undefined ? 'unknown' : 'already_revoked';
+      return this.#db.transaction(async (tx): Promise<RevokeResult> => {
+        const changed = await tx.run(
+          'UPDATE agents SET token_sha256 = $1, revoked_at = $2, credentials_changed_at = $2 WHERE agent_id = $3 AND revoked_at IS NULL',
+          [discardedTokenSha256, toTs(now), agentId],
+        );
+        if (changed === 1) {
+          if (audit) await insertPgAudit(tx, audit);
+          return 'revoked';
+        }
+        const row = await tx.one<{ agent_id: string }>('SELECT agent_id FROM agents WHERE agent_id = $1', [agentId]);
+        return row === undefined ? 'unknown' : 'already_revoked';
+      });
     });
   }
 

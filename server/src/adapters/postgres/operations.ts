@@ -25,6 +25,7 @@ import type {
   RecordOperationResult,
 } from '../../ports/operations.ts';
 import { applyPgCommandWrites } from './agent-commands.ts';
+import { insertPgAudit } from './audit-row.ts';
 import { toTs, type PgDb, type PgQueryable } from './pg-db.ts';
 import { insertPgEvent, pgOp, pgOperation, readPgOperation, readPgPayment } from './rows.ts';
 
@@ -142,6 +143,7 @@ export class PgOperations implements OperationsPort {
           data: { operationId: op.operationId, kind: op.kind, outcome: resolution.status, operator: resolution.operator, reason: resolution.reason },
           at: resolution.at,
         });
+        if (resolution.audit) await insertPgAudit(tx, resolution.audit);
         return op;
       }),
     );

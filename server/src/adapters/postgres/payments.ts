@@ -14,6 +14,7 @@ import type { PaymentStatus } from '../../domain/payment-machine.ts';
 import { BOOTSTRAP_MERCHANT_ID } from '../../ports/directory.ts';
 import type { CreatePaymentResult, NewPayment, Payment, PaymentChange, PaymentsPort } from '../../ports/payments.ts';
 import { applyPgCommandWrites } from './agent-commands.ts';
+import { insertPgAudit } from './audit-row.ts';
 import { toTs, type PgDb } from './pg-db.ts';
 import { oneStatementFits, PAYMENT_SET, TRANSITION_SQL, transitionParams } from './transition-sql.ts';
 import { insertPgEvent, pgOp, pgPayment, readPgPayment } from './rows.ts';
@@ -76,7 +77,8 @@ export class PgPayments implements PaymentsPort {
 
   applyTransition(change: PaymentChange): Promise<Payment | null> {
     return pgOp('applyTransition', async () => {
-      if (!oneStatementFits(change.commands)) return this.#applyInTransaction(change);
+      // An operator's audit row is one more statement: the transaction carries it.
+      if (change.audit || !oneStatementFits(change.commands)) return this.#applyInTransaction(change);
       const row = await this.#db.one<Record<string, unknown>>(TRANSITION_SQL, transitionParams(change));
       return row ? pgPayment(row) : null;
     });
@@ -84,7 +86,8 @@ export class PgPayments implements PaymentsPort {
 
   /**
    * The same change as several statements in one `BEGIN … COMMIT`: used when one command id is
-   * both opened and closed, or opened twice (one statement may not change a row twice).
+   * both opened and closed, or opened twice (one statement may not change a row twice), and when
+   * the change carries an admin audit row.
    */
   #applyInTransaction(change: PaymentChange): Promise<Payment | null> {
     return this.#db.transaction(async (tx) => {
@@ -120,6 +123,7 @@ export class PgPayments implements PaymentsPort {
         );
       }
       await applyPgCommandWrites(tx, change.commands, change.at);
+      if (change.audit) await insertPgAudit(tx, change.audit);
       return pgPayment(row);
     });
   }

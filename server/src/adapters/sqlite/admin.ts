@@ -24,6 +24,7 @@ import {
 import { CodedError } from '@posbridge/protocol/errors';
 import { BOOTSTRAP_STORE_ID } from '../../ports/directory.ts';
 import { paymentSearchSql } from '../admin-search-sql.ts';
+import { insertSqliteAudit } from './audit-row.ts';
 import type { SqliteDb } from './sqlite-db.ts';
 import { isUniqueViolation, rowToOperation, rowToPayment, runExclusive, type OperationRow, type PaymentRow } from './rows.ts';
 
@@ -208,18 +209,21 @@ export class SqliteAdmin implements AdminPort {
     });
   }
 
-  createUser(user: AdminUser): Promise<void> {
-    return this.#op('createUser', async () => {
-      try {
-        await this.#db.run(
-          'INSERT INTO admin_users (user_id, name, role, merchant_id, password_hash, disabled, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
-          [user.userId, user.name, user.role, user.merchantId, user.passwordHash, user.disabled ? 1 : 0, user.createdAt],
-        );
-      } catch (err) {
-        if (isUniqueViolation(err)) throw taken(`user ${JSON.stringify(user.name)}`, err);
-        throw err;
-      }
-    });
+  createUser(user: AdminUser, audit?: NewAuditEntry): Promise<void> {
+    return this.#op('createUser', () =>
+      this.#db.transaction(async () => {
+        try {
+          await this.#db.run(
+            'INSERT INTO admin_users (user_id, name, role, merchant_id, password_hash, disabled, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+            [user.userId, user.name, user.role, user.merchantId, user.passwordHash, user.disabled ? 1 : 0, user.createdAt],
+          );
+        } catch (err) {
+          if (isUniqueViolation(err)) throw taken(`user ${JSON.stringify(user.name)}`, err);
+          throw err;
+        }
+        if (audit) await insertSqliteAudit(this.#db, audit);
+      }),
+    );
   }
 
   findUserByName(name: string): Promise<AdminUser | null> {
@@ -240,30 +244,34 @@ export class SqliteAdmin implements AdminPort {
     return this.#op('listUsers', async () => (await this.#db.all<UserRow>('SELECT * FROM admin_users ORDER BY name')).map(rowToUser));
   }
 
-  disableUser(userId: string, at: number): Promise<boolean> {
+  disableUser(userId: string, at: number, audit?: NewAuditEntry): Promise<boolean> {
     return this.#op('disableUser', () =>
       this.#db.transaction(async () => {
         const r = await this.#db.run('UPDATE admin_users SET disabled = 1 WHERE user_id = ?', [userId]);
         if (r.changes !== 1) return false;
         await this.#db.run('UPDATE admin_credentials SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL', [at, userId]);
+        if (audit) await insertSqliteAudit(this.#db, audit);
         return true;
       }),
     );
   }
 
-  createCredential(c: AdminCredential): Promise<void> {
-    return this.#op('createCredential', async () => {
-      try {
-        await this.#db.run(
-          `INSERT INTO admin_credentials (credential_id, kind, secret_sha256, label, user_id, role, merchant_id, created_at, expires_at, revoked_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-          [c.credentialId, c.kind, c.secretSha256, clip(c.label, 100), c.userId, c.role, c.merchantId, c.createdAt, c.expiresAt, c.revokedAt],
-        );
-      } catch (err) {
-        if (isUniqueViolation(err)) throw taken(`credential ${c.credentialId}`, err);
-        throw err;
-      }
-    });
+  createCredential(c: AdminCredential, audit?: NewAuditEntry): Promise<void> {
+    return this.#op('createCredential', () =>
+      this.#db.transaction(async () => {
+        try {
+          await this.#db.run(
+            `INSERT INTO admin_credentials (credential_id, kind, secret_sha256, label, user_id, role, merchant_id, created_at, expires_at, revoked_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+            [c.credentialId, c.kind, c.secretSha256, clip(c.label, 100), c.userId, c.role, c.merchantId, c.createdAt, c.expiresAt, c.revokedAt],
+          );
+        } catch (err) {
+          if (isUniqueViolation(err)) throw taken(`credential ${c.credentialId}`, err);
+          throw err;
+        }
+        if (audit) await insertSqliteAudit(this.#db, audit);
+      }),
+    );
   }
 
   findCredentialByHash(secretSha256: string): Promise<AdminCredential | null> {
@@ -281,11 +289,15 @@ export class SqliteAdmin implements AdminPort {
     );
   }
 
-  revokeCredential(credentialId: string, at: number): Promise<boolean> {
-    return this.#op('revokeCredential', async () => {
-      const r = await this.#db.run('UPDATE admin_credentials SET revoked_at = ? WHERE credential_id = ? AND revoked_at IS NULL', [at, credentialId]);
-      return r.changes === 1;
-    });
+  revokeCredential(credentialId: string, at: number, audit?: NewAuditEntry): Promise<boolean> {
+    return this.#op('revokeCredential', () =>
+      this.#db.transaction(async () => {
+        const r = await this.#db.run('UPDATE admin_credentials SET revoked_at = ? WHERE credential_id = ? AND revoked_at IS NULL', [at, credentialId]);
+        if (r.changes !== 1) return false;
+        if (audit) await insertSqliteAudit(this.#db, audit);
+        return true;
+      }),
+    );
   }
 
   pruneSessions(before: number): Promise<number> {
@@ -299,12 +311,7 @@ export class SqliteAdmin implements AdminPort {
   }
 
   appendAudit(entry: NewAuditEntry): Promise<void> {
-    return this.#op('appendAudit', async () => {
-      await this.#db.run('INSERT INTO admin_audit (actor, action, target, reason, outcome, at) VALUES (?, ?, ?, ?, ?, ?)', [
-        ...auditValues(entry),
-        entry.at,
-      ]);
-    });
+    return this.#op('appendAudit', () => insertSqliteAudit(this.#db, entry));
   }
 
   listAudit(limit: number, before?: number): Promise<AuditEntry[]> {
@@ -317,17 +324,22 @@ export class SqliteAdmin implements AdminPort {
     });
   }
 
-  redeliverCallback(callbackId: number, at: number): Promise<RedeliverResult> {
-    return this.#op('redeliverCallback', async () => {
-      const r = await this.#db.run(
-        `UPDATE callback_outbox SET status = 'pending', attempts = 0, next_attempt_at = ?, expires_at = NULL,
-                lease_owner = NULL, lease_until = NULL, updated_at = ?
-          WHERE id = ? AND NOT (status = 'pending' AND lease_until IS NOT NULL AND lease_until > ?)`,
-        [at, at, callbackId, at],
-      );
-      if (r.changes === 1) return 'scheduled';
-      const row = await this.#db.get<{ id: number }>('SELECT id FROM callback_outbox WHERE id = ?', [callbackId]);
-      return row ? 'in_flight' : 'not_found';
-    });
+  redeliverCallback(callbackId: number, at: number, audit?: NewAuditEntry): Promise<RedeliverResult> {
+    return this.#op('redeliverCallback', () =>
+      this.#db.transaction(async (): Promise<RedeliverResult> => {
+        const r = await this.#db.run(
+          `UPDATE callback_outbox SET status = 'pending', attempts = 0, next_attempt_at = ?, expires_at = NULL,
+                  lease_owner = NULL, lease_until = NULL, updated_at = ?
+            WHERE id = ? AND NOT (status = 'pending' AND lease_until IS NOT NULL AND lease_until > ?)`,
+          [at, at, callbackId, at],
+        );
+        if (r.changes === 1) {
+          if (audit) await insertSqliteAudit(this.#db, audit);
+          return 'scheduled';
+        }
+        const row = await this.#db.get<{ id: number }>('SELECT id FROM callback_outbox WHERE id = ?', [callbackId]);
+        return row ? 'in_flight' : 'not_found';
+      }),
+    );
   }
 }

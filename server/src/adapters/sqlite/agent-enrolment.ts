@@ -17,6 +17,8 @@ import {
   type RevokeResult,
   type RotateResult,
 } from '../../ports/agent-enrolment.ts';
+import type { NewAuditEntry } from '../../ports/admin.ts';
+import { insertSqliteAudit } from './audit-row.ts';
 import type { SqliteDb } from './sqlite-db.ts';
 import { runExclusive } from './rows.ts';
 
@@ -43,7 +45,7 @@ export class SqliteAgentEnrolment implements AgentEnrolmentPort {
     return runExclusive(this.#db, operation, fn);
   }
 
-  createPairingCode(code: NewPairingCode, maxPendingPerStore: number): Promise<PairingCreateResult> {
+  createPairingCode(code: NewPairingCode, maxPendingPerStore: number, audit?: NewAuditEntry): Promise<PairingCreateResult> {
     return this.#op('createPairingCode', () =>
       this.#db.transaction(async (): Promise<PairingCreateResult> => {
         const problem = pairingCodeProblem(code);
@@ -60,12 +62,13 @@ export class SqliteAgentEnrolment implements AgentEnrolmentPort {
           'INSERT INTO pairing_codes (code_sha256, merchant_id, store_id, agent_name, created_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
           [code.codeSha256, code.merchantId, code.storeId, code.agentName, code.createdBy, code.createdAt, code.expiresAt],
         );
+        if (audit) await insertSqliteAudit(this.#db, audit);
         return 'created';
       }),
     );
   }
 
-  redeemPairingCode(codeSha256: string, agent: { readonly agentId: string; readonly tokenSha256: string }, now: number): Promise<PairingRedeemResult> {
+  redeemPairingCode(codeSha256: string, agent: { readonly agentId: string; readonly tokenSha256: string }, now: number, audit?: NewAuditEntry): Promise<PairingRedeemResult> {
     return this.#op('redeemPairingCode', () =>
       this.#db.transaction(async (): Promise<PairingRedeemResult> => {
         const problem = tokenDigestProblem(agent.tokenSha256);
@@ -85,6 +88,7 @@ export class SqliteAgentEnrolment implements AgentEnrolmentPort {
           row.store_id,
         ]);
         await this.#db.run('UPDATE pairing_codes SET used_at = ?, agent_id = ? WHERE code_sha256 = ? AND used_at IS NULL', [now, agent.agentId, codeSha256]);
+        if (audit) await insertSqliteAudit(this.#db, audit);
         return {
           kind: 'paired',
           agent: { agentId: agent.agentId, name: row.agent_name, createdAt: now, storeId: row.store_id },
@@ -96,7 +100,7 @@ export class SqliteAgentEnrolment implements AgentEnrolmentPort {
     );
   }
 
-  rotateAgentToken(agentId: string, tokenSha256: string, now: number): Promise<RotateResult> {
+  rotateAgentToken(agentId: string, tokenSha256: string, now: number, audit?: NewAuditEntry): Promise<RotateResult> {
     return this.#op('rotateAgentToken', () =>
       this.#db.transaction(async (): Promise<RotateResult> => {
         const problem = tokenDigestProblem(tokenSha256);
@@ -106,14 +110,17 @@ export class SqliteAgentEnrolment implements AgentEnrolmentPort {
           now,
           agentId,
         ]);
-        if (r.changes === 1) return 'rotated';
+        if (r.changes === 1) {
+          if (audit) await insertSqliteAudit(this.#db, audit);
+          return 'rotated';
+        }
         const row = await this.#db.get<{ revoked_at: number | null }>('SELECT revoked_at FROM agents WHERE agent_id = ?', [agentId]);
         return row === undefined ? 'unknown' : 'revoked';
       }),
     );
   }
 
-  revokeAgent(agentId: string, discardedTokenSha256: string, now: number): Promise<RevokeResult> {
+  revokeAgent(agentId: string, discardedTokenSha256: string, now: number, audit?: NewAuditEntry): Promise<RevokeResult> {
     return this.#op('revokeAgent', () =>
       this.#db.transaction(async (): Promise<RevokeResult> => {
         const problem = tokenDigestProblem(discardedTokenSha256);
@@ -122,7 +129,10 @@ export class SqliteAgentEnrolment implements AgentEnrolmentPort {
           'UPDATE agents SET token_sha256 = ?, revoked_at = ?, credentials_changed_at = ? WHERE agent_id = ? AND revoked_at IS NULL',
           [discardedTokenSha256, now, now, agentId],
         );
-        if (r.changes === 1) return 'revoked';
+        if (r.changes === 1) {
+          if (audit) await insertSqliteAudit(this.#db, audit);
+          return 'revoked';
+        }
         const row = await this.#db.get<{ revoked_at: number | null }>('SELECT revoked_at FROM agents WHERE agent_id = ?', [agentId]);
         return row === undefined ? 'unknown' : 'already_revoked';
       }),

@@ -4,6 +4,7 @@
  * of ../../domain/operation-limits.ts, so two concurrent requests never both fit in one remainder.
  */
 import { applyCommandWrites } from './agent-commands.ts';
+import { insertSqliteAudit } from './audit-row.ts';
 import {
   authorizedMinor,
   checkOperationLimit,
@@ -171,6 +172,7 @@ export class SqliteOperations implements OperationsPort {
             resolution.at,
           ],
         );
+        if (resolution.audit) await insertSqliteAudit(this.#db, resolution.audit);
         return op;
       }),
     );

@@ -5,6 +5,7 @@
  */
 import { paymentSetParams } from '../payment-set-params.ts';
 import { applyCommandWrites } from './agent-commands.ts';
+import { insertSqliteAudit } from './audit-row.ts';
 import { CreateBatcher } from './create-batch.ts';
 import { PaymentReadBatcher } from './read-batch.ts';
 import type { ProgressStage } from '@posbridge/protocol/ws';
@@ -85,6 +86,7 @@ export class SqlitePayments implements PaymentsPort {
           );
         }
         await applyCommandWrites(this.#db, change.commands, change.at);
+        if (change.audit) await insertSqliteAudit(this.#db, change.audit);
         return rowToPayment(row);
       }),
     );
