@@ -8,6 +8,11 @@
  * transaction's fixed cost (the commit, the WAL append, the trip to the database thread) among
  * the creates that were waiting anyway: one trip per batch instead of BEGIN, two inserts, COMMIT.
  *
+ * Two batches overlap: a committed batch's callers are answered on the next turn of the event
+ * loop, after the lock has passed to the next batch and its statement is on its way to SQLite's
+ * thread, so the main thread writes one batch's answers while the database commits the next
+ * (still each answer after its own commit).
+ *
  * When a batch fails (one bad row fails the whole statement, which then wrote nothing), each of
  * its creates is retried alone, so a failure rejects only its own caller.
  *
@@ -206,7 +211,11 @@ export class CreateBatcher {
       }
     }
     if (results) {
-      batch.forEach((w, i) => settle(w, results[i]));
+      // Answered after the lock moved on: the next batch's statement (queued on the lock by the
+      // creates that arrived meanwhile) goes to SQLite's thread first, and this batch's callers
+      // build and write their answers while it runs, instead of SQLite waiting for them.
+      const done = results;
+      setImmediate(() => batch.forEach((w, i) => settle(w, done[i])));
       return;
     }
     // The statement failed and wrote nothing: each alone, so only the failing one is refused.

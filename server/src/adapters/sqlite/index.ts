@@ -2,7 +2,10 @@
  * The SQLite adapter: every port (../../ports/) on one SQLite database (the `sqlite3` package),
  * for a single server instance.
  *
- * Connection setup: `journal_mode=WAL`, `busy_timeout`, `foreign_keys=ON`, `synchronous=NORMAL`,
+ * Connection setup: `journal_mode=WAL`, `busy_timeout`, `foreign_keys=ON`, `synchronous=FULL`
+ * (every commit's WAL frames are fsynced before the commit returns, so an answer given after a
+ * commit survives a power cut, not only a crash of the process: NORMAL in WAL mode defers the
+ * fsync to the checkpoint and may lose the last commits; https://www.sqlite.org/pragma.html#pragma_synchronous),
  * plus a read-only second connection for the hot reads (./sqlite-db.ts). Every write runs
  * through one FIFO lock (see ./sqlite-db.ts) so transactions never interleave on the
  * shared connection; each port's class holds the same {@link SqliteDb} handle, so a change and
@@ -81,7 +84,7 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Paym
     await db.exec('PRAGMA journal_mode = WAL');
     await db.exec(`PRAGMA busy_timeout = ${Math.trunc(options.busyTimeoutMs ?? 5000)}`);
     await db.exec('PRAGMA foreign_keys = ON');
-    await db.exec('PRAGMA synchronous = NORMAL');
+    await db.exec('PRAGMA synchronous = FULL');
     const opened = db;
     await opened.exclusive(() => migrate(opened));
     // A second connection for the hot reads (./sqlite-db.ts `read`): only a file has one to share.
