@@ -50,7 +50,8 @@ export function isTraceId(traceId: unknown): traceId is string {
 
 function randomHex(bytes: number): string {
   const buf = new Uint8Array(bytes);
-  globalThis.crypto.getRandomValues(buf);
+  // Typed structurally: the Payment App's type check has neither DOM nor Node types.
+  (globalThis as unknown as { crypto: { getRandomValues(array: Uint8Array): Uint8Array } }).crypto.getRandomValues(buf);
   return Array.from(buf, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
