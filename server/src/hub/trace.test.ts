@@ -137,7 +137,9 @@ describe('one trace across hops', () => {
     const ctx = parseTraceparent(callback?.headers['traceparent']);
     expect(ctx).toMatchObject({ traceId: TRACE });
     expect(ctx?.parentId).not.toBe(startA.traceparent?.slice(36, 52));
-    expect(t.lines.find((l) => l['msg'] === 'callback delivered' && l['paymentId'] === 'PAY-A')).toMatchObject({ traceId: TRACE });
+    // Logged once the delivery is settled, just after the receiver answered.
+    const delivered = await waitFor(() => t.lines.find((l) => l['msg'] === 'callback delivered' && l['paymentId'] === 'PAY-A'), { timeoutMs: 5000, message: 'callback delivered' });
+    expect(delivered).toMatchObject({ traceId: TRACE });
   });
 
   it('starts a fresh trace for an invalid traceparent', async () => {
