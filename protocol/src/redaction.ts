@@ -107,3 +107,19 @@ export interface LogRedactionOptions {
 export function logRedaction(): LogRedactionOptions {
   return { redact: { paths: [...REDACT_PATHS], censor: REDACT_CENSOR }, hooks: { streamWrite: (line) => maskTokenPaths(redactUrlPasswords(line)) } };
 }
+
+/** A run of 12–19 digits, possibly split by single spaces or dashes (a PAN as typed or printed). */
+const CARD_NUMBER = /(?<![0-9])[0-9](?:[ -]?[0-9]){11,18}(?![0-9])/g;
+/** Track data sentinels: `%B…^…^…?` (track 1) and `;…=…?` (track 2). */
+const TRACK_DATA = /%B[0-9]{12,19}\^[^?]*\?|;[0-9]{12,19}=[0-9]*\??/g;
+
+/**
+ * Replaces card numbers (runs of 12–19 digits, spaces or dashes allowed between them) and
+ * magnetic-track data in `text` by {@link REDACT_CENSOR}. For free text that crosses a trust
+ * boundary and is stored (an agent's trace event `reason`): card data never reaches a row or a
+ * log even when a terminal or driver puts it in a message. Idempotent.
+ * @see docs/tracing.md "Bounds and redaction"
+ */
+export function maskCardNumbers(text: string): string {
+  return text.replace(TRACK_DATA, REDACT_CENSOR).replace(CARD_NUMBER, REDACT_CENSOR);
+}

@@ -325,6 +325,7 @@ export async function buildServer(options: BuildServerOptions): Promise<Composed
     const unsubscribeCredentials = natsBus?.subscribe('agent.credentials', CredentialsChangedSchema, ({ agentId }) => void hub.credentialsChanged(agentId));
     hub.onSessionsChanged = (count) => metrics.agentsConnected.set(count);
     hub.onReportRefused = (reason, type) => metrics.agentReportsRefused.inc({ reason, type });
+    hub.onTraceEventsDropped = (reason, count) => metrics.traceEventsDropped.inc({ reason }, count);
     // ---- end of payments ⇄ agents ---------------------------------------------------------------
 
     const deadlines = new DeadlineWorker({ service, logger, pollMs: config.deadlinePollMs, owner: leaseOwner });

@@ -199,6 +199,42 @@ describe('agent ⇄ hub', () => {
     await until(() => agentPhase(journal, 'pay-1', 'reported'));
   }, 10_000);
 
+  it('with a server that speaks the trace feature: logs the trace id, maps the rid to the payment and reports its stages', async () => {
+    const { hub, agent, sink, journal } = await setup({ hub: { features: 'trace' } });
+    await agent.ready;
+    expect(hub.upgrades[0]?.headers['x-posbridge-link-features']).toBe('trace');
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    hub.send({ ...start('pay-t', 'start-t'), traceparent: `00-${traceId}-00f067aa0ba902b7-01` });
+    await until(() => hub.of('payment.result')[0]);
+    const tx = await journal.get('pay-t');
+    expect(tx?.traceId).toBe(traceId);
+    expect(sink.find('payment received')[0]).toMatchObject({ paymentId: 'pay-t', traceId });
+    expect(sink.find('request sent to terminal')[0]).toMatchObject({ paymentId: 'pay-t', traceId, rid: tx?.rid, serialNumber: 'SN-1' });
+    const stages = await until(() => {
+      const all = hub.of('payment.events').filter((m) => m['paymentId'] === 'pay-t').flatMap((m) => m['events'] as { stage: string; at: number; detail?: Record<string, unknown> }[]);
+      return all.some((e) => e.stage === 'result.acked') ? all : undefined;
+    });
+    expect(stages.map((e) => e.stage)).toEqual(
+      expect.arrayContaining(['command.received', 'terminal.request', 'terminal.ack', 'terminal.answer', 'result.sent', 'result.acked']),
+    );
+    expect(stages.find((e) => e.stage === 'terminal.request')?.detail).toEqual({ rid: tx?.rid, serialNumber: 'SN-1' });
+    expect(stages.find((e) => e.stage === 'terminal.answer')?.detail).toMatchObject({ rid: tx?.rid, outcome: 'approved', responseCode: '00' });
+    const times = stages.map((e) => e.at);
+    expect(times).toEqual([...times].sort((a, b) => a - b));
+    // Never card data: the terminal answered a PAN-prefixed card, the events carry none of it.
+    expect(JSON.stringify(hub.of('payment.events'))).not.toMatch(/411111|visa/i);
+  }, 10_000);
+
+  it('with a server that does not name the trace feature: sends no payment.events (it would refuse them)', async () => {
+    const { hub, agent } = await setup();
+    await agent.ready;
+    hub.send({ ...start('pay-old', 'start-old'), traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' });
+    await until(() => hub.of('payment.result')[0]);
+    await until(() => hub.of('payment.result').length >= 1 && hub.of('ack').length >= 1);
+    await new Promise((r) => setTimeout(r, 150));
+    expect(hub.of('payment.events')).toEqual([]);
+  }, 10_000);
+
   it('repeats payment.result until the server acks it, then stops', async () => {
     const clock = new ManualClock(T0);
     const { hub, agent, sink } = await setup({ hub: { ackReport: (_m, copy) => copy >= 3 }, clock });

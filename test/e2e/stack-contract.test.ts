@@ -9,7 +9,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCallbackReceiver, type CallbackReceiver } from '@posbridge/testkit';
+import { startCallbackReceiver, waitFor, type CallbackReceiver } from '@posbridge/testkit';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -107,7 +107,9 @@ describe('npm run stack contract', () => {
     const unauthorised = await post(`${ready.pppBaseUrl}/payments`, body, { 'content-type': 'application/json' });
     expect(unauthorised.status).toBe(401);
 
-    const first = await post(`${ready.pppBaseUrl}/payments`, body);
+    // A W3C traceparent on Create Payment: its trace id follows the payment (docs/tracing.md).
+    const traceId = '0af7651916cd43dd8448eb211c80319c';
+    const first = await post(`${ready.pppBaseUrl}/payments`, body, { ...headers, traceparent: `00-${traceId}-b7ad6b7169203331-01` });
     expect(first.json['status']).toBe('undefined');
     const appData = first.json['paymentAppData'] as { appName: string; payload: string };
     expect(appData.appName).toBe('vtex.terminal-connector-app');
@@ -120,15 +122,29 @@ describe('npm run stack contract', () => {
     expect(callback.body).toMatchObject({ paymentId, status: 'approved', cardBrand: expect.any(String) });
     expect(callback.body['firstDigits']).toMatch(/^\d{6}$/);
     expect(callback.body['lastDigits']).toMatch(/^\d{4}$/);
+    const callbackTrace = /^00-([0-9a-f]{32})-([0-9a-f]{16})-01$/.exec(String(callback.headers['traceparent']));
+    expect(callbackTrace?.[1]).toBe(traceId);
+    expect(callbackTrace?.[2]).not.toBe('b7ad6b7169203331');
     expect((await post(`${ready.pppBaseUrl}/payments`, body)).json['status']).toBe('approved');
 
     // The admin API (docs/admin-api.md "Payments"): the payment and its whole path.
     const detailUrl = `${ready.pppBaseUrl}/admin/v1/payments/${paymentId}`;
     expect((await fetch(detailUrl)).status).toBe(401);
     expect((await fetch(detailUrl, { headers: { authorization: `Bearer pbk_${'x'.repeat(43)}` } })).status).toBe(401);
-    const detail = await fetch(detailUrl, { headers: { authorization: `Bearer ${ready.adminToken}` } });
-    expect(detail.status).toBe(200);
-    const { payment, timeline } = (await detail.json()) as { payment: Record<string, unknown>; timeline: Record<string, unknown>[] };
+    // The agent's stages arrive best effort, shortly after the result: wait for its last one.
+    const read = async () => {
+      const detail = await fetch(detailUrl, { headers: { authorization: `Bearer ${ready.adminToken}` } });
+      expect(detail.status).toBe(200);
+      return (await detail.json()) as { payment: Record<string, unknown>; timeline: Record<string, unknown>[] };
+    };
+    const { payment, timeline } = await waitFor(
+      async () => {
+        const d = await read();
+        return d.timeline.some((e) => e['event'] === 'result.acked') ? d : undefined;
+      },
+      { timeoutMs: 10_000, message: 'the agent stages in the timeline' },
+    );
+    expect(payment['traceId']).toBe(traceId);
     expect(payment).toMatchObject({ paymentId, transactionId, status: 'approved', amount: { amountMinor: 1050, currency: 'BRL' } });
     expect(JSON.stringify(payment)).not.toContain(callback.body['firstDigits'] as string);
     expect(timeline.length).toBeGreaterThanOrEqual(4);
@@ -141,6 +157,15 @@ describe('npm run stack contract', () => {
     expect(times).toEqual([...times].sort((a, b) => a - b));
     const kinds = timeline.map((e) => `${e['component'] as string}:${e['event'] as string}`);
     expect(kinds).toEqual(expect.arrayContaining(['server:created', 'server:terminal.bound', 'agent:agent.acked', 'agent:command.acked', 'terminal:result.received']));
+    // The agent's own stages and the terminal exchange it ran (rid mapped to the payment).
+    expect(kinds).toEqual(
+      expect.arrayContaining(['agent:command.received', 'terminal:terminal.request', 'terminal:terminal.answer', 'agent:result.sent', 'agent:result.acked']),
+    );
+    const request = timeline.find((e) => e['event'] === 'terminal.request');
+    expect(request?.['detail']).toMatchObject({ rid: expect.stringMatching(/^[A-Za-z0-9._-]+$/), serialNumber: 'SIM0001' });
+    const at = (event: string) => Date.parse(timeline.find((e) => e['event'] === event)?.['at'] as string);
+    expect(at('command.received')).toBeLessThanOrEqual(at('terminal.request'));
+    expect(at('terminal.request')).toBeLessThanOrEqual(at('terminal.answer'));
 
     const consolePage = await fetch(ready.consoleUrl);
     expect(consolePage.status).toBe(200);

@@ -14,6 +14,7 @@
  * are idempotent by `paymentId`, so a repeat never starts a second charge nor records a result twice.
  */
 import { z } from 'zod';
+import { TraceparentSchema } from './trace.ts';
 
 /** Version of this message set. A peer speaking another version is refused with `WS_UNSUPPORTED_VERSION`. */
 export const PROTOCOL_VERSION = 1;
@@ -166,6 +167,8 @@ export const PaymentStartSchema = z.strictObject({
   amount: MoneySchema,
   method: PaymentMethodKindSchema,
   installments: z.number().int().min(1).max(99),
+  /** The payment's W3C trace context (docs/tracing.md); sent only to agents that speak the `trace` link feature. */
+  traceparent: TraceparentSchema.optional(),
 });
 
 /**
@@ -179,6 +182,8 @@ export const PaymentAbortSchema = z.strictObject({
   type: z.literal('payment.abort'),
   paymentId: z.string().min(1).max(128),
   reason: z.enum(['cancelled', 'expired']),
+  /** As on `payment.start`. */
+  traceparent: TraceparentSchema.optional(),
 });
 
 /** Kind of a follow-up operation on an approved payment: `void` (reversal, full amount) or `refund` (partial allowed). */
@@ -200,6 +205,8 @@ export const OperationStartSchema = z.strictObject({
   amount: MoneySchema,
   /** The original sale's reference on the terminal wire (`payment.result.terminalRef`). */
   originalTerminalRef: z.string().min(1).max(64),
+  /** As on `payment.start`. */
+  traceparent: TraceparentSchema.optional(),
 });
 
 /** Agent → server: the outcome of an `operation.start`. Repeated until acknowledged. */
@@ -225,6 +232,71 @@ export const OperationResultSchema = z.strictObject({
   code: z.enum(['TERM_BUSY', 'TERM_UNKNOWN', 'TERM_DISCONNECTED']).optional(),
 });
 
+/**
+ * Stages an agent reports in `payment.events` (docs/tracing.md "Stages"): `command.*`,
+ * `abort.*`, `operation.*` and `result.*` are the agent's own (timeline component `agent`),
+ * `terminal.*` what the terminal did (component `terminal`).
+ */
+export const TraceStageSchema = z.enum([
+  'command.received',
+  'command.refused',
+  'abort.received',
+  'operation.received',
+  'operation.queued',
+  'terminal.request',
+  'terminal.ack',
+  'terminal.progress',
+  'terminal.answer',
+  'terminal.recovering',
+  'terminal.abort',
+  'result.sent',
+  'result.acked',
+]);
+
+/** Most events in one `payment.events` message. */
+export const MAX_TRACE_EVENTS_PER_MESSAGE = 16;
+
+/** Longest text of a free-text detail (`reason`). */
+export const MAX_TRACE_DETAIL_TEXT = 200;
+
+/**
+ * The only details a trace event may carry (strict: any other key refuses the frame). Never card
+ * data: `reason` is free text and is masked for card numbers on both sides (../redaction.ts `maskCardNumbers`).
+ */
+export const TraceDetailSchema = z.strictObject({
+  /** The transaction's reference on the terminal wire (line dialect `rid`). */
+  rid: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/).optional(),
+  serialNumber: SerialNumberSchema.optional(),
+  operationId: z.string().min(1).max(128).optional(),
+  kind: OperationKindSchema.optional(),
+  stage: ProgressStageSchema.optional(),
+  outcome: OutcomeSchema.optional(),
+  responseCode: z.string().max(16).optional(),
+  code: z.string().regex(/^[A-Z0-9_]{1,64}$/).optional(),
+  messageId: z.string().min(1).max(64).optional(),
+  reason: z.string().max(MAX_TRACE_DETAIL_TEXT).optional(),
+});
+
+/** One stage of a payment on the agent, at the agent's clock. */
+export const TraceEventSchema = z.strictObject({
+  /** ms since epoch (agent clock). */
+  at: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+  stage: TraceStageSchema,
+  detail: TraceDetailSchema.optional(),
+});
+
+/**
+ * Agent → server: stages of one payment on the agent and its terminal, for the payment's timeline
+ * (docs/tracing.md). Best effort, not acknowledged, sent only when both sides speak the `trace`
+ * link feature; the server takes it only from the agent that owns the payment's terminal.
+ */
+export const PaymentEventsSchema = z.strictObject({
+  ...envelope,
+  type: z.literal('payment.events'),
+  paymentId: z.string().min(1).max(128),
+  events: z.array(TraceEventSchema).min(1).max(MAX_TRACE_EVENTS_PER_MESSAGE),
+});
+
 /** Everything an agent may send. */
 export const AgentMessageSchema = z.discriminatedUnion('type', [
   AgentHelloSchema,
@@ -232,6 +304,7 @@ export const AgentMessageSchema = z.discriminatedUnion('type', [
   PaymentRejectedSchema,
   PaymentResultSchema,
   OperationResultSchema,
+  PaymentEventsSchema,
   AckSchema,
   ErrorMessageSchema,
 ]);
@@ -263,5 +336,9 @@ export type PaymentAbort = z.infer<typeof PaymentAbortSchema>;
 export type OperationKind = z.infer<typeof OperationKindSchema>;
 export type OperationStart = z.infer<typeof OperationStartSchema>;
 export type OperationResult = z.infer<typeof OperationResultSchema>;
+export type TraceStage = z.infer<typeof TraceStageSchema>;
+export type TraceDetail = z.infer<typeof TraceDetailSchema>;
+export type TraceEvent = z.infer<typeof TraceEventSchema>;
+export type PaymentEvents = z.infer<typeof PaymentEventsSchema>;
 export type AgentMessage = z.infer<typeof AgentMessageSchema>;
 export type ServerMessage = z.infer<typeof ServerMessageSchema>;

@@ -141,8 +141,12 @@ export function paymentRoutes(ctx: AdminContext): Router {
     route(async (req, res) => {
       const payment = await scopedPayment(principalOf(res), pathId(req.params['paymentId'], 'paymentId'), res);
       if (!payment) return;
-      const [events, commands] = await Promise.all([ctx.store.listPaymentEvents(payment.paymentId), ctx.store.listCommands(payment.paymentId)]);
-      res.json({ payment: paymentView(payment), timeline: timelineOf(events, commands) });
+      const [events, commands, traces] = await Promise.all([
+        ctx.store.listPaymentEvents(payment.paymentId),
+        ctx.store.listCommands(payment.paymentId),
+        ctx.store.listTraceEvents(payment.paymentId),
+      ]);
+      res.json({ payment: paymentView(payment), timeline: timelineOf(events, commands, traces) });
     }),
   );
 

@@ -2,12 +2,13 @@
  * What the admin API answers about a payment: the payment without its secrets (the callback URL
  * only as its origin — its query carries VTEX's signature — and the card only as brand and last
  * four digits), its callbacks and agent commands without their bodies, and its timeline: the
- * payment's event rows, its commands' sends and acknowledgements, in time order, each named by
- * the component that produced it.
+ * payment's event rows, its commands' sends and acknowledgements, and the stages its agent
+ * reported (`payment.events`, docs/tracing.md), in time order, each named by the component that
+ * produced it.
  *
  * @see docs/admin-api.md "Payments"
  */
-import type { AgentCommandRecord, CallbackEntry, Payment, PaymentEventRecord } from '../ports/index.ts';
+import type { AgentCommandRecord, CallbackEntry, Payment, PaymentEventRecord, TraceEventRecord } from '../ports/index.ts';
 
 /** Which hop an entry comes from. */
 export type TimelineComponent = 'server' | 'agent' | 'terminal';
@@ -56,6 +57,7 @@ export function paymentView(p: Payment): Record<string, unknown> {
   return {
     paymentId: p.paymentId,
     tid: p.id,
+    traceId: p.traceId ?? null,
     transactionId: p.transactionId,
     orderId: p.orderId,
     reference: p.reference,
@@ -138,8 +140,21 @@ export function componentOf(type: string): TimelineComponent {
   return 'server';
 }
 
-/** The timeline of a payment, oldest first (ties: events, then command entries, in their order). */
-export function timelineOf(events: readonly PaymentEventRecord[], commands: readonly AgentCommandRecord[]): TimelineEntry[] {
+/** Component of an agent trace stage: `terminal.*` is what the terminal did, the rest the agent's own. */
+export function traceComponentOf(stage: string): TimelineComponent {
+  return stage.startsWith('terminal.') ? 'terminal' : 'agent';
+}
+
+/**
+ * The timeline of a payment, oldest first (ties: events, then command entries, then agent trace
+ * events, in their order). Agent trace events are placed at the agent's clock (`at`); their
+ * `receivedAt` is the server's.
+ */
+export function timelineOf(
+  events: readonly PaymentEventRecord[],
+  commands: readonly AgentCommandRecord[],
+  traces: readonly TraceEventRecord[] = [],
+): TimelineEntry[] {
   const entries: { ms: number; order: number; entry: TimelineEntry }[] = [];
   const push = (ms: number, entry: TimelineEntry): void => {
     entries.push({ ms, order: entries.length, entry });
@@ -152,6 +167,9 @@ export function timelineOf(events: readonly PaymentEventRecord[], commands: read
     if (c.lastSentAt !== null) push(c.lastSentAt, { at: iso(c.lastSentAt), component: 'server', event: 'command.sent', ...base, attempts: c.attempts });
     if (c.ackedAt !== null) push(c.ackedAt, { at: iso(c.ackedAt), component: 'agent', event: 'command.acked', ...base });
     if (c.closedAt !== null) push(c.closedAt, { at: iso(c.closedAt), component: 'server', event: 'command.closed', ...base, reason: c.closeReason });
+  }
+  for (const t of traces) {
+    push(t.at, { at: iso(t.at), component: traceComponentOf(t.stage), event: t.stage, agentId: t.agentId, receivedAt: iso(t.receivedAt), detail: sanitized(t.detail) });
   }
   return entries.sort((a, b) => a.ms - b.ms || a.order - b.order).map((e) => e.entry);
 }

@@ -26,6 +26,7 @@
  */
 import type { Logger } from 'pino';
 import { backoff } from '@posbridge/kit/backoff';
+import { formatTraceparent } from '@posbridge/protocol/ws';
 import type { AppCredentials, CallbackConfig } from '../config.ts';
 import { defaultLeaseOwner } from '../lease-owner.ts';
 import { checkLeaseOwner, leaseOf, type ClaimedCallback, type Lease, type PaymentStore } from '../ports/index.ts';
@@ -249,7 +250,12 @@ export class CallbackWorker {
     const lease = leaseOf(entry);
     const attempt = entry.attempts + 1;
     const status = statusOf(entry.body);
-    const ctx = { paymentId: entry.paymentId, attempt, mode: entry.body === '' ? 'retry' : 'notification' };
+    const ctx = {
+      paymentId: entry.paymentId,
+      ...(entry.traceId === undefined ? {} : { traceId: entry.traceId }),
+      attempt,
+      mode: entry.body === '' ? 'retry' : 'notification',
+    };
     let httpStatus: number | null = null;
     let failure: string;
     if (entry.expiresAt !== null && this.#now() >= entry.expiresAt) {
@@ -274,6 +280,8 @@ export class CallbackWorker {
           Accept: 'application/json',
           'X-VTEX-API-AppKey': this.#credentials.appKey,
           'X-VTEX-API-AppToken': this.#credentials.appToken,
+          // The payment's trace, a new span per attempt (docs/tracing.md).
+          ...(entry.traceId === undefined ? {} : { traceparent: formatTraceparent(entry.traceId) }),
         },
         body: entry.body,
         signal: AbortSignal.timeout(this.#config.timeoutMs),

@@ -24,18 +24,19 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { MAX_FRAME_BYTES, PROTOCOL_VERSION, type AgentHello } from '@posbridge/protocol/ws';
+import { LINK_FEATURES_HEADER, MAX_FRAME_BYTES, PROTOCOL_VERSION, type AgentHello } from '@posbridge/protocol/ws';
 import type { AgentCommandsPort } from '../ports/agent-commands.ts';
 import type { AgentEventHandler } from '../ports/agent-events.ts';
 import type { Presence } from '../ports/presence.ts';
 import type { AgentRecord, PaymentStore } from '../ports/index.ts';
 import { ReportRouter } from './report-router.ts';
 import { AgentSession, newMessageId } from './agent-session.ts';
-import { authenticateUpgrade } from './agent-upgrade.ts';
+import { agreedFeatures, authenticateUpgrade, HUB_LINK_FEATURES } from './agent-upgrade.ts';
 import { CommandDelivery } from './command-delivery.ts';
 import { CredentialWatch } from './credential-watch.ts';
 import type { HubPresence } from './local-presence.ts';
 import type { ReportRefusal } from './report-guard.ts';
+import { TraceIntake, type TraceDropReason } from './trace-events.ts';
 import type { WakeSignal } from './wake-signal.ts';
 
 export { AGENT_WS_PATH } from './agent-upgrade.ts';
@@ -90,6 +91,8 @@ export class AgentHub {
   onSessionsChanged: (count: number) => void = () => undefined;
   /** Called for every agent report refused by the report guard (metrics). */
   onReportRefused: (reason: ReportRefusal, type: string) => void = () => undefined;
+  /** Called when agent trace events were dropped by a bound (metrics; ./trace-events.ts). */
+  onTraceEventsDropped: (reason: TraceDropReason, count: number) => void = () => undefined;
 
   constructor(options: AgentHubOptions) {
     this.#store = options.store;
@@ -99,6 +102,8 @@ export class AgentHub {
     this.#maxBadFrames = options.maxBadFrames ?? 5;
     this.#now = options.now ?? Date.now;
     this.#wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
+    // The 101 names the optional link features this hub speaks (docs/tracing.md "Link features").
+    this.#wss.on('headers', (headers) => headers.push(`${LINK_FEATURES_HEADER}: ${HUB_LINK_FEATURES.join(',')}`));
     this.#presence = options.presence;
     this.#delivery = new CommandDelivery({
       commands: options.commands,
@@ -117,6 +122,7 @@ export class AgentHub {
       logger: this.#log,
       now: this.#now,
       onRefused: (reason, type) => this.onReportRefused(reason, type),
+      traces: new TraceIntake({ store: this.#store, now: this.#now, onDropped: (reason, n) => this.onTraceEventsDropped(reason, n) }),
     });
     this.#delivery.start();
     this.#credentials = new CredentialWatch({
@@ -150,7 +156,8 @@ export class AgentHub {
         store: this.#store,
         logger: this.#log,
         closing: () => this.#closing,
-        accept: (r, s, h, agent, tokenSha256) => this.#wss.handleUpgrade(r, s, h, (ws) => this.#onConnection(ws, agent, tokenSha256)),
+        accept: (r, s, h, agent, tokenSha256) =>
+          this.#wss.handleUpgrade(r, s, h, (ws) => this.#onConnection(ws, agent, tokenSha256, agreedFeatures(r.headers[LINK_FEATURES_HEADER]))),
       },
       req,
       socket,
@@ -167,10 +174,11 @@ export class AgentHub {
     return this.#credentials.checkNow();
   }
 
-  #onConnection(ws: WebSocket, agent: AgentRecord, tokenSha256: string): void {
+  #onConnection(ws: WebSocket, agent: AgentRecord, tokenSha256: string, features: ReadonlySet<string>): void {
     const session = new AgentSession({
       ws,
       agent,
+      features,
       logger: this.#log,
       heartbeatIntervalMs: this.#heartbeatIntervalMs,
       helloTimeoutMs: this.#helloTimeoutMs,

@@ -49,6 +49,11 @@ export interface AgentSessionOptions {
   readonly maxBadFrames: number;
   /** Clock, ms since epoch (spacing of repeated hellos). @default Date.now */
   readonly now?: () => number;
+  /**
+   * Optional link features both sides speak (the agent's upgrade header
+   * `x-posbridge-link-features` that this hub also speaks; docs/tracing.md "Link features"). @default none
+   */
+  readonly features?: ReadonlySet<string>;
 }
 
 /** New message id for a server → agent message. */
@@ -64,6 +69,8 @@ export class AgentSession {
   readonly agentName: string;
   /** Serials routed to this session (set by the hub after hello). */
   serials: readonly string[] = [];
+  /** Optional link features agreed with this agent at the upgrade (`trace`: traceparent and payment.events). */
+  readonly features: ReadonlySet<string>;
   readonly #ws: WebSocket;
   readonly #log: Logger;
   readonly #hooks: AgentSessionHooks;
@@ -83,6 +90,7 @@ export class AgentSession {
     this.#ws = options.ws;
     this.agentId = options.agent.agentId;
     this.agentName = options.agent.name;
+    this.features = options.features ?? new Set();
     this.#hooks = options.hooks;
     this.#maxBadFrames = options.maxBadFrames;
     this.#now = options.now ?? Date.now;

@@ -7,11 +7,21 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
+import { LINK_FEATURE_TRACE, parseLinkFeatures } from '@posbridge/protocol/ws';
 import type { AgentRecord, PaymentStore } from '../ports/index.ts';
 import { hashAgentToken, parseBearer } from './agent-tokens.ts';
 
 /** The hub's WebSocket path. */
 export const AGENT_WS_PATH = '/agent/v1';
+
+/** Optional link features this hub speaks, answered on the 101 (docs/tracing.md "Link features"). */
+export const HUB_LINK_FEATURES: readonly string[] = [LINK_FEATURE_TRACE];
+
+/** The features of an agent's upgrade header (`x-posbridge-link-features`) this hub also speaks. */
+export function agreedFeatures(header: string | string[] | undefined): ReadonlySet<string> {
+  const offered = parseLinkFeatures(header);
+  return new Set(HUB_LINK_FEATURES.filter((f) => offered.has(f)));
+}
 
 /** What {@link authenticateUpgrade} needs. */
 export interface UpgradeDeps {

@@ -25,7 +25,7 @@
  */
 import type { Logger } from 'pino';
 import { SerialQueue } from '@posbridge/kit/serial-queue';
-import { decodeServerMessage } from '@posbridge/protocol/ws';
+import { decodeServerMessage, LINK_FEATURE_TRACE, parseTraceparent, type ServerMessage } from '@posbridge/protocol/ws';
 import type { AgentCommandRecord, AgentCommandsPort } from '../ports/agent-commands.ts';
 import type { AgentEventHandler } from '../ports/agent-events.ts';
 import type { PaymentStore } from '../ports/index.ts';
@@ -217,21 +217,22 @@ export class CommandDelivery {
     const now = this.#o.now();
     // Write-ahead: the send is recorded before the frame leaves (a crash after it means the next session gets it).
     if (!(await this.#o.commands.markCommandSent(c.commandId, session.sessionId, now, now + this.#o.resendMs))) return true;
-    if (!session.send(decoded.value)) return true;
+    const m = forSession(decoded.value, session);
+    if (!session.send(m)) return true;
     if (c.sentSessionId === session.sessionId) {
       this.#log.debug({ paymentId: c.paymentId, messageId: c.commandId, type }, 'message re-sent to agent');
       return true;
     }
-    const m = decoded.value;
+    const traced = traceFieldsOf(decoded.value);
     switch (m.type) {
       case 'payment.start':
-        this.#log.info({ paymentId: c.paymentId, serialNumber: c.serialNumber, agentId: session.agentId }, 'payment dispatched');
+        this.#log.info({ paymentId: c.paymentId, ...traced, serialNumber: c.serialNumber, agentId: session.agentId }, 'payment dispatched');
         return true;
       case 'payment.abort':
-        this.#log.info({ paymentId: c.paymentId, serialNumber: c.serialNumber, reason: m.reason }, 'payment abort sent');
+        this.#log.info({ paymentId: c.paymentId, ...traced, serialNumber: c.serialNumber, reason: m.reason }, 'payment abort sent');
         return true;
       case 'operation.start':
-        this.#log.info({ paymentId: c.paymentId, operationId: m.operationId, kind: m.kind, serialNumber: c.serialNumber }, 'operation dispatched');
+        this.#log.info({ paymentId: c.paymentId, ...traced, operationId: m.operationId, kind: m.kind, serialNumber: c.serialNumber }, 'operation dispatched');
         return true;
       default:
         this.#log.info({ paymentId: c.paymentId, messageId: c.commandId, type: m.type }, 'command sent to agent');
@@ -255,4 +256,21 @@ function typeOfKind(kind: AgentCommandRecord['kind']): string {
       return String(never);
     }
   }
+}
+
+/**
+ * The stored command as `session` may receive it: without `traceparent` when the agent did not
+ * name the `trace` link feature at its upgrade (its strict schema would refuse the frame;
+ * docs/tracing.md "Link features").
+ */
+export function forSession(message: ServerMessage, session: Pick<AgentSession, 'features'>): ServerMessage {
+  if (!('traceparent' in message) || message.traceparent === undefined || session.features.has(LINK_FEATURE_TRACE)) return message;
+  const { traceparent: _dropped, ...rest } = message;
+  return rest;
+}
+
+/** `{ traceId }` of a command carrying a traceparent (log field), else nothing. */
+function traceFieldsOf(message: ServerMessage): { traceId?: string } {
+  const ctx = 'traceparent' in message ? parseTraceparent(message.traceparent) : null;
+  return ctx ? { traceId: ctx.traceId } : {};
 }

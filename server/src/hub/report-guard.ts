@@ -8,6 +8,7 @@
  * |---|---|---|
  * | `ack` | the session the acknowledged command was last sent on (its row) | the command's terminal |
  * | `payment.*` | the payment's bound agent (`binding.agentId`) | `binding.serialNumber` |
+ * | `payment.events` | the bound agent, or an agent of the payment's merchant (a void or refund) | `binding.serialNumber` |
  * | `operation.result` void | — (the terminal's owner ran it), of the payment's merchant | `binding.serialNumber` |
  * | `operation.result` refund | — (the terminal's owner ran it), of the payment's merchant | the refund's `serialNumber` |
  *
@@ -104,6 +105,16 @@ export class ReportGuard {
       case 'payment.result':
       case 'payment.rejected':
         return this.#checkBound(session, message.paymentId, ahead);
+      case 'payment.events': {
+        const bound = await this.#checkBound(session, message.paymentId, ahead);
+        if (bound !== 'wrong_agent') return bound;
+        // A void or refund runs on the terminal's current owner of the payment's merchant: its
+        // events are taken from that agent too (as its operation.result is).
+        const p = await this.#d.store.getPayment(message.paymentId);
+        if (!p?.binding) return 'not_bound';
+        if (!(await this.#owns(session, p.binding.serialNumber, ahead))) return 'not_owner';
+        return (await this.#d.store.agentOwner(session.agentId))?.merchantId === p.merchantId ? null : 'wrong_agent';
+      }
       case 'operation.result': {
         // Voids and refunds run on whichever agent of the payment's merchant drives the terminal
         // now (the hub sends them there), so they are taken from that agent.

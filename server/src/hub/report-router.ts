@@ -15,6 +15,7 @@ import type { PaymentStore } from '../ports/index.ts';
 import { newMessageId, type AgentSession } from './agent-session.ts';
 import type { HubPresence } from './local-presence.ts';
 import { ReportGuard, type ReportRefusal } from './report-guard.ts';
+import type { TraceIntake } from './trace-events.ts';
 
 /** Options of {@link ReportRouter}. */
 export interface ReportRouterOptions {
@@ -26,6 +27,8 @@ export interface ReportRouterOptions {
   readonly now: () => number;
   /** Called for every report the guard refused (metrics). */
   readonly onRefused: (reason: ReportRefusal, type: string) => void;
+  /** Keeps authorised `payment.events` (bounded, redacted; ./trace-events.ts). */
+  readonly traces: TraceIntake;
 }
 
 /** Routes agent reports to their use cases. */
@@ -114,6 +117,16 @@ export class ReportRouter {
           return;
         }
         ack();
+        return;
+      }
+      case 'payment.events': {
+        // Best effort, not acknowledged: a store failure loses these events, never a payment.
+        try {
+          const { stored, dropped } = await this.#o.traces.take(session.agentId, message);
+          this.#log.debug({ paymentId: message.paymentId, agentId: session.agentId, stored, dropped }, 'agent trace events');
+        } catch (err) {
+          this.#log.warn({ err, paymentId: message.paymentId, agentId: session.agentId }, 'could not store agent trace events; dropped');
+        }
         return;
       }
       case 'payment.progress':

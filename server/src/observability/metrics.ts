@@ -14,6 +14,7 @@
  * | `posbridge_http_request_duration_seconds` | histogram | `method`, `route`, `status_code` |
  * | `posbridge_auth_failures_total` | counter | `surface` = ppp \| pos \| metrics \| agent \| admin |
  * | `posbridge_agent_reports_refused_total` | counter | `reason` (hub/report-guard.ts), `type` (agent message type) |
+ * | `posbridge_trace_events_dropped_total` | counter | `reason` = agent_rate \| payment_limit (hub/trace-events.ts) |
  * | default Node.js process metrics | | prefixed `posbridge_` |
  * | `posbridge_agent_commands_open` | gauge (read from the store on scrape): agent commands (start, abort, void, refund) not yet done with; a value that keeps growing means commands are not getting through | — |
  */
@@ -31,6 +32,8 @@ export class ServerMetrics {
   readonly httpDuration: Histogram<'method' | 'route' | 'status_code'>;
   readonly authFailures: Counter<'surface'>;
   readonly agentReportsRefused: Counter<'reason' | 'type'>;
+  /** Agent trace events dropped by a bound (docs/tracing.md "Bounds and redaction"). */
+  readonly traceEventsDropped: Counter<'reason'>;
   /** Answers of the Test Suite virtual terminal (docs/homologation.md), by command kind and outcome. */
   readonly virtualTerminalAnswers: Counter<'kind' | 'outcome'>;
   /**
@@ -124,6 +127,12 @@ export class ServerMetrics {
       name: 'posbridge_agent_reports_refused_total',
       help: 'Agent reports (acks, progress, results, operation results) refused: not from the session the command was sent to and that owns the terminal.',
       labelNames: ['reason', 'type'],
+      registers,
+    });
+    this.traceEventsDropped = new Counter({
+      name: 'posbridge_trace_events_dropped_total',
+      help: 'Agent trace events (payment.events) dropped by a bound: the agent\'s rate or the most kept per payment.',
+      labelNames: ['reason'],
       registers,
     });
     this.virtualTerminalAnswers = new Counter({

@@ -12,6 +12,7 @@ import type { TerminalOutcome } from '../domain/payment-machine.ts';
 import type { AgentReportOutcome } from '../ports/agent-events.ts';
 import type { Payment } from '../ports/index.ts';
 import type { ApplyOutcome, PaymentCore } from './payment-core.ts';
+import { traceField } from '../observability/trace-log.ts';
 
 /**
  * The agent acknowledged `payment.start` `startId` (`agent.acked`: the payment is accepted).
@@ -62,7 +63,7 @@ export async function onResult(core: PaymentCore, agentId: string, result: Payme
     return { type: 'result.received', outcome };
   });
   if (r.applied && r.payment) {
-    core.log.info({ paymentId, status: r.payment.status, outcome: result.outcome }, 'payment outcome recorded');
+    core.log.info({ paymentId, ...traceField(r.payment), status: r.payment.status, outcome: result.outcome }, 'payment outcome recorded');
   }
   const before = seen;
   if (before && (before.status === 'approved' || before.status === 'denied')) {
@@ -97,9 +98,9 @@ export async function onRejected(core: PaymentCore, agentId: string, rejected: P
         },
   );
   if (r.applied && r.payment?.status === 'awaiting_terminal') {
-    core.log.info({ paymentId, code: rejected.code }, 'payment rejected by terminal; awaiting another terminal');
+    core.log.info({ paymentId, ...traceField(r.payment), code: rejected.code }, 'payment rejected by terminal; awaiting another terminal');
   } else if (r.applied && r.payment) {
-    core.log.info({ paymentId, code: rejected.code, status: r.payment.status }, 'aborted payment was never started by the agent; nothing charged');
+    core.log.info({ paymentId, ...traceField(r.payment), code: rejected.code, status: r.payment.status }, 'aborted payment was never started by the agent; nothing charged');
   }
   return report(core, r, { agentId, paymentId, report: 'rejected' });
 }
@@ -118,7 +119,7 @@ export async function onOperationResult(core: PaymentCore, agentId: string, resu
         voidIdOf(p) === operationId ? { type: 'void.result', outcome: result.outcome, message: result.message ?? null } : null,
       );
       if (r.applied && r.payment) {
-        core.log.info({ paymentId, operationId, outcome: result.outcome, status: r.payment.status }, 'reversal outcome recorded');
+        core.log.info({ paymentId, ...traceField(r.payment), operationId, outcome: result.outcome, status: r.payment.status }, 'reversal outcome recorded');
       }
       return report(core, r, { agentId, paymentId, report: 'void' });
     }

@@ -15,11 +15,19 @@
  *
  * @see docs/architecture.md "Effects are rows"
  */
-import { encodeMessage, PROTOCOL_VERSION } from '@posbridge/protocol/ws';
+import { encodeMessage, formatTraceparent, PROTOCOL_VERSION } from '@posbridge/protocol/ws';
 import type { CommandWrites, NewAgentCommand } from '../ports/agent-commands.ts';
 import type { Payment } from '../ports/index.ts';
 import { abortIdOf, voidIdOf } from '../domain/ids.ts';
 import type { PaymentEffect, PaymentEvent, PaymentMachineState } from '../domain/payment-machine.ts';
+
+/**
+ * `{ traceparent }` of a command of `p`: the payment's trace id with a new span id per command
+ * (docs/tracing.md); nothing for a payment stored before trace ids.
+ */
+function traceOf(p: Payment): { traceparent?: string } {
+  return p.traceId === undefined ? {} : { traceparent: formatTraceparent(p.traceId) };
+}
 
 function bindingOf(p: Payment): NonNullable<Payment['binding']> {
   if (!p.binding) throw new Error(`payment ${p.paymentId} is not bound`);
@@ -45,6 +53,7 @@ export function startCommandOf(p: Payment): NewAgentCommand {
       amount: { amountMinor: p.amount.amountMinor, currency: p.amount.currency },
       method: p.method,
       installments: p.installments,
+      ...traceOf(p),
     }),
   };
 }
@@ -60,7 +69,7 @@ export function abortCommandOf(p: Payment): NewAgentCommand {
     merchantId: p.merchantId,
     serialNumber: b.serialNumber,
     agentId: b.agentId,
-    message: encodeMessage({ v: PROTOCOL_VERSION, id, type: 'payment.abort', paymentId: p.paymentId, reason: p.endReason ?? 'cancelled' }),
+    message: encodeMessage({ v: PROTOCOL_VERSION, id, type: 'payment.abort', paymentId: p.paymentId, reason: p.endReason ?? 'cancelled', ...traceOf(p) }),
   };
 }
 
@@ -82,6 +91,7 @@ function operationCommand(p: Payment, kind: 'void' | 'refund', operationId: stri
       serialNumber,
       amount: { amountMinor, currency: p.amount.currency },
       originalTerminalRef: p.outcome?.terminalRef || p.paymentId,
+      ...traceOf(p),
     }),
   };
 }

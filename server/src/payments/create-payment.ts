@@ -7,6 +7,7 @@
 import { CodedError } from '@posbridge/protocol/errors';
 import { assertChargeable, formatMoney, moneyFromDecimal } from '@posbridge/protocol/money';
 import type { CreatePaymentRequest } from '@posbridge/protocol/ppp';
+import { newTraceId, parseTraceparent } from '@posbridge/protocol/ws';
 import { newPaymentId } from '../domain/ids.ts';
 import { methodKindOf } from '../domain/ppp-outcome.ts';
 import type { Payment } from '../ports/index.ts';
@@ -32,6 +33,11 @@ export interface CreateContext {
    * idempotent insert still decides, so a concurrent create of the same id is one payment).
    */
   readonly existing?: Payment | null;
+  /**
+   * The request's `traceparent` header as received: a valid W3C one gives the new payment its
+   * trace id, anything else (absent, invalid, repeated) a fresh random one (docs/tracing.md).
+   */
+  readonly traceparent?: string | string[] | undefined;
 }
 
 /** Answer of {@link PaymentService.createPayment}. */
@@ -77,6 +83,7 @@ export async function createPayment(core: PaymentCore, req: CreatePaymentRequest
     deadlineAt: now + (core.deadlines.secondsWaiting + core.deadlines.graceSeconds) * 1000,
     testSuite: ctx.testSuite,
     ...(ctx.sandbox === true ? { sandbox: true } : {}),
+    traceId: parseTraceparent(ctx.traceparent)?.traceId ?? newTraceId(),
   });
   if (created) {
     core.onStatusChanged(null, payment.status);

@@ -12,6 +12,7 @@
 import { defaultLeaseOwner } from '../lease-owner.ts';
 import { checkLeaseOwner } from '../ports/leases.ts';
 import type { PaymentCore } from './payment-core.ts';
+import { traceField } from '../observability/trace-log.ts';
 
 /** Payments one claim takes. */
 const BATCH = 50;
@@ -50,7 +51,7 @@ export async function expireDue(core: PaymentCore, options: ExpireDueOptions = {
       );
       if (r.applied && r.payment) {
         count++;
-        core.log.info({ paymentId: p.paymentId, from: p.status, status: r.payment.status }, 'payment deadline passed');
+        core.log.info({ paymentId: p.paymentId, ...traceField(p), from: p.status, status: r.payment.status }, 'payment deadline passed');
       }
     }
     if (due.length < BATCH) return count;

@@ -50,6 +50,8 @@ export interface CallbackEntry {
   readonly leaseOwner: string | null;
   /** When that lease runs out (ms since epoch); null with `leaseOwner`. */
   readonly leaseUntil: number | null;
+  /** The payment's W3C trace id (sent as the POST's `traceparent`, docs/tracing.md); absent when it has none. */
+  readonly traceId?: string;
 }
 
 /** An entry just claimed: it carries the claim's lease, which its settle must present. */

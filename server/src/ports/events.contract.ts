@@ -60,5 +60,58 @@ export function eventsContract(factory: StoreFactory): void {
       expect(text).not.toContain('411111');
       expect(text).not.toContain('Visa');
     });
+  
+    it('keeps the trace id of a payment, and none for a payment created without one', async () => {
+      const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+      const { payment } = await store().createPayment(newPayment({ traceId }));
+      expect(payment.traceId).toBe(traceId);
+      expect((await store().getPayment('P1'))?.traceId).toBe(traceId);
+      await store().createPayment(newPayment({ paymentId: 'P2' }));
+      expect((await store().getPayment('P2'))?.traceId).toBeUndefined();
+    });
+
+    it('keeps trace events of a payment in order, with who sent them and when, bounded per payment', async () => {
+      await store().createPayment(newPayment());
+      await store().createPayment(newPayment({ paymentId: 'P2' }));
+      const stored = await store().appendTraceEvents(
+        {
+          paymentId: 'P1',
+          agentId: 'ag1',
+          receivedAt: 5000,
+          events: [
+            { at: 4000, stage: 'command.received', detail: { messageId: 'st1' } },
+            { at: 4100, stage: 'terminal.request', detail: { rid: 'r1', serialNumber: 'SN1' } },
+          ],
+        },
+        3,
+      );
+      expect(stored).toBe(2);
+      // Only one more fits under the bound of 3: the second of this batch is dropped.
+      const more = await store().appendTraceEvents(
+        { paymentId: 'P1', agentId: 'ag1', receivedAt: 6000, events: [{ at: 4200, stage: 'terminal.ack', detail: {} }, { at: 4300, stage: 'terminal.answer', detail: { outcome: 'approved' } }] },
+        3,
+      );
+      expect(more).toBe(1);
+      expect(await store().appendTraceEvents({ paymentId: 'P1', agentId: 'ag1', receivedAt: 7000, events: [{ at: 1, stage: 'result.sent', detail: {} }] }, 3)).toBe(0);
+      await store().appendTraceEvents({ paymentId: 'P2', agentId: 'ag2', receivedAt: 5000, events: [{ at: 1, stage: 'command.received', detail: {} }] }, 3);
+      const events = await store().listTraceEvents('P1');
+      expect(events).toEqual([
+        { seq: expect.any(Number), paymentId: 'P1', agentId: 'ag1', receivedAt: 5000, at: 4000, stage: 'command.received', detail: { messageId: 'st1' } },
+        { seq: expect.any(Number), paymentId: 'P1', agentId: 'ag1', receivedAt: 5000, at: 4100, stage: 'terminal.request', detail: { rid: 'r1', serialNumber: 'SN1' } },
+        { seq: expect.any(Number), paymentId: 'P1', agentId: 'ag1', receivedAt: 6000, at: 4200, stage: 'terminal.ack', detail: {} },
+      ]);
+      const seqs = events.map((e) => e.seq);
+      expect([...seqs].sort((a, b) => a - b)).toEqual(seqs);
+      expect((await store().listTraceEvents('P2')).map((e) => e.agentId)).toEqual(['ag2']);
+      expect(await store().listTraceEvents('nope')).toEqual([]);
+    });
+
+    it('never exceeds the bound under concurrent batches', async () => {
+      await store().createPayment(newPayment());
+      const batch = { paymentId: 'P1', agentId: 'ag1', receivedAt: 1, events: [{ at: 1, stage: 'terminal.progress', detail: { stage: 'pin' } }] };
+      const counts = await Promise.all(Array.from({ length: 8 }, () => store().appendTraceEvents(batch, 5)));
+      expect(counts.reduce((a, b) => a + b, 0)).toBe(5);
+      expect(await store().listTraceEvents('P1')).toHaveLength(5);
+    });
   });
 }

@@ -46,6 +46,12 @@ export interface NewPayment {
    * "Sandbox mode"). Absent on a stored payment = not sandbox.
    */
   readonly sandbox?: boolean;
+  /**
+   * The payment's W3C trace id (32 lower-case hex digits, not all zero; docs/tracing.md): adopted
+   * from a valid incoming `traceparent`, else random. Absent on payments stored before migration
+   * SQLite 14 / PostgreSQL 10 (they carry no trace context).
+   */
+  readonly traceId?: string;
 }
 
 /** A stored payment. */

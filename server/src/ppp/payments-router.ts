@@ -129,7 +129,7 @@ export function createPaymentsRouter(deps: PaymentsRouterDeps): Router {
         if (existing === null) throw err;
       }
     }
-    const outcome = await deps.service.createPayment(body, { merchantId: merchant.merchantId, testSuite, existing: existing ?? null, sandbox, sandboxAllowed });
+    const outcome = await deps.service.createPayment(body, { merchantId: merchant.merchantId, testSuite, existing: existing ?? null, sandbox, sandboxAllowed, traceparent: req.headers['traceparent'] });
     let answer: CreatePaymentResponse;
     if (outcome.kind === 'unsupported_method') {
       log.info({ paymentId: body.paymentId, method: body.paymentMethod }, 'payment method not supported; denied');
@@ -144,6 +144,7 @@ export function createPaymentsRouter(deps: PaymentsRouterDeps): Router {
         log.info(
           {
             paymentId: payment.paymentId,
+            ...(payment.traceId !== undefined ? { traceId: payment.traceId } : {}),
             merchantId: merchant.merchantId,
             amount: formatMoney(payment.amount),
             method: body.paymentMethod,

@@ -210,9 +210,9 @@ export function nextId(): string {
 }
 
 /** Connects a WebSocket agent with `token`; rejects with the HTTP status on a refused upgrade. */
-export function connectAgent(serverUrl: string, token: string): Promise<TestAgent> {
+export function connectAgent(serverUrl: string, token: string, headers: Readonly<Record<string, string>> = {}): Promise<TestAgent> {
   const ws = new WebSocket(`${serverUrl.replace(/^http/, 'ws')}/agent/v1`, {
-    headers: { Authorization: `Bearer ${token}` },
+    headers: { ...headers, Authorization: `Bearer ${token}` },
   });
   const messages: ServerMessage[] = [];
   ws.on('message', (data) => {

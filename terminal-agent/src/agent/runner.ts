@@ -12,7 +12,7 @@
  */
 import type { Logger } from 'pino';
 import { CodedError, ERROR_CODES, toError, type ErrorCode } from '@posbridge/protocol/errors';
-import { REHELLO_MIN_INTERVAL_MS, type HubWelcome } from '@posbridge/protocol/ws';
+import { parseTraceparent, REHELLO_MIN_INTERVAL_MS, type HubWelcome } from '@posbridge/protocol/ws';
 import type { AgentConfig } from '../config.ts';
 import { backoff } from '@posbridge/kit/backoff';
 import type { AgentLink, AgentLinkHandlers } from '../link/link.ts';
@@ -33,6 +33,12 @@ export interface AgentRunnerOptions {
   /** Uniform random source of the refused-serial retry jitter. @default Math.random */
   random?: () => number;
   clock: Clock;
+}
+
+/** `{ traceId }` of a command that carries a valid traceparent (log field; docs/tracing.md "Logs"). */
+function traceOf(message: { readonly traceparent?: string | undefined }): { traceId?: string } {
+  const ctx = parseTraceparent(message.traceparent);
+  return ctx ? { traceId: ctx.traceId } : {};
 }
 
 /** The agent is not ready: the first problem's code, every problem in the message and details. */
@@ -145,15 +151,15 @@ export class AgentRunner {
         }
       },
       onPaymentStart: (message) => {
-        linkLog.info({ paymentId: message.paymentId, serialNumber: message.serialNumber }, 'payment received');
+        linkLog.info({ paymentId: message.paymentId, ...traceOf(message), serialNumber: message.serialNumber }, 'payment received');
         void payments.handleStart(message);
       },
       onPaymentAbort: (message) => {
-        linkLog.info({ paymentId: message.paymentId, reason: message.reason }, 'payment abort received');
+        linkLog.info({ paymentId: message.paymentId, ...traceOf(message), reason: message.reason }, 'payment abort received');
         void payments.handleAbort(message);
       },
       onOperationStart: (message) => {
-        linkLog.info({ paymentId: message.paymentId, operationId: message.operationId, kind: message.kind }, 'operation received');
+        linkLog.info({ paymentId: message.paymentId, ...traceOf(message), operationId: message.operationId, kind: message.kind }, 'operation received');
         void payments.handleOperation(message);
       },
       onReportAcked: (message) => void payments.handleReportAcked(message),

@@ -29,7 +29,10 @@
  * - keeps an {@link Outbox} of payment.result / payment.rejected / operation.result, sent on welcome and again
  *   every `resendIntervalMs` until the server acks them, or refuses one for good (`error`
  *   `WS_REPORT_REFUSED` naming it: dropped from the outbox, logged; the journal keeps it);
- * - treats 2× the server's heartbeat interval without a ping (or any frame) as a dead link.
+ * - treats 2× the server's heartbeat interval without a ping (or any frame) as a dead link;
+ * - names the optional link features it speaks on the upgrade (`x-posbridge-link-features: trace`)
+ *   and uses one only when the server's 101 names it too (docs/tracing.md "Link features"):
+ *   `payment.events` is sent only then, so an older server never sees a frame it would refuse.
  *
  * Incoming frames are decoded with `decodeServerMessage`; nothing here sees raw JSON. What the
  * server sends is handed to the {@link AgentLinkHandlers} given to {@link AgentLink.start}, so
@@ -41,9 +44,12 @@ import type { Logger } from 'pino';
 import { backoff } from '@posbridge/kit/backoff';
 import { toError } from '@posbridge/protocol/errors';
 import {
+  LINK_FEATURE_TRACE,
+  LINK_FEATURES_HEADER,
   MAX_FRAME_BYTES,
   PROTOCOL_VERSION,
   decodeServerMessage,
+  parseLinkFeatures,
   encodeMessage,
   type AgentHello,
   type AgentMessage,
@@ -52,6 +58,7 @@ import {
   type PaymentAbort,
   type PaymentStart,
   type ProgressStage,
+  type TraceEvent,
 } from '@posbridge/protocol/ws';
 import { newMessageId } from '../session/ids.ts';
 import { SYSTEM_CLOCK, type Clock, type Timer } from '@posbridge/kit/clock';
@@ -132,6 +139,8 @@ export class AgentLink {
   #deadTimer: Timer | undefined;
   #heartbeatMs = 0;
   #resendTimer: Timer | undefined;
+  /** Link features the current connection's server named on its 101 (cleared on close). */
+  #features: ReadonlySet<string> = new Set();
 
   /** @throws RangeError when `serverUrls` is empty. */
   constructor(opts: AgentLinkOptions) {
@@ -205,6 +214,20 @@ export class AgentLink {
     this.#send({ v: PROTOCOL_VERSION, id: newMessageId(), type: 'payment.progress', paymentId, stage });
   }
 
+  /** True while live with a server that speaks the `trace` link feature (takes `payment.events`). */
+  get tracing(): boolean {
+    return this.isLive && this.#features.has(LINK_FEATURE_TRACE);
+  }
+
+  /**
+   * Sends `payment.events` for `paymentId` when {@link tracing} (best effort, not repeated).
+   * @returns false when not sent (not live, the server does not speak it, or an invalid message).
+   */
+  sendEvents(paymentId: string, events: readonly TraceEvent[]): boolean {
+    if (!this.tracing || events.length === 0) return false;
+    return this.#send({ v: PROTOCOL_VERSION, id: newMessageId(), type: 'payment.events', paymentId, events: [...events] });
+  }
+
   /** Queues a report; it is sent now if live, and repeated until acknowledged. */
   enqueue(report: ReliableMessage): void {
     const replaced = this.#outbox.put(report);
@@ -242,15 +265,19 @@ export class AgentLink {
     const url = this.serverUrl;
     this.#log.debug({ serverUrl: url, failedRounds: this.#attempt, failedInRound: this.#failedInRound }, 'connecting to server');
     const ws = new WebSocket(url, {
-      headers: { Authorization: `Bearer ${this.#o.token}` },
+      headers: { Authorization: `Bearer ${this.#o.token}`, [LINK_FEATURES_HEADER]: LINK_FEATURE_TRACE },
       handshakeTimeout: this.#o.helloTimeoutMs,
       maxPayload: MAX_FRAME_BYTES,
       ...(this.#o.ca !== undefined ? { ca: this.#o.ca } : {}),
     });
     this.#ws = ws;
     this.#welcomed = false;
+    this.#features = new Set();
     let refused = false;
 
+    ws.on('upgrade', (res) => {
+      this.#features = parseLinkFeatures(res.headers[LINK_FEATURES_HEADER]);
+    });
     ws.on('unexpected-response', (_req, res) => {
       const status = res.statusCode ?? 0;
       res.resume();
@@ -297,6 +324,7 @@ export class AgentLink {
       this.#clearConnTimers();
       const wasLive = this.#welcomed;
       this.#welcomed = false;
+      this.#features = new Set();
       this.#ws = undefined;
       if (!refused) this.#refusedBy.delete(url);
       if (this.#closing) return;

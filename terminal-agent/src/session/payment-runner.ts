@@ -24,13 +24,14 @@
 import type { Logger } from 'pino';
 import { SerialQueue } from '@posbridge/kit/serial-queue';
 import { toError } from '@posbridge/protocol/errors';
-import type { OperationStart, PaymentAbort, PaymentStart, ProgressStage } from '@posbridge/protocol/ws';
+import { parseTraceparent, type OperationStart, type PaymentAbort, type PaymentStart, type ProgressStage, type TraceEvent } from '@posbridge/protocol/ws';
 import type { ReliableMessage } from '../link/outbox.ts';
 import { SYSTEM_CLOCK, type Clock, type Timer } from '@posbridge/kit/clock';
 import type { SaleOutcome, SaleRequest, TerminalDriver } from '../drivers/terminal-driver.ts';
 import { newMessageId, newRid } from './ids.ts';
 import type { Journal } from './journal.ts';
 import { buildReport } from './report.ts';
+import { effectStageOf, PaymentTracer, stageOf } from './trace.ts';
 import {
   canStartAnew,
   MAX_BUSY_RETRIES,
@@ -50,6 +51,11 @@ export interface RunnerLink {
   sendProgress(paymentId: string, stage: ProgressStage): void;
   /** Queues a report in the outbox; it is repeated until the server acknowledges it. */
   enqueue(report: ReliableMessage): void;
+  /**
+   * Sends `payment.events` when the link is live and the server speaks the `trace` feature
+   * (best effort); false when not sent. Absent: no stages are reported (docs/tracing.md).
+   */
+  sendEvents?(paymentId: string, events: readonly TraceEvent[]): boolean;
 }
 
 /**
@@ -86,6 +92,8 @@ export class PaymentRunner {
   /** Per serial number: the timer after which a line the terminal refused as busy is tried again. */
   readonly #retries = new Map<string, Timer>();
   readonly #sales = new Set<Promise<void>>();
+  /** Stages of each payment for the server's timeline (none without `link.sendEvents`). */
+  readonly #tracer: PaymentTracer | undefined;
   /** One session step at a time; a failed step is logged once and does not stop the next. */
   readonly #queue = new SerialQueue({ onError: (err) => this.#log.error({ err: toError(err) }, 'payment session step failed') });
   #closed = false;
@@ -95,14 +103,23 @@ export class PaymentRunner {
     this.#log = opts.logger.child({ component: 'session' });
     this.#clock = opts.clock ?? SYSTEM_CLOCK;
     this.#now = () => this.#clock.now();
+    const link = opts.link;
+    this.#tracer = link.sendEvents ? new PaymentTracer({ sendEvents: (id, events) => link.sendEvents?.(id, events) ?? false }, this.#clock) : undefined;
+  }
+
+  /** The session logger of `tx`: with its `traceId` when the command carried one (docs/tracing.md "Logs"). */
+  #logOf(tx: Pick<Transaction, 'traceId'>): Logger {
+    return tx.traceId === undefined ? this.#log : this.#log.child({ traceId: tx.traceId });
   }
 
   /** Handles a payment.start from the server (idempotent by paymentId). */
   handleStart(msg: PaymentStart): Promise<void> {
     return this.#serial(async () => {
       const known = this.#txs.get(msg.paymentId) ?? (await this.#o.journal.get(msg.paymentId));
+      const traceId = parseTraceparent(msg.traceparent)?.traceId;
       if (known && known.startMessageId !== msg.id && canStartAnew(known)) {
         // The server bound the payment again after the terminal refused it: a new attempt.
+        if (traceId !== undefined) known.traceId = traceId;
         this.#txs.set(known.paymentId, known);
         const driver = this.#o.driverFor(msg.serialNumber);
         const refusal = this.#refusalFor(msg.serialNumber, driver);
@@ -144,6 +161,7 @@ export class PaymentRunner {
       );
       const driver = this.#o.driverFor(msg.serialNumber);
       if (driver) tx.rid = driver.newReference();
+      if (traceId !== undefined) tx.traceId = traceId;
       const refusal = this.#refusalFor(msg.serialNumber, driver);
       await this.#apply(tx, refusal ? { type: 'refuse', ...refusal } : { type: 'start' });
     });
@@ -248,6 +266,8 @@ export class PaymentRunner {
         },
         this.#now(),
       );
+      const traceId = parseTraceparent(msg.traceparent)?.traceId;
+      if (traceId !== undefined) tx.traceId = traceId;
       if (!driver) {
         await this.#apply(tx, {
           type: 'refuse',
@@ -315,6 +335,7 @@ export class PaymentRunner {
     this.#retries.clear();
     await Promise.allSettled([...this.#sales]);
     await this.#queue.idle();
+    this.#tracer?.flush();
   }
 
   // ─── interpreter ───────────────────────────────────────────────────────────────────────
@@ -373,10 +394,22 @@ export class PaymentRunner {
       this.#log.debug({ paymentId: tx.paymentId, from: tx.phase, to: state.phase, event: event.type }, 'transaction state');
     }
     this.#txs.set(txKey(state), state);
+    this.#trace(state, event);
     for (const effect of effects) {
       const ok = await this.#perform(tx, state, effect);
       if (!ok) return;
+      const marked = effectStageOf(state, effect);
+      if (marked) this.#tracer?.record(state.paymentId, marked.stage, marked.detail);
     }
+  }
+
+  /** Logs and records the stage `event` marks on `tx` (the terminal exchange's rid mapped to its payment). */
+  #trace(tx: Transaction, event: TxEvent): void {
+    if (event.type === 'sent') {
+      this.#logOf(tx).info({ paymentId: tx.paymentId, rid: tx.rid, serialNumber: tx.serialNumber, operationId: tx.operationId }, 'request sent to terminal');
+    }
+    const marked = stageOf(tx, event);
+    if (marked) this.#tracer?.record(tx.paymentId, marked.stage, marked.detail);
   }
 
   /** Performs one effect; false stops the remaining effects of this transition. */
@@ -480,7 +513,7 @@ export class PaymentRunner {
         outcome = { kind: 'unknown', reason: `agent error: ${toError(err).message}` };
       }
       if (outcome.kind === 'unknown') {
-        this.#log.warn({ paymentId: tx.paymentId, rid: tx.rid, reason: outcome.reason }, 'payment outcome unknown');
+        this.#logOf(tx).warn({ paymentId: tx.paymentId, rid: tx.rid, reason: outcome.reason }, 'payment outcome unknown');
       }
       // The outcome is recorded, the terminal released and the next waiting operation started in
       // one step of the queue, so no other transaction can slip in between.

@@ -76,6 +76,8 @@ export interface Transaction {
   installments: number;
   /** `id` of the payment.start that created it. */
   startMessageId: string;
+  /** The payment's W3C trace id, from the command's `traceparent` (docs/tracing.md); absent without one. */
+  traceId?: string;
   phase: TxPhase;
   /** The terminal acknowledged the sale at least once (it may have charged). */
   acked: boolean;

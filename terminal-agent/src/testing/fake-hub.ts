@@ -26,6 +26,8 @@ export interface HubOptions {
   refuse?: (serial: string, hello: number) => { code: string; message: string } | undefined;
   /** Answer this report with `error` `WS_REPORT_REFUSED` instead of an ack. */
   refuseReport?: (msg: Msg) => boolean;
+  /** Link features named on the 101 (`x-posbridge-link-features`, docs/tracing.md); unset: none (a hub before them). */
+  features?: string;
 }
 
 /**
@@ -44,6 +46,7 @@ export async function startHub(opts: HubOptions = {}) {
     verifyClient: (_info, cb) => (opts.refuseStatus ? cb(false, opts.refuseStatus, 'Unauthorized') : cb(true)),
   });
   await once(wss, 'listening');
+  if (opts.features !== undefined) wss.on('headers', (headers) => headers.push(`x-posbridge-link-features: ${opts.features}`));
   wss.on('connection', (ws, req) => {
     upgrades.push(req);
     sockets.push(ws);

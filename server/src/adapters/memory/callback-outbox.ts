@@ -24,6 +24,7 @@ export class MemoryCallbackOutbox implements CallbackOutboxPort {
       id: row.id,
       paymentId: row.paymentId,
       merchantId: payment.merchantId,
+      ...(payment.traceId !== undefined ? { traceId: payment.traceId } : {}),
       url: row.url,
       body: row.body,
       status: row.status,

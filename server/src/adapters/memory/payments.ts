@@ -113,6 +113,7 @@ export class MemoryPayments implements PaymentsPort {
         merchantId: input.merchantId ?? BOOTSTRAP_MERCHANT_ID,
         testSuite: input.testSuite === true,
         ...(input.sandbox === true ? { sandbox: true } : {}),
+        ...(input.traceId !== undefined ? { traceId: input.traceId } : {}),
         method: input.method,
         installments: input.installments,
         amount: { amountMinor: input.amount.amountMinor, currency: input.amount.currency },

@@ -16,6 +16,7 @@ import type { AdminCredential, AdminUser, AuditEntry } from '../../ports/admin.t
 import type { AgentCommandRecord } from '../../ports/agent-commands.ts';
 import type { CallbackStatus } from '../../ports/callback-outbox.ts';
 import type { Lease } from '../../ports/leases.ts';
+import type { TraceEventRecord } from '../../ports/events.ts';
 import type { MerchantRecord, StoreRecord, TerminalEventRecord, TerminalRecord } from '../../ports/directory.ts';
 import type { GiftCard, JournalEntry } from '../../ports/giftcards.ts';
 import type { OperationRecord } from '../../ports/operations.ts';
@@ -198,6 +199,8 @@ export interface OnboardingTokenRow {
 export interface MemoryTables {
   readonly payments: Table<string, Payment>;
   readonly paymentEvents: Table<number, PaymentEventRow>;
+  /** Agents' trace events by seq (./events.ts). */
+  readonly traceEvents: Table<number, TraceEventRecord>;
   readonly callbacks: Table<number, CallbackRow>;
   readonly operations: Table<string, OperationRow>;
   readonly merchants: Table<string, MerchantRecord>;
@@ -254,6 +257,7 @@ export function createMemoryState(): MemoryState {
   const tables: MemoryTables = {
     payments: table(),
     paymentEvents: table(),
+    traceEvents: table(),
     callbacks: table(),
     operations: table(),
     merchants: table(),

@@ -63,7 +63,7 @@ export class PgCallbackOutbox implements CallbackOutboxPort {
       // come back short; what it skipped stays claimable for the next one.
       const rows = await this.#db.rows<Record<string, unknown>>(
         `WITH ranked AS (
-           SELECT o.id, o.next_attempt_at, p.merchant_id,
+           SELECT o.id, o.next_attempt_at, p.merchant_id, p.trace_id,
                   ROW_NUMBER() OVER (PARTITION BY p.merchant_id ORDER BY o.next_attempt_at, o.id) AS merchant_rank
              FROM callback_outbox o JOIN payments p ON p.payment_id = o.payment_id
             WHERE o.status = 'pending' AND o.next_attempt_at <= $1 AND (o.lease_until IS NULL OR o.lease_until <= $1)
@@ -73,14 +73,14 @@ export class PgCallbackOutbox implements CallbackOutboxPort {
             ORDER BY ranked.merchant_rank, ranked.next_attempt_at, ranked.id
             LIMIT $4
          ), locked AS (
-           SELECT o.id, picked.merchant_id, picked.merchant_rank
+           SELECT o.id, picked.merchant_id, picked.trace_id, picked.merchant_rank
              FROM callback_outbox o JOIN picked ON picked.id = o.id
             WHERE o.status = 'pending' AND o.next_attempt_at <= $1 AND (o.lease_until IS NULL OR o.lease_until <= $1)
               FOR UPDATE OF o SKIP LOCKED
          )
          UPDATE callback_outbox o SET lease_owner = $5, lease_until = $6, updated_at = $1
            FROM locked WHERE o.id = locked.id
-         RETURNING o.*, locked.merchant_id, locked.merchant_rank`,
+         RETURNING o.*, locked.merchant_id, locked.trace_id, locked.merchant_rank`,
         [toTs(now), inFlight, perMerchantLimit, Math.max(0, Math.trunc(limit)), owner, toTs(until)],
       );
       // RETURNING has no guaranteed order: put the claim back in turn order.
@@ -132,7 +132,7 @@ export class PgCallbackOutbox implements CallbackOutboxPort {
   listCallbacks(paymentId: string): Promise<CallbackEntry[]> {
     return pgOp('listCallbacks', async () => {
       const rows = await this.#db.rows<Record<string, unknown>>(
-        `SELECT o.*, p.merchant_id AS merchant_id FROM callback_outbox o JOIN payments p ON p.payment_id = o.payment_id
+        `SELECT o.*, p.merchant_id AS merchant_id, p.trace_id AS trace_id FROM callback_outbox o JOIN payments p ON p.payment_id = o.payment_id
           WHERE o.payment_id = $1 ORDER BY o.id`,
         [paymentId],
       );

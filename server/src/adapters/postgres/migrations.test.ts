@@ -50,7 +50,7 @@ describe('migratePostgres', () => {
     expect(tables.map((r) => r.t)).toEqual([
       'admin_audit', 'admin_credentials', 'admin_users',
       'agent_commands', 'agent_connections', 'agents', 'callback_outbox', 'gift_card_entries', 'gift_cards', 'merchants', 'meta', 'onboarding_tokens', 'operations',
-      'pairing_codes', 'payment_events', 'payments', 'rate_counters', 'schema_version', 'server_instances', 'stores', 'terminal_events',
+      'pairing_codes', 'payment_events', 'payment_trace_events', 'payments', 'rate_counters', 'schema_version', 'server_instances', 'stores', 'terminal_events',
       'terminal_holders', 'terminals',
     ]);
     // Again: nothing to do.

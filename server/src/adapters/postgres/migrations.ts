@@ -67,6 +67,23 @@ ALTER TABLE merchants ADD COLUMN payment_app_changed_at timestamptz;`,
   // Agent enrolment and end-of-day totals (issue 14 items 4–5; ./schema-enrolment.ts): pairing
   // codes and agent token rotation/revocation.
   { version: 9, name: 'agent-enrolment', sql: ENROLMENT_PG_DDL },
+  // One trace across hops (issue 14 item 3; docs/tracing.md): the payment's W3C trace id and the
+  // stages its agent reported (bounded per payment by the port, redacted by the hub).
+  {
+    version: 10,
+    name: 'trace',
+    sql: `ALTER TABLE payments ADD COLUMN trace_id text CHECK (trace_id IS NULL OR trace_id ~ '^[0-9a-f]{32}$');
+CREATE TABLE payment_trace_events (
+  seq         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  payment_id  text NOT NULL REFERENCES payments(payment_id),
+  agent_id    text NOT NULL CHECK (length(agent_id) <= 64),
+  stage       text NOT NULL CHECK (length(stage) <= 32),
+  detail      text NOT NULL CHECK (length(detail) <= 1024),
+  at          timestamptz NOT NULL,
+  received_at timestamptz NOT NULL
+);
+CREATE INDEX payment_trace_events_payment ON payment_trace_events(payment_id, seq);`,
+  },
 ];
 
 /** The schema version this code runs on. */

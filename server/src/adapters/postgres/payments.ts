@@ -34,8 +34,8 @@ export class PgPayments implements PaymentsPort {
         `WITH ins AS (
            INSERT INTO payments (payment_id, id, transaction_id, order_id, reference, merchant_name, method,
              installments, amount_minor, currency, callback_url, state, version, created_at, changed_at, updated_at,
-             merchant_id, deadline_at, test_suite, sandbox)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'awaiting_terminal', 0, $12, $12, $12, $13, $14, $15, $17)
+             merchant_id, deadline_at, test_suite, sandbox, trace_id)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'awaiting_terminal', 0, $12, $12, $12, $13, $14, $15, $17, $18)
            ON CONFLICT DO NOTHING
            RETURNING *
          ), ev AS (
@@ -61,6 +61,7 @@ export class PgPayments implements PaymentsPort {
           input.testSuite === true,
           JSON.stringify(createdEventData(input)),
           input.sandbox === true,
+          input.traceId ?? null,
         ],
       );
       if (row) return { payment: pgPayment(row), created: true };

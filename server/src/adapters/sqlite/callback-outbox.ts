@@ -60,7 +60,7 @@ export class SqliteCallbackOutbox implements CallbackOutboxPort {
         // stay within its bound.
         const rows = await this.#db.cachedAll<CallbackRow>(
           `WITH due AS (
-             SELECT o.*, p.merchant_id AS merchant_id,
+             SELECT o.*, p.merchant_id AS merchant_id, p.trace_id AS trace_id,
                     ROW_NUMBER() OVER (PARTITION BY p.merchant_id ORDER BY o.next_attempt_at, o.id) AS merchant_rank
                FROM callback_outbox o JOIN payments p ON p.payment_id = o.payment_id
               WHERE o.status = 'pending' AND o.next_attempt_at <= ? AND (o.lease_until IS NULL OR o.lease_until <= ?)
@@ -124,7 +124,7 @@ export class SqliteCallbackOutbox implements CallbackOutboxPort {
   listCallbacks(paymentId: string): Promise<CallbackEntry[]> {
     return this.#op('listCallbacks', async () => {
       const rows = await this.#db.all<CallbackRow>(
-        `SELECT o.*, p.merchant_id AS merchant_id FROM callback_outbox o JOIN payments p ON p.payment_id = o.payment_id
+        `SELECT o.*, p.merchant_id AS merchant_id, p.trace_id AS trace_id FROM callback_outbox o JOIN payments p ON p.payment_id = o.payment_id
           WHERE o.payment_id = ? ORDER BY o.id`,
         [paymentId],
       );

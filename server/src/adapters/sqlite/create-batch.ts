@@ -29,8 +29,8 @@ export const MAX_CREATE_BATCH = 64;
 
 const INSERT_PAYMENT = `INSERT OR IGNORE INTO payments (payment_id, id, transaction_id, order_id, reference, merchant_name, method,
    installments, amount_minor, currency, callback_url, state, version, created_at, changed_at, updated_at,
-   merchant_id, deadline_at, test_suite, sandbox)
- VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'awaiting_terminal', 0, ?, ?, ?, ?, ?, ?, ?)
+   merchant_id, deadline_at, test_suite, sandbox, trace_id)
+ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'awaiting_terminal', 0, ?, ?, ?, ?, ?, ?, ?, ?)
  RETURNING payment_id`;
 
 interface Waiting {
@@ -60,6 +60,7 @@ function paymentParams(input: NewPayment): SqlParam[] {
     input.deadlineAt ?? null,
     input.testSuite === true ? 1 : 0,
     input.sandbox === true ? 1 : 0,
+    input.traceId ?? null,
   ];
 }
 
@@ -103,6 +104,7 @@ function insertedRow(input: NewPayment): PaymentRow {
     deadline_at: input.deadlineAt ?? null,
     test_suite: input.testSuite === true ? 1 : 0,
     sandbox: input.sandbox === true ? 1 : 0,
+    trace_id: input.traceId ?? null,
     created_at: input.createdAt,
     changed_at: input.createdAt,
     updated_at: input.createdAt,

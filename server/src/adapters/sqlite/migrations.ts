@@ -391,5 +391,20 @@ export const MIGRATIONS: readonly string[] = [
   // 13 (agent enrolment and end-of-day totals, issue 14 items 4–5; ./schema-enrolment.ts):
   // pairing codes and agent token rotation/revocation.
   ENROLMENT_SQLITE_DDL,
+  // 14 (one trace across hops, issue 14 item 3; docs/tracing.md): the payment's W3C trace id and
+  // the stages its agent reported (bounded per payment by the port, redacted by the hub).
+  `
+  ALTER TABLE payments ADD COLUMN trace_id TEXT CHECK (trace_id IS NULL OR (length(trace_id) = 32 AND trace_id NOT GLOB '*[^0-9a-f]*'));
+  CREATE TABLE payment_trace_events (
+    seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+    payment_id   TEXT NOT NULL REFERENCES payments(payment_id),
+    agent_id     TEXT NOT NULL CHECK (length(agent_id) <= 64),
+    stage        TEXT NOT NULL CHECK (length(stage) <= 32),
+    detail       TEXT NOT NULL CHECK (length(detail) <= 1024),
+    at           INTEGER NOT NULL,
+    received_at  INTEGER NOT NULL
+  );
+  CREATE INDEX payment_trace_events_payment ON payment_trace_events(payment_id, seq);
+  `,
 ];
 

@@ -49,6 +49,8 @@ export interface PaymentRow {
   test_suite: number;
   /** 1 = sent from a VTEX sandbox (migration 9; absent before it). */
   sandbox?: number;
+  /** The W3C trace id (migration 14; absent before it, null on older payments). */
+  trace_id?: string | null;
   created_at: number;
   changed_at: number;
   updated_at: number;
@@ -60,6 +62,8 @@ export interface CallbackRow {
   id: number;
   payment_id: string;
   merchant_id: string;
+  /** The payment's trace id (joined from `payments`; null before migration 14's column was set). */
+  trace_id?: string | null;
   url: string;
   body: string;
   status: string;
@@ -181,6 +185,7 @@ export function rowToPayment(r: PaymentRow): Payment {
     merchantId: r.merchant_id,
     testSuite: r.test_suite === 1,
     ...(r.sandbox === 1 ? { sandbox: true } : {}),
+    ...(typeof r.trace_id === 'string' ? { traceId: r.trace_id } : {}),
     method: r.method as PaymentMethodKind,
     installments: r.installments,
     amount: { amountMinor: r.amount_minor, currency: r.currency },
@@ -207,6 +212,7 @@ export function rowToCallback(r: CallbackRow): CallbackEntry {
     id: r.id,
     paymentId: r.payment_id,
     merchantId: r.merchant_id,
+    ...(typeof r.trace_id === 'string' ? { traceId: r.trace_id } : {}),
     url: r.url,
     body: r.body,
     status: r.status as CallbackStatus,
