@@ -18,7 +18,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { startSim, type RunningSim } from '@posbridge/hardware-sim';
 import type { Logger } from 'pino';
 import { build } from 'vite';
-import { appPayload, buildCreatePayment, GatewayClient, startCallbackReceiver, submitTerminal, waitFor, type CallbackReceiver } from '@posbridge/testkit';
+import { appPayload, buildCreatePayment, GatewayClient, SOURCE_NODE_ARGS, startCallbackReceiver, submitTerminal, waitFor, type CallbackReceiver } from '@posbridge/testkit';
 import { collectedLogs, startLocalStack, type LocalStack } from '@posbridge/testkit/stack';
 
 /** Repository root. */
@@ -155,7 +155,7 @@ const agentEnv = (home: string): NodeJS.ProcessEnv => ({ PATH: process.env['PATH
 
 /** Runs the real `posbridge-agent <args…>` (this repository's sources) in `cwd`; resolves with its exit code and output. */
 export function agentCli(args: readonly string[], cwd: string): Promise<{ code: number | null; out: string }> {
-  const child = spawn(process.execPath, ['--conditions=@posbridge/source', '--import', 'tsx', join(ROOT, AGENT_BIN), ...args], { cwd, env: agentEnv(cwd), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...SOURCE_NODE_ARGS, join(ROOT, AGENT_BIN), ...args], { cwd, env: agentEnv(cwd), stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
   child.stderr.on('data', (c: Buffer) => (out += c.toString('utf8')));
@@ -188,7 +188,7 @@ export async function startAgentProcess(dir: string, configPath: string, serialN
   }
   const child = spawn(
     process.execPath,
-    ['--conditions=@posbridge/source', '--import', 'tsx', join(ROOT, AGENT_BIN), 'run', '--config', configPath, '--port', path, '--journal', join(dir, 'journal.sqlite'), '--log-level', 'info'],
+    [...SOURCE_NODE_ARGS, join(ROOT, AGENT_BIN), 'run', '--config', configPath, '--port', path, '--journal', join(dir, 'journal.sqlite'), '--log-level', 'info'],
     { cwd: dir, env: agentEnv(dir), stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let out = '';

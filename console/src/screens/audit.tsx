@@ -74,7 +74,7 @@ export function Audit(_props: { principal: Principal }): ReactNode {
         <p role="status" className="live" data-shown={shown.length}>
           {page.loading ? i18n.t('loading') : i18n.t('auditCount', { shown: shown.length, total: entries.length })}
         </p>
-        <div className="table-wrap">
+        <div className="table-wrap" tabIndex={0}>
           <table>
             <thead>
               <tr>

@@ -136,7 +136,7 @@ export function Terminals(_props: { principal: Principal }): ReactNode {
       )}
       <section aria-labelledby="terminals-title">
         <h2 id="terminals-title">{i18n.t('terminalsTitle')}</h2>
-        <div className="table-wrap">
+        <div className="table-wrap" tabIndex={0}>
           <table>
             <thead>
               <tr>
@@ -167,7 +167,7 @@ export function Terminals(_props: { principal: Principal }): ReactNode {
       </section>
       <section aria-labelledby="agents-title">
         <h2 id="agents-title">{i18n.t('agentsTitle')}</h2>
-        <div className="table-wrap">
+        <div className="table-wrap" tabIndex={0}>
           <table>
             <thead>
               <tr>

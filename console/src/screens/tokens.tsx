@@ -121,7 +121,7 @@ export function Tokens({ principal }: { principal: Principal }): ReactNode {
       ) : null}
       <section aria-labelledby="tokens-title">
         <h2 id="tokens-title">{i18n.t('tokensList')}</h2>
-        <div className="table-wrap">
+        <div className="table-wrap" tabIndex={0}>
           <table>
             <thead>
               <tr>

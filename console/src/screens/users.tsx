@@ -158,7 +158,7 @@ export function Users({ principal }: { principal: Principal }): ReactNode {
       ) : null}
       <section aria-labelledby="users-title">
         <h2 id="users-title">{i18n.t('usersList')}</h2>
-        <div className="table-wrap">
+        <div className="table-wrap" tabIndex={0}>
           <table>
             <thead>
               <tr>
