@@ -7,18 +7,26 @@
  * server refuses it one; the terminal list follows the agent going away without a reload; every
  * screen in pt-BR, es and en at laptop and tablet sizes, photographed into
  * test-artifacts/console/ and checked by axe-core (serious or critical violations fail).
+ * Issue 14 item 4: an admin creates a pairing code in the console, the real
+ * `posbridge-agent pair <code> --server <url>` redeems it, `posbridge-agent run` starts against
+ * one more simulated terminal, and the terminals screen shows it online — and offline when the
+ * agent stops — without a reload, over the server's event stream; users, API tokens and the
+ * audit log are used through their screens.
  * @requires-program chromium socat
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '@posbridge/testkit';
+import { collectedLogs } from '@posbridge/testkit/stack';
 import { formatMoney, translate, type Lang } from '../src/i18n/index.ts';
-import { ARTIFACTS, buildConsole, launchChromium, removeDir, seriousViolations, startConsoleEnv, type AdminRead, type ConsoleEnv } from './harness.ts';
+import { agentCli, ARTIFACTS, buildConsole, launchChromium, removeDir, seriousViolations, startAgentProcess, startConsoleEnv, type AdminRead, type AgentProcess, type ConsoleEnv } from './harness.ts';
 
 const OPERATOR = { name: 'ops.maria', password: 'operator password 2026' };
 const VIEWER = { name: 'viewer.joao', password: 'viewer password 2026' };
+const ADMIN = { name: 'root.ana', password: 'admin password 2026' };
 const SIZES = { laptop: { width: 1366, height: 900 }, tablet: { width: 820, height: 1180 } } as const;
 const LANGS: Lang[] = ['pt-BR', 'es', 'en'];
 
@@ -48,6 +56,7 @@ describe('operations console in Chromium against the real stack', () => {
     for (const [user, role] of [
       [OPERATOR, 'operator'],
       [VIEWER, 'viewer'],
+      [ADMIN, 'admin'],
     ] as const) {
       const added = await env.addUser(user.name, role, user.password);
       expect(added.code, added.out).toBe(0);
@@ -178,6 +187,10 @@ describe('operations console in Chromium against the real stack', () => {
     await page.getByRole('link', { name: translate('en', 'navUnknown') }).click();
     await page.getByRole('heading', { name: translate('en', 'unknownTitle') }).waitFor();
     expect(await page.getByRole('button', { name: /Resolve/ }).count()).toBe(0);
+    // No admin screen is offered, and asked for by address it says the role does not allow it.
+    for (const href of ['#/pairing', '#/users', '#/tokens', '#/audit']) expect(await page.locator(`nav a[href="${href}"]`).count()).toBe(0);
+    await page.goto(`${env.stack.consoleUrl}#/users`);
+    await expect.poll(() => page.getByRole('alert').textContent()).toBe(translate('en', 'errorForbidden'));
 
     const refused = await page.evaluate(async (paymentId) => {
       const csrf = document.cookie.split('; ').find((c) => c.startsWith('posbridge_csrf='))?.slice('posbridge_csrf='.length) ?? '';
@@ -290,6 +303,173 @@ describe('operations console in Chromium against the real stack', () => {
     }
   });
 
+  /** A page of a context signed in through the API (no login screen: see the gift card step). */
+  async function signedIn(size: keyof typeof SIZES, user: { name: string; password: string }): Promise<Page> {
+    const context = await browser.newContext({ viewport: SIZES[size], locale: 'en-US', bypassCSP: true });
+    contexts.push(context);
+    const signIn = await context.request.post(`${env.stack.pppBaseUrl}/admin/v1/session`, { data: user });
+    expect(signIn.status()).toBe(200);
+    const page = await context.newPage();
+    page.on('pageerror', (err) => pageErrors.push(`${err.name}: ${err.message}`));
+    await page.goto(env.stack.consoleUrl);
+    await page.locator('nav a[href="#/payments"]').waitFor();
+    return page;
+  }
+
+  it('an admin pairs an agent: a code made in the console, the real posbridge-agent pair and run, the terminal online then offline without a reload (event stream)', async () => {
+    const t = (key: Parameters<typeof translate>[1], vars?: Record<string, string | number>) => translate('en', key, vars);
+    const page = await signedIn('laptop', ADMIN);
+    const origin = new URL(env.stack.consoleUrl).origin;
+    await page.getByRole('link', { name: t('navPairing') }).click();
+    await page.getByRole('heading', { name: t('pairTitle'), level: 1 }).waitFor();
+    await expect.poll(() => page.locator('#pair-store option').count()).toBeGreaterThanOrEqual(1);
+    await page.getByLabel(t('pairAgentName')).fill('caixa-e2e');
+    await page.getByRole('button', { name: t('pairCreate') }).click();
+    const codeBox = page.getByTestId('pair-code');
+    await codeBox.waitFor();
+    const code = ((await codeBox.textContent()) ?? '').trim();
+    expect(code).toMatch(/^[0-9A-HJKMNP-TV-Z]{5}-[0-9A-HJKMNP-TV-Z]{5}$/);
+    expect(await page.getByTestId('pair-command').textContent()).toBe(`posbridge-agent pair ${code} --server ${origin}`);
+    const expires = ((await page.getByTestId('pair-expires').textContent()) ?? '').trim();
+    expect(expires).not.toBe(t('none'));
+    await check(page, 'pair-1-code');
+
+    await page.getByRole('link', { name: t('navTerminals') }).click();
+    await expect.poll(() => page.locator('[data-live-mode]').getAttribute('data-live-mode')).toBe('stream');
+    await page.evaluate(() => Object.assign(window, { sameDocument: true }));
+
+    const dir = mkdtempSync(join(tmpdir(), 'posbridge-console-pair-'));
+    let agent: AgentProcess | undefined;
+    try {
+      const config = join(dir, 'posbridge-agent.json');
+      const paired = await agentCli(['pair', code, '--server', origin, '--config', config], dir);
+      expect(paired.code, paired.out).toBe(0);
+      expect(paired.out).toContain('caixa-e2e');
+      expect(JSON.parse(readFileSync(config, 'utf8'))).toMatchObject({ serverUrl: `${origin.replace(/^http/, 'ws')}/agent/v1`, tokenFile: 'posbridge-agent.token' });
+      // The code is single use: a second redemption is refused.
+      expect((await agentCli(['pair', code, '--server', origin, '--config', join(dir, 'again.json')], dir)).code).toBe(1);
+
+      agent = await startAgentProcess(dir, config, 'SIMPAIR01', collectedLogs('warn').logger);
+      const badge = page.locator('tr[data-serial="SIMPAIR01"] .badge');
+      await expect.poll(() => badge.textContent(), { timeout: 30_000, message: 'the paired agent\'s terminal online' }).toBe(t('online'));
+      const agentRow = page.locator('section[aria-labelledby=agents-title] tbody tr', { hasText: 'caixa-e2e' });
+      await expect.poll(() => agentRow.textContent()).toContain(t('online'));
+      expect(await agentRow.textContent()).toContain('SIMPAIR01');
+      await check(page, 'pair-2-terminals-live');
+
+      await agent.stop();
+      agent = undefined;
+      await expect.poll(() => badge.textContent(), { timeout: 20_000 }).toBe(t('offline'));
+      expect(await page.evaluate(() => (window as unknown as { sameDocument?: boolean }).sameDocument)).toBe(true);
+      expect(await page.locator('[data-live-mode]').getAttribute('data-live-mode')).toBe('stream');
+      await check(page, 'pair-3-terminal-offline');
+    } finally {
+      await agent?.stop();
+      removeDir(dir);
+    }
+  });
+
+  it('an admin adds and disables a user, issues a token (secret shown once, it works), revokes it, and finds it all in the audit log', async () => {
+    const t = (key: Parameters<typeof translate>[1], vars?: Record<string, string | number>) => translate('en', key, vars);
+    const page = await signedIn('laptop', ADMIN);
+    const suffix = Date.now().toString(36);
+    const name = `temp.${suffix}`;
+
+    await page.getByRole('link', { name: t('navUsers') }).click();
+    await page.getByRole('heading', { name: t('usersTitle'), level: 1 }).waitFor();
+    await page.locator('#user-name').fill(name);
+    await page.locator('#user-password').fill('temporary password 2026');
+    await page.locator('#user-role').selectOption('operator');
+    await page.getByRole('button', { name: t('userAddSubmit') }).click();
+    await expect.poll(() => page.locator('p.notice').textContent()).toBe(t('userAdded', { name }));
+    const row = page.locator(`tr[data-user="${name}"]`);
+    await expect.poll(() => row.textContent()).toContain(t('roleOperator'));
+    expect(await row.textContent()).toContain(t('acActive'));
+    await check(page, 'admin-1-users');
+    await row.getByRole('button', { name: t('userDisableTitle', { name }) }).click();
+    const confirm = page.getByRole('button', { name: t('confirm') });
+    expect(await confirm.isDisabled()).toBe(true);
+    await page.getByLabel(t('reason')).fill('left the team');
+    await confirm.click();
+    await expect.poll(() => page.locator('p.notice').textContent()).toBe(t('userDisabled', { name }));
+    await expect.poll(() => row.textContent()).toContain(t('acDisabled'));
+    const login = await fetch(`${env.stack.pppBaseUrl}/admin/v1/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name, password: 'temporary password 2026' }) });
+    expect(login.status).toBe(401);
+
+    await page.getByRole('link', { name: t('navTokens') }).click();
+    await page.getByRole('heading', { name: t('tokensTitle'), level: 1 }).waitFor();
+    const label = `wall screen ${suffix}`;
+    await page.getByLabel(t('tokenLabel')).fill(label);
+    await page.locator('#token-role').selectOption('viewer');
+    await page.locator('#token-scope').selectOption('mch_bootstrap');
+    await page.getByLabel(t('tokenDays')).fill('30');
+    await page.getByRole('button', { name: t('tokenAddSubmit') }).click();
+    const secretBox = page.getByTestId('token-secret');
+    await secretBox.waitFor();
+    const secret = ((await secretBox.textContent()) ?? '').trim();
+    expect(secret).toMatch(/^pbk_[A-Za-z0-9_-]{20,}$/);
+    const tokenRow = page.locator('section[aria-labelledby=tokens-title] tbody tr', { hasText: label });
+    await expect.poll(() => tokenRow.textContent()).toContain(t('roleViewer'));
+    expect(await tokenRow.textContent()).toContain('mch_bootstrap');
+    await check(page, 'admin-2-token-secret');
+    const asToken = () => fetch(`${env.stack.pppBaseUrl}/admin/v1/session`, { headers: { authorization: `Bearer ${secret}` } });
+    const principal = (await (await asToken()).json()) as { principal: { role: string; merchantId: string } };
+    expect(principal.principal).toMatchObject({ role: 'viewer', merchantId: 'mch_bootstrap' });
+    // Shown once: hidden, and no list or reload shows it again.
+    await page.getByRole('button', { name: t('tokenSecretHide') }).click();
+    await page.reload();
+    await tokenRow.waitFor();
+    expect(await page.locator('main').textContent()).not.toContain(secret);
+    await tokenRow.getByRole('button', { name: t('tokenRevokeLabel', { label }) }).click();
+    await expect.poll(() => page.locator('p.notice').textContent()).toBe(t('tokenRevoked', { label }));
+    await expect.poll(() => tokenRow.textContent()).toContain(t('tokenRevokedState'));
+    expect((await asToken()).status).toBe(401);
+
+    await page.getByRole('link', { name: t('navAudit') }).click();
+    await page.getByRole('heading', { name: t('auditTitle'), level: 1 }).waitFor();
+    const rows = page.locator('section[aria-labelledby=audit-list-title] tbody tr');
+    await expect.poll(() => rows.count()).toBeGreaterThanOrEqual(5);
+    await page.getByLabel(t('auditActor')).fill(`user:${ADMIN.name}`);
+    const actions = async () => (await rows.locator('th').allTextContents()).map((a) => a.trim());
+    await expect.poll(actions).toEqual(expect.arrayContaining(['user.add', 'user.disable', 'token.add', 'token.revoke', 'agent.pair_code.created']));
+    await page.getByLabel(t('auditAction')).fill('token.');
+    await expect.poll(actions).toEqual(['token.revoke', 'token.add']);
+    await check(page, 'admin-3-audit-filtered');
+    await page.getByLabel(t('auditAction')).fill('');
+    await page.getByLabel(t('auditActor')).fill('');
+    await page.getByLabel(t('auditOutcome')).selectOption('refused');
+    // The disabled user's refused login is there, with the name tried.
+    await expect.poll(async () => (await rows.allTextContents()).some((r) => r.includes(`user:${name}`) && r.includes('session.login'))).toBe(true);
+  });
+
+  for (const size of Object.keys(SIZES) as (keyof typeof SIZES)[]) {
+    it(`the admin screens in every language on a ${size}: translated, photographed, accessible`, async () => {
+      const page = await signedIn(size, ADMIN);
+      for (const lang of LANGS) {
+        const t = (key: Parameters<typeof translate>[1], vars?: Record<string, string | number>) => translate(lang, key, vars);
+        await page.locator('#lang').selectOption(lang);
+        await page.getByRole('link', { name: t('navPairing') }).click();
+        await page.getByRole('heading', { name: t('pairTitle'), level: 1 }).waitFor();
+        await expect.poll(() => page.locator('#pair-store option').count()).toBeGreaterThanOrEqual(1);
+        await check(page, `${lang}-${size}-9-pairing`);
+        await page.getByRole('link', { name: t('navUsers') }).click();
+        await page.getByRole('heading', { name: t('usersTitle'), level: 1 }).waitFor();
+        await expect.poll(() => page.locator(`tr[data-user="${ADMIN.name}"]`).textContent()).toContain(t('roleAdmin'));
+        await check(page, `${lang}-${size}-10-users`);
+        await page.getByRole('link', { name: t('navTokens') }).click();
+        await page.getByRole('heading', { name: t('tokensList') }).waitFor();
+        await check(page, `${lang}-${size}-11-tokens`);
+        await page.getByRole('link', { name: t('navAudit') }).click();
+        await page.getByRole('heading', { name: t('auditTitle'), level: 1 }).waitFor();
+        await expect.poll(() => page.locator('section[aria-labelledby=audit-list-title] tbody tr').count()).toBeGreaterThanOrEqual(1);
+        expect(await page.locator('p.live').textContent()).toMatch(new RegExp(t('auditCount', { shown: '\\d+', total: '\\d+' }).replace(/\./g, '\\.')));
+        await check(page, `${lang}-${size}-12-audit`);
+        // Nothing wider than the window: the tables scroll inside their panels.
+        expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
+      }
+    });
+  }
+
   // Last: it stops the agent.
   it('the terminal list follows the agent going away without a reload', async () => {
     const page = await open('tablet', 'en-US');
@@ -303,7 +483,9 @@ describe('operations console in Chromium against the real stack', () => {
     await env.stack.agent.close();
     await expect.poll(() => badge.textContent(), { timeout: 20_000 }).toBe(translate('en', 'offline'));
     expect(await page.evaluate(() => (window as unknown as { sameDocument?: boolean }).sameDocument)).toBe(true);
-    expect(await page.locator('p.live').textContent()).toBe(translate('en', 'onlineCount', { online: 0, total: 1 }));
+    const { terminals } = await env.admin<{ terminals: unknown[] }>('terminals');
+    expect(await page.locator('p.live').textContent()).toBe(translate('en', 'onlineCount', { online: 0, total: terminals.length }));
+    expect(await page.locator('[data-live-mode]').getAttribute('data-live-mode')).toBe('stream');
     await check(page, 'en-tablet-7-terminals-offline');
   });
 });

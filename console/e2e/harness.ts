@@ -3,9 +3,11 @@
  * folder (no manual build), the local stack (server, simulated terminal, agent) serving it at
  * `/console/`, a callback endpoint that can be told to answer 500, console users made with the
  * real `posbridge-server user add` command line, gift cards issued with `posbridge-server giftcard`, payments driven as VTEX does, Debian's
- * Chromium through playwright-core, and axe-core injected into pages.
+ * Chromium through playwright-core, and axe-core injected into pages. For pairing: the real
+ * `posbridge-agent` command line as a child process (`pair`, then `run` against one more
+ * simulated terminal on a pty).
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
@@ -13,8 +15,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { startSim, type RunningSim } from '@posbridge/hardware-sim';
+import type { Logger } from 'pino';
 import { build } from 'vite';
-import { appPayload, buildCreatePayment, GatewayClient, startCallbackReceiver, submitTerminal, waitFor, type CallbackReceiver } from '@posbridge/testkit';
+import { appPayload, buildCreatePayment, GatewayClient, SOURCE_NODE_ARGS, startCallbackReceiver, submitTerminal, waitFor, type CallbackReceiver } from '@posbridge/testkit';
 import { collectedLogs, startLocalStack, type LocalStack } from '@posbridge/testkit/stack';
 
 /** Repository root. */
@@ -141,6 +145,69 @@ export async function startConsoleEnv(consoleDir: string): Promise<ConsoleEnv> {
     async close() {
       await stack.close();
       await receiver.close();
+    },
+  };
+}
+
+const AGENT_BIN = 'terminal-agent/bin/posbridge-agent.js';
+/** The environment of an agent child: PATH and HOME only, so nothing of this process's POSBRIDGE_* leaks in. */
+const agentEnv = (home: string): NodeJS.ProcessEnv => ({ PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: home });
+
+/** Runs the real `posbridge-agent <args…>` (this repository's sources) in `cwd`; resolves with its exit code and output. */
+export function agentCli(args: readonly string[], cwd: string): Promise<{ code: number | null; out: string }> {
+  const child = spawn(process.execPath, [...SOURCE_NODE_ARGS, join(ROOT, AGENT_BIN), ...args], { cwd, env: agentEnv(cwd), stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
+  child.stderr.on('data', (c: Buffer) => (out += c.toString('utf8')));
+  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, out })));
+}
+
+/** A `posbridge-agent run` child process and the simulated terminal it drives. */
+export interface AgentProcess {
+  readonly child: ChildProcess;
+  readonly sim: RunningSim;
+  readonly serialNumber: string;
+  /** What the agent wrote so far (its JSON log lines). */
+  output(): string;
+  /** SIGTERM to this child (by its pid), waits for its exit (SIGKILL after 5 s), then closes the simulator. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a simulated PBL/1 terminal `serialNumber` on a pty (socat) and the real
+ * `posbridge-agent run --config <configPath> --port <pty>` in `dir`, as a technician would after
+ * `posbridge-agent pair`.
+ */
+export async function startAgentProcess(dir: string, configPath: string, serialNumber: string, logger: Logger): Promise<AgentProcess> {
+  const sim = await startSim({ terminals: [{ serialNumber, dialect: 'PBL/1' }], logger, dir, link: 'pty', stepDelayMs: 5 });
+  const handle = sim.terminals[0];
+  const path = handle?.link === 'pty' ? handle.path : undefined;
+  if (path === undefined) {
+    await sim.close();
+    throw new Error('the simulator made no pty');
+  }
+  const child = spawn(
+    process.execPath,
+    [...SOURCE_NODE_ARGS, join(ROOT, AGENT_BIN), 'run', '--config', configPath, '--port', path, '--journal', join(dir, 'journal.sqlite'), '--log-level', 'info'],
+    { cwd: dir, env: agentEnv(dir), stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  child.stdout?.on('data', (c: Buffer) => (out += c.toString('utf8')));
+  child.stderr?.on('data', (c: Buffer) => (out += c.toString('utf8')));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return {
+    child,
+    sim,
+    serialNumber,
+    output: () => out,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+        await exited;
+        clearTimeout(timer);
+      }
+      await sim.close();
     },
   };
 }

@@ -182,6 +182,51 @@ export interface GiftCardEntry {
   at: string;
 }
 
+/** A console user of `$defs/Users` (never a password or its hash). */
+export interface User {
+  userId: string;
+  name: string;
+  role: Role;
+  merchantId: string | null;
+  disabled: boolean;
+  createdAt: string;
+}
+
+/** An API token of `$defs/Tokens` (never its secret). */
+export interface Token {
+  credentialId: string;
+  label: string;
+  role: Role;
+  merchantId: string | null;
+  userId: string | null;
+  createdAt: string;
+  expiresAt: string | null;
+  revokedAt: string | null;
+}
+
+/** One row of `$defs/Audit`: who did what to which target, why, with what outcome, when (ISO). */
+export interface AuditEntry {
+  seq: number;
+  actor: string;
+  action: string;
+  target: string;
+  reason: string;
+  outcome: string;
+  at: string;
+}
+
+/** A pairing code as `POST /stores/:storeId/pairing-codes` answers it (docs/agent-enrolment.md): shown once, single use. */
+export interface PairingCode {
+  code: string;
+  merchantId: string;
+  storeId: string;
+  agentName: string;
+  expiresAt: string;
+}
+
+/** Where the terminals' server-sent events are (docs/admin-api.md "Terminal events"). */
+export const TERMINAL_EVENTS_URL = `${API}/terminals/events`;
+
 /** A refusal of the API (`$defs/Error`), or `NETWORK` when no answer came. */
 export class ApiError extends Error {
   constructor(
@@ -272,9 +317,23 @@ export const api = {
   giftCards: (merchant: string, profile: string) => call<{ cards: GiftCard[] }>('GET', `/giftcards${query({ merchant, profile })}`),
   giftCard: (merchant: string, cardId: string) =>
     call<{ card: GiftCard & { balanceMinor: number }; journal: GiftCardEntry[] }>('GET', `/giftcards/${encodeURIComponent(cardId)}${query({ merchant })}`),
+  pairingCode: (storeId: string, agentName: string) =>
+    call<PairingCode>('POST', `/stores/${encodeURIComponent(storeId)}/pairing-codes`, agentName.trim() === '' ? {} : { agentName: agentName.trim() }),
+  users: () => call<{ users: User[] }>('GET', '/users'),
+  addUser: (body: { name: string; password: string; role: Role; merchantId?: string }) => call<{ user: User }>('POST', '/users', body),
+  disableUser: (userId: string, reason: string) => call<{ user: User }>('POST', `/users/${encodeURIComponent(userId)}/disable`, { reason }),
+  tokens: () => call<{ tokens: Token[] }>('GET', '/tokens'),
+  addToken: (body: { label: string; role: Role; merchantId?: string; expiresInDays?: number }) => call<{ token: Token; secret: string }>('POST', '/tokens', body),
+  revokeToken: (credentialId: string) => call<{ token: Token }>('DELETE', `/tokens/${encodeURIComponent(credentialId)}`),
+  audit: (before?: number, limit = 50) => call<{ entries: AuditEntry[] }>('GET', `/audit${query({ limit: String(limit), before: before === undefined ? undefined : String(before) })}`),
 };
 
 /** True when the role may resolve and redeliver (docs/admin-api.md: operator and admin). */
 export function canOperate(role: Role): boolean {
   return role === 'operator' || role === 'admin';
+}
+
+/** True when the role manages pairing, users and tokens (docs/admin-api.md "Users and tokens (admin)"). */
+export function isAdmin(role: Role): boolean {
+  return role === 'admin';
 }

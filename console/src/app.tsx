@@ -2,12 +2,13 @@
  * The console's shell: who is logged in (`GET /admin/v1/session`), the login screen otherwise,
  * the header with navigation, language switch and logout, and hash routes to the screens
  * (`#/payments`, `#/payments/<id>`, `#/unknown`, `#/terminals`, `#/directory`, `#/giftcards`,
- * `#/giftcards/<id>`).
+ * `#/giftcards/<id>`; for admins `#/pairing`, `#/users`, `#/tokens`, and for an unscoped admin
+ * `#/audit`). A screen the role may not use is not offered (the server refuses it anyway).
  *
  * @see docs/console.md
  */
 import { useCallback, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
-import { ApiError, UNAUTHORIZED_EVENT, api, setCsrfToken, type Principal, type Role } from './api.ts';
+import { ApiError, UNAUTHORIZED_EVENT, api, isAdmin, setCsrfToken, type Principal, type Role } from './api.ts';
 import { I18nContext, LANG_KEY, LANGUAGES, i18nOf, initialLang, isLang, type Lang, type MessageKey } from './i18n/index.ts';
 import { Login } from './screens/login.tsx';
 import { PaymentDetail } from './screens/payment-detail.tsx';
@@ -16,13 +17,21 @@ import { Terminals } from './screens/terminals.tsx';
 import { Directory } from './screens/directory.tsx';
 import { GiftCardDetail, GiftCards } from './screens/giftcards.tsx';
 import { Unknown } from './screens/unknown.tsx';
+import { Pairing } from './screens/pairing.tsx';
+import { Users } from './screens/users.tsx';
+import { Tokens } from './screens/tokens.tsx';
+import { Audit } from './screens/audit.tsx';
 import { ErrorNote } from './ui.tsx';
 
 /** A parsed hash route. */
 export type Route = { name: 'payments'; params: URLSearchParams } | { name: 'payment'; id: string } | { name: 'unknown' } | { name: 'terminals' }
   | { name: 'directory' }
   | { name: 'giftcards'; params: URLSearchParams }
-  | { name: 'giftcard'; id: string; params: URLSearchParams };
+  | { name: 'giftcard'; id: string; params: URLSearchParams }
+  | { name: 'pairing' }
+  | { name: 'users' }
+  | { name: 'tokens' }
+  | { name: 'audit' };
 
 /** The route of a location hash (`#/payments?orderId=…`); anything else is the payment search. */
 export function routeOf(hash: string): Route {
@@ -34,17 +43,36 @@ export function routeOf(hash: string): Route {
   if (parts[0] === 'directory') return { name: 'directory' };
   if (parts[0] === 'giftcards' && parts[1] !== undefined) return { name: 'giftcard', id: decodeURIComponent(parts[1]), params: new URLSearchParams(search) };
   if (parts[0] === 'giftcards') return { name: 'giftcards', params: new URLSearchParams(search) };
+  if (parts[0] === 'pairing' || parts[0] === 'users' || parts[0] === 'tokens' || parts[0] === 'audit') return { name: parts[0] };
   return { name: 'payments', params: new URLSearchParams(search) };
 }
 
 const ROLE_KEYS: Record<Role, MessageKey> = { viewer: 'roleViewer', operator: 'roleOperator', admin: 'roleAdmin' };
-const NAV: { route: Route['name']; href: string; key: MessageKey }[] = [
-  { route: 'payments', href: '#/payments', key: 'navPayments' },
-  { route: 'unknown', href: '#/unknown', key: 'navUnknown' },
-  { route: 'terminals', href: '#/terminals', key: 'navTerminals' },
-  { route: 'directory', href: '#/directory', key: 'navDirectory' },
-  { route: 'giftcards', href: '#/giftcards', key: 'navGiftCards' },
+/** Who may use a screen (docs/admin-api.md "Roles and merchant scope"). */
+type Audience = 'all' | 'admin' | 'unscopedAdmin';
+const NAV: { route: Route['name']; href: string; key: MessageKey; audience: Audience }[] = [
+  { route: 'payments', href: '#/payments', key: 'navPayments', audience: 'all' },
+  { route: 'unknown', href: '#/unknown', key: 'navUnknown', audience: 'all' },
+  { route: 'terminals', href: '#/terminals', key: 'navTerminals', audience: 'all' },
+  { route: 'directory', href: '#/directory', key: 'navDirectory', audience: 'all' },
+  { route: 'giftcards', href: '#/giftcards', key: 'navGiftCards', audience: 'all' },
+  { route: 'pairing', href: '#/pairing', key: 'navPairing', audience: 'admin' },
+  { route: 'users', href: '#/users', key: 'navUsers', audience: 'admin' },
+  { route: 'tokens', href: '#/tokens', key: 'navTokens', audience: 'admin' },
+  { route: 'audit', href: '#/audit', key: 'navAudit', audience: 'unscopedAdmin' },
 ];
+
+/** True when `principal` may use a screen of `audience`: admins the admin screens, an unscoped admin the audit log. */
+export function mayUse(principal: Pick<Principal, 'role' | 'merchantId'>, audience: Audience): boolean {
+  if (audience === 'all') return true;
+  if (!isAdmin(principal.role)) return false;
+  return audience === 'admin' || principal.merchantId === null;
+}
+
+/** The audience of a route's screen. */
+function audienceOf(route: Route['name']): Audience {
+  return NAV.find((n) => n.route === route)?.audience ?? 'all';
+}
 
 function storedLang(): string | null {
   try {
@@ -140,7 +168,7 @@ export function App(): ReactNode {
         {principal ? (
           <nav aria-label={i18n.t('navLabel')}>
             <ul>
-              {NAV.map((n) => (
+              {NAV.filter((n) => mayUse(principal, n.audience)).map((n) => (
                 <li key={n.route}>
                   <a href={n.href} aria-current={route.name === n.route || (n.route === 'payments' && route.name === 'payment') || (n.route === 'giftcards' && route.name === 'giftcard') ? 'page' : undefined}>
                     {i18n.t(n.key)}
@@ -183,6 +211,7 @@ export function App(): ReactNode {
 
 function Screen({ route, principal }: { route: Route; principal: Principal }): ReactNode {
   const props = { principal };
+  if (!mayUse(principal, audienceOf(route.name))) return <ErrorNote error={new ApiError(403, 'ADMIN_FORBIDDEN', route.name)} />;
   switch (route.name) {
     case 'payments':
       return <Payments params={route.params} {...props} />;
@@ -198,5 +227,13 @@ function Screen({ route, principal }: { route: Route; principal: Principal }): R
       return <GiftCards params={route.params} {...props} />;
     case 'giftcard':
       return <GiftCardDetail id={route.id} params={route.params} {...props} />;
+    case 'pairing':
+      return <Pairing {...props} />;
+    case 'users':
+      return <Users {...props} />;
+    case 'tokens':
+      return <Tokens {...props} />;
+    case 'audit':
+      return <Audit {...props} />;
   }
 }

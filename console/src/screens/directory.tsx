@@ -15,7 +15,7 @@ export function Directory(_props: { principal: Principal }): ReactNode {
       {lists.loading && lists.data === null ? <p>{i18n.t('loading')}</p> : null}
       <section aria-labelledby="merchants-title">
         <h2 id="merchants-title">{i18n.t('merchantsTitle')}</h2>
-        <div className="table-wrap">
+        <div className="table-wrap" tabIndex={0}>
           <table>
             <thead>
               <tr>
@@ -44,7 +44,7 @@ export function Directory(_props: { principal: Principal }): ReactNode {
       </section>
       <section aria-labelledby="stores-title">
         <h2 id="stores-title">{i18n.t('storesTitle')}</h2>
-        <div className="table-wrap">
+        <div className="table-wrap" tabIndex={0}>
           <table>
             <thead>
               <tr>

@@ -64,7 +64,7 @@ export function GiftCards({ params }: { params: URLSearchParams; principal: Prin
           {cards.loading && cards.data === null ? <p>{i18n.t('loading')}</p> : null}
           {cards.data !== null && cards.data.cards.length === 0 ? <p>{i18n.t('noResults')}</p> : null}
           {cards.data !== null && cards.data.cards.length > 0 ? (
-            <div className="table-wrap">
+            <div className="table-wrap" tabIndex={0}>
               <table>
                 <thead>
                   <tr>
@@ -135,7 +135,7 @@ export function GiftCardDetail({ id, params }: { id: string; params: URLSearchPa
             <h2 id="gc-journal-title">{i18n.t('gcJournal')}</h2>
             {detail.data?.journal.length === 0 ? <p>{i18n.t('gcJournalEmpty')}</p> : null}
             {detail.data && detail.data.journal.length > 0 ? (
-              <div className="table-wrap">
+              <div className="table-wrap" tabIndex={0}>
                 <table>
                   <thead>
                     <tr>

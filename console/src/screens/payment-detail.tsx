@@ -161,7 +161,7 @@ export function PaymentDetail({ id, principal }: { id: string; principal: Princi
         <ErrorNote error={callbacks.error} />
         {callbacks.data !== null && callbacks.data.callbacks.length === 0 ? <p>{i18n.t('callbacksEmpty')}</p> : null}
         {callbacks.data !== null && callbacks.data.callbacks.length > 0 ? (
-          <div className="table-wrap">
+          <div className="table-wrap" tabIndex={0}>
             <table>
               <thead>
                 <tr>
@@ -225,7 +225,7 @@ export function PaymentDetail({ id, principal }: { id: string; principal: Princi
         <ErrorNote error={commands.error} />
         {commands.data !== null && commands.data.commands.length === 0 ? <p>{i18n.t('commandsEmpty')}</p> : null}
         {commands.data !== null && commands.data.commands.length > 0 ? (
-          <div className="table-wrap">
+          <div className="table-wrap" tabIndex={0}>
             <table>
               <thead>
                 <tr>

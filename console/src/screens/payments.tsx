@@ -119,7 +119,7 @@ export function Payments({ params }: { params: URLSearchParams; principal: Princ
         {page.loading && page.data === null ? <p>{i18n.t('loading')}</p> : null}
         {page.data !== null && page.data.payments.length === 0 ? <p>{i18n.t('noResults')}</p> : null}
         {page.data !== null && page.data.payments.length > 0 ? (
-          <div className="table-wrap">
+          <div className="table-wrap" tabIndex={0}>
             <table>
               <thead>
                 <tr>

@@ -1,7 +1,7 @@
 /**
  * The admin API (`/admin/v1`, JSON) and the console's placeholder page (`/console/`): body
  * parsing (16 KiB at most), the login route, authentication of everything else (./auth.ts),
- * the payment, directory, gift card and account routes, a JSON 404 and the error mapping, all answered in
+ * the payment, directory (with the terminals' event stream, ./terminal-events.ts), gift card and account routes, a JSON 404 and the error mapping, all answered in
  * the `{code, message, retryable}` shape.
  *
  * @see docs/admin-api.md
@@ -16,6 +16,7 @@ import { directoryRoutes } from './directory-routes.ts';
 import { giftCardRoutes } from './giftcard-routes.ts';
 import { operationRoutes } from './operation-routes.ts';
 import { paymentRoutes } from './payment-routes.ts';
+import { terminalEventRoutes } from './terminal-events.ts';
 
 /** Where the admin API is mounted. */
 export const ADMIN_API_PATH = '/admin/v1';
@@ -56,6 +57,7 @@ export function createAdminRouter(ctx: AdminContext): Router {
   r.use(adminAuth({ store: ctx.store, now: ctx.now, limiter: ctx.limiter, logger: ctx.logger }));
   r.use(paymentRoutes(ctx));
   r.use(operationRoutes(ctx));
+  r.use(terminalEventRoutes(ctx));
   r.use(directoryRoutes(ctx));
   r.use(giftCardRoutes(ctx));
   r.use(accountRoutes(ctx));
