@@ -11,7 +11,7 @@
 import type { Request, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 import { ERROR_CODES, type ErrorCode } from '@posbridge/protocol/errors';
-import type { AdminPort, AdminRole, CredentialKind } from '../ports/admin.ts';
+import type { AdminCredential, AdminPort, AdminRole, CredentialKind } from '../ports/admin.ts';
 import { sourceKeyOf, type FailureLimiter } from '../http/rate-limit.ts';
 import { csrfMatches, roleAtLeast, secretHash } from './credentials.ts';
 
@@ -69,6 +69,13 @@ export function principalOf(res: Response): AdminPrincipal {
   const p = res.locals['admin'] as AdminPrincipal | undefined;
   if (p === undefined) throw new Error('admin route without adminAuth');
   return p;
+}
+
+/** The credential the request authenticated with (set by {@link adminAuth}; its hash, expiry and revocation as read then). */
+export function credentialOf(res: Response): AdminCredential {
+  const c = res.locals['adminCredential'] as AdminCredential | undefined;
+  if (c === undefined) throw new Error('admin route without adminAuth');
+  return c;
 }
 
 /** Authenticates an admin request (see the module comment); answers 401/403/429 itself. */
@@ -130,6 +137,7 @@ export function adminAuth(deps: AdminAuthDeps): RequestHandler {
         userId: credential.userId,
       };
       res.locals['admin'] = principal;
+      res.locals['adminCredential'] = credential;
       next();
     } catch (err) {
       next(err);

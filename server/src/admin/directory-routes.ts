@@ -8,6 +8,7 @@
 import { Router } from 'express';
 import { principalOf } from './auth.ts';
 import { route, type AdminContext } from './context.ts';
+import { terminalViews } from './terminal-events.ts';
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
@@ -50,21 +51,7 @@ export function directoryRoutes(ctx: AdminContext): Router {
   r.get(
     '/terminals',
     route(async (_req, res) => {
-      const terminals = await ctx.store.listTerminals(scopeOf(res));
-      const up = await online(terminals.map((t) => t.serialNumber));
-      res.json({
-        terminals: terminals.map((t) => ({
-          serialNumber: t.serialNumber,
-          online: up.has(t.serialNumber),
-          lastSeenAt: iso(t.lastSeenAt),
-          agentId: t.agentId,
-          agentName: t.agentName,
-          storeId: t.storeId,
-          storeName: t.storeName,
-          merchantId: t.merchantId,
-          merchantName: t.merchantName,
-        })),
-      });
+      res.json({ terminals: await terminalViews(ctx, scopeOf(res)) });
     }),
   );
 

@@ -15,7 +15,7 @@ import { connectAgent } from '../testing/helpers.ts';
 import { expectAdminContract } from '../testing/admin-contract.ts';
 import { startAdminFixture, type AdminFixture } from '../testing/admin-fixture.ts';
 import type { AdminContext } from './context.ts';
-import { issueApiToken } from './credentials.ts';
+import { issueApiToken, secretHash } from './credentials.ts';
 import { terminalEventRoutes } from './terminal-events.ts';
 
 let f: AdminFixture;
@@ -178,9 +178,12 @@ describe('terminal events on an injected clock', () => {
       now: () => clock,
       logger: pino({ level: 'silent' }),
     } as unknown as AdminContext;
+    const credential = await f.store.findCredentialByHash(secretHash(issued.token));
     const app = express();
+    // What ./auth.ts's adminAuth leaves for the route: the principal and the credential it matched.
     app.use((_req, res, next) => {
       res.locals['admin'] = { actor: `token:${issued.credentialId}`, role: 'viewer', merchantId: 'mch_other', credentialId: issued.credentialId, kind: 'api', userId: null };
+      res.locals['adminCredential'] = credential;
       next();
     });
     app.use(terminalEventRoutes(ctx, { pollMs: 20 }));

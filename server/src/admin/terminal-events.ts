@@ -20,10 +20,9 @@
  *
  * @see docs/admin-api.md "Terminal events"
  */
-import { Router, type Request, type Response } from 'express';
-import { cookieOf, principalOf, sendAdminError, SESSION_COOKIE, type AdminPrincipal } from './auth.ts';
+import { Router, type Response } from 'express';
+import { credentialOf, principalOf, sendAdminError, type AdminPrincipal } from './auth.ts';
 import type { AdminContext } from './context.ts';
-import { secretHash } from './credentials.ts';
 
 /** Limits and periods of the event streams (all ms periods against `ctx.now`). */
 export interface TerminalEventsOptions {
@@ -78,21 +77,12 @@ interface Stream {
   readonly res: Response;
   /** sha256 of the credential's secret: looked up again to see a revocation. */
   readonly hash: string;
-  expiresAt: number | null;
+  readonly expiresAt: number | null;
   /** serial → JSON of the view last sent. */
   readonly sent: Map<string, string>;
   lastWriteAt: number;
   lastCheckAt: number;
   ready: boolean;
-}
-
-const SECRET = /^[A-Za-z0-9_-]{8,200}$/;
-
-/** The secret the request authenticated with (bearer first, as ./auth.ts reads it). */
-function secretOf(req: Request): string {
-  const m = /^Bearer ([^\s]+)$/.exec(req.headers.authorization ?? '');
-  const secret = m ? (m[1] ?? '') : (cookieOf(req, SESSION_COOKIE) ?? '');
-  return SECRET.test(secret) ? secret : '';
 }
 
 /** The event-stream route (mount under `/admin/v1` after authentication). */
@@ -190,7 +180,7 @@ export function terminalEventRoutes(ctx: AdminContext, options: TerminalEventsOp
   const r = Router();
   r.get('/terminals/events', (req, res, next) => {
     const principal = principalOf(res);
-    const hash = secretHash(secretOf(req));
+    const credential = credentialOf(res);
     const mine = [...streams].filter((s) => s.principal.credentialId === principal.credentialId).length;
     if (streams.size >= maxTotal || mine >= maxPerCredential) {
       res.setHeader('Retry-After', '10');
@@ -198,7 +188,7 @@ export function terminalEventRoutes(ctx: AdminContext, options: TerminalEventsOp
       return;
     }
     const now = ctx.now();
-    const s: Stream = { principal, res, hash, expiresAt: null, sent: new Map(), lastWriteAt: now, lastCheckAt: now, ready: false };
+    const s: Stream = { principal, res, hash: credential.secretSha256, expiresAt: credential.expiresAt, sent: new Map(), lastWriteAt: now, lastCheckAt: now, ready: false };
     // Counted at once, so concurrent openings cannot pass the limits while the first read waits.
     streams.add(s);
     req.on('close', () => {
@@ -207,10 +197,8 @@ export function terminalEventRoutes(ctx: AdminContext, options: TerminalEventsOp
     });
     timer ??= timers.setInterval(() => void tick(), pollMs);
     (async () => {
-      const credential = await ctx.store.findCredentialByHash(hash);
       const views = await terminalViews(ctx, principal.merchantId ?? undefined);
       if (!streams.has(s)) return;
-      s.expiresAt = credential?.expiresAt ?? null;
       res.status(200);
       res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
       res.setHeader('Cache-Control', 'no-store');
